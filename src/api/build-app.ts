@@ -1,0 +1,42 @@
+import swagger from '@fastify/swagger';
+import type { Client } from '@temporalio/client';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { errorHandler } from './error-handler.ts';
+import { eventsRoute } from './routes/events-route.ts';
+import { healthRoute } from './routes/health-route.ts';
+import { journeyRoute } from './routes/journey-route.ts';
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  logger: Logger;
+  ingestKeys: readonly string[];
+  onSignalsQueued?: () => void;
+}
+
+/** 1 MiB: the largest request body accepted (413 beyond). */
+export const BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp({ prisma, temporal, logger, ingestKeys, onSignalsQueued }: AppDeps) {
+  const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT, disableRequestLogging: true }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ errors: [{ path: '', message: `no route ${request.method} ${request.url}` }] }));
+
+  await app.register(swagger, {
+    openapi: { openapi: '3.1.0', info: { title: 'Onramp', version: '0.1.0' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoute, { prisma, temporal });
+  await app.register(eventsRoute, { prisma, ingestKeys, onSignalsQueued });
+  await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
+  return app;
+}
+
+export type OnrampApp = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+export interface FieldError {
+  index?: number;
+  path: string;
+  message: string;
+}
+
+/** `/events/3/properties/email` → `{ index: 3, path: 'properties.email' }`; other paths verbatim. */
+function toFieldError(instancePath: string, message: string, batch: boolean): FieldError {
+  const parts = instancePath.split('/').filter(Boolean);
+  if (batch && parts[0] === 'events' && parts[1] !== undefined && /^\d+$/.test(parts[1])) {
+    return { index: Number(parts[1]), path: parts.slice(2).join('.'), message };
+  }
+  return { path: parts.join('.'), message };
+}
+
+/** True for a database that cannot be reached (as opposed to a bug). */
+function isUnavailable(error: unknown): boolean {
+  const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|P1001|P1017|P2024|Can't reach database|Connection terminated|connection closed|terminating connection/i.test(text);
+}
+
+/**
+ * One error shape for the whole API: `{"errors":[{index?, path, message}]}` for bad input, with the
+ * status saying what went wrong; never a 5xx for bad input.
+ */
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const batch = request.url.startsWith('/v1/events');
+    return reply.code(400).send({ errors: error.validation.map((v) => toFieldError(v.instancePath ?? '', v.message ?? 'invalid', batch)) });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const message = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.name === 'SyntaxError' ? `malformed JSON: ${error.message}` : error.message;
+    return reply.code(status).send({ errors: [{ path: '', message }] });
+  }
+  if (isUnavailable(error)) {
+    request.log.warn({ err: error }, 'storage unavailable');
+    return reply.code(503).header('retry-after', '5').send({ errors: [{ path: '', message: 'storage unavailable, retry later' }] });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.code(500).send({ errors: [{ path: '', message: 'internal error' }] });
+}

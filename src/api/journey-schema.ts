@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { STAGES } from '../journey/stages.ts';
+
+const stage = z.enum(STAGES);
+const instant = z.string().describe('ISO-8601 UTC');
+
+/** GET /v1/developers/:id/journey. */
+export const journeyResponse = z.object({
+  developerId: z.string(),
+  stage: stage.nullable().describe('the furthest stage reached; never moves backwards'),
+  stageAt: instant.nullable(),
+  stages: z.array(
+    z.object({
+      stage,
+      status: z.enum(['reached', 'skipped', 'pending']),
+      at: instant.optional().describe('event time of the earliest evidence'),
+      causeEventId: z.string().optional(),
+      late: z.boolean().optional().describe('evidence arrived after a later stage was reached'),
+    }),
+  ),
+  transitions: z.array(
+    z.object({
+      from: stage.nullable(),
+      to: stage,
+      occurredAt: instant,
+      recordedAt: instant,
+      causeEventId: z.string(),
+      machineVersion: z.int(),
+    }),
+  ),
+  running: z.boolean().describe('whether the journey workflow is running in Temporal'),
+  profile: z.object({
+    accountType: z.string().nullable(),
+    orgId: z.string().nullable(),
+    acquisitionChannel: z.string().nullable(),
+    timezone: z.string().nullable(),
+    signedUpAt: instant.nullable(),
+  }),
+  requests: z.object({
+    total: z.int(),
+    ok: z.int(),
+    status400: z.int(),
+    status401: z.int(),
+    status429: z.int(),
+    status5xx: z.int(),
+    sdk: z.int(),
+    raw: z.int(),
+    distinctEndpoints: z.int(),
+    firstAt: instant.nullable(),
+    lastAt: instant.nullable(),
+  }),
+  pendingSignals: z.int().describe('accepted events whose signals still wait for delivery to the journey'),
+});
+
+export type JourneyReadModel = z.infer<typeof journeyResponse>;

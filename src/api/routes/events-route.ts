@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ingestBody, ingestEvent, MAX_EVENTS_PER_BATCH } from '../../events/event-schemas.ts';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import { ingestEvents } from '../../ingest/ingest-events.ts';
+import { bearerAuth } from '../auth.ts';
+import { errorResponse } from './error-response.ts';
+
+export interface EventsRouteOptions {
+  prisma: PrismaClient;
+  ingestKeys: readonly string[];
+  /** Called after a batch committed signals to the outbox (wakes the dispatcher). */
+  onSignalsQueued?: () => void;
+}
+
+const accepted = z.object({
+  accepted: z.int().describe('events stored by this request'),
+  duplicates: z.int().describe('events whose id was already stored (changed nothing)'),
+  unattributed: z.int().describe('api.request events whose key is not (yet) mapped to a developer; kept and attributed when the key arrives'),
+});
+
+export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { prisma, ingestKeys, onSignalsQueued }) => {
+  app.post(
+    '/v1/events',
+    {
+      onRequest: bearerAuth(ingestKeys),
+      // Count before validating: an oversized batch is a 413 whatever its content.
+      preValidation: async (request, reply) => {
+        const events = (request.body as { events?: unknown } | undefined)?.events;
+        if (Array.isArray(events) && events.length > MAX_EVENTS_PER_BATCH) {
+          return reply.code(413).send({ errors: [{ path: 'events', message: `at most ${MAX_EVENTS_PER_BATCH} events per request (got ${events.length})` }] });
+        }
+      },
+      schema: {
+        summary: 'Ingest a batch of events (or one event object); idempotent by event id',
+        body: ingestBody,
+        response: { 202: accepted, 400: errorResponse, 401: errorResponse, 413: errorResponse, 415: errorResponse, 503: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      const result = await ingestEvents(prisma, request.body.events);
+      if (result.signals > 0) onSignalsQueued?.();
+      return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed });
+    },
+  );
+
+  app.get(
+    '/v1/schemas/events',
+    { schema: { summary: 'The event contract as JSON Schema (draft 2020-12)' } },
+    async () => z.toJSONSchema(ingestEvent, { io: 'input', target: 'draft-2020-12' }),
+  );
+};

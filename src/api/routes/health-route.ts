@@ -1,0 +1,36 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+
+export interface HealthRouteOptions {
+  prisma: PrismaClient;
+  temporal: Client;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+
+export const healthRoute: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { prisma, temporal }) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Ready when the API, the database and Temporal are all reachable',
+        response: {
+          200: z.object({ status: z.literal('ok') }),
+          503: z.object({ status: z.literal('unavailable'), unreachable: z.array(z.enum(['database', 'temporal'])) }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const [database, temporalOk] = await Promise.all([
+        withTimeout(prisma.$queryRawUnsafe('SELECT 1'), 2000).then(() => true, () => false),
+        withTimeout(temporal.workflowService.getSystemInfo({}), 2000).then(() => true, () => false),
+      ]);
+      const unreachable = [...(database ? [] : ['database' as const]), ...(temporalOk ? [] : ['temporal' as const])];
+      if (unreachable.length > 0) return reply.code(503).send({ status: 'unavailable', unreachable });
+      return reply.code(200).send({ status: 'ok' });
+    },
+  );
+};

@@ -1,0 +1,33 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import { bearerAuth } from '../auth.ts';
+import { journeyResponse } from '../journey-schema.ts';
+import { readJourney } from '../read-journey.ts';
+import { errorResponse } from './error-response.ts';
+
+export interface JourneyRouteOptions {
+  prisma: PrismaClient;
+  temporal: Client;
+  readKeys: readonly string[];
+}
+
+export const journeyRoute: FastifyPluginAsyncZod<JourneyRouteOptions> = async (app, { prisma, temporal, readKeys }) => {
+  app.get(
+    '/v1/developers/:id/journey',
+    {
+      onRequest: bearerAuth(readKeys),
+      schema: {
+        summary: "One developer's journey: stages by event time, transitions, profile and API usage",
+        params: z.object({ id: z.string().min(1).max(256) }),
+        response: { 200: journeyResponse, 401: errorResponse, 404: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      const journey = await readJourney(prisma, temporal, request.params.id);
+      if (!journey) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });
+      return journey;
+    },
+  );
+};

@@ -1,0 +1,29 @@
+import type { Config } from '../../config.ts';
+import { applyMigrations } from '../../db/migrate.ts';
+import { createPrismaClient } from '../../db/prisma-client.ts';
+import { createLogger } from '../../logger.ts';
+import { onShutdownSignal, startApiService } from '../services.ts';
+import { requireProduction } from './require-production.ts';
+
+/** The HTTP API and the outbox dispatcher, against TEMPORAL_ADDRESS and DATABASE_URL. */
+export async function apiCommand(config: Config): Promise<void> {
+  const { databaseUrl, temporalAddress, ingestKey } = requireProduction(config, { ingestKey: true });
+  const logger = createLogger(config.LOG_LEVEL);
+  await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
+  const prisma = createPrismaClient(databaseUrl);
+  const api = await startApiService({
+    prisma,
+    temporalAddress,
+    namespace: config.TEMPORAL_NAMESPACE,
+    logger,
+    ingestKeys: [ingestKey!],
+    host: config.HOST,
+    port: config.PORT,
+    dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,
+  });
+  logger.info({ url: api.url }, 'api listening');
+  onShutdownSignal(async () => {
+    await api.stop();
+    await prisma.$disconnect();
+  });
+}

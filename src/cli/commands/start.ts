@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+import type { Config } from '../../config.ts';
+import { startEmbeddedPostgres } from '../../db/embedded-postgres.ts';
+import { applyMigrations } from '../../db/migrate.ts';
+import { createPrismaClient } from '../../db/prisma-client.ts';
+import { createLogger } from '../../logger.ts';
+import { startTemporalDevServer } from '../../temporal/dev-server.ts';
+import { embeddedIngestKey } from '../ingest-key.ts';
+import { onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
+
+/**
+ * Everything in one process on embedded defaults: the Temporal dev server (SQLite under the data
+ * dir) unless TEMPORAL_ADDRESS is set, PGlite unless DATABASE_URL is set, migrations, the worker
+ * and the API. Stops in reverse order on Ctrl-C / SIGTERM.
+ */
+export async function startCommand(config: Config): Promise<void> {
+  const logger = createLogger(config.LOG_LEVEL);
+  const dataDir = resolve(config.ONRAMP_DATA_DIR);
+  const started: Stoppable[] = [];
+  const stopAll = async () => {
+    for (const service of started.reverse()) await service.stop();
+  };
+  onShutdownSignal(stopAll);
+  try {
+    let temporalAddress = config.TEMPORAL_ADDRESS;
+    let temporalUi: string | undefined;
+    if (!temporalAddress) {
+      const server = await startTemporalDevServer({
+        dataDir: resolve(dataDir, 'temporal'),
+        port: config.ONRAMP_TEMPORAL_PORT,
+        uiPort: config.ONRAMP_TEMPORAL_UI_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+      });
+      started.push(server);
+      temporalAddress = server.address;
+      temporalUi = server.uiUrl;
+    }
+
+    let databaseUrl = config.DATABASE_URL;
+    let maxConnections = 10;
+    if (!databaseUrl) {
+      const postgres = await startEmbeddedPostgres({ dataDir: resolve(dataDir, 'pglite') });
+      started.push(postgres);
+      databaseUrl = postgres.url;
+      maxConnections = 1; // PGlite serves one connection at a time
+    }
+    const { applied } = await applyMigrations(databaseUrl);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    const prisma = createPrismaClient(databaseUrl, { max: maxConnections });
+    started.push({ stop: () => prisma.$disconnect() });
+
+    const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
+    started.push(
+      await startWorkerService({
+        prisma,
+        temporalAddress,
+        namespace: config.TEMPORAL_NAMESPACE,
+        logger,
+        maxConcurrentWorkflowTaskExecutions: config.ONRAMP_WORKER_CONCURRENCY,
+      }),
+    );
+    const api = await startApiService({
+      prisma,
+      temporalAddress,
+      namespace: config.TEMPORAL_NAMESPACE,
+      logger,
+      ingestKeys: [ingestKey],
+      host: config.HOST,
+      port: config.PORT,
+      dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,
+    });
+    started.push(api);
+
+    process.stdout.write(
+      [
+        '',
+        'Onramp is running.',
+        `  API          ${api.url}   (health: ${api.url}/healthz, OpenAPI: ${api.url}/openapi.json)`,
+        `  Temporal     ${temporalAddress}${temporalUi ? `   (UI: ${temporalUi})` : ''}`,
+        `  Database     ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${resolve(dataDir, 'pglite')}`}`,
+        `  Ingest key   ${ingestKey}${config.ONRAMP_INGEST_KEY ? ' (from ONRAMP_INGEST_KEY)' : ` (stored in ${resolve(dataDir, 'ingest-key')})`}`,
+        '',
+        `  curl -X POST ${api.url}/v1/events -H 'Authorization: Bearer ${ingestKey}' -H 'Content-Type: application/json' \\`,
+        `    -d '{"id":"evt_1","type":"developer.signed_up","developerId":"dev_42","occurredAt":"2026-11-01T10:00:00Z","properties":{"email":"ada@example.com","accountType":"individual","acquisitionChannel":"organic_search"}}'`,
+        `  curl ${api.url}/v1/developers/dev_42/journey -H 'Authorization: Bearer ${ingestKey}'`,
+        '',
+        'Ctrl-C stops everything; data stays in ' + dataDir,
+        '',
+      ].join('\n'),
+    );
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,26 @@
+import type { Config } from '../../config.ts';
+import { applyMigrations } from '../../db/migrate.ts';
+import { createPrismaClient } from '../../db/prisma-client.ts';
+import { createLogger } from '../../logger.ts';
+import { onShutdownSignal, startWorkerService } from '../services.ts';
+import { requireProduction } from './require-production.ts';
+
+/** The journey worker, against TEMPORAL_ADDRESS and DATABASE_URL. */
+export async function workerCommand(config: Config): Promise<void> {
+  const { databaseUrl, temporalAddress } = requireProduction(config, { ingestKey: false });
+  const logger = createLogger(config.LOG_LEVEL);
+  await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
+  const prisma = createPrismaClient(databaseUrl);
+  const worker = await startWorkerService({
+    prisma,
+    temporalAddress,
+    namespace: config.TEMPORAL_NAMESPACE,
+    logger,
+    maxConcurrentWorkflowTaskExecutions: config.ONRAMP_WORKER_CONCURRENCY,
+  });
+  logger.info({ temporalAddress }, 'worker running');
+  onShutdownSignal(async () => {
+    await worker.stop();
+    await prisma.$disconnect();
+  });
+}

@@ -1,0 +1,39 @@
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config.ts';
+import { applyMigrations } from '../db/migrate.ts';
+import { apiCommand } from './commands/api.ts';
+import { journeyCommand } from './commands/journey.ts';
+import { startCommand } from './commands/start.ts';
+import { workerCommand } from './commands/worker.ts';
+
+const program = new Command('onramp').description('Onboarding orchestration for developer platforms');
+
+program
+  .command('start')
+  .description('run everything on embedded defaults (Temporal dev server, PGlite) unless TEMPORAL_ADDRESS / DATABASE_URL are set')
+  .action(() => startCommand(loadConfig()));
+program.command('api').description('run the HTTP API and outbox dispatcher (needs DATABASE_URL, TEMPORAL_ADDRESS, ONRAMP_INGEST_KEY)').action(() => apiCommand(loadConfig()));
+program.command('worker').description('run the journey worker (needs DATABASE_URL, TEMPORAL_ADDRESS)').action(() => workerCommand(loadConfig()));
+program
+  .command('migrate')
+  .description('apply pending database migrations to DATABASE_URL')
+  .action(async () => {
+    const config = loadConfig();
+    if (!config.DATABASE_URL) throw new ConfigError('Missing environment: DATABASE_URL');
+    const { applied } = await applyMigrations(config.DATABASE_URL);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n');
+  });
+program
+  .command('journey <developerId>')
+  .description("print one developer's journey as a timeline (through the HTTP API)")
+  .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
+  .option('--key <key>', 'API key (default ONRAMP_INGEST_KEY or the embedded key in $ONRAMP_DATA_DIR)')
+  .option('--json', 'print the raw JSON')
+  .action(async (developerId: string, options) => {
+    process.exitCode = await journeyCommand(loadConfig(), developerId, options);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,94 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { buildApp } from '../api/build-app.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
+import { createJourneyWorker } from '../temporal/journey-worker.ts';
+
+/** The pieces a process is made of; `start` runs both in one process, `api` and `worker` one each. */
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+export interface ApiServiceOptions {
+  prisma: PrismaClient;
+  temporalAddress: string;
+  namespace: string;
+  logger: Logger;
+  ingestKeys: string[];
+  host: string;
+  port: number;
+  dispatchConcurrency: number;
+}
+
+/** HTTP API plus the outbox dispatcher that delivers its signals. */
+export async function startApiService(options: ApiServiceOptions): Promise<Stoppable & { url: string }> {
+  const connection = await Connection.connect({ address: options.temporalAddress });
+  const temporal = new Client({ connection, namespace: options.namespace });
+  const dispatcher = new OutboxDispatcher({ prisma: options.prisma, temporal, logger: options.logger, concurrency: options.dispatchConcurrency });
+  const app = await buildApp({
+    prisma: options.prisma,
+    temporal,
+    logger: options.logger,
+    ingestKeys: options.ingestKeys,
+    onSignalsQueued: () => dispatcher.wake(),
+  });
+  const address = await app.listen({ host: options.host, port: options.port });
+  dispatcher.start();
+  return {
+    url: address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost'),
+    async stop() {
+      await app.close(); // finishes requests in flight
+      await dispatcher.stop(); // what is left stays in the outbox
+      await connection.close();
+    },
+  };
+}
+
+export interface WorkerServiceOptions {
+  prisma: PrismaClient;
+  temporalAddress: string;
+  namespace: string;
+  logger: Logger;
+  maxConcurrentWorkflowTaskExecutions: number;
+}
+
+export async function startWorkerService(options: WorkerServiceOptions): Promise<Stoppable> {
+  const connection = await NativeConnection.connect({ address: options.temporalAddress });
+  const worker = await createJourneyWorker({
+    connection,
+    namespace: options.namespace,
+    prisma: options.prisma,
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,
+  });
+  const running = worker.run();
+  running.catch((error) => options.logger.error({ err: error }, 'worker stopped'));
+  return {
+    async stop() {
+      worker.shutdown(); // lets in-flight tasks finish
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+/** Runs `stop` once on SIGINT/SIGTERM; a second signal exits at once. */
+export function onShutdownSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write(`\n${signal}: shutting down…\n`);
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`shutdown failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

@@ -1,0 +1,16 @@
+import type { DomainJourneyEvent } from '../journey/journey-event.ts';
+import type { IngestEvent } from './event-schemas.ts';
+
+/** The properties a journey decides on. Contact data (email, urls, subjects) stays in PostgreSQL. */
+const JOURNEY_PROPERTIES = ['mode', 'accountType', 'acquisitionChannel', 'orgId', 'timezone', 'messageId'] as const;
+
+export function toJourneyEvent(event: Exclude<IngestEvent, { type: 'api.request' }>): DomainJourneyEvent {
+  const source = event.properties as Record<string, unknown>;
+  const properties: Record<string, string> = {};
+  for (const key of JOURNEY_PROPERTIES) {
+    const value = source[key];
+    if (typeof value === 'string') properties[key] = value;
+  }
+  if (event.type === 'consent.updated') properties.emailConsent = event.properties.email;
+  return { id: event.id, type: event.type, occurredAt: event.occurredAt, properties };
+}

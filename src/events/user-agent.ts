@@ -1,0 +1,16 @@
+/**
+ * SDK vs raw HTTP by user agent (seed 000, metric 3). Official SDKs identify themselves; anything
+ * else (curl, language HTTP libraries, no user agent) counts as raw HTTP.
+ */
+export const DEFAULT_SDK_PATTERNS: readonly RegExp[] = [
+  /\bsdk\b/i,
+  /[-_/]sdk[-_/]/i,
+  /\bbindings\b/i,
+  /^[\w.-]+-(node|python|ruby|go|java|php|dotnet|csharp|rust|swift|kotlin)\/\d/i,
+  /\b(stainless|speakeasy|fern|openapi-generator)\b/i,
+];
+
+export function isSdkUserAgent(userAgent: string | undefined, patterns: readonly RegExp[] = DEFAULT_SDK_PATTERNS): boolean {
+  if (!userAgent) return false;
+  return patterns.some((pattern) => pattern.test(userAgent));
+}

@@ -1,0 +1,231 @@
+import type { IngestEvent, ApiRequestEvent } from '../events/event-schemas.ts';
+import { toJourneyEvent } from '../events/to-journey-event.ts';
+import { isSdkUserAgent } from '../events/user-agent.ts';
+import type { PrismaClient, Prisma } from '../generated/prisma/client.ts';
+import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
+import { isEarlier } from '../journey/evidence.ts';
+import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
+import { EvidenceCandidates, lowerStageEvidence, storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
+
+type Tx = Prisma.TransactionClient;
+type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  /** Accepted api.request events whose key is not (yet) mapped to a developer. */
+  unattributed: number;
+  /** Signals queued for the journeys. */
+  signals: number;
+}
+
+export interface IngestOptions {
+  isSdk?: (userAgent: string | undefined) => boolean;
+}
+
+/**
+ * Stores a validated batch in one transaction: the events (idempotent by id), the api_key mapping,
+ * profiles, request aggregates, the earliest stage evidence, and the signals those imply (the
+ * outbox). Either all of it is stored or none of it.
+ */
+export async function ingestEvents(prisma: PrismaClient, batch: IngestEvent[], options: IngestOptions = {}): Promise<IngestResult> {
+  const isSdk = options.isSdk ?? isSdkUserAgent;
+  const events = firstById(batch);
+  const result = await prisma.$transaction((tx) => ingestInTransaction(tx, events, isSdk), { timeout: 60_000, maxWait: 30_000 });
+  return { ...result, duplicates: batch.length - result.accepted };
+}
+
+async function ingestInTransaction(tx: Tx, events: IngestEvent[], isSdk: (ua: string | undefined) => boolean): Promise<Omit<IngestResult, 'duplicates'>> {
+  const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
+  await mapApiKeys(tx, keyEvents);
+
+  const requests = events.filter((e): e is ApiRequestEvent => e.type === 'api.request');
+  const keyOwners = await ownersOfKeys(tx, [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))]);
+  const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
+
+  await lockDevelopers(tx, events.map(developerOf).filter((id): id is string => id !== undefined));
+
+  const inserted = await insertEvents(tx, events, developerOf, isSdk);
+  const fresh = events.filter((e) => inserted.has(e.id));
+  const freshKeys = fresh.filter((e) => e.type === 'api_key.created').map((e) => e.properties.apiKey);
+  const lateAttributed = await attributeWaitingRequests(tx, freshKeys);
+
+  const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
+  await recordProfiles(tx, domainEvents.filter((e) => e.type === 'developer.signed_up'));
+
+  const attributed: AttributedRequest[] = [...lateAttributed];
+  let unattributed = 0;
+  for (const r of fresh) {
+    if (r.type !== 'api.request') continue;
+    const developerId = developerOf(r);
+    if (developerId === undefined) unattributed++;
+    else attributed.push(toAttributed(r, developerId, isSdk));
+  }
+  await addToRequestAggregates(tx, attributed);
+
+  const candidates = new EvidenceCandidates();
+  for (const e of domainEvents) {
+    for (const { stage, causeEventId } of stagesProvenBy(toJourneyEvent(e))) {
+      candidates.add({ developerId: e.developerId, stage, occurredAt: e.occurredAt, eventId: causeEventId, source: 'event' });
+    }
+  }
+  for (const proof of await requestEvidence(tx, attributed)) candidates.add(proof);
+  const lowered = await lowerStageEvidence(tx, candidates.values());
+
+  const signals = journeySignals(domainEvents, lowered);
+  await enqueueSignals(tx, signals);
+  return { accepted: fresh.length, unattributed, signals: signals.length };
+}
+
+function firstById(batch: IngestEvent[]): IngestEvent[] {
+  const seen = new Set<string>();
+  return batch.filter((e) => !seen.has(e.id) && seen.add(e.id));
+}
+
+/** Seed 000's join, written at key creation; the first creation of a key wins. */
+async function mapApiKeys(tx: Tx, keyEvents: Extract<IngestEvent, { type: 'api_key.created' }>[]): Promise<void> {
+  if (keyEvents.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `INSERT INTO api_keys (api_key, developer_id, mode, created_at, event_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+     ON CONFLICT (api_key) DO NOTHING`,
+    keyEvents.map((e) => e.properties.apiKey), keyEvents.map((e) => e.developerId), keyEvents.map((e) => e.properties.mode),
+    keyEvents.map((e) => e.occurredAt), keyEvents.map((e) => e.id),
+  );
+}
+
+async function ownersOfKeys(tx: Tx, apiKeys: string[]): Promise<Map<string, string>> {
+  if (apiKeys.length === 0) return new Map();
+  const rows = await tx.$queryRawUnsafe<{ api_key: string; developer_id: string }[]>(
+    `SELECT api_key, developer_id FROM api_keys WHERE api_key = ANY($1::text[])`,
+    apiKeys,
+  );
+  return new Map(rows.map((r) => [r.api_key, r.developer_id]));
+}
+
+/**
+ * Creates the developers' rows and locks them in a fixed order, so concurrent batches for the same
+ * developer serialise (the active-integration proof must see every earlier request).
+ */
+async function lockDevelopers(tx: Tx, developerIds: string[]): Promise<void> {
+  const ids = [...new Set(developerIds)].sort();
+  if (ids.length === 0) return;
+  await tx.$executeRawUnsafe(`INSERT INTO developers (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING`, ids);
+  await tx.$queryRawUnsafe(`SELECT id FROM developers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, ids);
+}
+
+async function insertEvents(tx: Tx, events: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, isSdk: (ua: string | undefined) => boolean): Promise<Set<string>> {
+  const request = (e: IngestEvent) => (e.type === 'api.request' ? e.properties : undefined);
+  const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+    `INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
+     SELECT id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties::jsonb
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::boolean[], $10::text[])
+       AS u(id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id`,
+    events.map((e) => e.id),
+    events.map((e) => e.type),
+    events.map((e) => developerOf(e) ?? null),
+    events.map((e) => request(e)?.apiKey ?? (e.type === 'api_key.created' ? e.properties.apiKey : null)),
+    events.map((e) => e.occurredAt),
+    events.map((e) => request(e)?.endpoint ?? null),
+    events.map((e) => request(e)?.status ?? null),
+    events.map((e) => (e.properties as { mode?: string }).mode ?? null),
+    events.map((e) => (e.type === 'api.request' ? isSdk(e.properties.userAgent) : null)),
+    events.map((e) => JSON.stringify(e.properties)),
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+/** A key's creation arrived after requests made with it: attribute them now, never drop them. */
+async function attributeWaitingRequests(tx: Tx, apiKeys: string[]): Promise<AttributedRequest[]> {
+  if (apiKeys.length === 0) return [];
+  const rows = await tx.$queryRawUnsafe<{ id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }[]>(
+    `UPDATE events e SET developer_id = k.developer_id FROM api_keys k
+     WHERE k.api_key = ANY($1::text[]) AND e.api_key = k.api_key AND e.developer_id IS NULL AND e.type = 'api.request'
+     RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.sdk, e.occurred_at`,
+    apiKeys,
+  );
+  return rows.map((r) => ({ id: r.id, developerId: r.developer_id, endpoint: r.endpoint, status: r.status, mode: r.mode, sdk: r.sdk, occurredAt: r.occurred_at.toISOString() }));
+}
+
+/** The read model's profile comes from the earliest signup event. */
+async function recordProfiles(tx: Tx, signups: Extract<IngestEvent, { type: 'developer.signed_up' }>[]): Promise<void> {
+  const earliest = new Map<string, (typeof signups)[number]>();
+  for (const s of signups) {
+    const current = earliest.get(s.developerId);
+    if (!current || isEarlier({ occurredAt: s.occurredAt, eventId: s.id }, { occurredAt: current.occurredAt, eventId: current.id })) earliest.set(s.developerId, s);
+  }
+  const rows = [...earliest.values()];
+  if (rows.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `UPDATE developers d SET email = u.email, account_type = u.account_type, org_id = u.org_id,
+       acquisition_channel = u.channel, timezone = u.timezone, signed_up_at = u.at, signup_event_id = u.event_id, updated_at = now()
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+       AS u(id, email, account_type, org_id, channel, timezone, at, event_id)
+     WHERE d.id = u.id AND (d.signed_up_at IS NULL OR (u.at, u.event_id COLLATE "C") < (d.signed_up_at, d.signup_event_id COLLATE "C"))`,
+    rows.map((s) => s.developerId), rows.map((s) => s.properties.email), rows.map((s) => s.properties.accountType),
+    rows.map((s) => s.properties.orgId ?? null), rows.map((s) => s.properties.acquisitionChannel), rows.map((s) => s.properties.timezone ?? null),
+    rows.map((s) => s.occurredAt), rows.map((s) => s.id),
+  );
+}
+
+function toAttributed(r: ApiRequestEvent, developerId: string, isSdk: (ua: string | undefined) => boolean): AttributedRequest {
+  const p = r.properties;
+  return { id: r.id, developerId, endpoint: p.endpoint, status: p.status, mode: p.mode, sdk: isSdk(p.userAgent), occurredAt: r.occurredAt };
+}
+
+/** Stage evidence in the requests: first 2xx, first live 2xx, and the active-integration proof. */
+async function requestEvidence(tx: Tx, requests: AttributedRequest[]): Promise<EvidenceCandidate[]> {
+  const candidates = new EvidenceCandidates();
+  const ok = requests.filter((r) => isOk(r.status));
+  for (const r of ok) {
+    const proof = { developerId: r.developerId, occurredAt: r.occurredAt, eventId: r.id, source: 'request' as const };
+    candidates.add({ ...proof, stage: 'first_api_call' });
+    if (r.mode === 'live') candidates.add({ ...proof, stage: 'production_deployment' });
+  }
+  // Only requests no later than the known proof can lower it.
+  const known = await storedEvidence(tx, 'active_integration', [...new Set(ok.map((r) => r.developerId))]);
+  const relevant = ok.filter((r) => {
+    const proof = known.get(r.developerId);
+    return !proof || !isEarlier(proof, { occurredAt: r.occurredAt, eventId: r.id });
+  });
+  for (const proof of await activeIntegrationProofs(tx, relevant)) {
+    candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
+  }
+  return candidates.values();
+}
+
+interface QueuedSignal {
+  developerId: string;
+  event: JourneyEvent;
+}
+
+/**
+ * Domain events reach the journey (they are few); a docs view only when it is the earliest intent;
+ * api traffic only as milestones whose earliest proof just moved.
+ */
+function journeySignals(domainEvents: DomainEvent[], lowered: EvidenceCandidate[]): QueuedSignal[] {
+  const earliestIntent = new Set(lowered.filter((c) => c.stage === 'intent').map((c) => c.eventId));
+  const signals: QueuedSignal[] = domainEvents
+    .filter((e) => e.type !== 'docs.viewed' || earliestIntent.has(e.id))
+    .map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
+  for (const c of lowered) {
+    if (c.source !== 'request') continue;
+    const stage = c.stage as ApiMilestoneStage;
+    signals.push({
+      developerId: c.developerId,
+      event: { id: milestoneSignalId(c.eventId, stage), type: 'api.milestone', stage, occurredAt: c.occurredAt, causeEventId: c.eventId },
+    });
+  }
+  return signals;
+}
+
+async function enqueueSignals(tx: Tx, signals: QueuedSignal[]): Promise<void> {
+  if (signals.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `INSERT INTO outbox_signals (developer_id, signal_id, payload)
+     SELECT d, s, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(d, s, p)`,
+    signals.map((s) => s.developerId), signals.map((s) => s.event.id), signals.map((s) => JSON.stringify(s.event)),
+  );
+}

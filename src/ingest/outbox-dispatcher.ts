@@ -1,0 +1,148 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { JourneyEvent } from '../journey/journey-event.ts';
+import { journeyEventsSignal, journeyWorkflowId, TASK_QUEUE } from '../../workflows/journey-messages.ts';
+import type { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+
+export interface OutboxDispatcherOptions {
+  prisma: PrismaClient;
+  temporal: Client;
+  logger: Logger;
+  /** Rows claimed per round. */
+  batchSize?: number;
+  /** signalWithStart calls in flight at once. */
+  concurrency?: number;
+  /** Idle poll interval; `wake()` cuts it short after an ingest commits. */
+  pollIntervalMs?: number;
+  /** How long a claimed row stays invisible to other dispatchers. */
+  leaseSeconds?: number;
+}
+
+interface ClaimedSignal {
+  id: bigint;
+  developer_id: string;
+  payload: JourneyEvent;
+  attempts: number;
+}
+
+/**
+ * Delivers the outbox to Temporal: claims pending rows (SKIP LOCKED, so several API processes can
+ * run one each), signals each developer's journey with its events (signalWithStart), deletes what
+ * was delivered and backs off what failed. At-least-once: the journey ignores ids it has seen.
+ */
+export class OutboxDispatcher {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly pollIntervalMs: number;
+  private readonly leaseSeconds: number;
+
+  constructor(private readonly options: OutboxDispatcherOptions) {
+    this.batchSize = options.batchSize ?? 1000;
+    this.concurrency = options.concurrency ?? 32;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.leaseSeconds = options.leaseSeconds ?? 60;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after the round in flight; undelivered rows stay in the outbox for the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let delivered = 0;
+      try {
+        delivered = await this.deliverOnce();
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'outbox round failed; retrying');
+      }
+      if (delivered === 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.pollIntervalMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  /** One round: returns how many signals were delivered. */
+  async deliverOnce(): Promise<number> {
+    const { prisma } = this.options;
+    const claimed = await prisma.$queryRawUnsafe<ClaimedSignal[]>(
+      `UPDATE outbox_signals SET available_at = now() + make_interval(secs => $2), attempts = attempts + 1
+       WHERE id IN (SELECT id FROM outbox_signals WHERE available_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, developer_id, payload, attempts`,
+      this.batchSize,
+      this.leaseSeconds,
+    );
+    if (claimed.length === 0) return 0;
+    const byDeveloper = new Map<string, ClaimedSignal[]>();
+    for (const row of claimed) {
+      const rows = byDeveloper.get(row.developer_id) ?? [];
+      rows.push(row);
+      byDeveloper.set(row.developer_id, rows);
+    }
+    const delivered: bigint[] = [];
+    const failed: { rows: ClaimedSignal[]; error: string }[] = [];
+    const queue = [...byDeveloper.entries()];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [developerId, rows] = next;
+        try {
+          await this.signal(developerId, rows.map((r) => r.payload));
+          delivered.push(...rows.map((r) => r.id));
+        } catch (error) {
+          failed.push({ rows, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
+    if (delivered.length > 0) {
+      await prisma.$executeRawUnsafe(`DELETE FROM outbox_signals WHERE id = ANY($1::bigint[])`, delivered);
+    }
+    for (const { rows, error } of failed) {
+      // Exponential backoff from 1 s to 5 min; the row stays until it is delivered.
+      const delay = Math.min(300, 2 ** Math.min(rows[0]!.attempts, 9));
+      await prisma.$executeRawUnsafe(
+        `UPDATE outbox_signals SET available_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = ANY($1::bigint[])`,
+        rows.map((r) => r.id),
+        delay,
+        error.slice(0, 2000),
+      );
+    }
+    if (failed.length > 0) {
+      this.options.logger.warn({ developers: failed.length, error: failed[0]!.error }, 'journey signals not delivered; will retry');
+    }
+    return delivered.length;
+  }
+
+  private async signal(developerId: string, events: JourneyEvent[]): Promise<void> {
+    await this.options.temporal.workflow.signalWithStart<typeof onboardingJourney, [JourneyEvent[]]>('onboardingJourney', {
+      workflowId: journeyWorkflowId(developerId),
+      taskQueue: TASK_QUEUE,
+      args: [{ developerId }],
+      signal: journeyEventsSignal,
+      signalArgs: [events],
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import type { Prisma } from '../generated/prisma/client.ts';
+import { isEarlier } from '../journey/evidence.ts';
+import type { Stage } from '../journey/stages.ts';
+
+type Tx = Prisma.TransactionClient;
+
+export interface EvidenceCandidate {
+  developerId: string;
+  stage: Stage;
+  occurredAt: string;
+  eventId: string;
+  /** 'request' when derived from api.request traffic (the workflow hears it as a milestone). */
+  source: 'event' | 'request';
+}
+
+/** Keeps the earliest candidate per developer and stage (the same order the machine uses). */
+export class EvidenceCandidates {
+  private readonly best = new Map<string, EvidenceCandidate>();
+
+  add(candidate: EvidenceCandidate): void {
+    const key = `${candidate.developerId}\u0000${candidate.stage}`;
+    const current = this.best.get(key);
+    if (!current || isEarlier(candidate, current)) this.best.set(key, candidate);
+  }
+
+  values(): EvidenceCandidate[] {
+    return [...this.best.values()];
+  }
+}
+
+/**
+ * Lowers the stored earliest evidence where a candidate is earlier and returns the candidates that
+ * did: only those are news for the workflow.
+ */
+export async function lowerStageEvidence(tx: Tx, candidates: EvidenceCandidate[]): Promise<EvidenceCandidate[]> {
+  if (candidates.length === 0) return [];
+  const sorted = [...candidates].sort((a, b) => (a.developerId + a.stage < b.developerId + b.stage ? -1 : 1));
+  const rows = await tx.$queryRawUnsafe<{ developer_id: string; stage: string }[]>(
+    `INSERT INTO stage_evidence AS t (developer_id, stage, occurred_at, event_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+     ON CONFLICT (developer_id, stage) DO UPDATE SET occurred_at = excluded.occurred_at, event_id = excluded.event_id
+       WHERE (excluded.occurred_at, excluded.event_id COLLATE "C") < (t.occurred_at, t.event_id COLLATE "C")
+     RETURNING developer_id, stage`,
+    sorted.map((c) => c.developerId), sorted.map((c) => c.stage), sorted.map((c) => c.occurredAt), sorted.map((c) => c.eventId),
+  );
+  const lowered = new Set(rows.map((r) => `${r.developer_id}\u0000${r.stage}`));
+  return sorted.filter((c) => lowered.has(`${c.developerId}\u0000${c.stage}`));
+}
+
+/** The stored earliest evidence of one stage for some developers. */
+export async function storedEvidence(tx: Tx, stage: Stage, developerIds: string[]): Promise<Map<string, { occurredAt: string; eventId: string }>> {
+  if (developerIds.length === 0) return new Map();
+  const rows = await tx.$queryRawUnsafe<{ developer_id: string; occurred_at: Date; event_id: string }[]>(
+    `SELECT developer_id, occurred_at, event_id FROM stage_evidence WHERE stage = $1 AND developer_id = ANY($2::text[])`,
+    stage,
+    developerIds,
+  );
+  return new Map(rows.map((r) => [r.developer_id, { occurredAt: r.occurred_at.toISOString(), eventId: r.event_id }]));
+}

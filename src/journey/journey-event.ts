@@ -1,0 +1,63 @@
+import type { Stage } from './stages.ts';
+
+/**
+ * What the workflow hears: the journey-relevant events (ids and event times, no personal data),
+ * plus milestones the ingest side derives from aggregated API traffic. Each carries a unique id
+ * (the event id, or `<eventId>#<stage>` for a milestone) that the workflow deduplicates on.
+ */
+export type DomainEventType =
+  | 'docs.viewed'
+  | 'developer.signed_up'
+  | 'developer.email_verified'
+  | 'api_key.created'
+  | 'quickstart.completed'
+  | 'webhook.registered'
+  | 'email.opened'
+  | 'email.clicked'
+  | 'support.ticket_created'
+  | 'consent.updated';
+
+export interface DomainJourneyEvent {
+  id: string;
+  type: DomainEventType;
+  occurredAt: string;
+  /** Only what the journey decides on (mode, account type, channel…): never contact data. */
+  properties?: Record<string, string | number | boolean>;
+}
+
+/** A stage proved by api.request traffic, computed from the aggregates in PostgreSQL. */
+export type ApiMilestoneStage = Extract<Stage, 'first_api_call' | 'active_integration' | 'production_deployment'>;
+
+export interface ApiMilestoneEvent {
+  id: string;
+  type: 'api.milestone';
+  stage: ApiMilestoneStage;
+  occurredAt: string;
+  causeEventId: string;
+}
+
+export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent;
+
+export function milestoneSignalId(causeEventId: string, stage: ApiMilestoneStage): string {
+  return `${causeEventId}#${stage}`;
+}
+
+/** Which stages one event proves (seed 000's definitions); api.request goes through milestones. */
+export function stagesProvenBy(event: JourneyEvent): { stage: Stage; causeEventId: string }[] {
+  switch (event.type) {
+    case 'api.milestone':
+      return [{ stage: event.stage, causeEventId: event.causeEventId }];
+    case 'docs.viewed':
+      return [{ stage: 'intent', causeEventId: event.id }];
+    case 'developer.signed_up':
+      return [{ stage: 'account_created', causeEventId: event.id }];
+    case 'api_key.created':
+      return [{ stage: 'credential_provisioned', causeEventId: event.id }];
+    case 'quickstart.completed':
+      return [{ stage: 'first_integration_milestone', causeEventId: event.id }];
+    case 'webhook.registered':
+      return event.properties?.mode === 'live' ? [{ stage: 'production_deployment', causeEventId: event.id }] : [];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,20 @@
+/** The seven funnel stages of seed 000, in funnel order. */
+export const STAGES = [
+  'intent',
+  'account_created',
+  'credential_provisioned',
+  'first_api_call',
+  'first_integration_milestone',
+  'active_integration',
+  'production_deployment',
+] as const;
+
+export type Stage = (typeof STAGES)[number];
+
+export function stageRank(stage: Stage): number {
+  return STAGES.indexOf(stage);
+}
+
+export function isStage(value: string): value is Stage {
+  return (STAGES as readonly string[]).includes(value);
+}

@@ -1,0 +1,30 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createJourneyActivities } from '../activities/journey-activities.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface JourneyWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  prisma: PrismaClient;
+  /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  taskQueue?: string;
+  maxConcurrentWorkflowTaskExecutions?: number;
+}
+
+/** The worker that runs journeys and their activities. */
+export async function createJourneyWorker(options: JourneyWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createJourneyActivities({ prisma: options.prisma }),
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
+    maxConcurrentLocalActivityExecutions: 200,
+  });
+}

@@ -1,0 +1,1 @@
+export { onboardingJourney } from './onboarding-journey.ts';

@@ -1,0 +1,10 @@
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../../src/temporal/journey-worker.ts';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The real workflow bundle, built once per test process. */
+export function journeyWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } });
+  return bundle;
+}

@@ -17,7 +17,7 @@ export function bearerAuth(acceptedKeys: readonly string[]) {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')
-        .send({ error: token === undefined ? 'missing bearer token in the Authorization header' : 'invalid key' });
+        .send({ errors: [{ path: 'authorization', message: token === undefined ? 'missing bearer token in the Authorization header' : 'invalid key' }] });
     }
   };
 }

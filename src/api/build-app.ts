@@ -21,7 +21,8 @@ export interface AppDeps {
 export const BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp({ prisma, temporal, logger, ingestKeys, onSignalsQueued }: AppDeps) {
-  const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT, disableRequestLogging: true }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

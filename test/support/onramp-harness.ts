@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { createPrismaClient } from '../../src/db/prisma-client.ts';
+import type { PrismaClient } from '../../src/generated/prisma/client.ts';
+import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
+import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
+import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
+import { journeyWorkflowBundle } from './workflow-bundle.ts';
+
+export const INGEST_KEY = 'test-ingest-key-0123456789';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The whole system for integration tests, from real parts: a Temporal dev server, a fresh
+ * database on the given backend with the migrations applied, the worker running the bundled
+ * workflow, the dispatcher and the HTTP app (driven through `app.inject`).
+ */
+export class OnrampHarness {
+  app!: OnrampApp;
+  prisma!: PrismaClient;
+  temporal!: Client;
+  dispatcher!: OutboxDispatcher;
+  private devServer!: DevServer;
+  private database!: TestDatabase;
+  private worker!: Worker;
+  private workerRun!: Promise<void>;
+  private nativeConnection!: NativeConnection;
+  private connection!: Connection;
+  private readonly temporalDir = mkdtempSync(join(tmpdir(), 'onramp-temporal-'));
+  private temporalPort = 0;
+
+  constructor(readonly backend: DatabaseBackend) {}
+
+  async start(): Promise<this> {
+    this.database = await createTestDatabase(this.backend);
+    await applyMigrations(this.database.url);
+    this.prisma = createPrismaClient(this.database.url, { max: this.database.maxConnections });
+    this.temporalPort = await freePort();
+    await this.startTemporal();
+    // One client for the whole run: its gRPC channel reconnects when the server comes back.
+    this.connection = await Connection.connect({ address: this.devServer.address });
+    this.temporal = new Client({ connection: this.connection });
+    const logger = pino({ level: 'silent' });
+    this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
+    this.app = await buildApp({ prisma: this.prisma, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], onSignalsQueued: () => this.dispatcher.wake() });
+    this.dispatcher.start();
+    return this;
+  }
+
+  /** Starts (or restarts, on the same SQLite file and port) the dev server and the worker. */
+  async startTemporal(): Promise<void> {
+    this.devServer = await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
+    this.nativeConnection = await NativeConnection.connect({ address: this.devServer.address });
+    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', prisma: this.prisma, workflowBundle: await journeyWorkflowBundle() });
+    this.workerRun = this.worker.run();
+  }
+
+  async stopTemporal(): Promise<void> {
+    this.worker.shutdown();
+    await this.workerRun;
+    await this.nativeConnection.close();
+    await this.devServer.stop();
+  }
+
+  post(body: unknown, headers: Record<string, string> = {}) {
+    return this.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json', ...headers },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  }
+
+  async journey(developerId: string) {
+    const response = await this.app.inject({ method: 'GET', url: `/v1/developers/${encodeURIComponent(developerId)}/journey`, headers: { authorization: `Bearer ${INGEST_KEY}` } });
+    return { status: response.statusCode, body: response.json() };
+  }
+
+  /** Polls the journey until `done` holds (the path is asynchronous: outbox → Temporal → activity). */
+  async waitForJourney(developerId: string, done: (journey: any) => boolean, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    let last: any;
+    while (Date.now() < deadline) {
+      const { status, body } = await this.journey(developerId);
+      last = body;
+      if (status === 200 && done(body)) return body;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`journey ${developerId} did not settle: ${JSON.stringify(last)}`);
+  }
+
+  async count(table: string): Promise<number> {
+    const rows = await this.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM ${table}`);
+    return Number(rows[0]!.n);
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.close();
+    await this.dispatcher?.stop();
+    await this.stopTemporal().catch(() => undefined);
+    await this.connection?.close();
+    await this.prisma?.$disconnect();
+    await this.database?.drop();
+    rmSync(this.temporalDir, { recursive: true, force: true });
+  }
+}

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildApp } from '../api/build-app.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
+import { installTemporalRuntime } from '../temporal/install-runtime.ts';
 import { createJourneyWorker } from '../temporal/journey-worker.ts';
 
 /** The pieces a process is made of; `start` runs both in one process, `api` and `worker` one each. */
@@ -56,6 +57,7 @@ export interface WorkerServiceOptions {
 }
 
 export async function startWorkerService(options: WorkerServiceOptions): Promise<Stoppable> {
+  installTemporalRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
   const worker = await createJourneyWorker({
     connection,

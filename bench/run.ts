@@ -1,0 +1,221 @@
+/**
+ * `npm run bench`: Onramp's throughput and latency, each against a baseline measured in the same
+ * run on the same servers. Uses the PostgreSQL in BENCH_DATABASE_URL (or TEST_DATABASE_URL; a
+ * fresh database is created there), else embedded PGlite; a Temporal dev server with the WAL
+ * pragmas is started in a temp dir.
+ *
+ *   ingest      events/s of api.request batches of 500 via HTTP  vs  raw multi-row INSERT of the same DB
+ *   milestones  milestone events/s through HTTP → outbox → workflow → transition row
+ *               vs  signals/s to a trivial signal-counting workflow on the same dev server
+ *   latency     POST of a milestone event → its transition row, p50/p99, one at a time
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { pino } from 'pino';
+import { buildApp } from '../src/api/build-app.ts';
+import { applyMigrations } from '../src/db/migrate.ts';
+import { createPrismaClient } from '../src/db/prisma-client.ts';
+import { OutboxDispatcher } from '../src/ingest/outbox-dispatcher.ts';
+import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
+import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
+import { createJourneyWorker } from '../src/temporal/journey-worker.ts';
+import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
+import { freePort } from '../test/support/onramp-harness.ts';
+import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
+
+const KEY = 'bench-ingest-key-0123456789abcdef';
+const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 50_000);
+const RAW_ROWS = Number(process.env.BENCH_RAW_ROWS ?? 50_000);
+const JOURNEYS = Number(process.env.BENCH_JOURNEYS ?? 200);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
+const IN_FLIGHT = 50;
+const MILESTONES_PER_JOURNEY = 7;
+
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const seconds = (ms: number) => ms / 1000;
+const t0 = Date.UTC(2026, 9, 1);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<void>) {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await run(item);
+  }));
+}
+
+function percentile(sorted: number[], p: number): number {
+  const rank = (sorted.length - 1) * p;
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+}
+
+async function main() {
+  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
+  const database = await createTestDatabase(backend);
+  const temporalDir = mkdtempSync(join(tmpdir(), 'onramp-bench-'));
+  installTemporalRuntime(logger);
+  const server = await startTemporalDevServer({ dataDir: temporalDir, port: await freePort(), uiPort: await freePort() });
+  await applyMigrations(database.url);
+  const prisma = createPrismaClient(database.url, { max: database.maxConnections });
+  const connection = await Connection.connect({ address: server.address });
+  const temporal = new Client({ connection });
+  const native = await NativeConnection.connect({ address: server.address });
+  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', prisma });
+  const trivialWorker = await Worker.create({
+    connection: native,
+    taskQueue: 'bench-trivial',
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./trivial-workflow.ts', import.meta.url)), logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } }),
+  });
+  const dispatcher = new OutboxDispatcher({ prisma, temporal, logger });
+  const app = await buildApp({ prisma, temporal, logger, ingestKeys: [KEY], onSignalsQueued: () => dispatcher.wake() });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const runs = [journeyWorker.run(), trivialWorker.run()];
+  dispatcher.start();
+
+  const post = async (body: unknown) => {
+    const response = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (response.status !== 202) throw new Error(`POST ${response.status}: ${await response.text()}`);
+  };
+  const direct = new pg.Client({ connectionString: database.url });
+  const results: Record<string, unknown> = { backend, date: new Date().toISOString() };
+  try {
+    // --- raw insert baseline (same database, same shape of rows) -------------------------------
+    // PGlite serves one connection: the app's pool must not hold it while we use ours.
+    if (backend === 'pglite') await prisma.$disconnect();
+    await direct.connect();
+    await direct.query(`CREATE TABLE bench_raw (id text PRIMARY KEY, type text, developer_id text, occurred_at timestamptz, endpoint text, status int, properties jsonb)`);
+    let started = performance.now();
+    for (let i = 0; i < RAW_ROWS; i += 500) {
+      const values: unknown[] = [];
+      const rows: string[] = [];
+      for (let j = i; j < Math.min(i + 500, RAW_ROWS); j++) {
+        const b = values.length;
+        rows.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`);
+        values.push(`raw_${j}`, 'api.request', `dev_${j % 1000}`, iso(t0 + j * 1000), `/v1/e${j % 7}`, 200, JSON.stringify({ apiKey: `key_${j % 1000}`, method: 'GET', userAgent: 'curl/8' }));
+      }
+      await direct.query(`INSERT INTO bench_raw VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`, values);
+    }
+    const rawRate = RAW_ROWS / seconds(performance.now() - started);
+    await direct.query('DROP TABLE bench_raw');
+    if (backend === 'pglite') await direct.end();
+
+    // --- ingest over HTTP ----------------------------------------------------------------------
+    const developers = 1000;
+    const keys = Array.from({ length: developers }, (_, d) => ({ id: `k_${d}`, type: 'api_key.created', developerId: `ing_${d}`, occurredAt: iso(t0), properties: { apiKey: `key_${d}`, mode: 'test' } }));
+    for (let i = 0; i < keys.length; i += 500) await post({ events: keys.slice(i, i + 500) });
+    const batches: unknown[][] = [];
+    for (let i = 0; i < INGEST_EVENTS; i += 500) {
+      batches.push(Array.from({ length: Math.min(500, INGEST_EVENTS - i) }, (_, k) => {
+        const n = i + k;
+        return {
+          id: `req_${n}`,
+          type: 'api.request',
+          occurredAt: iso(t0 + 60_000 + n * 100),
+          properties: { apiKey: `key_${n % developers}`, endpoint: `/v1/resource${n % 5}`, method: 'GET', status: n % 17 === 0 ? 401 : 200, mode: 'test', userAgent: n % 3 ? 'acme-node/1.2.0' : 'curl/8.5.0', latencyMs: 42 },
+        };
+      }));
+    }
+    started = performance.now();
+    await pool(batches, 2, (events) => post({ events }));
+    const ingestRate = INGEST_EVENTS / seconds(performance.now() - started);
+    results.ingest = { events: INGEST_EVENTS, eventsPerSecond: Math.round(ingestRate), rawInsertRowsPerSecond: Math.round(rawRate), ratio: +(ingestRate / rawRate).toFixed(2) };
+    await waitFor(async () => (await prisma.outboxSignal.count()) === 0, 300_000);
+
+    // --- trivial signal-only workflow (baseline) ------------------------------------------------
+    started = performance.now();
+    const trivial = Array.from({ length: JOURNEYS }, (_, w) => w);
+    await pool(trivial.flatMap((w) => Array.from({ length: MILESTONES_PER_JOURNEY }, (_, s) => [w, s] as const)).sort((a, b) => a[1] - b[1] || a[0] - b[0]).map((x) => x), IN_FLIGHT, async ([w, s]) => {
+      await temporal.workflow.signalWithStart(trivialSignalWorkflow, { workflowId: `trivial/${w}`, taskQueue: 'bench-trivial', args: [MILESTONES_PER_JOURNEY], signal: pingSignal, signalArgs: [`${w}-${s}`] });
+    });
+    await Promise.all(trivial.map((w) => temporal.workflow.getHandle(`trivial/${w}`).result()));
+    const trivialRate = (JOURNEYS * MILESTONES_PER_JOURNEY) / seconds(performance.now() - started);
+
+    // --- milestone events end to end ------------------------------------------------------------
+    const journey = (d: number) => {
+      const dev = `ms_${d}`;
+      const k = `mskey_${d}`;
+      const t = (m: number) => iso(t0 + d * 1000 + m * 60_000);
+      return [
+        { id: `${dev}-1`, type: 'docs.viewed', developerId: dev, occurredAt: t(0) },
+        { id: `${dev}-2`, type: 'developer.signed_up', developerId: dev, occurredAt: t(1), properties: { email: `${dev}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search' } },
+        { id: `${dev}-3`, type: 'api_key.created', developerId: dev, occurredAt: t(2), properties: { apiKey: k, mode: 'test' } },
+        { id: `${dev}-4`, type: 'api.request', occurredAt: t(3), properties: { apiKey: k, endpoint: '/v1/a', method: 'GET', status: 200, mode: 'test' } },
+        { id: `${dev}-5`, type: 'quickstart.completed', developerId: dev, occurredAt: t(4) },
+        { id: `${dev}-6`, type: 'api.request', occurredAt: t(5), properties: { apiKey: k, endpoint: '/v1/b', method: 'GET', status: 200, mode: 'test' } },
+        { id: `${dev}-7`, type: 'api.request', occurredAt: t(6), properties: { apiKey: k, endpoint: '/v1/b', method: 'POST', status: 201, mode: 'live' } },
+      ];
+    };
+    started = performance.now();
+    await pool(Array.from({ length: JOURNEYS }, (_, d) => d), IN_FLIGHT, async (d) => {
+      for (const event of journey(d)) await post(event);
+    });
+    const expected = JOURNEYS * MILESTONES_PER_JOURNEY;
+    await waitFor(async () => (await prisma.journeyTransition.count({ where: { developerId: { startsWith: 'ms_' } } })) >= expected, 600_000);
+    const milestoneRate = expected / seconds(performance.now() - started);
+    results.milestones = { journeys: JOURNEYS, milestoneEventsPerSecond: +milestoneRate.toFixed(1), trivialSignalsPerSecond: +trivialRate.toFixed(1), ratio: +(milestoneRate / trivialRate).toFixed(2) };
+
+    // --- POST → transition row latency, below saturation ---------------------------------------
+    const latencies: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const dev = `lat_${i}`;
+      const begin = performance.now();
+      await post({ id: `${dev}-s`, type: 'developer.signed_up', developerId: dev, occurredAt: iso(t0), properties: { email: `${dev}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' } });
+      await waitFor(async () => (await prisma.journeyTransition.count({ where: { developerId: dev } })) > 0, 30_000, 2);
+      latencies.push(performance.now() - begin);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    latencies.sort((a, b) => a - b);
+    results.latency = { samples: LATENCY_SAMPLES, p50Ms: +percentile(latencies, 0.5).toFixed(1), p99Ms: +percentile(latencies, 0.99).toFixed(1), targetP99Ms: 250 };
+  } finally {
+    await app.close();
+    await dispatcher.stop();
+    journeyWorker.shutdown();
+    trivialWorker.shutdown();
+    await Promise.all(runs);
+    await native.close();
+    await connection.close();
+    await prisma.$disconnect();
+    if (backend !== 'pglite') await direct.end().catch(() => undefined);
+    await server.stop();
+    await database.drop();
+    rmSync(temporalDir, { recursive: true, force: true });
+  }
+  report(results);
+}
+
+async function waitFor(done: () => Promise<boolean>, timeoutMs: number, intervalMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error('bench: timed out waiting');
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+function report(results: Record<string, any>) {
+  const { ingest, milestones, latency } = results;
+  const rows = [
+    ['ingest (api.request, batches of 500, HTTP)', `${ingest.eventsPerSecond} events/s`, `raw INSERT ${ingest.rawInsertRowsPerSecond} rows/s`, `${ingest.ratio}× (target ≥ 0.5)`],
+    ['milestones end to end (HTTP → journey → row)', `${milestones.milestoneEventsPerSecond} events/s`, `trivial workflow ${milestones.trivialSignalsPerSecond} signals/s`, `${milestones.ratio}× (target ≥ 0.7)`],
+    ['POST → transition row, one at a time', `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`, '', `target p99 < 250 ms`],
+  ];
+  process.stdout.write(`\nOnramp bench (${results.backend}, ${results.date})\n\n| what | Onramp | baseline, same run | ratio |\n|---|---|---|---|\n`);
+  for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `bench-${results.backend}-${Date.now()}.json`), JSON.stringify(results, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

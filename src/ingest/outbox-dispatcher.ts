@@ -137,12 +137,16 @@ export class OutboxDispatcher {
   }
 
   private async signal(developerId: string, events: JourneyEvent[]): Promise<void> {
-    await this.options.temporal.workflow.signalWithStart<typeof onboardingJourney, [JourneyEvent[]]>('onboardingJourney', {
-      workflowId: journeyWorkflowId(developerId),
-      taskQueue: TASK_QUEUE,
-      args: [{ developerId }],
-      signal: journeyEventsSignal,
-      signalArgs: [events],
-    });
+    const { temporal } = this.options;
+    // A deadline bounds the client's own retries, so a Temporal outage backs the row off here.
+    await temporal.connection.withDeadline(Date.now() + 10_000, () =>
+      temporal.workflow.signalWithStart<typeof onboardingJourney, [JourneyEvent[]]>('onboardingJourney', {
+        workflowId: journeyWorkflowId(developerId),
+        taskQueue: TASK_QUEUE,
+        args: [{ developerId }],
+        signal: journeyEventsSignal,
+        signalArgs: [events],
+      }),
+    );
   }
 }

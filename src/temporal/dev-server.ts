@@ -152,9 +152,12 @@ async function terminate({ child, ended }: Server, exited: Promise<void>): Promi
   }
 }
 
+/** The log's last lines; for a Go panic, its message rather than the goroutine dump after it. */
 function tail(logFile: string, lines = 30): string {
   try {
-    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    const all = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+    const panic = all.findLastIndex((line) => line.startsWith('panic:') || /level=(error|fatal)|"level":"(error|fatal)"/.test(line));
+    return (panic >= 0 ? all.slice(Math.max(0, panic - 5), panic + 10) : all.slice(-lines)).join('\n');
   } catch {
     return '(no log)';
   }

@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { EventIngestor } from '../ingest/ingest-events.ts';
 import { errorHandler } from './error-handler.ts';
 import { eventsRoute } from './routes/events-route.ts';
 import { healthRoute } from './routes/health-route.ts';
@@ -35,7 +36,7 @@ export async function buildApp({ prisma, temporal, logger, ingestKeys, onSignals
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoute, { prisma, temporal });
-  await app.register(eventsRoute, { prisma, ingestKeys, onSignalsQueued });
+  await app.register(eventsRoute, { ingestor: new EventIngestor(prisma), ingestKeys, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
   return app;
 }

@@ -14,11 +14,16 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export async function readJourney(prisma: PrismaClient, temporal: Client, developerId: string): Promise<JourneyReadModel | undefined> {
   const developer = await prisma.developer.findUnique({ where: { id: developerId } });
   if (!developer) return undefined;
-  const [stages, transitions, stats, endpoints, pendingSignals, running] = await Promise.all([
+  const [stages, transitions, stats, pendingSignals, running] = await Promise.all([
     prisma.journeyStage.findMany({ where: { developerId } }),
     prisma.journeyTransition.findMany({ where: { developerId }, orderBy: [{ recordedAt: 'asc' }, { id: 'asc' }] }),
-    prisma.developerRequestStats.findUnique({ where: { developerId } }),
-    prisma.developerEndpoint.count({ where: { developerId } }),
+    prisma.developerEndpoint.aggregate({
+      where: { developerId },
+      _count: { endpoint: true },
+      _sum: { requests: true, okRequests: true, status400: true, status401: true, status429: true, status5xx: true, sdkRequests: true },
+      _min: { firstAt: true },
+      _max: { lastAt: true },
+    }),
     prisma.outboxSignal.count({ where: { developerId } }),
     isRunning(temporal, developerId),
   ]);
@@ -49,17 +54,17 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
       signedUpAt: iso(developer.signedUpAt),
     },
     requests: {
-      total: stats?.requests ?? 0,
-      ok: stats?.okRequests ?? 0,
-      status400: stats?.status400 ?? 0,
-      status401: stats?.status401 ?? 0,
-      status429: stats?.status429 ?? 0,
-      status5xx: stats?.status5xx ?? 0,
-      sdk: stats?.sdkRequests ?? 0,
-      raw: stats?.rawRequests ?? 0,
-      distinctEndpoints: endpoints,
-      firstAt: iso(stats?.firstRequestAt ?? null),
-      lastAt: iso(stats?.lastRequestAt ?? null),
+      total: stats._sum.requests ?? 0,
+      ok: stats._sum.okRequests ?? 0,
+      status400: stats._sum.status400 ?? 0,
+      status401: stats._sum.status401 ?? 0,
+      status429: stats._sum.status429 ?? 0,
+      status5xx: stats._sum.status5xx ?? 0,
+      sdk: stats._sum.sdkRequests ?? 0,
+      raw: (stats._sum.requests ?? 0) - (stats._sum.sdkRequests ?? 0),
+      distinctEndpoints: stats._count.endpoint,
+      firstAt: iso(stats._min.firstAt),
+      lastAt: iso(stats._max.lastAt),
     },
     pendingSignals,
   };

@@ -5,7 +5,8 @@ import type { PrismaClient, Prisma } from '../generated/prisma/client.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import { isEarlier } from '../journey/evidence.ts';
 import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
-import { EvidenceCandidates, lowerStageEvidence, storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
+import { evidenceKey, EvidenceCandidates, lowerStageEvidence, storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
+import type { Stage } from '../journey/stages.ts';
 
 type Tx = Prisma.TransactionClient;
 type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
@@ -19,62 +20,99 @@ export interface IngestResult {
   signals: number;
 }
 
-export interface IngestOptions {
+export interface IngestorOptions {
   isSdk?: (userAgent: string | undefined) => boolean;
+  /** Key → owner mappings kept in memory (they never change once written). */
+  keyCacheSize?: number;
 }
 
 /**
- * Stores a validated batch in one transaction: the events (idempotent by id), the api_key mapping,
- * profiles, request aggregates, the earliest stage evidence, and the signals those imply (the
- * outbox). Either all of it is stored or none of it.
+ * Stores validated batches, each in one transaction: the events (idempotent by id), the api_key
+ * mapping, profiles, request aggregates, the earliest stage evidence, and the signals those imply
+ * (the outbox). Either all of a batch is stored or none of it.
  */
-export async function ingestEvents(prisma: PrismaClient, batch: IngestEvent[], options: IngestOptions = {}): Promise<IngestResult> {
-  const isSdk = options.isSdk ?? isSdkUserAgent;
-  const events = firstById(batch);
-  const result = await prisma.$transaction((tx) => ingestInTransaction(tx, events, isSdk), { timeout: 60_000, maxWait: 30_000 });
-  return { ...result, duplicates: batch.length - result.accepted };
-}
+export class EventIngestor {
+  private readonly isSdk: (userAgent: string | undefined) => boolean;
+  private readonly keyOwners = new Map<string, string>();
+  private readonly keyCacheSize: number;
 
-async function ingestInTransaction(tx: Tx, events: IngestEvent[], isSdk: (ua: string | undefined) => boolean): Promise<Omit<IngestResult, 'duplicates'>> {
-  const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
-  await mapApiKeys(tx, keyEvents);
-
-  const requests = events.filter((e): e is ApiRequestEvent => e.type === 'api.request');
-  const keyOwners = await ownersOfKeys(tx, [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))]);
-  const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
-
-  await lockDevelopers(tx, events.map(developerOf).filter((id): id is string => id !== undefined));
-
-  const inserted = await insertEvents(tx, events, developerOf, isSdk);
-  const fresh = events.filter((e) => inserted.has(e.id));
-  const freshKeys = fresh.filter((e) => e.type === 'api_key.created').map((e) => e.properties.apiKey);
-  const lateAttributed = await attributeWaitingRequests(tx, freshKeys);
-
-  const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
-  await recordProfiles(tx, domainEvents.filter((e) => e.type === 'developer.signed_up'));
-
-  const attributed: AttributedRequest[] = [...lateAttributed];
-  let unattributed = 0;
-  for (const r of fresh) {
-    if (r.type !== 'api.request') continue;
-    const developerId = developerOf(r);
-    if (developerId === undefined) unattributed++;
-    else attributed.push(toAttributed(r, developerId, isSdk));
+  constructor(private readonly prisma: PrismaClient, options: IngestorOptions = {}) {
+    this.isSdk = options.isSdk ?? isSdkUserAgent;
+    this.keyCacheSize = options.keyCacheSize ?? 100_000;
   }
-  await addToRequestAggregates(tx, attributed);
 
-  const candidates = new EvidenceCandidates();
-  for (const e of domainEvents) {
-    for (const { stage, causeEventId } of stagesProvenBy(toJourneyEvent(e))) {
-      candidates.add({ developerId: e.developerId, stage, occurredAt: e.occurredAt, eventId: causeEventId, source: 'event' });
+  async ingest(batch: IngestEvent[]): Promise<IngestResult> {
+    const events = firstById(batch);
+    const owners = new Map<string, string>();
+    const result = await this.prisma.$transaction((tx) => this.ingestInTransaction(tx, events, owners), { timeout: 60_000, maxWait: 30_000 });
+    this.remember(owners); // only once committed
+    return { ...result, duplicates: batch.length - result.accepted };
+  }
+
+  private remember(owners: Map<string, string>): void {
+    for (const [key, owner] of owners) {
+      if (this.keyOwners.size >= this.keyCacheSize) this.keyOwners.delete(this.keyOwners.keys().next().value!);
+      this.keyOwners.set(key, owner);
     }
   }
-  for (const proof of await requestEvidence(tx, attributed)) candidates.add(proof);
-  const lowered = await lowerStageEvidence(tx, candidates.values());
 
-  const signals = journeySignals(domainEvents, lowered);
-  await enqueueSignals(tx, signals);
-  return { accepted: fresh.length, unattributed, signals: signals.length };
+  /** Owners of the keys, from memory or the api_keys table (read ones are added to `found`). */
+  private async ownersOf(tx: Tx, apiKeys: string[], found: Map<string, string>): Promise<Map<string, string>> {
+    const owners = new Map<string, string>();
+    const unknown = apiKeys.filter((key) => {
+      const owner = this.keyOwners.get(key);
+      if (owner !== undefined) owners.set(key, owner);
+      return owner === undefined;
+    });
+    for (const [key, owner] of await ownersOfKeys(tx, unknown)) {
+      owners.set(key, owner);
+      found.set(key, owner);
+    }
+    return owners;
+  }
+
+  private async ingestInTransaction(tx: Tx, events: IngestEvent[], found: Map<string, string>): Promise<Omit<IngestResult, 'duplicates'>> {
+    const isSdk = this.isSdk;
+    const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
+    await mapApiKeys(tx, keyEvents);
+
+    const requests = events.filter((e): e is ApiRequestEvent => e.type === 'api.request');
+    const keyOwners = await this.ownersOf(tx, [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))], found);
+    const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
+
+    await ensureDevelopers(tx, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
+
+    const inserted = await insertEvents(tx, events, developerOf, isSdk);
+    const fresh = events.filter((e) => inserted.has(e.id));
+    const freshKeys = fresh.filter((e) => e.type === 'api_key.created').map((e) => e.properties.apiKey);
+    const lateAttributed = await attributeWaitingRequests(tx, freshKeys);
+
+    const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
+    await recordProfiles(tx, domainEvents.filter((e) => e.type === 'developer.signed_up'));
+
+    const attributed: AttributedRequest[] = [...lateAttributed];
+    let unattributed = 0;
+    for (const r of fresh) {
+      if (r.type !== 'api.request') continue;
+      const developerId = developerOf(r);
+      if (developerId === undefined) unattributed++;
+      else attributed.push(toAttributed(r, developerId, isSdk));
+    }
+    await addToRequestAggregates(tx, attributed);
+
+    const candidates = new EvidenceCandidates();
+    for (const e of domainEvents) {
+      for (const { stage, causeEventId } of stagesProvenBy(toJourneyEvent(e))) {
+        candidates.add({ developerId: e.developerId, stage, occurredAt: e.occurredAt, eventId: causeEventId, source: 'event' });
+      }
+    }
+    for (const proof of await requestEvidence(tx, attributed)) candidates.add(proof);
+    const lowered = await lowerStageEvidence(tx, candidates.values());
+
+    const signals = journeySignals(domainEvents, lowered);
+    await enqueueSignals(tx, signals);
+    return { accepted: fresh.length, unattributed, signals: signals.length };
+  }
 }
 
 function firstById(batch: IngestEvent[]): IngestEvent[] {
@@ -103,15 +141,23 @@ async function ownersOfKeys(tx: Tx, apiKeys: string[]): Promise<Map<string, stri
   return new Map(rows.map((r) => [r.api_key, r.developer_id]));
 }
 
+/** A row for every developer named by an event (a key's owner got one with the key's event). */
+async function ensureDevelopers(tx: Tx, developerIds: string[]): Promise<void> {
+  const ids = [...new Set(developerIds)].sort();
+  if (ids.length === 0) return;
+  await tx.$executeRawUnsafe(`INSERT INTO developers (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING`, ids);
+}
+
 /**
- * Creates the developers' rows and locks them in a fixed order, so concurrent batches for the same
- * developer serialise (the active-integration proof must see every earlier request).
+ * Serialises concurrent batches of the same developers for the active-integration proof, which
+ * must see every earlier request: taken after this batch's requests are inserted, so the batch
+ * that waits sees the other's rows once it commits (READ COMMITTED: a fresh snapshot per statement).
+ * Sorted, so two batches never wait on each other in a cycle.
  */
 async function lockDevelopers(tx: Tx, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
-  await tx.$executeRawUnsafe(`INSERT INTO developers (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING`, ids);
-  await tx.$queryRawUnsafe(`SELECT id FROM developers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, ids);
+  await tx.$queryRawUnsafe(`SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted`, ids);
 }
 
 async function insertEvents(tx: Tx, events: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, isSdk: (ua: string | undefined) => boolean): Promise<Set<string>> {
@@ -175,22 +221,26 @@ function toAttributed(r: ApiRequestEvent, developerId: string, isSdk: (ua: strin
   return { id: r.id, developerId, endpoint: p.endpoint, status: p.status, mode: p.mode, sdk: isSdk(p.userAgent), occurredAt: r.occurredAt };
 }
 
-/** Stage evidence in the requests: first 2xx, first live 2xx, and the active-integration proof. */
+/**
+ * Stage evidence in the requests: first 2xx, first live 2xx, and the active-integration proof —
+ * only where it could lower what is stored (in-order traffic past its milestones costs one read).
+ */
 async function requestEvidence(tx: Tx, requests: AttributedRequest[]): Promise<EvidenceCandidate[]> {
   const candidates = new EvidenceCandidates();
   const ok = requests.filter((r) => isOk(r.status));
+  const known = await storedEvidence(tx, [...new Set(ok.map((r) => r.developerId))]);
+  const couldLower = (r: AttributedRequest, stage: Stage) => {
+    const stored = known.get(evidenceKey(r.developerId, stage));
+    return !stored || !isEarlier(stored, { occurredAt: r.occurredAt, eventId: r.id });
+  };
   for (const r of ok) {
     const proof = { developerId: r.developerId, occurredAt: r.occurredAt, eventId: r.id, source: 'request' as const };
-    candidates.add({ ...proof, stage: 'first_api_call' });
-    if (r.mode === 'live') candidates.add({ ...proof, stage: 'production_deployment' });
+    if (couldLower(r, 'first_api_call')) candidates.add({ ...proof, stage: 'first_api_call' });
+    if (r.mode === 'live' && couldLower(r, 'production_deployment')) candidates.add({ ...proof, stage: 'production_deployment' });
   }
-  // Only requests no later than the known proof can lower it.
-  const known = await storedEvidence(tx, 'active_integration', [...new Set(ok.map((r) => r.developerId))]);
-  const relevant = ok.filter((r) => {
-    const proof = known.get(r.developerId);
-    return !proof || !isEarlier(proof, { occurredAt: r.occurredAt, eventId: r.id });
-  });
-  for (const proof of await activeIntegrationProofs(tx, relevant)) {
+  const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
+  await lockDevelopers(tx, activeCandidates.map((r) => r.developerId));
+  for (const proof of await activeIntegrationProofs(tx, activeCandidates)) {
     candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
   }
   return candidates.values();

@@ -96,6 +96,8 @@ export class OutboxDispatcher {
       this.leaseSeconds,
     );
     if (claimed.length === 0) return 0;
+    // RETURNING has no order: restore arrival order, so each journey hears its events as sent.
+    claimed.sort((a, b) => (a.id < b.id ? -1 : 1));
     const byDeveloper = new Map<string, ClaimedSignal[]>();
     for (const row of claimed) {
       const rows = byDeveloper.get(row.developer_id) ?? [];

@@ -18,7 +18,7 @@ export class EvidenceCandidates {
   private readonly best = new Map<string, EvidenceCandidate>();
 
   add(candidate: EvidenceCandidate): void {
-    const key = `${candidate.developerId}\u0000${candidate.stage}`;
+    const key = evidenceKey(candidate.developerId, candidate.stage);
     const current = this.best.get(key);
     if (!current || isEarlier(candidate, current)) this.best.set(key, candidate);
   }
@@ -43,17 +43,18 @@ export async function lowerStageEvidence(tx: Tx, candidates: EvidenceCandidate[]
      RETURNING developer_id, stage`,
     sorted.map((c) => c.developerId), sorted.map((c) => c.stage), sorted.map((c) => c.occurredAt), sorted.map((c) => c.eventId),
   );
-  const lowered = new Set(rows.map((r) => `${r.developer_id}\u0000${r.stage}`));
-  return sorted.filter((c) => lowered.has(`${c.developerId}\u0000${c.stage}`));
+  const lowered = new Set(rows.map((r) => evidenceKey(r.developer_id, r.stage)));
+  return sorted.filter((c) => lowered.has(evidenceKey(c.developerId, c.stage)));
 }
 
-/** The stored earliest evidence of one stage for some developers. */
-export async function storedEvidence(tx: Tx, stage: Stage, developerIds: string[]): Promise<Map<string, { occurredAt: string; eventId: string }>> {
+/** The stored earliest evidence of some developers, by `developerId\u0000stage`. */
+export async function storedEvidence(tx: Tx, developerIds: string[]): Promise<Map<string, { occurredAt: string; eventId: string }>> {
   if (developerIds.length === 0) return new Map();
-  const rows = await tx.$queryRawUnsafe<{ developer_id: string; occurred_at: Date; event_id: string }[]>(
-    `SELECT developer_id, occurred_at, event_id FROM stage_evidence WHERE stage = $1 AND developer_id = ANY($2::text[])`,
-    stage,
+  const rows = await tx.$queryRawUnsafe<{ developer_id: string; stage: string; occurred_at: Date; event_id: string }[]>(
+    `SELECT developer_id, stage, occurred_at, event_id FROM stage_evidence WHERE developer_id = ANY($1::text[])`,
     developerIds,
   );
-  return new Map(rows.map((r) => [r.developer_id, { occurredAt: r.occurred_at.toISOString(), eventId: r.event_id }]));
+  return new Map(rows.map((r) => [evidenceKey(r.developer_id, r.stage), { occurredAt: r.occurred_at.toISOString(), eventId: r.event_id }]));
 }
+
+export const evidenceKey = (developerId: string, stage: string) => `${developerId}\u0000${stage}`;

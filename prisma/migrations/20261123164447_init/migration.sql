@@ -49,8 +49,9 @@ CREATE TABLE "developers" (
 );
 
 -- CreateTable
-CREATE TABLE "developer_request_stats" (
+CREATE TABLE "developer_endpoints" (
     "developer_id" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
     "requests" INTEGER NOT NULL DEFAULT 0,
     "ok_requests" INTEGER NOT NULL DEFAULT 0,
     "status_400" INTEGER NOT NULL DEFAULT 0,
@@ -59,22 +60,10 @@ CREATE TABLE "developer_request_stats" (
     "status_4xx" INTEGER NOT NULL DEFAULT 0,
     "status_5xx" INTEGER NOT NULL DEFAULT 0,
     "sdk_requests" INTEGER NOT NULL DEFAULT 0,
-    "raw_requests" INTEGER NOT NULL DEFAULT 0,
     "live_requests" INTEGER NOT NULL DEFAULT 0,
-    "first_request_at" TIMESTAMPTZ(3),
-    "last_request_at" TIMESTAMPTZ(3),
-
-    CONSTRAINT "developer_request_stats_pkey" PRIMARY KEY ("developer_id")
-);
-
--- CreateTable
-CREATE TABLE "developer_endpoints" (
-    "developer_id" TEXT NOT NULL,
-    "endpoint" TEXT NOT NULL,
-    "requests" INTEGER NOT NULL DEFAULT 0,
-    "ok_requests" INTEGER NOT NULL DEFAULT 0,
     "first_at" TIMESTAMPTZ(3) NOT NULL,
     "first_ok_at" TIMESTAMPTZ(3),
+    "last_at" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "developer_endpoints_pkey" PRIMARY KEY ("developer_id","endpoint")
 );
@@ -130,7 +119,7 @@ CREATE TABLE "journey_transitions" (
 );
 
 -- CreateIndex
-CREATE INDEX "events_developer_id_type_occurred_at_idx" ON "events"("developer_id", "type", "occurred_at");
+CREATE INDEX "events_developer_id_endpoint_occurred_at_idx" ON "events"("developer_id", "endpoint", "occurred_at");
 
 -- CreateIndex
 CREATE INDEX "events_api_key_developer_id_idx" ON "events"("api_key", "developer_id");

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ingestBody, ingestEvent, MAX_EVENTS_PER_BATCH } from '../../events/event-schemas.ts';
-import type { PrismaClient } from '../../generated/prisma/client.ts';
-import { ingestEvents } from '../../ingest/ingest-events.ts';
+import type { EventIngestor } from '../../ingest/ingest-events.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface EventsRouteOptions {
-  prisma: PrismaClient;
+  ingestor: EventIngestor;
   ingestKeys: readonly string[];
   /** Called after a batch committed signals to the outbox (wakes the dispatcher). */
   onSignalsQueued?: () => void;
@@ -19,7 +18,7 @@ const accepted = z.object({
   unattributed: z.int().describe('api.request events whose key is not (yet) mapped to a developer; kept and attributed when the key arrives'),
 });
 
-export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { prisma, ingestKeys, onSignalsQueued }) => {
+export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, onSignalsQueued }) => {
   app.post(
     '/v1/events',
     {
@@ -38,7 +37,7 @@ export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const result = await ingestEvents(prisma, request.body.events);
+      const result = await ingestor.ingest(request.body.events);
       if (result.signals > 0) onSignalsQueued?.();
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed });
     },

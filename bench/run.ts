@@ -34,6 +34,7 @@ const RAW_ROWS = Number(process.env.BENCH_RAW_ROWS ?? 50_000);
 const JOURNEYS = Number(process.env.BENCH_JOURNEYS ?? 200);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const IN_FLIGHT = 50;
+const INGEST_CONCURRENCY = Number(process.env.BENCH_INGEST_CONCURRENCY ?? 4);
 const MILESTONES_PER_JOURNEY = 7;
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -126,7 +127,7 @@ async function main() {
       }));
     }
     started = performance.now();
-    await pool(batches, 2, (events) => post({ events }));
+    await pool(batches, INGEST_CONCURRENCY, (events) => post({ events }));
     const ingestRate = INGEST_EVENTS / seconds(performance.now() - started);
     results.ingest = { events: INGEST_EVENTS, eventsPerSecond: Math.round(ingestRate), rawInsertRowsPerSecond: Math.round(rawRate), ratio: +(ingestRate / rawRate).toFixed(2) };
     progress(`ingest: ${Math.round(ingestRate)} events/s; waiting for the outbox to drain`);

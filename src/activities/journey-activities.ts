@@ -13,7 +13,7 @@ export interface JourneyActivityDeps {
 export function createJourneyActivities({ prisma }: JourneyActivityDeps) {
   return {
     async recordJourneyEffects(effects: JourneyEffect[]): Promise<void> {
-      const stages = effects.filter((e): e is StageReachedEffect => e.type === 'recordStage');
+      const stages = earliestPerStage(effects.filter((e): e is StageReachedEffect => e.type === 'recordStage'));
       const transitions = effects.filter((e): e is StageAdvancedEffect => e.type === 'recordTransition');
       const developerIds = [...new Set(effects.map((e) => e.developerId))];
       await prisma.$transaction([
@@ -58,6 +58,20 @@ export function createJourneyActivities({ prisma }: JourneyActivityDeps) {
       ]);
     },
   };
+}
+
+/**
+ * One row per developer and stage (an upsert cannot touch a row twice): the machine only emits
+ * evidence earlier than what it had, so within a batch the last effect for a stage is the earliest.
+ */
+function earliestPerStage(stages: StageReachedEffect[]): StageReachedEffect[] {
+  const byStage = new Map<string, StageReachedEffect>();
+  for (const effect of stages) {
+    const key = `${effect.developerId}\u0000${effect.stage}`;
+    const late = effect.late || (byStage.get(key)?.late ?? false);
+    byStage.set(key, { ...effect, late });
+  }
+  return [...byStage.values()];
 }
 
 export type JourneyActivities = ReturnType<typeof createJourneyActivities>;

@@ -1,0 +1,89 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedStages, type OracleEvent } from '../support/expected-stages.ts';
+import { OnrampHarness } from '../support/onramp-harness.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+
+const base = Date.UTC(2026, 10, 1);
+let run = 0;
+
+/** A developer's events: a key, requests around it (some before the key is known), a few others. */
+const history = fc.record({
+  keyAt: fc.integer({ min: 0, max: 48 }),
+  requests: fc.array(
+    fc.record({
+      hour: fc.integer({ min: 0, max: 96 }),
+      minute: fc.constantFrom(0, 0, 30),
+      endpoint: fc.constantFrom('/v1/a', '/v1/b', '/v1/c'),
+      status: fc.constantFrom(200, 200, 201, 401, 429),
+      mode: fc.constantFrom('test', 'test', 'test', 'live'),
+    }),
+    { minLength: 1, maxLength: 14 },
+  ),
+  extras: fc.subarray(['docs.viewed', 'developer.signed_up', 'quickstart.completed', 'webhook.test', 'webhook.live'] as const),
+  extraHours: fc.array(fc.integer({ min: 0, max: 96 }), { minLength: 5, maxLength: 5 }),
+});
+
+type History = typeof history extends fc.Arbitrary<infer T> ? T : never;
+
+function toEvents(developerId: string, h: History): (OracleEvent & { developerId?: string })[] {
+  const at = (hour: number, minute = 0) => new Date(base + hour * 3600_000 + minute * 60_000).toISOString();
+  const key = `key_${developerId}`;
+  const events: (OracleEvent & { developerId?: string })[] = [
+    { id: `${developerId}-key`, type: 'api_key.created', developerId, occurredAt: at(h.keyAt), properties: { apiKey: key, mode: 'test' } },
+  ];
+  h.requests.forEach((r, i) =>
+    events.push({ id: `${developerId}-r${i}`, type: 'api.request', occurredAt: at(r.hour, r.minute), properties: { apiKey: key, endpoint: r.endpoint, method: 'GET', status: r.status, mode: r.mode } }),
+  );
+  h.extras.forEach((kind, i) => {
+    const occurredAt = at(h.extraHours[i]!);
+    const id = `${developerId}-x${i}`;
+    if (kind === 'developer.signed_up') events.push({ id, type: kind, developerId, occurredAt, properties: { email: 'x@example.com', accountType: 'individual', acquisitionChannel: 'paid' } });
+    else if (kind === 'webhook.test' || kind === 'webhook.live') events.push({ id, type: 'webhook.registered', developerId, occurredAt, properties: { url: 'https://example.com/h', mode: kind === 'webhook.live' ? 'live' : 'test' } });
+    else events.push({ id, type: kind, developerId, occurredAt });
+  });
+  return events;
+}
+
+describe.each(databaseBackends())('ingest + journey are order-independent (%s)', (backend) => {
+  let h: OnrampHarness;
+  beforeAll(async () => {
+    h = await new OnrampHarness(backend).start();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('the same events in random batches, orders and duplicates give the stages the oracle computes', async () => {
+    await fc.assert(
+      fc.asyncProperty(history, fc.integer({ min: 1, max: 2 ** 30 }), async (generated, seed) => {
+        const developerId = `${backend}_p${run++}`;
+        const events = toEvents(developerId, generated);
+        // Shuffle (seeded), duplicate a few, cut into batches of 1–4.
+        const rand = mulberry32(seed);
+        const sent = [...events, ...events.filter(() => rand() < 0.2)].sort(() => rand() - 0.5);
+        for (let i = 0; i < sent.length; ) {
+          const size = 1 + Math.floor(rand() * 4);
+          const response = await h.post({ events: sent.slice(i, i + size) });
+          expect(response.statusCode, response.body).toBe(202);
+          i += size;
+        }
+        const expected = expectedStages(events);
+        const journey = await h.waitForJourney(developerId, (j) => j.pendingSignals === 0 && j.stages.filter((s: any) => s.status === 'reached').length === Object.keys(expected).length);
+        const reached = Object.fromEntries(journey.stages.filter((s: any) => s.status === 'reached').map((s: any) => [s.stage, { at: s.at, causeEventId: s.causeEventId }]));
+        expect(reached).toEqual(expected);
+      }),
+      { numRuns: 12 },
+    );
+  }, 300_000);
+});
+
+function mulberry32(seed: number) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

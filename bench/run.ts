@@ -15,11 +15,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import pg from 'pg';
 import { pino } from 'pino';
 import { buildApp } from '../src/api/build-app.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
-import { createPrismaClient } from '../src/db/prisma-client.ts';
+import { openDatabase } from '../src/db/database.ts';
 import { OutboxDispatcher } from '../src/ingest/outbox-dispatcher.ts';
 import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
@@ -65,18 +64,19 @@ async function main() {
   installTemporalRuntime(logger);
   const server = await startTemporalDevServer({ dataDir: temporalDir, port: await freePort(), uiPort: await freePort() });
   await applyMigrations(database.url);
-  const prisma = createPrismaClient(database.url, { max: database.maxConnections });
+  const db = openDatabase(database.url, { max: database.maxConnections });
+  const { prisma } = db;
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection });
   const native = await NativeConnection.connect({ address: server.address });
-  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', prisma });
+  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool });
   const trivialWorker = await Worker.create({
     connection: native,
     taskQueue: 'bench-trivial',
     workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./trivial-workflow.ts', import.meta.url)), logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } }),
   });
   const dispatcher = new OutboxDispatcher({ prisma, temporal, logger });
-  const app = await buildApp({ prisma, temporal, logger, ingestKeys: [KEY], onSignalsQueued: () => dispatcher.wake() });
+  const app = await buildApp({ db, temporal, logger, ingestKeys: [KEY], onSignalsQueued: () => dispatcher.wake() });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const runs = [journeyWorker.run(), trivialWorker.run()];
   dispatcher.start();
@@ -85,15 +85,11 @@ async function main() {
     const response = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (response.status !== 202) throw new Error(`POST ${response.status}: ${await response.text()}`);
   };
-  const direct = new pg.Client({ connectionString: database.url });
   const results: Record<string, unknown> = { backend, date: new Date().toISOString() };
   try {
     progress(`${backend}: raw insert baseline`);
     // --- raw insert baseline (same database, same shape of rows) -------------------------------
-    // PGlite serves one connection: the app's pool must not hold it while we use ours.
-    if (backend === 'pglite') await prisma.$disconnect();
-    await direct.connect();
-    await direct.query(`CREATE TABLE bench_raw (id text PRIMARY KEY, type text, developer_id text, occurred_at timestamptz, endpoint text, status int, properties jsonb)`);
+    await db.pool.query(`CREATE TABLE bench_raw (id text PRIMARY KEY, type text, developer_id text, occurred_at timestamptz, endpoint text, status int, properties jsonb)`);
     let started = performance.now();
     for (let i = 0; i < RAW_ROWS; i += 500) {
       const values: unknown[] = [];
@@ -103,11 +99,10 @@ async function main() {
         rows.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`);
         values.push(`raw_${j}`, 'api.request', `dev_${j % 1000}`, iso(t0 + j * 1000), `/v1/e${j % 7}`, 200, JSON.stringify({ apiKey: `key_${j % 1000}`, method: 'GET', userAgent: 'curl/8' }));
       }
-      await direct.query(`INSERT INTO bench_raw VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`, values);
+      await db.pool.query(`INSERT INTO bench_raw VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`, values);
     }
     const rawRate = RAW_ROWS / seconds(performance.now() - started);
-    await direct.query('DROP TABLE bench_raw');
-    if (backend === 'pglite') await direct.end();
+    await db.pool.query('DROP TABLE bench_raw');
 
     progress(`raw insert: ${Math.round(rawRate)} rows/s; ingest over HTTP`);
     // --- ingest over HTTP ----------------------------------------------------------------------
@@ -191,8 +186,7 @@ async function main() {
     await Promise.all(runs);
     await native.close();
     await connection.close();
-    await prisma.$disconnect();
-    if (backend !== 'pglite') await direct.end().catch(() => undefined);
+    await db.close();
     await server.stop();
     await database.drop();
     rmSync(temporalDir, { recursive: true, force: true });

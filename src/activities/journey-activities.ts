@@ -1,24 +1,25 @@
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type pg from 'pg';
+import { withTransaction } from '../db/sql.ts';
 import type { JourneyEffect, StageAdvancedEffect, StageReachedEffect } from '../journey/journey-effects.ts';
 import { STAGES } from '../journey/stages.ts';
 
 export interface JourneyActivityDeps {
-  prisma: PrismaClient;
+  pool: pg.Pool;
 }
 
 /**
  * The journey's side effects. Every write is idempotent (keyed by developer and stage), so a
  * retried or replayed activity changes nothing twice.
  */
-export function createJourneyActivities({ prisma }: JourneyActivityDeps) {
+export function createJourneyActivities({ pool }: JourneyActivityDeps) {
   return {
     async recordJourneyEffects(effects: JourneyEffect[]): Promise<void> {
       const stages = earliestPerStage(effects.filter((e): e is StageReachedEffect => e.type === 'recordStage'));
       const transitions = effects.filter((e): e is StageAdvancedEffect => e.type === 'recordTransition');
       const developerIds = [...new Set(effects.map((e) => e.developerId))];
-      await prisma.$transaction([
+      await withTransaction(pool, async (sql) => {
         // Earliest evidence wins (ties: smaller event id, byte order like the machine's).
-        prisma.$executeRawUnsafe(
+        await sql(
           `INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late)
            SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[])
            ON CONFLICT (developer_id, stage) DO UPDATE
@@ -31,8 +32,8 @@ export function createJourneyActivities({ prisma }: JourneyActivityDeps) {
           stages.map((s) => s.occurredAt),
           stages.map((s) => s.causeEventId),
           stages.map((s) => s.late),
-        ),
-        prisma.$executeRawUnsafe(
+        );
+        await sql(
           `INSERT INTO journey_transitions (developer_id, from_stage, to_stage, occurred_at, cause_event_id, machine_version)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[])
            ON CONFLICT (developer_id, to_stage) DO NOTHING`,
@@ -42,9 +43,9 @@ export function createJourneyActivities({ prisma }: JourneyActivityDeps) {
           transitions.map((t) => t.occurredAt),
           transitions.map((t) => t.causeEventId),
           transitions.map((t) => t.machineVersion),
-        ),
+        );
         // The read model's current stage: the furthest stage recorded.
-        prisma.$executeRawUnsafe(
+        await sql(
           `INSERT INTO developers (id, stage, stage_rank, stage_at)
            SELECT DISTINCT ON (s.developer_id) s.developer_id, s.stage, array_position($2::text[], s.stage) - 1, s.reached_at
            FROM journey_stages s WHERE s.developer_id = ANY($1::text[])
@@ -54,8 +55,8 @@ export function createJourneyActivities({ prisma }: JourneyActivityDeps) {
              WHERE developers.stage IS DISTINCT FROM excluded.stage OR developers.stage_at IS DISTINCT FROM excluded.stage_at`,
           developerIds,
           [...STAGES],
-        ),
-      ]);
+        );
+      });
     },
   };
 }

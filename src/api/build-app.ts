@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Database } from '../db/database.ts';
 import { EventIngestor } from '../ingest/ingest-events.ts';
 import { errorHandler } from './error-handler.ts';
 import { eventsRoute } from './routes/events-route.ts';
@@ -11,7 +11,7 @@ import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
 
 export interface AppDeps {
-  prisma: PrismaClient;
+  db: Database;
   temporal: Client;
   logger: Logger;
   ingestKeys: readonly string[];
@@ -21,7 +21,8 @@ export interface AppDeps {
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ prisma, temporal, logger, ingestKeys, onSignalsQueued }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, onSignalsQueued }: AppDeps) {
+  const { prisma } = db;
   const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   app.setValidatorCompiler(validatorCompiler);
@@ -36,7 +37,7 @@ export async function buildApp({ prisma, temporal, logger, ingestKeys, onSignals
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoute, { prisma, temporal });
-  await app.register(eventsRoute, { ingestor: new EventIngestor(prisma), ingestKeys, onSignalsQueued });
+  await app.register(eventsRoute, { ingestor: new EventIngestor(db.pool), ingestKeys, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
   return app;
 }

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/build-app.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Database } from '../db/database.ts';
 import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
 import { createJourneyWorker } from '../temporal/journey-worker.ts';
@@ -14,7 +14,7 @@ export interface Stoppable {
 }
 
 export interface ApiServiceOptions {
-  prisma: PrismaClient;
+  db: Database;
   temporalAddress: string;
   namespace: string;
   logger: Logger;
@@ -28,9 +28,9 @@ export interface ApiServiceOptions {
 export async function startApiService(options: ApiServiceOptions): Promise<Stoppable & { url: string }> {
   const connection = await Connection.connect({ address: options.temporalAddress });
   const temporal = new Client({ connection, namespace: options.namespace });
-  const dispatcher = new OutboxDispatcher({ prisma: options.prisma, temporal, logger: options.logger, concurrency: options.dispatchConcurrency });
+  const dispatcher = new OutboxDispatcher({ prisma: options.db.prisma, temporal, logger: options.logger, concurrency: options.dispatchConcurrency });
   const app = await buildApp({
-    prisma: options.prisma,
+    db: options.db,
     temporal,
     logger: options.logger,
     ingestKeys: options.ingestKeys,
@@ -49,7 +49,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
 }
 
 export interface WorkerServiceOptions {
-  prisma: PrismaClient;
+  db: Database;
   temporalAddress: string;
   namespace: string;
   logger: Logger;
@@ -62,7 +62,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const worker = await createJourneyWorker({
     connection,
     namespace: options.namespace,
-    prisma: options.prisma,
+    pool: options.db.pool,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,
   });
   const running = worker.run();

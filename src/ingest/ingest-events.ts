@@ -1,14 +1,14 @@
 import type { IngestEvent, ApiRequestEvent } from '../events/event-schemas.ts';
 import { toJourneyEvent } from '../events/to-journey-event.ts';
 import { isSdkUserAgent } from '../events/user-agent.ts';
-import type { PrismaClient, Prisma } from '../generated/prisma/client.ts';
+import type pg from 'pg';
+import { withTransaction, type Sql } from '../db/sql.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import { isEarlier } from '../journey/evidence.ts';
 import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
 import { evidenceKey, EvidenceCandidates, lowerStageEvidence, storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 import type { Stage } from '../journey/stages.ts';
 
-type Tx = Prisma.TransactionClient;
 type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
 
 export interface IngestResult {
@@ -36,7 +36,7 @@ export class EventIngestor {
   private readonly keyOwners = new Map<string, string>();
   private readonly keyCacheSize: number;
 
-  constructor(private readonly prisma: PrismaClient, options: IngestorOptions = {}) {
+  constructor(private readonly pool: pg.Pool, options: IngestorOptions = {}) {
     this.isSdk = options.isSdk ?? isSdkUserAgent;
     this.keyCacheSize = options.keyCacheSize ?? 100_000;
   }
@@ -44,7 +44,7 @@ export class EventIngestor {
   async ingest(batch: IngestEvent[]): Promise<IngestResult> {
     const events = firstById(batch);
     const owners = new Map<string, string>();
-    const result = await this.prisma.$transaction((tx) => this.ingestInTransaction(tx, events, owners), { timeout: 60_000, maxWait: 30_000 });
+    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, owners));
     this.remember(owners); // only once committed
     return { ...result, duplicates: batch.length - result.accepted };
   }
@@ -57,38 +57,38 @@ export class EventIngestor {
   }
 
   /** Owners of the keys, from memory or the api_keys table (read ones are added to `found`). */
-  private async ownersOf(tx: Tx, apiKeys: string[], found: Map<string, string>): Promise<Map<string, string>> {
+  private async ownersOf(sql: Sql, apiKeys: string[], found: Map<string, string>): Promise<Map<string, string>> {
     const owners = new Map<string, string>();
     const unknown = apiKeys.filter((key) => {
       const owner = this.keyOwners.get(key);
       if (owner !== undefined) owners.set(key, owner);
       return owner === undefined;
     });
-    for (const [key, owner] of await ownersOfKeys(tx, unknown)) {
+    for (const [key, owner] of await ownersOfKeys(sql, unknown)) {
       owners.set(key, owner);
       found.set(key, owner);
     }
     return owners;
   }
 
-  private async ingestInTransaction(tx: Tx, events: IngestEvent[], found: Map<string, string>): Promise<Omit<IngestResult, 'duplicates'>> {
+  private async ingestInTransaction(sql: Sql, events: IngestEvent[], found: Map<string, string>): Promise<Omit<IngestResult, 'duplicates'>> {
     const isSdk = this.isSdk;
     const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
-    await mapApiKeys(tx, keyEvents);
+    await mapApiKeys(sql, keyEvents);
 
     const requests = events.filter((e): e is ApiRequestEvent => e.type === 'api.request');
-    const keyOwners = await this.ownersOf(tx, [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))], found);
+    const keyOwners = await this.ownersOf(sql, [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))], found);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
 
-    await ensureDevelopers(tx, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
+    await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
 
-    const inserted = await insertEvents(tx, events, developerOf, isSdk);
+    const inserted = await insertEvents(sql, events, developerOf, isSdk);
     const fresh = events.filter((e) => inserted.has(e.id));
     const freshKeys = fresh.filter((e) => e.type === 'api_key.created').map((e) => e.properties.apiKey);
-    const lateAttributed = await attributeWaitingRequests(tx, freshKeys);
+    const lateAttributed = await attributeWaitingRequests(sql, freshKeys);
 
     const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
-    await recordProfiles(tx, domainEvents.filter((e) => e.type === 'developer.signed_up'));
+    await recordProfiles(sql, domainEvents.filter((e) => e.type === 'developer.signed_up'));
 
     const attributed: AttributedRequest[] = [...lateAttributed];
     let unattributed = 0;
@@ -98,7 +98,7 @@ export class EventIngestor {
       if (developerId === undefined) unattributed++;
       else attributed.push(toAttributed(r, developerId, isSdk));
     }
-    await addToRequestAggregates(tx, attributed);
+    await addToRequestAggregates(sql, attributed);
 
     const candidates = new EvidenceCandidates();
     for (const e of domainEvents) {
@@ -106,11 +106,11 @@ export class EventIngestor {
         candidates.add({ developerId: e.developerId, stage, occurredAt: e.occurredAt, eventId: causeEventId, source: 'event' });
       }
     }
-    for (const proof of await requestEvidence(tx, attributed)) candidates.add(proof);
-    const lowered = await lowerStageEvidence(tx, candidates.values());
+    for (const proof of await requestEvidence(sql, attributed)) candidates.add(proof);
+    const lowered = await lowerStageEvidence(sql, candidates.values());
 
     const signals = journeySignals(domainEvents, lowered);
-    await enqueueSignals(tx, signals);
+    await enqueueSignals(sql, signals);
     return { accepted: fresh.length, unattributed, signals: signals.length };
   }
 }
@@ -121,9 +121,9 @@ function firstById(batch: IngestEvent[]): IngestEvent[] {
 }
 
 /** Seed 000's join, written at key creation; the first creation of a key wins. */
-async function mapApiKeys(tx: Tx, keyEvents: Extract<IngestEvent, { type: 'api_key.created' }>[]): Promise<void> {
+async function mapApiKeys(sql: Sql, keyEvents: Extract<IngestEvent, { type: 'api_key.created' }>[]): Promise<void> {
   if (keyEvents.length === 0) return;
-  await tx.$executeRawUnsafe(
+  await sql(
     `INSERT INTO api_keys (api_key, developer_id, mode, created_at, event_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
      ON CONFLICT (api_key) DO NOTHING`,
@@ -132,9 +132,9 @@ async function mapApiKeys(tx: Tx, keyEvents: Extract<IngestEvent, { type: 'api_k
   );
 }
 
-async function ownersOfKeys(tx: Tx, apiKeys: string[]): Promise<Map<string, string>> {
+async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, string>> {
   if (apiKeys.length === 0) return new Map();
-  const rows = await tx.$queryRawUnsafe<{ api_key: string; developer_id: string }[]>(
+  const rows = await sql<{ api_key: string; developer_id: string }>(
     `SELECT api_key, developer_id FROM api_keys WHERE api_key = ANY($1::text[])`,
     apiKeys,
   );
@@ -142,10 +142,10 @@ async function ownersOfKeys(tx: Tx, apiKeys: string[]): Promise<Map<string, stri
 }
 
 /** A row for every developer named by an event (a key's owner got one with the key's event). */
-async function ensureDevelopers(tx: Tx, developerIds: string[]): Promise<void> {
+async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
-  await tx.$executeRawUnsafe(`INSERT INTO developers (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING`, ids);
+  await sql(`INSERT INTO developers (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING`, ids);
 }
 
 /**
@@ -154,15 +154,15 @@ async function ensureDevelopers(tx: Tx, developerIds: string[]): Promise<void> {
  * that waits sees the other's rows once it commits (READ COMMITTED: a fresh snapshot per statement).
  * Sorted, so two batches never wait on each other in a cycle.
  */
-async function lockDevelopers(tx: Tx, developerIds: string[]): Promise<void> {
+async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
-  await tx.$queryRawUnsafe(`SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted`, ids);
+  await sql(`SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted`, ids);
 }
 
-async function insertEvents(tx: Tx, events: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, isSdk: (ua: string | undefined) => boolean): Promise<Set<string>> {
+async function insertEvents(sql: Sql, events: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, isSdk: (ua: string | undefined) => boolean): Promise<Set<string>> {
   const request = (e: IngestEvent) => (e.type === 'api.request' ? e.properties : undefined);
-  const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+  const rows = await sql<{ id: string }>(
     `INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
      SELECT id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties::jsonb
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::boolean[], $10::text[])
@@ -184,9 +184,9 @@ async function insertEvents(tx: Tx, events: IngestEvent[], developerOf: (e: Inge
 }
 
 /** A key's creation arrived after requests made with it: attribute them now, never drop them. */
-async function attributeWaitingRequests(tx: Tx, apiKeys: string[]): Promise<AttributedRequest[]> {
+async function attributeWaitingRequests(sql: Sql, apiKeys: string[]): Promise<AttributedRequest[]> {
   if (apiKeys.length === 0) return [];
-  const rows = await tx.$queryRawUnsafe<{ id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }[]>(
+  const rows = await sql<{ id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }>(
     `UPDATE events e SET developer_id = k.developer_id FROM api_keys k
      WHERE k.api_key = ANY($1::text[]) AND e.api_key = k.api_key AND e.developer_id IS NULL AND e.type = 'api.request'
      RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.sdk, e.occurred_at`,
@@ -196,7 +196,7 @@ async function attributeWaitingRequests(tx: Tx, apiKeys: string[]): Promise<Attr
 }
 
 /** The read model's profile comes from the earliest signup event. */
-async function recordProfiles(tx: Tx, signups: Extract<IngestEvent, { type: 'developer.signed_up' }>[]): Promise<void> {
+async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'developer.signed_up' }>[]): Promise<void> {
   const earliest = new Map<string, (typeof signups)[number]>();
   for (const s of signups) {
     const current = earliest.get(s.developerId);
@@ -204,7 +204,7 @@ async function recordProfiles(tx: Tx, signups: Extract<IngestEvent, { type: 'dev
   }
   const rows = [...earliest.values()];
   if (rows.length === 0) return;
-  await tx.$executeRawUnsafe(
+  await sql(
     `UPDATE developers d SET email = u.email, account_type = u.account_type, org_id = u.org_id,
        acquisition_channel = u.channel, timezone = u.timezone, signed_up_at = u.at, signup_event_id = u.event_id, updated_at = now()
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
@@ -225,10 +225,10 @@ function toAttributed(r: ApiRequestEvent, developerId: string, isSdk: (ua: strin
  * Stage evidence in the requests: first 2xx, first live 2xx, and the active-integration proof —
  * only where it could lower what is stored (in-order traffic past its milestones costs one read).
  */
-async function requestEvidence(tx: Tx, requests: AttributedRequest[]): Promise<EvidenceCandidate[]> {
+async function requestEvidence(sql: Sql, requests: AttributedRequest[]): Promise<EvidenceCandidate[]> {
   const candidates = new EvidenceCandidates();
   const ok = requests.filter((r) => isOk(r.status));
-  const known = await storedEvidence(tx, [...new Set(ok.map((r) => r.developerId))]);
+  const known = await storedEvidence(sql, [...new Set(ok.map((r) => r.developerId))]);
   const couldLower = (r: AttributedRequest, stage: Stage) => {
     const stored = known.get(evidenceKey(r.developerId, stage));
     return !stored || !isEarlier(stored, { occurredAt: r.occurredAt, eventId: r.id });
@@ -239,8 +239,8 @@ async function requestEvidence(tx: Tx, requests: AttributedRequest[]): Promise<E
     if (r.mode === 'live' && couldLower(r, 'production_deployment')) candidates.add({ ...proof, stage: 'production_deployment' });
   }
   const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
-  await lockDevelopers(tx, activeCandidates.map((r) => r.developerId));
-  for (const proof of await activeIntegrationProofs(tx, activeCandidates)) {
+  await lockDevelopers(sql, activeCandidates.map((r) => r.developerId));
+  for (const proof of await activeIntegrationProofs(sql, activeCandidates)) {
     candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
   }
   return candidates.values();
@@ -271,9 +271,9 @@ function journeySignals(domainEvents: DomainEvent[], lowered: EvidenceCandidate[
   return signals;
 }
 
-async function enqueueSignals(tx: Tx, signals: QueuedSignal[]): Promise<void> {
+async function enqueueSignals(sql: Sql, signals: QueuedSignal[]): Promise<void> {
   if (signals.length === 0) return;
-  await tx.$executeRawUnsafe(
+  await sql(
     `INSERT INTO outbox_signals (developer_id, signal_id, payload)
      SELECT d, s, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(d, s, p)`,
     signals.map((s) => s.developerId), signals.map((s) => s.event.id), signals.map((s) => JSON.stringify(s.event)),

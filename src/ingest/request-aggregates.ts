@@ -1,6 +1,5 @@
-import type { Prisma } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
 
-type Tx = Prisma.TransactionClient;
 
 /** One attributed api.request, as the aggregation needs it. */
 export interface AttributedRequest {
@@ -33,7 +32,7 @@ interface EndpointTotals {
 }
 
 /** Adds a batch of requests to the per-developer, per-endpoint aggregates (one statement). */
-export async function addToRequestAggregates(tx: Tx, requests: AttributedRequest[]): Promise<void> {
+export async function addToRequestAggregates(sql: Sql, requests: AttributedRequest[]): Promise<void> {
   if (requests.length === 0) return;
   const totals = new Map<string, EndpointTotals>();
   for (const r of requests) {
@@ -62,7 +61,7 @@ export async function addToRequestAggregates(tx: Tx, requests: AttributedRequest
   // Sorted, so concurrent batches lock rows in one order.
   const rows = [...totals.values()].sort((a, b) => (a.developerId < b.developerId ? -1 : a.developerId > b.developerId ? 1 : a.endpoint < b.endpoint ? -1 : 1));
   const col = <K extends keyof EndpointTotals>(k: K) => rows.map((row) => row[k]);
-  await tx.$executeRawUnsafe(
+  await sql(
     `INSERT INTO developer_endpoints AS t (developer_id, endpoint, requests, ok_requests, status_400, status_401, status_429,
         status_4xx, status_5xx, sdk_requests, live_requests, first_at, first_ok_at, last_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[],
@@ -89,9 +88,9 @@ export async function addToRequestAggregates(tx: Tx, requests: AttributedRequest
  * events(developer_id, endpoint, occurred_at). The new requests and their aggregates must be
  * stored already (same transaction).
  */
-export async function activeIntegrationProofs(tx: Tx, candidates: AttributedRequest[]): Promise<{ developerId: string; occurredAt: string; eventId: string }[]> {
+export async function activeIntegrationProofs(sql: Sql, candidates: AttributedRequest[]): Promise<{ developerId: string; occurredAt: string; eventId: string }[]> {
   if (candidates.length === 0) return [];
-  const rows = await tx.$queryRawUnsafe<{ developer_id: string; proof_at: Date; proof_id: string }[]>(
+  const rows = await sql<{ developer_id: string; proof_at: Date; proof_id: string }>(
     `WITH n AS (SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS n(developer_id, endpoint, occurred_at, id)),
      pairs AS (
        SELECT n.developer_id, n.occurred_at, n.id, other.endpoint AS other_endpoint FROM n

@@ -1,8 +1,7 @@
-import type { Prisma } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
 import { isEarlier } from '../journey/evidence.ts';
 import type { Stage } from '../journey/stages.ts';
 
-type Tx = Prisma.TransactionClient;
 
 export interface EvidenceCandidate {
   developerId: string;
@@ -32,10 +31,10 @@ export class EvidenceCandidates {
  * Lowers the stored earliest evidence where a candidate is earlier and returns the candidates that
  * did: only those are news for the workflow.
  */
-export async function lowerStageEvidence(tx: Tx, candidates: EvidenceCandidate[]): Promise<EvidenceCandidate[]> {
+export async function lowerStageEvidence(sql: Sql, candidates: EvidenceCandidate[]): Promise<EvidenceCandidate[]> {
   if (candidates.length === 0) return [];
   const sorted = [...candidates].sort((a, b) => (a.developerId + a.stage < b.developerId + b.stage ? -1 : 1));
-  const rows = await tx.$queryRawUnsafe<{ developer_id: string; stage: string }[]>(
+  const rows = await sql<{ developer_id: string; stage: string }>(
     `INSERT INTO stage_evidence AS t (developer_id, stage, occurred_at, event_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
      ON CONFLICT (developer_id, stage) DO UPDATE SET occurred_at = excluded.occurred_at, event_id = excluded.event_id
@@ -48,9 +47,9 @@ export async function lowerStageEvidence(tx: Tx, candidates: EvidenceCandidate[]
 }
 
 /** The stored earliest evidence of some developers, by `developerId\u0000stage`. */
-export async function storedEvidence(tx: Tx, developerIds: string[]): Promise<Map<string, { occurredAt: string; eventId: string }>> {
+export async function storedEvidence(sql: Sql, developerIds: string[]): Promise<Map<string, { occurredAt: string; eventId: string }>> {
   if (developerIds.length === 0) return new Map();
-  const rows = await tx.$queryRawUnsafe<{ developer_id: string; stage: string; occurred_at: Date; event_id: string }[]>(
+  const rows = await sql<{ developer_id: string; stage: string; occurred_at: Date; event_id: string }>(
     `SELECT developer_id, stage, occurred_at, event_id FROM stage_evidence WHERE developer_id = ANY($1::text[])`,
     developerIds,
   );

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createJourneyActivities } from '../activities/journey-activities.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type pg from 'pg';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -9,7 +9,7 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', 
 export interface JourneyWorkerOptions {
   connection: NativeConnection;
   namespace: string;
-  prisma: PrismaClient;
+  pool: pg.Pool;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
@@ -23,7 +23,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createJourneyActivities({ prisma: options.prisma }),
+    activities: createJourneyActivities({ pool: options.pool }),
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
     maxConcurrentLocalActivityExecutions: 200,
   });

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
-import { createPrismaClient } from '../../src/db/prisma-client.ts';
+import { openDatabase } from '../../src/db/database.ts';
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
@@ -43,7 +43,8 @@ describe('startEmbeddedPostgres', () => {
     const server = await startEmbeddedPostgres();
     try {
       await applyMigrations(server.url);
-      const prisma = createPrismaClient(server.url, { max: 1 });
+      const db = openDatabase(server.url, { max: 1 });
+      const { prisma } = db;
       try {
         const occurredAt = new Date('2026-01-02T03:04:05.678Z');
         await prisma.$transaction([
@@ -73,7 +74,7 @@ describe('startEmbeddedPostgres', () => {
         expect(typeof outbox.id).toBe('bigint');
         expect(await prisma.event.count({ where: { developerId: 'dev_1' } })).toBe(1);
       } finally {
-        await prisma.$disconnect();
+        await db.close();
       }
     } finally {
       await server.stop();

@@ -7,7 +7,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
-import { createPrismaClient } from '../../src/db/prisma-client.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
@@ -35,6 +35,7 @@ export async function freePort(): Promise<number> {
  */
 export class OnrampHarness {
   app!: OnrampApp;
+  db!: Database;
   prisma!: PrismaClient;
   temporal!: Client;
   dispatcher!: OutboxDispatcher;
@@ -52,7 +53,8 @@ export class OnrampHarness {
   async start(): Promise<this> {
     this.database = await createTestDatabase(this.backend);
     await applyMigrations(this.database.url);
-    this.prisma = createPrismaClient(this.database.url, { max: this.database.maxConnections });
+    this.db = openDatabase(this.database.url, { max: this.database.maxConnections });
+    this.prisma = this.db.prisma;
     this.temporalPort = await freePort();
     await this.startTemporal();
     // One client for the whole run: its gRPC channel reconnects when the server comes back.
@@ -60,7 +62,7 @@ export class OnrampHarness {
     this.temporal = new Client({ connection: this.connection });
     const logger = pino({ level: 'silent' });
     this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
-    this.app = await buildApp({ prisma: this.prisma, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], onSignalsQueued: () => this.dispatcher.wake() });
+    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], onSignalsQueued: () => this.dispatcher.wake() });
     this.dispatcher.start();
     return this;
   }
@@ -69,7 +71,7 @@ export class OnrampHarness {
   async startTemporal(): Promise<void> {
     this.devServer = await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
     this.nativeConnection = await NativeConnection.connect({ address: this.devServer.address });
-    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', prisma: this.prisma, workflowBundle: await journeyWorkflowBundle() });
+    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, workflowBundle: await journeyWorkflowBundle() });
     this.workerRun = this.worker.run();
   }
 
@@ -117,7 +119,7 @@ export class OnrampHarness {
     await this.dispatcher?.stop();
     await this.stopTemporal().catch(() => undefined);
     await this.connection?.close();
-    await this.prisma?.$disconnect();
+    await this.db?.close();
     await this.database?.drop();
     rmSync(this.temporalDir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
-import { createPrismaClient } from '../../db/prisma-client.ts';
+import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
 import { onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
@@ -10,9 +10,9 @@ export async function apiCommand(config: Config): Promise<void> {
   const { databaseUrl, temporalAddress, ingestKey } = requireProduction(config, { ingestKey: true });
   const logger = createLogger(config.LOG_LEVEL);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
-  const prisma = createPrismaClient(databaseUrl);
+  const db = openDatabase(databaseUrl);
   const api = await startApiService({
-    prisma,
+    db,
     temporalAddress,
     namespace: config.TEMPORAL_NAMESPACE,
     logger,
@@ -24,6 +24,6 @@ export async function apiCommand(config: Config): Promise<void> {
   logger.info({ url: api.url }, 'api listening');
   onShutdownSignal(async () => {
     await api.stop();
-    await prisma.$disconnect();
+    await db.close();
   });
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../../config.ts';
 import { startEmbeddedPostgres } from '../../db/embedded-postgres.ts';
 import { applyMigrations } from '../../db/migrate.ts';
-import { createPrismaClient } from '../../db/prisma-client.ts';
+import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
@@ -46,13 +46,13 @@ export async function startCommand(config: Config): Promise<void> {
     }
     const { applied } = await applyMigrations(databaseUrl);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const prisma = createPrismaClient(databaseUrl, { max: maxConnections });
-    started.push({ stop: () => prisma.$disconnect() });
+    const db = openDatabase(databaseUrl, { max: maxConnections });
+    started.push({ stop: () => db.close() });
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
     started.push(
       await startWorkerService({
-        prisma,
+        db,
         temporalAddress,
         namespace: config.TEMPORAL_NAMESPACE,
         logger,
@@ -60,7 +60,7 @@ export async function startCommand(config: Config): Promise<void> {
       }),
     );
     const api = await startApiService({
-      prisma,
+      db,
       temporalAddress,
       namespace: config.TEMPORAL_NAMESPACE,
       logger,

@@ -1,6 +1,6 @@
 import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
-import { createPrismaClient } from '../../db/prisma-client.ts';
+import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
 import { onShutdownSignal, startWorkerService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
@@ -10,9 +10,9 @@ export async function workerCommand(config: Config): Promise<void> {
   const { databaseUrl, temporalAddress } = requireProduction(config, { ingestKey: false });
   const logger = createLogger(config.LOG_LEVEL);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
-  const prisma = createPrismaClient(databaseUrl);
+  const db = openDatabase(databaseUrl);
   const worker = await startWorkerService({
-    prisma,
+    db,
     temporalAddress,
     namespace: config.TEMPORAL_NAMESPACE,
     logger,
@@ -21,6 +21,6 @@ export async function workerCommand(config: Config): Promise<void> {
   logger.info({ temporalAddress }, 'worker running');
   onShutdownSignal(async () => {
     await worker.stop();
-    await prisma.$disconnect();
+    await db.close();
   });
 }

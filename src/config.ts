@@ -4,21 +4,13 @@ import { z } from 'zod';
  * Environment → typed config, validated once at start-up. A bad value stops start-up with a
  * message naming the variable.
  */
-const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
-
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
-  DATABASE_URL: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
-  ),
-  TEMPORAL_ADDRESS: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233').optional(),
-  ),
+  DATABASE_URL: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  ONRAMP_INGEST_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
+  ONRAMP_INGEST_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ONRAMP_DATA_DIR: z.string().min(1).default('.data'),
   /** Embedded Temporal dev server ports (only when TEMPORAL_ADDRESS is unset). */
   ONRAMP_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
@@ -26,7 +18,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ONRAMP_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   ONRAMP_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(200),
-  NODE_ENV: optionalString,
+  NODE_ENV: z.string().optional(),
 });
 
 function isPostgresUrl(value: string): boolean {

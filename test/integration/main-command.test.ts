@@ -1,0 +1,347 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/onramp-harness.ts';
+
+/**
+ * The README's main command, as a user runs it: `onramp start` in a child process on embedded
+ * defaults (Temporal dev server + PGlite under ONRAMP_DATA_DIR), driven over HTTP and stopped by
+ * SIGTERM, then started again on the same data dir. Linux only: it looks for leftover processes
+ * in /proc.
+ */
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const developerId = 'dev_main_command';
+const signedUp = {
+  id: 'evt_main_signed_up',
+  type: 'developer.signed_up',
+  developerId,
+  occurredAt: '2026-11-01T10:00:00Z',
+  properties: { email: 'ada@example.com', accountType: 'individual', acquisitionChannel: 'organic_search' },
+};
+const keyCreated = {
+  id: 'evt_main_key_created',
+  type: 'api_key.created',
+  developerId,
+  occurredAt: '2026-11-01T11:00:00Z',
+  properties: { apiKey: 'sk_test_main_command', mode: 'test' },
+};
+
+// Everything this file starts lives under one temp root, so afterAll can find and remove it all.
+const tempRoot = mkdtempSync(join(tmpdir(), 'onramp-main-command-'));
+const children: ChildProcess[] = [];
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  }
+  // setpriv --pdeathsig should already have taken any dev server down with its parent.
+  for (const { pid } of processesMentioning(tempRoot)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(tempRoot, { recursive: true, force: true });
+});
+
+interface Cli {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `node --import tsx src/cli/main.ts …`: node itself is the child, so SIGTERM reaches it directly. */
+function runCli(args: string[], env: Record<string, string>): Cli {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: repoRoot,
+    env: cliEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** This process's environment minus everything Onramp reads, so embedded mode is what runs. */
+function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  for (const name of Object.keys(base)) {
+    if (/^(PORT|HOST|DATABASE_URL|TEMPORAL_ADDRESS|TEMPORAL_NAMESPACE|LOG_LEVEL|NODE_OPTIONS|ONRAMP_.*)$/.test(name)) delete base[name];
+  }
+  return { ...base, LOG_LEVEL: 'warn', ...env };
+}
+
+interface Ports {
+  api: number;
+  temporal: number;
+  ui: number;
+}
+
+async function distinctFreePorts(): Promise<Ports> {
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await freePort());
+  const [api, temporal, ui] = [...ports] as [number, number, number];
+  return { api, temporal, ui };
+}
+
+function startEnv(dataDir: string, ports: Ports): Record<string, string> {
+  return {
+    ONRAMP_DATA_DIR: dataDir,
+    PORT: String(ports.api),
+    ONRAMP_TEMPORAL_PORT: String(ports.temporal),
+    ONRAMP_TEMPORAL_UI_PORT: String(ports.ui),
+  };
+}
+
+interface Running {
+  cli: Cli;
+  apiUrl: string;
+  uiUrl: string;
+  ingestKey: string;
+  /** The `temporal server start-dev` process `start` spawned. */
+  devServerPid: number;
+}
+
+/** Starts `onramp start` and waits for its banner (the last thing it prints, once all is up). */
+async function start(dataDir: string, ports: Ports): Promise<Running> {
+  const cli = runCli(['start'], startEnv(dataDir, ports));
+  const deadline = Date.now() + 150_000; // first start: PGlite creation + workflow bundling, on 2 busy cores
+  while (!/^\s*Ingest key\s+\S+/m.test(cli.stdout())) {
+    if (cli.child.exitCode !== null || cli.child.signalCode !== null) {
+      throw new Error(`onramp start exited (${cli.child.exitCode ?? cli.child.signalCode}) before its banner:\n${cli.stdout()}\n${cli.stderr()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`no banner from onramp start:\n${cli.stdout()}\n${cli.stderr()}`);
+    await sleep(100);
+  }
+  const out = cli.stdout();
+  const apiUrl = /^\s*API\s+(http:\/\/\S+)/m.exec(out)?.[1];
+  const uiUrl = /^\s*Temporal\s+\S+\s+\(UI: (http:\/\/[^\s)]+)\)/m.exec(out)?.[1];
+  const ingestKey = /^\s*Ingest key\s+(\S+)/m.exec(out)![1]!;
+  expect(apiUrl, out).toBeDefined();
+  expect(uiUrl, out).toBeDefined();
+  const devServers = processesMentioning(dataDir).filter((p) => p.ppid === cli.child.pid && p.cmdline.includes('start-dev'));
+  expect(devServers, 'one dev server, a child of onramp start').toHaveLength(1);
+  return { cli, apiUrl: apiUrl!, uiUrl: uiUrl!, ingestKey, devServerPid: devServers[0]!.pid };
+}
+
+/** SIGTERM, then the README's promise: exit 0, promptly, nothing left running or listening. */
+async function stopWithSigterm(running: Running, dataDir: string, ports: Ports): Promise<void> {
+  const sentAt = Date.now();
+  running.cli.child.kill('SIGTERM');
+  const exit = await Promise.race([running.cli.exited, sleep(30_000, 'timeout' as const)]);
+  expect(exit, `no exit within 30 s of SIGTERM:\n${running.cli.stderr()}`).not.toBe('timeout');
+  expect(exit, running.cli.stderr()).toEqual({ code: 0, signal: null });
+  expect(Date.now() - sentAt).toBeLessThan(30_000);
+  expect(running.cli.stderr()).toContain('SIGTERM: shutting down');
+  expect(running.cli.stderr()).not.toContain('shutdown failed');
+
+  expect(isRunning(running.devServerPid), `dev server ${running.devServerPid} still running`).toBe(false);
+  expect(processesMentioning(dataDir).map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
+  // Nothing of it still holds a port: the API (0.0.0.0) and both dev server ports (127.0.0.1).
+  await assertCanListen('0.0.0.0', ports.api);
+  await assertCanListen('127.0.0.1', ports.temporal);
+  await assertCanListen('127.0.0.1', ports.ui);
+}
+
+interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  state: string;
+  cmdline: string;
+}
+
+function readProcess(pid: number): ProcessInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: the fields we want follow the last ')'.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return { pid, ppid: Number(ppid), state: state!, cmdline };
+  } catch {
+    return undefined; // no such process (any more)
+  }
+}
+
+/** A zombie has stopped running; it only waits for its (possibly non-reaping) parent. */
+function isRunning(pid: number): boolean {
+  const info = readProcess(pid);
+  return info !== undefined && info.state !== 'Z';
+}
+
+/** Live processes whose command line names `path`: the dev server passes its SQLite file there. */
+function processesMentioning(path: string): ProcessInfo[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .map((entry) => readProcess(Number(entry)))
+    .filter((info): info is ProcessInfo => info !== undefined && info.state !== 'Z' && info.cmdline.includes(path));
+}
+
+async function assertCanListen(host: string, port: number): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+async function waitForHealthy(apiUrl: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${apiUrl}/healthz`);
+      const body = await response.text();
+      if (response.status === 200) {
+        expect(JSON.parse(body)).toEqual({ status: 'ok' });
+        return;
+      }
+      last = `${response.status} ${body}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await sleep(200);
+  }
+  throw new Error(`GET /healthz never 200: ${last}`);
+}
+
+function postEvents(running: Running, events: unknown[]) {
+  return fetch(`${running.apiUrl}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${running.ingestKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ events }),
+  });
+}
+
+async function getJourney(running: Running): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${running.apiUrl}/v1/developers/${developerId}/journey`, {
+    headers: { authorization: `Bearer ${running.ingestKey}` },
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The path is asynchronous (outbox → dispatcher → Temporal → activity), so poll. */
+async function waitForJourney(running: Running, done: (journey: any) => boolean): Promise<any> {
+  const deadline = Date.now() + 30_000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const { status, body } = await getJourney(running);
+    last = { status, body };
+    if (status === 200 && done(body)) return body;
+    await sleep(200);
+  }
+  throw new Error(`journey did not settle: ${JSON.stringify(last)}`);
+}
+
+/** `onramp journey <id>`, finding the key in ONRAMP_DATA_DIR as the README says. */
+async function journeyCli(dataDir: string, apiPort: number) {
+  const cli = runCli(['journey', developerId, '--url', `http://127.0.0.1:${apiPort}`], { ONRAMP_DATA_DIR: dataDir });
+  const exit = await Promise.race([cli.exited, sleep(60_000, 'timeout' as const)]);
+  return { exit, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+describe('onramp start (the main command)', () => {
+  // Not created beforehand: start must create it.
+  const dataDir = join(tempRoot, 'data');
+  let ports: Ports;
+  let first: Running;
+  let journeyBeforeRestart: any;
+
+  it('prints the API URL, the Temporal UI URL and the ingest key it stored in the data dir', async () => {
+    ports = await distinctFreePorts();
+    first = await start(dataDir, ports);
+    expect(new URL(first.apiUrl).port).toBe(String(ports.api));
+    expect(first.uiUrl).toBe(`http://127.0.0.1:${ports.ui}`);
+    expect(first.ingestKey.length).toBeGreaterThanOrEqual(16);
+    expect(readFileSync(join(dataDir, 'ingest-key'), 'utf8').trim()).toBe(first.ingestKey);
+    // The UI it points to is there.
+    expect((await fetch(first.uiUrl)).status).toBe(200);
+  }, 180_000);
+
+  it('serves GET /healthz with 200 {"status":"ok"}', async () => {
+    await waitForHealthy(first.apiUrl);
+  }, 60_000);
+
+  it('accepts an event with the printed key and runs the journey', async () => {
+    const response = await postEvents(first, [signedUp]);
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0 });
+
+    journeyBeforeRestart = await waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
+    expect(journeyBeforeRestart.transitions).toMatchObject([{ from: null, to: 'account_created', causeEventId: signedUp.id }]);
+  }, 60_000);
+
+  it('`onramp journey <id>` prints the journey, with the key from the data dir', async () => {
+    const { exit, stdout, stderr } = await journeyCli(dataDir, ports.api);
+    expect(exit, stderr).toEqual({ code: 0, signal: null });
+    expect(stdout).toContain(developerId);
+    expect(stdout).toMatch(/stage: account_created\b/);
+  }, 90_000);
+
+  it('stops cleanly on SIGTERM: exit 0 within 30 s, no dev server left behind', async () => {
+    await stopWithSigterm(first, dataDir, ports);
+  }, 60_000);
+
+  it('starts again on the same data dir with the same key, and the journey carries on', async () => {
+    const second = await start(dataDir, ports);
+    try {
+      expect(second.ingestKey).toBe(first.ingestKey);
+      await waitForHealthy(second.apiUrl);
+
+      const { status, body } = await getJourney(second);
+      expect(status).toBe(200);
+      expect(body.stage).toBe('account_created');
+      expect(body.running).toBe(true);
+      expect(body.stages).toEqual(journeyBeforeRestart.stages);
+      expect(body.transitions).toEqual(journeyBeforeRestart.transitions);
+
+      // The stored event is still known: sending it again changes nothing.
+      const again = await postEvents(second, [signedUp]);
+      expect(again.status).toBe(202);
+      expect(await again.json()).toEqual({ accepted: 0, duplicates: 1, unattributed: 0 });
+
+      const next = await postEvents(second, [keyCreated]);
+      expect(next.status).toBe(202);
+      expect(await next.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0 });
+      const advanced = await waitForJourney(second, (j) => j.stage === 'credential_provisioned');
+      expect(advanced.running).toBe(true);
+      expect(advanced.transitions).toHaveLength(2);
+      expect(advanced.transitions[0]).toEqual(journeyBeforeRestart.transitions[0]);
+      expect(advanced.transitions[1]).toMatchObject({ from: 'account_created', to: 'credential_provisioned', causeEventId: keyCreated.id });
+    } finally {
+      await stopWithSigterm(second, dataDir, ports);
+    }
+  }, 240_000);
+});
+
+describe('onramp start with a bad environment', () => {
+  it('exits with code 2 naming the variable, before starting anything', async () => {
+    const dataDir = join(tempRoot, 'bad-env');
+    const ports = await distinctFreePorts();
+    const cli = runCli(['start'], { ...startEnv(dataDir, ports), PORT: 'notaport' });
+    const exit = await Promise.race([cli.exited, sleep(60_000, 'timeout' as const)]);
+    expect(exit, cli.stderr()).toEqual({ code: 2, signal: null });
+    expect(cli.stderr()).toMatch(/^\s*PORT:/m);
+    expect(cli.stdout()).not.toContain('Onramp is running');
+    // Nothing was started or created.
+    expect(existsSync(dataDir)).toBe(false);
+    expect(processesMentioning(dataDir)).toEqual([]);
+    await assertCanListen('127.0.0.1', ports.temporal);
+  }, 90_000);
+});

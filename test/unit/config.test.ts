@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+/** The thrown error, asserted to be a ConfigError (loadConfig must not throw anything else). */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+/** "names the variable": a problem line for exactly it (PORT must not match ONRAMP_TEMPORAL_PORT). */
+function namesVariable(message: string, name: string): boolean {
+  return new RegExp(`^\\s*${name}:`, 'm').test(message);
+}
+
+describe('loadConfig', () => {
+  it('applies the README defaults to an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      DATABASE_URL: undefined,
+      TEMPORAL_ADDRESS: undefined,
+      TEMPORAL_NAMESPACE: 'default',
+      ONRAMP_INGEST_KEY: undefined,
+      ONRAMP_DATA_DIR: '.data',
+      ONRAMP_TEMPORAL_PORT: 7233,
+      ONRAMP_TEMPORAL_UI_PORT: 8233,
+      ONRAMP_DISPATCH_CONCURRENCY: 32,
+      ONRAMP_WORKER_CONCURRENCY: 200,
+      LOG_LEVEL: 'info',
+      NODE_ENV: undefined,
+    });
+  });
+
+  it('parses each documented variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgres://onramp:secret@db.internal:5432/onramp?sslmode=require',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'onboarding',
+      ONRAMP_INGEST_KEY: 'k'.repeat(16),
+      ONRAMP_DATA_DIR: '/var/lib/onramp',
+      ONRAMP_TEMPORAL_PORT: '17233',
+      ONRAMP_TEMPORAL_UI_PORT: '18233',
+      ONRAMP_DISPATCH_CONCURRENCY: '8',
+      ONRAMP_WORKER_CONCURRENCY: '50',
+      LOG_LEVEL: 'debug',
+      PATH: '/usr/bin', // the rest of the environment is ignored
+    });
+    expect(config).toEqual({
+      PORT: 8080,
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgres://onramp:secret@db.internal:5432/onramp?sslmode=require',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'onboarding',
+      ONRAMP_INGEST_KEY: 'kkkkkkkkkkkkkkkk',
+      ONRAMP_DATA_DIR: '/var/lib/onramp',
+      ONRAMP_TEMPORAL_PORT: 17233,
+      ONRAMP_TEMPORAL_UI_PORT: 18233,
+      ONRAMP_DISPATCH_CONCURRENCY: 8,
+      ONRAMP_WORKER_CONCURRENCY: 50,
+      LOG_LEVEL: 'debug',
+      NODE_ENV: undefined,
+    });
+  });
+
+  it('accepts both PostgreSQL URL schemes and every pino level', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://localhost/onramp' }).DATABASE_URL).toBe('postgresql://localhost/onramp');
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
+      expect(loadConfig({ LOG_LEVEL: level }).LOG_LEVEL).toBe(level);
+    }
+  });
+
+  it.each([
+    ['PORT', 'notaport'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '3.5'],
+    ['DATABASE_URL', 'mysql://localhost/onramp'],
+    ['DATABASE_URL', 'not a url'],
+    ['TEMPORAL_ADDRESS', 'localhost'],
+    ['TEMPORAL_ADDRESS', 'http://localhost:7233'],
+    ['ONRAMP_INGEST_KEY', 'k'.repeat(15)],
+    ['ONRAMP_TEMPORAL_PORT', '0'],
+    ['ONRAMP_DISPATCH_CONCURRENCY', '0'],
+    ['LOG_LEVEL', 'verbose'],
+  ])('rejects %s=%j with a ConfigError naming it', (name, value) => {
+    const error = configError({ [name]: value });
+    expect(error.message).toMatch(/^Invalid environment:/);
+    expect(namesVariable(error.message, name)).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    const { message } = configError({ PORT: 'notaport', DATABASE_URL: 'mysql://x', TEMPORAL_ADDRESS: 'nope', ONRAMP_INGEST_KEY: 'short' });
+    for (const name of ['PORT', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'ONRAMP_INGEST_KEY']) expect(namesVariable(message, name)).toBe(true);
+    expect(namesVariable(message, 'ONRAMP_TEMPORAL_PORT')).toBe(false);
+  });
+
+  it('treats empty (and blank) strings as unset: defaults, embedded mode, no error', () => {
+    const empty = Object.fromEntries(
+      [
+        'PORT', 'HOST', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'ONRAMP_INGEST_KEY', 'ONRAMP_DATA_DIR',
+        'ONRAMP_TEMPORAL_PORT', 'ONRAMP_TEMPORAL_UI_PORT', 'ONRAMP_DISPATCH_CONCURRENCY', 'ONRAMP_WORKER_CONCURRENCY', 'LOG_LEVEL',
+      ].map((name) => [name, '']),
+    );
+    expect(loadConfig(empty)).toEqual(loadConfig({}));
+    // Number('') and Number(' ') are 0: a blank PORT must not become "any free port".
+    expect(loadConfig({ PORT: ' ' }).PORT).toBe(3000);
+    const embedded = loadConfig({ DATABASE_URL: '', TEMPORAL_ADDRESS: '', ONRAMP_INGEST_KEY: '' });
+    expect([embedded.DATABASE_URL, embedded.TEMPORAL_ADDRESS, embedded.ONRAMP_INGEST_KEY]).toEqual([undefined, undefined, undefined]);
+  });
+});

@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { EventIngestor } from '../ingest/ingest-events.ts';
+import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { eventsRoute } from './routes/events-route.ts';
 import { healthRoute } from './routes/health-route.ts';

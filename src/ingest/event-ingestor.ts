@@ -1,13 +1,13 @@
-import type { IngestEvent, ApiRequestEvent } from '../events/event-schemas.ts';
-import { toJourneyEvent } from '../events/to-journey-event.ts';
-import { isSdkUserAgent } from '../events/user-agent.ts';
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
-import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
+import type { ApiRequestEvent, IngestEvent } from '../events/event-schemas.ts';
+import { toJourneyEvent } from '../events/to-journey-event.ts';
+import { isSdkUserAgent } from '../events/user-agent.ts';
 import { isEarlier } from '../journey/evidence.ts';
+import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
+import type { Stage } from '../journey/stages.ts';
 import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
 import { evidenceKey, EvidenceCandidates, lowerStageEvidence, storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
-import type { Stage } from '../journey/stages.ts';
 
 type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
 

@@ -125,7 +125,8 @@ async function main() {
     // timed part is steady gateway traffic; the milestone path has its own figure below.
     const firstCalls = Array.from({ length: developers }, (_, d) => ({ id: `warm_${d}`, type: 'api.request', occurredAt: iso(t0 + 30_000), properties: { apiKey: `key_${d}`, endpoint: `/v1/resource${d % 5}`, method: 'GET', status: 200, mode: 'test' } }));
     for (let i = 0; i < firstCalls.length; i += 500) await post({ events: firstCalls.slice(i, i + 500) });
-    await waitFor(async () => (await prisma.outboxSignal.count()) === 0, 300_000);
+    // Until the journeys have applied them, not only received them: Temporal stays busy until then.
+    await waitFor(async () => (await prisma.journeyStage.count({ where: { stage: 'first_api_call', developerId: { startsWith: 'ing_' } } })) === developers, 300_000);
     started = performance.now();
     await pool(batches, INGEST_CONCURRENCY, (events) => post({ events }));
     const ingestRate = INGEST_EVENTS / seconds(performance.now() - started);

@@ -72,7 +72,8 @@ export class EventIngestor {
   }
 
   private async ingestInTransaction(sql: Sql, events: IngestEvent[], found: Map<string, string>): Promise<Omit<IngestResult, 'duplicates'>> {
-    const isSdk = this.isSdk;
+    // Classified once per request: the user-agent patterns are the costliest per-event check.
+    const sdkOf = new Map(events.map((e) => [e.id, e.type === 'api.request' && this.isSdk(e.properties.userAgent)]));
     const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
     await mapApiKeys(sql, keyEvents);
 
@@ -82,7 +83,7 @@ export class EventIngestor {
 
     await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
 
-    const inserted = await insertEvents(sql, events, developerOf, isSdk);
+    const inserted = await insertEvents(sql, events, developerOf, sdkOf);
     const fresh = events.filter((e) => inserted.has(e.id));
     const freshKeys = fresh.filter((e) => e.type === 'api_key.created').map((e) => e.properties.apiKey);
     const lateAttributed = await attributeWaitingRequests(sql, freshKeys);
@@ -96,20 +97,21 @@ export class EventIngestor {
       if (r.type !== 'api.request') continue;
       const developerId = developerOf(r);
       if (developerId === undefined) unattributed++;
-      else attributed.push(toAttributed(r, developerId, isSdk));
+      else attributed.push(toAttributed(r, developerId, sdkOf.get(r.id)!));
     }
     await addToRequestAggregates(sql, attributed);
 
     const candidates = new EvidenceCandidates();
-    for (const e of domainEvents) {
-      for (const { stage, causeEventId } of stagesProvenBy(toJourneyEvent(e))) {
-        candidates.add({ developerId: e.developerId, stage, occurredAt: e.occurredAt, eventId: causeEventId, source: 'event' });
+    const journeyEvents = domainEvents.map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
+    for (const { developerId, event } of journeyEvents) {
+      for (const { stage, causeEventId } of stagesProvenBy(event)) {
+        candidates.add({ developerId, stage, occurredAt: event.occurredAt, eventId: causeEventId, source: 'event' });
       }
     }
     for (const proof of await requestEvidence(sql, attributed)) candidates.add(proof);
     const lowered = await lowerStageEvidence(sql, candidates.values());
 
-    const signals = journeySignals(domainEvents, lowered);
+    const signals = journeySignals(journeyEvents, lowered);
     await enqueueSignals(sql, signals);
     return { accepted: fresh.length, unattributed, signals: signals.length };
   }
@@ -160,7 +162,7 @@ async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   await sql(`SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted`, ids);
 }
 
-async function insertEvents(sql: Sql, events: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, isSdk: (ua: string | undefined) => boolean): Promise<Set<string>> {
+async function insertEvents(sql: Sql, events: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<Set<string>> {
   const request = (e: IngestEvent) => (e.type === 'api.request' ? e.properties : undefined);
   const rows = await sql<{ id: string }>(
     `INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
@@ -177,7 +179,7 @@ async function insertEvents(sql: Sql, events: IngestEvent[], developerOf: (e: In
     events.map((e) => request(e)?.endpoint ?? null),
     events.map((e) => request(e)?.status ?? null),
     events.map((e) => (e.properties as { mode?: string }).mode ?? null),
-    events.map((e) => (e.type === 'api.request' ? isSdk(e.properties.userAgent) : null)),
+    events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
     events.map((e) => JSON.stringify(e.properties)),
   );
   return new Set(rows.map((r) => r.id));
@@ -216,9 +218,9 @@ async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'd
   );
 }
 
-function toAttributed(r: ApiRequestEvent, developerId: string, isSdk: (ua: string | undefined) => boolean): AttributedRequest {
+function toAttributed(r: ApiRequestEvent, developerId: string, sdk: boolean): AttributedRequest {
   const p = r.properties;
-  return { id: r.id, developerId, endpoint: p.endpoint, status: p.status, mode: p.mode, sdk: isSdk(p.userAgent), occurredAt: r.occurredAt };
+  return { id: r.id, developerId, endpoint: p.endpoint, status: p.status, mode: p.mode, sdk, occurredAt: r.occurredAt };
 }
 
 /**
@@ -255,11 +257,9 @@ interface QueuedSignal {
  * Domain events reach the journey (they are few); a docs view only when it is the earliest intent;
  * api traffic only as milestones whose earliest proof just moved.
  */
-function journeySignals(domainEvents: DomainEvent[], lowered: EvidenceCandidate[]): QueuedSignal[] {
+function journeySignals(journeyEvents: QueuedSignal[], lowered: EvidenceCandidate[]): QueuedSignal[] {
   const earliestIntent = new Set(lowered.filter((c) => c.stage === 'intent').map((c) => c.eventId));
-  const signals: QueuedSignal[] = domainEvents
-    .filter((e) => e.type !== 'docs.viewed' || earliestIntent.has(e.id))
-    .map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
+  const signals = journeyEvents.filter(({ event }) => event.type !== 'docs.viewed' || earliestIntent.has(event.id));
   for (const c of lowered) {
     if (c.source !== 'request') continue;
     const stage = c.stage as ApiMilestoneStage;

@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker as Thread } from 'node:worker_threads';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { pino } from 'pino';
@@ -28,8 +29,8 @@ import { freePort } from '../test/support/onramp-harness.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
 
 const KEY = 'bench-ingest-key-0123456789abcdef';
-const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 50_000);
-const RAW_ROWS = Number(process.env.BENCH_RAW_ROWS ?? 50_000);
+const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
+const RAW_ROWS = Number(process.env.BENCH_RAW_ROWS ?? 200_000);
 const JOURNEYS = Number(process.env.BENCH_JOURNEYS ?? 400);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const IN_FLIGHT = 50;
@@ -47,6 +48,15 @@ async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promis
   await Promise.all(Array.from({ length: concurrency }, async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) await run(item);
   }));
+}
+
+/** POSTs the bodies from a worker thread, `INGEST_CONCURRENCY` in flight; resolves to the milliseconds taken. */
+function postFromGateway(url: string, bodies: string[]): Promise<number> {
+  const gateway = new Thread(new URL('./http-load.mjs', import.meta.url), { workerData: { url, key: KEY, bodies, concurrency: INGEST_CONCURRENCY } });
+  return new Promise((resolve, reject) => {
+    gateway.once('message', (m: { milliseconds: number }) => resolve(m.milliseconds));
+    gateway.once('error', reject);
+  });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -110,6 +120,10 @@ async function main() {
     const keys = Array.from({ length: developers }, (_, d) => ({ id: `k_${d}`, type: 'api_key.created', developerId: `ing_${d}`, occurredAt: iso(t0), properties: { apiKey: `key_${d}`, mode: 'test' } }));
     for (let i = 0; i < keys.length; i += 500) await post({ events: keys.slice(i, i + 500) });
     const batches: unknown[][] = [];
+    // Four developers in five move between five endpoints (active integration in their first
+    // timed batch); the fifth keep calling one endpoint, so each of their 2xx calls costs the
+    // locked active-integration check for as long as the run lasts.
+    const endpointOf = (n: number, developer: number) => `/v1/resource${developer % 5 === 0 ? 0 : Math.floor(n / developers) % 5}`;
     for (let i = 0; i < INGEST_EVENTS; i += 500) {
       batches.push(Array.from({ length: Math.min(500, INGEST_EVENTS - i) }, (_, k) => {
         const n = i + k;
@@ -117,19 +131,22 @@ async function main() {
           id: `req_${n}`,
           type: 'api.request',
           occurredAt: iso(t0 + 60_000 + n * 100),
-          properties: { apiKey: `key_${n % developers}`, endpoint: `/v1/resource${n % 5}`, method: 'GET', status: n % 17 === 0 ? 401 : 200, mode: 'test', userAgent: n % 3 ? 'acme-node/1.2.0' : 'curl/8.5.0', latencyMs: 42 },
+          properties: { apiKey: `key_${n % developers}`, endpoint: endpointOf(n, n % developers), method: 'GET', status: n % 17 === 0 ? 401 : 200, mode: 'test', userAgent: n % 3 ? 'acme-node/1.2.0' : 'curl/8.5.0', latencyMs: 42 },
         };
       }));
     }
-    // Warm-up, not timed: every developer's first call (a milestone: 1,000 journeys start), so the
-    // timed part is steady gateway traffic; the milestone path has its own figure below.
-    const firstCalls = Array.from({ length: developers }, (_, d) => ({ id: `warm_${d}`, type: 'api.request', occurredAt: iso(t0 + 30_000), properties: { apiKey: `key_${d}`, endpoint: `/v1/resource${d % 5}`, method: 'GET', status: 200, mode: 'test' } }));
-    for (let i = 0; i < firstCalls.length; i += 500) await post({ events: firstCalls.slice(i, i + 500) });
+    // Warm-up, not timed: the milestones of this traffic (every developer's first call, and for the
+    // movers a second endpoint: active integration), so that the timed part is steady gateway
+    // traffic; the milestone path has its own figure below.
+    const warmUp = Array.from({ length: developers }, (_, d) => {
+      const call = (id: string, endpoint: string) => ({ id, type: 'api.request', occurredAt: iso(t0 + 30_000), properties: { apiKey: `key_${d}`, endpoint, method: 'GET', status: 200, mode: 'test' } });
+      return d % 5 === 0 ? [call(`warm_${d}`, endpointOf(0, d))] : [call(`warm_${d}`, '/v1/resource0'), call(`warm2_${d}`, '/v1/resource1')];
+    }).flat();
+    for (let i = 0; i < warmUp.length; i += 500) await post({ events: warmUp.slice(i, i + 500) });
     // Until the journeys have applied them, not only received them: Temporal stays busy until then.
-    await waitFor(async () => (await prisma.journeyStage.count({ where: { stage: 'first_api_call', developerId: { startsWith: 'ing_' } } })) === developers, 300_000);
-    started = performance.now();
-    await pool(batches, INGEST_CONCURRENCY, (events) => post({ events }));
-    const ingestRate = INGEST_EVENTS / seconds(performance.now() - started);
+    const reached = (stage: string) => prisma.journeyStage.count({ where: { stage, developerId: { startsWith: 'ing_' } } });
+    await waitFor(async () => (await reached('first_api_call')) === developers && (await reached('active_integration')) === developers - developers / 5, 300_000);
+    const ingestRate = INGEST_EVENTS / seconds(await postFromGateway(`${url}/v1/events`, batches.map((events) => JSON.stringify({ events }))));
     results.ingest = { events: INGEST_EVENTS, eventsPerSecond: Math.round(ingestRate), rawInsertRowsPerSecond: Math.round(rawRate), ratio: +(ingestRate / rawRate).toFixed(2) };
     progress(`ingest: ${Math.round(ingestRate)} events/s; waiting for the outbox to drain`);
     await waitFor(async () => (await prisma.outboxSignal.count()) === 0, 300_000);

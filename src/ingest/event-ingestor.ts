@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { ApiRequestEvent, IngestEvent } from '../events/event-schemas.ts';
@@ -7,7 +8,8 @@ import { isEarlier } from '../journey/evidence.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import type { Stage } from '../journey/stages.ts';
 import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
-import { evidenceKey, EvidenceCandidates, lowerStageEvidence, storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
+import { EvidenceCache } from './evidence-cache.ts';
+import { evidenceKey, EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
 type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
 
@@ -24,6 +26,15 @@ export interface IngestorOptions {
   isSdk?: (userAgent: string | undefined) => boolean;
   /** Key → owner mappings kept in memory (they never change once written). */
   keyCacheSize?: number;
+  /** Developers whose stored stage evidence is kept in memory (see EvidenceCache). */
+  evidenceCacheSize?: number;
+}
+
+/** What a transaction learnt, for the caches once it has committed (never before: it may roll back). */
+interface Learnt {
+  keyOwners: Map<string, string>;
+  lowered: EvidenceCandidate[];
+  refused: EvidenceCandidate[];
 }
 
 /**
@@ -33,27 +44,22 @@ export interface IngestorOptions {
  */
 export class EventIngestor {
   private readonly isSdk: (userAgent: string | undefined) => boolean;
-  private readonly keyOwners = new Map<string, string>();
-  private readonly keyCacheSize: number;
+  private readonly keyOwners: LRUCache<string, string>;
+  private readonly evidence: EvidenceCache;
 
   constructor(private readonly pool: pg.Pool, options: IngestorOptions = {}) {
     this.isSdk = options.isSdk ?? isSdkUserAgent;
-    this.keyCacheSize = options.keyCacheSize ?? 100_000;
+    this.keyOwners = new LRUCache({ max: options.keyCacheSize ?? 100_000 });
+    this.evidence = new EvidenceCache(options.evidenceCacheSize ?? 100_000);
   }
 
   async ingest(batch: IngestEvent[]): Promise<IngestResult> {
     const events = firstById(batch);
-    const owners = new Map<string, string>();
-    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, owners));
-    this.remember(owners); // only once committed
+    const learnt: Learnt = { keyOwners: new Map(), lowered: [], refused: [] };
+    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, learnt));
+    for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
+    this.evidence.learn(learnt.lowered, learnt.refused);
     return { ...result, duplicates: batch.length - result.accepted };
-  }
-
-  private remember(owners: Map<string, string>): void {
-    for (const [key, owner] of owners) {
-      if (this.keyOwners.size >= this.keyCacheSize) this.keyOwners.delete(this.keyOwners.keys().next().value!);
-      this.keyOwners.set(key, owner);
-    }
   }
 
   /** Owners of the keys, from memory or the api_keys table (read ones are added to `found`). */
@@ -71,20 +77,24 @@ export class EventIngestor {
     return owners;
   }
 
-  private async ingestInTransaction(sql: Sql, events: IngestEvent[], found: Map<string, string>): Promise<Omit<IngestResult, 'duplicates'>> {
+  private async ingestInTransaction(sql: Sql, events: IngestEvent[], learnt: Learnt): Promise<Omit<IngestResult, 'duplicates'>> {
     // Classified once per request: the user-agent patterns are the costliest per-event check.
     const sdkOf = new Map(events.map((e) => [e.id, e.type === 'api.request' && this.isSdk(e.properties.userAgent)]));
     const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
-    await mapApiKeys(sql, keyEvents);
-
     const requests = events.filter((e): e is ApiRequestEvent => e.type === 'api.request');
-    const keyOwners = await this.ownersOf(sql, [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))], found);
+    const requestKeys = [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))];
+    // Keys created here and keys not known to be mapped, in one sorted call (no lock cycles).
+    await lockApiKeys(sql, [...keyEvents.map((e) => e.properties.apiKey), ...requestKeys.filter((k) => !this.keyOwners.has(k))]);
+    await mapApiKeys(sql, keyEvents);
+    const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
 
     await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
 
     const inserted = await insertEvents(sql, events, developerOf, sdkOf);
     const fresh = events.filter((e) => inserted.has(e.id));
+    const waiting = fresh.filter((e): e is ApiRequestEvent => e.type === 'api.request' && developerOf(e) === undefined);
+    await awaitAttribution(sql, waiting);
     const freshKeys = fresh.filter((e) => e.type === 'api_key.created').map((e) => e.properties.apiKey);
     const lateAttributed = await attributeWaitingRequests(sql, freshKeys);
 
@@ -108,12 +118,41 @@ export class EventIngestor {
         candidates.add({ developerId, stage, occurredAt: event.occurredAt, eventId: causeEventId, source: 'event' });
       }
     }
-    for (const proof of await requestEvidence(sql, attributed)) candidates.add(proof);
+    for (const proof of await this.requestEvidence(sql, attributed)) candidates.add(proof);
     const lowered = await lowerStageEvidence(sql, candidates.values());
+    const news = new Set(lowered);
+    learnt.lowered = lowered;
+    learnt.refused = candidates.values().filter((c) => !news.has(c));
 
     const signals = journeySignals(journeyEvents, lowered);
     await enqueueSignals(sql, signals);
     return { accepted: fresh.length, unattributed, signals: signals.length };
+  }
+
+  /**
+   * Stage evidence in the requests: first 2xx, first live 2xx, and the active-integration proof —
+   * only where it could lower what is stored (in-order traffic past its milestones costs no read once
+   * the developer's evidence is cached).
+   */
+  private async requestEvidence(sql: Sql, requests: AttributedRequest[]): Promise<EvidenceCandidate[]> {
+    const candidates = new EvidenceCandidates();
+    const ok = requests.filter((r) => isOk(r.status));
+    const known = await this.evidence.known(sql, [...new Set(ok.map((r) => r.developerId))]);
+    const couldLower = (r: AttributedRequest, stage: Stage) => {
+      const stored = known.get(evidenceKey(r.developerId, stage));
+      return !stored || !isEarlier(stored, { occurredAt: r.occurredAt, eventId: r.id });
+    };
+    for (const r of ok) {
+      const proof = { developerId: r.developerId, occurredAt: r.occurredAt, eventId: r.id, source: 'request' as const };
+      if (couldLower(r, 'first_api_call')) candidates.add({ ...proof, stage: 'first_api_call' });
+      if (r.mode === 'live' && couldLower(r, 'production_deployment')) candidates.add({ ...proof, stage: 'production_deployment' });
+    }
+    const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
+    await lockDevelopers(sql, activeCandidates.map((r) => r.developerId));
+    for (const proof of await activeIntegrationProofs(sql, activeCandidates)) {
+      candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
+    }
+    return candidates.values();
   }
 }
 
@@ -162,13 +201,20 @@ async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   await sql(`SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted`, ids);
 }
 
-async function insertEvents(sql: Sql, events: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<Set<string>> {
+/**
+ * Sorted by id: batches sharing events (retried deliveries) then wait on each other, never in a
+ * cycle. The properties travel as one JSON array zipped by position with the other columns: pg's
+ * escaping of a text array element by element was the costliest part of the insert in Node.
+ */
+async function insertEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<Set<string>> {
+  const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const request = (e: IngestEvent) => (e.type === 'api.request' ? e.properties : undefined);
   const rows = await sql<{ id: string }>(
     `INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
-     SELECT id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties::jsonb
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::boolean[], $10::text[])
-       AS u(id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
+     SELECT id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, p.properties
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::boolean[])
+       WITH ORDINALITY AS u(id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, n)
+     JOIN jsonb_array_elements($10::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
     events.map((e) => e.id),
@@ -180,17 +226,40 @@ async function insertEvents(sql: Sql, events: IngestEvent[], developerOf: (e: In
     events.map((e) => request(e)?.status ?? null),
     events.map((e) => (e.properties as { mode?: string }).mode ?? null),
     events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
-    events.map((e) => JSON.stringify(e.properties)),
+    JSON.stringify(events.map((e) => e.properties)),
   );
   return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * A request whose key is not mapped yet waits for the key's creation. The key's lock, taken by
+ * both sides, orders the two: either the request sees the mapping, or the creation sees the
+ * waiting request.
+ */
+async function lockApiKeys(sql: Sql, apiKeys: string[]): Promise<void> {
+  const keys = [...new Set(apiKeys)].sort();
+  if (keys.length === 0) return;
+  await sql(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 1)))::int AS n FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted`, keys);
+}
+
+async function awaitAttribution(sql: Sql, requests: ApiRequestEvent[]): Promise<void> {
+  if (requests.length === 0) return;
+  await sql(
+    `INSERT INTO unattributed_requests (event_id, api_key) SELECT * FROM unnest($1::text[], $2::text[])`,
+    requests.map((r) => r.id), requests.map((r) => r.properties.apiKey!),
+  );
 }
 
 /** A key's creation arrived after requests made with it: attribute them now, never drop them. */
 async function attributeWaitingRequests(sql: Sql, apiKeys: string[]): Promise<AttributedRequest[]> {
   if (apiKeys.length === 0) return [];
   const rows = await sql<{ id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }>(
-    `UPDATE events e SET developer_id = k.developer_id FROM api_keys k
-     WHERE k.api_key = ANY($1::text[]) AND e.api_key = k.api_key AND e.developer_id IS NULL AND e.type = 'api.request'
+    `WITH waiting AS (
+       DELETE FROM unattributed_requests w USING api_keys k
+       WHERE k.api_key = ANY($1::text[]) AND w.api_key = k.api_key
+       RETURNING w.event_id, k.developer_id)
+     UPDATE events e SET developer_id = w.developer_id FROM waiting w
+     WHERE e.id = w.event_id
      RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.sdk, e.occurred_at`,
     apiKeys,
   );
@@ -204,7 +273,7 @@ async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'd
     const current = earliest.get(s.developerId);
     if (!current || isEarlier({ occurredAt: s.occurredAt, eventId: s.id }, { occurredAt: current.occurredAt, eventId: current.id })) earliest.set(s.developerId, s);
   }
-  const rows = [...earliest.values()];
+  const rows = [...earliest.values()].sort((a, b) => (a.developerId < b.developerId ? -1 : 1)); // lock order
   if (rows.length === 0) return;
   await sql(
     `UPDATE developers d SET email = u.email, account_type = u.account_type, org_id = u.org_id,
@@ -223,30 +292,6 @@ function toAttributed(r: ApiRequestEvent, developerId: string, sdk: boolean): At
   return { id: r.id, developerId, endpoint: p.endpoint, status: p.status, mode: p.mode, sdk, occurredAt: r.occurredAt };
 }
 
-/**
- * Stage evidence in the requests: first 2xx, first live 2xx, and the active-integration proof —
- * only where it could lower what is stored (in-order traffic past its milestones costs one read).
- */
-async function requestEvidence(sql: Sql, requests: AttributedRequest[]): Promise<EvidenceCandidate[]> {
-  const candidates = new EvidenceCandidates();
-  const ok = requests.filter((r) => isOk(r.status));
-  const known = await storedEvidence(sql, [...new Set(ok.map((r) => r.developerId))]);
-  const couldLower = (r: AttributedRequest, stage: Stage) => {
-    const stored = known.get(evidenceKey(r.developerId, stage));
-    return !stored || !isEarlier(stored, { occurredAt: r.occurredAt, eventId: r.id });
-  };
-  for (const r of ok) {
-    const proof = { developerId: r.developerId, occurredAt: r.occurredAt, eventId: r.id, source: 'request' as const };
-    if (couldLower(r, 'first_api_call')) candidates.add({ ...proof, stage: 'first_api_call' });
-    if (r.mode === 'live' && couldLower(r, 'production_deployment')) candidates.add({ ...proof, stage: 'production_deployment' });
-  }
-  const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
-  await lockDevelopers(sql, activeCandidates.map((r) => r.developerId));
-  for (const proof of await activeIntegrationProofs(sql, activeCandidates)) {
-    candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
-  }
-  return candidates.values();
-}
 
 interface QueuedSignal {
   developerId: string;

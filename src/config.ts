@@ -12,6 +12,16 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   ONRAMP_INGEST_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ONRAMP_DATA_DIR: z.string().min(1).default('.data'),
+  /** Guards the admin endpoints (rules …); never the ingest key. Unset in embedded mode: generated and stored. */
+  ONRAMP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The rules file applied as version 1 when no version exists yet. */
+  ONRAMP_RULES_FILE: z.string().min(1).default('config/rules.yaml'),
+  /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */
+  SMTP_URL: z.string().refine((v) => ['smtp:', 'smtps:'].includes(safeProtocol(v)), 'must be an smtp:// or smtps:// URL').optional(),
+  ONRAMP_MAIL_FROM: z.string().min(3).default('Onramp <onboarding@onramp.local>'),
+  /** Where links in emails (unsubscribe, docs) point: this API as developers reach it. */
+  ONRAMP_PUBLIC_URL: z.url().optional(),
+  ONRAMP_TEMPLATES_DIR: z.string().min(1).default('templates'),
   /** Embedded Temporal dev server ports (only when TEMPORAL_ADDRESS is unset). */
   ONRAMP_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   ONRAMP_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
@@ -20,6 +30,14 @@ const schema = z.object({
   ONRAMP_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(200),
   NODE_ENV: z.string().optional(),
 });
+
+function safeProtocol(value: string): string {
+  try {
+    return new URL(value).protocol;
+  } catch {
+    return '';
+  }
+}
 
 function isPostgresUrl(value: string): boolean {
   try {

@@ -1,0 +1,119 @@
+import ms from 'ms';
+import { z } from 'zod';
+import { STAGES } from '../journey/stages.ts';
+
+/**
+ * The nudge rules a growth team owns (config/rules.yaml, `PUT /v1/rules`): the one schema that
+ * validates the file, types the engine and is published as JSON Schema for editors.
+ */
+
+/** A duration like `90m`, `24h`, `3d` (the `ms` package's format), positive. */
+export const duration = z
+  .string()
+  .refine((value) => {
+    const parsed = ms(value as ms.StringValue);
+    return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0;
+  }, 'must be a positive duration like "90m", "24h" or "3d"')
+  .describe('A duration: a number and a unit (s, m, h, d, w), e.g. "24h" or "3d"');
+
+export function durationMs(value: string): number {
+  return ms(value as ms.StringValue);
+}
+
+/** A wall-clock time of day, `HH:MM`, 24-hour. */
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day like "21:00"');
+
+export const ENGAGEMENT_SEGMENTS = ['new', 'none', 'medium', 'high'] as const;
+export const ACQUISITION_CHANNELS = ['organic_search', 'listing_site', 'paid', 'referral', 'direct', 'other'] as const;
+export const ACCOUNT_TYPES = ['individual', 'organization'] as const;
+/** Error bursts the ingest side detects in a developer's first session, one signal each. */
+export const ERROR_BURSTS = ['unauthorized_burst', 'bad_request_burst', 'rate_limited_burst'] as const;
+
+export type EngagementSegment = (typeof ENGAGEMENT_SEGMENTS)[number];
+export type ErrorBurst = (typeof ERROR_BURSTS)[number];
+
+/** Which developers a rule (or a template variant) applies to; an omitted dimension matches all. */
+export const segmentFilter = z
+  .strictObject({
+    engagement: z.array(z.enum(ENGAGEMENT_SEGMENTS)).min(1).optional().describe('Email engagement: new (fewer sends than the no-engagement threshold, nothing opened), none, medium, high'),
+    channel: z.array(z.enum(ACQUISITION_CHANNELS)).min(1).optional().describe('Acquisition channel from the signup'),
+    accountType: z.array(z.enum(ACCOUNT_TYPES)).min(1).optional(),
+  })
+  .describe('Matches a developer when every dimension given contains theirs');
+
+const templateName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a template name: lower-case letters, digits and dashes');
+
+/** Send a template (the first variant whose segment matches wins), or escalate to a person. */
+const action = z.union([
+  z.strictObject({
+    send: templateName.describe('Template in templates/<name>/'),
+    variants: z
+      .array(z.strictObject({ when: segmentFilter, send: templateName }))
+      .optional()
+      .describe('Templates for particular segments, first match wins; otherwise `send`'),
+  }),
+  z.strictObject({ escalate: z.strictObject({ reason: z.string().min(1) }).describe('Hand the developer to a person (the handoff policy decides where)') }),
+]);
+
+const trigger = z.union([
+  z.strictObject({
+    stage: z.enum(STAGES).describe('The developer is in this stage (their furthest one)…'),
+    after: duration.describe('…and has made no progress for this long since reaching it'),
+  }),
+  z.strictObject({ signal: z.enum(ERROR_BURSTS).describe('An error burst detected in the first session') }),
+]);
+
+export const nudgeRule = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case letters, digits and dashes'),
+  description: z.string().optional(),
+  enabled: z.boolean().default(true),
+  when: trigger,
+  segments: segmentFilter.optional(),
+  action,
+  maxPerDeveloper: z.int().min(1).default(1).describe('How many times this rule may act for one developer'),
+});
+
+export const nudgePolicy = z.strictObject({
+  frequencyCap: z
+    .strictObject({ max: z.int().min(1), per: duration })
+    .default({ max: 2, per: '7d' })
+    .describe('At most `max` nudges per developer in any window of `per`'),
+  quietHours: z
+    .strictObject({ start: timeOfDay, end: timeOfDay })
+    .default({ start: '21:00', end: '08:00' })
+    .describe("No sends between start and end in the developer's time zone (UTC when unknown); sends move to the end"),
+  holdoutPercent: z.number().min(0).max(100).default(10).describe('Share of developers, chosen at signup from their id, who get no nudges'),
+  noEngagementAfterSends: z.int().min(1).default(3).describe('Sends without a single open that make a developer "none" (email stops)'),
+  errorBursts: z
+    .strictObject({
+      unauthorized: z.strictObject({ minCount: z.int().min(1) }).default({ minCount: 5 }).describe('401s in the first session'),
+      badRequest: z.strictObject({ minCount: z.int().min(1), minShareOnOneEndpoint: z.number().gt(0).max(1) }).default({ minCount: 5, minShareOnOneEndpoint: 0.6 }).describe('400s in the first session, concentrated on one endpoint'),
+      rateLimited: z.strictObject({ minCount: z.int().min(1) }).default({ minCount: 3 }).describe('429s in the first session'),
+      firstSession: duration.default('24h').describe('How long after the first request the first session lasts'),
+    })
+    .default({ unauthorized: { minCount: 5 }, badRequest: { minCount: 5, minShareOnOneEndpoint: 0.6 }, rateLimited: { minCount: 3 }, firstSession: '24h' }),
+});
+
+export const rulesDocument = z
+  .strictObject({
+    policy: nudgePolicy.default(nudgePolicy.parse({})),
+    rules: z.array(nudgeRule).superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.forEach((rule, index) => {
+        if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id "${rule.id}"` });
+        seen.add(rule.id);
+      });
+    }),
+  })
+  .describe('Onramp nudge rules');
+
+export type NudgeRule = z.output<typeof nudgeRule>;
+export type NudgePolicy = z.output<typeof nudgePolicy>;
+export type RulesDocument = z.output<typeof rulesDocument>;
+export type SegmentFilter = z.output<typeof segmentFilter>;
+
+/** A rules version as the engine sees it. */
+export interface ActiveRules {
+  version: number;
+  document: RulesDocument;
+}

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { formatRulesError, parseRulesSource, type RulesFileError } from '../../src/rules/rules-file.ts';
+
+const shipped = readFileSync(new URL('../../config/rules.yaml', import.meta.url), 'utf8');
+
+/** A valid file with one rule replaced by `rule` (YAML lines, indented under `rules:`). */
+function withRule(rule: string): string {
+  return ['rules:', '  - id: first-call-help', '    when: { stage: credential_provisioned, after: 24h }', '    action: { send: first-call-help }', rule].join('\n');
+}
+
+function errorsOf(source: string): RulesFileError[] {
+  const result = parseRulesSource(source);
+  if (result.ok) throw new Error('expected the source to be rejected');
+  return result.errors;
+}
+
+describe('parseRulesSource', () => {
+  it('accepts the shipped config/rules.yaml and fills in defaults', () => {
+    const result = parseRulesSource(shipped);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.document.rules.map((r) => r.id)).toContain('first-call-help');
+    expect(result.document.rules.every((r) => r.enabled && r.maxPerDeveloper === 1)).toBe(true);
+    expect(result.document.policy.frequencyCap).toEqual({ max: 2, per: '7d' });
+  });
+
+  it('names the rule and the field of an unknown stage, with its line', () => {
+    const errors = errorsOf(withRule('  - id: stalled\n    when: { stage: onboarded, after: 3d }\n    action: { send: nudge }'));
+    expect(errors).toEqual([
+      { path: 'rules[1].when.stage', rule: 'stalled', message: expect.stringMatching(/^must be one of intent, account_created, .*production_deployment$/), line: 6, column: 20 },
+    ]);
+    expect(formatRulesError(errors[0]!)).toMatch(/^rules\[1\] \(stalled\) when\.stage: must be one of intent, /);
+  });
+
+  it('rejects a bad duration', () => {
+    const errors = errorsOf(withRule('  - id: later\n    when: { stage: first_api_call, after: soon }\n    action: { send: nudge }'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ path: 'rules[1].when.after', rule: 'later', message: 'must be a positive duration like "90m", "24h" or "3d"', line: 6 });
+    expect(formatRulesError(errors[0]!)).toBe('rules[1] (later) when.after: must be a positive duration like "90m", "24h" or "3d" (line 6, column 43)');
+  });
+
+  it('rejects a zero duration in the policy, naming no rule', () => {
+    const errors = errorsOf(`policy:\n  frequencyCap: { max: 2, per: 0d }\n${withRule('')}`);
+    expect(errors).toEqual([expect.objectContaining({ path: 'policy.frequencyCap.per', line: 2 })]);
+    expect(errors[0]!.rule).toBeUndefined();
+  });
+
+  it('rejects a duplicate id, even alongside other errors', () => {
+    const errors = errorsOf(withRule('  - id: first-call-help\n    when: { signal: unauthorized_burst }\n    action: { send: auth-help }'));
+    expect(errors).toEqual([{ path: 'rules[1].id', rule: 'first-call-help', message: 'duplicate rule id "first-call-help"', line: 5, column: 9 }]);
+
+    const both = errorsOf(withRule('  - id: first-call-help\n    when: { signal: unauthorized_burst }\n    action: { send: Auth Help }'));
+    expect(both.map((e) => e.path)).toEqual(['rules[1].id', 'rules[1].action.send']);
+  });
+
+  it('rejects an unknown field, pointing at the key', () => {
+    const errors = errorsOf(withRule('  - id: prio\n    when: { signal: unauthorized_burst }\n    action: { send: auth-help }\n    priority: 3'));
+    expect(errors).toEqual([{ path: 'rules[1].priority', rule: 'prio', message: 'unknown field "priority"', line: 8, column: 5 }]);
+    expect(formatRulesError(errors[0]!)).toBe('rules[1] (prio) priority: unknown field "priority" (line 8, column 5)');
+  });
+
+  it('reports the trigger the author meant: a signal rule with a bad signal', () => {
+    const errors = errorsOf(withRule('  - id: burst\n    when: { signal: server_errors }\n    action: { send: auth-help }'));
+    expect(errors).toEqual([expect.objectContaining({ path: 'rules[1].when.signal', rule: 'burst', message: 'must be one of unauthorized_burst, bad_request_burst, rate_limited_burst' })]);
+  });
+
+  it('reports a missing field of a rule without an id by its index only', () => {
+    const errors = errorsOf(withRule('  - when: { stage: intent }\n    action: { escalate: { reason: stuck } }'));
+    expect(errors.map((e) => [e.path, e.rule, e.message])).toEqual([
+      ['rules[1].id', undefined, 'is required'],
+      ['rules[1].when.after', undefined, 'is required'],
+    ]);
+    expect(formatRulesError(errors[0]!)).toBe('rules[1] id: is required (line 5, column 5)');
+  });
+
+  it('reports every error of the file at once', () => {
+    const errors = errorsOf(
+      withRule('  - id: a\n    when: { stage: nowhere, after: 1d }\n    action: { send: x }\n  - id: b\n    when: { stage: intent, after: -1h }\n    action: { send: x }\n    maxPerDeveloper: 0'),
+    );
+    expect(errors.map((e) => `${e.rule} ${e.path}`)).toEqual(['a rules[1].when.stage', 'b rules[2].when.after', 'b rules[2].maxPerDeveloper']);
+  });
+
+  it('gives line and column of a YAML syntax error', () => {
+    const errors = errorsOf('rules:\n  - id: a\n    when: { stage: intent, after: 1d\n    action: { send: x }\n');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toMatchObject({ path: '', message: expect.stringMatching(/^YAML syntax: /), line: expect.any(Number), column: expect.any(Number) });
+    expect(errors[0]!.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rejects duplicate keys as a YAML error', () => {
+    const errors = errorsOf('rules: []\nrules: []\n');
+    expect(errors).toEqual([expect.objectContaining({ path: '', line: 2, column: 1 })]);
+    expect(errors[0]!.message).toMatch(/unique/);
+  });
+
+  it('rejects an empty file and a file that is not a map', () => {
+    expect(errorsOf('')[0]!.message).toMatch(/empty/);
+    expect(errorsOf('- a\n- b\n')).toEqual([expect.objectContaining({ path: '', message: 'must be an object (got a list)' })]);
+    expect(errorsOf('rules: 3\n')).toEqual([expect.objectContaining({ path: 'rules', message: 'must be an array (got number)' })]);
+  });
+});

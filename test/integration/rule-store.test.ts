@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { NoRulesError, RuleStore } from '../../src/rules/rule-store.ts';
+import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+
+const rulesFile = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
+const shipped = readFileSync(rulesFile, 'utf8');
+const changed = shipped.replace('when: { stage: first_api_call, after: 3d }', 'when: { stage: first_api_call, after: 2d }');
+const invalid = shipped.replace('when: { stage: first_api_call, after: 3d }', 'when: { stage: first_api_call, after: someday }');
+
+describe.each(databaseBackends())('RuleStore on %s', (backend) => {
+  let database: TestDatabase;
+  let db: Database;
+  let other: Database;
+  let store: RuleStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    await applyMigrations(database.url);
+    db = openDatabase(database.url, { max: database.maxConnections });
+    // A second process's pool; PGlite serves one connection at a time, so there it is the same.
+    other = backend === 'postgres' ? openDatabase(database.url, { max: database.maxConnections }) : db;
+    store = new RuleStore(db.pool);
+  });
+
+  afterAll(async () => {
+    if (other !== db) await other?.close();
+    await db?.close();
+    await database?.drop();
+  });
+
+  it('has no current version before the first', async () => {
+    await expect(store.current()).rejects.toBeInstanceOf(NoRulesError);
+    expect(await store.history()).toEqual([]);
+  });
+
+  it('stores the rules file as version 1 once, even when two processes start together', async () => {
+    const [a, b] = await Promise.all([store.ensureInitialVersion(rulesFile), new RuleStore(other.pool).ensureInitialVersion(rulesFile)]);
+    expect(a.version).toBe(1);
+    expect(b.version).toBe(1);
+    expect(await store.ensureInitialVersion(rulesFile)).toMatchObject({ version: 1 });
+    const current = await store.current();
+    expect(current).toMatchObject({ version: 1, author: 'onramp', reason: `initial rules from ${rulesFile}`, source: shipped });
+    expect(current.document.rules.find((r) => r.id === 'explore-the-api')?.when).toEqual({ stage: 'first_api_call', after: '3d' });
+    expect(current.diff).toContain('+  - id: first-call-help');
+    expect(await store.history()).toHaveLength(1);
+  });
+
+  it('applies a change as version 2 with author, reason and the diff against version 1', async () => {
+    const result = await store.apply({ source: changed, author: 'grace', reason: 'developers stall sooner' });
+    expect(result).toMatchObject({ ok: true, created: true, version: { version: 2, author: 'grace', reason: 'developers stall sooner', source: changed } });
+    const current = await store.current();
+    expect(current.version).toBe(2);
+    expect(current.createdAt).toBeInstanceOf(Date);
+    expect(current.document.rules.find((r) => r.id === 'explore-the-api')?.when).toEqual({ stage: 'first_api_call', after: '2d' });
+    expect(current.diff).toMatch(/^--- rules v1\n\+\+\+ rules v2\n/m);
+    expect(current.diff).toContain('-    when: { stage: first_api_call, after: 3d }');
+    expect(current.diff).toContain('+    when: { stage: first_api_call, after: 2d }');
+  });
+
+  it('rejects an invalid source whole and leaves the running version', async () => {
+    const result = await store.apply({ source: invalid, author: 'grace', reason: 'typo' });
+    expect(result).toEqual({ ok: false, errors: [expect.objectContaining({ path: 'rules[2].when.after', rule: 'explore-the-api' })] });
+    expect((await store.current()).version).toBe(2);
+    expect(await store.history()).toHaveLength(2);
+  });
+
+  it('stores nothing for a source identical to the running one', async () => {
+    const result = await store.apply({ source: changed, author: 'grace', reason: 'again' });
+    expect(result).toMatchObject({ ok: true, created: false, version: { version: 2, reason: 'developers stall sooner' } });
+    expect(await store.history()).toHaveLength(2);
+  });
+
+  it('gives concurrent applies distinct versions, each diffed against the one before it', async () => {
+    const sources = [1, 2, 3, 4, 5].map((n) => changed.replace('holdoutPercent: 10', `holdoutPercent: ${10 + n}`));
+    const stores = [store, new RuleStore(other.pool)];
+    const results = await Promise.all(sources.map((source, i) => stores[i % 2]!.apply({ source, author: `author-${i}`, reason: `change ${i}` })));
+    const versions = results.map((r) => (r.ok ? r.version.version : 0)).sort((a, b) => a - b);
+    expect(versions).toEqual([3, 4, 5, 6, 7]);
+    const history = await store.history();
+    for (const entry of history.slice(0, 5)) {
+      const source = (await store.get(entry.version))!.source;
+      const previous = (await store.get(entry.version - 1))!.source;
+      const percent = (text: string) => /holdoutPercent: (\d+)/.exec(text)![1];
+      expect(entry.diff).toContain(`-  holdoutPercent: ${percent(previous)}`);
+      expect(entry.diff).toContain(`+  holdoutPercent: ${percent(source)}`);
+    }
+  });
+
+  it('lists history newest first and keeps old versions readable', async () => {
+    const history = await store.history();
+    expect(history.map((h) => h.version)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    expect(history.at(-1)).toMatchObject({ version: 1, author: 'onramp' });
+    expect(history[0]).toEqual({ version: 7, author: expect.any(String), reason: expect.any(String), createdAt: expect.any(Date), diff: expect.any(String) });
+    const first = await store.get(1);
+    expect(first).toMatchObject({ version: 1, source: shipped });
+    expect(first!.document.rules).toHaveLength(7);
+    expect(await store.get(99)).toBeUndefined();
+  });
+});

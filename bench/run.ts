@@ -86,7 +86,7 @@ async function main() {
     workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./trivial-workflow.ts', import.meta.url)), logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } }),
   });
   const dispatcher = new OutboxDispatcher({ prisma, temporal, logger });
-  const app = await buildApp({ db, temporal, logger, ingestKeys: [KEY], onSignalsQueued: () => dispatcher.wake() });
+  const app = await buildApp({ db, temporal, logger, ingestKeys: [KEY], adminKeys: [], onSignalsQueued: () => dispatcher.wake() });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const runs = [journeyWorker.run(), trivialWorker.run()];
   dispatcher.start();

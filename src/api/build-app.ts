@@ -9,19 +9,23 @@ import { errorHandler } from './error-handler.ts';
 import { eventsRoute } from './routes/events-route.ts';
 import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
+import { rulesRoute } from './routes/rules-route.ts';
+import { RuleStore } from '../rules/rule-store.ts';
 
 export interface AppDeps {
   db: Database;
   temporal: Client;
   logger: Logger;
   ingestKeys: readonly string[];
+  /** Keys for the admin endpoints (rules); empty: they answer 401 to everyone. */
+  adminKeys: readonly string[];
   onSignalsQueued?: () => void;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, onSignalsQueued }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, onSignalsQueued }: AppDeps) {
   const { prisma } = db;
   const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
@@ -39,6 +43,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, onSignalsQueu
   await app.register(healthRoute, { prisma, temporal });
   await app.register(eventsRoute, { ingestor: new EventIngestor(db.pool), ingestKeys, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
+  await app.register(rulesRoute, { store: new RuleStore(db.pool), adminKeys });
   return app;
 }
 

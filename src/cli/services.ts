@@ -19,6 +19,8 @@ export interface ApiServiceOptions {
   namespace: string;
   logger: Logger;
   ingestKeys: string[];
+  /** Admin keys (rules endpoints); empty: they answer 401. */
+  adminKeys: string[];
   host: string;
   port: number;
   dispatchConcurrency: number;
@@ -34,6 +36,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     temporal,
     logger: options.logger,
     ingestKeys: options.ingestKeys,
+    adminKeys: options.adminKeys,
     onSignalsQueued: () => dispatcher.wake(),
   });
   const address = await app.listen({ host: options.host, port: options.port });

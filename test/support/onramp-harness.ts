@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -10,12 +11,16 @@ import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
+import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
 export const INGEST_KEY = 'test-ingest-key-0123456789';
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+/** The shipped rules, stored as version 1 by `start()`. */
+export const RULES_FILE = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,6 +60,7 @@ export class OnrampHarness {
     await applyMigrations(this.database.url);
     this.db = openDatabase(this.database.url, { max: this.database.maxConnections });
     this.prisma = this.db.prisma;
+    await new RuleStore(this.db.pool).ensureInitialVersion(RULES_FILE);
     this.temporalPort = await freePort();
     await this.startTemporal();
     // One client for the whole run: its gRPC channel reconnects when the server comes back.
@@ -62,7 +68,7 @@ export class OnrampHarness {
     this.temporal = new Client({ connection: this.connection });
     const logger = pino({ level: 'silent' });
     this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
-    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], onSignalsQueued: () => this.dispatcher.wake() });
+    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], onSignalsQueued: () => this.dispatcher.wake() });
     this.dispatcher.start();
     return this;
   }

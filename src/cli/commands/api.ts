@@ -2,6 +2,7 @@ import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
+import { RuleStore } from '../../rules/rule-store.ts';
 import { onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
@@ -11,12 +12,16 @@ export async function apiCommand(config: Config): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
+  const rules = await new RuleStore(db.pool).ensureInitialVersion(config.ONRAMP_RULES_FILE);
+  logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');
+  if (!config.ONRAMP_ADMIN_KEY) logger.warn('ONRAMP_ADMIN_KEY is unset: the rules endpoints (/v1/rules…) answer 401 to everyone');
   const api = await startApiService({
     db,
     temporalAddress,
     namespace: config.TEMPORAL_NAMESPACE,
     logger,
     ingestKeys: [ingestKey!],
+    adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [],
     host: config.HOST,
     port: config.PORT,
     dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,

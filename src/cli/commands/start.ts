@@ -5,6 +5,8 @@ import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
+import { RuleStore } from '../../rules/rule-store.ts';
+import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
 import { onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
 
@@ -48,8 +50,10 @@ export async function startCommand(config: Config): Promise<void> {
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
+    const rules = await new RuleStore(db.pool).ensureInitialVersion(config.ONRAMP_RULES_FILE);
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
+    const adminKey = config.ONRAMP_ADMIN_KEY ?? embeddedAdminKey(dataDir);
     started.push(
       await startWorkerService({
         db,
@@ -65,6 +69,7 @@ export async function startCommand(config: Config): Promise<void> {
       namespace: config.TEMPORAL_NAMESPACE,
       logger,
       ingestKeys: [ingestKey],
+      adminKeys: [adminKey],
       host: config.HOST,
       port: config.PORT,
       dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,
@@ -79,6 +84,8 @@ export async function startCommand(config: Config): Promise<void> {
         `  Temporal     ${temporalAddress}${temporalUi ? `   (UI: ${temporalUi})` : ''}`,
         `  Database     ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${resolve(dataDir, 'pglite')}`}`,
         `  Ingest key   ${ingestKey}${config.ONRAMP_INGEST_KEY ? ' (from ONRAMP_INGEST_KEY)' : ` (stored in ${resolve(dataDir, 'ingest-key')})`}`,
+        `  Admin key    ${adminKey}${config.ONRAMP_ADMIN_KEY ? ' (from ONRAMP_ADMIN_KEY)' : ` (stored in ${resolve(dataDir, 'admin-key')})`}`,
+        `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
         '',
         `  curl -X POST ${api.url}/v1/events -H 'Authorization: Bearer ${ingestKey}' -H 'Content-Type: application/json' \\`,
         `    -d '{"id":"evt_1","type":"developer.signed_up","developerId":"dev_42","occurredAt":"2026-11-01T10:00:00Z","properties":{"email":"ada@example.com","accountType":"individual","acquisitionChannel":"organic_search"}}'`,

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { applyMigrations } from '../db/migrate.ts';
 import { apiCommand } from './commands/api.ts';
 import { journeyCommand } from './commands/journey.ts';
+import { rulesCommand } from './commands/rules.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
 
@@ -32,6 +33,8 @@ program
   .action(async (developerId: string, options) => {
     process.exitCode = await journeyCommand(loadConfig(), developerId, options);
   });
+
+rulesCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);

@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, INGEST_KEY, OnrampHarness, RULES_FILE } from '../support/onramp-harness.ts';
+
+/** `onramp rules …` as a user runs it: a child process; diff/apply/history against a live API. */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'onramp-rules-cli-'));
+const shipped = readFileSync(RULES_FILE, 'utf8');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+// Asynchronous: the API the child talks to runs in this process.
+function onramp(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ONRAMP_') && name !== 'PORT'));
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...base, ONRAMP_DATA_DIR: join(dir, 'data'), ...env } }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('onramp rules validate', () => {
+  it('exits 0 for the shipped file', async () => {
+    const run = await onramp(['rules', 'validate', 'config/rules.yaml']);
+    expect(run).toMatchObject({ code: 0, stdout: 'config/rules.yaml: valid (7 rules, 7 enabled)\n' });
+  });
+
+  it('exits 1 and prints one error per line naming the rule and field', async () => {
+    const broken = file(
+      'broken.yaml',
+      shipped.replace('when: { stage: credential_provisioned, after: 24h }', 'when: { stage: credential_provisioned, after: tomorrow }').replace('action: { send: explore-the-api }', 'action: { send: explore-the-api }\n    priority: 1'),
+    );
+    const run = await onramp(['rules', 'validate', broken]);
+    expect(run.code).toBe(1);
+    expect(run.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^rules\[0\] \(first-call-help\) when\.after: must be a positive duration like "90m", "24h" or "3d" \(line \d+, column \d+\)$/),
+      expect.stringMatching(/^rules\[2\] \(explore-the-api\) priority: unknown field "priority" \(line \d+, column \d+\)$/),
+    ]);
+    expect(run.stderr).toContain('2 errors');
+  });
+
+  it('exits 1 on a YAML syntax error, with its line', async () => {
+    const run = await onramp(['rules', 'validate', file('syntax.yaml', 'rules:\n  - id: a\n    when: { stage: intent\n')]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^file: YAML syntax: .*\(line \d+, column \d+\)$/m);
+  });
+
+  it('exits 2 for a missing file', async () => {
+    const run = await onramp(['rules', 'validate', join(dir, 'missing.yaml')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no such file');
+  });
+});
+
+describe('onramp rules diff / apply / history (through the API)', () => {
+  let harness: OnrampHarness;
+  let url: string;
+
+  beforeAll(async () => {
+    harness = await new OnrampHarness('pglite').start();
+    url = await harness.app.listen({ host: '127.0.0.1', port: 0 });
+    // The embedded default's key file, found without --key.
+    mkdirSync(join(dir, 'data'));
+    file('data/admin-key', `${ADMIN_KEY}\n`);
+  }, 180_000);
+  afterAll(async () => {
+    await harness?.stop();
+  });
+
+  const changed = shipped.replace('holdoutPercent: 10', 'holdoutPercent: 15');
+
+  it('diffs a file against the running version', async () => {
+    const run = await onramp(['rules', 'diff', file('changed.yaml', changed), '--url', url]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('--- rules v1 (running)');
+    expect(run.stdout).toContain('-  holdoutPercent: 10');
+    expect(run.stdout).toContain('+  holdoutPercent: 15');
+  });
+
+  it('rejects the ingest key', async () => {
+    const run = await onramp(['rules', 'history', '--url', url, '--key', INGEST_KEY]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^401/);
+  });
+
+  it('applies a file with author and reason, and refuses an invalid one', async () => {
+    const invalid = await onramp(['rules', 'apply', file('invalid.yaml', changed.replace('after: 14d', 'after: 0d')), '--url', url, '--author', 'ada', '--reason', 'oops']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) when\.after: must be a positive duration/);
+    expect(await harness.count('rule_versions')).toBe(1);
+
+    const run = await onramp(['rules', 'apply', join(dir, 'changed.yaml'), '--url', url, '--author', 'ada', '--reason', 'bigger holdout']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^applied .*changed\.yaml as version 2 \(ada: bigger holdout\)$/m);
+    expect(run.stdout).toContain('+  holdoutPercent: 15');
+
+    const again = await onramp(['rules', 'apply', join(dir, 'changed.yaml'), '--url', url, '--author', 'ada', '--reason', 'again']);
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('identical to the running version 2') });
+    expect(await harness.count('rule_versions')).toBe(2);
+  });
+
+  it('prints the history newest first', async () => {
+    const run = await onramp(['rules', 'history', '--url', url]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^v2 {2}\S+ {2}ada {2}bigger holdout$/);
+    expect(lines[1]).toMatch(/^v1 {2}\S+ {2}onramp {2}initial rules from /);
+  });
+});

@@ -26,6 +26,7 @@ import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { createJourneyWorker } from '../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/onramp-harness.ts';
+import { testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
 
 const KEY = 'bench-ingest-key-0123456789abcdef';
@@ -79,7 +80,7 @@ async function main() {
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection });
   const native = await NativeConnection.connect({ address: server.address });
-  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool });
+  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool) });
   const trivialWorker = await Worker.create({
     connection: native,
     taskQueue: 'bench-trivial',

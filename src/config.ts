@@ -22,6 +22,10 @@ const schema = z.object({
   /** Where links in emails (unsubscribe, docs) point: this API as developers reach it. */
   ONRAMP_PUBLIC_URL: z.url().optional(),
   ONRAMP_TEMPLATES_DIR: z.string().min(1).default('templates'),
+  /** The documentation linked from nudge emails. */
+  ONRAMP_DOCS_URL: z.url().default('https://docs.example.com'),
+  /** Signs unsubscribe links; api and worker must share it. Unset: generated once in the data dir. */
+  ONRAMP_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Embedded Temporal dev server ports (only when TEMPORAL_ADDRESS is unset). */
   ONRAMP_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   ONRAMP_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { StageView } from '../src/journey/evidence.ts';
 import type { JourneyEvent } from '../src/journey/journey-event.ts';
+import type { NudgeState } from '../src/journey/nudging.ts';
 import type { Stage } from '../src/journey/stages.ts';
 
 /** Messages of the onboarding workflow, declared once for the workflow and its clients. */
@@ -20,6 +21,31 @@ export interface JourneyState {
   stage: Stage | null;
   stages: StageView[];
   eventsApplied: number;
+  nudging?: NudgingView;
+}
+
+/** What the journey knows for its nudges, as the journey API shows it. */
+export interface NudgingView {
+  consent: 'granted' | 'revoked';
+  holdout: boolean | null;
+  opened: number;
+  clicked: number;
+  sends: number;
+  /** A nudge held back by quiet hours. */
+  deferred: { nudgeKey: string; dueAt: string } | null;
+  nextDecisionAt: string | null;
+}
+
+export function nudgingView(state: NudgeState): NudgingView {
+  return {
+    consent: state.consent.email,
+    holdout: state.holdout ?? null,
+    opened: state.opened,
+    clicked: state.clicked,
+    sends: state.sends,
+    deferred: state.deferred ? { nudgeKey: state.deferred.nudgeKey, dueAt: new Date(state.deferred.dueAt).toISOString() } : null,
+    nextDecisionAt: state.wakeAt === undefined ? null : new Date(state.wakeAt).toISOString(),
+  };
 }
 
 export const journeyStateQuery = defineQuery<JourneyState>('journey.state');

@@ -1,11 +1,12 @@
-import { allHandlersFinished, condition, continueAsNew, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { JourneyActivities } from '../src/activities/journey-activities.ts';
+import type { NudgeActivities } from '../src/activities/nudge-activities.ts';
 import { currentStage, stageViews } from '../src/journey/evidence.ts';
-import type { JourneyEffect } from '../src/journey/journey-effects.ts';
+import type { JourneyEffect, MachineEffect, NudgeDecisionEffect, SendNudgeEffect } from '../src/journey/journey-effects.ts';
 import type { JourneyEvent } from '../src/journey/journey-event.ts';
 import { MACHINE_VERSION } from '../src/journey/journey-machine.ts';
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type PersistedJourney } from '../src/journey/journey-runtime.ts';
-import { journeyEventsSignal, journeyStateQuery } from './journey-messages.ts';
+import { journeyEventsSignal, journeyStateQuery, nudgingView } from './journey-messages.ts';
 import { SeenIds } from './seen-ids.ts';
 
 export interface OnboardingJourneyInput {
@@ -25,6 +26,21 @@ const { recordJourneyEffects } = proxyLocalActivities<JourneyActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
+
+const { currentNudgeRules, recordNudgeDecisions } = proxyLocalActivities<NudgeActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+// A regular activity: SMTP may be slow or down for a while; it retries for up to a day, without
+// holding up the journey (sends run beside the event loop below).
+const { sendNudge } = proxyActivities<NudgeActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '1 day',
+  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes', backoffCoefficient: 2, nonRetryableErrorTypes: ['NudgeNotSendable'] },
+});
+
+const isJourneyEffect = (e: MachineEffect): e is JourneyEffect => e.type === 'recordStage' || e.type === 'recordTransition';
 
 /** One developer's durable journey: id `onboarding/<developerId>`, fed by signalWithStart. */
 export async function onboardingJourney(input: OnboardingJourneyInput): Promise<void> {
@@ -46,25 +62,62 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
     stage: currentStage(journey.context.evidence),
     stages: stageViews(journey.context.evidence),
     eventsApplied,
+    ...(journey.context.nudging ? { nudging: nudgingView(journey.context.nudging) } : {}),
   }));
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || appliedThisRun >= maxEventsPerRun;
 
+  // Nudging arrived with machine version 2: journeys whose history predates it replay without it.
+  const nudging = patched('onramp-nudges');
+  const sending = new Set<Promise<void>>();
+
+  /** Decides on nudges with the rules in force now; sends run beside the loop. */
+  const decideNudges = async () => {
+    const rules = await currentNudgeRules();
+    if (!rules) return;
+    const result = applyJourneyEvent(journey, { type: 'nudge.decide', now: Date.now(), rules });
+    journey = result.snapshot;
+    const decisions = result.effects.filter((e): e is NudgeDecisionEffect => e.type === 'recordNudgeDecision');
+    if (decisions.length > 0) await recordNudgeDecisions(decisions);
+    for (const send of result.effects.filter((e): e is SendNudgeEffect => e.type === 'sendNudge')) {
+      const running: Promise<void> = sendNudge(send)
+        .catch(async (error: unknown) => {
+          // Given up (not sendable, or a day of failures): the decision says so; the journey goes on.
+          const reason = `send_failed: ${error instanceof ApplicationFailure || error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`;
+          await recordNudgeDecisions([{ ...send.decision, decisionKey: `${send.decision.decisionKey}/failed`, outcome: 'skipped', reason: reason.slice(0, 500) }]);
+        })
+        .finally(() => sending.delete(running));
+      sending.add(running);
+    }
+  };
+
   for (;;) {
-    await condition(() => inbox.length > 0 || shouldContinueAsNew());
+    const wakeAt = nudging ? journey.context.nudging?.wakeAt : undefined;
+    const ready = () => inbox.length > 0 || shouldContinueAsNew();
+    let woken = false;
+    if (wakeAt === undefined) await condition(ready);
+    else woken = !(await condition(ready, Math.max(1, wakeAt - Date.now())));
     if (inbox.length > 0) {
       const effects: JourneyEffect[] = [];
+      let applied = 0;
       for (const event of inbox.splice(0)) {
         if (!seen.add(event.id)) continue;
         const result = applyJourneyEvent(journey, event);
         journey = result.snapshot;
-        effects.push(...result.effects);
+        effects.push(...result.effects.filter(isJourneyEffect));
         eventsApplied++;
         appliedThisRun++;
+        applied++;
       }
       if (effects.length > 0) await recordJourneyEffects(effects);
+      if (nudging && applied > 0) await decideNudges();
       continue; // drain whatever arrived while the effects were recorded
     }
+    if (woken) {
+      await decideNudges();
+      continue;
+    }
+    await Promise.all([...sending]);
     await condition(allHandlersFinished);
     if (inbox.length > 0) continue;
     await continueAsNew<typeof onboardingJourney>({

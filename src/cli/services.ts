@@ -5,7 +5,7 @@ import { buildApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
 import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
-import { createJourneyWorker } from '../temporal/journey-worker.ts';
+import { createJourneyWorker, type JourneyWorkerOptions } from '../temporal/journey-worker.ts';
 
 /** The pieces a process is made of; `start` runs both in one process, `api` and `worker` one each. */
 
@@ -57,6 +57,7 @@ export interface WorkerServiceOptions {
   namespace: string;
   logger: Logger;
   maxConcurrentWorkflowTaskExecutions: number;
+  nudges: JourneyWorkerOptions['nudges'];
 }
 
 export async function startWorkerService(options: WorkerServiceOptions): Promise<Stoppable> {
@@ -67,6 +68,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     namespace: options.namespace,
     pool: options.db.pool,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,
+    nudges: options.nudges,
   });
   const running = worker.run();
   running.catch((error) => options.logger.error({ err: error }, 'worker stopped'));
@@ -75,6 +77,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       worker.shutdown(); // lets in-flight tasks finish
       await running.catch(() => undefined);
       await connection.close();
+      options.nudges.mailer.close();
     },
   };
 }

@@ -36,7 +36,22 @@ export interface ApiMilestoneEvent {
   causeEventId: string;
 }
 
-export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent;
+/**
+ * A burst of errors in the developer's first session, detected on the ingest side from the
+ * aggregated requests: one signal per kind, never one per request.
+ */
+export interface ErrorBurstEvent {
+  id: string;
+  type: 'api.error_burst';
+  kind: 'unauthorized_burst' | 'bad_request_burst' | 'rate_limited_burst';
+  occurredAt: string;
+  status: number;
+  count: number;
+  /** The endpoint the errors concentrate on (400s). */
+  endpoint?: string;
+}
+
+export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | ErrorBurstEvent;
 
 export function milestoneSignalId(causeEventId: string, stage: ApiMilestoneStage): string {
   return `${causeEventId}#${stage}`;

@@ -1,7 +1,9 @@
-import { enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import { currentStage, isEarlier, type EvidenceByStage } from './evidence.ts';
-import type { JourneyEffect, StageAdvancedEffect, StageReachedEffect } from './journey-effects.ts';
+import type { ActiveRules } from '../rules/rules-schema.ts';
+import type { JourneyEffect, NudgeDecisionEffect, SendNudgeEffect, StageAdvancedEffect, StageReachedEffect } from './journey-effects.ts';
 import { stagesProvenBy, type JourneyEvent } from './journey-event.ts';
+import { decideNudges, initialNudgeState, type NudgeState } from './nudging.ts';
 import { STAGES, stageRank, type Stage } from './stages.ts';
 
 /**
@@ -13,7 +15,7 @@ import { STAGES, stageRank, type Stage } from './stages.ts';
  * Bump MACHINE_VERSION for any change in the effects the machine emits; running journeys keep the
  * version they started with (context.machineVersion) and behaviour branches on it.
  */
-export const MACHINE_VERSION = 1;
+export const MACHINE_VERSION = 2; // 2: nudging (decision and send effects)
 
 export interface JourneyInput {
   developerId: string;
@@ -24,7 +26,21 @@ export interface JourneyContext {
   developerId: string;
   machineVersion: number;
   evidence: EvidenceByStage;
+  /** Absent in journeys started before machine version 2 until their first nudge-relevant event. */
+  nudging?: NudgeState;
 }
+
+/**
+ * Not a signal: the workflow asks the machine to decide on nudges, passing its clock and the
+ * rules version in force (read by an activity), so the machine stays pure.
+ */
+export interface DecideNudgesEvent {
+  type: 'nudge.decide';
+  now: number;
+  rules: ActiveRules;
+}
+
+export type MachineEvent = JourneyEvent | DecideNudgesEvent;
 
 type FunnelState = 'none' | Stage;
 
@@ -33,13 +49,27 @@ const noop = () => {};
 const journeySetup = setup({
   types: {
     context: {} as JourneyContext,
-    events: {} as JourneyEvent,
+    events: {} as MachineEvent,
     input: {} as JourneyInput,
   },
   actions: {
     recordStage: (_: unknown, _params: StageReachedEffect) => noop(),
     recordTransition: (_: unknown, _params: StageAdvancedEffect) => noop(),
-    applyEvidence: enqueueActions(({ context, event, enqueue }) => {
+    recordNudgeDecision: (_: unknown, _params: NudgeDecisionEffect) => noop(),
+    sendNudge: (_: unknown, _params: SendNudgeEffect) => noop(),
+    noteForNudging: assign(({ context, event }) => ({ nudging: noteEvent(context.nudging ?? initialNudgeState(), event as JourneyEvent) })),
+    decideNudges: enqueueActions(({ context, event, enqueue }) => {
+      const { now, rules } = event as DecideNudgesEvent;
+      const { state, effects } = decideNudges({ developerId: context.developerId, evidence: context.evidence, state: context.nudging ?? initialNudgeState(), rules, now });
+      enqueue.assign({ nudging: state });
+      for (const effect of effects) {
+        if (effect.type === 'sendNudge') enqueue({ type: 'sendNudge', params: effect });
+        else enqueue({ type: 'recordNudgeDecision', params: effect });
+      }
+    }),
+    applyEvidence: enqueueActions(({ context, event: received, enqueue }) => {
+      if (received.type === 'nudge.decide') return;
+      const event = received;
       const before = currentStage(context.evidence);
       const evidence: EvidenceByStage = { ...context.evidence };
       const effects: JourneyEffect[] = [];
@@ -104,5 +134,41 @@ export const journeyMachine = journeySetup.createMachine({
         (['none', ...STAGES] as FunnelState[]).map((state) => [state, funnelState(state)]),
       ) as Record<FunnelState, ReturnType<typeof funnelState>>,
     },
+    nudging: {
+      on: {
+        'nudge.decide': { actions: 'decideNudges' },
+        'developer.signed_up': { actions: 'noteForNudging' },
+        'consent.updated': { actions: 'noteForNudging' },
+        'email.opened': { actions: 'noteForNudging' },
+        'email.clicked': { actions: 'noteForNudging' },
+        'api.error_burst': { actions: 'noteForNudging' },
+      },
+    },
   },
 });
+
+/** What the nudging needs to know of an event: the profile, consent, engagement, bursts. */
+function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
+  switch (event.type) {
+    case 'developer.signed_up': {
+      if (state.profile.signedUpAt && Date.parse(state.profile.signedUpAt) <= Date.parse(event.occurredAt)) return state;
+      const p = event.properties ?? {};
+      const pick = (key: string) => (typeof p[key] === 'string' ? { [key === 'acquisitionChannel' ? 'channel' : key]: p[key] as string } : {});
+      return { ...state, profile: { ...pick('accountType'), ...pick('acquisitionChannel'), ...pick('timezone'), signedUpAt: event.occurredAt } };
+    }
+    case 'consent.updated': {
+      // The latest statement by event time wins.
+      if (state.consent.at && Date.parse(state.consent.at) > Date.parse(event.occurredAt)) return state;
+      const email = event.properties?.emailConsent === 'revoked' ? 'revoked' : 'granted';
+      return { ...state, consent: { email, at: event.occurredAt } };
+    }
+    case 'email.opened':
+      return { ...state, opened: state.opened + 1 };
+    case 'email.clicked':
+      return { ...state, clicked: state.clicked + 1 };
+    case 'api.error_burst':
+      return { ...state, bursts: [...state.bursts, { kind: event.kind, status: event.status, count: event.count, ...(event.endpoint ? { endpoint: event.endpoint } : {}) }] };
+    default:
+      return state;
+  }
+}

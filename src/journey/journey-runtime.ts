@@ -1,7 +1,6 @@
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
-import type { JourneyEffect } from './journey-effects.ts';
-import type { JourneyEvent } from './journey-event.ts';
-import { journeyMachine, type JourneyContext, type JourneyInput } from './journey-machine.ts';
+import type { MachineEffect } from './journey-effects.ts';
+import { journeyMachine, type JourneyContext, type JourneyInput, type MachineEvent } from './journey-machine.ts';
 
 /**
  * Hosts the machine with XState's pure functions: the caller keeps the snapshot, feeds events and
@@ -15,17 +14,17 @@ export interface PersistedJourney {
   context: JourneyContext;
 }
 
-const EFFECT_TYPES = new Set<string>(['recordStage', 'recordTransition']);
+const EFFECT_TYPES = new Set<string>(['recordStage', 'recordTransition', 'recordNudgeDecision', 'sendNudge']);
 
-function effectsOf(actions: { type: string; params?: unknown }[]): JourneyEffect[] {
-  return actions.filter((action) => EFFECT_TYPES.has(action.type)).map((action) => action.params as JourneyEffect);
+function effectsOf(actions: { type: string; params?: unknown }[]): MachineEffect[] {
+  return actions.filter((action) => EFFECT_TYPES.has(action.type)).map((action) => action.params as MachineEffect);
 }
 
 export function startJourney(input: JourneyInput): JourneySnapshot {
   return initialTransition(journeyMachine, input)[0];
 }
 
-export function applyJourneyEvent(snapshot: JourneySnapshot, event: JourneyEvent): { snapshot: JourneySnapshot; effects: JourneyEffect[] } {
+export function applyJourneyEvent(snapshot: JourneySnapshot, event: MachineEvent): { snapshot: JourneySnapshot; effects: MachineEffect[] } {
   const [next, actions] = transition(journeyMachine, snapshot, event);
   return { snapshot: next, effects: effectsOf(actions) };
 }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createJourneyActivities } from '../activities/journey-activities.ts';
+import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
 import type pg from 'pg';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
@@ -10,6 +11,7 @@ export interface JourneyWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   pool: pg.Pool;
+  nudges: Omit<NudgeActivityDeps, 'pool'>;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
@@ -23,7 +25,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createJourneyActivities({ pool: options.pool }),
+    activities: { ...createJourneyActivities({ pool: options.pool }), ...createNudgeActivities({ ...options.nudges, pool: options.pool }) },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
     maxConcurrentLocalActivityExecutions: 200,
   });

@@ -15,6 +15,7 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
+import { testNudgeDeps } from './nudge-deps.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
 export const INGEST_KEY = 'test-ingest-key-0123456789';
@@ -77,7 +78,7 @@ export class OnrampHarness {
   async startTemporal(): Promise<void> {
     this.devServer = await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
     this.nativeConnection = await NativeConnection.connect({ address: this.devServer.address });
-    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, workflowBundle: await journeyWorkflowBundle() });
+    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, nudges: testNudgeDeps(this.db.pool), workflowBundle: await journeyWorkflowBundle() });
     this.workerRun = this.worker.run();
   }
 

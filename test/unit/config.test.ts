@@ -33,6 +33,10 @@ describe('loadConfig', () => {
       ONRAMP_WORKER_CONCURRENCY: 200,
       LOG_LEVEL: 'info',
       NODE_ENV: undefined,
+      ONRAMP_RULES_FILE: 'config/rules.yaml',
+      ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
+      ONRAMP_TEMPLATES_DIR: 'templates',
+      ONRAMP_DOCS_URL: 'https://docs.example.com',
     });
   });
 
@@ -66,6 +70,10 @@ describe('loadConfig', () => {
       ONRAMP_WORKER_CONCURRENCY: 50,
       LOG_LEVEL: 'debug',
       NODE_ENV: undefined,
+      ONRAMP_RULES_FILE: 'config/rules.yaml',
+      ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
+      ONRAMP_TEMPLATES_DIR: 'templates',
+      ONRAMP_DOCS_URL: 'https://docs.example.com',
     });
   });
 

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { currentStage, stageViews } from '../../src/journey/evidence.ts';
-import type { JourneyEffect } from '../../src/journey/journey-effects.ts';
+import type { MachineEffect } from '../../src/journey/journey-effects.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { MACHINE_VERSION } from '../../src/journey/journey-machine.ts';
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type JourneySnapshot } from '../../src/journey/journey-runtime.ts';
 
 const at = (day: number, hour = 0) => new Date(Date.UTC(2026, 10, day, hour)).toISOString();
 
 function run(events: JourneyEvent[], snapshot: JourneySnapshot = startJourney({ developerId: 'dev_1' })) {
-  const effects: JourneyEffect[] = [];
+  const effects: MachineEffect[] = [];
   for (const event of events) {
     const result = applyJourneyEvent(snapshot, event);
     snapshot = result.snapshot;
@@ -41,7 +42,7 @@ describe('journey machine', () => {
       milestone('r3', 'production_deployment', at(10)),
     ]);
     expect(stage).toBe('production_deployment');
-    expect(snapshot.value).toEqual({ funnel: 'production_deployment' });
+    expect(snapshot.value).toMatchObject({ funnel: 'production_deployment' });
     expect(views.every((v) => v.status === 'reached')).toBe(true);
     const transitions = effects.filter((e) => e.type === 'recordTransition');
     expect(transitions.map((t) => [t.from, t.to])).toEqual([
@@ -53,7 +54,7 @@ describe('journey machine', () => {
       ['first_integration_milestone', 'active_integration'],
       ['active_integration', 'production_deployment'],
     ]);
-    expect(transitions[3]).toMatchObject({ occurredAt: at(1, 3), causeEventId: 'r1', machineVersion: 1, developerId: 'dev_1' });
+    expect(transitions[3]).toMatchObject({ occurredAt: at(1, 3), causeEventId: 'r1', machineVersion: MACHINE_VERSION, developerId: 'dev_1' });
   });
 
   it('jumps forward: stages passed over are skipped, not invented', () => {

@@ -31,6 +31,12 @@ beforeAll(async () => {
       async recordJourneyEffects(effects: JourneyEffect[]) {
         recorded.push(effects);
       },
+      // No rules version: the journeys here make no nudge decisions (nudges.test.ts has those).
+      async currentNudgeRules() {
+        return null;
+      },
+      async recordNudgeDecisions() {},
+      async sendNudge() {},
     },
   });
   running = worker.run();

@@ -8,6 +8,7 @@ import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
+import { nudgeActivityDeps } from '../nudge-deps.ts';
 import { onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
 
 /**
@@ -61,6 +62,7 @@ export async function startCommand(config: Config): Promise<void> {
         namespace: config.TEMPORAL_NAMESPACE,
         logger,
         maxConcurrentWorkflowTaskExecutions: config.ONRAMP_WORKER_CONCURRENCY,
+        nudges: nudgeActivityDeps(config, db),
       }),
     );
     const api = await startApiService({

@@ -1,0 +1,122 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type pg from 'pg';
+import { withTransaction, type Sql } from '../db/sql.ts';
+import type { NudgeDecisionEffect, SendNudgeEffect } from '../journey/journey-effects.ts';
+import { EmailTemplates, TemplateNotFound } from '../mail/email-templates.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
+import type { ActiveRules } from '../rules/rules-schema.ts';
+
+export interface NudgeActivityDeps {
+  pool: pg.Pool;
+  mailer: Mailer;
+  templates: EmailTemplates;
+  /** The rules version in force (the rule store's `current`), or undefined before the first. */
+  currentRules: () => Promise<ActiveRules | undefined>;
+  from: string;
+  /** Base of the links in emails (the unsubscribe endpoint of this API). */
+  publicUrl: string;
+  signingSecret: string;
+  docsUrl: string;
+  /** How long a read rules version is reused (a rules change reaches journeys within this). */
+  rulesTtlMs?: number;
+  /** Test seam: runs after the mailer accepted a message, before it is marked sent. */
+  afterHandoff?: (emailId: string) => Promise<void>;
+}
+
+/**
+ * The nudges' side effects. Decision rows are idempotent by their key; a send is idempotent by
+ * its email row (`<developerId>/<nudgeKey>`), checked before the mailer is called: a retry after
+ * the handoff began never sends again.
+ */
+export function createNudgeActivities(deps: NudgeActivityDeps) {
+  let cached: { at: number; rules: ActiveRules | undefined } | undefined;
+  const ttl = deps.rulesTtlMs ?? 2_000;
+
+  return {
+    async currentNudgeRules(): Promise<ActiveRules | null> {
+      if (!cached || Date.now() - cached.at > ttl) cached = { at: Date.now(), rules: await deps.currentRules() };
+      return cached.rules ?? null;
+    },
+
+    async recordNudgeDecisions(decisions: NudgeDecisionEffect[]): Promise<void> {
+      await withTransaction(deps.pool, (sql) => insertDecisions(sql, decisions));
+    },
+
+    async sendNudge(effect: SendNudgeEffect): Promise<void> {
+      const { developerId, decision } = effect;
+      const emailId = `${developerId}/${decision.nudgeKey}`;
+      const [developer] = (await deps.pool.query<{ email: string | null }>('SELECT email FROM developers WHERE id = $1', [developerId])).rows;
+      if (!developer?.email) {
+        await withTransaction(deps.pool, (sql) => insertDecisions(sql, [{ ...decision, outcome: 'skipped', reason: 'no_email_address' }]));
+        return;
+      }
+      const existing = (await deps.pool.query<{ status: string }>('SELECT status FROM emails WHERE id = $1', [emailId])).rows[0];
+      if (existing && existing.status !== 'failed') {
+        // Sent, or a handoff that began and was interrupted: at most once, so never again.
+        await withTransaction(deps.pool, (sql) => insertDecisions(sql, [existing.status === 'sent' ? decision : { ...decision, reason: 'unconfirmed: interrupted after the handoff to the mail server began' }]));
+        return;
+      }
+      let rendered;
+      try {
+        rendered = deps.templates.render(effect.template, {
+          developer: { id: developerId, accountType: decision.segment.accountType, channel: decision.segment.channel },
+          stage: effect.stage,
+          stageLabel: effect.stage?.replaceAll('_', ' ') ?? null,
+          endpoint: effect.burst?.endpoint ?? null,
+          status: effect.burst?.status ?? null,
+          count: effect.burst?.count ?? null,
+          docsUrl: deps.docsUrl,
+          unsubscribeUrl: unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId),
+        });
+      } catch (error) {
+        if (error instanceof TemplateNotFound) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
+        throw error;
+      }
+      const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
+      const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
+      await deps.pool.query(
+        `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, message_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sending', $11)
+         ON CONFLICT (id) DO UPDATE SET status = 'sending', subject = excluded.subject, text = excluded.text, html = excluded.html`,
+        [emailId, developerId, decision.ruleId, decision.ruleVersion, effect.template, developer.email, rendered.subject, rendered.text, rendered.html, deps.mailer.transport, messageId],
+      );
+      try {
+        await deps.mailer.send({
+          to: developer.email,
+          from: deps.from,
+          subject: rendered.subject,
+          text: rendered.text,
+          html: rendered.html,
+          messageId,
+          headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
+        });
+      } catch (error) {
+        // Refused before the handoff completed: known not sent, so a retry may send.
+        await deps.pool.query(`UPDATE emails SET status = 'failed' WHERE id = $1`, [emailId]);
+        throw error;
+      }
+      await deps.afterHandoff?.(emailId);
+      await withTransaction(deps.pool, async (sql) => {
+        await sql(`UPDATE emails SET status = 'sent', sent_at = now() WHERE id = $1`, emailId);
+        await insertDecisions(sql, [decision]);
+      });
+    },
+  };
+}
+
+async function insertDecisions(sql: Sql, decisions: NudgeDecisionEffect[]): Promise<void> {
+  if (decisions.length === 0) return;
+  await sql(
+    `INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, inputs, decided_at, scheduled_for)
+     SELECT d, k, n, r, v, o, re, t, s::jsonb, i::jsonb, at, sf
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
+       AS u(d, k, n, r, v, o, re, t, s, i, at, sf)
+     ON CONFLICT (decision_key) DO NOTHING`,
+    decisions.map((d) => d.developerId), decisions.map((d) => d.decisionKey), decisions.map((d) => d.nudgeKey), decisions.map((d) => d.ruleId),
+    decisions.map((d) => d.ruleVersion), decisions.map((d) => d.outcome), decisions.map((d) => d.reason ?? null), decisions.map((d) => d.template ?? null),
+    decisions.map((d) => JSON.stringify(d.segment)), decisions.map((d) => JSON.stringify(d.inputs)), decisions.map((d) => d.decidedAt), decisions.map((d) => d.scheduledFor ?? null),
+  );
+}
+
+export type NudgeActivities = ReturnType<typeof createNudgeActivities>;

@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { NudgeActivityDeps } from '../activities/nudge-activities.ts';
+import { currentRulesFrom } from '../activities/rules-source.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { EmailTemplates } from '../mail/email-templates.ts';
+import { outboxMailer, smtpMailer } from '../mail/mailer.ts';
+
+/** The secret that signs unsubscribe links: ONRAMP_SIGNING_SECRET, else one kept in the data dir. */
+export function signingSecret(config: Config): string {
+  if (config.ONRAMP_SIGNING_SECRET) return config.ONRAMP_SIGNING_SECRET;
+  const dir = resolve(config.ONRAMP_DATA_DIR);
+  const file = join(dir, 'signing-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/** Everything the nudge activities need, from the environment: SMTP or the local outbox. */
+export function nudgeActivityDeps(config: Config, db: Database): Omit<NudgeActivityDeps, 'pool'> {
+  return {
+    mailer: config.SMTP_URL ? smtpMailer(config.SMTP_URL) : outboxMailer(),
+    templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),
+    currentRules: currentRulesFrom(db.pool),
+    from: config.ONRAMP_MAIL_FROM,
+    publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    signingSecret: signingSecret(config),
+    docsUrl: config.ONRAMP_DOCS_URL,
+  };
+}

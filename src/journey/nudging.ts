@@ -1,0 +1,285 @@
+import ms from 'ms';
+import type { ActiveRules, EngagementSegment, ErrorBurst, NudgePolicy, NudgeRule, SegmentFilter } from '../rules/rules-schema.ts';
+import { currentStage, type EvidenceByStage } from './evidence.ts';
+import type { NudgeDecisionEffect, SendNudgeEffect } from './journey-effects.ts';
+import type { Stage } from './stages.ts';
+
+/**
+ * Nudge decisions, as pure functions of the journey's state, the rules version in force and the
+ * workflow's clock (`now`, passed in): which rule acts, and whether consent, holdout, email
+ * engagement, the frequency cap or quiet hours block it. Every outcome is a decision effect; a
+ * send is an effect too. Nothing here reads a clock or does I/O.
+ */
+
+export interface NudgeProfile {
+  accountType?: string;
+  channel?: string;
+  timezone?: string;
+  /** Event time of the signup the profile came from (the earliest wins). */
+  signedUpAt?: string;
+}
+
+export interface SentNudge {
+  nudgeKey: string;
+  ruleId: string;
+  at: number;
+}
+
+export interface DeferredNudge {
+  nudgeKey: string;
+  ruleId: string;
+  /** The stage the rule was for; leaving it cancels the nudge. */
+  stage: Stage | null;
+  dueAt: number;
+  burst?: BurstDetails;
+}
+
+export interface BurstDetails {
+  kind: ErrorBurst;
+  endpoint?: string;
+  status?: number;
+  count?: number;
+}
+
+export interface NudgeState {
+  profile: NudgeProfile;
+  consent: { email: 'granted' | 'revoked'; at?: string };
+  opened: number;
+  clicked: number;
+  /** Nudges sent, ever (engagement counts them); `sent` keeps only the recent ones. */
+  sends: number;
+  sent: SentNudge[];
+  /** How many times each rule has acted (sent or skipped) for this developer. */
+  fired: Record<string, number>;
+  /** Bursts heard and not yet decided on. */
+  bursts: BurstDetails[];
+  deferred?: DeferredNudge;
+  /** Fixed at the first decision, from the developer id and the holdout share then in force. */
+  holdout?: boolean;
+  decisions: number;
+  /** When the journey should next decide, from the last decision's rules (epoch ms). */
+  wakeAt?: number;
+}
+
+export function initialNudgeState(): NudgeState {
+  return { profile: {}, consent: { email: 'granted' }, opened: 0, clicked: 0, sends: 0, sent: [], fired: {}, bursts: [], decisions: 0 };
+}
+
+export interface DecideInput {
+  developerId: string;
+  evidence: EvidenceByStage;
+  state: NudgeState;
+  rules: ActiveRules;
+  now: number;
+}
+
+export interface DecideOutput {
+  state: NudgeState;
+  effects: (NudgeDecisionEffect | SendNudgeEffect)[];
+}
+
+/** Sent nudges older than this stop mattering to the frequency cap: the state stays small. */
+const KEEP_SENT = 90 * 86_400_000;
+
+export function engagementOf(state: NudgeState, policy: NudgePolicy): EngagementSegment {
+  if (state.opened >= 3 && state.clicked >= 1) return 'high';
+  if (state.opened >= 1) return 'medium';
+  return state.sends >= policy.noEngagementAfterSends ? 'none' : 'new';
+}
+
+export function segmentOf(state: NudgeState, policy: NudgePolicy) {
+  return { engagement: engagementOf(state, policy), channel: state.profile.channel ?? null, accountType: state.profile.accountType ?? null };
+}
+
+type Segment = ReturnType<typeof segmentOf>;
+
+function matches(filter: SegmentFilter | undefined, segment: Segment): boolean {
+  if (!filter) return true;
+  if (filter.engagement && !filter.engagement.includes(segment.engagement)) return false;
+  if (filter.channel && !(filter.channel as string[]).includes(segment.channel ?? '')) return false;
+  if (filter.accountType && !(filter.accountType as string[]).includes(segment.accountType ?? '')) return false;
+  return true;
+}
+
+function templateFor(rule: NudgeRule, segment: Segment): string | undefined {
+  if (!('send' in rule.action)) return undefined;
+  return rule.action.variants?.find((v) => matches(v.when, segment))?.send ?? rule.action.send;
+}
+
+/** Deterministic share of 10,000 from the developer id (FNV-1a), so holdout needs no stored draw. */
+export function holdoutBucket(developerId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < developerId.length; i++) {
+    hash ^= developerId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % 10_000;
+}
+
+/** Minutes past midnight in the time zone (UTC when unknown or invalid). */
+function localMinutes(now: number, timezone: string | undefined): number {
+  let parts: Intl.DateTimeFormatPart[];
+  try {
+    parts = new Intl.DateTimeFormat('en-GB', { timeZone: timezone ?? 'UTC', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  } catch {
+    parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  }
+  const value = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return value('hour') * 60 + value('minute');
+}
+
+const clock = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** The end of the quiet hours `now` falls in, or undefined when sending is allowed now. */
+export function quietUntil(now: number, timezone: string | undefined, quiet: NudgePolicy['quietHours']): number | undefined {
+  const start = clock(quiet.start);
+  const end = clock(quiet.end);
+  if (start === end) return undefined;
+  const local = localMinutes(now, timezone);
+  const inQuiet = start < end ? local >= start && local < end : local >= start || local < end;
+  if (!inQuiet) return undefined;
+  const minutesLeft = (end - local + 1440) % 1440;
+  // To the start of the minute the quiet hours end (a DST shift is caught by re-checking then).
+  return now - (now % 60_000) + minutesLeft * 60_000;
+}
+
+interface Firing {
+  rule: NudgeRule;
+  nudgeKey: string;
+  stage: Stage | null;
+  dueAt: number;
+  burst?: BurstDetails;
+}
+
+/** Stage rules of the current stage, due or not, that have not used up their allowance. */
+function stageFirings(developerState: NudgeState, rules: NudgeRule[], stage: Stage | null, stageAt: number): Firing[] {
+  return rules
+    .filter((rule) => rule.enabled && 'stage' in rule.when && rule.when.stage === stage && (developerState.fired[rule.id] ?? 0) < rule.maxPerDeveloper)
+    .map((rule) => {
+      const after = 'stage' in rule.when ? ms(rule.when.after as ms.StringValue) : 0;
+      return { rule, nudgeKey: `${rule.id}#${(developerState.fired[rule.id] ?? 0) + 1}`, stage, dueAt: stageAt + after };
+    })
+    .filter((f) => f.nudgeKey !== developerState.deferred?.nudgeKey);
+}
+
+/** Decides what is due at `now`; returns the new state and the effects (decision rows, sends). */
+export function decideNudges({ developerId, evidence, state: before, rules, now }: DecideInput): DecideOutput {
+  const { policy } = rules.document;
+  const state: NudgeState = { ...before, sent: before.sent.filter((s) => s.at > now - KEEP_SENT), fired: { ...before.fired }, bursts: [] };
+  const effects: DecideOutput['effects'] = [];
+  const stage = currentStage(evidence);
+  const stageAt = stage ? Date.parse(evidence[stage]!.occurredAt) : undefined;
+  state.holdout ??= holdoutBucket(developerId) < policy.holdoutPercent * 100;
+
+  const decide = (firing: Firing, outcome: NudgeDecisionEffect['outcome'], extra: Partial<NudgeDecisionEffect> = {}) => {
+    state.decisions++;
+    const segment = segmentOf(state, policy);
+    const decision: NudgeDecisionEffect = {
+      type: 'recordNudgeDecision',
+      developerId,
+      decisionKey: `${developerId}/${state.decisions}`,
+      nudgeKey: firing.nudgeKey,
+      ruleId: firing.rule.id,
+      ruleVersion: rules.version,
+      outcome,
+      segment,
+      inputs: {
+        stage,
+        stageReachedAt: stageAt === undefined ? null : new Date(stageAt).toISOString(),
+        dueAt: new Date(firing.dueAt).toISOString(),
+        sentInWindow: state.sent.filter((s) => s.at > now - ms(policy.frequencyCap.per as ms.StringValue)).length,
+        consent: state.consent.email,
+        holdout: state.holdout!,
+        opened: state.opened,
+        clicked: state.clicked,
+        timezone: state.profile.timezone ?? null,
+        ...(firing.burst ? { burst: { ...firing.burst } } : {}),
+      },
+      decidedAt: new Date(now).toISOString(),
+      ...extra,
+    };
+    effects.push(decision);
+    return decision;
+  };
+
+  const act = (firing: Firing) => {
+    const { rule } = firing;
+    const segment = segmentOf(state, policy);
+    const consume = () => (state.fired[rule.id] = (state.fired[rule.id] ?? 0) + 1);
+    if (!matches(rule.segments, segment)) return consume(), decide(firing, 'skipped', { reason: 'segment' });
+    if ('escalate' in rule.action) return consume(), decide(firing, 'skipped', { reason: 'escalation_not_available' });
+    const template = templateFor(rule, segment)!;
+    if (state.consent.email === 'revoked') return consume(), decide(firing, 'skipped', { reason: 'consent', template });
+    if (state.holdout) return consume(), decide(firing, 'skipped', { reason: 'holdout', template });
+    if (segment.engagement === 'none') return consume(), decide(firing, 'skipped', { reason: 'no_email_engagement', template });
+    const window = ms(policy.frequencyCap.per as ms.StringValue);
+    if (state.sent.filter((s) => s.at > now - window).length >= policy.frequencyCap.max) return consume(), decide(firing, 'skipped', { reason: 'frequency_cap', template });
+    const quietEnd = quietUntil(now, state.profile.timezone, policy.quietHours);
+    if (quietEnd !== undefined) {
+      state.deferred = { nudgeKey: firing.nudgeKey, ruleId: rule.id, stage: firing.stage, dueAt: quietEnd, ...(firing.burst ? { burst: firing.burst } : {}) };
+      return decide(firing, 'scheduled', { reason: 'quiet_hours', template, scheduledFor: new Date(quietEnd).toISOString() });
+    }
+    consume();
+    state.sends++;
+    state.sent.push({ nudgeKey: firing.nudgeKey, ruleId: rule.id, at: now });
+    const decision = decide(firing, 'sent', { template });
+    effects.pop(); // the send activity records the 'sent' row once the message is out
+    effects.push({
+      type: 'sendNudge',
+      developerId,
+      decision,
+      template,
+      stage,
+      ...(firing.burst ? { burst: { ...firing.burst } } : {}),
+    });
+  };
+
+  // 1. A nudge held back by quiet hours: cancelled if the developer moved on or the rule went away.
+  if (before.deferred) {
+    const deferred = before.deferred;
+    const rule = rules.document.rules.find((r) => r.id === deferred.ruleId && r.enabled);
+    const firing: Firing = { rule: rule ?? ({ id: deferred.ruleId } as NudgeRule), nudgeKey: deferred.nudgeKey, stage: deferred.stage, dueAt: deferred.dueAt, burst: deferred.burst };
+    if (deferred.stage !== null && deferred.stage !== stage) {
+      state.deferred = undefined;
+      state.fired[deferred.ruleId] = (state.fired[deferred.ruleId] ?? 0) + 1;
+      decide(firing, 'cancelled', { reason: 'stage_left' });
+    } else if (!rule) {
+      state.deferred = undefined;
+      decide(firing, 'cancelled', { reason: 'rule_removed' });
+    } else if (deferred.dueAt <= now) {
+      state.deferred = undefined;
+      act(firing);
+    }
+  }
+
+  // 2. Error bursts heard since the last decision: their rules act at once.
+  for (const burst of before.bursts) {
+    for (const rule of rules.document.rules) {
+      if (!rule.enabled || !('signal' in rule.when) || rule.when.signal !== burst.kind) continue;
+      if ((state.fired[rule.id] ?? 0) >= rule.maxPerDeveloper || state.deferred?.ruleId === rule.id) continue;
+      act({ rule, nudgeKey: `${rule.id}#${(state.fired[rule.id] ?? 0) + 1}`, stage: null, dueAt: now, burst });
+    }
+  }
+
+  // 3. Stalls: of the current stage's rules now due, the latest-due acts; earlier ones it supersedes.
+  if (stage !== null && stageAt !== undefined && !state.deferred) {
+    const due = stageFirings(state, rules.document.rules, stage, stageAt).filter((f) => f.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt);
+    const acting = due.pop();
+    for (const superseded of due) {
+      state.fired[superseded.rule.id] = (state.fired[superseded.rule.id] ?? 0) + 1;
+      decide(superseded, 'skipped', { reason: 'superseded' });
+    }
+    if (acting) act(acting);
+  }
+
+  state.wakeAt = nextWake(state, rules, stage, stageAt, now);
+  return { state, effects };
+}
+
+/** When the next decision is due: a deferred nudge, or the current stage's next rule. */
+function nextWake(state: NudgeState, rules: ActiveRules, stage: Stage | null, stageAt: number | undefined, now: number): number | undefined {
+  if (state.deferred) return state.deferred.dueAt;
+  if (stage === null || stageAt === undefined) return undefined;
+  const next = stageFirings(state, rules.document.rules, stage, stageAt).map((f) => f.dueAt).filter((t) => t > now);
+  return next.length > 0 ? Math.min(...next) : undefined;
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import type { NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
+import { currentRulesFrom } from '../../src/activities/rules-source.ts';
+import { EmailTemplates } from '../../src/mail/email-templates.ts';
+import { outboxMailer, type Mailer } from '../../src/mail/mailer.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const PUBLIC_URL = 'http://onramp.test';
+
+/** The nudge activities' dependencies for tests and the bench: the shipped templates, the rules in the database. */
+export function testNudgeDeps(pool: pg.Pool, overrides: Partial<NudgeActivityDeps> = {}): Omit<NudgeActivityDeps, 'pool'> {
+  const mailer: Mailer = overrides.mailer ?? outboxMailer();
+  return {
+    mailer,
+    templates: new EmailTemplates(fileURLToPath(new URL('../../templates', import.meta.url))),
+    currentRules: currentRulesFrom(pool),
+    from: 'Onramp <onboarding@onramp.test>',
+    publicUrl: PUBLIC_URL,
+    signingSecret: SIGNING_SECRET,
+    docsUrl: 'https://docs.example.com',
+    rulesTtlMs: 0,
+    ...overrides,
+  };
+}

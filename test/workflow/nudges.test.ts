@@ -1,0 +1,254 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
+import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { holdoutBucket } from '../../src/journey/nudging.ts';
+import { smtpMailer } from '../../src/mail/mailer.ts';
+import { RuleStore } from '../../src/rules/rule-store.ts';
+import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
+import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+import { freePort } from '../support/onramp-harness.ts';
+import { testNudgeDeps } from '../support/nudge-deps.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
+import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
+import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
+
+const HOUR = 3_600_000;
+const taskQueue = 'nudges-test';
+const defaultRules = readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8');
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let db: Database;
+let store: RuleStore;
+let smtp: SMTPServer;
+let worker: Worker;
+let running: Promise<void>;
+const received: ParsedMail[] = [];
+const failAfterHandoff = new Set<string>();
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  database = await createTestDatabase('pglite');
+  await applyMigrations(database.url);
+  db = openDatabase(database.url, { max: database.maxConnections });
+  store = new RuleStore(db.pool);
+  const smtpPort = await freePort();
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onData(stream, _session, callback) {
+      simpleParser(stream).then((mail) => (received.push(mail), callback()), callback);
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
+  const nudgeDeps = testNudgeDeps(db.pool, {
+    mailer: smtpMailer(`smtp://127.0.0.1:${smtpPort}`),
+    // A crash right after the mail server accepted the message, before it was marked sent.
+    async afterHandoff(emailId) {
+      if (failAfterHandoff.delete(emailId)) throw new Error('worker lost after the SMTP handoff');
+    },
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await journeyWorkflowBundle(),
+    activities: { ...createJourneyActivities({ pool: db.pool }), ...createNudgeActivities({ ...nudgeDeps, pool: db.pool }) },
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await new Promise<void>((resolve) => (smtp ? smtp.close(resolve) : resolve()));
+  await db?.close();
+  await database?.drop();
+});
+
+/** Applies the shipped rules with policy overrides (quiet hours etc.) as a new version. */
+async function applyRules(policy: Record<string, unknown>, reason: string, edit: (doc: any) => void = () => {}) {
+  const doc = parse(defaultRules);
+  doc.policy = { ...doc.policy, ...policy };
+  edit(doc);
+  const result = await store.apply({ source: stringify(doc), author: 'test', reason });
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.version.version;
+}
+
+let developers = 0;
+/** A developer outside the default 10% holdout (the bucket is fixed by the id). */
+async function developer(email = true): Promise<string> {
+  let id: string;
+  do id = `dev_nudge_${developers++}`;
+  while (holdoutBucket(id) < 1000);
+  await db.pool.query('INSERT INTO developers (id, email) VALUES ($1, $2)', [id, email ? `${id}@example.com` : null]);
+  return id;
+}
+
+function holdoutDeveloperId(): string {
+  let n = 0;
+  while (holdoutBucket(`dev_holdout_${n}`) >= 1000) n++;
+  return `dev_holdout_${n}`;
+}
+
+async function signal(developerId: string, events: JourneyEvent[]) {
+  await env.client.workflow.signalWithStart(onboardingJourney, {
+    workflowId: journeyWorkflowId(developerId),
+    taskQueue,
+    args: [{ developerId }],
+    signal: journeyEventsSignal,
+    signalArgs: [events],
+  });
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const signup = (id: string, at: number, props: Record<string, string> = {}): JourneyEvent => ({
+  id: `${id}-signup`,
+  type: 'developer.signed_up',
+  occurredAt: iso(at),
+  properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC', ...props },
+});
+const key = (id: string, at: number): JourneyEvent => ({ id: `${id}-key`, type: 'api_key.created', occurredAt: iso(at), properties: { mode: 'test' } });
+
+const mailTo = (developerId: string) => received.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((to) => to?.text.includes(`${developerId}@`)));
+
+async function decisions(developerId: string) {
+  const { rows } = await db.pool.query<{ rule_id: string; rule_version: number; outcome: string; reason: string | null; template: string | null; decided_at: Date; scheduled_for: Date | null }>(
+    'SELECT rule_id, rule_version, outcome, reason, template, decided_at, scheduled_for FROM nudge_decisions WHERE developer_id = $1 ORDER BY id',
+    [developerId],
+  );
+  return rows;
+}
+
+/** Lets the workflow act on what it was sent (time-skipping advances only while we wait). */
+const settle = () => env.sleep('1 second');
+
+/** Mail arrives over a real socket: wait (in real time) until `count` messages reached the developer. */
+async function mailArrives(developerId: string, count: number) {
+  for (let i = 0; i < 200 && mailTo(developerId).length < count; i++) await new Promise((r) => setTimeout(r, 25));
+  return mailTo(developerId);
+}
+
+describe('nudges under the time-skipping server, delivered to a local SMTP server', () => {
+  beforeAll(async () => {
+    await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'no quiet hours for these tests');
+  });
+
+  it('a stalled developer gets the segment template after 24 h and a different nudge at 72 h, nothing before', async () => {
+    const id = await developer();
+    const now = await env.currentTimeMs();
+    await signal(id, [signup(id, now, { acquisitionChannel: 'organic_search' }), key(id, now)]);
+    await env.sleep(23 * HOUR);
+    expect(mailTo(id)).toHaveLength(0);
+    await env.sleep(2 * HOUR);
+    await settle();
+    expect((await mailArrives(id, 1)).map((m) => m.subject)).toEqual(['The reference for the call you need']);
+    const first = mailTo(id)[0]!;
+    // RFC 8058 one-click unsubscribe (raw lines: mailparser folds List-* headers into one object).
+    const header = (name: string) => (first.headerLines.find((h) => h.key === name)?.line ?? '').replace(/\r?\n\s+/g, ' ');
+    expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    expect(header('list-unsubscribe')).toMatch(new RegExp(`^List-Unsubscribe: <http://onramp\\.test/v1/unsubscribe\\?developer=${id}&token=[\\w-]+>$`));
+    expect(first.text).toContain('https://docs.example.com/reference');
+    await env.sleep(48 * HOUR);
+    await settle();
+    expect((await mailArrives(id, 2)).map((m) => m.subject)).toEqual(['The reference for the call you need', 'Still no API call? Here is what usually blocks it']);
+    const rows = await decisions(id);
+    expect(rows.map((r) => [r.rule_id, r.outcome, r.template])).toEqual([
+      ['first-call-help', 'sent', 'first-call-reference'],
+      ['first-call-second-nudge', 'sent', 'first-call-second'],
+    ]);
+  });
+
+  it('reaching the next stage stops the stage-left nudges; the next stage has its own', async () => {
+    const id = await developer();
+    const now = await env.currentTimeMs();
+    await signal(id, [signup(id, now), key(id, now)]);
+    await env.sleep(2 * HOUR);
+    await signal(id, [{ id: `${id}-r1#first_api_call`, type: 'api.milestone', stage: 'first_api_call', occurredAt: iso(now + 2 * HOUR), causeEventId: `${id}-r1` }]);
+    await env.sleep(70 * HOUR);
+    await settle();
+    expect(mailTo(id)).toHaveLength(0);
+    await env.sleep(4 * HOUR); // first call + 3 days
+    await settle();
+    expect((await mailArrives(id, 1)).map((m) => m.subject)).toEqual(['You made your first call. What next?']);
+  });
+
+  it('sends nothing to a developer who revoked consent, or who is in the holdout; each is a recorded skip', async () => {
+    const revoked = await developer();
+    const held = holdoutDeveloperId();
+    await db.pool.query('INSERT INTO developers (id, email) VALUES ($1, $2)', [held, `${held}@example.com`]);
+    const now = await env.currentTimeMs();
+    await signal(revoked, [signup(revoked, now), key(revoked, now), { id: `${revoked}-c`, type: 'consent.updated', occurredAt: iso(now + 1000), properties: { emailConsent: 'revoked' } }]);
+    await signal(held, [signup(held, now), key(held, now)]);
+    await env.sleep(26 * HOUR);
+    await settle();
+    expect(mailTo(revoked)).toHaveLength(0);
+    expect(mailTo(held)).toHaveLength(0);
+    expect((await decisions(revoked)).map((r) => [r.rule_id, r.outcome, r.reason])).toEqual([['first-call-help', 'skipped', 'consent']]);
+    expect((await decisions(held)).map((r) => [r.rule_id, r.outcome, r.reason])).toEqual([['first-call-help', 'skipped', 'holdout']]);
+  });
+
+  it('holds a nudge due in quiet hours until they end, in the developer time zone', async () => {
+    const id = await developer();
+    const now = await env.currentTimeMs();
+    // Quiet from an hour before the nudge is due until two hours after, in Tokyo (UTC+9, no DST).
+    const hhmm = (ms: number) => new Date(ms + 9 * HOUR).toISOString().slice(11, 16);
+    const due = now + 24 * HOUR;
+    await applyRules({ quietHours: { start: hhmm(due - HOUR), end: hhmm(due + 2 * HOUR) } }, 'quiet hours around the due time');
+    await signal(id, [signup(id, now, { timezone: 'Asia/Tokyo' }), key(id, now)]);
+    await env.sleep(25 * HOUR);
+    await settle();
+    expect(mailTo(id)).toHaveLength(0);
+    const [scheduled] = await decisions(id);
+    expect(scheduled).toMatchObject({ rule_id: 'first-call-help', outcome: 'scheduled', reason: 'quiet_hours' });
+    await env.sleep(2 * HOUR);
+    await settle();
+    expect(await mailArrives(id, 1)).toHaveLength(1);
+    const sent = (await decisions(id))[1]!;
+    expect(sent).toMatchObject({ rule_id: 'first-call-help', outcome: 'sent' });
+    expect(sent.decided_at.getTime()).toBeGreaterThanOrEqual(scheduled!.scheduled_for!.getTime());
+    await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'no quiet hours again');
+  });
+
+  it('uses a rules change from the next decision and records the version that decided', async () => {
+    const id = await developer();
+    const now = await env.currentTimeMs();
+    await signal(id, [signup(id, now), key(id, now)]);
+    await env.sleep(2 * HOUR);
+    const version = await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'first-call help after 6 h', (doc) => {
+      doc.rules.find((r: any) => r.id === 'first-call-help').when.after = '6h';
+    });
+    // The journey decides again at its next event (or wake-up): a docs view now.
+    await signal(id, [{ id: `${id}-docs`, type: 'docs.viewed', occurredAt: iso(now + 2 * HOUR) }]);
+    await env.sleep(5 * HOUR);
+    await settle();
+    expect(await mailArrives(id, 1)).toHaveLength(1);
+    expect((await decisions(id))[0]).toMatchObject({ rule_id: 'first-call-help', outcome: 'sent', rule_version: version });
+    await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'back to the shipped timings');
+  });
+
+  it('a send retried after the mail server accepted it does not send twice', async () => {
+    const id = await developer();
+    failAfterHandoff.add(`${id}/first-call-help#1`);
+    const now = await env.currentTimeMs();
+    await signal(id, [signup(id, now), key(id, now)]);
+    await env.sleep(25 * HOUR);
+    await settle();
+    await env.sleep('1 minute'); // past the activity's retry
+    expect(failAfterHandoff.size).toBe(0);
+    expect(await mailArrives(id, 2)).toHaveLength(1); // waits for a second one that must not come
+    const rows = await decisions(id);
+    expect(rows.filter((r) => r.outcome === 'sent')).toHaveLength(1);
+  });
+});

@@ -26,7 +26,7 @@ import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { createJourneyWorker } from '../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/onramp-harness.ts';
-import { testNudgeDeps } from '../test/support/nudge-deps.ts';
+import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
 
 const KEY = 'bench-ingest-key-0123456789abcdef';
@@ -87,7 +87,7 @@ async function main() {
     workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./trivial-workflow.ts', import.meta.url)), logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } }),
   });
   const dispatcher = new OutboxDispatcher({ prisma, temporal, logger });
-  const app = await buildApp({ db, temporal, logger, ingestKeys: [KEY], adminKeys: [], onSignalsQueued: () => dispatcher.wake() });
+  const app = await buildApp({ db, temporal, logger, ingestKeys: [KEY], adminKeys: [], signingSecret: SIGNING_SECRET, onSignalsQueued: () => dispatcher.wake() });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const runs = [journeyWorker.run(), trivialWorker.run()];
   dispatcher.start();

@@ -9,7 +9,9 @@ import { errorHandler } from './error-handler.ts';
 import { eventsRoute } from './routes/events-route.ts';
 import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
+import { messagesRoute } from './routes/messages-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
+import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 
 export interface AppDeps {
@@ -19,13 +21,15 @@ export interface AppDeps {
   ingestKeys: readonly string[];
   /** Keys for the admin endpoints (rules); empty: they answer 401 to everyone. */
   adminKeys: readonly string[];
+  /** Verifies the unsubscribe links in nudge emails (the worker signs them with the same secret). */
+  signingSecret: string;
   onSignalsQueued?: () => void;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, onSignalsQueued }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, signingSecret, onSignalsQueued }: AppDeps) {
   const { prisma } = db;
   const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
@@ -41,9 +45,12 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, on
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoute, { prisma, temporal });
-  await app.register(eventsRoute, { ingestor: new EventIngestor(db.pool), ingestKeys, onSignalsQueued });
+  const ingestor = new EventIngestor(db.pool);
+  await app.register(eventsRoute, { ingestor, ingestKeys, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
   await app.register(rulesRoute, { store: new RuleStore(db.pool), adminKeys });
+  await app.register(messagesRoute, { prisma, readKeys: ingestKeys, adminKeys });
+  await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   return app;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STAGES } from '../journey/stages.ts';
+import { nudgeMessage } from './read-messages.ts';
 
 const stage = z.enum(STAGES);
 const instant = z.string().describe('ISO-8601 UTC');
@@ -51,6 +52,7 @@ export const journeyResponse = z.object({
     lastAt: instant.nullable(),
   }),
   pendingSignals: z.int().describe('accepted events whose signals still wait for delivery to the journey'),
+  messages: z.array(nudgeMessage).describe('nudge decisions and the emails sent (GET /v1/developers/:id/messages)'),
 });
 
 export type JourneyReadModel = z.infer<typeof journeyResponse>;

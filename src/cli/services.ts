@@ -21,6 +21,7 @@ export interface ApiServiceOptions {
   ingestKeys: string[];
   /** Admin keys (rules endpoints); empty: they answer 401. */
   adminKeys: string[];
+  signingSecret: string;
   host: string;
   port: number;
   dispatchConcurrency: number;
@@ -37,6 +38,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     logger: options.logger,
     ingestKeys: options.ingestKeys,
     adminKeys: options.adminKeys,
+    signingSecret: options.signingSecret,
     onSignalsQueued: () => dispatcher.wake(),
   });
   const address = await app.listen({ host: options.host, port: options.port });

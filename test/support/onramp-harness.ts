@@ -15,7 +15,7 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
-import { testNudgeDeps } from './nudge-deps.ts';
+import { SIGNING_SECRET, testNudgeDeps } from './nudge-deps.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
 export const INGEST_KEY = 'test-ingest-key-0123456789';
@@ -69,7 +69,7 @@ export class OnrampHarness {
     this.temporal = new Client({ connection: this.connection });
     const logger = pino({ level: 'silent' });
     this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
-    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], onSignalsQueued: () => this.dispatcher.wake() });
+    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: SIGNING_SECRET, onSignalsQueued: () => this.dispatcher.wake() });
     this.dispatcher.start();
     return this;
   }

@@ -3,6 +3,7 @@ import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
+import { signingSecret } from '../nudge-deps.ts';
 import { onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
@@ -22,6 +23,7 @@ export async function apiCommand(config: Config): Promise<void> {
     logger,
     ingestKeys: [ingestKey!],
     adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [],
+    signingSecret: signingSecret(config),
     host: config.HOST,
     port: config.PORT,
     dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,

@@ -8,7 +8,7 @@ import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
-import { nudgeActivityDeps } from '../nudge-deps.ts';
+import { nudgeActivityDeps, signingSecret } from '../nudge-deps.ts';
 import { onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
 
 /**
@@ -72,6 +72,7 @@ export async function startCommand(config: Config): Promise<void> {
       logger,
       ingestKeys: [ingestKey],
       adminKeys: [adminKey],
+      signingSecret: signingSecret(config),
       host: config.HOST,
       port: config.PORT,
       dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,

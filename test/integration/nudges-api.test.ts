@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdoutBucket } from '../../src/journey/nudging.ts';
+import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
+import { PUBLIC_URL } from '../support/nudge-deps.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+
+const shipped = parse(readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8'));
+
+/** The shipped rules with seconds for days, so a real dev server shows them within a test. */
+function fastRules(): string {
+  const doc = structuredClone(shipped);
+  doc.policy.quietHours = { start: '00:00', end: '00:00' };
+  doc.rules.find((r: any) => r.id === 'first-call-help').when.after = '1s';
+  doc.rules.find((r: any) => r.id === 'first-call-second-nudge').when.after = '8s';
+  return stringify(doc);
+}
+
+describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) => {
+  let h: OnrampHarness;
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  const reader = { authorization: `Bearer ${INGEST_KEY}` };
+
+  beforeAll(async () => {
+    h = await new OnrampHarness(backend).start();
+    const put = await h.app.inject({ method: 'PUT', url: '/v1/rules', headers: admin, payload: { source: fastRules(), author: 'growth@example.com', reason: 'seconds for days in this test' } });
+    expect(put.statusCode, put.body).toBe(201);
+  }, 120_000);
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  async function messages(id: string) {
+    const response = await h.app.inject({ method: 'GET', url: `/v1/developers/${id}/messages`, headers: reader });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json().messages as any[];
+  }
+
+  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it('sends the segment template to the local outbox, lists the decision, and a one-click unsubscribe stops the next nudge', async () => {
+    let n = 0;
+    while (holdoutBucket(`${backend}_nudged_${n}`) < 1000) n++;
+    const id = `${backend}_nudged_${n}`;
+    const now = new Date().toISOString();
+    const posted = await h.post({
+      events: [
+        { id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: now, properties: { email: `${id}@example.com`, accountType: 'organization', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' } },
+        { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
+      ],
+    });
+    expect(posted.statusCode, posted.body).toBe(202);
+
+    const sent = await until(() => messages(id), (m) => m.some((x) => x.outcome === 'sent'));
+    expect(sent[0]).toMatchObject({
+      ruleId: 'first-call-help',
+      outcome: 'sent',
+      template: 'first-call-guided',
+      segment: { engagement: 'new', channel: 'listing_site', accountType: 'organization' },
+      email: { subject: 'Your first API call, step by step', transport: 'outbox', status: 'sent' },
+    });
+    expect(sent[0].ruleVersion).toBe(2);
+    const journey = (await h.journey(id)).body;
+    expect(journey.messages.map((m: any) => [m.ruleId, m.outcome])).toEqual([['first-call-help', 'sent']]);
+
+    // The outbox holds the whole email, for the admin only.
+    expect((await h.app.inject({ method: 'GET', url: `/v1/emails?developerId=${id}`, headers: reader })).statusCode).toBe(401);
+    const outbox = (await h.app.inject({ method: 'GET', url: `/v1/emails?developerId=${id}`, headers: admin })).json().emails;
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]).toMatchObject({ to: `${id}@example.com`, template: 'first-call-guided' });
+    const link = new URL(/Unsubscribe: (\S+)/.exec(outbox[0].text)![1]!);
+    expect(link.origin).toBe(PUBLIC_URL);
+
+    // A forged token changes nothing; the link's GET only asks; the one-click POST revokes consent.
+    const forged = await h.app.inject({ method: 'POST', url: `/v1/unsubscribe?developer=${id}&token=forged`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    expect(forged.statusCode).toBe(400);
+    const page = await h.app.inject({ method: 'GET', url: link.pathname + link.search });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<form method="post"');
+    const oneClick = await h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    expect(oneClick.statusCode, oneClick.body).toBe(200);
+    expect(oneClick.json()).toEqual({ unsubscribed: true });
+
+    // The 8 s nudge is decided after the revocation: skipped for consent, nothing sent.
+    const after = await until(() => messages(id), (m) => m.some((x) => x.ruleId === 'first-call-second-nudge'));
+    expect(after.find((x) => x.ruleId === 'first-call-second-nudge')).toMatchObject({ outcome: 'skipped', reason: 'consent', email: null });
+    expect((await h.app.inject({ method: 'GET', url: `/v1/emails?developerId=${id}`, headers: admin })).json().emails).toHaveLength(1);
+  }, 60_000);
+
+  it('answers 404 for the messages of an unknown developer and 401 without a key', async () => {
+    expect((await h.app.inject({ method: 'GET', url: '/v1/developers/nobody/messages', headers: reader })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/developers/nobody/messages' })).statusCode).toBe(401);
+  });
+});

@@ -64,12 +64,15 @@ const trigger = z.union([
 ]);
 
 export const nudgeRule = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case letters, digits and dashes'),
-  description: z.string().optional(),
-  enabled: z.boolean().default(true),
-  when: trigger,
-  segments: segmentFilter.optional(),
-  action,
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case letters, digits and dashes')
+    .describe('Unique, stable name of the rule (lower-case letters, digits, dashes); decisions record it'),
+  description: z.string().optional().describe('What the rule is for, for people'),
+  enabled: z.boolean().default(true).describe('false: the rule is kept but never acts'),
+  when: trigger.describe('When the rule fires: a stall in a stage, or an error burst'),
+  segments: segmentFilter.optional().describe('Only for these developers (omitted: everyone): every dimension given must contain theirs'),
+  action: action.describe('What to do: send a template (or a segment-specific variant), or escalate'),
   maxPerDeveloper: z.int().min(1).default(1).describe('How many times this rule may act for one developer'),
 });
 
@@ -96,8 +99,8 @@ export const nudgePolicy = z.strictObject({
 
 export const rulesDocument = z
   .strictObject({
-    policy: nudgePolicy.default(nudgePolicy.parse({})),
-    rules: z.array(nudgeRule).superRefine((rules, ctx) => {
+    policy: nudgePolicy.default(nudgePolicy.parse({})).describe('Limits that apply across all rules'),
+    rules: z.array(nudgeRule).describe('The nudge rules; ids must be unique').superRefine((rules, ctx) => {
       const seen = new Set<string>();
       rules.forEach((rule, index) => {
         if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id "${rule.id}"` });

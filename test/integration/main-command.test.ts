@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,6 +278,24 @@ describe('onramp start (the main command)', () => {
     await waitForHealthy(first.apiUrl);
   }, 60_000);
 
+  it('prints the admin key (stored owner-only) and serves the shipped rules as version 1 with it', async () => {
+    const adminKey = /^\s*Admin key\s+(\S+)/m.exec(first.cli.stdout())?.[1];
+    expect(adminKey, first.cli.stdout()).toBeDefined();
+    const keyFile = join(dataDir, 'admin-key');
+    expect(readFileSync(keyFile, 'utf8').trim()).toBe(adminKey);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const rules = await fetch(`${first.apiUrl}/v1/rules`, { headers: { authorization: `Bearer ${adminKey}` } });
+    expect(rules.status).toBe(200);
+    expect(await rules.json()).toMatchObject({ version: 1, author: 'onramp', reason: 'initial rules from config/rules.yaml' });
+    expect((await fetch(`${first.apiUrl}/v1/rules`, { headers: { authorization: `Bearer ${first.ingestKey}` } })).status).toBe(401);
+
+    // `onramp rules history` finds the key in the data dir.
+    const cli = runCli(['rules', 'history', '--url', `http://127.0.0.1:${ports.api}`], { ONRAMP_DATA_DIR: dataDir });
+    const exit = await Promise.race([cli.exited, sleep(60_000, 'timeout' as const)]);
+    expect(exit, cli.stderr()).toEqual({ code: 0, signal: null });
+    expect(cli.stdout()).toMatch(/^v1 {2}\S+ {2}onramp {2}initial rules from config\/rules\.yaml\n$/);
+  }, 90_000);
+
   it('accepts an event with the printed key and runs the journey', async () => {
     const response = await postEvents(first, [signedUp]);
     expect(response.status).toBe(202);
@@ -303,6 +321,10 @@ describe('onramp start (the main command)', () => {
     try {
       expect(second.ingestKey).toBe(first.ingestKey);
       await waitForHealthy(second.apiUrl);
+      // The rules file is version 1 once: a restart stores no second version.
+      const adminKey = readFileSync(join(dataDir, 'admin-key'), 'utf8').trim();
+      const history = await fetch(`${second.apiUrl}/v1/rules/history`, { headers: { authorization: `Bearer ${adminKey}` } });
+      expect(((await history.json()) as { versions: { version: number }[] }).versions.map((v) => v.version)).toEqual([1]);
 
       const { status, body } = await getJourney(second);
       expect(status).toBe(200);

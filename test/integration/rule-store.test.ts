@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/db/migrate.ts';
@@ -35,6 +37,18 @@ describe.each(databaseBackends())('RuleStore on %s', (backend) => {
   it('has no current version before the first', async () => {
     await expect(store.current()).rejects.toBeInstanceOf(NoRulesError);
     expect(await store.history()).toEqual([]);
+  });
+
+  it('refuses an invalid rules file as version 1, naming the rule, and stores nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onramp-rules-'));
+    try {
+      const file = join(dir, 'rules.yaml');
+      writeFileSync(file, invalid);
+      await expect(store.ensureInitialVersion(file)).rejects.toThrow(/rules\[2\] \(explore-the-api\) when\.after: must be a positive duration/);
+      expect(await store.history()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('stores the rules file as version 1 once, even when two processes start together', async () => {

@@ -21,6 +21,7 @@ import { buildApp } from '../src/api/build-app.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { OutboxDispatcher } from '../src/ingest/outbox-dispatcher.ts';
+import { RuleStore } from '../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { createJourneyWorker } from '../src/temporal/journey-worker.ts';
@@ -75,12 +76,15 @@ async function main() {
   installTemporalRuntime(logger);
   const server = await startTemporalDevServer({ dataDir: temporalDir, port: await freePort(), uiPort: await freePort() });
   await applyMigrations(database.url);
+  const rulesFile = fileURLToPath(new URL('../config/rules.yaml', import.meta.url));
   const db = openDatabase(database.url, { max: database.maxConnections });
+  // The shipped rules: journeys make their nudge decisions as they would in production.
+  await new RuleStore(db.pool).ensureInitialVersion(rulesFile);
   const { prisma } = db;
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection });
   const native = await NativeConnection.connect({ address: server.address });
-  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool) });
+  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool, { rulesTtlMs: 2_000 }) });
   const trivialWorker = await Worker.create({
     connection: native,
     taskQueue: 'bench-trivial',
@@ -131,7 +135,8 @@ async function main() {
         return {
           id: `req_${n}`,
           type: 'api.request',
-          occurredAt: iso(t0 + 60_000 + n * 100),
+          // Two days on: established developers, past their first session (no error-burst checks).
+          occurredAt: iso(t0 + 2 * 86_400_000 + n * 100),
           properties: { apiKey: `key_${n % developers}`, endpoint: endpointOf(n, n % developers), method: 'GET', status: n % 17 === 0 ? 401 : 200, mode: 'test', userAgent: n % 3 ? 'acme-node/1.2.0' : 'curl/8.5.0', latencyMs: 42 },
         };
       }));

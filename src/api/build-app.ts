@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import { burstThresholdsFrom } from '../ingest/burst-thresholds.ts';
 import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { eventsRoute } from './routes/events-route.ts';
@@ -45,10 +46,11 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, si
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoute, { prisma, temporal });
-  const ingestor = new EventIngestor(db.pool);
+  const rules = new RuleStore(db.pool);
+  const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules) });
   await app.register(eventsRoute, { ingestor, ingestKeys, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
-  await app.register(rulesRoute, { store: new RuleStore(db.pool), adminKeys });
+  await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: ingestKeys, adminKeys });
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   return app;

@@ -8,6 +8,8 @@ import { isEarlier } from '../journey/evidence.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import type { Stage } from '../journey/stages.ts';
 import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
+import { nudgePolicy } from '../rules/rules-schema.ts';
+import { ErrorBurstDetector, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
 import { evidenceKey, EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
@@ -28,13 +30,18 @@ export interface IngestorOptions {
   keyCacheSize?: number;
   /** Developers whose stored stage evidence is kept in memory (see EvidenceCache). */
   evidenceCacheSize?: number;
+  /** The error-burst thresholds in force (the rules' policy); the schema's defaults otherwise. */
+  burstThresholds?: () => Promise<BurstThresholds>;
 }
+
+const DEFAULT_BURST_THRESHOLDS = nudgePolicy.parse({}).errorBursts;
 
 /** What a transaction learnt, for the caches once it has committed (never before: it may roll back). */
 interface Learnt {
   keyOwners: Map<string, string>;
   lowered: EvidenceCandidate[];
   refused: EvidenceCandidate[];
+  bursts: BurstLessons;
 }
 
 /**
@@ -46,19 +53,25 @@ export class EventIngestor {
   private readonly isSdk: (userAgent: string | undefined) => boolean;
   private readonly keyOwners: LRUCache<string, string>;
   private readonly evidence: EvidenceCache;
+  private readonly bursts = new ErrorBurstDetector();
+  private readonly burstThresholds: () => Promise<BurstThresholds>;
 
   constructor(private readonly pool: pg.Pool, options: IngestorOptions = {}) {
     this.isSdk = options.isSdk ?? isSdkUserAgent;
     this.keyOwners = new LRUCache({ max: options.keyCacheSize ?? 100_000 });
     this.evidence = new EvidenceCache(options.evidenceCacheSize ?? 100_000);
+    this.burstThresholds = options.burstThresholds ?? (async () => DEFAULT_BURST_THRESHOLDS);
   }
 
   async ingest(batch: IngestEvent[]): Promise<IngestResult> {
     const events = firstById(batch);
-    const learnt: Learnt = { keyOwners: new Map(), lowered: [], refused: [] };
-    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, learnt));
+    const learnt: Learnt = { keyOwners: new Map(), lowered: [], refused: [], bursts: { firstAt: new Map(), recorded: [] } };
+    // Read before the transaction: it may need a connection of its own (PGlite has one in all).
+    const thresholds = events.some((e) => e.type === 'api.request') ? await this.burstThresholds() : DEFAULT_BURST_THRESHOLDS;
+    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, thresholds, learnt));
     for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
     this.evidence.learn(learnt.lowered, learnt.refused);
+    this.bursts.learn(learnt.bursts);
     return { ...result, duplicates: batch.length - result.accepted };
   }
 
@@ -77,7 +90,7 @@ export class EventIngestor {
     return owners;
   }
 
-  private async ingestInTransaction(sql: Sql, events: IngestEvent[], learnt: Learnt): Promise<Omit<IngestResult, 'duplicates'>> {
+  private async ingestInTransaction(sql: Sql, events: IngestEvent[], thresholds: BurstThresholds, learnt: Learnt): Promise<Omit<IngestResult, 'duplicates'>> {
     // Classified once per request: the user-agent patterns are the costliest per-event check.
     const sdkOf = new Map(events.map((e) => [e.id, e.type === 'api.request' && this.isSdk(e.properties.userAgent)]));
     const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
@@ -110,6 +123,7 @@ export class EventIngestor {
       else attributed.push(toAttributed(r, developerId, sdkOf.get(r.id)!));
     }
     await addToRequestAggregates(sql, attributed);
+    const burstCandidates = this.bursts.candidates(attributed, thresholds);
 
     const candidates = new EvidenceCandidates();
     const journeyEvents = domainEvents.map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
@@ -118,13 +132,14 @@ export class EventIngestor {
         candidates.add({ developerId, stage, occurredAt: event.occurredAt, eventId: causeEventId, source: 'event' });
       }
     }
-    for (const proof of await this.requestEvidence(sql, attributed)) candidates.add(proof);
+    for (const proof of await this.requestEvidence(sql, attributed, burstCandidates)) candidates.add(proof);
     const lowered = await lowerStageEvidence(sql, candidates.values());
     const news = new Set(lowered);
     learnt.lowered = lowered;
     learnt.refused = candidates.values().filter((c) => !news.has(c));
 
     const signals = journeySignals(journeyEvents, lowered);
+    signals.push(...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts)));
     await enqueueSignals(sql, signals);
     return { accepted: fresh.length, unattributed, signals: signals.length };
   }
@@ -134,7 +149,7 @@ export class EventIngestor {
    * only where it could lower what is stored (in-order traffic past its milestones costs no read once
    * the developer's evidence is cached).
    */
-  private async requestEvidence(sql: Sql, requests: AttributedRequest[]): Promise<EvidenceCandidate[]> {
+  private async requestEvidence(sql: Sql, requests: AttributedRequest[], alsoLock: string[]): Promise<EvidenceCandidate[]> {
     const candidates = new EvidenceCandidates();
     const ok = requests.filter((r) => isOk(r.status));
     const known = await this.evidence.known(sql, [...new Set(ok.map((r) => r.developerId))]);
@@ -148,7 +163,8 @@ export class EventIngestor {
       if (r.mode === 'live' && couldLower(r, 'production_deployment')) candidates.add({ ...proof, stage: 'production_deployment' });
     }
     const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
-    await lockDevelopers(sql, activeCandidates.map((r) => r.developerId));
+    // One sorted lock call for the proof and the burst counts (see lockDevelopers).
+    await lockDevelopers(sql, [...activeCandidates.map((r) => r.developerId), ...alsoLock]);
     for (const proof of await activeIntegrationProofs(sql, activeCandidates)) {
       candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
     }

@@ -1,3 +1,4 @@
+import { MACHINE_VERSION } from '../../src/journey/journey-machine.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -59,7 +60,7 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     expect(journey.transitions.map((t: any) => t.to)).toEqual([
       'intent', 'account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone', 'active_integration', 'production_deployment',
     ]);
-    expect(journey.transitions[0]).toMatchObject({ from: null, machineVersion: 1, causeEventId: `${id}-1` });
+    expect(journey.transitions[0]).toMatchObject({ from: null, machineVersion: MACHINE_VERSION, causeEventId: `${id}-1` });
     expect(journey.running).toBe(true);
     expect(journey.profile).toMatchObject({ accountType: 'organization', orgId: 'org_1', acquisitionChannel: 'listing_site', timezone: 'Europe/Berlin', signedUpAt: at(1, 10) });
     expect(journey.requests).toMatchObject({ total: 3, ok: 2, status401: 1, sdk: 1, raw: 2, distinctEndpoints: 2 });

@@ -96,6 +96,42 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     expect((await h.app.inject({ method: 'GET', url: `/v1/emails?developerId=${id}`, headers: admin })).json().emails).toHaveLength(1);
   }, 60_000);
 
+  it('turns first-session error bursts into one diagnosis each, counted across concurrent batches, under the frequency cap', async () => {
+    let n = 0;
+    while (holdoutBucket(`${backend}_errors_${n}`) < 1000) n++;
+    const id = `${backend}_errors_${n}`;
+    const t0 = Date.now();
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+    let r = 0;
+    const request = (status: number, endpoint: string, s: number) => ({ id: `${id}-r${r++}`, type: 'api.request', developerId: id, occurredAt: at(s), properties: { endpoint, method: 'POST', status, mode: 'test' } });
+    expect((await h.post({ id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: at(0), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' } })).statusCode).toBe(202);
+    // 6 × 401 in two concurrent batches of 3 (threshold 5): neither batch alone crosses it.
+    const unauthorized = await Promise.all([0, 1].map((b) => h.post({ events: [1, 2, 3].map((i) => request(401, '/v1/charges', b * 3 + i)) })));
+    expect(unauthorized.map((x) => x.statusCode)).toEqual([202, 202]);
+    // 400s concentrated on one endpoint (5 of 6), then 429s.
+    await h.post({ events: [...[10, 11, 12, 13, 14].map((s) => request(400, '/v1/charges', s)), request(400, '/v1/refunds', 15)] });
+    await h.post({ events: [20, 21, 22].map((s) => request(429, '/v1/charges', s)) });
+    // More 401s change nothing: the burst is one signal.
+    await h.post({ events: [30, 31, 32, 33, 34, 35].map((s) => request(401, '/v1/charges', s)) });
+
+    const decided = await until(() => messages(id), (m) => m.length >= 3);
+    const bursts = (await h.prisma.errorBurst.findMany({ where: { developerId: id } })).map((b) => [b.kind, b.status, b.endpoint]);
+    expect(bursts.sort()).toEqual([['bad_request_burst', 400, '/v1/charges'], ['rate_limited_burst', 429, null], ['unauthorized_burst', 401, null]]);
+    expect(decided).toHaveLength(3);
+    const byRule = Object.fromEntries(decided.map((m) => [m.ruleId, m]));
+    expect(Object.keys(byRule).sort()).toEqual(['authentication-help', 'rate-limit-guidance', 'required-parameters']);
+    expect(byRule['authentication-help'].inputs.burst).toMatchObject({ kind: 'unauthorized_burst', status: 401 });
+    expect(byRule['authentication-help'].inputs.burst.count).toBeGreaterThanOrEqual(5);
+    // Default cap: 2 nudges in 7 days. The third diagnosis is a recorded skip.
+    expect(decided.filter((m) => m.outcome === 'sent')).toHaveLength(2);
+    expect(decided.filter((m) => m.outcome === 'skipped').map((m) => m.reason)).toEqual(['frequency_cap']);
+    const emails = (await h.app.inject({ method: 'GET', url: `/v1/emails?developerId=${id}`, headers: admin })).json().emails;
+    expect(emails).toHaveLength(2);
+    if (byRule['required-parameters'].outcome === 'sent') {
+      expect(emails.map((e: any) => e.subject)).toContain('Required parameters for /v1/charges');
+    }
+  }, 60_000);
+
   it('answers 404 for the messages of an unknown developer and 401 without a key', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/v1/developers/nobody/messages', headers: reader })).statusCode).toBe(404);
     expect((await h.app.inject({ method: 'GET', url: '/v1/developers/nobody/messages' })).statusCode).toBe(401);

@@ -169,10 +169,13 @@ async function main() {
 
     progress(`trivial: ${trivialRate.toFixed(1)} signals/s; milestones end to end`);
     // --- milestone events end to end ------------------------------------------------------------
+    // Live traffic, dated now: each milestone schedules the next stage's nudge (a timer), as in
+    // production. (Dated weeks ago, every stall rule would be due at once: a backfill, not this.)
+    const liveBase = Date.now() - 2 * 3_600_000;
     const journey = (d: number) => {
       const dev = `ms_${d}`;
       const k = `mskey_${d}`;
-      const t = (m: number) => iso(t0 + d * 1000 + m * 60_000);
+      const t = (m: number) => iso(liveBase + d * 1000 + m * 60_000);
       return [
         { id: `${dev}-1`, type: 'docs.viewed', developerId: dev, occurredAt: t(0) },
         { id: `${dev}-2`, type: 'developer.signed_up', developerId: dev, occurredAt: t(1), properties: { email: `${dev}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search' } },

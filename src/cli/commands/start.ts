@@ -89,6 +89,7 @@ export async function startCommand(config: Config): Promise<void> {
         `  Ingest key   ${ingestKey}${config.ONRAMP_INGEST_KEY ? ' (from ONRAMP_INGEST_KEY)' : ` (stored in ${resolve(dataDir, 'ingest-key')})`}`,
         `  Admin key    ${adminKey}${config.ONRAMP_ADMIN_KEY ? ' (from ONRAMP_ADMIN_KEY)' : ` (stored in ${resolve(dataDir, 'admin-key')})`}`,
         `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
+        `  Email        ${config.SMTP_URL ? `SMTP (${new URL(config.SMTP_URL).host})` : `local outbox: curl ${api.url}/v1/emails -H 'Authorization: Bearer <admin key>'`}`,
         '',
         `  curl -X POST ${api.url}/v1/events -H 'Authorization: Bearer ${ingestKey}' -H 'Content-Type: application/json' \\`,
         `    -d '{"id":"evt_1","type":"developer.signed_up","developerId":"dev_42","occurredAt":"2026-11-01T10:00:00Z","properties":{"email":"ada@example.com","accountType":"individual","acquisitionChannel":"organic_search"}}'`,

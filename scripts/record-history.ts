@@ -1,0 +1,59 @@
+/**
+ * Records a journey's workflow history for the replay test (test/workflow/replay.test.ts): runs the
+ * workflow code at WORKFLOWS (default: this checkout's) under the time-skipping server through a
+ * scripted developer, and writes the history as protobuf to OUT. Run it for every released
+ * machine/workflow version before changing the workflow:
+ *   WORKFLOWS=/path/to/old/checkout/workflows/index.ts OUT=test/fixtures/histories/<name>.binpb npx tsx scripts/record-history.ts
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import proto from '@temporalio/proto';
+const { temporal } = proto;
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { createTimeSkippingEnv } from '../test/support/time-skipping-env.ts';
+import { WORKFLOWS_PATH } from '../src/temporal/journey-worker.ts';
+
+const workflowsPath = resolve(process.env.WORKFLOWS ?? WORKFLOWS_PATH);
+const out = resolve(process.env.OUT ?? 'history.binpb');
+const env = await createTimeSkippingEnv();
+const silent = { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} };
+const rules = process.env.WITH_RULES ? (await import('../src/rules/rules-file.ts')).readRulesFile(resolve('config/rules.yaml')) : undefined;
+const worker = await Worker.create({
+  connection: env.nativeConnection,
+  taskQueue: 'record',
+  workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: silent }),
+  activities: {
+    async recordJourneyEffects() {},
+    async currentNudgeRules() {
+      return rules?.ok ? { version: 1, document: rules.document } : null;
+    },
+    async recordNudgeDecisions() {},
+    async sendNudge() {},
+  },
+});
+const running = worker.run();
+const now = await env.currentTimeMs();
+const iso = (h: number) => new Date(now + h * 3_600_000).toISOString();
+const id = 'replay_dev';
+const handle = await env.client.workflow.signalWithStart('onboardingJourney', {
+  workflowId: `onboarding/${id}`,
+  taskQueue: 'record',
+  args: [{ developerId: id }],
+  signal: 'journey.events',
+  signalArgs: [[
+    { id: 'e1', type: 'docs.viewed', occurredAt: iso(0) },
+    { id: 'e2', type: 'developer.signed_up', occurredAt: iso(0), properties: { accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
+    { id: 'e3', type: 'api_key.created', occurredAt: iso(0), properties: { mode: 'test' } },
+  ]],
+});
+await env.sleep('30 hours');
+await handle.signal('journey.events', [{ id: 'r1#first_api_call', type: 'api.milestone', stage: 'first_api_call', occurredAt: iso(30), causeEventId: 'r1' }]);
+await env.sleep('1 hour');
+await handle.signal('journey.events', [{ id: 'r2#production_deployment', type: 'api.milestone', stage: 'production_deployment', occurredAt: iso(31), causeEventId: 'r2' }]);
+await env.sleep('1 hour');
+const history = await handle.fetchHistory();
+writeFileSync(out, temporal.api.history.v1.History.encode(history).finish());
+console.log(`${out}: ${history.events?.length} events`);
+worker.shutdown();
+await running;
+await env.teardown();

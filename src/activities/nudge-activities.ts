@@ -57,6 +57,7 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
         await withTransaction(deps.pool, (sql) => insertDecisions(sql, [existing.status === 'sent' ? decision : { ...decision, reason: 'unconfirmed: interrupted after the handoff to the mail server began' }]));
         return;
       }
+      const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
       let rendered;
       try {
         rendered = deps.templates.render(effect.template, {
@@ -67,13 +68,12 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           status: effect.burst?.status ?? null,
           count: effect.burst?.count ?? null,
           docsUrl: deps.docsUrl,
-          unsubscribeUrl: unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId),
+          unsubscribeUrl: unsubscribe,
         });
       } catch (error) {
         if (error instanceof TemplateNotFound) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
         throw error;
       }
-      const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
       const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
       await deps.pool.query(
         `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, message_id)

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { RuleStore } from '../rules/rule-store.ts';
 import type { NudgeActivityDeps } from '../activities/nudge-activities.ts';
-import { currentRulesFrom } from '../activities/rules-source.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { EmailTemplates } from '../mail/email-templates.ts';
@@ -22,10 +22,11 @@ export function signingSecret(config: Config): string {
 
 /** Everything the nudge activities need, from the environment: SMTP or the local outbox. */
 export function nudgeActivityDeps(config: Config, db: Database): Omit<NudgeActivityDeps, 'pool'> {
+  const rules = new RuleStore(db.pool);
   return {
     mailer: config.SMTP_URL ? smtpMailer(config.SMTP_URL) : outboxMailer(),
     templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),
-    currentRules: currentRulesFrom(db.pool),
+    currentRules: () => rules.active(),
     from: config.ONRAMP_MAIL_FROM,
     publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
     signingSecret: signingSecret(config),

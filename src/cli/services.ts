@@ -1,11 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
 import { buildApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
 import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
-import { createJourneyWorker, type JourneyWorkerOptions } from '../temporal/journey-worker.ts';
+import { createJourneyWorker } from '../temporal/journey-worker.ts';
+import { nudgeActivityDeps } from './nudge-deps.ts';
 
 /** The pieces a process is made of; `start` runs both in one process, `api` and `worker` one each. */
 
@@ -54,23 +56,23 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
 }
 
 export interface WorkerServiceOptions {
+  config: Config;
   db: Database;
   temporalAddress: string;
-  namespace: string;
   logger: Logger;
-  maxConcurrentWorkflowTaskExecutions: number;
-  nudges: JourneyWorkerOptions['nudges'];
 }
 
+/** The journey worker (with the nudge activities the environment configures). */
 export async function startWorkerService(options: WorkerServiceOptions): Promise<Stoppable> {
+  const nudges = nudgeActivityDeps(options.config, options.db);
   installTemporalRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
   const worker = await createJourneyWorker({
     connection,
-    namespace: options.namespace,
+    namespace: options.config.TEMPORAL_NAMESPACE,
     pool: options.db.pool,
-    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,
-    nudges: options.nudges,
+    maxConcurrentWorkflowTaskExecutions: options.config.ONRAMP_WORKER_CONCURRENCY,
+    nudges,
   });
   const running = worker.run();
   running.catch((error) => options.logger.error({ err: error }, 'worker stopped'));
@@ -79,7 +81,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       worker.shutdown(); // lets in-flight tasks finish
       await running.catch(() => undefined);
       await connection.close();
-      options.nudges.mailer.close();
+      nudges.mailer.close();
     },
   };
 }

@@ -2,10 +2,13 @@ import { LRUCache } from 'lru-cache';
 import type { Sql } from '../db/sql.ts';
 import type { ErrorBurstEvent } from '../journey/journey-event.ts';
 import type { NudgePolicy } from '../rules/rules-schema.ts';
-import { durationMs } from '../rules/rules-schema.ts';
+import { durationMs, nudgePolicy } from '../rules/rules-schema.ts';
 import type { AttributedRequest } from './request-aggregates.ts';
 
 export type BurstThresholds = NudgePolicy['errorBursts'];
+
+/** The schema's defaults: before the first rules version, or when no rules are read. */
+export const DEFAULT_BURST_THRESHOLDS: BurstThresholds = nudgePolicy.parse({}).errorBursts;
 
 const KIND_OF_STATUS: Record<number, ErrorBurstEvent['kind']> = { 401: 'unauthorized_burst', 400: 'bad_request_burst', 429: 'rate_limited_burst' };
 
@@ -75,7 +78,9 @@ export class ErrorBurstDetector {
       lessons.firstAt.set(row.developer_id, row.first_at.getTime());
       if (row.status === null) continue;
       const k = `${row.developer_id}\u0000${row.status}`;
-      byDeveloperStatus.set(k, [...(byDeveloperStatus.get(k) ?? []), row]);
+      const group = byDeveloperStatus.get(k);
+      if (group) group.push(row);
+      else byDeveloperStatus.set(k, [row]);
     }
     const found: DetectedBurst[] = [];
     for (const group of byDeveloperStatus.values()) {

@@ -8,8 +8,7 @@ import { isEarlier } from '../journey/evidence.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import type { Stage } from '../journey/stages.ts';
 import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
-import { nudgePolicy } from '../rules/rules-schema.ts';
-import { ErrorBurstDetector, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
+import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
 import { evidenceKey, EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
@@ -33,8 +32,6 @@ export interface IngestorOptions {
   /** The error-burst thresholds in force (the rules' policy); the schema's defaults otherwise. */
   burstThresholds?: () => Promise<BurstThresholds>;
 }
-
-const DEFAULT_BURST_THRESHOLDS = nudgePolicy.parse({}).errorBursts;
 
 /** What a transaction learnt, for the caches once it has committed (never before: it may roll back). */
 interface Learnt {
@@ -133,10 +130,11 @@ export class EventIngestor {
       }
     }
     for (const proof of await this.requestEvidence(sql, attributed, burstCandidates)) candidates.add(proof);
-    const lowered = await lowerStageEvidence(sql, candidates.values());
+    const proposed = candidates.values();
+    const lowered = await lowerStageEvidence(sql, proposed);
     const news = new Set(lowered);
     learnt.lowered = lowered;
-    learnt.refused = candidates.values().filter((c) => !news.has(c));
+    learnt.refused = proposed.filter((c) => !news.has(c));
 
     const signals = journeySignals(journeyEvents, lowered);
     signals.push(...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts)));

@@ -206,14 +206,18 @@ export function decideNudges({ developerId, evidence, state: before, rules, now 
     const { rule } = firing;
     const segment = segmentOf(state, policy);
     const consume = () => (state.fired[rule.id] = (state.fired[rule.id] ?? 0) + 1);
-    if (!matches(rule.segments, segment)) return consume(), decide(firing, 'skipped', { reason: 'segment' });
-    if ('escalate' in rule.action) return consume(), decide(firing, 'skipped', { reason: 'escalation_not_available' });
+    const skip = (reason: string, template?: string) => {
+      consume();
+      decide(firing, 'skipped', { reason, ...(template ? { template } : {}) });
+    };
+    if (!matches(rule.segments, segment)) return skip('segment');
+    if ('escalate' in rule.action) return skip('escalation_not_available');
     const template = templateFor(rule, segment)!;
-    if (state.consent.email === 'revoked') return consume(), decide(firing, 'skipped', { reason: 'consent', template });
-    if (state.holdout) return consume(), decide(firing, 'skipped', { reason: 'holdout', template });
-    if (segment.engagement === 'none') return consume(), decide(firing, 'skipped', { reason: 'no_email_engagement', template });
+    if (state.consent.email === 'revoked') return skip('consent', template);
+    if (state.holdout) return skip('holdout', template);
+    if (segment.engagement === 'none') return skip('no_email_engagement', template);
     const window = ms(policy.frequencyCap.per as ms.StringValue);
-    if (state.sent.filter((s) => s.at > now - window).length >= policy.frequencyCap.max) return consume(), decide(firing, 'skipped', { reason: 'frequency_cap', template });
+    if (state.sent.filter((s) => s.at > now - window).length >= policy.frequencyCap.max) return skip('frequency_cap', template);
     const quietEnd = quietUntil(now, state.profile.timezone, policy.quietHours);
     if (quietEnd !== undefined) {
       state.deferred = { nudgeKey: firing.nudgeKey, ruleId: rule.id, stage: firing.stage, dueAt: quietEnd, ...(firing.burst ? { burst: firing.burst } : {}) };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import type pg from 'pg';
+import { withTransaction, type Sql } from '../db/sql.ts';
 import { formatRulesError, parseRulesSource, type RulesFileError } from './rules-file.ts';
 import type { ActiveRules, RulesDocument } from './rules-schema.ts';
 
@@ -67,9 +68,15 @@ export class RuleStore {
 
   /** The running version; throws `NoRulesError` before the first one is stored. */
   async current(): Promise<RuleVersion> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM rule_versions ORDER BY version DESC LIMIT 1`);
+    const { rows } = await this.pool.query<Row>(LATEST);
     if (!rows[0]) throw new NoRulesError();
     return toVersion(rows[0]);
+  }
+
+  /** The running version as the engine needs it (no source, no diff), or undefined before the first. */
+  async active(): Promise<ActiveRules | undefined> {
+    const { rows } = await this.pool.query<Pick<Row, 'version' | 'document'>>('SELECT version, document FROM rule_versions ORDER BY version DESC LIMIT 1');
+    return rows[0] ? { version: rows[0].version, document: rows[0].document } : undefined;
   }
 
   async get(version: number): Promise<RuleVersion | undefined> {
@@ -91,20 +98,10 @@ export class RuleStore {
   async apply(request: ApplyRequest): Promise<ApplyResult> {
     const parsed = parseRulesSource(request.source);
     if (!parsed.ok) return parsed;
-    return this.transaction(async (client) => {
-      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM rule_versions ORDER BY version DESC LIMIT 1`);
-      const previous = rows[0];
+    return this.locked(async (sql) => {
+      const [previous] = await sql<Row>(LATEST);
       if (previous && previous.source === request.source) return { ok: true, created: false, version: toVersion(previous) };
-      const version = (previous?.version ?? 0) + 1;
-      const diff = diffSources(
-        { label: previous ? `rules v${previous.version}` : 'rules (none)', source: previous?.source ?? '' },
-        { label: `rules v${version}`, source: request.source },
-      );
-      const inserted = await client.query<Row>(
-        `INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES ($1, $2::jsonb, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-        [version, JSON.stringify(parsed.document), request.source, request.author, request.reason, diff],
-      );
-      return { ok: true, created: true, version: toVersion(inserted.rows[0]!) };
+      return { ok: true, created: true, version: await insertNext(sql, previous, parsed.document, request) };
     });
   }
 
@@ -114,40 +111,42 @@ export class RuleStore {
    * Throws when the table is empty and the file is unreadable or invalid.
    */
   async ensureInitialVersion(filePath: string): Promise<RuleVersion> {
-    const existing = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM rule_versions ORDER BY version DESC LIMIT 1`);
+    const existing = await this.pool.query<Row>(LATEST);
     if (existing.rows[0]) return toVersion(existing.rows[0]);
     const source = readFileSync(filePath, 'utf8');
     const parsed = parseRulesSource(source);
     if (!parsed.ok) {
       throw new Error(`${filePath} is not a valid rules file:\n${parsed.errors.map((e) => `  ${formatRulesError(e)}`).join('\n')}`);
     }
-    return this.transaction(async (client) => {
-      const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM rule_versions ORDER BY version DESC LIMIT 1`);
-      if (rows[0]) return toVersion(rows[0]); // another process got there first
-      const diff = diffSources({ label: 'rules (none)', source: '' }, { label: 'rules v1', source });
-      const inserted = await client.query<Row>(
-        `INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES (1, $1::jsonb, $2, 'onramp', $3, $4) RETURNING ${COLUMNS}`,
-        [JSON.stringify(parsed.document), source, `initial rules from ${filePath}`, diff],
-      );
-      return toVersion(inserted.rows[0]!);
+    return this.locked(async (sql) => {
+      const [latest] = await sql<Row>(LATEST);
+      if (latest) return toVersion(latest); // another process got there first
+      return insertNext(sql, undefined, parsed.document, { source, author: 'onramp', reason: `initial rules from ${filePath}` });
     });
   }
 
   /** A transaction holding the table's write lock (readers are not blocked). */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  private locked<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, async (sql) => {
       // SHARE ROW EXCLUSIVE conflicts with itself and with writes, not with plain SELECTs.
-      await client.query('LOCK TABLE rule_versions IN SHARE ROW EXCLUSIVE MODE');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      await sql('LOCK TABLE rule_versions IN SHARE ROW EXCLUSIVE MODE');
+      return work(sql);
+    });
   }
+}
+
+const LATEST = `SELECT ${COLUMNS} FROM rule_versions ORDER BY version DESC LIMIT 1`;
+
+/** Stores `source` as the version after `previous`, with its diff against it (under the lock). */
+async function insertNext(sql: Sql, previous: Row | undefined, document: RulesDocument, request: ApplyRequest): Promise<RuleVersion> {
+  const version = (previous?.version ?? 0) + 1;
+  const diff = diffSources(
+    { label: previous ? `rules v${previous.version}` : 'rules (none)', source: previous?.source ?? '' },
+    { label: `rules v${version}`, source: request.source },
+  );
+  const [inserted] = await sql<Row>(
+    `INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES ($1, $2::jsonb, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+    version, JSON.stringify(document), request.source, request.author, request.reason, diff,
+  );
+  return toVersion(inserted!);
 }

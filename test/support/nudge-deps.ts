@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { RuleStore } from '../../src/rules/rule-store.ts';
 import type { NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
-import { currentRulesFrom } from '../../src/activities/rules-source.ts';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
 import { outboxMailer, type Mailer } from '../../src/mail/mailer.ts';
 
@@ -11,10 +11,11 @@ export const PUBLIC_URL = 'http://onramp.test';
 /** The nudge activities' dependencies for tests and the bench: the shipped templates, the rules in the database. */
 export function testNudgeDeps(pool: pg.Pool, overrides: Partial<NudgeActivityDeps> = {}): Omit<NudgeActivityDeps, 'pool'> {
   const mailer: Mailer = overrides.mailer ?? outboxMailer();
+  const rules = new RuleStore(pool);
   return {
     mailer,
     templates: new EmailTemplates(fileURLToPath(new URL('../../templates', import.meta.url))),
-    currentRules: currentRulesFrom(pool),
+    currentRules: () => rules.active(),
     from: 'Onramp <onboarding@onramp.test>',
     publicUrl: PUBLIC_URL,
     signingSecret: SIGNING_SECRET,

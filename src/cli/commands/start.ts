@@ -8,7 +8,7 @@ import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
-import { nudgeActivityDeps, signingSecret } from '../nudge-deps.ts';
+import { signingSecret } from '../nudge-deps.ts';
 import { onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
 
 /**
@@ -59,10 +59,8 @@ export async function startCommand(config: Config): Promise<void> {
       await startWorkerService({
         db,
         temporalAddress,
-        namespace: config.TEMPORAL_NAMESPACE,
         logger,
-        maxConcurrentWorkflowTaskExecutions: config.ONRAMP_WORKER_CONCURRENCY,
-        nudges: nudgeActivityDeps(config, db),
+        config,
       }),
     );
     const api = await startApiService({

@@ -2,7 +2,6 @@ import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
-import { nudgeActivityDeps } from '../nudge-deps.ts';
 import { onShutdownSignal, startWorkerService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
@@ -15,10 +14,8 @@ export async function workerCommand(config: Config): Promise<void> {
   const worker = await startWorkerService({
     db,
     temporalAddress,
-    namespace: config.TEMPORAL_NAMESPACE,
     logger,
-    maxConcurrentWorkflowTaskExecutions: config.ONRAMP_WORKER_CONCURRENCY,
-    nudges: nudgeActivityDeps(config, db),
+    config,
   });
   logger.info({ temporalAddress }, 'worker running');
   onShutdownSignal(async () => {

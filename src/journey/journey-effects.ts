@@ -1,3 +1,4 @@
+import type { CaseView } from '../handoff/case-context.ts';
 import type { Stage } from './stages.ts';
 
 /** Side effects the machine asks for; the workflow turns them into (idempotent) activity calls. */
@@ -23,7 +24,8 @@ export interface StageAdvancedEffect {
 
 export type JourneyEffect = StageReachedEffect | StageAdvancedEffect;
 
-export type NudgeOutcome = 'sent' | 'scheduled' | 'cancelled' | 'skipped';
+/** `escalated`: a rule's escalate action handed the developer to a person. */
+export type NudgeOutcome = 'sent' | 'scheduled' | 'cancelled' | 'skipped' | 'escalated';
 
 /** One nudge decision, a row in nudge_decisions (idempotent by decisionKey). */
 export interface NudgeDecisionEffect {
@@ -54,5 +56,58 @@ export interface SendNudgeEffect {
 
 export type NudgeEffect = NudgeDecisionEffect | SendNudgeEffect;
 
+export type HandoffStepKind =
+  | 'escalated'
+  | 'ticket'
+  | 'claimed'
+  | 'note'
+  | 'snoozed'
+  | 'snooze_ended'
+  | 'sla_breached'
+  | 're_escalated'
+  | 'returned'
+  | 'resolved'
+  /** Slack could not be reached for a day: the case stays actionable through the API. */
+  | 'slack_failed';
+
+/** The journey as it stood at a handoff step (the log keeps it with the step). */
+export interface JourneySnapshotSummary {
+  stage: Stage | null;
+  stageReachedAt: string | null;
+  consent: string | null;
+  engagement: { opened: number; clicked: number; sends: number } | null;
+  holdout: boolean | null;
+}
+
+/** One step of a handoff case: a row in handoff_steps, and the case's read model after it. */
+export interface HandoffStepEffect {
+  type: 'recordHandoffStep';
+  developerId: string;
+  /** `<caseId>/<n>`: idempotent. */
+  stepKey: string;
+  step: HandoffStepKind;
+  actor: string | null;
+  at: string;
+  detail: Record<string, unknown>;
+  /** The case after the step; `revision` orders read-model updates. */
+  case: CaseView;
+  revision: number;
+  snapshot: JourneySnapshotSummary;
+}
+
+/** Post the case to a level's Slack channel (once per case and level), or update its messages. */
+export interface NotifySlackEffect {
+  type: 'notifySlack';
+  developerId: string;
+  case: CaseView;
+  revision: number;
+  /** A new post at this level (escalated, re-escalated). */
+  post?: { level: number; channel: string; mention: string[] };
+  /** The step to add to the case's thread (and update the posted messages in place). */
+  step?: { stepKey: string; step: HandoffStepKind; actor: string | null; at: string; detail: Record<string, unknown> };
+}
+
+export type HandoffEffect = HandoffStepEffect | NotifySlackEffect;
+
 /** Everything the machine may ask its host for. */
-export type MachineEffect = JourneyEffect | NudgeEffect;
+export type MachineEffect = JourneyEffect | NudgeEffect | HandoffEffect;

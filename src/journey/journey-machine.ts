@@ -1,8 +1,20 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { currentStage, isEarlier, type EvidenceByStage } from './evidence.ts';
+import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
-import type { JourneyEffect, NudgeDecisionEffect, SendNudgeEffect, StageAdvancedEffect, StageReachedEffect } from './journey-effects.ts';
-import { stagesProvenBy, type JourneyEvent } from './journey-event.ts';
+import { applyHandoffAction, decideHandoff, initialHandoffState, nextHandoffWake, noteTicket, type HandoffAction, type HandoffState } from './handoff.ts';
+import type {
+  HandoffStepEffect,
+  JourneyEffect,
+  JourneySnapshotSummary,
+  MachineEffect,
+  NotifySlackEffect,
+  NudgeDecisionEffect,
+  SendNudgeEffect,
+  StageAdvancedEffect,
+  StageReachedEffect,
+} from './journey-effects.ts';
+import { stagesProvenBy, type DomainJourneyEvent, type JourneyEvent } from './journey-event.ts';
 import { decideNudges, initialNudgeState, type NudgeState } from './nudging.ts';
 import { STAGES, stageRank, type Stage } from './stages.ts';
 
@@ -15,7 +27,7 @@ import { STAGES, stageRank, type Stage } from './stages.ts';
  * Bump MACHINE_VERSION for any change in the effects the machine emits; running journeys keep the
  * version they started with (context.machineVersion) and behaviour branches on it.
  */
-export const MACHINE_VERSION = 2; // 2: nudging (decision and send effects)
+export const MACHINE_VERSION = 3; // 2: nudging (decision and send effects); 3: handoff to a person
 
 export interface JourneyInput {
   developerId: string;
@@ -28,6 +40,8 @@ export interface JourneyContext {
   evidence: EvidenceByStage;
   /** Absent in journeys started before machine version 2 until their first nudge-relevant event. */
   nudging?: NudgeState;
+  /** Absent until the first handoff-relevant event or decision (machine version 3 on). */
+  handoff?: HandoffState & { wakeAt?: number };
 }
 
 /**
@@ -38,9 +52,11 @@ export interface DecideNudgesEvent {
   type: 'nudge.decide';
   now: number;
   rules: ActiveRules;
+  /** The escalation policy in force; absent in journeys that predate the handoff. */
+  policy?: ActivePolicy;
 }
 
-export type MachineEvent = JourneyEvent | DecideNudgesEvent;
+export type MachineEvent = JourneyEvent | DecideNudgesEvent | HandoffAction;
 
 type FunnelState = 'none' | Stage;
 
@@ -57,18 +73,52 @@ const journeySetup = setup({
     recordTransition: (_: unknown, _params: StageAdvancedEffect) => noop(),
     recordNudgeDecision: (_: unknown, _params: NudgeDecisionEffect) => noop(),
     sendNudge: (_: unknown, _params: SendNudgeEffect) => noop(),
+    recordHandoffStep: (_: unknown, _params: HandoffStepEffect) => noop(),
+    notifySlack: (_: unknown, _params: NotifySlackEffect) => noop(),
     noteForNudging: assign(({ context, event }) => ({ nudging: noteEvent(context.nudging ?? initialNudgeState(), event as JourneyEvent) })),
+    noteTicket: assign(({ context, event }) => {
+      const ticket = event as DomainJourneyEvent;
+      return { handoff: { ...noteTicket(context.handoff ?? initialHandoffState(), ticket.id, ticket.occurredAt, ticket.properties), wakeAt: context.handoff?.wakeAt } };
+    }),
     decideNudges: enqueueActions(({ context, event, enqueue }) => {
-      const { now, rules } = event as DecideNudgesEvent;
-      const { state, effects } = decideNudges({ developerId: context.developerId, evidence: context.evidence, state: context.nudging ?? initialNudgeState(), rules, now });
-      enqueue.assign({ nudging: state });
-      for (const effect of effects) {
-        if (effect.type === 'sendNudge') enqueue({ type: 'sendNudge', params: effect });
-        else enqueue({ type: 'recordNudgeDecision', params: effect });
+      const { now, rules, policy } = event as DecideNudgesEvent;
+      const { developerId, evidence } = context;
+      const nudgingBefore = context.nudging ?? initialNudgeState();
+      if (!policy) {
+        const { state, effects } = decideNudges({ developerId, evidence, state: nudgingBefore, rules, now });
+        enqueue.assign({ nudging: state });
+        enqueueEffects(enqueue, effects);
+        return;
       }
+      // Deadlines and new escalations first, so that a case opened now already holds the nudges;
+      // then the nudges, whose escalate actions may open a case in turn.
+      const accountType = nudgingBefore.profile.accountType;
+      const snapshot = snapshotOf(context);
+      const handoffInput = { developerId, evidence, policy, accountType, snapshot, now };
+      const before = decideHandoff({ ...handoffInput, state: context.handoff ?? initialHandoffState(), fromNudges: [] });
+      const nudges = decideNudges({
+        developerId,
+        evidence,
+        state: nudgingBefore,
+        rules,
+        now,
+        handoff: { owned: before.state.active !== undefined, resumedAt: before.state.resumedAt, stopped: before.state.nudgesStopped === true },
+      });
+      const after = nudges.escalations.length > 0 ? decideHandoff({ ...handoffInput, state: before.state, fromNudges: nudges.escalations }) : { state: before.state, effects: [] };
+      const handoff = { ...after.state, wakeAt: nextHandoffWake(after.state, policy, evidence, accountType) };
+      enqueue.assign({ nudging: nudges.state, handoff });
+      enqueueEffects(enqueue, [...before.effects, ...nudges.effects, ...after.effects]);
+    }),
+    actOnHandoff: enqueueActions(({ context, event, enqueue }) => {
+      if (!context.handoff) return;
+      const { state, effects } = applyHandoffAction(context.developerId, context.handoff, event as HandoffAction, snapshotOf(context));
+      if (effects.length === 0) return;
+      // Deadlines changed (claimed, snoozed, closed): the next decision recomputes the wake-up.
+      enqueue.assign({ handoff: { ...state, wakeAt: context.handoff.wakeAt } });
+      enqueueEffects(enqueue, effects);
     }),
     applyEvidence: enqueueActions(({ context, event: received, enqueue }) => {
-      if (received.type === 'nudge.decide') return;
+      if (received.type === 'nudge.decide' || received.type === 'handoff.action') return;
       const event = received;
       const before = currentStage(context.evidence);
       const evidence: EvidenceByStage = { ...context.evidence };
@@ -144,8 +194,39 @@ export const journeyMachine = journeySetup.createMachine({
         'api.error_burst': { actions: 'noteForNudging' },
       },
     },
+    handoff: {
+      on: {
+        'support.ticket_created': { actions: 'noteTicket' },
+        'handoff.action': { actions: 'actOnHandoff' },
+      },
+    },
   },
 });
+
+/** Effects leave the machine as named actions the host executes (journey-runtime.ts). */
+function enqueueEffects(enqueue: (action: never) => void, effects: MachineEffect[]) {
+  for (const effect of effects) enqueue({ type: effect.type, params: effect } as never);
+}
+
+/** The journey as a handoff step records it. */
+function snapshotOf(context: JourneyContext): JourneySnapshotSummary {
+  const stage = currentStage(context.evidence);
+  const n = context.nudging;
+  return {
+    stage,
+    stageReachedAt: stage ? context.evidence[stage]!.occurredAt : null,
+    consent: n?.consent.email ?? null,
+    engagement: n ? { opened: n.opened, clicked: n.clicked, sends: n.sends } : null,
+    holdout: n?.holdout ?? null,
+  };
+}
+
+/** When the journey next needs a decision (nudges, SLAs, stall escalations). */
+export function nextWakeAt(context: JourneyContext): number | undefined {
+  const times = [context.nudging?.wakeAt, context.handoff?.wakeAt].filter((t): t is number => t !== undefined);
+  return times.length > 0 ? Math.min(...times) : undefined;
+}
+
 
 /** What the nudging needs to know of an event: the profile, consent, engagement, bursts. */
 function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
@@ -167,7 +248,10 @@ function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
     case 'email.clicked':
       return { ...state, clicked: state.clicked + 1 };
     case 'api.error_burst':
-      return { ...state, bursts: [...state.bursts, { kind: event.kind, status: event.status, count: event.count, ...(event.endpoint ? { endpoint: event.endpoint } : {}) }] };
+      return {
+        ...state,
+        bursts: [...state.bursts, { kind: event.kind, status: event.status, count: event.count, ...(event.endpoint ? { endpoint: event.endpoint } : {}), ...(event.continued ? { continued: true } : {}) }],
+      };
     default:
       return state;
   }

@@ -14,7 +14,7 @@ export interface PersistedJourney {
   context: JourneyContext;
 }
 
-const EFFECT_TYPES = new Set<string>(['recordStage', 'recordTransition', 'recordNudgeDecision', 'sendNudge']);
+const EFFECT_TYPES = new Set<string>(['recordStage', 'recordTransition', 'recordNudgeDecision', 'sendNudge', 'recordHandoffStep', 'notifySlack']);
 
 function effectsOf(actions: { type: string; params?: unknown }[]): MachineEffect[] {
   return actions.filter((action) => EFFECT_TYPES.has(action.type)).map((action) => action.params as MachineEffect);

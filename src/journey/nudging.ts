@@ -1,6 +1,7 @@
 import ms from 'ms';
 import type { ActiveRules, EngagementSegment, ErrorBurst, NudgePolicy, NudgeRule, SegmentFilter } from '../rules/rules-schema.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
+import type { EscalationRequest } from './handoff.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from './journey-effects.ts';
 import type { Stage } from './stages.ts';
 
@@ -39,6 +40,8 @@ export interface BurstDetails {
   endpoint?: string;
   status?: number;
   count?: number;
+  /** The errors went on after the first burst (detected on the ingest side). */
+  continued?: boolean;
 }
 
 export interface NudgeState {
@@ -59,6 +62,21 @@ export interface NudgeState {
   decisions: number;
   /** When the journey should next decide, from the last decision's rules (epoch ms). */
   wakeAt?: number;
+  /**
+   * Stall nudges held back while a person owns the case: recorded once, not used up; when the case
+   * closes (a new `resumedAt`) the list starts afresh and they fall due again from then.
+   */
+  heldBack?: { resumedAt?: number; nudgeKeys: string[] };
+}
+
+/** What the nudges need to know of the handoff (machine version 3 on). */
+export interface NudgeHandoffView {
+  /** A case is open: a person owns the developer, no automated nudge. */
+  owned: boolean;
+  /** When the last case closed: stall clocks restart here ("fresh deadlines"). */
+  resumedAt?: number;
+  /** A resolution outcome stopped automated nudges for good. */
+  stopped: boolean;
 }
 
 export function initialNudgeState(): NudgeState {
@@ -71,11 +89,15 @@ export interface DecideInput {
   state: NudgeState;
   rules: ActiveRules;
   now: number;
+  /** Absent before machine version 3: escalate actions are skipped, nothing is owned. */
+  handoff?: NudgeHandoffView;
 }
 
 export interface DecideOutput {
   state: NudgeState;
   effects: (NudgeDecisionEffect | SendNudgeEffect)[];
+  /** Handoffs asked for: a rule's escalate action, or email that is not reaching the developer. */
+  escalations: EscalationRequest[];
 }
 
 /** Sent nudges older than this stop mattering to the frequency cap: the state stays small. */
@@ -151,24 +173,32 @@ interface Firing {
   burst?: BurstDetails;
 }
 
-/** Stage rules of the current stage, due or not, that have not used up their allowance. */
+/** Stage rules of the current stage, due or not, that have not used up their allowance (nor are held back). */
 function stageFirings(developerState: NudgeState, rules: NudgeRule[], stage: Stage | null, stageAt: number): Firing[] {
+  const heldBack = developerState.heldBack?.nudgeKeys ?? [];
   return rules
     .filter((rule) => rule.enabled && 'stage' in rule.when && rule.when.stage === stage && (developerState.fired[rule.id] ?? 0) < rule.maxPerDeveloper)
     .map((rule) => {
       const after = 'stage' in rule.when ? ms(rule.when.after as ms.StringValue) : 0;
       return { rule, nudgeKey: `${rule.id}#${(developerState.fired[rule.id] ?? 0) + 1}`, stage, dueAt: stageAt + after };
     })
-    .filter((f) => f.nudgeKey !== developerState.deferred?.nudgeKey);
+    .filter((f) => f.nudgeKey !== developerState.deferred?.nudgeKey && !heldBack.includes(f.nudgeKey));
 }
 
 /** Decides what is due at `now`; returns the new state and the effects (decision rows, sends). */
-export function decideNudges({ developerId, evidence, state: before, rules, now }: DecideInput): DecideOutput {
+export function decideNudges({ developerId, evidence, state: before, rules, now, handoff }: DecideInput): DecideOutput {
   const { policy } = rules.document;
   const state: NudgeState = { ...before, sent: before.sent.filter((s) => s.at > now - KEEP_SENT), fired: { ...before.fired }, bursts: [] };
+  const held = before.heldBack;
+  if (handoff && (held || handoff.owned)) {
+    state.heldBack = held && held.resumedAt === handoff.resumedAt ? { ...held, nudgeKeys: [...held.nudgeKeys] } : { resumedAt: handoff.resumedAt, nudgeKeys: [] };
+  }
   const effects: DecideOutput['effects'] = [];
+  const escalations: EscalationRequest[] = [];
   const stage = currentStage(evidence);
-  const stageAt = stage ? Date.parse(evidence[stage]!.occurredAt) : undefined;
+  const reachedAt = stage ? Date.parse(evidence[stage]!.occurredAt) : undefined;
+  // After a handoff closes, stall rules count from then, not from the stage.
+  const stageAt = reachedAt === undefined || handoff?.resumedAt === undefined ? reachedAt : Math.max(reachedAt, handoff.resumedAt);
   state.holdout ??= holdoutBucket(developerId) < policy.holdoutPercent * 100;
 
   const decide = (firing: Firing, outcome: NudgeDecisionEffect['outcome'], extra: Partial<NudgeDecisionEffect> = {}) => {
@@ -185,7 +215,7 @@ export function decideNudges({ developerId, evidence, state: before, rules, now 
       segment,
       inputs: {
         stage,
-        stageReachedAt: stageAt === undefined ? null : new Date(stageAt).toISOString(),
+        stageReachedAt: reachedAt === undefined ? null : new Date(reachedAt).toISOString(),
         dueAt: new Date(firing.dueAt).toISOString(),
         sentInWindow: state.sent.filter((s) => s.at > now - ms(policy.frequencyCap.per as ms.StringValue)).length,
         consent: state.consent.email,
@@ -210,11 +240,28 @@ export function decideNudges({ developerId, evidence, state: before, rules, now 
       consume();
       decide(firing, 'skipped', { reason, ...(template ? { template } : {}) });
     };
+    // A nudge is due and email is not reaching them: flag them for another channel (a person).
+    if (handoff && segment.engagement === 'none') {
+      escalations.push({ key: 'no_email_engagement', criterion: 'no_email_engagement', reason: `email is not reaching them: ${state.sends} nudges sent, none opened` });
+    }
     if (!matches(rule.segments, segment)) return skip('segment');
-    if ('escalate' in rule.action) return skip('escalation_not_available');
+    if ('escalate' in rule.action) {
+      if (!handoff) return skip('escalation_not_available');
+      if (handoff.owned) return skip('human_owned');
+      consume();
+      escalations.push({ key: `rule:${firing.nudgeKey}`, criterion: `rule:${rule.id}`, reason: rule.action.escalate.reason, rule: { id: rule.id, version: rules.version } });
+      return decide(firing, 'escalated', { reason: rule.action.escalate.reason });
+    }
     const template = templateFor(rule, segment)!;
     if (state.consent.email === 'revoked') return skip('consent', template);
     if (state.holdout) return skip('holdout', template);
+    if (handoff?.stopped) return skip('stopped_by_handoff', template);
+    if (handoff?.owned) {
+      if (firing.stage === null) return skip('human_owned', template);
+      // A stall nudge waits for the case to close, then falls due afresh: recorded, not used up.
+      (state.heldBack ??= { resumedAt: handoff.resumedAt, nudgeKeys: [] }).nudgeKeys.push(firing.nudgeKey);
+      return decide(firing, 'skipped', { reason: 'human_owned', template });
+    }
     if (segment.engagement === 'none') return skip('no_email_engagement', template);
     const window = ms(policy.frequencyCap.per as ms.StringValue);
     if (state.sent.filter((s) => s.at > now - window).length >= policy.frequencyCap.max) return skip('frequency_cap', template);
@@ -256,8 +303,22 @@ export function decideNudges({ developerId, evidence, state: before, rules, now 
     }
   }
 
-  // 2. Error bursts heard since the last decision: their rules act at once.
+  // 2. Error bursts heard since the last decision: their rules act at once. Errors that go on
+  // after a burst was nudged are for a person instead.
   for (const burst of before.bursts) {
+    if (burst.continued) {
+      const nudged = state.sent.find((s) => rules.document.rules.some((r) => r.id === s.ruleId && 'signal' in r.when && r.when.signal === burst.kind));
+      if (handoff && nudged) {
+        const where = burst.endpoint ? ` on ${burst.endpoint}` : '';
+        escalations.push({
+          key: `error_burst_continued:${burst.kind}`,
+          criterion: 'error_burst_continued',
+          reason: `${burst.count ?? 'more'} × ${burst.status ?? 'errors'}${where} after the ${nudged.ruleId} nudge`,
+          detail: { burst: { ...burst }, nudge: nudged.nudgeKey },
+        });
+      }
+      continue;
+    }
     for (const rule of rules.document.rules) {
       if (!rule.enabled || !('signal' in rule.when) || rule.when.signal !== burst.kind) continue;
       if ((state.fired[rule.id] ?? 0) >= rule.maxPerDeveloper || state.deferred?.ruleId === rule.id) continue;
@@ -277,7 +338,7 @@ export function decideNudges({ developerId, evidence, state: before, rules, now 
   }
 
   state.wakeAt = nextWake(state, rules, stage, stageAt, now);
-  return { state, effects };
+  return { state, effects, escalations };
 }
 
 /** When the next decision is due: a deferred nudge, or the current stage's next rule. */

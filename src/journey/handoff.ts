@@ -1,0 +1,381 @@
+import type { CaseStatus, CaseView } from '../handoff/case-context.ts';
+import type { ActivePolicy, StallCriterion } from '../rules/escalation-policy-schema.ts';
+import { durationMs } from '../rules/rules-schema.ts';
+import { currentStage, type EvidenceByStage } from './evidence.ts';
+import type { HandoffEffect, HandoffStepKind, JourneySnapshotSummary } from './journey-effects.ts';
+import { stageRank, type Stage } from './stages.ts';
+
+/**
+ * Handoff to a person, as pure functions of the journey's state, the escalation policy in force
+ * and the workflow's clock (passed in): which criterion escalates, the SLAs that move a case up a
+ * level, and what agents do to it (claim, note, snooze, return, resolve). Every step is an effect
+ * (a log row with the case after it, and a Slack notification); nothing here does I/O.
+ */
+
+/** Why a developer should go to a person; each key escalates at most once per developer. */
+export interface EscalationRequest {
+  /** `stall:<id>`, `support_ticket:<eventId>`, `error_burst_continued:<kind>`, `no_email_engagement`, `rule:<id>`. */
+  key: string;
+  criterion: string;
+  reason: string;
+  rule?: { id: string; version: number };
+  detail?: Record<string, unknown>;
+}
+
+export interface ActiveCase {
+  id: string;
+  criterion: string;
+  reason: string;
+  rule?: { id: string; version: number };
+  policyVersion: number;
+  status: Exclude<CaseStatus, 'returned' | 'resolved'>;
+  /** 1-based. */
+  level: number;
+  owner?: string;
+  claimedAt?: number;
+  openedAt: number;
+  /** While unclaimed and a higher level is left, or the breach is not yet marked. */
+  claimDueAt?: number;
+  /** Until the resolution SLA breach is marked. */
+  resolveDueAt?: number;
+  resolveBy: number;
+  snoozedUntil?: number;
+  beforeSnooze?: 'open' | 'claimed';
+  breaches: ('claim' | 'resolution')[];
+  /** The policy version's levels, outcomes and claim SLA, kept so that agent actions need no policy. */
+  levels: { channel: string; mention: string[] }[];
+  outcomes: string[];
+  stopNudgesOn: string[];
+  claimSlaMs: number;
+  steps: number;
+}
+
+export interface ClosedCase {
+  id: string;
+  status: 'returned' | 'resolved';
+  outcome: string | null;
+  closedAt: number;
+}
+
+export interface HandoffState {
+  /** Cases opened so far (numbers the ids). */
+  opened: number;
+  active?: ActiveCase;
+  lastClosed?: ClosedCase;
+  /** Request keys that have escalated (or joined an open case). */
+  escalated: string[];
+  /** Heard from events since the last decision. */
+  requests: EscalationRequest[];
+  /** When the last case closed: automated nudges restart their clocks here. */
+  resumedAt?: number;
+  /** A resolution whose outcome stops automated nudges for good (e.g. not a fit). */
+  nudgesStopped?: boolean;
+}
+
+export function initialHandoffState(): HandoffState {
+  return { opened: 0, escalated: [], requests: [] };
+}
+
+/** What an agent does to a case (Slack button or `POST /v1/handoffs/:id/actions`). */
+export interface HandoffAction {
+  type: 'handoff.action';
+  caseId: string;
+  action: 'claim' | 'note' | 'snooze' | 'return' | 'resolve';
+  actor: string;
+  note?: string;
+  snoozeMs?: number;
+  outcome?: string;
+  /** Workflow time of the action. */
+  at: number;
+}
+
+/** Why an action cannot apply; the workflow rejects it before it touches the journey. */
+export function actionProblem(state: HandoffState | undefined, action: Omit<HandoffAction, 'type' | 'at'>): { code: 'not_found' | 'closed' | 'invalid'; message: string } | undefined {
+  const active = state?.active;
+  if (!active || active.id !== action.caseId) {
+    if (state?.lastClosed?.id === action.caseId || (state && caseNumber(action.caseId) !== undefined && caseNumber(action.caseId)! <= state.opened)) {
+      return { code: 'closed', message: `case ${action.caseId} is closed` };
+    }
+    return { code: 'not_found', message: `no case ${action.caseId}` };
+  }
+  if (action.action === 'resolve' && (!action.outcome || !active.outcomes.includes(action.outcome))) {
+    return { code: 'invalid', message: `outcome must be one of: ${active.outcomes.join(', ')}` };
+  }
+  if (action.action === 'note' && !action.note?.trim()) return { code: 'invalid', message: 'a note needs text' };
+  if (action.action === 'snooze' && !(action.snoozeMs && action.snoozeMs > 0)) return { code: 'invalid', message: 'snooze needs a positive duration' };
+  return undefined;
+}
+
+function caseNumber(caseId: string): number | undefined {
+  const match = /\/h(\d+)$/.exec(caseId);
+  return match ? Number(match[1]) : undefined;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function caseView(developerId: string, c: ActiveCase, closed?: { status: 'returned' | 'resolved'; outcome: string | null; at: number }): CaseView {
+  return {
+    id: c.id,
+    developerId,
+    status: closed?.status ?? c.status,
+    criterion: c.criterion,
+    reason: c.reason,
+    ...(c.rule ? { rule: c.rule } : {}),
+    policyVersion: c.policyVersion,
+    level: c.level,
+    owner: c.owner ?? null,
+    openedAt: iso(c.openedAt)!,
+    claimedAt: iso(c.claimedAt),
+    claimDueAt: closed ? null : iso(c.claimDueAt),
+    resolveDueAt: iso(c.resolveBy)!,
+    snoozedUntil: closed ? null : iso(c.snoozedUntil),
+    breaches: [...c.breaches],
+    closedAt: closed ? iso(closed.at) : null,
+    outcome: closed?.outcome ?? null,
+    outcomes: [...c.outcomes],
+  };
+}
+
+interface StepContext {
+  developerId: string;
+  snapshot: JourneySnapshotSummary;
+}
+
+/** Mutable working copy for one decision or action; `effects` collects what to record and send. */
+class CaseSteps {
+  readonly effects: HandoffEffect[] = [];
+  constructor(
+    readonly state: HandoffState,
+    private readonly ctx: StepContext,
+  ) {}
+
+  step(c: ActiveCase, step: HandoffStepKind, actor: string | null, at: number, detail: Record<string, unknown>, options: { closed?: { status: 'returned' | 'resolved'; outcome: string | null }; post?: number } = {}) {
+    c.steps++;
+    const view = caseView(this.ctx.developerId, c, options.closed ? { ...options.closed, at } : undefined);
+    const stepKey = `${c.id}/${c.steps}`;
+    const atIso = new Date(at).toISOString();
+    this.effects.push({ type: 'recordHandoffStep', developerId: this.ctx.developerId, stepKey, step, actor, at: atIso, detail, case: view, revision: c.steps, snapshot: this.ctx.snapshot });
+    const level = options.post === undefined ? undefined : c.levels[options.post - 1];
+    this.effects.push({
+      type: 'notifySlack',
+      developerId: this.ctx.developerId,
+      case: view,
+      revision: c.steps,
+      ...(level ? { post: { level: options.post!, channel: level.channel, mention: level.mention } } : {}),
+      step: { stepKey, step, actor, at: atIso, detail },
+    });
+  }
+
+  open(request: EscalationRequest, policy: ActivePolicy, now: number) {
+    const doc = policy.document;
+    this.state.opened++;
+    const c: ActiveCase = {
+      id: `${this.ctx.developerId}/h${this.state.opened}`,
+      criterion: request.criterion,
+      reason: request.reason,
+      ...(request.rule ? { rule: request.rule } : {}),
+      policyVersion: policy.version,
+      status: 'open',
+      level: 1,
+      openedAt: now,
+      claimDueAt: now + durationMs(doc.claimSla),
+      resolveDueAt: now + durationMs(doc.resolutionSla),
+      resolveBy: now + durationMs(doc.resolutionSla),
+      breaches: [],
+      levels: doc.levels.map((l) => ({ channel: l.channel, mention: l.mention ?? [] })),
+      outcomes: [...doc.outcomes],
+      stopNudgesOn: [...doc.stopNudgesOn],
+      claimSlaMs: durationMs(doc.claimSla),
+      steps: 0,
+    };
+    this.state.active = c;
+    this.step(c, 'escalated', null, now, { criterion: request.criterion, reason: request.reason, ...(request.rule ? { rule: request.rule } : {}), ...(request.detail ?? {}) }, { post: 1 });
+  }
+
+  /** Marks the breach and moves the case one level up; false when it was at the last level. */
+  breach(c: ActiveCase, sla: 'claim' | 'resolution', now: number): boolean {
+    if (!c.breaches.includes(sla)) c.breaches.push(sla);
+    const next = c.level < c.levels.length ? c.level + 1 : undefined;
+    this.step(c, 'sla_breached', null, now, { sla, level: c.level, ...(next ? { escalatedTo: next } : {}) });
+    if (!next) return false;
+    c.level = next;
+    this.step(c, 're_escalated', null, now, { level: next, channel: c.levels[next - 1]!.channel, sla }, { post: next });
+    return true;
+  }
+
+  close(c: ActiveCase, status: 'returned' | 'resolved', actor: string, at: number, outcome: string | null, detail: Record<string, unknown>) {
+    this.step(c, status, actor, at, detail, { closed: { status, outcome } });
+    this.state.active = undefined;
+    this.state.lastClosed = { id: c.id, status, outcome, closedAt: at };
+    this.state.resumedAt = at;
+    if (outcome && c.stopNudgesOn.includes(outcome)) this.state.nudgesStopped = true;
+  }
+}
+
+export interface HandoffDecisionInput {
+  developerId: string;
+  evidence: EvidenceByStage;
+  state: HandoffState;
+  policy: ActivePolicy;
+  accountType: string | undefined;
+  /** Escalations the nudge decisions asked for (a rule's escalate action, email not reaching them). */
+  fromNudges: EscalationRequest[];
+  snapshot: JourneySnapshotSummary;
+  now: number;
+}
+
+/** Deadlines first (snooze end, SLA breaches), then new escalations (one case at a time). */
+export function decideHandoff(input: HandoffDecisionInput): { state: HandoffState; effects: HandoffEffect[] } {
+  const { policy, now } = input;
+  const state: HandoffState = { ...input.state, escalated: [...input.state.escalated], requests: [], ...(input.state.active ? { active: cloneCase(input.state.active) } : {}) };
+  const steps = new CaseSteps(state, { developerId: input.developerId, snapshot: input.snapshot });
+  const c = state.active;
+
+  if (c) {
+    if (c.snoozedUntil !== undefined && c.snoozedUntil <= now) {
+      c.status = c.beforeSnooze ?? 'open';
+      const until = c.snoozedUntil;
+      c.snoozedUntil = undefined;
+      c.beforeSnooze = undefined;
+      steps.step(c, 'snooze_ended', null, now, { snoozedUntil: new Date(until).toISOString() });
+    }
+    // SLAs wait while a case is snoozed, and are checked when the snooze ends.
+    if (c.status !== 'snoozed') {
+      if (c.status === 'open' && c.claimDueAt !== undefined && c.claimDueAt <= now) {
+        // Each level gets the claim SLA again; past the last level the breach is only marked.
+        c.claimDueAt = steps.breach(c, 'claim', now) ? now + c.claimSlaMs : undefined;
+      }
+      if (c.resolveDueAt !== undefined && c.resolveDueAt <= now) {
+        c.resolveDueAt = undefined;
+        steps.breach(c, 'resolution', now);
+      }
+    }
+  }
+
+  const requests = [...input.state.requests, ...stallRequests(input, state), ...input.fromNudges].filter((r) => !state.escalated.includes(r.key) && criterionEnabled(r, policy));
+  for (const request of requests) {
+    state.escalated.push(request.key);
+    if (!state.active) steps.open(request, policy, now);
+    else if (request.criterion === 'support_ticket') steps.step(state.active, 'ticket', null, now, { ...(request.detail ?? {}) });
+  }
+  return { state, effects: steps.effects };
+}
+
+function criterionEnabled(request: EscalationRequest, policy: ActivePolicy): boolean {
+  const { criteria } = policy.document;
+  switch (request.criterion) {
+    case 'support_ticket':
+      return criteria.supportTicket.enabled;
+    case 'error_burst_continued':
+      return criteria.errorBurstAfterNudge.enabled;
+    case 'no_email_engagement':
+      return criteria.noEmailEngagement.enabled;
+    default:
+      return true;
+  }
+}
+
+function stallThreshold(stall: StallCriterion, accountType: string | undefined): number {
+  return durationMs(accountType === 'organization' && stall.organizationAfter ? stall.organizationAfter : stall.after);
+}
+
+/** The stall window of one criterion: open while `since` is reached and `until` (or later) is not. */
+function stallDueAt(stall: StallCriterion, evidence: EvidenceByStage, accountType: string | undefined): number | undefined {
+  const since = evidence[stall.since];
+  if (!since) return undefined;
+  const current = currentStage(evidence);
+  if (current !== null && stageRank(current) >= stageRank(stall.until)) return undefined;
+  return Date.parse(since.occurredAt) + stallThreshold(stall, accountType);
+}
+
+const HOUR = 3_600_000;
+const humanDuration = (ms: number) => (ms % (24 * HOUR) === 0 ? `${ms / (24 * HOUR)} days` : `${Math.round(ms / HOUR)} hours`);
+const label = (stage: Stage) => stage.replaceAll('_', ' ');
+
+function stallRequests(input: HandoffDecisionInput, state: HandoffState): EscalationRequest[] {
+  return input.policy.document.criteria.stalls
+    .filter((stall) => !state.escalated.includes(`stall:${stall.id}`))
+    .flatMap((stall) => {
+      const due = stallDueAt(stall, input.evidence, input.accountType);
+      if (due === undefined || due > input.now) return [];
+      return [
+        {
+          key: `stall:${stall.id}`,
+          criterion: `stall:${stall.id}`,
+          reason: `no ${label(stall.until)} ${humanDuration(stallThreshold(stall, input.accountType))} after ${label(stall.since)}${input.accountType === 'organization' && stall.organizationAfter ? ' (organization)' : ''}`,
+          detail: { since: stall.since, until: stall.until, sinceAt: input.evidence[stall.since]!.occurredAt },
+        },
+      ];
+    });
+}
+
+/** When the handoff next needs a decision: a snooze end, an SLA, a stall threshold. */
+export function nextHandoffWake(state: HandoffState, policy: ActivePolicy, evidence: EvidenceByStage, accountType: string | undefined): number | undefined {
+  const times: number[] = [];
+  const c = state.active;
+  if (c) {
+    if (c.status === 'snoozed' && c.snoozedUntil !== undefined) times.push(c.snoozedUntil);
+    else {
+      if (c.status === 'open' && c.claimDueAt !== undefined) times.push(c.claimDueAt);
+      if (c.resolveDueAt !== undefined) times.push(c.resolveDueAt);
+    }
+  }
+  for (const stall of policy.document.criteria.stalls) {
+    if (state.escalated.includes(`stall:${stall.id}`)) continue;
+    const due = stallDueAt(stall, evidence, accountType);
+    if (due !== undefined) times.push(due);
+  }
+  return times.length > 0 ? Math.min(...times) : undefined;
+}
+
+/** Applies an agent's action (already checked with `actionProblem`). */
+export function applyHandoffAction(developerId: string, before: HandoffState, action: HandoffAction, snapshot: JourneySnapshotSummary): { state: HandoffState; effects: HandoffEffect[] } {
+  const state: HandoffState = { ...before, escalated: [...before.escalated], requests: [...before.requests], ...(before.active ? { active: cloneCase(before.active) } : {}) };
+  const steps = new CaseSteps(state, { developerId, snapshot });
+  const c = state.active;
+  if (!c || c.id !== action.caseId) return { state: before, effects: [] };
+  const { actor, at } = action;
+  switch (action.action) {
+    case 'claim': {
+      if (c.owner === actor && c.status !== 'snoozed') return { state: before, effects: [] }; // a double click
+      const previous = c.owner;
+      c.owner = actor;
+      c.claimedAt ??= at;
+      c.status = 'claimed';
+      c.snoozedUntil = undefined;
+      c.beforeSnooze = undefined;
+      c.claimDueAt = undefined;
+      steps.step(c, 'claimed', actor, at, previous && previous !== actor ? { from: previous } : {});
+      break;
+    }
+    case 'note':
+      steps.step(c, 'note', actor, at, { text: action.note!.trim().slice(0, 2000) });
+      break;
+    case 'snooze':
+      if (c.status !== 'snoozed') c.beforeSnooze = c.status;
+      c.status = 'snoozed';
+      c.snoozedUntil = at + action.snoozeMs!;
+      steps.step(c, 'snoozed', actor, at, { forMs: action.snoozeMs, until: new Date(c.snoozedUntil).toISOString() });
+      break;
+    case 'return':
+      steps.close(c, 'returned', actor, at, null, {});
+      break;
+    case 'resolve':
+      steps.close(c, 'resolved', actor, at, action.outcome!, { outcome: action.outcome, ...(action.note ? { note: action.note.slice(0, 2000) } : {}) });
+      break;
+  }
+  return { state, effects: steps.effects };
+}
+
+function cloneCase(c: ActiveCase): ActiveCase {
+  return { ...c, breaches: [...c.breaches] };
+}
+
+/** Requests heard from events: support tickets and errors that go on after their nudge. */
+export function noteTicket(state: HandoffState, eventId: string, occurredAt: string, properties: Record<string, unknown> | undefined): HandoffState {
+  const subject = typeof properties?.subject === 'string' ? `: ${properties.subject.slice(0, 200)}` : '';
+  return {
+    ...state,
+    requests: [...state.requests, { key: `support_ticket:${eventId}`, criterion: 'support_ticket', reason: `support ticket${subject}`, detail: { eventId, occurredAt } }],
+  };
+}

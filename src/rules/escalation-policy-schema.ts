@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { STAGES } from '../journey/stages.ts';
+import { duration } from './rules-schema.ts';
+
+/**
+ * When automation hands a developer to a person, where the case is posted, and the SLAs that
+ * escalate it further (config/escalation.yaml, `PUT /v1/escalation-policy`): validated by this one
+ * schema, versioned and audited like the nudge rules.
+ */
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case letters, digits and dashes');
+
+/** A stall: reached `since`, and not `until` (or any later stage) within `after`. */
+export const stallCriterion = z
+  .strictObject({
+    id: id.describe('Stable name; the case records it (criterion `stall:<id>`)'),
+    since: z.enum(STAGES).describe('The stage the developer reached…'),
+    until: z.enum(STAGES).describe('…without reaching this one (or a later one)…'),
+    after: duration.describe('…within this long'),
+    organizationAfter: duration.optional().describe('The same for organization accounts (sooner, usually)'),
+  })
+  .refine((s) => STAGES.indexOf(s.until) > STAGES.indexOf(s.since), { message: '`until` must be a later stage than `since`', path: ['until'] });
+
+const toggle = z.strictObject({ enabled: z.boolean().default(true) });
+
+/** A Slack channel (id like C0123 or a #name) and who to mention there. */
+export const escalationLevel = z.strictObject({
+  channel: z.string().regex(/^(#[a-z0-9][a-z0-9_-]*|[CG][A-Z0-9]{2,})$/, 'must be a channel id (C0123ABC) or a #name').describe('Where the case is posted at this level'),
+  mention: z
+    .array(z.string().regex(/^[SUW][A-Z0-9]{2,}$/, 'must be a Slack user-group id (S…) or user id (U…/W…)'))
+    .optional()
+    .describe('User groups (S…) or users (U…) mentioned in the post'),
+});
+
+export const escalationPolicyDocument = z
+  .strictObject({
+    criteria: z
+      .strictObject({
+        stalls: z
+          .array(stallCriterion)
+          .default([
+            { id: 'no-first-call', since: 'credential_provisioned', until: 'first_api_call', after: '7d', organizationAfter: '3d' },
+            { id: 'not-active', since: 'first_api_call', until: 'active_integration', after: '14d', organizationAfter: '7d' },
+            { id: 'not-live', since: 'active_integration', until: 'production_deployment', after: '30d', organizationAfter: '14d' },
+          ])
+          .describe('Stalls beyond a threshold, per stage'),
+        supportTicket: toggle.prefault({}).describe('A support ticket (support.ticket_created) escalates'),
+        errorBurstAfterNudge: toggle.prefault({}).describe('Errors that go on after their burst was nudged escalate'),
+        noEmailEngagement: toggle.prefault({}).describe('A nudge held back because email is not reaching the developer (segment "none") escalates'),
+      })
+      .prefault({}),
+    levels: z
+      .array(escalationLevel)
+      .min(1)
+      .default([{ channel: '#onboarding-help' }, { channel: '#onboarding-escalations', mention: ['S0ONBOARDING'] }])
+      .describe('Level 1 first; a breached SLA moves the case one level up, to the last'),
+    claimSla: duration.default('4h').describe('Unclaimed this long after a post: escalate to the next level'),
+    resolutionSla: duration.default('2d').describe('Not resolved this long after escalation: marked breached and escalated'),
+    outcomes: z
+      .array(id)
+      .min(1)
+      .default(['unblocked', 'not-a-fit', 'bug-filed', 'no-response'])
+      .describe('What "Resolve" may record'),
+    stopNudgesOn: z.array(id).default(['not-a-fit']).describe('Outcomes after which no automated nudge is sent again'),
+    privacy: z
+      .strictObject({ showEmail: z.boolean().default(false).describe('false: the email is masked in Slack (j***@example.com)') })
+      .prefault({}),
+    agents: z
+      .strictObject({
+        users: z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/)).default([]).describe('Slack users who may act on cases'),
+        userGroups: z.array(z.string().regex(/^S[A-Z0-9]{2,}$/)).default([]).describe('Slack user groups whose members may act'),
+      })
+      .prefault({})
+      .describe('Who may act from Slack; both empty: anyone who sees the message'),
+  })
+  .superRefine((doc, ctx) => {
+    doc.stopNudgesOn.forEach((outcome, index) => {
+      if (!doc.outcomes.includes(outcome)) ctx.addIssue({ code: 'custom', path: ['stopNudgesOn', index], message: `"${outcome}" is not one of the outcomes` });
+    });
+    const seen = new Set<string>();
+    doc.criteria.stalls.forEach((stall, index) => {
+      if (seen.has(stall.id)) ctx.addIssue({ code: 'custom', path: ['criteria', 'stalls', index, 'id'], message: `duplicate stall id "${stall.id}"` });
+      seen.add(stall.id);
+    });
+  })
+  .describe('Onramp escalation policy');
+
+export type EscalationPolicyDocument = z.output<typeof escalationPolicyDocument>;
+export type StallCriterion = z.output<typeof stallCriterion>;
+export type EscalationLevel = z.output<typeof escalationLevel>;
+
+/** A policy version as the engine sees it. */
+export interface ActivePolicy {
+  version: number;
+  document: EscalationPolicyDocument;
+}

@@ -1,4 +1,6 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CaseView } from '../src/handoff/case-context.ts';
+import { caseView, type HandoffAction, type HandoffState } from '../src/journey/handoff.ts';
 import type { StageView } from '../src/journey/evidence.ts';
 import type { JourneyEvent } from '../src/journey/journey-event.ts';
 import type { NudgeState } from '../src/journey/nudging.ts';
@@ -22,7 +24,39 @@ export interface JourneyState {
   stages: StageView[];
   eventsApplied: number;
   nudging?: NudgingView;
+  handoff?: HandoffView;
 }
+
+/** The open case, if any, and how the last one ended. */
+export interface HandoffView {
+  active: CaseView | null;
+  lastClosed: { id: string; status: 'returned' | 'resolved'; outcome: string | null; closedAt: string } | null;
+  casesOpened: number;
+  nudgesStopped: boolean;
+  nextDecisionAt: string | null;
+}
+
+export function handoffView(developerId: string, state: HandoffState & { wakeAt?: number }): HandoffView {
+  const closed = state.lastClosed;
+  return {
+    active: state.active ? caseView(developerId, state.active) : null,
+    lastClosed: closed ? { id: closed.id, status: closed.status, outcome: closed.outcome, closedAt: new Date(closed.closedAt).toISOString() } : null,
+    casesOpened: state.opened,
+    nudgesStopped: state.nudgesStopped === true,
+    nextDecisionAt: state.wakeAt === undefined ? null : new Date(state.wakeAt).toISOString(),
+  };
+}
+
+/** An agent's action on a case; rejected (not found, closed, invalid) before it touches the journey. */
+export type HandoffActionInput = Omit<HandoffAction, 'type' | 'at'>;
+
+export interface HandoffActionResult {
+  /** false: nothing to do (a double click: already claimed by this actor). */
+  changed: boolean;
+  case: CaseView;
+}
+
+export const handoffActionUpdate = defineUpdate<HandoffActionResult, [HandoffActionInput]>('handoff.action');
 
 /** What the journey knows for its nudges, as the journey API shows it. */
 export interface NudgingView {

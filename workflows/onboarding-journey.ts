@@ -1,13 +1,16 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { HandoffActivities } from '../src/activities/handoff-activities.ts';
 import type { JourneyActivities } from '../src/activities/journey-activities.ts';
 import type { NudgeActivities } from '../src/activities/nudge-activities.ts';
 import { currentStage, stageViews } from '../src/journey/evidence.ts';
+import { actionProblem, caseView } from '../src/journey/handoff.ts';
+import type { ActivePolicy } from '../src/rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../src/rules/rules-schema.ts';
-import type { JourneyEffect, MachineEffect, NudgeDecisionEffect, SendNudgeEffect } from '../src/journey/journey-effects.ts';
+import type { HandoffStepEffect, JourneyEffect, MachineEffect, NotifySlackEffect, NudgeDecisionEffect, SendNudgeEffect } from '../src/journey/journey-effects.ts';
 import type { JourneyEvent } from '../src/journey/journey-event.ts';
-import { MACHINE_VERSION } from '../src/journey/journey-machine.ts';
+import { MACHINE_VERSION, nextWakeAt } from '../src/journey/journey-machine.ts';
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type PersistedJourney } from '../src/journey/journey-runtime.ts';
-import { journeyEventsSignal, journeyStateQuery, nudgingView } from './journey-messages.ts';
+import { handoffActionUpdate, handoffView, journeyEventsSignal, journeyStateQuery, nudgingView } from './journey-messages.ts';
 import { SeenIds } from './seen-ids.ts';
 
 export interface OnboardingJourneyInput {
@@ -31,6 +34,19 @@ const { recordJourneyEffects } = proxyLocalActivities<JourneyActivities>({
 const { currentNudgeRules, recordNudgeDecisions } = proxyLocalActivities<NudgeActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+const { currentJourneyPolicies, recordHandoffSteps } = proxyLocalActivities<HandoffActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+// Slack may be down or rate-limiting for a while: retried for up to a day, beside the loop, one
+// call at a time per journey so that a case's post precedes its updates.
+const { notifySlack } = proxyActivities<HandoffActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '1 day',
+  retry: { initialInterval: '2 seconds', maximumInterval: '10 minutes', backoffCoefficient: 2 },
 });
 
 // A regular activity: SMTP may be slow or down for a while; it retries for up to a day, without
@@ -67,6 +83,7 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
     stages: stageViews(journey.context.evidence),
     eventsApplied,
     ...(journey.context.nudging ? { nudging: nudgingView(journey.context.nudging) } : {}),
+    ...(journey.context.handoff ? { handoff: handoffView(input.developerId, journey.context.handoff) } : {}),
   }));
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || appliedThisRun >= maxEventsPerRun;
@@ -75,22 +92,65 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   const nudging = patched('onramp-nudges');
   const sending = new Set<Promise<void>>();
 
-  // The rules version in force, read by a local activity and reused for RULES_REUSE_MS of workflow
-  // time: a developer's milestones come in bursts, and one read per event was a marker per
-  // workflow task. A rules change reaches a journey at its first decision after that window.
-  let loaded: { rules: ActiveRules | null; at: number } | undefined;
+  // Handoff to a person arrived with machine version 3 (escalation policy, agent actions).
+  const handoff = patched('onramp-handoff');
+  let slackChain: Promise<void> = Promise.resolve();
+  let decideSoon = false;
+
+  // The rules (and escalation policy) in force, read by a local activity and reused for
+  // RULES_REUSE_MS of workflow time: a developer's milestones come in bursts, and one read per
+  // event was a marker per workflow task. A change reaches a journey at its first decision after.
+  let loaded: { rules: ActiveRules | null; policy?: ActivePolicy | null; at: number } | undefined;
   const rulesInForce = async () => {
-    if (!loaded || Date.now() - loaded.at >= RULES_REUSE_MS) loaded = { rules: await currentNudgeRules(), at: Date.now() };
-    return loaded.rules;
+    if (loaded && Date.now() - loaded.at < RULES_REUSE_MS) return loaded;
+    const fresh = handoff ? { ...(await currentJourneyPolicies()), at: Date.now() } : { rules: await currentNudgeRules(), at: Date.now() };
+    loaded = fresh;
+    return fresh;
   };
 
-  /** Decides on nudges with the rules in force now; sends run beside the loop. */
-  const decideNudges = async (rules: ActiveRules | null) => {
+  /** Records handoff steps now (the log is the case's truth for people); Slack follows, in order. */
+  const carryOutHandoff = async (effects: MachineEffect[]) => {
+    const steps = effects.filter((e): e is HandoffStepEffect => e.type === 'recordHandoffStep');
+    if (steps.length > 0) await recordHandoffSteps(steps);
+    for (const notify of effects.filter((e): e is NotifySlackEffect => e.type === 'notifySlack')) {
+      slackChain = slackChain.then(() =>
+        notifySlack(notify).catch(async (error: unknown) => {
+          // Given up after a day of failures: the log says so; the case stays actionable by API.
+          const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+          const step = steps.find((s) => s.stepKey === notify.step?.stepKey);
+          if (step) await recordHandoffSteps([slackFailureStep(step, notify, message)]);
+        }),
+      );
+    }
+  };
+
+  setHandler(
+    handoffActionUpdate,
+    async (action) => {
+      const result = applyJourneyEvent(journey, { type: 'handoff.action', ...action, at: Date.now() });
+      journey = result.snapshot;
+      decideSoon = true; // deadlines moved: the next decision re-arms the timer
+      await carryOutHandoff(result.effects);
+      const step = result.effects.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep');
+      return { changed: step !== undefined, case: step?.case ?? caseView(input.developerId, journey.context.handoff!.active!) };
+    },
+    {
+      validator: (action) => {
+        const problem = actionProblem(journey.context.handoff, action);
+        if (problem) throw ApplicationFailure.create({ type: 'HandoffActionRejected', message: problem.message, details: [problem.code], nonRetryable: true });
+      },
+    },
+  );
+
+  /** Decides on nudges and handoff with the rules and policy in force now; sends run beside the loop. */
+  const decideNudges = async ({ rules, policy }: { rules: ActiveRules | null; policy?: ActivePolicy | null }) => {
+    decideSoon = false;
     if (!rules) return;
-    const result = applyJourneyEvent(journey, { type: 'nudge.decide', now: Date.now(), rules });
+    const result = applyJourneyEvent(journey, { type: 'nudge.decide', now: Date.now(), rules, ...(policy ? { policy } : {}) });
     journey = result.snapshot;
     const decisions = result.effects.filter((e): e is NudgeDecisionEffect => e.type === 'recordNudgeDecision');
     if (decisions.length > 0) await recordNudgeDecisions(decisions);
+    if (handoff) await carryOutHandoff(result.effects);
     for (const send of result.effects.filter((e): e is SendNudgeEffect => e.type === 'sendNudge')) {
       const running: Promise<void> = sendNudge(send)
         .catch(async (error: unknown) => {
@@ -116,11 +176,11 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   };
 
   for (;;) {
-    const wakeAt = nudging ? journey.context.nudging?.wakeAt : undefined;
+    const wakeAt = handoff ? nextWakeAt(journey.context) : nudging ? journey.context.nudging?.wakeAt : undefined;
     if (wakeAt !== undefined && (!timer || timer.fired || wakeAt < timer.at)) armTimer(wakeAt);
-    await condition(() => inbox.length > 0 || shouldContinueAsNew() || timer?.fired === true);
-    const woken = inbox.length === 0 && timer?.fired === true;
-    if (woken) timer = undefined;
+    await condition(() => inbox.length > 0 || shouldContinueAsNew() || timer?.fired === true || decideSoon);
+    const woken = inbox.length === 0 && (timer?.fired === true || decideSoon);
+    if (woken && timer?.fired) timer = undefined;
     if (inbox.length > 0) {
       const effects: JourneyEffect[] = [];
       let applied = 0;
@@ -141,7 +201,7 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
       await decideNudges(await rulesInForce());
       continue;
     }
-    await Promise.all([...sending]);
+    await Promise.all([...sending, slackChain]);
     await condition(allHandlersFinished);
     if (inbox.length > 0) continue;
     await continueAsNew<typeof onboardingJourney>({
@@ -152,4 +212,16 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
       maxEventsPerRun: input.maxEventsPerRun,
     });
   }
+}
+
+/** A Slack notification given up on, as a step of the case's log (the case itself unchanged). */
+function slackFailureStep(step: HandoffStepEffect, notify: NotifySlackEffect, message: string): HandoffStepEffect {
+  return {
+    ...step,
+    stepKey: `${step.stepKey}/slack_failed`,
+    step: 'slack_failed',
+    actor: null,
+    at: new Date(Date.now()).toISOString(),
+    detail: { error: message.slice(0, 500), ...(notify.post ? { level: notify.post.level, channel: notify.post.channel } : {}) },
+  };
 }

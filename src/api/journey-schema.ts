@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STAGES } from '../journey/stages.ts';
+import { handoffWithLog } from './read-handoffs.ts';
 import { nudgeMessage } from './read-messages.ts';
 
 const stage = z.enum(STAGES);
@@ -53,6 +54,7 @@ export const journeyResponse = z.object({
   }),
   pendingSignals: z.int().describe('accepted events whose signals still wait for delivery to the journey'),
   messages: z.array(nudgeMessage).describe('nudge decisions and the emails sent (GET /v1/developers/:id/messages)'),
+  handoffs: z.array(handoffWithLog).describe('cases handed to a person, each with its log (GET /v1/developers/:id/handoffs)'),
 });
 
 export type JourneyReadModel = z.infer<typeof journeyResponse>;

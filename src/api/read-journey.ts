@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { stageViews, type EvidenceByStage } from '../journey/evidence.ts';
 import type { JourneyReadModel } from './journey-schema.ts';
+import { readDeveloperHandoffs } from './read-handoffs.ts';
 import { readMessages } from './read-messages.ts';
 import { isStage, type Stage } from '../journey/stages.ts';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
@@ -15,7 +16,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export async function readJourney(prisma: PrismaClient, temporal: Client, developerId: string): Promise<JourneyReadModel | undefined> {
   const developer = await prisma.developer.findUnique({ where: { id: developerId } });
   if (!developer) return undefined;
-  const [stages, transitions, stats, pendingSignals, running, messages] = await Promise.all([
+  const [stages, transitions, stats, pendingSignals, running, messages, handoffs] = await Promise.all([
     prisma.journeyStage.findMany({ where: { developerId } }),
     prisma.journeyTransition.findMany({ where: { developerId }, orderBy: [{ recordedAt: 'asc' }, { id: 'asc' }] }),
     prisma.developerEndpoint.aggregate({
@@ -28,6 +29,7 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
     prisma.outboxSignal.count({ where: { developerId } }),
     isRunning(temporal, developerId),
     readMessages(prisma, developerId),
+    readDeveloperHandoffs(prisma, developerId),
   ]);
   const evidence: EvidenceByStage = {};
   for (const s of stages) {
@@ -70,6 +72,7 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
     },
     pendingSignals,
     messages,
+    handoffs,
   };
 }
 

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createHandoffActivities, type HandoffActivityDeps } from '../activities/handoff-activities.ts';
 import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
 import type pg from 'pg';
@@ -12,6 +13,7 @@ export interface JourneyWorkerOptions {
   namespace: string;
   pool: pg.Pool;
   nudges: Omit<NudgeActivityDeps, 'pool'>;
+  handoffs: Omit<HandoffActivityDeps, 'pool'>;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
@@ -25,7 +27,11 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...createJourneyActivities({ pool: options.pool }), ...createNudgeActivities({ ...options.nudges, pool: options.pool }) },
+    activities: {
+      ...createJourneyActivities({ pool: options.pool }),
+      ...createNudgeActivities({ ...options.nudges, pool: options.pool }),
+      ...createHandoffActivities({ ...options.handoffs, pool: options.pool }),
+    },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
     maxConcurrentLocalActivityExecutions: 200,
   });

@@ -6,6 +6,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandoffActivities } from '../../src/activities/handoff-activities.ts';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
@@ -17,6 +18,7 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { freePort } from '../support/onramp-harness.ts';
+import { testHandoffDeps } from '../support/handoff-deps.ts';
 import { testNudgeDeps } from '../support/nudge-deps.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
 import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
@@ -62,7 +64,12 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await journeyWorkflowBundle(),
-    activities: { ...createJourneyActivities({ pool: db.pool }), ...createNudgeActivities({ ...nudgeDeps, pool: db.pool }) },
+    activities: {
+      ...createJourneyActivities({ pool: db.pool }),
+      ...createNudgeActivities({ ...nudgeDeps, pool: db.pool }),
+      // No escalation policy is stored here: journeys decide nudges alone (handoff.test.ts has both).
+      ...createHandoffActivities({ ...testHandoffDeps(db.pool), pool: db.pool }),
+    },
   });
   running = worker.run();
 }, 120_000);

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { CaseView } from '../handoff/case-context.ts';
+
+const instant = z.string().describe('ISO-8601 UTC');
+
+export const CASE_STATUSES = ['open', 'claimed', 'snoozed', 'returned', 'resolved'] as const;
+
+/** A handoff case as people see it (the read model, rewritten at each step). */
+export const handoffCase = z.object({
+  id: z.string().describe('`<developerId>/h<n>`'),
+  developerId: z.string(),
+  status: z.enum(CASE_STATUSES),
+  criterion: z.string().describe('stall:<id>, support_ticket, error_burst_continued, no_email_engagement or rule:<id>'),
+  reason: z.string(),
+  rule: z.object({ id: z.string(), version: z.int() }).optional().describe("the nudge rule whose escalate action opened it"),
+  policyVersion: z.int(),
+  level: z.int().describe('1-based escalation level'),
+  owner: z.string().nullable(),
+  openedAt: instant,
+  claimedAt: instant.nullable(),
+  claimDueAt: instant.nullable().describe('while unclaimed: when it moves up a level'),
+  resolveDueAt: instant,
+  snoozedUntil: instant.nullable(),
+  breaches: z.array(z.enum(['claim', 'resolution'])),
+  closedAt: instant.nullable(),
+  outcome: z.string().nullable(),
+  outcomes: z.array(z.string()).describe('what `resolve` may record'),
+});
+
+export const handoffStep = z.object({
+  step: z.string().describe('escalated, ticket, claimed, note, snoozed, snooze_ended, sla_breached, re_escalated, returned, resolved, slack_failed'),
+  actor: z.string().nullable(),
+  at: instant,
+  detail: z.record(z.string(), z.unknown()),
+  snapshot: z.record(z.string(), z.unknown()).describe('the journey at that moment'),
+});
+
+export const handoffWithLog = handoffCase.extend({ log: z.array(handoffStep) });
+
+export type HandoffWithLog = z.infer<typeof handoffWithLog>;
+
+export interface HandoffFilter {
+  status?: (typeof CASE_STATUSES)[number];
+  developerId?: string;
+  limit: number;
+  /** Opaque: the last case of the previous page. */
+  cursor?: string;
+}
+
+const encodeCursor = (openedAt: Date, id: string) => Buffer.from(JSON.stringify([openedAt.toISOString(), id])).toString('base64url');
+
+export function decodeCursor(cursor: string): { openedAt: Date; id: string } | undefined {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const openedAt = new Date(at);
+    return typeof id === 'string' && !Number.isNaN(openedAt.getTime()) ? { openedAt, id } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cases newest first, a page at a time. */
+export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter): Promise<{ handoffs: CaseView[]; nextCursor: string | null }> {
+  const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+  const rows = await prisma.handoff.findMany({
+    where: {
+      ...(filter.status ? { status: filter.status } : {}),
+      ...(filter.developerId ? { developerId: filter.developerId } : {}),
+      ...(after ? { OR: [{ openedAt: { lt: after.openedAt } }, { openedAt: after.openedAt, id: { lt: after.id } }] } : {}),
+    },
+    orderBy: [{ openedAt: 'desc' }, { id: 'desc' }],
+    take: filter.limit + 1,
+  });
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return { handoffs: page.map((r) => r.view as unknown as CaseView), nextCursor: rows.length > filter.limit && last ? encodeCursor(last.openedAt, last.id) : null };
+}
+
+async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown }[]): Promise<HandoffWithLog[]> {
+  if (cases.length === 0) return [];
+  const found = await prisma.handoffStep.findMany({ where: { handoffId: { in: cases.map((c) => c.id) } } });
+  // In the order the case took them: step keys are `<caseId>/<n>` (`…/<n>/slack_failed` after step n).
+  const order = (key: string) => Number(/\/(\d+)(\/slack_failed)?$/.exec(key)?.[1] ?? 0) + (key.endsWith('/slack_failed') ? 0.5 : 0);
+  const steps = found.sort((a, b) => order(a.stepKey) - order(b.stepKey));
+  return cases.map((c) => ({
+    ...(c.view as CaseView),
+    log: steps
+      .filter((s) => s.handoffId === c.id)
+      .map((s) => ({ step: s.step, actor: s.actor, at: s.at.toISOString(), detail: s.detail as Record<string, unknown>, snapshot: s.snapshot as Record<string, unknown> })),
+  }));
+}
+
+export async function readHandoff(prisma: PrismaClient, id: string): Promise<HandoffWithLog | undefined> {
+  const row = await prisma.handoff.findUnique({ where: { id } });
+  return row ? (await withLogs(prisma, [row]))[0] : undefined;
+}
+
+/** Every case of a developer, oldest first, each with its log. */
+export async function readDeveloperHandoffs(prisma: PrismaClient, developerId: string): Promise<HandoffWithLog[]> {
+  const rows = await prisma.handoff.findMany({ where: { developerId }, orderBy: [{ openedAt: 'asc' }, { id: 'asc' }] });
+  return withLogs(prisma, rows);
+}

@@ -1,0 +1,132 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import { actOnHandoff } from '../../handoff/act-on-handoff.ts';
+import { duration, durationMs } from '../../rules/rules-schema.ts';
+import { bearerAuth } from '../auth.ts';
+import { CASE_STATUSES, decodeCursor, handoffCase, handoffWithLog, listHandoffs, readDeveloperHandoffs, readHandoff } from '../read-handoffs.ts';
+import { errorResponse } from './error-response.ts';
+
+export interface HandoffsRouteOptions {
+  prisma: PrismaClient;
+  temporal: Client;
+  /** Agent and admin keys: list cases and act on them. */
+  agentKeys: readonly string[];
+  /** Keys that may read one developer's cases (the journey's readers, and agents). */
+  readKeys: readonly string[];
+}
+
+const actor = z.string().trim().min(1).max(200).describe('who acts (a name, an email, a Slack user id)');
+const MAX_SNOOZE = '7d';
+
+/** One body per action; the field that is wrong is named. */
+export const actionBody = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('claim'), actor }),
+  z.object({ action: z.literal('note'), actor, note: z.string().trim().min(1).max(2000) }),
+  z.object({
+    action: z.literal('snooze'),
+    actor,
+    for: duration.refine((v) => durationMs(v) <= durationMs(MAX_SNOOZE), `at most ${MAX_SNOOZE}`).describe('how long, e.g. "1h" or "1d"'),
+  }),
+  z.object({ action: z.literal('return'), actor, note: z.string().trim().min(1).max(2000).optional() }),
+  z.object({ action: z.literal('resolve'), actor, outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"), note: z.string().trim().min(1).max(2000).optional() }),
+]);
+
+const STATUS_OF_PROBLEM = { not_found: 404, closed: 409, invalid: 400, unavailable: 503 } as const;
+
+/** Handoff cases without Slack: list, read with their log, and act (claim, note, snooze, return, resolve). */
+export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (app, { prisma, temporal, agentKeys, readKeys }) => {
+  const security = [{ bearer: [] }];
+  const agentsOnly = bearerAuth(agentKeys);
+
+  app.get(
+    '/v1/handoffs',
+    {
+      onRequest: agentsOnly,
+      schema: {
+        summary: 'Handoff cases, newest first',
+        security,
+        querystring: z.object({
+          status: z.enum(CASE_STATUSES).optional(),
+          developer: z.string().min(1).max(256).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          cursor: z.string().max(512).refine((c) => decodeCursor(c) !== undefined, 'not a cursor from a previous page').optional(),
+        }),
+        response: { 200: z.object({ handoffs: z.array(handoffCase), nextCursor: z.string().nullable() }), 400: errorResponse, 401: errorResponse },
+      },
+    },
+    async (request) => {
+      const { status, developer, limit, cursor } = request.query;
+      return listHandoffs(prisma, { status, developerId: developer, limit, cursor });
+    },
+  );
+
+  app.get(
+    '/v1/handoffs/:id',
+    {
+      onRequest: agentsOnly,
+      schema: { summary: 'One case with its log', security, params: z.object({ id: z.string().min(1).max(300) }), response: { 200: handoffWithLog, 401: errorResponse, 404: errorResponse } },
+    },
+    async (request, reply) => {
+      const found = await readHandoff(prisma, request.params.id);
+      return found ?? reply.code(404).send({ errors: [{ path: 'id', message: `no case ${request.params.id}` }] });
+    },
+  );
+
+  app.post(
+    '/v1/handoffs/:id/actions',
+    {
+      onRequest: agentsOnly,
+      schema: {
+        summary: 'Act on a case: claim, note, snooze, return to automation, resolve',
+        description: 'An `Idempotency-Key` header makes a retried request apply once. A claim by the current owner changes nothing (`changed: false`).',
+        security,
+        params: z.object({ id: z.string().min(1).max(300) }),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
+        body: actionBody,
+        response: {
+          200: z.object({ changed: z.boolean(), case: handoffCase }),
+          400: errorResponse,
+          401: errorResponse,
+          404: errorResponse,
+          409: errorResponse,
+          503: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const outcome = await actOnHandoff(
+        temporal,
+        prisma,
+        {
+          caseId: request.params.id,
+          action: body.action,
+          actor: body.actor,
+          ...('note' in body && body.note ? { note: body.note } : {}),
+          ...(body.action === 'snooze' ? { snoozeMs: durationMs(body.for) } : {}),
+          ...(body.action === 'resolve' ? { outcome: body.outcome } : {}),
+        },
+        request.headers['idempotency-key'],
+      );
+      if (outcome.ok) return outcome.result;
+      const path = outcome.code === 'invalid' ? (body.action === 'resolve' ? 'outcome' : body.action === 'snooze' ? 'for' : 'note') : outcome.code === 'not_found' ? 'id' : '';
+      if (outcome.code === 'unavailable') reply.header('retry-after', '5');
+      return reply.code(STATUS_OF_PROBLEM[outcome.code]).send({ errors: [{ path, message: outcome.message }] });
+    },
+  );
+
+  app.get(
+    '/v1/developers/:id/handoffs',
+    {
+      onRequest: bearerAuth(readKeys),
+      schema: {
+        summary: "A developer's handoff cases, oldest first, each with its log",
+        params: z.object({ id: z.string().min(1).max(256) }),
+        response: { 200: z.object({ developerId: z.string(), handoffs: z.array(handoffWithLog) }), 401: errorResponse },
+      },
+    },
+    async (request) => ({ developerId: request.params.id, handoffs: await readDeveloperHandoffs(prisma, request.params.id) }),
+  );
+};

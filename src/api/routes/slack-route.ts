@@ -1,0 +1,119 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type pg from 'pg';
+import { z } from 'zod';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import { actOnHandoff } from '../../handoff/act-on-handoff.ts';
+import type { SlackGateway } from '../../handoff/slack-gateway.ts';
+import { parseInteraction, SNOOZE_CHOICES, type ActionInteraction, type OpenNoteInteraction } from '../../handoff/slack-interaction.ts';
+import { verifySlackSignature } from '../../handoff/slack-signature.ts';
+import type { ActivePolicy } from '../../rules/escalation-policy-schema.ts';
+import { errorResponse } from './error-response.ts';
+
+export interface SlackRouteOptions {
+  prisma: PrismaClient;
+  pool: pg.Pool;
+  temporal: Client;
+  /** SLACK_SIGNING_SECRET; unset: the endpoint answers 404. */
+  signingSecret?: string;
+  /** Unset without SLACK_BOT_TOKEN: actions still apply, nothing is answered in Slack. */
+  gateway?: SlackGateway;
+  currentPolicy: () => Promise<ActivePolicy | undefined>;
+}
+
+/** Slack interaction bodies are small; anything bigger is not from Slack. */
+const MAX_BODY = 64 * 1024;
+/** Seen signatures are kept a little longer than a signature stays fresh (5 minutes). */
+const REPLAY_WINDOW = "10 minutes";
+
+const ANSWERS = {
+  closed: 'This case is closed: nothing changed.',
+  not_found: 'Onramp does not know this case.',
+  invalid: 'That action does not apply to this case.',
+  unavailable: 'Onramp could not reach the journey right now: please try again in a minute.',
+  forbidden: 'You are not one of the agents allowed to act on onboarding cases.',
+} as const;
+
+/**
+ * `POST /slack/interactions`: Slack's buttons and the note modal. The signature is checked before
+ * anything else (and a replayed signature is refused), Slack gets its 200 at once, and the action
+ * then goes to the journey; a refusal (closed case, not an allowed agent) is an ephemeral reply.
+ */
+export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, options) => {
+  const { prisma, pool, temporal, signingSecret, gateway, currentPolicy } = options;
+  const inFlight = new Set<Promise<void>>();
+  let lastPrune = 0;
+
+  // The raw body is what is signed: keep it as a string here (this plugin's scope only).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_BODY }, (_request, body, done) => done(null, body));
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...inFlight]);
+  });
+
+  const answer = async (interaction: ActionInteraction | OpenNoteInteraction, text: string) => {
+    if (gateway && interaction.channel) await gateway.ephemeral(interaction.channel, interaction.actor.slackUserId, text);
+  };
+
+  const allowed = async (userId: string): Promise<boolean> => {
+    const agents = (await currentPolicy())?.document.agents;
+    if (!agents || (agents.users.length === 0 && agents.userGroups.length === 0)) return true;
+    if (agents.users.includes(userId)) return true;
+    return agents.userGroups.length > 0 && gateway !== undefined && (await gateway.isMemberOfAny(userId, agents.userGroups));
+  };
+
+  const carryOut = async (interaction: ActionInteraction | OpenNoteInteraction) => {
+    if (!(await allowed(interaction.actor.slackUserId))) return answer(interaction, ANSWERS.forbidden);
+    if (interaction.kind === 'open_note') {
+      if (gateway) await gateway.openNoteModal(interaction.triggerId, interaction.caseId, { channel: interaction.channel, messageTs: interaction.messageTs });
+      return;
+    }
+    const outcome = await actOnHandoff(temporal, prisma, {
+      caseId: interaction.caseId,
+      action: interaction.action,
+      actor: interaction.actor.slackUserId,
+      ...(interaction.note ? { note: interaction.note } : {}),
+      ...(interaction.snoozeFor ? { snoozeMs: SNOOZE_CHOICES[interaction.snoozeFor] } : {}),
+      ...(interaction.outcome ? { outcome: interaction.outcome } : {}),
+    });
+    if (!outcome.ok) await answer(interaction, `${ANSWERS[outcome.code]}${outcome.code === 'invalid' ? ` (${outcome.message})` : ''}`);
+  };
+
+  app.post(
+    '/slack/interactions',
+    {
+      schema: {
+        summary: "Slack's interactivity endpoint (buttons, note modal); signed by Slack",
+        response: { 200: z.unknown(), 400: errorResponse, 401: errorResponse, 404: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      if (!signingSecret) return reply.code(404).send({ errors: [{ path: '', message: 'Slack is not configured here (SLACK_SIGNING_SECRET is unset)' }] });
+      const raw = typeof request.body === 'string' ? request.body : '';
+      const check = verifySlackSignature({ signingSecret, timestamp: request.headers['x-slack-request-timestamp'], signature: request.headers['x-slack-signature'], rawBody: raw });
+      if (!check.ok) return reply.code(401).send({ errors: [{ path: 'x-slack-signature', message: `${check.reason} signature` }] });
+      const signature = String(request.headers['x-slack-signature']);
+      const fresh = await pool.query('INSERT INTO slack_requests (signature) VALUES ($1) ON CONFLICT (signature) DO NOTHING RETURNING signature', [signature]);
+      if (fresh.rowCount === 0) return reply.code(401).send({ errors: [{ path: 'x-slack-signature', message: 'replayed request' }] });
+      if (Date.now() - lastPrune > 60_000) {
+        lastPrune = Date.now();
+        await pool.query(`DELETE FROM slack_requests WHERE received_at < now() - interval '${REPLAY_WINDOW}'`);
+      }
+
+      const payload = new URLSearchParams(raw).get('payload');
+      if (payload === null) return reply.code(400).send({ errors: [{ path: 'payload', message: 'missing the payload form field' }] });
+      const interaction = parseInteraction(payload);
+      if (interaction.kind === 'error') {
+        if (interaction.viewErrors) return reply.code(200).send({ response_action: 'errors', errors: interaction.viewErrors });
+        return reply.code(400).send({ errors: [{ path: `payload.${interaction.path}`, message: interaction.message }] });
+      }
+      if (interaction.kind !== 'ignored') {
+        // Acknowledge now (Slack wants it within 3 s); the journey takes the action after.
+        const work = carryOut(interaction)
+          .catch((error: unknown) => request.log.error({ err: error, caseId: interaction.caseId }, 'slack interaction failed'))
+          .finally(() => inFlight.delete(work));
+        inFlight.add(work);
+      }
+      return reply.code(200).send('');
+    },
+  );
+};

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandoffActivities } from '../../src/activities/handoff-activities.ts';
+import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
+import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
+import { RuleStore } from '../../src/rules/rule-store.ts';
+import { handoffActionUpdate, journeyEventsSignal, journeyWorkflowId, type HandoffActionInput } from '../../workflows/journey-messages.ts';
+import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { testHandoffDeps } from '../support/handoff-deps.ts';
+import { testNudgeDeps } from '../support/nudge-deps.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
+import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
+import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const taskQueue = 'handoff-test';
+const TOKEN = 'xoxb-test-token';
+const shippedRules = readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8');
+const shippedPolicy = readFileSync(fileURLToPath(new URL('../../config/escalation.yaml', import.meta.url)), 'utf8');
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let db: Database;
+let slack: FakeSlack;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  database = await createTestDatabase('pglite');
+  await applyMigrations(database.url);
+  db = openDatabase(database.url, { max: database.maxConnections });
+  // Every developer here is outside the holdout; no quiet hours, so sends are immediate.
+  const rules = parse(shippedRules);
+  rules.policy = { ...rules.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } };
+  const applied = await new RuleStore(db.pool).apply({ source: stringify(rules), author: 'test', reason: 'handoff tests' });
+  if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
+  const policy = await new EscalationPolicyStore(db.pool).apply({ source: shippedPolicy, author: 'test', reason: 'shipped policy' });
+  if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
+  slack = await startFakeSlack({ token: TOKEN });
+  const gateway = new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await journeyWorkflowBundle(),
+    activities: {
+      ...createJourneyActivities({ pool: db.pool }),
+      ...createNudgeActivities({ ...testNudgeDeps(db.pool), pool: db.pool }),
+      ...createHandoffActivities({ ...testHandoffDeps(db.pool, { slack: gateway }), pool: db.pool }),
+    },
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await slack?.close();
+  await db?.close();
+  await database?.drop();
+});
+
+let developers = 0;
+async function developer(): Promise<string> {
+  const id = `dev_handoff_${developers++}`;
+  await db.pool.query(`INSERT INTO developers (id, email, account_type, org_id, acquisition_channel, timezone) VALUES ($1, $2, 'individual', 'org_7', 'listing_site', 'Europe/Paris')`, [id, `${id}@example.com`]);
+  return id;
+}
+
+async function signal(developerId: string, events: JourneyEvent[]) {
+  await env.client.workflow.signalWithStart(onboardingJourney, { workflowId: journeyWorkflowId(developerId), taskQueue, args: [{ developerId }], signal: journeyEventsSignal, signalArgs: [events] });
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+/** Signup and a key now (workflow time): the stall clocks start here. */
+async function start(developerId: string) {
+  const now = Date.parse(iso(await env.currentTimeMs()));
+  await signal(developerId, [
+    { id: `${developerId}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' } },
+    { id: `${developerId}-key`, type: 'api_key.created', occurredAt: iso(now), properties: { mode: 'test' } },
+  ]);
+  return now;
+}
+
+const act = (developerId: string, input: Omit<HandoffActionInput, 'caseId'>, caseNumber = 1) =>
+  env.client.workflow.getHandle(journeyWorkflowId(developerId)).executeUpdate(handoffActionUpdate, { args: [{ ...input, caseId: `${developerId}/h${caseNumber}` }] });
+
+async function steps(developerId: string) {
+  const { rows } = await db.pool.query<{ step: string; actor: string | null; snapshot: Record<string, unknown> }>('SELECT step, actor, snapshot FROM handoff_steps WHERE developer_id = $1', [developerId]);
+  return rows;
+}
+
+/** Slack is called by activities over a real socket: wait (real time) for a condition on it. */
+async function eventually<T>(read: () => T | Promise<T>, done: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let i = 0; i < 400 && !done(value); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    value = await read();
+  }
+  return value;
+}
+
+const postsFor = (channel: string, developerId: string) => slack.messages(channel).filter((m) => !m.thread_ts && m.text.includes(developerId));
+
+describe('handoff to a person (time-skipping server, real Slack client against a local Slack)', () => {
+  it('escalates a stall once, posting the case with its context', async () => {
+    const id = await developer();
+    await db.pool.query(`INSERT INTO error_bursts (developer_id, kind, status, count, endpoint, occurred_at) VALUES ($1, 'unauthorized_burst', 401, 12, '/v1/charges', now())`, [id]);
+    await start(id);
+    await env.sleep(6 * DAY);
+    expect(postsFor('#onboarding-help', id)).toEqual([]);
+    await env.sleep(DAY + HOUR);
+    const posts = await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    expect(posts).toHaveLength(1);
+    const text = JSON.stringify(posts[0]!.blocks);
+    expect(text).toContain('12 × 401 on /v1/charges');
+    expect(text).toContain('no first api call 7 days after credential provisioned');
+    expect(text).toContain('d***@example.com'); // masked by default
+    expect(text).not.toContain(`${id}@example.com`);
+    expect(text).toContain('listing_site');
+    const { rows } = await db.pool.query('SELECT status, level, criterion FROM handoffs WHERE developer_id = $1', [id]);
+    expect(rows).toEqual([{ status: 'open', level: 1, criterion: 'stall:no-first-call' }]);
+    expect((await steps(id)).map((s) => s.step)).toEqual(['escalated']);
+    expect((await steps(id))[0]!.snapshot).toMatchObject({ stage: 'credential_provisioned' });
+    // Later decisions do not post it again.
+    await env.sleep(HOUR);
+    expect(postsFor('#onboarding-help', id)).toHaveLength(1);
+  });
+
+  it('takes claim, note, snooze, return and resolve, each logged, the message updated in place and threaded; no nudge while claimed', async () => {
+    const id = await developer();
+    await start(id);
+    await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
+    await env.sleep('1 minute');
+    const [post] = await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    expect(post).toBeDefined();
+
+    expect(await act(id, { action: 'claim', actor: 'U0AGENT1' })).toMatchObject({ changed: true, case: { status: 'claimed', owner: 'U0AGENT1' } });
+    expect(await act(id, { action: 'claim', actor: 'U0AGENT1' })).toMatchObject({ changed: false }); // a double click
+    await act(id, { action: 'note', actor: 'U0AGENT1', note: 'asked for their curl command' });
+    // first-call-help is due 24 h after the key: held back while the case is owned.
+    await env.sleep(25 * HOUR);
+    const { rows: held } = await db.pool.query('SELECT rule_id, outcome, reason FROM nudge_decisions WHERE developer_id = $1', [id]);
+    expect(held).toEqual([{ rule_id: 'first-call-help', outcome: 'skipped', reason: 'human_owned' }]);
+    expect((await db.pool.query('SELECT 1 FROM emails WHERE developer_id = $1', [id])).rowCount).toBe(0);
+
+    await act(id, { action: 'snooze', actor: 'U0AGENT1', snoozeMs: HOUR });
+    await env.sleep(HOUR + 60_000);
+    await act(id, { action: 'return', actor: 'U0AGENT1' });
+    await expect(act(id, { action: 'note', actor: 'U0AGENT1', note: 'too late' })).rejects.toMatchObject({ cause: { message: `case ${id}/h1 is closed` } });
+
+    const log = await eventually(() => steps(id), (s) => s.length >= 6);
+    expect(log.map((s) => [s.step, s.actor])).toEqual([
+      ['escalated', null],
+      ['claimed', 'U0AGENT1'],
+      ['note', 'U0AGENT1'],
+      ['snoozed', 'U0AGENT1'],
+      ['snooze_ended', null],
+      ['returned', 'U0AGENT1'],
+    ]);
+    const channel = slack.channelId('#onboarding-help')!;
+    const replies = await eventually(() => slack.replies(channel, post!.ts), (r) => r.length >= 5);
+    expect(replies.map((r) => r.text)).toEqual([
+      'Claimed by <@U0AGENT1>',
+      'Note from <@U0AGENT1>: asked for their curl command',
+      expect.stringMatching(/^Snoozed 1 ?h by <@U0AGENT1>/),
+      'Snooze ended: the case is open again',
+      'Returned to automation by <@U0AGENT1>',
+    ]);
+    const updated = slack.messages(channel).find((m) => m.ts === post!.ts)!;
+    expect(JSON.stringify(updated.blocks)).toContain('Returned to automation');
+    expect(JSON.stringify(updated.blocks)).not.toContain('onramp.claim'); // no buttons on a closed case
+
+    // Back to automation: the stall rules count from the return (fresh deadlines), not from the key.
+    const sentRules = async () => (await db.pool.query<{ rule_id: string }>(`SELECT rule_id FROM nudge_decisions WHERE developer_id = $1 AND outcome = 'sent' ORDER BY id`, [id])).rows.map((r) => r.rule_id);
+    await env.sleep(23 * HOUR);
+    expect(await sentRules()).toEqual([]);
+    await env.sleep(2 * HOUR);
+    expect(await eventually(sentRules, (r) => r.length > 0)).toEqual(['first-call-help']);
+    await env.sleep(48 * HOUR);
+    expect(await eventually(sentRules, (r) => r.length > 1)).toEqual(['first-call-help', 'first-call-second-nudge']);
+  });
+
+  it('re-escalates an unclaimed case to the next level when the claim SLA passes, mentioning the group', async () => {
+    const id = await developer();
+    await start(id);
+    await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
+    await env.sleep('1 minute');
+    await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    await env.sleep(4 * HOUR);
+    const level2 = await eventually(() => postsFor('#onboarding-escalations', id), (p) => p.length > 0);
+    expect(level2).toHaveLength(1);
+    expect(level2[0]!.text).toContain('<!subteam^S0ONBOARDING>');
+    await act(id, { action: 'resolve', actor: 'U0AGENT2', outcome: 'unblocked' });
+    const log = await eventually(() => steps(id), (s) => s.length >= 4);
+    expect(log.map((s) => s.step)).toEqual(['escalated', 'sla_breached', 're_escalated', 'resolved']);
+    const { rows } = await db.pool.query('SELECT status, outcome, level, sla_breached FROM handoffs WHERE developer_id = $1', [id]);
+    expect(rows).toEqual([{ status: 'resolved', outcome: 'unblocked', level: 2, sla_breached: true }]);
+  });
+
+  it('posts exactly once when Slack answers 500s, then a rate limit with Retry-After, then recovers', async () => {
+    const id = await developer();
+    slack.failNext('chat.postMessage', 2, { status: 500 });
+    slack.failNext('chat.postMessage', 1, { status: 429, retryAfter: 1 });
+    await start(id);
+    await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
+    await env.sleep('1 minute');
+    const posts = await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    await env.sleep('10 minutes');
+    expect(postsFor('#onboarding-help', id)).toHaveLength(posts.length);
+    expect(posts).toHaveLength(1);
+    const { rows } = await db.pool.query(`SELECT status FROM slack_posts WHERE handoff_id = $1`, [`${id}/h1`]);
+    expect(rows).toEqual([{ status: 'posted' }]);
+  });
+});
+

@@ -21,6 +21,7 @@ import { buildApp } from '../src/api/build-app.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { OutboxDispatcher } from '../src/ingest/outbox-dispatcher.ts';
+import { EscalationPolicyStore } from '../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
@@ -78,8 +79,9 @@ async function main() {
   await applyMigrations(database.url);
   const rulesFile = fileURLToPath(new URL('../config/rules.yaml', import.meta.url));
   const db = openDatabase(database.url, { max: database.maxConnections });
-  // The shipped rules: journeys make their nudge decisions as they would in production.
+  // The shipped rules and escalation policy: journeys decide as they would in production.
   await new RuleStore(db.pool).ensureInitialVersion(rulesFile);
+  await new EscalationPolicyStore(db.pool).ensureInitialVersion(fileURLToPath(new URL('../config/escalation.yaml', import.meta.url)));
   const { prisma } = db;
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection });

@@ -1,9 +1,17 @@
-// Writes schemas/rules.schema.json from the zod schema (src/rules/rules-schema.ts):
-// `npm run rules:schema`. A test fails when the checked-in file is out of date.
+// Writes schemas/rules.schema.json and schemas/escalation-policy.schema.json from the zod schemas
+// (src/rules/rules-schema.ts, src/rules/escalation-policy-schema.ts): `npm run rules:schema`.
+// A test fails when a checked-in file is out of date.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { rulesJsonSchemaText } from '../src/rules/rules-json-schema.ts';
+import { configJsonSchemaText } from '../src/rules/config-json-schema.ts';
+import { escalationPolicyFormat } from '../src/rules/escalation-policy-file.ts';
+import { rulesFormat } from '../src/rules/rules-file.ts';
 
-const target = fileURLToPath(new URL('../schemas/rules.schema.json', import.meta.url));
-writeFileSync(target, rulesJsonSchemaText());
-process.stdout.write(`wrote ${target}\n`);
+for (const [file, format] of [
+  ['rules.schema.json', rulesFormat],
+  ['escalation-policy.schema.json', escalationPolicyFormat],
+] as const) {
+  const target = fileURLToPath(new URL(`../schemas/${file}`, import.meta.url));
+  writeFileSync(target, configJsonSchemaText(format));
+  process.stdout.write(`wrote ${target}\n`);
+}

@@ -16,6 +16,8 @@ const schema = z.object({
   ONRAMP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** The rules file applied as version 1 when no version exists yet. */
   ONRAMP_RULES_FILE: z.string().min(1).default('config/rules.yaml'),
+  /** The escalation policy file applied as version 1 when no version exists yet. */
+  ONRAMP_ESCALATION_FILE: z.string().min(1).default('config/escalation.yaml'),
   /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */
   SMTP_URL: z.string().refine((v) => ['smtp:', 'smtps:'].includes(safeProtocol(v)), 'must be an smtp:// or smtps:// URL').optional(),
   ONRAMP_MAIL_FROM: z.string().min(3).default('Onramp <onboarding@onramp.local>'),

@@ -7,12 +7,14 @@ import type { Database } from '../db/database.ts';
 import { burstThresholdsFrom } from '../ingest/burst-thresholds.ts';
 import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
+import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
 import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
 import { messagesRoute } from './routes/messages-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
+import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 
 export interface AppDeps {
@@ -20,7 +22,7 @@ export interface AppDeps {
   temporal: Client;
   logger: Logger;
   ingestKeys: readonly string[];
-  /** Keys for the admin endpoints (rules); empty: they answer 401 to everyone. */
+  /** Keys for the admin endpoints (rules, escalation policy); empty: they answer 401 to everyone. */
   adminKeys: readonly string[];
   /** Verifies the unsubscribe links in nudge emails (the worker signs them with the same secret). */
   signingSecret: string;
@@ -47,10 +49,12 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, si
 
   await app.register(healthRoute, { prisma, temporal });
   const rules = new RuleStore(db.pool);
+  const escalationPolicy = new EscalationPolicyStore(db.pool);
   const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules) });
   await app.register(eventsRoute, { ingestor, ingestKeys, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
   await app.register(rulesRoute, { store: rules, adminKeys });
+  await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: ingestKeys, adminKeys });
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   return app;

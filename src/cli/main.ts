@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { applyMigrations } from '../db/migrate.ts';
 import { apiCommand } from './commands/api.ts';
 import { journeyCommand } from './commands/journey.ts';
+import { policyCommand } from './commands/policy.ts';
 import { rulesCommand } from './commands/rules.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
@@ -35,6 +36,7 @@ program
   });
 
 rulesCommand(program);
+policyCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);

@@ -48,7 +48,8 @@ export const escalationPolicyDocument = z
         errorBurstAfterNudge: toggle.prefault({}).describe('Errors that go on after their burst was nudged escalate'),
         noEmailEngagement: toggle.prefault({}).describe('A nudge held back because email is not reaching the developer (segment "none") escalates'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('What hands a developer to a person'),
     levels: z
       .array(escalationLevel)
       .min(1)
@@ -64,11 +65,12 @@ export const escalationPolicyDocument = z
     stopNudgesOn: z.array(id).default(['not-a-fit']).describe('Outcomes after which no automated nudge is sent again'),
     privacy: z
       .strictObject({ showEmail: z.boolean().default(false).describe('false: the email is masked in Slack (j***@example.com)') })
-      .prefault({}),
+      .prefault({})
+      .describe('What Slack posts show of the developer'),
     agents: z
       .strictObject({
-        users: z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/)).default([]).describe('Slack users who may act on cases'),
-        userGroups: z.array(z.string().regex(/^S[A-Z0-9]{2,}$/)).default([]).describe('Slack user groups whose members may act'),
+        users: z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…)')).default([]).describe('Slack users who may act on cases'),
+        userGroups: z.array(z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user-group id (S…)')).default([]).describe('Slack user groups whose members may act'),
       })
       .prefault({})
       .describe('Who may act from Slack; both empty: anyone who sees the message'),

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, INGEST_KEY, OnrampHarness, RULES_FILE } from '../support/onramp-harness.ts';
+import { ADMIN_KEY, ESCALATION_FILE, INGEST_KEY, OnrampHarness, RULES_FILE } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 const shipped = readFileSync(RULES_FILE, 'utf8');
 const changed = shipped.replace('holdoutPercent: 10', 'holdoutPercent: 20');
+const shippedPolicy = readFileSync(ESCALATION_FILE, 'utf8');
+const changedPolicy = shippedPolicy.replace('resolutionSla: 2d ', 'resolutionSla: 1d ');
 
+/** The nudge rules and the escalation policy: one route plugin serves both (versioned-config-route.ts). */
 describe.each(databaseBackends())('the rules API (%s)', (backend) => {
   let harness: OnrampHarness;
 
@@ -25,13 +28,18 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
     });
   }
 
-  it('answers 401 to the ingest key, a wrong key and no key, on every rules endpoint', async () => {
+  it('answers 401 to the ingest key, a wrong key and no key, on every rules and escalation-policy endpoint', async () => {
     const endpoints: [method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown][] = [
       ['GET', '/v1/rules'],
       ['PUT', '/v1/rules', { source: changed, author: 'mallory', reason: 'x' }],
       ['POST', '/v1/rules/validate', { source: shipped }],
       ['GET', '/v1/rules/history'],
       ['GET', '/v1/rules/versions/1'],
+      ['GET', '/v1/escalation-policy'],
+      ['PUT', '/v1/escalation-policy', { source: changedPolicy, author: 'mallory', reason: 'x' }],
+      ['POST', '/v1/escalation-policy/validate', { source: shippedPolicy }],
+      ['GET', '/v1/escalation-policy/history'],
+      ['GET', '/v1/escalation-policy/versions/1'],
     ];
     for (const [method, url, body] of endpoints) {
       for (const key of [INGEST_KEY, 'not-the-admin-key-at-all']) {
@@ -43,6 +51,7 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
       expect(anonymous.statusCode).toBe(401);
     }
     expect(await harness.count('rule_versions')).toBe(1);
+    expect(await harness.count('escalation_policy_versions')).toBe(1);
   });
 
   it('serves the running version (the shipped file, version 1)', async () => {
@@ -123,5 +132,57 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
     const schema = await harness.app.inject({ method: 'GET', url: '/v1/schemas/rules' });
     expect(schema.statusCode).toBe(200);
     expect(schema.json().properties.rules.type).toBe('array');
+  });
+
+  describe('the escalation policy endpoints (the same plugin as the rules)', () => {
+    it('serve the shipped policy as version 1', async () => {
+      const response = await call('GET', '/v1/escalation-policy');
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ version: 1, author: 'onramp', reason: `initial escalation policy from ${ESCALATION_FILE}`, source: shippedPolicy, document: { resolutionSla: '2d' } });
+      expect(response.json().document.criteria.stalls.map((s: { id: string }) => s.id)).toEqual(['no-first-call', 'not-active', 'not-live']);
+    });
+
+    it('validate without storing, naming the stall, field and line of an error', async () => {
+      const ok = await call('POST', '/v1/escalation-policy/validate', { source: changedPolicy });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.json()).toMatchObject({ valid: true, document: { resolutionSla: '1d' } });
+
+      const bad = await call('POST', '/v1/escalation-policy/validate', { source: shippedPolicy.replace('since: first_api_call', 'since: first_call') });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toEqual({
+        errors: [{ path: 'criteria.stalls[1].since', stall: 'not-active', message: expect.stringMatching(/^must be one of intent, /), line: expect.any(Number), column: expect.any(Number) }],
+      });
+      expect(await harness.count('escalation_policy_versions')).toBe(1);
+    });
+
+    it('reject an invalid PUT whole, store a valid one as version 2 with its diff, and keep the history', async () => {
+      const invalid = await call('PUT', '/v1/escalation-policy', { source: changedPolicy.replace('claimSla: 4h', 'claimSla: 0h'), author: 'grace', reason: 'oops' });
+      expect(invalid.statusCode).toBe(400);
+      expect(invalid.json()).toEqual({ errors: [expect.objectContaining({ path: 'claimSla', line: expect.any(Number) })] });
+      expect(await harness.count('escalation_policy_versions')).toBe(1);
+
+      const response = await call('PUT', '/v1/escalation-policy', { source: changedPolicy, author: 'grace', reason: 'resolve sooner' });
+      expect(response.statusCode).toBe(201);
+      expect(response.json()).toMatchObject({ version: 2, author: 'grace', created: true, document: { resolutionSla: '1d' } });
+      expect(response.json().diff).toMatch(/^\+resolutionSla: 1d /m);
+      expect((await call('GET', '/v1/escalation-policy')).json()).toMatchObject({ version: 2 });
+
+      const history = (await call('GET', '/v1/escalation-policy/history')).json();
+      expect(history.versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+      expect((await call('GET', '/v1/escalation-policy/versions/1')).json()).toMatchObject({ version: 1, source: shippedPolicy });
+      expect((await call('GET', '/v1/escalation-policy/versions/3')).json()).toEqual({ errors: [{ path: 'version', message: 'no escalation policy version 3' }] });
+      // The rules are a separate document.
+      expect((await call('GET', '/v1/rules')).json().version).toBe(2);
+    });
+
+    it('are in /openapi.json, and the JSON Schema is served', async () => {
+      const openapi = (await harness.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      expect(Object.keys(openapi.paths)).toEqual(
+        expect.arrayContaining(['/v1/escalation-policy', '/v1/escalation-policy/validate', '/v1/escalation-policy/history', '/v1/escalation-policy/versions/{version}', '/v1/schemas/escalation-policy']),
+      );
+      const schema = await harness.app.inject({ method: 'GET', url: '/v1/schemas/escalation-policy' });
+      expect(schema.statusCode).toBe(200);
+      expect(schema.json()).toMatchObject({ title: 'Onramp escalation policy', properties: { levels: { type: 'array' } } });
+    });
   });
 });

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, INGEST_KEY, OnrampHarness, RULES_FILE } from '../support/onramp-harness.ts';
+import { ADMIN_KEY, ESCALATION_FILE, INGEST_KEY, OnrampHarness, RULES_FILE } from '../support/onramp-harness.ts';
 
-/** `onramp rules …` as a user runs it: a child process; diff/apply/history against a live API. */
+/** `onramp rules …` and `onramp policy …` (the same code) as a user runs them: a child process; diff/apply/history against a live API. */
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'onramp-rules-cli-'));
 const shipped = readFileSync(RULES_FILE, 'utf8');
+const shippedPolicy = readFileSync(ESCALATION_FILE, 'utf8');
 
 interface Run {
   code: number;
@@ -70,6 +71,24 @@ describe('onramp rules validate', () => {
   });
 });
 
+describe('onramp policy validate', () => {
+  it('exits 0 for the shipped file', async () => {
+    const run = await onramp(['policy', 'validate', 'config/escalation.yaml']);
+    expect(run).toMatchObject({ code: 0, stdout: 'config/escalation.yaml: valid (3 stalls, 2 levels, claim SLA 4h, resolution SLA 2d)\n' });
+  });
+
+  it('exits 1 and prints one error per line naming the stall and field', async () => {
+    const broken = file('broken-policy.yaml', shippedPolicy.replace('until: first_api_call, after: 7d', 'until: first_api_call, after: a week').replace('claimSla: 4h', 'claimSla: 4h\nescalateAfter: 1h'));
+    const run = await onramp(['policy', 'validate', broken]);
+    expect(run.code).toBe(1);
+    expect(run.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^criteria\.stalls\[0\] \(no-first-call\) after: must be a positive duration like "90m", "24h" or "3d" \(line \d+, column \d+\)$/),
+      expect.stringMatching(/^escalateAfter: unknown field "escalateAfter" \(line \d+, column 1\)$/),
+    ]);
+    expect(run.stderr).toContain('2 errors');
+  });
+});
+
 describe('onramp rules diff / apply / history (through the API)', () => {
   let harness: OnrampHarness;
   let url: string;
@@ -124,5 +143,30 @@ describe('onramp rules diff / apply / history (through the API)', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^v2 {2}\S+ {2}ada {2}bigger holdout$/);
     expect(lines[1]).toMatch(/^v1 {2}\S+ {2}onramp {2}initial rules from /);
+  });
+
+  it('policy: diffs, applies (refusing an invalid file) and lists the history of the escalation policy', async () => {
+    const changedPolicy = file('changed-policy.yaml', shippedPolicy.replace('claimSla: 4h ', 'claimSla: 1h '));
+    const diff = await onramp(['policy', 'diff', changedPolicy, '--url', url]);
+    expect(diff.code).toBe(0);
+    expect(diff.stdout).toContain('--- escalation policy v1 (running)');
+    expect(diff.stdout).toMatch(/^\+claimSla: 1h /m);
+
+    const invalid = await onramp(['policy', 'apply', file('invalid-policy.yaml', shippedPolicy.replace('stopNudgesOn: [not-a-fit]', 'stopNudgesOn: [ghosted]')), '--url', url, '--author', 'ada', '--reason', 'oops']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toMatch(/^stopNudgesOn\[0\]: "ghosted" is not one of the outcomes \(line \d+, column \d+\)$/m);
+    expect(await harness.count('escalation_policy_versions')).toBe(1);
+
+    const run = await onramp(['policy', 'apply', changedPolicy, '--url', url, '--author', 'ada', '--reason', 'claim sooner']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^applied .*changed-policy\.yaml as version 2 \(ada: claim sooner\)$/m);
+
+    const history = await onramp(['policy', 'history', '--url', url]);
+    expect(history.code).toBe(0);
+    const lines = history.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^v2 {2}\S+ {2}ada {2}claim sooner$/);
+    expect(lines[1]).toMatch(/^v1 {2}\S+ {2}onramp {2}initial escalation policy from /);
+    expect(await harness.count('rule_versions')).toBe(2);
   });
 });

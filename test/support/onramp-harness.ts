@@ -11,6 +11,7 @@ import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
+import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
@@ -22,6 +23,8 @@ export const INGEST_KEY = 'test-ingest-key-0123456789';
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 /** The shipped rules, stored as version 1 by `start()`. */
 export const RULES_FILE = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
+/** The shipped escalation policy, stored as version 1 by `start()`. */
+export const ESCALATION_FILE = fileURLToPath(new URL('../../config/escalation.yaml', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,6 +65,7 @@ export class OnrampHarness {
     this.db = openDatabase(this.database.url, { max: this.database.maxConnections });
     this.prisma = this.db.prisma;
     await new RuleStore(this.db.pool).ensureInitialVersion(RULES_FILE);
+    await new EscalationPolicyStore(this.db.pool).ensureInitialVersion(ESCALATION_FILE);
     this.temporalPort = await freePort();
     await this.startTemporal();
     // One client for the whole run: its gRPC channel reconnects when the server comes back.

@@ -2,6 +2,7 @@ import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
+import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { signingSecret } from '../nudge-deps.ts';
 import { onShutdownSignal, startApiService } from '../services.ts';
@@ -15,7 +16,9 @@ export async function apiCommand(config: Config): Promise<void> {
   const db = openDatabase(databaseUrl);
   const rules = await new RuleStore(db.pool).ensureInitialVersion(config.ONRAMP_RULES_FILE);
   logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');
-  if (!config.ONRAMP_ADMIN_KEY) logger.warn('ONRAMP_ADMIN_KEY is unset: the rules endpoints (/v1/rules…) answer 401 to everyone');
+  const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
+  logger.info({ version: policy.version, author: policy.author, reason: policy.reason }, 'escalation policy version running');
+  if (!config.ONRAMP_ADMIN_KEY) logger.warn('ONRAMP_ADMIN_KEY is unset: the rules and escalation-policy endpoints (/v1/rules…, /v1/escalation-policy…) answer 401 to everyone');
   const api = await startApiService({
     db,
     temporalAddress,

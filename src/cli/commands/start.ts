@@ -5,6 +5,7 @@ import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
+import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
@@ -52,6 +53,7 @@ export async function startCommand(config: Config): Promise<void> {
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
     const rules = await new RuleStore(db.pool).ensureInitialVersion(config.ONRAMP_RULES_FILE);
+    const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
     const adminKey = config.ONRAMP_ADMIN_KEY ?? embeddedAdminKey(dataDir);
@@ -87,6 +89,7 @@ export async function startCommand(config: Config): Promise<void> {
         `  Ingest key   ${ingestKey}${config.ONRAMP_INGEST_KEY ? ' (from ONRAMP_INGEST_KEY)' : ` (stored in ${resolve(dataDir, 'ingest-key')})`}`,
         `  Admin key    ${adminKey}${config.ONRAMP_ADMIN_KEY ? ' (from ONRAMP_ADMIN_KEY)' : ` (stored in ${resolve(dataDir, 'admin-key')})`}`,
         `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
+        `  Escalation   policy version ${policy.version} (${policy.author}: ${policy.reason}); onramp policy history`,
         `  Email        ${config.SMTP_URL ? `SMTP (${new URL(config.SMTP_URL).host})` : `local outbox: curl ${api.url}/v1/emails -H 'Authorization: Bearer <admin key>'`}`,
         '',
         `  curl -X POST ${api.url}/v1/events -H 'Authorization: Bearer ${ingestKey}' -H 'Content-Type: application/json' \\`,

@@ -1,0 +1,163 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { configJsonSchema } from '../../rules/config-json-schema.ts';
+import { NoConfigVersionError, type ConfigVersion, type VersionedConfigStore } from '../../rules/versioned-config-store.ts';
+import { bearerAuth } from '../auth.ts';
+import { errorResponse } from './error-response.ts';
+
+/**
+ * The endpoints of a versioned config document (the nudge rules, the escalation policy): read the
+ * running version, validate, change (a new version each time), history, one version, and the
+ * format as JSON Schema. Admin key only, but for the JSON Schema.
+ */
+
+export interface VersionedConfigRouteSpec {
+  /** The running version's URL (`/v1/rules`); `…/validate`, `…/history` and `…/versions/:version` hang off it. */
+  path: string;
+  /** The JSON Schema's URL (`/v1/schemas/rules`). */
+  schemaPath: string;
+  /** What the document is, in summaries: `nudge rules`. */
+  what: string;
+  /** The shipped file, in descriptions: `config/rules.yaml`. */
+  file: string;
+  /** A field path, in descriptions: `rules[2].when.after`. */
+  examplePath: string;
+}
+
+export interface VersionedConfigRouteOptions {
+  /** Any document: `never` stands for whatever lists its errors name items of. */
+  store: VersionedConfigStore<z.ZodType, never>;
+  /** Bearer keys accepted here (ONRAMP_ADMIN_KEY); none: every request is a 401. */
+  adminKeys: readonly string[];
+}
+
+function toResponse(v: ConfigVersion<unknown>) {
+  return { version: v.version, author: v.author, reason: v.reason, createdAt: v.createdAt.toISOString(), source: v.source, document: v.document, diff: v.diff };
+}
+
+/** A plugin serving one versioned config document at `spec.path`. */
+export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPluginAsyncZod<VersionedConfigRouteOptions> {
+  return async (app, { store, adminKeys }) => {
+    const { format } = store.kind;
+    const { label } = format;
+    const onRequest = bearerAuth(adminKeys);
+    const security = [{ bearer: [] }];
+
+    /** A file's errors: the API's error shape plus the item named (rule, stall) and the position in the YAML. */
+    const fileErrorResponse = z.object({
+      errors: z.array(
+        z.object({
+          path: z.string().describe(`the field, e.g. \`${spec.examplePath}\` (empty for the file as a whole or the request)`),
+          ...Object.fromEntries(Object.keys(format.namedLists).map((key) => [key, z.string().optional().describe(`id of the ${key} the field belongs to`)])),
+          message: z.string(),
+          line: z.int().optional().describe('1-based line in the YAML source'),
+          column: z.int().optional(),
+        }),
+      ),
+    });
+
+    const versionSummary = z.object({
+      version: z.int(),
+      author: z.string(),
+      reason: z.string(),
+      createdAt: z.string().describe('ISO-8601 instant'),
+    });
+    const document = format.schema.describe(`the validated ${spec.what}, defaults filled in, as the engine reads them`);
+    const versionResponse = versionSummary.extend({ source: z.string().describe('the YAML as submitted'), document });
+    const versionWithDiff = versionResponse.extend({ diff: z.string().describe("unified diff of `source` against the previous version's") });
+    const applyResponse = versionWithDiff.extend({
+      created: z.boolean().describe('false when the source was identical to the running version: nothing stored, that version returned'),
+    });
+    const source = z.string().max(512 * 1024).describe(`the ${spec.what} as YAML (${spec.file} format)`);
+    const applyBody = z.object({
+      source,
+      author: z.string().trim().min(1).max(200).describe('who makes the change'),
+      reason: z.string().trim().min(1).max(2000).describe('why'),
+    });
+
+    app.get(
+      spec.path,
+      { onRequest, schema: { summary: `The running ${spec.what} version`, security, response: { 200: versionResponse, 401: errorResponse, 404: errorResponse } } },
+      async (_request, reply) => {
+        try {
+          const { diff: _diff, ...current } = toResponse(await store.current());
+          return current;
+        } catch (error) {
+          if (error instanceof NoConfigVersionError) return reply.code(404).send({ errors: [{ path: '', message: error.message }] });
+          throw error;
+        }
+      },
+    );
+
+    app.put(
+      spec.path,
+      {
+        onRequest,
+        schema: {
+          summary: `Replace the ${spec.what}: validated whole, stored as the next version with author, reason and diff`,
+          description: 'An invalid source is rejected whole (400) and the running version stays. A source identical to the running one stores nothing: 200 with that version and `created: false`.',
+          security,
+          body: applyBody,
+          response: { 200: applyResponse, 201: applyResponse, 400: fileErrorResponse, 401: errorResponse },
+        },
+      },
+      async (request, reply) => {
+        const result = await store.apply(request.body);
+        if (!result.ok) return reply.code(400).send({ errors: result.errors });
+        return reply.code(result.created ? 201 : 200).send({ ...toResponse(result.version), created: result.created });
+      },
+    );
+
+    app.post(
+      `${spec.path}/validate`,
+      {
+        onRequest,
+        schema: {
+          summary: `Validate ${label} YAML without storing it`,
+          security,
+          body: z.object({ source }),
+          response: { 200: z.object({ valid: z.literal(true), document }), 400: fileErrorResponse, 401: errorResponse },
+        },
+      },
+      async (request, reply) => {
+        const result = format.parse(request.body.source);
+        if (!result.ok) return reply.code(400).send({ errors: result.errors });
+        return { valid: true as const, document: result.document };
+      },
+    );
+
+    app.get(
+      `${spec.path}/history`,
+      {
+        onRequest,
+        schema: {
+          summary: `Every ${label} version, newest first`,
+          security,
+          response: { 200: z.object({ versions: z.array(versionSummary.extend({ diff: z.string() })) }), 401: errorResponse },
+        },
+      },
+      async () => ({ versions: (await store.history()).map((v) => ({ ...v, createdAt: v.createdAt.toISOString() })) }),
+    );
+
+    app.get(
+      `${spec.path}/versions/:version`,
+      {
+        onRequest,
+        schema: {
+          summary: `One ${label} version`,
+          security,
+          params: z.object({ version: z.coerce.number().int().min(1).max(2_147_483_647) }),
+          response: { 200: versionWithDiff, 401: errorResponse, 404: errorResponse },
+        },
+      },
+      async (request, reply) => {
+        const version = await store.get(request.params.version);
+        if (!version) return reply.code(404).send({ errors: [{ path: 'version', message: `no ${label} version ${request.params.version}` }] });
+        return toResponse(version);
+      },
+    );
+
+    const jsonSchema = configJsonSchema(format);
+    app.get(spec.schemaPath, { schema: { summary: `The ${label} file format as JSON Schema (draft 2020-12)` } }, async () => jsonSchema);
+  };
+}

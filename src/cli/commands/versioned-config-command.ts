@@ -1,0 +1,210 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { z } from 'zod';
+import { loadConfig, type Config } from '../../config.ts';
+import type { ConfigFileError, ConfigFormat } from '../../rules/config-file.ts';
+import { diffSources } from '../../rules/versioned-config-store.ts';
+import { adminKeyFile } from '../admin-key.ts';
+
+/**
+ * `onramp <name> validate|diff|apply|history` for a versioned config document (`rules`,
+ * `policy`): `validate` works offline on a file; `diff`, `apply` and `history` go through the
+ * HTTP API with the admin key. Exit codes: 0 done, 1 invalid file / rejected / API error, 2 no
+ * key or unreadable file.
+ */
+
+export interface VersionedConfigCommandSpec<S extends z.ZodType> {
+  /** The command: `rules`, `policy`. */
+  name: string;
+  /** The command's description in `--help`. */
+  description: string;
+  /** `never`: whatever lists its errors name items of. */
+  format: ConfigFormat<S, never>;
+  /** The running version's URL: `/v1/rules`. */
+  apiPath: string;
+  /** What `validate` says of a valid file, after `valid`: `7 rules, 7 enabled`. */
+  summarise(document: z.output<S>): string;
+}
+
+interface ApiOptions {
+  url?: string;
+  key?: string;
+}
+
+interface VersionBody {
+  version: number;
+  author: string;
+  reason: string;
+  createdAt: string;
+  source: string;
+  diff?: string;
+  created?: boolean;
+}
+
+const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+
+class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+function api(config: Config, options: ApiOptions) {
+  const base = (options.url ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
+  const file = adminKeyFile(config.ONRAMP_DATA_DIR);
+  const key = options.key ?? config.ONRAMP_ADMIN_KEY ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+  if (!key) throw new CliFailure(`No admin key: pass --key, set ONRAMP_ADMIN_KEY, or run where ${file} exists (onramp start writes it)`, 2);
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new CliFailure(`cannot reach the API at ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`, 1);
+    }
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text for the message
+    }
+    return { status: response.status, body: parsed };
+  };
+}
+
+function readSource(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliFailure(`cannot read ${file}: ${(error as Error).message}`, 2);
+  }
+}
+
+/** The four subcommands of one document, bound to its format and URL. */
+export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfigCommandSpec<S>) {
+  const { format, apiPath } = spec;
+  const { label } = format;
+
+  function failure(status: number, body: unknown): CliFailure {
+    const errors = (body as { errors?: ConfigFileError[] } | undefined)?.errors;
+    const detail = Array.isArray(errors) ? errors.map((e) => (e.path ? format.formatError(e) : e.message)).join('\n') : JSON.stringify(body);
+    return new CliFailure(`${status === 401 ? '401 (wrong or missing admin key)' : status}: ${detail}`, 1);
+  }
+
+  return {
+    /** `validate <file>`: 0 valid, 1 invalid (one error per line), 2 unreadable. */
+    validate(file: string): number {
+      if (!existsSync(file)) {
+        err(`${file}: no such file`);
+        return 2;
+      }
+      const result = format.read(file);
+      if (!result.ok) {
+        for (const error of result.errors) out(format.formatError(error));
+        err(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing of it would be applied`);
+        return 1;
+      }
+      out(`${file}: valid (${spec.summarise(result.document)})`);
+      return 0;
+    },
+
+    /** `diff <file>`: the file against the running version, as a unified diff. */
+    async diff(config: Config, file: string, options: ApiOptions): Promise<void> {
+      const source = readSource(file);
+      const current = await api(config, options)('GET', apiPath);
+      if (current.status !== 200) throw failure(current.status, current.body);
+      const running = current.body as VersionBody;
+      if (running.source === source) {
+        out(`${file} is identical to the running version ${running.version}`);
+      } else {
+        out(diffSources({ label: `${label} v${running.version} (running)`, source: running.source }, { label: file, source }));
+      }
+      const check = format.parse(source);
+      if (!check.ok) err(`note: ${file} is invalid, apply would reject it:\n${check.errors.map((e) => `  ${format.formatError(e)}`).join('\n')}`);
+    },
+
+    /** `apply <file> --author --reason`: stores the file as the next version. */
+    async apply(config: Config, file: string, options: ApiOptions & { author: string; reason: string }): Promise<number> {
+      const source = readSource(file);
+      const result = await api(config, options)('PUT', apiPath, { source, author: options.author, reason: options.reason });
+      if (result.status === 400) {
+        const errors = (result.body as { errors?: ConfigFileError[] }).errors ?? [];
+        for (const error of errors) out(format.formatError(error));
+        err(`${file} rejected: nothing applied, the running version is unchanged`);
+        return 1;
+      }
+      if (result.status !== 200 && result.status !== 201) throw failure(result.status, result.body);
+      const version = result.body as VersionBody;
+      if (!version.created) {
+        out(`${file} is identical to the running version ${version.version}: nothing applied`);
+        return 0;
+      }
+      out(`applied ${file} as version ${version.version} (${version.author}: ${version.reason})`);
+      out(version.diff ?? '');
+      return 0;
+    },
+
+    /** `history`: every version, newest first. */
+    async history(config: Config, options: ApiOptions & { json?: boolean; diff?: boolean }): Promise<void> {
+      const result = await api(config, options)('GET', `${apiPath}/history`);
+      if (result.status !== 200) throw failure(result.status, result.body);
+      const { versions } = result.body as { versions: VersionBody[] };
+      if (options.json) {
+        out(JSON.stringify(versions, null, 2));
+        return;
+      }
+      for (const v of versions) {
+        out(`v${v.version}  ${v.createdAt}  ${v.author}  ${v.reason}`);
+        if (options.diff) out(`${v.diff ?? ''}\n`);
+      }
+    },
+  };
+}
+
+/** Adds `<name> validate|diff|apply|history` to the program. */
+export function versionedConfigCommand<S extends z.ZodType>(program: Command, spec: VersionedConfigCommandSpec<S>): void {
+  const actions = versionedConfigActions(spec);
+  const { label } = spec.format;
+  const command = program.command(spec.name).description(spec.description);
+  const run = (work: () => Promise<number | void>) =>
+    work().then(
+      (code) => {
+        process.exitCode = code ?? 0;
+      },
+      (error: unknown) => {
+        if (!(error instanceof CliFailure)) throw error;
+        err(error.message);
+        process.exitCode = error.exitCode;
+      },
+    );
+  const withApi = (sub: Command) =>
+    sub.option('--url <url>', 'API base URL (default http://localhost:$PORT)').option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+
+  command
+    .command('validate <file>')
+    .description(`check a ${label} file (no database or API needed); exit 0 valid, 1 invalid`)
+    .action((file: string) => {
+      process.exitCode = actions.validate(file);
+    });
+  withApi(command.command('diff <file>').description(`unified diff of a ${label} file against the running version`)).action((file: string, options: ApiOptions) =>
+    run(() => actions.diff(loadConfig(), file, options)),
+  );
+  withApi(
+    command
+      .command('apply <file>')
+      .description(`store a ${label} file as the next version (rejected whole if invalid)`)
+      .requiredOption('--author <author>', 'who makes the change')
+      .requiredOption('--reason <reason>', 'why'),
+  ).action((file: string, options: ApiOptions & { author: string; reason: string }) => run(() => actions.apply(loadConfig(), file, options)));
+  withApi(command.command('history').description(`every ${label} version, newest first`).option('--diff', 'print each version’s diff').option('--json', 'print the raw JSON')).action(
+    (options: ApiOptions & { json?: boolean; diff?: boolean }) => run(() => actions.history(loadConfig(), options)),
+  );
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { configJsonSchemaText } from '../../src/rules/config-json-schema.ts';
+import { escalationPolicyFormat } from '../../src/rules/escalation-policy-file.ts';
+import { rulesFormat } from '../../src/rules/rules-file.ts';
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+function validator(schemaText: string) {
+  return new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(schemaText));
+}
+
+describe.each([
+  { schemaFile: 'rules.schema.json', configFile: 'rules.yaml', format: rulesFormat },
+  { schemaFile: 'escalation-policy.schema.json', configFile: 'escalation.yaml', format: escalationPolicyFormat },
+])('schemas/$schemaFile', ({ schemaFile, configFile, format }) => {
+  const checkedIn = read(`schemas/${schemaFile}`);
+  const shipped = read(`config/${configFile}`);
+
+  it('is what the zod schema produces (run `npm run rules:schema` after changing it)', () => {
+    expect(checkedIn).toBe(configJsonSchemaText(format));
+  });
+
+  it(`accepts config/${configFile}`, () => {
+    const validate = validator(checkedIn);
+    const valid = validate(parse(shipped));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it(`points config/${configFile} at itself`, () => {
+    expect(shipped.split('\n')[0]).toBe(`# yaml-language-server: $schema=../schemas/${schemaFile}`);
+  });
+});
+
+describe('what editors should flag', () => {
+  it('rules: an unknown stage, an unknown field, a malformed duration', () => {
+    const validate = validator(read('schemas/rules.schema.json'));
+    const rule = { id: 'x', when: { stage: 'intent', after: '3d' }, action: { send: 'x' } };
+    expect(validate({ rules: [rule] })).toBe(true);
+    expect(validate({ rules: [{ ...rule, when: { stage: 'onboarded', after: '3d' } }] })).toBe(false);
+    expect(validate({ rules: [{ ...rule, priority: 1 }] })).toBe(false);
+    expect(validate({ rules: [{ ...rule, when: { stage: 'intent', after: 'soon' } }] })).toBe(false);
+  });
+
+  it('escalation policy: an unknown stage, an unknown field, a malformed duration, a bad channel', () => {
+    const validate = validator(read('schemas/escalation-policy.schema.json'));
+    const stall = { id: 'x', since: 'intent', until: 'account_created', after: '3d' };
+    expect(validate({})).toBe(true);
+    expect(validate({ criteria: { stalls: [stall] }, claimSla: '1h' })).toBe(true);
+    expect(validate({ criteria: { stalls: [{ ...stall, since: 'onboarded' }] } })).toBe(false);
+    expect(validate({ criteria: { stalls: [stall] }, escalateTo: 'x' })).toBe(false);
+    expect(validate({ claimSla: 'soon' })).toBe(false);
+    expect(validate({ levels: [{ channel: 'onboarding' }] })).toBe(false);
+  });
+});

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { escalationPolicyFormat, type EscalationPolicyFileError } from '../../src/rules/escalation-policy-file.ts';
+import { escalationPolicyDocument } from '../../src/rules/escalation-policy-schema.ts';
+
+const shipped = readFileSync(new URL('../../config/escalation.yaml', import.meta.url), 'utf8');
+
+function errorsOf(source: string): EscalationPolicyFileError[] {
+  const result = escalationPolicyFormat.parse(source);
+  if (result.ok) throw new Error('expected the source to be rejected');
+  return result.errors;
+}
+
+const stalls = (...lines: string[]) => ['criteria:', '  stalls:', ...lines.map((line) => `    - ${line}`)].join('\n');
+
+describe('escalationPolicyFormat.parse', () => {
+  it('accepts the shipped config/escalation.yaml, which spells out the defaults', () => {
+    const result = escalationPolicyFormat.parse(shipped);
+    expect(result).toEqual({ ok: true, document: escalationPolicyDocument.parse({}) });
+  });
+
+  it('fills in every default from `{}`', () => {
+    const result = escalationPolicyFormat.parse('{}\n');
+    expect(result.ok && result.document).toMatchObject({ claimSla: '4h', levels: [{ channel: '#onboarding-help' }, expect.anything()], agents: { users: [], userGroups: [] } });
+  });
+
+  it('names the stall and the field of a bad duration, with its line', () => {
+    const errors = errorsOf(stalls('{ id: no-first-call, since: credential_provisioned, until: first_api_call, after: 7d }', '{ id: slow, since: first_api_call, until: active_integration, after: soon }'));
+    expect(errors).toEqual([{ path: 'criteria.stalls[1].after', stall: 'slow', message: 'must be a positive duration like "90m", "24h" or "3d"', line: 4, column: 76 }]);
+    expect(escalationPolicyFormat.formatError(errors[0]!)).toBe('criteria.stalls[1] (slow) after: must be a positive duration like "90m", "24h" or "3d" (line 4, column 76)');
+  });
+
+  it('rejects a stall whose `until` is not later than `since`, and a duplicate stall id', () => {
+    const errors = errorsOf(stalls('{ id: a, since: first_api_call, until: intent, after: 3d }', '{ id: a, since: intent, until: account_created, after: 1d }'));
+    expect(errors).toEqual([
+      expect.objectContaining({ path: 'criteria.stalls[0].until', stall: 'a', message: '`until` must be a later stage than `since`', line: 3 }),
+      expect.objectContaining({ path: 'criteria.stalls[1].id', stall: 'a', message: 'duplicate stall id "a"', line: 4 }),
+    ]);
+  });
+
+  it('reports every error at once: unknown field, empty levels, a bad channel, an outcome that is not one', () => {
+    const errors = errorsOf('levels: []\nclaimSla: 0h\nstopNudgesOn: [ghosted]\nprivacy: { showEmail: false, showName: true }\nagents: { users: [alice] }\n');
+    expect(errors.map((e) => [e.path, e.line])).toEqual([
+      ['levels', 1],
+      ['claimSla', 2],
+      ['stopNudgesOn[0]', 3],
+      ['privacy.showName', 4],
+      ['agents.users[0]', 5],
+    ]);
+    expect(errors.every((e) => e.stall === undefined)).toBe(true);
+    expect(escalationPolicyFormat.formatError(errors[3]!)).toBe('privacy.showName: unknown field "showName" (line 4, column 30)');
+    expect(errorsOf('levels: [{ channel: onboarding }]\n')[0]).toMatchObject({ path: 'levels[0].channel', message: 'must be a channel id (C0123ABC) or a #name' });
+  });
+
+  it('rejects an empty file and a YAML syntax error', () => {
+    expect(errorsOf('')).toEqual([{ path: '', message: 'the file is empty: write `{}` for every default' }]);
+    expect(errorsOf('levels: [\n')[0]).toMatchObject({ path: '', message: expect.stringMatching(/^YAML syntax: /), line: expect.any(Number) });
+  });
+});

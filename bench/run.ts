@@ -28,6 +28,7 @@ import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { createJourneyWorker } from '../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/onramp-harness.ts';
+import { testHandoffDeps } from '../test/support/handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
 
@@ -86,7 +87,7 @@ async function main() {
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection });
   const native = await NativeConnection.connect({ address: server.address });
-  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool, { rulesTtlMs: 2_000 }) });
+  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool, { rulesTtlMs: 2_000 }), handoffs: testHandoffDeps(db.pool, { ttlMs: 2_000 }) });
   const trivialWorker = await Worker.create({
     connection: native,
     taskQueue: 'bench-trivial',

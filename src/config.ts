@@ -28,6 +28,14 @@ const schema = z.object({
   ONRAMP_DOCS_URL: z.url().default('https://docs.example.com'),
   /** Signs unsubscribe links; api and worker must share it. Unset: generated once in the data dir. */
   ONRAMP_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Slack: posts cases when set (a bot token, xoxb-…); unset, cases are handled through the API only. */
+  SLACK_BOT_TOKEN: z.string().min(10).optional(),
+  /** Verifies Slack's interaction requests (POST /slack/interactions); unset, that endpoint answers 404. */
+  SLACK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The Slack Web API base (default https://slack.com/api/); for a proxy or a local test server. */
+  SLACK_API_URL: z.url().optional(),
+  /** Agents' key for the handoff endpoints (GET /v1/handoffs, POST /v1/handoffs/:id/actions); the admin key works too. */
+  ONRAMP_AGENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Embedded Temporal dev server ports (only when TEMPORAL_ADDRESS is unset). */
   ONRAMP_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   ONRAMP_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),

@@ -9,11 +9,14 @@ import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
+import { handoffsRoute } from './routes/handoffs-route.ts';
 import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
 import { messagesRoute } from './routes/messages-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
+import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
+import type { SlackGateway } from '../handoff/slack-gateway.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 
@@ -24,15 +27,19 @@ export interface AppDeps {
   ingestKeys: readonly string[];
   /** Keys for the admin endpoints (rules, escalation policy); empty: they answer 401 to everyone. */
   adminKeys: readonly string[];
+  /** Keys for the handoff endpoints besides the admin keys (ONRAMP_AGENT_KEY). */
+  agentKeys?: readonly string[];
   /** Verifies the unsubscribe links in nudge emails (the worker signs them with the same secret). */
   signingSecret: string;
+  /** Slack interactions: the signing secret (unset: /slack/interactions answers 404) and the client for replies. */
+  slack?: { signingSecret?: string; gateway?: SlackGateway };
   onSignalsQueued?: () => void;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, signingSecret, onSignalsQueued }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], signingSecret, slack, onSignalsQueued }: AppDeps) {
   const { prisma } = db;
   const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
@@ -57,6 +64,9 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, si
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: ingestKeys, adminKeys });
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
+  const agents = [...agentKeys, ...adminKeys];
+  await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: [...ingestKeys, ...agents] });
+  await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;
 }
 

@@ -4,9 +4,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { buildApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
+import type { SlackGateway } from '../handoff/slack-gateway.ts';
 import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
 import { createJourneyWorker } from '../temporal/journey-worker.ts';
+import { handoffActivityDeps, slackGateway } from './handoff-deps.ts';
 import { nudgeActivityDeps } from './nudge-deps.ts';
 
 /** The pieces a process is made of; `start` runs both in one process, `api` and `worker` one each. */
@@ -23,10 +25,22 @@ export interface ApiServiceOptions {
   ingestKeys: string[];
   /** Admin keys (rules endpoints); empty: they answer 401. */
   adminKeys: string[];
+  /** Agent keys (handoff endpoints; the admin keys work there too). */
+  agentKeys: string[];
   signingSecret: string;
+  slack?: { signingSecret?: string; gateway?: SlackGateway };
   host: string;
   port: number;
   dispatchConcurrency: number;
+}
+
+/** The API's handoff settings from the environment: agent keys, Slack's signing secret and client. */
+export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'slack'> {
+  const gateway = slackGateway(config, logger);
+  return {
+    agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
+    slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}) },
+  };
 }
 
 /** HTTP API plus the outbox dispatcher that delivers its signals. */
@@ -40,7 +54,9 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     logger: options.logger,
     ingestKeys: options.ingestKeys,
     adminKeys: options.adminKeys,
+    agentKeys: options.agentKeys,
     signingSecret: options.signingSecret,
+    ...(options.slack ? { slack: options.slack } : {}),
     onSignalsQueued: () => dispatcher.wake(),
   });
   const address = await app.listen({ host: options.host, port: options.port });
@@ -62,7 +78,7 @@ export interface WorkerServiceOptions {
   logger: Logger;
 }
 
-/** The journey worker (with the nudge activities the environment configures). */
+/** The journey worker (with the nudge and handoff activities the environment configures). */
 export async function startWorkerService(options: WorkerServiceOptions): Promise<Stoppable> {
   const nudges = nudgeActivityDeps(options.config, options.db);
   installTemporalRuntime(options.logger);
@@ -73,6 +89,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     pool: options.db.pool,
     maxConcurrentWorkflowTaskExecutions: options.config.ONRAMP_WORKER_CONCURRENCY,
     nudges,
+    handoffs: handoffActivityDeps(options.config, options.db, options.logger),
   });
   const running = worker.run();
   running.catch((error) => options.logger.error({ err: error }, 'worker stopped'));

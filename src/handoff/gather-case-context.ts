@@ -40,7 +40,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
        ORDER BY occurred_at DESC LIMIT 50`,
       [developerId],
     ),
-    pool.query<{ kind: string; status: number; count: number; endpoint: string | null }>('SELECT kind, status, count, endpoint FROM error_bursts WHERE developer_id = $1 ORDER BY occurred_at', [developerId]),
+    pool.query<{ status: number; count: number; endpoint: string | null; continued: boolean }>('SELECT status, count, endpoint, continued FROM error_bursts WHERE developer_id = $1 ORDER BY occurred_at', [developerId]),
     pool.query<{ endpoint: string; status_400: number; status_401: number; status_429: number }>(
       `SELECT endpoint, status_400, status_401, status_429 FROM developer_endpoints
        WHERE developer_id = $1 AND status_400 + status_401 + status_429 > 0 ORDER BY status_400 + status_401 + status_429 DESC LIMIT 5`,
@@ -56,7 +56,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
   const opened = events.rows.filter((r) => r.type === 'email.opened').length;
   const clicked = events.rows.filter((r) => r.type === 'email.clicked').length;
   const diagnosis = bursts.rows.length > 0
-    ? bursts.rows.map((b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.kind.endsWith('continued') ? ' (continued after the nudge)' : ''}: ${DIAGNOSIS[b.status] ?? 'errors'}`)
+    ? bursts.rows.map((b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.continued ? ' more, after the first burst' : ''}: ${DIAGNOSIS[b.status] ?? 'errors'}`)
     : errors.rows.flatMap((e) =>
         ([[401, e.status_401], [400, e.status_400], [429, e.status_429]] as const)
           .filter(([, n]) => n > 0)

@@ -16,11 +16,14 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
+import type { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import { testHandoffDeps } from './handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from './nudge-deps.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
 export const INGEST_KEY = 'test-ingest-key-0123456789';
 export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const AGENT_KEY = 'test-agent-key-0123456789';
 /** The shipped rules, stored as version 1 by `start()`. */
 export const RULES_FILE = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
 /** The shipped escalation policy, stored as version 1 by `start()`. */
@@ -57,7 +60,11 @@ export class OnrampHarness {
   private readonly temporalDir = mkdtempSync(join(tmpdir(), 'onramp-temporal-'));
   private temporalPort = 0;
 
-  constructor(readonly backend: DatabaseBackend) {}
+  constructor(
+    readonly backend: DatabaseBackend,
+    /** Slack for the handoff: the signing secret the API verifies, the client the worker and API use. */
+    private readonly slack: { signingSecret?: string; gateway?: SlackGateway } = {},
+  ) {}
 
   async start(): Promise<this> {
     this.database = await createTestDatabase(this.backend);
@@ -73,7 +80,7 @@ export class OnrampHarness {
     this.temporal = new Client({ connection: this.connection });
     const logger = pino({ level: 'silent' });
     this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
-    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: SIGNING_SECRET, onSignalsQueued: () => this.dispatcher.wake() });
+    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], agentKeys: [AGENT_KEY], signingSecret: SIGNING_SECRET, slack: this.slack, onSignalsQueued: () => this.dispatcher.wake() });
     this.dispatcher.start();
     return this;
   }
@@ -82,7 +89,7 @@ export class OnrampHarness {
   async startTemporal(): Promise<void> {
     this.devServer = await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
     this.nativeConnection = await NativeConnection.connect({ address: this.devServer.address });
-    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, nudges: testNudgeDeps(this.db.pool), workflowBundle: await journeyWorkflowBundle() });
+    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), workflowBundle: await journeyWorkflowBundle() });
     this.workerRun = this.worker.run();
   }
 

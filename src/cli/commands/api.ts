@@ -5,7 +5,7 @@ import { createLogger } from '../../logger.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { signingSecret } from '../nudge-deps.ts';
-import { onShutdownSignal, startApiService } from '../services.ts';
+import { handoffApiOptions, onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
 /** The HTTP API and the outbox dispatcher, against TEMPORAL_ADDRESS and DATABASE_URL. */
@@ -26,6 +26,7 @@ export async function apiCommand(config: Config): Promise<void> {
     logger,
     ingestKeys: [ingestKey!],
     adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [],
+    ...handoffApiOptions(config, logger),
     signingSecret: signingSecret(config),
     host: config.HOST,
     port: config.PORT,

@@ -10,7 +10,7 @@ import { RuleStore } from '../../rules/rule-store.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
 import { signingSecret } from '../nudge-deps.ts';
-import { onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
+import { handoffApiOptions, onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
 
 /**
  * Everything in one process on embedded defaults: the Temporal dev server (SQLite under the data
@@ -72,6 +72,7 @@ export async function startCommand(config: Config): Promise<void> {
       logger,
       ingestKeys: [ingestKey],
       adminKeys: [adminKey],
+      ...handoffApiOptions(config, logger),
       signingSecret: signingSecret(config),
       host: config.HOST,
       port: config.PORT,

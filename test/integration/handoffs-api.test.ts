@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import { ACTION_IDS } from '../../src/handoff/slack-interaction.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { ADMIN_KEY, AGENT_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
+import { blockAction, noteSubmission, signedInteraction } from '../support/slack-requests.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+
+const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123';
+const TOKEN = 'xoxb-handoff-api-test';
+const shippedPolicy = parse(readFileSync(fileURLToPath(new URL('../../config/escalation.yaml', import.meta.url)), 'utf8'));
+
+describe('handoff through the HTTP API and Slack interactions (dev server, real WebClient against a local Slack)', () => {
+  const backend = databaseBackends()[0]!;
+  let h: OnrampHarness;
+  let slack: FakeSlack;
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  const agent = { authorization: `Bearer ${AGENT_KEY}` };
+  const reader = { authorization: `Bearer ${INGEST_KEY}` };
+
+  beforeAll(async () => {
+    slack = await startFakeSlack({ token: TOKEN });
+    slack.setUsergroup('S0AGENTS', ['U0GROUPIE']);
+    const gateway = new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 20 } });
+    h = await new OnrampHarness(backend, { signingSecret: SIGNING_SECRET, gateway }).start();
+    const policy = { ...shippedPolicy, agents: { users: ['U0AGENT1'], userGroups: ['S0AGENTS'] } };
+    const put = await h.app.inject({ method: 'PUT', url: '/v1/escalation-policy', headers: admin, payload: { source: stringify(policy), author: 'support-lead@example.com', reason: 'only the onboarding team acts' } });
+    expect(put.statusCode, put.body).toBe(201);
+  }, 120_000);
+  afterAll(async () => {
+    await h?.stop();
+    await slack?.close();
+  });
+
+  async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const handoff = async (id: string) => (await h.app.inject({ method: 'GET', url: `/v1/handoffs/${encodeURIComponent(id)}`, headers: agent })).json();
+  const interact = (payload: unknown, options: { secret?: string; timestamp?: number } = {}) => {
+    const { headers, body } = signedInteraction({ signingSecret: options.secret ?? SIGNING_SECRET, payload, ...(options.timestamp ? { timestamp: options.timestamp } : {}) });
+    return h.app.inject({ method: 'POST', url: '/slack/interactions', headers, payload: body });
+  };
+  const act = (caseId: string, body: Record<string, unknown>, headers: Record<string, string> = agent) =>
+    h.app.inject({ method: 'POST', url: `/v1/handoffs/${encodeURIComponent(caseId)}/actions`, headers, payload: body });
+
+  /** A developer with a support ticket: escalated at once. */
+  async function escalated(id: string): Promise<string> {
+    const now = new Date().toISOString();
+    const posted = await h.post({
+      events: [
+        { id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: now, properties: { email: `${id}@example.com`, accountType: 'organization', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
+        { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
+        { id: `${id}-t`, type: 'support.ticket_created', developerId: id, occurredAt: now, properties: { subject: 'my key is refused' } },
+      ],
+    });
+    expect(posted.statusCode, posted.body).toBe(202);
+    const caseId = `${id}/h1`;
+    const open = await until(() => handoff(caseId), (c) => c.status === 'open');
+    expect(open).toMatchObject({ status: 'open', criterion: 'support_ticket', level: 1 });
+    await until(() => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id)), (m) => m.length > 0);
+    return caseId;
+  }
+
+  it('refuses forged, stale and replayed Slack requests before anything else, and acts on a genuine click', async () => {
+    const caseId = await escalated(`${backend}_slack`);
+    const claim = blockAction({ caseId, actionId: ACTION_IDS.claim, user: 'U0AGENT1', channel: slack.channelId('#onboarding-help')! });
+
+    const forged = await interact(claim, { secret: 'not-the-signing-secret-at-all' });
+    expect(forged.statusCode).toBe(401);
+    const stale = await interact(claim, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(stale.statusCode).toBe(401);
+    const unsigned = await h.app.inject({ method: 'POST', url: '/slack/interactions', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'payload=%7B%7D' });
+    expect(unsigned.statusCode).toBe(401);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await handoff(caseId)).status).toBe('open'); // nothing changed
+
+    const { headers, body } = signedInteraction({ signingSecret: SIGNING_SECRET, payload: claim });
+    const genuine = await h.app.inject({ method: 'POST', url: '/slack/interactions', headers, payload: body });
+    expect(genuine.statusCode).toBe(200);
+    const replayed = await h.app.inject({ method: 'POST', url: '/slack/interactions', headers, payload: body });
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.json().errors[0].message).toBe('replayed request');
+    const claimed = await until(() => handoff(caseId), (c) => c.status === 'claimed');
+    expect(claimed).toMatchObject({ status: 'claimed', owner: 'U0AGENT1' });
+    // A double click (a second, genuine request) changes nothing twice.
+    expect((await interact(blockAction({ caseId, actionId: ACTION_IDS.claim, user: 'U0AGENT1' }))).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await handoff(caseId)).log.filter((s: any) => s.step === 'claimed')).toHaveLength(1);
+  });
+
+  it('lets only the allowed agents act from Slack, opens the note modal, takes the note, answers a closed case ephemerally', async () => {
+    const caseId = await escalated(`${backend}_agents`);
+    const channel = slack.channelId('#onboarding-help')!;
+    await interact(blockAction({ caseId, actionId: ACTION_IDS.claim, user: 'U0STRANGER', channel }));
+    const refusal = await until(() => slack.ephemerals().filter((e) => e.user === 'U0STRANGER'), (e) => e.length > 0);
+    expect(refusal[0]!.text).toMatch(/not one of the agents/);
+    expect((await handoff(caseId)).status).toBe('open');
+
+    // A member of the allowed user group may act.
+    await interact(blockAction({ caseId, actionId: ACTION_IDS.note, user: 'U0GROUPIE', channel }));
+    await until(() => slack.views(), (v) => v.length > 0);
+    expect(slack.views().at(-1)!.view).toMatchObject({ callback_id: 'onramp.note' });
+    expect((await interact(noteSubmission({ caseId, user: 'U0GROUPIE', text: 'Their key is a live key on the test host' }))).statusCode).toBe(200);
+    const noted = await until(() => handoff(caseId), (c) => c.log.some((s: any) => s.step === 'note'));
+    expect(noted.log.find((s: any) => s.step === 'note')).toMatchObject({ actor: 'U0GROUPIE', detail: { text: 'Their key is a live key on the test host' } });
+
+    await interact(blockAction({ caseId, actionId: ACTION_IDS.resolve, selected: 'bug-filed', user: 'U0AGENT1', channel }));
+    await until(() => handoff(caseId), (c) => c.status === 'resolved');
+    await interact(blockAction({ caseId, actionId: ACTION_IDS.return, user: 'U0AGENT1', channel }));
+    const closed = await until(() => slack.ephemerals().filter((e) => e.user === 'U0AGENT1'), (e) => e.length > 0);
+    expect(closed[0]!.text).toMatch(/closed/);
+  });
+
+  it('offers the same actions without Slack: list by status, act with an agent key, precise errors', async () => {
+    const caseId = await escalated(`${backend}_api`);
+    const list = await h.app.inject({ method: 'GET', url: '/v1/handoffs?status=open&limit=100', headers: agent });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().handoffs.map((c: any) => c.id)).toContain(caseId);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/handoffs', headers: reader })).statusCode).toBe(401);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/handoffs?status=lost', headers: agent })).statusCode).toBe(400);
+
+    expect((await act(caseId, { action: 'claim', actor: 'ana@example.com' }, reader)).statusCode).toBe(401);
+    const claimed = await act(caseId, { action: 'claim', actor: 'ana@example.com' });
+    expect(claimed.statusCode, claimed.body).toBe(200);
+    expect(claimed.json()).toMatchObject({ changed: true, case: { status: 'claimed', owner: 'ana@example.com' } });
+    const snoozed = await act(caseId, { action: 'snooze', actor: 'ana@example.com', for: '1h' }, admin);
+    expect(snoozed.json().case).toMatchObject({ status: 'snoozed' });
+    const badSnooze = await act(caseId, { action: 'snooze', actor: 'ana@example.com', for: 'soon' });
+    expect(badSnooze.statusCode).toBe(400);
+    expect(badSnooze.json().errors[0].path).toBe('for');
+    const badOutcome = await act(caseId, { action: 'resolve', actor: 'ana@example.com', outcome: 'shrug' });
+    expect(badOutcome.statusCode).toBe(400);
+    expect(badOutcome.json().errors[0]).toMatchObject({ path: 'outcome', message: expect.stringContaining('unblocked') });
+    const resolved = await act(caseId, { action: 'resolve', actor: 'ana@example.com', outcome: 'unblocked', note: 'rotated the key' }, { ...agent, 'idempotency-key': 'resolve-1' });
+    expect(resolved.json().case).toMatchObject({ status: 'resolved', outcome: 'unblocked' });
+    // The same request again (a retry) is answered the same; another action on the closed case is a 409.
+    const retried = await act(caseId, { action: 'resolve', actor: 'ana@example.com', outcome: 'unblocked', note: 'rotated the key' }, { ...agent, 'idempotency-key': 'resolve-1' });
+    expect(retried.statusCode).toBe(200);
+    expect((await act(caseId, { action: 'note', actor: 'ana@example.com', note: 'late' })).statusCode).toBe(409);
+    expect((await act(`${caseId}9`, { action: 'claim', actor: 'ana@example.com' })).statusCode).toBe(404);
+
+    const mine = (await h.app.inject({ method: 'GET', url: `/v1/developers/${backend}_api/handoffs`, headers: reader })).json();
+    expect(mine.handoffs[0].log.map((s: any) => s.step)).toEqual(['escalated', 'claimed', 'snoozed', 'resolved']);
+    expect(mine.handoffs[0].log[1].snapshot).toMatchObject({ stage: 'credential_provisioned' });
+    const journey = (await h.journey(`${backend}_api`)).body;
+    expect(journey.handoffs.map((c: any) => [c.id, c.status])).toEqual([[caseId, 'resolved']]);
+  });
+});

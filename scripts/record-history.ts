@@ -4,6 +4,8 @@
  * scripted developer, and writes the history as protobuf to OUT. Run it for every released
  * machine/workflow version before changing the workflow:
  *   WORKFLOWS=/path/to/old/checkout/workflows/index.ts OUT=test/fixtures/histories/<name>.binpb npx tsx scripts/record-history.ts
+ * WITH_RULES=1 feeds the shipped rules (nudges); WITH_HANDOFF=1 also the shipped escalation policy
+ * and a support ticket that an agent claims, notes and returns (machine version 3 on).
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,7 +19,8 @@ const workflowsPath = resolve(process.env.WORKFLOWS ?? WORKFLOWS_PATH);
 const out = resolve(process.env.OUT ?? 'history.binpb');
 const env = await createTimeSkippingEnv();
 const silent = { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} };
-const rules = process.env.WITH_RULES ? (await import('../src/rules/rules-file.ts')).readRulesFile(resolve('config/rules.yaml')) : undefined;
+const rules = process.env.WITH_RULES || process.env.WITH_HANDOFF ? (await import('../src/rules/rules-file.ts')).readRulesFile(resolve('config/rules.yaml')) : undefined;
+const policy = process.env.WITH_HANDOFF ? (await import('../src/rules/escalation-policy-file.ts')).escalationPolicyFormat.read(resolve('config/escalation.yaml')) : undefined;
 const worker = await Worker.create({
   connection: env.nativeConnection,
   taskQueue: 'record',
@@ -29,6 +32,11 @@ const worker = await Worker.create({
     },
     async recordNudgeDecisions() {},
     async sendNudge() {},
+    async currentJourneyPolicies() {
+      return { rules: rules?.ok ? { version: 1, document: rules.document } : null, policy: policy?.ok ? { version: 1, document: policy.document } : null };
+    },
+    async recordHandoffSteps() {},
+    async notifySlack() {},
   },
 });
 const running = worker.run();
@@ -46,6 +54,15 @@ const handle = await env.client.workflow.signalWithStart('onboardingJourney', {
     { id: 'e3', type: 'api_key.created', occurredAt: iso(0), properties: { mode: 'test' } },
   ]],
 });
+if (policy) {
+  await handle.signal('journey.events', [{ id: 't1', type: 'support.ticket_created', occurredAt: iso(1) }]);
+  await env.sleep('2 hours');
+  const act = (input: Record<string, unknown>) => handle.executeUpdate('handoff.action', { args: [{ caseId: `${id}/h1`, actor: 'U0AGENT', ...input }] });
+  await act({ action: 'claim' });
+  await act({ action: 'note', note: 'asked for their curl command' });
+  await env.sleep('1 hour');
+  await act({ action: 'return' });
+}
 await env.sleep('30 hours');
 await handle.signal('journey.events', [{ id: 'r1#first_api_call', type: 'api.milestone', stage: 'first_api_call', occurredAt: iso(30), causeEventId: 'r1' }]);
 await env.sleep('1 hour');

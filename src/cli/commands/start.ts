@@ -92,6 +92,7 @@ export async function startCommand(config: Config): Promise<void> {
         `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
         `  Escalation   policy version ${policy.version} (${policy.author}: ${policy.reason}); onramp policy history`,
         `  Email        ${config.SMTP_URL ? `SMTP (${new URL(config.SMTP_URL).host})` : `local outbox: curl ${api.url}/v1/emails -H 'Authorization: Bearer <admin key>'`}`,
+        `  Handoffs     ${config.SLACK_BOT_TOKEN ? 'posted to Slack, and ' : ''}curl ${api.url}/v1/handoffs?status=open -H 'Authorization: Bearer <admin key>'${config.SLACK_SIGNING_SECRET ? `; Slack interactivity URL ${api.url}/slack/interactions` : ''}`,
         '',
         `  curl -X POST ${api.url}/v1/events -H 'Authorization: Bearer ${ingestKey}' -H 'Content-Type: application/json' \\`,
         `    -d '{"id":"evt_1","type":"developer.signed_up","developerId":"dev_42","occurredAt":"2026-11-01T10:00:00Z","properties":{"email":"ada@example.com","accountType":"individual","acquisitionChannel":"organic_search"}}'`,

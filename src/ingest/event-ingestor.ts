@@ -8,7 +8,7 @@ import { isEarlier } from '../journey/evidence.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import type { Stage } from '../journey/stages.ts';
 import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
-import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
+import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
 import { evidenceKey, EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
@@ -62,7 +62,7 @@ export class EventIngestor {
 
   async ingest(batch: IngestEvent[]): Promise<IngestResult> {
     const events = firstById(batch);
-    const learnt: Learnt = { keyOwners: new Map(), lowered: [], refused: [], bursts: { firstAt: new Map(), recorded: [] } };
+    const learnt: Learnt = { keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
     // Read before the transaction: it may need a connection of its own (PGlite has one in all).
     const thresholds = events.some((e) => e.type === 'api.request') ? await this.burstThresholds() : DEFAULT_BURST_THRESHOLDS;
     const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, thresholds, learnt));
@@ -129,7 +129,7 @@ export class EventIngestor {
         candidates.add({ developerId, stage, occurredAt: event.occurredAt, eventId: causeEventId, source: 'event' });
       }
     }
-    for (const proof of await this.requestEvidence(sql, attributed, burstCandidates)) candidates.add(proof);
+    for (const proof of await this.requestEvidence(sql, attributed, [...burstCandidates.first, ...burstCandidates.continued])) candidates.add(proof);
     const proposed = candidates.values();
     const lowered = await lowerStageEvidence(sql, proposed);
     const news = new Set(lowered);

@@ -49,6 +49,13 @@ export interface ErrorBurstEvent {
   count: number;
   /** The endpoint the errors concentrate on (400s). */
   endpoint?: string;
+  /**
+   * The errors went on after this kind's burst (id `burst:<developer>:<kind>:continued`, at most
+   * one per developer and kind): `count` errors of its status (400s on any endpoint, `endpoint` the
+   * most frequent) after the burst's last error and within `errorBursts.continuedWithin` of it.
+   * Absent on the first burst.
+   */
+  continued?: boolean;
 }
 
 export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | ErrorBurstEvent;

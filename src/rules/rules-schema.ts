@@ -93,8 +93,11 @@ export const nudgePolicy = z.strictObject({
       badRequest: z.strictObject({ minCount: z.int().min(1), minShareOnOneEndpoint: z.number().gt(0).max(1) }).default({ minCount: 5, minShareOnOneEndpoint: 0.6 }).describe('400s in the first session, concentrated on one endpoint'),
       rateLimited: z.strictObject({ minCount: z.int().min(1) }).default({ minCount: 3 }).describe('429s in the first session'),
       firstSession: duration.default('24h').describe('How long after the first request the first session lasts'),
+      continuedWithin: duration
+        .default('72h')
+        .describe("How long after a burst (its last error) errors of its kind still continue it: as many again (its minCount, 400s on any endpoint) within this time are one more signal, `continued`"),
     })
-    .default({ unauthorized: { minCount: 5 }, badRequest: { minCount: 5, minShareOnOneEndpoint: 0.6 }, rateLimited: { minCount: 3 }, firstSession: '24h' }),
+    .default({ unauthorized: { minCount: 5 }, badRequest: { minCount: 5, minShareOnOneEndpoint: 0.6 }, rateLimited: { minCount: 3 }, firstSession: '24h', continuedWithin: '72h' }),
 });
 
 export const rulesDocument = z

@@ -31,12 +31,18 @@ beforeAll(async () => {
       async recordJourneyEffects(effects: JourneyEffect[]) {
         recorded.push(effects);
       },
-      // No rules version: the journeys here make no nudge decisions (nudges.test.ts has those).
+      // No rules version: the journeys here make no nudge or handoff decisions (nudges.test.ts and
+      // handoff.test.ts have those).
       async currentNudgeRules() {
         return null;
       },
+      async currentJourneyPolicies() {
+        return { rules: null, policy: null };
+      },
       async recordNudgeDecisions() {},
       async sendNudge() {},
+      async recordHandoffSteps() {},
+      async notifySlack() {},
     },
   });
   running = worker.run();

@@ -337,8 +337,10 @@ export function buildStepReply(step: CaseStep): string {
       const channel = str(detail.channel);
       return `Re-escalated to level ${level ?? '?'}${channel ? ` in ${channelRef(channel)}` : ''}`;
     }
-    case 'returned':
-      return `Returned to automation by ${by}`;
+    case 'returned': {
+      const note = str(detail.note);
+      return `Returned to automation by ${by}${note ? `\n> ${escapeMrkdwn(clip(note, NOTE_MODAL.maxLength)).replaceAll('\n', '\n> ')}` : ''}`;
+    }
     case 'resolved': {
       const outcome = str(detail.outcome);
       const note = str(detail.note);

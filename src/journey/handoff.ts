@@ -358,7 +358,7 @@ export function applyHandoffAction(developerId: string, before: HandoffState, ac
       steps.step(c, 'snoozed', actor, at, { forMs: action.snoozeMs, until: new Date(c.snoozedUntil).toISOString() });
       break;
     case 'return':
-      steps.close(c, 'returned', actor, at, null, {});
+      steps.close(c, 'returned', actor, at, null, action.note ? { note: action.note.slice(0, 2000) } : {});
       break;
     case 'resolve':
       steps.close(c, 'resolved', actor, at, action.outcome!, { outcome: action.outcome, ...(action.note ? { note: action.note.slice(0, 2000) } : {}) });

@@ -114,8 +114,9 @@ describe('handoff decisions (pure, through the machine)', () => {
     expect(steps(j.decide(openedAt + 27 * HOUR, r))).toEqual(['snooze_ended']);
     expect(j.handoff.active?.status).toBe('claimed');
     const returnedAt = openedAt + 28 * HOUR;
-    const closed = j.act({ action: 'return', actor: 'U1', at: returnedAt }) as MachineEffect[];
+    const closed = j.act({ action: 'return', actor: 'U1', note: 'key fixed, they can go on alone', at: returnedAt }) as MachineEffect[];
     expect(steps(closed)).toEqual(['returned']);
+    expect(closed.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')).toMatchObject({ detail: { note: 'key fixed, they can go on alone' }, case: { status: 'returned', closedAt: iso(returnedAt) } });
     expect(j.handoff.active).toBeUndefined();
     expect(actionProblem(j.handoff, { caseId: 'dev-flow/h1', action: 'note', actor: 'U1', note: 'late' })).toMatchObject({ code: 'closed' });
     // first-call-second-nudge (72 h after the key) was held back while owned; now it counts from the return.

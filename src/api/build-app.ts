@@ -13,6 +13,7 @@ import { handoffsRoute } from './routes/handoffs-route.ts';
 import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
 import { messagesRoute } from './routes/messages-route.ts';
+import { metricsRoute } from './routes/metrics-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
@@ -29,6 +30,8 @@ export interface AppDeps {
   adminKeys: readonly string[];
   /** Keys for the handoff endpoints besides the admin keys (ONRAMP_AGENT_KEY). */
   agentKeys?: readonly string[];
+  /** Read-only keys for the metrics endpoints besides the admin keys (ONRAMP_METRICS_KEY). */
+  metricsKeys?: readonly string[];
   /** Verifies the unsubscribe links in nudge emails (the worker signs them with the same secret). */
   signingSecret: string;
   /** Slack interactions: the signing secret (unset: /slack/interactions answers 404) and the client for replies. */
@@ -39,7 +42,7 @@ export interface AppDeps {
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], signingSecret, slack, onSignalsQueued }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, onSignalsQueued }: AppDeps) {
   const { prisma } = db;
   const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
@@ -66,6 +69,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   const agents = [...agentKeys, ...adminKeys];
   await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: [...ingestKeys, ...agents] });
+  await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;
 }

@@ -27,6 +27,8 @@ export interface ApiServiceOptions {
   adminKeys: string[];
   /** Agent keys (handoff endpoints; the admin keys work there too). */
   agentKeys: string[];
+  /** Read-only metrics keys (the admin keys work there too). */
+  metricsKeys?: string[];
   signingSecret: string;
   slack?: { signingSecret?: string; gateway?: SlackGateway };
   host: string;
@@ -35,10 +37,11 @@ export interface ApiServiceOptions {
 }
 
 /** The API's handoff settings from the environment: agent keys, Slack's signing secret and client. */
-export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'slack'> {
+export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'metricsKeys' | 'slack'> {
   const gateway = slackGateway(config, logger);
   return {
     agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
+    metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
     slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}) },
   };
 }
@@ -55,6 +58,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     ingestKeys: options.ingestKeys,
     adminKeys: options.adminKeys,
     agentKeys: options.agentKeys,
+    ...(options.metricsKeys ? { metricsKeys: options.metricsKeys } : {}),
     signingSecret: options.signingSecret,
     ...(options.slack ? { slack: options.slack } : {}),
     onSignalsQueued: () => dispatcher.wake(),

@@ -1,0 +1,45 @@
+import type { Stage } from '../journey/stages.ts';
+
+/** Seed 000's benchmark bands, best first. */
+export const BANDS = ['top_quartile', 'median', 'below_median', 'warning'] as const;
+export type Band = (typeof BANDS)[number];
+
+export interface BandedTransition {
+  from: Stage;
+  to: Stage;
+  windowDays: number;
+  /** Lower bounds (fractions, inclusive) of top_quartile, median and below_median; below the last: warning. */
+  atLeast: { top_quartile: number; median: number; below_median: number };
+}
+
+/**
+ * Seed 000, "Metric 1: Stage-to-Stage Conversion Rates" (the Top Quartile / Median / Warning
+ * Threshold table):
+ *
+ * | Transition                                    | Top Quartile | Median | Warning |
+ * | Signup → First API Call (7 days)              | 50%+         | 25–35% | <15%    |
+ * | First API Call → Active Integration (14 days) | 65%+         | 40–55% | <25%    |
+ * | Active Integration → Production (30 days)     | 55%+         | 30–45% | <15%    |
+ *
+ * The table leaves gaps; we close them so every rate has one band: at or above the top-quartile
+ * figure → `top_quartile`; from the median range's lower end up to the top quartile (the range and
+ * the gap above it) → `median`; from the warning threshold up to the median range → `below_median`;
+ * under the warning threshold → `warning`. A band applies only to the table's own pair and window
+ * (a 7-day benchmark says nothing about a 3-day window).
+ */
+export const SEED_000_BANDS: readonly BandedTransition[] = [
+  { from: 'account_created', to: 'first_api_call', windowDays: 7, atLeast: { top_quartile: 0.5, median: 0.25, below_median: 0.15 } },
+  { from: 'first_api_call', to: 'active_integration', windowDays: 14, atLeast: { top_quartile: 0.65, median: 0.4, below_median: 0.25 } },
+  { from: 'active_integration', to: 'production_deployment', windowDays: 30, atLeast: { top_quartile: 0.55, median: 0.3, below_median: 0.15 } },
+];
+
+/** The band of a rate for a transition, or null when the table has no benchmark for it (or there is no rate). */
+export function bandOf(transition: { from: Stage; to: Stage; windowDays: number }, rate: number | null): Band | null {
+  if (rate === null) return null;
+  const benchmark = SEED_000_BANDS.find((b) => b.from === transition.from && b.to === transition.to && b.windowDays === transition.windowDays);
+  if (!benchmark) return null;
+  if (rate >= benchmark.atLeast.top_quartile) return 'top_quartile';
+  if (rate >= benchmark.atLeast.median) return 'median';
+  if (rate >= benchmark.atLeast.below_median) return 'below_median';
+  return 'warning';
+}

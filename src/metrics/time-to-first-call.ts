@@ -1,0 +1,98 @@
+import type pg from 'pg';
+import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+
+/** A cohort's tail rose when p75 or p90 grew by more than this fraction over the previous cohort … */
+export const TAIL_RISE = 0.2;
+/** … while its median moved by no more than this fraction of the previous cohort's. */
+export const MEDIAN_STABLE = 0.1;
+
+export interface Percentiles {
+  p25: number;
+  p50: number;
+  p75: number;
+  p90: number;
+}
+
+export interface TtfacFigures {
+  /** Developers who signed up (in the cohort, matching the filters, as of asOf). */
+  developers: number;
+  /** Of them, those who reached first_api_call as of asOf. */
+  reached: number;
+  /** Seconds (to the millisecond) from account_created to first_api_call over the `reached`; null when none. */
+  percentiles: Percentiles | null;
+}
+
+export interface TtfacCohort extends TtfacFigures {
+  cohort: string;
+  /** Seed 000's "rising tail, stable median" against the previous cohort with percentiles. */
+  risingTail: boolean;
+}
+
+export interface TtfacReport {
+  asOf: string;
+  overall: TtfacFigures;
+  cohorts: TtfacCohort[];
+}
+
+interface Row {
+  cohort: string | null;
+  developers: string;
+  reached: string;
+  p: number[] | null;
+}
+
+/**
+ * Time to first API call: `first_api_call.reached_at - account_created.reached_at` (the signup
+ * instant when the account_created row is missing), percentiles by `percentile_cont` (linear
+ * interpolation between closest ranks), per ISO signup week and overall.
+ */
+export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter): Promise<TtfacReport> {
+  const params: unknown[] = [];
+  const developers = filteredDevelopersSql(filter, params);
+  const { rows } = await pool.query<Row>(
+    `WITH devs AS (${developers}),
+          per AS (
+            SELECT devs.cohort,
+                   extract(epoch FROM f.reached_at - coalesce(a.reached_at, devs.signed_up_at))::float8 AS seconds
+              FROM devs
+              LEFT JOIN journey_stages a ON a.developer_id = devs.id AND a.stage = 'account_created' AND a.reached_at <= $1
+              LEFT JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = 'first_api_call' AND f.reached_at <= $1
+          )
+     SELECT cohort, count(*) AS developers, count(seconds) AS reached,
+            percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]::float8[]) WITHIN GROUP (ORDER BY seconds) AS p
+       FROM per
+      GROUP BY GROUPING SETS ((cohort), ())
+      ORDER BY cohort NULLS FIRST`,
+    params,
+  );
+
+  const figures = (row: Row | undefined): TtfacFigures => {
+    const reached = Number(row?.reached ?? 0);
+    const p = row?.p;
+    return {
+      developers: Number(row?.developers ?? 0),
+      reached,
+      percentiles: reached > 0 && p ? { p25: toMs(p[0]!), p50: toMs(p[1]!), p75: toMs(p[2]!), p90: toMs(p[3]!) } : null,
+    };
+  };
+
+  const cohorts: TtfacCohort[] = [];
+  let previous: Percentiles | null = null;
+  for (const row of rows.filter((r) => r.cohort !== null)) {
+    const own = figures(row);
+    cohorts.push({ cohort: row.cohort as string, ...own, risingTail: risingTail(previous, own.percentiles) });
+    if (own.percentiles) previous = own.percentiles;
+  }
+  return { asOf: filter.asOf.toISOString(), overall: figures(rows.find((r) => r.cohort === null)), cohorts };
+}
+
+/** Seconds to the millisecond (the precision of the timestamps): no float noise from the interpolation. */
+const toMs = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
+/** p75 or p90 up by more than TAIL_RISE while p50 stayed within ±MEDIAN_STABLE of the previous cohort's. */
+export function risingTail(previous: Percentiles | null, current: Percentiles | null): boolean {
+  if (!previous || !current) return false;
+  const rose = (now: number, before: number) => now > before * (1 + TAIL_RISE);
+  const medianStable = Math.abs(current.p50 - previous.p50) <= MEDIAN_STABLE * previous.p50;
+  return medianStable && (rose(current.p75, previous.p75) || rose(current.p90, previous.p90));
+}

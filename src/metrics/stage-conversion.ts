@@ -72,77 +72,68 @@ export interface ConversionReport {
   cohorts: { cohort: string; developers: number; transitions: TransitionFigures[] }[];
 }
 
-interface Row {
-  cohort: string | null;
-  idx: number;
-  developers: string;
-  eligible: string;
-  converted: string;
-  excluded: string;
-}
+/** Per transition i (1-based): `eligible_i`, `converted_i`, `excluded_i`; counts come back as strings. */
+type Row = { cohort: string | null; developers: string } & Record<string, string | null>;
 
 /**
- * Conversion per transition, overall and per signup cohort, in one query. A developer converts
- * when the first moment they stood at `to` or beyond (the earliest `reached_at` among `to` and the
- * later stages, so skipping `to` still counts) is no more than the window after `from`'s
- * `reached_at`. A later stage reached before `from` (a late-filled `from`) converts too: the
- * developer was already past it.
+ * Conversion per transition, overall and per signup cohort, in one pass: each developer's stage
+ * times as of asOf become one row (`s0` … `s6`, by funnel rank), then every transition is a few
+ * expressions over it. A developer converts when the first moment they stood at `to` or beyond
+ * (the earliest `reached_at` among `to` and the later stages, so skipping `to` still counts) is no
+ * more than the window after `from`'s `reached_at`. A later stage reached before `from` (a
+ * late-filled `from`) converts too: the developer was already past it.
  */
 export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, transitions: readonly TransitionSpec[]): Promise<ConversionReport> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
-  params.push(
-    transitions.map((t) => t.from),
-    transitions.map((t) => t.to),
-    transitions.map((t) => t.windowDays),
-    STAGES,
-  );
-  const n = params.length;
-  const [froms, tos, windows, stages] = [n - 3, n - 2, n - 1, n].map((i) => `$${i}`);
+  // Stage names and windows are validated (an enum and an integer): they are inlined as column
+  // names and interval literals, which keeps the plan one hash join and one aggregate.
+  const stageColumns = STAGES.map((stage, rank) => `min(s.reached_at) FILTER (WHERE s.stage = '${stage}') AS s${rank}`).join(',\n                   ');
+  const perTransition = transitions.map((t, i) => {
+    const from = `s${stageRank(t.from)}`;
+    const window = `${from} + interval '${Math.trunc(t.windowDays)} days'`;
+    const later = STAGES.slice(stageRank(t.to)).map((stage) => `s${stageRank(stage)}`);
+    const toAt = later.length === 1 ? later[0]! : `LEAST(${later.join(', ')})`;
+    const converted = `(${toAt} <= ${window})`;
+    const n = i + 1;
+    return [
+      `count(*) FILTER (WHERE ${from} IS NOT NULL AND ${converted}) AS converted_${n}`,
+      `count(*) FILTER (WHERE ${from} IS NOT NULL AND (${converted} OR ${window} <= $1)) AS eligible_${n}`,
+      `count(*) FILTER (WHERE ${from} IS NOT NULL AND NOT coalesce(${converted}, false) AND ${window} > $1) AS excluded_${n}`,
+    ].join(',\n            ');
+  });
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers}),
-          t AS (SELECT * FROM unnest(${froms}::text[], ${tos}::text[], ${windows}::int[]) WITH ORDINALITY AS t(from_stage, to_stage, window_days, idx)),
           per AS (
-            SELECT devs.id, devs.cohort, t.idx, f.reached_at AS from_at, f.reached_at + make_interval(days => t.window_days) AS window_end,
-                   (SELECT min(s.reached_at) FROM journey_stages s
-                     WHERE s.developer_id = devs.id AND s.reached_at <= $1
-                       AND array_position(${stages}::text[], s.stage) >= array_position(${stages}::text[], t.to_stage)) AS to_at
-              FROM devs CROSS JOIN t
-              LEFT JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = t.from_stage AND f.reached_at <= $1
-          ),
-          judged AS (
-            SELECT *, (from_at IS NOT NULL AND to_at IS NOT NULL AND to_at <= window_end) AS converted FROM per
+            SELECT devs.id, devs.cohort,
+                   ${stageColumns}
+              FROM devs
+              LEFT JOIN journey_stages s ON s.developer_id = devs.id AND s.reached_at <= $1
+             GROUP BY devs.id, devs.cohort
           )
-     SELECT cohort, idx::int AS idx, count(DISTINCT id) AS developers,
-            count(*) FILTER (WHERE from_at IS NOT NULL AND (converted OR window_end <= $1)) AS eligible,
-            count(*) FILTER (WHERE converted) AS converted,
-            count(*) FILTER (WHERE from_at IS NOT NULL AND NOT converted AND window_end > $1) AS excluded
-       FROM judged
-      GROUP BY GROUPING SETS ((cohort, idx), (idx))
-      ORDER BY cohort NULLS FIRST, idx`,
+     SELECT cohort, count(*) AS developers,
+            ${perTransition.join(',\n            ')}
+       FROM per
+      GROUP BY GROUPING SETS ((cohort), ())
+      ORDER BY cohort NULLS FIRST`,
     params,
   );
 
-  const build = (pick: (idx: number) => Row | undefined) =>
+  const build = (row: Row | undefined) =>
     flagWeakest(
       transitions.map((spec, i) => {
-        const row = pick(i + 1);
-        const eligible = Number(row?.eligible ?? 0);
-        const converted = Number(row?.converted ?? 0);
+        const count = (what: string) => Number(row?.[`${what}_${i + 1}`] ?? 0);
+        const eligible = count('eligible');
+        const converted = count('converted');
         const rate = eligible === 0 ? null : converted / eligible;
-        return { ...spec, eligible, converted, rate, excluded: Number(row?.excluded ?? 0), band: bandOf(spec, rate), weakest: false };
+        return { ...spec, eligible, converted, rate, excluded: count('excluded'), band: bandOf(spec, rate), weakest: false };
       }),
     );
 
-  const overallRows = rows.filter((r) => r.cohort === null);
-  const cohortNames = [...new Set(rows.filter((r) => r.cohort !== null).map((r) => r.cohort as string))];
   return {
     asOf: filter.asOf.toISOString(),
-    overall: build((idx) => overallRows.find((r) => r.idx === idx)),
-    cohorts: cohortNames.map((cohort) => {
-      const own = rows.filter((r) => r.cohort === cohort);
-      return { cohort, developers: Number(own[0]?.developers ?? 0), transitions: build((idx) => own.find((r) => r.idx === idx)) };
-    }),
+    overall: build(rows.find((r) => r.cohort === null)),
+    cohorts: rows.filter((r) => r.cohort !== null).map((row) => ({ cohort: row.cohort as string, developers: Number(row.developers), transitions: build(row) })),
   };
 }
 

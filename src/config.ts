@@ -36,6 +36,8 @@ const schema = z.object({
   SLACK_API_URL: z.url().optional(),
   /** Agents' key for the handoff endpoints (GET /v1/handoffs, POST /v1/handoffs/:id/actions); the admin key works too. */
   ONRAMP_AGENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** `onramp worker` serves its own Prometheus metrics (activity failures, process) on this port at /metrics. */
+  ONRAMP_WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Read-only key for the metrics endpoints (GET /v1/metrics/…); the admin key works too. */
   ONRAMP_METRICS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Embedded Temporal dev server ports (only when TEMPORAL_ADDRESS is unset). */

@@ -4,6 +4,7 @@ import { createHandoffActivities, type HandoffActivityDeps } from '../activities
 import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
 import type pg from 'pg';
+import { activityFailures } from '../metrics/process-metrics.ts';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -34,5 +35,22 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
     maxConcurrentLocalActivityExecutions: 200,
+    // Every failed attempt (local or regular) counts in onramp_activity_failures_total.
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: {
+            async execute(input, next) {
+              try {
+                return await next(input);
+              } catch (error) {
+                activityFailures.inc({ activity: ctx.info.activityType });
+                throw error;
+              }
+            },
+          },
+        }),
+      ],
+    },
   });
 }

@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandoffActivities } from '../../src/activities/handoff-activities.ts';
-import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
-import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { activityFailures } from '../../src/metrics/process-metrics.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
+import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { handoffActionUpdate, journeyEventsSignal, journeyWorkflowId, type HandoffActionInput } from '../../workflows/journey-messages.ts';
 import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
@@ -50,15 +49,15 @@ beforeAll(async () => {
   if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
   slack = await startFakeSlack({ token: TOKEN });
   const gateway = new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } });
-  worker = await Worker.create({
+  // The production worker (its activities and interceptors), on this test's task queue.
+  worker = await createJourneyWorker({
     connection: env.nativeConnection,
+    namespace: 'default',
     taskQueue,
+    pool: db.pool,
+    nudges: testNudgeDeps(db.pool),
+    handoffs: testHandoffDeps(db.pool, { slack: gateway }),
     workflowBundle: await journeyWorkflowBundle(),
-    activities: {
-      ...createJourneyActivities({ pool: db.pool }),
-      ...createNudgeActivities({ ...testNudgeDeps(db.pool), pool: db.pool }),
-      ...createHandoffActivities({ ...testHandoffDeps(db.pool, { slack: gateway }), pool: db.pool }),
-    },
   });
   running = worker.run();
 }, 120_000);
@@ -211,18 +210,25 @@ describe('handoff to a person (time-skipping server, real Slack client against a
   });
 
   it('posts exactly once when Slack answers 500s, then a rate limit with Retry-After, then recovers', async () => {
+    const failed = async () => (await activityFailures.get()).values.find((v) => v.labels.activity === 'notifySlack')?.value ?? 0;
+    const failedBefore = await failed();
     const id = await developer();
+    // A Slack error fails the activity at once (Temporal retries it); 5xx and 429 are retried inside.
+    slack.failNext('chat.postMessage', 1, { error: 'internal_error' });
     slack.failNext('chat.postMessage', 2, { status: 500 });
     slack.failNext('chat.postMessage', 1, { status: 429, retryAfter: 1 });
     await start(id);
     await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
     await env.sleep('1 minute');
+    await env.sleep('10 minutes');
     const posts = await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
     await env.sleep('10 minutes');
     expect(postsFor('#onboarding-help', id)).toHaveLength(posts.length);
     expect(posts).toHaveLength(1);
     const { rows } = await db.pool.query(`SELECT status FROM slack_posts WHERE handoff_id = $1`, [`${id}/h1`]);
     expect(rows).toEqual([{ status: 'posted' }]);
+    // The failed attempt was retried by Temporal, and counted for Prometheus.
+    expect(await failed()).toBeGreaterThan(failedBefore);
   });
 });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ingestBody, ingestEvent, MAX_EVENTS_PER_BATCH } from '../../events/event-schemas.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
+import { ingestEvents, ingestRejected } from '../../metrics/process-metrics.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -23,6 +24,9 @@ export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app
     '/v1/events',
     {
       onRequest: bearerAuth(ingestKeys),
+      onResponse: async (_request, reply) => {
+        if (reply.statusCode >= 400) ingestRejected.inc({ status: String(reply.statusCode) });
+      },
       // Count before validating: an oversized batch is a 413 whatever its content.
       preValidation: async (request, reply) => {
         const events = (request.body as { events?: unknown } | undefined)?.events;
@@ -39,6 +43,8 @@ export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app
     async (request, reply) => {
       const result = await ingestor.ingest(request.body.events);
       if (result.signals > 0) onSignalsQueued?.();
+      ingestEvents.inc({ result: 'accepted' }, result.accepted);
+      ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed });
     },
   );

@@ -2,6 +2,7 @@ import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
+import { serveProcessMetrics } from '../../metrics/serve-process-metrics.ts';
 import { onShutdownSignal, startWorkerService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
@@ -18,7 +19,10 @@ export async function workerCommand(config: Config): Promise<void> {
     config,
   });
   logger.info({ temporalAddress }, 'worker running');
+  const metrics = config.ONRAMP_WORKER_METRICS_PORT ? await serveProcessMetrics(config.HOST, config.ONRAMP_WORKER_METRICS_PORT) : undefined;
+  if (metrics) logger.info({ url: metrics.url }, 'worker metrics');
   onShutdownSignal(async () => {
+    await metrics?.stop();
     await worker.stop();
     await db.close();
   });

@@ -1,0 +1,21 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type pg from 'pg';
+import { Registry } from 'prom-client';
+import { databaseRegistry } from '../../metrics/database-metrics.ts';
+import { processRegistry } from '../../metrics/process-metrics.ts';
+import { bearerAuth } from '../auth.ts';
+
+export interface PrometheusRouteOptions {
+  pool: pg.Pool;
+  /** Keys a scraper may present (the admin key, ONRAMP_METRICS_KEY). */
+  keys: readonly string[];
+}
+
+/** `GET /metrics`: Prometheus text format, this process's counters and the database's totals. */
+export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, { pool, keys }) => {
+  const registry = Registry.merge([processRegistry, databaseRegistry(pool)]);
+  app.get('/metrics', { onRequest: bearerAuth(keys), schema: { summary: 'Prometheus metrics (text exposition format)', security: [{ bearer: [] }] } }, async (_request, reply) => {
+    const text = await registry.metrics();
+    return reply.type(registry.contentType).send(text);
+  });
+};

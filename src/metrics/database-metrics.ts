@@ -1,0 +1,76 @@
+import type pg from 'pg';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/**
+ * Series read from PostgreSQL at scrape time, so every API process reports the same totals whatever
+ * process did the work: transitions by stage, nudge decisions by outcome, escalations by level,
+ * open cases by status, and the outbox's backlog. The rows behind the counters are never deleted,
+ * so they only grow, as Prometheus counters must.
+ */
+export function databaseRegistry(pool: pg.Pool): Registry {
+  const registry = new Registry();
+  const rows = async <R extends pg.QueryResultRow>(text: string) => (await pool.query<R>(text)).rows;
+
+  new Counter({
+    name: 'onramp_journey_transitions_total',
+    help: 'Journey transitions recorded, by the stage entered',
+    labelNames: ['to_stage'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await rows<{ to_stage: string; n: number }>('SELECT to_stage, count(*)::int AS n FROM journey_transitions GROUP BY to_stage')) this.inc({ to_stage: r.to_stage }, r.n);
+    },
+  });
+  new Counter({
+    name: 'onramp_nudge_decisions_total',
+    help: 'Nudge decisions recorded, by outcome (sent, scheduled, cancelled, skipped, escalated)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await rows<{ outcome: string; n: number }>('SELECT outcome, count(*)::int AS n FROM nudge_decisions GROUP BY outcome')) this.inc({ outcome: r.outcome }, r.n);
+    },
+  });
+  new Counter({
+    name: 'onramp_escalations_total',
+    help: 'Handoff cases posted at a level: level 1 when escalated, higher when an SLA moved them up',
+    labelNames: ['level'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const found = await rows<{ level: string; n: number }>(
+        `SELECT CASE WHEN step = 'escalated' THEN '1' ELSE detail->>'level' END AS level, count(*)::int AS n
+         FROM handoff_steps WHERE step IN ('escalated', 're_escalated') GROUP BY 1`,
+      );
+      for (const r of found) this.inc({ level: r.level }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'onramp_handoffs',
+    help: 'Handoff cases by status now (open, claimed, snoozed, returned, resolved)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await rows<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM handoffs GROUP BY status')) this.set({ status: r.status }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'onramp_outbox_pending_signals',
+    help: 'Signals accepted and not yet delivered to their journeys',
+    registers: [registry],
+    async collect() {
+      this.set((await rows<{ n: number }>('SELECT count(*)::int AS n FROM outbox_signals'))[0]?.n ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'onramp_outbox_lag_seconds',
+    help: 'Age of the oldest signal not yet delivered (0 when the outbox is empty)',
+    registers: [registry],
+    async collect() {
+      const [r] = await rows<{ lag: number | null }>('SELECT extract(epoch FROM now() - min(created_at))::float8 AS lag FROM outbox_signals');
+      this.set(Math.max(0, r?.lag ?? 0));
+    },
+  });
+  return registry;
+}

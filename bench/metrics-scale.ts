@@ -1,0 +1,73 @@
+/**
+ * `npm run bench:metrics`: every metrics endpoint against 100,000 seeded developers (METRICS_DEVELOPERS
+ * to change it) on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL; PGlite otherwise), each timed
+ * through the HTTP app in-process: five requests, the median and the slowest. Target: < 1 s each.
+ */
+import { performance } from 'node:perf_hooks';
+import { Client } from '@temporalio/client';
+import pino from 'pino';
+import { buildApp } from '../src/api/build-app.ts';
+import { openDatabase } from '../src/db/database.ts';
+import { applyMigrations } from '../src/db/migrate.ts';
+import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
+import { seedDevelopers } from './seed-developers.ts';
+
+const DEVELOPERS = Number(process.env.METRICS_DEVELOPERS ?? 100_000);
+const KEY = 'bench-metrics-key-0123456789';
+const ENDPOINTS = [
+  '/v1/metrics/conversion',
+  '/v1/metrics/ttfac',
+  '/v1/metrics/production',
+  '/v1/metrics/sdk',
+  '/v1/metrics/depth',
+  '/v1/metrics/errors',
+  '/v1/metrics/engagement',
+  '/v1/metrics/automation',
+  '/v1/developers?stage=credential_provisioned&limit=50',
+  '/metrics',
+];
+
+async function main() {
+  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
+  const database = await createTestDatabase(backend);
+  await applyMigrations(database.url);
+  const db = openDatabase(database.url, { max: database.maxConnections });
+  // The metrics endpoints never call Temporal; a lazy client never connects.
+  const app = await buildApp({ db, temporal: new Client(), logger: pino({ level: 'silent' }), ingestKeys: [], adminKeys: [KEY], signingSecret: 'bench-signing-secret-0123456789abcdef' });
+  try {
+    const seeding = performance.now();
+    await seedDevelopers(db.pool, DEVELOPERS);
+    const counts = (await db.pool.query<{ stages: number; requests: number }>(`SELECT (SELECT count(*) FROM journey_stages)::int AS stages, (SELECT count(*) FROM events)::int AS requests`)).rows[0]!;
+    process.stdout.write(`seeded ${DEVELOPERS} developers (${counts.stages} stage rows, ${counts.requests} events) in ${((performance.now() - seeding) / 1000).toFixed(1)} s\n\n`);
+    process.stdout.write(`| endpoint (${DEVELOPERS.toLocaleString('en')} developers, ${backend}) | median | slowest | target |\n|---|---|---|---|\n`);
+    for (const url of ENDPOINTS) {
+      const times: number[] = [];
+      let status = 0;
+      for (let i = 0; i < 5; i++) {
+        const begin = performance.now();
+        const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${KEY}` } });
+        times.push(performance.now() - begin);
+        status = response.statusCode;
+        if (status === 404) break;
+        if (status !== 200) throw new Error(`${url}: ${status} ${response.body.slice(0, 300)}`);
+      }
+      if (status === 404) continue; // not built yet
+      times.sort((a, b) => a - b);
+      const ms = (t: number) => `${Math.round(t)} ms`;
+      process.stdout.write(`| \`GET ${url}\` | ${ms(times[2]!)} | ${ms(times.at(-1)!)} | < 1 s ${times[2]! < 1000 ? 'met' : 'NOT met'} |\n`);
+    }
+  } finally {
+    await app.close();
+    await db.close();
+    await database.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,83 @@
+import type pg from 'pg';
+
+/**
+ * Seeds `count` synthetic developers straight into the read model (not through the journeys): a
+ * signup spread over the last 120 days, stages reached with seed-000-like drop-off at plausible
+ * delays, first-session API requests (SDK or raw, some 401/400/429), nudge decisions (sent, holdout)
+ * and handoff cases for some. Deterministic (hash of the developer number), set-based SQL: 100,000
+ * developers take well under a minute. For measuring the metrics endpoints at scale, not a test.
+ */
+export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void> {
+  const q = (text: string) => pool.query(text, text.includes('$1') ? [count] : []);
+  // seed_u(g, k): a stable pseudo-random number in [0, 1) for developer g and purpose k (dropped at the end).
+  await q(`CREATE OR REPLACE FUNCTION seed_u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE AS
+    $$ SELECT ((hashint8(g::int8 * 1000 + k) & 2147483647)::float8 / 2147483648) $$`);
+  await q(`INSERT INTO developers (id, email, account_type, org_id, acquisition_channel, timezone, signed_up_at, signup_event_id)
+    SELECT 'seed_' || g, 'seed' || g || '@example.com',
+      CASE WHEN seed_u(g, 1) < 0.35 THEN 'organization' ELSE 'individual' END,
+      CASE WHEN seed_u(g, 1) < 0.35 THEN 'org_' || (g % 2000) END,
+      (ARRAY['organic_search', 'listing_site', 'paid', 'referral', 'direct'])[1 + floor(seed_u(g, 2) * 5)::int],
+      'UTC', now() - seed_u(g, 3) * interval '120 days', 'seed_signup_' || g
+    FROM generate_series(1, $1) g`);
+  // Each stage after signup with a probability and a delay after the previous one (hours).
+  await q(`WITH d AS (
+      SELECT g, signed_up_at AS t0 FROM generate_series(1, $1) g JOIN developers ON id = 'seed_' || g),
+    s AS (
+      SELECT g, t0,
+        t0 + seed_u(g, 10) * interval '2 hours' AS key_at, seed_u(g, 11) < 0.85 AS has_key,
+        seed_u(g, 12) < 0.55 AS has_call, seed_u(g, 13) * seed_u(g, 13) * interval '240 hours' AS call_after,
+        seed_u(g, 14) < 0.6 AS has_quickstart, seed_u(g, 15) < 0.5 AS has_active, seed_u(g, 16) * interval '20 days' AS active_after,
+        seed_u(g, 17) < 0.4 AS has_live, seed_u(g, 18) * interval '45 days' AS live_after
+      FROM d),
+    stages AS (
+      SELECT g, 'account_created' AS stage, t0 AS at FROM s
+      UNION ALL SELECT g, 'credential_provisioned', key_at FROM s WHERE has_key
+      UNION ALL SELECT g, 'first_api_call', key_at + call_after FROM s WHERE has_key AND has_call
+      UNION ALL SELECT g, 'first_integration_milestone', key_at + call_after + interval '1 hour' FROM s WHERE has_key AND has_call AND has_quickstart
+      UNION ALL SELECT g, 'active_integration', key_at + call_after + active_after FROM s WHERE has_key AND has_call AND has_active
+      UNION ALL SELECT g, 'production_deployment', key_at + call_after + active_after + live_after FROM s WHERE has_key AND has_call AND has_active AND has_live)
+    INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id)
+    SELECT 'seed_' || g, stage, at, 'seed_' || stage || '_' || g FROM stages WHERE at <= now()`);
+  await q(`UPDATE developers d SET stage = l.stage, stage_at = l.reached_at,
+      stage_rank = array_position(ARRAY['intent','account_created','credential_provisioned','first_api_call','first_integration_milestone','active_integration','production_deployment'], l.stage) - 1
+    FROM (SELECT DISTINCT ON (developer_id) developer_id, stage, reached_at FROM journey_stages WHERE developer_id LIKE 'seed\\_%'
+          ORDER BY developer_id, array_position(ARRAY['intent','account_created','credential_provisioned','first_api_call','first_integration_milestone','active_integration','production_deployment'], stage) DESC) l
+    WHERE d.id = l.developer_id`);
+  // Six requests in each calling developer's first session, on up to four endpoints.
+  await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk, properties)
+    SELECT 'seed_req_' || g || '_' || n, 'api.request', 'seed_' || g, s.reached_at + n * interval '20 minutes',
+      '/v1/resource' || floor(seed_u(g, 20 + n) * (1 + seed_u(g, 19) * 4))::int,
+      CASE WHEN seed_u(g, 30 + n) < 0.06 THEN 401 WHEN seed_u(g, 30 + n) < 0.10 THEN 400 WHEN seed_u(g, 30 + n) < 0.12 THEN 429 WHEN seed_u(g, 30 + n) < 0.13 THEN 500 ELSE 200 END,
+      'test', seed_u(g, 40) < 0.6, '{}'::jsonb
+    FROM generate_series(1, $1) g JOIN journey_stages s ON s.developer_id = 'seed_' || g AND s.stage = 'first_api_call', generate_series(0, 5) n`);
+  await q(`INSERT INTO developer_endpoints (developer_id, endpoint, requests, ok_requests, status_400, status_401, status_429, status_4xx, status_5xx, sdk_requests, first_at, first_ok_at, last_at)
+    SELECT developer_id, endpoint, count(*), count(*) FILTER (WHERE status < 300), count(*) FILTER (WHERE status = 400), count(*) FILTER (WHERE status = 401),
+      count(*) FILTER (WHERE status = 429), count(*) FILTER (WHERE status BETWEEN 400 AND 499), count(*) FILTER (WHERE status >= 500), count(*) FILTER (WHERE sdk),
+      min(occurred_at), min(occurred_at) FILTER (WHERE status < 300), max(occurred_at)
+    FROM events WHERE id LIKE 'seed\\_req\\_%' GROUP BY developer_id, endpoint`);
+  // A nudge for a third of those who got a key and stopped there a day; a tenth of them held out.
+  await q(`INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, inputs, decided_at)
+    SELECT developer_id, developer_id || '/seed1', 'first-call-help#1', 'first-call-help', 1,
+      CASE WHEN seed_u(g, 50) < 0.1 THEN 'skipped' ELSE 'sent' END, CASE WHEN seed_u(g, 50) < 0.1 THEN 'holdout' END, 'first-call-help',
+      '{"engagement":"new","channel":null,"accountType":null}'::jsonb,
+      jsonb_build_object('stage', 'credential_provisioned', 'holdout', seed_u(g, 50) < 0.1), reached_at + interval '24 hours'
+    FROM (SELECT developer_id, reached_at, substr(developer_id, 6)::int AS g FROM journey_stages WHERE stage = 'credential_provisioned' AND developer_id LIKE 'seed\\_%') k
+    WHERE seed_u(g, 51) < 0.33 AND reached_at + interval '24 hours' <= now()`);
+  await q(`INSERT INTO events (id, type, developer_id, occurred_at, properties)
+    SELECT 'seed_open_' || developer_id, 'email.opened', developer_id, decided_at + interval '3 hours', '{}'::jsonb
+    FROM nudge_decisions WHERE decision_key LIKE 'seed\\_%/seed1' AND outcome = 'sent' AND seed_u(substr(developer_id, 6)::int, 52) < 0.4`);
+  // A handoff case for one in twenty-five who got a key, some claimed and resolved.
+  await q(`INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, sla_breached, revision, view)
+    SELECT developer_id || '/h1', developer_id, st, 'stall:no-first-call', CASE WHEN st <> 'open' THEN 'U0AGENT' END, 1, opened,
+      CASE WHEN st <> 'open' THEN opened + seed_u(g, 61) * interval '6 hours' END,
+      CASE WHEN st IN ('resolved', 'returned') THEN opened + seed_u(g, 62) * interval '3 days' END,
+      CASE WHEN st = 'resolved' THEN 'unblocked' END, seed_u(g, 63) < 0.2, 3, '{}'::jsonb
+    FROM (SELECT developer_id, substr(developer_id, 6)::int AS g, reached_at + interval '7 days' AS opened,
+            (ARRAY['open', 'claimed', 'resolved', 'resolved', 'returned'])[1 + floor(seed_u(substr(developer_id, 6)::int, 60) * 5)::int] AS st
+          FROM journey_stages WHERE stage = 'credential_provisioned' AND developer_id LIKE 'seed\\_%') k
+    WHERE seed_u(g, 64) < 0.04 AND opened <= now()`);
+  await q(`INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, at, detail, snapshot)
+    SELECT id || '/1', id, developer_id, 'escalated', opened_at, '{}'::jsonb, '{}'::jsonb FROM handoffs WHERE developer_id LIKE 'seed\\_%'`);
+  await pool.query('DROP FUNCTION seed_u(int, int)');
+  await pool.query('ANALYZE');
+}

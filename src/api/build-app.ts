@@ -18,6 +18,7 @@ import { prometheusRoute } from './routes/prometheus-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
+import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../handoff/slack-gateway.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
@@ -71,6 +72,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   const agents = [...agentKeys, ...adminKeys];
   await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: [...ingestKeys, ...agents] });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
+  await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;

@@ -1,13 +1,7 @@
 import type pg from 'pg';
 import type { CaseContext, TimelineEntry } from './case-context.ts';
 import { maskEmail } from './case-message.ts';
-
-/** Seed 000's first-session diagnoses, by status. */
-const DIAGNOSIS: Record<number, string> = {
-  401: 'credentials used wrongly (wrong key, wrong mode, or a missing Authorization header)',
-  400: 'required parameters missing or malformed',
-  429: 'rate limit hit (retries without backoff?)',
-};
+import { diagnosisOf } from '../metrics/error-diagnosis.ts';
 
 export interface GatherOptions {
   /** The policy's `privacy.showEmail`: false masks it. */
@@ -56,11 +50,11 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
   const opened = events.rows.filter((r) => r.type === 'email.opened').length;
   const clicked = events.rows.filter((r) => r.type === 'email.clicked').length;
   const diagnosis = bursts.rows.length > 0
-    ? bursts.rows.map((b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.continued ? ' more, after the first burst' : ''}: ${DIAGNOSIS[b.status] ?? 'errors'}`)
+    ? bursts.rows.map((b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.continued ? ' more, after the first burst' : ''}: ${diagnosisOf(b.status) ?? 'errors'}`)
     : errors.rows.flatMap((e) =>
         ([[401, e.status_401], [400, e.status_400], [429, e.status_429]] as const)
           .filter(([, n]) => n > 0)
-          .map(([status, n]) => `${n} × ${status} on ${e.endpoint}: ${DIAGNOSIS[status]}`),
+          .map(([status, n]) => `${n} × ${status} on ${e.endpoint}: ${diagnosisOf(status)}`),
       );
   const stageAt = d?.stage_at ?? null;
   return {

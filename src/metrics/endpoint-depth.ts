@@ -1,0 +1,95 @@
+import type pg from 'pg';
+import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+
+/** Seed 000's depth buckets: the quickstart endpoint only, one more, exploring on their own. */
+export const DEPTH_BUCKETS = ['1', '2', '3+'] as const;
+export type DepthBucket = (typeof DEPTH_BUCKETS)[number];
+
+export interface DepthBucketFigures {
+  bucket: DepthBucket;
+  developers: number;
+  /** Of them, those who reached production_deployment as of asOf (at any time). */
+  production: { reached: number; rate: number | null };
+}
+
+export interface DepthFigures {
+  /** Developers whose first 24 h after first_api_call had elapsed at asOf: the ones counted below. */
+  developers: number;
+  /** Reached first_api_call less than 24 h before asOf: their first session is not over, left out. */
+  excluded: number;
+  buckets: DepthBucketFigures[];
+  /** Developers by the number of distinct endpoints, ascending (0 only when the requests behind a first call are missing). */
+  distribution: { endpoints: number; developers: number }[];
+}
+
+export interface DepthReport {
+  asOf: string;
+  overall: DepthFigures;
+  cohorts: ({ cohort: string } & DepthFigures)[];
+}
+
+interface Row {
+  cohort: string | null;
+  endpoints: number | null;
+  developers: string;
+  production: string;
+  excluded: string;
+}
+
+/**
+ * First-session API depth (seed 000, metric 4), per ISO signup week and overall: the distinct
+ * endpoints a developer called successfully (2xx `api.request`) from their `first_api_call` to 24 h
+ * after it (both ends included, as the active-integration proof counts them), and the production
+ * rate by bucket (1, 2, 3+). Developers whose 24 h had not elapsed at asOf are `excluded`.
+ */
+export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter): Promise<DepthReport> {
+  const params: unknown[] = [];
+  const developers = filteredDevelopersSql(filter, params);
+  const { rows } = await pool.query<Row>(
+    `WITH devs AS (${developers}),
+          per AS (
+            SELECT devs.cohort,
+                   f.reached_at + interval '24 hours' > $1 AS open,
+                   (SELECT count(DISTINCT e.endpoint)::int FROM events e
+                     WHERE e.developer_id = devs.id AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299
+                       AND e.occurred_at >= f.reached_at AND e.occurred_at <= f.reached_at + interval '24 hours') AS endpoints,
+                   EXISTS (SELECT 1 FROM journey_stages p
+                            WHERE p.developer_id = devs.id AND p.stage = 'production_deployment' AND p.reached_at <= $1) AS production
+              FROM devs
+              JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = 'first_api_call' AND f.reached_at <= $1
+          ),
+          counted AS (SELECT cohort, CASE WHEN open THEN NULL ELSE endpoints END AS endpoints, open, production FROM per)
+     SELECT cohort, endpoints,
+            count(*) FILTER (WHERE NOT open) AS developers,
+            count(*) FILTER (WHERE NOT open AND production) AS production,
+            count(*) FILTER (WHERE open) AS excluded
+       FROM counted
+      GROUP BY GROUPING SETS ((cohort, endpoints), (endpoints))
+      ORDER BY cohort NULLS FIRST, endpoints NULLS FIRST`,
+    params,
+  );
+
+  const figures = (group: Row[]): DepthFigures => {
+    const counted = group.filter((r) => r.endpoints !== null);
+    const bucketOf = (n: number): DepthBucket | undefined => (n >= 3 ? '3+' : n === 2 ? '2' : n === 1 ? '1' : undefined);
+    const buckets = DEPTH_BUCKETS.map((bucket): DepthBucketFigures => {
+      const inBucket = counted.filter((r) => bucketOf(r.endpoints!) === bucket);
+      const total = inBucket.reduce((sum, r) => sum + Number(r.developers), 0);
+      const reached = inBucket.reduce((sum, r) => sum + Number(r.production), 0);
+      return { bucket, developers: total, production: { reached, rate: total === 0 ? null : reached / total } };
+    });
+    return {
+      developers: counted.reduce((sum, r) => sum + Number(r.developers), 0),
+      excluded: group.reduce((sum, r) => sum + Number(r.excluded), 0),
+      buckets,
+      distribution: counted.map((r) => ({ endpoints: r.endpoints!, developers: Number(r.developers) })),
+    };
+  };
+
+  const cohorts = [...new Set(rows.filter((r) => r.cohort !== null).map((r) => r.cohort as string))];
+  return {
+    asOf: filter.asOf.toISOString(),
+    overall: figures(rows.filter((r) => r.cohort === null)),
+    cohorts: cohorts.map((cohort) => ({ cohort, ...figures(rows.filter((r) => r.cohort === cohort)) })),
+  };
+}

@@ -1,0 +1,98 @@
+import type pg from 'pg';
+import { DIAGNOSIS, ERROR_CLASSES, type ErrorClass } from './error-diagnosis.ts';
+import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+
+/** Endpoints listed by default (`limit`). */
+export const DEFAULT_ENDPOINT_LIMIT = 20;
+
+export interface StatusFigures {
+  status: ErrorClass;
+  /** First-session requests answered with this status (5xx: any 500–599). */
+  requests: number;
+  /** requests / all first-session requests of the scope; null when there are none. */
+  rate: number | null;
+  /** Seed 000's diagnosis; null for 5xx (seed 000 gives none). */
+  diagnosis: string | null;
+}
+
+export interface ErrorFigures {
+  /** First-session requests (any status) of the scope. */
+  requests: number;
+  /** Of them, answered with 4xx or 5xx. */
+  errors: { requests: number; rate: number | null };
+  statuses: StatusFigures[];
+}
+
+export interface ErrorsReport {
+  asOf: string;
+  overall: { developers: number } & ErrorFigures;
+  cohorts: ({ cohort: string; developers: number } & ErrorFigures)[];
+  /** Endpoints with at least one first-session error, most errors first (then the higher rate, then by name), at most `limit`. */
+  endpoints: ({ endpoint: string; developers: number } & ErrorFigures)[];
+}
+
+type Row = { scope: 'overall' | 'cohort' | 'endpoint'; cohort: string | null; endpoint: string | null; developers: string; requests: string; errors: string } & Record<`s${ErrorClass}`, string>;
+
+const classFilter: Record<ErrorClass, string> = { '401': 'status = 401', '400': 'status = 400', '429': 'status = 429', '5xx': 'status BETWEEN 500 AND 599' };
+
+/**
+ * First-session error rates (seed 000's API error log analysis): a developer's first session is
+ * the 24 h from their first `api.request` (any status) up to asOf, both ends included; every
+ * request in it counts (a session still open at asOf counts as far as it goes). Rates are shares
+ * of the scope's first-session requests: overall, per ISO signup week, and per endpoint.
+ */
+export async function firstSessionErrors(pool: pg.Pool, filter: DeveloperFilter, limit = DEFAULT_ENDPOINT_LIMIT): Promise<ErrorsReport> {
+  const params: unknown[] = [];
+  const developers = filteredDevelopersSql(filter, params);
+  const perClass = ERROR_CLASSES.map((c) => `count(*) FILTER (WHERE ${classFilter[c]}) AS "s${c}"`).join(', ');
+  const { rows } = await pool.query<Row>(
+    `WITH devs AS (${developers}),
+          firsts AS (
+            SELECT devs.id, devs.cohort, min(e.occurred_at) AS first_at
+              FROM devs
+              JOIN events e ON e.developer_id = devs.id AND e.type = 'api.request' AND e.occurred_at <= $1
+             GROUP BY devs.id, devs.cohort
+          ),
+          session AS (
+            SELECT f.id, f.cohort, e.endpoint, e.status
+              FROM firsts f
+              JOIN events e ON e.developer_id = f.id AND e.type = 'api.request'
+                           AND e.occurred_at >= f.first_at AND e.occurred_at <= f.first_at + interval '24 hours' AND e.occurred_at <= $1
+          )
+     SELECT CASE WHEN GROUPING(cohort) = 0 THEN 'cohort' WHEN GROUPING(endpoint) = 0 THEN 'endpoint' ELSE 'overall' END AS scope,
+            cohort, endpoint, count(DISTINCT id) AS developers, count(*) AS requests,
+            count(*) FILTER (WHERE status >= 400) AS errors, ${perClass}
+       FROM session
+      GROUP BY GROUPING SETS ((cohort), (endpoint), ())`,
+    params,
+  );
+
+  const figures = (row: Row | undefined): ErrorFigures => {
+    const requests = Number(row?.requests ?? 0);
+    const rate = (n: number) => (requests === 0 ? null : n / requests);
+    const errors = Number(row?.errors ?? 0);
+    return {
+      requests,
+      errors: { requests: errors, rate: rate(errors) },
+      statuses: ERROR_CLASSES.map((status) => {
+        const n = Number(row?.[`s${status}`] ?? 0);
+        return { status, requests: n, rate: rate(n), diagnosis: DIAGNOSIS[status] };
+      }),
+    };
+  };
+
+  const overall = rows.find((r) => r.scope === 'overall');
+  return {
+    asOf: filter.asOf.toISOString(),
+    overall: { developers: Number(overall?.developers ?? 0), ...figures(overall) },
+    cohorts: rows
+      .filter((r) => r.scope === 'cohort')
+      .sort((a, b) => a.cohort!.localeCompare(b.cohort!))
+      .map((row) => ({ cohort: row.cohort!, developers: Number(row.developers), ...figures(row) })),
+    endpoints: rows
+      .filter((r) => r.scope === 'endpoint' && r.endpoint !== null && Number(r.errors) > 0)
+      .map((row) => ({ endpoint: row.endpoint!, developers: Number(row.developers), ...figures(row) }))
+      .sort((a, b) => b.errors.requests - a.errors.requests || b.errors.rate! - a.errors.rate! || (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0))
+      .slice(0, limit),
+  };
+}

@@ -14,6 +14,7 @@ import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
 import { messagesRoute } from './routes/messages-route.ts';
 import { metricsRoute } from './routes/metrics-route.ts';
+import { outcomeMetricsRoute } from './routes/outcome-metrics-route.ts';
 import { prometheusRoute } from './routes/prometheus-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
@@ -72,6 +73,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   const agents = [...agentKeys, ...adminKeys];
   await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: [...ingestKeys, ...agents] });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
+  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });

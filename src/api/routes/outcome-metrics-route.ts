@@ -1,0 +1,146 @@
+import type pg from 'pg';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { STAGES } from '../../journey/stages.ts';
+import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
+import { STALLED_AFTER_DAYS, decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
+import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
+import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
+import { nudgePolicy } from '../../rules/rules-schema.ts';
+import { RuleStore } from '../../rules/rule-store.ts';
+import { bearerAuth } from '../auth.ts';
+import { errorResponse } from './error-response.ts';
+
+export interface OutcomeMetricsRouteOptions {
+  pool: pg.Pool;
+  /** Admin keys and the read-only metrics keys (ONRAMP_METRICS_KEY). */
+  readKeys: readonly string[];
+}
+
+const cohort = z.string().describe('ISO-8601 signup week in UTC, e.g. 2026-W44');
+const asOf = z.string().describe('the instant every figure is computed as of');
+const share = z.number().min(0).max(1).nullable();
+
+const segmentCounts = z.object(Object.fromEntries(SEGMENTS.map((s) => [s, z.int()])) as Record<(typeof SEGMENTS)[number], z.ZodInt>);
+const group = z.object({
+  eligible: z.int().describe('in the group, less the excluded'),
+  converted: z.int().describe(`reached a later stage within ${EFFECT_WINDOW_DAYS} days of the group's first decision in the stage`),
+  rate: share,
+  excluded: z.int().describe('not converted, window still open at asOf'),
+});
+const engagementResponse = z.object({
+  asOf,
+  noEngagementAfterSends: z.int().describe("the running rules' policy (sends without an open that make a developer `none`)"),
+  overall: z.object({ developers: z.int(), segments: segmentCounts }),
+  cohorts: z.array(z.object({ cohort, developers: z.int(), segments: segmentCounts })),
+  nudgeEffect: z.object({
+    windowDays: z.int(),
+    stages: z.array(
+      z.object({
+        stage: z.enum(STAGES),
+        nudged: group,
+        holdout: group,
+        difference: z.number().nullable().describe('nudged.rate − holdout.rate'),
+        ci95: z.object({ low: z.number(), high: z.number() }).nullable().describe('95 % Wald (normal approximation) interval of the difference; null when a group is empty'),
+      }),
+    ),
+  }),
+});
+
+const shareFigures = {
+  developers: z.int().describe('got a sent nudge or a handoff case'),
+  automationResolved: z.int().describe('no handoff case; reached a stage later than a sent nudge’s stage after that nudge'),
+  humanEscalated: z.int().describe('have a handoff case'),
+  unresolved: z.int(),
+  automationShare: share,
+  humanShare: share,
+};
+const percentiles = z.object({ cases: z.int(), p50: z.number().nullable(), p90: z.number().nullable() }).describe('seconds, percentile_cont');
+const automationResponse = z.object({
+  asOf,
+  overall: z.object(shareFigures),
+  cohorts: z.array(z.object({ cohort, ...shareFigures })),
+  handoffs: z.object({
+    cases: z.int(),
+    byStatus: z.object(Object.fromEntries(CASE_STATUSES.map((s) => [s, z.int()])) as Record<(typeof CASE_STATUSES)[number], z.ZodInt>),
+    timeToClaim: percentiles,
+    timeToResolve: percentiles,
+    outcomes: z.array(z.object({ outcome: z.string().nullable(), cases: z.int() })),
+    slaBreaches: z.object({ claim: z.int(), resolution: z.int() }).describe('cases with at least one breach of that SLA'),
+  }),
+});
+
+const flag = z.enum(['true', 'false']);
+const developersQuery = metricsQuery.extend({
+  stage: z.enum(STAGES).optional().describe('current stage as of asOf'),
+  stalled: flag.optional().describe(`in the current stage for ≥ ${STALLED_AFTER_DAYS} days at asOf (never production_deployment)`),
+  escalated: flag.optional().describe('has a handoff case opened by asOf'),
+  cohort: z.string().regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W49').optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(1000).refine((v) => decodeCursor(v) !== undefined, 'not a cursor from a previous page').optional(),
+});
+const developersResponse = z.object({
+  asOf,
+  items: z.array(
+    z.object({
+      id: z.string(),
+      stage: z.enum(STAGES).nullable(),
+      stageAt: z.string().nullable(),
+      cohort,
+      accountType: z.string().nullable(),
+      channel: z.string().nullable(),
+      escalated: z.boolean(),
+      lastHandoffStatus: z.enum(CASE_STATUSES).nullable().describe("the latest case's status as of asOf"),
+    }),
+  ),
+  nextCursor: z.string().nullable().describe('pass as `cursor` (with the same filters) for the next page; null on the last'),
+});
+
+const DEFAULT_NO_ENGAGEMENT = nudgePolicy.parse({}).noEngagementAfterSends;
+
+/** Nudge and handoff outcomes, and the developers behind any figure. */
+export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptions> = async (app, { pool, readKeys }) => {
+  const security = [{ bearer: [] }];
+  const onRequest = bearerAuth(readKeys);
+  const errors = { 400: errorResponse, 401: errorResponse };
+  const rules = new RuleStore(pool);
+
+  app.get(
+    '/v1/metrics/engagement',
+    {
+      onRequest,
+      schema: { summary: 'Email engagement segments per signup cohort, and the nudge effect (nudged vs holdout) per stage', security, querystring: metricsQuery, response: { 200: engagementResponse, ...errors } },
+    },
+    async (request) => {
+      const active = await rules.active();
+      return emailEngagement(pool, developerFilter(request.query), active?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT);
+    },
+  );
+
+  app.get(
+    '/v1/metrics/automation',
+    {
+      onRequest,
+      schema: { summary: 'Automation-resolved vs human-escalated developers; handoff time to claim and resolve, outcomes, SLA breaches, status', security, querystring: metricsQuery, response: { 200: automationResponse, ...errors } },
+    },
+    async (request) => automationShare(pool, developerFilter(request.query)),
+  );
+
+  app.get(
+    '/v1/developers',
+    {
+      onRequest,
+      schema: { summary: 'The developers behind a figure, in id order, paginated', security, querystring: developersQuery, response: { 200: developersResponse, ...errors } },
+    },
+    async (request) => {
+      const { stage, stalled, escalated, cohort: week, limit, cursor } = request.query;
+      return listDevelopers(
+        pool,
+        developerFilter(request.query),
+        { ...(stage ? { stage } : {}), ...(stalled ? { stalled: stalled === 'true' } : {}), ...(escalated ? { escalated: escalated === 'true' } : {}), ...(week ? { cohort: week } : {}) },
+        limit,
+        cursor === undefined ? undefined : decodeCursor(cursor),
+      );
+    },
+  );
+};

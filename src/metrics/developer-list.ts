@@ -1,0 +1,104 @@
+import type pg from 'pg';
+import { STAGES, type Stage } from '../journey/stages.ts';
+import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
+import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+
+/** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
+
+/** In their current stage for at least this long (and not in the last stage): stalled. */
+export const STALLED_AFTER_DAYS = 7;
+
+export interface DeveloperListFilter {
+  stage?: Stage;
+  stalled?: boolean;
+  escalated?: boolean;
+  cohort?: string;
+}
+
+export interface DeveloperItem {
+  id: string;
+  stage: Stage | null;
+  stageAt: string | null;
+  cohort: string;
+  accountType: string | null;
+  channel: string | null;
+  escalated: boolean;
+  lastHandoffStatus: CaseStatus | null;
+}
+
+export interface DeveloperPage {
+  asOf: string;
+  items: DeveloperItem[];
+  nextCursor: string | null;
+}
+
+/** The cursor is opaque to clients: base64url of the last id of the page. */
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const after = (value as { after?: unknown } | null)?.after;
+    return typeof after === 'string' && after.length > 0 ? after : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Row {
+  id: string;
+  stage: Stage | null;
+  stage_at: Date | null;
+  cohort: string;
+  account_type: string | null;
+  acquisition_channel: string | null;
+  last_status: CaseStatus | null;
+}
+
+export async function listDevelopers(pool: pg.Pool, filter: DeveloperFilter, list: DeveloperListFilter, limit: number, after?: string): Promise<DeveloperPage> {
+  const params: unknown[] = [];
+  const developers = filteredDevelopersSql(filter, params);
+  const add = (value: unknown) => `$${params.push(value)}`;
+  const ranks = add([...STAGES]);
+  const where: string[] = [];
+  if (after !== undefined) where.push(`x.id > ${add(after)}`);
+  if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
+  if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
+  if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
+  if (list.stalled !== undefined) {
+    const stalled = `(x.stage IS NOT NULL AND x.stage <> '${STAGES[STAGES.length - 1]}' AND x.stage_at <= $1::timestamptz - interval '${STALLED_AFTER_DAYS} days')`;
+    where.push(list.stalled ? stalled : `NOT ${stalled}`);
+  }
+  const { rows } = await pool.query<Row>(
+    `WITH devs AS (${developers})
+     SELECT * FROM (
+       SELECT devs.id, devs.cohort, d.account_type, d.acquisition_channel, cur.stage, cur.reached_at AS stage_at, last.status AS last_status
+         FROM devs
+         JOIN developers d ON d.id = devs.id
+         LEFT JOIN LATERAL (SELECT js.stage, js.reached_at FROM journey_stages js WHERE js.developer_id = devs.id AND js.reached_at <= $1
+                             ORDER BY array_position(${ranks}::text[], js.stage) DESC NULLS LAST LIMIT 1) cur ON true
+         LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
+                             ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
+     ) x
+     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY x.id LIMIT ${add(limit + 1)}`,
+    params,
+  );
+  const page = rows.slice(0, limit);
+  return {
+    asOf: filter.asOf.toISOString(),
+    items: page.map((r) => ({
+      id: r.id,
+      stage: r.stage,
+      stageAt: r.stage_at?.toISOString() ?? null,
+      cohort: r.cohort,
+      accountType: r.account_type,
+      channel: r.acquisition_channel,
+      escalated: r.last_status !== null,
+      lastHandoffStatus: r.last_status,
+    })),
+    nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
+  };
+}

@@ -1,0 +1,137 @@
+import type pg from 'pg';
+import { STAGES, type Stage } from '../journey/stages.ts';
+import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+
+/**
+ * Email engagement segments over signup cohorts (seed 000) and the nudge effect: conversion of
+ * nudged against holdout developers per stage, with a 95 % confidence interval of the difference.
+ */
+
+export const SEGMENTS = ['high', 'medium', 'none', 'new'] as const;
+export type Segment = (typeof SEGMENTS)[number];
+
+/** Days after the decision within which a developer must reach a later stage to count as converted. */
+export const EFFECT_WINDOW_DAYS = 14;
+/** Two-sided 95 % normal quantile. */
+const Z95 = 1.959963984540054;
+
+export type SegmentCounts = Record<Segment, number>;
+
+export interface GroupFigures {
+  /** In the group, less the excluded: the denominator. */
+  eligible: number;
+  converted: number;
+  rate: number | null;
+  /** Not converted, window still open at asOf. */
+  excluded: number;
+}
+
+export interface StageEffect {
+  stage: Stage;
+  nudged: GroupFigures;
+  holdout: GroupFigures;
+  /** nudged.rate − holdout.rate; null when either is. */
+  difference: number | null;
+  /** Wald interval of the difference; null when either group has no eligible developer. */
+  ci95: { low: number; high: number } | null;
+}
+
+export interface EngagementReport {
+  asOf: string;
+  noEngagementAfterSends: number;
+  overall: { developers: number; segments: SegmentCounts };
+  cohorts: { cohort: string; developers: number; segments: SegmentCounts }[];
+  nudgeEffect: { windowDays: number; stages: StageEffect[] };
+}
+
+const emptyCounts = (): SegmentCounts => ({ high: 0, medium: 0, none: 0, new: 0 });
+
+/** `p ± z·√(p1(1−p1)/n1 + p2(1−p2)/n2)`: the Wald (normal approximation) interval. */
+export function differenceOfProportions(a: GroupFigures, b: GroupFigures): Pick<StageEffect, 'difference' | 'ci95'> {
+  if (a.rate === null || b.rate === null) return { difference: null, ci95: null };
+  const difference = a.rate - b.rate;
+  const se = Math.sqrt((a.rate * (1 - a.rate)) / a.eligible + (b.rate * (1 - b.rate)) / b.eligible);
+  return { difference, ci95: { low: difference - Z95 * se, high: difference + Z95 * se } };
+}
+
+export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, noEngagementAfterSends: number): Promise<EngagementReport> {
+  const params: unknown[] = [];
+  const developers = filteredDevelopersSql(filter, params);
+  params.push(noEngagementAfterSends);
+  const threshold = `$${params.length}`;
+  const segments = await pool.query<{ cohort: string | null; segment: Segment; developers: string }>(
+    `WITH devs AS (${developers}),
+          sends AS (SELECT nd.developer_id, count(*) AS n FROM nudge_decisions nd JOIN devs ON devs.id = nd.developer_id
+                     WHERE nd.outcome = 'sent' AND nd.decided_at <= $1 GROUP BY nd.developer_id),
+          email AS (SELECT e.developer_id, count(*) FILTER (WHERE e.type = 'email.opened') AS opened, count(*) FILTER (WHERE e.type = 'email.clicked') AS clicked
+                      FROM events e JOIN devs ON devs.id = e.developer_id
+                     WHERE e.type IN ('email.opened', 'email.clicked') AND e.occurred_at <= $1 GROUP BY e.developer_id),
+          seg AS (SELECT devs.cohort,
+                         CASE WHEN coalesce(email.opened, 0) >= 3 AND coalesce(email.clicked, 0) >= 1 THEN 'high'
+                              WHEN coalesce(email.opened, 0) >= 1 THEN 'medium'
+                              WHEN coalesce(sends.n, 0) >= ${threshold} THEN 'none'
+                              ELSE 'new' END AS segment
+                    FROM devs LEFT JOIN sends ON sends.developer_id = devs.id LEFT JOIN email ON email.developer_id = devs.id)
+     SELECT cohort, segment, count(*) AS developers FROM seg GROUP BY GROUPING SETS ((cohort, segment), (segment)) ORDER BY cohort NULLS FIRST`,
+    params,
+  );
+
+  const overall = { developers: 0, segments: emptyCounts() };
+  const cohorts = new Map<string, { cohort: string; developers: number; segments: SegmentCounts }>();
+  for (const row of segments.rows) {
+    const n = Number(row.developers);
+    const target = row.cohort === null ? overall : (cohorts.get(row.cohort) ?? cohorts.set(row.cohort, { cohort: row.cohort, developers: 0, segments: emptyCounts() }).get(row.cohort)!);
+    target.developers += n;
+    target.segments[row.segment] += n;
+  }
+
+  return {
+    asOf: filter.asOf.toISOString(),
+    noEngagementAfterSends,
+    overall,
+    cohorts: [...cohorts.values()].sort((a, b) => a.cohort.localeCompare(b.cohort)),
+    nudgeEffect: { windowDays: EFFECT_WINDOW_DAYS, stages: await nudgeEffect(pool, filter) },
+  };
+}
+
+/**
+ * Per stage the nudges acted on (`inputs.stage` of the decisions): nudged = a `sent` decision in
+ * that stage; holdout = a decision with reason `holdout` in that stage and no `sent` one. The
+ * group's clock starts at its first such decision; converted = reached any later stage no later
+ * than EFFECT_WINDOW_DAYS after it; not converted with the window open at asOf = excluded.
+ */
+async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter): Promise<StageEffect[]> {
+  const params: unknown[] = [];
+  const developers = filteredDevelopersSql(filter, params);
+  params.push([...STAGES]);
+  const ranks = `$${params.length}::text[]`;
+  const { rows } = await pool.query<{ stage: Stage; grp: 'nudged' | 'holdout'; total: string; converted: string; excluded: string }>(
+    `WITH devs AS (${developers}),
+          d AS (SELECT nd.developer_id, nd.inputs->>'stage' AS stage, CASE WHEN nd.outcome = 'sent' THEN 'nudged' ELSE 'holdout' END AS grp, min(nd.decided_at) AS at
+                  FROM nudge_decisions nd JOIN devs ON devs.id = nd.developer_id
+                 WHERE nd.decided_at <= $1 AND (nd.outcome = 'sent' OR nd.reason = 'holdout') AND array_position(${ranks}, nd.inputs->>'stage') IS NOT NULL
+                 GROUP BY 1, 2, 3),
+          g AS (SELECT d.* FROM d WHERE d.grp = 'nudged'
+                   OR NOT EXISTS (SELECT 1 FROM d n WHERE n.developer_id = d.developer_id AND n.stage = d.stage AND n.grp = 'nudged')),
+          c AS (SELECT g.stage, g.grp, g.at,
+                       EXISTS (SELECT 1 FROM journey_stages js
+                                WHERE js.developer_id = g.developer_id
+                                  AND array_position(${ranks}, js.stage) > array_position(${ranks}, g.stage)
+                                  AND js.reached_at <= least(g.at + interval '${EFFECT_WINDOW_DAYS} days', $1)) AS converted
+                  FROM g)
+     SELECT stage, grp, count(*) AS total, count(*) FILTER (WHERE converted) AS converted,
+            count(*) FILTER (WHERE NOT converted AND at + interval '${EFFECT_WINDOW_DAYS} days' > $1) AS excluded
+       FROM c GROUP BY stage, grp ORDER BY array_position(${ranks}, stage)`,
+    params,
+  );
+  const byStage = new Map<Stage, StageEffect>();
+  const empty = (): GroupFigures => ({ eligible: 0, converted: 0, rate: null, excluded: 0 });
+  for (const row of rows) {
+    const effect = byStage.get(row.stage) ?? byStage.set(row.stage, { stage: row.stage, nudged: empty(), holdout: empty(), difference: null, ci95: null }).get(row.stage)!;
+    const excluded = Number(row.excluded);
+    const eligible = Number(row.total) - excluded;
+    const converted = Number(row.converted);
+    effect[row.grp] = { eligible, converted, rate: eligible === 0 ? null : converted / eligible, excluded };
+  }
+  return [...byStage.values()].map((effect) => ({ ...effect, ...differenceOfProportions(effect.nudged, effect.holdout) }));
+}

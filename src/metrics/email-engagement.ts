@@ -59,13 +59,13 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
   const developers = filteredDevelopersSql(filter, params);
   params.push(noEngagementAfterSends);
   const threshold = `$${params.length}`;
-  const segments = await pool.query<{ cohort: string | null; segment: Segment; developers: string }>(
+  // Two independent queries, run side by side on two connections.
+  const [segments, stages] = await Promise.all([
+    pool.query<{ cohort: string | null; segment: Segment; developers: string }>(
     `WITH devs AS (${developers}),
-          sends AS (SELECT nd.developer_id, count(*) AS n FROM nudge_decisions nd JOIN devs ON devs.id = nd.developer_id
-                     WHERE nd.outcome = 'sent' AND nd.decided_at <= $1 GROUP BY nd.developer_id),
-          email AS (SELECT e.developer_id, count(*) FILTER (WHERE e.type = 'email.opened') AS opened, count(*) FILTER (WHERE e.type = 'email.clicked') AS clicked
-                      FROM events e JOIN devs ON devs.id = e.developer_id
-                     WHERE e.type IN ('email.opened', 'email.clicked') AND e.occurred_at <= $1 GROUP BY e.developer_id),
+          sends AS (SELECT developer_id, count(*) AS n FROM nudge_decisions WHERE outcome = 'sent' AND decided_at <= $1 GROUP BY developer_id),
+          email AS (SELECT developer_id, count(*) FILTER (WHERE type = 'email.opened') AS opened, count(*) FILTER (WHERE type = 'email.clicked') AS clicked
+                      FROM events WHERE type IN ('email.opened', 'email.clicked') AND occurred_at <= $1 GROUP BY developer_id),
           seg AS (SELECT devs.cohort,
                          CASE WHEN coalesce(email.opened, 0) >= 3 AND coalesce(email.clicked, 0) >= 1 THEN 'high'
                               WHEN coalesce(email.opened, 0) >= 1 THEN 'medium'
@@ -73,8 +73,10 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
                               ELSE 'new' END AS segment
                     FROM devs LEFT JOIN sends ON sends.developer_id = devs.id LEFT JOIN email ON email.developer_id = devs.id)
      SELECT cohort, segment, count(*) AS developers FROM seg GROUP BY GROUPING SETS ((cohort, segment), (segment)) ORDER BY cohort NULLS FIRST`,
-    params,
-  );
+      params,
+    ),
+    nudgeEffect(pool, filter),
+  ]);
 
   const overall = { developers: 0, segments: emptyCounts() };
   const cohorts = new Map<string, { cohort: string; developers: number; segments: SegmentCounts }>();
@@ -90,7 +92,7 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
     noEngagementAfterSends,
     overall,
     cohorts: [...cohorts.values()].sort((a, b) => a.cohort.localeCompare(b.cohort)),
-    nudgeEffect: { windowDays: EFFECT_WINDOW_DAYS, stages: await nudgeEffect(pool, filter) },
+    nudgeEffect: { windowDays: EFFECT_WINDOW_DAYS, stages },
   };
 }
 
@@ -107,18 +109,18 @@ async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter): Promise<Stag
   const ranks = `$${params.length}::text[]`;
   const { rows } = await pool.query<{ stage: Stage; grp: 'nudged' | 'holdout'; total: string; converted: string; excluded: string }>(
     `WITH devs AS (${developers}),
-          d AS (SELECT nd.developer_id, nd.inputs->>'stage' AS stage, CASE WHEN nd.outcome = 'sent' THEN 'nudged' ELSE 'holdout' END AS grp, min(nd.decided_at) AS at
+          d AS (SELECT nd.developer_id, nd.inputs->>'stage' AS stage,
+                       min(nd.decided_at) FILTER (WHERE nd.outcome = 'sent') AS sent_at, min(nd.decided_at) FILTER (WHERE nd.reason = 'holdout') AS holdout_at
                   FROM nudge_decisions nd JOIN devs ON devs.id = nd.developer_id
                  WHERE nd.decided_at <= $1 AND (nd.outcome = 'sent' OR nd.reason = 'holdout') AND array_position(${ranks}, nd.inputs->>'stage') IS NOT NULL
-                 GROUP BY 1, 2, 3),
-          g AS (SELECT d.* FROM d WHERE d.grp = 'nudged'
-                   OR NOT EXISTS (SELECT 1 FROM d n WHERE n.developer_id = d.developer_id AND n.stage = d.stage AND n.grp = 'nudged')),
-          c AS (SELECT g.stage, g.grp, g.at,
+                 GROUP BY 1, 2),
+          c AS MATERIALIZED (
+                SELECT d.stage, CASE WHEN d.sent_at IS NOT NULL THEN 'nudged' ELSE 'holdout' END AS grp, coalesce(d.sent_at, d.holdout_at) AS at,
                        EXISTS (SELECT 1 FROM journey_stages js
-                                WHERE js.developer_id = g.developer_id
-                                  AND array_position(${ranks}, js.stage) > array_position(${ranks}, g.stage)
-                                  AND js.reached_at <= least(g.at + interval '${EFFECT_WINDOW_DAYS} days', $1)) AS converted
-                  FROM g)
+                                WHERE js.developer_id = d.developer_id
+                                  AND array_position(${ranks}, js.stage) > array_position(${ranks}, d.stage)
+                                  AND js.reached_at <= least(coalesce(d.sent_at, d.holdout_at) + interval '${EFFECT_WINDOW_DAYS} days', $1)) AS converted
+                  FROM d)
      SELECT stage, grp, count(*) AS total, count(*) FILTER (WHERE converted) AS converted,
             count(*) FILTER (WHERE NOT converted AND at + interval '${EFFECT_WINDOW_DAYS} days' > $1) AS excluded
        FROM c GROUP BY stage, grp ORDER BY array_position(${ranks}, stage)`,

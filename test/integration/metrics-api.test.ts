@@ -1,14 +1,6 @@
-import { Client } from '@temporalio/client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
-
-const INGEST_KEY = 'metrics-test-ingest-key-0123';
-const ADMIN_KEY = 'metrics-test-admin-key-01234';
-const METRICS_KEY = 'metrics-test-read-key-012345';
+import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp } from '../support/metrics-app.ts';
+import { databaseBackends } from '../support/test-databases.ts';
 
 /** Every figure below is computed as of this instant (a Monday). */
 const AS_OF = '2027-03-15T00:00:00.000Z';
@@ -68,38 +60,22 @@ const T2 = { from: 'first_api_call', to: 'active_integration', windowDays: 14 };
 const T3 = { from: 'active_integration', to: 'production_deployment', windowDays: 30 };
 
 describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
-  let database: TestDatabase;
-  let db: Database;
-  let app: OnrampApp;
+  let api: MetricsTestApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
-    // The metrics never talk to Temporal: a lazy client that never connects.
-    app = await buildApp({ db, temporal: new Client(), logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], metricsKeys: [METRICS_KEY], signingSecret: 's'.repeat(32) });
+    api = await startMetricsTestApp(backend);
     for (const f of FIXTURES) {
-      await db.pool.query(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [f.id, f.accountType, f.orgId ?? null, f.channel, f.signup]);
+      await api.db.pool.query(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [f.id, f.accountType, f.orgId ?? null, f.channel, f.signup]);
       const stages = { account_created: f.signup, ...f.stages };
       for (const [stage, at] of Object.entries(stages)) {
-        await db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late) VALUES ($1, $2, $3, $4, $5)`, [f.id, stage, at, `${f.id}-${stage}`, f.late?.includes(stage) ?? false]);
+        await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late) VALUES ($1, $2, $3, $4, $5)`, [f.id, stage, at, `${f.id}-${stage}`, f.late?.includes(stage) ?? false]);
       }
     }
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.close();
-    await database?.drop();
+    await api?.close();
   });
 
-  async function get(url: string, key = ADMIN_KEY) {
-    return app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
-  }
-  async function ok(url: string, key = ADMIN_KEY) {
-    const response = await get(url, key);
-    expect(response.statusCode, response.body).toBe(200);
-    return response.json();
-  }
   const figures = (t: object, eligible: number, converted: number, excluded: number, band: string | null, weakest = false) => ({
     ...t,
     eligible,
@@ -111,7 +87,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
   });
 
   it('conversion within seed 000 windows, overall and per ISO week, with bands and the weakest transition', async () => {
-    const body = await ok(`/v1/metrics/conversion?asOf=${AS_OF}`);
+    const body = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}`);
     expect(body.asOf).toBe(AS_OF);
     // T1 signup → first call, 7 d. Reached account_created: 13 (z1 signed up after AS_OF).
     //   c1: not called, window ends 03-19 > AS_OF → excluded. a4: window elapsed, not called → eligible, not converted.
@@ -141,7 +117,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
   });
 
   it('custom transitions: skipping a stage converts to it, and a pair without a benchmark has no band', async () => {
-    const body = await ok(`/v1/metrics/conversion?asOf=${AS_OF}&transitions=first_api_call:active_integration:14d,account_created:production_deployment:60d,account_created:first_api_call:1d`);
+    const body = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}&transitions=first_api_call:active_integration:14d,account_created:production_deployment:60d,account_created:first_api_call:1d`);
     // first_api_call → active_integration 14 d: as above (a5 converts through production, skipping active).
     // account_created → production 60 d: production within 60 d of signup: a1 (42 d), a5 (3 d), b1 (1 d),
     //   b3 (49.5 d), b5 (14 d) = 5. Windows open at AS_OF without production: c1, c2, c3 (signed up ≥ 03-08);
@@ -158,25 +134,25 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     // organic_search: a1 a3 b1 b2 c1 c2 c3. T1: c1 excluded, the other six converted → 6/6.
     // T2: first call a1 a3 b1 b2 c2 c3; c3 excluded; converted a1 b1 c2 → 3/5 = 0.6.
     // T3: active a1 b1 c2; c2 excluded; b1 converted → 1/2 = 0.5 median.
-    const organic = await ok(`/v1/metrics/conversion?asOf=${AS_OF}&channel=organic_search`);
+    const organic = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}&channel=organic_search`);
     expect(organic.overall).toEqual([figures(T1, 6, 6, 1, 'top_quartile'), figures(T2, 5, 3, 1, 'median'), figures(T3, 2, 1, 1, 'median', true)]);
     // organization: a2 a5 b4. T1 3/3; T2: a5 converted (skip), a2 and b4 not → 1/3 = 0.333: 0.25 ≤ r < 0.40 → below_median;
     // T3: a2 only, not converted → 0/1 warning (weakest).
-    const orgs = await ok(`/v1/metrics/conversion?asOf=${AS_OF}&accountType=organization`);
+    const orgs = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}&accountType=organization`);
     expect(orgs.overall).toEqual([figures(T1, 3, 3, 0, 'top_quartile'), figures(T2, 3, 1, 0, 'below_median'), figures(T3, 1, 0, 0, 'warning', true)]);
-    const org1 = await ok(`/v1/metrics/production?asOf=${AS_OF}&orgId=org_1`);
+    const org1 = await api.ok(`/v1/metrics/production?asOf=${AS_OF}&orgId=org_1`);
     // org_1: a2, a5 (both W49); a5's production 3 d after signup.
     expect(org1.cohorts).toEqual([{ cohort: '2026-W49', developers: 2, d30: { reached: 1, rate: 0.5 }, d60: { reached: 1, rate: 0.5 }, d90: { reached: 1, rate: 0.5 } }]);
     // from/to are signup days, inclusive: 2026-12-31 .. 2027-01-01 → b2 and b5.
-    const days = await ok(`/v1/metrics/ttfac?asOf=${AS_OF}&from=2026-12-31&to=2027-01-01`);
+    const days = await api.ok(`/v1/metrics/ttfac?asOf=${AS_OF}&from=2026-12-31&to=2027-01-01`);
     expect(days.overall).toMatchObject({ developers: 2, reached: 2 });
     // an instant is inclusive too: to = b2's signup instant keeps b2, drops b5.
-    const instant = await ok(`/v1/metrics/ttfac?asOf=${AS_OF}&from=2026-12-31&to=2026-12-31T23:30:00Z`);
+    const instant = await api.ok(`/v1/metrics/ttfac?asOf=${AS_OF}&from=2026-12-31&to=2026-12-31T23:30:00Z`);
     expect(instant.overall).toMatchObject({ developers: 1, reached: 1, percentiles: { p25: 10800, p50: 10800, p75: 10800, p90: 10800 } });
   });
 
   it('time to first call: percentiles by linear interpolation, per cohort and overall, with the rising-tail flag', async () => {
-    const body = await ok(`/v1/metrics/ttfac?asOf=${AS_OF}`);
+    const body = await api.ok(`/v1/metrics/ttfac?asOf=${AS_OF}`);
     // percentile_cont(p) over n sorted values: position p·(n − 1), interpolating between its neighbours.
     // W49: 3600, 7200, 14400, 172800 (a4 never called): n = 4, positions 0.75, 1.5, 2.25, 2.7.
     //   p25 = 3600 + 0.75·3600 = 6300; p50 = 7200 + 0.5·7200 = 10800;
@@ -212,7 +188,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
   });
 
   it('production at 30/60/90 days per cohort, null for horizons a cohort has not reached', async () => {
-    const body = await ok(`/v1/metrics/production?asOf=${AS_OF}`, METRICS_KEY);
+    const body = await api.ok(`/v1/metrics/production?asOf=${AS_OF}`, METRICS_TEST_KEYS.metrics);
     expect(body.cohorts).toEqual([
       // Last signup 2026-12-03T12:00: +90 d = 2027-03-03T12:00 ≤ AS_OF, all horizons known.
       // a5 at 3 d; a1 at 42 d (not within 30). d30 1/5, d60 2/5, d90 2/5.
@@ -228,7 +204,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
   it('is reproducible as of an instant: later rows and signups change nothing', async () => {
     const earlier = '2027-01-05T00:00:00.000Z';
     const urls = ['conversion', 'ttfac', 'production'].flatMap((m) => [`/v1/metrics/${m}?asOf=${earlier}`, `/v1/metrics/${m}?asOf=${AS_OF}`]);
-    const before = await Promise.all(urls.map((url) => ok(url)));
+    const before = await Promise.all(urls.map((url) => api.ok(url)));
     // As of 2027-01-05: a1..a5 and b1..b5. b5's first call (01-07) has not happened and its window (to 01-08)
     // is open → excluded; a4 never called → eligible 9, converted 8 (a1 a2 a3 a5 b1 b2 b3 b4).
     expect(before[0].overall[0]).toEqual(figures(T1, 9, 8, 1, 'top_quartile'));
@@ -240,18 +216,18 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     ]);
 
     // Rows dated after both instants: a4 calls at last, a new developer signs up.
-    await db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('a4', 'first_api_call', '2027-04-01T00:00:00Z', 'a4-late-call')`);
-    await db.pool.query(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`);
+    await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('a4', 'first_api_call', '2027-04-01T00:00:00Z', 'a4-late-call')`);
+    await api.db.pool.query(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`);
     try {
-      const after = await Promise.all(urls.map((url) => ok(url)));
+      const after = await Promise.all(urls.map((url) => api.ok(url)));
       expect(after).toEqual(before);
     } finally {
-      await db.pool.query(`DELETE FROM journey_stages WHERE cause_event_id = 'a4-late-call'`);
-      await db.pool.query(`DELETE FROM developers WHERE id = 'z2'`);
+      await api.db.pool.query(`DELETE FROM journey_stages WHERE cause_event_id = 'a4-late-call'`);
+      await api.db.pool.query(`DELETE FROM developers WHERE id = 'z2'`);
     }
 
     // Without asOf: now.
-    const now = await ok('/v1/metrics/ttfac');
+    const now = await api.ok('/v1/metrics/ttfac');
     expect(Math.abs(Date.parse(now.asOf) - Date.now())).toBeLessThan(60_000);
   });
 
@@ -269,32 +245,24 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
       ['transitions=account_created:first_api_call', 'transitions', /from:to:<days>d/],
     ];
     for (const [query, path, message] of cases) {
-      const response = await get(`/v1/metrics/conversion?${query}`);
+      const response = await api.get(`/v1/metrics/conversion?${query}`);
       expect(response.statusCode, query).toBe(400);
       const { errors } = response.json();
       expect(errors, query).toHaveLength(1);
       expect(errors[0].path, query).toBe(path);
       expect(errors[0].message, query).toMatch(message);
     }
-    expect((await get('/v1/metrics/ttfac?asOf=nope')).json().errors[0].path).toBe('asOf');
+    expect((await api.get('/v1/metrics/ttfac?asOf=nope')).json().errors[0].path).toBe('asOf');
   });
 
   it('accepts the admin and the metrics key, and answers 401 to the ingest key and to none', async () => {
-    for (const endpoint of ['conversion', 'ttfac', 'production']) {
-      const url = `/v1/metrics/${endpoint}?asOf=${AS_OF}`;
-      expect((await get(url, ADMIN_KEY)).statusCode).toBe(200);
-      expect((await get(url, METRICS_KEY)).statusCode).toBe(200);
-      const ingest = await get(url, INGEST_KEY);
-      expect(ingest.statusCode, url).toBe(401);
-      expect(ingest.json()).toEqual({ errors: [{ path: 'authorization', message: 'invalid key' }] });
-      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(401);
-    }
+    await api.expectMetricsKeysOnly(['conversion', 'ttfac', 'production'].map((endpoint) => `/v1/metrics/${endpoint}?asOf=${AS_OF}`));
     // The metrics key reads metrics only.
-    expect((await get('/v1/rules', METRICS_KEY)).statusCode).toBe(401);
+    expect((await api.get('/v1/rules', METRICS_TEST_KEYS.metrics)).statusCode).toBe(401);
   });
 
   it('documents the endpoints in the OpenAPI document', async () => {
-    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    const response = await api.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
     const paths = response.json().paths;
     expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/v1/metrics/conversion', '/v1/metrics/ttfac', '/v1/metrics/production']));

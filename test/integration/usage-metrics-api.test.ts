@@ -1,15 +1,7 @@
-import { Client } from '@temporalio/client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
 import { DIAGNOSIS } from '../../src/metrics/error-diagnosis.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
-
-const INGEST_KEY = 'usage-test-ingest-key-012345';
-const ADMIN_KEY = 'usage-test-admin-key-0123456';
-const METRICS_KEY = 'usage-test-read-key-01234567';
+import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp } from '../support/metrics-app.ts';
+import { databaseBackends } from '../support/test-databases.ts';
 
 /** Every figure below is computed as of this instant (a Monday). */
 const AS_OF = '2027-03-15T00:00:00.000Z';
@@ -111,44 +103,29 @@ const session = (requests: number, errors: number, s401: number, s400: number, s
 };
 
 describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
-  let database: TestDatabase;
-  let db: Database;
-  let app: OnrampApp;
+  let api: MetricsTestApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
-    app = await buildApp({ db, temporal: new Client(), logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], metricsKeys: [METRICS_KEY], signingSecret: 's'.repeat(32) });
+    api = await startMetricsTestApp(backend);
+    const q = (text: string, values?: unknown[]) => api.db.pool.query(text, values);
     for (const f of FIXTURES) {
-      await db.pool.query(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [f.id, f.accountType, f.orgId ?? null, f.channel, f.signup]);
+      await q(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [f.id, f.accountType, f.orgId ?? null, f.channel, f.signup]);
       for (const [stage, at] of Object.entries({ account_created: f.signup, ...f.stages })) {
-        await db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ($1, $2, $3, $4)`, [f.id, stage, at, `${f.id}-${stage}`]);
+        await q(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ($1, $2, $3, $4)`, [f.id, stage, at, `${f.id}-${stage}`]);
       }
       for (const [i, [at, endpoint, status, sdk]] of (f.requests ?? []).entries()) {
-        await db.pool.query(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk) VALUES ($1, 'api.request', $2, $3, $4, $5, 'test', $6)`, [`${f.id}-req-${i}`, f.id, at, endpoint, status, sdk]);
+        await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk) VALUES ($1, 'api.request', $2, $3, $4, $5, 'test', $6)`, [`${f.id}-req-${i}`, f.id, at, endpoint, status, sdk]);
       }
     }
     // Not a request: neither the start of d1's first session nor a raw call.
-    await db.pool.query(`INSERT INTO events (id, type, developer_id, occurred_at) VALUES ('d1-quickstart', 'quickstart.completed', 'd1', '2026-11-30T10:15:00Z')`);
+    await q(`INSERT INTO events (id, type, developer_id, occurred_at) VALUES ('d1-quickstart', 'quickstart.completed', 'd1', '2026-11-30T10:15:00Z')`);
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.close();
-    await database?.drop();
+    await api?.close();
   });
 
-  async function get(url: string, key = ADMIN_KEY) {
-    return app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
-  }
-  async function ok(url: string, key = ADMIN_KEY) {
-    const response = await get(url, key);
-    expect(response.statusCode, response.body).toBe(200);
-    return response.json();
-  }
-
   it('SDK vs raw HTTP share of developers (strict majority of their requests) and of requests, per ISO week and overall', async () => {
-    const body = await ok(`/v1/metrics/sdk?asOf=${AS_OF}`);
+    const body = await api.ok(`/v1/metrics/sdk?asOf=${AS_OF}`);
     expect(body.asOf).toBe(AS_OF);
     expect(body.cohorts).toEqual([
       // d1 SDK, d2 raw (3–3 tie), d3 no requests. Requests: sdk 5 + 3 = 8, raw 2 + 3 = 5 → 8/13.
@@ -163,7 +140,7 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
   });
 
   it('first-session depth: distinct 2xx endpoints within 24 h of the first call, buckets with production rates', async () => {
-    const body = await ok(`/v1/metrics/depth?asOf=${AS_OF}`, METRICS_KEY);
+    const body = await api.ok(`/v1/metrics/depth?asOf=${AS_OF}`, METRICS_TEST_KEYS.metrics);
     expect(body.cohorts).toEqual([
       // d1: /a /b /c (the /c 200 is exactly 24 h after the first call) = 3, production; d2: /a /b = 2, none.
       { cohort: '2026-W49', developers: 2, excluded: 0, buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 1, 1)], distribution: [{ endpoints: 2, developers: 1 }, { endpoints: 3, developers: 1 }] },
@@ -183,7 +160,7 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
   });
 
   it('first-session error rates by status with the seed 000 diagnosis, per ISO week, overall and by endpoint', async () => {
-    const body = await ok(`/v1/metrics/errors?asOf=${AS_OF}`);
+    const body = await api.ok(`/v1/metrics/errors?asOf=${AS_OF}`);
     // W49: d1 5 requests (401, 200, 200, 400, 404: errors 3) + d2 5 (401, 401, 200, 429, 500: errors 4)
     //   = 10 requests, errors 7; 401 ×3, 400 ×1, 429 ×1, 5xx ×1 (the 404 is an error of no class).
     // W53: e1 1 (200) + e2 4 (400, 400, 200, 503) = 5, errors 3; 400 ×2, 5xx ×1.
@@ -206,31 +183,31 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
       { endpoint: '/v1/b', developers: 2, ...session(5, 3, 0, 3, 0, 0) },
       { endpoint: '/v1/c', developers: 1, ...session(1, 1, 0, 0, 0, 0) },
     ]);
-    const top = await ok(`/v1/metrics/errors?asOf=${AS_OF}&limit=2`);
+    const top = await api.ok(`/v1/metrics/errors?asOf=${AS_OF}&limit=2`);
     expect(top.endpoints.map((e: { endpoint: string }) => e.endpoint)).toEqual(['/v1/a', '/v1/b']);
   });
 
   it('filters by channel, account type, org and signup days', async () => {
     // paid: d2 (3 sdk, 3 raw: raw developer), e2 (4 raw). Requests 3 sdk / 10 → 0.3.
-    const paid = await ok(`/v1/metrics/sdk?asOf=${AS_OF}&channel=paid`);
+    const paid = await api.ok(`/v1/metrics/sdk?asOf=${AS_OF}&channel=paid`);
     expect(paid.overall).toEqual({ developers: share(0, 2), requests: share(3, 7) });
     expect(paid.overall.requests.sdkShare).toBe(0.3);
     // organization: d2 only, depth 2.
-    const orgs = await ok(`/v1/metrics/depth?asOf=${AS_OF}&accountType=organization`);
+    const orgs = await api.ok(`/v1/metrics/depth?asOf=${AS_OF}&accountType=organization`);
     expect(orgs.overall).toEqual({ developers: 1, excluded: 0, buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 0, 0)], distribution: [{ endpoints: 2, developers: 1 }] });
     // org_1: d2's session, 5 requests, errors 4.
-    const org1 = await ok(`/v1/metrics/errors?asOf=${AS_OF}&orgId=org_1`);
+    const org1 = await api.ok(`/v1/metrics/errors?asOf=${AS_OF}&orgId=org_1`);
     expect(org1.overall).toEqual({ developers: 1, ...session(5, 4, 2, 0, 1, 1) });
     expect(org1.cohorts.map((c: { cohort: string }) => c.cohort)).toEqual(['2026-W49']);
     // 2026-12-31 .. 2027-01-02, inclusive days: e1 and e2, W53.
-    const days = await ok(`/v1/metrics/errors?asOf=${AS_OF}&from=2026-12-31&to=2027-01-02`);
+    const days = await api.ok(`/v1/metrics/errors?asOf=${AS_OF}&from=2026-12-31&to=2027-01-02`);
     expect(days.overall).toEqual({ developers: 2, ...session(5, 3, 0, 2, 0, 1) });
   });
 
   it('is reproducible as of an instant: later requests, stages and signups change nothing', async () => {
     const earlier = '2027-01-01T12:00:00.000Z';
     const urls = ['sdk', 'depth', 'errors'].flatMap((m) => [`/v1/metrics/${m}?asOf=${earlier}`, `/v1/metrics/${m}?asOf=${AS_OF}`]);
-    const before = await Promise.all(urls.map((url) => ok(url)));
+    const before = await Promise.all(urls.map((url) => api.ok(url)));
     // As of 01-01T12:00: d1 d2 d3 e1 have signed up; e1's second request (01-02) has not happened.
     //   Developers SDK d1 e1, raw d2 → 2/3; requests sdk 5 + 3 + 1 = 9, raw 2 + 3 = 5.
     expect(before[0].overall).toEqual({ developers: share(2, 1), requests: share(9, 5) });
@@ -240,21 +217,21 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
     expect(before[4].overall).toEqual({ developers: 3, ...session(11, 7, 3, 1, 1, 1) });
 
     // Rows dated after both instants: d3 calls at last (a 401, then its first call), a new developer signs up and calls.
-    await db.pool.query(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, sdk) VALUES
+    await api.db.pool.query(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, sdk) VALUES
       ('late-1', 'api.request', 'd3', '2027-04-01T00:00:00Z', '/v1/a', 401, false), ('late-2', 'api.request', 'd3', '2027-04-01T00:01:00Z', '/v1/a', 200, true),
       ('late-3', 'api.request', 'z2', '2027-04-02T01:00:00Z', '/v1/b', 500, true)`);
-    await db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('d3', 'first_api_call', '2027-04-01T00:01:00Z', 'late-2')`);
-    await db.pool.query(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`);
+    await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('d3', 'first_api_call', '2027-04-01T00:01:00Z', 'late-2')`);
+    await api.db.pool.query(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`);
     try {
-      const after = await Promise.all(urls.map((url) => ok(url)));
+      const after = await Promise.all(urls.map((url) => api.ok(url)));
       expect(after).toEqual(before);
     } finally {
-      await db.pool.query(`DELETE FROM events WHERE id LIKE 'late-%'`);
-      await db.pool.query(`DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`);
-      await db.pool.query(`DELETE FROM developers WHERE id = 'z2'`);
+      await api.db.pool.query(`DELETE FROM events WHERE id LIKE 'late-%'`);
+      await api.db.pool.query(`DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`);
+      await api.db.pool.query(`DELETE FROM developers WHERE id = 'z2'`);
     }
 
-    const now = await ok('/v1/metrics/sdk');
+    const now = await api.ok('/v1/metrics/sdk');
     expect(Math.abs(Date.parse(now.asOf) - Date.now())).toBeLessThan(60_000);
   });
 
@@ -268,7 +245,7 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
       ['/v1/metrics/errors?limit=many', 'limit', /./],
     ];
     for (const [url, path, message] of cases) {
-      const response = await get(url);
+      const response = await api.get(url);
       expect(response.statusCode, url).toBe(400);
       const { errors } = response.json();
       expect(errors, url).toHaveLength(1);
@@ -278,19 +255,11 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
   });
 
   it('accepts the admin and the metrics key, and answers 401 to the ingest key and to none', async () => {
-    for (const endpoint of ['sdk', 'depth', 'errors']) {
-      const url = `/v1/metrics/${endpoint}?asOf=${AS_OF}`;
-      expect((await get(url, ADMIN_KEY)).statusCode).toBe(200);
-      expect((await get(url, METRICS_KEY)).statusCode).toBe(200);
-      const ingest = await get(url, INGEST_KEY);
-      expect(ingest.statusCode, url).toBe(401);
-      expect(ingest.json()).toEqual({ errors: [{ path: 'authorization', message: 'invalid key' }] });
-      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(401);
-    }
+    await api.expectMetricsKeysOnly(['sdk', 'depth', 'errors'].map((endpoint) => `/v1/metrics/${endpoint}?asOf=${AS_OF}`));
   });
 
   it('documents the endpoints in the OpenAPI document', async () => {
-    const paths = (await app.inject({ method: 'GET', url: '/openapi.json' })).json().paths;
+    const paths = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json().paths;
     expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/v1/metrics/sdk', '/v1/metrics/depth', '/v1/metrics/errors']));
     const parameters = paths['/v1/metrics/errors'].get.parameters.map((p: { name: string }) => p.name);
     expect(parameters).toEqual(expect.arrayContaining(['from', 'to', 'channel', 'accountType', 'orgId', 'asOf', 'limit']));

@@ -1,0 +1,59 @@
+import { Client } from '@temporalio/client';
+import { pino } from 'pino';
+import { expect } from 'vitest';
+import { buildApp } from '../../src/api/build-app.ts';
+import { openDatabase } from '../../src/db/database.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { createTestDatabase, type DatabaseBackend } from './test-databases.ts';
+
+/** The keys of the metrics API tests' app: the metrics endpoints take the admin and the metrics key. */
+export const METRICS_TEST_KEYS = { ingest: 'metrics-test-ingest-key-0123', admin: 'metrics-test-admin-key-01234', metrics: 'metrics-test-read-key-012345' } as const;
+
+/**
+ * The metrics API tests' setup: a fresh, migrated database and the app on it (the metrics never talk
+ * to Temporal: a lazy client that never connects), with `get` / `ok` (asserts 200, returns the JSON)
+ * under the admin key by default. Fixtures go straight into `db.pool`.
+ */
+export async function startMetricsTestApp(backend: DatabaseBackend) {
+  const database = await createTestDatabase(backend);
+  await applyMigrations(database.url);
+  const db = openDatabase(database.url, { max: database.maxConnections });
+  const app = await buildApp({
+    db,
+    temporal: new Client(),
+    logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }),
+    ingestKeys: [METRICS_TEST_KEYS.ingest],
+    adminKeys: [METRICS_TEST_KEYS.admin],
+    metricsKeys: [METRICS_TEST_KEYS.metrics],
+    signingSecret: 's'.repeat(32),
+  });
+  const get = (url: string, key: string = METRICS_TEST_KEYS.admin) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+  return {
+    db,
+    app,
+    get,
+    async ok(url: string, key?: string) {
+      const response = await get(url, key);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json();
+    },
+    /** 200 to the admin and the metrics key, 401 to the ingest key and to none, for each url. */
+    async expectMetricsKeysOnly(urls: readonly string[]) {
+      for (const url of urls) {
+        expect((await get(url, METRICS_TEST_KEYS.admin)).statusCode, url).toBe(200);
+        expect((await get(url, METRICS_TEST_KEYS.metrics)).statusCode, url).toBe(200);
+        const ingest = await get(url, METRICS_TEST_KEYS.ingest);
+        expect(ingest.statusCode, url).toBe(401);
+        expect(ingest.json()).toEqual({ errors: [{ path: 'authorization', message: 'invalid key' }] });
+        expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(401);
+      }
+    },
+    async close() {
+      await app.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+export type MetricsTestApp = Awaited<ReturnType<typeof startMetricsTestApp>>;

@@ -244,14 +244,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
       ['transitions=account_created:first_api_call:7', 'transitions', /whole days/],
       ['transitions=account_created:first_api_call', 'transitions', /from:to:<days>d/],
     ];
-    for (const [query, path, message] of cases) {
-      const response = await api.get(`/v1/metrics/conversion?${query}`);
-      expect(response.statusCode, query).toBe(400);
-      const { errors } = response.json();
-      expect(errors, query).toHaveLength(1);
-      expect(errors[0].path, query).toBe(path);
-      expect(errors[0].message, query).toMatch(message);
-    }
+    for (const [query, path, message] of cases) await api.expectBadParameter(`/v1/metrics/conversion?${query}`, path, message);
     expect((await api.get('/v1/metrics/ttfac?asOf=nope')).json().errors[0].path).toBe('asOf');
   });
 

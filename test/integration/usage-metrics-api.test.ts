@@ -244,14 +244,7 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
       ['/v1/metrics/errors?limit=0', 'limit', /./],
       ['/v1/metrics/errors?limit=many', 'limit', /./],
     ];
-    for (const [url, path, message] of cases) {
-      const response = await api.get(url);
-      expect(response.statusCode, url).toBe(400);
-      const { errors } = response.json();
-      expect(errors, url).toHaveLength(1);
-      expect(errors[0].path, url).toBe(path);
-      expect(errors[0].message, url).toMatch(message);
-    }
+    for (const [url, path, message] of cases) await api.expectBadParameter(url, path, message);
   });
 
   it('accepts the admin and the metrics key, and answers 401 to the ingest key and to none', async () => {

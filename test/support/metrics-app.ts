@@ -37,6 +37,15 @@ export async function startMetricsTestApp(backend: DatabaseBackend) {
       expect(response.statusCode, response.body).toBe(200);
       return response.json();
     },
+    /** 400 with one error, naming the query parameter `path`. */
+    async expectBadParameter(url: string, path: string, message: RegExp) {
+      const response = await get(url);
+      expect(response.statusCode, url).toBe(400);
+      const { errors } = response.json();
+      expect(errors, url).toHaveLength(1);
+      expect(errors[0].path, url).toBe(path);
+      expect(errors[0].message, url).toMatch(message);
+    },
     /** 200 to the admin and the metrics key, 401 to the ingest key and to none, for each url. */
     async expectMetricsKeysOnly(urls: readonly string[]) {
       for (const url of urls) {

@@ -16,6 +16,7 @@ import { messagesRoute } from './routes/messages-route.ts';
 import { metricsRoute } from './routes/metrics-route.ts';
 import { outcomeMetricsRoute } from './routes/outcome-metrics-route.ts';
 import { prometheusRoute } from './routes/prometheus-route.ts';
+import { dashboardRoute } from './routes/dashboard-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
@@ -65,7 +66,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules) });
   await app.register(eventsRoute, { ingestor, ingestKeys, onSignalsQueued });
-  await app.register(journeyRoute, { prisma, temporal, readKeys: ingestKeys });
+  await app.register(journeyRoute, { prisma, temporal, readKeys: [...ingestKeys, ...adminKeys] });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: ingestKeys, adminKeys });
@@ -76,6 +77,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
+  await app.register(dashboardRoute);
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;
 }

@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+
+const page = readFileSync(new URL('../../dashboard/dashboard.html', import.meta.url), 'utf8');
+// Chart.js's browser build, served from the installed package (no CDN: the page works offline).
+// (The package does not export that file: found next to its CommonJS entry.)
+const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');
+
+/**
+ * `/dashboard` (and `/`): the funnel, time to first call, production by cohort, SDK share, depth,
+ * first-session errors, nudges and handoffs, with the metrics API's filters, and one developer's
+ * journey. The page holds no data: it asks for a key and reads the metrics endpoints with it.
+ */
+export const dashboardRoute: FastifyPluginAsync = async (app) => {
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard'));
+  app.get('/dashboard', { schema: { summary: 'The dashboard (HTML)' } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
+  app.get('/dashboard/chart.js', { schema: { hide: true } }, async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(chartJs));
+};

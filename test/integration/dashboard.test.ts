@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDevelopers } from '../../bench/seed-developers.ts';
+import { chromiumPath } from '../support/chromium.ts';
+import { METRICS_TEST_KEYS, startMetricsTestApp } from '../support/metrics-app.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+
+const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const pct = (r: number | null) => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
+
+describe('the dashboard in headless Chromium', () => {
+  let api: Awaited<ReturnType<typeof startMetricsTestApp>>;
+  let browser: Browser;
+  let url: string;
+
+  beforeAll(async () => {
+    api = await startMetricsTestApp(databaseBackends()[0]!);
+    await seedDevelopers(api.db.pool, 600);
+    url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  it('shows the numbers of the metrics API for the seeded database, and one journey', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    const failures: string[] = [];
+    page.on('pageerror', (error) => failures.push(error.message));
+    await page.goto(`${url}/`); // redirects to /dashboard
+    expect(page.url()).toBe(`${url}/dashboard`);
+    await page.fill('#key', METRICS_TEST_KEYS.admin);
+    await page.click('#load');
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
+
+    const conversion = await api.ok('/v1/metrics/conversion');
+    const funnel = await page.$$eval('#funnel tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+    expect(funnel.map((r) => [r[1], r[2], r[3], r[4]])).toEqual(conversion.overall.map((t: any) => [String(t.eligible), String(t.converted), pct(t.rate), String(t.excluded)]));
+    const bars = await page.evaluate(() => (window as any).Chart.getChart('funnelChart').data.datasets[0].data);
+    expect(bars).toEqual(conversion.overall.map((t: any) => (t.rate ?? 0) * 100));
+
+    const production = await api.ok('/v1/metrics/production');
+    const heat = await page.$$eval('#production tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+    expect(heat.map((r) => r[0])).toEqual(production.cohorts.map((c: any) => c.cohort));
+    expect(heat.map((r) => r[2])).toEqual(production.cohorts.map((c: any) => (c.d30 ? `${pct(c.d30.rate)} (${c.d30.reached})` : 'not yet')));
+
+    const ttfac = await api.ok('/v1/metrics/ttfac');
+    const p50 = await page.evaluate(() => (window as any).Chart.getChart('ttfacChart').data.datasets[1].data);
+    expect(p50).toEqual(ttfac.cohorts.map((c: any) => (c.percentiles ? c.percentiles.p50 / 3600 : null)));
+
+    const sdk = await api.ok('/v1/metrics/sdk');
+    expect(await page.evaluate(() => (window as any).Chart.getChart('sdkChart').data.datasets[0].data)).toEqual([sdk.overall.developers.sdk, sdk.overall.developers.raw]);
+    const automation = await api.ok('/v1/metrics/automation');
+    expect(await page.textContent('#automation')).toContain(`${automation.overall.humanEscalated} (${pct(automation.overall.humanShare)})`);
+
+    // A filter reaches every request.
+    await page.selectOption('#accountType', 'organization');
+    await page.click('#load');
+    await page.waitForFunction((expected) => document.querySelector('#funnel tr:nth-child(2) td:nth-child(2)')?.textContent === expected, String((await api.ok('/v1/metrics/conversion?accountType=organization')).overall[0].eligible));
+
+    // One developer's journey, from the search box.
+    await page.fill('#developer', 'seed_7');
+    await page.click('#open');
+    await page.waitForFunction(() => document.querySelector('#timeline')?.textContent?.startsWith('seed_7'));
+    expect(await page.textContent('#timeline')).toContain('account_created');
+
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });
+    expect(failures).toEqual([]);
+  }, 60_000);
+});

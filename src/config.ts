@@ -36,6 +36,23 @@ const schema = z.object({
   SLACK_API_URL: z.url().optional(),
   /** Agents' key for the handoff endpoints (GET /v1/handoffs, POST /v1/handoffs/:id/actions); the admin key works too. */
   ONRAMP_AGENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * More user agents to count as SDKs (seed 000's SDK vs raw HTTP), beside the shipped patterns: a
+   * JSON array of regular expressions, e.g. `["^acme-cli/", "AcmeKit"]` (case-insensitive).
+   */
+  ONRAMP_SDK_USER_AGENTS: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        const sources: unknown = JSON.parse(value);
+        if (!Array.isArray(sources) || !sources.every((s) => typeof s === 'string' && s.length > 0)) throw new Error('must be a JSON array of non-empty strings');
+        return sources.map((source: string) => new RegExp(source, 'i'));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `must be a JSON array of regular expressions: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   /** `onramp worker` serves its own Prometheus metrics (activity failures, process) on this port at /metrics. */
   ONRAMP_WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Read-only key for the metrics endpoints (GET /v1/metrics/…); the admin key works too. */

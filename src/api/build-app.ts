@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { burstThresholdsFrom } from '../ingest/burst-thresholds.ts';
+import { sdkClassifier } from '../events/user-agent.ts';
 import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
@@ -34,6 +35,8 @@ export interface AppDeps {
   adminKeys: readonly string[];
   /** Keys for the handoff endpoints besides the admin keys (ONRAMP_AGENT_KEY). */
   agentKeys?: readonly string[];
+  /** User agents counted as SDKs beside the shipped patterns (ONRAMP_SDK_USER_AGENTS). */
+  sdkUserAgents?: readonly RegExp[];
   /** Read-only keys for the metrics endpoints besides the admin keys (ONRAMP_METRICS_KEY). */
   metricsKeys?: readonly string[];
   /** Verifies the unsubscribe links in nudge emails (the worker signs them with the same secret). */
@@ -46,7 +49,7 @@ export interface AppDeps {
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, onSignalsQueued }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued }: AppDeps) {
   const { prisma } = db;
   const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
@@ -64,7 +67,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   await app.register(healthRoute, { prisma, temporal });
   const rules = new RuleStore(db.pool);
   const escalationPolicy = new EscalationPolicyStore(db.pool);
-  const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules) });
+  const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
   await app.register(eventsRoute, { ingestor, ingestKeys, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: [...ingestKeys, ...adminKeys] });
   await app.register(rulesRoute, { store: rules, adminKeys });

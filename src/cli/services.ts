@@ -29,6 +29,7 @@ export interface ApiServiceOptions {
   agentKeys: string[];
   /** Read-only metrics keys (the admin keys work there too). */
   metricsKeys?: string[];
+  sdkUserAgents?: RegExp[];
   signingSecret: string;
   slack?: { signingSecret?: string; gateway?: SlackGateway };
   host: string;
@@ -36,12 +37,13 @@ export interface ApiServiceOptions {
   dispatchConcurrency: number;
 }
 
-/** The API's handoff settings from the environment: agent keys, Slack's signing secret and client. */
-export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'metricsKeys' | 'slack'> {
+/** The API's settings from the environment beyond keys and ports: agent and metrics keys, Slack's signing secret and client, extra SDK user agents. */
+export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'metricsKeys' | 'slack' | 'sdkUserAgents'> {
   const gateway = slackGateway(config, logger);
   return {
     agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
     metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
+    sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
     slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}) },
   };
 }
@@ -59,6 +61,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     adminKeys: options.adminKeys,
     agentKeys: options.agentKeys,
     ...(options.metricsKeys ? { metricsKeys: options.metricsKeys } : {}),
+    ...(options.sdkUserAgents ? { sdkUserAgents: options.sdkUserAgents } : {}),
     signingSecret: options.signingSecret,
     ...(options.slack ? { slack: options.slack } : {}),
     onSignalsQueued: () => dispatcher.wake(),

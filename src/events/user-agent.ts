@@ -14,3 +14,9 @@ export function isSdkUserAgent(userAgent: string | undefined, patterns: readonly
   if (!userAgent) return false;
   return patterns.some((pattern) => pattern.test(userAgent));
 }
+
+/** The shipped patterns plus the ones the operator added (ONRAMP_SDK_USER_AGENTS). */
+export function sdkClassifier(extra: readonly RegExp[] = []): (userAgent: string | undefined) => boolean {
+  const patterns = [...DEFAULT_SDK_PATTERNS, ...extra];
+  return (userAgent) => isSdkUserAgent(userAgent, patterns);
+}

@@ -39,7 +39,7 @@ describe('the dashboard in headless Chromium', () => {
     const conversion = await api.ok('/v1/metrics/conversion');
     const funnel = await page.$$eval('#funnel tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
     expect(funnel.map((r) => [r[1], r[2], r[3], r[4]])).toEqual(conversion.overall.map((t: any) => [String(t.eligible), String(t.converted), pct(t.rate), String(t.excluded)]));
-    const bars = await page.evaluate(() => (window as any).Chart.getChart('funnelChart').data.datasets[0].data);
+    const bars = await page.evaluate(() => (globalThis as any).Chart.getChart('funnelChart').data.datasets[0].data);
     expect(bars).toEqual(conversion.overall.map((t: any) => (t.rate ?? 0) * 100));
 
     const production = await api.ok('/v1/metrics/production');
@@ -48,23 +48,23 @@ describe('the dashboard in headless Chromium', () => {
     expect(heat.map((r) => r[2])).toEqual(production.cohorts.map((c: any) => (c.d30 ? `${pct(c.d30.rate)} (${c.d30.reached})` : 'not yet')));
 
     const ttfac = await api.ok('/v1/metrics/ttfac');
-    const p50 = await page.evaluate(() => (window as any).Chart.getChart('ttfacChart').data.datasets[1].data);
+    const p50 = await page.evaluate(() => (globalThis as any).Chart.getChart('ttfacChart').data.datasets[1].data);
     expect(p50).toEqual(ttfac.cohorts.map((c: any) => (c.percentiles ? c.percentiles.p50 / 3600 : null)));
 
     const sdk = await api.ok('/v1/metrics/sdk');
-    expect(await page.evaluate(() => (window as any).Chart.getChart('sdkChart').data.datasets[0].data)).toEqual([sdk.overall.developers.sdk, sdk.overall.developers.raw]);
+    expect(await page.evaluate(() => (globalThis as any).Chart.getChart('sdkChart').data.datasets[0].data)).toEqual([sdk.overall.developers.sdk, sdk.overall.developers.raw]);
     const automation = await api.ok('/v1/metrics/automation');
     expect(await page.textContent('#automation')).toContain(`${automation.overall.humanEscalated} (${pct(automation.overall.humanShare)})`);
 
     // A filter reaches every request.
     await page.selectOption('#accountType', 'organization');
     await page.click('#load');
-    await page.waitForFunction((expected) => document.querySelector('#funnel tr:nth-child(2) td:nth-child(2)')?.textContent === expected, String((await api.ok('/v1/metrics/conversion?accountType=organization')).overall[0].eligible));
+    await page.waitForFunction((expected) => (globalThis as any).document.querySelector('#funnel tr:nth-child(2) td:nth-child(2)')?.textContent === expected, String((await api.ok('/v1/metrics/conversion?accountType=organization')).overall[0].eligible));
 
     // One developer's journey, from the search box.
     await page.fill('#developer', 'seed_7');
     await page.click('#open');
-    await page.waitForFunction(() => document.querySelector('#timeline')?.textContent?.startsWith('seed_7'));
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#timeline')?.textContent?.startsWith('seed_7'));
     expect(await page.textContent('#timeline')).toContain('account_created');
 
     mkdirSync(artifacts, { recursive: true });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { sdkClassifier } from '../../src/events/user-agent.ts';
 
 /** The thrown error, asserted to be a ConfigError (loadConfig must not throw anything else). */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -99,10 +100,19 @@ describe('loadConfig', () => {
     ['ONRAMP_TEMPORAL_PORT', '0'],
     ['ONRAMP_DISPATCH_CONCURRENCY', '0'],
     ['LOG_LEVEL', 'verbose'],
+    ['ONRAMP_SDK_USER_AGENTS', '^acme-cli/'],
+    ['ONRAMP_SDK_USER_AGENTS', '["(unclosed"]'],
   ])('rejects %s=%j with a ConfigError naming it', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toMatch(/^Invalid environment:/);
     expect(namesVariable(error.message, name)).toBe(true);
+  });
+
+  it('adds ONRAMP_SDK_USER_AGENTS to the shipped SDK patterns', () => {
+    const { ONRAMP_SDK_USER_AGENTS: extra } = loadConfig({ ONRAMP_SDK_USER_AGENTS: '["^acme-cli/", "AcmeKit"]' });
+    const isSdk = sdkClassifier(extra);
+    expect(['acme-cli/2.1', 'MyApp AcmeKit/3', 'stripe-node/14.0.0', 'curl/8.5.0'].map((ua) => isSdk(ua))).toEqual([true, true, true, false]);
+    expect(sdkClassifier()('acme-cli/2.1')).toBe(false); // not without the setting
   });
 
   it('names every bad variable at once', () => {

@@ -1,16 +1,16 @@
 import type pg from 'pg';
 import { STAGES, type Stage } from '../journey/stages.ts';
+import { durationMs } from '../rules/rules-schema.ts';
+import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
 
-/** In their current stage for at least this long (and not in the last stage): stalled. */
-export const STALLED_AFTER_DAYS = 7;
-
 export interface DeveloperListFilter {
   stage?: Stage;
-  stalled?: boolean;
+  /** Stalled under these criteria (the escalation policy's), the rule the handoff escalates by. */
+  stalled?: { is: boolean; criteria: readonly StallCriterion[] };
   escalated?: boolean;
   cohort?: string;
 }
@@ -47,6 +47,24 @@ export function decodeCursor(cursor: string): string | undefined {
   }
 }
 
+/**
+ * As the handoff's stall criteria (src/journey/handoff.ts): `since` reached by asOf, neither
+ * `until` nor any later stage reached by asOf, and the threshold (organizations' own, if set)
+ * elapsed since `since`.
+ */
+function stalledSql(criteria: readonly StallCriterion[], ranks: string, add: (value: unknown) => string): string {
+  if (criteria.length === 0) return 'false';
+  const seconds = (d: string | undefined) => (d === undefined ? null : durationMs(d) / 1000);
+  const since = add(criteria.map((c) => c.since));
+  const untilRank = add(criteria.map((c) => STAGES.indexOf(c.until) + 1));
+  const after = add(criteria.map((c) => seconds(c.after)));
+  const orgAfter = add(criteria.map((c) => seconds(c.organizationAfter)));
+  return `EXISTS (SELECT 1 FROM unnest(${since}::text[], ${untilRank}::int[], ${after}::float8[], ${orgAfter}::float8[]) AS s(since, until_rank, after_s, org_after_s)
+                    JOIN journey_stages js ON js.developer_id = x.id AND js.stage = s.since AND js.reached_at <= $1
+                   WHERE coalesce(array_position(${ranks}::text[], x.stage), 0) < s.until_rank
+                     AND js.reached_at + make_interval(secs => CASE WHEN x.account_type = 'organization' THEN coalesce(s.org_after_s, s.after_s) ELSE s.after_s END) <= $1)`;
+}
+
 interface Row {
   id: string;
   stage: Stage | null;
@@ -68,8 +86,8 @@ export async function listDevelopers(pool: pg.Pool, filter: DeveloperFilter, lis
   if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
   if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
   if (list.stalled !== undefined) {
-    const stalled = `(x.stage IS NOT NULL AND x.stage <> '${STAGES[STAGES.length - 1]}' AND x.stage_at <= $1::timestamptz - interval '${STALLED_AFTER_DAYS} days')`;
-    where.push(list.stalled ? stalled : `NOT ${stalled}`);
+    const stalled = stalledSql(list.stalled.criteria, ranks, add);
+    where.push(list.stalled.is ? stalled : `NOT ${stalled}`);
   }
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers})

@@ -40,7 +40,7 @@ export interface EngagementReport {
   asOf: string;
   noEngagementAfterSends: number;
   overall: { developers: number; segments: SegmentCounts };
-  cohorts: { cohort: string; developers: number; segments: SegmentCounts }[];
+  cohorts: { cohort: string; developers: number; segments: SegmentCounts; nudgeEffect: StageEffect[] }[];
   nudgeEffect: { windowDays: number; stages: StageEffect[] };
 }
 
@@ -79,10 +79,11 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
   ]);
 
   const overall = { developers: 0, segments: emptyCounts() };
-  const cohorts = new Map<string, { cohort: string; developers: number; segments: SegmentCounts }>();
+  const cohorts = new Map<string, { cohort: string; developers: number; segments: SegmentCounts; nudgeEffect: StageEffect[] }>();
   for (const row of segments.rows) {
     const n = Number(row.developers);
-    const target = row.cohort === null ? overall : (cohorts.get(row.cohort) ?? cohorts.set(row.cohort, { cohort: row.cohort, developers: 0, segments: emptyCounts() }).get(row.cohort)!);
+    const target =
+      row.cohort === null ? overall : (cohorts.get(row.cohort) ?? cohorts.set(row.cohort, { cohort: row.cohort, developers: 0, segments: emptyCounts(), nudgeEffect: stages.get(row.cohort) ?? [] }).get(row.cohort)!);
     target.developers += n;
     target.segments[row.segment] += n;
   }
@@ -92,48 +93,51 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
     noEngagementAfterSends,
     overall,
     cohorts: [...cohorts.values()].sort((a, b) => a.cohort.localeCompare(b.cohort)),
-    nudgeEffect: { windowDays: EFFECT_WINDOW_DAYS, stages },
+    nudgeEffect: { windowDays: EFFECT_WINDOW_DAYS, stages: stages.get(null) ?? [] },
   };
 }
 
 /**
- * Per stage the nudges acted on (`inputs.stage` of the decisions): nudged = a `sent` decision in
- * that stage; holdout = a decision with reason `holdout` in that stage and no `sent` one. The
+ * Per stage the nudges acted on (`inputs.stage` of the decisions), overall (key null) and per
+ * signup cohort: nudged = a `sent` decision in that stage; holdout = a decision with reason `holdout` in that stage and no `sent` one. The
  * group's clock starts at its first such decision; converted = reached any later stage no later
  * than EFFECT_WINDOW_DAYS after it; not converted with the window open at asOf = excluded.
  */
-async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter): Promise<StageEffect[]> {
+async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter): Promise<Map<string | null, StageEffect[]>> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
   params.push([...STAGES]);
   const ranks = `$${params.length}::text[]`;
-  const { rows } = await pool.query<{ stage: Stage; grp: 'nudged' | 'holdout'; total: string; converted: string; excluded: string }>(
+  const { rows } = await pool.query<{ cohort: string | null; stage: Stage; grp: 'nudged' | 'holdout'; total: string; converted: string; excluded: string }>(
     `WITH devs AS (${developers}),
-          d AS (SELECT nd.developer_id, nd.inputs->>'stage' AS stage,
+          d AS (SELECT nd.developer_id, devs.cohort, nd.inputs->>'stage' AS stage,
                        min(nd.decided_at) FILTER (WHERE nd.outcome = 'sent') AS sent_at, min(nd.decided_at) FILTER (WHERE nd.reason = 'holdout') AS holdout_at
                   FROM nudge_decisions nd JOIN devs ON devs.id = nd.developer_id
                  WHERE nd.decided_at <= $1 AND (nd.outcome = 'sent' OR nd.reason = 'holdout') AND array_position(${ranks}, nd.inputs->>'stage') IS NOT NULL
-                 GROUP BY 1, 2),
+                 GROUP BY 1, 2, 3),
           c AS MATERIALIZED (
-                SELECT d.stage, CASE WHEN d.sent_at IS NOT NULL THEN 'nudged' ELSE 'holdout' END AS grp, coalesce(d.sent_at, d.holdout_at) AS at,
+                SELECT d.cohort, d.stage, CASE WHEN d.sent_at IS NOT NULL THEN 'nudged' ELSE 'holdout' END AS grp, coalesce(d.sent_at, d.holdout_at) AS at,
                        EXISTS (SELECT 1 FROM journey_stages js
                                 WHERE js.developer_id = d.developer_id
                                   AND array_position(${ranks}, js.stage) > array_position(${ranks}, d.stage)
                                   AND js.reached_at <= least(coalesce(d.sent_at, d.holdout_at) + interval '${EFFECT_WINDOW_DAYS} days', $1)) AS converted
                   FROM d)
-     SELECT stage, grp, count(*) AS total, count(*) FILTER (WHERE converted) AS converted,
+     SELECT cohort, stage, grp, count(*) AS total, count(*) FILTER (WHERE converted) AS converted,
             count(*) FILTER (WHERE NOT converted AND at + interval '${EFFECT_WINDOW_DAYS} days' > $1) AS excluded
-       FROM c GROUP BY stage, grp ORDER BY array_position(${ranks}, stage)`,
+       FROM c GROUP BY GROUPING SETS ((stage, grp), (cohort, stage, grp)) ORDER BY array_position(${ranks}, stage)`,
     params,
   );
-  const byStage = new Map<Stage, StageEffect>();
+  const byCohort = new Map<string | null, Map<Stage, StageEffect>>();
   const empty = (): GroupFigures => ({ eligible: 0, converted: 0, rate: null, excluded: 0 });
   for (const row of rows) {
+    const byStage = byCohort.get(row.cohort) ?? byCohort.set(row.cohort, new Map()).get(row.cohort)!;
     const effect = byStage.get(row.stage) ?? byStage.set(row.stage, { stage: row.stage, nudged: empty(), holdout: empty(), difference: null, ci95: null }).get(row.stage)!;
     const excluded = Number(row.excluded);
     const eligible = Number(row.total) - excluded;
     const converted = Number(row.converted);
     effect[row.grp] = { eligible, converted, rate: eligible === 0 ? null : converted / eligible, excluded };
   }
-  return [...byStage.values()].map((effect) => ({ ...effect, ...differenceOfProportions(effect.nudged, effect.holdout) }));
+  return new Map(
+    [...byCohort].map(([cohort, byStage]) => [cohort, [...byStage.values()].map((effect) => ({ ...effect, ...differenceOfProportions(effect.nudged, effect.holdout) }))]),
+  );
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
+import { escalationPolicyDocument } from '../../src/rules/escalation-policy-schema.ts';
 import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
 
 const INGEST_KEY = 'outcome-test-ingest-key-0123';
@@ -13,7 +14,7 @@ const METRICS_KEY = 'outcome-test-read-key-012345';
 /** Every figure below is computed as of this instant (a Monday). */
 const AS_OF = '2027-03-15T00:00:00.000Z';
 
-type Stage = 'account_created' | 'first_api_call' | 'active_integration' | 'production_deployment';
+type Stage = 'account_created' | 'credential_provisioned' | 'first_api_call' | 'active_integration' | 'production_deployment';
 
 interface Fixture {
   id: string;
@@ -47,7 +48,7 @@ interface Fixture {
  *   f1 organic/individual  signup 03-08 00:00 (exactly 7 d before AS_OF); SENT (account_created) 03-10 (window open at AS_OF);
  *                          3 opens, no click → medium. Case H2 (snoozed).
  *   f2 paid/individual     first call 03-09 01:00; HOLDOUT (first_api_call) 03-10 (window open). Case H3 (open).
- *   f3 direct/org          Cases H4 (returned) and H5 (claimed at AS_OF, resolved 03-16).
+ *   f3 direct/org          key created 03-10 00:00. Cases H4 (returned) and H5 (claimed at AS_OF, resolved 03-16).
  * z1 signs up 2027-03-20, after AS_OF, with a sent nudge: counted nowhere.
  */
 const FIXTURES: Fixture[] = [
@@ -61,7 +62,7 @@ const FIXTURES: Fixture[] = [
   { id: 'e8', channel: 'organic_search', accountType: 'individual', signup: '2027-01-03T20:00:00Z', decisions: [['sent', 'account_created', '2027-01-05T00:00:00Z']] },
   { id: 'f1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-08T00:00:00Z', decisions: [['sent', 'account_created', '2027-03-10T00:00:00Z']], opens: ['2027-03-10T12:00:00Z', '2027-03-10T13:00:00Z', '2027-03-10T14:00:00Z'] },
   { id: 'f2', channel: 'paid', accountType: 'individual', signup: '2027-03-09T00:00:00Z', stages: { first_api_call: '2027-03-09T01:00:00Z' }, decisions: [['holdout', 'first_api_call', '2027-03-10T00:00:00Z']] },
-  { id: 'f3', channel: 'direct', accountType: 'organization', signup: '2027-03-09T12:00:00Z' },
+  { id: 'f3', channel: 'direct', accountType: 'organization', signup: '2027-03-09T12:00:00Z', stages: { credential_provisioned: '2027-03-10T00:00:00Z' } },
   { id: 'z1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-20T00:00:00Z', decisions: [['sent', 'account_created', '2027-03-21T00:00:00Z']] },
 ];
 
@@ -176,12 +177,36 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     //      e3 3 sends, no open → none.
     // W53: e4 2 sends (< 3), e5 e6 e7 (holdout: no sends), e8 1 send → all new.
     // W10: f1 3 opens, no click → medium; f2, f3 → new. z1 signed up after AS_OF: nowhere.
-    expect(body.cohorts).toEqual([
+    expect(body.cohorts.map(({ nudgeEffect: _, ...rest }: { nudgeEffect: unknown }) => rest)).toEqual([
       { cohort: '2026-W49', developers: 3, segments: segments(1, 1, 1, 0) },
       { cohort: '2026-W53', developers: 5, segments: segments(0, 0, 0, 5) },
       { cohort: '2027-W10', developers: 3, segments: segments(0, 1, 0, 2) },
     ]);
     expect(body.overall).toEqual({ developers: 11, segments: segments(1, 2, 1, 7) });
+  });
+
+  it('nudge effect per signup cohort, with the same window and interval', async () => {
+    const { cohorts } = await ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
+    const effect = (week: string) => cohorts.find((c: { cohort: string }) => c.cohort === week).nudgeEffect;
+    // W49: account_created nudged e3 (never calls) → 0/1; first_api_call nudged e1 (converted) and e2 (not) → 1/2.
+    //   No holdout in either stage → no difference.
+    expect(effect('2026-W49')).toEqual([
+      { stage: 'account_created', nudged: group(1, 0, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'first_api_call', nudged: group(2, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
+    ]);
+    // W53: account_created nudged e4 (converted), e8 (not) → 1/2; holdout e5, e6 (converted), e7 (not) → 2/3.
+    //   difference 1/2 − 2/3 = −1/6; se = √(½·½/2 + ⅔·⅓/3) = √(0.125 + 0.0740741) = 0.446177; · 1.959964 = 0.874491.
+    const [w53, ...w53Rest] = effect('2026-W53');
+    expect(w53Rest).toEqual([]);
+    expect(w53).toMatchObject({ stage: 'account_created', nudged: group(2, 1, 0), holdout: group(3, 2, 0) });
+    expect(w53.difference).toBeCloseTo(-1 / 6, 10);
+    expect(w53.ci95.low).toBeCloseTo(-1 / 6 - 0.874491, 5);
+    expect(w53.ci95.high).toBeCloseTo(-1 / 6 + 0.874491, 5);
+    // W10: f1 nudged and f2 held out, both windows still open at AS_OF → excluded.
+    expect(effect('2027-W10')).toEqual([
+      { stage: 'account_created', nudged: group(0, 0, 1), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'first_api_call', nudged: group(0, 0, 0), holdout: group(0, 0, 1), difference: null, ci95: null },
+    ]);
   });
 
   it('nudge effect per stage: nudged vs holdout within 14 days, the difference and its 95 % Wald interval', async () => {
@@ -209,7 +234,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     // As of 2026-12-10: only W49 has signed up. e1's opens (12-05..07) and click: high; e2's 12-06 open: medium;
     // e3 has 2 sends by then (12-05, 12-09; 12-13 is later) → new, not none.
     const early = await ok('/v1/metrics/engagement?asOf=2026-12-10T00:00:00Z');
-    expect(early.cohorts).toEqual([{ cohort: '2026-W49', developers: 3, segments: segments(1, 1, 0, 1) }]);
+    expect(early.cohorts).toEqual([{ cohort: '2026-W49', developers: 3, segments: segments(1, 1, 0, 1), nudgeEffect: early.nudgeEffect.stages }]);
     // Still as of 12-10: account_created nudged e3 (12-05, window to 12-19 open) → excluded; first_api_call nudged
     // e1 (active 12-10 10:00 is after asOf) and e2: both excluded.
     expect(early.nudgeEffect.stages).toEqual([
@@ -226,7 +251,10 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     ]);
     // Signups on 2027-01-01..03 (W53) from paid: e4 only.
     const paid = await ok(`/v1/metrics/engagement?asOf=${AS_OF}&channel=paid&from=2026-12-28&to=2027-01-03`);
-    expect(paid.cohorts).toEqual([{ cohort: '2026-W53', developers: 1, segments: segments(0, 0, 0, 1) }]);
+    // e4: nudged in account_created 12-31, first call 01-08 (8 d) → 1/1.
+    expect(paid.cohorts).toEqual([
+      { cohort: '2026-W53', developers: 1, segments: segments(0, 0, 0, 1), nudgeEffect: [{ stage: 'account_created', nudged: group(1, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null }] },
+    ]);
   });
 
   it('automation-resolved vs human-escalated, per ISO week and overall', async () => {
@@ -306,21 +334,27 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(byId.e1).toEqual({ id: 'e1', stage: 'active_integration', stageAt: '2026-12-10T10:00:00.000Z', cohort: '2026-W49', accountType: 'individual', channel: 'organic_search', escalated: false, lastHandoffStatus: null });
     // e3: latest case H7, resolved. f3: latest case H5, claimed as of AS_OF.
     expect(byId.e3).toMatchObject({ stage: 'account_created', stageAt: '2026-12-02T10:00:00.000Z', escalated: true, lastHandoffStatus: 'resolved' });
-    expect(byId.f3).toEqual({ id: 'f3', stage: 'account_created', stageAt: '2027-03-09T12:00:00.000Z', cohort: '2027-W10', accountType: 'organization', channel: 'direct', escalated: true, lastHandoffStatus: 'claimed' });
+    expect(byId.f3).toEqual({ id: 'f3', stage: 'credential_provisioned', stageAt: '2027-03-10T00:00:00.000Z', cohort: '2027-W10', accountType: 'organization', channel: 'direct', escalated: true, lastHandoffStatus: 'claimed' });
     expect(byId.f1.lastHandoffStatus).toBe('snoozed');
     expect(byId.f2.lastHandoffStatus).toBe('open');
 
     const list = async (query: string) => ids(await ok(`/v1/developers?asOf=${AS_OF}&limit=100&${query}`));
-    expect(await list('stage=account_created')).toEqual(['e3', 'e7', 'e8', 'f1', 'f3']);
-    // Stalled: current stage reached ≤ AS_OF − 7 d (03-08 00:00), not production. e2 is in production; f1's stage is
-    // exactly 7 d old (stalled); f2 (03-09), f3 (03-09) are not.
-    expect(await list('stalled=true')).toEqual(['e1', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'f1']);
-    expect(await list('stalled=false')).toEqual(['e2', 'f2', 'f3']);
+    expect(await list('stage=account_created')).toEqual(['e3', 'e7', 'e8', 'f1']);
+    // Stalled by the default policy's criteria (no policy applied), as of AS_OF:
+    //   no-first-call (key 7 d, organizations 3 d): f3, an organization, key 03-10 → due 03-13 → stalled.
+    //   not-active (first call 14 d, organizations 7 d): e4 (01-08), e5 (01-10), e6 (01-12) → stalled; f2 (03-09 01:00
+    //     + 14 d = 03-23) is not yet; e1, e2 went on.
+    //   not-live (active 30 d, organizations 14 d): e1 active 12-10, production only 03-20 (after AS_OF) → stalled.
+    //   e3, e7, e8, f1 never created a key: no criterion starts at account_created.
+    expect(await list('stalled=true')).toEqual(['e1', 'e4', 'e5', 'e6', 'f3']);
+    expect(await list('stalled=false')).toEqual(['e2', 'e3', 'e7', 'e8', 'f1', 'f2']);
     expect(await list('escalated=true')).toEqual(['e3', 'f1', 'f2', 'f3']);
     expect(await list('escalated=false')).toEqual(['e1', 'e2', 'e4', 'e5', 'e6', 'e7', 'e8']);
-    expect(await list('stalled=true&escalated=true')).toEqual(['e3', 'f1']);
+    expect(await list('stalled=true&escalated=true')).toEqual(['f3']);
+    // As of 03-12 23:59 f3's organization threshold (3 d) has not elapsed; e1 (active 12-10 + 30 d) already had.
+    expect(ids(await ok('/v1/developers?asOf=2027-03-12T23:59:00Z&stalled=true&cohort=2027-W10'))).toEqual([]);
     expect(await list('cohort=2027-W10')).toEqual(['f1', 'f2', 'f3']);
-    expect(await list('cohort=2027-W10&stage=account_created&escalated=true')).toEqual(['f1', 'f3']);
+    expect(await list('cohort=2027-W10&stage=account_created&escalated=true')).toEqual(['f1']);
     expect(await list('cohort=2026-W53&stage=first_api_call&channel=paid')).toEqual(['e4']);
     expect(await list('cohort=2027-W01')).toEqual([]);
 
@@ -348,12 +382,12 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     ]);
     expect(new Set(seen).size).toBe(seen.length);
 
-    // Filtered: stalled developers 5 at a time.
-    const first = await ok(`/v1/developers?asOf=${AS_OF}&stalled=true&limit=5`);
-    expect(ids(first)).toEqual(['e1', 'e3', 'e4', 'e5', 'e6']);
+    // Filtered: developers not stalled, 4 at a time.
+    const first = await ok(`/v1/developers?asOf=${AS_OF}&stalled=false&limit=4`);
+    expect(ids(first)).toEqual(['e2', 'e3', 'e7', 'e8']);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = await ok(`/v1/developers?asOf=${AS_OF}&stalled=true&limit=5&cursor=${first.nextCursor}`);
-    expect(ids(second)).toEqual(['e7', 'e8', 'f1']);
+    const second = await ok(`/v1/developers?asOf=${AS_OF}&stalled=false&limit=4&cursor=${first.nextCursor}`);
+    expect(ids(second)).toEqual(['f1', 'f2']);
     expect(second.nextCursor).toBeNull();
     // A page that ends exactly at the last developer says so.
     const exact = await ok(`/v1/developers?asOf=${AS_OF}&cohort=2027-W10&limit=3`);
@@ -361,12 +395,29 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(exact.nextCursor).toBeNull();
   });
 
+  it('stalled follows the escalation policy in force', async () => {
+    const policy = {
+      ...escalationPolicyDocument.parse({}),
+      criteria: { stalls: [{ id: 'no-key', since: 'account_created', until: 'credential_provisioned', after: '7d', organizationAfter: '5d' }], supportTicket: { enabled: true }, errorBurstAfterNudge: { enabled: true }, noEmailEngagement: { enabled: true } },
+    };
+    await db.pool.query(`INSERT INTO escalation_policy_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [JSON.stringify(policy)]);
+    try {
+      // Only "no key 7 d (organizations 5 d) after signup" now: e3 (12-02), e7 (org, 01-03), e8 (01-03) never created
+      // one; f1 signed up exactly 7 d before AS_OF (due = AS_OF: stalled). f3 has a key; everyone else went further.
+      expect(ids(await ok(`/v1/developers?asOf=${AS_OF}&stalled=true`))).toEqual(['e3', 'e7', 'e8', 'f1']);
+      // A minute earlier f1 is not yet.
+      expect(ids(await ok('/v1/developers?asOf=2027-03-14T23:59:00Z&stalled=true'))).toEqual(['e3', 'e7', 'e8']);
+    } finally {
+      await db.pool.query('DELETE FROM escalation_policy_versions');
+    }
+  });
+
   it('reads noEngagementAfterSends from the running rules version', async () => {
     await db.pool.query(`INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [JSON.stringify({ rules: [], policy: { noEngagementAfterSends: 2 } })]);
     const body = await ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
     expect(body.noEngagementAfterSends).toBe(2);
     // e4's 2 sends without an open now make it none; e8 (1 send) stays new.
-    expect(body.cohorts[1]).toEqual({ cohort: '2026-W53', developers: 5, segments: segments(0, 0, 1, 4) });
+    expect(body.cohorts[1]).toMatchObject({ cohort: '2026-W53', developers: 5, segments: segments(0, 0, 1, 4) });
     expect(body.overall).toEqual({ developers: 11, segments: segments(1, 2, 2, 6) });
   });
 

@@ -3,10 +3,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { STAGES } from '../../journey/stages.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
-import { STALLED_AFTER_DAYS, decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
+import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
 import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
 import { nudgePolicy } from '../../rules/rules-schema.ts';
+import { escalationPolicyDocument } from '../../rules/escalation-policy-schema.ts';
+import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
@@ -28,23 +30,21 @@ const group = z.object({
   rate: share,
   excluded: z.int().describe('not converted, window still open at asOf'),
 });
+const stageEffects = z.array(
+  z.object({
+    stage: z.enum(STAGES),
+    nudged: group,
+    holdout: group,
+    difference: z.number().nullable().describe('nudged.rate − holdout.rate'),
+    ci95: z.object({ low: z.number(), high: z.number() }).nullable().describe('95 % Wald (normal approximation) interval of the difference; null when a group is empty'),
+  }),
+);
 const engagementResponse = z.object({
   asOf,
   noEngagementAfterSends: z.int().describe("the running rules' policy (sends without an open that make a developer `none`)"),
   overall: z.object({ developers: z.int(), segments: segmentCounts }),
-  cohorts: z.array(z.object({ cohort, developers: z.int(), segments: segmentCounts })),
-  nudgeEffect: z.object({
-    windowDays: z.int(),
-    stages: z.array(
-      z.object({
-        stage: z.enum(STAGES),
-        nudged: group,
-        holdout: group,
-        difference: z.number().nullable().describe('nudged.rate − holdout.rate'),
-        ci95: z.object({ low: z.number(), high: z.number() }).nullable().describe('95 % Wald (normal approximation) interval of the difference; null when a group is empty'),
-      }),
-    ),
-  }),
+  cohorts: z.array(z.object({ cohort, developers: z.int(), segments: segmentCounts, nudgeEffect: stageEffects.describe("the cohort's nudge effect per stage (same window)") })),
+  nudgeEffect: z.object({ windowDays: z.int(), stages: stageEffects }),
 });
 
 const shareFigures = {
@@ -73,7 +73,9 @@ const automationResponse = z.object({
 const flag = z.enum(['true', 'false']);
 const developersQuery = metricsQuery.extend({
   stage: z.enum(STAGES).optional().describe('current stage as of asOf'),
-  stalled: flag.optional().describe(`in the current stage for ≥ ${STALLED_AFTER_DAYS} days at asOf (never production_deployment)`),
+  stalled: flag
+    .optional()
+    .describe("stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later), its threshold (organizationAfter for organizations) elapsed"),
   escalated: flag.optional().describe('has a handoff case opened by asOf'),
   cohort: z.string().regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W49').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -97,6 +99,7 @@ const developersResponse = z.object({
 });
 
 const DEFAULT_NO_ENGAGEMENT = nudgePolicy.parse({}).noEngagementAfterSends;
+const DEFAULT_STALLS = escalationPolicyDocument.parse({}).criteria.stalls;
 
 /** Nudge and handoff outcomes, and the developers behind any figure. */
 export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptions> = async (app, { pool, readKeys }) => {
@@ -104,6 +107,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
   const onRequest = bearerAuth(readKeys);
   const errors = { 400: errorResponse, 401: errorResponse };
   const rules = new RuleStore(pool);
+  const policies = new EscalationPolicyStore(pool);
 
   app.get(
     '/v1/metrics/engagement',
@@ -134,10 +138,11 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
     },
     async (request) => {
       const { stage, stalled, escalated, cohort: week, limit, cursor } = request.query;
+      const criteria = stalled ? ((await policies.active())?.document.criteria.stalls ?? DEFAULT_STALLS) : [];
       return listDevelopers(
         pool,
         developerFilter(request.query),
-        { ...(stage ? { stage } : {}), ...(stalled ? { stalled: stalled === 'true' } : {}), ...(escalated ? { escalated: escalated === 'true' } : {}), ...(week ? { cohort: week } : {}) },
+        { ...(stage ? { stage } : {}), ...(stalled ? { stalled: { is: stalled === 'true', criteria } } : {}), ...(escalated ? { escalated: escalated === 'true' } : {}), ...(week ? { cohort: week } : {}) },
         limit,
         cursor === undefined ? undefined : decodeCursor(cursor),
       );

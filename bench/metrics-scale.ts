@@ -24,6 +24,7 @@ const ENDPOINTS = [
   '/v1/metrics/engagement',
   '/v1/metrics/automation',
   '/v1/developers?stage=credential_provisioned&limit=50',
+  '/v1/developers?stalled=true&escalated=false&limit=50',
   '/metrics',
 ];
 

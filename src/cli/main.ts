@@ -5,6 +5,7 @@ import { apiCommand } from './commands/api.ts';
 import { journeyCommand } from './commands/journey.ts';
 import { policyCommand } from './commands/policy.ts';
 import { rulesCommand } from './commands/rules.ts';
+import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
 
@@ -13,7 +14,8 @@ const program = new Command('onramp').description('Onboarding orchestration for 
 program
   .command('start')
   .description('run everything on embedded defaults (Temporal dev server, PGlite) unless TEMPORAL_ADDRESS / DATABASE_URL are set')
-  .action(() => startCommand(loadConfig()));
+  .option('--demo', 'then feed it a synthetic cohort (the last 45 days of 400 developers) so the dashboard fills within a minute')
+  .action((options: { demo?: boolean }) => startCommand(loadConfig(), options));
 program.command('api').description('run the HTTP API and outbox dispatcher (needs DATABASE_URL, TEMPORAL_ADDRESS, ONRAMP_INGEST_KEY)').action(() => apiCommand(loadConfig()));
 program.command('worker').description('run the journey worker (needs DATABASE_URL, TEMPORAL_ADDRESS)').action(() => workerCommand(loadConfig()));
 program
@@ -37,6 +39,7 @@ program
 
 rulesCommand(program);
 policyCommand(program);
+simulateCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);

@@ -45,6 +45,15 @@ export class Rng {
     return entries[entries.length - 1]![0];
   }
 
+  /** Shuffles in place (Fisher–Yates) and returns the array. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+
   /** Log-normal with this median and log-space standard deviation (durations: long right tail). */
   logNormal(median: number, sigma: number): number {
     return median * Math.exp(sigma * this.normal());

@@ -159,7 +159,7 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
   // The first session: errors first (a wrong key), then the first success, then exploration.
   const firstCallAt = keyAt + Math.max(MINUTE, rng.logNormal(behaviour.firstCallHours[0], behaviour.firstCallHours[1]) * HOUR);
   if (has401) for (let n = rng.int(2, 9); n > 0; n--) call(firstCallAt - n * rng.between(0.5, 5) * MINUTE, ENDPOINTS[0], 401);
-  const [home, ...others] = channel === 'organic_search' ? shuffle(rng, [...ENDPOINTS]) : [ENDPOINTS[0], ...shuffle(rng, ENDPOINTS.slice(1))];
+  const [home, ...others] = channel === 'organic_search' ? rng.shuffle([...ENDPOINTS]) : [ENDPOINTS[0], ...rng.shuffle(ENDPOINTS.slice(1))];
   call(firstCallAt, home!);
   const depth = rng.chance(behaviour.multiEndpoint) ? (rng.chance(behaviour.explore) ? rng.int(3, 4) : 2) : 1;
   const explored = others.slice(0, depth - 1);
@@ -207,13 +207,6 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
   return { profile, events: line.finish(activeAt), truth: line.truth };
 }
 
-function shuffle<T>(rng: Rng, items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
 
 /**
  * How a developer answers a nudge that was actually sent: opens (and maybe a click) a while

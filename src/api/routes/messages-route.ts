@@ -53,14 +53,22 @@ export const messagesRoute: FastifyPluginAsyncZod<MessagesRouteOptions> = async 
     {
       onRequest: bearerAuth(adminKeys),
       schema: {
-        summary: 'Emails sent or put in the local outbox, newest first (admin)',
-        querystring: z.object({ developerId: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }),
+        summary: 'Emails sent or put in the local outbox, newest first; with `since`, those created at or after it, oldest first (admin)',
+        querystring: z.object({
+          developerId: z.string().min(1).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone' }).optional().describe('follow the outbox: pass the last createdAt seen (ids seen at that instant come again)'),
+        }),
         response: { 200: z.object({ emails: z.array(outboxEmail) }), 401: errorResponse },
       },
     },
     async (request) => {
-      const { developerId, limit } = request.query;
-      const emails = await prisma.email.findMany({ where: developerId ? { developerId } : {}, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: limit });
+      const { developerId, limit, since } = request.query;
+      const emails = await prisma.email.findMany({
+        where: { ...(developerId ? { developerId } : {}), ...(since ? { createdAt: { gte: new Date(since) } } : {}) },
+        orderBy: since ? [{ createdAt: 'asc' }, { id: 'asc' }] : [{ createdAt: 'desc' }, { id: 'asc' }],
+        take: limit,
+      });
       return {
         emails: emails.map((e) => ({
           id: e.id,

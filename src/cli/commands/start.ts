@@ -10,6 +10,8 @@ import { RuleStore } from '../../rules/rule-store.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
 import { signingSecret } from '../nudge-deps.ts';
+import { DEFAULT_ERROR_RATES } from '../../simulator/personas.ts';
+import { formatSummary, runSimulation } from './simulate.ts';
 import { handoffApiOptions, onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
 
 /**
@@ -17,7 +19,7 @@ import { handoffApiOptions, onShutdownSignal, startApiService, startWorkerServic
  * dir) unless TEMPORAL_ADDRESS is set, PGlite unless DATABASE_URL is set, migrations, the worker
  * and the API. Stops in reverse order on Ctrl-C / SIGTERM.
  */
-export async function startCommand(config: Config): Promise<void> {
+export async function startCommand(config: Config, options: { demo?: boolean } = {}): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const dataDir = resolve(config.ONRAMP_DATA_DIR);
   const started: Stoppable[] = [];
@@ -102,8 +104,40 @@ export async function startCommand(config: Config): Promise<void> {
         '',
       ].join('\n'),
     );
+    if (options.demo) void runDemo(api.url, ingestKey, adminKey);
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
+  }
+}
+
+/** DEMO_DEVELOPERS synthetic developers over the last DEMO_DAYS days, fed through the API; reactions followed for two minutes. */
+const DEMO_DEVELOPERS = 400;
+const DEMO_DAYS = 45;
+
+/**
+ * `--demo`: a synthetic cohort whose history ends now, so the funnel, the nudges due and the
+ * escalations fill the dashboard at once instead of over weeks (the journeys decide on the
+ * backdated history with the real clock), then opens and clicks answer the emails sent.
+ */
+async function runDemo(url: string, ingestKey: string, adminKey: string): Promise<void> {
+  process.stdout.write(`Demo: ${DEMO_DEVELOPERS} synthetic developers over the last ${DEMO_DAYS} days → ${url}/dashboard (key: the admin key above)\n`);
+  try {
+    const result = await runSimulation({
+      url,
+      ingestKey,
+      adminKey,
+      developers: DEMO_DEVELOPERS,
+      days: DEMO_DAYS,
+      seed: 1,
+      until: new Date(),
+      errorRates: DEFAULT_ERROR_RATES,
+      lateShare: 0.05,
+      duplicateShare: 0.02,
+      followEmails: 120,
+    });
+    process.stdout.write(`${formatSummary(result)}\nDemo done: ${url}/dashboard\n`);
+  } catch (error) {
+    process.stderr.write(`Demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
   }
 }

@@ -63,6 +63,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ONRAMP_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   ONRAMP_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(200),
+  // Journeys kept in the worker's memory between tasks (about 1.5 MB each); the others replay
+  // their history when they next wake. Bounds the worker's RSS however many are in flight.
+  ONRAMP_WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(300),
   NODE_ENV: z.string().optional(),
 });
 

@@ -94,7 +94,9 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     connection,
     namespace: options.config.TEMPORAL_NAMESPACE,
     pool: options.db.pool,
-    maxConcurrentWorkflowTaskExecutions: options.config.ONRAMP_WORKER_CONCURRENCY,
+    // A task needs its workflow in the cache: no more tasks at once than cached journeys.
+    maxConcurrentWorkflowTaskExecutions: Math.min(options.config.ONRAMP_WORKER_CONCURRENCY, options.config.ONRAMP_WORKER_CACHED_WORKFLOWS),
+    maxCachedWorkflows: options.config.ONRAMP_WORKER_CACHED_WORKFLOWS,
     nudges,
     handoffs: handoffActivityDeps(options.config, options.db, options.logger),
   });

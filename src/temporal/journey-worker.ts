@@ -19,6 +19,8 @@ export interface JourneyWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Unset: the SDK's default, from the heap limit (thousands on a large machine). */
+  maxCachedWorkflows?: number;
 }
 
 /** The worker that runs journeys and their activities. */
@@ -34,6 +36,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
       ...createHandoffActivities({ ...options.handoffs, pool: options.pool }),
     },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     maxConcurrentLocalActivityExecutions: 200,
     // Every failed attempt (local or regular) counts in onramp_activity_failures_total.
     interceptors: {

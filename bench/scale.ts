@@ -1,0 +1,215 @@
+/**
+ * `npm run bench:scale`: SCALE_DEVELOPERS (default 100,000) synthetic developers started over time
+ * by the simulator, through the production topology on one machine: `onramp api` and `onramp
+ * worker` as separate processes, a Temporal dev server (SQLite, WAL pragmas) and PostgreSQL
+ * (BENCH_DATABASE_URL or TEST_DATABASE_URL; a fresh database is created there). The cohort's last
+ * 30 days end now, so journeys decide on real stalls: nudges go to the local outbox, cases are
+ * opened (no Slack). Reports:
+ *
+ *   feed        events/s accepted over HTTP, and how long until every journey had applied its history
+ *   in flight   running journey workflows at the end
+ *   worker RSS  peak over the run and at the end (sampled from /proc every second)
+ *   queries     Temporal query of a journey's state, and GET /v1/developers/:id/journey, p50/p99
+ *   metrics     every /v1/metrics endpoint on the simulated data, median of three
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { ApiClient } from '../src/cli/api-client.ts';
+import { applyMigrations } from '../src/db/migrate.ts';
+import { openDatabase } from '../src/db/database.ts';
+import { planDelivery } from '../src/simulator/delivery-plan.ts';
+import { feedOverHttp } from '../src/simulator/http-feed.ts';
+import { generateCohort } from '../src/simulator/synthetic-cohort.ts';
+import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
+import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
+import { journeyStateQuery, journeyWorkflowId } from '../workflows/journey-messages.ts';
+import { createTestDatabase } from '../test/support/test-databases.ts';
+import { freePort } from '../test/support/onramp-harness.ts';
+
+const DEVELOPERS = Number(process.env.SCALE_DEVELOPERS ?? 100_000);
+const CHUNK = Number(process.env.SCALE_CHUNK ?? 5_000);
+const QUERY_SAMPLES = Number(process.env.SCALE_QUERY_SAMPLES ?? 300);
+const DAYS = 30;
+/** The worker's V8 heap cap (as production should run it: README, Production topology). */
+const WORKER_HEAP_MB = Number(process.env.SCALE_WORKER_HEAP_MB ?? 512);
+const SEED = 7;
+const INGEST_KEY = 'scale-ingest-key-0123456789abcdef';
+const ADMIN_KEY = 'scale-admin-key-0123456789abcdef';
+const root = fileURLToPath(new URL('..', import.meta.url));
+const progress = (message: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (sorted.length - 1) * p;
+  return sorted[Math.floor(rank)]! + (sorted[Math.ceil(rank)]! - sorted[Math.floor(rank)]!) * (rank - Math.floor(rank));
+}
+
+/** `onramp <command>` as its own process, as production runs it. */
+function onramp(command: 'api' | 'worker', env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', command], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') progress(`onramp ${command} exited: ${code ?? signal}`);
+  });
+  return child;
+}
+
+function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
+}
+
+async function waitFor(done: () => Promise<boolean>, timeoutMs: number, intervalMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error('scale: timed out waiting');
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+async function main() {
+  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
+  if (!process.env.TEST_DATABASE_URL) throw new Error('bench:scale needs PostgreSQL: set BENCH_DATABASE_URL (PGlite serves one connection, not two processes)');
+  const database = await createTestDatabase('postgres');
+  await applyMigrations(database.url);
+  const temporalDir = mkdtempSync(join(tmpdir(), 'onramp-scale-'));
+  const logger = pino({ level: 'warn' });
+  installTemporalRuntime(logger);
+  const server = await startTemporalDevServer({ dataDir: temporalDir, port: await freePort(), uiPort: await freePort() });
+  const port = await freePort();
+  const env = {
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: server.address,
+    ONRAMP_INGEST_KEY: INGEST_KEY,
+    ONRAMP_ADMIN_KEY: ADMIN_KEY,
+    ONRAMP_SIGNING_SECRET: 's'.repeat(40),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
+  const worker = onramp('worker', env, [`--max-old-space-size=${WORKER_HEAP_MB}`]);
+  const api = onramp('api', env);
+  const url = `http://127.0.0.1:${port}`;
+  const db = openDatabase(database.url, { max: 4 });
+  const connection = await Connection.connect({ address: server.address });
+  const temporal = new Client({ connection });
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, rssBytes(worker.pid!));
+    } catch {
+      // the worker is starting or gone
+    }
+  }, 1000);
+  const results: Record<string, unknown> = { developers: DEVELOPERS, date: new Date().toISOString() };
+  try {
+    const ingest = new ApiClient(url, INGEST_KEY, { attempts: 60 });
+    await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 120_000);
+    const until = new Date();
+    const start = new Date(until.getTime() - DAYS * 86_400_000);
+    let events = 0;
+    let stageRows = 0;
+    const begin = performance.now();
+    for (let first = 0; first < DEVELOPERS; first += CHUNK) {
+      const developers = generateCohort({ seed: SEED, developers: Math.min(CHUNK, DEVELOPERS - first), firstIndex: first, days: DAYS, start, until });
+      const plan = planDelivery(developers, { seed: SEED + first });
+      const feed = await feedOverHttp({ ingest, developers, plan, seed: SEED });
+      events += feed.accepted;
+      stageRows += developers.reduce((n, d) => n + Object.keys(d.truth.stages).length, 0);
+      progress(`${first + developers.length} developers fed (${events} events); worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB`);
+    }
+    const fedSeconds = (performance.now() - begin) / 1000;
+    progress('waiting until every journey has applied its history');
+    await waitFor(async () => {
+      const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM journey_stages');
+      return rows[0]!.n >= stageRows;
+    }, 4 * 3_600_000, 5_000);
+    const settledSeconds = (performance.now() - begin) / 1000;
+    const running = await temporal.workflow.count('WorkflowType = "onboardingJourney" AND ExecutionStatus = "Running"');
+    results.feed = { events, eventsPerSecond: Math.round(events / fedSeconds), fedSeconds: Math.round(fedSeconds), settledSeconds: Math.round(settledSeconds), developersPerSecond: +(DEVELOPERS / settledSeconds).toFixed(1) };
+    results.inFlight = running.count;
+
+    progress(`${running.count} journeys running; queries`);
+    const ids = Array.from({ length: QUERY_SAMPLES }, (_, i) => `sim${SEED}-${String(Math.floor((i * DEVELOPERS) / QUERY_SAMPLES)).padStart(6, '0')}`);
+    const queryMs: number[] = [];
+    for (const id of ids) {
+      const t = performance.now();
+      await temporal.workflow.getHandle(journeyWorkflowId(id)).query(journeyStateQuery);
+      queryMs.push(performance.now() - t);
+    }
+    const readMs: number[] = [];
+    for (const id of ids) {
+      const t = performance.now();
+      const response = await fetch(`${url}/v1/developers/${id}/journey`, { headers: { authorization: `Bearer ${INGEST_KEY}` } });
+      if (!response.ok) throw new Error(`GET journey ${id}: ${response.status}`);
+      await response.arrayBuffer();
+      readMs.push(performance.now() - t);
+    }
+    results.queries = {
+      samples: QUERY_SAMPLES,
+      temporalQuery: { p50Ms: +percentile(queryMs, 0.5).toFixed(1), p99Ms: +percentile(queryMs, 0.99).toFixed(1) },
+      getJourney: { p50Ms: +percentile(readMs, 0.5).toFixed(1), p99Ms: +percentile(readMs, 0.99).toFixed(1) },
+    };
+
+    progress('metrics endpoints');
+    const metrics: Record<string, number> = {};
+    for (const path of ['conversion', 'ttfac', 'production', 'sdk', 'depth', 'errors', 'engagement', 'automation']) {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        const response = await fetch(`${url}/v1/metrics/${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        if (!response.ok) throw new Error(`/v1/metrics/${path}: ${response.status}`);
+        await response.arrayBuffer();
+        times.push(performance.now() - t);
+      }
+      metrics[path] = Math.round(percentile(times, 0.5));
+    }
+    results.metricsMs = metrics;
+    results.workerRss = { peakMiB: Math.round(peakRss / 2 ** 20), endMiB: Math.round(rssBytes(worker.pid!) / 2 ** 20), targetMiB: 1024, heapCapMiB: WORKER_HEAP_MB, cachedWorkflows: Number(process.env.ONRAMP_WORKER_CACHED_WORKFLOWS ?? 300) };
+    const { rows } = await db.pool.query<{ emails: number; cases: number }>('SELECT (SELECT count(*)::int FROM emails) AS emails, (SELECT count(*)::int FROM handoffs) AS cases');
+    results.sideEffects = rows[0];
+  } finally {
+    clearInterval(sampler);
+    api.kill('SIGTERM');
+    worker.kill('SIGTERM');
+    await Promise.all([api, worker].map((p) => new Promise((r) => (p.exitCode !== null ? r(undefined) : p.once('exit', r)))));
+    await connection.close();
+    await db.close();
+    await server.stop();
+    await database.drop();
+    rmSync(temporalDir, { recursive: true, force: true });
+  }
+  report(results);
+}
+
+function report(r: Record<string, any>) {
+  const lines = [
+    `\nOnramp scale bench (${r.developers.toLocaleString('en')} developers, ${r.date})\n`,
+    '| what | figure | target |',
+    '|---|---|---|',
+    `| feed over HTTP (simulator, per-developer histories) | ${r.feed.eventsPerSecond} events/s, ${r.feed.fedSeconds} s | |`,
+    `| every journey applied its history | ${r.feed.settledSeconds} s (${r.feed.developersPerSecond} developers/s) | |`,
+    `| journeys in flight at the end | ${r.inFlight} | ${r.developers} |`,
+    `| worker RSS (--max-old-space-size=${r.workerRss.heapCapMiB}, ${r.workerRss.cachedWorkflows} cached journeys) | peak ${r.workerRss.peakMiB} MiB, end ${r.workerRss.endMiB} MiB | < 1 GiB |`,
+    `| journey state, Temporal query | p50 ${r.queries.temporalQuery.p50Ms} ms, p99 ${r.queries.temporalQuery.p99Ms} ms | |`,
+    `| GET /v1/developers/:id/journey | p50 ${r.queries.getJourney.p50Ms} ms, p99 ${r.queries.getJourney.p99Ms} ms | |`,
+    ...Object.entries(r.metricsMs as Record<string, number>).map(([name, ms]) => `| GET /v1/metrics/${name} | ${ms} ms | < 1 s |`),
+    `| side effects | ${r.sideEffects.emails} emails (local outbox), ${r.sideEffects.cases} handoff cases | |`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `scale-${Date.now()}.json`), JSON.stringify(r, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,34 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, ESCALATION_FILE, INGEST_KEY, OnrampHarness, RULES_FILE } from '../support/onramp-harness.ts';
+import { runOnramp } from '../support/onramp-cli.ts';
 
 /** `onramp rules …` and `onramp policy …` (the same code) as a user runs them: a child process; diff/apply/history against a live API. */
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'onramp-rules-cli-'));
 const shipped = readFileSync(RULES_FILE, 'utf8');
 const shippedPolicy = readFileSync(ESCALATION_FILE, 'utf8');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-// Asynchronous: the API the child talks to runs in this process.
-function onramp(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ONRAMP_') && name !== 'PORT'));
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...base, ONRAMP_DATA_DIR: join(dir, 'data'), ...env } }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
-}
+const onramp = (args: string[], env: Record<string, string> = {}) => runOnramp(args, { ONRAMP_DATA_DIR: join(dir, 'data'), ...env });
 
 function file(name: string, text: string): string {
   const path = join(dir, name);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation, type SimulationResult } from '../../src/cli/commands/simulate.ts';
 import { DEFAULT_ERROR_RATES } from '../../src/simulator/personas.ts';
+import { runOnramp } from '../support/onramp-cli.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 import { truthConversion, truthDepth, truthErrors, truthProduction, truthSdk, truthTtfac } from '../support/truth-metrics.ts';
@@ -19,6 +20,7 @@ describe.each(databaseBackends())('a simulated cohort through the real system (%
   const until = new Date(Math.floor(Date.now() / 1000) * 1000);
   const asOf = until.toISOString();
   let result: SimulationResult;
+  let url: string;
   const get = async (path: string) => {
     const response = await h.app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(response.statusCode, response.body).toBe(200);
@@ -27,7 +29,7 @@ describe.each(databaseBackends())('a simulated cohort through the real system (%
 
   beforeAll(async () => {
     await h.start();
-    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    url = await h.app.listen({ host: '127.0.0.1', port: 0 });
     result = await runSimulation({
       url,
       ingestKey: INGEST_KEY,
@@ -39,7 +41,7 @@ describe.each(databaseBackends())('a simulated cohort through the real system (%
       errorRates: DEFAULT_ERROR_RATES,
       lateShare: 0.1,
       duplicateShare: 0.05,
-      followEmails: 8,
+      followEmails: 45, // stops after 20 s without a new email
       truthFile: join(dir, 'truth.json'),
       quiet: true,
     });
@@ -120,5 +122,23 @@ describe.each(databaseBackends())('a simulated cohort through the real system (%
     expect(truth.options.ingestKey).toBeUndefined();
     expect(truth.developers).toHaveLength(120);
     expect(truth.developers[0]).toEqual({ ...result.developers[0]!.profile, truth: result.developers[0]!.truth });
+  });
+
+  it('runs as `onramp simulate`: a summary, the truth file, the same cohort again is all duplicates; bad options exit 1', async () => {
+    const args = ['simulate', '--developers', '12', '--days', '20', '--seed', '43', '--follow-emails', '0', '--url', url, '--key', INGEST_KEY, '--truth', join(dir, 'cli-truth.json'), '--until', asOf];
+    const before = await h.count('events');
+    const run = await runOnramp(args, { ONRAMP_DATA_DIR: join(dir, 'data') });
+    expect(run.code, run.stderr).toBe(0);
+    const accepted = Number(/accepted (\d+)/.exec(run.stdout)?.[1]);
+    expect(run.stdout).toMatch(/^simulated 12 developers, \d+ events/);
+    expect(await h.count('events')).toBe(before + accepted);
+    expect(JSON.parse(readFileSync(join(dir, 'cli-truth.json'), 'utf8')).developers).toHaveLength(12);
+    const again = await runOnramp(args, { ONRAMP_DATA_DIR: join(dir, 'data') });
+    expect(again.stdout).toContain('accepted 0,');
+    expect(await h.count('events')).toBe(before + accepted);
+
+    const bad = await runOnramp(['simulate', '--error-rates', '401=2', '--url', url, '--key', INGEST_KEY]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("'401=2' is invalid");
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { type Config, loadConfig } from '../../config.ts';
 import { STAGES } from '../../journey/stages.ts';
 import { planDelivery } from '../../simulator/delivery-plan.ts';
@@ -97,7 +97,7 @@ function parseErrorRates(value: string): ErrorRates {
     const [status, share] = part.split('=');
     const key = ({ '401': 'status401', '400': 'status400', '429': 'status429' } as const)[status?.trim() as '401'];
     const number = Number(share);
-    if (!key || !(number >= 0 && number <= 1)) throw new Error(`--error-rates: "${part}" is not <401|400|429>=<share 0..1>`);
+    if (!key || !(number >= 0 && number <= 1)) throw new InvalidArgumentError(`"${part}" is not <401|400|429>=<share 0..1>`);
     rates[key] = number;
   }
   return rates;
@@ -109,12 +109,17 @@ function readKey(explicit: string | undefined, fromEnv: string | undefined, file
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+const seconds = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 86_400)) throw new InvalidArgumentError(`${name} must be a number of seconds`);
   return n;
 };
 const share = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new Error(`${name} must be a share between 0 and 1`);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a share between 0 and 1`);
   return n;
 };
 
@@ -129,7 +134,7 @@ export function simulateCommand(program: Command): void {
     .option('--error-rates <rates>', 'first-session error shares, e.g. 401=0.15,400=0.08,429=0.04', parseErrorRates, DEFAULT_ERROR_RATES)
     .option('--late-share <share>', 'share of gateway lines that arrive late', share('--late-share'), 0.05)
     .option('--duplicate-share <share>', 'share of events sent twice', share('--duplicate-share'), 0.02)
-    .option('--follow-emails <seconds>', 'follow the outbox this long and post opens and clicks (0: no reactions)', (v) => Number(v), 60)
+    .option('--follow-emails <seconds>', 'follow the outbox this long and post opens and clicks (0: no reactions)', seconds('--follow-emails'), 60)
     .option('--truth <file>', 'write the ground truth (profiles and what each developer did) as JSON')
     .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
     .option('--key <key>', 'ingest key (default ONRAMP_INGEST_KEY or $ONRAMP_DATA_DIR/ingest-key)')

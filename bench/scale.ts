@@ -1,16 +1,17 @@
 /**
- * `npm run bench:scale`: SCALE_DEVELOPERS (default 100,000) synthetic developers started over time
- * by the simulator, through the production topology on one machine: `onramp api` and `onramp
- * worker` as separate processes, a Temporal dev server (SQLite, WAL pragmas) and PostgreSQL
- * (BENCH_DATABASE_URL or TEST_DATABASE_URL; a fresh database is created there). The cohort's last
- * 30 days end now, so journeys decide on real stalls: nudges go to the local outbox, cases are
- * opened (no Slack). Reports:
+ * `npm run bench:scale`: synthetic developers from the simulator through the production topology on
+ * one machine: `onramp api` and `onramp worker` as separate processes, a Temporal dev server
+ * (SQLite, WAL pragmas) and PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL; a fresh database
+ * is created there). Two phases:
  *
- *   feed        events/s accepted over HTTP, and how long until every journey had applied its history
- *   in flight   running journey workflows at the end
- *   worker RSS  peak over the run and at the end (sampled from /proc every second)
- *   queries     Temporal query of a journey's state, and GET /v1/developers/:id/journey, p50/p99
- *   metrics     every /v1/metrics endpoint on the simulated data, median of three
+ *   histories   SCALE_HISTORY_DEVELOPERS (2,000) developers whose last 30 days end now, each history
+ *               in one request: developers/s until every journey has applied its history and decided
+ *               on it (the nudges due go to the local outbox, cases are opened; no Slack)
+ *   in flight   SCALE_DEVELOPERS (100,000) developers signing up over the last SCALE_ARRIVAL_HOURS (6)
+ *               hours, fed chunk by chunk, until every journey runs; then, with them all in flight:
+ *               worker RSS (peak over the run, sampled from /proc every second), the journey's state
+ *               by Temporal query and by GET /v1/developers/:id/journey (p50/p99), and every
+ *               /v1/metrics endpoint (median of three)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ import { createTestDatabase } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/onramp-harness.ts';
 
 const DEVELOPERS = Number(process.env.SCALE_DEVELOPERS ?? 100_000);
+const HISTORY_DEVELOPERS = Number(process.env.SCALE_HISTORY_DEVELOPERS ?? 2_000);
+const ARRIVAL_HOURS = Number(process.env.SCALE_ARRIVAL_HOURS ?? 6);
 const CHUNK = Number(process.env.SCALE_CHUNK ?? 5_000);
 const QUERY_SAMPLES = Number(process.env.SCALE_QUERY_SAMPLES ?? 300);
 const DAYS = 30;
@@ -109,28 +112,31 @@ async function main() {
   try {
     const ingest = new ApiClient(url, INGEST_KEY, { attempts: 60 });
     await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 120_000);
-    const until = new Date();
-    const start = new Date(until.getTime() - DAYS * 86_400_000);
-    let events = 0;
-    let stageRows = 0;
-    const begin = performance.now();
-    for (let first = 0; first < DEVELOPERS; first += CHUNK) {
-      const developers = generateCohort({ seed: SEED, developers: Math.min(CHUNK, DEVELOPERS - first), firstIndex: first, days: DAYS, start, until });
-      const plan = planDelivery(developers, { seed: SEED + first });
-      const feed = await feedOverHttp({ ingest, developers, plan, seed: SEED });
-      events += feed.accepted;
-      stageRows += developers.reduce((n, d) => n + Object.keys(d.truth.stages).length, 0);
-      progress(`${first + developers.length} developers fed (${events} events); worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB`);
-    }
-    const fedSeconds = (performance.now() - begin) / 1000;
-    progress('waiting until every journey has applied its history');
-    await waitFor(async () => {
-      const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM journey_stages');
-      return rows[0]!.n >= stageRows;
-    }, 4 * 3_600_000, 5_000);
-    const settledSeconds = (performance.now() - begin) / 1000;
+    const stageRows = async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM journey_stages')).rows[0]!.n;
+    /** Feeds developers chunk by chunk; resolves when every journey has recorded the stages its truth has. */
+    const run = async (label: string, idPrefix: string, count: number, days: number) => {
+      const until = new Date();
+      const start = new Date(until.getTime() - days * 86_400_000);
+      const before = await stageRows();
+      let events = 0;
+      let expected = before;
+      const begin = performance.now();
+      for (let first = 0; first < count; first += CHUNK) {
+        const developers = generateCohort({ seed: SEED, idPrefix, developers: Math.min(CHUNK, count - first), firstIndex: first, days, start, until });
+        const feed = await feedOverHttp({ ingest, developers, plan: planDelivery(developers, { seed: SEED + first }), seed: SEED });
+        events += feed.accepted;
+        expected += developers.reduce((n, d) => n + Object.keys(d.truth.stages).length, 0);
+        progress(`${label}: ${first + developers.length} developers fed (${events} events); worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB`);
+      }
+      const fedSeconds = (performance.now() - begin) / 1000;
+      await waitFor(async () => (await stageRows()) >= expected, 4 * 3_600_000, 5_000);
+      const settledSeconds = (performance.now() - begin) / 1000;
+      progress(`${label}: settled in ${settledSeconds.toFixed(0)} s`);
+      return { developers: count, events, eventsPerSecond: Math.round(events / fedSeconds), fedSeconds: Math.round(fedSeconds), settledSeconds: Math.round(settledSeconds), developersPerSecond: +(count / settledSeconds).toFixed(1) };
+    };
+    results.histories = await run('histories', 'hist-', HISTORY_DEVELOPERS, DAYS);
+    results.feed = await run('in flight', `sim${SEED}-`, DEVELOPERS, ARRIVAL_HOURS / 24);
     const running = await temporal.workflow.count('WorkflowType = "onboardingJourney" AND ExecutionStatus = "Running"');
-    results.feed = { events, eventsPerSecond: Math.round(events / fedSeconds), fedSeconds: Math.round(fedSeconds), settledSeconds: Math.round(settledSeconds), developersPerSecond: +(DEVELOPERS / settledSeconds).toFixed(1) };
     results.inFlight = running.count;
 
     progress(`${running.count} journeys running; queries`);
@@ -191,9 +197,10 @@ function report(r: Record<string, any>) {
     `\nOnramp scale bench (${r.developers.toLocaleString('en')} developers, ${r.date})\n`,
     '| what | figure | target |',
     '|---|---|---|',
-    `| feed over HTTP (simulator, per-developer histories) | ${r.feed.eventsPerSecond} events/s, ${r.feed.fedSeconds} s | |`,
-    `| every journey applied its history | ${r.feed.settledSeconds} s (${r.feed.developersPerSecond} developers/s) | |`,
-    `| journeys in flight at the end | ${r.inFlight} | ${r.developers} |`,
+    `| histories: ${r.histories.developers} developers' last 30 days, applied and decided (nudges, cases) | ${r.histories.developersPerSecond} developers/s (${r.histories.settledSeconds} s) | |`,
+    `| in flight: ${r.feed.developers} signups over ${ARRIVAL_HOURS} h fed over HTTP | ${r.feed.eventsPerSecond} events/s (${r.feed.fedSeconds} s) | |`,
+    `| … until every journey ran | ${r.feed.settledSeconds} s (${r.feed.developersPerSecond} developers/s) | |`,
+    `| journeys running at the end | ${r.inFlight} | ${r.developers + r.histories.developers} |`,
     `| worker RSS (--max-old-space-size=${r.workerRss.heapCapMiB}, ${r.workerRss.cachedWorkflows} cached journeys) | peak ${r.workerRss.peakMiB} MiB, end ${r.workerRss.endMiB} MiB | < 1 GiB |`,
     `| journey state, Temporal query | p50 ${r.queries.temporalQuery.p50Ms} ms, p99 ${r.queries.temporalQuery.p99Ms} ms | |`,
     `| GET /v1/developers/:id/journey | p50 ${r.queries.getJourney.p50Ms} ms, p99 ${r.queries.getJourney.p99Ms} ms | |`,

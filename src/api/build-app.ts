@@ -23,7 +23,11 @@ import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../handoff/slack-gateway.ts';
+import { IngestKeyStore } from '../keys/ingest-key-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
+import { anyOf, type AcceptedKeys } from './auth.ts';
+import { auditRoute } from './routes/audit-route.ts';
+import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 
 export interface AppDeps {
@@ -44,12 +48,14 @@ export interface AppDeps {
   /** Slack interactions: the signing secret (unset: /slack/interactions answers 404) and the client for replies. */
   slack?: { signingSecret?: string; gateway?: SlackGateway };
   onSignalsQueued?: () => void;
+  /** How long an API process reuses a stored ingest key's lookup (a revocation takes this long at most). */
+  ingestKeyCacheMs?: number;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs }: AppDeps) {
   const { prisma } = db;
   const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
@@ -68,18 +74,23 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   const rules = new RuleStore(db.pool);
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
-  await app.register(eventsRoute, { ingestor, ingestKeys, onSignalsQueued });
-  await app.register(journeyRoute, { prisma, temporal, readKeys: [...ingestKeys, ...adminKeys] });
+  // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
+  const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
+  const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
+  await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
+  await app.register(journeyRoute, { prisma, temporal, readKeys: anyOf(ingest, adminKeys) });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
-  await app.register(messagesRoute, { prisma, readKeys: ingestKeys, adminKeys });
+  await app.register(messagesRoute, { prisma, readKeys: ingest, adminKeys });
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   const agents = [...agentKeys, ...adminKeys];
-  await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: [...ingestKeys, ...agents] });
+  await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: anyOf(ingest, agents) });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
+  await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
+  await app.register(auditRoute, { pool: db.pool, adminKeys });
   await app.register(dashboardRoute);
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;

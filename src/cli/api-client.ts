@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -59,4 +60,9 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A key from the option, else the environment, else the file the embedded default wrote. */
+export function resolveKey(explicit: string | undefined, fromEnv: string | undefined, file: string): string | undefined {
+  return explicit ?? fromEnv ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
 }

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { applyMigrations } from '../db/migrate.ts';
 import { apiCommand } from './commands/api.ts';
 import { journeyCommand } from './commands/journey.ts';
+import { keysCommand } from './commands/keys.ts';
 import { policyCommand } from './commands/policy.ts';
 import { rulesCommand } from './commands/rules.ts';
 import { simulateCommand } from './commands/simulate.ts';
@@ -40,6 +41,7 @@ program
 rulesCommand(program);
 policyCommand(program);
 simulateCommand(program);
+keysCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);

@@ -13,6 +13,6 @@ export type EscalationPolicyVersion = ConfigVersion<EscalationPolicyDocument>;
 
 export class EscalationPolicyStore extends VersionedConfigStore<typeof escalationPolicyDocument, 'stall'> {
   constructor(pool: pg.Pool) {
-    super(pool, { table: 'escalation_policy_versions', format: escalationPolicyFormat });
+    super(pool, { table: 'escalation_policy_versions', format: escalationPolicyFormat, auditAction: 'escalation_policy.applied' });
   }
 }

@@ -21,6 +21,6 @@ export class NoRulesError extends NoConfigVersionError {
 
 export class RuleStore extends VersionedConfigStore<typeof rulesDocument, 'rule'> {
   constructor(pool: pg.Pool) {
-    super(pool, { table: 'rule_versions', format: rulesFormat, noVersion: () => new NoRulesError() });
+    super(pool, { table: 'rule_versions', format: rulesFormat, auditAction: 'rules.applied', noVersion: () => new NoRulesError() });
   }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import type pg from 'pg';
+import { recordAudit, type AuditAction } from '../audit/audit-log.ts';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { z } from 'zod';
 import type { ConfigFileError, ConfigFormat, NamedConfigFileError } from './config-file.ts';
@@ -46,6 +47,8 @@ export interface VersionedConfigKind<S extends z.ZodType, Named extends string> 
   table: string;
   /** Its `label` (`rules`, `escalation policy`) names versions in diffs, messages and the initial version's reason. */
   format: ConfigFormat<S, Named>;
+  /** The audit trail's action for a new version. */
+  auditAction: Extract<AuditAction, `${string}.applied`>;
   /** What `current()` throws before the first version; default a `NoConfigVersionError`. */
   noVersion?: () => NoConfigVersionError;
 }
@@ -169,6 +172,7 @@ export class VersionedConfigStore<S extends z.ZodType, Named extends string = ne
       `INSERT INTO ${table} (version, document, source, author, reason, diff) VALUES ($1, $2::jsonb, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
       version, JSON.stringify(document), request.source, request.author, request.reason, diff,
     );
+    await recordAudit(sql, { actor: request.author, action: this.kind.auditAction, subject: `${label} v${version}`, reason: request.reason, diff });
     return toVersion(inserted!);
   }
 }

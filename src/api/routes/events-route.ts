@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { ingestBody, ingestEvent, MAX_EVENTS_PER_BATCH } from '../../events/event-schemas.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
 import { ingestEvents, ingestRejected } from '../../metrics/process-metrics.ts';
-import { bearerAuth } from '../auth.ts';
+import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface EventsRouteOptions {
   ingestor: EventIngestor;
-  ingestKeys: readonly string[];
+  ingestKeys: readonly string[] | AcceptedKeys;
   /** Called after a batch committed signals to the outbox (wakes the dispatcher). */
   onSignalsQueued?: () => void;
 }

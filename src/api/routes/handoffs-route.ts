@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { actOnHandoff } from '../../handoff/act-on-handoff.ts';
 import { duration, durationMs } from '../../rules/rules-schema.ts';
-import { bearerAuth } from '../auth.ts';
+import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { CASE_STATUSES, decodeCursor, handoffCase, handoffWithLog, listHandoffs, readDeveloperHandoffs, readHandoff } from '../read-handoffs.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -14,7 +14,7 @@ export interface HandoffsRouteOptions {
   /** Agent and admin keys: list cases and act on them. */
   agentKeys: readonly string[];
   /** Keys that may read one developer's cases (the journey's readers, and agents). */
-  readKeys: readonly string[];
+  readKeys: readonly string[] | AcceptedKeys;
 }
 
 const actor = z.string().trim().min(1).max(200).describe('who acts (a name, an email, a Slack user id)');

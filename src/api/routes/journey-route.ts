@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
-import { bearerAuth } from '../auth.ts';
+import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { journeyResponse } from '../journey-schema.ts';
 import { readJourney } from '../read-journey.ts';
 import { errorResponse } from './error-response.ts';
@@ -10,7 +10,7 @@ import { errorResponse } from './error-response.ts';
 export interface JourneyRouteOptions {
   prisma: PrismaClient;
   temporal: Client;
-  readKeys: readonly string[];
+  readKeys: readonly string[] | AcceptedKeys;
 }
 
 export const journeyRoute: FastifyPluginAsyncZod<JourneyRouteOptions> = async (app, { prisma, temporal, readKeys }) => {

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
-import { bearerAuth } from '../auth.ts';
+import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { messagesResponse, readMessages } from '../read-messages.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface MessagesRouteOptions {
   prisma: PrismaClient;
-  readKeys: readonly string[];
+  readKeys: readonly string[] | AcceptedKeys;
   adminKeys: readonly string[];
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -10,7 +10,7 @@ import { DEFAULT_ERROR_RATES, type ErrorRates } from '../../simulator/personas.t
 import { generateCohort } from '../../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../../simulator/simulation-types.ts';
 import { adminKeyFile } from '../admin-key.ts';
-import { ApiClient } from '../api-client.ts';
+import { ApiClient, resolveKey } from '../api-client.ts';
 
 const DAY = 86_400_000;
 
@@ -103,10 +103,6 @@ function parseErrorRates(value: string): ErrorRates {
   return rates;
 }
 
-function readKey(explicit: string | undefined, fromEnv: string | undefined, file: string): string | undefined {
-  return explicit ?? fromEnv ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
-}
-
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
@@ -141,7 +137,7 @@ export function simulateCommand(program: Command): void {
     .option('--admin-key <key>', 'admin key, to read the emails sent (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)')
     .action(async (options) => {
       const config: Config = loadConfig();
-      const ingestKey = readKey(options.key, config.ONRAMP_INGEST_KEY, join(resolve(config.ONRAMP_DATA_DIR), 'ingest-key'));
+      const ingestKey = resolveKey(options.key, config.ONRAMP_INGEST_KEY, join(resolve(config.ONRAMP_DATA_DIR), 'ingest-key'));
       if (!ingestKey) {
         process.stderr.write('No ingest key: pass --key, set ONRAMP_INGEST_KEY, or run where .data holds the ingest key\n');
         process.exitCode = 2;
@@ -153,7 +149,7 @@ export function simulateCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const adminKey = readKey(options.adminKey, config.ONRAMP_ADMIN_KEY, adminKeyFile(config.ONRAMP_DATA_DIR));
+      const adminKey = resolveKey(options.adminKey, config.ONRAMP_ADMIN_KEY, adminKeyFile(config.ONRAMP_DATA_DIR));
       const result = await runSimulation({
         url: options.url ?? `http://localhost:${config.PORT}`,
         ingestKey,

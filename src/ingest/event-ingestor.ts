@@ -33,6 +33,14 @@ export interface IngestorOptions {
   burstThresholds?: () => Promise<BurstThresholds>;
 }
 
+export interface IngestOptions {
+  /**
+   * A backfill (`POST /v1/import`): stored exactly as live events, but every journey signal they
+   * cause carries `imported: true`, so the journey sends and escalates nothing for the past.
+   */
+  imported?: boolean;
+}
+
 /** What a transaction learnt, for the caches once it has committed (never before: it may roll back). */
 interface Learnt {
   keyOwners: Map<string, string>;
@@ -60,12 +68,12 @@ export class EventIngestor {
     this.burstThresholds = options.burstThresholds ?? (async () => DEFAULT_BURST_THRESHOLDS);
   }
 
-  async ingest(batch: IngestEvent[]): Promise<IngestResult> {
+  async ingest(batch: IngestEvent[], options: IngestOptions = {}): Promise<IngestResult> {
     const events = firstById(batch);
     const learnt: Learnt = { keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
     // Read before the transaction: it may need a connection of its own (PGlite has one in all).
     const thresholds = events.some((e) => e.type === 'api.request') ? await this.burstThresholds() : DEFAULT_BURST_THRESHOLDS;
-    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, thresholds, learnt));
+    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, thresholds, learnt, options.imported === true));
     for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
     this.evidence.learn(learnt.lowered, learnt.refused);
     this.bursts.learn(learnt.bursts);
@@ -87,7 +95,7 @@ export class EventIngestor {
     return owners;
   }
 
-  private async ingestInTransaction(sql: Sql, events: IngestEvent[], thresholds: BurstThresholds, learnt: Learnt): Promise<Omit<IngestResult, 'duplicates'>> {
+  private async ingestInTransaction(sql: Sql, events: IngestEvent[], thresholds: BurstThresholds, learnt: Learnt, imported: boolean): Promise<Omit<IngestResult, 'duplicates'>> {
     // Classified once per request: the user-agent patterns are the costliest per-event check.
     const sdkOf = new Map(events.map((e) => [e.id, e.type === 'api.request' && this.isSdk(e.properties.userAgent)]));
     const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
@@ -138,7 +146,7 @@ export class EventIngestor {
 
     const signals = journeySignals(journeyEvents, lowered);
     signals.push(...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts)));
-    await enqueueSignals(sql, signals);
+    await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);
     return { accepted: fresh.length, unattributed, signals: signals.length };
   }
 

@@ -20,6 +20,8 @@ export interface EscalationRequest {
   reason: string;
   rule?: { id: string; version: number };
   detail?: Record<string, unknown>;
+  /** Caused by imported history (a backfill): marked escalated, no case is opened. */
+  backfill?: true;
 }
 
 export interface ActiveCase {
@@ -222,6 +224,8 @@ export interface HandoffDecisionInput {
   fromNudges: EscalationRequest[];
   snapshot: JourneySnapshotSummary;
   now: number;
+  /** Imported events arrived since the last decision: stalls already due are the past (no case). */
+  backfill?: boolean;
 }
 
 /** Deadlines first (snooze end, SLA breaches), then new escalations (one case at a time). */
@@ -255,6 +259,7 @@ export function decideHandoff(input: HandoffDecisionInput): { state: HandoffStat
   const requests = [...input.state.requests, ...stallRequests(input, state), ...input.fromNudges].filter((r) => !state.escalated.includes(r.key) && criterionEnabled(r, policy));
   for (const request of requests) {
     state.escalated.push(request.key);
+    if (request.backfill) continue; // the imported past: escalated once already, as far as the journey goes
     if (!state.active) steps.open(request, policy, now);
     else if (request.criterion === 'support_ticket') steps.step(state.active, 'ticket', null, now, { ...(request.detail ?? {}) });
   }
@@ -300,6 +305,7 @@ function stallRequests(input: HandoffDecisionInput, state: HandoffState): Escala
       if (due === undefined || due > input.now) return [];
       return [
         {
+          ...(input.backfill ? { backfill: true as const } : {}),
           key: `stall:${stall.id}`,
           criterion: `stall:${stall.id}`,
           reason: `no ${label(stall.until)} ${humanDuration(stallThreshold(stall, input.accountType))} after ${label(stall.since)}${input.accountType === 'organization' && stall.organizationAfter ? ' (organization)' : ''}`,
@@ -372,10 +378,13 @@ function cloneCase(c: ActiveCase): ActiveCase {
 }
 
 /** Requests heard from events: support tickets and errors that go on after their nudge. */
-export function noteTicket(state: HandoffState, eventId: string, occurredAt: string, properties: Record<string, unknown> | undefined): HandoffState {
+export function noteTicket(state: HandoffState, eventId: string, occurredAt: string, properties: Record<string, unknown> | undefined, imported?: boolean): HandoffState {
   const subject = typeof properties?.subject === 'string' ? `: ${properties.subject.slice(0, 200)}` : '';
   return {
     ...state,
-    requests: [...state.requests, { key: `support_ticket:${eventId}`, criterion: 'support_ticket', reason: `support ticket${subject}`, detail: { eventId, occurredAt } }],
+    requests: [
+      ...state.requests,
+      { key: `support_ticket:${eventId}`, criterion: 'support_ticket', reason: `support ticket${subject}`, detail: { eventId, occurredAt }, ...(imported ? { backfill: true as const } : {}) },
+    ],
   };
 }

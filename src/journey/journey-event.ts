@@ -23,6 +23,8 @@ export interface DomainJourneyEvent {
   occurredAt: string;
   /** Only what the journey decides on (mode, account type, channel…): never contact data. */
   properties?: Record<string, string | number | boolean>;
+  /** Loaded by a backfill (`POST /v1/import`): the past, nothing is sent or escalated for it. */
+  imported?: true;
 }
 
 /** A stage proved by api.request traffic, computed from the aggregates in PostgreSQL. */
@@ -34,6 +36,8 @@ export interface ApiMilestoneEvent {
   stage: ApiMilestoneStage;
   occurredAt: string;
   causeEventId: string;
+  /** Proved by imported traffic (a backfill). */
+  imported?: true;
 }
 
 /**
@@ -56,6 +60,8 @@ export interface ErrorBurstEvent {
    * Absent on the first burst.
    */
   continued?: boolean;
+  /** Detected in imported traffic (a backfill): acts as nothing (see nudging.ts). */
+  imported?: true;
 }
 
 export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | ErrorBurstEvent;

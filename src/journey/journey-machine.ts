@@ -42,6 +42,12 @@ export interface JourneyContext {
   nudging?: NudgeState;
   /** Absent until the first handoff-relevant event or decision (machine version 3 on). */
   handoff?: HandoffState & { wakeAt?: number };
+  /**
+   * Imported (backfilled) events arrived since the last decision: it treats what was already due
+   * as the past (nudges `skipped`/`backfill`, escalations marked without a case), then clears it.
+   * Absent in every journey that never imported anything.
+   */
+  backfillPending?: true;
 }
 
 /**
@@ -78,14 +84,19 @@ const journeySetup = setup({
     noteForNudging: assign(({ context, event }) => ({ nudging: noteEvent(context.nudging ?? initialNudgeState(), event as JourneyEvent) })),
     noteTicket: assign(({ context, event }) => {
       const ticket = event as DomainJourneyEvent;
-      return { handoff: { ...noteTicket(context.handoff ?? initialHandoffState(), ticket.id, ticket.occurredAt, ticket.properties), wakeAt: context.handoff?.wakeAt } };
+      return { handoff: { ...noteTicket(context.handoff ?? initialHandoffState(), ticket.id, ticket.occurredAt, ticket.properties, ticket.imported), wakeAt: context.handoff?.wakeAt } };
+    }),
+    noteBackfill: enqueueActions(({ context, event, enqueue }) => {
+      if ('imported' in event && event.imported === true && !context.backfillPending) enqueue.assign({ backfillPending: true });
     }),
     decideNudges: enqueueActions(({ context, event, enqueue }) => {
       const { now, rules, policy } = event as DecideNudgesEvent;
       const { developerId, evidence } = context;
       const nudgingBefore = context.nudging ?? initialNudgeState();
+      const backfill = context.backfillPending === true;
+      if (backfill) enqueue.assign({ backfillPending: undefined });
       if (!policy) {
-        const { state, effects } = decideNudges({ developerId, evidence, state: nudgingBefore, rules, now });
+        const { state, effects } = decideNudges({ developerId, evidence, state: nudgingBefore, rules, now, ...(backfill ? { backfill } : {}) });
         enqueue.assign({ nudging: state });
         enqueueEffects(enqueue, effects);
         return;
@@ -94,7 +105,7 @@ const journeySetup = setup({
       // then the nudges, whose escalate actions may open a case in turn.
       const accountType = nudgingBefore.profile.accountType;
       const snapshot = snapshotOf(context);
-      const handoffInput = { developerId, evidence, policy, accountType, snapshot, now };
+      const handoffInput = { developerId, evidence, policy, accountType, snapshot, now, ...(backfill ? { backfill } : {}) };
       const before = decideHandoff({ ...handoffInput, state: context.handoff ?? initialHandoffState(), fromNudges: [] });
       const nudges = decideNudges({
         developerId,
@@ -103,6 +114,7 @@ const journeySetup = setup({
         rules,
         now,
         handoff: { owned: before.state.active !== undefined, resumedAt: before.state.resumedAt, stopped: before.state.nudgesStopped === true },
+        ...(backfill ? { backfill } : {}),
       });
       const after = nudges.escalations.length > 0 ? decideHandoff({ ...handoffInput, state: before.state, fromNudges: nudges.escalations }) : { state: before.state, effects: [] };
       const handoff = { ...after.state, wakeAt: nextHandoffWake(after.state, policy, evidence, accountType) };
@@ -179,7 +191,7 @@ export const journeyMachine = journeySetup.createMachine({
   states: {
     funnel: {
       initial: 'none',
-      on: { '*': { actions: 'applyEvidence' } },
+      on: { '*': { actions: ['noteBackfill', 'applyEvidence'] } },
       states: Object.fromEntries(
         (['none', ...STAGES] as FunnelState[]).map((state) => [state, funnelState(state)]),
       ) as Record<FunnelState, ReturnType<typeof funnelState>>,
@@ -250,7 +262,17 @@ function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
     case 'api.error_burst':
       return {
         ...state,
-        bursts: [...state.bursts, { kind: event.kind, status: event.status, count: event.count, ...(event.endpoint ? { endpoint: event.endpoint } : {}), ...(event.continued ? { continued: true } : {}) }],
+        bursts: [
+          ...state.bursts,
+          {
+            kind: event.kind,
+            status: event.status,
+            count: event.count,
+            ...(event.endpoint ? { endpoint: event.endpoint } : {}),
+            ...(event.continued ? { continued: true } : {}),
+            ...(event.imported ? { imported: true as const } : {}),
+          },
+        ],
       };
     default:
       return state;

@@ -42,6 +42,8 @@ export interface BurstDetails {
   count?: number;
   /** The errors went on after the first burst (detected on the ingest side). */
   continued?: boolean;
+  /** Detected in imported traffic (a backfill): recorded `skipped` (`backfill`), never nudged or escalated. */
+  imported?: true;
 }
 
 export interface NudgeState {
@@ -91,6 +93,11 @@ export interface DecideInput {
   now: number;
   /** Absent before machine version 3: escalate actions are skipped, nothing is owned. */
   handoff?: NudgeHandoffView;
+  /**
+   * Imported (backfilled) events arrived since the last decision: stall nudges already due at
+   * `now` belong to the past and are recorded `skipped` (`backfill`), used up, never sent.
+   */
+  backfill?: boolean;
 }
 
 export interface DecideOutput {
@@ -186,7 +193,7 @@ function stageFirings(developerState: NudgeState, rules: NudgeRule[], stage: Sta
 }
 
 /** Decides what is due at `now`; returns the new state and the effects (decision rows, sends). */
-export function decideNudges({ developerId, evidence, state: before, rules, now, handoff }: DecideInput): DecideOutput {
+export function decideNudges({ developerId, evidence, state: before, rules, now, handoff, backfill }: DecideInput): DecideOutput {
   const { policy } = rules.document;
   const state: NudgeState = { ...before, sent: before.sent.filter((s) => s.at > now - KEEP_SENT), fired: { ...before.fired }, bursts: [] };
   const held = before.heldBack;
@@ -306,6 +313,21 @@ export function decideNudges({ developerId, evidence, state: before, rules, now,
   // 2. Error bursts heard since the last decision: their rules act at once. Errors that go on
   // after a burst was nudged are for a person instead.
   for (const burst of before.bursts) {
+    if (burst.imported) {
+      // The past: a continued burst is marked escalated (no case), a first one's rules are used up.
+      if (burst.continued) {
+        if (handoff) escalations.push({ key: `error_burst_continued:${burst.kind}`, criterion: 'error_burst_continued', reason: 'imported history', backfill: true });
+        continue;
+      }
+      for (const rule of rules.document.rules) {
+        if (!rule.enabled || !('signal' in rule.when) || rule.when.signal !== burst.kind) continue;
+        if ((state.fired[rule.id] ?? 0) >= rule.maxPerDeveloper || state.deferred?.ruleId === rule.id) continue;
+        const firing: Firing = { rule, nudgeKey: `${rule.id}#${(state.fired[rule.id] ?? 0) + 1}`, stage: null, dueAt: now, burst };
+        state.fired[rule.id] = (state.fired[rule.id] ?? 0) + 1;
+        decide(firing, 'skipped', { reason: 'backfill' });
+      }
+      continue;
+    }
     if (burst.continued) {
       const nudged = state.sent.find((s) => rules.document.rules.some((r) => r.id === s.ruleId && 'signal' in r.when && r.when.signal === burst.kind));
       if (handoff && nudged) {
@@ -329,10 +351,12 @@ export function decideNudges({ developerId, evidence, state: before, rules, now,
   // 3. Stalls: of the current stage's rules now due, the latest-due acts; earlier ones it supersedes.
   if (stage !== null && stageAt !== undefined && !state.deferred) {
     const due = stageFirings(state, rules.document.rules, stage, stageAt).filter((f) => f.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt);
-    const acting = due.pop();
+    // A backfill: every nudge already due fell in the imported past; none acts, later ones will.
+    const acting = backfill ? undefined : due.pop();
+    const passedOver = backfill ? 'backfill' : 'superseded';
     for (const superseded of due) {
       state.fired[superseded.rule.id] = (state.fired[superseded.rule.id] ?? 0) + 1;
-      decide(superseded, 'skipped', { reason: 'superseded' });
+      decide(superseded, 'skipped', { reason: passedOver });
     }
     if (acting) act(acting);
   }

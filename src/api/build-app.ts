@@ -10,6 +10,7 @@ import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
+import { importRoute } from './routes/import-route.ts';
 import { handoffsRoute } from './routes/handoffs-route.ts';
 import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
@@ -79,6 +80,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: anyOf(ingest, adminKeys) });
+  await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: ingest, adminKeys });

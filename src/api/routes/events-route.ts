@@ -13,7 +13,7 @@ export interface EventsRouteOptions {
   onSignalsQueued?: () => void;
 }
 
-const accepted = z.object({
+export const accepted = z.object({
   accepted: z.int().describe('events stored by this request'),
   duplicates: z.int().describe('events whose id was already stored (changed nothing)'),
   unattributed: z.int().describe('api.request events whose key is not (yet) mapped to a developer; kept and attributed when the key arrives'),

@@ -28,7 +28,7 @@ function isUnavailable(error: unknown): boolean {
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const batch = request.url.startsWith('/v1/events');
+    const batch = request.url.startsWith('/v1/events') || request.url.startsWith('/v1/import');
     return reply.code(400).send({ errors: error.validation.map((v) => toFieldError(v.instancePath ?? '', v.message ?? 'invalid', batch)) });
   }
   const status = error.statusCode ?? 500;

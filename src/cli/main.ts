@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { applyMigrations } from '../db/migrate.ts';
 import { apiCommand } from './commands/api.ts';
+import { importCommand } from './commands/import.ts';
 import { journeyCommand } from './commands/journey.ts';
 import { keysCommand } from './commands/keys.ts';
 import { policyCommand } from './commands/policy.ts';
@@ -42,6 +43,7 @@ rulesCommand(program);
 policyCommand(program);
 simulateCommand(program);
 keysCommand(program);
+importCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);

@@ -94,7 +94,9 @@ async function main() {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
   };
-  const worker = onramp('worker', env, [`--max-old-space-size=${WORKER_HEAP_MB}`]);
+  // SCALE_WORKER_PROFILE=<dir>: the worker writes a CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.SCALE_WORKER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_WORKER_PROFILE}`] : [];
+  const worker = onramp('worker', env, [`--max-old-space-size=${WORKER_HEAP_MB}`, ...profile]);
   const api = onramp('api', env);
   const url = `http://127.0.0.1:${port}`;
   const db = openDatabase(database.url, { max: 4 });
@@ -129,7 +131,16 @@ async function main() {
         progress(`${label}: ${first + developers.length} developers fed (${events} events); worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB`);
       }
       const fedSeconds = (performance.now() - begin) / 1000;
-      await waitFor(async () => (await stageRows()) >= expected, 4 * 3_600_000, 5_000);
+      let lastReport = 0;
+      await waitFor(async () => {
+        const rows = await stageRows();
+        if (Date.now() - lastReport > 60_000) {
+          lastReport = Date.now();
+          const { rows: running } = await db.pool.query<{ n: number }>('SELECT count(DISTINCT developer_id)::int AS n FROM journey_transitions');
+          progress(`${label}: ${running[0]!.n} journeys have recorded transitions, ${rows}/${expected} stage rows; worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB (peak ${(peakRss / 2 ** 20).toFixed(0)})`);
+        }
+        return rows >= expected;
+      }, 4 * 3_600_000, 5_000);
       const settledSeconds = (performance.now() - begin) / 1000;
       progress(`${label}: settled in ${settledSeconds.toFixed(0)} s`);
       return { developers: count, events, eventsPerSecond: Math.round(events / fedSeconds), fedSeconds: Math.round(fedSeconds), settledSeconds: Math.round(settledSeconds), developersPerSecond: +(count / settledSeconds).toFixed(1) };

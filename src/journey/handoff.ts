@@ -1,6 +1,6 @@
 import type { CaseStatus, CaseView } from '../handoff/case-context.ts';
 import type { ActivePolicy, StallCriterion } from '../rules/escalation-policy-schema.ts';
-import { durationMs } from '../rules/rules-schema.ts';
+import { durationMs } from '../rules/duration.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
 import type { HandoffEffect, HandoffStepKind, JourneySnapshotSummary } from './journey-effects.ts';
 import { stageRank, type Stage } from './stages.ts';

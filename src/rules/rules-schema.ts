@@ -16,9 +16,7 @@ export const duration = z
   }, 'must be a positive duration like "90m", "24h" or "3d"')
   .describe('A duration: a number and a unit (s, m, h, d, w), e.g. "24h" or "3d"');
 
-export function durationMs(value: string): number {
-  return ms(value as ms.StringValue);
-}
+export { durationMs } from './duration.ts';
 
 /** A wall-clock time of day, `HH:MM`, 24-hour. */
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day like "21:00"');

@@ -60,6 +60,13 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
     expect(await h.prisma.$queryRawUnsafe<unknown[]>(`SELECT id FROM events WHERE developer_id = 'refused'`)).toEqual([]);
   });
 
+  it('is in /openapi.json with the body and responses of /v1/events', async () => {
+    const openapi = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const imported = openapi.paths['/v1/import'].post;
+    expect(Object.keys(imported.responses)).toEqual(Object.keys(openapi.paths['/v1/events'].post.responses));
+    expect(imported.requestBody).toEqual(openapi.paths['/v1/events'].post.requestBody);
+  });
+
   it('a 40-day-old history: stages, transitions and metrics as if lived; no email, no case; nudges skipped (backfill); a re-import changes nothing', async () => {
     const start = Date.now() - 40 * DAY;
     const events = oldHistory(backend, start);

@@ -86,6 +86,12 @@ describe('onramp import (through the API)', () => {
     expect(summary(fourth.stdout)).toEqual({ lines: 700, accepted: 0, duplicates: 700, unattributed: 0 });
     const restart = await onramp(['import', file, '--url', url, '--key', ADMIN_KEY, '--restart']);
     expect(summary(restart.stdout)).toMatchObject({ lines: 700, duplicates: 700 });
+
+    // A file whose beginning changed since the checkpoint is read again from the start (harmless: duplicates).
+    writeFileSync(file, ndjson([{ ...events[0]!, properties: { ...(events[0]!.properties as object), note: 'edited' } }, ...events.slice(1)]));
+    const changed = await onramp(['import', file, '--url', url, '--key', ADMIN_KEY]);
+    expect(changed.stdout).toContain('changed before line 700');
+    expect(summary(changed.stdout)).toEqual({ lines: 700, accepted: 0, duplicates: 700, unattributed: 0 });
   }, 120_000);
 
   it('reads stdin (-) with the admin key from the environment, skips blank lines; a rerun is all duplicates; no checkpoint', async () => {

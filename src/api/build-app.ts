@@ -28,6 +28,7 @@ import { IngestKeyStore } from '../keys/ingest-key-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { anyOf, type AcceptedKeys } from './auth.ts';
 import { auditRoute } from './routes/audit-route.ts';
+import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
 import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 
@@ -93,6 +94,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
+  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys });
   await app.register(dashboardRoute);
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;

@@ -21,6 +21,8 @@ export interface IngestResult {
   unattributed: number;
   /** Signals queued for the journeys. */
   signals: number;
+  /** Events of deleted developers (DELETE /v1/developers/:id): not stored. */
+  deleted: number;
 }
 
 export interface IngestorOptions {
@@ -77,7 +79,7 @@ export class EventIngestor {
     for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
     this.evidence.learn(learnt.lowered, learnt.refused);
     this.bursts.learn(learnt.bursts);
-    return { ...result, duplicates: batch.length - result.accepted };
+    return { ...result, duplicates: batch.length - result.accepted - result.deleted };
   }
 
   /** Owners of the keys, from memory or the api_keys table (read ones are added to `found`). */
@@ -95,7 +97,8 @@ export class EventIngestor {
     return owners;
   }
 
-  private async ingestInTransaction(sql: Sql, events: IngestEvent[], thresholds: BurstThresholds, learnt: Learnt, imported: boolean): Promise<Omit<IngestResult, 'duplicates'>> {
+  private async ingestInTransaction(sql: Sql, batch: IngestEvent[], thresholds: BurstThresholds, learnt: Learnt, imported: boolean): Promise<Omit<IngestResult, 'duplicates'>> {
+    let events = batch;
     // Classified once per request: the user-agent patterns are the costliest per-event check.
     const sdkOf = new Map(events.map((e) => [e.id, e.type === 'api.request' && this.isSdk(e.properties.userAgent)]));
     const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
@@ -106,6 +109,9 @@ export class EventIngestor {
     await mapApiKeys(sql, keyEvents);
     const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
+    // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
+    const deleted = await deletedAmong(sql, events.map(developerOf).filter((id): id is string => id !== undefined));
+    if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
 
     await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
 
@@ -147,7 +153,7 @@ export class EventIngestor {
     const signals = journeySignals(journeyEvents, lowered);
     signals.push(...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts)));
     await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);
-    return { accepted: fresh.length, unattributed, signals: signals.length };
+    return { accepted: fresh.length, unattributed, signals: signals.length, deleted: batch.length - events.length };
   }
 
   /**
@@ -205,6 +211,13 @@ async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, st
 }
 
 /** A row for every developer named by an event (a key's owner got one with the key's event). */
+/** Which of these developers were deleted (their tombstones: a small table, a cheap probe per batch). */
+async function deletedAmong(sql: Sql, developerIds: string[]): Promise<Set<string>> {
+  if (developerIds.length === 0) return new Set();
+  const rows = await sql<{ developer_id: string }>('SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($1::text[])', [...new Set(developerIds)]);
+  return new Set(rows.map((r) => r.developer_id));
+}
+
 async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;

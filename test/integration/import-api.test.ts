@@ -72,7 +72,7 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
     const events = oldHistory(backend, start);
     const first = await importEvents({ events });
     expect(first.statusCode, first.body).toBe(202);
-    expect(first.json()).toEqual({ accepted: events.length, duplicates: 0, unattributed: 0 });
+    expect(first.json()).toEqual({ accepted: events.length, duplicates: 0, unattributed: 0, deleted: 0 });
 
     const a = `${backend}_active`;
     const b = `${backend}_silent`;
@@ -119,7 +119,7 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
     const decisionsBefore = await h.count('nudge_decisions');
     const transitionsBefore = await h.count('journey_transitions');
     const again = await importEvents({ events });
-    expect(again.json()).toEqual({ accepted: 0, duplicates: events.length, unattributed: 0 });
+    expect(again.json()).toEqual({ accepted: 0, duplicates: events.length, unattributed: 0, deleted: 0 });
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await h.count('nudge_decisions')).toBe(decisionsBefore);
     expect(await h.count('journey_transitions')).toBe(transitionsBefore);

@@ -70,7 +70,7 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
   it('stores a request whose key is unknown, and attributes it when the key creation arrives', async () => {
     const id = dev('late_key');
     const early = await h.post(request(`${id}-r1`, `key_${id}`, '/v1/things', at(2, 8)));
-    expect(early.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 1 });
+    expect(early.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 1, deleted: 0 });
     expect((await h.journey(id)).status).toBe(404);
     await h.post({ events: [signup(`${id}-s`, id, at(2, 7)), { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(2, 7, 30), properties: { apiKey: `key_${id}`, mode: 'live' } }] });
     const journey = await h.waitForJourney(id, (j) => j.stage === 'first_api_call');
@@ -99,12 +99,12 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
   it('treats a duplicated event as harmless: counted as duplicate, nothing changes', async () => {
     const id = dev('dup');
     const event = signup(`${id}-s`, id, at(5));
-    expect((await h.post(event)).json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0 });
+    expect((await h.post(event)).json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 });
     await h.waitForJourney(id, (j) => j.stage === 'account_created');
     const events = await h.count('events');
     const again = await h.post({ events: [event, event] });
     expect(again.statusCode).toBe(202);
-    expect(again.json()).toEqual({ accepted: 0, duplicates: 2, unattributed: 0 });
+    expect(again.json()).toEqual({ accepted: 0, duplicates: 2, unattributed: 0, deleted: 0 });
     expect(await h.count('events')).toBe(events);
     const journey = await h.waitForJourney(id, (j) => j.pendingSignals === 0);
     expect(journey.transitions).toHaveLength(1);

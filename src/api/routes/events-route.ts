@@ -17,6 +17,7 @@ export const accepted = z.object({
   accepted: z.int().describe('events stored by this request'),
   duplicates: z.int().describe('events whose id was already stored (changed nothing)'),
   unattributed: z.int().describe('api.request events whose key is not (yet) mapped to a developer; kept and attributed when the key arrives'),
+  deleted: z.int().describe('events of deleted developers (DELETE /v1/developers/:id): not stored'),
 });
 
 export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, onSignalsQueued }) => {
@@ -45,7 +46,7 @@ export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app
       if (result.signals > 0) onSignalsQueued?.();
       ingestEvents.inc({ result: 'accepted' }, result.accepted);
       ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-      return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed });
+      return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
     },
   );
 

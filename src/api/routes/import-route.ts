@@ -44,7 +44,7 @@ export const importRoute: FastifyPluginAsyncZod<ImportRouteOptions> = async (app
       if (result.signals > 0) onSignalsQueued?.();
       ingestEvents.inc({ result: 'accepted' }, result.accepted);
       ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-      return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed });
+      return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
     },
   );
 };

@@ -1,0 +1,52 @@
+import type pg from 'pg';
+import type { Client } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { deleteDeveloper, TemporalUnavailableError } from '../../privacy/delete-developer.ts';
+import { bearerAuth } from '../auth.ts';
+import { errorResponse } from './error-response.ts';
+
+export interface DeveloperDeletionRouteOptions {
+  pool: pg.Pool;
+  temporal: Client;
+  adminKeys: readonly string[];
+}
+
+/** `DELETE /v1/developers/:id`: the journey ends, the personal data goes, the anonymous metric rows stay; audited. */
+export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys }) => {
+  app.delete(
+    '/v1/developers/:id',
+    {
+      onRequest: bearerAuth(adminKeys),
+      schema: {
+        summary: "Delete a developer: ends the journey, removes the personal data (email, raw user agents, free text), keeps the anonymous metric rows; stores nothing more of theirs; audited",
+        security: [{ bearer: [] }],
+        params: z.object({ id: z.string().min(1).max(256) }),
+        querystring: z.object({ author: z.string().trim().min(1, 'must name who deletes').max(200), reason: z.string().trim().max(1000).optional() }),
+        response: {
+          200: z.object({
+            developerId: z.string(),
+            deletedAt: z.string(),
+            alreadyDeleted: z.boolean().describe('deleted before: nothing changed (the journey is ended again if it ran)'),
+            redacted: z.object({ events: z.int(), emails: z.int(), handoffSteps: z.int() }).describe('rows whose personal data this request removed'),
+          }),
+          400: errorResponse,
+          401: errorResponse,
+          404: errorResponse,
+          503: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const result = await deleteDeveloper(pool, temporal, request.params.id, request.query);
+        if (!result) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });
+        return result;
+      } catch (error) {
+        if (!(error instanceof TemporalUnavailableError)) throw error;
+        // The data is gone and the tombstone written; a retry ends the journey.
+        return reply.code(503).header('retry-after', '5').send({ errors: [{ path: '', message: error.message }] });
+      }
+    },
+  );
+};

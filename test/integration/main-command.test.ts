@@ -299,7 +299,7 @@ describe('onramp start (the main command)', () => {
   it('accepts an event with the printed key and runs the journey', async () => {
     const response = await postEvents(first, [signedUp]);
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0 });
+    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 });
 
     journeyBeforeRestart = await waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
     expect(journeyBeforeRestart.transitions).toMatchObject([{ from: null, to: 'account_created', causeEventId: signedUp.id }]);
@@ -336,11 +336,11 @@ describe('onramp start (the main command)', () => {
       // The stored event is still known: sending it again changes nothing.
       const again = await postEvents(second, [signedUp]);
       expect(again.status).toBe(202);
-      expect(await again.json()).toEqual({ accepted: 0, duplicates: 1, unattributed: 0 });
+      expect(await again.json()).toEqual({ accepted: 0, duplicates: 1, unattributed: 0, deleted: 0 });
 
       const next = await postEvents(second, [keyCreated]);
       expect(next.status).toBe(202);
-      expect(await next.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0 });
+      expect(await next.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 });
       const advanced = await waitForJourney(second, (j) => j.stage === 'credential_provisioned');
       expect(advanced.running).toBe(true);
       expect(advanced.transitions).toHaveLength(2);

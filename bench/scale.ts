@@ -132,12 +132,25 @@ async function main() {
       }
       const fedSeconds = (performance.now() - begin) / 1000;
       let lastReport = 0;
+      let lastQueries = Date.now();
       await waitFor(async () => {
         const rows = await stageRows();
         if (Date.now() - lastReport > 60_000) {
           lastReport = Date.now();
           const { rows: running } = await db.pool.query<{ n: number }>('SELECT count(DISTINCT developer_id)::int AS n FROM journey_transitions');
           progress(`${label}: ${running[0]!.n} journeys have recorded transitions, ${rows}/${expected} stage rows; worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB (peak ${(peakRss / 2 ** 20).toFixed(0)})`);
+          if (Date.now() - lastQueries > 600_000) {
+            // A sample of journey queries while the rest catch up, so a run cut short still says something.
+            lastQueries = Date.now();
+            const { rows: sample } = await db.pool.query<{ developer_id: string }>('SELECT developer_id FROM journey_transitions ORDER BY random() LIMIT 50');
+            const ms: number[] = [];
+            for (const { developer_id } of sample) {
+              const t = performance.now();
+              await temporal.workflow.getHandle(journeyWorkflowId(developer_id)).query(journeyStateQuery);
+              ms.push(performance.now() - t);
+            }
+            if (ms.length > 0) progress(`${label}: journey query over ${ms.length} started journeys: p50 ${percentile(ms, 0.5).toFixed(1)} ms, p99 ${percentile(ms, 0.99).toFixed(1)} ms`);
+          }
         }
         return rows >= expected;
       }, 4 * 3_600_000, 5_000);

@@ -32,6 +32,7 @@ import { freePort } from '../test/support/onramp-harness.ts';
 import { testHandoffDeps } from '../test/support/handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
+import { percentile, waitFor } from './bench-support.ts';
 
 const KEY = 'bench-ingest-key-0123456789abcdef';
 const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
@@ -64,13 +65,6 @@ function postFromGateway(url: string, bodies: string[]): Promise<number> {
     gateway.once('message', (m: { milliseconds: number }) => resolve(m.milliseconds));
     gateway.once('error', reject);
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  const rank = (sorted.length - 1) * p;
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
 }
 
 async function main() {
@@ -237,14 +231,6 @@ async function main() {
     rmSync(temporalDir, { recursive: true, force: true });
   }
   report(results);
-}
-
-async function waitFor(done: () => Promise<boolean>, timeoutMs: number, intervalMs = 50) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error('bench: timed out waiting');
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 function report(results: Record<string, any>) {

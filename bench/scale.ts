@@ -31,6 +31,7 @@ import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { journeyStateQuery, journeyWorkflowId } from '../workflows/journey-messages.ts';
 import { createTestDatabase } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/onramp-harness.ts';
+import { percentile, waitFor } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.SCALE_DEVELOPERS ?? 100_000);
 const HISTORY_DEVELOPERS = Number(process.env.SCALE_HISTORY_DEVELOPERS ?? 2_000);
@@ -46,12 +47,6 @@ const ADMIN_KEY = 'scale-admin-key-0123456789abcdef';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const progress = (message: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (sorted.length - 1) * p;
-  return sorted[Math.floor(rank)]! + (sorted[Math.ceil(rank)]! - sorted[Math.floor(rank)]!) * (rank - Math.floor(rank));
-}
-
 /** `onramp <command>` as its own process, as production runs it. */
 function onramp(command: 'api' | 'worker', env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', command], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -64,14 +59,6 @@ function onramp(command: 'api' | 'worker', env: Record<string, string>, nodeFlag
 function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
-}
-
-async function waitFor(done: () => Promise<boolean>, timeoutMs: number, intervalMs = 500) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error('scale: timed out waiting');
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 async function main() {

@@ -20,11 +20,18 @@ export const accepted = z.object({
   deleted: z.int().describe('events of deleted developers (DELETE /v1/developers/:id): not stored'),
 });
 
-export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, onSignalsQueued }) => {
+/**
+ * A batch of events into the ingest transaction: the live feed (`POST /v1/events`) and the backfill
+ * (`POST /v1/import`, whose signals are marked imported) share the whole contract.
+ */
+export function ingestEndpoint(
+  app: Parameters<FastifyPluginAsyncZod>[0],
+  { path, summary, keys, ingestor, onSignalsQueued, imported = false }: { path: string; summary: string; keys: readonly string[] | AcceptedKeys; ingestor: EventIngestor; onSignalsQueued?: () => void; imported?: boolean },
+): void {
   app.post(
-    '/v1/events',
+    path,
     {
-      onRequest: bearerAuth(ingestKeys),
+      onRequest: bearerAuth(keys),
       onResponse: async (_request, reply) => {
         if (reply.statusCode >= 400) ingestRejected.inc({ status: String(reply.statusCode) });
       },
@@ -36,19 +43,23 @@ export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app
         }
       },
       schema: {
-        summary: 'Ingest a batch of events (or one event object); idempotent by event id',
+        summary,
         body: ingestBody,
         response: { 202: accepted, 400: errorResponse, 401: errorResponse, 413: errorResponse, 415: errorResponse, 503: errorResponse },
       },
     },
     async (request, reply) => {
-      const result = await ingestor.ingest(request.body.events);
+      const result = await ingestor.ingest(request.body.events, imported ? { imported } : {});
       if (result.signals > 0) onSignalsQueued?.();
       ingestEvents.inc({ result: 'accepted' }, result.accepted);
       ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
     },
   );
+}
+
+export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, onSignalsQueued }) => {
+  ingestEndpoint(app, { path: '/v1/events', summary: 'Ingest a batch of events (or one event object); idempotent by event id', keys: ingestKeys, ingestor, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
 
   app.get(
     '/v1/schemas/events',

@@ -47,6 +47,8 @@ interface Totals {
   accepted: number;
   duplicates: number;
   unattributed: number;
+  /** Events of deleted developers: not stored. */
+  deleted: number;
 }
 
 class ImportFailure extends Error {
@@ -142,7 +144,7 @@ export async function runImport(config: Config, file: string, options: ImportOpt
   const lines = createInterface({ input, crlfDelay: Infinity });
   const prefix: Hash = createHash('sha256');
   const started = performance.now();
-  const totals: Totals = { lines: 0, accepted: 0, duplicates: 0, unattributed: 0 };
+  const totals: Totals = { lines: 0, accepted: 0, duplicates: 0, unattributed: 0, deleted: 0 };
   const bar = absolute && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'import [{bar}] {percentage}% | line {line} | {accepted} accepted, {duplicates} duplicates', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(Math.max(size, 1), 0, { line: 0, accepted: 0, duplicates: 0 });
 
@@ -161,7 +163,7 @@ export async function runImport(config: Config, file: string, options: ImportOpt
     }
     inBatch = 0;
     if (batch.length === 0) return;
-    let result: { accepted: number; duplicates: number; unattributed: number };
+    let result: { accepted: number; duplicates: number; unattributed: number; deleted?: number };
     try {
       result = await client.post('/v1/import', { events: batch.map((b) => b.event) });
     } catch (error) {
@@ -181,6 +183,7 @@ export async function runImport(config: Config, file: string, options: ImportOpt
     totals.accepted += result.accepted;
     totals.duplicates += result.duplicates;
     totals.unattributed += result.unattributed;
+    totals.deleted += result.deleted ?? 0;
     batch = [];
     if (checkpointFile) writeCheckpoint(checkpointFile, { file: absolute!, line: lineNo, bytes, prefixSha256: prefix.copy().digest('hex'), updatedAt: new Date().toISOString() });
     bar?.update(bytes, { line: lineNo, accepted: totals.accepted, duplicates: totals.duplicates });
@@ -221,9 +224,9 @@ export async function runImport(config: Config, file: string, options: ImportOpt
   bar?.stop();
 
   const seconds = (performance.now() - started) / 1000;
-  const events = totals.accepted + totals.duplicates;
+  const events = totals.accepted + totals.duplicates + totals.deleted;
   out(
-    `${fromStdin ? 'stdin' : file}: ${totals.lines} lines read, ${totals.accepted} accepted, ${totals.duplicates} duplicates, ${totals.unattributed} unattributed in ${seconds.toFixed(1)} s (${Math.round(events / Math.max(seconds, 0.001))} events/s)`,
+    `${fromStdin ? 'stdin' : file}: ${totals.lines} lines read, ${totals.accepted} accepted, ${totals.duplicates} duplicates, ${totals.unattributed} unattributed${totals.deleted > 0 ? `, ${totals.deleted} of deleted developers (not stored)` : ''} in ${seconds.toFixed(1)} s (${Math.round(events / Math.max(seconds, 0.001))} events/s)`,
   );
   return totals;
 }

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       ONRAMP_TEMPORAL_UI_PORT: 8233,
       ONRAMP_DISPATCH_CONCURRENCY: 32,
       ONRAMP_WORKER_CONCURRENCY: 200,
+      ONRAMP_WORKER_CACHED_WORKFLOWS: 300,
       LOG_LEVEL: 'info',
       NODE_ENV: undefined,
       ONRAMP_RULES_FILE: 'config/rules.yaml',
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
       ONRAMP_TEMPORAL_UI_PORT: '18233',
       ONRAMP_DISPATCH_CONCURRENCY: '8',
       ONRAMP_WORKER_CONCURRENCY: '50',
+      ONRAMP_WORKER_CACHED_WORKFLOWS: '1000',
       LOG_LEVEL: 'debug',
       PATH: '/usr/bin', // the rest of the environment is ignored
     });
@@ -70,6 +72,7 @@ describe('loadConfig', () => {
       ONRAMP_TEMPORAL_UI_PORT: 18233,
       ONRAMP_DISPATCH_CONCURRENCY: 8,
       ONRAMP_WORKER_CONCURRENCY: 50,
+      ONRAMP_WORKER_CACHED_WORKFLOWS: 1000,
       LOG_LEVEL: 'debug',
       NODE_ENV: undefined,
       ONRAMP_RULES_FILE: 'config/rules.yaml',
@@ -99,6 +102,7 @@ describe('loadConfig', () => {
     ['ONRAMP_INGEST_KEY', 'k'.repeat(15)],
     ['ONRAMP_TEMPORAL_PORT', '0'],
     ['ONRAMP_DISPATCH_CONCURRENCY', '0'],
+    ['ONRAMP_WORKER_CACHED_WORKFLOWS', '1'], // a task needs a cached workflow: at least 2
     ['LOG_LEVEL', 'verbose'],
     ['ONRAMP_SDK_USER_AGENTS', '^acme-cli/'],
     ['ONRAMP_SDK_USER_AGENTS', '["(unclosed"]'],
@@ -125,7 +129,7 @@ describe('loadConfig', () => {
     const empty = Object.fromEntries(
       [
         'PORT', 'HOST', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'ONRAMP_INGEST_KEY', 'ONRAMP_DATA_DIR',
-        'ONRAMP_TEMPORAL_PORT', 'ONRAMP_TEMPORAL_UI_PORT', 'ONRAMP_DISPATCH_CONCURRENCY', 'ONRAMP_WORKER_CONCURRENCY', 'LOG_LEVEL',
+        'ONRAMP_TEMPORAL_PORT', 'ONRAMP_TEMPORAL_UI_PORT', 'ONRAMP_DISPATCH_CONCURRENCY', 'ONRAMP_WORKER_CONCURRENCY', 'ONRAMP_WORKER_CACHED_WORKFLOWS', 'LOG_LEVEL',
       ].map((name) => [name, '']),
     );
     expect(loadConfig(empty)).toEqual(loadConfig({}));

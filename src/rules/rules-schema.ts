@@ -11,8 +11,12 @@ import { STAGES } from '../journey/stages.ts';
 export const duration = z
   .string()
   .refine((value) => {
-    const parsed = ms(value as ms.StringValue);
-    return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0;
+    try {
+      const parsed = ms(value as ms.StringValue);
+      return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0;
+    } catch {
+      return false; // ms throws on an empty string: not a duration either
+    }
   }, 'must be a positive duration like "90m", "24h" or "3d"')
   .describe('A duration: a number and a unit (s, m, h, d, w), e.g. "24h" or "3d"');
 

@@ -27,7 +27,8 @@ export const actionBody = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('snooze'),
     actor,
-    for: duration.refine((v) => durationMs(v) <= durationMs(MAX_SNOOZE), `at most ${MAX_SNOOZE}`).describe('how long, e.g. "1h" or "1d"'),
+    // Not a duration at all: `duration` says so (the refinement runs anyway: ms would throw on "").
+    for: duration.refine((v) => !((durationMs(v) ?? 0) > durationMs(MAX_SNOOZE)), { message: `at most ${MAX_SNOOZE}`, when: (payload) => payload.issues.length === 0 }).describe('how long, e.g. "1h" or "1d"'),
   }),
   z.object({ action: z.literal('return'), actor, note: z.string().trim().min(1).max(2000).optional() }),
   z.object({ action: z.literal('resolve'), actor, outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"), note: z.string().trim().min(1).max(2000).optional() }),

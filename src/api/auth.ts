@@ -3,6 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** Marks the hooks bearerAuth returns: the OpenAPI document lists 401 and the bearer scheme for their routes. */
+export const REQUIRES_KEY = Symbol('requires a bearer key');
+
 /**
  * Keys an endpoint accepts: fixed ones (from the environment) and, for ingest, keys stored hashed
  * in the database (`lookup` answers whether a token's SHA-256 is a live one).
@@ -24,7 +27,7 @@ export function anyOf(a: AcceptedKeys, b: readonly string[]): AcceptedKeys {
 export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
   const { keys, lookup } = Array.isArray(acceptedKeys) ? { keys: acceptedKeys as readonly string[], lookup: undefined } : (acceptedKeys as AcceptedKeys);
   const accepted = keys.map(digest);
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const presented = token === undefined ? undefined : digest(token);
@@ -35,4 +38,5 @@ export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
       .header('www-authenticate', 'Bearer')
       .send({ errors: [{ path: 'authorization', message: token === undefined ? 'missing bearer token in the Authorization header' : 'invalid key' }] });
   };
+  return Object.assign(hook, { [REQUIRES_KEY]: true });
 }

@@ -1,13 +1,15 @@
 import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { burstThresholdsFrom } from '../ingest/burst-thresholds.ts';
 import { sdkClassifier } from '../events/user-agent.ts';
 import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
+import { strictJsonBodies } from './json-body.ts';
+import { documentCommonStatuses, methodNotAllowed, openApiTransform } from './openapi-conventions.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
 import { importRoute } from './routes/import-route.ts';
@@ -59,16 +61,20 @@ export const BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs }: AppDeps) {
   const { prisma } = db;
-  const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
+  // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
+  const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 2048 } }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
+  strictJsonBodies(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ errors: [{ path: '', message: `no route ${request.method} ${request.url}` }] }));
+  methodNotAllowed(app);
+  documentCommonStatuses(app);
 
   await app.register(swagger, {
     openapi: { openapi: '3.1.0', info: { title: 'Onramp', version: '0.1.0' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } },
-    transform: jsonSchemaTransform,
+    transform: openApiTransform,
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -22,6 +22,12 @@ function isUnavailable(error: unknown): boolean {
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|P1001|P1017|P2024|Can't reach database|Connection terminated|connection closed|terminating connection/i.test(text);
 }
 
+/** PostgreSQL refusing a NUL character (text: 22021, jsonb: 22P05), directly or through Prisma. */
+function isNulRejected(error: unknown): boolean {
+  const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`;
+  return /\b22021\b|\b22P05\b|invalid byte sequence for encoding "UTF8": 0x00|unsupported Unicode escape sequence|\\u0000 cannot be converted/.test(text);
+}
+
 /**
  * One error shape for the whole API: `{"errors":[{index?, path, message}]}` for bad input, with the
  * status saying what went wrong; never a 5xx for bad input.
@@ -35,6 +41,10 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (status >= 400 && status < 500) {
     const message = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.name === 'SyntaxError' ? `malformed JSON: ${error.message}` : error.message;
     return reply.code(status).send({ errors: [{ path: '', message }] });
+  }
+  // PostgreSQL stores no U+0000 in text or jsonb: such input is bad input, not a server error.
+  if (isNulRejected(error)) {
+    return reply.code(400).send({ errors: [{ path: '', message: 'text must not contain the NUL character (U+0000)' }] });
   }
   if (isUnavailable(error)) {
     request.log.warn({ err: error }, 'storage unavailable');

@@ -21,12 +21,18 @@ export const DEFAULT_TRANSITIONS: readonly TransitionSpec[] = [
 const MAX_TRANSITIONS = 12;
 const MAX_WINDOW_DAYS = 365;
 
+const DAYS_1_TO_365 = '(?:[1-9]|[1-9]\\d|[12]\\d\\d|3[0-5]\\d|36[0-5])';
+const ONE_TRANSITION = `\\s*(?:${STAGES.flatMap((from) => STAGES.filter((to) => stageRank(to) > stageRank(from)).map((to) => `${from}:${to}`)).join('|')}):${DAYS_1_TO_365}d\\s*`;
+/** The whole grammar as one regular expression, so that the OpenAPI document says exactly what is accepted. */
+export const TRANSITIONS_PATTERN = new RegExp(`^${ONE_TRANSITION}(?:,${ONE_TRANSITION}){0,${MAX_TRANSITIONS - 1}}$`);
+
 /**
  * `from:to:<n>d[,…]`, e.g. `account_created:first_api_call:7d,first_api_call:production_deployment:60d`.
  * Each `to` must come after its `from` in the funnel; windows are 1–365 whole days.
  */
 export const transitionsParam = z
   .string()
+  .meta({ pattern: TRANSITIONS_PATTERN.source })
   .transform((value, ctx): TransitionSpec[] => {
     const specs: TransitionSpec[] = [];
     const parts = value.split(',');
@@ -48,6 +54,10 @@ export const transitionsParam = z
       const days = /^(\d{1,3})d$/.exec(window)?.[1];
       if (days === undefined || Number(days) < 1 || Number(days) > MAX_WINDOW_DAYS) return problem(`window "${window}" must be whole days, 1d to ${MAX_WINDOW_DAYS}d`);
       specs.push({ from, to, windowDays: Number(days) });
+    }
+    if (!TRANSITIONS_PATTERN.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be from:to:<days>d, comma-separated, e.g. account_created:first_api_call:7d' });
+      return z.NEVER;
     }
     return specs;
   });

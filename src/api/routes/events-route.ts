@@ -63,7 +63,7 @@ export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app
 
   app.get(
     '/v1/schemas/events',
-    { schema: { summary: 'The event contract as JSON Schema (draft 2020-12)' } },
+    { config: { static: true }, schema: { summary: 'The event contract as JSON Schema (draft 2020-12)', response: { 200: z.record(z.string(), z.unknown()) } } },
     async () => z.toJSONSchema(ingestEvent, { io: 'input', target: 'draft-2020-12' }),
   );
 };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
+import { z } from 'zod';
 import { databaseRegistry } from '../../metrics/database-metrics.ts';
 import { processRegistry } from '../../metrics/process-metrics.ts';
 import { bearerAuth } from '../auth.ts';
@@ -14,7 +15,12 @@ export interface PrometheusRouteOptions {
 /** `GET /metrics`: Prometheus text format, this process's counters and the database's totals. */
 export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, { pool, keys }) => {
   const registry = Registry.merge([processRegistry, databaseRegistry(pool)]);
-  app.get('/metrics', { onRequest: bearerAuth(keys), schema: { summary: 'Prometheus metrics (text exposition format)', security: [{ bearer: [] }] } }, async (_request, reply) => {
+  app.get('/metrics', { onRequest: bearerAuth(keys), schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        security: [{ bearer: [] }],
+        response: { 200: { description: 'prom-client text format', content: { 'text/plain': { schema: z.string() } } } },
+      },
+    }, async (_request, reply) => {
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);
   });

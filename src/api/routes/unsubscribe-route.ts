@@ -29,7 +29,14 @@ export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = 
 
   app.get(
     '/v1/unsubscribe',
-    { schema: { summary: 'Unsubscribe confirmation page (the link in nudge emails)', querystring: query, response: { 400: errorResponse } } },
+    {
+      config: { static: true },
+      schema: {
+        summary: 'Unsubscribe confirmation page (the link in nudge emails)',
+        querystring: query,
+        response: { 200: { description: 'a page with the Unsubscribe button (changes nothing)', content: { 'text/html': { schema: z.string() } } }, 400: errorResponse },
+      },
+    },
     async (request, reply) => {
       const { developer, token } = request.query;
       if (!isValidUnsubscribeToken(signingSecret, developer, token)) return reply.code(400).send({ errors: [{ path: 'token', message: 'invalid unsubscribe link' }] });
@@ -37,7 +44,6 @@ export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = 
       return reply
         .type('text/html; charset=utf-8')
         .send(
-          // A page, not JSON: no response schema for 200.
           `<!doctype html><html><body><form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><p>Stop onboarding emails?</p><button type="submit">Unsubscribe</button></form></body></html>` as never,
         );
     },

@@ -158,6 +158,6 @@ export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPlu
     );
 
     const jsonSchema = configJsonSchema(format);
-    app.get(spec.schemaPath, { schema: { summary: `The ${label} file format as JSON Schema (draft 2020-12)` } }, async () => jsonSchema);
+    app.get(spec.schemaPath, { config: { static: true }, schema: { summary: `The ${label} file format as JSON Schema (draft 2020-12)`, response: { 200: z.record(z.string(), z.unknown()) } } }, async () => jsonSchema);
   };
 }

@@ -101,9 +101,24 @@ function ensurePrismaClient() {
   writeFileSync(stampFile, stamp);
 }
 
+const SCHEMATHESIS = '4.32.5';
+
+// test/integration/openapi-fuzz.test.ts runs .tools/schemathesis/bin/st (PYTHONPATH=.tools/schemathesis).
+function ensureSchemathesis() {
+  if (existsSync(at('.tools', 'schemathesis', `schemathesis-${SCHEMATHESIS}.dist-info`)) && existsSync(at('.tools', 'schemathesis', 'bin', 'st'))) return;
+  console.log(`setup: pip install schemathesis==${SCHEMATHESIS} into .tools/schemathesis`);
+  const installed = run(
+    'python3',
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--upgrade', '--target', at('.tools', 'schemathesis'), `schemathesis==${SCHEMATHESIS}`],
+    { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
+  );
+  if (!installed) console.warn('setup: warning: could not install schemathesis; the OpenAPI fuzz test fails (or skips without Python and pip)');
+}
+
 function ensureTestTooling() {
   const script = at('scripts', 'setup-prisma6.mjs');
   if (existsSync(script)) mustRun(process.execPath, [script]);
+  ensureSchemathesis();
 }
 
 ensureNodeModules();

@@ -46,6 +46,8 @@ function forbidNul(node: unknown): void {
   const schema = node as Record<string, unknown>;
   const plain = !('pattern' in schema) && !('enum' in schema) && !('const' in schema) && !('format' in schema);
   if (schema.type === 'string' && plain) schema.pattern = NO_NUL;
+  // An unanchored pattern (e.g. `\S`: not blank) says nothing about the rest of the string: both apply.
+  else if (schema.type === 'string' && typeof schema.pattern === 'string' && !schema.pattern.startsWith('^')) schema.allOf = [{ pattern: NO_NUL }];
   for (const value of Object.values(schema)) forbidNul(value);
 }
 

@@ -22,7 +22,7 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
         summary: "Delete a developer: ends the journey, removes the personal data (email, raw user agents, free text), keeps the anonymous metric rows; stores nothing more of theirs; audited",
         security: [{ bearer: [] }],
         params: z.object({ id: z.string().min(1).max(256) }),
-        querystring: z.object({ author: z.string().trim().min(1, 'must name who deletes').max(200), reason: z.string().trim().max(1000).optional() }),
+        querystring: z.object({ author: z.string().max(200).regex(/\S/, 'must name who deletes').trim(), reason: z.string().max(1000).trim().optional() }),
         response: {
           200: z.object({
             developerId: z.string(),

@@ -17,21 +17,21 @@ export interface HandoffsRouteOptions {
   readKeys: readonly string[] | AcceptedKeys;
 }
 
-const actor = z.string().trim().min(1).max(200).describe('who acts (a name, an email, a Slack user id)');
+const actor = z.string().max(200).regex(/\S/, 'must not be blank').trim().describe('who acts (a name, an email, a Slack user id)');
 const MAX_SNOOZE = '7d';
 
 /** One body per action; the field that is wrong is named. */
 export const actionBody = z.discriminatedUnion('action', [
   z.object({ action: z.literal('claim'), actor }),
-  z.object({ action: z.literal('note'), actor, note: z.string().trim().min(1).max(2000) }),
+  z.object({ action: z.literal('note'), actor, note: z.string().max(2000).regex(/\S/, 'must not be blank').trim() }),
   z.object({
     action: z.literal('snooze'),
     actor,
     // Not a duration at all: `duration` says so (the refinement runs anyway: ms would throw on "").
     for: duration.refine((v) => !((durationMs(v) ?? 0) > durationMs(MAX_SNOOZE)), { message: `at most ${MAX_SNOOZE}`, when: (payload) => payload.issues.length === 0 }).describe('how long, e.g. "1h" or "1d"'),
   }),
-  z.object({ action: z.literal('return'), actor, note: z.string().trim().min(1).max(2000).optional() }),
-  z.object({ action: z.literal('resolve'), actor, outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"), note: z.string().trim().min(1).max(2000).optional() }),
+  z.object({ action: z.literal('return'), actor, note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional() }),
+  z.object({ action: z.literal('resolve'), actor, outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"), note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional() }),
 ]);
 
 const STATUS_OF_PROBLEM = { not_found: 404, closed: 409, invalid: 400, unavailable: 503 } as const;

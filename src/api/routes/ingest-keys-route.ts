@@ -18,8 +18,8 @@ const keyInfo = z.object({
   revokedAt: z.string().nullable(),
   revokedBy: z.string().nullable(),
 });
-const author = z.string().trim().min(1, 'must name who does this').max(200);
-const reason = z.string().trim().max(1000).optional();
+const author = z.string().max(200).regex(/\S/, 'must name who does this').trim();
+const reason = z.string().max(1000).trim().optional();
 
 /** Ingest keys per source: create (the key is shown once), list, revoke. Admin key only; every change is audited. */
 export const ingestKeysRoute: FastifyPluginAsyncZod<IngestKeysRouteOptions> = async (app, { store, adminKeys }) => {

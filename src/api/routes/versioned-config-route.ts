@@ -71,8 +71,8 @@ export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPlu
     const source = z.string().max(512 * 1024).describe(`the ${spec.what} as YAML (${spec.file} format)`);
     const applyBody = z.object({
       source,
-      author: z.string().trim().min(1).max(200).describe('who makes the change'),
-      reason: z.string().trim().min(1).max(2000).describe('why'),
+      author: z.string().max(200).regex(/\S/, 'must not be blank').trim().describe('who makes the change'),
+      reason: z.string().max(2000).regex(/\S/, 'must not be blank').trim().describe('why'),
     });
 
     app.get(

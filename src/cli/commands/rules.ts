@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { rulesFormat } from '../../rules/rules-file.ts';
+import { rulesPreviewCommand } from './rules-preview.ts';
 import { versionedConfigCommand } from './versioned-config-command.ts';
 
-/** Adds `rules validate|diff|apply|history` (the nudge rules, /v1/rules) to the program. */
+/** Adds `rules validate|diff|apply|history|preview` (the nudge rules, /v1/rules) to the program. */
 export function rulesCommand(program: Command): void {
-  versionedConfigCommand(program, {
+  const rules = versionedConfigCommand(program, {
     name: 'rules',
-    description: 'nudge rules: validate a file offline; diff, apply and history through the HTTP API (admin key)',
+    description: 'nudge rules: validate and preview a file offline; diff, apply and history through the HTTP API (admin key)',
     format: rulesFormat,
     apiPath: '/v1/rules',
     summarise: ({ rules }) => `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${rules.filter((r) => r.enabled).length} enabled`,
   });
+  rulesPreviewCommand(rules);
 }

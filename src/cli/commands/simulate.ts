@@ -10,6 +10,7 @@ import { DEFAULT_ERROR_RATES, type ErrorRates } from '../../simulator/personas.t
 import { generateCohort } from '../../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../../simulator/simulation-types.ts';
 import { adminKeyFile } from '../admin-key.ts';
+import { positiveInt } from '../option-parsers.ts';
 import { ApiClient, resolveKey } from '../api-client.ts';
 
 const DAY = 86_400_000;
@@ -103,11 +104,6 @@ function parseErrorRates(value: string): ErrorRates {
   return rates;
 }
 
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
 const seconds = (name: string) => (value: string) => {
   const n = Number(value);
   if (!(n >= 0 && n <= 86_400)) throw new InvalidArgumentError(`${name} must be a number of seconds`);

@@ -169,8 +169,8 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
   };
 }
 
-/** Adds `<name> validate|diff|apply|history` to the program. */
-export function versionedConfigCommand<S extends z.ZodType>(program: Command, spec: VersionedConfigCommandSpec<S>): void {
+/** Adds `<name> validate|diff|apply|history` to the program; returns `<name>` for more subcommands. */
+export function versionedConfigCommand<S extends z.ZodType>(program: Command, spec: VersionedConfigCommandSpec<S>): Command {
   const actions = versionedConfigActions(spec);
   const { label } = spec.format;
   const command = program.command(spec.name).description(spec.description);
@@ -207,4 +207,5 @@ export function versionedConfigCommand<S extends z.ZodType>(program: Command, sp
   withApi(command.command('history').description(`every ${label} version, newest first`).option('--diff', 'print each version’s diff').option('--json', 'print the raw JSON')).action(
     (options: ApiOptions & { json?: boolean; diff?: boolean }) => run(() => actions.history(loadConfig(), options)),
   );
+  return command;
 }

@@ -1,0 +1,157 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../config.ts';
+import { openDatabase } from '../../db/database.ts';
+import { formatPreviewOutcome } from '../../preview/preview-report.ts';
+import { runRulePreview, type PreviewCohort, type PreviewResult } from '../../preview/rule-preview.ts';
+import { escalationPolicyFormat } from '../../rules/escalation-policy-file.ts';
+import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
+import { rulesFormat } from '../../rules/rules-file.ts';
+import { installTemporalRuntime } from '../../temporal/install-runtime.ts';
+import { instant, positiveInt } from '../option-parsers.ts';
+
+/**
+ * `onramp rules preview <file>`: what a candidate rules file would send and escalate, run in a
+ * sandbox against a synthetic cohort (default) or, with --history, against the developers who
+ * signed up in a window of the real history (DATABASE_URL, read only). Sends nothing, writes
+ * nothing outside the sandbox. Exit codes: 0 done, 1 invalid rules or policy, 2 unreadable file
+ * or no DATABASE_URL for --history.
+ */
+
+const DAY = 86_400_000;
+
+interface PreviewCliOptions {
+  developers: number;
+  days: number;
+  seed: number;
+  history?: boolean;
+  from?: Date;
+  to?: Date;
+  policy?: string;
+  json?: boolean;
+}
+
+class PreviewFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+function readOrFail(file: string): string {
+  if (!existsSync(file)) throw new PreviewFailure(`${file}: no such file`, 2);
+  return readFileSync(file, 'utf8');
+}
+
+/** The candidate rules, validated exactly as `rules validate` and `PUT /v1/rules` do. */
+function candidateRules(file: string) {
+  const source = readOrFail(file);
+  const parsed = rulesFormat.parse(source);
+  if (!parsed.ok) throw new PreviewFailure([...parsed.errors.map((e) => rulesFormat.formatError(e)), `${file}: ${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}; nothing previewed`].join('\n'), 1);
+  return { source, ruleIds: parsed.document.rules.map((r) => r.id), enabled: parsed.document.rules.filter((r) => r.enabled).length };
+}
+
+/** --policy, else the policy running in the source database (--history), else the shipped file. */
+async function escalationPolicy(config: Config, options: PreviewCliOptions): Promise<{ source: string; from: string }> {
+  const fromFile = (file: string) => {
+    const source = readOrFail(file);
+    const parsed = escalationPolicyFormat.parse(source);
+    if (!parsed.ok) throw new PreviewFailure(parsed.errors.map((e) => `${file}: ${escalationPolicyFormat.formatError(e)}`).join('\n'), 1);
+    return { source, from: file };
+  };
+  if (options.policy) return fromFile(options.policy);
+  if (options.history && config.DATABASE_URL) {
+    const db = openDatabase(config.DATABASE_URL, { max: 1 });
+    try {
+      const running = await new EscalationPolicyStore(db.pool).current().catch(() => undefined);
+      if (running) return { source: running.source, from: `the running escalation policy v${running.version}` };
+    } finally {
+      await db.close();
+    }
+  }
+  return fromFile(config.ONRAMP_ESCALATION_FILE);
+}
+
+function cohortOf(config: Config, options: PreviewCliOptions): PreviewCohort {
+  if (!options.history) return { kind: 'synthetic', developers: options.developers, days: options.days, seed: options.seed };
+  if (!config.DATABASE_URL) throw new PreviewFailure('--history reads the developers and events in DATABASE_URL: set it to the database Onramp runs on', 2);
+  const to = options.to ?? new Date();
+  const from = options.from ?? new Date(to.getTime() - options.days * DAY);
+  if (from >= to) throw new PreviewFailure('--from must be before --to', 2);
+  return { kind: 'history', databaseUrl: config.DATABASE_URL, from, to };
+}
+
+export async function previewRules(config: Config, file: string, options: PreviewCliOptions): Promise<PreviewResult> {
+  const rules = candidateRules(file);
+  const cohort = cohortOf(config, options);
+  const policy = await escalationPolicy(config, options);
+  // Temporal's own logs (worker start and stop) would drown the report: warnings only, on stderr.
+  installTemporalRuntime(pino({ level: 'warn' }, pino.destination(2)));
+  const bar = options.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: 'preview [{bar}] {percentage}% | {day}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  bar?.start(100, 0, { day: 'starting the sandbox' });
+  try {
+    const result = await runRulePreview({
+      rulesSource: rules.source,
+      ruleIds: rules.ruleIds,
+      policySource: policy.source,
+      templatesDir: resolve(config.ONRAMP_TEMPLATES_DIR),
+      mailFrom: config.ONRAMP_MAIL_FROM,
+      docsUrl: config.ONRAMP_DOCS_URL,
+      cohort,
+      onProgress: (done) => bar?.update(Math.floor(done * 100), { day: `${Math.round(done * 100)}% of the sandbox time played` }),
+    });
+    bar?.update(100, { day: 'done' });
+    bar?.stop();
+    const out = (text: string) => process.stdout.write(`${text}\n`);
+    if (options.json) {
+      out(JSON.stringify({ file, rules: { total: rules.ruleIds.length, enabled: rules.enabled }, policy: policy.from, cohort: describeCohort(cohort), ...result }, null, 2));
+      return result;
+    }
+    out(`${file}: ${rules.ruleIds.length} rules (${rules.enabled} enabled), escalation policy from ${policy.from}`);
+    if (cohort.kind === 'synthetic') {
+      out(`against ${cohort.developers} synthetic developers signing up over ${cohort.days} days (seed ${cohort.seed}): ${result.events} events, opens and clicks included`);
+    } else {
+      const h = result.history!;
+      out(`against the ${h.developers} developers who signed up from ${cohort.from.toISOString()} to ${cohort.to.toISOString()}: ${result.events} of their events replayed (${h.skipped} unreadable, skipped; email opens and clicks left out)`);
+    }
+    out(`sandbox: ${result.days.toFixed(1)} days played under the time-skipping server; nothing was sent, nothing written outside it\n`);
+    out(formatPreviewOutcome(result.outcome, result.history?.actual));
+    return result;
+  } finally {
+    bar?.stop();
+  }
+}
+
+function describeCohort(cohort: PreviewCohort) {
+  return cohort.kind === 'synthetic' ? cohort : { kind: cohort.kind, from: cohort.from.toISOString(), to: cohort.to.toISOString() };
+}
+
+/** Adds `preview <file>` to `onramp rules`. */
+export function rulesPreviewCommand(rules: Command): void {
+  rules
+    .command('preview <file>')
+    .description('run a candidate rules file against a cohort in a sandbox (time-skipping Temporal, in-memory PostgreSQL) and report what it would send and escalate; sends nothing')
+    .option('--developers <n>', 'synthetic developers', positiveInt('--developers'), 200)
+    .option('--days <n>', 'days of signups (synthetic), or of history before --to (--history)', positiveInt('--days'), 30)
+    .option('--seed <n>', 'random seed of the synthetic cohort', positiveInt('--seed'), 1)
+    .option('--history', 'replay the real history in DATABASE_URL (read only) instead of a synthetic cohort')
+    .option('--from <date>', 'with --history: developers who signed up from this date (default --to minus --days)', instant('--from'))
+    .option('--to <date>', 'with --history: … until this date (default now)', instant('--to'))
+    .option('--policy <file>', 'escalation policy (default: the running one with --history, else ONRAMP_ESCALATION_FILE)')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, options: PreviewCliOptions) => {
+      try {
+        await previewRules(loadConfig(), file, options);
+        process.exitCode = 0;
+      } catch (error) {
+        if (!(error instanceof PreviewFailure)) throw error;
+        process.stderr.write(`${error.message}\n`);
+        process.exitCode = error.exitCode;
+      }
+    });
+}

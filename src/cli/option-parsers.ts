@@ -1,0 +1,22 @@
+import { InvalidArgumentError } from 'commander';
+
+/** commander option parsers shared by the commands: each names the option in its error. */
+
+export const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+
+export const nonNegativeInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  return n;
+};
+
+/** An ISO-8601 date or instant (`2026-11-01`, `2026-11-01T09:00:00Z`). */
+export const instant = (name: string) => (value: string) => {
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new InvalidArgumentError(`${name} must be an ISO-8601 date or instant, e.g. 2026-11-01`);
+  return at;
+};

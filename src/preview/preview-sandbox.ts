@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { openDatabase, type Database } from '../db/database.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
+import { applyMigrations } from '../db/migrate.ts';
+import type { IngestEvent } from '../events/event-schemas.ts';
+import { EventIngestor } from '../ingest/event-ingestor.ts';
+import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
+import type { EmailTemplates } from '../mail/email-templates.ts';
+import { outboxMailer } from '../mail/mailer.ts';
+import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
+import { RuleStore } from '../rules/rule-store.ts';
+import { findTemporalTestServer } from '../temporal/binaries.ts';
+import { createJourneyWorker } from '../temporal/journey-worker.ts';
+
+/**
+ * A throwaway copy of Onramp for the rule preview: an in-memory PostgreSQL (PGlite) with the
+ * migrations, the candidate rules and an escalation policy; the time-skipping Temporal test
+ * server running the real journey workflow and activities; the real ingestor and outbox
+ * dispatcher. Emails go to the sandbox's own outbox table (nothing leaves the process) and there
+ * is no Slack: cases live in the sandbox's tables. Everything is gone after `close()`.
+ */
+
+export interface SandboxOptions {
+  /** The candidate rules (YAML, already validated by the caller). */
+  rulesSource: string;
+  /** The escalation policy (YAML). */
+  policySource: string;
+  templates: EmailTemplates;
+  mailFrom: string;
+  docsUrl: string;
+}
+
+export interface PreviewSandbox {
+  db: Database;
+  env: TestWorkflowEnvironment;
+  /** Sandbox time (the test server's clock), ms since the epoch. */
+  now(): Promise<number>;
+  /** Advances sandbox time by `ms`: timers fire, and it waits for the work they cause. */
+  advance(ms: number): Promise<void>;
+  /** Ingests events as a live feed would, then hands every signal they queued to the journeys. */
+  ingest(events: IngestEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const BATCH = 1000;
+
+export async function startPreviewSandbox(options: SandboxOptions): Promise<PreviewSandbox> {
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const closeOne of closers.reverse()) await closeOne().catch(() => {});
+  };
+  try {
+    const postgres: EmbeddedPostgres = await startEmbeddedPostgres();
+    closers.push(() => postgres.stop());
+    await applyMigrations(postgres.url);
+    const db = openDatabase(postgres.url, { max: 1 });
+    closers.push(() => db.close());
+    const rules = new RuleStore(db.pool);
+    const policy = new EscalationPolicyStore(db.pool);
+    for (const [store, source, what] of [
+      [rules, options.rulesSource, 'rules'],
+      [policy, options.policySource, 'escalation policy'],
+    ] as const) {
+      const applied = await store.apply({ source, author: 'onramp rules preview', reason: 'preview' });
+      if (!applied.ok) throw new Error(`the ${what} do not validate: ${applied.errors.map((e) => e.message).join('; ')}`);
+    }
+
+    const testServer = findTemporalTestServer();
+    const env = await TestWorkflowEnvironment.createTimeSkipping(testServer ? { server: { executable: { type: 'existing-path', path: testServer } } } : {});
+    closers.push(() => env.teardown());
+    const currentRules = () => rules.active();
+    const worker: Worker = await createJourneyWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      pool: db.pool,
+      nudges: {
+        mailer: outboxMailer(),
+        templates: options.templates,
+        currentRules,
+        from: options.mailFrom,
+        publicUrl: 'http://onramp.preview',
+        // Links in sandbox emails are never followed: any secret signs them.
+        signingSecret: randomBytes(32).toString('base64url'),
+        docsUrl: options.docsUrl,
+      },
+      handoffs: { currentRules, currentPolicy: () => policy.active(), publicUrl: 'http://onramp.preview' },
+    });
+    const running = worker.run();
+    closers.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+
+    const logger = pino({ level: 'silent' });
+    const ingestor = new EventIngestor(db.pool);
+    const dispatcher = new OutboxDispatcher({ prisma: db.prisma, temporal: env.client, logger });
+    return {
+      db,
+      env,
+      now: () => env.currentTimeMs(),
+      advance: (ms) => (ms > 0 ? env.sleep(ms) : Promise.resolve()),
+      async ingest(events) {
+        for (let i = 0; i < events.length; i += BATCH) await ingestor.ingest(events.slice(i, i + BATCH));
+        while ((await dispatcher.deliverOnce()) > 0);
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

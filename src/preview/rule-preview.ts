@@ -1,0 +1,135 @@
+import type { IngestEvent } from '../events/event-schemas.ts';
+import { EmailTemplates } from '../mail/email-templates.ts';
+import { generateCohort, reactToNudge } from '../simulator/synthetic-cohort.ts';
+import type { SimulatedDeveloper } from '../simulator/simulation-types.ts';
+import { ArrayFeed, mergeFeeds, type EventFeed } from './event-feed.ts';
+import { HistoryFeed, summariseHistory, type HistorySummary, type HistoryWindow } from './history-feed.ts';
+import { readPreviewOutcome, type PreviewOutcome } from './preview-report.ts';
+import { startPreviewSandbox, type PreviewSandbox } from './preview-sandbox.ts';
+
+/**
+ * `onramp rules preview`: a candidate rules file run against a cohort in a sandbox (see
+ * preview-sandbox.ts) and reported, sending nothing. The cohort is synthetic (mode b: the
+ * simulator's developers, who open and click the nudges the candidate rules send them) or the
+ * real history of the developers who signed up in a window (mode c), replayed in the sandbox's
+ * future by whole weeks, so that weekdays and hours of the day, and with them quiet hours, are
+ * those the developers lived.
+ */
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+/** The longest the sandbox advances between two looks at the emails it sent (reactions follow them). */
+const STEP = HOUR;
+
+export type PreviewCohort = { kind: 'synthetic'; developers: number; days: number; seed: number } | ({ kind: 'history'; databaseUrl: string } & HistoryWindow);
+
+export interface PreviewOptions {
+  rulesSource: string;
+  ruleIds: string[];
+  policySource: string;
+  templatesDir: string;
+  mailFrom: string;
+  docsUrl: string;
+  cohort: PreviewCohort;
+  /** Called as sandbox time advances: the share of the run done, 0 to 1. */
+  onProgress?: (done: number) => void;
+}
+
+export interface PreviewResult {
+  outcome: PreviewOutcome;
+  /** Distinct events fed in (history and reactions). */
+  events: number;
+  /** Sandbox days played. */
+  days: number;
+  /** Mode c: what the source held, and what the running rules actually did. */
+  history?: HistorySummary;
+}
+
+export async function runRulePreview(options: PreviewOptions): Promise<PreviewResult> {
+  const historySummary = options.cohort.kind === 'history' ? await summariseHistory(options.cohort.databaseUrl, options.cohort) : undefined;
+  const sandbox = await startPreviewSandbox({
+    rulesSource: options.rulesSource,
+    policySource: options.policySource,
+    templates: new EmailTemplates(options.templatesDir),
+    mailFrom: options.mailFrom,
+    docsUrl: options.docsUrl,
+  });
+  let feed: EventFeed | undefined;
+  try {
+    const start = await sandbox.now();
+    let end: number;
+    let react: ((email: SentEmail) => IngestEvent[]) | undefined;
+    const reactions = new ArrayFeed([]);
+    const cohort = options.cohort;
+    let history: HistoryFeed | undefined;
+    if (cohort.kind === 'synthetic') {
+      const developers = generateCohort({ seed: cohort.seed, developers: cohort.developers, days: cohort.days, start: new Date(start) });
+      const byId = new Map<string, SimulatedDeveloper>(developers.map((d) => [d.profile.id, d]));
+      end = start + cohort.days * DAY;
+      feed = mergeFeeds([new ArrayFeed(developers.flatMap((d) => d.events)), reactions]);
+      react = (email) => reactToNudge(byId.get(email.developerId)!, { nudgeKey: email.id, sentAt: email.sentAt, messageId: email.id }, cohort.seed);
+    } else {
+      const first = historySummary!.firstEventAt ?? start;
+      const shift = Math.max(0, Math.ceil((start - first) / WEEK)) * WEEK;
+      end = Date.now() + shift;
+      history = new HistoryFeed(cohort.databaseUrl, cohort, shift);
+      feed = history;
+    }
+    const events = await play(sandbox, feed, { start, end, react, reactions, onProgress: options.onProgress });
+    const outcome = await readPreviewOutcome(sandbox.db.pool, options.ruleIds);
+    return {
+      outcome,
+      events,
+      days: (end - start) / DAY,
+      ...(historySummary ? { history: { ...historySummary, skipped: history!.skipped } } : {}),
+    };
+  } finally {
+    await feed?.close();
+    await sandbox.close();
+  }
+}
+
+interface SentEmail {
+  id: string;
+  developerId: string;
+  sentAt: Date;
+}
+
+/**
+ * Plays the feed in sandbox time: advances to the next event (at most STEP at a time, so that
+ * reactions to emails follow them closely), ingests what is due, and turns the emails sent
+ * meanwhile into the developers' reactions. Returns the number of events ingested.
+ */
+async function play(
+  sandbox: PreviewSandbox,
+  feed: EventFeed,
+  run: { start: number; end: number; react?: (email: SentEmail) => IngestEvent[]; reactions: ArrayFeed; onProgress?: (done: number) => void },
+): Promise<number> {
+  let now = run.start;
+  let ingested = 0;
+  let lastSent = '0';
+  for (;;) {
+    const next = await feed.nextTime();
+    const target = Math.min(run.end, Math.max(now, Math.min(next ?? Infinity, now + STEP)));
+    await sandbox.advance(target - now);
+    now = target;
+    const due = await feed.takeUntil(now);
+    if (due.length > 0) await sandbox.ingest(due);
+    ingested += due.length;
+    if (run.react) {
+      // decided_at is the sandbox time of the send (emails.sent_at is the wall clock's).
+      const { rows } = await sandbox.db.pool.query<{ row: string; developer_id: string; nudge_key: string; decided_at: Date }>(
+        `SELECT id AS row, developer_id, nudge_key, decided_at FROM nudge_decisions WHERE outcome = 'sent' AND id > $1 ORDER BY id`,
+        [lastSent],
+      );
+      if (rows.length > 0) lastSent = rows.at(-1)!.row;
+      run.reactions.add(rows.flatMap((r) => run.react!({ id: `${r.developer_id}/${r.nudge_key}`, developerId: r.developer_id, sentAt: r.decided_at })));
+    }
+    run.onProgress?.((now - run.start) / Math.max(1, run.end - run.start));
+    if (now >= run.end) break;
+  }
+  // The last signals' work (transitions, decisions) finishes before the report reads it.
+  await sandbox.advance(1000);
+  return ingested;
+}

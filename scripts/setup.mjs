@@ -5,7 +5,7 @@
 // under a second. `--generate` regenerates the Prisma client even when it looks current.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -115,10 +115,75 @@ function ensureSchemathesis() {
   if (!installed) console.warn('setup: warning: could not install schemathesis; the OpenAPI fuzz test fails (or skips without Python and pip)');
 }
 
+// The production Temporal server (PostgreSQL persistence), built from the Go module proxy: the
+// topology docker-compose.yml describes, run without Docker by test/support/production-topology.ts
+// (src/temporal/production-server.ts). Keep in step with the temporalio/auto-setup tag there.
+const TEMPORAL_SERVER = 'v1.29.1';
+const TEMPORAL_MODULE = 'go.temporal.io/server';
+
+function findGo() {
+  if (process.env.GO) return process.env.GO;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/go/bin'];
+  return dirs.map((dir) => join(dir, 'go')).find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Copies a folder of the (read-only) Go module cache, leaving the copy writable so it can be deleted. */
+function copyWritable(from, to) {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (entry.isDirectory()) copyWritable(join(from, entry.name), join(to, entry.name));
+    else {
+      writeFileSync(join(to, entry.name), readFileSync(join(from, entry.name)));
+      chmodSync(join(to, entry.name), 0o644);
+    }
+  }
+}
+
+// .tools/go holds `server` and `sql` (temporal-sql-tool), the module's PostgreSQL schema
+// (schema/postgresql/v12/{temporal,visibility}) and config template (config/development-postgres12.yaml),
+// so nothing at run time depends on where GOMODCACHE is. VERSION is written last: it marks a
+// complete install.
+function ensureProductionTemporal() {
+  const dir = at('.tools', 'go');
+  const stampFile = join(dir, 'VERSION');
+  const needed = ['server', 'sql', 'schema/postgresql/v12/temporal/versioned', 'schema/postgresql/v12/visibility/versioned', 'config/development-postgres12.yaml'];
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === TEMPORAL_SERVER && needed.every((path) => existsSync(join(dir, path)))) return;
+  const go = findGo();
+  if (!go) {
+    console.error(`setup: Go not found (looked at $GO, PATH and /usr/local/go/bin): the production Temporal server ${TEMPORAL_SERVER} is built with \`go install\` (https://go.dev/dl/); install Go or set GO=/path/to/go`);
+    process.exit(1);
+  }
+  console.log(`setup: go install ${TEMPORAL_MODULE}/cmd/server and cmd/tools/sql @${TEMPORAL_SERVER} into .tools/go (the production Temporal server for the PostgreSQL topology test; about 5 minutes on 2 cores the first time)`);
+  const started = Date.now();
+  rmSync(stampFile, { force: true });
+  const env = { ...process.env, GOBIN: dir, GOFLAGS: '-mod=mod' };
+  mustRun(go, ['install', `${TEMPORAL_MODULE}/cmd/server@${TEMPORAL_SERVER}`, `${TEMPORAL_MODULE}/cmd/tools/sql@${TEMPORAL_SERVER}`], env);
+  const modCache = spawnSync(go, ['env', 'GOMODCACHE'], { cwd: root, env, encoding: 'utf8' }).stdout?.trim();
+  const module = modCache && join(modCache, `${TEMPORAL_MODULE}@${TEMPORAL_SERVER}`);
+  if (!module || !existsSync(module)) {
+    console.error(`setup: the module ${TEMPORAL_MODULE}@${TEMPORAL_SERVER} is not in GOMODCACHE (${modCache || '`go env GOMODCACHE` failed'})`);
+    process.exit(1);
+  }
+  rmSync(join(dir, 'schema'), { recursive: true, force: true });
+  copyWritable(join(module, 'schema', 'postgresql', 'v12'), join(dir, 'schema', 'postgresql', 'v12'));
+  mkdirSync(join(dir, 'config'), { recursive: true });
+  writeFileSync(join(dir, 'config', 'development-postgres12.yaml'), readFileSync(join(module, 'config', 'development-postgres12.yaml')));
+  writeFileSync(stampFile, `${TEMPORAL_SERVER}\n`);
+  console.log(`setup: production Temporal server ${TEMPORAL_SERVER} ready in .tools/go (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
 function ensureTestTooling() {
   const script = at('scripts', 'setup-prisma6.mjs');
   if (existsSync(script)) mustRun(process.execPath, [script]);
   ensureSchemathesis();
+  ensureProductionTemporal();
 }
 
 ensureNodeModules();

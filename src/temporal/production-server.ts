@@ -1,0 +1,245 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+import pg from 'pg';
+import { parse, stringify } from 'yaml';
+import { findTemporalCli } from './binaries.ts';
+
+/**
+ * The production Temporal server (`go.temporal.io/server` v1.29.1, the version docker-compose.yml's
+ * `temporalio/auto-setup` runs) with PostgreSQL persistence, started as a plain process: what
+ * auto-setup does in the container, done here. `node scripts/setup.mjs --test` builds it into
+ * .tools/go with temporal-sql-tool (`sql`), the module's PostgreSQL schema and its config
+ * template. Used by test/support/production-topology.ts.
+ */
+export interface ProductionTemporalOptions {
+  /** A PostgreSQL role that may create databases. */
+  postgres: { host: string; port: number; user: string; password: string };
+  /** Temporal's databases are `<prefix>_temporal` and `<prefix>_visibility`. */
+  databasePrefix: string;
+  /** The frontend's gRPC port; default: a free one. The other services' ports are always free ones. */
+  port?: number;
+  /** Holds the generated config (DIR/config) and the server's log (DIR/temporal-server.log). */
+  dir: string;
+  /** Where setup put the binaries, schema and template; default: the repository's .tools/go. */
+  toolsDir?: string;
+  namespace?: string;
+}
+
+export interface ProductionTemporal {
+  /** host:port of the frontend. */
+  address: string;
+  logFile: string;
+  /** Stops the server (SIGTERM, SIGKILL after a grace period); the databases stay. */
+  stop(): Promise<void>;
+  /** Starts it again on the same databases and ports; resolves once it serves the namespace. */
+  start(): Promise<void>;
+  /** Stops the server and drops both databases. */
+  drop(): Promise<void>;
+}
+
+const ENV_NAME = 'onramp-postgres12';
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+const SETPRIV = '/usr/bin/setpriv'; // kills the server with its parent, even on SIGKILL (see dev-server.ts)
+const defaultToolsDir = fileURLToPath(new URL('../../.tools/go/', import.meta.url));
+const run = promisify(execFile);
+
+export async function startProductionTemporal(opts: ProductionTemporalOptions): Promise<ProductionTemporal> {
+  const tools = opts.toolsDir ?? defaultToolsDir;
+  const namespace = opts.namespace ?? 'default';
+  const missing = ['server', 'sql', 'config/development-postgres12.yaml'].filter((path) => !existsSync(join(tools, path)));
+  if (missing.length > 0) {
+    throw new Error(`production Temporal server: ${missing.join(', ')} missing in ${tools}: run \`node scripts/setup.mjs --test\` (builds it with Go)`);
+  }
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('Temporal CLI not found (creates the namespace): run `node scripts/setup.mjs`');
+  const databases = { temporal: `${opts.databasePrefix}_temporal`, visibility: `${opts.databasePrefix}_visibility` };
+
+  // Schema, as auto-setup does it: create, baseline 0.0, then every versioned step.
+  const sqlEnv = {
+    ...process.env,
+    SQL_PLUGIN: 'postgres12',
+    SQL_HOST: opts.postgres.host,
+    SQL_PORT: String(opts.postgres.port),
+    SQL_USER: opts.postgres.user,
+    SQL_PASSWORD: opts.postgres.password,
+  };
+  for (const [kind, database] of Object.entries(databases)) {
+    const schemaDir = join(tools, 'schema', 'postgresql', 'v12', kind, 'versioned');
+    for (const args of [['create-database'], ['setup-schema', '-v', '0.0'], ['update-schema', '-d', schemaDir]]) {
+      await run(join(tools, 'sql'), ['--db', database, ...args], { env: sqlEnv }).catch((error) => {
+        throw new Error(`temporal-sql-tool --db ${database} ${args.join(' ')} failed: ${error.stderr || error.message}`);
+      });
+    }
+  }
+
+  // The module's template, trimmed: no archival, metrics, pprof or dynamic config; our databases;
+  // free ports for every service, so servers of parallel test files never meet.
+  const port = opts.port ?? (await freePort());
+  const config = parse(readFileSync(join(tools, 'config', 'development-postgres12.yaml'), 'utf8'));
+  delete config.archival;
+  delete config.namespaceDefaults;
+  delete config.dynamicConfigClient;
+  delete config.global.pprof;
+  delete config.global.metrics;
+  config.log = { stdout: true, level: 'warn' };
+  for (const [store, database] of [['postgres-default', databases.temporal], ['postgres-visibility', databases.visibility]] as const) {
+    Object.assign(config.persistence.datastores[store].sql, {
+      databaseName: database,
+      connectAddr: `${opts.postgres.host}:${opts.postgres.port}`,
+      user: opts.postgres.user,
+      password: opts.postgres.password,
+    });
+  }
+  for (const service of ['frontend', 'history', 'matching', 'worker']) {
+    const rpc = config.services[service].rpc;
+    rpc.grpcPort = service === 'frontend' ? port : await freePort();
+    // Temporal stores membership ports as SMALLINT (cluster_membership.rpc_port): ephemeral ports
+    // (32768–60999 on Linux) are out of range and stop the server, so these come from below 32768.
+    rpc.membershipPort = await freePort({ below: 32_768 });
+    if (rpc.httpPort !== undefined) rpc.httpPort = await freePort();
+  }
+  const address = `127.0.0.1:${port}`;
+  config.clusterMetadata.clusterInformation.active.rpcAddress = address;
+  mkdirSync(join(opts.dir, 'config'), { recursive: true });
+  writeFileSync(join(opts.dir, 'config', `${ENV_NAME}.yaml`), stringify(config));
+
+  const logFile = join(opts.dir, 'temporal-server.log');
+  let server: Server | undefined;
+  let namespaceCreated = false;
+
+  const stop = async () => {
+    if (server) await terminate(server);
+    server = undefined;
+  };
+
+  const start = async () => {
+    if (server && !server.ended) return;
+    const log = openSync(logFile, 'a');
+    const args = ['--root', opts.dir, '--config', 'config', '--env', ENV_NAME, '--allow-no-auth', 'start'];
+    const [command, commandArgs] =
+      process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', join(tools, 'server'), ...args]] : [join(tools, 'server'), args];
+    const child = spawn(command, commandArgs, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const started: Server = { child, ended: undefined, exited: undefined as unknown as Promise<void>, killOnExit: () => child.kill('SIGKILL') };
+    started.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => ((started.ended = `exited (${code ?? signal})`), resolve()));
+      child.once('error', (error) => ((started.ended = `failed to start (${error.message})`), resolve()));
+    });
+    process.once('exit', started.killOnExit);
+    server = started;
+    try {
+      await waitUntil('serving', started, logFile, async (connection) => {
+        await connection.workflowService.getSystemInfo({});
+      });
+      if (!namespaceCreated) {
+        await waitUntil(`namespace ${namespace} created`, started, logFile, async () => {
+          try {
+            await run(cli, ['operator', 'namespace', 'create', '-n', namespace, '--address', address]);
+          } catch (error: any) {
+            if (!/already (exists|registered)/i.test(`${error.stderr ?? ''}${error.message}`)) throw new Error(error.stderr || error.message);
+          }
+        });
+        namespaceCreated = true;
+      }
+      // The frontend caches namespaces: wait until it serves ours, not merely the database has it.
+      await waitUntil(`serving namespace ${namespace}`, started, logFile, async (connection) => {
+        await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+      });
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  };
+
+  const drop = async () => {
+    await stop();
+    const client = new pg.Client({ ...opts.postgres, database: 'postgres' });
+    await client.connect();
+    try {
+      for (const database of Object.values(databases)) await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    } finally {
+      await client.end();
+    }
+  };
+
+  await start();
+  return { address, logFile, stop, start, drop };
+
+  async function waitUntil(what: string, current: Server, log: string, attempt: (connection: Connection) => Promise<void>): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      if (current.ended) throw new Error(`production Temporal server ${current.ended} before ${what}:\n${tail(log)}`);
+      try {
+        const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+        try {
+          await attempt(connection);
+          return;
+        } finally {
+          await connection.close();
+        }
+      } catch (error) {
+        lastError = error;
+        await sleep(250);
+      }
+    }
+    throw new Error(
+      `production Temporal server at ${address} not ${what} after ${READY_TIMEOUT_MS / 1000} s ` +
+        `(last error: ${lastError instanceof Error ? lastError.message : String(lastError)}):\n${tail(log)}`,
+    );
+  }
+}
+
+interface Server {
+  child: ChildProcess;
+  ended: string | undefined;
+  exited: Promise<void>;
+  killOnExit: () => void;
+}
+
+async function terminate(server: Server): Promise<void> {
+  process.removeListener('exit', server.killOnExit);
+  if (server.ended) return;
+  server.child.kill('SIGTERM');
+  const timeout = sleep(STOP_GRACE_MS, false, { ref: false });
+  if (!(await Promise.race([server.exited.then(() => true), timeout]))) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+}
+
+/** A port free now: the kernel's pick, or with `below`, a random free one in [10000, below). */
+async function freePort(opts: { below?: number } = {}): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const wanted = opts.below ? 10_000 + Math.floor(Math.random() * (opts.below - 10_000)) : 0;
+    const port = await new Promise<number | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(undefined));
+      probe.listen(wanted, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    if (port !== undefined) return port;
+    if (attempt >= 100) throw new Error('no free port found');
+  }
+}
+
+/** The log's last lines; for a Go panic or an error, the lines around it. */
+function tail(logFile: string, lines = 30): string {
+  try {
+    const all = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+    const panic = all.findLastIndex((line) => line.startsWith('panic:') || /"level":"(error|fatal)"|level=(error|fatal)/.test(line));
+    // Its JSON lines carry whole Go stack traces: the message, not the trace.
+    return (panic >= 0 ? all.slice(Math.max(0, panic - 5), panic + 10) : all.slice(-lines)).map((line) => line.replace(/,"stacktrace":".*$/, '}').slice(0, 1_000)).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -5,7 +5,8 @@ let installed = false;
 
 /**
  * The Temporal SDK's process-wide runtime: its logs go to our logger, and it installs no signal
- * handlers — the CLI owns shutdown and stops the API before the worker.
+ * handlers — the CLI owns shutdown and stops the API before the worker. The SDK core's own (Rust)
+ * logs, warnings and up, are forwarded to that logger too instead of the console.
  */
 export function installTemporalRuntime(logger: Logger): void {
   if (installed) return;
@@ -20,5 +21,5 @@ export function installTemporalRuntime(logger: Logger): void {
     warn: (message, meta) => log.warn(meta ?? {}, message),
     error: (message, meta) => log.error(meta ?? {}, message),
   };
-  Runtime.install({ logger: adapter, shutdownSignals: [] });
+  Runtime.install({ logger: adapter, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } } });
 }

@@ -90,8 +90,9 @@ export async function previewRules(config: Config, file: string, options: Previe
   const rules = candidateRules(file);
   const cohort = cohortOf(config, options);
   const policy = await escalationPolicy(config, options);
-  // Temporal's own logs (worker start and stop) would drown the report: warnings only, on stderr.
-  installTemporalRuntime(pino({ level: 'warn' }, pino.destination(2)));
+  // Temporal's own logs (worker start and stop, the test server's missing capabilities) would
+  // drown the report: errors only, on stderr.
+  installTemporalRuntime(pino({ level: 'error' }, pino.destination(2)));
   const bar = options.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: 'preview [{bar}] {percentage}% | {day}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar?.start(100, 0, { day: 'starting the sandbox' });
   try {

@@ -1,0 +1,193 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import type { IngestEvent } from '../../src/events/event-schemas.ts';
+import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
+import { holdoutBucket } from '../../src/journey/nudging.ts';
+import { runRulePreview, type PreviewResult } from '../../src/preview/rule-preview.ts';
+import { runOnramp } from '../support/onramp-cli.ts';
+import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+
+/**
+ * `onramp rules preview`: candidate rules against a cohort in the sandbox. The history mode runs
+ * on a hand-written history whose every send and case is counted by hand below; the synthetic
+ * mode and the errors go through the CLI as a user runs it.
+ */
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const shippedRules = readFileSync(join(root, 'config/rules.yaml'), 'utf8');
+const shippedPolicy = readFileSync(join(root, 'config/escalation.yaml'), 'utf8');
+const ruleIds = (source: string): string[] => parse(source).rules.map((r: { id: string }) => r.id);
+
+/** The first id with this prefix in (or out of) the 10% holdout. */
+function idFor(prefix: string, holdout: boolean): string {
+  for (let n = 0; ; n++) if (holdoutBucket(`${prefix}${n}`) < 1000 === holdout) return `${prefix}${n}`;
+}
+
+// UTC midnight 20 days ago: the history is laid out in hours of those days (all developers UTC,
+// quiet hours 21:00–08:00). The preview moves it by whole weeks, so the hours stay the same.
+const day0 = Math.floor((Date.now() - 20 * DAY) / DAY) * DAY;
+const at = (day: number, hour: number) => new Date(day0 + day * DAY + hour * HOUR).toISOString();
+const dev = {
+  stalled: idFor('dev_stalled_', false), // key at 10:30, never calls
+  night: idFor('dev_night_', false), // key at 22:00, never calls: both nudges fall in quiet hours
+  caller: idFor('dev_caller_', false), // one call 10 minutes after the key, nothing more
+  holdout: idFor('dev_holdout_', true), // as stalled, but in the holdout
+  before: 'dev_before_window', // signed up 40 days ago: not in the window
+};
+
+function signup(id: string, occurredAt: string): IngestEvent {
+  return { id: `${id}.signup`, type: 'developer.signed_up', developerId: id, occurredAt, properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } };
+}
+const key = (id: string, occurredAt: string): IngestEvent => ({ id: `${id}.key`, type: 'api_key.created', developerId: id, occurredAt, properties: { apiKey: `key_${id}`, mode: 'test' } });
+const call = (id: string, occurredAt: string): IngestEvent => ({
+  id: `${id}.call`,
+  type: 'api.request',
+  developerId: id,
+  occurredAt,
+  properties: { apiKey: `key_${id}`, endpoint: '/v1/charges', method: 'POST', status: 200, userAgent: 'curl/8.5.0', mode: 'test' },
+});
+
+const history: IngestEvent[] = [
+  signup(dev.stalled, at(0, 10)),
+  key(dev.stalled, at(0, 10.5)),
+  signup(dev.night, at(0, 21.5)),
+  key(dev.night, at(0, 22)),
+  signup(dev.caller, at(0, 11)),
+  key(dev.caller, at(0, 11 + 1 / 6)),
+  call(dev.caller, at(0, 11 + 2 / 6)),
+  signup(dev.holdout, at(0, 12)),
+  key(dev.holdout, at(0, 12.5)),
+  signup(dev.before, at(-20, 10)),
+  key(dev.before, at(-20, 10.5)),
+];
+
+const SOURCE_TABLES = ['developers', 'events', 'emails', 'nudge_decisions', 'handoffs', 'outbox_signals', 'rule_versions'];
+
+let database: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  database = await createTestDatabase(databaseBackends()[0]!);
+  await applyMigrations(database.url);
+  db = openDatabase(database.url, { max: database.maxConnections });
+  await new EventIngestor(db.pool).ingest(history);
+  // What the running rules actually did: one email, under an older version of first-call-help.
+  await db.pool.query(
+    `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, sent_at)
+     VALUES ($1, $2, 'first-call-help', 1, 'first-call-help', 'x@example.com', 's', 't', 'h', 'outbox', 'sent', now())`,
+    [`${dev.stalled}/first-call-help#1`, dev.stalled],
+  );
+  // PGlite serves one connection: the preview's own must find it free.
+  if (database.maxConnections === 1) await db.close();
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+async function sourceCounts(): Promise<Record<string, number>> {
+  const reader = database.maxConnections === 1 ? openDatabase(database.url, { max: 1 }) : db;
+  try {
+    const counts: Record<string, number> = {};
+    for (const table of SOURCE_TABLES) counts[table] = Number((await reader.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+    return counts;
+  } finally {
+    if (reader !== db) await reader.close();
+  }
+}
+
+function preview(rulesSource: string): Promise<PreviewResult> {
+  return runRulePreview({
+    rulesSource,
+    ruleIds: ruleIds(rulesSource),
+    policySource: shippedPolicy,
+    templatesDir: join(root, 'templates'),
+    mailFrom: 'Onramp <onboarding@onramp.test>',
+    docsUrl: 'https://docs.example.com',
+    cohort: { kind: 'history', databaseUrl: database.url, from: new Date(day0 - DAY), to: new Date(day0 + DAY) },
+  });
+}
+
+const line = (result: PreviewResult, rule: string) => result.outcome.rules.find((l) => l.rule === rule)!;
+
+describe('rules preview on the real history (mode c)', () => {
+  it('replays the window’s developers under the shipped rules: every send, deferral, holdout skip and case as counted by hand; the source is untouched', async () => {
+    const before = await sourceCounts();
+    const result = await preview(shippedRules);
+    expect(await sourceCounts()).toEqual(before);
+
+    expect(result.history).toMatchObject({ developers: 4, events: 9, skipped: 0 });
+    expect(result.history!.actual).toEqual({ emailsByRule: { 'first-call-help': 1 }, casesByCriterion: {} });
+    expect(result.outcome.developers).toBe(4);
+    // 24 h after the key: stalled (10:30) and night (22:00 → deferred to 08:00); holdout skipped.
+    expect(line(result, 'first-call-help')).toMatchObject({ sent: 2, templates: { 'first-call-help': 2 }, deferred: 1, skipped: { holdout: 1 }, escalated: 0 });
+    // 72 h after the key: the same two (the cap allows 2 in 7 days).
+    expect(line(result, 'first-call-second-nudge')).toMatchObject({ sent: 2, templates: { 'first-call-second': 2 }, deferred: 1, skipped: { holdout: 1 } });
+    // The caller: 3 days after the first call, no second endpoint.
+    expect(line(result, 'explore-the-api')).toMatchObject({ sent: 1, templates: { 'explore-the-api': 1 }, deferred: 0, skipped: {} });
+    for (const rule of ['go-live-checklist', 'authentication-help', 'required-parameters', 'rate-limit-guidance']) expect(line(result, rule)).toMatchObject({ sent: 0, deferred: 0, skipped: {}, cancelled: {} });
+    expect(result.outcome.emails).toBe(5);
+    expect(result.outcome.effects).toEqual({ frequencyCap: 0, holdout: 2, quietHours: { deferred: 2, thenSent: 2, thenCancelled: 0, stillWaiting: 0 } });
+    // 7 days with a key and no call (stalled, night, holdout); 14 days after the caller's first call.
+    expect(result.outcome.escalations).toEqual({ 'stall:no-first-call': 3, 'stall:not-active': 1 });
+    expect(result.outcome.developersEscalated).toBe(4);
+    expect(result.outcome.stages).toEqual({ credential_provisioned: 3, first_api_call: 1 });
+  });
+
+  it('a tighter frequency cap (1 in 7 days): the second nudges are held back by the cap, the others unchanged', async () => {
+    const rules = parse(shippedRules);
+    rules.policy.frequencyCap = { max: 1, per: '7d' };
+    const result = await preview(stringify(rules));
+    expect(line(result, 'first-call-help')).toMatchObject({ sent: 2, deferred: 1 });
+    expect(line(result, 'first-call-second-nudge')).toMatchObject({ sent: 0, skipped: { frequency_cap: 2, holdout: 1 } });
+    expect(line(result, 'explore-the-api')).toMatchObject({ sent: 1 });
+    expect(result.outcome.effects.frequencyCap).toBe(2);
+    expect(result.outcome.effects.quietHours).toEqual({ deferred: 1, thenSent: 1, thenCancelled: 0, stillWaiting: 0 });
+  });
+});
+
+describe('onramp rules preview (CLI)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-preview-'));
+
+  it('against a synthetic cohort: a JSON report whose sends add up, for the rules in the file only', async () => {
+    const rules = parse(shippedRules);
+    for (const rule of rules.rules) rule.enabled = rule.id === 'first-call-help';
+    const file = join(dir, 'one-rule.yaml');
+    writeFileSync(file, stringify(rules));
+    const run = await runOnramp(['rules', 'preview', file, '--developers', '40', '--days', '4', '--seed', '7', '--json']);
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.cohort).toEqual({ kind: 'synthetic', developers: 40, days: 4, seed: 7 });
+    expect(report.outcome.developers).toBe(40);
+    const byRule = Object.fromEntries(report.outcome.rules.map((l: { rule: string; sent: number }) => [l.rule, l.sent]));
+    expect(byRule['first-call-help']).toBeGreaterThan(0);
+    expect(report.outcome.emails).toBe(byRule['first-call-help']);
+    for (const [rule, sent] of Object.entries(byRule)) if (rule !== 'first-call-help') expect(sent).toBe(0);
+  });
+
+  it('an invalid rules file: exit 1 with the error named, and no sandbox', async () => {
+    const file = join(dir, 'invalid.yaml');
+    writeFileSync(file, shippedRules.replace('after: 24h', 'after: soon'));
+    const run = await runOnramp(['rules', 'preview', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('when.after');
+    expect(run.stderr).toContain('nothing previewed');
+  });
+
+  it('a missing file: exit 2; --history without DATABASE_URL: exit 2, saying so', async () => {
+    expect((await runOnramp(['rules', 'preview', join(dir, 'missing.yaml')])).code).toBe(2);
+    const run = await runOnramp(['rules', 'preview', join(root, 'config/rules.yaml'), '--history'], { DATABASE_URL: '' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('DATABASE_URL');
+  });
+});

@@ -61,7 +61,8 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
   if (!cli) throw new Error('Temporal CLI not found (creates the namespace): run `node scripts/setup.mjs`');
   const databases = { temporal: `${opts.databasePrefix}_temporal`, visibility: `${opts.databasePrefix}_visibility` };
 
-  // Schema, as auto-setup does it: create, baseline 0.0, then every versioned step.
+  // Schema, as auto-setup does it: create, baseline 0.0, then every versioned step. A failure
+  // here or at the first start drops both databases again: nothing is left behind.
   const sqlEnv = {
     ...process.env,
     SQL_PLUGIN: 'postgres12',
@@ -73,7 +74,8 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
   for (const [kind, database] of Object.entries(databases)) {
     const schemaDir = join(tools, 'schema', 'postgresql', 'v12', kind, 'versioned');
     for (const args of [['create-database'], ['setup-schema', '-v', '0.0'], ['update-schema', '-d', schemaDir]]) {
-      await run(join(tools, 'sql'), ['--db', database, ...args], { env: sqlEnv }).catch((error) => {
+      await run(join(tools, 'sql'), ['--db', database, ...args], { env: sqlEnv }).catch(async (error) => {
+        await dropDatabases(opts.postgres, Object.values(databases)).catch(() => undefined);
         throw new Error(`temporal-sql-tool --db ${database} ${args.join(' ')} failed: ${error.stderr || error.message}`);
       });
     }
@@ -160,16 +162,15 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
 
   const drop = async () => {
     await stop();
-    const client = new pg.Client({ ...opts.postgres, database: 'postgres' });
-    await client.connect();
-    try {
-      for (const database of Object.values(databases)) await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
+    await dropDatabases(opts.postgres, Object.values(databases));
   };
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await dropDatabases(opts.postgres, Object.values(databases)).catch(() => undefined); // leave nothing behind
+    throw error;
+  }
   return { address, logFile, stop, start, drop };
 
   async function waitUntil(what: string, current: Server, log: string, attempt: (connection: Connection) => Promise<void>): Promise<void> {
@@ -194,6 +195,16 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
       `production Temporal server at ${address} not ${what} after ${READY_TIMEOUT_MS / 1000} s ` +
         `(last error: ${lastError instanceof Error ? lastError.message : String(lastError)}):\n${tail(log)}`,
     );
+  }
+}
+
+async function dropDatabases(postgres: ProductionTemporalOptions['postgres'], databases: string[]): Promise<void> {
+  const client = new pg.Client({ ...postgres, database: 'postgres' });
+  await client.connect();
+  try {
+    for (const database of databases) await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await client.end();
   }
 }
 

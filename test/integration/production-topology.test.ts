@@ -1,0 +1,128 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProductionTopology } from '../support/production-topology.ts';
+
+// docker-compose.yml's topology without Docker: the production Temporal server (built by
+// `node scripts/setup.mjs --test`, PostgreSQL persistence), Onramp's api and two workers as
+// separate processes through the real CLI, all on TEST_DATABASE_URL's PostgreSQL.
+const skipReason = process.env.TEST_DATABASE_URL ? undefined : 'needs a real PostgreSQL: set TEST_DATABASE_URL (the production Temporal server persists there)';
+if (skipReason) console.warn(`production-topology: skipped: ${skipReason}`);
+
+const at = (day: number, hour = 0, minute = 0) => new Date(Date.UTC(2026, 10, day, hour, minute)).toISOString();
+const STAGES = ['account_created', 'credential_provisioned', 'first_api_call'];
+
+/** Signup → API key → first successful call: the three events that take a developer to first_api_call. */
+function firstCall(id: string, day: number) {
+  return [
+    {
+      id: `${id}-signup`,
+      type: 'developer.signed_up',
+      developerId: id,
+      occurredAt: at(day, 10),
+      properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'Europe/Berlin' },
+    },
+    { id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: at(day, 10, 5), properties: { apiKey: `key_${id}`, mode: 'test' } },
+    { id: `${id}-call`, type: 'api.request', occurredAt: at(day, 10, 30), properties: { apiKey: `key_${id}`, endpoint: '/v1/charges', method: 'GET', status: 200, mode: 'test', userAgent: 'curl/8.5.0' } },
+  ];
+}
+
+describe.skipIf(skipReason !== undefined)('the production topology: api and two workers on the production Temporal server and PostgreSQL', () => {
+  let topology: ProductionTopology;
+
+  beforeAll(async () => {
+    topology = await new ProductionTopology().start();
+  }, 300_000);
+  afterAll(async () => {
+    await topology?.stop();
+  }, 120_000);
+
+  /** Every transition row of these developers, in order: lost = missing, duplicated = extra. */
+  async function audit(ids: string[]) {
+    const { rows } = await topology.pool.query<{ developer_id: string; to_stage: string }>(
+      'SELECT developer_id, to_stage FROM journey_transitions WHERE developer_id = ANY($1) ORDER BY developer_id, id',
+      [ids],
+    );
+    const byDeveloper = new Map(ids.map((id) => [id, [] as string[]]));
+    for (const row of rows) byDeveloper.get(row.developer_id)!.push(row.to_stage);
+    let lost = 0;
+    let duplicated = 0;
+    for (const stages of byDeveloper.values()) {
+      lost += STAGES.filter((stage) => !stages.includes(stage)).length;
+      duplicated += stages.length - new Set(stages).size + stages.filter((stage) => !STAGES.includes(stage)).length;
+    }
+    return { byDeveloper, lost, duplicated };
+  }
+
+  async function settle(ids: string[], timeoutMs: number) {
+    // One at a time: the API is a separate process on these 2 cores, no need to hammer it.
+    for (const id of ids) await topology.waitForJourney(id, (j) => j.stage === 'first_api_call' && j.pendingSignals === 0, timeoutMs);
+  }
+
+  it('takes a developer from signup through an API key to the first call, through the HTTP API', async () => {
+    const id = 'prod_ada';
+    const [signup, key, call] = firstCall(id, 1);
+    for (const [event, stage] of [[signup, 'account_created'], [key, 'credential_provisioned'], [call, 'first_api_call']] as const) {
+      const response = await topology.postEvents({ events: [event] });
+      expect(response.status, JSON.stringify(response.body)).toBe(202);
+      expect(response.body).toMatchObject({ accepted: 1, duplicates: 0 });
+      await topology.waitForJourney(id, (j) => j.stage === stage);
+    }
+    const journey = await topology.waitForJourney(id, (j) => j.transitions.length === 3 && j.pendingSignals === 0);
+    expect(journey.transitions.map((t: any) => t.to)).toEqual(STAGES);
+    expect(journey.stages.find((s: any) => s.stage === 'account_created')).toMatchObject({ status: 'reached', at: at(1, 10), causeEventId: `${id}-signup` });
+    expect(journey.stages.find((s: any) => s.stage === 'credential_provisioned')).toMatchObject({ status: 'reached', at: at(1, 10, 5), causeEventId: `${id}-key` });
+    expect(journey.stages.find((s: any) => s.stage === 'first_api_call')).toMatchObject({ status: 'reached', at: at(1, 10, 30), causeEventId: `${id}-call` });
+    expect(journey.running).toBe(true);
+    expect(journey.requests).toMatchObject({ total: 1, ok: 1 });
+    // The two workers are separate processes, both alive; the journey ran on one of them.
+    expect(topology.workers.every((w) => w && !w.ended)).toBe(true);
+  });
+
+  it('accepts events while the Temporal server is down and, once it is back, takes every journey to its stage exactly once', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `prod_outage_${i}`);
+    await topology.stopTemporal();
+    let accepted = 0;
+    try {
+      for (const [i, id] of ids.entries()) {
+        const response = await topology.postEvents({ events: firstCall(id, 2 + (i % 5)) });
+        expect(response.status, JSON.stringify(response.body)).toBe(202);
+        accepted += response.body.accepted;
+      }
+      // Stored and queued in the outbox, not delivered: nothing can reach a journey now.
+      const outbox = await topology.pool.query<{ n: string }>('SELECT count(DISTINCT developer_id) AS n FROM outbox_signals WHERE developer_id = ANY($1)', [ids]);
+      expect(Number(outbox.rows[0]!.n)).toBe(ids.length);
+      await sleep(2_000); // the dispatcher tries, fails and backs off while the server is down
+    } finally {
+      await topology.startTemporal();
+    }
+    expect(accepted).toBe(ids.length * 3);
+    await settle(ids, 120_000);
+    const { byDeveloper, lost, duplicated } = await audit(ids);
+    for (const [id, stages] of byDeveloper) expect(stages, id).toEqual(STAGES);
+    const outbox = await topology.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox_signals WHERE developer_id = ANY($1)', [ids]);
+    expect(Number(outbox.rows[0]!.n)).toBe(0);
+    console.log(`production-topology: Temporal outage: faults injected=1 (server stopped for ${ids.length} developers' events), events accepted=${accepted}, journeys=${ids.length}, lost=${lost}, duplicated=${duplicated}`);
+    expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  }, 300_000);
+
+  it('finishes the journeys of a worker killed (SIGKILL) mid-flight on the other worker and a restarted one, with no duplicated transition', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `prod_kill_${i}`);
+    let killed = 0;
+    // First half, then the kill while those are being worked on, then the second half.
+    for (const [i, id] of ids.entries()) {
+      const response = await topology.postEvents({ events: firstCall(id, 10 + (i % 5)) });
+      expect(response.status).toBe(202);
+      if (i === ids.length / 2) {
+        await topology.killWorker(0, 'SIGKILL');
+        killed++;
+      }
+    }
+    await sleep(3_000); // worker 1 alone for a while
+    await topology.startWorker(0);
+    await settle(ids, 120_000);
+    const { byDeveloper, lost, duplicated } = await audit(ids);
+    for (const [id, stages] of byDeveloper) expect(stages, id).toEqual(STAGES);
+    console.log(`production-topology: worker SIGKILL: faults injected=${killed}, journeys=${ids.length}, lost=${lost}, duplicated=${duplicated}`);
+    expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  }, 300_000);
+});

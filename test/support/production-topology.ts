@@ -1,0 +1,236 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
+import { ADMIN_KEY, INGEST_KEY, freePort } from './onramp-harness.ts';
+import { SIGNING_SECRET } from './nudge-deps.ts';
+import { createTestDatabase, type TestDatabase } from './test-databases.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const SETPRIV = '/usr/bin/setpriv';
+const READY_TIMEOUT_MS = 90_000;
+
+interface OnrampProcess {
+  name: string;
+  child: ChildProcess;
+  log: string;
+  ended: string | undefined;
+  exited: Promise<void>;
+}
+
+/**
+ * docker-compose.yml's topology as plain processes, for tests: a PostgreSQL database for Onramp
+ * (TEST_DATABASE_URL's server), the production Temporal server on two more databases of that
+ * server, Onramp's `api` and two `worker`s as separate OS processes run through the real CLI
+ * (`node --import tsx src/cli/main.ts api|worker`), and a local SMTP server capturing what they send.
+ * Each process logs to a file in `dir`; a failure to start reports the tail of its log.
+ */
+export class ProductionTopology {
+  apiUrl = '';
+  /** Onramp's database, for assertions (transition rows …). */
+  pool!: pg.Pool;
+  readonly dir = mkdtempSync(join(tmpdir(), 'onramp-production-'));
+  readonly workers: (OnrampProcess | undefined)[] = [undefined, undefined];
+  private api: OnrampProcess | undefined;
+  private database: TestDatabase | undefined;
+  private temporal: ProductionTemporal | undefined;
+  private smtp: SMTPServer | undefined;
+  private smtpPort = 0;
+  private apiPort = 0;
+  private readonly mails: ParsedMail[] = [];
+
+  async start(): Promise<this> {
+    try {
+      const adminUrl = process.env.TEST_DATABASE_URL;
+      if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
+      this.database = await createTestDatabase('postgres');
+      this.pool = new pg.Pool({ connectionString: this.database.url, max: 2 });
+      const url = new URL(adminUrl);
+      this.temporal = await startProductionTemporal({
+        postgres: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+        databasePrefix: new URL(this.database.url).pathname.slice(1),
+        dir: join(this.dir, 'temporal'),
+      });
+      await this.startSmtp();
+      this.apiPort = await freePort();
+      this.api = await this.spawn('api', ['api'], { PORT: String(this.apiPort) }, async (p) => {
+        if (!/"msg":"api listening"/.test(readLog(p.log))) return false;
+        return (await fetch(`http://127.0.0.1:${this.apiPort}/healthz`).catch(() => undefined))?.ok === true;
+      });
+      this.apiUrl = `http://127.0.0.1:${this.apiPort}`;
+      for (const i of [0, 1]) await this.startWorker(i);
+      return this;
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  get temporalAddress(): string {
+    return this.temporal!.address;
+  }
+
+  /** Kills worker `i` (SIGKILL by default: no graceful shutdown) and waits until it is gone. */
+  async killWorker(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const worker = this.workers[i];
+    if (!worker) return;
+    if (!worker.ended) worker.child.kill(signal);
+    await worker.exited;
+    this.workers[i] = undefined;
+  }
+
+  /** Starts worker `i` (again), resolving once it polls Temporal. */
+  async startWorker(i: number): Promise<void> {
+    if (this.workers[i] && !this.workers[i]!.ended) throw new Error(`worker ${i} is running`);
+    this.workers[i] = await this.spawn(`worker${i}`, ['worker'], {}, async (p) => /"msg":"worker running"/.test(readLog(p.log)));
+  }
+
+  async stopTemporal(): Promise<void> {
+    await this.temporal!.stop();
+  }
+
+  async startTemporal(): Promise<void> {
+    await this.temporal!.start();
+  }
+
+  /** The mails Onramp sent through SMTP_URL, parsed. */
+  emails(): ParsedMail[] {
+    return [...this.mails];
+  }
+
+  /** `fetch` against the API with the ingest key (or `key`). */
+  request(path: string, init: { method?: string; body?: unknown; key?: string } = {}) {
+    return fetch(`${this.apiUrl}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: { authorization: `Bearer ${init.key ?? INGEST_KEY}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+  }
+
+  async postEvents(body: unknown): Promise<{ status: number; body: any }> {
+    const response = await this.request('/v1/events', { body });
+    return { status: response.status, body: await response.json() };
+  }
+
+  async journey(developerId: string): Promise<{ status: number; body: any }> {
+    const response = await this.request(`/v1/developers/${encodeURIComponent(developerId)}/journey`);
+    return { status: response.status, body: await response.json() };
+  }
+
+  async waitForJourney(developerId: string, done: (journey: any) => boolean, timeoutMs = 60_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    let last: any;
+    while (Date.now() < deadline) {
+      const { status, body } = await this.journey(developerId).catch((error) => ({ status: 0, body: String(error) }));
+      last = body;
+      if (status === 200 && done(body)) return body;
+      await sleep(200);
+    }
+    throw new Error(`journey ${developerId} did not settle: ${JSON.stringify(last)}`);
+  }
+
+  /** A process's log (api, worker0, worker1, temporal), for failure messages. */
+  log(name: string): string {
+    return readLog(name === 'temporal' ? this.temporal?.logFile ?? '' : join(this.dir, `${name}.log`));
+  }
+
+  /** Stops everything and removes every trace (databases, files); never throws. */
+  async stop(): Promise<void> {
+    const steps: [string, () => Promise<unknown>][] = [
+      ['api', () => this.terminate(this.api)],
+      ['worker0', () => this.terminate(this.workers[0])],
+      ['worker1', () => this.terminate(this.workers[1])],
+      ['smtp', () => new Promise<void>((resolve) => (this.smtp ? this.smtp.close(() => resolve()) : resolve()))],
+      ['pool', () => this.pool?.end() ?? Promise.resolve()],
+      ['temporal', () => this.temporal?.drop() ?? Promise.resolve()],
+      ['database', () => this.database?.drop() ?? Promise.resolve()],
+    ];
+    for (const [name, step] of steps) {
+      await step().catch((error) => console.warn(`production topology: stopping ${name} failed: ${error instanceof Error ? error.message : String(error)}`));
+    }
+    if (!process.env.KEEP_TOPOLOGY_LOGS) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async startSmtp(): Promise<void> {
+    this.smtpPort = await freePort();
+    this.smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, _session, callback) => {
+        simpleParser(stream).then((mail) => (this.mails.push(mail), callback()), callback);
+      },
+    });
+    await new Promise<void>((resolve) => this.smtp!.listen(this.smtpPort, '127.0.0.1', resolve));
+  }
+
+  /** The environment docker-compose.yml gives the api and worker services, pointed at the local parts. */
+  private env(extra: Record<string, string>): NodeJS.ProcessEnv {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ONRAMP_') && !['PORT', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'NODE_OPTIONS', 'VITEST'].includes(name) && !name.startsWith('VITEST_')));
+    return {
+      ...base,
+      DATABASE_URL: this.database!.url,
+      TEMPORAL_ADDRESS: this.temporal!.address,
+      HOST: '127.0.0.1',
+      ONRAMP_INGEST_KEY: INGEST_KEY,
+      ONRAMP_ADMIN_KEY: ADMIN_KEY,
+      ONRAMP_SIGNING_SECRET: SIGNING_SECRET,
+      ONRAMP_PUBLIC_URL: 'http://onramp.test',
+      SMTP_URL: `smtp://127.0.0.1:${this.smtpPort}`,
+      ONRAMP_DATA_DIR: join(this.dir, 'data'),
+      LOG_LEVEL: 'info',
+      ...extra,
+    };
+  }
+
+  private async spawn(name: string, args: string[], extra: Record<string, string>, ready: (p: OnrampProcess) => Promise<boolean>): Promise<OnrampProcess> {
+    const log = join(this.dir, `${name}.log`);
+    const fd = openSync(log, 'a');
+    const nodeArgs = ['--import', 'tsx', 'src/cli/main.ts', ...args];
+    // setpriv: the kernel kills the process if the test process dies, even by SIGKILL.
+    const [command, commandArgs] = process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+    const child = spawn(command, commandArgs, { cwd: root, env: this.env(extra), stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const p: OnrampProcess = { name, child, log, ended: undefined, exited: undefined as unknown as Promise<void> };
+    p.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => ((p.ended = `exited (${code ?? signal})`), resolve()));
+      child.once('error', (error) => ((p.ended = `failed to start (${error.message})`), resolve()));
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (p.ended) throw new Error(`onramp ${args.join(' ')} (${name}) ${p.ended} before it was ready:\n${tail(log)}`);
+      if (await ready(p)) return p;
+      await sleep(200);
+    }
+    await this.terminate(p);
+    throw new Error(`onramp ${args.join(' ')} (${name}) not ready after ${READY_TIMEOUT_MS / 1000} s:\n${tail(log)}`);
+  }
+
+  /** SIGTERM (the CLI's graceful shutdown), SIGKILL after 15 s. */
+  private async terminate(p: OnrampProcess | undefined): Promise<void> {
+    if (!p || p.ended) return;
+    p.child.kill('SIGTERM');
+    if (!(await Promise.race([p.exited.then(() => true), sleep(15_000, false, { ref: false })]))) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+  }
+}
+
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tail(path: string, lines = 40): string {
+  return readLog(path).trimEnd().split('\n').slice(-lines).join('\n') || '(empty log)';
+}

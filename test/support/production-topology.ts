@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { ADMIN_KEY, INGEST_KEY, freePort } from './onramp-harness.ts';
 import { SIGNING_SECRET } from './nudge-deps.ts';
@@ -97,6 +99,31 @@ export class ProductionTopology {
 
   async startTemporal(): Promise<void> {
     await this.temporal!.start();
+  }
+
+  /**
+   * From each developer's journey history on the Temporal server: which worker process completed
+   * its workflow tasks (by pid), and how many workflow tasks timed out (a task given to a worker
+   * that died: its sticky queue, or the task itself).
+   */
+  async journeyHistories(ids: string[]): Promise<Map<string, { completedBy: number[]; tasksTimedOut: number }>> {
+    const connection = await Connection.connect({ address: this.temporal!.address });
+    try {
+      const client = new Client({ connection });
+      const result = new Map<string, { completedBy: number[]; tasksTimedOut: number }>();
+      for (const id of ids) {
+        const history = await client.workflow.getHandle(journeyWorkflowId(id)).fetchHistory();
+        const events = history.events ?? [];
+        result.set(id, {
+          // The SDK's identity is `<pid>@<host>`.
+          completedBy: events.flatMap((e) => (e.workflowTaskCompletedEventAttributes ? [Number.parseInt(e.workflowTaskCompletedEventAttributes.identity ?? '', 10)] : [])),
+          tasksTimedOut: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
+        });
+      }
+      return result;
+    } finally {
+      await connection.close();
+    }
   }
 
   /** The mails Onramp sent through SMTP_URL, parsed. */

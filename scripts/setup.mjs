@@ -122,9 +122,8 @@ const TEMPORAL_SERVER = 'v1.29.1';
 const TEMPORAL_MODULE = 'go.temporal.io/server';
 
 function findGo() {
-  if (process.env.GO) return process.env.GO;
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/go/bin'];
-  return dirs.map((dir) => join(dir, 'go')).find((path) => {
+  const candidates = process.env.GO ? [process.env.GO] : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/go/bin'].map((dir) => join(dir, 'go'));
+  return candidates.find((path) => {
     try {
       accessSync(path, constants.X_OK);
       return true;
@@ -157,7 +156,7 @@ function ensureProductionTemporal() {
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === TEMPORAL_SERVER && needed.every((path) => existsSync(join(dir, path)))) return;
   const go = findGo();
   if (!go) {
-    console.error(`setup: Go not found (looked at $GO, PATH and /usr/local/go/bin): the production Temporal server ${TEMPORAL_SERVER} is built with \`go install\` (https://go.dev/dl/); install Go or set GO=/path/to/go`);
+    console.error(`setup: Go not found (${process.env.GO ? `GO=${process.env.GO} is not executable` : 'looked on PATH and in /usr/local/go/bin'}): the production Temporal server ${TEMPORAL_SERVER} is built with \`go install\` (https://go.dev/dl/); install Go or set GO=/path/to/go`);
     process.exit(1);
   }
   console.log(`setup: go install ${TEMPORAL_MODULE}/cmd/server and cmd/tools/sql @${TEMPORAL_SERVER} into .tools/go (the production Temporal server for the PostgreSQL topology test; about 5 minutes on 2 cores the first time)`);

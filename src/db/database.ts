@@ -16,9 +16,12 @@ export interface Database {
 
 export function openDatabase(databaseUrl: string, opts: { max?: number } = {}): Database {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.max ?? 10 });
-  // An idle client's error (the server restarting) must not crash the process; the next query
-  // reports it where it can be handled.
+  // A connection's error (the server restarting or crashing) must not crash the process: the pool
+  // reports it for idle clients, and a client checked out at that moment emits it on itself,
+  // where pg attaches no listener (found by test/chaos/postgres-restart.test.ts). The query in
+  // flight, if any, fails and reports it where it can be handled (a 503, an activity retry).
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,

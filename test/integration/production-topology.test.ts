@@ -78,6 +78,34 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
     expect(topology.workers.every((w) => w && !w.ended)).toBe(true);
   });
 
+  it('has a worker process send the nudge that is due through SMTP_URL, once', async () => {
+    // A first call five days ago and nothing since: `explore-the-api` (3 days after the first call)
+    // is due now. The developer's time zone puts them at midday, outside the quiet hours; the id
+    // is outside the 10 % holdout.
+    const id = 'prod_mail';
+    const offset = ((12 - new Date().getUTCHours() + 36) % 24) - 12; // -12..11 hours from UTC
+    const timezone = offset === 0 ? 'Etc/UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`; // Etc/GMT-5 is UTC+5
+    const ago = (minutes: number) => new Date(Date.now() - 5 * 24 * 3600_000 + minutes * 60_000).toISOString();
+    const [signup, key, call] = firstCall(id, 1);
+    const response = await topology.postEvents({
+      events: [
+        { ...signup, occurredAt: ago(0), properties: { ...signup!.properties, timezone } },
+        { ...key, occurredAt: ago(5) },
+        { ...call, occurredAt: ago(30) },
+      ],
+    });
+    expect(response.status, JSON.stringify(response.body)).toBe(202);
+    await topology.waitForJourney(id, (j) => j.stage === 'first_api_call');
+    const to = (mail: { to?: unknown }) => JSON.stringify(mail.to ?? '').includes(`${id}@example.com`);
+    const deadline = Date.now() + 60_000;
+    while (!topology.emails().some(to) && Date.now() < deadline) await sleep(200);
+    await sleep(2_000); // room for a duplicate to show up
+    const mails = topology.emails().filter(to);
+    expect(mails, `worker logs:\n${topology.log('worker0')}\n${topology.log('worker1')}`).toHaveLength(1);
+    const unsubscribe = mails[0]!.headerLines.find((h) => h.key === 'list-unsubscribe')?.line ?? '';
+    expect(unsubscribe).toContain(`http://onramp.test/v1/unsubscribe?developer=${id}&token=`);
+  });
+
   it('accepts events while the Temporal server is down and, once it is back, takes every journey to its stage exactly once', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `prod_outage_${i}`);
     const workerPids = topology.workers.map((w) => w!.child.pid);

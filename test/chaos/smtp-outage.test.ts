@@ -1,0 +1,198 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { holdoutBucket } from '../../src/journey/nudging.ts';
+import { smtpMailer } from '../../src/mail/mailer.ts';
+import { RuleStore } from '../../src/rules/rule-store.ts';
+import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
+import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
+import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+import { testHandoffDeps } from '../support/handoff-deps.ts';
+import { freePort } from '../support/onramp-harness.ts';
+import { testNudgeDeps } from '../support/nudge-deps.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
+import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
+import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
+
+/**
+ * Chaos: the SMTP relay failing for a while — connections refused, 451 (try later), 550 on the
+ * recipient, a server that accepts the connection and never greets (a timeout) — then
+ * recovering. The real workflow under the time-skipping server keeps retrying the send with
+ * backoff; once the relay is back the nudge is delivered exactly once.
+ */
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const taskQueue = 'smtp-chaos';
+type Mode = 'ok' | 'refuse' | 'tempfail' | 'reject' | 'silent';
+
+/** A local SMTP relay whose behaviour the test switches; the same port throughout. */
+class FlakyRelay {
+  readonly received: ParsedMail[] = [];
+  /** Connections (or attempts) met per failure mode. */
+  readonly faults: Record<Exclude<Mode, 'ok'>, number> = { refuse: 0, tempfail: 0, reject: 0, silent: 0 };
+  private smtp: SMTPServer | undefined;
+  private silent: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  mode: Mode = 'ok';
+
+  constructor(readonly port: number) {}
+
+  async set(mode: Mode): Promise<void> {
+    await this.close();
+    this.mode = mode;
+    if (mode === 'refuse') return;
+    if (mode === 'silent') {
+      this.silent = createServer((socket) => {
+        this.faults.silent++;
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => this.silent!.listen(this.port, '127.0.0.1', resolve));
+      return;
+    }
+    this.smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo: (_address, _session, callback) => {
+        if (this.mode !== 'reject') return callback();
+        this.faults.reject++;
+        callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+      },
+      onData: (stream, _session, callback) => {
+        if (this.mode === 'tempfail') {
+          this.faults.tempfail++;
+          stream.resume();
+          stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
+          return;
+        }
+        simpleParser(stream).then((mail) => (this.received.push(mail), callback()), callback);
+      },
+    });
+    await new Promise<void>((resolve) => this.smtp!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    if (this.silent) await new Promise<void>((resolve) => this.silent!.close(() => resolve()));
+    if (this.smtp) await new Promise<void>((resolve) => this.smtp!.close(resolve));
+    this.silent = undefined;
+    this.smtp = undefined;
+  }
+
+  to(developerId: string): ParsedMail[] {
+    return this.received.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((to) => to?.text.includes(`${developerId}@`)));
+  }
+}
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let db: Database;
+let worker: Worker;
+let running: Promise<void>;
+let relay: FlakyRelay;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  database = await createTestDatabase('pglite');
+  await applyMigrations(database.url);
+  db = openDatabase(database.url, { max: database.maxConnections });
+  const rules = parse(readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8'));
+  rules.policy = { ...rules.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } };
+  // One nudge per developer, so each test's faults are its own developer's attempts.
+  rules.rules = rules.rules.filter((rule: { id: string }) => rule.id === 'first-call-help');
+  const applied = await new RuleStore(db.pool).apply({ source: stringify(rules), author: 'test', reason: 'smtp chaos' });
+  if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
+  relay = new FlakyRelay(await freePort());
+  // Short socket timeouts, so a relay that never greets fails an attempt in a second, not in 30 s.
+  const mailer = smtpMailer(`smtp://127.0.0.1:${relay.port}?connectionTimeout=1000&greetingTimeout=1000&socketTimeout=2000`);
+  worker = await createJourneyWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    pool: db.pool,
+    nudges: testNudgeDeps(db.pool, { mailer }),
+    handoffs: testHandoffDeps(db.pool),
+    workflowBundle: await journeyWorkflowBundle(),
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await relay?.close();
+  await db?.close();
+  await database?.drop();
+});
+
+let developers = 0;
+async function stalledDeveloper(): Promise<string> {
+  let id: string;
+  do id = `dev_smtp_${developers++}`;
+  while (holdoutBucket(id) < 1000);
+  await db.pool.query(`INSERT INTO developers (id, email, account_type, acquisition_channel, timezone) VALUES ($1, $2, 'individual', 'paid', 'UTC')`, [id, `${id}@example.com`]);
+  const now = await env.currentTimeMs();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  await env.client.workflow.signalWithStart(onboardingJourney, {
+    workflowId: journeyWorkflowId(id),
+    taskQueue,
+    args: [{ developerId: id }],
+    signal: journeyEventsSignal,
+    signalArgs: [
+      [
+        { id: `${id}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
+        { id: `${id}-key`, type: 'api_key.created', occurredAt: iso(now), properties: { mode: 'test' } },
+      ],
+    ],
+  });
+  return id;
+}
+
+const emailRows = async (id: string) => (await db.pool.query<{ status: string }>('SELECT status FROM emails WHERE developer_id = $1', [id])).rows;
+const sentDecisions = async (id: string) => (await db.pool.query('SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND outcome = $2', [id, 'sent'])).rows.length;
+
+async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('chaos: the SMTP relay fails for a while, then recovers', () => {
+  const outcome: string[] = [];
+  afterAll(() => console.log(`chaos/smtp: ${outcome.join('; ')}`));
+
+  for (const mode of ['refuse', 'tempfail', 'reject', 'silent'] as const) {
+    it(`${mode}: retried with backoff while it fails; delivered exactly once when it is back`, async () => {
+      const id = await stalledDeveloper();
+      await relay.set(mode);
+      const before = relay.faults[mode];
+      // first-call-help falls due 24 h after the key; the relay fails for the 30 minutes after.
+      await env.sleep(24 * HOUR + 30 * MINUTE);
+      expect(relay.to(id)).toHaveLength(0);
+      expect(await sentDecisions(id)).toBe(0);
+      const faults = relay.faults[mode] - before;
+      if (mode !== 'refuse') expect(faults).toBeGreaterThanOrEqual(3); // attempts really met the fault, and were retried
+      await relay.set('ok');
+      await env.sleep(15 * MINUTE); // the backoff reaches at most 10 minutes
+      await eventually(async () => relay.to(id).length > 0 && (await sentDecisions(id)) > 0);
+      await env.sleep(2 * HOUR); // nothing more to come for this nudge
+      expect(relay.to(id)).toHaveLength(1);
+      expect(relay.to(id)[0]!.subject).toBeTruthy();
+      expect(await emailRows(id)).toEqual([{ status: 'sent' }]);
+      expect(await sentDecisions(id)).toBe(1);
+      outcome.push(`${mode}: ${mode === 'refuse' ? 'refused for 30 min' : `${faults} failed attempts`}, delivered 1, lost 0, duplicated 0`);
+    });
+  }
+});

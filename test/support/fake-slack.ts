@@ -15,10 +15,11 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * `{ status }`: an HTTP error (with `retryAfter` seconds for 429) before anything is done;
+ * `{ hang: true }`: never answered (the client times out); with `afterApply`, carried out first;
  * `{ status, afterApply: true }`: the call is carried out, then answered with the HTTP error (a
  * post whose answer was lost); `{ error }`: a Slack error (`{ ok: false, error }`, HTTP 200).
  */
-export type FakeSlackFailure = { status: number; retryAfter?: number; afterApply?: boolean } | { error: string };
+export type FakeSlackFailure = { status: number; retryAfter?: number; afterApply?: boolean } | { error: string } | { hang: true; afterApply?: boolean };
 
 export interface FakeSlackCall {
   method: string;
@@ -95,6 +96,9 @@ export interface FakeSlack {
   setUsergroup(id: string, members: string[]): void;
   /** A `response_url` on this server. */
   responseUrl(id?: string): string;
+  /** Stops listening (connections are refused) until `online()`, on the same port. */
+  offline(): Promise<void>;
+  online(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -478,6 +482,11 @@ export async function startFakeSlack(options: FakeSlackOptions): Promise<FakeSla
     }
 
     const failure = takeFailure(method);
+    if (failure && 'hang' in failure) {
+      const applied = failure.afterApply ? (hook ? 'ok' : answer(method, req, params)) : undefined;
+      record(0, { applied, answered: 'never' });
+      return; // left open: closeAllConnections() ends it at close()
+    }
     if (failure && !('error' in failure) && failure.afterApply) {
       const applied = hook ? 'ok' : answer(method, req, params);
       record(failure.status, { applied, answered: `fake slack: HTTP ${failure.status}` });
@@ -551,9 +560,16 @@ export async function startFakeSlack(options: FakeSlackOptions): Promise<FakeSla
       usergroups.set(id, [...members]);
     },
     responseUrl: (id = `T0ONRAMP/${Date.now()}/fake`) => `${url}hooks/${id}`,
+    offline: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    online: () => new Promise<void>((resolve, reject) => server.listen(port, '127.0.0.1', () => resolve()).once('error', reject)),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
+        if (!server.listening) return resolve();
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };

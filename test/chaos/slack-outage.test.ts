@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { LogLevel } from '@slack/web-api';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
+import { RuleStore } from '../../src/rules/rule-store.ts';
+import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
+import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
+import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+import { startFakeSlack, type FakeSlack, type FakeSlackFailure } from '../support/fake-slack.ts';
+import { testHandoffDeps } from '../support/handoff-deps.ts';
+import { testNudgeDeps } from '../support/nudge-deps.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
+import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
+import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
+
+/**
+ * Chaos: the Slack API failing for a while — connections refused, requests never answered (a
+ * timeout) before or after Slack stored the post, 5xx after storing it — then recovering. The
+ * escalation is posted exactly once: the activity is retried by Temporal, and after an answer
+ * that may have come after the post was stored, the gateway finds the post by its key instead of
+ * posting again.
+ */
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const taskQueue = 'slack-chaos';
+const TOKEN = 'xoxb-chaos-token';
+const root = new URL('../../', import.meta.url);
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let db: Database;
+let slack: FakeSlack;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  database = await createTestDatabase('pglite');
+  await applyMigrations(database.url);
+  db = openDatabase(database.url, { max: database.maxConnections });
+  const rules = parse(readFileSync(fileURLToPath(new URL('config/rules.yaml', root)), 'utf8'));
+  rules.policy = { ...rules.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } };
+  const applied = await new RuleStore(db.pool).apply({ source: stringify(rules), author: 'test', reason: 'slack chaos' });
+  if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
+  const policy = await new EscalationPolicyStore(db.pool).apply({ source: readFileSync(fileURLToPath(new URL('config/escalation.yaml', root)), 'utf8'), author: 'test', reason: 'shipped policy' });
+  if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
+  slack = await startFakeSlack({ token: TOKEN });
+  // A short request timeout, so an unanswered request fails an attempt in half a second.
+  const gateway = new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, timeoutMs: 500, logLevel: LogLevel.ERROR, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 50 } });
+  worker = await createJourneyWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    pool: db.pool,
+    nudges: testNudgeDeps(db.pool),
+    handoffs: testHandoffDeps(db.pool, { slack: gateway }),
+    workflowBundle: await journeyWorkflowBundle(),
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await slack?.close();
+  await db?.close();
+  await database?.drop();
+});
+
+let developers = 0;
+/** A developer who opens a support ticket now: the policy escalates it at once. */
+async function escalate(): Promise<string> {
+  const id = `dev_slack_${developers++}`;
+  await db.pool.query(`INSERT INTO developers (id, email, account_type, acquisition_channel, timezone) VALUES ($1, $2, 'individual', 'paid', 'UTC')`, [id, `${id}@example.com`]);
+  const now = await env.currentTimeMs();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  await env.client.workflow.signalWithStart(onboardingJourney, {
+    workflowId: journeyWorkflowId(id),
+    taskQueue,
+    args: [{ developerId: id }],
+    signal: journeyEventsSignal,
+    signalArgs: [
+      [
+        { id: `${id}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
+        { id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(now), properties: {} },
+      ],
+    ],
+  });
+  return id;
+}
+
+const posts = (id: string) => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id));
+const postRows = async (id: string) => (await db.pool.query<{ status: string }>('SELECT status FROM slack_posts WHERE handoff_id = $1', [`${id}/h1`])).rows;
+
+async function eventually(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const scenarios: { name: string; fault: (slack: FakeSlack) => Promise<number>; recover?: (slack: FakeSlack) => Promise<void> }[] = [
+  {
+    name: 'refused for 30 minutes',
+    fault: async (s) => (await s.offline(), 1),
+    recover: (s) => s.online(),
+  },
+  ...(
+    [
+      ['unanswered (timeouts), 4 times', { hang: true }, 4],
+      ['stored, then unanswered (a timeout after the post)', { hang: true, afterApply: true }, 1],
+      ['stored, then answered 502, twice', { status: 502, afterApply: true }, 2],
+    ] as const
+  ).map(([name, failure, count]) => ({
+    name,
+    fault: async (s: FakeSlack) => {
+      s.failNext('chat.postMessage', count, failure as FakeSlackFailure);
+      return count;
+    },
+  })),
+];
+
+describe('chaos: the Slack API fails for a while, then recovers', () => {
+  const outcome: string[] = [];
+  afterAll(() => console.log(`chaos/slack: ${outcome.join('; ')}`));
+
+  for (const scenario of scenarios) {
+    it(`${scenario.name}: the case is posted exactly once`, async () => {
+      const faults = await scenario.fault(slack);
+      const id = await escalate();
+      await env.sleep(30 * MINUTE);
+      if (scenario.recover) {
+        expect(posts(id)).toHaveLength(0);
+        await scenario.recover(slack);
+      }
+      await env.sleep(15 * MINUTE); // the activity's backoff reaches at most 10 minutes
+      await eventually(async () => posts(id).length > 0 && (await postRows(id)).some((r) => r.status === 'posted'));
+      await env.sleep(2 * HOUR);
+      expect(posts(id)).toHaveLength(1);
+      expect(await postRows(id)).toEqual([{ status: 'posted' }]);
+      outcome.push(`${scenario.name}: faults ${faults}, posted 1, lost 0, duplicated 0`);
+    });
+  }
+});

@@ -54,6 +54,8 @@ export class ProductionTopology {
       this.database = await createTestDatabase('postgres');
       this.pool = new pg.Pool({ connectionString: this.database.url, max: 2 });
       const url = new URL(adminUrl);
+      // Temporal's postgres12 plugin connects over TCP with a password.
+      if (!url.hostname || url.searchParams.has('host')) throw new Error(`the production Temporal server needs TEST_DATABASE_URL with a TCP host and a password, not a Unix socket: ${url.host || url.searchParams.get('host')}`);
       this.temporal = await startProductionTemporal({
         postgres: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
         databasePrefix: new URL(this.database.url).pathname.slice(1),

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
+import { requestSummary } from '../logger.ts';
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -62,7 +63,8 @@ export const BODY_LIMIT = 1024 * 1024;
 export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
-  const app = Fastify({ loggerInstance: logger, bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 2048 } }).withTypeProvider<ZodTypeProvider>();
+  // Request lines carry no headers, and URLs lose their secrets (unsubscribe tokens) before logging.
+  const app = Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSummary } }), bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 2048 } }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   strictJsonBodies(app);
   app.setValidatorCompiler(validatorCompiler);

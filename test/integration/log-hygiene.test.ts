@@ -1,0 +1,104 @@
+import { Writable } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { createLogger } from '../../src/logger.ts';
+import { smtpMailer } from '../../src/mail/mailer.ts';
+import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
+import { freePort } from '../support/onramp-harness.ts';
+import { SIGNING_SECRET } from '../support/nudge-deps.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
+
+/**
+ * Secrets never logged, personal data kept out of logs: the API's logger at its most verbose
+ * (trace) through a day of requests — keys right and wrong, signups with emails, gateway lines
+ * with user agents, an unsubscribe link — and not one of those values in what it wrote. And a
+ * rejected SMTP send: the error the worker logs (and Temporal keeps) names no address.
+ */
+
+const INGEST_KEY = 'hygiene-ingest-key-0123456789';
+const ADMIN_KEY = 'hygiene-admin-key-0123456789';
+const WRONG_KEY = 'hygiene-wrong-key-SECRET-0000';
+const EMAIL = 'pii.marker.person@example.com';
+const USER_AGENT = 'AcmeBilling/2.1 (ops: ua.marker.owner@example.com) UA-MARKER-123';
+
+let database: TestDatabase;
+let db: Database;
+let app: OnrampApp;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase('pglite');
+  await applyMigrations(database.url);
+  db = openDatabase(database.url, { max: database.maxConnections });
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(String(chunk));
+      callback();
+    },
+  });
+  // The ingest path never calls Temporal: a lazy client that is never used.
+  const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+  app = await buildApp({ db, temporal, logger: createLogger('trace', sink), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: SIGNING_SECRET });
+}, 120_000);
+
+afterAll(async () => {
+  await app?.close();
+  await db?.close();
+  await database?.drop();
+});
+
+describe('logs: no secrets, no personal data', () => {
+  it('trace-level API logs of keys, signups, user agents, a failed auth and an unsubscribe link hold none of their values', async () => {
+    const post = (body: unknown, key = INGEST_KEY) =>
+      app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+    const now = new Date().toISOString();
+    const signup = { id: 'hyg-1', type: 'developer.signed_up', developerId: 'dev_hyg', occurredAt: now, properties: { email: EMAIL, accountType: 'individual', acquisitionChannel: 'paid' } };
+    expect((await post(signup)).statusCode).toBe(202);
+    expect((await post({ id: 'hyg-2', type: 'api.request', developerId: 'dev_hyg', occurredAt: now, properties: { endpoint: '/v1/charges', method: 'POST', status: 200, userAgent: USER_AGENT, mode: 'test' } })).statusCode).toBe(202);
+    expect((await post(signup, WRONG_KEY)).statusCode).toBe(401);
+    expect((await post({ ...signup, id: 'hyg-3', properties: { ...signup.properties, email: `not an address ${EMAIL}` } })).statusCode).toBe(400);
+    const link = new URL(unsubscribeUrl('http://onramp.test', SIGNING_SECRET, 'dev_hyg'));
+    const token = link.searchParams.get('token')!;
+    expect((await app.inject({ method: 'GET', url: `${link.pathname}${link.search}` })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/v1/rules', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).not.toBe(401);
+
+    const log = lines.join('');
+    // The requests were logged (so the test would see a leak) …
+    expect(log).toContain('"url":"/v1/events"');
+    expect(log).toContain('/v1/unsubscribe?developer=dev_hyg&token=%5Bredacted%5D');
+    // … and none of the secrets or personal data they carried.
+    for (const secret of [INGEST_KEY, ADMIN_KEY, WRONG_KEY, token, SIGNING_SECRET]) expect(log).not.toContain(secret);
+    for (const personal of [EMAIL, 'UA-MARKER-123', 'ua.marker.owner']) expect(log).not.toContain(personal);
+  });
+
+  it('a recipient rejected by the SMTP server: the error keeps the code and status, not the address', async () => {
+    const port = await freePort();
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo(address, _session, callback) {
+        callback(Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected`), { responseCode: 550 }));
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(port, '127.0.0.1', resolve));
+    try {
+      const mailer = smtpMailer(`smtp://127.0.0.1:${port}`);
+      const error = await mailer.send({ to: EMAIL, from: 'Onramp <onboarding@onramp.test>', subject: 's', text: 't', html: 'h', headers: {}, messageId: '<m@onramp>' }).catch((e: unknown) => e as Error & Record<string, unknown>);
+      mailer.close();
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({ name: 'SmtpSendError', responseCode: 550, code: 'EENVELOPE' });
+      expect(error.message).toContain('[address]');
+      // As the worker's logger would write it (pino's error serializer: every own property).
+      const logged = JSON.stringify(pino.stdSerializers.err(error as Error));
+      expect(logged).not.toContain(EMAIL);
+      expect(logged).not.toContain('pii.marker');
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(resolve));
+    }
+  });
+});

@@ -13,7 +13,8 @@ import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
-import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
+import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
 import type { SlackGateway } from '../../src/handoff/slack-gateway.ts';
@@ -29,6 +30,19 @@ export const RULES_FILE = fileURLToPath(new URL('../../config/rules.yaml', impor
 /** The shipped escalation policy, stored as version 1 by `start()`. */
 export const ESCALATION_FILE = fileURLToPath(new URL('../../config/escalation.yaml', import.meta.url));
 
+/**
+ * `ONRAMP_TEST_TEMPORAL=production` runs the harness's suites on the production Temporal server
+ * (PostgreSQL persistence, built by setup into .tools/go; its databases on TEST_DATABASE_URL's
+ * server) instead of the dev server: `.ci/run` runs the integration suites both ways.
+ */
+export const temporalFlavour = process.env.ONRAMP_TEST_TEMPORAL === 'production' ? 'production' : 'dev';
+
+/** Where the harness's Temporal runs: stop and start keep its data and its port. */
+interface TemporalServer {
+  address: string;
+  stop(): Promise<void>;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -41,7 +55,8 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The whole system for integration tests, from real parts: a Temporal dev server, a fresh
+ * The whole system for integration tests, from real parts: a Temporal server (the dev server, or
+ * the production one: `temporalFlavour`), a fresh
  * database on the given backend with the migrations applied, the worker running the bundled
  * workflow, the dispatcher and the HTTP app (driven through `app.inject`).
  */
@@ -51,7 +66,8 @@ export class OnrampHarness {
   prisma!: PrismaClient;
   temporal!: Client;
   dispatcher!: OutboxDispatcher;
-  private devServer!: DevServer;
+  private temporalServer!: TemporalServer;
+  private production: ProductionTemporal | undefined;
   private database!: TestDatabase;
   private worker!: Worker;
   private workerRun!: Promise<void>;
@@ -76,7 +92,7 @@ export class OnrampHarness {
     this.temporalPort = await freePort();
     await this.startTemporal();
     // One client for the whole run: its gRPC channel reconnects when the server comes back.
-    this.connection = await Connection.connect({ address: this.devServer.address });
+    this.connection = await Connection.connect({ address: this.temporalServer.address });
     this.temporal = new Client({ connection: this.connection });
     const logger = pino({ level: 'silent' });
     this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
@@ -85,19 +101,35 @@ export class OnrampHarness {
     return this;
   }
 
-  /** Starts (or restarts, on the same SQLite file and port) the dev server and the worker. */
+  /** Starts (or restarts, on the same data and port) the Temporal server and the worker. */
   async startTemporal(): Promise<void> {
-    this.devServer = await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
-    this.nativeConnection = await NativeConnection.connect({ address: this.devServer.address });
+    this.temporalServer = temporalFlavour === 'production' ? await this.startProductionTemporal() : await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
+    this.nativeConnection = await NativeConnection.connect({ address: this.temporalServer.address });
     this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), workflowBundle: await journeyWorkflowBundle() });
     this.workerRun = this.worker.run();
+  }
+
+  private async startProductionTemporal(): Promise<TemporalServer> {
+    if (this.production) {
+      await this.production.start();
+      return this.production;
+    }
+    const admin = process.env.TEST_DATABASE_URL;
+    if (!admin) throw new Error('ONRAMP_TEST_TEMPORAL=production needs TEST_DATABASE_URL (a PostgreSQL server for Temporal\'s databases)');
+    const url = new URL(admin);
+    this.production = await startProductionTemporal({
+      postgres: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+      databasePrefix: `harness_${process.pid}_${this.temporalPort}`,
+      dir: this.temporalDir,
+    });
+    return this.production;
   }
 
   async stopTemporal(): Promise<void> {
     this.worker.shutdown();
     await this.workerRun;
     await this.nativeConnection.close();
-    await this.devServer.stop();
+    await this.temporalServer.stop();
   }
 
   post(body: unknown, headers: Record<string, string> = {}) {
@@ -139,6 +171,7 @@ export class OnrampHarness {
     await this.connection?.close();
     await this.db?.close();
     await this.database?.drop();
+    await this.production?.drop();
     rmSync(this.temporalDir, { recursive: true, force: true });
   }
 }

@@ -28,6 +28,8 @@ export interface FakeSlackCall {
   status: number;
   response: unknown;
   at: number;
+  /** The client's port (which process made the call: see ProductionTopology.workerOwningConnection). */
+  remotePort?: number;
 }
 
 export interface FakeSlackMessage {
@@ -475,7 +477,9 @@ export async function startFakeSlack(options: FakeSlackOptions): Promise<FakeSla
     const api = /^\/api\/([A-Za-z0-9._]+)$/.exec(path);
     const method = hook ? 'response_url' : api ? api[1]! : undefined;
     const { token: _token, ...recordedParams } = params;
-    const record = (status: number, response: unknown) => recorded.push({ method: method ?? path, params: hook ? { ...recordedParams, hook: hook[1] } : recordedParams, status, response, at });
+    const remotePort = req.socket.remotePort;
+    const record = (status: number, response: unknown) =>
+      recorded.push({ method: method ?? path, params: hook ? { ...recordedParams, hook: hook[1] } : recordedParams, status, response, at, ...(remotePort ? { remotePort } : {}) });
     if (!method) {
       record(404, 'not found');
       return send(res, 404, 'not found');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +18,16 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const SETPRIV = '/usr/bin/setpriv';
 const READY_TIMEOUT_MS = 90_000;
 
+/** What a journey's Temporal history says about who ran it and what was retried. */
+export interface JourneyHistory {
+  /** The pid of the worker that completed each workflow task, in order. */
+  completedBy: number[];
+  /** Workflow tasks that timed out (given to a worker that died). */
+  tasksTimedOut: number;
+  /** Each regular activity that started: its type, its (last) attempt and the failure before it. */
+  activities: { type: string; attempt: number; lastFailure?: string }[];
+}
+
 interface OnrampProcess {
   name: string;
   child: ChildProcess;
@@ -25,6 +35,18 @@ interface OnrampProcess {
   ended: string | undefined;
   exited: Promise<void>;
 }
+
+export interface ProductionTopologyOptions {
+  /** More environment for the api and worker processes (SLACK_BOT_TOKEN, SLACK_API_URL …). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Test seam on the capturing SMTP server: called with each message once it is received whole and
+ * recorded (it is in `emails()`), with its SMTP session; the answer to DATA (250) waits for the
+ * promise returned. Holding it models a mail server that has the message but has not said so yet.
+ */
+export type SmtpDataHook = (mail: ParsedMail, session: { remotePort: number }) => Promise<void> | void;
 
 /**
  * docker-compose.yml's topology as plain processes, for tests: a PostgreSQL database for Onramp
@@ -46,6 +68,10 @@ export class ProductionTopology {
   private smtpPort = 0;
   private apiPort = 0;
   private readonly mails: ParsedMail[] = [];
+  /** See SmtpDataHook; unset: every message is answered at once. */
+  onSmtpData: SmtpDataHook | undefined;
+
+  constructor(private readonly options: ProductionTopologyOptions = {}) {}
 
   async start(): Promise<this> {
     try {
@@ -80,6 +106,50 @@ export class ProductionTopology {
     return this.temporal!.address;
   }
 
+  /** The port of the capturing SMTP server (SMTP_URL). */
+  get smtpServerPort(): number {
+    return this.smtpPort;
+  }
+
+  /**
+   * Which worker (index) holds the TCP connection from 127.0.0.1:`localPort` to port `remotePort`
+   * (e.g. an SMTP session or a Slack request, by the client port the server saw): the socket's
+   * inode from /proc/net/tcp{,6}, then the worker whose /proc/<pid>/fd links to it. Linux only;
+   * undefined when no worker has it (any more).
+   */
+  workerOwningConnection(localPort: number, remotePort: number): number | undefined {
+    const inodes = new Set<string>();
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of readLog(table).split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length < 10) continue;
+        const port = (address: string) => Number.parseInt(address.split(':').at(-1)!, 16);
+        if (port(fields[1]!) === localPort && port(fields[2]!) === remotePort) inodes.add(fields[9]!);
+      }
+    }
+    if (inodes.size === 0) return undefined;
+    for (const [i, worker] of this.workers.entries()) {
+      if (!worker || worker.ended || worker.child.pid === undefined) continue;
+      let fds: string[];
+      try {
+        fds = readdirSync(`/proc/${worker.child.pid}/fd`);
+      } catch {
+        continue;
+      }
+      for (const fd of fds) {
+        let link: string;
+        try {
+          link = readlinkSync(`/proc/${worker.child.pid}/fd/${fd}`);
+        } catch {
+          continue;
+        }
+        const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+        if (inode && inodes.has(inode)) return i;
+      }
+    }
+    return undefined;
+  }
+
   /** Kills worker `i` (SIGKILL by default: no graceful shutdown) and waits until it is gone. */
   async killWorker(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const worker = this.workers[i];
@@ -105,18 +175,27 @@ export class ProductionTopology {
 
   /**
    * From each developer's journey history on the Temporal server: which worker process completed
-   * its workflow tasks (by pid), and how many workflow tasks timed out (a task given to a worker
-   * that died: its sticky queue, or the task itself).
+   * its workflow tasks (by pid), how many workflow tasks timed out (a task given to a worker
+   * that died: its sticky queue, or the task itself), and which activities were retried.
    */
-  async journeyHistories(ids: string[]): Promise<Map<string, { completedBy: number[]; tasksTimedOut: number }>> {
+  async journeyHistories(ids: string[]): Promise<Map<string, JourneyHistory>> {
     const connection = await Connection.connect({ address: this.temporal!.address });
     try {
       const client = new Client({ connection });
-      const result = new Map<string, { completedBy: number[]; tasksTimedOut: number }>();
+      const result = new Map<string, JourneyHistory>();
       for (const id of ids) {
         const history = await client.workflow.getHandle(journeyWorkflowId(id)).fetchHistory();
         const events = history.events ?? [];
+        const scheduled = new Map(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '']] : [])));
         result.set(id, {
+          // A retried activity's started event is written when it ends, with the attempt number
+          // and the previous attempt's failure.
+          activities: events.flatMap((e) => {
+            const started = e.activityTaskStartedEventAttributes;
+            if (!started) return [];
+            const failure = started.lastFailure;
+            return [{ type: scheduled.get(String(started.scheduledEventId)) ?? '', attempt: started.attempt ?? 1, ...(failure ? { lastFailure: failure.timeoutFailureInfo ? `timeout (${failure.message})` : (failure.message ?? 'failed') } : {}) }];
+          }),
           // The SDK's identity is `<pid>@<host>`.
           completedBy: events.flatMap((e) => (e.workflowTaskCompletedEventAttributes ? [Number.parseInt(e.workflowTaskCompletedEventAttributes.identity ?? '', 10)] : [])),
           tasksTimedOut: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
@@ -192,8 +271,13 @@ export class ProductionTopology {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
-      onData: (stream, _session, callback) => {
-        simpleParser(stream).then((mail) => (this.mails.push(mail), callback()), callback);
+      onData: (stream, session, callback) => {
+        simpleParser(stream)
+          .then(async (mail) => {
+            this.mails.push(mail);
+            await this.onSmtpData?.(mail, { remotePort: session.remotePort });
+          })
+          .then(() => callback(), callback);
       },
     });
     await new Promise<void>((resolve) => this.smtp!.listen(this.smtpPort, '127.0.0.1', resolve));
@@ -214,6 +298,7 @@ export class ProductionTopology {
       SMTP_URL: `smtp://127.0.0.1:${this.smtpPort}`,
       ONRAMP_DATA_DIR: join(this.dir, 'data'),
       LOG_LEVEL: 'info',
+      ...this.options.env,
       ...extra,
     };
   }

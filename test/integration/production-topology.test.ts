@@ -159,16 +159,18 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
     // Every journey started and cached (sticky) on one of the two workers.
     for (const id of ids) expect((await topology.postEvents({ events: [events.get(id)![0]] })).status).toBe(202);
     for (const id of ids) await topology.waitForJourney(id, (j) => j.stage === 'account_created' && j.pendingSignals === 0);
-    const killedPid = topology.workers[0]!.child.pid!;
     const before = await topology.journeyHistories(ids);
-    const onKilled = ids.filter((id) => before.get(id)!.completedBy.at(-1) === killedPid);
-    // The next events go out, and worker 0 dies while they are being worked on.
+    // The worker holding more journeys is killed (under load one worker may have taken them all).
+    const held = (i: number) => ids.filter((id) => before.get(id)!.completedBy.at(-1) === topology.workers[i]!.child.pid);
+    const victim = held(1).length > held(0).length ? 1 : 0;
+    const onKilled = held(victim);
+    // The next events go out, and that worker dies while they are being worked on.
     for (const id of ids.slice(0, 10)) expect((await topology.postEvents({ events: [events.get(id)![1]] })).status).toBe(202);
-    await topology.killWorker(0, 'SIGKILL');
+    await topology.killWorker(victim, 'SIGKILL');
     for (const id of ids.slice(10)) expect((await topology.postEvents({ events: [events.get(id)![1]] })).status).toBe(202);
     for (const id of ids) expect((await topology.postEvents({ events: [events.get(id)![2]] })).status).toBe(202);
-    await sleep(3_000); // worker 1 alone for a while
-    await topology.startWorker(0);
+    await sleep(3_000); // the other worker alone for a while
+    await topology.startWorker(victim);
     await settle(ids, 180_000);
     const { byDeveloper, lost, duplicated } = await audit(ids);
     for (const [id, stages] of byDeveloper) expect(stages, id).toEqual(STAGES);
@@ -178,9 +180,8 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
       `production-topology: worker SIGKILL: faults injected=1, journeys=${ids.length} (${onKilled.length} cached on the killed worker), ` +
         `workflow tasks timed out on it and redone elsewhere=${timedOut}, lost=${lost}, duplicated=${duplicated}`,
     );
-    // Both workers had journeys, so the kill hit some: their tasks went to the dead worker first.
+    // The kill hit journeys cached on it: their tasks went to the dead worker first and timed out.
     expect(onKilled.length).toBeGreaterThan(0);
-    expect(onKilled.length).toBeLessThan(ids.length);
     expect(timedOut).toBeGreaterThan(0);
     expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
   }, 300_000);

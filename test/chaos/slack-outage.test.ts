@@ -1,24 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { LogLevel } from '@slack/web-api';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/database.ts';
 import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
-import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
-import { RuleStore } from '../../src/rules/rule-store.ts';
-import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
-import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
-import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { startFakeSlack, type FakeSlack, type FakeSlackFailure } from '../support/fake-slack.ts';
-import { testHandoffDeps } from '../support/handoff-deps.ts';
-import { testNudgeDeps } from '../support/nudge-deps.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
-import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
+import { immediateRules, SHIPPED_POLICY, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 
 /**
  * Chaos: the Slack API failing for a while — connections refused, requests never answered (a
@@ -32,48 +18,27 @@ const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const taskQueue = 'slack-chaos';
 const TOKEN = 'xoxb-chaos-token';
-const root = new URL('../../', import.meta.url);
 
+let sandbox: JourneySandbox;
 let env: TestWorkflowEnvironment;
-let database: TestDatabase;
 let db: Database;
 let slack: FakeSlack;
-let worker: Worker;
-let running: Promise<void>;
 
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  database = await createTestDatabase('pglite');
-  await applyMigrations(database.url);
-  db = openDatabase(database.url, { max: database.maxConnections });
-  const rules = parse(readFileSync(fileURLToPath(new URL('config/rules.yaml', root)), 'utf8'));
-  rules.policy = { ...rules.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } };
-  const applied = await new RuleStore(db.pool).apply({ source: stringify(rules), author: 'test', reason: 'slack chaos' });
-  if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
-  const policy = await new EscalationPolicyStore(db.pool).apply({ source: readFileSync(fileURLToPath(new URL('config/escalation.yaml', root)), 'utf8'), author: 'test', reason: 'shipped policy' });
-  if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
   slack = await startFakeSlack({ token: TOKEN });
-  // A short request timeout, so an unanswered request fails an attempt in half a second.
-  const gateway = new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, timeoutMs: 500, logLevel: LogLevel.ERROR, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 50 } });
-  worker = await createJourneyWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
+  sandbox = await startJourneySandbox({
     taskQueue,
-    pool: db.pool,
-    nudges: testNudgeDeps(db.pool),
-    handoffs: testHandoffDeps(db.pool, { slack: gateway }),
-    workflowBundle: await journeyWorkflowBundle(),
+    rules: immediateRules(),
+    policy: SHIPPED_POLICY,
+    // A short request timeout, so an unanswered request fails an attempt in half a second.
+    handoffs: { slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, timeoutMs: 500, logLevel: LogLevel.ERROR, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 50 } }) },
   });
-  running = worker.run();
+  ({ env, db } = sandbox);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await sandbox?.close();
   await slack?.close();
-  await db?.close();
-  await database?.drop();
 });
 
 let developers = 0;
@@ -83,18 +48,10 @@ async function escalate(): Promise<string> {
   await db.pool.query(`INSERT INTO developers (id, email, account_type, acquisition_channel, timezone) VALUES ($1, $2, 'individual', 'paid', 'UTC')`, [id, `${id}@example.com`]);
   const now = await env.currentTimeMs();
   const iso = (ms: number) => new Date(ms).toISOString();
-  await env.client.workflow.signalWithStart(onboardingJourney, {
-    workflowId: journeyWorkflowId(id),
-    taskQueue,
-    args: [{ developerId: id }],
-    signal: journeyEventsSignal,
-    signalArgs: [
-      [
-        { id: `${id}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
-        { id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(now), properties: {} },
-      ],
-    ],
-  });
+  await sandbox.signal(id, [
+    { id: `${id}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
+    { id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(now), properties: {} },
+  ]);
   return id;
 }
 

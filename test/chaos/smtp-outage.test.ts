@@ -1,26 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/database.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
-import { RuleStore } from '../../src/rules/rule-store.ts';
-import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
-import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
-import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
-import { testHandoffDeps } from '../support/handoff-deps.ts';
+import { immediateRules, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 import { freePort } from '../support/onramp-harness.ts';
-import { testNudgeDeps } from '../support/nudge-deps.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
-import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
 
 /**
  * Chaos: the SMTP relay failing for a while — connections refused, 451 (try later), 550 on the
@@ -93,46 +80,26 @@ class FlakyRelay {
   }
 }
 
+let sandbox: JourneySandbox;
 let env: TestWorkflowEnvironment;
-let database: TestDatabase;
 let db: Database;
-let worker: Worker;
-let running: Promise<void>;
 let relay: FlakyRelay;
 
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  database = await createTestDatabase('pglite');
-  await applyMigrations(database.url);
-  db = openDatabase(database.url, { max: database.maxConnections });
-  const rules = parse(readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8'));
-  rules.policy = { ...rules.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } };
-  // One nudge per developer, so each test's faults are its own developer's attempts.
-  rules.rules = rules.rules.filter((rule: { id: string }) => rule.id === 'first-call-help');
-  const applied = await new RuleStore(db.pool).apply({ source: stringify(rules), author: 'test', reason: 'smtp chaos' });
-  if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
   relay = new FlakyRelay(await freePort());
-  // Short socket timeouts, so a relay that never greets fails an attempt in a second, not in 30 s.
-  const mailer = smtpMailer(`smtp://127.0.0.1:${relay.port}?connectionTimeout=1000&greetingTimeout=1000&socketTimeout=2000`);
-  worker = await createJourneyWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
+  sandbox = await startJourneySandbox({
     taskQueue,
-    pool: db.pool,
-    nudges: testNudgeDeps(db.pool, { mailer }),
-    handoffs: testHandoffDeps(db.pool),
-    workflowBundle: await journeyWorkflowBundle(),
+    // One nudge per developer, so each test's faults are its own developer's attempts.
+    rules: immediateRules((doc) => (doc.rules = doc.rules.filter((rule: { id: string }) => rule.id === 'first-call-help'))),
+    // Short socket timeouts, so a relay that never greets fails an attempt in a second, not in 30 s.
+    nudges: { mailer: smtpMailer(`smtp://127.0.0.1:${relay.port}?connectionTimeout=1000&greetingTimeout=1000&socketTimeout=2000`) },
   });
-  running = worker.run();
+  ({ env, db } = sandbox);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await sandbox?.close();
   await relay?.close();
-  await db?.close();
-  await database?.drop();
 });
 
 let developers = 0;
@@ -143,18 +110,10 @@ async function stalledDeveloper(): Promise<string> {
   await db.pool.query(`INSERT INTO developers (id, email, account_type, acquisition_channel, timezone) VALUES ($1, $2, 'individual', 'paid', 'UTC')`, [id, `${id}@example.com`]);
   const now = await env.currentTimeMs();
   const iso = (ms: number) => new Date(ms).toISOString();
-  await env.client.workflow.signalWithStart(onboardingJourney, {
-    workflowId: journeyWorkflowId(id),
-    taskQueue,
-    args: [{ developerId: id }],
-    signal: journeyEventsSignal,
-    signalArgs: [
-      [
-        { id: `${id}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
-        { id: `${id}-key`, type: 'api_key.created', occurredAt: iso(now), properties: { mode: 'test' } },
-      ],
-    ],
-  });
+  await sandbox.signal(id, [
+    { id: `${id}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
+    { id: `${id}-key`, type: 'api_key.created', occurredAt: iso(now), properties: { mode: 'test' } },
+  ]);
   return id;
 }
 

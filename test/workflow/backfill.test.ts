@@ -1,66 +1,26 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
-import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
-import { RuleStore } from '../../src/rules/rule-store.ts';
-import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
-import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
-import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
-import { testHandoffDeps } from '../support/handoff-deps.ts';
-import { testNudgeDeps } from '../support/nudge-deps.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
-import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
+import { immediateRules, SHIPPED_POLICY, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 
 /** Backfilled (imported) histories in the real workflow and activities, under the time-skipping server. */
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const taskQueue = 'backfill-test';
-const shippedRules = readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8');
-const shippedPolicy = readFileSync(fileURLToPath(new URL('../../config/escalation.yaml', import.meta.url)), 'utf8');
 
+let sandbox: JourneySandbox;
 let env: TestWorkflowEnvironment;
-let database: TestDatabase;
 let db: Database;
-let worker: Worker;
-let running: Promise<void>;
 
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  database = await createTestDatabase('pglite');
-  await applyMigrations(database.url);
-  db = openDatabase(database.url, { max: database.maxConnections });
-  const rules = parse(shippedRules);
-  rules.policy = { ...rules.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } };
-  const applied = await new RuleStore(db.pool).apply({ source: stringify(rules), author: 'test', reason: 'backfill tests' });
-  if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
-  const policy = await new EscalationPolicyStore(db.pool).apply({ source: shippedPolicy, author: 'test', reason: 'shipped policy' });
-  if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
-  worker = await createJourneyWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    pool: db.pool,
-    nudges: testNudgeDeps(db.pool),
-    handoffs: testHandoffDeps(db.pool),
-    workflowBundle: await journeyWorkflowBundle(),
-  });
-  running = worker.run();
+  sandbox = await startJourneySandbox({ taskQueue, rules: immediateRules(), policy: SHIPPED_POLICY });
+  ({ env, db } = sandbox);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  await db?.close();
-  await database?.drop();
+  await sandbox?.close();
 });
 
 let developers = 0;
@@ -70,9 +30,7 @@ async function developer(): Promise<string> {
   return id;
 }
 
-async function signal(developerId: string, events: JourneyEvent[]) {
-  await env.client.workflow.signalWithStart(onboardingJourney, { workflowId: journeyWorkflowId(developerId), taskQueue, args: [{ developerId }], signal: journeyEventsSignal, signalArgs: [events] });
-}
+const signal = (developerId: string, events: JourneyEvent[]) => sandbox.signal(developerId, events);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Signed up an hour before the key; imported (a backfill) or live. */

@@ -221,4 +221,43 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     expect(nudgeLine).toEqual({ lost: 0, duplicated: 0 });
     expect(postLine).toEqual({ lost: 0, duplicated: 0 });
   }, 420_000);
+
+  // KNOWN BUG (reproduction; `it.fails` until fixed, then turn it into `it`): the mail server has
+  // the whole message and the connection drops before its answer to DATA (a relay that crashed
+  // after queueing). nodemailer reports that as ECONNECTION "Connection closed unexpectedly",
+  // command CONN — the same as a connection lost before the greeting — and sendNudge's catch
+  // treats every mailer error as "refused before the handoff completed": it marks the row
+  // 'failed' and rethrows, so Temporal's retry sends the message again (same Message-ID) and
+  // records it as plainly 'sent'. The promise is at most once across an ambiguous handoff; the
+  // fix is in src/mail/mailer.ts + src/activities/nudge-activities.ts (a failure after the
+  // message data was handed over must leave the row 'sending').
+  it.fails('does not send a nudge twice when the SMTP connection drops after the message was received, before the answer', async () => {
+    const id = nudgedId('chaos_drop');
+    const to = (mail: ParsedMail) => JSON.stringify(mail.to ?? '').includes(`${id}@example.com`);
+    let dropped = 0;
+    topology.onSmtpData = (mail, s) => {
+      if (!to(mail) || dropped++ > 0) return;
+      s.drop();
+      return new Promise<void>((resolve) => held.push(resolve));
+    };
+    try {
+      const ago = (minutes: number) => Date.now() - 5 * 24 * 3600_000 + minutes * 60_000;
+      const events = [
+        { id: `${id}-signup`, type: 'developer.signed_up', developerId: id, occurredAt: iso(ago(0)), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: middayTimezone() } },
+        { id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: iso(ago(5)), properties: { apiKey: `key_${id}`, mode: 'test' } },
+        call(id, 'call', ago(30), '/v1/charges'),
+      ];
+      expect((await topology.postEvents({ events })).status).toBe(202);
+      await eventually('the nudge reaching the SMTP server', () => (dropped > 0 ? true : undefined), 60_000, logs);
+      // sendNudge's retry comes 5 s after the failed attempt.
+      await eventually('the send settled', async () => ((await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api'", [id])).rowCount ? true : undefined), 60_000, logs);
+      await sleep(3_000);
+      const copies = topology.emails().filter(to).length;
+      console.log(`chaos/worker-kill: known bug: SMTP connection dropped after the message, before the answer: copies delivered ${copies} (expected 1)`);
+      expect(copies).toBe(1);
+    } finally {
+      topology.onSmtpData = undefined;
+      for (const release of held.splice(0)) release();
+    }
+  }, 120_000);
 });

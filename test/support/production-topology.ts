@@ -44,9 +44,11 @@ export interface ProductionTopologyOptions {
 /**
  * Test seam on the capturing SMTP server: called with each message once it is received whole and
  * recorded (it is in `emails()`), with its SMTP session; the answer to DATA (250) waits for the
- * promise returned. Holding it models a mail server that has the message but has not said so yet.
+ * promise returned. Holding it models a mail server that has the message but has not said so yet;
+ * `drop()` closes the session's connection without an answer (a relay that crashed after queueing
+ * the message).
  */
-export type SmtpDataHook = (mail: ParsedMail, session: { remotePort: number }) => Promise<void> | void;
+export type SmtpDataHook = (mail: ParsedMail, session: { remotePort: number; drop: () => void }) => Promise<void> | void;
 
 /**
  * docker-compose.yml's topology as plain processes, for tests: a PostgreSQL database for Onramp
@@ -275,7 +277,12 @@ export class ProductionTopology {
         simpleParser(stream)
           .then(async (mail) => {
             this.mails.push(mail);
-            await this.onSmtpData?.(mail, { remotePort: session.remotePort });
+            const drop = () => {
+              // smtp-server keeps its sessions' connections in `connections` (not typed).
+              const connections = (this.smtp as unknown as { connections: Set<{ remotePort: number; _socket?: { destroy(): void } }> }).connections;
+              for (const c of connections) if (c.remotePort === session.remotePort) c._socket?.destroy();
+            };
+            await this.onSmtpData?.(mail, { remotePort: session.remotePort, drop });
           })
           .then(() => callback(), callback);
       },

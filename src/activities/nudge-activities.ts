@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from '../journey/journey-effects.ts';
 import { EmailTemplates, TemplateNotFound } from '../mail/email-templates.ts';
-import type { Mailer } from '../mail/mailer.ts';
+import { isUncertainHandoff, type Mailer } from '../mail/mailer.ts';
 import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 
@@ -92,8 +92,10 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
         });
       } catch (error) {
-        // Refused before the handoff completed: known not sent, so a retry may send.
-        await deps.pool.query(`UPDATE emails SET status = 'failed' WHERE id = $1`, [emailId]);
+        // Refused, or lost before the whole message went out: known not sent, so a retry may send.
+        // Lost after it (no answer to DATA): the row stays 'sending', and the retry records the
+        // send as unconfirmed instead of sending a second copy.
+        if (!isUncertainHandoff(error)) await deps.pool.query(`UPDATE emails SET status = 'failed' WHERE id = $1`, [emailId]);
         throw error;
       }
       await deps.afterHandoff?.(emailId);

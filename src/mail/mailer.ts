@@ -1,4 +1,5 @@
-import nodemailer from 'nodemailer';
+import { PassThrough } from 'node:stream';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 
 export interface OutgoingEmail {
   to: string;
@@ -18,20 +19,49 @@ export interface Mailer {
   close(): void;
 }
 
+/** Per send: set once the SMTP client has read the whole message (it then ends DATA). */
+interface Handoff {
+  complete: boolean;
+}
+
 export function smtpMailer(smtpUrl: string): Mailer {
   const transporter = nodemailer.createTransport(smtpUrl);
+  // The message reaches the SMTP client through this pass-through: when the client has read its
+  // last byte, the relay may have the whole message, and a failure without an SMTP answer (the
+  // connection dropped before the reply to DATA) leaves it unknown whether it was accepted.
+  transporter.use('stream', (mail, done) => {
+    const handoff = (mail.data as { handoff?: Handoff }).handoff;
+    if (handoff) {
+      mail.message.processFunc((input) => {
+        const through = new PassThrough();
+        input.once('error', (error) => through.destroy(error));
+        through.once('end', () => (handoff.complete = true));
+        return input.pipe(through);
+      });
+    }
+    done();
+  });
   return {
     transport: 'smtp',
     async send(email) {
+      const handoff: Handoff = { complete: false };
       try {
-        const info = await transporter.sendMail({ ...email });
+        const info = await transporter.sendMail({ ...email, handoff } as SendMailOptions);
         return { messageId: info.messageId };
       } catch (error) {
-        throw smtpFailure(error);
+        throw smtpFailure(error, handoff.complete);
       }
     },
     close: () => transporter.close(),
   };
+}
+
+/**
+ * True for a send that failed after the whole message went to the relay and before it answered:
+ * it may have been accepted, so it must not be sent again (at most once).
+ */
+export function isUncertainHandoff(error: unknown): boolean {
+  return (error as { uncertain?: boolean } | undefined)?.uncertain === true;
 }
 
 /** The embedded default: the message is stored (that is the send) and listed by the API. */
@@ -46,9 +76,11 @@ const ADDRESS = /[^\s<>"'():;,@]+@[^\s<>"'():;,@]+/g;
  * the recipients (`rejected`, and the server's answer often quotes the address); this keeps the
  * code, the SMTP status and the command, and blanks every address in the message.
  */
-export function smtpFailure(error: unknown): Error {
+export function smtpFailure(error: unknown, messageHandedOver = false): Error {
   const e = error as { message?: string; code?: string; responseCode?: number; command?: string };
   const failure = new Error(String(e?.message ?? error).replace(ADDRESS, '[address]'));
   failure.name = 'SmtpSendError';
-  return Object.assign(failure, { code: e?.code, responseCode: e?.responseCode, command: e?.command });
+  // An SMTP answer (4xx/5xx, to DATA too) says it was refused; no answer after the message says nothing.
+  const uncertain = messageHandedOver && e?.responseCode === undefined;
+  return Object.assign(failure, { code: e?.code, responseCode: e?.responseCode, command: e?.command, uncertain });
 }

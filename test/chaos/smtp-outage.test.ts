@@ -19,13 +19,13 @@ import { freePort } from '../support/onramp-harness.ts';
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const taskQueue = 'smtp-chaos';
-type Mode = 'ok' | 'refuse' | 'tempfail' | 'reject' | 'silent';
+type Mode = 'ok' | 'refuse' | 'tempfail' | 'reject' | 'silent' | 'drop';
 
 /** A local SMTP relay whose behaviour the test switches; the same port throughout. */
 class FlakyRelay {
   readonly received: ParsedMail[] = [];
   /** Connections (or attempts) met per failure mode. */
-  readonly faults: Record<Exclude<Mode, 'ok'>, number> = { refuse: 0, tempfail: 0, reject: 0, silent: 0 };
+  readonly faults: Record<Exclude<Mode, 'ok'>, number> = { refuse: 0, tempfail: 0, reject: 0, silent: 0, drop: 0 };
   private smtp: SMTPServer | undefined;
   private silent: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -54,14 +54,21 @@ class FlakyRelay {
         this.faults.reject++;
         callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
       },
-      onData: (stream, _session, callback) => {
+      onData: (stream, session, callback) => {
         if (this.mode === 'tempfail') {
           this.faults.tempfail++;
           stream.resume();
           stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
           return;
         }
-        simpleParser(stream).then((mail) => (this.received.push(mail), callback()), callback);
+        simpleParser(stream).then((mail) => {
+          this.received.push(mail);
+          if (this.mode !== 'drop') return callback();
+          // A relay that crashed after taking the message: the connection ends with no answer to DATA.
+          this.faults.drop++;
+          const connections = (this.smtp as unknown as { connections: Set<{ session: unknown; _socket?: { destroy(): void } }> }).connections;
+          for (const c of connections) if (c.session === session) c._socket?.destroy();
+        }, callback);
       },
     });
     await new Promise<void>((resolve) => this.smtp!.listen(this.port, '127.0.0.1', resolve));
@@ -154,4 +161,20 @@ describe('chaos: the SMTP relay fails for a while, then recovers', () => {
       outcome.push(`${mode}: ${mode === 'refuse' ? 'refused for 30 min' : `${faults} failed attempts`}, delivered 1, lost 0, duplicated 0`);
     });
   }
+
+  it('drop: the relay takes the whole message, then the connection ends before its answer — never sent twice, recorded as unconfirmed', async () => {
+    const id = await stalledDeveloper();
+    await relay.set('drop');
+    await env.sleep(24 * HOUR + 30 * MINUTE);
+    await relay.set('ok');
+    await env.sleep(2 * HOUR);
+    await eventually(async () => (await sentDecisions(id)) > 0);
+    // The relay has it once; the retry did not send it again (it cannot know the relay took it).
+    expect(relay.faults.drop).toBe(1);
+    expect(relay.to(id)).toHaveLength(1);
+    expect(await emailRows(id)).toEqual([{ status: 'sending' }]);
+    const { rows } = await db.pool.query<{ reason: string | null }>(`SELECT reason FROM nudge_decisions WHERE developer_id = $1 AND outcome = 'sent'`, [id]);
+    expect(rows).toEqual([{ reason: 'unconfirmed: interrupted after the handoff to the mail server began' }]);
+    outcome.push('drop after the message: delivered 1 (recorded unconfirmed), lost 0, duplicated 0');
+  });
 });

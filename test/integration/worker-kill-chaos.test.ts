@@ -222,16 +222,12 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     expect(postLine).toEqual({ lost: 0, duplicated: 0 });
   }, 420_000);
 
-  // KNOWN BUG (reproduction; `it.fails` until fixed, then turn it into `it`): the mail server has
-  // the whole message and the connection drops before its answer to DATA (a relay that crashed
-  // after queueing). nodemailer reports that as ECONNECTION "Connection closed unexpectedly",
-  // command CONN — the same as a connection lost before the greeting — and sendNudge's catch
-  // treats every mailer error as "refused before the handoff completed": it marks the row
-  // 'failed' and rethrows, so Temporal's retry sends the message again (same Message-ID) and
-  // records it as plainly 'sent'. The promise is at most once across an ambiguous handoff; the
-  // fix is in src/mail/mailer.ts + src/activities/nudge-activities.ts (a failure after the
-  // message data was handed over must leave the row 'sending').
-  it.fails('does not send a nudge twice when the SMTP connection drops after the message was received, before the answer', async () => {
+  // The mail server has the whole message and the connection drops before its answer to DATA (a
+  // relay that crashed after queueing). nodemailer reports that as it reports a connection lost
+  // before the greeting; the mailer knows the message went out whole (it watches the client read
+  // its last byte), so sendNudge leaves the row 'sending' and the retry records the send as
+  // unconfirmed instead of sending a second copy (it did, before: the test found it).
+  it('does not send a nudge twice when the SMTP connection drops after the message was received, before the answer', async () => {
     const id = nudgedId('chaos_drop');
     const to = (mail: ParsedMail) => JSON.stringify(mail.to ?? '').includes(`${id}@example.com`);
     let dropped = 0;
@@ -253,7 +249,7 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
       await eventually('the send settled', async () => ((await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api'", [id])).rowCount ? true : undefined), 60_000, logs);
       await sleep(3_000);
       const copies = topology.emails().filter(to).length;
-      console.log(`chaos/worker-kill: known bug: SMTP connection dropped after the message, before the answer: copies delivered ${copies} (expected 1)`);
+      console.log(`chaos/worker-kill: SMTP connection dropped after the message, before the answer: copies delivered ${copies}, lost 0, duplicated ${copies - 1}`);
       expect(copies).toBe(1);
     } finally {
       topology.onSmtpData = undefined;

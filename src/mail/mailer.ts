@@ -24,8 +24,17 @@ interface Handoff {
   complete: boolean;
 }
 
+/**
+ * nodemailer waits up to 10 minutes on a silent socket; the send activity is retried after 2. A
+ * send still stuck past its retry would later mark its row 'failed' under the retry's record:
+ * the socket gives up first (the URL's own `?socketTimeout=` etc. win).
+ */
+const SOCKET_DEFAULTS = { connectionTimeout: '30000', greetingTimeout: '30000', socketTimeout: '60000' };
+
 export function smtpMailer(smtpUrl: string): Mailer {
-  const transporter = nodemailer.createTransport(smtpUrl);
+  const url = new URL(smtpUrl);
+  for (const [name, value] of Object.entries(SOCKET_DEFAULTS)) if (!url.searchParams.has(name)) url.searchParams.set(name, value);
+  const transporter = nodemailer.createTransport(url.toString());
   // The message reaches the SMTP client through this pass-through: when the client has read its
   // last byte, the relay may have the whole message, and a failure without an SMTP answer (the
   // connection dropped before the reply to DATA) leaves it unknown whether it was accepted.

@@ -34,6 +34,8 @@ export interface PreviewOptions {
   cohort: PreviewCohort;
   /** Called as sandbox time advances: the share of the run done, 0 to 1. */
   onProgress?: (done: number) => void;
+  /** Stops the run at the next step (Ctrl-C): the sandbox is still torn down, its test server with it. */
+  signal?: AbortSignal;
 }
 
 export interface PreviewResult {
@@ -76,7 +78,7 @@ export async function runRulePreview(options: PreviewOptions): Promise<PreviewRe
       history = new HistoryFeed(cohort.databaseUrl, cohort, shift);
       feed = history;
     }
-    const events = await play(sandbox, feed, { start, end, react, reactions, onProgress: options.onProgress });
+    const events = await play(sandbox, feed, { start, end, react, reactions, onProgress: options.onProgress, signal: options.signal });
     const outcome = await readPreviewOutcome(sandbox.db.pool, options.ruleIds);
     return {
       outcome,
@@ -104,12 +106,13 @@ interface SentEmail {
 async function play(
   sandbox: PreviewSandbox,
   feed: EventFeed,
-  run: { start: number; end: number; react?: (email: SentEmail) => IngestEvent[]; reactions: ArrayFeed; onProgress?: (done: number) => void },
+  run: { start: number; end: number; react?: (email: SentEmail) => IngestEvent[]; reactions: ArrayFeed; onProgress?: (done: number) => void; signal?: AbortSignal | undefined },
 ): Promise<number> {
   let now = run.start;
   let ingested = 0;
   let lastSent = '0';
   for (;;) {
+    run.signal?.throwIfAborted();
     const next = await feed.nextTime();
     const target = Math.min(run.end, Math.max(now, Math.min(next ?? Infinity, now + STEP)));
     await sandbox.advance(target - now);

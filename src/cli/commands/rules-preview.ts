@@ -18,7 +18,7 @@ import { instant, positiveInt } from '../option-parsers.ts';
  * sandbox against a synthetic cohort (default) or, with --history, against the developers who
  * signed up in a window of the real history (DATABASE_URL, read only). Sends nothing, writes
  * nothing outside the sandbox. Exit codes: 0 done, 1 invalid rules or policy, 2 unreadable file
- * or no DATABASE_URL for --history.
+ * or no DATABASE_URL for --history, 130 interrupted.
  */
 
 const DAY = 86_400_000;
@@ -95,6 +95,10 @@ export async function previewRules(config: Config, file: string, options: Previe
   installTemporalRuntime(pino({ level: 'error' }, pino.destination(2)));
   const bar = options.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: 'preview [{bar}] {percentage}% | {day}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar?.start(100, 0, { day: 'starting the sandbox' });
+  // Ctrl-C stops at the next step and tears the sandbox down: no test server is left running.
+  const interrupted = new AbortController();
+  const interrupt = () => interrupted.abort(new PreviewFailure('interrupted: nothing previewed', 130));
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   try {
     const result = await runRulePreview({
       rulesSource: rules.source,
@@ -105,6 +109,7 @@ export async function previewRules(config: Config, file: string, options: Previe
       docsUrl: config.ONRAMP_DOCS_URL,
       cohort,
       onProgress: (done) => bar?.update(Math.floor(done * 100), { day: `${Math.round(done * 100)}% of the sandbox time played` }),
+      signal: interrupted.signal,
     });
     bar?.update(100, { day: 'done' });
     bar?.stop();
@@ -124,6 +129,7 @@ export async function previewRules(config: Config, file: string, options: Previe
     out(formatPreviewOutcome(result.outcome, result.history?.actual));
     return result;
   } finally {
+    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
     bar?.stop();
   }
 }

@@ -43,16 +43,20 @@ const { currentJourneyPolicies, recordHandoffSteps } = proxyLocalActivities<Hand
 
 // Slack may be down or rate-limiting for a while: retried for up to a day, beside the loop, one
 // call at a time per journey so that a case's post precedes its updates.
+// The activity heartbeats while it works: a worker that dies mid-call is noticed in 20 s.
 const { notifySlack } = proxyActivities<HandoffActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '2 seconds', maximumInterval: '10 minutes', backoffCoefficient: 2 },
 });
 
 // A regular activity: SMTP may be slow or down for a while; it retries for up to a day, without
 // holding up the journey (sends run beside the event loop below).
+// It heartbeats while it works, like notifySlack.
 const { sendNudge } = proxyActivities<NudgeActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes', backoffCoefficient: 2, nonRetryableErrorTypes: ['NudgeNotSendable'] },
 });

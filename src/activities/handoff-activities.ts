@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { whileHeartbeating } from './heartbeat.ts';
 import { withTransaction } from '../db/sql.ts';
 import { buildCaseMessage, buildStepReply } from '../handoff/case-message.ts';
 import { gatherCaseContext } from '../handoff/gather-case-context.ts';
@@ -90,36 +91,38 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
     },
 
     async notifySlack(effect: NotifySlackEffect): Promise<void> {
-      const slack = deps.slack;
-      if (!slack) return;
-      const policy = await deps.currentPolicy();
-      const context = await gatherCaseContext(deps.pool, effect.developerId, { showEmail: policy?.document.privacy.showEmail ?? false, publicUrl: deps.publicUrl, now: Date.now() });
-      const view = effect.case;
-      if (effect.post) {
-        const { level, channel, mention } = effect.post;
-        const postKey = `${view.id}/L${level}`;
-        await postOnce(
-          { postKey, handoffId: view.id, kind: 'case', level, channel, mention },
-          () => slack.findPosted(channel, postKey),
-          () => slack.postCase(channel, buildCaseMessage({ view, context, mention, outcomes: view.outcomes }), postKey),
+      await whileHeartbeating(async () => {
+        const slack = deps.slack;
+        if (!slack) return;
+        const policy = await deps.currentPolicy();
+        const context = await gatherCaseContext(deps.pool, effect.developerId, { showEmail: policy?.document.privacy.showEmail ?? false, publicUrl: deps.publicUrl, now: Date.now() });
+        const view = effect.case;
+        if (effect.post) {
+          const { level, channel, mention } = effect.post;
+          const postKey = `${view.id}/L${level}`;
+          await postOnce(
+            { postKey, handoffId: view.id, kind: 'case', level, channel, mention },
+            () => slack.findPosted(channel, postKey),
+            () => slack.postCase(channel, buildCaseMessage({ view, context, mention, outcomes: view.outcomes }), postKey),
+          );
+        }
+        // Every posted message of the case shows its current owner, status and SLA.
+        const { rows: posts } = await deps.pool.query<{ channel: string; ts: string; level: number; mention: string[] }>(
+          `SELECT channel, ts, level, mention FROM slack_posts WHERE handoff_id = $1 AND kind = 'case' AND status = 'posted' ORDER BY level`,
+          [view.id],
         );
-      }
-      // Every posted message of the case shows its current owner, status and SLA.
-      const { rows: posts } = await deps.pool.query<{ channel: string; ts: string; level: number; mention: string[] }>(
-        `SELECT channel, ts, level, mention FROM slack_posts WHERE handoff_id = $1 AND kind = 'case' AND status = 'posted' ORDER BY level`,
-        [view.id],
-      );
-      for (const post of posts) await slack.updateCase(post.channel, post.ts, buildCaseMessage({ view, context, mention: post.mention, outcomes: view.outcomes }));
-      const thread = posts.at(-1);
-      if (effect.step && thread && !POSTED_STEPS.has(effect.step.step)) {
-        const { stepKey } = effect.step;
-        const text = buildStepReply(effect.step);
-        await postOnce(
-          { postKey: stepKey, handoffId: view.id, kind: 'reply', channel: thread.channel },
-          () => slack.findReply(thread.channel, thread.ts, stepKey),
-          () => slack.reply(thread.channel, thread.ts, text, stepKey),
-        );
-      }
+        for (const post of posts) await slack.updateCase(post.channel, post.ts, buildCaseMessage({ view, context, mention: post.mention, outcomes: view.outcomes }));
+        const thread = posts.at(-1);
+        if (effect.step && thread && !POSTED_STEPS.has(effect.step.step)) {
+          const { stepKey } = effect.step;
+          const text = buildStepReply(effect.step);
+          await postOnce(
+            { postKey: stepKey, handoffId: view.id, kind: 'reply', channel: thread.channel },
+            () => slack.findReply(thread.channel, thread.ts, stepKey),
+            () => slack.reply(thread.channel, thread.ts, text, stepKey),
+          );
+        }
+      });
     },
   };
 }

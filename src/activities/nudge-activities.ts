@@ -4,6 +4,7 @@ import { withTransaction, type Sql } from '../db/sql.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from '../journey/journey-effects.ts';
 import { EmailTemplates, TemplateNotFound } from '../mail/email-templates.ts';
 import { isUncertainHandoff, type Mailer } from '../mail/mailer.ts';
+import { whileHeartbeating } from './heartbeat.ts';
 import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 
@@ -44,64 +45,66 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
     },
 
     async sendNudge(effect: SendNudgeEffect): Promise<void> {
-      const { developerId, decision } = effect;
-      const emailId = `${developerId}/${decision.nudgeKey}`;
-      const [developer] = (await deps.pool.query<{ email: string | null }>('SELECT email FROM developers WHERE id = $1', [developerId])).rows;
-      if (!developer?.email) {
-        await withTransaction(deps.pool, (sql) => insertDecisions(sql, [{ ...decision, outcome: 'skipped', reason: 'no_email_address' }]));
-        return;
-      }
-      const existing = (await deps.pool.query<{ status: string }>('SELECT status FROM emails WHERE id = $1', [emailId])).rows[0];
-      if (existing && existing.status !== 'failed') {
-        // Sent, or a handoff that began and was interrupted: at most once, so never again.
-        await withTransaction(deps.pool, (sql) => insertDecisions(sql, [existing.status === 'sent' ? decision : { ...decision, reason: 'unconfirmed: interrupted after the handoff to the mail server began' }]));
-        return;
-      }
-      const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
-      let rendered;
-      try {
-        rendered = deps.templates.render(effect.template, {
-          developer: { id: developerId, accountType: decision.segment.accountType, channel: decision.segment.channel },
-          stage: effect.stage,
-          stageLabel: effect.stage?.replaceAll('_', ' ') ?? null,
-          endpoint: effect.burst?.endpoint ?? null,
-          status: effect.burst?.status ?? null,
-          count: effect.burst?.count ?? null,
-          docsUrl: deps.docsUrl,
-          unsubscribeUrl: unsubscribe,
+      await whileHeartbeating(async () => {
+        const { developerId, decision } = effect;
+        const emailId = `${developerId}/${decision.nudgeKey}`;
+        const [developer] = (await deps.pool.query<{ email: string | null }>('SELECT email FROM developers WHERE id = $1', [developerId])).rows;
+        if (!developer?.email) {
+          await withTransaction(deps.pool, (sql) => insertDecisions(sql, [{ ...decision, outcome: 'skipped', reason: 'no_email_address' }]));
+          return;
+        }
+        const existing = (await deps.pool.query<{ status: string }>('SELECT status FROM emails WHERE id = $1', [emailId])).rows[0];
+        if (existing && existing.status !== 'failed') {
+          // Sent, or a handoff that began and was interrupted: at most once, so never again.
+          await withTransaction(deps.pool, (sql) => insertDecisions(sql, [existing.status === 'sent' ? decision : { ...decision, reason: 'unconfirmed: interrupted after the handoff to the mail server began' }]));
+          return;
+        }
+        const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
+        let rendered;
+        try {
+          rendered = deps.templates.render(effect.template, {
+            developer: { id: developerId, accountType: decision.segment.accountType, channel: decision.segment.channel },
+            stage: effect.stage,
+            stageLabel: effect.stage?.replaceAll('_', ' ') ?? null,
+            endpoint: effect.burst?.endpoint ?? null,
+            status: effect.burst?.status ?? null,
+            count: effect.burst?.count ?? null,
+            docsUrl: deps.docsUrl,
+            unsubscribeUrl: unsubscribe,
+          });
+        } catch (error) {
+          if (error instanceof TemplateNotFound) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
+          throw error;
+        }
+        const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
+        await deps.pool.query(
+          `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, message_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sending', $11)
+           ON CONFLICT (id) DO UPDATE SET status = 'sending', subject = excluded.subject, text = excluded.text, html = excluded.html`,
+          [emailId, developerId, decision.ruleId, decision.ruleVersion, effect.template, developer.email, rendered.subject, rendered.text, rendered.html, deps.mailer.transport, messageId],
+        );
+        try {
+          await deps.mailer.send({
+            to: developer.email,
+            from: deps.from,
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
+            messageId,
+            headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
+          });
+        } catch (error) {
+          // Refused, or lost before the whole message went out: known not sent, so a retry may send.
+          // Lost after it (no answer to DATA): the row stays 'sending', and the retry records the
+          // send as unconfirmed instead of sending a second copy.
+          if (!isUncertainHandoff(error)) await deps.pool.query(`UPDATE emails SET status = 'failed' WHERE id = $1`, [emailId]);
+          throw error;
+        }
+        await deps.afterHandoff?.(emailId);
+        await withTransaction(deps.pool, async (sql) => {
+          await sql(`UPDATE emails SET status = 'sent', sent_at = now() WHERE id = $1`, emailId);
+          await insertDecisions(sql, [decision]);
         });
-      } catch (error) {
-        if (error instanceof TemplateNotFound) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
-        throw error;
-      }
-      const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
-      await deps.pool.query(
-        `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, message_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sending', $11)
-         ON CONFLICT (id) DO UPDATE SET status = 'sending', subject = excluded.subject, text = excluded.text, html = excluded.html`,
-        [emailId, developerId, decision.ruleId, decision.ruleVersion, effect.template, developer.email, rendered.subject, rendered.text, rendered.html, deps.mailer.transport, messageId],
-      );
-      try {
-        await deps.mailer.send({
-          to: developer.email,
-          from: deps.from,
-          subject: rendered.subject,
-          text: rendered.text,
-          html: rendered.html,
-          messageId,
-          headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
-        });
-      } catch (error) {
-        // Refused, or lost before the whole message went out: known not sent, so a retry may send.
-        // Lost after it (no answer to DATA): the row stays 'sending', and the retry records the
-        // send as unconfirmed instead of sending a second copy.
-        if (!isUncertainHandoff(error)) await deps.pool.query(`UPDATE emails SET status = 'failed' WHERE id = $1`, [emailId]);
-        throw error;
-      }
-      await deps.afterHandoff?.(emailId);
-      await withTransaction(deps.pool, async (sql) => {
-        await sql(`UPDATE emails SET status = 'sent', sent_at = now() WHERE id = $1`, emailId);
-        await insertDecisions(sql, [decision]);
       });
     },
   };

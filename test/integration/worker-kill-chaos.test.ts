@@ -18,18 +18,17 @@ import { ProductionTopology, type JourneyHistory } from '../support/production-t
  *
  * Each killed worker is found by the connection it holds (the client port the server saw →
  * /proc/net/tcp → the worker's socket fds), so it is always the one in the middle of the call.
- * Nothing tells Temporal that the worker died: the activity attempt ends at its start-to-close
- * timeout (2 minutes for sendNudge and notifySlack, workflows/onboarding-journey.ts; they do not
- * heartbeat), and the retry runs on a live worker. Both faults are injected one after the other,
- * then both recoveries are awaited together, so the test waits for that timeout once (about
- * 2 minutes 10 s), not twice.
+ * Nothing tells Temporal that the worker died: the attempt ends when its heartbeats stop (a
+ * 20 s heartbeat timeout for sendNudge and notifySlack, workflows/onboarding-journey.ts; without
+ * heartbeats it was the 2-minute start-to-close timeout), and the retry runs on a live worker.
+ * Both faults are injected one after the other, then both recoveries are awaited together.
  */
 const skipReason = process.env.TEST_DATABASE_URL ? undefined : 'needs a real PostgreSQL: set TEST_DATABASE_URL (the production Temporal server persists there)';
 if (skipReason) console.warn(`worker-kill-chaos: skipped: ${skipReason}`);
 
 const TOKEN = 'xoxb-worker-kill-chaos';
 const CHANNEL = '#onboarding-help';
-/** The start-to-close timeout (2 min) plus the retry's initial interval (5 s) and room. */
+/** The heartbeat timeout (20 s) plus the retry's initial interval (5 s), with room (the start-to-close timeout, 2 min, bounds it anyway). */
 const RECOVERY_MS = 200_000;
 const UNCONFIRMED = 'unconfirmed: interrupted after the handoff to the mail server began';
 
@@ -155,7 +154,7 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
 
     // ---- Recovery ---------------------------------------------------------------------------
     // The journeys take events at once (the workflow tasks moved to live workers), while the
-    // interrupted activities wait for their start-to-close timeout.
+    // interrupted activities wait for their heartbeat timeout.
     const later = Date.now();
     expect((await topology.postEvents({ events: [call(mailId, 'customers', later, '/v1/customers'), call(mailId, 'charges', later + 1_000, '/v1/charges')] })).status).toBe(202);
     expect((await topology.postEvents({ events: [{ id: `${caseId}-key`, type: 'api_key.created', developerId: caseId, occurredAt: iso(later), properties: { apiKey: `key_${caseId}`, mode: 'test' } }] })).status).toBe(202);
@@ -191,7 +190,7 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     expect(email!.message_id).toBe(`<${Buffer.from(`${mailId}/${(await decisions())[0]!.nudge_key}`).toString('base64url')}@onramp>`);
     expect(await decisions()).toEqual([{ outcome: 'sent', reason: UNCONFIRMED, nudge_key: expect.any(String) }]);
     const histories = await topology.journeyHistories([...bystanders, mailId, caseId]);
-    // The retry was Temporal's, after the killed attempt's start-to-close timeout.
+    // The retry was Temporal's, after the killed attempt timed out (its heartbeats stopped).
     const retried = (h: JourneyHistory, type: string) => h.activities.filter((a) => a.type === type && a.attempt > 1 && a.lastFailure?.startsWith('timeout'));
     expect(retried(histories.get(mailId)!, 'sendNudge'), JSON.stringify(histories.get(mailId)!.activities)).toHaveLength(1);
     expect(await transitions(mailId)).toEqual(['account_created', 'credential_provisioned', 'first_api_call', 'active_integration']);

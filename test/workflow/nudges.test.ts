@@ -1,49 +1,28 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandoffActivities } from '../../src/activities/handoff-activities.ts';
-import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
-import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
-import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
-import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+import { SHIPPED_RULES, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 import { freePort } from '../support/onramp-harness.ts';
-import { testHandoffDeps } from '../support/handoff-deps.ts';
-import { testNudgeDeps } from '../support/nudge-deps.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
-import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
 
 const HOUR = 3_600_000;
 const taskQueue = 'nudges-test';
-const defaultRules = readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8');
 
+let sandbox: JourneySandbox;
 let env: TestWorkflowEnvironment;
-let database: TestDatabase;
 let db: Database;
 let store: RuleStore;
 let smtp: SMTPServer;
-let worker: Worker;
-let running: Promise<void>;
 const received: ParsedMail[] = [];
 const failAfterHandoff = new Set<string>();
 
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  database = await createTestDatabase('pglite');
-  await applyMigrations(database.url);
-  db = openDatabase(database.url, { max: database.maxConnections });
-  store = new RuleStore(db.pool);
   const smtpPort = await freePort();
   smtp = new SMTPServer({
     authOptional: true,
@@ -53,39 +32,30 @@ beforeAll(async () => {
     },
   });
   await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
-  const nudgeDeps = testNudgeDeps(db.pool, {
-    mailer: smtpMailer(`smtp://127.0.0.1:${smtpPort}`),
-    // A crash right after the mail server accepted the message, before it was marked sent.
-    async afterHandoff(emailId) {
-      if (failAfterHandoff.delete(emailId)) throw new Error('worker lost after the SMTP handoff');
-    },
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
+  // No rules yet (each test applies its own) and no escalation policy: journeys decide nudges
+  // alone (handoff.test.ts has both).
+  sandbox = await startJourneySandbox({
     taskQueue,
-    workflowBundle: await journeyWorkflowBundle(),
-    activities: {
-      ...createJourneyActivities({ pool: db.pool }),
-      ...createNudgeActivities({ ...nudgeDeps, pool: db.pool }),
-      // No escalation policy is stored here: journeys decide nudges alone (handoff.test.ts has both).
-      ...createHandoffActivities({ ...testHandoffDeps(db.pool), pool: db.pool }),
+    nudges: {
+      mailer: smtpMailer(`smtp://127.0.0.1:${smtpPort}`),
+      // A crash right after the mail server accepted the message, before it was marked sent.
+      async afterHandoff(emailId) {
+        if (failAfterHandoff.delete(emailId)) throw new Error('worker lost after the SMTP handoff');
+      },
     },
   });
-  running = worker.run();
+  ({ env, db } = sandbox);
+  store = new RuleStore(db.pool);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await sandbox?.close();
   await new Promise<void>((resolve) => (smtp ? smtp.close(resolve) : resolve()));
-  await db?.close();
-  await database?.drop();
 });
 
 /** Applies the shipped rules with policy overrides (quiet hours etc.) as a new version. */
 async function applyRules(policy: Record<string, unknown>, reason: string, edit: (doc: any) => void = () => {}) {
-  const doc = parse(defaultRules);
+  const doc = parse(SHIPPED_RULES);
   doc.policy = { ...doc.policy, ...policy };
   edit(doc);
   const result = await store.apply({ source: stringify(doc), author: 'test', reason });
@@ -109,15 +79,7 @@ function holdoutDeveloperId(): string {
   return `dev_holdout_${n}`;
 }
 
-async function signal(developerId: string, events: JourneyEvent[]) {
-  await env.client.workflow.signalWithStart(onboardingJourney, {
-    workflowId: journeyWorkflowId(developerId),
-    taskQueue,
-    args: [{ developerId }],
-    signal: journeyEventsSignal,
-    signalArgs: [events],
-  });
-}
+const signal = (developerId: string, events: JourneyEvent[]) => sandbox.signal(developerId, events);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const signup = (id: string, at: number, props: Record<string, string> = {}): JourneyEvent => ({

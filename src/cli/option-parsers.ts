@@ -8,12 +8,6 @@ export const positiveInt = (name: string) => (value: string) => {
   return n;
 };
 
-export const nonNegativeInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
-  return n;
-};
-
 /** An ISO-8601 date or instant (`2026-11-01`, `2026-11-01T09:00:00Z`). */
 export const instant = (name: string) => (value: string) => {
   const at = new Date(value);

@@ -85,7 +85,7 @@ const ADDRESS = /[^\s<>"'():;,@]+@[^\s<>"'():;,@]+/g;
  * the recipients (`rejected`, and the server's answer often quotes the address); this keeps the
  * code, the SMTP status and the command, and blanks every address in the message.
  */
-export function smtpFailure(error: unknown, messageHandedOver = false): Error {
+function smtpFailure(error: unknown, messageHandedOver: boolean): Error {
   const e = error as { message?: string; code?: string; responseCode?: number; command?: string };
   const failure = new Error(String(e?.message ?? error).replace(ADDRESS, '[address]'));
   failure.name = 'SmtpSendError';

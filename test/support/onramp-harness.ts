@@ -35,7 +35,7 @@ export const ESCALATION_FILE = fileURLToPath(new URL('../../config/escalation.ya
  * (PostgreSQL persistence, built by setup into .tools/go; its databases on TEST_DATABASE_URL's
  * server) instead of the dev server: `.ci/run` runs the integration suites both ways.
  */
-export const temporalFlavour = process.env.ONRAMP_TEST_TEMPORAL === 'production' ? 'production' : 'dev';
+const temporalFlavour = process.env.ONRAMP_TEST_TEMPORAL === 'production' ? 'production' : 'dev';
 
 /** Where the harness's Temporal runs: stop and start keep its data and its port. */
 interface TemporalServer {

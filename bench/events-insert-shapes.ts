@@ -46,6 +46,19 @@ const shapes: Record<string, { sql: (table: string) => string; params: (b: Batch
       ON CONFLICT (id) DO NOTHING RETURNING id`,
     params: (b) => [...columns(b), b.properties.map((p) => JSON.stringify(p))],
   },
+  // Five scalar arrays; the request columns read from the properties in SQL.
+  'unnest of five + columns from properties': {
+    sql: (t) => `INSERT INTO ${t} (${COLUMNS})
+      SELECT id, type, developer_id, p.properties->>'apiKey', occurred_at,
+        CASE WHEN type = 'api.request' THEN p.properties->>'endpoint' END,
+        CASE WHEN type = 'api.request' THEN (p.properties->>'status')::int END,
+        p.properties->>'mode', sdk, p.properties
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[])
+        WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
+      JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
+      ON CONFLICT (id) DO NOTHING RETURNING id`,
+    params: (b) => [b.ids, b.ids.map(() => 'api.request'), b.developers, b.occurredAt, b.ids.map(() => true), JSON.stringify(b.properties)],
+  },
   // Every row as one JSON document.
   jsonb_to_recordset: {
     sql: (t) => `INSERT INTO ${t} (${COLUMNS})

@@ -7,7 +7,7 @@ import { isSdkUserAgent } from '../events/user-agent.ts';
 import { isEarlier } from '../journey/evidence.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import type { Stage } from '../journey/stages.ts';
-import { activeIntegrationProofs, addToRequestAggregates, isOk, type AttributedRequest } from './request-aggregates.ts';
+import { addRequestsAndProveActive, isOk, type AttributedRequest } from './request-aggregates.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
 import { evidenceKey, EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
@@ -109,13 +109,11 @@ export class EventIngestor {
     await mapApiKeys(sql, keyEvents);
     const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
+    const { inserted, deleted } = await insertEvents(sql, events, developerOf, sdkOf);
     // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
-    const deleted = await deletedAmong(sql, events.map(developerOf).filter((id): id is string => id !== undefined));
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
-
     await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
 
-    const inserted = await insertEvents(sql, events, developerOf, sdkOf);
     const fresh = events.filter((e) => inserted.has(e.id));
     const waiting = fresh.filter((e): e is ApiRequestEvent => e.type === 'api.request' && developerOf(e) === undefined);
     await awaitAttribution(sql, waiting);
@@ -133,7 +131,6 @@ export class EventIngestor {
       if (developerId === undefined) unattributed++;
       else attributed.push(toAttributed(r, developerId, sdkOf.get(r.id)!));
     }
-    await addToRequestAggregates(sql, attributed);
     const burstCandidates = this.bursts.candidates(attributed, thresholds);
 
     const candidates = new EvidenceCandidates();
@@ -157,9 +154,9 @@ export class EventIngestor {
   }
 
   /**
-   * Stage evidence in the requests: first 2xx, first live 2xx, and the active-integration proof —
-   * only where it could lower what is stored (in-order traffic past its milestones costs no read once
-   * the developer's evidence is cached).
+   * Stores the requests' aggregates, and finds the stage evidence in them: first 2xx, first live
+   * 2xx, and the active-integration proof — only where it could lower what is stored (in-order
+   * traffic past its milestones costs no read once the developer's evidence is cached).
    */
   private async requestEvidence(sql: Sql, requests: AttributedRequest[], alsoLock: string[]): Promise<EvidenceCandidate[]> {
     const candidates = new EvidenceCandidates();
@@ -177,7 +174,7 @@ export class EventIngestor {
     const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
     // One sorted lock call for the proof and the burst counts (see lockDevelopers).
     await lockDevelopers(sql, [...activeCandidates.map((r) => r.developerId), ...alsoLock]);
-    for (const proof of await activeIntegrationProofs(sql, activeCandidates)) {
+    for (const proof of await addRequestsAndProveActive(sql, requests, activeCandidates)) {
       candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
     }
     return candidates.values();
@@ -211,13 +208,6 @@ async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, st
 }
 
 /** A row for every developer named by an event (a key's owner got one with the key's event). */
-/** Which of these developers were deleted (their tombstones: a small table, a cheap probe per batch). */
-async function deletedAmong(sql: Sql, developerIds: string[]): Promise<Set<string>> {
-  if (developerIds.length === 0) return new Set();
-  const rows = await sql<{ developer_id: string }>('SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($1::text[])', [...new Set(developerIds)]);
-  return new Set(rows.map((r) => r.developer_id));
-}
-
 async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
@@ -228,7 +218,8 @@ async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void>
  * Serialises concurrent batches of the same developers for the active-integration proof, which
  * must see every earlier request: taken after this batch's requests are inserted, so the batch
  * that waits sees the other's rows once it commits (READ COMMITTED: a fresh snapshot per statement).
- * Sorted, so two batches never wait on each other in a cycle.
+ * Sorted, and always before the aggregates' row locks, so two batches never wait on each other in
+ * a cycle.
  */
 async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
@@ -237,33 +228,41 @@ async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
 }
 
 /**
- * Sorted by id: batches sharing events (retried deliveries) then wait on each other, never in a
- * cycle. The properties travel as one JSON array zipped by position with the other columns: pg's
- * escaping of a text array element by element was the costliest part of the insert in Node.
+ * Stores the events not already stored, except those of deleted developers (their tombstones: a
+ * small table, probed in the same statement). Sorted by id: batches sharing events (retried
+ * deliveries) then wait on each other, never in a cycle. The properties travel as one JSON array
+ * zipped by position with the other columns, and the request columns (key, endpoint, status,
+ * mode) are read from it in SQL: pg's escaping of a text array element by element was the
+ * costliest part of the insert in Node.
  */
-async function insertEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<Set<string>> {
+async function insertEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<{ inserted: Set<string>; deleted: Set<string> }> {
   const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const request = (e: IngestEvent) => (e.type === 'api.request' ? e.properties : undefined);
-  const rows = await sql<{ id: string }>(
-    `INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
-     SELECT id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, p.properties
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::text[], $9::boolean[])
-       WITH ORDINALITY AS u(id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, n)
-     JOIN jsonb_array_elements($10::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
-     ON CONFLICT (id) DO NOTHING
-     RETURNING id`,
+  const developers = events.map((e) => developerOf(e) ?? null);
+  const rows = await sql<{ id: string; deleted: boolean }>(
+    `WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
+     inserted AS (
+       INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
+       SELECT id, type, developer_id,
+         CASE WHEN type IN ('api.request', 'api_key.created') THEN p.properties->>'apiKey' END,
+         occurred_at,
+         CASE WHEN type = 'api.request' THEN p.properties->>'endpoint' END,
+         CASE WHEN type = 'api.request' THEN (p.properties->>'status')::int END,
+         p.properties->>'mode', sdk, p.properties
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[])
+         WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
+       JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
+       WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id)
+     SELECT id, false AS deleted FROM inserted UNION ALL SELECT developer_id, true FROM deleted`,
     events.map((e) => e.id),
     events.map((e) => e.type),
-    events.map((e) => developerOf(e) ?? null),
-    events.map((e) => request(e)?.apiKey ?? (e.type === 'api_key.created' ? e.properties.apiKey : null)),
+    developers,
     events.map((e) => e.occurredAt),
-    events.map((e) => request(e)?.endpoint ?? null),
-    events.map((e) => request(e)?.status ?? null),
-    events.map((e) => (e.properties as { mode?: string }).mode ?? null),
     events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
     JSON.stringify(events.map((e) => e.properties)),
   );
-  return new Set(rows.map((r) => r.id));
+  return { inserted: new Set(rows.filter((r) => !r.deleted).map((r) => r.id)), deleted: new Set(rows.filter((r) => r.deleted).map((r) => r.id)) };
 }
 
 /**

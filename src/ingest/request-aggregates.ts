@@ -31,9 +31,81 @@ interface EndpointTotals {
   last: string;
 }
 
-/** Adds a batch of requests to the per-developer, per-endpoint aggregates (one statement). */
-export async function addToRequestAggregates(sql: Sql, requests: AttributedRequest[]): Promise<void> {
-  if (requests.length === 0) return;
+export interface ActiveIntegrationProof {
+  developerId: string;
+  occurredAt: string;
+  eventId: string;
+}
+
+/**
+ * Adds a batch of requests to the per-developer, per-endpoint aggregates and finds the earliest
+ * proof of `active_integration` (2xx calls to ≥ 2 distinct endpoints within 24 hours) that involves
+ * one of `candidates` (some of these requests), in one statement: the ingest holds the candidates'
+ * developer locks from the statement before until its commit, and each round trip in that span
+ * waits its turn on a busy event loop (README, Benchmark), so the span is kept to this statement
+ * and the commit.
+ *
+ * The proof of a pair is its later call. Pairs of older requests were already counted, so
+ * min(old proof, this) is exact in any arrival order. Each new call is paired only with the
+ * developer's *other* endpoints with a 2xx call — the stored aggregates plus this batch's, as the
+ * upsert returns them (a statement does not see its own writes) — so a developer who has called one
+ * endpoint costs nothing, by index probes on events(developer_id, endpoint, occurred_at). The new
+ * requests must be stored already (an earlier statement of the same transaction).
+ */
+export async function addRequestsAndProveActive(sql: Sql, requests: AttributedRequest[], candidates: AttributedRequest[]): Promise<ActiveIntegrationProof[]> {
+  if (requests.length === 0) return [];
+  const rows = endpointTotals(requests);
+  const col = <K extends keyof EndpointTotals>(k: K) => rows.map((row) => row[k]);
+  const upsert = `INSERT INTO developer_endpoints AS t (developer_id, endpoint, requests, ok_requests, status_400, status_401, status_429,
+        status_4xx, status_5xx, sdk_requests, live_requests, first_at, first_ok_at, last_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[],
+                          $10::int[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[])
+     ON CONFLICT (developer_id, endpoint) DO UPDATE SET
+       requests = t.requests + excluded.requests, ok_requests = t.ok_requests + excluded.ok_requests,
+       status_400 = t.status_400 + excluded.status_400, status_401 = t.status_401 + excluded.status_401,
+       status_429 = t.status_429 + excluded.status_429, status_4xx = t.status_4xx + excluded.status_4xx,
+       status_5xx = t.status_5xx + excluded.status_5xx, sdk_requests = t.sdk_requests + excluded.sdk_requests,
+       live_requests = t.live_requests + excluded.live_requests,
+       first_at = least(t.first_at, excluded.first_at), first_ok_at = least(t.first_ok_at, excluded.first_ok_at),
+       last_at = greatest(t.last_at, excluded.last_at)`;
+  const totals = [col('developerId'), col('endpoint'), col('n'), col('ok'), col('s400'), col('s401'), col('s429'), col('s4xx'), col('s5xx'), col('sdk'), col('live'), col('first'), col('firstOk'), col('last')];
+  if (candidates.length === 0) {
+    await sql(upsert, ...totals);
+    return [];
+  }
+  const proofs = await sql<{ developer_id: string; proof_at: Date; proof_id: string }>(
+    `WITH upserted AS (${upsert} RETURNING t.developer_id, t.endpoint, t.ok_requests),
+     n AS (SELECT * FROM unnest($15::text[], $16::text[], $17::timestamptz[], $18::text[]) AS n(developer_id, endpoint, occurred_at, id)),
+     ok_endpoints AS (
+       SELECT developer_id, endpoint FROM developer_endpoints WHERE developer_id IN (SELECT developer_id FROM n) AND ok_requests > 0
+       UNION
+       SELECT developer_id, endpoint FROM upserted WHERE ok_requests > 0),
+     pairs AS (
+       SELECT n.developer_id, n.occurred_at, n.id, other.endpoint AS other_endpoint FROM n
+       JOIN ok_endpoints other ON other.developer_id = n.developer_id AND other.endpoint <> n.endpoint),
+     proofs AS (
+       -- the new call is the pair's later call
+       SELECT p.developer_id, p.occurred_at AS proof_at, p.id AS proof_id FROM pairs p
+       WHERE EXISTS (SELECT 1 FROM events e WHERE e.developer_id = p.developer_id AND e.endpoint = p.other_endpoint
+                       AND e.occurred_at BETWEEN p.occurred_at - interval '24 hours' AND p.occurred_at
+                       AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299)
+       UNION ALL
+       -- the new call is the pair's earlier call: the other endpoint's first call within 24 h after it
+       SELECT p.developer_id, later.occurred_at, later.id FROM pairs p CROSS JOIN LATERAL (
+         SELECT e.occurred_at, e.id FROM events e WHERE e.developer_id = p.developer_id AND e.endpoint = p.other_endpoint
+           AND e.occurred_at >= p.occurred_at AND e.occurred_at <= p.occurred_at + interval '24 hours'
+           AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299
+         ORDER BY e.occurred_at, e.id COLLATE "C" LIMIT 1) later)
+     SELECT DISTINCT ON (developer_id) developer_id, proof_at, proof_id FROM proofs
+     ORDER BY developer_id, proof_at, proof_id COLLATE "C"`,
+    ...totals,
+    candidates.map((c) => c.developerId), candidates.map((c) => c.endpoint), candidates.map((c) => c.occurredAt), candidates.map((c) => c.id),
+  );
+  return proofs.map((r) => ({ developerId: r.developer_id, occurredAt: r.proof_at.toISOString(), eventId: r.proof_id }));
+}
+
+/** The batch's totals per (developer, endpoint), sorted so that concurrent batches lock rows in one order. */
+function endpointTotals(requests: AttributedRequest[]): EndpointTotals[] {
   const totals = new Map<string, EndpointTotals>();
   for (const r of requests) {
     const key = `${r.developerId}\u0000${r.endpoint}`;
@@ -58,59 +130,5 @@ export async function addToRequestAggregates(sql: Sql, requests: AttributedReque
     if (r.occurredAt < t.first) t.first = r.occurredAt;
     if (r.occurredAt > t.last) t.last = r.occurredAt;
   }
-  // Sorted, so concurrent batches lock rows in one order.
-  const rows = [...totals.values()].sort((a, b) => (a.developerId < b.developerId ? -1 : a.developerId > b.developerId ? 1 : a.endpoint < b.endpoint ? -1 : 1));
-  const col = <K extends keyof EndpointTotals>(k: K) => rows.map((row) => row[k]);
-  await sql(
-    `INSERT INTO developer_endpoints AS t (developer_id, endpoint, requests, ok_requests, status_400, status_401, status_429,
-        status_4xx, status_5xx, sdk_requests, live_requests, first_at, first_ok_at, last_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[],
-                          $10::int[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[])
-     ON CONFLICT (developer_id, endpoint) DO UPDATE SET
-       requests = t.requests + excluded.requests, ok_requests = t.ok_requests + excluded.ok_requests,
-       status_400 = t.status_400 + excluded.status_400, status_401 = t.status_401 + excluded.status_401,
-       status_429 = t.status_429 + excluded.status_429, status_4xx = t.status_4xx + excluded.status_4xx,
-       status_5xx = t.status_5xx + excluded.status_5xx, sdk_requests = t.sdk_requests + excluded.sdk_requests,
-       live_requests = t.live_requests + excluded.live_requests,
-       first_at = least(t.first_at, excluded.first_at), first_ok_at = least(t.first_ok_at, excluded.first_ok_at),
-       last_at = greatest(t.last_at, excluded.last_at)`,
-    col('developerId'), col('endpoint'), col('n'), col('ok'), col('s400'), col('s401'), col('s429'), col('s4xx'), col('s5xx'),
-    col('sdk'), col('live'), col('first'), col('firstOk'), col('last'),
-  );
-}
-
-/**
- * Earliest proof of `active_integration` (2xx calls to ≥ 2 distinct endpoints within 24 hours)
- * that involves at least one of the new requests: the proof of a pair is its later call. Pairs of
- * older requests were already counted, so min(old proof, this) is exact in any arrival order.
- * Each new call is paired only with the developer's *other* endpoints (from developer_endpoints,
- * so a developer who has called one endpoint costs nothing), by index probes on
- * events(developer_id, endpoint, occurred_at). The new requests and their aggregates must be
- * stored already (same transaction).
- */
-export async function activeIntegrationProofs(sql: Sql, candidates: AttributedRequest[]): Promise<{ developerId: string; occurredAt: string; eventId: string }[]> {
-  if (candidates.length === 0) return [];
-  const rows = await sql<{ developer_id: string; proof_at: Date; proof_id: string }>(
-    `WITH n AS (SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS n(developer_id, endpoint, occurred_at, id)),
-     pairs AS (
-       SELECT n.developer_id, n.occurred_at, n.id, other.endpoint AS other_endpoint FROM n
-       JOIN developer_endpoints other ON other.developer_id = n.developer_id AND other.endpoint <> n.endpoint AND other.ok_requests > 0),
-     proofs AS (
-       -- the new call is the pair's later call
-       SELECT p.developer_id, p.occurred_at AS proof_at, p.id AS proof_id FROM pairs p
-       WHERE EXISTS (SELECT 1 FROM events e WHERE e.developer_id = p.developer_id AND e.endpoint = p.other_endpoint
-                       AND e.occurred_at BETWEEN p.occurred_at - interval '24 hours' AND p.occurred_at
-                       AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299)
-       UNION ALL
-       -- the new call is the pair's earlier call: the other endpoint's first call within 24 h after it
-       SELECT p.developer_id, later.occurred_at, later.id FROM pairs p CROSS JOIN LATERAL (
-         SELECT e.occurred_at, e.id FROM events e WHERE e.developer_id = p.developer_id AND e.endpoint = p.other_endpoint
-           AND e.occurred_at >= p.occurred_at AND e.occurred_at <= p.occurred_at + interval '24 hours'
-           AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299
-         ORDER BY e.occurred_at, e.id COLLATE "C" LIMIT 1) later)
-     SELECT DISTINCT ON (developer_id) developer_id, proof_at, proof_id FROM proofs
-     ORDER BY developer_id, proof_at, proof_id COLLATE "C"`,
-    candidates.map((c) => c.developerId), candidates.map((c) => c.endpoint), candidates.map((c) => c.occurredAt), candidates.map((c) => c.id),
-  );
-  return rows.map((r) => ({ developerId: r.developer_id, occurredAt: r.proof_at.toISOString(), eventId: r.proof_id }));
+  return [...totals.values()].sort((a, b) => (a.developerId < b.developerId ? -1 : a.developerId > b.developerId ? 1 : a.endpoint < b.endpoint ? -1 : 1));
 }

@@ -1,4 +1,5 @@
 /** What the benches share: percentiles as PostgreSQL's percentile_cont, and polling until done. */
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Linear interpolation between closest ranks (position p·(n−1)) over a sorted copy. */
 export function percentile(values: readonly number[], p: number): number {
@@ -15,4 +16,33 @@ export async function waitFor(done: () => Promise<boolean>, timeoutMs: number, i
     if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * CPU seconds used so far by this process (all its threads: the API and the load generator's
+ * thread) and by every PostgreSQL server process on this machine (Linux /proc; 0 elsewhere). Read
+ * around a timed part, it says what each side spent per unit of work: on a machine of few cores
+ * the two compete, so a ratio bounded by CPU moves with either.
+ */
+export function cpuSeconds(): { node: number; postgres: number } {
+  const usage = process.cpuUsage();
+  let ticks = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+        const fields = stat.slice(close + 2).split(' ');
+        // utime, stime, and cutime, cstime: the server's exited backends, reaped by the postmaster
+        ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      } catch {
+        // the process ended between the listing and the read
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return { node: (usage.user + usage.system) / 1e6, postgres: ticks / 100 }; // USER_HZ: 100 on Linux
 }

@@ -32,7 +32,7 @@ import { freePort } from '../test/support/onramp-harness.ts';
 import { testHandoffDeps } from '../test/support/handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
-import { percentile, waitFor } from './bench-support.ts';
+import { cpuSeconds, percentile, waitFor } from './bench-support.ts';
 
 const KEY = 'bench-ingest-key-0123456789abcdef';
 const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
@@ -58,11 +58,18 @@ async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promis
   }));
 }
 
-/** POSTs the bodies from a worker thread, `INGEST_CONCURRENCY` in flight; resolves to the milliseconds taken. */
-function postFromGateway(url: string, bodies: string[]): Promise<number> {
+/**
+ * POSTs the bodies from a worker thread, `INGEST_CONCURRENCY` in flight; resolves to the
+ * milliseconds taken and the CPU used from the first POST on.
+ */
+function postFromGateway(url: string, bodies: string[]): Promise<{ milliseconds: number; cpu: ReturnType<typeof cpuPerThousand> }> {
   const gateway = new Thread(new URL('./http-load.mjs', import.meta.url), { workerData: { url, key: KEY, bodies, concurrency: INGEST_CONCURRENCY } });
+  let cpu = cpuSeconds();
   return new Promise((resolve, reject) => {
-    gateway.once('message', (m: { milliseconds: number }) => resolve(m.milliseconds));
+    gateway.on('message', (m: { started?: true; milliseconds?: number }) => {
+      if (m.started) cpu = cpuSeconds();
+      else resolve({ milliseconds: m.milliseconds!, cpu: cpuPerThousand(cpu, INGEST_EVENTS) });
+    });
     gateway.once('error', reject);
   });
 }
@@ -106,6 +113,7 @@ async function main() {
     // --- raw insert baseline (same database, same shape of rows) -------------------------------
     await db.pool.query(`CREATE TABLE bench_raw (id text PRIMARY KEY, type text, developer_id text, occurred_at timestamptz, endpoint text, status int, properties jsonb)`);
     let started = performance.now();
+    const rawCpu = cpuSeconds();
     for (let i = 0; i < RAW_ROWS; i += 500) {
       const values: unknown[] = [];
       const rows: string[] = [];
@@ -117,6 +125,7 @@ async function main() {
       await db.pool.query(`INSERT INTO bench_raw VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`, values);
     }
     const rawRate = RAW_ROWS / seconds(performance.now() - started);
+    const rawCpuPerThousand = cpuPerThousand(rawCpu, RAW_ROWS);
     await db.pool.query('DROP TABLE bench_raw');
 
     progress(`raw insert: ${Math.round(rawRate)} rows/s; ingest over HTTP`);
@@ -152,8 +161,16 @@ async function main() {
     // Until the journeys have applied them, not only received them: Temporal stays busy until then.
     const reached = (stage: string) => prisma.journeyStage.count({ where: { stage, developerId: { startsWith: 'ing_' } } });
     await waitFor(async () => (await reached('first_api_call')) === developers && (await reached('active_integration')) === developers - developers / 5, 300_000);
-    const ingestRate = INGEST_EVENTS / seconds(await postFromGateway(`${url}/v1/events`, batches.map((events) => JSON.stringify({ events }))));
-    results.ingest = { events: INGEST_EVENTS, eventsPerSecond: Math.round(ingestRate), rawInsertRowsPerSecond: Math.round(rawRate), ratio: +(ingestRate / rawRate).toFixed(2) };
+    const gateway = await postFromGateway(`${url}/v1/events`, batches.map((events) => JSON.stringify({ events })));
+    const ingestRate = INGEST_EVENTS / seconds(gateway.milliseconds);
+    results.ingest = {
+      events: INGEST_EVENTS,
+      eventsPerSecond: Math.round(ingestRate),
+      rawInsertRowsPerSecond: Math.round(rawRate),
+      ratio: +(ingestRate / rawRate).toFixed(2),
+      // CPU milliseconds per 1,000 events (rows): what each side spent, the two competing for the machine's cores.
+      cpuMsPerThousand: { ingest: gateway.cpu, rawInsert: rawCpuPerThousand },
+    };
     progress(`ingest: ${Math.round(ingestRate)} events/s; waiting for the outbox to drain`);
     await waitFor(async () => (await prisma.outboxSignal.count()) === 0, 300_000);
     progress('trivial workflow baseline');
@@ -233,6 +250,13 @@ async function main() {
   report(results);
 }
 
+/** CPU milliseconds per 1,000 units of work since `since`: this process (API, load generator) and PostgreSQL. */
+function cpuPerThousand(since: ReturnType<typeof cpuSeconds>, units: number): { node: number; postgres: number } {
+  const now = cpuSeconds();
+  const per = (seconds: number) => +((seconds * 1e6) / units).toFixed(1);
+  return { node: per(now.node - since.node), postgres: per(now.postgres - since.postgres) };
+}
+
 function report(results: Record<string, any>) {
   const { ingest, milestones, latency } = results;
   const rows = [
@@ -247,6 +271,8 @@ function report(results: Record<string, any>) {
   ];
   process.stdout.write(`\nOnramp bench (${results.backend}, ${results.date})\n\n| what | Onramp | baseline, same run | ratio |\n|---|---|---|---|\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+  const cpu = ingest.cpuMsPerThousand;
+  process.stdout.write(`\nCPU ms per 1,000 events: ingest ${cpu.ingest.node} (Node: API + load generator) + ${cpu.ingest.postgres} (PostgreSQL); raw INSERT ${cpu.rawInsert.node} + ${cpu.rawInsert.postgres}\n`);
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `bench-${results.backend}-${Date.now()}.json`), JSON.stringify(results, null, 2));

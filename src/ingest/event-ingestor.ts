@@ -224,7 +224,7 @@ async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void>
 async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
-  await sql(`SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted`, ids);
+  await sql({ name: 'ingest-lock-developers', text: `SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted` }, ids);
 }
 
 /**
@@ -239,7 +239,18 @@ async function insertEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: Ing
   const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const developers = events.map((e) => developerOf(e) ?? null);
   const rows = await sql<{ id: string; deleted: boolean }>(
-    `WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
+    { name: 'ingest-events', text: INSERT_EVENTS },
+    events.map((e) => e.id),
+    events.map((e) => e.type),
+    developers,
+    events.map((e) => e.occurredAt),
+    events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
+    JSON.stringify(events.map((e) => e.properties)),
+  );
+  return { inserted: new Set(rows.filter((r) => !r.deleted).map((r) => r.id)), deleted: new Set(rows.filter((r) => r.deleted).map((r) => r.id)) };
+}
+
+const INSERT_EVENTS = `WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
      inserted AS (
        INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
        SELECT id, type, developer_id,
@@ -254,16 +265,7 @@ async function insertEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: Ing
        WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)
        ON CONFLICT (id) DO NOTHING
        RETURNING id)
-     SELECT id, false AS deleted FROM inserted UNION ALL SELECT developer_id, true FROM deleted`,
-    events.map((e) => e.id),
-    events.map((e) => e.type),
-    developers,
-    events.map((e) => e.occurredAt),
-    events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
-    JSON.stringify(events.map((e) => e.properties)),
-  );
-  return { inserted: new Set(rows.filter((r) => !r.deleted).map((r) => r.id)), deleted: new Set(rows.filter((r) => r.deleted).map((r) => r.id)) };
-}
+     SELECT id, false AS deleted FROM inserted UNION ALL SELECT developer_id, true FROM deleted`;
 
 /**
  * A request whose key is not mapped yet waits for the key's creation. The key's lock, taken by

@@ -19,24 +19,27 @@ export async function waitFor(done: () => Promise<boolean>, timeoutMs: number, i
 }
 
 /**
- * CPU seconds used so far by this process (all its threads: the API and the load generator's
- * thread) and by every PostgreSQL server process on this machine (Linux /proc; 0 elsewhere). Read
- * around a timed part, it says what each side spent per unit of work: on a machine of few cores
- * the two compete, so a ratio bounded by CPU moves with either.
+ * CPU seconds used so far by this process (all its threads: the API, the worker, the load
+ * generator's thread), by every PostgreSQL server process and by every Temporal server process on
+ * this machine (Linux /proc; 0 elsewhere). Read around a timed part, it says what each side spent
+ * per unit of work: on a machine of few cores they compete, so a ratio bounded by CPU moves with
+ * any of them.
  */
-export function cpuSeconds(): { node: number; postgres: number } {
+export function cpuSeconds(): { node: number; postgres: number; temporal: number } {
   const usage = process.cpuUsage();
-  let ticks = 0;
+  const ticks = { postgres: 0, temporal: 0 };
   try {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const close = stat.lastIndexOf(')');
-        if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+        const name = stat.slice(stat.indexOf('(') + 1, close);
+        const server = name.startsWith('postgres') ? 'postgres' : name.startsWith('temporal') ? 'temporal' : undefined;
+        if (!server) continue;
         const fields = stat.slice(close + 2).split(' ');
         // utime, stime, and cutime, cstime: the server's exited backends, reaped by the postmaster
-        ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+        ticks[server] += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
       } catch {
         // the process ended between the listing and the read
       }
@@ -44,5 +47,5 @@ export function cpuSeconds(): { node: number; postgres: number } {
   } catch {
     // no /proc
   }
-  return { node: (usage.user + usage.system) / 1e6, postgres: ticks / 100 }; // USER_HZ: 100 on Linux
+  return { node: (usage.user + usage.system) / 1e6, postgres: ticks.postgres / 100, temporal: ticks.temporal / 100 }; // USER_HZ: 100 on Linux
 }

@@ -177,12 +177,14 @@ async function main() {
 
     // --- trivial signal-only workflow (baseline) ------------------------------------------------
     started = performance.now();
+    let cpu = cpuSeconds();
     const trivial = Array.from({ length: JOURNEYS }, (_, w) => w);
     await pool(trivial.flatMap((w) => Array.from({ length: MILESTONES_PER_JOURNEY }, (_, s) => [w, s] as const)).sort((a, b) => a[1] - b[1] || a[0] - b[0]).map((x) => x), IN_FLIGHT, async ([w, s]) => {
       await temporal.workflow.signalWithStart(trivialSignalWorkflow, { workflowId: `trivial/${w}`, taskQueue: 'bench-trivial', args: [MILESTONES_PER_JOURNEY], signal: pingSignal, signalArgs: [`${w}-${s}`] });
     });
     await Promise.all(trivial.map((w) => temporal.workflow.getHandle(`trivial/${w}`).result()));
     const trivialRate = (JOURNEYS * MILESTONES_PER_JOURNEY) / seconds(performance.now() - started);
+    const trivialCpu = cpuPerThousand(cpu, JOURNEYS * MILESTONES_PER_JOURNEY);
 
     progress(`trivial: ${trivialRate.toFixed(1)} signals/s; milestones end to end`);
     // --- milestone events end to end ------------------------------------------------------------
@@ -204,6 +206,7 @@ async function main() {
       ];
     };
     started = performance.now();
+    cpu = cpuSeconds();
     await pool(Array.from({ length: JOURNEYS }, (_, d) => d), IN_FLIGHT, async (d) => {
       for (const event of journey(d)) await post(event);
     });
@@ -212,6 +215,7 @@ async function main() {
     // dispatcher retried a signal and a journey heard two events out of order).
     await waitFor(async () => (await prisma.journeyStage.count({ where: { developerId: { startsWith: 'ms_' } } })) >= expected, 600_000);
     const milestoneRate = expected / seconds(performance.now() - started);
+    const milestoneCpu = cpuPerThousand(cpu, expected);
     results.milestones = {
       journeys: JOURNEYS,
       developersPerSecond: +(milestoneRate / MILESTONES_PER_JOURNEY).toFixed(1),
@@ -219,6 +223,7 @@ async function main() {
       milestoneEventsPerSecond: +milestoneRate.toFixed(1),
       trivialSignalsPerSecond: +trivialRate.toFixed(1),
       ratio: +(milestoneRate / trivialRate).toFixed(2),
+      cpuMsPerThousand: { milestones: milestoneCpu, trivialSignals: trivialCpu },
     };
 
     progress(`milestones: ${milestoneRate.toFixed(1)} events/s; latency`);
@@ -250,11 +255,11 @@ async function main() {
   report(results);
 }
 
-/** CPU milliseconds per 1,000 units of work since `since`: this process (API, load generator) and PostgreSQL. */
-function cpuPerThousand(since: ReturnType<typeof cpuSeconds>, units: number): { node: number; postgres: number } {
+/** CPU milliseconds per 1,000 units of work since `since`: this process (API, worker, load generator), PostgreSQL, Temporal. */
+function cpuPerThousand(since: ReturnType<typeof cpuSeconds>, units: number): ReturnType<typeof cpuSeconds> {
   const now = cpuSeconds();
   const per = (seconds: number) => +((seconds * 1e6) / units).toFixed(1);
-  return { node: per(now.node - since.node), postgres: per(now.postgres - since.postgres) };
+  return { node: per(now.node - since.node), postgres: per(now.postgres - since.postgres), temporal: per(now.temporal - since.temporal) };
 }
 
 function report(results: Record<string, any>) {
@@ -271,8 +276,12 @@ function report(results: Record<string, any>) {
   ];
   process.stdout.write(`\nOnramp bench (${results.backend}, ${results.date})\n\n| what | Onramp | baseline, same run | ratio |\n|---|---|---|---|\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
-  const cpu = ingest.cpuMsPerThousand;
-  process.stdout.write(`\nCPU ms per 1,000 events: ingest ${cpu.ingest.node} (Node: API + load generator) + ${cpu.ingest.postgres} (PostgreSQL); raw INSERT ${cpu.rawInsert.node} + ${cpu.rawInsert.postgres}\n`);
+  const cpu = (c: { node: number; postgres: number; temporal: number }) => `${c.node} Node + ${c.postgres} PostgreSQL + ${c.temporal} Temporal`;
+  process.stdout.write(
+    `\nCPU ms per 1,000 (Node: this process — API, worker, dispatcher, load generator):\n` +
+      `  ingest events ${cpu(ingest.cpuMsPerThousand.ingest)}; raw INSERT rows ${cpu(ingest.cpuMsPerThousand.rawInsert)}\n` +
+      `  milestone events ${cpu(milestones.cpuMsPerThousand.milestones)}; trivial signals ${cpu(milestones.cpuMsPerThousand.trivialSignals)}\n`,
+  );
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `bench-${results.backend}-${Date.now()}.json`), JSON.stringify(results, null, 2));

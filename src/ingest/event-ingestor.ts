@@ -250,22 +250,24 @@ async function insertEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: Ing
   return { inserted: new Set(rows.filter((r) => !r.deleted).map((r) => r.id)), deleted: new Set(rows.filter((r) => r.deleted).map((r) => r.id)) };
 }
 
-const INSERT_EVENTS = `WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
-     inserted AS (
-       INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
-       SELECT id, type, developer_id,
-         CASE WHEN type IN ('api.request', 'api_key.created') THEN p.properties->>'apiKey' END,
-         occurred_at,
-         CASE WHEN type = 'api.request' THEN p.properties->>'endpoint' END,
-         CASE WHEN type = 'api.request' THEN (p.properties->>'status')::int END,
-         p.properties->>'mode', sdk, p.properties
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[])
-         WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
-       JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
-       WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)
-       ON CONFLICT (id) DO NOTHING
-       RETURNING id)
-     SELECT id, false AS deleted FROM inserted UNION ALL SELECT developer_id, true FROM deleted`;
+/** $1–$5: ids, types, developers, times, SDK flags (sorted by id); $6: the properties as one JSON array. */
+const INSERT_EVENTS = `
+  WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
+  inserted AS (
+    INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
+    SELECT id, type, developer_id,
+      CASE WHEN type IN ('api.request', 'api_key.created') THEN p.properties->>'apiKey' END,
+      occurred_at,
+      CASE WHEN type = 'api.request' THEN p.properties->>'endpoint' END,
+      CASE WHEN type = 'api.request' THEN (p.properties->>'status')::int END,
+      p.properties->>'mode', sdk, p.properties
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[])
+      WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
+    JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
+    WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id)
+  SELECT id, false AS deleted FROM inserted UNION ALL SELECT developer_id, true FROM deleted`;
 
 /**
  * A request whose key is not mapped yet waits for the key's creation. The key's lock, taken by

@@ -16,9 +16,18 @@ function toFieldError(instancePath: string, message: string, batch: boolean): Fi
   return { path: parts.join('.'), message };
 }
 
+/**
+ * PostgreSQL's SQLSTATEs for a server that cannot serve now: connection exceptions (class 08), too
+ * many connections (53300), and shutting down, crashed or still recovering (57P01–57P03: a restart
+ * answers 57P03 "not yet accepting connections" until recovery is done).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
+
 /** True for a database that cannot be reached (as opposed to a bug). */
 function isUnavailable(error: unknown): boolean {
-  const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`;
+  const code = (error as { code?: string }).code ?? '';
+  if (UNAVAILABLE_SQLSTATE.test(code)) return true;
+  const text = `${code} ${(error as Error).message ?? ''}`;
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|P1001|P1017|P2024|Can't reach database|Connection terminated|connection closed|terminating connection/i.test(text);
 }
 

@@ -10,7 +10,7 @@ import type { Stage } from '../journey/stages.ts';
 import { addRequestsAndProveActive, isOk, type AttributedRequest } from './request-aggregates.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
-import { evidenceKey, EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
+import { EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
 type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
 
@@ -163,7 +163,7 @@ export class EventIngestor {
     const ok = requests.filter((r) => isOk(r.status));
     const known = await this.evidence.known(sql, [...new Set(ok.map((r) => r.developerId))]);
     const couldLower = (r: AttributedRequest, stage: Stage) => {
-      const stored = known.get(evidenceKey(r.developerId, stage));
+      const stored = known(r.developerId, stage);
       return !stored || !isEarlier(stored, { occurredAt: r.occurredAt, eventId: r.id });
     };
     for (const r of ok) {

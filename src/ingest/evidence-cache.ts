@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Sql } from '../db/sql.ts';
 import { isEarlier, type Evidence } from '../journey/evidence.ts';
-import { evidenceKey, storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
+import { storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
 /**
  * What this process last saw of each developer's stored earliest evidence, so that steady gateway
@@ -13,30 +13,32 @@ import { evidenceKey, storedEvidence, type EvidenceCandidate } from './stage-evi
  * correctly; a candidate that write refuses makes the developer's entry be read again.
  */
 export class EvidenceCache {
+  /** Per developer, the stored evidence by stage. */
   private readonly developers: LRUCache<string, Map<string, Evidence>>;
 
   constructor(maxDevelopers: number) {
     this.developers = new LRUCache({ max: maxDevelopers });
   }
 
-  /** The stored evidence of these developers by `evidenceKey`, read from the database where not cached. */
-  async known(sql: Sql, developerIds: string[]): Promise<Map<string, Evidence>> {
+  /**
+   * The stored evidence of these developers, read from the database where not cached, as a lookup
+   * by developer and stage.
+   */
+  async known(sql: Sql, developerIds: string[]): Promise<(developerId: string, stage: string) => Evidence | undefined> {
     const missing = developerIds.filter((id) => !this.developers.has(id));
     const read = await storedEvidence(sql, missing);
     for (const id of missing) this.developers.set(id, new Map());
-    for (const [key, evidence] of read) this.developers.get(key.slice(0, key.indexOf('\u0000')))!.set(key, evidence);
-    const known = new Map<string, Evidence>();
-    for (const id of developerIds) for (const [key, evidence] of this.developers.get(id) ?? []) known.set(key, evidence);
-    return known;
+    for (const { developerId, stage, evidence } of read) this.developers.get(developerId)!.set(stage, evidence);
+    const stagesOf = new Map(developerIds.map((id) => [id, this.developers.get(id)]));
+    return (developerId, stage) => stagesOf.get(developerId)?.get(stage);
   }
 
   /** After commit: `lowered` is now stored; the others' entries are stale. */
   learn(lowered: EvidenceCandidate[], refused: EvidenceCandidate[]): void {
     for (const c of lowered) {
       const stages = this.developers.get(c.developerId);
-      const key = evidenceKey(c.developerId, c.stage);
-      const cached = stages?.get(key);
-      if (stages && (!cached || isEarlier(c, cached))) stages.set(key, { occurredAt: c.occurredAt, eventId: c.eventId });
+      const cached = stages?.get(c.stage);
+      if (stages && (!cached || isEarlier(c, cached))) stages.set(c.stage, { occurredAt: c.occurredAt, eventId: c.eventId });
     }
     for (const c of refused) this.developers.delete(c.developerId);
   }

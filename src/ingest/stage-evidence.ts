@@ -46,14 +46,14 @@ export async function lowerStageEvidence(sql: Sql, candidates: EvidenceCandidate
   return sorted.filter((c) => lowered.has(evidenceKey(c.developerId, c.stage)));
 }
 
-/** The stored earliest evidence of some developers, by `developerId\u0000stage`. */
-export async function storedEvidence(sql: Sql, developerIds: string[]): Promise<Map<string, { occurredAt: string; eventId: string }>> {
-  if (developerIds.length === 0) return new Map();
+/** The stored earliest evidence of some developers. */
+export async function storedEvidence(sql: Sql, developerIds: string[]): Promise<{ developerId: string; stage: string; evidence: { occurredAt: string; eventId: string } }[]> {
+  if (developerIds.length === 0) return [];
   const rows = await sql<{ developer_id: string; stage: string; occurred_at: Date; event_id: string }>(
     `SELECT developer_id, stage, occurred_at, event_id FROM stage_evidence WHERE developer_id = ANY($1::text[])`,
     developerIds,
   );
-  return new Map(rows.map((r) => [evidenceKey(r.developer_id, r.stage), { occurredAt: r.occurred_at.toISOString(), eventId: r.event_id }]));
+  return rows.map((r) => ({ developerId: r.developer_id, stage: r.stage, evidence: { occurredAt: r.occurred_at.toISOString(), eventId: r.event_id } }));
 }
 
-export const evidenceKey = (developerId: string, stage: string) => `${developerId}\u0000${stage}`;
+const evidenceKey = (developerId: string, stage: string) => `${developerId}\u0000${stage}`;

@@ -6,7 +6,7 @@ import { toJourneyEvent } from '../events/to-journey-event.ts';
 import { isSdkUserAgent } from '../events/user-agent.ts';
 import { isEarlier } from '../journey/evidence.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
-import type { Stage } from '../journey/stages.ts';
+import { stageRank, type Stage } from '../journey/stages.ts';
 import { addRequestsAndProveActive, isOk, type AttributedRequest } from './request-aggregates.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
@@ -343,8 +343,10 @@ interface QueuedSignal {
 function journeySignals(journeyEvents: QueuedSignal[], lowered: EvidenceCandidate[]): QueuedSignal[] {
   const earliestIntent = new Set(lowered.filter((c) => c.stage === 'intent').map((c) => c.eventId));
   const signals = journeyEvents.filter(({ event }) => event.type !== 'docs.viewed' || earliestIntent.has(event.id));
-  for (const c of lowered) {
-    if (c.source !== 'request') continue;
+  // In funnel order: milestones proven by one batch reach the journey as they happened, so none is
+  // recorded as late (filled in after a later stage) for having been queued second.
+  const milestones = lowered.filter((c) => c.source === 'request').sort((a, b) => stageRank(a.stage) - stageRank(b.stage));
+  for (const c of milestones) {
     const stage = c.stage as ApiMilestoneStage;
     signals.push({
       developerId: c.developerId,

@@ -96,6 +96,18 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     expect(filled.stages.find((s: any) => s.stage === 'first_integration_milestone')?.status).toBe('skipped');
   });
 
+  it('applies the milestones one batch proves in funnel order: none is late for having been queued second', async () => {
+    const id = dev('one_batch');
+    await h.post({ events: [signup(`${id}-s`, id, at(5)), { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(5, 1), properties: { apiKey: `key_${id}`, mode: 'test' } }] });
+    // First call, second endpoint and first live call in one gateway batch.
+    await h.post({ events: [request(`${id}-a`, `key_${id}`, '/v1/a', at(5, 2)), request(`${id}-b`, `key_${id}`, '/v1/b', at(5, 3)), request(`${id}-c`, `key_${id}`, '/v1/b', at(5, 4), { mode: 'live' })] });
+    const journey = await h.waitForJourney(id, (j) => j.stage === 'production_deployment' && j.pendingSignals === 0);
+    for (const stage of ['first_api_call', 'active_integration', 'production_deployment']) {
+      expect(journey.stages.find((s: any) => s.stage === stage)).toMatchObject({ status: 'reached' });
+      expect(journey.stages.find((s: any) => s.stage === stage).late).toBeUndefined();
+    }
+  });
+
   it('treats a duplicated event as harmless: counted as duplicate, nothing changes', async () => {
     const id = dev('dup');
     const event = signup(`${id}-s`, id, at(5));

@@ -14,7 +14,7 @@ export type Sql = <T = Record<string, unknown>>(statement: Statement, ...params:
 export async function withTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   const sql: Sql = async <R>(statement: Statement, ...params: unknown[]) =>
-    (await client.query(typeof statement === 'string' ? statement : { name: statement.name, text: statement.text }, params)).rows as R[];
+    (await client.query(statement, params)).rows as R[]; // pg copies a named statement's config before adding the values
   try {
     await client.query('BEGIN');
     const result = await work(sql);

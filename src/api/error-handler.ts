@@ -17,11 +17,13 @@ function toFieldError(instancePath: string, message: string, batch: boolean): Fi
 }
 
 /**
- * PostgreSQL's SQLSTATEs for a server that cannot serve now: connection exceptions (class 08), too
- * many connections (53300), and shutting down, crashed or still recovering (57P01–57P03: a restart
- * answers 57P03 "not yet accepting connections" until recovery is done).
+ * PostgreSQL's SQLSTATEs for a request that cannot be served now but can be retried as it is:
+ * connection exceptions (class 08), too many connections (53300), shutting down, crashed or still
+ * recovering (57P01–57P03: a restart answers 57P03 "not yet accepting connections" until recovery
+ * is done), and a transaction rolled back whole to break a deadlock or a serialization conflict
+ * (40P01, 40001: two API versions taking locks in different orders during a rolling deploy).
  */
-const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
+const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123]|40P01|40001)$/;
 
 /** True for a database that cannot be reached (as opposed to a bug). */
 function isUnavailable(error: unknown): boolean {

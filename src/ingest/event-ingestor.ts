@@ -7,7 +7,8 @@ import { isSdkUserAgent } from '../events/user-agent.ts';
 import { isEarlier } from '../journey/evidence.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import { stageRank, type Stage } from '../journey/stages.ts';
-import { addRequestsAndProveActive, isOk, type AttributedRequest } from './request-aggregates.ts';
+import { isOk, proveActiveIntegration, type AttributedRequest } from './request-aggregates.ts';
+import { storeEvents } from './store-events.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
 import { EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
@@ -109,17 +110,12 @@ export class EventIngestor {
     await mapApiKeys(sql, keyEvents);
     const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
-    const { inserted, deleted } = await insertEvents(sql, events, developerOf, sdkOf);
+    const { inserted, deleted, lateAttributed } = await storeEvents(sql, events, developerOf, sdkOf);
     // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
     await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
 
     const fresh = events.filter((e) => inserted.has(e.id));
-    const waiting = fresh.filter((e): e is ApiRequestEvent => e.type === 'api.request' && developerOf(e) === undefined);
-    await awaitAttribution(sql, waiting);
-    const freshKeys = fresh.filter((e) => e.type === 'api_key.created').map((e) => e.properties.apiKey);
-    const lateAttributed = await attributeWaitingRequests(sql, freshKeys);
-
     const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
     await recordProfiles(sql, domainEvents.filter((e) => e.type === 'developer.signed_up'));
 
@@ -154,7 +150,7 @@ export class EventIngestor {
   }
 
   /**
-   * Stores the requests' aggregates, and finds the stage evidence in them: first 2xx, first live
+   * The stage evidence in the requests (stored and aggregated already): first 2xx, first live
    * 2xx, and the active-integration proof — only where it could lower what is stored (in-order
    * traffic past its milestones costs no read once the developer's evidence is cached).
    */
@@ -174,7 +170,7 @@ export class EventIngestor {
     const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
     // One sorted lock call for the proof and the burst counts (see lockDevelopers).
     await lockDevelopers(sql, [...activeCandidates.map((r) => r.developerId), ...alsoLock]);
-    for (const proof of await addRequestsAndProveActive(sql, requests, activeCandidates)) {
+    for (const proof of await proveActiveIntegration(sql, activeCandidates)) {
       candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
     }
     return candidates.values();
@@ -216,58 +212,16 @@ async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void>
 
 /**
  * Serialises concurrent batches of the same developers for the active-integration proof, which
- * must see every earlier request: taken after this batch's requests are inserted, so the batch
- * that waits sees the other's rows once it commits (READ COMMITTED: a fresh snapshot per statement).
- * Sorted, and always before the aggregates' row locks, so two batches never wait on each other in
- * a cycle.
+ * must see every earlier request: taken after this batch's requests are stored and aggregated, so
+ * the batch that waits sees the other's rows once it commits (READ COMMITTED: a fresh snapshot per
+ * statement). Every ingest transaction takes its locks in one order — keys, events, aggregates,
+ * developers' rows, these — each set sorted, so two batches never wait on each other in a cycle.
  */
 async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
   await sql({ name: 'ingest-lock-developers', text: `SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted` }, ids);
 }
-
-/**
- * Stores the events not already stored, except those of deleted developers (their tombstones: a
- * small table, probed in the same statement). Sorted by id: batches sharing events (retried
- * deliveries) then wait on each other, never in a cycle. The properties travel as one JSON array
- * zipped by position with the other columns, and the request columns (key, endpoint, status,
- * mode) are read from it in SQL: pg's escaping of a text array element by element was the
- * costliest part of the insert in Node.
- */
-async function insertEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<{ inserted: Set<string>; deleted: Set<string> }> {
-  const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const developers = events.map((e) => developerOf(e) ?? null);
-  const rows = await sql<{ id: string; deleted: boolean }>(
-    { name: 'ingest-events', text: INSERT_EVENTS },
-    events.map((e) => e.id),
-    events.map((e) => e.type),
-    developers,
-    events.map((e) => e.occurredAt),
-    events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
-    JSON.stringify(events.map((e) => e.properties)),
-  );
-  return { inserted: new Set(rows.filter((r) => !r.deleted).map((r) => r.id)), deleted: new Set(rows.filter((r) => r.deleted).map((r) => r.id)) };
-}
-
-/** $1–$5: ids, types, developers, times, SDK flags (sorted by id); $6: the properties as one JSON array. */
-const INSERT_EVENTS = `
-  WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
-  inserted AS (
-    INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
-    SELECT id, type, developer_id,
-      CASE WHEN type IN ('api.request', 'api_key.created') THEN p.properties->>'apiKey' END,
-      occurred_at,
-      CASE WHEN type = 'api.request' THEN p.properties->>'endpoint' END,
-      CASE WHEN type = 'api.request' THEN (p.properties->>'status')::int END,
-      p.properties->>'mode', sdk, p.properties
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[])
-      WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
-    JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
-    WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id)
-  SELECT id, false AS deleted FROM inserted UNION ALL SELECT developer_id, true FROM deleted`;
 
 /**
  * A request whose key is not mapped yet waits for the key's creation. The key's lock, taken by
@@ -278,30 +232,6 @@ async function lockApiKeys(sql: Sql, apiKeys: string[]): Promise<void> {
   const keys = [...new Set(apiKeys)].sort();
   if (keys.length === 0) return;
   await sql(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 1)))::int AS n FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted`, keys);
-}
-
-async function awaitAttribution(sql: Sql, requests: ApiRequestEvent[]): Promise<void> {
-  if (requests.length === 0) return;
-  await sql(
-    `INSERT INTO unattributed_requests (event_id, api_key) SELECT * FROM unnest($1::text[], $2::text[])`,
-    requests.map((r) => r.id), requests.map((r) => r.properties.apiKey!),
-  );
-}
-
-/** A key's creation arrived after requests made with it: attribute them now, never drop them. */
-async function attributeWaitingRequests(sql: Sql, apiKeys: string[]): Promise<AttributedRequest[]> {
-  if (apiKeys.length === 0) return [];
-  const rows = await sql<{ id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }>(
-    `WITH waiting AS (
-       DELETE FROM unattributed_requests w USING api_keys k
-       WHERE k.api_key = ANY($1::text[]) AND w.api_key = k.api_key
-       RETURNING w.event_id, k.developer_id)
-     UPDATE events e SET developer_id = w.developer_id FROM waiting w
-     WHERE e.id = w.event_id
-     RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.sdk, e.occurred_at`,
-    apiKeys,
-  );
-  return rows.map((r) => ({ id: r.id, developerId: r.developer_id, endpoint: r.endpoint, status: r.status, mode: r.mode, sdk: r.sdk, occurredAt: r.occurred_at.toISOString() }));
 }
 
 /** The read model's profile comes from the earliest signup event. */

@@ -84,12 +84,47 @@ describe.each(databaseBackends())('ingest + journey are order-independent (%s)',
         // expected stages, and if they never come, show the difference.
         const journey = await h.waitForJourney(developerId, (j) => JSON.stringify(reached(j)) === JSON.stringify(sortKeys(expected)), 15_000).catch(async () => (await h.journey(developerId)).body);
         expect(reached(journey)).toEqual(expected);
+        // The aggregates count every request once, whichever came before its key.
+        const { rows } = await h.db.pool.query(
+          `SELECT endpoint, requests, ok_requests, status_401, status_429, status_4xx, live_requests, first_at, first_ok_at, last_at
+           FROM developer_endpoints WHERE developer_id = $1 ORDER BY endpoint`,
+          [developerId],
+        );
+        expect(rows.map((r) => ({ ...r, first_at: r.first_at.toISOString(), first_ok_at: r.first_ok_at?.toISOString() ?? null, last_at: r.last_at.toISOString() }))).toEqual(expectedTotals(events));
       }),
       // A failing case is reported as found: shrinking it through real servers would take minutes.
       { numRuns: 16, endOnFailure: true },
     );
   }, 300_000);
 });
+
+/** developer_endpoints' rows for one developer's events, computed from the events themselves. */
+function expectedTotals(events: ReturnType<typeof toEvents>) {
+  const byEndpoint = new Map<string, { at: string; status: number; mode: string }[]>();
+  for (const e of events) {
+    if (e.type !== 'api.request') continue;
+    const p = e.properties as { endpoint: string; status: number; mode: string };
+    byEndpoint.set(p.endpoint, [...(byEndpoint.get(p.endpoint) ?? []), { at: e.occurredAt, status: p.status, mode: p.mode }]);
+  }
+  return [...byEndpoint.keys()].sort().map((endpoint) => {
+    const calls = byEndpoint.get(endpoint)!;
+    const times = calls.map((c) => c.at).sort();
+    const okTimes = calls.filter((c) => c.status < 300).map((c) => c.at).sort();
+    const count = (accept: (c: (typeof calls)[number]) => boolean) => calls.filter(accept).length;
+    return {
+      endpoint,
+      requests: calls.length,
+      ok_requests: okTimes.length,
+      status_401: count((c) => c.status === 401),
+      status_429: count((c) => c.status === 429),
+      status_4xx: count((c) => c.status >= 400 && c.status < 500),
+      live_requests: count((c) => c.mode === 'live'),
+      first_at: times[0],
+      first_ok_at: okTimes[0] ?? null,
+      last_at: times.at(-1),
+    };
+  });
+}
 
 /** The journey lists stages in funnel order; compare the oracle's in the same order. */
 function sortKeys(stages: Record<string, unknown>) {

@@ -1,0 +1,85 @@
+import type { Sql } from '../db/sql.ts';
+import type { IngestEvent } from '../events/event-schemas.ts';
+import { addToEndpointTotals, type AttributedRequest } from './request-aggregates.ts';
+
+export interface StoredBatch {
+  /** Ids of the events stored by this batch (the others were stored before, or are a deleted developer's). */
+  inserted: Set<string>;
+  /** Developers of this batch who were deleted (DELETE /v1/developers/:id): nothing of theirs was stored. */
+  deleted: Set<string>;
+  /** Requests stored earlier, before their key's creation, which this batch's key creations attributed. */
+  lateAttributed: AttributedRequest[];
+}
+
+/**
+ * Stores a batch's events in one statement: the events not already stored, except a deleted
+ * developer's; the requests whose key is not mapped yet, to wait for its creation; the waiting
+ * requests that this batch's key creations attribute; and every newly attributed request, added to
+ * the per-endpoint aggregates. One statement because the ingest is bound by CPU on both sides of
+ * the wire, and each round trip costs both (README, Benchmark).
+ *
+ * The key mappings of this batch must be written before (mapApiKeys), and `developerOf` must know
+ * them: a request of this batch never waits for a key this batch creates.
+ */
+export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<StoredBatch> {
+  // Sorted by id: batches sharing events (retried deliveries) wait on each other, never in a cycle.
+  const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const rows = await sql<{ outcome: 'inserted' | 'deleted' | 'late'; id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }>(
+    { name: 'ingest-events', text: STORE_EVENTS },
+    events.map((e) => e.id),
+    events.map((e) => e.type),
+    events.map((e) => developerOf(e) ?? null),
+    events.map((e) => e.occurredAt),
+    events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
+    JSON.stringify(events.map((e) => e.properties)),
+  );
+  const stored: StoredBatch = { inserted: new Set(), deleted: new Set(), lateAttributed: [] };
+  for (const r of rows) {
+    if (r.outcome === 'inserted') stored.inserted.add(r.id);
+    else if (r.outcome === 'deleted') stored.deleted.add(r.id);
+    else stored.lateAttributed.push({ id: r.id, developerId: r.developer_id, endpoint: r.endpoint, status: r.status, mode: r.mode, sdk: r.sdk, occurredAt: r.occurred_at.toISOString() });
+  }
+  return stored;
+}
+
+/**
+ * $1–$5: ids, types, developers, times, SDK flags (sorted by id); $6: the properties as one JSON
+ * array, zipped by position with the other columns. The request columns (key, endpoint, status,
+ * mode) are read from it in SQL: pg's escaping of a text array element by element was the costliest
+ * part of the insert in Node. The tombstones are a small table, probed here.
+ */
+const STORE_EVENTS = `
+  WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
+  inserted AS (
+    INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
+    SELECT id, type, developer_id,
+      CASE WHEN type IN ('api.request', 'api_key.created') THEN p.properties->>'apiKey' END,
+      occurred_at,
+      CASE WHEN type = 'api.request' THEN p.properties->>'endpoint' END,
+      CASE WHEN type = 'api.request' THEN (p.properties->>'status')::int END,
+      p.properties->>'mode', sdk, p.properties
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[])
+      WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
+    JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
+    WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, type, developer_id, api_key, endpoint, status, mode, sdk, occurred_at),
+  -- A request whose key is not mapped yet waits for the key's creation (lockApiKeys orders the two).
+  waiting AS (
+    INSERT INTO unattributed_requests (event_id, api_key)
+    SELECT id, api_key FROM inserted WHERE type = 'api.request' AND developer_id IS NULL),
+  -- A key's creation arrived after requests made with it: they are attributed now, never dropped.
+  attributed AS (
+    DELETE FROM unattributed_requests w USING api_keys k
+    WHERE k.api_key IN (SELECT api_key FROM inserted WHERE type = 'api_key.created') AND w.api_key = k.api_key
+    RETURNING w.event_id, k.developer_id),
+  late AS (
+    UPDATE events e SET developer_id = a.developer_id FROM attributed a WHERE e.id = a.event_id
+    RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.sdk, e.occurred_at),
+  totals AS (${addToEndpointTotals(`(
+    SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM inserted WHERE type = 'api.request' AND developer_id IS NOT NULL
+    UNION ALL
+    SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM late) AS requests`)})
+  SELECT 'inserted' AS outcome, id, NULL AS developer_id, NULL AS endpoint, NULL::int AS status, NULL AS mode, NULL::boolean AS sdk, NULL::timestamptz AS occurred_at FROM inserted
+  UNION ALL SELECT 'deleted', developer_id, NULL, NULL, NULL, NULL, NULL, NULL FROM deleted
+  UNION ALL SELECT 'late', id, developer_id, endpoint, status, mode, sdk, occurred_at FROM late`;

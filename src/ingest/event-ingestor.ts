@@ -110,12 +110,12 @@ export class EventIngestor {
     await mapApiKeys(sql, keyEvents);
     const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
-    const { inserted, deleted, lateAttributed } = await storeEvents(sql, events, developerOf, sdkOf);
+    const { skipped, deleted, lateAttributed } = await storeEvents(sql, events, developerOf, sdkOf);
     // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
     await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
 
-    const fresh = events.filter((e) => inserted.has(e.id));
+    const fresh = events.filter((e) => !skipped.has(e.id));
     const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
     await recordProfiles(sql, domainEvents.filter((e) => e.type === 'developer.signed_up'));
 

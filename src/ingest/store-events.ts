@@ -3,8 +3,8 @@ import type { IngestEvent } from '../events/event-schemas.ts';
 import { addToEndpointTotals, type AttributedRequest } from './request-aggregates.ts';
 
 export interface StoredBatch {
-  /** Ids of the events stored by this batch (the others were stored before, or are a deleted developer's). */
-  inserted: Set<string>;
+  /** Ids of the batch's events not stored by it: stored before (duplicates), or a deleted developer's. */
+  skipped: Set<string>;
   /** Developers of this batch who were deleted (DELETE /v1/developers/:id): nothing of theirs was stored. */
   deleted: Set<string>;
   /** Requests stored earlier, before their key's creation, which this batch's key creations attributed. */
@@ -24,7 +24,7 @@ export interface StoredBatch {
 export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<StoredBatch> {
   // Sorted by id: batches sharing events (retried deliveries) wait on each other, never in a cycle.
   const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const rows = await sql<{ outcome: 'inserted' | 'deleted' | 'late'; id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }>(
+  const rows = await sql<{ outcome: 'skipped' | 'deleted' | 'late'; id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }>(
     { name: 'ingest-events', text: STORE_EVENTS },
     events.map((e) => e.id),
     events.map((e) => e.type),
@@ -33,9 +33,9 @@ export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (
     events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
     JSON.stringify(events.map((e) => e.properties)),
   );
-  const stored: StoredBatch = { inserted: new Set(), deleted: new Set(), lateAttributed: [] };
+  const stored: StoredBatch = { skipped: new Set(), deleted: new Set(), lateAttributed: [] };
   for (const r of rows) {
-    if (r.outcome === 'inserted') stored.inserted.add(r.id);
+    if (r.outcome === 'skipped') stored.skipped.add(r.id);
     else if (r.outcome === 'deleted') stored.deleted.add(r.id);
     else stored.lateAttributed.push({ id: r.id, developerId: r.developer_id, endpoint: r.endpoint, status: r.status, mode: r.mode, sdk: r.sdk, occurredAt: r.occurred_at.toISOString() });
   }
@@ -80,6 +80,8 @@ const STORE_EVENTS = `
     SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM inserted WHERE type = 'api.request' AND developer_id IS NOT NULL
     UNION ALL
     SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM late) AS requests`)})
-  SELECT 'inserted' AS outcome, id, NULL AS developer_id, NULL AS endpoint, NULL::int AS status, NULL AS mode, NULL::boolean AS sdk, NULL::timestamptz AS occurred_at FROM inserted
+  -- What was not inserted, not what was: nearly every event is new, and its id need not travel back.
+  SELECT 'skipped' AS outcome, id, NULL AS developer_id, NULL AS endpoint, NULL::int AS status, NULL AS mode, NULL::boolean AS sdk, NULL::timestamptz AS occurred_at
+    FROM unnest($1::text[]) AS batch(id) WHERE id NOT IN (SELECT id FROM inserted)
   UNION ALL SELECT 'deleted', developer_id, NULL, NULL, NULL, NULL, NULL, NULL FROM deleted
   UNION ALL SELECT 'late', id, developer_id, endpoint, status, mode, sdk, occurred_at FROM late`;

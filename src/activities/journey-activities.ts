@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { withTransaction } from '../db/sql.ts';
 import type { JourneyEffect, StageAdvancedEffect, StageReachedEffect } from '../journey/journey-effects.ts';
 import { STAGES } from '../journey/stages.ts';
 
@@ -16,50 +15,51 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
     async recordJourneyEffects(effects: JourneyEffect[]): Promise<void> {
       const stages = earliestPerStage(effects.filter((e): e is StageReachedEffect => e.type === 'recordStage'));
       const transitions = effects.filter((e): e is StageAdvancedEffect => e.type === 'recordTransition');
-      const developerIds = [...new Set(effects.map((e) => e.developerId))];
-      await withTransaction(pool, async (sql) => {
-        // Earliest evidence wins (ties: smaller event id, byte order like the machine's).
-        await sql(
-          `INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[])
-           ON CONFLICT (developer_id, stage) DO UPDATE
-             SET reached_at = excluded.reached_at, cause_event_id = excluded.cause_event_id,
-                 late = journey_stages.late OR excluded.late, recorded_at = now()
-             WHERE (excluded.reached_at, excluded.cause_event_id COLLATE "C")
-                 < (journey_stages.reached_at, journey_stages.cause_event_id COLLATE "C")`,
-          stages.map((s) => s.developerId),
-          stages.map((s) => s.stage),
-          stages.map((s) => s.occurredAt),
-          stages.map((s) => s.causeEventId),
-          stages.map((s) => s.late),
-        );
-        await sql(
-          `INSERT INTO journey_transitions (developer_id, from_stage, to_stage, occurred_at, cause_event_id, machine_version)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[])
-           ON CONFLICT (developer_id, to_stage) DO NOTHING`,
-          transitions.map((t) => t.developerId),
-          transitions.map((t) => t.from),
-          transitions.map((t) => t.to),
-          transitions.map((t) => t.occurredAt),
-          transitions.map((t) => t.causeEventId),
-          transitions.map((t) => t.machineVersion),
-        );
-        // The read model's current stage: the furthest stage recorded.
-        await sql(
-          `INSERT INTO developers (id, stage, stage_rank, stage_at)
-           SELECT DISTINCT ON (s.developer_id) s.developer_id, s.stage, array_position($2::text[], s.stage) - 1, s.reached_at
-           FROM journey_stages s WHERE s.developer_id = ANY($1::text[])
-           ORDER BY s.developer_id, array_position($2::text[], s.stage) DESC
-           ON CONFLICT (id) DO UPDATE
-             SET stage = excluded.stage, stage_rank = excluded.stage_rank, stage_at = excluded.stage_at, updated_at = now()
-             WHERE developers.stage IS DISTINCT FROM excluded.stage OR developers.stage_at IS DISTINCT FROM excluded.stage_at`,
-          developerIds,
+      // One statement, atomic by itself: a transaction of three was five round trips per transition.
+      await pool.query(
+        { name: 'record-journey-effects', text: RECORD_JOURNEY_EFFECTS },
+        [
+          stages.map((s) => s.developerId), stages.map((s) => s.stage), stages.map((s) => s.occurredAt), stages.map((s) => s.causeEventId), stages.map((s) => s.late),
+          transitions.map((t) => t.developerId), transitions.map((t) => t.from), transitions.map((t) => t.to), transitions.map((t) => t.occurredAt), transitions.map((t) => t.causeEventId), transitions.map((t) => t.machineVersion),
+          [...new Set(effects.map((e) => e.developerId))],
           [...STAGES],
-        );
-      });
+        ],
+      );
     },
   };
 }
+
+/**
+ * $1–$5: the stages reached (earliest evidence wins; ties: the smaller event id, byte order like the
+ * machine's); $6–$11: the transitions; $12: the developers; $13: the stages in funnel order. The
+ * read model's current stage is the furthest stage recorded: the stored rows, as updated by this
+ * statement (which does not see its own writes, so the updated rows come from RETURNING).
+ */
+const RECORD_JOURNEY_EFFECTS = `
+  WITH staged AS (
+    INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[])
+    ON CONFLICT (developer_id, stage) DO UPDATE
+      SET reached_at = excluded.reached_at, cause_event_id = excluded.cause_event_id,
+          late = journey_stages.late OR excluded.late, recorded_at = now()
+      WHERE (excluded.reached_at, excluded.cause_event_id COLLATE "C")
+          < (journey_stages.reached_at, journey_stages.cause_event_id COLLATE "C")
+    RETURNING developer_id, stage, reached_at),
+  transitioned AS (
+    INSERT INTO journey_transitions (developer_id, from_stage, to_stage, occurred_at, cause_event_id, machine_version)
+    SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::int[])
+    ON CONFLICT (developer_id, to_stage) DO NOTHING),
+  recorded AS (
+    SELECT developer_id, stage, reached_at FROM staged
+    UNION ALL
+    SELECT s.developer_id, s.stage, s.reached_at FROM journey_stages s
+    WHERE s.developer_id = ANY($12::text[]) AND NOT EXISTS (SELECT 1 FROM staged n WHERE n.developer_id = s.developer_id AND n.stage = s.stage))
+  INSERT INTO developers (id, stage, stage_rank, stage_at)
+  SELECT DISTINCT ON (developer_id) developer_id, stage, array_position($13::text[], stage) - 1, reached_at
+  FROM recorded ORDER BY developer_id, array_position($13::text[], stage) DESC
+  ON CONFLICT (id) DO UPDATE
+    SET stage = excluded.stage, stage_rank = excluded.stage_rank, stage_at = excluded.stage_at, updated_at = now()
+    WHERE developers.stage IS DISTINCT FROM excluded.stage OR developers.stage_at IS DISTINCT FROM excluded.stage_at`;
 
 /**
  * One row per developer and stage (an upsert cannot touch a row twice): the machine only emits

@@ -22,7 +22,7 @@ interface Batch {
   properties: Record<string, unknown>[];
 }
 
-/** The columns the ingest writes, as src/ingest/event-ingestor.ts's insertEvents does. */
+/** The columns the ingest writes (src/ingest/store-events.ts). */
 const COLUMNS = 'id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties';
 
 /** The scalar columns as parallel arrays, in COLUMNS order (without properties). */
@@ -46,8 +46,9 @@ const shapes: Record<string, { sql: (table: string) => string; params: (b: Batch
       ON CONFLICT (id) DO NOTHING RETURNING id`,
     params: (b) => [...columns(b), b.properties.map((p) => JSON.stringify(p))],
   },
-  // What the ingest does (src/ingest/event-ingestor.ts, without its tombstone probe): five scalar
-  // arrays, the request columns read from the properties in SQL.
+  // The events insert of the ingest's store statement (src/ingest/store-events.ts, without its
+  // tombstone probe and the statements that follow it there): five scalar arrays, the request
+  // columns read from the properties in SQL.
   'unnest of five + columns from properties (current)': {
     sql: (t) => `INSERT INTO ${t} (${COLUMNS})
       SELECT id, type, developer_id, p.properties->>'apiKey', occurred_at,

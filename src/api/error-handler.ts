@@ -25,7 +25,7 @@ function toFieldError(instancePath: string, message: string, batch: boolean): Fi
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123]|40P01|40001)$/;
 
-/** True for a database that cannot be reached (as opposed to a bug). */
+/** True for a database error that the same request, sent again, can clear (as opposed to a bug). */
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? '';
   if (UNAVAILABLE_SQLSTATE.test(code)) return true;

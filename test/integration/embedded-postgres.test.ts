@@ -39,6 +39,53 @@ describe('startEmbeddedPostgres', () => {
     }
   }, 120_000);
 
+  it('gives each connection a fresh session, one connection at a time (the next waits, then starts clean)', async () => {
+    const server = await startEmbeddedPostgres({ connectionWaitMs: 30_000 });
+    try {
+      const first = new pg.Client({ connectionString: server.url });
+      await first.connect();
+      await first.query({ name: 'left-behind', text: 'SELECT 1 AS one' });
+      await first.query(`SET application_name = 'first'`);
+      await first.query('CREATE TEMP TABLE scratch (x int)');
+      await first.query('SELECT pg_advisory_lock(42)');
+      await first.query('BEGIN');
+      await first.query('CREATE TABLE uncommitted (x int)');
+
+      // Connects while the first still holds the session: waits instead of being refused.
+      const second = new pg.Client({ connectionString: server.url });
+      const connected = second.connect();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await first.end();
+      await connected;
+      try {
+        await second.query({ name: 'left-behind', text: 'SELECT 2 AS two' }); // not "already exists"
+        const { rows } = await second.query(
+          `SELECT current_setting('application_name') AS app, to_regclass('pg_temp.scratch') AS temp, to_regclass('uncommitted') AS uncommitted,
+                  pg_try_advisory_lock(42) AS lock_free, (SELECT count(*)::int FROM pg_prepared_statements WHERE name = 'left-behind') AS prepared`,
+        );
+        expect(rows[0]).toEqual({ app: '', temp: null, uncommitted: null, lock_free: true, prepared: 1 });
+      } finally {
+        await second.end();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
+  it('refuses a connection that waited too long with PostgreSQL\'s "too many connections" (53300)', async () => {
+    const server = await startEmbeddedPostgres({ connectionWaitMs: 300 });
+    const holder = new pg.Client({ connectionString: server.url });
+    try {
+      await holder.connect();
+      const late = new pg.Client({ connectionString: server.url });
+      await expect(late.connect()).rejects.toMatchObject({ code: '53300' });
+      expect((await holder.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await holder.end();
+      await server.stop();
+    }
+  }, 60_000);
+
   it('serves Prisma Client through adapter-pg', async () => {
     const server = await startEmbeddedPostgres();
     try {

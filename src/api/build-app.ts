@@ -80,10 +80,10 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoute, { prisma, temporal });
   const rules = new RuleStore(db.pool);
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
+  await app.register(healthRoute, { ingestor, temporal });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
   const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };

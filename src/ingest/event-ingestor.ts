@@ -83,6 +83,15 @@ export class EventIngestor {
     return { ...result, duplicates: batch.length - result.accepted - result.deleted };
   }
 
+  /**
+   * Proves that a batch can be stored now, writing nothing: an empty batch through the ingest's
+   * own transaction and named statement on a pooled connection (a session that cannot prepare it,
+   * a read-only or missing table, an exhausted pool all fail here as they would for a batch).
+   */
+  async probe(): Promise<void> {
+    await withTransaction(this.pool, (sql) => storeEvents(sql, [], () => undefined, new Map()));
+  }
+
   /** Owners of the keys, from memory or the api_keys table (read ones are added to `found`). */
   private async ownersOf(sql: Sql, apiKeys: string[], found: Map<string, string>): Promise<Map<string, string>> {
     const owners = new Map<string, string>();

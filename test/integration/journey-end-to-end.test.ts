@@ -37,6 +37,22 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
+  it('answers /healthz 503 (database) while events cannot be stored, though the database still answers reads', async () => {
+    // A statement-level trigger fires for an insert of no rows: the database refuses every write to events.
+    await h.db.pool.query(`CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'read-only' USING ERRCODE = '25006'; END $$`);
+    await h.db.pool.query(`CREATE TRIGGER refuse_writes BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()`);
+    try {
+      expect((await h.db.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      const response = await h.app.inject({ method: 'GET', url: '/healthz' });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toEqual({ status: 'unavailable', unreachable: ['database'] });
+    } finally {
+      await h.db.pool.query('DROP TRIGGER refuse_writes ON events; DROP FUNCTION refuse_writes()');
+    }
+    const after = await h.app.inject({ method: 'GET', url: '/healthz' });
+    expect(after.json()).toEqual({ status: 'ok' });
+  });
+
   it('takes a scripted developer from docs to production, one transition row per stage', async () => {
     const id = dev('ada');
     const steps: [unknown[], string][] = [

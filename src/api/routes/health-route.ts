@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { PrismaClient } from '../../generated/prisma/client.ts';
+import type { EventIngestor } from '../../ingest/event-ingestor.ts';
 
 export interface HealthRouteOptions {
-  prisma: PrismaClient;
+  /** Its write-path probe is what "the database is reachable" means here. */
+  ingestor: EventIngestor;
   temporal: Client;
 }
 
@@ -18,12 +19,12 @@ const temporalReachable = (temporal: Client) =>
     () => false,
   );
 
-export const healthRoute: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { prisma, temporal }) => {
+export const healthRoute: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { ingestor, temporal }) => {
   app.get(
     '/healthz',
     {
       schema: {
-        summary: 'Ready when the API, the database and Temporal are all reachable',
+        summary: 'Ready when the API can store events (the ingest statement runs on a pooled connection) and Temporal is reachable',
         response: {
           200: z.object({ status: z.literal('ok') }),
           503: z.object({ status: z.literal('unavailable'), unreachable: z.array(z.enum(['database', 'temporal'])) }),
@@ -32,7 +33,7 @@ export const healthRoute: FastifyPluginAsyncZod<HealthRouteOptions> = async (app
     },
     async (_request, reply) => {
       const [database, temporalOk] = await Promise.all([
-        withTimeout(prisma.$queryRawUnsafe('SELECT 1'), 2000).then(() => true, () => false),
+        withTimeout(ingestor.probe(), 2000).then(() => true, () => false),
         temporalReachable(temporal),
       ]);
       const unreachable = [...(database ? [] : ['database' as const]), ...(temporalOk ? [] : ['temporal' as const])];

@@ -143,8 +143,7 @@ export class EventIngestor {
     learnt.lowered = lowered;
     learnt.refused = proposed.filter((c) => !news.has(c));
 
-    const signals = journeySignals(journeyEvents, lowered);
-    signals.push(...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts)));
+    const signals = inEventOrder([...journeySignals(journeyEvents, lowered), ...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts))]);
     await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);
     return { accepted: fresh.length, unattributed, signals: signals.length, deleted: batch.length - events.length };
   }
@@ -273,10 +272,7 @@ interface QueuedSignal {
 function journeySignals(journeyEvents: QueuedSignal[], lowered: EvidenceCandidate[]): QueuedSignal[] {
   const earliestIntent = new Set(lowered.filter((c) => c.stage === 'intent').map((c) => c.eventId));
   const signals = journeyEvents.filter(({ event }) => event.type !== 'docs.viewed' || earliestIntent.has(event.id));
-  // In funnel order: milestones proven by one batch reach the journey as they happened, so none is
-  // recorded as late (filled in after a later stage) for having been queued second.
-  const milestones = lowered.filter((c) => c.source === 'request').sort((a, b) => stageRank(a.stage) - stageRank(b.stage));
-  for (const c of milestones) {
+  for (const c of lowered.filter((c) => c.source === 'request')) {
     const stage = c.stage as ApiMilestoneStage;
     signals.push({
       developerId: c.developerId,
@@ -284,6 +280,18 @@ function journeySignals(journeyEvents: QueuedSignal[], lowered: EvidenceCandidat
     });
   }
   return signals;
+}
+
+/**
+ * The order a journey hears one batch's signals in: event time, then the cause's id (isEarlier's
+ * total order), then funnel order for the milestones one request proves. Domain events, milestones
+ * and bursts merged, so a batch that tells a history in order is heard in order and no stage it
+ * proves is recorded as late (filled in after a later stage) for having been queued second.
+ */
+function inEventOrder(signals: QueuedSignal[]): QueuedSignal[] {
+  const key = ({ event }: QueuedSignal) => ({ occurredAt: event.occurredAt, eventId: event.type === 'api.milestone' ? event.causeEventId : event.id });
+  const rank = ({ event }: QueuedSignal) => (event.type === 'api.milestone' ? stageRank(event.stage) : -1);
+  return signals.sort((a, b) => (isEarlier(key(a), key(b)) ? -1 : isEarlier(key(b), key(a)) ? 1 : rank(a) - rank(b)));
 }
 
 async function enqueueSignals(sql: Sql, signals: QueuedSignal[]): Promise<void> {

@@ -108,6 +108,25 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     }
   });
 
+  it('hears one chronological batch in event order: domain events and milestones merged, a transition into each stage, none late', async () => {
+    const id = dev('history');
+    const response = await h.post({ events: [
+      signup(`${id}-s`, id, at(7, 9)),
+      { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(7, 10), properties: { apiKey: `key_${id}`, mode: 'test' } },
+      request(`${id}-r`, `key_${id}`, '/v1/a', at(7, 11)),
+      { id: `${id}-q`, type: 'quickstart.completed', developerId: id, occurredAt: at(7, 12) },
+    ] });
+    expect(response.statusCode, response.body).toBe(202);
+    const journey = await h.waitForJourney(id, (j) => j.stage === 'first_integration_milestone' && j.pendingSignals === 0);
+    expect(journey.transitions.map((t: any) => [t.from, t.to])).toEqual([
+      [null, 'account_created'], ['account_created', 'credential_provisioned'], ['credential_provisioned', 'first_api_call'], ['first_api_call', 'first_integration_milestone'],
+    ]);
+    for (const stage of ['account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone']) {
+      expect(journey.stages.find((s: any) => s.stage === stage)).toMatchObject({ status: 'reached' });
+      expect(journey.stages.find((s: any) => s.stage === stage).late).toBeUndefined();
+    }
+  });
+
   it('treats a duplicated event as harmless: counted as duplicate, nothing changes', async () => {
     const id = dev('dup');
     const event = signup(`${id}-s`, id, at(5));

@@ -107,15 +107,16 @@ export class EventIngestor {
     const requestKeys = [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))];
     // Keys created here and keys not known to be mapped, in one sorted call (no lock cycles).
     await lockApiKeys(sql, [...keyEvents.map((e) => e.properties.apiKey), ...requestKeys.filter((k) => !this.keyOwners.has(k))]);
-    await mapApiKeys(sql, keyEvents);
+    // A duplicate's key is not mapped: an already-stored id under other data changes nothing.
+    await mapApiKeys(sql, await notStored(sql, keyEvents));
     const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
     const { skipped, deleted, lateAttributed } = await storeEvents(sql, events, developerOf, sdkOf);
     // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
-    await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
-
     const fresh = events.filter((e) => !skipped.has(e.id));
+    // Only stored events make a developer: a duplicate naming another developer creates none.
+    await ensureDevelopers(sql, fresh.map((e) => e.developerId).filter((id): id is string => id !== undefined));
     const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
     await recordProfiles(sql, domainEvents.filter((e) => e.type === 'developer.signed_up'));
 
@@ -193,6 +194,13 @@ async function mapApiKeys(sql: Sql, keyEvents: Extract<IngestEvent, { type: 'api
   );
 }
 
+/** The events not stored yet (the others are duplicates, whatever data they carry now). */
+async function notStored<E extends IngestEvent>(sql: Sql, events: E[]): Promise<E[]> {
+  if (events.length === 0) return events;
+  const stored = new Set((await sql<{ id: string }>(`SELECT id FROM events WHERE id = ANY($1::text[])`, events.map((e) => e.id))).map((r) => r.id));
+  return events.filter((e) => !stored.has(e.id));
+}
+
 async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, string>> {
   if (apiKeys.length === 0) return new Map();
   const rows = await sql<{ api_key: string; developer_id: string }>(
@@ -202,7 +210,7 @@ async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, st
   return new Map(rows.map((r) => [r.api_key, r.developer_id]));
 }
 
-/** A row for every developer named by an event (a key's owner got one with the key's event). */
+/** A row for every developer named by a stored event (a key's owner got one with the key's event). */
 async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;

@@ -141,6 +141,22 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     expect(journey.transitions).toHaveLength(1);
   });
 
+  it('treats a stored id under other data as a duplicate: no developer, key mapping or journey comes of it', async () => {
+    const id = dev('dup_owner');
+    const other = dev('dup_other');
+    const key = { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(5, 1), properties: { apiKey: `key_${id}`, mode: 'test' } };
+    expect((await h.post({ events: [signup(`${id}-s`, id, at(5)), key] })).json()).toMatchObject({ accepted: 2 });
+    const again = await h.post({ events: [
+      { ...signup(`${id}-s`, other, at(5)) },
+      { ...key, developerId: other, properties: { apiKey: `key_${other}`, mode: 'test' } },
+    ] });
+    expect(again.json()).toEqual({ accepted: 0, duplicates: 2, unattributed: 0, deleted: 0 });
+    expect((await h.journey(other)).status).toBe(404);
+    expect(await h.prisma.developer.findUnique({ where: { id: other } })).toBeNull();
+    // The duplicate's key stays unknown: a request made with it waits for its real creation.
+    expect((await h.post(request(`${other}-r`, `key_${other}`, '/v1/a', at(5, 2)))).json()).toMatchObject({ accepted: 1, unattributed: 1 });
+  });
+
   describe('bad input gets its documented status and stores nothing', () => {
     const good = (n: number) => signup(`${backend}-bad-${n}`, `${backend}-bad-dev`, at(6));
     const cases: [string, () => Promise<{ statusCode: number; json(): any }>, number, ((body: any) => void)?][] = [

@@ -2,6 +2,8 @@ import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import { requestSummary } from '../logger.ts';
 import Fastify from 'fastify';
+import { resolve } from 'node:path';
+import { EmailTemplates } from '../mail/email-templates.ts';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
@@ -55,12 +57,14 @@ export interface AppDeps {
   onSignalsQueued?: () => void;
   /** How long an API process reuses a stored ingest key's lookup (a revocation takes this long at most). */
   ingestKeyCacheMs?: number;
+  /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
+  templatesDir?: string;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs, templatesDir = 'templates' }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
   // Request lines carry no headers, and URLs lose their secrets (unsubscribe tokens) before logging.
@@ -81,7 +85,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoute, { prisma, temporal });
-  const rules = new RuleStore(db.pool);
+  const rules = new RuleStore(db.pool, new EmailTemplates(resolve(templatesDir)));
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).

@@ -7,6 +7,7 @@ import { createLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
+import { EmailTemplates } from '../../mail/email-templates.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
 import { signingSecret } from '../nudge-deps.ts';
@@ -54,7 +55,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
-    const rules = await new RuleStore(db.pool).ensureInitialVersion(config.ONRAMP_RULES_FILE);
+    const rules = await new RuleStore(db.pool, new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR))).ensureInitialVersion(config.ONRAMP_RULES_FILE);
     const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);

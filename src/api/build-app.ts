@@ -68,7 +68,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
   // Request lines carry no headers, and URLs lose their secrets (unsubscribe tokens) before logging.
-  const app = Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSummary } }), bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 2048 } }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSummary } }), bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 4096 } }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   strictJsonBodies(app);
   app.setValidatorCompiler(validatorCompiler);

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from '../journey/journey-effects.ts';
 import { EmailTemplates, TemplateNotFound } from '../mail/email-templates.ts';
-import { isUncertainHandoff, type Mailer } from '../mail/mailer.ts';
+import { isUncertainHandoff, outgoingEmail, type Mailer } from '../mail/mailer.ts';
 import { whileHeartbeating } from './heartbeat.ts';
 import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
@@ -76,23 +76,23 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           if (error instanceof TemplateNotFound) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
           throw error;
         }
-        const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
+        const email = outgoingEmail({
+          to: developer.email,
+          from: deps.from,
+          subject: rendered.subject,
+          text: rendered.text,
+          html: rendered.html,
+          messageId: `<${Buffer.from(emailId).toString('base64url')}@onramp>`,
+          headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
+        });
         await deps.pool.query(
           `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, message_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sending', $11)
            ON CONFLICT (id) DO UPDATE SET status = 'sending', subject = excluded.subject, text = excluded.text, html = excluded.html`,
-          [emailId, developerId, decision.ruleId, decision.ruleVersion, effect.template, developer.email, rendered.subject, rendered.text, rendered.html, deps.mailer.transport, messageId],
+          [emailId, developerId, decision.ruleId, decision.ruleVersion, effect.template, email.to, email.subject, email.text, email.html, deps.mailer.transport, email.messageId],
         );
         try {
-          await deps.mailer.send({
-            to: developer.email,
-            from: deps.from,
-            subject: rendered.subject,
-            text: rendered.text,
-            html: rendered.html,
-            messageId,
-            headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
-          });
+          await deps.mailer.send(email);
         } catch (error) {
           // Refused, or lost before the whole message went out: known not sent, so a retry may send.
           // Lost after it (no answer to DATA): the row stays 'sending', and the retry records the

@@ -2,6 +2,8 @@ import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import { requestSummary } from '../logger.ts';
 import Fastify from 'fastify';
+import { resolve } from 'node:path';
+import { EmailTemplates } from '../mail/email-templates.ts';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
@@ -29,7 +31,7 @@ import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../handoff/slack-gateway.ts';
 import { IngestKeyStore } from '../keys/ingest-key-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
-import { anyOf, type AcceptedKeys } from './auth.ts';
+import { anyOf, credentialName, type AcceptedKeys } from './auth.ts';
 import { auditRoute } from './routes/audit-route.ts';
 import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
 import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
@@ -55,16 +57,18 @@ export interface AppDeps {
   onSignalsQueued?: () => void;
   /** How long an API process reuses a stored ingest key's lookup (a revocation takes this long at most). */
   ingestKeyCacheMs?: number;
+  /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
+  templatesDir?: string;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs, templatesDir = 'templates' }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
   // Request lines carry no headers, and URLs lose their secrets (unsubscribe tokens) before logging.
-  const app = Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSummary } }), bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 2048 } }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSummary } }), bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 4096 } }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   strictJsonBodies(app);
   app.setValidatorCompiler(validatorCompiler);
@@ -80,19 +84,20 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const rules = new RuleStore(db.pool);
+  const rules = new RuleStore(db.pool, new EmailTemplates(resolve(templatesDir)));
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
   await app.register(healthRoute, { ingestor, temporal });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
   const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
+  // The admin keys read everything any other key reads (test/integration/admin-reads.test.ts checks every keyed GET).
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
-  await app.register(messagesRoute, { prisma, readKeys: ingest, adminKeys });
+  await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   const agents = [...agentKeys, ...adminKeys];
   await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: anyOf(ingest, agents) });
@@ -102,7 +107,12 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
-  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys });
+  // Authors by default: the key's name ("admin"; a stored ingest key's source).
+  const credentialNames = credentialName(
+    [{ name: 'admin', keys: adminKeys }, { name: 'agent', keys: agentKeys }, { name: 'metrics', keys: metricsKeys }, { name: 'ingest', keys: ingestKeys }],
+    ingestKeyStore.sourceOf,
+  );
+  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys, credentialName: credentialNames });
   await app.register(dashboardRoute);
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { CaseView } from '../handoff/case-context.ts';
+import { pathSafeCaseId } from '../handoff/case-id.ts';
 
 const instant = z.string().describe('ISO-8601 UTC');
 
@@ -8,7 +9,7 @@ export const CASE_STATUSES = ['open', 'claimed', 'snoozed', 'returned', 'resolve
 
 /** A handoff case as people see it (the read model, rewritten at each step). */
 export const handoffCase = z.object({
-  id: z.string().describe('`<developerId>/h<n>`'),
+  id: z.string().describe('`<developerId>.h<n>`, the developer id escaped to be path-safe (`~XX` for each byte other than letters, digits, `-`, `_`, `.`): usable in `/v1/handoffs/{id}` as it is'),
   developerId: z.string(),
   status: z.enum(CASE_STATUSES),
   criterion: z.string().describe('stall:<id>, support_ticket, error_burst_continued, no_email_engagement or rule:<id>'),
@@ -74,7 +75,7 @@ export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter):
   });
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
-  return { handoffs: page.map((r) => r.view as unknown as CaseView), nextCursor: rows.length > filter.limit && last ? encodeCursor(last.openedAt, last.id) : null };
+  return { handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView)), nextCursor: rows.length > filter.limit && last ? encodeCursor(last.openedAt, last.id) : null };
 }
 
 async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown }[]): Promise<HandoffWithLog[]> {
@@ -84,13 +85,19 @@ async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown
   const order = (key: string) => Number(/\/(\d+)(\/slack_failed)?$/.exec(key)?.[1] ?? 0) + (key.endsWith('/slack_failed') ? 0.5 : 0);
   const steps = found.sort((a, b) => order(a.stepKey) - order(b.stepKey));
   return cases.map((c) => ({
-    ...(c.view as CaseView),
+    ...presentedCase(c.view as CaseView),
     log: steps
       .filter((s) => s.handoffId === c.id)
       .map((s) => ({ step: s.step, actor: s.actor, at: s.at.toISOString(), detail: s.detail as Record<string, unknown>, snapshot: s.snapshot as Record<string, unknown> })),
   }));
 }
 
+/** A case as the API shows it: the read model's view with its path-safe id. */
+export function presentedCase(view: CaseView): CaseView {
+  return { ...view, id: pathSafeCaseId(view.id) };
+}
+
+/** `id`: the journey's form of the case id (see journeyCaseId). */
 export async function readHandoff(prisma: PrismaClient, id: string): Promise<HandoffWithLog | undefined> {
   const row = await prisma.handoff.findUnique({ where: { id } });
   return row ? (await withLogs(prisma, [row]))[0] : undefined;

@@ -30,6 +30,8 @@ export interface ApiServiceOptions {
   /** Read-only metrics keys (the admin keys work there too). */
   metricsKeys?: string[];
   sdkUserAgents?: RegExp[];
+  /** The nudge templates folder: rules naming another template are refused. */
+  templatesDir?: string;
   signingSecret: string;
   slack?: { signingSecret?: string; gateway?: SlackGateway };
   host: string;
@@ -37,10 +39,11 @@ export interface ApiServiceOptions {
   dispatchConcurrency: number;
 }
 
-/** The API's settings from the environment beyond keys and ports: agent and metrics keys, Slack's signing secret and client, extra SDK user agents. */
-export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'metricsKeys' | 'slack' | 'sdkUserAgents'> {
+/** The API's settings from the environment beyond keys and ports: agent and metrics keys, Slack's signing secret and client, extra SDK user agents, the templates folder. */
+export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'metricsKeys' | 'slack' | 'sdkUserAgents' | 'templatesDir'> {
   const gateway = slackGateway(config, logger);
   return {
+    templatesDir: config.ONRAMP_TEMPLATES_DIR,
     agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
     metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
     sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
@@ -62,6 +65,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     agentKeys: options.agentKeys,
     ...(options.metricsKeys ? { metricsKeys: options.metricsKeys } : {}),
     ...(options.sdkUserAgents ? { sdkUserAgents: options.sdkUserAgents } : {}),
+    ...(options.templatesDir ? { templatesDir: options.templatesDir } : {}),
     signingSecret: options.signingSecret,
     ...(options.slack ? { slack: options.slack } : {}),
     onSignalsQueued: () => dispatcher.wake(),

@@ -1,5 +1,6 @@
 import type { ActionsBlockElement, Button, KnownBlock, ModalView, PlainTextElement, PlainTextOption, StaticSelect } from '@slack/web-api';
 import { CLOSED_STATUSES, type CaseContext, type CaseView } from './case-context.ts';
+import { pathSafeCaseId } from './case-id.ts';
 import { ACTION_IDS, actionsBlockId, encodeNoteMetadata, NOTE_MODAL, SNOOZE_CHOICES, type NoteOrigin } from './slack-interaction.ts';
 
 /**
@@ -273,7 +274,7 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
   if (!closed) blocks.push(actionsBlock(view, outcomes));
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: clip(`Case ${code(view.id)}${context.journeyUrl ? ` · <${escapeMrkdwn(context.journeyUrl).replaceAll('|', '%7C')}|journey>` : ''} · Onramp`, SLACK_LIMITS.sectionText) }],
+    elements: [{ type: 'mrkdwn', text: clip(`Case ${code(pathSafeCaseId(view.id))}${context.journeyUrl ? ` · <${escapeMrkdwn(context.journeyUrl).replaceAll('|', '%7C')}|journey>` : ''} · Onramp`, SLACK_LIMITS.sectionText) }],
   });
 
   const summary = [
@@ -361,7 +362,7 @@ export function buildNoteModal(caseId: string, origin?: NoteOrigin): ModalView {
     submit: plain('Save note', 24),
     close: plain('Cancel', 24),
     blocks: [
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Case ${code(caseId)}` }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `Case ${code(pathSafeCaseId(caseId))}` }] },
       {
         type: 'input',
         block_id: NOTE_MODAL.blockId,

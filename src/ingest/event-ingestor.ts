@@ -116,15 +116,16 @@ export class EventIngestor {
     const requestKeys = [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))];
     // Keys created here and keys not known to be mapped, in one sorted call (no lock cycles).
     await lockApiKeys(sql, [...keyEvents.map((e) => e.properties.apiKey), ...requestKeys.filter((k) => !this.keyOwners.has(k))]);
-    await mapApiKeys(sql, keyEvents);
+    // A duplicate's key is not mapped: an already-stored id under other data changes nothing.
+    await mapApiKeys(sql, await notStored(sql, keyEvents));
     const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
     const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
     const { skipped, deleted, lateAttributed } = await storeEvents(sql, events, developerOf, sdkOf);
     // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
-    await ensureDevelopers(sql, events.map((e) => e.developerId).filter((id): id is string => id !== undefined));
-
     const fresh = events.filter((e) => !skipped.has(e.id));
+    // Only stored events make a developer: a duplicate naming another developer creates none.
+    await ensureDevelopers(sql, fresh.map((e) => e.developerId).filter((id): id is string => id !== undefined));
     const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
     await recordProfiles(sql, domainEvents.filter((e) => e.type === 'developer.signed_up'));
 
@@ -152,8 +153,7 @@ export class EventIngestor {
     learnt.lowered = lowered;
     learnt.refused = proposed.filter((c) => !news.has(c));
 
-    const signals = journeySignals(journeyEvents, lowered);
-    signals.push(...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts)));
+    const signals = inEventOrder([...journeySignals(journeyEvents, lowered), ...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts))]);
     await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);
     return { accepted: fresh.length, unattributed, signals: signals.length, deleted: batch.length - events.length };
   }
@@ -203,6 +203,13 @@ async function mapApiKeys(sql: Sql, keyEvents: Extract<IngestEvent, { type: 'api
   );
 }
 
+/** The events not stored yet (the others are duplicates, whatever data they carry now). */
+async function notStored<E extends IngestEvent>(sql: Sql, events: E[]): Promise<E[]> {
+  if (events.length === 0) return events;
+  const stored = new Set((await sql<{ id: string }>(`SELECT id FROM events WHERE id = ANY($1::text[])`, events.map((e) => e.id))).map((r) => r.id));
+  return events.filter((e) => !stored.has(e.id));
+}
+
 async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, string>> {
   if (apiKeys.length === 0) return new Map();
   const rows = await sql<{ api_key: string; developer_id: string }>(
@@ -212,7 +219,7 @@ async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, st
   return new Map(rows.map((r) => [r.api_key, r.developer_id]));
 }
 
-/** A row for every developer named by an event (a key's owner got one with the key's event). */
+/** A row for every developer named by a stored event (a key's owner got one with the key's event). */
 async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
@@ -282,10 +289,7 @@ interface QueuedSignal {
 function journeySignals(journeyEvents: QueuedSignal[], lowered: EvidenceCandidate[]): QueuedSignal[] {
   const earliestIntent = new Set(lowered.filter((c) => c.stage === 'intent').map((c) => c.eventId));
   const signals = journeyEvents.filter(({ event }) => event.type !== 'docs.viewed' || earliestIntent.has(event.id));
-  // In funnel order: milestones proven by one batch reach the journey as they happened, so none is
-  // recorded as late (filled in after a later stage) for having been queued second.
-  const milestones = lowered.filter((c) => c.source === 'request').sort((a, b) => stageRank(a.stage) - stageRank(b.stage));
-  for (const c of milestones) {
+  for (const c of lowered.filter((c) => c.source === 'request')) {
     const stage = c.stage as ApiMilestoneStage;
     signals.push({
       developerId: c.developerId,
@@ -293,6 +297,18 @@ function journeySignals(journeyEvents: QueuedSignal[], lowered: EvidenceCandidat
     });
   }
   return signals;
+}
+
+/**
+ * The order a journey hears one batch's signals in: event time, then the cause's id (isEarlier's
+ * total order), then funnel order for the milestones one request proves. Domain events, milestones
+ * and bursts merged, so a batch that tells a history in order is heard in order and no stage it
+ * proves is recorded as late (filled in after a later stage) for having been queued second.
+ */
+function inEventOrder(signals: QueuedSignal[]): QueuedSignal[] {
+  const key = ({ event }: QueuedSignal) => ({ occurredAt: event.occurredAt, eventId: event.type === 'api.milestone' ? event.causeEventId : event.id });
+  const rank = ({ event }: QueuedSignal) => (event.type === 'api.milestone' ? stageRank(event.stage) : -1);
+  return signals.sort((a, b) => (isEarlier(key(a), key(b)) ? -1 : isEarlier(key(b), key(a)) ? 1 : rank(a) - rank(b)));
 }
 
 async function enqueueSignals(sql: Sql, signals: QueuedSignal[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 
@@ -10,6 +10,8 @@ export interface RenderedEmail {
 
 export class TemplateNotFound extends Error {}
 
+const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
 type Compiled = { subject: HandlebarsTemplateDelegate; text: HandlebarsTemplateDelegate; html: HandlebarsTemplateDelegate };
 
 /**
@@ -20,7 +22,13 @@ type Compiled = { subject: HandlebarsTemplateDelegate; text: HandlebarsTemplateD
 export class EmailTemplates {
   private readonly cache = new Map<string, { sources: string; compiled: Compiled }>();
 
-  constructor(private readonly dir: string) {}
+  constructor(readonly dir: string) {}
+
+  /** The templates there now: each folder with a valid name and all three parts (what `render` can render). */
+  names(): Set<string> {
+    const folders = existsSync(this.dir) ? readdirSync(this.dir, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
+    return new Set(folders.map((e) => e.name).filter((name) => TEMPLATE_NAME.test(name) && Object.values(this.files(name)).every((file) => existsSync(file))));
+  }
 
   render(name: string, context: Record<string, unknown>): RenderedEmail {
     const compiled = this.load(name);
@@ -28,8 +36,8 @@ export class EmailTemplates {
   }
 
   private load(name: string): Compiled {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new TemplateNotFound(`invalid template name "${name}"`);
-    const files = { subject: join(this.dir, name, 'subject.hbs'), text: join(this.dir, name, 'text.hbs'), html: join(this.dir, name, 'html.hbs') };
+    if (!TEMPLATE_NAME.test(name)) throw new TemplateNotFound(`invalid template name "${name}"`);
+    const files = this.files(name);
     for (const file of Object.values(files)) if (!existsSync(file)) throw new TemplateNotFound(`template "${name}" has no ${file}`);
     const sources = Object.fromEntries(Object.entries(files).map(([part, file]) => [part, readFileSync(file, 'utf8')])) as Record<keyof Compiled, string>;
     const key = JSON.stringify(sources);
@@ -42,5 +50,9 @@ export class EmailTemplates {
     };
     this.cache.set(name, { sources: key, compiled });
     return compiled;
+  }
+
+  private files(name: string): Record<keyof Compiled, string> {
+    return { subject: join(this.dir, name, 'subject.hbs'), text: join(this.dir, name, 'text.hbs'), html: join(this.dir, name, 'html.hbs') };
   }
 }

@@ -12,6 +12,28 @@ export interface OutgoingEmail {
   messageId: string;
 }
 
+/** Controls (C0 with CR, LF and TAB; DEL; C1) and the Unicode line separators: none may reach a header line. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/** A value safe in a header: each run of control characters becomes one space (no header can be injected or folded). */
+export const headerSafe = (value: string): string => value.replace(CONTROLS, ' ').trim();
+
+/**
+ * The email as it is stored and sent: every header-bound field (to, from, subject, Message-ID and
+ * each header) made header-safe in this one place, so a value rendered from event data (a subject
+ * naming an endpoint) can neither inject a header nor differ from what the emails table records.
+ */
+export function outgoingEmail(email: OutgoingEmail): OutgoingEmail {
+  return {
+    ...email,
+    to: headerSafe(email.to),
+    from: headerSafe(email.from),
+    subject: headerSafe(email.subject),
+    messageId: headerSafe(email.messageId),
+    headers: Object.fromEntries(Object.entries(email.headers).map(([name, value]) => [headerSafe(name), headerSafe(value)])),
+  };
+}
+
 /** Where nudges go: an SMTP relay, or (no SMTP_URL) the local outbox, the `emails` table itself. */
 export interface Mailer {
   readonly transport: 'smtp' | 'outbox';

@@ -45,11 +45,24 @@ export interface ConfigFormat<S extends z.ZodType = z.ZodType, Named extends str
   read(file: string): ConfigFileResult<z.output<S>, NamedConfigFileError<Named>> & { source?: string };
   /** One line per error: `rules[2] (first-call-help) when.after: must be … (line 20, column 5)`. */
   formatError(error: NamedConfigFileError<Named>): string;
+  /**
+   * This format, plus a check of a schema-valid document against the world outside it (do the
+   * templates it names exist?). Its findings are errors like the schema's, with item and line.
+   */
+  checkedBy(check: DocumentCheck<z.output<S>>): ConfigFormat<S, Named>;
 }
+
+/** A problem a check finds in a valid document: the field (`['rules', 2, 'action', 'send']`) and what is wrong. */
+export interface DocumentIssue {
+  path: readonly (string | number)[];
+  message: string;
+}
+
+export type DocumentCheck<D> = (document: D) => DocumentIssue[];
 
 type Path = readonly PropertyKey[];
 
-export function configFormat<S extends z.ZodType, Named extends string>(spec: ConfigFormatSpec<S, Named>): ConfigFormat<S, Named> {
+export function configFormat<S extends z.ZodType, Named extends string>(spec: ConfigFormatSpec<S, Named>, checks: readonly DocumentCheck<z.output<S>>[] = []): ConfigFormat<S, Named> {
   const lists = Object.entries(spec.namedLists) as [Named, readonly string[]][];
   type Error = NamedConfigFileError<Named>;
 
@@ -68,32 +81,36 @@ export function configFormat<S extends z.ZodType, Named extends string>(spec: Co
     const data: unknown = doc.toJS();
     if (data === null || data === undefined) return { ok: false, errors: [{ path: '', message: spec.emptyFileMessage } as Error] };
     const parsed = spec.schema.safeParse(data, { error: readableMessage });
-    if (parsed.success) return { ok: true, document: parsed.data };
-
+    if (parsed.success) {
+      const issues = checks.flatMap((check) => check(parsed.data));
+      return issues.length === 0 ? { ok: true, document: parsed.data } : { ok: false, errors: located(issues, data, doc, lineCounter) };
+    }
     const errors = parsed.error.issues.flatMap((issue) => flatten(issue, []));
     for (const [key, listPath] of lists) errors.push(...duplicateIds(data, listPath, key, errors));
+    return { ok: false, errors: located(errors, data, doc, lineCounter) };
+  }
+
+  /** Field errors → the API's errors: deduplicated, with the item they are inside and their position, in file order. */
+  function located(errors: FlatError[], data: unknown, doc: Document, lineCounter: LineCounter): Error[] {
     const seen = new Set<string>();
-    return {
-      ok: false,
-      errors: errors
-        .filter(({ path, message }) => {
-          const key = `${String(path.join('\u0000'))}\u0001${message}`;
-          if (seen.has(key)) return false;
-          seen.add(key);
-          return true;
-        })
-        .map(({ path, message, keyOnly }) => {
-          const error = { path: formatPath(path), message } as Error;
-          for (const [key, listPath] of lists) {
-            const id = itemId(data, listPath, path);
-            if (id !== undefined) Object.assign(error, { [key]: id });
-          }
-          const position = positionOf(doc, lineCounter, path, keyOnly);
-          if (position) Object.assign(error, position);
-          return error;
-        })
-        .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0)),
-    };
+    return errors
+      .filter(({ path, message }) => {
+        const key = `${String(path.join('\u0000'))}\u0001${message}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .map(({ path, message, keyOnly }) => {
+        const error = { path: formatPath(path), message } as Error;
+        for (const [key, listPath] of lists) {
+          const id = itemId(data, listPath, path);
+          if (id !== undefined) Object.assign(error, { [key]: id });
+        }
+        const position = positionOf(doc, lineCounter, path, keyOnly);
+        if (position) Object.assign(error, position);
+        return error;
+      })
+      .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
   }
 
   function read(file: string): ConfigFileResult<z.output<S>, Error> & { source?: string } {
@@ -121,7 +138,7 @@ export function configFormat<S extends z.ZodType, Named extends string>(spec: Co
     return `${error.path || 'file'}: ${error.message}${at}`;
   }
 
-  return { ...spec, parse, read, formatError };
+  return { ...spec, parse, read, formatError, checkedBy: (check) => configFormat(spec, [...checks, check]) };
 }
 
 /** `['rules', 2, 'when', 'after']` → `rules[2].when.after`. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { rulesFormat } from './rules-file.ts';
+import { rulesFormat, rulesFormatWithTemplates } from './rules-file.ts';
 import type { RulesDocument, rulesDocument } from './rules-schema.ts';
 import { NoConfigVersionError, VersionedConfigStore, type ConfigVersion, type ConfigVersionSummary } from './versioned-config-store.ts';
 
@@ -20,7 +20,9 @@ export class NoRulesError extends NoConfigVersionError {
 }
 
 export class RuleStore extends VersionedConfigStore<typeof rulesDocument, 'rule'> {
-  constructor(pool: pg.Pool) {
-    super(pool, { table: 'rule_versions', format: rulesFormat, auditAction: 'rules.applied', noVersion: () => new NoRulesError() });
+  /** With `templates`, a version naming a template they do not have is refused (apply, the initial file). */
+  constructor(pool: pg.Pool, templates?: { names(): ReadonlySet<string> }) {
+    const format = templates ? rulesFormatWithTemplates(templates) : rulesFormat;
+    super(pool, { table: 'rule_versions', format, auditAction: 'rules.applied', noVersion: () => new NoRulesError() });
   }
 }

@@ -1,4 +1,4 @@
-import { configFormat, type ConfigFileResult, type NamedConfigFileError } from './config-file.ts';
+import { configFormat, type ConfigFileResult, type DocumentIssue, type NamedConfigFileError } from './config-file.ts';
 import { rulesDocument, type RulesDocument } from './rules-schema.ts';
 
 /**
@@ -27,3 +27,22 @@ export const readRulesFile = (file: string): RulesFileResult & { source?: string
 
 /** One line per error: `rules[2] (first-call-help) when.after: must be … (line 20)`. */
 export const formatRulesError = (error: RulesFileError): string => rulesFormat.formatError(error);
+
+/**
+ * The rules format that also refuses a template the folder does not have (`send:` or a variant's):
+ * otherwise the typo shows only when the email is due. `names` is read at each parse (templates
+ * change without a restart).
+ */
+export function rulesFormatWithTemplates(templates: { names(): ReadonlySet<string> }) {
+  return rulesFormat.checkedBy((document) => missingTemplates(document, templates.names()));
+}
+
+function missingTemplates(document: RulesDocument, names: ReadonlySet<string>): DocumentIssue[] {
+  const known = [...names].sort().join(', ') || 'none';
+  const missing = (path: DocumentIssue['path'], name: string): DocumentIssue[] => (names.has(name) ? [] : [{ path, message: `no template "${name}" (templates: ${known})` }]);
+  return document.rules.flatMap((rule, i) => {
+    if (!('send' in rule.action)) return [];
+    const { send, variants = [] } = rule.action;
+    return [...missing(['rules', i, 'action', 'send'], send), ...variants.flatMap((v, j) => missing(['rules', i, 'action', 'variants', j, 'send'], v.send))];
+  });
+}

@@ -26,11 +26,11 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     await h?.stop();
   });
 
-  it('refuses without the admin key or an author, and answers 404 for an unknown developer', async () => {
+  it('refuses without the admin key or with a blank author, and answers 404 for an unknown developer', async () => {
     expect((await del('?author=ops', INGEST_KEY)).statusCode).toBe(401);
-    const noAuthor = await del('');
-    expect(noAuthor.statusCode).toBe(400);
-    expect(noAuthor.json().errors[0].path).toBe('author');
+    const blankAuthor = await del('?author=%20');
+    expect(blankAuthor.statusCode).toBe(400);
+    expect(blankAuthor.json().errors[0].path).toBe('author');
     const unknown = await h.app.inject({ method: 'DELETE', url: '/v1/developers/nobody?author=ops', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(unknown.statusCode).toBe(404);
     expect(await h.count('developer_deletions')).toBe(0);
@@ -77,5 +77,15 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ alreadyDeleted: true, redacted: { events: 0, emails: 0, handoffSteps: 0 } });
     expect((await h.db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'developer.deleted'`)).rows[0].n).toBe(1);
+  });
+
+  it('records the key as the author when the request names none: "admin" for the admin key', async () => {
+    const other = `${backend}-ada`;
+    expect((await h.post({ id: `${other}-1`, type: 'developer.signed_up', developerId: other, occurredAt: at(5), properties: { email: 'ada@example.com', accountType: 'individual', acquisitionChannel: 'paid' } })).statusCode).toBe(202);
+    await h.waitForJourney(other, (j) => j.stage === 'account_created');
+    const response = await h.app.inject({ method: 'DELETE', url: `/v1/developers/${other}`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(response.statusCode, response.body).toBe(200);
+    expect((await h.db.pool.query('SELECT deleted_by FROM developer_deletions WHERE developer_id = $1', [other])).rows).toEqual([{ deleted_by: 'admin' }]);
+    expect((await h.db.pool.query(`SELECT actor FROM audit_log WHERE action = 'developer.deleted' AND subject = $1`, [other])).rows).toEqual([{ actor: 'admin' }]);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pathSafeCaseId } from '../../src/handoff/case-id.ts';
 import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
 import { ACTION_IDS } from '../../src/handoff/slack-interaction.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
@@ -57,7 +58,7 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const now = new Date().toISOString();
     const posted = await h.post({
       events: [
-        { id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: now, properties: { email: `${id}@example.com`, accountType: 'organization', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
+        { id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: now, properties: { email: `${id.replace(/[^\w.-]/g, '_')}@example.com`, accountType: 'organization', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
         { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
         { id: `${id}-t`, type: 'support.ticket_created', developerId: id, occurredAt: now, properties: { subject: 'my key is refused' } },
       ],
@@ -124,7 +125,7 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const caseId = await escalated(`${backend}_api`);
     const list = await h.app.inject({ method: 'GET', url: '/v1/handoffs?status=open&limit=100', headers: agent });
     expect(list.statusCode).toBe(200);
-    expect(list.json().handoffs.map((c: any) => c.id)).toContain(caseId);
+    expect(list.json().handoffs.map((c: any) => c.id)).toContain(pathSafeCaseId(caseId));
     expect((await h.app.inject({ method: 'GET', url: '/v1/handoffs', headers: reader })).statusCode).toBe(401);
     expect((await h.app.inject({ method: 'GET', url: '/v1/handoffs?status=lost', headers: agent })).statusCode).toBe(400);
 
@@ -152,6 +153,30 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     expect(mine.handoffs[0].log.map((s: any) => s.step)).toEqual(['escalated', 'claimed', 'snoozed', 'resolved']);
     expect(mine.handoffs[0].log[1].snapshot).toMatchObject({ stage: 'credential_provisioned' });
     const journey = (await h.journey(`${backend}_api`)).body;
-    expect(journey.handoffs.map((c: any) => [c.id, c.status])).toEqual([[caseId, 'resolved']]);
+    expect(journey.handoffs.map((c: any) => [c.id, c.status])).toEqual([[pathSafeCaseId(caseId), 'resolved']]);
+  });
+
+  it('shows path-safe case ids, usable in a URL as they are, for any developer id; takes the older form percent-encoded', async () => {
+    const developerId = `${backend}_org/acme:user 7.h1`;
+    await escalated(developerId);
+    const shown = (await h.app.inject({ method: 'GET', url: `/v1/developers/${encodeURIComponent(developerId)}/handoffs`, headers: agent })).json().handoffs[0].id;
+    expect(shown).toBe(`${backend}_org~2Facme~3Auser~207.h1.h1`);
+    expect(encodeURIComponent(shown)).toBe(shown);
+    const read = await h.app.inject({ method: 'GET', url: `/v1/handoffs/${shown}`, headers: agent });
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json()).toMatchObject({ id: shown, developerId, status: 'open' });
+    // The form in links already posted to Slack (`<developerId>/h<n>`), percent-encoded, names the same case.
+    const old = await h.app.inject({ method: 'GET', url: `/v1/handoffs/${encodeURIComponent(`${developerId}/h1`)}`, headers: agent });
+    expect(old.statusCode, old.body).toBe(200);
+    expect(old.json().id).toBe(shown);
+    const claimed = await h.app.inject({ method: 'POST', url: `/v1/handoffs/${shown}/actions`, headers: agent, payload: { action: 'claim', actor: 'ana@example.com' } });
+    expect(claimed.statusCode, claimed.body).toBe(200);
+    expect(claimed.json().case).toMatchObject({ id: shown, status: 'claimed' });
+    // An escape of a byte kept as it is, or of bytes that are no UTF-8, names no case.
+    for (const wrong of [shown.replace('_org', '~5Forg'), `${backend}_org~FF.h1`, `${shown}x`]) {
+      const response = await h.app.inject({ method: 'GET', url: `/v1/handoffs/${encodeURIComponent(wrong)}`, headers: agent });
+      expect(response.statusCode, wrong).toBe(404);
+      expect(response.json()).toEqual({ errors: [{ path: 'id', message: `no case ${wrong}` }] });
+    }
   });
 });

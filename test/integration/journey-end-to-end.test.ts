@@ -124,6 +124,25 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     }
   });
 
+  it('hears one chronological batch in event order: domain events and milestones merged, a transition into each stage, none late', async () => {
+    const id = dev('history');
+    const response = await h.post({ events: [
+      signup(`${id}-s`, id, at(7, 9)),
+      { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(7, 10), properties: { apiKey: `key_${id}`, mode: 'test' } },
+      request(`${id}-r`, `key_${id}`, '/v1/a', at(7, 11)),
+      { id: `${id}-q`, type: 'quickstart.completed', developerId: id, occurredAt: at(7, 12) },
+    ] });
+    expect(response.statusCode, response.body).toBe(202);
+    const journey = await h.waitForJourney(id, (j) => j.stage === 'first_integration_milestone' && j.pendingSignals === 0);
+    expect(journey.transitions.map((t: any) => [t.from, t.to])).toEqual([
+      [null, 'account_created'], ['account_created', 'credential_provisioned'], ['credential_provisioned', 'first_api_call'], ['first_api_call', 'first_integration_milestone'],
+    ]);
+    for (const stage of ['account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone']) {
+      expect(journey.stages.find((s: any) => s.stage === stage)).toMatchObject({ status: 'reached' });
+      expect(journey.stages.find((s: any) => s.stage === stage).late).toBeUndefined();
+    }
+  });
+
   it('treats a duplicated event as harmless: counted as duplicate, nothing changes', async () => {
     const id = dev('dup');
     const event = signup(`${id}-s`, id, at(5));
@@ -136,6 +155,22 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     expect(await h.count('events')).toBe(events);
     const journey = await h.waitForJourney(id, (j) => j.pendingSignals === 0);
     expect(journey.transitions).toHaveLength(1);
+  });
+
+  it('treats a stored id under other data as a duplicate: no developer, key mapping or journey comes of it', async () => {
+    const id = dev('dup_owner');
+    const other = dev('dup_other');
+    const key = { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(5, 1), properties: { apiKey: `key_${id}`, mode: 'test' } };
+    expect((await h.post({ events: [signup(`${id}-s`, id, at(5)), key] })).json()).toMatchObject({ accepted: 2 });
+    const again = await h.post({ events: [
+      { ...signup(`${id}-s`, other, at(5)) },
+      { ...key, developerId: other, properties: { apiKey: `key_${other}`, mode: 'test' } },
+    ] });
+    expect(again.json()).toEqual({ accepted: 0, duplicates: 2, unattributed: 0, deleted: 0 });
+    expect((await h.journey(other)).status).toBe(404);
+    expect(await h.prisma.developer.findUnique({ where: { id: other } })).toBeNull();
+    // The duplicate's key stays unknown: a request made with it waits for its real creation.
+    expect((await h.post(request(`${other}-r`, `key_${other}`, '/v1/a', at(5, 2)))).json()).toMatchObject({ accepted: 1, unattributed: 1 });
   });
 
   describe('bad input gets its documented status and stores nothing', () => {

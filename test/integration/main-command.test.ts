@@ -110,6 +110,8 @@ function startEnv(dataDir: string, ports: Ports): Record<string, string> {
   };
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 interface Running {
   cli: Cli;
   apiUrl: string;
@@ -133,7 +135,12 @@ async function start(dataDir: string, ports: Ports): Promise<Running> {
   const out = cli.stdout();
   const apiUrl = /^\s*API\s+(http:\/\/\S+)/m.exec(out)?.[1];
   const uiUrl = /^\s*Temporal\s+\S+\s+\(UI: (http:\/\/[^\s)]+)\)/m.exec(out)?.[1];
-  const ingestKey = /^\s*Ingest key\s+(\S+)/m.exec(out)![1]!;
+  // stdout is no terminal here (a pipe, like a log file): it says where the keys are, never what they are.
+  const ingestKey = readFileSync(join(dataDir, 'ingest-key'), 'utf8').trim();
+  expect(out).toMatch(new RegExp(`^ {2}Ingest key {3}stored in ${escapeRegExp(join(dataDir, 'ingest-key'))}$`, 'm'));
+  expect(out).toMatch(new RegExp(`^ {2}Admin key {4}stored in ${escapeRegExp(join(dataDir, 'admin-key'))}$`, 'm'));
+  expect(out).not.toContain(ingestKey);
+  expect(out).not.toContain(readFileSync(join(dataDir, 'admin-key'), 'utf8').trim());
   expect(apiUrl, out).toBeDefined();
   expect(uiUrl, out).toBeDefined();
   const devServers = processesMentioning(dataDir).filter((p) => p.ppid === cli.child.pid && p.cmdline.includes('start-dev'));
@@ -263,7 +270,7 @@ describe('onramp start (the main command)', () => {
   let first: Running;
   let journeyBeforeRestart: any;
 
-  it('prints the API URL, the Temporal UI URL and the ingest key it stored in the data dir', async () => {
+  it('prints the API URL, the Temporal UI URL and where it stored the ingest key in the data dir (not the key: stdout is no terminal)', async () => {
     ports = await distinctFreePorts();
     first = await start(dataDir, ports);
     expect(new URL(first.apiUrl).port).toBe(String(ports.api));
@@ -278,12 +285,11 @@ describe('onramp start (the main command)', () => {
     await waitForHealthy(first.apiUrl);
   }, 60_000);
 
-  it('prints the admin key (stored owner-only) and serves the shipped rules as version 1 with it', async () => {
-    const adminKey = /^\s*Admin key\s+(\S+)/m.exec(first.cli.stdout())?.[1];
-    expect(adminKey, first.cli.stdout()).toBeDefined();
+  it('stores the admin key owner-only (the banner says where) and serves the shipped rules as version 1 with it', async () => {
     const keyFile = join(dataDir, 'admin-key');
-    expect(readFileSync(keyFile, 'utf8').trim()).toBe(adminKey);
+    const adminKey = readFileSync(keyFile, 'utf8').trim();
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'ingest-key')).mode & 0o777).toBe(0o600);
     const rules = await fetch(`${first.apiUrl}/v1/rules`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(rules.status).toBe(200);
     expect(await rules.json()).toMatchObject({ version: 1, author: 'onramp', reason: 'initial rules from config/rules.yaml' });
@@ -296,7 +302,7 @@ describe('onramp start (the main command)', () => {
     expect(cli.stdout()).toMatch(/^v1 {2}\S+ {2}onramp {2}initial rules from config\/rules\.yaml\n$/);
   }, 90_000);
 
-  it('accepts an event with the printed key and runs the journey', async () => {
+  it('accepts an event with the key from the data dir and runs the journey', async () => {
     const response = await postEvents(first, [signedUp]);
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 });

@@ -4,7 +4,8 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
-import { PUBLIC_URL } from '../support/nudge-deps.ts';
+import { PUBLIC_URL, SIGNING_SECRET } from '../support/nudge-deps.ts';
+import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 const shipped = parse(readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8'));
@@ -132,6 +133,24 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
       expect(emails.map((e: any) => e.subject)).toContain('Required parameters for /v1/charges');
     }
   }, 60_000);
+
+  it('records an unsubscribe once per link: a replayed link (one-click or the page\'s button) stores no new event (so queues no signal)', async () => {
+    const id = `${backend}_unsubscribed_twice`;
+    expect((await h.post({ id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: new Date().toISOString(), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' } })).statusCode).toBe(202);
+    const link = new URL(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
+    const unsubscribe = (payload: string) => h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+    expect((await unsubscribe('List-Unsubscribe=One-Click')).statusCode).toBe(200);
+    const revocations = async () => (await h.prisma.event.findMany({ where: { developerId: id, type: 'consent.updated' } })).length;
+    expect(await revocations()).toBe(1);
+    const stored = await h.count('events');
+    for (const payload of ['List-Unsubscribe=One-Click', 'List-Unsubscribe=One-Click', '']) {
+      const again = await unsubscribe(payload);
+      expect(again.statusCode, again.body).toBe(200);
+      expect(again.json()).toEqual({ unsubscribed: true });
+    }
+    expect(await revocations()).toBe(1);
+    expect(await h.count('events')).toBe(stored);
+  });
 
   it('answers 404 for the messages of an unknown developer and 401 without a key', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/v1/developers/nobody/messages', headers: reader })).statusCode).toBe(404);

@@ -95,6 +95,19 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
     expect((await call('GET', '/v1/rules')).json().version).toBe(1);
   });
 
+  it('refuses a rule sending a template that does not exist, in validate and PUT, naming the rule and the line', async () => {
+    const typo = shipped.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }');
+    const line = typo.split('\n').findIndex((l) => l.includes('go-live-checklst')) + 1;
+    const expected = { errors: [{ path: 'rules[3].action.send', rule: 'go-live-checklist', message: expect.stringMatching(/^no template "go-live-checklst"/), line, column: expect.any(Number) }] };
+    const validated = await call('POST', '/v1/rules/validate', { source: typo });
+    expect(validated.statusCode).toBe(400);
+    expect(validated.json()).toEqual(expected);
+    const put = await call('PUT', '/v1/rules', { source: typo, author: 'grace', reason: 'a typo' });
+    expect(put.statusCode).toBe(400);
+    expect(put.json()).toEqual(expected);
+    expect(await harness.count('rule_versions')).toBe(1);
+  });
+
   it('stores a valid PUT as version 2 (201, with the diff) and makes it current', async () => {
     const response = await call('PUT', '/v1/rules', { source: changed, author: 'grace', reason: 'a bigger holdout' });
     expect(response.statusCode).toBe(201);

@@ -41,6 +41,12 @@ describe('onramp rules validate', () => {
     expect(run.stderr).toContain('2 errors');
   });
 
+  it('exits 1 for a template the templates folder does not have, naming the rule and line', async () => {
+    const run = await onramp(['rules', 'validate', file('typo.yaml', shipped.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }'))]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) action\.send: no template "go-live-checklst" .*\(line \d+, column \d+\)$/m);
+  });
+
   it('exits 1 on a YAML syntax error, with its line', async () => {
     const run = await onramp(['rules', 'validate', file('syntax.yaml', 'rules:\n  - id: a\n    when: { stage: intent\n')]);
     expect(run.code).toBe(1);
@@ -107,6 +113,9 @@ describe('onramp rules diff / apply / history (through the API)', () => {
     const invalid = await onramp(['rules', 'apply', file('invalid.yaml', changed.replace('after: 14d', 'after: 0d')), '--url', url, '--author', 'ada', '--reason', 'oops']);
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) when\.after: must be a positive duration/);
+    const typo = await onramp(['rules', 'apply', file('typo-apply.yaml', changed.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }')), '--url', url, '--author', 'ada', '--reason', 'oops']);
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) action\.send: no template "go-live-checklst" .*\(line \d+, column \d+\)$/m);
     expect(await harness.count('rule_versions')).toBe(1);
 
     const run = await onramp(['rules', 'apply', join(dir, 'changed.yaml'), '--url', url, '--author', 'ada', '--reason', 'bigger holdout']);

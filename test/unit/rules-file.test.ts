@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatRulesError, parseRulesSource, type RulesFileError } from '../../src/rules/rules-file.ts';
+import { fileURLToPath } from 'node:url';
+import { EmailTemplates } from '../../src/mail/email-templates.ts';
+import { formatRulesError, parseRulesSource, rulesFormatWithTemplates, type RulesFileError } from '../../src/rules/rules-file.ts';
 
 const shipped = readFileSync(new URL('../../config/rules.yaml', import.meta.url), 'utf8');
 
@@ -98,5 +100,32 @@ describe('parseRulesSource', () => {
     expect(errorsOf('')[0]!.message).toMatch(/empty/);
     expect(errorsOf('- a\n- b\n')).toEqual([expect.objectContaining({ path: '', message: 'must be an object (got a list)' })]);
     expect(errorsOf('rules: 3\n')).toEqual([expect.objectContaining({ path: 'rules', message: 'must be an array (got number)' })]);
+  });
+});
+
+describe('the rules format with the templates folder', () => {
+  const templates = new EmailTemplates(fileURLToPath(new URL('../../templates', import.meta.url)));
+  const format = rulesFormatWithTemplates(templates);
+
+  it('knows the shipped templates, and accepts the shipped rules', () => {
+    expect([...templates.names()]).toEqual(expect.arrayContaining(['first-call-help', 'go-live-checklist', 'first-call-guided']));
+    expect(format.parse(shipped).ok).toBe(true);
+  });
+
+  it("refuses a template the folder does not have, in `send` and in a variant's, naming the rule and the line", () => {
+    const source = shipped
+      .replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }')
+      .replace(/send: first-call-guided/, 'send: first-call-guidd');
+    const result = format.parse(source);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const lines = source.split('\n');
+    expect(result.errors).toEqual([
+      { path: expect.stringMatching(/^rules\[0\]\.action\.variants\[\d\]\.send$/), rule: 'first-call-help', message: expect.stringMatching(/^no template "first-call-guidd" \(templates: .*first-call-guided/), line: lines.findIndex((l) => l.includes('first-call-guidd')) + 1, column: expect.any(Number) },
+      { path: 'rules[3].action.send', rule: 'go-live-checklist', message: expect.stringMatching(/^no template "go-live-checklst"/), line: lines.findIndex((l) => l.includes('go-live-checklst')) + 1, column: expect.any(Number) },
+    ]);
+    expect(format.formatError(result.errors[1]!)).toMatch(/^rules\[3\] \(go-live-checklist\) action\.send: no template "go-live-checklst" .*\(line \d+, column \d+\)$/);
+    // The format without the folder cannot know: the schema alone accepts any well-formed name.
+    expect(parseRulesSource(source).ok).toBe(true);
   });
 });

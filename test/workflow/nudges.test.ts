@@ -207,6 +207,21 @@ describe('nudges under the time-skipping server, delivered to a local SMTP serve
     await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'back to the shipped timings');
   });
 
+  it('strips control characters from header-bound values rendered from event data: the stored email is the one sent, no header injected', async () => {
+    const id = await developer();
+    const now = await env.currentTimeMs();
+    const endpoint = '/v1/charges\r\nBcc: attacker@example.com\u0085\tX-Injected: 1\u007f';
+    await signal(id, [signup(id, now), key(id, now), { id: `burst:${id}:bad_request_burst`, type: 'api.error_burst', kind: 'bad_request_burst', occurredAt: iso(now), status: 400, count: 6, endpoint }]);
+    await settle();
+    const [mail] = await mailArrives(id, 1);
+    const { rows } = await db.pool.query<{ subject: string; to_address: string }>('SELECT subject, to_address FROM emails WHERE developer_id = $1', [id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.subject).toBe('Required parameters for /v1/charges Bcc: attacker@example.com X-Injected: 1');
+    expect(mail!.subject).toBe(rows[0]!.subject);
+    expect(mail!.bcc).toBeUndefined();
+    expect(mail!.headers.has('x-injected')).toBe(false);
+  });
+
   it('a send retried after the mail server accepted it does not send twice', async () => {
     const id = await developer();
     failAfterHandoff.add(`${id}/first-call-help#1`);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Client } from '@temporalio/client';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deleteDeveloper, TemporalUnavailableError } from '../../privacy/delete-developer.ts';
@@ -10,10 +11,12 @@ export interface DeveloperDeletionRouteOptions {
   pool: pg.Pool;
   temporal: Client;
   adminKeys: readonly string[];
+  /** The name of the key a request presented: the author of a deletion that names none. */
+  credentialName: (request: FastifyRequest) => Promise<string | undefined>;
 }
 
 /** `DELETE /v1/developers/:id`: the journey ends, the personal data goes, the anonymous metric rows stay; audited. */
-export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys }) => {
+export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys, credentialName }) => {
   app.delete(
     '/v1/developers/:id',
     {
@@ -22,7 +25,10 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
         summary: "Delete a developer: ends the journey, removes the personal data (email, raw user agents, free text), keeps the anonymous metric rows; stores nothing more of theirs; audited",
         security: [{ bearer: [] }],
         params: z.object({ id: z.string().min(1).max(256) }),
-        querystring: z.object({ author: z.string().max(200).regex(/\S/, 'must name who deletes').trim(), reason: z.string().max(1000).trim().optional() }),
+        querystring: z.object({
+          author: z.string().max(200).regex(/\S/, 'must name who deletes').trim().optional().describe('who deletes (audited); default the name of the key used: "admin" for the admin key'),
+          reason: z.string().max(1000).trim().optional(),
+        }),
         response: {
           200: z.object({
             developerId: z.string(),
@@ -38,8 +44,10 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
       },
     },
     async (request, reply) => {
+      const author = request.query.author ?? (await credentialName(request));
+      if (!author) return reply.code(400).send({ errors: [{ path: 'author', message: 'must name who deletes' }] });
       try {
-        const result = await deleteDeveloper(pool, temporal, request.params.id, request.query);
+        const result = await deleteDeveloper(pool, temporal, request.params.id, { ...request.query, author });
         if (!result) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });
         return result;
       } catch (error) {

@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { actOnHandoff } from '../../handoff/act-on-handoff.ts';
+import { journeyCaseId } from '../../handoff/case-id.ts';
 import { duration, durationMs } from '../../rules/rules-schema.ts';
 import { bearerAuth, type AcceptedKeys } from '../auth.ts';
-import { CASE_STATUSES, decodeCursor, handoffCase, handoffWithLog, listHandoffs, readDeveloperHandoffs, readHandoff } from '../read-handoffs.ts';
+import { CASE_STATUSES, decodeCursor, handoffCase, handoffWithLog, listHandoffs, presentedCase, readDeveloperHandoffs, readHandoff } from '../read-handoffs.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface HandoffsRouteOptions {
@@ -33,6 +34,11 @@ export const actionBody = z.discriminatedUnion('action', [
   z.object({ action: z.literal('return'), actor, note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional() }),
   z.object({ action: z.literal('resolve'), actor, outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"), note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional() }),
 ]);
+
+/** A case id in a path: the path-safe form (`dev_42.h1`) or, percent-encoded, the journey's (`dev_42%2Fh1`, links posted to Slack before). */
+const caseIdParam = z.object({ id: z.string().min(1).max(2400).describe('the case id as the API shows it (`dev_42.h1`); the older `dev_42/h1`, percent-encoded, is accepted too') });
+
+const noCase = (id: string) => ({ errors: [{ path: 'id', message: `no case ${id}` }] });
 
 const STATUS_OF_PROBLEM = { not_found: 404, closed: 409, invalid: 400, unavailable: 503 } as const;
 
@@ -67,11 +73,12 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
     '/v1/handoffs/:id',
     {
       onRequest: agentsOnly,
-      schema: { summary: 'One case with its log', security, params: z.object({ id: z.string().min(1).max(300) }), response: { 200: handoffWithLog, 401: errorResponse, 404: errorResponse } },
+      schema: { summary: 'One case with its log', security, params: caseIdParam, response: { 200: handoffWithLog, 401: errorResponse, 404: errorResponse } },
     },
     async (request, reply) => {
-      const found = await readHandoff(prisma, request.params.id);
-      return found ?? reply.code(404).send({ errors: [{ path: 'id', message: `no case ${request.params.id}` }] });
+      const caseId = journeyCaseId(request.params.id);
+      const found = caseId === undefined ? undefined : await readHandoff(prisma, caseId);
+      return found ?? reply.code(404).send(noCase(request.params.id));
     },
   );
 
@@ -83,7 +90,7 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
         summary: 'Act on a case: claim, note, snooze, return to automation, resolve',
         description: 'An `Idempotency-Key` header makes a retried request apply once. A claim by the current owner changes nothing (`changed: false`).',
         security,
-        params: z.object({ id: z.string().min(1).max(300) }),
+        params: caseIdParam,
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
         body: actionBody,
         response: {
@@ -98,11 +105,13 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
     },
     async (request, reply) => {
       const body = request.body;
+      const caseId = journeyCaseId(request.params.id);
+      if (caseId === undefined) return reply.code(404).send(noCase(request.params.id));
       const outcome = await actOnHandoff(
         temporal,
         prisma,
         {
-          caseId: request.params.id,
+          caseId,
           action: body.action,
           actor: body.actor,
           ...('note' in body && body.note ? { note: body.note } : {}),
@@ -111,7 +120,7 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
         },
         request.headers['idempotency-key'],
       );
-      if (outcome.ok) return outcome.result;
+      if (outcome.ok) return { ...outcome.result, case: presentedCase(outcome.result.case) };
       const path = outcome.code === 'invalid' ? (body.action === 'resolve' ? 'outcome' : body.action === 'snooze' ? 'for' : 'note') : outcome.code === 'not_found' ? 'id' : '';
       if (outcome.code === 'unavailable') reply.header('retry-after', '5');
       return reply.code(STATUS_OF_PROBLEM[outcome.code]).send({ errors: [{ path, message: outcome.message }] });

@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
-import { isValidUnsubscribeToken } from '../../mail/unsubscribe-token.ts';
+import { isValidUnsubscribeToken, unsubscribeEventId } from '../../mail/unsubscribe-token.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface UnsubscribeRouteOptions {
@@ -22,7 +22,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  * RFC 8058 one-click unsubscribe. The link's GET only shows a confirmation button (mail scanners
  * follow links); the POST (the mail client's one-click, or that button) records a
  * `consent.updated` revocation through the normal ingest path, so the journey hears it like any
- * other event and stops nudging.
+ * other event and stops nudging; once per link, however often it is replayed.
  */
 export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = async (app, { ingestor, signingSecret, onSignalsQueued }) => {
   await app.register(formbody);
@@ -62,8 +62,9 @@ export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = 
       const { developer, token } = request.query;
       if (!isValidUnsubscribeToken(signingSecret, developer, token)) return reply.code(400).send({ errors: [{ path: 'token', message: 'invalid unsubscribe link' }] });
       const now = new Date();
+      // Idempotent per link: a replay is a duplicate of the first use (stored once, heard once).
       const result = await ingestor.ingest([
-        { id: `unsubscribe:${developer}:${now.getTime()}`, type: 'consent.updated', developerId: developer, occurredAt: now.toISOString(), properties: { email: 'revoked' } },
+        { id: unsubscribeEventId(developer, token), type: 'consent.updated', developerId: developer, occurredAt: now.toISOString(), properties: { email: 'revoked' } },
       ]);
       if (result.signals > 0) onSignalsQueued?.();
       return { unsubscribed: true as const };

@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { createLogger } from '../../logger.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
+import { EmailTemplates } from '../../mail/email-templates.ts';
 import { signingSecret } from '../nudge-deps.ts';
 import { handoffApiOptions, onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
@@ -14,7 +16,7 @@ export async function apiCommand(config: Config): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
-  const rules = await new RuleStore(db.pool).ensureInitialVersion(config.ONRAMP_RULES_FILE);
+  const rules = await new RuleStore(db.pool, new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR))).ensureInitialVersion(config.ONRAMP_RULES_FILE);
   logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');
   const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
   logger.info({ version: policy.version, author: policy.author, reason: policy.reason }, 'escalation policy version running');

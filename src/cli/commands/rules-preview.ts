@@ -9,7 +9,8 @@ import { formatPreviewOutcome } from '../../preview/preview-report.ts';
 import { runRulePreview, type PreviewCohort, type PreviewResult } from '../../preview/rule-preview.ts';
 import { escalationPolicyFormat } from '../../rules/escalation-policy-file.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
-import { rulesFormat } from '../../rules/rules-file.ts';
+import { rulesFormat, rulesFormatWithTemplates } from '../../rules/rules-file.ts';
+import { EmailTemplates } from '../../mail/email-templates.ts';
 import { installTemporalRuntime } from '../../temporal/install-runtime.ts';
 import { instant, positiveInt } from '../option-parsers.ts';
 
@@ -49,9 +50,9 @@ function readOrFail(file: string): string {
 }
 
 /** The candidate rules, validated exactly as `rules validate` and `PUT /v1/rules` do. */
-function candidateRules(file: string) {
+function candidateRules(file: string, templatesDir: string) {
   const source = readOrFail(file);
-  const parsed = rulesFormat.parse(source);
+  const parsed = rulesFormatWithTemplates(new EmailTemplates(templatesDir)).parse(source);
   if (!parsed.ok) throw new PreviewFailure([...parsed.errors.map((e) => rulesFormat.formatError(e)), `${file}: ${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}; nothing previewed`].join('\n'), 1);
   return { source, ruleIds: parsed.document.rules.map((r) => r.id), enabled: parsed.document.rules.filter((r) => r.enabled).length };
 }
@@ -87,7 +88,7 @@ function cohortOf(config: Config, options: PreviewCliOptions): PreviewCohort {
 }
 
 export async function previewRules(config: Config, file: string, options: PreviewCliOptions): Promise<PreviewResult> {
-  const rules = candidateRules(file);
+  const rules = candidateRules(file, resolve(config.ONRAMP_TEMPLATES_DIR));
   const cohort = cohortOf(config, options);
   const policy = await escalationPolicy(config, options);
   // Temporal's own logs (worker start and stop, the test server's missing capabilities) would

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { rulesFormat } from '../../rules/rules-file.ts';
+import { resolve } from 'node:path';
+import { EmailTemplates } from '../../mail/email-templates.ts';
+import { rulesFormat, rulesFormatWithTemplates } from '../../rules/rules-file.ts';
 import { rulesPreviewCommand } from './rules-preview.ts';
 import { versionedConfigCommand } from './versioned-config-command.ts';
 
@@ -9,6 +11,7 @@ export function rulesCommand(program: Command): void {
     name: 'rules',
     description: 'nudge rules: validate and preview a file offline; diff, apply and history through the HTTP API (admin key)',
     format: rulesFormat,
+    checkedFormat: (config) => rulesFormatWithTemplates(new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR))),
     apiPath: '/v1/rules',
     summarise: ({ rules }) => `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${rules.filter((r) => r.enabled).length} enabled`,
   });

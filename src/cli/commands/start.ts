@@ -7,8 +7,10 @@ import { createLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
+import { EmailTemplates } from '../../mail/email-templates.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
+import { adminKeyLocation, startBanner } from '../start-banner.ts';
 import { signingSecret } from '../nudge-deps.ts';
 import { DEFAULT_ERROR_RATES } from '../../simulator/personas.ts';
 import { formatSummary, runSimulation } from './simulate.ts';
@@ -54,7 +56,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
-    const rules = await new RuleStore(db.pool).ensureInitialVersion(config.ONRAMP_RULES_FILE);
+    const rules = await new RuleStore(db.pool, new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR))).ensureInitialVersion(config.ONRAMP_RULES_FILE);
     const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
@@ -82,29 +84,8 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     });
     started.push(api);
 
-    process.stdout.write(
-      [
-        '',
-        'Onramp is running.',
-        `  API          ${api.url}   (health: ${api.url}/healthz, OpenAPI: ${api.url}/openapi.json)`,
-        `  Temporal     ${temporalAddress}${temporalUi ? `   (UI: ${temporalUi})` : ''}`,
-        `  Database     ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${resolve(dataDir, 'pglite')}`}`,
-        `  Ingest key   ${ingestKey}${config.ONRAMP_INGEST_KEY ? ' (from ONRAMP_INGEST_KEY)' : ` (stored in ${resolve(dataDir, 'ingest-key')})`}`,
-        `  Admin key    ${adminKey}${config.ONRAMP_ADMIN_KEY ? ' (from ONRAMP_ADMIN_KEY)' : ` (stored in ${resolve(dataDir, 'admin-key')})`}`,
-        `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
-        `  Escalation   policy version ${policy.version} (${policy.author}: ${policy.reason}); onramp policy history`,
-        `  Email        ${config.SMTP_URL ? `SMTP (${new URL(config.SMTP_URL).host})` : `local outbox: curl ${api.url}/v1/emails -H 'Authorization: Bearer <admin key>'`}`,
-        `  Handoffs     ${config.SLACK_BOT_TOKEN ? 'posted to Slack, and ' : ''}curl ${api.url}/v1/handoffs?status=open -H 'Authorization: Bearer <admin key>'${config.SLACK_SIGNING_SECRET ? `; Slack interactivity URL ${api.url}/slack/interactions` : ''}`,
-        '',
-        `  curl -X POST ${api.url}/v1/events -H 'Authorization: Bearer ${ingestKey}' -H 'Content-Type: application/json' \\`,
-        `    -d '{"id":"evt_1","type":"developer.signed_up","developerId":"dev_42","occurredAt":"2026-11-01T10:00:00Z","properties":{"email":"ada@example.com","accountType":"individual","acquisitionChannel":"organic_search"}}'`,
-        `  curl ${api.url}/v1/developers/dev_42/journey -H 'Authorization: Bearer ${ingestKey}'`,
-        '',
-        'Ctrl-C stops everything; data stays in ' + dataDir,
-        '',
-      ].join('\n'),
-    );
-    if (options.demo) void runDemo(api.url, ingestKey, adminKey);
+    process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, rules, policy, tty: process.stdout.isTTY === true }));
+    if (options.demo) void runDemo(api.url, ingestKey, adminKey, adminKeyLocation(config, dataDir));
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
@@ -120,8 +101,8 @@ const DEMO_DAYS = 45;
  * escalations fill the dashboard at once instead of over weeks (the journeys decide on the
  * backdated history with the real clock), then opens and clicks answer the emails sent.
  */
-async function runDemo(url: string, ingestKey: string, adminKey: string): Promise<void> {
-  process.stdout.write(`Demo: ${DEMO_DEVELOPERS} synthetic developers over the last ${DEMO_DAYS} days → ${url}/dashboard (key: the admin key above)\n`);
+async function runDemo(url: string, ingestKey: string, adminKey: string, adminKeyAt: string): Promise<void> {
+  process.stdout.write(`Demo: ${DEMO_DEVELOPERS} synthetic developers over the last ${DEMO_DAYS} days → ${url}/dashboard (key: the admin key, in ${adminKeyAt})\n`);
   try {
     const result = await runSimulation({
       url,

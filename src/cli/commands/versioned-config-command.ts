@@ -22,6 +22,8 @@ export interface VersionedConfigCommandSpec<S extends z.ZodType> {
   format: ConfigFormat<S, never>;
   /** The running version's URL: `/v1/rules`. */
   apiPath: string;
+  /** The format with the checks that need the configuration (the templates folder), for `validate` and `diff`'s note. */
+  checkedFormat?(config: Config): ConfigFormat<S, never>;
   /** What `validate` says of a valid file, after `valid`: `7 rules, 7 enabled`. */
   summarise(document: z.output<S>): string;
 }
@@ -92,6 +94,7 @@ function readSource(file: string): string {
 export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfigCommandSpec<S>) {
   const { format, apiPath } = spec;
   const { label } = format;
+  const checked = (config: Config) => spec.checkedFormat?.(config) ?? format;
 
   function failure(status: number, body: unknown): CliFailure {
     const errors = (body as { errors?: ConfigFileError[] } | undefined)?.errors;
@@ -101,12 +104,12 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
 
   return {
     /** `validate <file>`: 0 valid, 1 invalid (one error per line), 2 unreadable. */
-    validate(file: string): number {
+    validate(config: Config, file: string): number {
       if (!existsSync(file)) {
         err(`${file}: no such file`);
         return 2;
       }
-      const result = format.read(file);
+      const result = checked(config).read(file);
       if (!result.ok) {
         for (const error of result.errors) out(format.formatError(error));
         err(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing of it would be applied`);
@@ -127,7 +130,7 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
       } else {
         out(diffSources({ label: `${label} v${running.version} (running)`, source: running.source }, { label: file, source }));
       }
-      const check = format.parse(source);
+      const check = checked(config).parse(source);
       if (!check.ok) err(`note: ${file} is invalid, apply would reject it:\n${check.errors.map((e) => `  ${format.formatError(e)}`).join('\n')}`);
     },
 
@@ -192,7 +195,7 @@ export function versionedConfigCommand<S extends z.ZodType>(program: Command, sp
     .command('validate <file>')
     .description(`check a ${label} file (no database or API needed); exit 0 valid, 1 invalid`)
     .action((file: string) => {
-      process.exitCode = actions.validate(file);
+      process.exitCode = actions.validate(loadConfig(), file);
     });
   withApi(command.command('diff <file>').description(`unified diff of a ${label} file against the running version`)).action((file: string, options: ApiOptions) =>
     run(() => actions.diff(loadConfig(), file, options)),

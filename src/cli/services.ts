@@ -31,7 +31,7 @@ export interface ApiServiceOptions {
   metricsKeys?: string[];
   sdkUserAgents?: RegExp[];
   signingSecret: string;
-  slack?: { signingSecret?: string; gateway?: SlackGateway };
+  slack?: { signingSecret?: string; gateway?: SlackGateway; publicUrl?: string };
   host: string;
   port: number;
   dispatchConcurrency: number;
@@ -44,7 +44,7 @@ export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServi
     agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
     metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
     sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
-    slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}) },
+    slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}` },
   };
 }
 

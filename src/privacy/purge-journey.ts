@@ -1,0 +1,68 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
+
+/** gRPC NOT_FOUND: the run is gone already (deleted by an earlier attempt, or by retention). */
+const NOT_FOUND = 5;
+
+/**
+ * Ends a developer's journey and deletes its Temporal history, every run of it: a journey
+ * continues as new, and each earlier run keeps its own history (signals, activity inputs and
+ * results) for the namespace's retention. The runs are found by walking the continue-as-new
+ * chain back from the latest run and, for runs an interrupted earlier attempt left behind, by
+ * visibility. Temporal deletes asynchronously; a run can be served for a short while after.
+ * Throws when Temporal cannot be reached (the caller retries; every step is idempotent).
+ */
+export async function purgeJourney(temporal: Client, developerId: string): Promise<{ runs: number }> {
+  const workflowId = journeyWorkflowId(developerId);
+  const { namespace } = temporal.options;
+  try {
+    await temporal.workflow.getHandle(workflowId).terminate('developer deleted');
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+  const runs = new Set([...(await chainOfRuns(temporal, workflowId)), ...(await listedRuns(temporal, workflowId))]);
+  for (const runId of runs) {
+    try {
+      await temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId, runId } });
+    } catch (error) {
+      if ((error as { code?: number }).code !== NOT_FOUND) throw error;
+    }
+  }
+  return { runs: runs.size };
+}
+
+/** The latest run and, through each run's start event, the run it continued. */
+async function chainOfRuns(temporal: Client, workflowId: string): Promise<string[]> {
+  const runs: string[] = [];
+  let runId: string | undefined;
+  try {
+    runId = (await temporal.workflow.getHandle(workflowId).describe()).runId;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return runs;
+    throw error;
+  }
+  while (runId && !runs.includes(runId)) {
+    runs.push(runId);
+    try {
+      runId = await continuedRun(temporal, workflowId, runId);
+    } catch (error) {
+      if ((error as { code?: number }).code === NOT_FOUND) break;
+      throw error;
+    }
+  }
+  return runs;
+}
+
+/** The run this one continued as new (from its start event), if any. */
+async function continuedRun(temporal: Client, workflowId: string, runId: string): Promise<string | undefined> {
+  const first = await temporal.workflowService.getWorkflowExecutionHistory({ namespace: temporal.options.namespace, execution: { workflowId, runId }, maximumPageSize: 1 });
+  return first.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+}
+
+/** Every run visibility knows of (an id with a quote cannot be queried; the chain covers it). */
+async function listedRuns(temporal: Client, workflowId: string): Promise<string[]> {
+  if (/["\\]/.test(workflowId)) return [];
+  const runs: string[] = [];
+  for await (const execution of temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution.runId);
+  return runs;
+}

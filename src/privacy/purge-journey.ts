@@ -1,6 +1,9 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 
+/** How long the whole purge may wait on Temporal before the caller answers 503 (and is retried). */
+const PURGE_DEADLINE_MS = 15_000;
+
 /** gRPC NOT_FOUND: the run is gone already (deleted by an earlier attempt, or by retention). */
 const NOT_FOUND = 5;
 
@@ -9,26 +12,33 @@ const NOT_FOUND = 5;
  * continues as new, and each earlier run keeps its own history (signals, activity inputs and
  * results) for the namespace's retention. The runs are found by walking the continue-as-new
  * chain back from the latest run and, for runs an interrupted earlier attempt left behind, by
- * visibility. Temporal deletes asynchronously; a run can be served for a short while after.
- * Throws when Temporal cannot be reached (the caller retries; every step is idempotent).
+ * visibility. Deleting a running run terminates it first (server side): a separate terminate
+ * just before the delete made the server hold the deletion back for 20–40 s (it waits for the
+ * close to reach visibility). Temporal deletes asynchronously; a run can be served for a short
+ * while after. Throws when Temporal cannot be reached (the caller retries; every step is idempotent).
  */
 export async function purgeJourney(temporal: Client, developerId: string): Promise<{ runs: number }> {
+  return temporal.connection.withDeadline(Date.now() + PURGE_DEADLINE_MS, () => purge(temporal, developerId));
+}
+
+async function purge(temporal: Client, developerId: string): Promise<{ runs: number }> {
   const workflowId = journeyWorkflowId(developerId);
   const { namespace } = temporal.options;
-  try {
-    await temporal.workflow.getHandle(workflowId).terminate('developer deleted');
-  } catch (error) {
-    if (!(error instanceof WorkflowNotFoundError)) throw error;
-  }
-  const runs = new Set([...(await chainOfRuns(temporal, workflowId)), ...(await listedRuns(temporal, workflowId))]);
-  for (const runId of runs) {
-    try {
-      await temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId, runId } });
-    } catch (error) {
-      if ((error as { code?: number }).code !== NOT_FOUND) throw error;
+  const deleted = new Set<string>();
+  // Again while a new run shows up: the running one may have continued as new meanwhile.
+  for (let round = 0; round < 3; round++) {
+    const runs = [...(await chainOfRuns(temporal, workflowId)), ...(await listedRuns(temporal, workflowId))].filter((runId) => !deleted.has(runId));
+    if (runs.length === 0) break;
+    for (const runId of new Set(runs)) {
+      try {
+        await temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId, runId } });
+      } catch (error) {
+        if ((error as { code?: number }).code !== NOT_FOUND) throw error;
+      }
+      deleted.add(runId);
     }
   }
-  return { runs: runs.size };
+  return { runs: deleted.size };
 }
 
 /** The latest run and, through each run's start event, the run it continued. */

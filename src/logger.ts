@@ -4,8 +4,43 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 const SECRET_PARAMS = /token|key|secret|signature|password/i;
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  // Secrets never reach the logs: redact auth headers and keys wherever they appear.
-  return pino({ level, redact: ['req.headers.authorization', '*.ingestKey', '*.apiKey', '*.password'] }, destination);
+  // Secrets never reach the logs: redact auth headers and keys wherever they appear; errors go
+  // through `serializeError` (the Temporal SDK's log lines name theirs `error`).
+  return pino({ level, redact: ['req.headers.authorization', '*.ingestKey', '*.apiKey', '*.password'], serializers: { err: serializeError, error: serializeError } }, destination);
+}
+
+/** A PostgreSQL error as node-postgres raises it (`DatabaseError`): a SQLSTATE and a severity. */
+interface DatabaseErrorLike extends Error {
+  code: string;
+  /** Set by `withTransaction`: the failed statement's name, or its first words. */
+  statement?: string;
+}
+
+function isDatabaseError(error: unknown): error is DatabaseErrorLike {
+  const e = error as { code?: unknown; severity?: unknown } | null;
+  return error instanceof Error && typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string';
+}
+
+/** The PostgreSQL error an error stands for: itself, its causes, or Prisma's driver-adapter error. */
+function databaseErrorIn(error: unknown, depth = 0): { sqlstate: string; statement?: string } | undefined {
+  if (depth > 5 || !(error instanceof Error)) return undefined;
+  if (isDatabaseError(error)) return { sqlstate: error.code, ...(error.statement ? { statement: error.statement } : {}) };
+  const adapter = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta?.driverAdapterError;
+  if (typeof adapter?.cause?.originalCode === 'string') return { sqlstate: adapter.cause.originalCode };
+  return databaseErrorIn(error.cause, depth + 1);
+}
+
+/**
+ * Errors as logged. A database error (or one caused by it) is logged as its SQLSTATE and
+ * statement name only: PostgreSQL's message, detail and context quote the values it refused
+ * (an event's JSON, an email), and they would land in the logs. Others as pino logs them.
+ */
+export function serializeError(error: unknown): unknown {
+  const database = databaseErrorIn(error);
+  if (!database) return pino.stdSerializers.err(error as Error);
+  const e = error as Error;
+  const frames = (e.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  return { type: e.constructor.name, message: `database error ${database.sqlstate}${database.statement ? ` in ${database.statement}` : ''}`, ...database, stack: frames.join('\n') };
 }
 
 /** A URL as logged: the values of secret-bearing query parameters (the unsubscribe token, …) blanked. */

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import { whileHeartbeating } from './heartbeat.ts';
 import { withTransaction } from '../db/sql.ts';
 import { buildCaseMessage, buildStepReply } from '../handoff/case-message.ts';
+import { noteTexts, withNoteText } from '../handoff/case-notes.ts';
+import { refreshCaseMessages } from '../handoff/refresh-case-messages.ts';
 import { gatherCaseContext } from '../handoff/gather-case-context.ts';
 import type { SlackGateway } from '../handoff/slack-gateway.ts';
 import type { HandoffStepEffect, NotifySlackEffect } from '../journey/journey-effects.ts';
@@ -107,15 +109,11 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
           );
         }
         // Every posted message of the case shows its current owner, status and SLA.
-        const { rows: posts } = await deps.pool.query<{ channel: string; ts: string; level: number; mention: string[] }>(
-          `SELECT channel, ts, level, mention FROM slack_posts WHERE handoff_id = $1 AND kind = 'case' AND status = 'posted' ORDER BY level`,
-          [view.id],
-        );
-        for (const post of posts) await slack.updateCase(post.channel, post.ts, buildCaseMessage({ view, context, mention: post.mention, outcomes: view.outcomes }));
-        const thread = posts.at(-1);
+        const thread = await refreshCaseMessages(deps.pool, slack, view, context);
         if (effect.step && thread && !POSTED_STEPS.has(effect.step.step)) {
           const { stepKey } = effect.step;
-          const text = buildStepReply(effect.step);
+          const { step } = effect;
+          const text = buildStepReply({ ...step, detail: withNoteText(step.step, step.detail, await noteTexts(deps.pool, [step.detail])) });
           await postOnce(
             { postKey: stepKey, handoffId: view.id, kind: 'reply', channel: thread.channel },
             () => slack.findReply(thread.channel, thread.ts, stepKey),

@@ -53,7 +53,7 @@ export interface AppDeps {
   /** Verifies the unsubscribe links in nudge emails (the worker signs them with the same secret). */
   signingSecret: string;
   /** Slack interactions: the signing secret (unset: /slack/interactions answers 404) and the client for replies. */
-  slack?: { signingSecret?: string; gateway?: SlackGateway };
+  slack?: { signingSecret?: string; gateway?: SlackGateway; publicUrl?: string };
   onSignalsQueued?: () => void;
   /** How long an API process reuses a stored ingest key's lookup (a revocation takes this long at most). */
   ingestKeyCacheMs?: number;
@@ -112,7 +112,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
     [{ name: 'admin', keys: adminKeys }, { name: 'agent', keys: agentKeys }, { name: 'metrics', keys: metricsKeys }, { name: 'ingest', keys: ingestKeys }],
     ingestKeyStore.sourceOf,
   );
-  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys, credentialName: credentialNames });
+  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys, credentialName: credentialNames, ...(slack?.gateway ? { slack: { gateway: slack.gateway, publicUrl: slack.publicUrl ?? 'http://localhost' } } : {}) });
   await app.register(dashboardRoute);
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { CaseView } from '../handoff/case-context.ts';
 import { pathSafeCaseId } from '../handoff/case-id.ts';
+import { noteTexts, withNoteText } from '../handoff/case-notes.ts';
 
 const instant = z.string().describe('ISO-8601 UTC');
 
@@ -84,11 +85,12 @@ async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown
   // In the order the case took them: step keys are `<caseId>/<n>` (`…/<n>/slack_failed` after step n).
   const order = (key: string) => Number(/\/(\d+)(\/slack_failed)?$/.exec(key)?.[1] ?? 0) + (key.endsWith('/slack_failed') ? 0.5 : 0);
   const steps = found.sort((a, b) => order(a.stepKey) - order(b.stepKey));
+  const notes = await noteTexts(prisma, steps.map((s) => s.detail as Record<string, unknown>));
   return cases.map((c) => ({
     ...presentedCase(c.view as CaseView),
     log: steps
       .filter((s) => s.handoffId === c.id)
-      .map((s) => ({ step: s.step, actor: s.actor, at: s.at.toISOString(), detail: s.detail as Record<string, unknown>, snapshot: s.snapshot as Record<string, unknown> })),
+      .map((s) => ({ step: s.step, actor: s.actor, at: s.at.toISOString(), detail: withNoteText(s.step, s.detail as Record<string, unknown>, notes), snapshot: s.snapshot as Record<string, unknown> })),
   }));
 }
 

@@ -33,7 +33,7 @@ export interface ApiServiceOptions {
   /** The nudge templates folder: rules naming another template are refused. */
   templatesDir?: string;
   signingSecret: string;
-  slack?: { signingSecret?: string; gateway?: SlackGateway };
+  slack?: { signingSecret?: string; gateway?: SlackGateway; publicUrl?: string };
   host: string;
   port: number;
   dispatchConcurrency: number;
@@ -47,7 +47,7 @@ export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServi
     agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
     metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
     sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
-    slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}) },
+    slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}` },
   };
 }
 

@@ -10,11 +10,21 @@ export type Statement = string | { name: string; text: string };
 /** A raw query in a transaction: `sql<Row>(statement, ...params)` resolves to the rows. */
 export type Sql = <T = Record<string, unknown>>(statement: Statement, ...params: unknown[]) => Promise<T[]>;
 
+/** What a log line names a failed statement by: its name, or its first words (never its values). */
+export function statementLabel(statement: Statement): string {
+  return typeof statement === 'string' ? statement.replace(/\s+/g, ' ').trim().slice(0, 60) : statement.name;
+}
+
 /** Runs `work` in one transaction on a pooled connection; rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  const sql: Sql = async <R>(statement: Statement, ...params: unknown[]) =>
-    (await client.query(statement, params)).rows as R[]; // pg copies a named statement's config before adding the values
+  const sql: Sql = async <R>(statement: Statement, ...params: unknown[]) => {
+    try {
+      return (await client.query(statement, params)).rows as R[]; // pg copies a named statement's config before adding the values
+    } catch (error) {
+      throw Object.assign(error as Error, { statement: statementLabel(statement) });
+    }
+  };
   try {
     await client.query('BEGIN');
     const result = await work(sql);

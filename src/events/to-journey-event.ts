@@ -1,7 +1,12 @@
 import type { DomainJourneyEvent } from '../journey/journey-event.ts';
 import type { IngestEvent } from './event-schemas.ts';
 
-/** The properties a journey decides on. Contact data (email, urls, subjects) stays in PostgreSQL. */
+/**
+ * The properties a journey decides on. Contact data (email, urls, subjects) stays in PostgreSQL.
+ * The time zone is personal but decides quiet hours in the machine: whichever way it reached the
+ * workflow (this signal, or a local activity's result) it would be in the history, so it travels
+ * here and a deletion deletes the history, every run (src/privacy/purge-journey.ts).
+ */
 const JOURNEY_PROPERTIES = ['mode', 'accountType', 'acquisitionChannel', 'orgId', 'timezone', 'messageId'] as const;
 
 export function toJourneyEvent(event: Exclude<IngestEvent, { type: 'api.request' }>): DomainJourneyEvent {

@@ -84,6 +84,9 @@ export interface HandoffAction {
   caseId: string;
   action: 'claim' | 'note' | 'snooze' | 'return' | 'resolve';
   actor: string;
+  /** The note's id in PostgreSQL (`handoff_notes`): what the edge sends since notes left the history. */
+  noteId?: string;
+  /** The note's text: only in updates recorded before `noteId` (in-flight histories replay with it). */
   note?: string;
   snoozeMs?: number;
   outcome?: string;
@@ -103,7 +106,7 @@ export function actionProblem(state: HandoffState | undefined, action: Omit<Hand
   if (action.action === 'resolve' && (!action.outcome || !active.outcomes.includes(action.outcome))) {
     return { code: 'invalid', message: `outcome must be one of: ${active.outcomes.join(', ')}` };
   }
-  if (action.action === 'note' && !action.note?.trim()) return { code: 'invalid', message: 'a note needs text' };
+  if (action.action === 'note' && !action.noteId && !action.note?.trim()) return { code: 'invalid', message: 'a note needs text' };
   if (action.action === 'snooze' && !(action.snoozeMs && action.snoozeMs > 0)) return { code: 'invalid', message: 'snooze needs a positive duration' };
   return undefined;
 }
@@ -355,7 +358,7 @@ export function applyHandoffAction(developerId: string, before: HandoffState, ac
       break;
     }
     case 'note':
-      steps.step(c, 'note', actor, at, { text: action.note!.trim().slice(0, 2000) });
+      steps.step(c, 'note', actor, at, action.noteId ? { noteId: action.noteId } : { text: action.note!.trim().slice(0, 2000) });
       break;
     case 'snooze':
       if (c.status !== 'snoozed') c.beforeSnooze = c.status;
@@ -364,13 +367,19 @@ export function applyHandoffAction(developerId: string, before: HandoffState, ac
       steps.step(c, 'snoozed', actor, at, { forMs: action.snoozeMs, until: new Date(c.snoozedUntil).toISOString() });
       break;
     case 'return':
-      steps.close(c, 'returned', actor, at, null, action.note ? { note: action.note.slice(0, 2000) } : {});
+      steps.close(c, 'returned', actor, at, null, closingNote(action));
       break;
     case 'resolve':
-      steps.close(c, 'resolved', actor, at, action.outcome!, { outcome: action.outcome, ...(action.note ? { note: action.note.slice(0, 2000) } : {}) });
+      steps.close(c, 'resolved', actor, at, action.outcome!, { outcome: action.outcome, ...closingNote(action) });
       break;
   }
   return { state, effects: steps.effects };
+}
+
+/** The note a return or resolution carries: its id, or (older updates) its text. */
+function closingNote(action: HandoffAction): Record<string, unknown> {
+  if (action.noteId) return { noteId: action.noteId };
+  return action.note ? { note: action.note.slice(0, 2000) } : {};
 }
 
 function cloneCase(c: ActiveCase): ActiveCase {

@@ -1,17 +1,23 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/audit-log.ts';
 import { withTransaction, type Sql } from '../db/sql.ts';
-import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
+import type { CaseView } from '../handoff/case-context.ts';
+import { purgeJourney } from './purge-journey.ts';
 
 /**
  * Deleting a developer (privacy by default, seed 001): their journey ends, their personal data
  * goes — email and time zone, the contact and free-text properties of their events (email, raw
  * user agents, ticket subjects, webhook URLs, anything extra), the emails sent to them, agents'
- * notes and ticket subjects in their cases — while the anonymous rows the metrics count (stages,
- * transitions, request aggregates, nudge decisions, case timings) stay. A tombstone keeps them
- * deleted: ingest stores nothing more of theirs. An audit row says who deleted whom, when, why.
+ * notes and ticket subjects in their cases, the time zone their nudge decisions were made on — while
+ * the anonymous rows the metrics count (stages, transitions, request aggregates, nudge decisions,
+ * case timings) stay. Their open cases are closed (outcome `developer_deleted`, by the deleter),
+ * and the journey's Temporal history, every run of it, is deleted. A tombstone keeps them deleted:
+ * ingest stores nothing more of theirs. An audit row says who deleted whom, when, why.
  */
+
+/** The outcome a case closed by a deletion records (it is no agent's to work any more). */
+export const DELETED_OUTCOME = 'developer_deleted';
 
 /** Event properties that say nothing about the person (enums, numbers, ids of things). */
 const KEPT_PROPERTIES = ['accountType', 'acquisitionChannel', 'orgId', 'apiKey', 'endpoint', 'method', 'status', 'mode', 'latencyMs', 'messageId', 'path'];
@@ -21,7 +27,9 @@ export interface DeletionResult {
   deletedAt: string;
   /** The developer had been deleted already (nothing changed but the journey's end, again). */
   alreadyDeleted: boolean;
-  redacted: { events: number; emails: number; handoffSteps: number };
+  redacted: { events: number; emails: number; handoffSteps: number; notes: number; nudgeDecisions: number };
+  /** Their cases that were still open, closed now (the views as closed). */
+  closedCases: CaseView[];
 }
 
 export class TemporalUnavailableError extends Error {}
@@ -31,25 +39,25 @@ export async function deleteDeveloper(pool: pg.Pool, temporal: Client, developer
     const [developer] = await sql<{ id: string }>('SELECT id FROM developers WHERE id = $1 FOR UPDATE', developerId);
     if (!developer) return undefined;
     const [existing] = await sql<{ deleted_at: Date }>('SELECT deleted_at FROM developer_deletions WHERE developer_id = $1', developerId);
-    if (existing) return { developerId, deletedAt: existing.deleted_at.toISOString(), alreadyDeleted: true, redacted: await redact(sql, developerId) };
+    if (existing) return { developerId, deletedAt: existing.deleted_at.toISOString(), alreadyDeleted: true, ...(await redact(sql, developerId, request.author)) };
     const [tombstone] = await sql<{ deleted_at: Date }>('INSERT INTO developer_deletions (developer_id, deleted_by, reason) VALUES ($1, $2, $3) RETURNING deleted_at', developerId, request.author, request.reason ?? null);
-    const redacted = await redact(sql, developerId);
-    await recordAudit(sql, { actor: request.author, action: 'developer.deleted', subject: developerId, reason: request.reason ?? null, detail: { redacted } });
-    return { developerId, deletedAt: tombstone!.deleted_at.toISOString(), alreadyDeleted: false, redacted };
+    const done = await redact(sql, developerId, request.author);
+    await recordAudit(sql, { actor: request.author, action: 'developer.deleted', subject: developerId, reason: request.reason ?? null, detail: { redacted: done.redacted, closedCases: done.closedCases.map((c) => c.id) } });
+    return { developerId, deletedAt: tombstone!.deleted_at.toISOString(), alreadyDeleted: false, ...done };
   });
   if (!result) return undefined;
   try {
-    await temporal.workflow.getHandle(journeyWorkflowId(developerId)).terminate('developer deleted');
+    await purgeJourney(temporal, developerId);
   } catch (error) {
-    if (!(error instanceof WorkflowNotFoundError)) throw new TemporalUnavailableError(`the journey could not be ended: ${(error as Error).message}`);
+    throw new TemporalUnavailableError(`the journey could not be ended and its history deleted: ${(error as Error).message}`);
   }
-  // A batch that was being ingested while the tombstone was written may have committed since.
-  await withTransaction(pool, (sql) => redact(sql, developerId));
-  return result;
+  // A batch (or a last journey step) that was in flight while the tombstone was written may have committed since.
+  const late = await withTransaction(pool, (sql) => redact(sql, developerId, request.author));
+  return { ...result, closedCases: [...result.closedCases, ...late.closedCases] };
 }
 
-/** Removes the personal data (idempotent); the counts say what it touched. */
-async function redact(sql: Sql, developerId: string): Promise<DeletionResult['redacted']> {
+/** Removes the personal data and closes the open cases (idempotent); the counts say what it touched. */
+async function redact(sql: Sql, developerId: string, author: string): Promise<Pick<DeletionResult, 'redacted' | 'closedCases'>> {
   await sql('UPDATE developers SET email = NULL, timezone = NULL, updated_at = now() WHERE id = $1 AND (email IS NOT NULL OR timezone IS NOT NULL)', developerId);
   const events = await sql(
     `UPDATE events SET properties = coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(properties)
@@ -63,6 +71,37 @@ async function redact(sql: Sql, developerId: string): Promise<DeletionResult['re
   const emails = await sql(`UPDATE emails SET to_address = '[deleted]', subject = '[deleted]', text = '', html = '' WHERE developer_id = $1 AND to_address <> '[deleted]' RETURNING id`, developerId);
   const steps = await sql(`UPDATE handoff_steps SET detail = detail - 'text' - 'subject' - 'note' WHERE developer_id = $1 AND (detail ? 'text' OR detail ? 'subject' OR detail ? 'note') RETURNING step_key`, developerId);
   await sql(`UPDATE handoffs SET view = jsonb_set(view, '{reason}', '"support ticket"') WHERE developer_id = $1 AND criterion = 'support_ticket' AND view->>'reason' <> 'support ticket'`, developerId);
+  const notes = await sql(`DELETE FROM handoff_notes WHERE developer_id = $1 RETURNING id`, developerId);
+  // The time zone decided quiet hours; the decision keeps the rest of what it was made on.
+  const decisions = await sql(`UPDATE nudge_decisions SET inputs = inputs - 'timezone' WHERE developer_id = $1 AND inputs ? 'timezone' RETURNING id`, developerId);
   await sql('DELETE FROM outbox_signals WHERE developer_id = $1', developerId);
-  return { events: events.length, emails: emails.length, handoffSteps: steps.length };
+  const closedCases = await closeOpenCases(sql, developerId, author);
+  return { redacted: { events: events.length, emails: emails.length, handoffSteps: steps.length, notes: notes.length, nudgeDecisions: decisions.length }, closedCases };
+}
+
+/**
+ * Closes the developer's open cases as the journey would have: a `resolved` step by the deleter
+ * with outcome `developer_deleted` in the case log, the read model (queues, metrics) after it.
+ */
+async function closeOpenCases(sql: Sql, developerId: string, author: string): Promise<CaseView[]> {
+  const open = await sql<{ id: string; revision: number; view: CaseView }>(
+    `SELECT id, revision, view FROM handoffs WHERE developer_id = $1 AND status IN ('open', 'claimed', 'snoozed') ORDER BY id FOR UPDATE`,
+    developerId,
+  );
+  const [{ now }] = (await sql<{ now: Date }>('SELECT now() AS now')) as [{ now: Date }];
+  const at = now.toISOString();
+  const closed: CaseView[] = [];
+  for (const c of open) {
+    const revision = c.revision + 1;
+    const view: CaseView = { ...c.view, status: 'resolved', outcome: DELETED_OUTCOME, closedAt: at, claimDueAt: null, snoozedUntil: null };
+    await sql(
+      `INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, actor, at, detail, snapshot)
+       SELECT $1, $2, $3, 'resolved', $4, $5, $6::jsonb, coalesce((SELECT snapshot FROM handoff_steps WHERE handoff_id = $2 ORDER BY at DESC, recorded_at DESC LIMIT 1), '{}'::jsonb)
+       ON CONFLICT (step_key) DO NOTHING`,
+      `${c.id}/${revision}`, c.id, developerId, author, now, JSON.stringify({ outcome: DELETED_OUTCOME, reason: 'the developer was deleted' }),
+    );
+    await sql(`UPDATE handoffs SET status = 'resolved', outcome = $2, closed_at = $3, revision = $4, view = $5::jsonb, updated_at = now() WHERE id = $1`, c.id, DELETED_OUTCOME, now, revision, JSON.stringify(view));
+    closed.push(view);
+  }
+  return closed;
 }

@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
@@ -15,6 +16,15 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     { id: `${id}-3`, type: 'api.request', occurredAt: at(40), properties: { apiKey: `key_${id}`, endpoint: '/v1/charges', method: 'POST', status: 200, mode: 'test', userAgent: 'curl/8.5.0 (grace-laptop)' } },
     { id: `${id}-4`, type: 'support.ticket_created', developerId: id, occurredAt: at(30), properties: { subject: 'Grace cannot call /v1/charges' } },
   ];
+  /** Polls until Temporal has deleted the journey (it deletes asynchronously); false if it has not by then. */
+  const journeyGone = async (developerId = id, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const gone = await h.temporal.workflow.getHandle(journeyWorkflowId(developerId)).describe().then(() => false, (error: unknown) => (error instanceof WorkflowNotFoundError ? true : Promise.reject(error)));
+      if (gone || Date.now() > deadline) return gone;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
   const del = (query: string, key = ADMIN_KEY) => h.app.inject({ method: 'DELETE', url: `/v1/developers/${id}${query}`, headers: { authorization: `Bearer ${key}` } });
 
   beforeAll(async () => {
@@ -36,15 +46,14 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     expect(await h.count('developer_deletions')).toBe(0);
   });
 
-  it('ends the journey, removes the personal data, keeps the metric rows, and audits it', async () => {
+  it('ends the journey and deletes its history, removes the personal data, closes the open case, keeps the metric rows, and audits it', async () => {
     const stagesBefore = await h.count('journey_stages');
     const response = await del('?author=dpo%40example.com&reason=GDPR%20request%2042');
     expect(response.statusCode, response.body).toBe(200);
     // The signup (email, time zone, name), the request (user agent), the ticket (subject); the key event had nothing personal.
-    expect(response.json()).toMatchObject({ developerId: id, alreadyDeleted: false, redacted: { events: 3 } });
+    expect(response.json()).toMatchObject({ developerId: id, alreadyDeleted: false, redacted: { events: 3 }, closedCases: [`${id}.h1`] });
 
-    const description = await h.temporal.workflow.getHandle(journeyWorkflowId(id)).describe();
-    expect(description.status.name).toBe('TERMINATED');
+    expect(await journeyGone()).toBe(true);
     const { rows: developer } = await h.db.pool.query('SELECT email, timezone, account_type, acquisition_channel, stage FROM developers WHERE id = $1', [id]);
     expect(developer[0]).toEqual({ email: null, timezone: null, account_type: 'individual', acquisition_channel: 'paid', stage: 'first_api_call' });
     const { rows: stored } = await h.db.pool.query('SELECT id, properties FROM events WHERE developer_id = $1 ORDER BY id', [id]);
@@ -56,6 +65,7 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     expect(await h.count('journey_stages')).toBe(stagesBefore);
     const { rows: cases } = await h.db.pool.query('SELECT criterion, view FROM handoffs WHERE developer_id = $1', [id]);
     expect(cases[0].criterion).toBe('support_ticket');
+    expect(cases[0].view).toMatchObject({ status: 'resolved', outcome: 'developer_deleted' });
     expect(JSON.stringify(cases[0].view)).not.toContain('Grace');
     const audit = await h.app.inject({ method: 'GET', url: `/v1/audit?action=developer.deleted&subject=${id}`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(audit.json().entries).toEqual([expect.objectContaining({ actor: 'dpo@example.com', action: 'developer.deleted', subject: id, reason: 'GDPR request 42' })]);
@@ -71,11 +81,11 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     expect((await h.db.pool.query('SELECT count(*)::int AS n FROM events WHERE id = ANY($1)', [[`${id}-5`, `${id}-6`]])).rows[0].n).toBe(0);
     expect((await h.db.pool.query('SELECT count(*)::int AS n FROM outbox_signals WHERE developer_id = $1', [id])).rows[0].n).toBe(0);
     // No new run was started for them.
-    expect((await h.temporal.workflow.getHandle(journeyWorkflowId(id)).describe()).status.name).toBe('TERMINATED');
+    expect(await journeyGone()).toBe(true);
 
     const again = await del('?author=dpo%40example.com');
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toMatchObject({ alreadyDeleted: true, redacted: { events: 0, emails: 0, handoffSteps: 0 } });
+    expect(again.json()).toMatchObject({ alreadyDeleted: true, redacted: { events: 0, emails: 0, handoffSteps: 0, notes: 0, nudgeDecisions: 0 }, closedCases: [] });
     expect((await h.db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'developer.deleted'`)).rows[0].n).toBe(1);
   });
 
@@ -88,4 +98,26 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     expect((await h.db.pool.query('SELECT deleted_by FROM developer_deletions WHERE developer_id = $1', [other])).rows).toEqual([{ deleted_by: 'admin' }]);
     expect((await h.db.pool.query(`SELECT actor FROM audit_log WHERE action = 'developer.deleted' AND subject = $1`, [other])).rows).toEqual([{ actor: 'admin' }]);
   });
+
+  it('answers 503 while Temporal is down, having removed the data; the retry deletes the journey', async () => {
+    const other = `${id}-2`;
+    const signup = { id: `${other}-1`, type: 'developer.signed_up', developerId: other, occurredAt: at(5), properties: { email: 'ada@example.com', accountType: 'individual', acquisitionChannel: 'paid', timezone: 'Asia/Kathmandu' } };
+    expect((await h.post({ events: [signup] })).statusCode).toBe(202);
+    await h.waitForJourney(other, (j) => j.stage === 'account_created');
+    await h.stopTemporal();
+    let first;
+    try {
+      first = await h.app.inject({ method: 'DELETE', url: `/v1/developers/${other}?author=ops`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    } finally {
+      await h.startTemporal();
+    }
+    expect(first.statusCode, first.body).toBe(503);
+    expect(first.headers['retry-after']).toBe('5');
+    const { rows } = await h.db.pool.query('SELECT email, timezone FROM developers WHERE id = $1', [other]);
+    expect(rows[0]).toEqual({ email: null, timezone: null });
+    const retry = await h.app.inject({ method: 'DELETE', url: `/v1/developers/${other}?author=ops`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(retry.statusCode, retry.body).toBe(200);
+    expect(retry.json()).toMatchObject({ alreadyDeleted: true });
+    expect(await journeyGone(other)).toBe(true);
+  }, 180_000);
 });

@@ -5,6 +5,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
+import { withTransaction } from '../../src/db/sql.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
@@ -74,6 +75,33 @@ describe('logs: no secrets, no personal data', () => {
     // … and none of the secrets or personal data they carried.
     for (const secret of [INGEST_KEY, ADMIN_KEY, WRONG_KEY, token, SIGNING_SECRET]) expect(log).not.toContain(secret);
     for (const personal of [EMAIL, 'UA-MARKER-123', 'ua.marker.owner']) expect(log).not.toContain(personal);
+  });
+
+  it('a database error is logged as its SQLSTATE and statement, never the values PostgreSQL quotes', async () => {
+    const record = JSON.stringify({ email: EMAIL, note: 'note.marker.text', bad: 'x' }).replace('"x"', '"\\ud800"');
+    const failures = [
+      // The JSON's context ("JSON data, line 1: …") quotes the event.
+      () => withTransaction(db.pool, (sql) => sql({ name: 'hygiene-json', text: 'SELECT $1::jsonb' }, record)),
+      // The message quotes the value refused.
+      () => withTransaction(db.pool, (sql) => sql('SELECT $1::int AS n', `${EMAIL} note.marker.text`)),
+      // Through Prisma, whose message quotes PostgreSQL's.
+      () => db.prisma.$queryRawUnsafe('SELECT $1::timestamptz AS at', EMAIL),
+    ];
+    const sink: string[] = [];
+    const logger = createLogger('info', new Writable({ write: (chunk, _encoding, callback) => (sink.push(String(chunk)), callback()) }));
+    for (const fail of failures) {
+      const error = await fail().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      // pino's own serializer would have written the values PostgreSQL quoted.
+      expect(JSON.stringify(pino.stdSerializers.err(error as Error))).toMatch(/pii\.marker|note\.marker/);
+      logger.error({ err: error }, 'unhandled error');
+      logger.warn({ error }, 'activity failed'); // the Temporal SDK's key
+    }
+    const logged = sink.map((line) => JSON.parse(line) as { err?: Record<string, unknown>; error?: Record<string, unknown> });
+    expect(logged.map((l) => (l.err ?? l.error)!.sqlstate)).toEqual(['22P02', '22P02', '22P02', '22P02', '22007', '22007']);
+    expect(logged[0]!.err).toMatchObject({ statement: 'hygiene-json', message: 'database error 22P02 in hygiene-json' });
+    expect(logged[2]!.err).toMatchObject({ statement: 'SELECT $1::int AS n' });
+    for (const personal of [EMAIL, 'pii.marker', 'note.marker']) expect(sink.join('')).not.toContain(personal);
   });
 
   it('a recipient rejected by the SMTP server: the error keeps the code and status, not the address', async () => {

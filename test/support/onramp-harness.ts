@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
@@ -80,6 +80,8 @@ export class OnrampHarness {
     readonly backend: DatabaseBackend,
     /** Slack for the handoff: the signing secret the API verifies, the client the worker and API use. */
     private readonly slack: { signingSecret?: string; gateway?: SlackGateway } = {},
+    /** The API's and the dispatcher's logger (default: silent). */
+    private readonly options: { logger?: Logger } = {},
   ) {}
 
   async start(): Promise<this> {
@@ -94,7 +96,7 @@ export class OnrampHarness {
     // One client for the whole run: its gRPC channel reconnects when the server comes back.
     this.connection = await Connection.connect({ address: this.temporalServer.address });
     this.temporal = new Client({ connection: this.connection });
-    const logger = pino({ level: 'silent' });
+    const logger = this.options.logger ?? pino({ level: 'silent' });
     this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
     this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], agentKeys: [AGENT_KEY], signingSecret: SIGNING_SECRET, slack: this.slack, onSignalsQueued: () => this.dispatcher.wake() });
     this.dispatcher.start();

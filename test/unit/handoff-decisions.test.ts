@@ -125,6 +125,19 @@ describe('handoff decisions (pure, through the machine)', () => {
     expect(sends(resumed).map((s) => s.decision.ruleId)).toEqual(['first-call-second-nudge']);
   });
 
+  it('records a note by reference: the step carries the note id, never text (the edge keeps the text in PostgreSQL)', () => {
+    const j = withKey('dev-ref');
+    const openedAt = t0 + 7 * DAY;
+    j.decide(openedAt);
+    expect(actionProblem(j.handoff, { caseId: 'dev-ref/h1', action: 'note', actor: 'U1', noteId: 'note_1' })).toBeUndefined();
+    const noted = j.act({ action: 'note', actor: 'U1', noteId: 'note_1', at: openedAt + HOUR }) as MachineEffect[];
+    const step = (effects: MachineEffect[]) => effects.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')!;
+    expect(step(noted).detail).toEqual({ noteId: 'note_1' });
+    expect(noted.find((e) => e.type === 'notifySlack')).toMatchObject({ step: { detail: { noteId: 'note_1' } } });
+    const resolved = j.act({ action: 'resolve', actor: 'U1', outcome: 'unblocked', noteId: 'note_2', at: openedAt + 2 * HOUR }) as MachineEffect[];
+    expect(step(resolved).detail).toEqual({ outcome: 'unblocked', noteId: 'note_2' });
+  });
+
   it('holds nudges while a person owns the case, recording human_owned once', () => {
     const j = new Journey('dev-held');
     j.send({ id: 'h-s', type: 'developer.signed_up', occurredAt: iso(t0 - HOUR), properties: { accountType: 'individual' } });

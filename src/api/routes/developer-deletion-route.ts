@@ -3,7 +3,10 @@ import type { Client } from '@temporalio/client';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { SlackGateway } from '../../handoff/slack-gateway.ts';
+import { pathSafeCaseId } from '../../handoff/case-id.ts';
 import { deleteDeveloper, TemporalUnavailableError } from '../../privacy/delete-developer.ts';
+import { notifyClosedCases } from '../../privacy/notify-closed-cases.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -13,16 +16,19 @@ export interface DeveloperDeletionRouteOptions {
   adminKeys: readonly string[];
   /** The name of the key a request presented: the author of a deletion that names none. */
   credentialName: (request: FastifyRequest) => Promise<string | undefined>;
+  /** Set with SLACK_BOT_TOKEN: the messages of the cases a deletion closes say so. */
+  slack?: { gateway: SlackGateway; publicUrl: string };
 }
 
 /** `DELETE /v1/developers/:id`: the journey ends, the personal data goes, the anonymous metric rows stay; audited. */
-export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys, credentialName }) => {
+export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys, credentialName, slack }) => {
   app.delete(
     '/v1/developers/:id',
     {
       onRequest: bearerAuth(adminKeys),
       schema: {
-        summary: "Delete a developer: ends the journey, removes the personal data (email, raw user agents, free text), keeps the anonymous metric rows; stores nothing more of theirs; audited",
+        summary:
+          "Delete a developer: ends the journey and deletes its Temporal history, removes the personal data (email, time zone, raw user agents, free text, agents' notes), closes their open cases (outcome developer_deleted), keeps the anonymous metric rows; stores nothing more of theirs; audited",
         security: [{ bearer: [] }],
         params: z.object({ id: z.string().min(1).max(256) }),
         querystring: z.object({
@@ -34,7 +40,8 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
             developerId: z.string(),
             deletedAt: z.string(),
             alreadyDeleted: z.boolean().describe('deleted before: nothing changed (the journey is ended again if it ran)'),
-            redacted: z.object({ events: z.int(), emails: z.int(), handoffSteps: z.int() }).describe('rows whose personal data this request removed'),
+            redacted: z.object({ events: z.int(), emails: z.int(), handoffSteps: z.int(), notes: z.int(), nudgeDecisions: z.int() }).describe('rows whose personal data this request removed'),
+            closedCases: z.array(z.string()).describe('their cases this request closed (outcome developer_deleted)'),
           }),
           400: errorResponse,
           401: errorResponse,
@@ -49,7 +56,13 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
       try {
         const result = await deleteDeveloper(pool, temporal, request.params.id, { ...request.query, author });
         if (!result) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });
-        return result;
+        if (slack) {
+          // Best effort: the cases are closed whatever Slack says; a stale message only looks open.
+          await notifyClosedCases(pool, slack.gateway, result.developerId, result.closedCases, author, slack.publicUrl).catch((error: unknown) =>
+            request.log.warn({ err: error, cases: result.closedCases.map((c) => c.id) }, 'slack messages of closed cases not updated'),
+          );
+        }
+        return { ...result, closedCases: result.closedCases.map((c) => pathSafeCaseId(c.id)) };
       } catch (error) {
         if (!(error instanceof TemporalUnavailableError)) throw error;
         // The data is gone and the tombstone written; a retry ends the journey.

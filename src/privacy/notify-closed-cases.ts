@@ -1,0 +1,23 @@
+import type pg from 'pg';
+import type { CaseView } from '../handoff/case-context.ts';
+import { buildStepReply } from '../handoff/case-message.ts';
+import { gatherCaseContext } from '../handoff/gather-case-context.ts';
+import { refreshCaseMessages } from '../handoff/refresh-case-messages.ts';
+import type { SlackGateway } from '../handoff/slack-gateway.ts';
+
+/**
+ * Tells Slack that a deletion closed these cases: each posted message shows the case resolved
+ * (`developer_deleted`), and its thread says who closed it. The journey that would have done it is
+ * gone (deleted with its history), so the deletion does it, once, after its data is gone: the
+ * message's context is read after the redaction and holds nothing personal.
+ */
+export async function notifyClosedCases(pool: pg.Pool, slack: SlackGateway, developerId: string, cases: readonly CaseView[], author: string, publicUrl: string): Promise<void> {
+  if (cases.length === 0) return;
+  const context = await gatherCaseContext(pool, developerId, { showEmail: false, publicUrl, now: Date.now() });
+  for (const view of cases) {
+    const thread = await refreshCaseMessages(pool, slack, view, context);
+    if (!thread) continue;
+    const stepKey = `${view.id}/deleted`;
+    await slack.replyOnce(thread.channel, thread.ts, buildStepReply({ step: 'resolved', actor: author, at: view.closedAt ?? new Date().toISOString(), detail: { outcome: view.outcome } }), stepKey);
+  }
+}

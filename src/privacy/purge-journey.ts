@@ -1,0 +1,78 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
+
+/** How long the whole purge may wait on Temporal before the caller answers 503 (and is retried). */
+const PURGE_DEADLINE_MS = 15_000;
+
+/** gRPC NOT_FOUND: the run is gone already (deleted by an earlier attempt, or by retention). */
+const NOT_FOUND = 5;
+
+/**
+ * Ends a developer's journey and deletes its Temporal history, every run of it: a journey
+ * continues as new, and each earlier run keeps its own history (signals, activity inputs and
+ * results) for the namespace's retention. The runs are found by walking the continue-as-new
+ * chain back from the latest run and, for runs an interrupted earlier attempt left behind, by
+ * visibility. Deleting a running run terminates it first (server side): a separate terminate
+ * just before the delete made the server hold the deletion back for 20–40 s (it waits for the
+ * close to reach visibility). Temporal deletes asynchronously; a run can be served for a short
+ * while after. Throws when Temporal cannot be reached (the caller retries; every step is idempotent).
+ */
+export async function purgeJourney(temporal: Client, developerId: string): Promise<{ runs: number }> {
+  return temporal.connection.withDeadline(Date.now() + PURGE_DEADLINE_MS, () => purge(temporal, developerId));
+}
+
+async function purge(temporal: Client, developerId: string): Promise<{ runs: number }> {
+  const workflowId = journeyWorkflowId(developerId);
+  const { namespace } = temporal.options;
+  const deleted = new Set<string>();
+  // Again while a new run shows up: the running one may have continued as new meanwhile.
+  for (let round = 0; round < 3; round++) {
+    const runs = [...(await chainOfRuns(temporal, workflowId)), ...(await listedRuns(temporal, workflowId))].filter((runId) => !deleted.has(runId));
+    if (runs.length === 0) break;
+    for (const runId of new Set(runs)) {
+      try {
+        await temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId, runId } });
+      } catch (error) {
+        if ((error as { code?: number }).code !== NOT_FOUND) throw error;
+      }
+      deleted.add(runId);
+    }
+  }
+  return { runs: deleted.size };
+}
+
+/** The latest run and, through each run's start event, the run it continued. */
+async function chainOfRuns(temporal: Client, workflowId: string): Promise<string[]> {
+  const runs: string[] = [];
+  let runId: string | undefined;
+  try {
+    runId = (await temporal.workflow.getHandle(workflowId).describe()).runId;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return runs;
+    throw error;
+  }
+  while (runId && !runs.includes(runId)) {
+    runs.push(runId);
+    try {
+      runId = await continuedRun(temporal, workflowId, runId);
+    } catch (error) {
+      if ((error as { code?: number }).code === NOT_FOUND) break;
+      throw error;
+    }
+  }
+  return runs;
+}
+
+/** The run this one continued as new (from its start event), if any. */
+async function continuedRun(temporal: Client, workflowId: string, runId: string): Promise<string | undefined> {
+  const first = await temporal.workflowService.getWorkflowExecutionHistory({ namespace: temporal.options.namespace, execution: { workflowId, runId }, maximumPageSize: 1 });
+  return first.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+}
+
+/** Every run visibility knows of (an id with a quote cannot be queried; the chain covers it). */
+async function listedRuns(temporal: Client, workflowId: string): Promise<string[]> {
+  if (/["\\]/.test(workflowId)) return [];
+  const runs: string[] = [];
+  for await (const execution of temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution.runId);
+  return runs;
+}

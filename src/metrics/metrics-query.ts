@@ -17,7 +17,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
  * accepted. `z.iso.date()` only matches calendar days (`2027-02-30` is refused).
  */
 const dayOrInstant = z.union([isoDay, isoInstant], {
-  error: 'must be a date (YYYY-MM-DD, UTC) or an ISO-8601 date-time with a time zone',
+  error: 'must be a date (YYYY-MM-DD, UTC) or an ISO-8601 date-time with a time zone, in years 0001–9999',
 });
 
 

@@ -91,6 +91,12 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
       await expectRejected('GET', `/v1/handoffs?cursor=${cursor}`, undefined, 400, { path: 'cursor' });
     });
 
+    it('the OpenAPI document states the range (a client and the fuzz see the rule)', async () => {
+      const openapi = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { parameters?: { name: string; schema: unknown }[] }>> };
+      const since = openapi.paths['/v1/emails']!.get!.parameters!.find((p) => p.name === 'since')!.schema;
+      expect(since).toMatchObject({ format: 'date-time', allOf: [{ pattern: expect.stringContaining('(?!0000-') }] });
+    });
+
     it('the edges of the range are accepted and stored as sent', async () => {
       const edges = { events: [event({ id: 'odd-edge-1', developerId: 'odd-edge', occurredAt: '0001-01-01T00:00:00Z' }), event({ id: 'odd-edge-2', developerId: 'odd-edge', occurredAt: '9999-12-31T23:59:59.999Z' })] };
       expect((await call('POST', '/v1/import', edges)).status).toBe(202);

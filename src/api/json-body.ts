@@ -28,6 +28,17 @@ function textProblem(text: string): string | undefined {
 }
 
 /**
+ * Whether JSON text can hold a value unfaithfulValue refuses, from markers every such value needs:
+ * a `\\u` escape (the only way to write a lone surrogate or NUL: the text is valid UTF-8 and raw
+ * control characters are malformed JSON; also escaped spellings of keys), a prototype key, or a
+ * number beyond a double (an exponent of 3+ digits, or 200+ digits in a row). Scanning the text is
+ * about a hundred times cheaper than walking the parsed value, which most bodies then skip.
+ */
+export function mayHoldUnfaithfulValue(text: string): boolean {
+  return /\\u|__proto__|constructor|[eE][+-]?\d{3}|\d{200}/.test(text);
+}
+
+/**
  * The first value of a parsed JSON body that the API could not keep as sent: text PostgreSQL
  * cannot store faithfully (a lone surrogate would become U+FFFD, merging two ids into one; NUL is
  * refused), a number beyond a double (`1e309` parses as Infinity and would be stored as null), or
@@ -111,7 +122,7 @@ export function strictJsonBodies(app: FastifyInstance<any, any, any, any, any>):
     parse(request, text, (error, value) => {
       if (error) return done(error, undefined);
       // Refused here, before anything acts on the request.
-      const unfaithful = unfaithfulValue(value);
+      const unfaithful = mayHoldUnfaithfulValue(text) ? unfaithfulValue(value) : undefined;
       if (unfaithful) return done(badRequest(unfaithful.message, unfaithful.path), undefined);
       done(null, value);
     });

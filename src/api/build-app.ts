@@ -11,6 +11,7 @@ import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { clientErrorHandler, frameworkErrors, notFound } from './framework-errors.ts';
 import { strictJsonBodies } from './json-body.ts';
+import { refuseUnstorableParameters } from './storable-text.ts';
 import { documentCommonStatuses, methodNotAllowed, openApiTransform } from './openapi-conventions.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
@@ -75,6 +76,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   strictJsonBodies(app);
+  refuseUnstorableParameters(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

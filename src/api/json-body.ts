@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { textProblem } from './storable-text.ts';
 
 /** Deeper request JSON is refused (400): no event or config needs it, and deep values cost stack in every layer below. */
 export const MAX_JSON_DEPTH = 64;
@@ -13,18 +14,6 @@ function badRequest(message: string, bodyPath?: readonly (string | number)[]): E
 export interface UnfaithfulValue {
   path: (string | number)[];
   message: string;
-}
-
-const LONE_SURROGATE = 'must not contain a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair): it is no character, and would be stored as U+FFFD';
-const NUL = 'text must not contain the NUL character (U+0000)';
-
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one (code units: no `u` flag). */
-const LONE_SURROGATE_AT = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function textProblem(text: string): string | undefined {
-  if (LONE_SURROGATE_AT.test(text)) return LONE_SURROGATE;
-  if (text.includes('\u0000')) return NUL; // PostgreSQL stores no U+0000 (text or jsonb)
-  return undefined;
 }
 
 /**

@@ -121,6 +121,13 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
       await expectRejected('POST', '/v1/rules/validate', { source: `rules: []  # ${lone}` }, 400, { path: 'source', message: /lone UTF-16 surrogate/ });
     });
 
+    it('NUL in a query or path parameter is a 400 naming it, before any statement runs', async () => {
+      await expectRejected('GET', '/v1/metrics/conversion?orgId=a%00b', undefined, 400, { path: 'orgId', message: /NUL/ });
+      await expectRejected('GET', '/v1/emails?developerId=%00', undefined, 400, { path: 'developerId', message: /NUL/ });
+      await expectRejected('GET', '/v1/developers/a%00b/journey', undefined, 400, { path: 'id', message: /NUL/ });
+      await expectRejected('GET', '/v1/audit?a%00=1', undefined, 400, { path: 'a\u0000', message: /NUL/ });
+    });
+
     it('a surrogate pair (a character outside the BMP) is kept as sent', async () => {
       const developerId = 'odd-\ud83d\ude00';
       expect((await call('POST', '/v1/events', { events: [event({ id: 'odd-pair', developerId })] }, INGEST_KEY)).status).toBe(202);

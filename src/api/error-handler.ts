@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { NUL_MESSAGE } from './storable-text.ts';
 
 export interface FieldError {
   index?: number;
@@ -68,7 +69,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   // PostgreSQL stores no U+0000 in text or jsonb: such input is bad input, not a server error.
   if (isNulRejected(error)) {
-    return reply.code(400).send({ errors: [{ path: '', message: 'text must not contain the NUL character (U+0000)' }] });
+    return reply.code(400).send({ errors: [{ path: '', message: NUL_MESSAGE }] });
   }
   if (isUnavailable(error)) {
     request.log.warn({ err: error }, 'storage unavailable');

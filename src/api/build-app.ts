@@ -11,7 +11,9 @@ import { burstThresholdsFrom } from '../ingest/burst-thresholds.ts';
 import { sdkClassifier } from '../events/user-agent.ts';
 import { EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
+import { clientErrorHandler, frameworkErrors, notFound } from './framework-errors.ts';
 import { strictJsonBodies } from './json-body.ts';
+import { refuseUnstorableParameters } from './storable-text.ts';
 import { documentCommonStatuses, methodNotAllowed, openApiTransform } from './openapi-conventions.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
@@ -68,13 +70,22 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
   // Request lines carry no headers, and URLs lose their secrets (unsubscribe tokens) before logging.
-  const app = Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSummary } }), bodyLimit: BODY_LIMIT, routerOptions: { maxParamLength: 4096 } }).withTypeProvider<ZodTypeProvider>();
+  // Errors answered before routing (a bad path, a request Node cannot parse) keep the error shape too.
+  const app = Fastify({
+    loggerInstance: logger.child({}, { serializers: { req: requestSummary } }),
+    bodyLimit: BODY_LIMIT,
+    // 4096: a path-safe case id of a 256-character non-ASCII developer id escapes to about 3,100.
+    routerOptions: { maxParamLength: 4096 },
+    frameworkErrors,
+    clientErrorHandler,
+  }).withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   strictJsonBodies(app);
+  refuseUnstorableParameters(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ errors: [{ path: '', message: `no route ${request.method} ${request.url}` }] }));
+  app.setNotFoundHandler(notFound);
   methodNotAllowed(app);
   documentCommonStatuses(app);
 

@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { NUL_MESSAGE } from './storable-text.ts';
 
 export interface FieldError {
   index?: number;
@@ -7,13 +8,23 @@ export interface FieldError {
   message: string;
 }
 
-/** `/events/3/properties/email` → `{ index: 3, path: 'properties.email' }`; other paths verbatim. */
-function toFieldError(instancePath: string, message: string, batch: boolean): FieldError {
-  const parts = instancePath.split('/').filter(Boolean);
+/** `['events', 3, 'properties', 'email']` → `{ index: 3, path: 'properties.email' }`; other paths verbatim. */
+function toFieldError(segments: readonly (string | number)[], message: string, batch: boolean): FieldError {
+  const parts = segments.map(String).filter(Boolean);
   if (batch && parts[0] === 'events' && parts[1] !== undefined && /^\d+$/.test(parts[1])) {
     return { index: Number(parts[1]), path: parts.slice(2).join('.'), message };
   }
   return { path: parts.join('.'), message };
+}
+
+/** A zod issue as field errors: an unknown key is named at its own path (zod puts it at the object's). */
+function validationErrors(v: FastifySchemaValidationError, batch: boolean): FieldError[] {
+  const parts = (v.instancePath ?? '').split('/');
+  const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown }).keys : undefined;
+  if (Array.isArray(keys) && keys.length > 0) {
+    return keys.map((key) => toFieldError([...parts, String(key)], `unknown field "${String(key)}"`, batch));
+  }
+  return [toFieldError(parts, v.message ?? 'invalid', batch)];
 }
 
 /**
@@ -44,18 +55,21 @@ function isNulRejected(error: unknown): boolean {
  * status saying what went wrong; never a 5xx for bad input.
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const batch = request.url.startsWith('/v1/events') || request.url.startsWith('/v1/import');
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const batch = request.url.startsWith('/v1/events') || request.url.startsWith('/v1/import');
-    return reply.code(400).send({ errors: error.validation.map((v) => toFieldError(v.instancePath ?? '', v.message ?? 'invalid', batch)) });
+    return reply.code(400).send({ errors: error.validation.flatMap((v) => validationErrors(v, batch)) });
   }
   const status = error.statusCode ?? 500;
+  // A body value the JSON parser refused (json-body.ts), at its path.
+  const { bodyPath } = error as { bodyPath?: readonly (string | number)[] };
+  if (status === 400 && bodyPath) return reply.code(400).send({ errors: [toFieldError(bodyPath, error.message, batch)] });
   if (status >= 400 && status < 500) {
     const message = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.name === 'SyntaxError' ? `malformed JSON: ${error.message}` : error.message;
     return reply.code(status).send({ errors: [{ path: '', message }] });
   }
   // PostgreSQL stores no U+0000 in text or jsonb: such input is bad input, not a server error.
   if (isNulRejected(error)) {
-    return reply.code(400).send({ errors: [{ path: '', message: 'text must not contain the NUL character (U+0000)' }] });
+    return reply.code(400).send({ errors: [{ path: '', message: NUL_MESSAGE }] });
   }
   if (isUnavailable(error)) {
     request.log.warn({ err: error }, 'storage unavailable');

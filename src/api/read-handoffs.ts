@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { isStorableInstant } from '../events/instant.ts';
 import type { CaseView } from '../handoff/case-context.ts';
 import { pathSafeCaseId } from '../handoff/case-id.ts';
 import { noteTexts, withNoteText } from '../handoff/case-notes.ts';
@@ -56,7 +57,8 @@ export function decodeCursor(cursor: string): { openedAt: Date; id: string } | u
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const openedAt = new Date(at);
-    return typeof id === 'string' && !Number.isNaN(openedAt.getTime()) ? { openedAt, id } : undefined;
+    // A cursor is client input: its instant must be one the database can compare with (isStorableInstant).
+    return typeof id === 'string' && isStorableInstant(openedAt.getTime()) ? { openedAt, id } : undefined;
   } catch {
     return undefined;
   }

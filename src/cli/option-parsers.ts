@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { EARLIEST_INSTANT, isStorableInstant, LATEST_INSTANT } from '../events/instant.ts';
 
 /** commander option parsers shared by the commands: each names the option in its error. */
 
@@ -12,5 +13,6 @@ export const positiveInt = (name: string) => (value: string) => {
 export const instant = (name: string) => (value: string) => {
   const at = new Date(value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new InvalidArgumentError(`${name} must be an ISO-8601 date or instant, e.g. 2026-11-01`);
+  if (!isStorableInstant(at.getTime())) throw new InvalidArgumentError(`${name} must lie between ${EARLIEST_INSTANT} and ${LATEST_INSTANT}`);
   return at;
 };

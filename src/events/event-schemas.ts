@@ -1,13 +1,12 @@
 import { z } from 'zod';
+import { isoInstant } from './instant.ts';
 
 /**
  * The ingest contract: event names (`noun.past_verb`) and their properties. Extra properties are
  * kept (losing nothing), the listed ones are validated. Instants are normalised to UTC ISO-8601.
  */
 
-const instant = z.iso
-  .datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone, e.g. 2026-11-01T10:00:00Z' })
-  .transform((value) => new Date(value).toISOString());
+const instant = isoInstant.transform((value) => new Date(value).toISOString());
 
 const id = (what: string) => z.string().trim().min(1, `${what} must not be empty`).max(256);
 const mode = z.enum(['test', 'live']);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { developerSignedUp } from '../events/event-schemas.ts';
+import { isoDay, isoInstant } from '../events/instant.ts';
 
 /**
  * The query parameters every metrics endpoint shares: which developers (signup dates, channel,
@@ -15,11 +16,10 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
  * A union of the two formats (not a refinement) so that the OpenAPI document says exactly what is
  * accepted. `z.iso.date()` only matches calendar days (`2027-02-30` is refused).
  */
-const dayOrInstant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
-  error: 'must be a date (YYYY-MM-DD, UTC) or an ISO-8601 date-time with a time zone',
+const dayOrInstant = z.union([isoDay, isoInstant], {
+  error: 'must be a date (YYYY-MM-DD, UTC) or an ISO-8601 date-time with a time zone, in years 0001–9999',
 });
 
-const instant = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone, e.g. 2026-11-30T00:00:00Z' });
 
 const signupProperties = developerSignedUp.shape.properties;
 const signup = (signupProperties instanceof z.ZodDefault ? signupProperties.unwrap() : signupProperties).shape;
@@ -30,7 +30,7 @@ export const metricsQuery = z.object({
   channel: signup.acquisitionChannel.optional().describe('acquisition channel'),
   accountType: signup.accountType.optional(),
   orgId: z.string().min(1).max(256).optional(),
-  asOf: instant.optional().describe('compute every figure as of this instant (default: now): later stage rows and signups are ignored'),
+  asOf: isoInstant.optional().describe('compute every figure as of this instant (default: now): later stage rows and signups are ignored'),
 });
 
 export type MetricsQuery = z.infer<typeof metricsQuery>;

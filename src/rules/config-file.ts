@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, Parser, parseDocument, visit, type CST, type Document, type Node, type Pair } from 'yaml';
 import type { z } from 'zod';
 
 /**
@@ -62,11 +62,52 @@ export type DocumentCheck<D> = (document: D) => DocumentIssue[];
 
 type Path = readonly PropertyKey[];
 
+/** Deeper YAML is refused: no config needs it (a rules file is about 6 levels deep). */
+export const MAX_YAML_DEPTH = 64;
+
+/** The YAML library's guard against alias bombs: how many nodes one alias may expand to. */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Where the first collection nested deeper than `limit` starts, from the concrete syntax tree
+ * (built and walked without recursion, unlike the composer), or undefined.
+ */
+function deeperThan(source: string, limit: number): { line: number; col: number } | undefined {
+  const lineCounter = new LineCounter();
+  const stack: [CST.Token | null | undefined, number][] = [];
+  for (const token of new Parser(lineCounter.addNewLine).parse(source)) stack.push([token, 0]);
+  while (stack.length > 0) {
+    const [token, depth] = stack.pop()!;
+    if (!token) continue;
+    if (token.type === 'document') stack.push([token.value, depth]);
+    else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth + 1 > limit) return lineCounter.linePos(token.offset);
+      for (const item of token.items) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+function firstAliasOffset(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
 export function configFormat<S extends z.ZodType, Named extends string>(spec: ConfigFormatSpec<S, Named>, checks: readonly DocumentCheck<z.output<S>>[] = []): ConfigFormat<S, Named> {
   const lists = Object.entries(spec.namedLists) as [Named, readonly string[]][];
   type Error = NamedConfigFileError<Named>;
 
   function parse(source: string): ConfigFileResult<z.output<S>, Error> {
+    // Before composing: the composer recurses per level, and a stack overflow inside it can leave
+    // V8 unable to compile regular expressions (the next deep document then kills the process).
+    const tooDeep = deeperThan(source, MAX_YAML_DEPTH);
+    if (tooDeep) return { ok: false, errors: [{ path: '', message: `YAML nested deeper than ${MAX_YAML_DEPTH} levels`, line: tooDeep.line, column: tooDeep.col } as Error] };
     const lineCounter = new LineCounter();
     const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
     if (doc.errors.length > 0) {
@@ -78,7 +119,18 @@ export function configFormat<S extends z.ZodType, Named extends string>(spec: Co
         }),
       };
     }
-    const data: unknown = doc.toJS();
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      // An alias bomb (aliases of aliases, expanding exponentially) or any other document the YAML library cannot turn into data.
+      const alias = firstAliasOffset(doc);
+      const position = alias === undefined ? {} : (({ line, col }) => ({ line, column: col }))(lineCounter.linePos(alias));
+      const message = /alias/i.test((error as Error).message)
+        ? `YAML aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} for one alias): write the repeated part out`
+        : `YAML: ${(error as Error).message}`;
+      return { ok: false, errors: [{ path: '', message, ...position } as Error] };
+    }
     if (data === null || data === undefined) return { ok: false, errors: [{ path: '', message: spec.emptyFileMessage } as Error] };
     const parsed = spec.schema.safeParse(data, { error: readableMessage });
     if (parsed.success) {

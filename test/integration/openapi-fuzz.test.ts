@@ -14,7 +14,10 @@ import { databaseBackends } from '../support/test-databases.ts';
  * Issue 8, "Bad input": schemathesis fuzzes every operation of /openapi.json (every check, the
  * exclusions in schemathesis.toml with their reasons) against the real stack, and hand-written
  * hostile bodies go to POST /v1/events. No 5xx, every answer documented, nothing stored from a
- * rejected request. Issue 17: the same fuzz against the main command (`onramp start` on its
+ * rejected request. schemathesis_hooks.py adds strategies for what once passed validation and then
+ * failed (issue 17): instants at the edges of what PostgreSQL stores, lone UTF-16 surrogates in
+ * free-form bodies, YAML alias bombs and deep documents; hostile-input.test.ts has the hand-written
+ * cases of each class. Issue 17 too: the same fuzz against the main command (`onramp start` on its
  * embedded defaults, PGlite) found a 500 for a valid body after other statements had failed; no
  * 5xx is tolerated on either.
  */

@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
 import { formatRulesError, parseRulesSource, rulesFormatWithTemplates, type RulesFileError } from '../../src/rules/rules-file.ts';
 
@@ -101,6 +102,28 @@ describe('parseRulesSource', () => {
     expect(errorsOf('- a\n- b\n')).toEqual([expect.objectContaining({ path: '', message: 'must be an object (got a list)' })]);
     expect(errorsOf('rules: 3\n')).toEqual([expect.objectContaining({ path: 'rules', message: 'must be an array (got number)' })]);
   });
+
+  it('refuses an alias bomb (aliases of aliases) at its first alias, instead of throwing', () => {
+    const levels = 'abcdefghij';
+    const bomb = [`a: &a [${Array(9).fill('lol').join(', ')}]`, ...[...levels.slice(1)].map((l, i) => `${l}: &${l} [${Array(9).fill(`*${levels[i]}`).join(', ')}]`)].join('\n');
+    expect(errorsOf(bomb)).toEqual([{ path: '', message: expect.stringMatching(/^YAML aliases expand to too many nodes/), line: 2, column: 8 }]);
+  });
+
+  it('refuses YAML nested deeper than 64 levels, flow or block, with the line of the level that is too deep', () => {
+    expect(errorsOf('['.repeat(65))).toEqual([{ path: '', message: 'YAML nested deeper than 64 levels', line: 1, column: 65 }]);
+    expect(errorsOf(`rules:\n${'- '.repeat(70)}x`)).toEqual([{ path: '', message: 'YAML nested deeper than 64 levels', line: 2, column: 127 }]);
+    expect(errorsOf('['.repeat(64) + ']'.repeat(64)).every((e) => !e.message.includes('nested'))).toBe(true);
+  });
+
+  it('survives deep documents sent one after another (a stack overflow in the YAML composer left V8 unable to compile regular expressions: the next one killed the process)', () => {
+    const script = `import { parseRulesSource } from './src/rules/rules-file.ts';
+for (let i = 0; i < 3; i++) { const r = parseRulesSource('['.repeat(1000)); if (r.ok) process.exit(2); }
+console.log('alive');`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr.slice(0, 500)).not.toMatch(/FATAL|out of memory/);
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('alive');
+  }, 60_000);
 });
 
 describe('the rules format with the templates folder', () => {

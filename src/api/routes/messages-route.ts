@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
+import { isoInstant } from '../../events/instant.ts';
 import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { messagesResponse, readMessages } from '../read-messages.ts';
 import { errorResponse } from './error-response.ts';
@@ -57,7 +58,7 @@ export const messagesRoute: FastifyPluginAsyncZod<MessagesRouteOptions> = async 
         querystring: z.object({
           developerId: z.string().min(1).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
-          since: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone' }).optional().describe('follow the outbox: pass the last createdAt seen (ids seen at that instant come again)'),
+          since: isoInstant.optional().describe('follow the outbox: pass the last createdAt seen (ids seen at that instant come again)'),
         }),
         response: { 200: z.object({ emails: z.array(outboxEmail) }), 401: errorResponse },
       },

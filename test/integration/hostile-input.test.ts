@@ -148,6 +148,20 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
       await expectRejected('PUT', '/v1/rules', '{"source":"x","author":"a","reason":"r","__proto__":{"admin":true}}', 400, { path: '__proto__', message: /prototype/ });
     });
 
+    it('every JSON body the OpenAPI document closes (additionalProperties: false) refuses an unknown key, naming it', async () => {
+      type Operation = { requestBody?: { content?: Record<string, { schema?: { additionalProperties?: unknown } }> } };
+      const openapi = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, Operation>> };
+      const closed = Object.entries(openapi.paths).flatMap(([path, operations]) =>
+        Object.entries(operations)
+          .filter(([, operation]) => operation.requestBody?.content?.['application/json']?.schema?.additionalProperties === false)
+          .map(([method, ]) => [method.toUpperCase() as Method, path.replace(/\{[^}]+\}/g, 'odd-dev')] as const),
+      );
+      expect(closed.map(([method, path]) => `${method} ${path}`)).toEqual(expect.arrayContaining(['POST /v1/rules/validate', 'POST /v1/escalation-policy/validate', 'PUT /v1/rules', 'POST /v1/ingest-keys']));
+      for (const [method, path] of closed) {
+        await expectRejected(method, path, { zz_unknown: 1 }, 400, { path: 'zz_unknown', message: /unknown field "zz_unknown"/ });
+      }
+    });
+
     it('an unknown key where none is allowed is a 400 naming that key', async () => {
       await expectRejected('POST', '/v1/ingest-keys', { source: 'gateway', author: 'a', reason: 'r', extra: 1, other: 2 }, 400, { path: 'extra', message: /unknown field "extra"/ });
       await expectRejected('POST', '/v1/ingest-keys', { source: 'gateway', author: 'a', reason: 'r', extra: 1, other: 2 }, 400, { path: 'other', message: /unknown field "other"/ });

@@ -115,7 +115,7 @@ export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPlu
         schema: {
           summary: `Validate ${label} YAML without storing it`,
           security,
-          body: z.object({ source }),
+          body: z.strictObject({ source }),
           response: { 200: z.object({ valid: z.literal(true), document }), 400: fileErrorResponse, 401: errorResponse },
         },
       },

@@ -69,7 +69,7 @@ export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPlu
       created: z.boolean().describe('false when the source was identical to the running version: nothing stored, that version returned'),
     });
     const source = z.string().max(512 * 1024).describe(`the ${spec.what} as YAML (${spec.file} format)`);
-    const applyBody = z.object({
+    const applyBody = z.strictObject({
       source,
       author: z.string().max(200).regex(/\S/, 'must not be blank').trim().describe('who makes the change'),
       reason: z.string().max(2000).regex(/\S/, 'must not be blank').trim().describe('why'),

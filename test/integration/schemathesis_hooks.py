@@ -171,8 +171,10 @@ def flatmap_body(ctx, body):
     if places:
         choices.append(st.builds(lambda place, lone: _with_lone_surrogate(_copy(body), place, lone), st.sampled_from(places), _lone))
     kind = "rules" if "/v1/rules" in operation else "escalation-policy"
-    # Only a string source is replaced: in a negative case the source may be the component made
-    # invalid (an integer, say), and a YAML document in its place would make the case valid again.
-    if isinstance(body, dict) and isinstance(body.get("source"), str) and "/v1/" + kind in operation:
+    # Only a source the schema allows is replaced (a string of at most 512 KiB characters): in a
+    # negative case the source may be the component made invalid (an integer, too long), and a
+    # YAML document in its place would make the case valid again.
+    source = body.get("source") if isinstance(body, dict) else None
+    if isinstance(source, str) and len(source) <= 512 * 1024 and "/v1/" + kind in operation:
         choices.append(_yaml_documents(kind).map(lambda source: {**body, "source": source}))
     return st.one_of(choices)

@@ -28,7 +28,8 @@ export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
   const { keys, lookup } = Array.isArray(acceptedKeys) ? { keys: acceptedKeys as readonly string[], lookup: undefined } : (acceptedKeys as AcceptedKeys);
   const accepted = keys.map(digest);
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = bearerToken(request);
+    const header = request.headers.authorization ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const presented = token === undefined ? undefined : digest(token);
     if (presented && accepted.some((key) => timingSafeEqual(key, presented))) return;
     if (presented && lookup && (await lookup(presented.toString('hex')))) return;
@@ -38,27 +39,4 @@ export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
       .send({ errors: [{ path: 'authorization', message: token === undefined ? 'missing bearer token in the Authorization header' : 'invalid key' }] });
   };
   return Object.assign(hook, { [REQUIRES_KEY]: true });
-}
-
-const bearerToken = (request: FastifyRequest) => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-
-/** Fixed keys under one name: `{ name: 'admin', keys: adminKeys }`. */
-export interface NamedKeys {
-  name: string;
-  keys: readonly string[];
-}
-
-/**
- * The name of the key a request presented, for what it records when it names no author: the
- * first entry of `named` holding the key ("admin" for an admin key), else a stored key's source.
- * Undefined for no key or an unknown one (bearerAuth has refused those already).
- */
-export function credentialName(named: readonly NamedKeys[], storedSource?: (digestHex: string) => Promise<string | undefined>) {
-  const fixed = named.flatMap(({ name, keys }) => keys.map((key) => ({ name, digest: digest(key) })));
-  return async (request: FastifyRequest): Promise<string | undefined> => {
-    const token = bearerToken(request);
-    if (token === undefined) return undefined;
-    const presented = digest(token);
-    return fixed.find((entry) => timingSafeEqual(entry.digest, presented))?.name ?? storedSource?.(presented.toString('hex'));
-  };
 }

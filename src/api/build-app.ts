@@ -33,7 +33,7 @@ import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../handoff/slack-gateway.ts';
 import { IngestKeyStore } from '../keys/ingest-key-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
-import { anyOf, credentialName, type AcceptedKeys } from './auth.ts';
+import { anyOf, type AcceptedKeys } from './auth.ts';
 import { auditRoute } from './routes/audit-route.ts';
 import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
 import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
@@ -118,12 +118,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
-  // Authors by default: the key's name ("admin"; a stored ingest key's source).
-  const credentialNames = credentialName(
-    [{ name: 'admin', keys: adminKeys }, { name: 'agent', keys: agentKeys }, { name: 'metrics', keys: metricsKeys }, { name: 'ingest', keys: ingestKeys }],
-    ingestKeyStore.sourceOf,
-  );
-  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys, credentialName: credentialNames, ...(slack?.gateway ? { slack: { gateway: slack.gateway, publicUrl: slack.publicUrl ?? 'http://localhost' } } : {}) });
+  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys, ...(slack?.gateway ? { slack: { gateway: slack.gateway, publicUrl: slack.publicUrl ?? 'http://localhost' } } : {}) });
   await app.register(dashboardRoute);
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;

@@ -78,12 +78,6 @@ export class IngestKeyStore {
     });
   }
 
-  /** The source of a live stored key (by its digest): the name it acts under. */
-  readonly sourceOf = async (digestHex: string): Promise<string | undefined> => {
-    const { rows } = await this.pool.query<{ source: string }>('SELECT source FROM ingest_keys WHERE hash = $1 AND revoked_at IS NULL', [digestHex]);
-    return rows[0]?.source;
-  };
-
   /** Whether a presented key is a live stored one (by its digest), cached for `cacheMs`. */
   readonly isLive = async (digestHex: string): Promise<boolean> => {
     const now = Date.now();

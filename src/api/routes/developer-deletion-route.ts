@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import type { Client } from '@temporalio/client';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SlackGateway } from '../../handoff/slack-gateway.ts';
@@ -14,14 +13,12 @@ export interface DeveloperDeletionRouteOptions {
   pool: pg.Pool;
   temporal: Client;
   adminKeys: readonly string[];
-  /** The name of the key a request presented: the author of a deletion that names none. */
-  credentialName: (request: FastifyRequest) => Promise<string | undefined>;
   /** Set with SLACK_BOT_TOKEN: the messages of the cases a deletion closes say so. */
   slack?: { gateway: SlackGateway; publicUrl: string };
 }
 
 /** `DELETE /v1/developers/:id`: the journey ends, the personal data goes, the anonymous metric rows stay; audited. */
-export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys, credentialName, slack }) => {
+export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys, slack }) => {
   app.delete(
     '/v1/developers/:id',
     {
@@ -32,7 +29,7 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
         security: [{ bearer: [] }],
         params: z.object({ id: z.string().min(1).max(256) }),
         querystring: z.object({
-          author: z.string().max(200).regex(/\S/, 'must name who deletes').trim().optional().describe('who deletes (audited); default the name of the key used: "admin" for the admin key'),
+          author: z.string().max(200).regex(/\S/, 'must name who deletes').trim().optional().describe('who deletes (audited); default "admin", the name of the admin keys (the only keys this route takes)'),
           reason: z.string().max(1000).trim().optional(),
         }),
         response: {
@@ -51,8 +48,8 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
       },
     },
     async (request, reply) => {
-      const author = request.query.author ?? (await credentialName(request));
-      if (!author) return reply.code(400).send({ errors: [{ path: 'author', message: 'must name who deletes' }] });
+      // Only the admin keys reach this route, so the key's name is "admin".
+      const author = request.query.author ?? 'admin';
       try {
         const result = await deleteDeveloper(pool, temporal, request.params.id, { ...request.query, author });
         if (!result) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { currentStage, stageViews } from '../../src/journey/evidence.ts';
 import type { MachineEffect } from '../../src/journey/journey-effects.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
-import { MACHINE_VERSION } from '../../src/journey/journey-machine.ts';
+import { MACHINE_VERSION } from '../../src/journey/journey-versions.ts';
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type JourneySnapshot } from '../../src/journey/journey-runtime.ts';
 
 const at = (day: number, hour = 0) => new Date(Date.UTC(2026, 10, day, hour)).toISOString();

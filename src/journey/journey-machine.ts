@@ -1,5 +1,6 @@
 import { assign, enqueueActions, setup } from 'xstate';
-import { currentStage, isEarlier, type EvidenceByStage } from './evidence.ts';
+import { currentStage, type EvidenceByStage } from './evidence.ts';
+import { isEarlier } from './evidence-order.ts';
 import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 import { applyHandoffAction, decideHandoff, initialHandoffState, nextHandoffWake, noteTicket, slackFailureStep, type HandoffAction, type HandoffState, type SlackFailedEvent } from './handoff.ts';

@@ -2,7 +2,7 @@
  * Records a journey's workflow history for the replay test (test/workflow/replay.test.ts): runs the
  * workflow code at WORKFLOWS (default: this checkout's) under the time-skipping server through a
  * scripted developer, and writes the history as protobuf to OUT. Run it for every released
- * machine/workflow version before changing the workflow:
+ * machine/workflow version before changing the workflow (docs/concepts/versioning.md):
  *   WORKFLOWS=/path/to/old/checkout/workflows/index.ts OUT=test/fixtures/histories/<name>.binpb npx tsx scripts/record-history.ts
  * WITH_RULES=1 feeds the shipped rules (nudges); WITH_HANDOFF=1 also the shipped escalation policy
  * and a support ticket that an agent claims, notes and returns (machine version 3 on).

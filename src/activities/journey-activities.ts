@@ -31,9 +31,10 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
 }
 
 /**
- * $1–$5: the stages reached (the earliest evidence wins: evidence-order.ts); $6–$11: the transitions; $12: the developers; $13: the stages in funnel order. The
- * read model's current stage is the furthest stage recorded: the stored rows, as updated by this
- * statement (which does not see its own writes, so the updated rows come from RETURNING).
+ * $1–$5: the stages reached (the earliest evidence wins: evidence-order.ts); $6–$11: the
+ * transitions; $12: the developers; $13: the stages in funnel order. The read model's current
+ * stage is the furthest stage recorded: the stored rows, as updated by this statement (which does
+ * not see its own writes, so the updated rows come from RETURNING).
  */
 const RECORD_JOURNEY_EFFECTS = `
   WITH staged AS (

@@ -10,15 +10,6 @@ import { decideNudges, initialNudgeState, sendFailedDecision, type NudgeState, t
 import { STAGES, stageRank, type Stage } from './stages.ts';
 import { MACHINE_VERSION } from './journey-versions.ts';
 
-/**
- * The journey of one developer: pure and deterministic (no I/O, no clock). It keeps, per stage,
- * the earliest evidence by event time; the funnel state is derived from that, so any arrival
- * order of the same events yields the same stages. Side effects leave as named actions
- * (journey-effects.ts) that the host executes.
- *
- * A change in the effects the machine emits for the same events is a new version
- * (journey-versions.ts): the workflow gates it with that version's patch.
- */
 export interface JourneyInput {
   developerId: string;
   machineVersion?: number;
@@ -179,6 +170,15 @@ function funnelState(from: FunnelState) {
   };
 }
 
+/**
+ * The journey of one developer: pure and deterministic (no I/O, no clock). It keeps, per stage,
+ * the earliest evidence by event time; the funnel state is derived from that, so any arrival
+ * order of the same events yields the same stages. Side effects leave as named actions
+ * (journey-effects.ts) that the host executes.
+ *
+ * A change in the effects the machine emits for the same events is a new version
+ * (journey-versions.ts): the workflow gates it with that version's patch.
+ */
 export const journeyMachine = journeySetup.createMachine({
   id: 'journey',
   context: ({ input }) => ({

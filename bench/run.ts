@@ -91,7 +91,7 @@ async function main() {
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection });
   const native = await NativeConnection.connect({ address: server.address });
-  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool, { rulesTtlMs: 2_000 }), handoffs: testHandoffDeps(db.pool, { ttlMs: 2_000 }) });
+  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool), handoffs: testHandoffDeps(db.pool) });
   const trivialWorker = await Worker.create({
     connection: native,
     taskQueue: 'bench-trivial',

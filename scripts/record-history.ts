@@ -2,14 +2,17 @@
  * Records a journey's workflow history for the replay test (test/workflow/replay.test.ts): runs the
  * workflow code at WORKFLOWS (default: this checkout's) under the time-skipping server through a
  * scripted developer, and writes the history as protobuf to OUT. Run it for every released
- * machine/workflow version before changing the workflow:
+ * machine/workflow version before changing the workflow (docs/concepts/versioning.md):
  *   WORKFLOWS=/path/to/old/checkout/workflows/index.ts OUT=test/fixtures/histories/<name>.binpb npx tsx scripts/record-history.ts
  * WITH_RULES=1 feeds the shipped rules (nudges); WITH_HANDOFF=1 also the shipped escalation policy
  * and a support ticket that an agent claims, notes and returns (machine version 3 on).
+ * WITH_FAILURES=1 makes every email send and Slack call fail for good, so the history holds the
+ * journey's give-up paths (the `/failed` decision, the `slack_failed` step).
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import proto from '@temporalio/proto';
+import { ApplicationFailure } from '@temporalio/activity';
 const { temporal } = proto;
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv } from '../test/support/time-skipping-env.ts';
@@ -18,6 +21,7 @@ import { WORKFLOWS_PATH } from '../src/temporal/journey-worker.ts';
 const workflowsPath = resolve(process.env.WORKFLOWS ?? WORKFLOWS_PATH);
 const out = resolve(process.env.OUT ?? 'history.binpb');
 const env = await createTimeSkippingEnv();
+const failing = process.env.WITH_FAILURES !== undefined;
 const silent = { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} };
 const rules = process.env.WITH_RULES || process.env.WITH_HANDOFF ? (await import('../src/rules/rules-file.ts')).readRulesFile(resolve('config/rules.yaml')) : undefined;
 const policy = process.env.WITH_HANDOFF ? (await import('../src/rules/escalation-policy-file.ts')).escalationPolicyFormat.read(resolve('config/escalation.yaml')) : undefined;
@@ -31,12 +35,16 @@ const worker = await Worker.create({
       return rules?.ok ? { version: 1, document: rules.document } : null;
     },
     async recordNudgeDecisions() {},
-    async sendNudge() {},
+    async sendNudge() {
+      if (failing) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: 'no template', nonRetryable: true });
+    },
     async currentJourneyPolicies() {
       return { rules: rules?.ok ? { version: 1, document: rules.document } : null, policy: policy?.ok ? { version: 1, document: policy.document } : null };
     },
     async recordHandoffSteps() {},
-    async notifySlack() {},
+    async notifySlack() {
+      if (failing) throw ApplicationFailure.create({ message: 'slack is down', nonRetryable: true });
+    },
   },
 });
 const running = worker.run();

@@ -6,10 +6,11 @@ import { currentStage, stageViews } from '../src/journey/evidence.ts';
 import { actionProblem, caseView } from '../src/journey/handoff.ts';
 import type { ActivePolicy } from '../src/rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../src/rules/rules-schema.ts';
-import type { HandoffStepEffect, JourneyEffect, MachineEffect, NotifySlackEffect, NudgeDecisionEffect, SendNudgeEffect } from '../src/journey/journey-effects.ts';
+import { effectsOfType, isJourneyEffect, type JourneyEffect, type MachineEffect } from '../src/journey/journey-effects.ts';
 import type { JourneyEvent } from '../src/journey/journey-event.ts';
-import { MACHINE_VERSION, nextWakeAt } from '../src/journey/journey-machine.ts';
+import { nextWakeAt, type MachineEvent } from '../src/journey/journey-machine.ts';
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type PersistedJourney } from '../src/journey/journey-runtime.ts';
+import { MACHINE_VERSION, patchOf } from '../src/journey/journey-versions.ts';
 import { handoffActionUpdate, handoffView, journeyEventsSignal, journeyStateQuery, nudgingView } from './journey-messages.ts';
 import { SeenIds } from './seen-ids.ts';
 
@@ -25,7 +26,7 @@ export interface OnboardingJourneyInput {
 }
 
 // Local activities: a transition row is one short DB write, and a regular activity's round trip
-// through the server costs more than the rest of the journey (ENVIRONMENT.md).
+// through the server costs more than the rest of the journey (measured in the bench).
 const { recordJourneyEffects } = proxyLocalActivities<JourneyActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '1 minute', backoffCoefficient: 2 },
@@ -64,7 +65,10 @@ const { sendNudge } = proxyActivities<NudgeActivities>({
 /** How long (workflow time) a journey reuses the rules it read. */
 const RULES_REUSE_MS = 30_000;
 
-const isJourneyEffect = (e: MachineEffect): e is JourneyEffect => e.type === 'recordStage' || e.type === 'recordTransition';
+/** What a failed activity last said (an ActivityFailure wraps the activity's own error as its cause). */
+function failureMessage(error: unknown): string {
+  return error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+}
 
 /** One developer's durable journey: id `onboarding/<developerId>`, fed by signalWithStart. */
 export async function onboardingJourney(input: OnboardingJourneyInput): Promise<void> {
@@ -92,18 +96,20 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || appliedThisRun >= maxEventsPerRun;
 
-  // Nudging arrived with machine version 2: journeys whose history predates it replay without it.
-  const nudging = patched('onramp-nudges');
+  // Each version's code runs where its patch is in the history (or the history is new): journeys
+  // whose history predates a version replay without it. The calls stay in this order.
+  const nudging = patched(patchOf(2));
   const sending = new Set<Promise<void>>();
 
-  // Handoff to a person arrived with machine version 3 (escalation policy, agent actions).
-  const handoff = patched('onramp-handoff');
+  const handoff = patched(patchOf(3));
   let slackChain: Promise<void> = Promise.resolve();
   let decideSoon = false;
 
-  // The rules (and escalation policy) in force, read by a local activity and reused for
-  // RULES_REUSE_MS of workflow time: a developer's milestones come in bursts, and one read per
-  // event was a marker per workflow task. A change reaches a journey at its first decision after.
+  // The rules (and escalation policy) in force: the worker's cache answers a local activity, whose
+  // answer this journey reuses for RULES_REUSE_MS of workflow time. Not a second cache: the reuse
+  // of one recorded read, because a developer's milestones come in bursts and a read per event
+  // was a marker per workflow task. A change reaches a journey at its first decision after.
+  // (Reading at every decision would change the commands of running journeys: a new version.)
   let loaded: { rules: ActiveRules | null; policy?: ActivePolicy | null; at: number } | undefined;
   const rulesInForce = async () => {
     if (loaded && Date.now() - loaded.at < RULES_REUSE_MS) return loaded;
@@ -112,17 +118,23 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
     return fresh;
   };
 
+  /** Feeds the machine an event of this host (not a signal) and returns the effects it asks for. */
+  const apply = (event: MachineEvent): MachineEffect[] => {
+    const result = applyJourneyEvent(journey, event);
+    journey = result.snapshot;
+    return result.effects;
+  };
+
   /** Records handoff steps now (the log is the case's truth for people); Slack follows, in order. */
   const carryOutHandoff = async (effects: MachineEffect[]) => {
-    const steps = effects.filter((e): e is HandoffStepEffect => e.type === 'recordHandoffStep');
+    const steps = effectsOfType(effects, 'recordHandoffStep');
     if (steps.length > 0) await recordHandoffSteps(steps);
-    for (const notify of effects.filter((e): e is NotifySlackEffect => e.type === 'notifySlack')) {
+    for (const notify of effectsOfType(effects, 'notifySlack')) {
       slackChain = slackChain.then(() =>
         notifySlack(notify).catch(async (error: unknown) => {
           // Given up after a day of failures: the log says so; the case stays actionable by API.
-          const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
           const step = steps.find((s) => s.stepKey === notify.step?.stepKey);
-          if (step) await recordHandoffSteps([slackFailureStep(step, notify, message)]);
+          if (step) await recordHandoffSteps(effectsOfType(apply({ type: 'handoff.slack_failed', step, notify, error: failureMessage(error), at: Date.now() }), 'recordHandoffStep'));
         }),
       );
     }
@@ -131,11 +143,10 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   setHandler(
     handoffActionUpdate,
     async (action) => {
-      const result = applyJourneyEvent(journey, { type: 'handoff.action', ...action, at: Date.now() });
-      journey = result.snapshot;
+      const effects = apply({ type: 'handoff.action', ...action, at: Date.now() });
       decideSoon = true; // deadlines moved: the next decision re-arms the timer
-      await carryOutHandoff(result.effects);
-      const step = result.effects.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep');
+      await carryOutHandoff(effects);
+      const [step] = effectsOfType(effects, 'recordHandoffStep');
       return { changed: step !== undefined, case: step?.case ?? caseView(input.developerId, journey.context.handoff!.active!) };
     },
     {
@@ -150,17 +161,15 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   const decideNudges = async ({ rules, policy }: { rules: ActiveRules | null; policy?: ActivePolicy | null }) => {
     decideSoon = false;
     if (!rules) return;
-    const result = applyJourneyEvent(journey, { type: 'nudge.decide', now: Date.now(), rules, ...(policy ? { policy } : {}) });
-    journey = result.snapshot;
-    const decisions = result.effects.filter((e): e is NudgeDecisionEffect => e.type === 'recordNudgeDecision');
+    const effects = apply({ type: 'nudge.decide', now: Date.now(), rules, ...(policy ? { policy } : {}) });
+    const decisions = effectsOfType(effects, 'recordNudgeDecision');
     if (decisions.length > 0) await recordNudgeDecisions(decisions);
-    if (handoff) await carryOutHandoff(result.effects);
-    for (const send of result.effects.filter((e): e is SendNudgeEffect => e.type === 'sendNudge')) {
+    if (handoff) await carryOutHandoff(effects);
+    for (const send of effectsOfType(effects, 'sendNudge')) {
       const running: Promise<void> = sendNudge(send)
         .catch(async (error: unknown) => {
           // Given up (not sendable, or a day of failures): the decision says so; the journey goes on.
-          const reason = `send_failed: ${error instanceof ApplicationFailure || error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`;
-          await recordNudgeDecisions([{ ...send.decision, decisionKey: `${send.decision.decisionKey}/failed`, outcome: 'skipped', reason: reason.slice(0, 500) }]);
+          await recordNudgeDecisions(effectsOfType(apply({ type: 'nudge.send_failed', send, error: failureMessage(error) }), 'recordNudgeDecision'));
         })
         .finally(() => sending.delete(running));
       sending.add(running);
@@ -190,9 +199,7 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
       let applied = 0;
       for (const event of inbox.splice(0)) {
         if (!seen.add(event.id)) continue;
-        const result = applyJourneyEvent(journey, event);
-        journey = result.snapshot;
-        effects.push(...result.effects.filter(isJourneyEffect));
+        effects.push(...apply(event).filter(isJourneyEffect));
         eventsApplied++;
         appliedThisRun++;
         applied++;
@@ -216,16 +223,4 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
       maxEventsPerRun: input.maxEventsPerRun,
     });
   }
-}
-
-/** A Slack notification given up on, as a step of the case's log (the case itself unchanged). */
-function slackFailureStep(step: HandoffStepEffect, notify: NotifySlackEffect, message: string): HandoffStepEffect {
-  return {
-    ...step,
-    stepKey: `${step.stepKey}/slack_failed`,
-    step: 'slack_failed',
-    actor: null,
-    at: new Date(Date.now()).toISOString(),
-    detail: { error: message.slice(0, 500), ...(notify.post ? { level: notify.post.level, channel: notify.post.channel } : {}) },
-  };
 }

@@ -7,19 +7,16 @@ import { refreshCaseMessages } from '../handoff/refresh-case-messages.ts';
 import { gatherCaseContext } from '../handoff/gather-case-context.ts';
 import type { SlackGateway } from '../handoff/slack-gateway.ts';
 import type { HandoffStepEffect, NotifySlackEffect } from '../journey/journey-effects.ts';
-import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
-import type { ActiveRules } from '../rules/rules-schema.ts';
+import type { ReadRulesInForce, RulesInForce } from '../rules/rules-in-force.ts';
 
 export interface HandoffActivityDeps {
   pool: pg.Pool;
-  currentRules: () => Promise<ActiveRules | undefined>;
-  currentPolicy: () => Promise<ActivePolicy | undefined>;
+  /** The worker's cache of the rules and policy in force (rules-in-force.ts). */
+  rulesInForce: ReadRulesInForce;
   /** Unset without SLACK_BOT_TOKEN: cases are still created, logged and actionable by API. */
   slack?: SlackGateway;
   /** Base of the journey links in Slack. */
   publicUrl: string;
-  /** How long read rules and policy are reused (a change reaches journeys within this). */
-  ttlMs?: number;
 }
 
 /** Steps that are the post itself (its own message says it): no thread reply for them. */
@@ -31,9 +28,6 @@ const POSTED_STEPS = new Set(['escalated', 're_escalated']);
  * call, so a retry after a crash first looks for the message it may have posted.
  */
 export function createHandoffActivities(deps: HandoffActivityDeps) {
-  let cached: { at: number; value: { rules: ActiveRules | null; policy: ActivePolicy | null } } | undefined;
-  const ttl = deps.ttlMs ?? 2_000;
-
   /** Posts once per key: a `posting` row left by a crash is resolved by looking for the message. */
   async function postOnce(
     key: { postKey: string; handoffId: string; kind: 'case' | 'reply'; level?: number; channel: string; mention?: string[] },
@@ -56,12 +50,9 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
   }
 
   return {
-    async currentJourneyPolicies(): Promise<{ rules: ActiveRules | null; policy: ActivePolicy | null }> {
-      if (!cached || Date.now() - cached.at > ttl) {
-        const [rules, policy] = await Promise.all([deps.currentRules(), deps.currentPolicy()]);
-        cached = { at: Date.now(), value: { rules: rules ?? null, policy: policy ?? null } };
-      }
-      return cached.value;
+    /** The rules and policy in force: journeys of machine version 3 on read them here. */
+    async currentJourneyPolicies(): Promise<RulesInForce> {
+      return deps.rulesInForce();
     },
 
     async recordHandoffSteps(steps: HandoffStepEffect[]): Promise<void> {
@@ -96,7 +87,7 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
       await whileHeartbeating(async () => {
         const slack = deps.slack;
         if (!slack) return;
-        const policy = await deps.currentPolicy();
+        const { policy } = await deps.rulesInForce();
         const context = await gatherCaseContext(deps.pool, effect.developerId, { showEmail: policy?.document.privacy.showEmail ?? false, publicUrl: deps.publicUrl, now: Date.now() });
         const view = effect.case;
         if (effect.post) {

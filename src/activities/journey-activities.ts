@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { JourneyEffect, StageAdvancedEffect, StageReachedEffect } from '../journey/journey-effects.ts';
+import { isEarlierSql } from '../journey/evidence-order.ts';
 import { STAGES } from '../journey/stages.ts';
 
 export interface JourneyActivityDeps {
@@ -30,10 +31,10 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
 }
 
 /**
- * $1–$5: the stages reached (earliest evidence wins; ties: the smaller event id, byte order like the
- * machine's); $6–$11: the transitions; $12: the developers; $13: the stages in funnel order. The
- * read model's current stage is the furthest stage recorded: the stored rows, as updated by this
- * statement (which does not see its own writes, so the updated rows come from RETURNING).
+ * $1–$5: the stages reached (the earliest evidence wins: evidence-order.ts); $6–$11: the
+ * transitions; $12: the developers; $13: the stages in funnel order. The read model's current
+ * stage is the furthest stage recorded: the stored rows, as updated by this statement (which does
+ * not see its own writes, so the updated rows come from RETURNING).
  */
 const RECORD_JOURNEY_EFFECTS = `
   WITH staged AS (
@@ -42,8 +43,7 @@ const RECORD_JOURNEY_EFFECTS = `
     ON CONFLICT (developer_id, stage) DO UPDATE
       SET reached_at = excluded.reached_at, cause_event_id = excluded.cause_event_id,
           late = journey_stages.late OR excluded.late, recorded_at = now()
-      WHERE (excluded.reached_at, excluded.cause_event_id COLLATE "C")
-          < (journey_stages.reached_at, journey_stages.cause_event_id COLLATE "C")
+      WHERE ${isEarlierSql(['excluded.reached_at', 'excluded.cause_event_id'], ['journey_stages.reached_at', 'journey_stages.cause_event_id'])}
     RETURNING developer_id, stage, reached_at),
   transitioned AS (
     INSERT INTO journey_transitions (developer_id, from_stage, to_stage, occurred_at, cause_event_id, machine_version)

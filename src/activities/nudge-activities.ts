@@ -7,20 +7,19 @@ import { isUncertainHandoff, outgoingEmail, type Mailer } from '../mail/mailer.t
 import { whileHeartbeating } from './heartbeat.ts';
 import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
+import type { ReadRulesInForce } from '../rules/rules-in-force.ts';
 
 export interface NudgeActivityDeps {
   pool: pg.Pool;
   mailer: Mailer;
   templates: EmailTemplates;
-  /** The rules version in force (the rule store's `current`), or undefined before the first. */
-  currentRules: () => Promise<ActiveRules | undefined>;
+  /** The worker's cache of the rules in force (rules-in-force.ts). */
+  rulesInForce: ReadRulesInForce;
   from: string;
   /** Base of the links in emails (the unsubscribe endpoint of this API). */
   publicUrl: string;
   signingSecret: string;
   docsUrl: string;
-  /** How long a read rules version is reused (a rules change reaches journeys within this). */
-  rulesTtlMs?: number;
   /** Test seam: runs after the mailer accepted a message, before it is marked sent. */
   afterHandoff?: (emailId: string) => Promise<void>;
 }
@@ -31,13 +30,10 @@ export interface NudgeActivityDeps {
  * the handoff began never sends again.
  */
 export function createNudgeActivities(deps: NudgeActivityDeps) {
-  let cached: { at: number; rules: ActiveRules | undefined } | undefined;
-  const ttl = deps.rulesTtlMs ?? 2_000;
-
   return {
+    /** The rules in force: journeys of machine version 2 (before the handoff) read them here. */
     async currentNudgeRules(): Promise<ActiveRules | null> {
-      if (!cached || Date.now() - cached.at > ttl) cached = { at: Date.now(), rules: await deps.currentRules() };
-      return cached.rules ?? null;
+      return (await deps.rulesInForce()).rules;
     },
 
     async recordNudgeDecisions(decisions: NudgeDecisionEffect[]): Promise<void> {

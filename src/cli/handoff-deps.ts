@@ -3,8 +3,6 @@ import type { HandoffActivityDeps } from '../activities/handoff-activities.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { SlackGateway, slackLogger } from '../handoff/slack-gateway.ts';
-import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
-import { RuleStore } from '../rules/rule-store.ts';
 
 /** The Slack client when SLACK_BOT_TOKEN is set; without it, cases live in the API only. */
 export function slackGateway(config: Config, logger: Logger): SlackGateway | undefined {
@@ -13,13 +11,9 @@ export function slackGateway(config: Config, logger: Logger): SlackGateway | und
 }
 
 /** Everything the handoff activities need, from the environment. */
-export function handoffActivityDeps(config: Config, db: Database, logger: Logger): Omit<HandoffActivityDeps, 'pool'> {
-  const rules = new RuleStore(db.pool);
-  const policy = new EscalationPolicyStore(db.pool);
+export function handoffActivityDeps(config: Config, db: Database, logger: Logger): Omit<HandoffActivityDeps, 'pool' | 'rulesInForce'> {
   const slack = slackGateway(config, logger);
   return {
-    currentRules: () => rules.active(),
-    currentPolicy: () => policy.active(),
     ...(slack ? { slack } : {}),
     publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
   };

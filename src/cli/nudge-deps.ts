@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { RuleStore } from '../rules/rule-store.ts';
 import type { NudgeActivityDeps } from '../activities/nudge-activities.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
@@ -21,12 +20,10 @@ export function signingSecret(config: Config): string {
 }
 
 /** Everything the nudge activities need, from the environment: SMTP or the local outbox. */
-export function nudgeActivityDeps(config: Config, db: Database): Omit<NudgeActivityDeps, 'pool'> {
-  const rules = new RuleStore(db.pool);
+export function nudgeActivityDeps(config: Config, db: Database): Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'> {
   return {
     mailer: config.SMTP_URL ? smtpMailer(config.SMTP_URL) : outboxMailer(),
     templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),
-    currentRules: () => rules.active(),
     from: config.ONRAMP_MAIL_FROM,
     publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
     signingSecret: signingSecret(config),

@@ -4,7 +4,7 @@ import { withTransaction, type Sql } from '../db/sql.ts';
 import type { ApiRequestEvent, IngestEvent } from '../events/event-schemas.ts';
 import { toJourneyEvent } from '../events/to-journey-event.ts';
 import { isSdkUserAgent } from '../events/user-agent.ts';
-import { isEarlier } from '../journey/evidence.ts';
+import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import { stageRank, type Stage } from '../journey/stages.ts';
 import { isOk, proveActiveIntegration, type AttributedRequest } from './request-aggregates.ts';
@@ -264,7 +264,7 @@ async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'd
        acquisition_channel = u.channel, timezone = u.timezone, signed_up_at = u.at, signup_event_id = u.event_id, updated_at = now()
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
        AS u(id, email, account_type, org_id, channel, timezone, at, event_id)
-     WHERE d.id = u.id AND (d.signed_up_at IS NULL OR (u.at, u.event_id COLLATE "C") < (d.signed_up_at, d.signup_event_id COLLATE "C"))`,
+     WHERE d.id = u.id AND (d.signed_up_at IS NULL OR ${isEarlierSql(['u.at', 'u.event_id'], ['d.signed_up_at', 'd.signup_event_id'])})`,
     rows.map((s) => s.developerId), rows.map((s) => s.properties.email), rows.map((s) => s.properties.accountType),
     rows.map((s) => s.properties.orgId ?? null), rows.map((s) => s.properties.acquisitionChannel), rows.map((s) => s.properties.timezone ?? null),
     rows.map((s) => s.occurredAt), rows.map((s) => s.id),

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Sql } from '../db/sql.ts';
-import { isEarlier, type Evidence } from '../journey/evidence.ts';
+import type { Evidence } from '../journey/evidence.ts';
+import { isEarlier } from '../journey/evidence-order.ts';
 import { storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
 /**

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql.ts';
+import { evidenceOrderSql } from '../journey/evidence-order.ts';
 
 
 /** One attributed api.request, as the aggregation needs it. */
@@ -88,6 +89,6 @@ const PROVE_ACTIVE_INTEGRATION = `
       SELECT e.occurred_at, e.id FROM events e WHERE e.developer_id = p.developer_id AND e.endpoint = p.other_endpoint
         AND e.occurred_at >= p.occurred_at AND e.occurred_at <= p.occurred_at + interval '24 hours'
         AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299
-      ORDER BY e.occurred_at, e.id COLLATE "C" LIMIT 1) later)
+      ORDER BY ${evidenceOrderSql('e.occurred_at', 'e.id')} LIMIT 1) later)
   SELECT DISTINCT ON (developer_id) developer_id, proof_at, proof_id FROM proofs
-  ORDER BY developer_id, proof_at, proof_id COLLATE "C"`;
+  ORDER BY developer_id, ${evidenceOrderSql('proof_at', 'proof_id')}`;

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql.ts';
-import { isEarlier } from '../journey/evidence.ts';
+import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
 import type { Stage } from '../journey/stages.ts';
 
 
@@ -12,7 +12,7 @@ export interface EvidenceCandidate {
   source: 'event' | 'request';
 }
 
-/** Keeps the earliest candidate per developer and stage (the same order the machine uses). */
+/** Keeps the earliest candidate per developer and stage (evidence-order.ts). */
 export class EvidenceCandidates {
   private readonly best = new Map<string, EvidenceCandidate>();
 
@@ -38,7 +38,7 @@ export async function lowerStageEvidence(sql: Sql, candidates: EvidenceCandidate
     `INSERT INTO stage_evidence AS t (developer_id, stage, occurred_at, event_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
      ON CONFLICT (developer_id, stage) DO UPDATE SET occurred_at = excluded.occurred_at, event_id = excluded.event_id
-       WHERE (excluded.occurred_at, excluded.event_id COLLATE "C") < (t.occurred_at, t.event_id COLLATE "C")
+       WHERE ${isEarlierSql(['excluded.occurred_at', 'excluded.event_id'], ['t.occurred_at', 't.event_id'])}
      RETURNING developer_id, stage`,
     sorted.map((c) => c.developerId), sorted.map((c) => c.stage), sorted.map((c) => c.occurredAt), sorted.map((c) => c.eventId),
   );

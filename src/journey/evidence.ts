@@ -20,24 +20,6 @@ export interface StageView {
   late?: boolean;
 }
 
-/**
- * Total order on evidence: earlier event time wins, ties go to the smaller event id, so the
- * chosen cause is the same whatever order the events arrived in.
- */
-export function isEarlier(candidate: Pick<Evidence, 'occurredAt' | 'eventId'>, current?: Evidence): boolean {
-  if (!current) return true;
-  // Both in toISOString's form (as every validated and stored instant is): they order as text.
-  if (isCanonicalInstant(candidate.occurredAt) && isCanonicalInstant(current.occurredAt)) {
-    return candidate.occurredAt < current.occurredAt || (candidate.occurredAt === current.occurredAt && candidate.eventId < current.eventId);
-  }
-  const a = Date.parse(candidate.occurredAt);
-  const b = Date.parse(current.occurredAt);
-  return a < b || (a === b && candidate.eventId < current.eventId);
-}
-
-/** `YYYY-MM-DDTHH:mm:ss.sssZ`, years 0000–9999 (the shape, not the validity: both sides were parsed before). */
-const isCanonicalInstant = (s: string) => s.length === 24 && s.charCodeAt(23) === 90 && s.charCodeAt(19) === 46 && s.charCodeAt(10) === 84;
-
 /** The furthest stage with evidence: the current stage, which therefore never moves backwards. */
 export function currentStage(evidence: EvidenceByStage): Stage | null {
   for (let i = STAGES.length - 1; i >= 0; i--) {

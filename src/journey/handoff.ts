@@ -2,7 +2,7 @@ import type { CaseStatus, CaseView } from '../handoff/case-context.ts';
 import type { ActivePolicy, StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { durationMs } from '../rules/duration.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
-import type { HandoffEffect, HandoffStepKind, JourneySnapshotSummary } from './journey-effects.ts';
+import type { HandoffEffect, HandoffStepEffect, HandoffStepKind, JourneySnapshotSummary, NotifySlackEffect } from './journey-effects.ts';
 import { stageRank, type Stage } from './stages.ts';
 
 /**
@@ -395,5 +395,29 @@ export function noteTicket(state: HandoffState, eventId: string, occurredAt: str
       ...state.requests,
       { key: `support_ticket:${eventId}`, criterion: 'support_ticket', reason: `support ticket${subject}`, detail: { eventId, occurredAt }, ...(imported ? { backfill: true as const } : {}) },
     ],
+  };
+}
+
+/**
+ * The host gave up on a Slack notification (a day of failures): `step` is the step it was about
+ * (the case as it stood then), `error` what Slack last answered, `at` the host's clock.
+ */
+export interface SlackFailedEvent {
+  type: 'handoff.slack_failed';
+  step: HandoffStepEffect;
+  notify: NotifySlackEffect;
+  error: string;
+  at: number;
+}
+
+/** A Slack notification given up on, as a step of the case's log (the case itself unchanged). */
+export function slackFailureStep({ step, notify, error, at }: SlackFailedEvent): HandoffStepEffect {
+  return {
+    ...step,
+    stepKey: `${step.stepKey}/slack_failed`,
+    step: 'slack_failed',
+    actor: null,
+    at: new Date(at).toISOString(),
+    detail: { error: error.slice(0, 500), ...(notify.post ? { level: notify.post.level, channel: notify.post.channel } : {}) },
   };
 }

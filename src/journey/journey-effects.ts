@@ -111,3 +111,37 @@ export type HandoffEffect = HandoffStepEffect | NotifySlackEffect;
 
 /** Everything the machine may ask its host for. */
 export type MachineEffect = JourneyEffect | NudgeEffect | HandoffEffect;
+
+export type EffectType = MachineEffect['type'];
+
+export type EffectOfType<T extends EffectType> = Extract<MachineEffect, { type: T }>;
+
+/**
+ * The effects, declared once: each type and the part of the journey it belongs to. The runtime
+ * picks effects out of the machine's actions by it, the machine declares its (no-op) effect
+ * actions from it, and the workflow sorts effects by it. A type missing here does not compile.
+ */
+export const EFFECTS = {
+  recordStage: 'journey',
+  recordTransition: 'journey',
+  recordNudgeDecision: 'nudge',
+  sendNudge: 'nudge',
+  recordHandoffStep: 'handoff',
+  notifySlack: 'handoff',
+} as const satisfies Record<EffectType, 'journey' | 'nudge' | 'handoff'>;
+
+export const EFFECT_TYPES = Object.keys(EFFECTS) as EffectType[];
+
+export function isEffectType(type: string): type is EffectType {
+  return Object.hasOwn(EFFECTS, type);
+}
+
+/** The effects of one type, in the order the machine emitted them. */
+export function effectsOfType<T extends EffectType>(effects: readonly MachineEffect[], type: T): EffectOfType<T>[] {
+  return effects.filter((e): e is EffectOfType<T> => e.type === type);
+}
+
+/** The funnel's effects (stage and transition rows). */
+export function isJourneyEffect(effect: MachineEffect): effect is JourneyEffect {
+  return EFFECTS[effect.type] === 'journey';
+}

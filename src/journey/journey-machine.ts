@@ -1,33 +1,14 @@
 import { assign, enqueueActions, setup } from 'xstate';
-import { currentStage, isEarlier, type EvidenceByStage } from './evidence.ts';
+import { currentStage, type EvidenceByStage } from './evidence.ts';
+import { isEarlier } from './evidence-order.ts';
 import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
-import { applyHandoffAction, decideHandoff, initialHandoffState, nextHandoffWake, noteTicket, type HandoffAction, type HandoffState } from './handoff.ts';
-import type {
-  HandoffStepEffect,
-  JourneyEffect,
-  JourneySnapshotSummary,
-  MachineEffect,
-  NotifySlackEffect,
-  NudgeDecisionEffect,
-  SendNudgeEffect,
-  StageAdvancedEffect,
-  StageReachedEffect,
-} from './journey-effects.ts';
+import { applyHandoffAction, decideHandoff, initialHandoffState, nextHandoffWake, noteTicket, slackFailureStep, type HandoffAction, type HandoffState, type SlackFailedEvent } from './handoff.ts';
+import { EFFECT_TYPES, type EffectOfType, type EffectType, type JourneyEffect, type JourneySnapshotSummary, type MachineEffect, type StageReachedEffect } from './journey-effects.ts';
 import { stagesProvenBy, type DomainJourneyEvent, type JourneyEvent } from './journey-event.ts';
-import { decideNudges, initialNudgeState, type NudgeState } from './nudging.ts';
+import { decideNudges, initialNudgeState, sendFailedDecision, type NudgeState, type SendFailedEvent } from './nudging.ts';
 import { STAGES, stageRank, type Stage } from './stages.ts';
-
-/**
- * The journey of one developer: pure and deterministic (no I/O, no clock). It keeps, per stage,
- * the earliest evidence by event time; the funnel state is derived from that, so any arrival
- * order of the same events yields the same stages. Side effects leave as named actions
- * (`recordStage`, `recordTransition`) that the host executes.
- *
- * Bump MACHINE_VERSION for any change in the effects the machine emits; running journeys keep the
- * version they started with (context.machineVersion) and behaviour branches on it.
- */
-export const MACHINE_VERSION = 3; // 2: nudging (decision and send effects); 3: handoff to a person
+import { MACHINE_VERSION } from './journey-versions.ts';
 
 export interface JourneyInput {
   developerId: string;
@@ -36,6 +17,7 @@ export interface JourneyInput {
 
 export interface JourneyContext {
   developerId: string;
+  /** The version the journey started with (recorded with each transition); the patches gate behaviour. */
   machineVersion: number;
   evidence: EvidenceByStage;
   /** Absent in journeys started before machine version 2 until their first nudge-relevant event. */
@@ -62,11 +44,18 @@ export interface DecideNudgesEvent {
   policy?: ActivePolicy;
 }
 
-export type MachineEvent = JourneyEvent | DecideNudgesEvent | HandoffAction;
+/** Events of the host, not signals: its clock, the rules in force, an effect it gave up on. */
+export type HostEvent = DecideNudgesEvent | HandoffAction | SendFailedEvent | SlackFailedEvent;
+
+export type MachineEvent = JourneyEvent | HostEvent;
+
+const HOST_EVENTS = new Set<string>(['nudge.decide', 'handoff.action', 'nudge.send_failed', 'handoff.slack_failed'] satisfies HostEvent['type'][]);
 
 type FunnelState = 'none' | Stage;
 
-const noop = () => {};
+/** One no-op action per effect (journey-effects.ts): the host executes them. */
+type EffectActions = { [T in EffectType]: (_: unknown, params: EffectOfType<T>) => void };
+const effectActions = Object.fromEntries(EFFECT_TYPES.map((type) => [type, () => {}])) as unknown as EffectActions;
 
 const journeySetup = setup({
   types: {
@@ -75,12 +64,7 @@ const journeySetup = setup({
     input: {} as JourneyInput,
   },
   actions: {
-    recordStage: (_: unknown, _params: StageReachedEffect) => noop(),
-    recordTransition: (_: unknown, _params: StageAdvancedEffect) => noop(),
-    recordNudgeDecision: (_: unknown, _params: NudgeDecisionEffect) => noop(),
-    sendNudge: (_: unknown, _params: SendNudgeEffect) => noop(),
-    recordHandoffStep: (_: unknown, _params: HandoffStepEffect) => noop(),
-    notifySlack: (_: unknown, _params: NotifySlackEffect) => noop(),
+    ...effectActions,
     noteForNudging: assign(({ context, event }) => ({ nudging: noteEvent(context.nudging ?? initialNudgeState(), event as JourneyEvent) })),
     noteTicket: assign(({ context, event }) => {
       const ticket = event as DomainJourneyEvent;
@@ -129,9 +113,15 @@ const journeySetup = setup({
       enqueue.assign({ handoff: { ...state, wakeAt: context.handoff.wakeAt } });
       enqueueEffects(enqueue, effects);
     }),
+    recordSendFailure: enqueueActions(({ event, enqueue }) => {
+      enqueueEffects(enqueue, [sendFailedDecision(event as SendFailedEvent)]);
+    }),
+    recordSlackFailure: enqueueActions(({ event, enqueue }) => {
+      enqueueEffects(enqueue, [slackFailureStep(event as SlackFailedEvent)]);
+    }),
     applyEvidence: enqueueActions(({ context, event: received, enqueue }) => {
-      if (received.type === 'nudge.decide' || received.type === 'handoff.action') return;
-      const event = received;
+      if (HOST_EVENTS.has(received.type)) return;
+      const event = received as JourneyEvent;
       const before = currentStage(context.evidence);
       const evidence: EvidenceByStage = { ...context.evidence };
       const effects: JourneyEffect[] = [];
@@ -180,6 +170,15 @@ function funnelState(from: FunnelState) {
   };
 }
 
+/**
+ * The journey of one developer: pure and deterministic (no I/O, no clock). It keeps, per stage,
+ * the earliest evidence by event time; the funnel state is derived from that, so any arrival
+ * order of the same events yields the same stages. Side effects leave as named actions
+ * (journey-effects.ts) that the host executes.
+ *
+ * A change in the effects the machine emits for the same events is a new version
+ * (journey-versions.ts): the workflow gates it with that version's patch.
+ */
 export const journeyMachine = journeySetup.createMachine({
   id: 'journey',
   context: ({ input }) => ({
@@ -199,6 +198,7 @@ export const journeyMachine = journeySetup.createMachine({
     nudging: {
       on: {
         'nudge.decide': { actions: 'decideNudges' },
+        'nudge.send_failed': { actions: 'recordSendFailure' },
         'developer.signed_up': { actions: 'noteForNudging' },
         'consent.updated': { actions: 'noteForNudging' },
         'email.opened': { actions: 'noteForNudging' },
@@ -210,6 +210,7 @@ export const journeyMachine = journeySetup.createMachine({
       on: {
         'support.ticket_created': { actions: 'noteTicket' },
         'handoff.action': { actions: 'actOnHandoff' },
+        'handoff.slack_failed': { actions: 'recordSlackFailure' },
       },
     },
   },

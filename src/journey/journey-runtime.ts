@@ -1,5 +1,5 @@
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
-import type { MachineEffect } from './journey-effects.ts';
+import { isEffectType, type MachineEffect } from './journey-effects.ts';
 import { journeyMachine, type JourneyContext, type JourneyInput, type MachineEvent } from './journey-machine.ts';
 
 /**
@@ -14,10 +14,9 @@ export interface PersistedJourney {
   context: JourneyContext;
 }
 
-const EFFECT_TYPES = new Set<string>(['recordStage', 'recordTransition', 'recordNudgeDecision', 'sendNudge', 'recordHandoffStep', 'notifySlack']);
-
+/** The effect actions among the machine's actions (the others are its own assigns). */
 function effectsOf(actions: { type: string; params?: unknown }[]): MachineEffect[] {
-  return actions.filter((action) => EFFECT_TYPES.has(action.type)).map((action) => action.params as MachineEffect);
+  return actions.filter((action) => isEffectType(action.type)).map((action) => action.params as MachineEffect);
 }
 
 export function startJourney(input: JourneyInput): JourneySnapshot {

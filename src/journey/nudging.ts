@@ -372,3 +372,15 @@ function nextWake(state: NudgeState, rules: ActiveRules, stage: Stage | null, st
   const next = stageFirings(state, rules.document.rules, stage, stageAt).map((f) => f.dueAt).filter((t) => t > now);
   return next.length > 0 ? Math.min(...next) : undefined;
 }
+
+/** The host gave up on a send (not sendable, or a day of failures); `error` says why. */
+export interface SendFailedEvent {
+  type: 'nudge.send_failed';
+  send: SendNudgeEffect;
+  error: string;
+}
+
+/** A send given up on, as its own decision (`<decisionKey>/failed`, skipped): the journey goes on. */
+export function sendFailedDecision({ send, error }: SendFailedEvent): NudgeDecisionEffect {
+  return { ...send.decision, decisionKey: `${send.decision.decisionKey}/failed`, outcome: 'skipped', reason: `send_failed: ${error}`.slice(0, 500) };
+}

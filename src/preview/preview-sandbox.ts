@@ -71,7 +71,6 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
     const testServer = findTemporalTestServer();
     const env = await TestWorkflowEnvironment.createTimeSkipping(testServer ? { server: { executable: { type: 'existing-path', path: testServer } } } : {});
     closers.push(() => env.teardown());
-    const currentRules = () => rules.active();
     const worker: Worker = await createJourneyWorker({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
@@ -79,14 +78,13 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
       nudges: {
         mailer: outboxMailer(),
         templates: options.templates,
-        currentRules,
         from: options.mailFrom,
         publicUrl: 'http://onramp.preview',
         // Links in sandbox emails are never followed: any secret signs them.
         signingSecret: randomBytes(32).toString('base64url'),
         docsUrl: options.docsUrl,
       },
-      handoffs: { currentRules, currentPolicy: () => policy.active(), publicUrl: 'http://onramp.preview' },
+      handoffs: { publicUrl: 'http://onramp.preview' },
     });
     const running = worker.run();
     closers.push(async () => {

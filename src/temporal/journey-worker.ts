@@ -4,6 +4,7 @@ import { createHandoffActivities, type HandoffActivityDeps } from '../activities
 import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
 import type pg from 'pg';
+import { rulesInForceCache } from '../rules/rules-in-force.ts';
 import { activityFailures } from '../metrics/process-metrics.ts';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
@@ -13,8 +14,10 @@ export interface JourneyWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   pool: pg.Pool;
-  nudges: Omit<NudgeActivityDeps, 'pool'>;
-  handoffs: Omit<HandoffActivityDeps, 'pool'>;
+  nudges: Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'>;
+  handoffs: Omit<HandoffActivityDeps, 'pool' | 'rulesInForce'>;
+  /** How long the worker reuses the rules and policy it read (default 2 s; tests: 0). */
+  rulesTtlMs?: number;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
@@ -25,6 +28,7 @@ export interface JourneyWorkerOptions {
 
 /** The worker that runs journeys and their activities. */
 export async function createJourneyWorker(options: JourneyWorkerOptions): Promise<Worker> {
+  const rulesInForce = rulesInForceCache(options.pool, options.rulesTtlMs);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -32,8 +36,8 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: {
       ...createJourneyActivities({ pool: options.pool }),
-      ...createNudgeActivities({ ...options.nudges, pool: options.pool }),
-      ...createHandoffActivities({ ...options.handoffs, pool: options.pool }),
+      ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce }),
+      ...createHandoffActivities({ ...options.handoffs, pool: options.pool, rulesInForce }),
     },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),

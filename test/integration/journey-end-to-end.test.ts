@@ -1,4 +1,4 @@
-import { MACHINE_VERSION } from '../../src/journey/journey-machine.ts';
+import { MACHINE_VERSION } from '../../src/journey/journey-versions.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';

@@ -73,6 +73,7 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
     pool: db.pool,
     nudges: testNudgeDeps(db.pool, options.nudges),
     handoffs: testHandoffDeps(db.pool, options.handoffs),
+    rulesTtlMs: 0,
     workflowBundle: await journeyWorkflowBundle(),
   });
   const running = worker.run();

@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { RuleStore } from '../../src/rules/rule-store.ts';
 import type { NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
 import { outboxMailer, type Mailer } from '../../src/mail/mailer.ts';
@@ -8,19 +7,16 @@ import { outboxMailer, type Mailer } from '../../src/mail/mailer.ts';
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const PUBLIC_URL = 'http://onramp.test';
 
-/** The nudge activities' dependencies for tests and the bench: the shipped templates, the rules in the database. */
-export function testNudgeDeps(pool: pg.Pool, overrides: Partial<NudgeActivityDeps> = {}): Omit<NudgeActivityDeps, 'pool'> {
+/** The nudge activities' dependencies for tests and the bench: the shipped templates. */
+export function testNudgeDeps(pool: pg.Pool, overrides: Partial<NudgeActivityDeps> = {}): Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'> {
   const mailer: Mailer = overrides.mailer ?? outboxMailer();
-  const rules = new RuleStore(pool);
   return {
     mailer,
     templates: new EmailTemplates(fileURLToPath(new URL('../../templates', import.meta.url))),
-    currentRules: () => rules.active(),
     from: 'Onramp <onboarding@onramp.test>',
     publicUrl: PUBLIC_URL,
     signingSecret: SIGNING_SECRET,
     docsUrl: 'https://docs.example.com',
-    rulesTtlMs: 0,
     ...overrides,
   };
 }

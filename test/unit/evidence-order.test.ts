@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isEarlier } from '../../src/journey/evidence.ts';
+import { isEarlier } from '../../src/journey/evidence-order.ts';
 
 const instant = fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true });
 const eventId = fc.constantFrom('a', 'b', 'e_1', 'e_10');

@@ -193,5 +193,22 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     // The failed attempt was retried by Temporal, and counted for Prometheus.
     expect(await failed()).toBeGreaterThan(failedBefore);
   });
+
+  // Last in the file: Slack fails every post from here on.
+  it('gives up on Slack after a day of failures: the log says so, and the case stays open for the API', async () => {
+    const id = await developer();
+    slack.failNext('chat.postMessage', 100_000, { error: 'internal_error' });
+    await start(id);
+    await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
+    await env.sleep('1 minute');
+    await env.sleep('25 hours');
+    const read = async () =>
+      (await db.pool.query<{ step_key: string; step: string; actor: string | null; detail: Record<string, unknown> }>(`SELECT step_key, step, actor, detail FROM handoff_steps WHERE developer_id = $1 AND step = 'slack_failed' ORDER BY step_key`, [id])).rows;
+    const failedSteps = await eventually(read, (rows) => rows.length > 0);
+    expect(failedSteps[0]).toEqual({ step_key: `${id}/h1/1/slack_failed`, step: 'slack_failed', actor: null, detail: { error: expect.stringContaining('internal_error'), level: 1, channel: '#onboarding-help' } });
+    expect(postsFor('#onboarding-help', id)).toHaveLength(0);
+    const { rows: cases } = await db.pool.query<{ status: string }>('SELECT status FROM handoffs WHERE id = $1', [`${id}/h1`]);
+    expect(cases).toEqual([{ status: 'open' }]);
+  });
 });
 

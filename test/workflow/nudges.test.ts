@@ -235,4 +235,27 @@ describe('nudges under the time-skipping server, delivered to a local SMTP serve
     const rows = await decisions(id);
     expect(rows.filter((r) => r.outcome === 'sent')).toHaveLength(1);
   });
+
+  it('records a send given up on as its own skipped decision, and the journey goes on', async () => {
+    await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'a template that does not exist', (doc) => {
+      const rule = doc.rules.find((r: { id: string }) => r.id === 'first-call-help');
+      rule.action = { send: 'no-such-template' };
+    });
+    const id = await developer();
+    const now = await env.currentTimeMs();
+    await signal(id, [signup(id, now), key(id, now)]);
+    await env.sleep(25 * HOUR);
+    await settle();
+    const { rows } = await db.pool.query<{ decision_key: string; outcome: string; reason: string | null }>(
+      'SELECT decision_key, outcome, reason FROM nudge_decisions WHERE developer_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(rows).toEqual([{ decision_key: `${id}/1/failed`, outcome: 'skipped', reason: expect.stringMatching(/^send_failed: .*no-such-template/) }]);
+    expect(mailTo(id)).toHaveLength(0);
+    // The next rule still decides (and sends) on schedule.
+    await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'the shipped templates again');
+    await env.sleep(48 * HOUR);
+    await settle();
+    expect((await mailArrives(id, 1)).map((m) => m.subject)).toEqual(['Still no API call? Here is what usually blocks it']);
+  });
 });

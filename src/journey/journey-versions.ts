@@ -1,0 +1,26 @@
+/**
+ * The journey's versions, declared once. A version that changed the commands the workflow issues
+ * gates its code with a `patched()` id, so that a journey whose history predates it replays
+ * without it; ids recorded in histories are never renamed. The workflow asks `patched(patchOf(n))`
+ * for version n; the machine records the version a journey started with (context.machineVersion,
+ * and each transition row). docs/concepts/versioning.md tells how to add a version and retire a
+ * patch.
+ */
+export const JOURNEY_VERSIONS = [
+  { version: 1, patch: null, added: 'the funnel: stages from the earliest evidence, a row per stage and transition' },
+  { version: 2, patch: 'onramp-nudges', added: 'nudges: decisions, sends and the wake-up timer, from the rules in force' },
+  { version: 3, patch: 'onramp-handoff', added: 'handoff to a person: the escalation policy, agent actions, Slack' },
+] as const;
+
+export type JourneyVersion = (typeof JOURNEY_VERSIONS)[number];
+
+/** The versions that added code behind a patch. */
+export type PatchedVersion = Extract<JourneyVersion, { patch: string }>['version'];
+
+/** The version new journeys start with: the last one declared. */
+export const MACHINE_VERSION: JourneyVersion['version'] = JOURNEY_VERSIONS[JOURNEY_VERSIONS.length - 1]!.version;
+
+/** The `patched()` id that gates what `version` added. */
+export function patchOf(version: PatchedVersion): string {
+  return JOURNEY_VERSIONS.find((v) => v.version === version)!.patch!;
+}

@@ -61,6 +61,8 @@ const schema = z.object({
   ONRAMP_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   ONRAMP_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object a line) or `pretty` (for a person); unset, pretty when stdout is a terminal, else JSON. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   ONRAMP_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   ONRAMP_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(200),
   // Journeys kept in the worker's memory between tasks (about 1.5 MB each); the others replay

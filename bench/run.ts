@@ -262,6 +262,7 @@ function cpuPerThousand(since: ReturnType<typeof cpuSeconds>, units: number): Re
   return { node: per(now.node - since.node), postgres: per(now.postgres - since.postgres), temporal: per(now.temporal - since.temporal) };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the run's results: a free-form record, written out as JSON
 function report(results: Record<string, any>) {
   const { ingest, milestones, latency } = results;
   const rows = [

@@ -203,6 +203,7 @@ async function main() {
   report(results);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the run's results: a free-form record, written out as JSON
 function report(r: Record<string, any>) {
   const lines = [
     `\nOnramp scale bench (${r.developers.toLocaleString('en')} developers, ${r.date})\n`,

@@ -61,7 +61,15 @@ const schema = z.object({
   ONRAMP_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   ONRAMP_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object a line) or `pretty` (for a person); unset, pretty when stdout is a terminal, else JSON. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   ONRAMP_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  // Workflow tasks the worker takes from the server at once. It runs them one at a time on its
+  // workflow thread, and a task's 10 s timeout runs from when it is taken: with more taken than
+  // the thread gets through in 5 s, the SDK warns `[TMPRL1104] Workflow task duration exceeded`
+  // and past 10 s the task times out and runs again. The tasks are not slow (tens of ms each):
+  // they queue. `start --demo` on 2 busy cores starts 400 journeys at once and hits it at 200;
+  // at 20 it does not. Lower it on a small machine; tasks left waiting wait on the server.
   ONRAMP_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(200),
   // Journeys kept in the worker's memory between tasks (about 1.5 MB each); the others replay
   // their history when they next wake. Bounds the worker's RSS however many are in flight.

@@ -1,12 +1,44 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 /** Query parameters that carry a capability or a secret: never logged as sent. */
 const SECRET_PARAMS = /token|key|secret|signature|password/i;
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/** JSON lines for a log collector; pretty for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/** LOG_FORMAT when set; unset, pretty on a terminal and JSON otherwise (a pipe, a file, a container's log). */
+export function logFormat(configured: LogFormat | undefined, stdout: { isTTY?: boolean } = process.stdout): LogFormat {
+  return configured ?? (stdout.isTTY === true ? 'pretty' : 'json');
+}
+
+/** The CLI's logger: LOG_LEVEL, on stdout, in the format LOG_FORMAT names or that suits stdout. */
+export function processLogger(config: { LOG_LEVEL: string; LOG_FORMAT?: LogFormat | undefined }): Logger {
+  return createLogger(config.LOG_LEVEL, undefined, logFormat(config.LOG_FORMAT));
+}
+
+export function createLogger(level: string, destination?: DestinationStream, format: LogFormat = 'json'): Logger {
   // Secrets never reach the logs: redact auth headers and keys wherever they appear; errors go
-  // through `serializeError` (the Temporal SDK's log lines name theirs `error`).
-  return pino({ level, redact: ['req.headers.authorization', '*.ingestKey', '*.apiKey', '*.password'], serializers: { err: serializeError, error: serializeError } }, destination);
+  // through `serializeError` (the Temporal SDK's log lines name theirs `error`). Pretty printing
+  // formats the line pino has already redacted and serialized, in this thread (no transport).
+  const options = { level, redact: ['req.headers.authorization', '*.ingestKey', '*.apiKey', '*.password'], serializers: { err: serializeError, error: serializeError } };
+  return pino(options, format === 'pretty' ? prettyStream(destination) : destination);
+}
+
+/**
+ * One line per entry: time, level, message, then the entry's fields as compact JSON; error stacks
+ * below. A request line's message already says its method, URL, status and time (request-log.ts):
+ * those fields are left to the JSON format.
+ */
+function prettyStream(destination: DestinationStream | undefined): DestinationStream {
+  return PinoPretty({
+    destination: destination ?? 1,
+    sync: true,
+    colorize: destination === undefined && process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,req,statusCode,responseTime',
+    singleLine: true,
+  });
 }
 
 /** A PostgreSQL error as node-postgres raises it (`DatabaseError`): a SQLSTATE and a severity. */

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import { requestSummary } from '../logger.ts';
+import { RequestLog } from './request-log.ts';
 import Fastify from 'fastify';
 import { resolve } from 'node:path';
 import { EmailTemplates } from '../mail/email-templates.ts';
@@ -73,6 +74,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   // Errors answered before routing (a bad path, a request Node cannot parse) keep the error shape too.
   const app = Fastify({
     loggerInstance: logger.child({}, { serializers: { req: requestSummary } }),
+    logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
     // 4096: a path-safe case id of a 256-character non-ASCII developer id escapes to about 3,100.
     routerOptions: { maxParamLength: 4096 },

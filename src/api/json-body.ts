@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { AnyFastify } from './openapi-conventions.ts';
 import { textProblem } from './storable-text.ts';
 
 /** Deeper request JSON is refused (400): no event or config needs it, and deep values cost stack in every layer below. */
@@ -96,7 +97,7 @@ function isEscaped(text: string, quote: number): boolean {
  * stored as data), at most MAX_JSON_DEPTH deep (400), then Fastify's own parser (malformed or
  * empty JSON a 400), then every value and key kept as sent or a 400 naming it (unfaithfulValue).
  */
-export function strictJsonBodies(app: FastifyInstance<any, any, any, any, any>): void {
+export function strictJsonBodies(app: AnyFastify): void {
   // Prototype-poisoning keys are refused by unfaithfulValue, which names them.
   const parse = app.getDefaultJsonParser('ignore', 'ignore');
   app.removeContentTypeParser('application/json');

@@ -3,8 +3,9 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { REQUIRES_KEY } from './auth.ts';
 import { errorResponse } from './routes/error-response.ts';
 
-// Any logger and type provider: these hooks only read route options and the request line.
-type AnyFastify = FastifyInstance<any, any, any, any, any>;
+/** An app with any server, logger and type provider: the hooks added by these helpers read only route options and the request. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- FastifyInstance is invariant in its logger and type provider
+export type AnyFastify = FastifyInstance<any, any, any, any, any>;
 
 /**
  * What every route can answer besides its own statuses, added to its response schema (so the

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { AnyFastify } from './openapi-conventions.ts';
 
 /**
  * Text PostgreSQL cannot store as sent: NUL (refused in text and jsonb) and lone UTF-16 surrogates
@@ -26,7 +26,7 @@ export function textProblem(text: string): string | undefined {
  * on its one connection, not just an error answer. (Percent-decoding yields no lone surrogate:
  * invalid UTF-8 stays undecoded in a query and is a 400 in a path; checked all the same.)
  */
-export function refuseUnstorableParameters(app: FastifyInstance<any, any, any, any, any>): void {
+export function refuseUnstorableParameters(app: AnyFastify): void {
   app.addHook('preValidation', async (request, reply) => {
     for (const [where, values] of [['params', request.params], ['query', request.query]] as const) {
       if (values === null || typeof values !== 'object') continue;

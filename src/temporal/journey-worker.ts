@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from '@temporalio/common';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createHandoffActivities, type HandoffActivityDeps } from '../activities/handoff-activities.ts';
 import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
@@ -33,7 +34,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: bundlerLogger() })),
     activities: {
       ...createJourneyActivities({ pool: options.pool }),
       ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce }),
@@ -60,4 +61,17 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
       ],
     },
   });
+}
+
+/** The runtime's logger with its info lines at debug: webpack's build report is some twenty lines at info otherwise. */
+function bundlerLogger(): Logger {
+  const log = Runtime.instance().logger;
+  return {
+    log: (level, message, meta) => log.log(level === 'INFO' ? 'DEBUG' : level, message, meta),
+    trace: (message, meta) => log.trace(message, meta),
+    debug: (message, meta) => log.debug(message, meta),
+    info: (message, meta) => log.debug(message, meta),
+    warn: (message, meta) => log.warn(message, meta),
+    error: (message, meta) => log.error(message, meta),
+  };
 }

@@ -144,7 +144,8 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
         await waitUntil(`namespace ${namespace} created`, started, logFile, async () => {
           try {
             await run(cli, ['operator', 'namespace', 'create', '-n', namespace, '--address', address]);
-          } catch (error: any) {
+          } catch (caught) {
+            const error = caught as { stderr?: string; message: string };
             if (!/already (exists|registered)/i.test(`${error.stderr ?? ''}${error.message}`)) throw new Error(error.stderr || error.message);
           }
         });

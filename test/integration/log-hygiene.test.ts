@@ -7,7 +7,7 @@ import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { withTransaction } from '../../src/db/sql.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, logFormat, type LogFormat } from '../../src/logger.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { freePort } from '../support/onramp-harness.ts';
@@ -29,13 +29,20 @@ const USER_AGENT = 'AcmeBilling/2.1 (ops: ua.marker.owner@example.com) UA-MARKER
 
 let database: TestDatabase;
 let db: Database;
-let app: OnrampApp;
-const lines: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('pglite');
   await applyMigrations(database.url);
   db = openDatabase(database.url, { max: database.maxConnections });
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+/** An API whose logger, at trace and in `format`, writes into `lines`. */
+async function appLoggingTo(lines: string[], format: LogFormat): Promise<OnrampApp> {
   const sink = new Writable({
     write(chunk, _encoding, callback) {
       lines.push(String(chunk));
@@ -44,39 +51,74 @@ beforeAll(async () => {
   });
   // The ingest path never calls Temporal: a lazy client that is never used.
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  app = await buildApp({ db, temporal, logger: createLogger('trace', sink), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: SIGNING_SECRET });
-}, 120_000);
+  return buildApp({ db, temporal, logger: createLogger('trace', sink, format), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: SIGNING_SECRET });
+}
 
-afterAll(async () => {
-  await app?.close();
-  await db?.close();
-  await database?.drop();
-});
+/** The requests of a day: keys right and wrong, a signup with an email, a user agent, a bad event, an unsubscribe link, an admin read. */
+async function aDayOfRequests(app: OnrampApp): Promise<{ requests: number; token: string }> {
+  const post = (body: unknown, key = INGEST_KEY) =>
+    app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  const now = new Date().toISOString();
+  const signup = { id: 'hyg-1', type: 'developer.signed_up', developerId: 'dev_hyg', occurredAt: now, properties: { email: EMAIL, accountType: 'individual', acquisitionChannel: 'paid' } };
+  expect((await post(signup)).statusCode).toBe(202);
+  expect((await post({ id: 'hyg-2', type: 'api.request', developerId: 'dev_hyg', occurredAt: now, properties: { endpoint: '/v1/charges', method: 'POST', status: 200, userAgent: USER_AGENT, mode: 'test' } })).statusCode).toBe(202);
+  expect((await post(signup, WRONG_KEY)).statusCode).toBe(401);
+  expect((await post({ ...signup, id: 'hyg-3', properties: { ...signup.properties, email: `not an address ${EMAIL}` } })).statusCode).toBe(400);
+  const link = new URL(unsubscribeUrl('http://onramp.test', SIGNING_SECRET, 'dev_hyg'));
+  expect((await app.inject({ method: 'GET', url: `${link.pathname}${link.search}` })).statusCode).toBe(200);
+  expect((await app.inject({ method: 'GET', url: '/v1/rules', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).not.toBe(401);
+  return { requests: 6, token: link.searchParams.get('token')! };
+}
 
 describe('logs: no secrets, no personal data', () => {
-  it('trace-level API logs of keys, signups, user agents, a failed auth and an unsubscribe link hold none of their values', async () => {
-    const post = (body: unknown, key = INGEST_KEY) =>
-      app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
-    const now = new Date().toISOString();
-    const signup = { id: 'hyg-1', type: 'developer.signed_up', developerId: 'dev_hyg', occurredAt: now, properties: { email: EMAIL, accountType: 'individual', acquisitionChannel: 'paid' } };
-    expect((await post(signup)).statusCode).toBe(202);
-    expect((await post({ id: 'hyg-2', type: 'api.request', developerId: 'dev_hyg', occurredAt: now, properties: { endpoint: '/v1/charges', method: 'POST', status: 200, userAgent: USER_AGENT, mode: 'test' } })).statusCode).toBe(202);
-    expect((await post(signup, WRONG_KEY)).statusCode).toBe(401);
-    expect((await post({ ...signup, id: 'hyg-3', properties: { ...signup.properties, email: `not an address ${EMAIL}` } })).statusCode).toBe(400);
-    const link = new URL(unsubscribeUrl('http://onramp.test', SIGNING_SECRET, 'dev_hyg'));
-    const token = link.searchParams.get('token')!;
-    expect((await app.inject({ method: 'GET', url: `${link.pathname}${link.search}` })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/v1/rules', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).not.toBe(401);
+  it.each(['json', 'pretty'] as const)('trace-level API logs (%s) of keys, signups, user agents, a failed auth and an unsubscribe link hold none of their values', async (format) => {
+    const lines: string[] = [];
+    const app = await appLoggingTo(lines, format);
+    const { token } = await aDayOfRequests(app).finally(() => app.close());
 
     const log = lines.join('');
     // The requests were logged (so the test would see a leak) …
-    expect(log).toContain('"url":"/v1/events"');
+    expect(log).toContain(format === 'json' ? '"url":"/v1/events"' : 'POST /v1/events 202');
     expect(log).toContain('/v1/unsubscribe?developer=dev_hyg&token=%5Bredacted%5D');
     // … and none of the secrets or personal data they carried.
     for (const secret of [INGEST_KEY, ADMIN_KEY, WRONG_KEY, token, SIGNING_SECRET]) expect(log).not.toContain(secret);
     for (const personal of [EMAIL, 'UA-MARKER-123', 'ua.marker.owner']) expect(log).not.toContain(personal);
   });
+});
 
+describe('logs: a person can read them', () => {
+  it('one line per request, at debug, naming method, URL, status and time; nothing at info', async () => {
+    const lines: string[] = [];
+    const app = await appLoggingTo(lines, 'json');
+    const { requests } = await aDayOfRequests(app).finally(() => app.close());
+    const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; statusCode?: number; req?: { url: string } });
+    const requestLines = entries.filter((entry) => entry.req !== undefined);
+    expect(requestLines).toHaveLength(requests);
+    expect(new Set(requestLines.map((entry) => entry.level))).toEqual(new Set([pino.levels.values.debug]));
+    expect(requestLines[0]).toMatchObject({ msg: expect.stringMatching(/^POST \/v1\/events 202 \d+(\.\d)? ms$/), statusCode: 202, req: { url: '/v1/events' } });
+    expect(entries.filter((entry) => entry.level >= pino.levels.values.info!)).toEqual([]);
+  });
+
+  it('pretty prints one line per entry, without colour codes when not writing to the terminal', async () => {
+    const lines: string[] = [];
+    const app = await appLoggingTo(lines, 'pretty');
+    const { requests } = await aDayOfRequests(app).finally(() => app.close());
+    const requestLines = lines.join('').split('\n').filter((line) => / ms(\s|$)/.test(line));
+    expect(requestLines).toHaveLength(requests);
+    expect(requestLines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] DEBUG: POST \/v1\/events 202 [\d.]+ ms \{"reqId":"req-\d+"\}$/);
+    expect(lines.join('')).not.toContain('\u001b[');
+  });
+
+  it('LOG_FORMAT decides; unset, pretty on a terminal and JSON anywhere else', () => {
+    expect(logFormat(undefined, { isTTY: true })).toBe('pretty');
+    expect(logFormat(undefined, { isTTY: false })).toBe('json');
+    expect(logFormat(undefined, {})).toBe('json');
+    expect(logFormat('json', { isTTY: true })).toBe('json');
+    expect(logFormat('pretty', { isTTY: false })).toBe('pretty');
+  });
+});
+
+describe('logs: no personal data in errors', () => {
   it('a database error is logged as its SQLSTATE and statement, never the values PostgreSQL quotes', async () => {
     const record = JSON.stringify({ email: EMAIL, note: 'note.marker.text', bad: 'x' }).replace('"x"', '"\\ud800"');
     const failures = [

@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       ONRAMP_WORKER_CONCURRENCY: '50',
       ONRAMP_WORKER_CACHED_WORKFLOWS: '1000',
       LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
       PATH: '/usr/bin', // the rest of the environment is ignored
     });
     expect(config).toEqual({
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       ONRAMP_WORKER_CONCURRENCY: 50,
       ONRAMP_WORKER_CACHED_WORKFLOWS: 1000,
       LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
       NODE_ENV: undefined,
       ONRAMP_RULES_FILE: 'config/rules.yaml',
       ONRAMP_ESCALATION_FILE: 'config/escalation.yaml',
@@ -104,6 +106,7 @@ describe('loadConfig', () => {
     ['ONRAMP_DISPATCH_CONCURRENCY', '0'],
     ['ONRAMP_WORKER_CACHED_WORKFLOWS', '1'], // a task needs a cached workflow: at least 2
     ['LOG_LEVEL', 'verbose'],
+    ['LOG_FORMAT', 'text'],
     ['ONRAMP_SDK_USER_AGENTS', '^acme-cli/'],
     ['ONRAMP_SDK_USER_AGENTS', '["(unclosed"]'],
   ])('rejects %s=%j with a ConfigError naming it', (name, value) => {

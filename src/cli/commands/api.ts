@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
-import { createLogger } from '../../logger.ts';
+import { processLogger } from '../../logger.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { EmailTemplates } from '../../mail/email-templates.ts';
@@ -13,7 +13,7 @@ import { requireProduction } from './require-production.ts';
 /** The HTTP API and the outbox dispatcher, against TEMPORAL_ADDRESS and DATABASE_URL. */
 export async function apiCommand(config: Config): Promise<void> {
   const { databaseUrl, temporalAddress, ingestKey } = requireProduction(config, { ingestKey: true });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = processLogger(config);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
   const rules = await new RuleStore(db.pool, new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR))).ensureInitialVersion(config.ONRAMP_RULES_FILE);

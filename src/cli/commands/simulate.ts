@@ -49,8 +49,11 @@ export async function runSimulation(params: SimulationParams): Promise<Simulatio
   const plan = planDelivery(developers, { seed: params.seed, lateShare: params.lateShare, duplicateShare: params.duplicateShare });
   if (params.truthFile) writeTruth(params.truthFile, params, developers);
 
+  const events = plan.batches.reduce((n, b) => n + b.length, 0);
+  // Progress on stderr: bars on a terminal, otherwise a line at each tenth of the events (a log, not a redrawn bar).
   const bars = params.quiet || !process.stderr.isTTY ? undefined : new cliProgress.MultiBar({ format: '{phase} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
-  const eventsBar = bars?.create(plan.batches.reduce((n, b) => n + b.length, 0), 0, { phase: 'events ' });
+  const eventsBar = bars?.create(events, 0, { phase: 'events ' });
+  const eventsLine = params.quiet || bars ? undefined : tenths(events, (done) => process.stderr.write(`events fed: ${done}/${events}\n`));
   const emailsBar = params.followEmails > 0 && params.adminKey ? bars?.create(0, 0, { phase: 'emails ' }) : undefined;
   try {
     const feed = await feedOverHttp({
@@ -61,7 +64,10 @@ export async function runSimulation(params: SimulationParams): Promise<Simulatio
       seed: params.seed,
       ...(params.followEmails > 0 ? { followEmails: { forMs: params.followEmails * 1000, quietMs: Math.min(20_000, params.followEmails * 1000) } } : {}),
       onProgress: ({ phase, done, total }) => {
-        if (phase === 'events') eventsBar?.update(done);
+        if (phase === 'events') {
+          eventsBar?.update(done);
+          eventsLine?.(done);
+        }
         else {
           emailsBar?.setTotal(total);
           emailsBar?.update(done);
@@ -72,6 +78,17 @@ export async function runSimulation(params: SimulationParams): Promise<Simulatio
   } finally {
     bars?.stop();
   }
+}
+
+/** Calls `report` when `done` first reaches each tenth of `total`. */
+function tenths(total: number, report: (done: number) => void): (done: number) => void {
+  let reported = 0;
+  return (done) => {
+    const tenth = Math.floor((done * 10) / total);
+    if (!(tenth > reported)) return; // NaN (no events) too
+    reported = tenth;
+    report(done);
+  };
 }
 
 /** What was generated: the profiles and the truth, one developer per entry (no events: they are regenerated from the seed). */

@@ -3,7 +3,7 @@ import type { Config } from '../../config.ts';
 import { startEmbeddedPostgres } from '../../db/embedded-postgres.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
-import { createLogger } from '../../logger.ts';
+import { processLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
@@ -22,7 +22,7 @@ import { handoffApiOptions, onShutdownSignal, startApiService, startWorkerServic
  * and the API. Stops in reverse order on Ctrl-C / SIGTERM.
  */
 export async function startCommand(config: Config, options: { demo?: boolean } = {}): Promise<void> {
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = processLogger(config);
   const dataDir = resolve(config.ONRAMP_DATA_DIR);
   const started: Stoppable[] = [];
   const stopAll = async () => {

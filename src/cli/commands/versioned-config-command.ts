@@ -60,7 +60,7 @@ function api(config: Config, options: ApiOptions) {
   const file = adminKeyFile(config.ONRAMP_DATA_DIR);
   const key = options.key ?? config.ONRAMP_ADMIN_KEY ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
   if (!key) throw new CliFailure(`No admin key: pass --key, set ONRAMP_ADMIN_KEY, or run where ${file} exists (onramp start writes it)`, 2);
-  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {

@@ -1,7 +1,7 @@
 import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
-import { createLogger } from '../../logger.ts';
+import { processLogger } from '../../logger.ts';
 import { serveProcessMetrics } from '../../metrics/serve-process-metrics.ts';
 import { onShutdownSignal, startWorkerService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
@@ -9,7 +9,7 @@ import { requireProduction } from './require-production.ts';
 /** The journey worker, against TEMPORAL_ADDRESS and DATABASE_URL. */
 export async function workerCommand(config: Config): Promise<void> {
   const { databaseUrl, temporalAddress } = requireProduction(config, { ingestKey: false });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = processLogger(config);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
   const worker = await startWorkerService({

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { whileHeartbeating } from './heartbeat.ts';
 import { withTransaction } from '../db/sql.ts';
-import { buildCaseMessage, buildStepReply } from '../handoff/case-message.ts';
-import { noteTexts, withNoteText } from '../handoff/case-notes.ts';
-import { refreshCaseMessages } from '../handoff/refresh-case-messages.ts';
-import { gatherCaseContext } from '../handoff/gather-case-context.ts';
-import type { SlackGateway } from '../handoff/slack-gateway.ts';
+import { buildCaseMessage, buildStepReply } from '../slack/case-message.ts';
+import { noteTexts, withNoteText } from '../cases/case-notes.ts';
+import { refreshCaseMessages } from '../slack/refresh-case-messages.ts';
+import { gatherCaseContext } from '../cases/gather-case-context.ts';
+import type { SlackGateway } from '../slack/slack-gateway.ts';
 import type { HandoffStepEffect, NotifySlackEffect } from '../journey/journey-effects.ts';
 import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';

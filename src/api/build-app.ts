@@ -30,7 +30,7 @@ import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
-import type { SlackGateway } from '../handoff/slack-gateway.ts';
+import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { IngestKeyStore } from '../keys/ingest-key-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { anyOf, type AcceptedKeys } from './auth.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { HandoffActivityDeps } from '../activities/handoff-activities.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { SlackGateway, slackLogger } from '../handoff/slack-gateway.ts';
+import { SlackGateway, slackLogger } from '../slack/slack-gateway.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { buildApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
-import type { SlackGateway } from '../handoff/slack-gateway.ts';
+import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
 import { createJourneyWorker } from '../temporal/journey-worker.ts';

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/audit-log.ts';
 import { withTransaction, type Sql } from '../db/sql.ts';
-import type { CaseView } from '../handoff/case-context.ts';
+import type { CaseView } from '../cases/case-context.ts';
 import { purgeJourney } from './purge-journey.ts';
 
 /**

@@ -17,7 +17,7 @@ import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
-import type { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import type { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from './nudge-deps.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';

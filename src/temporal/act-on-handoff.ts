@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { storeNote } from './case-notes.ts';
+import { storeNote } from '../cases/case-notes.ts';
 import { handoffActionUpdate, journeyWorkflowId, type HandoffActionInput, type HandoffActionResult } from '../../workflows/journey-messages.ts';
 
 export type ActionOutcome =

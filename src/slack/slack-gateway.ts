@@ -120,7 +120,7 @@ export function isPermanentSlackError(error: unknown): boolean {
 /**
  * The client's "retry me" after waiting out a 429: it throws `Error('A rate limit was exceeded …')`
  * inside its request wrapper, which re-wraps it as a WebAPIRequestError; the message is the only
- * tell (covered by the 429 test in test/unit/handoff/slack-gateway.test.ts).
+ * tell (covered by the 429 test in test/unit/slack/slack-gateway.test.ts).
  */
 function isRateLimitRetry(error: unknown): boolean {
   const e = error as { code?: unknown; original?: { message?: unknown } } | null;

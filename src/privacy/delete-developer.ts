@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { recordAudit } from '../audit/audit-log.ts';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { CaseView } from '../cases/case-context.ts';
-import { purgeJourney } from './purge-journey.ts';
+import { purgeJourney } from '../temporal/journey-client.ts';
 
 /**
  * Deleting a developer (privacy by default, seed 001): their journey ends, their personal data

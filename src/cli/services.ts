@@ -2,12 +2,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { buildApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
-import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
+import { assembleOnramp } from '../assembly/assemble-onramp.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
-import { createJourneyWorker } from '../temporal/journey-worker.ts';
 import { handoffActivityDeps, slackGateway } from './handoff-deps.ts';
 import { nudgeActivityDeps } from './nudge-deps.ts';
 
@@ -55,28 +53,27 @@ export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServi
 export async function startApiService(options: ApiServiceOptions): Promise<Stoppable & { url: string }> {
   const connection = await Connection.connect({ address: options.temporalAddress });
   const temporal = new Client({ connection, namespace: options.namespace });
-  const dispatcher = new OutboxDispatcher({ prisma: options.db.prisma, temporal, logger: options.logger, concurrency: options.dispatchConcurrency });
-  const app = await buildApp({
+  const onramp = await assembleOnramp({
     db: options.db,
-    temporal,
     logger: options.logger,
-    ingestKeys: options.ingestKeys,
-    adminKeys: options.adminKeys,
-    agentKeys: options.agentKeys,
-    ...(options.metricsKeys ? { metricsKeys: options.metricsKeys } : {}),
-    ...(options.sdkUserAgents ? { sdkUserAgents: options.sdkUserAgents } : {}),
-    ...(options.templatesDir ? { templatesDir: options.templatesDir } : {}),
-    signingSecret: options.signingSecret,
-    ...(options.slack ? { slack: options.slack } : {}),
-    onSignalsQueued: () => dispatcher.wake(),
+    temporal,
+    dispatcher: { concurrency: options.dispatchConcurrency },
+    api: {
+      ingestKeys: options.ingestKeys,
+      adminKeys: options.adminKeys,
+      agentKeys: options.agentKeys,
+      ...(options.metricsKeys ? { metricsKeys: options.metricsKeys } : {}),
+      ...(options.sdkUserAgents ? { sdkUserAgents: options.sdkUserAgents } : {}),
+      ...(options.templatesDir ? { templatesDir: options.templatesDir } : {}),
+      signingSecret: options.signingSecret,
+      ...(options.slack ? { slack: options.slack } : {}),
+    },
   });
-  const address = await app.listen({ host: options.host, port: options.port });
-  dispatcher.start();
+  const address = await onramp.app.listen({ host: options.host, port: options.port });
   return {
     url: address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost'),
     async stop() {
-      await app.close(); // finishes requests in flight
-      await dispatcher.stop(); // what is left stays in the outbox
+      await onramp.stop();
       await connection.close();
     },
   };
@@ -94,22 +91,22 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const nudges = nudgeActivityDeps(options.config, options.db);
   installTemporalRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
-  const worker = await createJourneyWorker({
-    connection,
-    namespace: options.config.TEMPORAL_NAMESPACE,
-    pool: options.db.pool,
-    // A task needs its workflow in the cache: no more tasks at once than cached journeys.
-    maxConcurrentWorkflowTaskExecutions: Math.min(options.config.ONRAMP_WORKER_CONCURRENCY, options.config.ONRAMP_WORKER_CACHED_WORKFLOWS),
-    maxCachedWorkflows: options.config.ONRAMP_WORKER_CACHED_WORKFLOWS,
-    nudges,
-    handoffs: handoffActivityDeps(options.config, options.db, options.logger),
+  const onramp = await assembleOnramp({
+    db: options.db,
+    logger: options.logger,
+    worker: {
+      connection,
+      namespace: options.config.TEMPORAL_NAMESPACE,
+      // A task needs its workflow in the cache: no more tasks at once than cached journeys.
+      maxConcurrentWorkflowTaskExecutions: Math.min(options.config.ONRAMP_WORKER_CONCURRENCY, options.config.ONRAMP_WORKER_CACHED_WORKFLOWS),
+      maxCachedWorkflows: options.config.ONRAMP_WORKER_CACHED_WORKFLOWS,
+      nudges,
+      handoffs: handoffActivityDeps(options.config, options.db, options.logger),
+    },
   });
-  const running = worker.run();
-  running.catch((error) => options.logger.error({ err: error }, 'worker stopped'));
   return {
     async stop() {
-      worker.shutdown(); // lets in-flight tasks finish
-      await running.catch(() => undefined);
+      await onramp.stop().catch(() => undefined); // a worker that failed has said so (logged) already
       await connection.close();
       nudges.mailer.close();
     },

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { HandoffActivityDeps } from '../activities/handoff-activities.ts';
-import type { Config } from '../config.ts';
+import { publicUrl, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { SlackGateway, slackLogger } from '../slack/slack-gateway.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
@@ -21,6 +21,6 @@ export function handoffActivityDeps(config: Config, db: Database, logger: Logger
     currentRules: () => rules.active(),
     currentPolicy: () => policy.active(),
     ...(slack ? { slack } : {}),
-    publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    publicUrl: publicUrl(config),
   };
 }

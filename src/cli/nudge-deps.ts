@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RuleStore } from '../rules/rule-store.ts';
 import type { NudgeActivityDeps } from '../activities/nudge-activities.ts';
-import type { Config } from '../config.ts';
+import { publicUrl, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer, smtpMailer } from '../mail/mailer.ts';
@@ -28,7 +28,7 @@ export function nudgeActivityDeps(config: Config, db: Database): Omit<NudgeActiv
     templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),
     currentRules: () => rules.active(),
     from: config.ONRAMP_MAIL_FROM,
-    publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    publicUrl: publicUrl(config),
     signingSecret: signingSecret(config),
     docsUrl: config.ONRAMP_DOCS_URL,
   };

@@ -1,13 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
+import { publicUrl, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { assembleOnramp } from '../assembly/assemble-onramp.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
 import { handoffActivityDeps, slackGateway } from './handoff-deps.ts';
-import { nudgeActivityDeps } from './nudge-deps.ts';
+import { nudgeActivityDeps, signingSecret } from './nudge-deps.ts';
 
 /** The pieces a process is made of; `start` runs both in one process, `api` and `worker` one each. */
 
@@ -16,60 +15,39 @@ export interface Stoppable {
 }
 
 export interface ApiServiceOptions {
+  /** Everything else the API takes from the environment: agent and metrics keys, Slack, SDK user agents, templates, host and port. */
+  config: Config;
   db: Database;
   temporalAddress: string;
-  namespace: string;
   logger: Logger;
   ingestKeys: string[];
   /** Admin keys (rules endpoints); empty: they answer 401. */
   adminKeys: string[];
-  /** Agent keys (handoff endpoints; the admin keys work there too). */
-  agentKeys: string[];
-  /** Read-only metrics keys (the admin keys work there too). */
-  metricsKeys?: string[];
-  sdkUserAgents?: RegExp[];
-  /** The nudge templates folder: rules naming another template are refused. */
-  templatesDir?: string;
-  signingSecret: string;
-  slack?: { signingSecret?: string; gateway?: SlackGateway; publicUrl?: string };
-  host: string;
-  port: number;
-  dispatchConcurrency: number;
-}
-
-/** The API's settings from the environment beyond keys and ports: agent and metrics keys, Slack's signing secret and client, extra SDK user agents, the templates folder. */
-export function handoffApiOptions(config: Config, logger: Logger): Pick<ApiServiceOptions, 'agentKeys' | 'metricsKeys' | 'slack' | 'sdkUserAgents' | 'templatesDir'> {
-  const gateway = slackGateway(config, logger);
-  return {
-    templatesDir: config.ONRAMP_TEMPLATES_DIR,
-    agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
-    metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
-    sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
-    slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}` },
-  };
 }
 
 /** HTTP API plus the outbox dispatcher that delivers its signals. */
 export async function startApiService(options: ApiServiceOptions): Promise<Stoppable & { url: string }> {
+  const { config } = options;
   const connection = await Connection.connect({ address: options.temporalAddress });
-  const temporal = new Client({ connection, namespace: options.namespace });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const gateway = slackGateway(config, options.logger);
   const onramp = await assembleOnramp({
     db: options.db,
     logger: options.logger,
     temporal,
-    dispatcher: { concurrency: options.dispatchConcurrency },
+    dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
     api: {
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,
-      agentKeys: options.agentKeys,
-      ...(options.metricsKeys ? { metricsKeys: options.metricsKeys } : {}),
-      ...(options.sdkUserAgents ? { sdkUserAgents: options.sdkUserAgents } : {}),
-      ...(options.templatesDir ? { templatesDir: options.templatesDir } : {}),
-      signingSecret: options.signingSecret,
-      ...(options.slack ? { slack: options.slack } : {}),
+      agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
+      metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
+      sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
+      templatesDir: config.ONRAMP_TEMPLATES_DIR,
+      signingSecret: signingSecret(config),
+      slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: publicUrl(config) },
     },
   });
-  const address = await onramp.app.listen({ host: options.host, port: options.port });
+  const address = await onramp.app.listen({ host: config.HOST, port: config.PORT });
   return {
     url: address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost'),
     async stop() {

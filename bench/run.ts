@@ -18,15 +18,13 @@ import { Worker as Thread } from 'node:worker_threads';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { pino } from 'pino';
-import { buildApp } from '../src/api/build-app.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/database.ts';
-import { OutboxDispatcher } from '../src/ingest/outbox-dispatcher.ts';
 import { EscalationPolicyStore } from '../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
-import { createJourneyWorker } from '../src/temporal/journey-worker.ts';
+import { assembleOnramp } from '../src/assembly/assemble-onramp.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/onramp-harness.ts';
 import { testHandoffDeps } from '../test/support/handoff-deps.ts';
@@ -91,17 +89,20 @@ async function main() {
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection });
   const native = await NativeConnection.connect({ address: server.address });
-  const journeyWorker = await createJourneyWorker({ connection: native, namespace: 'default', pool: db.pool, nudges: testNudgeDeps(db.pool), handoffs: testHandoffDeps(db.pool) });
   const trivialWorker = await Worker.create({
     connection: native,
     taskQueue: 'bench-trivial',
     workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./trivial-workflow.ts', import.meta.url)), logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } }),
   });
-  const dispatcher = new OutboxDispatcher({ prisma, temporal, logger });
-  const app = await buildApp({ db, temporal, logger, ingestKeys: [KEY], adminKeys: [], signingSecret: SIGNING_SECRET, onSignalsQueued: () => dispatcher.wake() });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const runs = [journeyWorker.run(), trivialWorker.run()];
-  dispatcher.start();
+  const onramp = await assembleOnramp({
+    db,
+    logger,
+    temporal,
+    worker: { connection: native, namespace: 'default', nudges: testNudgeDeps(db.pool), handoffs: testHandoffDeps(db.pool) },
+    api: { ingestKeys: [KEY], adminKeys: [], signingSecret: SIGNING_SECRET },
+  });
+  const url = await onramp.app.listen({ host: '127.0.0.1', port: 0 });
+  const trivialRun = trivialWorker.run();
 
   const post = async (body: unknown) => {
     const response = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -240,11 +241,9 @@ async function main() {
     latencies.sort((a, b) => a - b);
     results.latency = { samples: LATENCY_SAMPLES, p50Ms: +percentile(latencies, 0.5).toFixed(1), p99Ms: +percentile(latencies, 0.99).toFixed(1), targetP99Ms: 250 };
   } finally {
-    await app.close();
-    await dispatcher.stop();
-    journeyWorker.shutdown();
+    await onramp.stop();
     trivialWorker.shutdown();
-    await Promise.all(runs);
+    await trivialRun;
     await native.close();
     await connection.close();
     await db.close();

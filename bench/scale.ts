@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
-import { ApiClient } from '../src/cli/api-client.ts';
+import { ApiClient } from '../src/client/api-client.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { planDelivery } from '../src/simulator/delivery-plan.ts';

@@ -97,6 +97,11 @@ export type Config = z.infer<typeof schema>;
 
 export class ConfigError extends Error {}
 
+/** The base of the links Onramp hands out (emails, Slack): ONRAMP_PUBLIC_URL, else this machine's API. */
+export function publicUrl(config: Config): string {
+  return config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // A blank value (`PORT=` in an env file or compose) means unset: without this, z.coerce turned
   // PORT='' into 0 (a random port) and other variables failed instead of taking their defaults.

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CaseView } from '../src/handoff/case-context.ts';
+import type { CaseView } from '../src/cases/case-context.ts';
 import { caseView, type HandoffAction, type HandoffState } from '../src/journey/handoff.ts';
 import type { StageView } from '../src/journey/evidence.ts';
 import type { JourneyEvent } from '../src/journey/journey-event.ts';

@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import { whileHeartbeating } from './heartbeat.ts';
 import { withTransaction } from '../db/sql.ts';
-import { buildCaseMessage, buildStepReply } from '../handoff/case-message.ts';
-import { noteTexts, withNoteText } from '../handoff/case-notes.ts';
-import { refreshCaseMessages } from '../handoff/refresh-case-messages.ts';
-import { gatherCaseContext } from '../handoff/gather-case-context.ts';
-import type { SlackGateway } from '../handoff/slack-gateway.ts';
+import { buildCaseMessage, buildStepReply } from '../slack/case-message.ts';
+import { noteTexts, withNoteText } from '../cases/case-notes.ts';
+import { storeHandoffSteps } from '../cases/handoff-log.ts';
+import { refreshCaseMessages } from '../slack/refresh-case-messages.ts';
+import { gatherCaseContext } from '../cases/gather-case-context.ts';
+import type { SlackGateway } from '../slack/slack-gateway.ts';
 import type { HandoffStepEffect, NotifySlackEffect } from '../journey/journey-effects.ts';
 import type { ReadRulesInForce, RulesInForce } from '../rules/rules-in-force.ts';
 
@@ -56,31 +57,7 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
     },
 
     async recordHandoffSteps(steps: HandoffStepEffect[]): Promise<void> {
-      if (steps.length === 0) return;
-      // The newest revision of each case is its read model.
-      const latest = new Map<string, HandoffStepEffect>();
-      for (const s of steps) if ((latest.get(s.case.id)?.revision ?? -1) < s.revision) latest.set(s.case.id, s);
-      await withTransaction(deps.pool, async (sql) => {
-        await sql(
-          `INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, actor, at, detail, snapshot)
-           SELECT k, h, d, s, a, at, de::jsonb, sn::jsonb
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS u(k, h, d, s, a, at, de, sn)
-           ON CONFLICT (step_key) DO NOTHING`,
-          steps.map((s) => s.stepKey), steps.map((s) => s.case.id), steps.map((s) => s.developerId), steps.map((s) => s.step), steps.map((s) => s.actor),
-          steps.map((s) => s.at), steps.map((s) => JSON.stringify(s.detail)), steps.map((s) => JSON.stringify(s.snapshot)),
-        );
-        for (const { case: c, revision, developerId } of latest.values()) {
-          await sql(
-            `INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, sla_breached, revision, view, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, now())
-             ON CONFLICT (id) DO UPDATE SET status = excluded.status, owner = excluded.owner, level = excluded.level, claimed_at = excluded.claimed_at,
-               closed_at = excluded.closed_at, outcome = excluded.outcome, sla_breached = excluded.sla_breached, revision = excluded.revision,
-               view = excluded.view, updated_at = now()
-             WHERE handoffs.revision < excluded.revision`,
-            c.id, developerId, c.status, c.criterion, c.owner, c.level, c.openedAt, c.claimedAt, c.closedAt, c.outcome, c.breaches.length > 0, revision, JSON.stringify(c),
-          );
-        }
-      });
+      if (steps.length > 0) await withTransaction(deps.pool, (sql) => storeHandoffSteps(sql, steps));
     },
 
     async notifySlack(effect: NotifySlackEffect): Promise<void> {

@@ -8,9 +8,7 @@ import { EmailTemplates } from '../mail/email-templates.ts';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { burstThresholdsFrom } from '../ingest/burst-thresholds.ts';
-import { sdkClassifier } from '../events/user-agent.ts';
-import { EventIngestor } from '../ingest/event-ingestor.ts';
+import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { clientErrorHandler, frameworkErrors, notFound } from './framework-errors.ts';
 import { strictJsonBodies } from './json-body.ts';
@@ -31,7 +29,7 @@ import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
-import type { SlackGateway } from '../handoff/slack-gateway.ts';
+import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { IngestKeyStore } from '../keys/ingest-key-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { anyOf, type AcceptedKeys } from './auth.ts';
@@ -58,6 +56,8 @@ export interface AppDeps {
   /** Slack interactions: the signing secret (unset: /slack/interactions answers 404) and the client for replies. */
   slack?: { signingSecret?: string; gateway?: SlackGateway; publicUrl?: string };
   onSignalsQueued?: () => void;
+  /** The ingestor the routes store events with; default: one on this app's rules and SDK user agents. */
+  ingestor?: EventIngestor;
   /** How long an API process reuses a stored ingest key's lookup (a revocation takes this long at most). */
   ingestKeyCacheMs?: number;
   /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
@@ -67,7 +67,7 @@ export interface AppDeps {
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestKeyCacheMs, templatesDir = 'templates' }: AppDeps) {
+export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestor: givenIngestor, ingestKeyCacheMs, templatesDir = 'templates' }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
   // Request lines carry no headers, and URLs lose their secrets (unsubscribe tokens) before logging.
@@ -99,7 +99,7 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
 
   const rules = new RuleStore(db.pool, new EmailTemplates(resolve(templatesDir)));
   const escalationPolicy = new EscalationPolicyStore(db.pool);
-  const ingestor = new EventIngestor(db.pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
+  const ingestor = givenIngestor ?? createEventIngestor(db.pool, { rules, sdkUserAgents });
   await app.register(healthRoute, { ingestor, temporal });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
   const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { isStorableInstant } from '../events/instant.ts';
-import type { CaseView } from '../handoff/case-context.ts';
-import { pathSafeCaseId } from '../handoff/case-id.ts';
-import { noteTexts, withNoteText } from '../handoff/case-notes.ts';
+import type { CaseView } from '../cases/case-context.ts';
+import { pathSafeCaseId } from '../cases/case-id.ts';
+import { noteTexts, withNoteText } from '../cases/case-notes.ts';
 
 const instant = z.string().describe('ISO-8601 UTC');
 

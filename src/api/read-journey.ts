@@ -1,11 +1,11 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { stageViews, type EvidenceByStage } from '../journey/evidence.ts';
 import type { JourneyReadModel } from './journey-schema.ts';
 import { readDeveloperHandoffs } from './read-handoffs.ts';
 import { readMessages } from './read-messages.ts';
 import { isStage, type Stage } from '../journey/stages.ts';
-import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
+import { isJourneyRunning } from '../temporal/journey-client.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -27,7 +27,7 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
       _max: { lastAt: true },
     }),
     prisma.outboxSignal.count({ where: { developerId } }),
-    isRunning(temporal, developerId),
+    isJourneyRunning(temporal, developerId),
     readMessages(prisma, developerId),
     readDeveloperHandoffs(prisma, developerId),
   ]);
@@ -74,17 +74,4 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
     messages,
     handoffs,
   };
-}
-
-/** Whether the journey's workflow runs; undefined when Temporal cannot be asked right now. */
-async function isRunning(temporal: Client, developerId: string): Promise<boolean | undefined> {
-  try {
-    const description = await temporal.connection.withDeadline(Date.now() + 3000, () =>
-      temporal.workflow.getHandle(journeyWorkflowId(developerId)).describe(),
-    );
-    return description.status.name === 'RUNNING';
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    return undefined;
-  }
 }

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { HandoffActivityDeps } from '../activities/handoff-activities.ts';
-import type { Config } from '../config.ts';
-import type { Database } from '../db/database.ts';
-import { SlackGateway, slackLogger } from '../handoff/slack-gateway.ts';
+import { publicUrl, type Config } from '../config.ts';
+import { SlackGateway, slackLogger } from '../slack/slack-gateway.ts';
 
 /** The Slack client when SLACK_BOT_TOKEN is set; without it, cases live in the API only. */
 export function slackGateway(config: Config, logger: Logger): SlackGateway | undefined {
@@ -11,10 +10,10 @@ export function slackGateway(config: Config, logger: Logger): SlackGateway | und
 }
 
 /** Everything the handoff activities need, from the environment. */
-export function handoffActivityDeps(config: Config, db: Database, logger: Logger): Omit<HandoffActivityDeps, 'pool' | 'rulesInForce'> {
+export function handoffActivityDeps(config: Config, logger: Logger): Omit<HandoffActivityDeps, 'pool' | 'rulesInForce'> {
   const slack = slackGateway(config, logger);
   return {
     ...(slack ? { slack } : {}),
-    publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    publicUrl: publicUrl(config),
   };
 }

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NudgeActivityDeps } from '../activities/nudge-activities.ts';
-import type { Config } from '../config.ts';
-import type { Database } from '../db/database.ts';
+import { publicUrl, type Config } from '../config.ts';
 import { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer, smtpMailer } from '../mail/mailer.ts';
 
@@ -20,12 +19,12 @@ export function signingSecret(config: Config): string {
 }
 
 /** Everything the nudge activities need, from the environment: SMTP or the local outbox. */
-export function nudgeActivityDeps(config: Config, db: Database): Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'> {
+export function nudgeActivityDeps(config: Config): Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'> {
   return {
     mailer: config.SMTP_URL ? smtpMailer(config.SMTP_URL) : outboxMailer(),
     templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),
     from: config.ONRAMP_MAIL_FROM,
-    publicUrl: config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    publicUrl: publicUrl(config),
     signingSecret: signingSecret(config),
     docsUrl: config.ONRAMP_DOCS_URL,
   };

@@ -5,7 +5,7 @@ import type { IngestEvent } from './event-schemas.ts';
  * The properties a journey decides on. Contact data (email, urls, subjects) stays in PostgreSQL.
  * The time zone is personal but decides quiet hours in the machine: whichever way it reached the
  * workflow (this signal, or a local activity's result) it would be in the history, so it travels
- * here and a deletion deletes the history, every run (src/privacy/purge-journey.ts).
+ * here and a deletion deletes the history, every run (src/temporal/journey-client.ts).
  */
 const JOURNEY_PROPERTIES = ['mode', 'accountType', 'acquisitionChannel', 'orgId', 'timezone', 'messageId'] as const;
 

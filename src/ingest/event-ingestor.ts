@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { ApiRequestEvent, IngestEvent } from '../events/event-schemas.ts';
 import { toJourneyEvent } from '../events/to-journey-event.ts';
-import { isSdkUserAgent } from '../events/user-agent.ts';
+import { isSdkUserAgent, sdkClassifier } from '../events/user-agent.ts';
 import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
 import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
 import { stageRank, type Stage } from '../journey/stages.ts';
@@ -11,6 +11,8 @@ import { isOk, proveActiveIntegration, type AttributedRequest } from './request-
 import { storeEvents } from './store-events.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
+import { burstThresholdsFrom } from './burst-thresholds.ts';
+import type { RuleStore } from '../rules/rule-store.ts';
 import { EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
 type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
@@ -50,6 +52,11 @@ interface Learnt {
   lowered: EvidenceCandidate[];
   refused: EvidenceCandidate[];
   bursts: BurstLessons;
+}
+
+/** The ingestor as Onramp runs it: the error-burst thresholds of the rules in force, the SDK user agents configured beside the shipped ones. */
+export function createEventIngestor(pool: pg.Pool, { rules, sdkUserAgents = [] }: { rules: RuleStore; sdkUserAgents?: readonly RegExp[] }): EventIngestor {
+  return new EventIngestor(pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
 }
 
 /**

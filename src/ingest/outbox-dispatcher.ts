@@ -2,8 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { JourneyEvent } from '../journey/journey-event.ts';
-import { journeyEventsSignal, journeyWorkflowId, TASK_QUEUE } from '../../workflows/journey-messages.ts';
-import type { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+import { feedJourney } from '../temporal/journey-client.ts';
 
 export interface OutboxDispatcherOptions {
   prisma: PrismaClient;
@@ -111,7 +110,7 @@ export class OutboxDispatcher {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const [developerId, rows] = next;
         try {
-          await this.signal(developerId, rows.map((r) => r.payload));
+          await feedJourney(this.options.temporal, developerId, rows.map((r) => r.payload));
           delivered.push(...rows.map((r) => r.id));
         } catch (error) {
           failed.push({ rows, error: error instanceof Error ? error.message : String(error) });
@@ -136,19 +135,5 @@ export class OutboxDispatcher {
       this.options.logger.warn({ developers: failed.length, error: failed[0]!.error }, 'journey signals not delivered; will retry');
     }
     return delivered.length;
-  }
-
-  private async signal(developerId: string, events: JourneyEvent[]): Promise<void> {
-    const { temporal } = this.options;
-    // A deadline bounds the client's own retries, so a Temporal outage backs the row off here.
-    await temporal.connection.withDeadline(Date.now() + 10_000, () =>
-      temporal.workflow.signalWithStart<typeof onboardingJourney, [JourneyEvent[]]>('onboardingJourney', {
-        workflowId: journeyWorkflowId(developerId),
-        taskQueue: TASK_QUEUE,
-        args: [{ developerId }],
-        signal: journeyEventsSignal,
-        signalArgs: [events],
-      }),
-    );
   }
 }

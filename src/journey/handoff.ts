@@ -1,4 +1,4 @@
-import type { CaseStatus, CaseView } from '../handoff/case-context.ts';
+import type { CaseStatus, CaseView } from '../cases/case-context.ts';
 import type { ActivePolicy, StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { durationMs } from '../rules/duration.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';

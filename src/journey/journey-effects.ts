@@ -1,4 +1,4 @@
-import type { CaseView } from '../handoff/case-context.ts';
+import type { CaseView } from '../cases/case-context.ts';
 import type { Stage } from './stages.ts';
 
 /** Side effects the machine asks for; the workflow turns them into (idempotent) activity calls. */

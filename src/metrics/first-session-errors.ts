@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { DIAGNOSIS, ERROR_CLASSES, type ErrorClass } from './error-diagnosis.ts';
+import { DIAGNOSIS, ERROR_CLASSES, type ErrorClass } from '../events/error-diagnosis.ts';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** Endpoints listed by default (`limit`). */

@@ -1,19 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { pino } from 'pino';
 import { openDatabase, type Database } from '../db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { applyMigrations } from '../db/migrate.ts';
 import type { IngestEvent } from '../events/event-schemas.ts';
-import { EventIngestor } from '../ingest/event-ingestor.ts';
-import { OutboxDispatcher } from '../ingest/outbox-dispatcher.ts';
 import type { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer } from '../mail/mailer.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import { findTemporalTestServer } from '../temporal/binaries.ts';
-import { createJourneyWorker } from '../temporal/journey-worker.ts';
+import { assembleOnramp } from '../assembly/assemble-onramp.ts';
 
 /**
  * A throwaway copy of Onramp for the rule preview: an in-memory PostgreSQL (PGlite) with the
@@ -71,30 +67,28 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
     const testServer = findTemporalTestServer();
     const env = await TestWorkflowEnvironment.createTimeSkipping(testServer ? { server: { executable: { type: 'existing-path', path: testServer } } } : {});
     closers.push(() => env.teardown());
-    const worker: Worker = await createJourneyWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      pool: db.pool,
-      nudges: {
-        mailer: outboxMailer(),
-        templates: options.templates,
-        from: options.mailFrom,
-        publicUrl: 'http://onramp.preview',
-        // Links in sandbox emails are never followed: any secret signs them.
-        signingSecret: randomBytes(32).toString('base64url'),
-        docsUrl: options.docsUrl,
+    const onramp = await assembleOnramp({
+      db,
+      temporal: env.client,
+      // Rounds are delivered by `ingest`, which waits for them.
+      dispatcher: { run: false },
+      worker: {
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        nudges: {
+          mailer: outboxMailer(),
+          templates: options.templates,
+          from: options.mailFrom,
+          publicUrl: 'http://onramp.preview',
+          // Links in sandbox emails are never followed: any secret signs them.
+          signingSecret: randomBytes(32).toString('base64url'),
+          docsUrl: options.docsUrl,
+        },
+        handoffs: { publicUrl: 'http://onramp.preview' },
       },
-      handoffs: { publicUrl: 'http://onramp.preview' },
     });
-    const running = worker.run();
-    closers.push(async () => {
-      worker.shutdown();
-      await running;
-    });
-
-    const logger = pino({ level: 'silent' });
-    const ingestor = new EventIngestor(db.pool);
-    const dispatcher = new OutboxDispatcher({ prisma: db.prisma, temporal: env.client, logger });
+    closers.push(() => onramp.stop());
+    const { ingestor, dispatcher } = onramp;
     return {
       db,
       env,

@@ -2,8 +2,10 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/audit-log.ts';
 import { withTransaction, type Sql } from '../db/sql.ts';
-import type { CaseView } from '../handoff/case-context.ts';
-import { purgeJourney } from './purge-journey.ts';
+import type { CaseView } from '../cases/case-context.ts';
+import { storeHandoffSteps, type HandoffStepRow } from '../cases/handoff-log.ts';
+import type { JourneySnapshotSummary } from '../journey/journey-effects.ts';
+import { purgeJourney } from '../temporal/journey-client.ts';
 
 /**
  * Deleting a developer (privacy by default, seed 001): their journey ends, their personal data
@@ -81,27 +83,31 @@ async function redact(sql: Sql, developerId: string, author: string): Promise<Pi
 
 /**
  * Closes the developer's open cases as the journey would have: a `resolved` step by the deleter
- * with outcome `developer_deleted` in the case log, the read model (queues, metrics) after it.
+ * with outcome `developer_deleted` in the case log (with the journey's last snapshot of the case),
+ * the read model (queues, metrics) after it.
  */
 async function closeOpenCases(sql: Sql, developerId: string, author: string): Promise<CaseView[]> {
-  const open = await sql<{ id: string; revision: number; view: CaseView }>(
-    `SELECT id, revision, view FROM handoffs WHERE developer_id = $1 AND status IN ('open', 'claimed', 'snoozed') ORDER BY id FOR UPDATE`,
+  const open = await sql<{ id: string; revision: number; view: CaseView; snapshot: JourneySnapshotSummary | null }>(
+    `SELECT id, revision, view, (SELECT snapshot FROM handoff_steps s WHERE s.handoff_id = h.id ORDER BY at DESC, recorded_at DESC LIMIT 1) AS snapshot
+       FROM handoffs h WHERE developer_id = $1 AND status IN ('open', 'claimed', 'snoozed') ORDER BY id FOR UPDATE`,
     developerId,
   );
   const [{ now }] = (await sql<{ now: Date }>('SELECT now() AS now')) as [{ now: Date }];
   const at = now.toISOString();
-  const closed: CaseView[] = [];
-  for (const c of open) {
+  const steps: HandoffStepRow[] = open.map((c) => {
     const revision = c.revision + 1;
-    const view: CaseView = { ...c.view, status: 'resolved', outcome: DELETED_OUTCOME, closedAt: at, claimDueAt: null, snoozedUntil: null };
-    await sql(
-      `INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, actor, at, detail, snapshot)
-       SELECT $1, $2, $3, 'resolved', $4, $5, $6::jsonb, coalesce((SELECT snapshot FROM handoff_steps WHERE handoff_id = $2 ORDER BY at DESC, recorded_at DESC LIMIT 1), '{}'::jsonb)
-       ON CONFLICT (step_key) DO NOTHING`,
-      `${c.id}/${revision}`, c.id, developerId, author, now, JSON.stringify({ outcome: DELETED_OUTCOME, reason: 'the developer was deleted' }),
-    );
-    await sql(`UPDATE handoffs SET status = 'resolved', outcome = $2, closed_at = $3, revision = $4, view = $5::jsonb, updated_at = now() WHERE id = $1`, c.id, DELETED_OUTCOME, now, revision, JSON.stringify(view));
-    closed.push(view);
-  }
-  return closed;
+    return {
+      developerId,
+      stepKey: `${c.id}/${revision}`,
+      step: 'resolved',
+      actor: author,
+      at,
+      detail: { outcome: DELETED_OUTCOME, reason: 'the developer was deleted' },
+      case: { ...c.view, status: 'resolved', outcome: DELETED_OUTCOME, closedAt: at, claimDueAt: null, snoozedUntil: null },
+      revision,
+      snapshot: c.snapshot ?? ({} as JourneySnapshotSummary),
+    };
+  });
+  await storeHandoffSteps(sql, steps);
+  return steps.map((s) => s.case);
 }

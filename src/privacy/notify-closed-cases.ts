@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import type { CaseView } from '../handoff/case-context.ts';
-import { buildStepReply } from '../handoff/case-message.ts';
-import { gatherCaseContext } from '../handoff/gather-case-context.ts';
-import { refreshCaseMessages } from '../handoff/refresh-case-messages.ts';
-import type { SlackGateway } from '../handoff/slack-gateway.ts';
+import type { CaseView } from '../cases/case-context.ts';
+import { buildStepReply } from '../slack/case-message.ts';
+import { gatherCaseContext } from '../cases/gather-case-context.ts';
+import { refreshCaseMessages } from '../slack/refresh-case-messages.ts';
+import type { SlackGateway } from '../slack/slack-gateway.ts';
 
 /**
  * Tells Slack that a deletion closed these cases: each posted message shows the case resolved

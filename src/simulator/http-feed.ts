@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiClient } from '../cli/api-client.ts';
+import type { ApiClient } from '../client/api-client.ts';
 import type { IngestEvent } from '../events/event-schemas.ts';
 import type { DeliveryPlan } from './delivery-plan.ts';
 import type { SimulatedDeveloper } from './simulation-types.ts';

@@ -1,14 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
 import { findTemporalCli } from './binaries.ts';
+import { spawnServer, waitUntil as waitUntilServer, type ServerProcess } from './server-process.ts';
 
 /**
  * The production Temporal server (`go.temporal.io/server` v1.29.1, the version docker-compose.yml's
@@ -45,8 +45,6 @@ export interface ProductionTemporal {
 
 const ENV_NAME = 'onramp-postgres12';
 const READY_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 10_000;
-const SETPRIV = '/usr/bin/setpriv'; // kills the server with its parent, even on SIGKILL (see dev-server.ts)
 const defaultToolsDir = fileURLToPath(new URL('../../.tools/go/', import.meta.url));
 const run = promisify(execFile);
 
@@ -113,28 +111,17 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
   writeFileSync(join(opts.dir, 'config', `${ENV_NAME}.yaml`), stringify(config));
 
   const logFile = join(opts.dir, 'temporal-server.log');
-  let server: Server | undefined;
+  let server: ServerProcess | undefined;
   let namespaceCreated = false;
 
   const stop = async () => {
-    if (server) await terminate(server);
+    if (server) await server.stop();
     server = undefined;
   };
 
   const start = async () => {
     if (server && !server.ended) return;
-    const log = openSync(logFile, 'a');
-    const args = ['--root', opts.dir, '--config', 'config', '--env', ENV_NAME, '--allow-no-auth', 'start'];
-    const [command, commandArgs] =
-      process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', join(tools, 'server'), ...args]] : [join(tools, 'server'), args];
-    const child = spawn(command, commandArgs, { stdio: ['ignore', log, log] });
-    closeSync(log);
-    const started: Server = { child, ended: undefined, exited: undefined as unknown as Promise<void>, killOnExit: () => child.kill('SIGKILL') };
-    started.exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => ((started.ended = `exited (${code ?? signal})`), resolve()));
-      child.once('error', (error) => ((started.ended = `failed to start (${error.message})`), resolve()));
-    });
-    process.once('exit', started.killOnExit);
+    const started = spawnServer(join(tools, 'server'), ['--root', opts.dir, '--config', 'config', '--env', ENV_NAME, '--allow-no-auth', 'start'], logFile);
     server = started;
     try {
       await waitUntil('serving', started, logFile, async (connection) => {
@@ -174,28 +161,8 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
   }
   return { address, logFile, stop, start, drop };
 
-  async function waitUntil(what: string, current: Server, log: string, attempt: (connection: Connection) => Promise<void>): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    let lastError: unknown;
-    while (Date.now() < deadline) {
-      if (current.ended) throw new Error(`production Temporal server ${current.ended} before ${what}:\n${tail(log)}`);
-      try {
-        const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-        try {
-          await attempt(connection);
-          return;
-        } finally {
-          await connection.close();
-        }
-      } catch (error) {
-        lastError = error;
-        await sleep(250);
-      }
-    }
-    throw new Error(
-      `production Temporal server at ${address} not ${what} after ${READY_TIMEOUT_MS / 1000} s ` +
-        `(last error: ${lastError instanceof Error ? lastError.message : String(lastError)}):\n${tail(log)}`,
-    );
+  function waitUntil(what: string, current: ServerProcess, log: string, attempt: (connection: Connection) => Promise<unknown>): Promise<void> {
+    return waitUntilServer(current, { name: 'production Temporal server', address, logFile: log, what, timeoutMs: READY_TIMEOUT_MS, intervalMs: 250 }, attempt);
   }
 }
 
@@ -206,24 +173,6 @@ async function dropDatabases(postgres: ProductionTemporalOptions['postgres'], da
     for (const database of databases) await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
   } finally {
     await client.end();
-  }
-}
-
-interface Server {
-  child: ChildProcess;
-  ended: string | undefined;
-  exited: Promise<void>;
-  killOnExit: () => void;
-}
-
-async function terminate(server: Server): Promise<void> {
-  process.removeListener('exit', server.killOnExit);
-  if (server.ended) return;
-  server.child.kill('SIGTERM');
-  const timeout = sleep(STOP_GRACE_MS, false, { ref: false });
-  if (!(await Promise.race([server.exited.then(() => true), timeout]))) {
-    server.child.kill('SIGKILL');
-    await server.exited;
   }
 }
 
@@ -241,17 +190,5 @@ async function freePort(opts: { below?: number } = {}): Promise<number> {
     });
     if (port !== undefined) return port;
     if (attempt >= 100) throw new Error('no free port found');
-  }
-}
-
-/** The log's last lines; for a Go panic or an error, the lines around it. */
-function tail(logFile: string, lines = 30): string {
-  try {
-    const all = readFileSync(logFile, 'utf8').trimEnd().split('\n');
-    const panic = all.findLastIndex((line) => line.startsWith('panic:') || /"level":"(error|fatal)"|level=(error|fatal)/.test(line));
-    // Its JSON lines carry whole Go stack traces: the message, not the trace.
-    return (panic >= 0 ? all.slice(Math.max(0, panic - 5), panic + 10) : all.slice(-lines)).map((line) => line.replace(/,"stacktrace":".*$/, '}').slice(0, 1_000)).join('\n');
-  } catch {
-    return '(no log)';
   }
 }

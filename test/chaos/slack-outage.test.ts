@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LogLevel } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
-import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { startFakeSlack, type FakeSlack, type FakeSlackFailure } from '../support/fake-slack.ts';
 import { immediateRules, SHIPPED_POLICY, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { onboardingJourney } from '../../workflows/onboarding-journey.ts';

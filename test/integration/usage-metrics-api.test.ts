@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIAGNOSIS } from '../../src/metrics/error-diagnosis.ts';
+import { DIAGNOSIS } from '../../src/events/error-diagnosis.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import type { HandoffActivityDeps } from '../../src/activities/handoff-activities.ts';
 import type { NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
@@ -10,7 +9,7 @@ import { applyMigrations } from '../../src/db/migrate.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
-import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
+import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
 import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
@@ -66,17 +65,18 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
     const applied = await store.apply({ source, author: 'test', reason: options.taskQueue });
     if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
   }
-  const worker: Worker = await createJourneyWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue: options.taskQueue,
-    pool: db.pool,
-    nudges: testNudgeDeps(db.pool, options.nudges),
-    handoffs: testHandoffDeps(db.pool, options.handoffs),
-    rulesTtlMs: 0,
-    workflowBundle: await journeyWorkflowBundle(),
+  const onramp = await assembleOnramp({
+    db,
+    worker: {
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue: options.taskQueue,
+      nudges: testNudgeDeps(db.pool, options.nudges),
+      handoffs: testHandoffDeps(db.pool, options.handoffs),
+      rulesTtlMs: 0,
+      workflowBundle: await journeyWorkflowBundle(),
+    },
   });
-  const running = worker.run();
   return {
     env,
     db,
@@ -84,8 +84,7 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
       await env.client.workflow.signalWithStart(onboardingJourney, { workflowId: journeyWorkflowId(developerId), taskQueue: options.taskQueue, args: [{ developerId }], signal: journeyEventsSignal, signalArgs: [events] });
     },
     async close() {
-      worker.shutdown();
-      await running;
+      await onramp.stop();
       await env.teardown();
       await db.close();
       await database.drop();

@@ -4,20 +4,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
-import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
+import type { OnrampApp } from '../../src/api/build-app.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
-import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
+import type { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
-import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
+import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
-import type { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import type { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from './nudge-deps.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
@@ -69,8 +69,8 @@ export class OnrampHarness {
   private temporalServer!: TemporalServer;
   private production: ProductionTemporal | undefined;
   private database!: TestDatabase;
-  private worker!: Worker;
-  private workerRun!: Promise<void>;
+  private stopWorker!: () => Promise<void>;
+  private stopIngest!: () => Promise<void>;
   private nativeConnection!: NativeConnection;
   private connection!: Connection;
   private readonly temporalDir = mkdtempSync(join(tmpdir(), 'onramp-temporal-'));
@@ -97,9 +97,10 @@ export class OnrampHarness {
     this.connection = await Connection.connect({ address: this.temporalServer.address });
     this.temporal = new Client({ connection: this.connection });
     const logger = this.options.logger ?? pino({ level: 'silent' });
-    this.dispatcher = new OutboxDispatcher({ prisma: this.prisma, temporal: this.temporal, logger, pollIntervalMs: 200 });
-    this.app = await buildApp({ db: this.db, temporal: this.temporal, logger, ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], agentKeys: [AGENT_KEY], signingSecret: SIGNING_SECRET, slack: this.slack, onSignalsQueued: () => this.dispatcher.wake() });
-    this.dispatcher.start();
+    const onramp = await assembleOnramp({ db: this.db, logger, temporal: this.temporal, dispatcher: { pollIntervalMs: 200 }, api: { ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], agentKeys: [AGENT_KEY], signingSecret: SIGNING_SECRET, slack: this.slack } });
+    this.app = onramp.app;
+    this.dispatcher = onramp.dispatcher;
+    this.stopIngest = onramp.stop;
     return this;
   }
 
@@ -107,8 +108,8 @@ export class OnrampHarness {
   async startTemporal(): Promise<void> {
     this.temporalServer = temporalFlavour === 'production' ? await this.startProductionTemporal() : await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
     this.nativeConnection = await NativeConnection.connect({ address: this.temporalServer.address });
-    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), rulesTtlMs: 0, workflowBundle: await journeyWorkflowBundle() });
-    this.workerRun = this.worker.run();
+    const onramp = await assembleOnramp({ db: this.db, worker: { connection: this.nativeConnection, namespace: 'default', nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), rulesTtlMs: 0, workflowBundle: await journeyWorkflowBundle() } });
+    this.stopWorker = onramp.stop;
   }
 
   private async startProductionTemporal(): Promise<TemporalServer> {
@@ -128,8 +129,7 @@ export class OnrampHarness {
   }
 
   async stopTemporal(): Promise<void> {
-    this.worker.shutdown();
-    await this.workerRun;
+    await this.stopWorker();
     await this.nativeConnection.close();
     await this.temporalServer.stop();
   }
@@ -167,8 +167,7 @@ export class OnrampHarness {
   }
 
   async stop(): Promise<void> {
-    await this.app?.close();
-    await this.dispatcher?.stop();
+    await this.stopIngest?.();
     await this.stopTemporal().catch(() => undefined);
     await this.connection?.close();
     await this.db?.close();

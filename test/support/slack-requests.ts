@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { buildNoteModal } from '../../src/handoff/case-message.ts';
-import { ACTION_IDS, actionsBlockId, NOTE_MODAL } from '../../src/handoff/slack-interaction.ts';
+import { buildNoteModal } from '../../src/slack/case-message.ts';
+import { ACTION_IDS, actionsBlockId, NOTE_MODAL } from '../../src/slack/slack-interaction.ts';
 
 /**
  * Interaction requests as Slack sends them to `POST /slack/interactions`: a form-encoded body
  * `payload=<JSON>`, signed with the app's signing secret (computed here independently of
- * src/handoff/slack-signature.ts), and payloads shaped like Slack's block_actions and
+ * src/slack/slack-signature.ts), and payloads shaped like Slack's block_actions and
  * view_submission payloads.
  */
 

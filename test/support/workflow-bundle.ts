@@ -1,5 +1,5 @@
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../src/temporal/journey-worker.ts';
+import { WORKFLOWS_PATH } from '../../src/assembly/journey-worker.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 

@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
-import { SlackGateway } from '../../src/handoff/slack-gateway.ts';
+import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { activityFailures } from '../../src/metrics/process-metrics.ts';
 import { handoffActionUpdate, journeyWorkflowId, type HandoffActionInput } from '../../workflows/journey-messages.ts';

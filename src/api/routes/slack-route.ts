@@ -3,10 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
-import { actOnHandoff } from '../../handoff/act-on-handoff.ts';
-import type { SlackGateway } from '../../handoff/slack-gateway.ts';
-import { parseInteraction, SNOOZE_CHOICES, type ActionInteraction, type OpenNoteInteraction } from '../../handoff/slack-interaction.ts';
-import { verifySlackSignature } from '../../handoff/slack-signature.ts';
+import { actOnHandoff } from '../../temporal/act-on-handoff.ts';
+import type { SlackGateway } from '../../slack/slack-gateway.ts';
+import { parseInteraction, SNOOZE_CHOICES, type ActionInteraction, type OpenNoteInteraction } from '../../slack/slack-interaction.ts';
+import { verifySlackSignature } from '../../slack/slack-signature.ts';
 import type { ActivePolicy } from '../../rules/escalation-policy-schema.ts';
 import { errorResponse } from './error-response.ts';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DEPTH_BUCKETS, endpointDepth } from '../../metrics/endpoint-depth.ts';
-import { ERROR_CLASSES } from '../../metrics/error-diagnosis.ts';
+import { ERROR_CLASSES } from '../../events/error-diagnosis.ts';
 import { DEFAULT_ENDPOINT_LIMIT, firstSessionErrors } from '../../metrics/first-session-errors.ts';
 import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
 import { sdkShare } from '../../metrics/sdk-share.ts';

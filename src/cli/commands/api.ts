@@ -6,8 +6,7 @@ import { processLogger } from '../../logger.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { EmailTemplates } from '../../mail/email-templates.ts';
-import { signingSecret } from '../nudge-deps.ts';
-import { handoffApiOptions, onShutdownSignal, startApiService } from '../services.ts';
+import { onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
 /** The HTTP API and the outbox dispatcher, against TEMPORAL_ADDRESS and DATABASE_URL. */
@@ -21,19 +20,7 @@ export async function apiCommand(config: Config): Promise<void> {
   const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
   logger.info({ version: policy.version, author: policy.author, reason: policy.reason }, 'escalation policy version running');
   if (!config.ONRAMP_ADMIN_KEY) logger.warn('ONRAMP_ADMIN_KEY is unset: the rules and escalation-policy endpoints (/v1/rules…, /v1/escalation-policy…) answer 401 to everyone');
-  const api = await startApiService({
-    db,
-    temporalAddress,
-    namespace: config.TEMPORAL_NAMESPACE,
-    logger,
-    ingestKeys: [ingestKey!],
-    adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [],
-    ...handoffApiOptions(config, logger),
-    signingSecret: signingSecret(config),
-    host: config.HOST,
-    port: config.PORT,
-    dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,
-  });
+  const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey!], adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [] });
   logger.info({ url: api.url }, 'api listening');
   onShutdownSignal(async () => {
     await api.stop();

@@ -7,7 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config.ts';
 import { ingestEvent, MAX_EVENTS_PER_BATCH, type IngestEvent } from '../../events/event-schemas.ts';
 import { adminKeyFile } from '../admin-key.ts';
-import { ApiClient, ApiError } from '../api-client.ts';
+import { ApiClient, ApiError } from '../../client/api-client.ts';
 
 /**
  * `onramp import <file|->`: a backfill of historical events, NDJSON (one event a line, blank

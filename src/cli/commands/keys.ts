@@ -3,7 +3,7 @@ import { loadConfig } from '../../config.ts';
 import type { AuditEntry } from '../../audit/audit-log.ts';
 import type { IngestKeyInfo } from '../../keys/ingest-key-store.ts';
 import { adminKeyFile } from '../admin-key.ts';
-import { ApiClient, ApiError, resolveKey } from '../api-client.ts';
+import { ApiClient, ApiError, resolveKey } from '../../client/api-client.ts';
 
 /** `onramp keys …` and `onramp audit`: admin operations through the API (admin key). */
 

@@ -11,7 +11,7 @@ import { generateCohort } from '../../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../../simulator/simulation-types.ts';
 import { adminKeyFile } from '../admin-key.ts';
 import { positiveInt } from '../option-parsers.ts';
-import { ApiClient, resolveKey } from '../api-client.ts';
+import { ApiClient, resolveKey } from '../../client/api-client.ts';
 
 const DAY = 86_400_000;
 

@@ -11,10 +11,9 @@ import { EmailTemplates } from '../../mail/email-templates.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
 import { adminKeyLocation, startBanner } from '../start-banner.ts';
-import { signingSecret } from '../nudge-deps.ts';
 import { DEFAULT_ERROR_RATES } from '../../simulator/personas.ts';
 import { formatSummary, runSimulation } from './simulate.ts';
-import { handoffApiOptions, onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
+import { onShutdownSignal, startApiService, startWorkerService, type Stoppable } from '../services.ts';
 
 /**
  * Everything in one process on embedded defaults: the Temporal dev server (SQLite under the data
@@ -61,27 +60,8 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
     const adminKey = config.ONRAMP_ADMIN_KEY ?? embeddedAdminKey(dataDir);
-    started.push(
-      await startWorkerService({
-        db,
-        temporalAddress,
-        logger,
-        config,
-      }),
-    );
-    const api = await startApiService({
-      db,
-      temporalAddress,
-      namespace: config.TEMPORAL_NAMESPACE,
-      logger,
-      ingestKeys: [ingestKey],
-      adminKeys: [adminKey],
-      ...handoffApiOptions(config, logger),
-      signingSecret: signingSecret(config),
-      host: config.HOST,
-      port: config.PORT,
-      dispatchConcurrency: config.ONRAMP_DISPATCH_CONCURRENCY,
-    });
+    started.push(await startWorkerService({ config, db, temporalAddress, logger }));
+    const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey], adminKeys: [adminKey] });
     started.push(api);
 
     process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, rules, policy, tty: process.stdout.isTTY === true }));

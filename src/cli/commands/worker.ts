@@ -12,12 +12,7 @@ export async function workerCommand(config: Config): Promise<void> {
   const logger = processLogger(config);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
-  const worker = await startWorkerService({
-    db,
-    temporalAddress,
-    logger,
-    config,
-  });
+  const worker = await startWorkerService({ config, db, temporalAddress, logger });
   logger.info({ temporalAddress }, 'worker running');
   const metrics = config.ONRAMP_WORKER_METRICS_PORT ? await serveProcessMetrics(config.HOST, config.ONRAMP_WORKER_METRICS_PORT) : undefined;
   if (metrics) logger.info({ url: metrics.url }, 'worker metrics');

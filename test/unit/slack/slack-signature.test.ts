@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { slackSignature, verifySlackSignature } from '../../../src/handoff/slack-signature.ts';
+import { slackSignature, verifySlackSignature } from '../../../src/slack/slack-signature.ts';
 import { blockAction, signedInteraction } from '../../support/slack-requests.ts';
 
 const secret = '8f742231b10e8888abcd99yyyzzz85a5';

@@ -1,8 +1,9 @@
 import type { KnownBlock } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
-import type { CaseContext, CaseView } from '../../../src/handoff/case-context.ts';
-import { buildCaseMessage, buildNoteModal, buildStepReply, humanDuration, maskEmail, SLACK_LIMITS } from '../../../src/handoff/case-message.ts';
-import { ACTION_IDS, actionsBlockId, decodeNoteMetadata } from '../../../src/handoff/slack-interaction.ts';
+import type { CaseContext, CaseView } from '../../../src/cases/case-context.ts';
+import { buildCaseMessage, buildNoteModal, buildStepReply, humanDuration, SLACK_LIMITS } from '../../../src/slack/case-message.ts';
+import { maskEmail } from '../../../src/cases/gather-case-context.ts';
+import { ACTION_IDS, actionsBlockId, decodeNoteMetadata } from '../../../src/slack/slack-interaction.ts';
 
 const outcomes = ['unblocked', 'not-a-fit', 'bug-filed', 'no-response'];
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { journeyCaseId, pathSafeCaseId } from '../../../src/handoff/case-id.ts';
+import { journeyCaseId, pathSafeCaseId } from '../../../src/cases/case-id.ts';
 
 describe('case ids: the journey form and the path-safe form the API shows', () => {
   it('keeps a plain developer id readable', () => {

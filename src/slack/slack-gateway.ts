@@ -120,7 +120,7 @@ export function isPermanentSlackError(error: unknown): boolean {
 /**
  * The client's "retry me" after waiting out a 429: it throws `Error('A rate limit was exceeded …')`
  * inside its request wrapper, which re-wraps it as a WebAPIRequestError; the message is the only
- * tell (covered by the 429 test in test/unit/handoff/slack-gateway.test.ts).
+ * tell (covered by the 429 test in test/unit/slack/slack-gateway.test.ts).
  */
 function isRateLimitRetry(error: unknown): boolean {
   const e = error as { code?: unknown; original?: { message?: unknown } } | null;
@@ -217,17 +217,9 @@ export class SlackGateway {
 
   /** A case message posted with this key among the channel's recent messages (newest first, bounded pages). */
   async findPosted(channel: string, postKey: string): Promise<PostedMessage | undefined> {
-    const id = await this.channelId(channel);
-    if (!id) return undefined;
-    let cursor: string | undefined;
-    for (let page = 0; page < this.historyPages; page++) {
-      const result = await this.client.conversations.history({ channel: id, include_all_metadata: true, limit: HISTORY_LIMIT, ...(cursor ? { cursor } : {}) });
-      const found = (result.messages ?? []).find((m) => carriesKey(m, CASE_EVENT_TYPE, postKey));
-      if (found?.ts) return { channel: id, ts: found.ts };
-      cursor = result.response_metadata?.next_cursor || undefined;
-      if (!cursor) break;
-    }
-    return undefined;
+    return this.findKeyed(channel, CASE_EVENT_TYPE, postKey, (id, cursor) =>
+      this.client.conversations.history({ channel: id, include_all_metadata: true, limit: HISTORY_LIMIT, ...(cursor ? { cursor } : {}) }),
+    );
   }
 
   /** Replaces the case message's text and blocks (its metadata stays). */
@@ -251,13 +243,25 @@ export class SlackGateway {
 
   /** A thread reply posted with this key (conversations.replies, bounded pages). */
   async findReply(channel: string, threadTs: string, postKey: string): Promise<PostedMessage | undefined> {
+    return this.findKeyed(channel, STEP_EVENT_TYPE, postKey, (id, cursor) =>
+      this.client.conversations.replies({ channel: id, ts: threadTs, include_all_metadata: true, limit: REPLIES_LIMIT, ...(cursor ? { cursor } : {}) }),
+    );
+  }
+
+  /** The first message carrying this key in the pages `read` returns, newest first, at most `historyPages` of them. */
+  private async findKeyed(
+    channel: string,
+    eventType: string,
+    postKey: string,
+    read: (channelId: string, cursor: string | undefined) => Promise<{ messages?: MetadataCarrier[]; response_metadata?: { next_cursor?: string } }>,
+  ): Promise<PostedMessage | undefined> {
     const id = await this.channelId(channel);
     if (!id) return undefined;
     let cursor: string | undefined;
     for (let page = 0; page < this.historyPages; page++) {
-      const result = await this.client.conversations.replies({ channel: id, ts: threadTs, include_all_metadata: true, limit: REPLIES_LIMIT, ...(cursor ? { cursor } : {}) });
-      const found = (result.messages ?? []).find((m) => carriesKey(m, STEP_EVENT_TYPE, postKey));
-      if (found?.ts) return { channel: id, ts: found.ts };
+      const result = await read(id, cursor);
+      const found = (result.messages ?? []).find((m) => carriesKey(m, eventType, postKey));
+      if (found) return { channel: id, ts: found.ts };
       cursor = result.response_metadata?.next_cursor || undefined;
       if (!cursor) break;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACTION_IDS, actionsBlockId, decodeNoteMetadata, encodeNoteMetadata, parseInteraction } from '../../../src/handoff/slack-interaction.ts';
+import { ACTION_IDS, actionsBlockId, decodeNoteMetadata, encodeNoteMetadata, parseInteraction } from '../../../src/slack/slack-interaction.ts';
 import { blockAction, noteSubmission } from '../../support/slack-requests.ts';
 
 const caseId = 'dev_7f3a/h2';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CaseContext, CaseView } from './case-context.ts';
+import type { CaseContext, CaseView } from '../cases/case-context.ts';
 import { buildCaseMessage } from './case-message.ts';
 import type { SlackGateway } from './slack-gateway.ts';
 

@@ -1,8 +1,8 @@
 import { LogLevel, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CaseContext, CaseView } from '../../../src/handoff/case-context.ts';
-import { buildCaseMessage, type CaseMessage } from '../../../src/handoff/case-message.ts';
-import { CASE_EVENT_TYPE, isPermanentSlackError, SlackGateway, slackErrorCode, slackLogger, STEP_EVENT_TYPE, type SlackGatewayOptions } from '../../../src/handoff/slack-gateway.ts';
+import type { CaseContext, CaseView } from '../../../src/cases/case-context.ts';
+import { buildCaseMessage, type CaseMessage } from '../../../src/slack/case-message.ts';
+import { CASE_EVENT_TYPE, isPermanentSlackError, SlackGateway, slackErrorCode, slackLogger, STEP_EVENT_TYPE, type SlackGatewayOptions } from '../../../src/slack/slack-gateway.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 
 const token = 'xoxb-test-token';

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { CaseContext, TimelineEntry } from './case-context.ts';
-import { maskEmail } from './case-message.ts';
-import { diagnosisOf } from '../metrics/error-diagnosis.ts';
+import { diagnosisOf } from '../events/error-diagnosis.ts';
 
 export interface GatherOptions {
   /** The policy's `privacy.showEmail`: false masks it. */
@@ -75,4 +74,11 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
     diagnosis,
     journeyUrl: `${options.publicUrl.replace(/\/$/, '')}/v1/developers/${encodeURIComponent(developerId)}/journey`,
   };
+}
+
+/** `j***@example.com`: how a case shows an email the policy does not show. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return '***';
+  return `${email[0]}***${email.slice(at)}`;
 }

@@ -1,6 +1,6 @@
 import type { ActionsBlockElement, Button, KnownBlock, ModalView, PlainTextElement, PlainTextOption, StaticSelect } from '@slack/web-api';
-import { CLOSED_STATUSES, type CaseContext, type CaseView } from './case-context.ts';
-import { pathSafeCaseId } from './case-id.ts';
+import { CLOSED_STATUSES, type CaseContext, type CaseView } from '../cases/case-context.ts';
+import { pathSafeCaseId } from '../cases/case-id.ts';
 import { ACTION_IDS, actionsBlockId, encodeNoteMetadata, NOTE_MODAL, SNOOZE_CHOICES, type NoteOrigin } from './slack-interaction.ts';
 
 /**
@@ -59,13 +59,6 @@ function code(text: string): string {
 
 const plain = (text: string, max: number = SLACK_LIMITS.sectionText): PlainTextElement => ({ type: 'plain_text', text: clip(text, max), emoji: true });
 const mrkdwnSection = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: clip(text, SLACK_LIMITS.sectionText) } });
-
-/** `j***@example.com`. */
-export function maskEmail(email: string): string {
-  const at = email.lastIndexOf('@');
-  if (at <= 0) return '***';
-  return `${email[0]}***${email.slice(at)}`;
-}
 
 /** A Slack date token: shown in each reader's time zone, with a UTC fallback. */
 export function slackDate(iso: string, format = '{date_short_pretty} {time}'): string {

@@ -1,0 +1,80 @@
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { pino, type Logger } from 'pino';
+import { buildApp, type AppDeps, type OnrampApp } from '../api/build-app.ts';
+import type { Database } from '../db/database.ts';
+import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';
+import { OutboxDispatcher, type OutboxDispatcherOptions } from '../ingest/outbox-dispatcher.ts';
+import { RuleStore } from '../rules/rule-store.ts';
+import { createJourneyWorker, type JourneyWorkerOptions } from './journey-worker.ts';
+
+export interface AssemblyOptions {
+  db: Database;
+  /** The dispatcher's, the API's and the worker's failures (default: silent). */
+  logger?: Logger;
+  /** The journey worker with its activities, running until `stop()`. */
+  worker?: Omit<JourneyWorkerOptions, 'pool'>;
+  /** The client the outbox dispatcher signals the journeys with: given, the ingestor and the dispatcher are assembled. */
+  temporal?: Client;
+  /** `run: false`: the dispatcher is not started; the caller delivers rounds itself (`deliverOnce`). */
+  dispatcher?: Omit<OutboxDispatcherOptions, 'prisma' | 'temporal' | 'logger'> & { run?: boolean };
+  /** The HTTP API (needs `temporal`), storing events with the assembly's ingestor and waking its dispatcher. */
+  api?: Omit<AppDeps, 'db' | 'temporal' | 'logger' | 'onSignalsQueued' | 'ingestor'>;
+}
+
+/** What was assembled: the parts the options asked for, and one `stop()` for all of them. */
+export type Onramp<O extends AssemblyOptions> = { stop(): Promise<void> } & (O extends { worker: object } ? { worker: Worker } : unknown) &
+  (O extends { temporal: Client } ? { ingestor: EventIngestor; dispatcher: OutboxDispatcher } : unknown) &
+  (O extends { api: object } ? { app: OnrampApp } : unknown);
+
+/**
+ * Puts Onramp together: the journey worker, the ingestor with the outbox dispatcher that carries
+ * what it queues to the journeys, and the HTTP API on both. Every process assembles through here
+ * (the CLI's api, worker and start, the rule preview, the tests, the bench); each passes the
+ * connections it made (a dev server, the production one, the time-skipping test server) and keeps
+ * closing them. `stop()` stops in reverse: requests in flight finish, undelivered rows stay in the
+ * outbox, workflow tasks in flight finish.
+ */
+export async function assembleOnramp<O extends AssemblyOptions>(options: O): Promise<Onramp<O>> {
+  const { db, temporal } = options;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  if (options.api && !temporal) throw new Error('the API needs a Temporal client');
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  if (options.worker) {
+    worker = await createJourneyWorker({ ...options.worker, pool: db.pool });
+    running = worker.run();
+    running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped'));
+  }
+  const stopWorker = async () => {
+    if (worker?.getState() === 'RUNNING') worker.shutdown(); // lets tasks in flight finish
+    await running;
+  };
+  let ingestor: EventIngestor | undefined;
+  let dispatcher: OutboxDispatcher | undefined;
+  let app: OnrampApp | undefined;
+  if (temporal) {
+    try {
+      const { run = true, ...dispatcherOptions } = options.dispatcher ?? {};
+      ingestor = createEventIngestor(db.pool, { rules: new RuleStore(db.pool), ...(options.api?.sdkUserAgents ? { sdkUserAgents: options.api.sdkUserAgents } : {}) });
+      const outbox = new OutboxDispatcher({ ...dispatcherOptions, prisma: db.prisma, temporal, logger });
+      dispatcher = outbox;
+      if (options.api) app = await buildApp({ ...options.api, db, temporal, logger, ingestor, onSignalsQueued: () => outbox.wake() });
+      if (run) outbox.start();
+    } catch (error) {
+      await stopWorker().catch(() => undefined);
+      throw error;
+    }
+  }
+  const assembled = {
+    ...(worker ? { worker } : {}),
+    ...(ingestor && dispatcher ? { ingestor, dispatcher } : {}),
+    ...(app ? { app } : {}),
+    async stop() {
+      await app?.close(); // finishes requests in flight
+      await dispatcher?.stop(); // what is left stays in the outbox
+      await stopWorker();
+    },
+  };
+  return assembled as Onramp<O>;
+}

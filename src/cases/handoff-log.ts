@@ -1,0 +1,35 @@
+import type { Sql } from '../db/sql.ts';
+import type { HandoffStepEffect } from '../journey/journey-effects.ts';
+
+/** A case's step as the log keeps it: what the journey's effect carries (a deletion closing a case writes one too). */
+export type HandoffStepRow = Omit<HandoffStepEffect, 'type'>;
+
+/**
+ * Appends steps to the case log (handoff_steps, idempotent by step key) and brings each case's
+ * read model (handoffs: queues, metrics) to its newest step; a read model is only ever replaced
+ * by a later revision, so steps stored late or twice change nothing.
+ */
+export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow[]): Promise<void> {
+  if (steps.length === 0) return;
+  const latest = new Map<string, HandoffStepRow>();
+  for (const s of steps) if ((latest.get(s.case.id)?.revision ?? -1) < s.revision) latest.set(s.case.id, s);
+  await sql(
+    `INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, actor, at, detail, snapshot)
+     SELECT k, h, d, s, a, at, de::jsonb, sn::jsonb
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS u(k, h, d, s, a, at, de, sn)
+     ON CONFLICT (step_key) DO NOTHING`,
+    steps.map((s) => s.stepKey), steps.map((s) => s.case.id), steps.map((s) => s.developerId), steps.map((s) => s.step), steps.map((s) => s.actor),
+    steps.map((s) => s.at), steps.map((s) => JSON.stringify(s.detail)), steps.map((s) => JSON.stringify(s.snapshot)),
+  );
+  for (const { case: c, revision, developerId } of latest.values()) {
+    await sql(
+      `INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, sla_breached, revision, view, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, now())
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, owner = excluded.owner, level = excluded.level, claimed_at = excluded.claimed_at,
+         closed_at = excluded.closed_at, outcome = excluded.outcome, sla_breached = excluded.sla_breached, revision = excluded.revision,
+         view = excluded.view, updated_at = now()
+       WHERE handoffs.revision < excluded.revision`,
+      c.id, developerId, c.status, c.criterion, c.owner, c.level, c.openedAt, c.claimedAt, c.closedAt, c.outcome, c.breaches.length > 0, revision, JSON.stringify(c),
+    );
+  }
+}

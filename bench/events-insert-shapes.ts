@@ -1,7 +1,7 @@
 /**
  * The ingest's `events` insert alone, in four statement shapes, with and without its
  * per-endpoint index: 100,000 `api.request` rows in batches of 500 on one connection, each
- * variant twice. An investigation aid for the ingest ratio (README, Benchmark):
+ * variant twice. An investigation aid for the ingest ratio (bench/RESULTS.md):
  *
  *   BENCH_DATABASE_URL=postgresql://…/postgres npx tsx bench/events-insert-shapes.ts
  *

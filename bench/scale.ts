@@ -39,7 +39,7 @@ const ARRIVAL_HOURS = Number(process.env.SCALE_ARRIVAL_HOURS ?? 6);
 const CHUNK = Number(process.env.SCALE_CHUNK ?? 5_000);
 const QUERY_SAMPLES = Number(process.env.SCALE_QUERY_SAMPLES ?? 300);
 const DAYS = 30;
-/** The worker's V8 heap cap (as production should run it: README, Production topology). */
+/** The worker's V8 heap cap (as production should run it: docs/guides/platform-engineer.md#scaling). */
 const WORKER_HEAP_MB = Number(process.env.SCALE_WORKER_HEAP_MB ?? 512);
 const SEED = 7;
 const INGEST_KEY = 'scale-ingest-key-0123456789abcdef';

@@ -2,7 +2,7 @@ import type pg from 'pg';
 
 /**
  * Seeds `count` synthetic developers straight into the read model (not through the journeys): a
- * signup spread over the last 120 days, stages reached with seed-000-like drop-off at plausible
+ * signup spread over the last 120 days, stages reached with drop-off like the funnel reference model's (docs/concepts/funnel.md) at plausible
  * delays, first-session API requests (SDK or raw, some 401/400/429), nudge decisions (sent, holdout)
  * and handoff cases for some. Deterministic (hash of the developer number), set-based SQL: 100,000
  * developers take well under a minute. For measuring the metrics endpoints at scale, not a test.

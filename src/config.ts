@@ -37,7 +37,7 @@ const schema = z.object({
   /** Agents' key for the handoff endpoints (GET /v1/handoffs, POST /v1/handoffs/:id/actions); the admin key works too. */
   ONRAMP_AGENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /**
-   * More user agents to count as SDKs (seed 000's SDK vs raw HTTP), beside the shipped patterns: a
+   * More user agents to count as SDKs (SDK vs raw HTTP, docs/concepts/funnel.md), beside the shipped patterns: a
    * JSON array of regular expressions, e.g. `["^acme-cli/", "AcmeKit"]` (case-insensitive).
    */
   ONRAMP_SDK_USER_AGENTS: z

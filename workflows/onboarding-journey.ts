@@ -26,7 +26,7 @@ export interface OnboardingJourneyInput {
 }
 
 // Local activities: a transition row is one short DB write, and a regular activity's round trip
-// through the server costs more than the rest of the journey (measured in the bench).
+// through the server costs more than the rest of the journey (bench/RESULTS.md).
 const { recordJourneyEffects } = proxyLocalActivities<JourneyActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '1 minute', backoffCoefficient: 2 },

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import type { Sql } from '../db/sql.ts';
 
 /**
- * The audit trail (seed 001: every change of schema, thresholds and SLAs is recorded): one
+ * The audit trail (every change of schema, thresholds and SLAs is recorded:
+ * docs/concepts/funnel.md#automation-and-people): one
  * append-only row per change — rules and escalation-policy versions, ingest keys created and
  * revoked — written in the same transaction as the change itself, so neither exists without the
  * other.

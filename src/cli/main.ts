@@ -1,51 +1,9 @@
-import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config.ts';
-import { applyMigrations } from '../db/migrate.ts';
-import { apiCommand } from './commands/api.ts';
-import { importCommand } from './commands/import.ts';
-import { journeyCommand } from './commands/journey.ts';
-import { keysCommand } from './commands/keys.ts';
-import { policyCommand } from './commands/policy.ts';
-import { rulesCommand } from './commands/rules.ts';
-import { simulateCommand } from './commands/simulate.ts';
-import { startCommand } from './commands/start.ts';
-import { workerCommand } from './commands/worker.ts';
+import { ConfigError } from '../config.ts';
+import { buildProgram } from './program.ts';
 
-const program = new Command('onramp').description('Onboarding orchestration for developer platforms');
-
-program
-  .command('start')
-  .description('run everything on embedded defaults (Temporal dev server, PGlite) unless TEMPORAL_ADDRESS / DATABASE_URL are set')
-  .option('--demo', 'then feed it a synthetic cohort (the last 45 days of 400 developers) so the dashboard fills within a minute')
-  .action((options: { demo?: boolean }) => startCommand(loadConfig(), options));
-program.command('api').description('run the HTTP API and outbox dispatcher (needs DATABASE_URL, TEMPORAL_ADDRESS, ONRAMP_INGEST_KEY)').action(() => apiCommand(loadConfig()));
-program.command('worker').description('run the journey worker (needs DATABASE_URL, TEMPORAL_ADDRESS)').action(() => workerCommand(loadConfig()));
-program
-  .command('migrate')
-  .description('apply pending database migrations to DATABASE_URL')
-  .action(async () => {
-    const config = loadConfig();
-    if (!config.DATABASE_URL) throw new ConfigError('Missing environment: DATABASE_URL');
-    const { applied } = await applyMigrations(config.DATABASE_URL);
-    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n');
+buildProgram()
+  .parseAsync()
+  .catch((error: unknown) => {
+    process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(error instanceof ConfigError ? 2 : 1);
   });
-program
-  .command('journey <developerId>')
-  .description("print one developer's journey as a timeline (through the HTTP API)")
-  .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
-  .option('--key <key>', 'API key (default ONRAMP_INGEST_KEY or the embedded key in $ONRAMP_DATA_DIR)')
-  .option('--json', 'print the raw JSON')
-  .action(async (developerId: string, options) => {
-    process.exitCode = await journeyCommand(loadConfig(), developerId, options);
-  });
-
-rulesCommand(program);
-policyCommand(program);
-simulateCommand(program);
-keysCommand(program);
-importCommand(program);
-
-program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(error instanceof ConfigError ? 2 : 1);
-});

@@ -1,7 +1,8 @@
 /**
- * Seed 000's first-session error diagnoses, by status class: the one home of these texts, read by
- * the errors metric (`GET /v1/metrics/errors`) and by a handoff case's diagnosis lines. Seed 000
- * diagnoses 401, 400 and 429; it says nothing of 5xx (the API failed, not the developer): `null`.
+ * The first-session error diagnoses, by status class (docs/concepts/funnel.md#first-session-error-diagnoses):
+ * the one home of these texts, read by the errors metric (`GET /v1/metrics/errors`) and by a
+ * handoff case's diagnosis lines. The model diagnoses 401, 400 and 429; it says nothing of 5xx
+ * (the API failed, not the developer): `null`.
  */
 export const ERROR_CLASSES = ['401', '400', '429', '5xx'] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
@@ -13,7 +14,7 @@ export const DIAGNOSIS: Readonly<Record<ErrorClass, string | null>> = {
   '5xx': null,
 };
 
-/** The diagnosis of one response status (`undefined` when seed 000 has none for it). */
+/** The diagnosis of one response status (`undefined` when the model has none for it). */
 export function diagnosisOf(status: number): string | undefined {
   const errorClass: ErrorClass | undefined = status >= 500 && status <= 599 ? '5xx' : ERROR_CLASSES.find((c) => c === String(status));
   return errorClass ? (DIAGNOSIS[errorClass] ?? undefined) : undefined;

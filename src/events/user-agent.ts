@@ -1,5 +1,5 @@
 /**
- * SDK vs raw HTTP by user agent (seed 000, metric 3). Official SDKs identify themselves; anything
+ * SDK vs raw HTTP by user agent (funnel metric 3, docs/concepts/funnel.md). Official SDKs identify themselves; anything
  * else (curl, language HTTP libraries, no user agent) counts as raw HTTP.
  */
 export const DEFAULT_SDK_PATTERNS: readonly RegExp[] = [

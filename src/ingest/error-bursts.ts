@@ -65,7 +65,7 @@ function topOf<R extends { endpoint: string; n: number }>(group: R[]): R {
 }
 
 /**
- * Seed 000's first-session diagnoses, on the ingest side: a burst of 401s, 400s concentrated on
+ * The first-session diagnoses (docs/concepts/funnel.md#first-session-error-diagnoses), on the ingest side: a burst of 401s, 400s concentrated on
  * one endpoint, or 429s within the first session (from the developer's first request) becomes one
  * row in error_bursts and one journey signal, never a signal per request.
  *

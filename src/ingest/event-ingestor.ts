@@ -198,7 +198,7 @@ function firstById(batch: IngestEvent[]): IngestEvent[] {
   return batch.filter((e) => !seen.has(e.id) && seen.add(e.id));
 }
 
-/** Seed 000's join, written at key creation; the first creation of a key wins. */
+/** The api_key → developer join (docs/concepts/funnel.md#the-seven-stages), written at key creation; the first creation of a key wins. */
 async function mapApiKeys(sql: Sql, keyEvents: Extract<IngestEvent, { type: 'api_key.created' }>[]): Promise<void> {
   if (keyEvents.length === 0) return;
   await sql(

@@ -16,7 +16,7 @@ export interface StoredBatch {
  * developer's; the requests whose key is not mapped yet, to wait for its creation; the waiting
  * requests that this batch's key creations attribute; and every newly attributed request, added to
  * the per-endpoint aggregates. One statement because the ingest is bound by CPU on both sides of
- * the wire, and each round trip costs both (README, Benchmark).
+ * the wire, and each round trip costs both (bench/RESULTS.md).
  *
  * The key mappings of this batch must be written before (mapApiKeys), and `developerOf` must know
  * them: a request of this batch never waits for a key this batch creates.

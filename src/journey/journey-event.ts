@@ -70,7 +70,7 @@ export function milestoneSignalId(causeEventId: string, stage: ApiMilestoneStage
   return `${causeEventId}#${stage}`;
 }
 
-/** Which stages one event proves (seed 000's definitions); api.request goes through milestones. */
+/** Which stages one event proves (docs/concepts/funnel.md#the-seven-stages); api.request goes through milestones. */
 export function stagesProvenBy(event: JourneyEvent): { stage: Stage; causeEventId: string }[] {
   switch (event.type) {
     case 'api.milestone':

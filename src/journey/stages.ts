@@ -1,4 +1,4 @@
-/** The seven funnel stages of seed 000, in funnel order. */
+/** The seven funnel stages, in funnel order (docs/concepts/funnel.md). */
 export const STAGES = [
   'intent',
   'account_created',

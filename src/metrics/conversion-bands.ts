@@ -1,6 +1,6 @@
 import type { Stage } from '../journey/stages.ts';
 
-/** Seed 000's benchmark bands, best first. */
+/** The benchmark bands (docs/concepts/funnel.md#benchmark-bands), best first. */
 export const BANDS = ['top_quartile', 'median', 'below_median', 'warning'] as const;
 export type Band = (typeof BANDS)[number];
 
@@ -13,8 +13,7 @@ export interface BandedTransition {
 }
 
 /**
- * Seed 000, "Metric 1: Stage-to-Stage Conversion Rates" (the Top Quartile / Median / Warning
- * Threshold table):
+ * The funnel reference model's stage-to-stage conversion benchmarks (docs/concepts/funnel.md#benchmark-bands):
  *
  * | Transition                                    | Top Quartile | Median | Warning |
  * | Signup → First API Call (7 days)              | 50%+         | 25–35% | <15%    |
@@ -27,7 +26,7 @@ export interface BandedTransition {
  * under the warning threshold → `warning`. A band applies only to the table's own pair and window
  * (a 7-day benchmark says nothing about a 3-day window).
  */
-export const SEED_000_BANDS: readonly BandedTransition[] = [
+export const REFERENCE_BANDS: readonly BandedTransition[] = [
   { from: 'account_created', to: 'first_api_call', windowDays: 7, atLeast: { top_quartile: 0.5, median: 0.25, below_median: 0.15 } },
   { from: 'first_api_call', to: 'active_integration', windowDays: 14, atLeast: { top_quartile: 0.65, median: 0.4, below_median: 0.25 } },
   { from: 'active_integration', to: 'production_deployment', windowDays: 30, atLeast: { top_quartile: 0.55, median: 0.3, below_median: 0.15 } },
@@ -36,7 +35,7 @@ export const SEED_000_BANDS: readonly BandedTransition[] = [
 /** The band of a rate for a transition, or null when the table has no benchmark for it (or there is no rate). */
 export function bandOf(transition: { from: Stage; to: Stage; windowDays: number }, rate: number | null): Band | null {
   if (rate === null) return null;
-  const benchmark = SEED_000_BANDS.find((b) => b.from === transition.from && b.to === transition.to && b.windowDays === transition.windowDays);
+  const benchmark = REFERENCE_BANDS.find((b) => b.from === transition.from && b.to === transition.to && b.windowDays === transition.windowDays);
   if (!benchmark) return null;
   if (rate >= benchmark.atLeast.top_quartile) return 'top_quartile';
   if (rate >= benchmark.atLeast.median) return 'median';

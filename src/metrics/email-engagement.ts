@@ -3,7 +3,7 @@ import { STAGES, type Stage } from '../journey/stages.ts';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
 /**
- * Email engagement segments over signup cohorts (seed 000) and the nudge effect: conversion of
+ * Email engagement segments over signup cohorts (docs/concepts/funnel.md#email-engagement-segments) and the nudge effect: conversion of
  * nudged against holdout developers per stage, with a 95 % confidence interval of the difference.
  */
 

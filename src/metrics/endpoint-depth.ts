@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
-/** Seed 000's depth buckets: the quickstart endpoint only, one more, exploring on their own. */
+/** The funnel reference model's depth buckets (docs/concepts/funnel.md): the quickstart endpoint only, one more, exploring on their own. */
 export const DEPTH_BUCKETS = ['1', '2', '3+'] as const;
 export type DepthBucket = (typeof DEPTH_BUCKETS)[number];
 
@@ -37,7 +37,7 @@ interface Row {
 }
 
 /**
- * First-session API depth (seed 000, metric 4), per ISO signup week and overall: the distinct
+ * First-session API depth (funnel metric 4, docs/concepts/funnel.md), per ISO signup week and overall: the distinct
  * endpoints a developer called successfully (2xx `api.request`) from their `first_api_call` to 24 h
  * after it (both ends included, as the active-integration proof counts them), and the production
  * rate by bucket (1, 2, 3+). Developers whose 24 h had not elapsed at asOf are `excluded`.

@@ -11,7 +11,7 @@ export interface StatusFigures {
   requests: number;
   /** requests / all first-session requests of the scope; null when there are none. */
   rate: number | null;
-  /** Seed 000's diagnosis; null for 5xx (seed 000 gives none). */
+  /** The diagnosis (docs/concepts/funnel.md#first-session-error-diagnoses); null for 5xx (none). */
   diagnosis: string | null;
 }
 
@@ -37,7 +37,7 @@ type Row = { scope: 'overall' | 'cohort' | 'endpoint'; cohort: string | null; en
 const classFilter: Record<ErrorClass, string> = { '401': 'status = 401', '400': 'status = 400', '429': 'status = 429', '5xx': 'status BETWEEN 500 AND 599' };
 
 /**
- * First-session error rates (seed 000's API error log analysis): a developer's first session is
+ * First-session error rates (docs/concepts/funnel.md#first-session-error-diagnoses): a developer's first session is
  * the 24 h from their first `api.request` (any status) up to asOf, both ends included; every
  * request in it counts (a session still open at asOf counts as far as it goes). Rates are shares
  * of the scope's first-session requests: overall, per ISO signup week, and per endpoint.

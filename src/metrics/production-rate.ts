@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
-/** Days after signup at which seed 000 reads the production deployment rate. */
+/** Days after signup at which the funnel reference model reads the production deployment rate (docs/concepts/funnel.md). */
 export const HORIZONS = [30, 60, 90] as const;
 
 export interface HorizonFigures {

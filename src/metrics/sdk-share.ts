@@ -32,7 +32,7 @@ interface Row {
 const share = (sdk: number, raw: number): Share => ({ sdk, raw, sdkShare: sdk + raw === 0 ? null : sdk / (sdk + raw) });
 
 /**
- * SDK vs raw HTTP (seed 000, metric 3), per ISO signup week and overall. Requests: every
+ * SDK vs raw HTTP (funnel metric 3, docs/concepts/funnel.md), per ISO signup week and overall. Requests: every
  * `api.request` of the filtered developers up to asOf, any status, by its `sdk` flag (a missing
  * flag is raw HTTP). Developers: those with at least one such request; SDK when their SDK requests
  * outnumber their raw ones (a strict majority: a tie is raw HTTP).

@@ -11,7 +11,7 @@ export interface TransitionSpec {
   windowDays: number;
 }
 
-/** Seed 000's three windows. */
+/** The three benchmarked windows (docs/concepts/funnel.md#benchmark-bands). */
 export const DEFAULT_TRANSITIONS: readonly TransitionSpec[] = [
   { from: 'account_created', to: 'first_api_call', windowDays: 7 },
   { from: 'first_api_call', to: 'active_integration', windowDays: 14 },

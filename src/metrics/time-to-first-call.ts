@@ -24,7 +24,7 @@ export interface TtfacFigures {
 
 export interface TtfacCohort extends TtfacFigures {
   cohort: string;
-  /** Seed 000's "rising tail, stable median" against the previous cohort with percentiles. */
+  /** The "rising tail, stable median" (docs/concepts/funnel.md#time-to-first-call) against the previous cohort with percentiles. */
   risingTail: boolean;
 }
 

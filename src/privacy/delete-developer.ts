@@ -8,7 +8,7 @@ import type { JourneySnapshotSummary } from '../journey/journey-effects.ts';
 import { purgeJourney } from '../temporal/journey-client.ts';
 
 /**
- * Deleting a developer (privacy by default, seed 001): their journey ends, their personal data
+ * Deleting a developer (privacy by default, docs/concepts/funnel.md#automation-and-people): their journey ends, their personal data
  * goes — email and time zone, the contact and free-text properties of their events (email, raw
  * user agents, ticket subjects, webhook URLs, anything extra), the emails sent to them, agents'
  * notes and ticket subjects in their cases, the time zone their nudge decisions were made on — while

@@ -1,13 +1,14 @@
 import type { AccountType, Channel } from './simulation-types.ts';
 
 /**
- * How synthetic developers behave, per acquisition channel, after seed 000 ("Cohort and
- * acquisition-channel analysis"): organic search has high intent and goes straight to the
- * reference (rarely the quickstart), listing-site explorers need guidance (the quickstart, slower
- * first call), paid acquisition has lower intent and a higher TTFAC. The probabilities are
- * calibrated so that the whole cohort lands near seed 000's medians: about 30 % signup → first call
- * in 7 days, 40–55 % first call → active in 14, 30–45 % active → production in 30
- * (test/unit/synthetic-cohort.test.ts checks a 4,000-developer cohort against those bands).
+ * How synthetic developers behave, per acquisition channel, after the funnel reference model
+ * (docs/concepts/funnel.md#cohorts-and-acquisition-channels): organic search has high intent and
+ * goes straight to the reference (rarely the quickstart), listing-site explorers need guidance
+ * (the quickstart, slower first call), paid acquisition has lower intent and a higher TTFAC. The
+ * probabilities are calibrated so that the whole cohort lands near the reference model's medians
+ * (docs/concepts/funnel.md#benchmark-bands): about 30 % signup → first call in 7 days, 40–55 %
+ * first call → active in 14, 30–45 % active → production in 30
+ * (test/unit/simulator/synthetic-cohort.test.ts checks a 4,000-developer cohort against those bands).
  */
 export interface ChannelBehaviour {
   /** Creates a test key. */

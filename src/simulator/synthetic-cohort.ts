@@ -18,8 +18,8 @@ import { Rng } from './random.ts';
 import type { GroundTruth, SimulatedDeveloper } from './simulation-types.ts';
 
 /**
- * Synthetic developers (seed 001: validate instrumentation and rules on synthetic journeys before
- * they go live): each one's events in the ingest contract, generated from a per-channel behaviour
+ * Synthetic developers (validate instrumentation and rules on synthetic journeys before they go
+ * live: docs/concepts/funnel.md#automation-and-people): each one's events in the ingest contract, generated from a per-channel behaviour
  * (personas.ts), with the ground truth of what it did written down as it is generated, not
  * derived from the events, so that Onramp's stages and metrics can be checked against it.
  */

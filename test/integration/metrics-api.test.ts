@@ -86,7 +86,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     weakest,
   });
 
-  it('conversion within seed 000 windows, overall and per ISO week, with bands and the weakest transition', async () => {
+  it('conversion within the benchmarked windows, overall and per ISO week, with bands and the weakest transition', async () => {
     const body = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}`);
     expect(body.asOf).toBe(AS_OF);
     // T1 signup → first call, 7 d. Reached account_created: 13 (z1 signed up after AS_OF).
@@ -124,7 +124,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     //   b4's production is after AS_OF and its window (to 03-04) elapsed → eligible. eligible 13 − 3 = 10 → 0.5.
     // account_created → first_api_call 1 d: all first calls within a day except a3 (2 d) and b5 (6 d); a4 never;
     //   c1's day elapsed (03-13) → eligible. eligible 13, converted 9 (a1 a2 a5 b1 b2 b3 b4 c2 c3).
-    // Neither of the last two is in seed 000's table (pair, or window): no band; the weakest is the only banded one.
+    // Neither of the last two is in the benchmark table (docs/concepts/funnel.md#benchmark-bands) (pair, or window): no band; the weakest is the only banded one.
     const T60 = { from: 'account_created', to: 'production_deployment', windowDays: 60 };
     const T1d = { from: 'account_created', to: 'first_api_call', windowDays: 1 };
     expect(body.overall).toEqual([figures(T2, 10, 6, 1, 'median', true), figures(T60, 10, 5, 3, null), figures(T1d, 13, 9, 0, null)]);

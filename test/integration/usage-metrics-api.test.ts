@@ -159,7 +159,7 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
     expect(body.overall.buckets[0].production.rate).toBe(0.5);
   });
 
-  it('first-session error rates by status with the seed 000 diagnosis, per ISO week, overall and by endpoint', async () => {
+  it('first-session error rates by status with the reference diagnosis, per ISO week, overall and by endpoint', async () => {
     const body = await api.ok(`/v1/metrics/errors?asOf=${AS_OF}`);
     // W49: d1 5 requests (401, 200, 200, 400, 404: errors 3) + d2 5 (401, 401, 200, 429, 500: errors 4)
     //   = 10 requests, errors 7; 401 ×3, 400 ×1, 429 ×1, 5xx ×1 (the 404 is an error of no class).

@@ -1,5 +1,5 @@
 /**
- * A test oracle: seed 000's stage definitions computed directly from a whole set of events, the
+ * A test oracle: the funnel's stage definitions (docs/concepts/funnel.md) computed directly from a whole set of events, the
  * slow obvious way (all pairs for active integration), to check what ingest + journey derive
  * incrementally in any arrival order.
  */

@@ -3,7 +3,7 @@ import type { SimulatedDeveloper } from '../../src/simulator/simulation-types.ts
 
 /**
  * The funnel metrics computed from a simulation's ground truth, the obvious way in TypeScript
- * (README "Funnel metrics" definitions), to check what Onramp's SQL answers for the same cohort.
+ * (the definitions in docs/reference/metrics.md#funnel-metrics), to check what Onramp's SQL answers for the same cohort.
  */
 
 const DAY = 86_400_000;

@@ -19,7 +19,7 @@ function namesVariable(message: string, name: string): boolean {
 }
 
 describe('loadConfig', () => {
-  it('applies the README defaults to an empty environment', () => {
+  it('applies the documented defaults (docs/reference/configuration.md) to an empty environment', () => {
     expect(loadConfig({})).toEqual({
       PORT: 3000,
       HOST: '0.0.0.0',

@@ -46,7 +46,7 @@ describe('nudge decisions (pure)', () => {
     expect(effects).toMatchObject([{ type: 'recordNudgeDecision', outcome: 'skipped', reason: 'frequency_cap', ruleId: 'first-call-help' }]);
   });
 
-  it('segments engagement as seed 000 does, and stops email after sends without an open', () => {
+  it('segments engagement as the funnel reference model does, and stops email after sends without an open', () => {
     const policy = shipped.policy;
     expect(engagementOf({ ...initialNudgeState(), opened: 3, clicked: 1 }, policy)).toBe('high');
     expect(engagementOf({ ...initialNudgeState(), opened: 1 }, policy)).toBe('medium');

@@ -28,7 +28,7 @@ const transitionFigures = z.object({
   converted: z.int().describe('of the eligible: reached `to` or any later stage no later than windowDays after reaching `from`'),
   rate: percent('converted / eligible').nullable().describe('converted / eligible; null when eligible is 0'),
   excluded: z.int().describe('reached `from`, not converted, window not yet elapsed at asOf: left out of the denominator'),
-  band: z.enum(BANDS).nullable().describe("seed 000's benchmark band; null for a pair or window the table has no benchmark for, or without a rate"),
+  band: z.enum(BANDS).nullable().describe("the funnel reference model's benchmark band; null for a pair or window the table has no benchmark for, or without a rate"),
   weakest: z.boolean().describe('the lowest band of the set (ties: the lowest rate)'),
 });
 
@@ -54,7 +54,7 @@ const ttfacResponse = z.object({
       risingTail: z
         .boolean()
         .describe(
-          `rising tail, stable median (seed 000): p75 or p90 more than ${TAIL_RISE * 100} % above the previous cohort's (the nearest earlier cohort with percentiles) while p50 stayed within ±${MEDIAN_STABLE * 100} % of its p50`,
+          `rising tail, stable median (the funnel reference model): p75 or p90 more than ${TAIL_RISE * 100} % above the previous cohort's (the nearest earlier cohort with percentiles) while p50 stayed within ±${MEDIAN_STABLE * 100} % of its p50`,
         ),
     }),
   ),
@@ -84,7 +84,7 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
     {
       onRequest,
       schema: {
-        summary: 'Stage-to-stage conversion within windows, overall and per signup cohort, with seed 000 bands',
+        summary: 'Stage-to-stage conversion within windows, overall and per signup cohort, with the benchmark bands of the funnel reference model',
         security,
         querystring: metricsQuery.extend({
           transitions: transitionsParam.optional().describe(`from:to:<days>d, comma-separated (default ${defaultTransitions})`),

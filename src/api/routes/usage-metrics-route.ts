@@ -43,7 +43,7 @@ const errorFigures = {
       status: z.enum(ERROR_CLASSES),
       requests: z.int(),
       rate: rate('requests with this status / first-session requests'),
-      diagnosis: z.string().nullable().describe("seed 000's diagnosis; null for 5xx"),
+      diagnosis: z.string().nullable().describe("the funnel reference model's diagnosis; null for 5xx"),
     }),
   ),
 };
@@ -85,7 +85,7 @@ export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = asy
     {
       onRequest,
       schema: {
-        summary: "First-session (24 h) error rates by status (401/400/429/5xx) and by endpoint, with seed 000's diagnosis",
+        summary: "First-session (24 h) error rates by status (401/400/429/5xx) and by endpoint, with the funnel reference model's diagnosis",
         security,
         querystring: metricsQuery.extend({
           limit: z.coerce.number().int().min(1).max(200).default(DEFAULT_ENDPOINT_LIMIT).describe(`endpoints listed, at most (default ${DEFAULT_ENDPOINT_LIMIT})`),

@@ -135,7 +135,7 @@ const share = (name: string) => (value: string) => {
 export function simulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description('generate a synthetic cohort (seed 000 behaviour per channel) and feed it to a running Onramp over HTTP')
+    .description('generate a synthetic cohort (behaviour per acquisition channel) and feed it to a running Onramp over HTTP')
     .option('--developers <n>', 'developers', positiveInt('--developers'), 500)
     .option('--days <n>', 'signups spread over this many days, ending at --until', positiveInt('--days'), 30)
     .option('--seed <n>', 'random seed: the same seed gives the same cohort', positiveInt('--seed'), 1)

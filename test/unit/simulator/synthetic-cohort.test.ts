@@ -35,7 +35,7 @@ describe('the synthetic cohort', () => {
     expect(cohort.filter((d) => d.events.length === 0).length).toBeGreaterThan(0);
   });
 
-  it("writes down stages that agree with seed 000's definitions applied to its events", () => {
+  it("writes down stages that agree with the funnel's stage definitions applied to its events", () => {
     // The truth is recorded as the generator acts; the oracle derives stages from the events alone.
     const cohort = generateCohort({ seed: 11, developers: 400, days: 30, start, until: new Date(start.getTime() + 120 * DAY) });
     for (const developer of cohort) {
@@ -53,7 +53,7 @@ describe('the synthetic cohort', () => {
     }
   });
 
-  it("lands near seed 000's median conversion for each transition (4,000 developers, three seeds)", () => {
+  it("lands near the reference model's median conversion for each transition (4,000 developers, three seeds)", () => {
     for (const seed of [1, 2, 3]) {
       const cohort = generateCohort({ seed, developers: 4000, days: 30, start, until: new Date(start.getTime() + 200 * DAY) });
       const conversion = (from: string, to: string, days: number) => {
@@ -64,7 +64,7 @@ describe('the synthetic cohort', () => {
         });
         return converted.length / eligible.length;
       };
-      // Seed 000's median ranges: 25–35 %, 40–55 %, 30–45 %.
+      // The reference model's median ranges (docs/concepts/funnel.md#benchmark-bands): 25–35 %, 40–55 %, 30–45 %.
       expect(conversion('account_created', 'first_api_call', 7)).toSatisfy((r: number) => r >= 0.25 && r <= 0.35);
       expect(conversion('first_api_call', 'active_integration', 14)).toSatisfy((r: number) => r >= 0.4 && r <= 0.55);
       expect(conversion('active_integration', 'production_deployment', 30)).toSatisfy((r: number) => r >= 0.3 && r <= 0.45);

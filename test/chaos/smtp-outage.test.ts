@@ -7,7 +7,7 @@ import type { Database } from '../../src/db/database.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { immediateRules, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
-import { freePort } from '../support/onramp-harness.ts';
+import { freePort } from '../support/free-port.ts';
 
 /**
  * Chaos: the SMTP relay failing for a while — connections refused, 451 (try later), 550 on the

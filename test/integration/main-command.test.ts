@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/onramp-harness.ts';
+import { freePort } from '../support/free-port.ts';
 
 /**
  * The README's main command, as a user runs it: `onramp start` in a child process on embedded

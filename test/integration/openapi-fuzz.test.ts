@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import { freePort, OnrampHarness } from '../support/onramp-harness.ts';
+import { freePort } from '../support/free-port.ts';
+import { OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /**

@@ -73,7 +73,7 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
     pool: db.pool,
     nudges: testNudgeDeps(db.pool, options.nudges),
     handoffs: testHandoffDeps(db.pool, options.handoffs),
-    workflowBundle: await journeyWorkflowBundle(),
+    workflowBundle: journeyWorkflowBundle(),
   });
   const running = worker.run();
   return {

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
@@ -16,6 +15,7 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
+import { freePort } from './free-port.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
 import type { SlackGateway } from '../../src/handoff/slack-gateway.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
@@ -41,17 +41,6 @@ const temporalFlavour = process.env.ONRAMP_TEST_TEMPORAL === 'production' ? 'pro
 interface TemporalServer {
   address: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -107,7 +96,7 @@ export class OnrampHarness {
   async startTemporal(): Promise<void> {
     this.temporalServer = temporalFlavour === 'production' ? await this.startProductionTemporal() : await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
     this.nativeConnection = await NativeConnection.connect({ address: this.temporalServer.address });
-    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), workflowBundle: await journeyWorkflowBundle() });
+    this.worker = await createJourneyWorker({ connection: this.nativeConnection, namespace: 'default', pool: this.db.pool, nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), workflowBundle: journeyWorkflowBundle() });
     this.workerRun = this.worker.run();
   }
 

@@ -10,7 +10,8 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
-import { ADMIN_KEY, INGEST_KEY, freePort } from './onramp-harness.ts';
+import { freePort } from './free-port.ts';
+import { ADMIN_KEY, INGEST_KEY } from './onramp-harness.ts';
 import { SIGNING_SECRET } from './nudge-deps.ts';
 import { createTestDatabase, type TestDatabase } from './test-databases.ts';
 

@@ -9,7 +9,7 @@ import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { SHIPPED_RULES, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
-import { freePort } from '../support/onramp-harness.ts';
+import { freePort } from '../support/free-port.ts';
 
 const HOUR = 3_600_000;
 const taskQueue = 'nudges-test';

@@ -25,7 +25,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await journeyWorkflowBundle(),
+    workflowBundle: journeyWorkflowBundle(),
     // Records what the workflow asks for; the real DB activity has its own integration test.
     activities: {
       async recordJourneyEffects(effects: JourneyEffect[]) {

@@ -15,13 +15,14 @@ import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-
 import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { testNudgeDeps } from './nudge-deps.ts';
-import { createTestDatabase, type TestDatabase } from './test-databases.ts';
+import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
 import { createTimeSkippingEnv } from './time-skipping-env.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
 /**
  * The real journey workflow and production worker under the time-skipping test server, on a
- * fresh PGlite database: the setup the workflow-level and chaos tests share.
+ * fresh database of the given backend: the setup the workflow-level and chaos tests share (each
+ * suite once per backend of `databaseBackends()`).
  */
 
 export const SHIPPED_RULES = readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8');
@@ -36,6 +37,7 @@ export function immediateRules(edit: (doc: any) => void = () => {}): string {
 }
 
 export interface JourneySandboxOptions {
+  backend: DatabaseBackend;
   taskQueue: string;
   /** Rules stored as version 1 (YAML); none: journeys decide no nudges until a test stores some. */
   rules?: string;
@@ -55,7 +57,7 @@ export interface JourneySandbox {
 
 export async function startJourneySandbox(options: JourneySandboxOptions): Promise<JourneySandbox> {
   const env = await createTimeSkippingEnv();
-  const database: TestDatabase = await createTestDatabase('pglite');
+  const database: TestDatabase = await createTestDatabase(options.backend);
   await applyMigrations(database.url);
   const db = openDatabase(database.url, { max: database.maxConnections });
   for (const [store, source] of [

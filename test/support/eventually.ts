@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 
 export interface EventuallyOptions<T> {
-  /** What the test waits for, for the failure message: "journey dev_1 reached first_api_call". */
-  describe: string;
+  /** What the test waits for, for the failure message: "journey dev_1 reached first_api_call" (a function: computed at the failure, e.g. with logs). */
+  describe: string | (() => string);
   /** How long to keep trying, in ms (default 30 s). */
   timeout?: number;
   /** Between attempts, in ms (default 100). */
@@ -30,7 +30,7 @@ export async function eventually<T>(fn: () => T | Promise<T>, { describe, timeou
       cause = error;
       seen = error instanceof Error ? error.message : inspect(error, { depth: 6 });
     }
-    if (Date.now() >= deadline) throw new Error(`not within ${timeout / 1000} s: ${describe}\nlast seen: ${seen}`, { cause });
+    if (Date.now() >= deadline) throw new Error(`not within ${timeout / 1000} s: ${typeof describe === 'function' ? describe() : describe}\nlast seen: ${seen}`, { cause });
     await sleep(interval);
   }
 }

@@ -15,12 +15,14 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { createJourneyWorker } from '../../src/temporal/journey-worker.ts';
+import { eventually } from './eventually.ts';
 import { freePort } from './free-port.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
 import type { SlackGateway } from '../../src/handoff/slack-gateway.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from './nudge-deps.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
+import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 
 export const INGEST_KEY = 'test-ingest-key-0123456789';
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -138,16 +140,18 @@ export class OnrampHarness {
   }
 
   /** Polls the journey until `done` holds (the path is asynchronous: outbox → Temporal → activity). */
-  async waitForJourney(developerId: string, done: (journey: any) => boolean, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    let last: any;
-    while (Date.now() < deadline) {
-      const { status, body } = await this.journey(developerId);
-      last = body;
-      if (status === 200 && done(body)) return body;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`journey ${developerId} did not settle: ${JSON.stringify(last)}`);
+  waitForJourney(developerId: string, done: (journey: any) => boolean, timeout = 30_000) {
+    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(({ body }) => body);
+  }
+
+  /**
+   * Waits until the journey has nothing left to do now: its signals delivered from the outbox and
+   * no activity pending in Temporal (a positive sign that no send, post or record is still coming).
+   */
+  async waitForIdle(developerId: string, timeout = 30_000): Promise<void> {
+    await this.waitForJourney(developerId, (j) => j.pendingSignals === 0, timeout);
+    const handle = this.temporal.workflow.getHandle(journeyWorkflowId(developerId));
+    await eventually(async () => (await handle.describe()).raw.pendingActivities ?? [], { until: (pending) => pending.length === 0, timeout, describe: `journey ${developerId} has no activity pending` });
   }
 
   async count(table: string): Promise<number> {

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
+import { eventually } from './eventually.ts';
 import { freePort } from './free-port.ts';
 import { ADMIN_KEY, INGEST_KEY } from './onramp-harness.ts';
 import { SIGNING_SECRET } from './nudge-deps.ts';
@@ -234,16 +235,8 @@ export class ProductionTopology {
     return { status: response.status, body: await response.json() };
   }
 
-  async waitForJourney(developerId: string, done: (journey: any) => boolean, timeoutMs = 60_000): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    let last: any;
-    while (Date.now() < deadline) {
-      const { status, body } = await this.journey(developerId).catch((error) => ({ status: 0, body: String(error) }));
-      last = body;
-      if (status === 200 && done(body)) return body;
-      await sleep(200);
-    }
-    throw new Error(`journey ${developerId} did not settle: ${JSON.stringify(last)}`);
+  waitForJourney(developerId: string, done: (journey: any) => boolean, timeout = 60_000): Promise<any> {
+    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(({ body }) => body);
   }
 
   /** A process's log (api, worker0, worker1, temporal), for failure messages. */

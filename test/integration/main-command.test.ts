@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
 import { freePort } from '../support/free-port.ts';
 
@@ -248,18 +248,34 @@ describe('onramp start (the main command)', () => {
   const dataDir = join(tempRoot, 'data');
   let ports: Ports;
   let first: Running;
-  let journeyBeforeRestart: any;
 
-  it('prints the API URL, the Temporal UI URL and where it stored the ingest key in the data dir (not the key: stdout is no terminal)', async () => {
+  // Each test below reads the first run; the last one stops it and starts again.
+  beforeAll(async () => {
     ports = await distinctFreePorts();
     first = await start(dataDir, ports);
+  }, 180_000);
+  afterAll(async () => {
+    if (first && first.cli.child.exitCode === null && first.cli.child.signalCode === null) {
+      first.cli.child.kill('SIGTERM');
+      await first.cli.exited;
+    }
+  }, 60_000);
+
+  /** The developer signed up (again: a duplicate changes nothing) and the journey at account_created. */
+  async function signedUpJourney(): Promise<any> {
+    const response = await postEvents(first, [signedUp]);
+    expect(response.status).toBe(202);
+    return waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
+  }
+
+  it('prints the API URL, the Temporal UI URL and where it stored the ingest key in the data dir (not the key: stdout is no terminal)', async () => {
     expect(new URL(first.apiUrl).port).toBe(String(ports.api));
     expect(first.uiUrl).toBe(`http://127.0.0.1:${ports.ui}`);
     expect(first.ingestKey.length).toBeGreaterThanOrEqual(16);
     expect(readFileSync(join(dataDir, 'ingest-key'), 'utf8').trim()).toBe(first.ingestKey);
     // The UI it points to is there.
     expect((await fetch(first.uiUrl)).status).toBe(200);
-  }, 180_000);
+  }, 60_000);
 
   it('serves GET /healthz with 200 {"status":"ok"}', async () => {
     await waitForHealthy(first.apiUrl);
@@ -287,22 +303,21 @@ describe('onramp start (the main command)', () => {
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 });
 
-    journeyBeforeRestart = await waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
-    expect(journeyBeforeRestart.transitions).toMatchObject([{ from: null, to: 'account_created', causeEventId: signedUp.id }]);
+    const journey = await waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
+    expect(journey.transitions).toMatchObject([{ from: null, to: 'account_created', causeEventId: signedUp.id }]);
   }, 60_000);
 
   it('`onramp journey <id>` prints the journey, with the key from the data dir', async () => {
+    await signedUpJourney();
     const { exit, stdout, stderr } = await journeyCli(dataDir, ports.api);
     expect(exit, stderr).toEqual({ code: 0, signal: null });
     expect(stdout).toContain(developerId);
     expect(stdout).toMatch(/stage: account_created\b/);
   }, 90_000);
 
-  it('stops cleanly on SIGTERM: exit 0 within 30 s, no dev server left behind', async () => {
+  it('stops cleanly on SIGTERM (exit 0, no dev server left behind), starts again on the same data dir with the same key, and the journey carries on', async () => {
+    const journeyBeforeRestart = await signedUpJourney();
     await stopWithSigterm(first, dataDir, ports);
-  }, 60_000);
-
-  it('starts again on the same data dir with the same key, and the journey carries on', async () => {
     const second = await start(dataDir, ports);
     try {
       expect(second.ingestKey).toBe(first.ingestKey);
@@ -335,7 +350,7 @@ describe('onramp start (the main command)', () => {
     } finally {
       await stopWithSigterm(second, dataDir, ports);
     }
-  }, 240_000);
+  }, 300_000);
 });
 
 describe('onramp start with a bad environment', () => {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { NoConfigVersionError } from '../../src/rules/versioned-config-store.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 /** The escalation policy goes through the same versioned store as the rules (rule-store.test.ts covers locking and concurrency). */
 
@@ -18,20 +18,18 @@ const notActiveLine = shipped.split('\n').findIndex((line) => line.includes('id:
 const invalid = shipped.replace('until: active_integration, after: 14d', 'until: active_integration, after: fortnight');
 
 describe.each(databaseBackends())('EscalationPolicyStore on %s', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let store: EscalationPolicyStore;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     store = new EscalationPolicyStore(db.pool);
   });
 
   afterAll(async () => {
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   // Each test starts from no version and stores the ones it needs.

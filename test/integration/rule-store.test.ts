@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { NoRulesError, RuleStore } from '../../src/rules/rule-store.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const rulesFile = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
 const shipped = readFileSync(rulesFile, 'utf8');
@@ -14,15 +14,14 @@ const changed = shipped.replace('when: { stage: first_api_call, after: 3d }', 'w
 const invalid = shipped.replace('when: { stage: first_api_call, after: 3d }', 'when: { stage: first_api_call, after: someday }');
 
 describe.each(databaseBackends())('RuleStore on %s', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let other: Database;
   let store: RuleStore;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     // A second process's pool; PGlite serves one connection at a time, so there it is the same.
     other = backend === 'postgres' ? openDatabase(database.url, { max: database.maxConnections }) : db;
     store = new RuleStore(db.pool);
@@ -30,8 +29,7 @@ describe.each(databaseBackends())('RuleStore on %s', (backend) => {
 
   afterAll(async () => {
     if (other !== db) await other?.close();
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   // Each test starts from no version and stores the ones it needs.

@@ -5,8 +5,7 @@ import type { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import type { HandoffActivityDeps } from '../../src/activities/handoff-activities.ts';
 import type { NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
@@ -15,7 +14,8 @@ import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-
 import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { testNudgeDeps } from './nudge-deps.ts';
-import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
+import { openMigratedDatabase } from './migrated-database.ts';
+import type { DatabaseBackend } from './test-databases.ts';
 import { createTimeSkippingEnv } from './time-skipping-env.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
@@ -57,9 +57,8 @@ export interface JourneySandbox {
 
 export async function startJourneySandbox(options: JourneySandboxOptions): Promise<JourneySandbox> {
   const env = await createTimeSkippingEnv();
-  const database: TestDatabase = await createTestDatabase(options.backend);
-  await applyMigrations(database.url);
-  const db = openDatabase(database.url, { max: database.maxConnections });
+  const database = await openMigratedDatabase(options.backend);
+  const { db } = database;
   for (const [store, source] of [
     [new RuleStore(db.pool), options.rules],
     [new EscalationPolicyStore(db.pool), options.policy],
@@ -88,8 +87,7 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
       worker.shutdown();
       await running;
       await env.teardown();
-      await db.close();
-      await database.drop();
+      await database.close();
     },
   };
 }

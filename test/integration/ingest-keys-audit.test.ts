@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import type { Database } from '../../src/db/database.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
@@ -33,6 +33,13 @@ describe.each(databaseBackends())('ingest keys per source and the audit trail (%
     await app?.close();
     await database?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Each test starts with no stored key, rules version or audit entry.
+  beforeEach(async () => {
+    await db.pool.query('DELETE FROM audit_log');
+    await db.pool.query('DELETE FROM ingest_keys');
+    await db.pool.query('DELETE FROM rule_versions');
   });
 
   const call = (method: 'GET' | 'POST', path: string, key: string, body?: unknown) =>
@@ -81,6 +88,8 @@ describe.each(databaseBackends())('ingest keys per source and the audit trail (%
   });
 
   it('records rules and policy versions and key changes in the audit trail, newest first, paginated', async () => {
+    const { id } = (await call('POST', '/v1/ingest-keys', ADMIN_KEY, { source: 'gateway', author: 'ada', reason: 'new gateway' })).json();
+    expect((await call('POST', `/v1/ingest-keys/${id}/revoke`, ADMIN_KEY, { author: 'grace', reason: 'leaked in a log' })).statusCode).toBe(200);
     const rules = new RuleStore(db.pool);
     await rules.ensureInitialVersion(RULES_FILE);
     const source = (await rules.current()).source.replace('holdoutPercent: 10', 'holdoutPercent: 20');

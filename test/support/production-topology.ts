@@ -317,14 +317,14 @@ export class ProductionTopology {
       child.once('exit', (code, signal) => ((p.ended = `exited (${code ?? signal})`), resolve()));
       child.once('error', (error) => ((p.ended = `failed to start (${error.message})`), resolve()));
     });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (p.ended) throw new Error(`onramp ${args.join(' ')} (${name}) ${p.ended} before it was ready:\n${tail(log)}`);
-      if (await ready(p)) return p;
-      await sleep(200);
+    try {
+      await eventually(async () => p.ended !== undefined || (await ready(p)), { until: (done) => done, timeout: READY_TIMEOUT_MS, interval: 200, describe: () => `onramp ${args.join(' ')} (${name}) ready:\n${tail(log)}` });
+    } catch (error) {
+      await this.terminate(p);
+      throw error;
     }
-    await this.terminate(p);
-    throw new Error(`onramp ${args.join(' ')} (${name}) not ready after ${READY_TIMEOUT_MS / 1000} s:\n${tail(log)}`);
+    if (p.ended) throw new Error(`onramp ${args.join(' ')} (${name}) ${p.ended} before it was ready:\n${tail(log)}`);
+    return p;
   }
 
   /** SIGTERM (the CLI's graceful shutdown), SIGKILL after 15 s. */

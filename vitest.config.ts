@@ -16,7 +16,7 @@ export default defineConfig({
       {
         extends: true,
         // Pure code: no servers, no Temporal, no generated Prisma client. Files in parallel.
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10_000, sequence: { groupOrder: 0 } },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,

@@ -137,7 +137,7 @@ describe('SlackGateway against a local Slack', () => {
   });
 
   it('with rejectRateLimitedCalls the client throws WebAPIRateLimitedError at once instead', async () => {
-    // Waiting the 30 s would outlast the unit tests' timeout: the error comes first.
+    // Waiting the 30 s would outlast the unit tests' 20 s timeout: the error comes first.
     slack.failNext('chat.postMessage', 1, { status: 429, retryAfter: 30 });
     const error: unknown = await gateway({ rejectRateLimitedCalls: true }).postCase('#onboarding-help', message(), 'k429r').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WebAPIRateLimitedError);

@@ -26,7 +26,7 @@ import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { assembleOnramp } from '../src/assembly/assemble-onramp.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
-import { freePort } from '../test/support/onramp-harness.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { testHandoffDeps } from '../test/support/handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';

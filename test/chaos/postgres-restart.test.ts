@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
+import { eventually } from '../support/eventually.ts';
 import { SIGNING_SECRET } from '../support/nudge-deps.ts';
 import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.ts';
 
@@ -101,13 +102,15 @@ describe.skipIf(!postgresBinDir())('chaos: PostgreSQL restarts during sustained 
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
     const producers = Array.from({ length: PRODUCERS }, (_, i) => produce(`p${i}`, done));
-    await sleep(1500);
-    const storedBefore = Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0]!.n);
+    const countStored = async () => Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0]!.n);
+    const storedBefore = await eventually(countStored, { until: (n) => n >= PRODUCERS * BATCH, describe: `${PRODUCERS * BATCH} events stored before the crash` });
     // A crash (immediate: no checkpoint, recovery at start), three seconds down, then back.
     await postgres.stop('immediate');
     await sleep(3000);
     await postgres.start();
-    await sleep(1500);
+    // Ingest is back once new batches are stored after the restart.
+    const storedAtRestart = await eventually(countStored, { describe: 'the events table readable after the restart' });
+    await eventually(countStored, { until: (n) => n >= storedAtRestart + PRODUCERS * BATCH, describe: `${PRODUCERS * BATCH} more events stored after the restart` });
     finish();
     const reports = await Promise.all(producers);
 

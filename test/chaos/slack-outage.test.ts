@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { startFakeSlack, type FakeSlack, type FakeSlackFailure } from '../support/fake-slack.ts';
+import { eventually } from '../support/eventually.ts';
 import { immediateRules, SHIPPED_POLICY, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
+import { databaseBackends } from '../support/test-databases.ts';
 
 /**
  * Chaos: the Slack API failing for a while — connections refused, requests never answered (a
@@ -26,18 +28,9 @@ let slack: FakeSlack;
 
 beforeAll(async () => {
   slack = await startFakeSlack({ token: TOKEN });
-  sandbox = await startJourneySandbox({
-    taskQueue,
-    rules: immediateRules(),
-    policy: SHIPPED_POLICY,
-    // A short request timeout, so an unanswered request fails an attempt in half a second.
-    handoffs: { slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, timeoutMs: 500, logLevel: LogLevel.ERROR, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 50 } }) },
-  });
-  ({ env, db } = sandbox);
-}, 120_000);
+});
 
 afterAll(async () => {
-  await sandbox?.close();
   await slack?.close();
 });
 
@@ -57,14 +50,6 @@ async function escalate(): Promise<string> {
 
 const posts = (id: string) => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id));
 const postRows = async (id: string) => (await db.pool.query<{ status: string }>('SELECT status FROM slack_posts WHERE handoff_id = $1', [`${id}/h1`])).rows;
-
-async function eventually(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const scenarios: { name: string; fault: (slack: FakeSlack) => Promise<number>; recover?: (slack: FakeSlack) => Promise<void> }[] = [
   {
@@ -87,7 +72,23 @@ const scenarios: { name: string; fault: (slack: FakeSlack) => Promise<number>; r
   })),
 ];
 
-describe('chaos: the Slack API fails for a while, then recovers', () => {
+describe.each(databaseBackends())('chaos: the Slack API fails for a while, then recovers (%s)', (backend) => {
+  beforeAll(async () => {
+    sandbox = await startJourneySandbox({
+      backend,
+      taskQueue,
+      rules: immediateRules(),
+      policy: SHIPPED_POLICY,
+      // A short request timeout, so an unanswered request fails an attempt in half a second.
+      handoffs: { slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, timeoutMs: 500, logLevel: LogLevel.ERROR, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 50 } }) },
+    });
+    ({ env, db } = sandbox);
+  }, 120_000);
+
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
   const outcome: string[] = [];
   afterAll(() => console.log(`chaos/slack: ${outcome.join('; ')}`));
 
@@ -101,7 +102,7 @@ describe('chaos: the Slack API fails for a while, then recovers', () => {
         await scenario.recover(slack);
       }
       await env.sleep(15 * MINUTE); // the activity's backoff reaches at most 10 minutes
-      await eventually(async () => posts(id).length > 0 && (await postRows(id)).some((r) => r.status === 'posted'));
+      await eventually(async () => ({ posts: posts(id).length, rows: await postRows(id) }), { until: (seen) => seen.posts > 0 && seen.rows.some((r) => r.status === 'posted'), describe: `the case of ${id} posted and recorded as posted` });
       await env.sleep(2 * HOUR);
       expect(posts(id)).toHaveLength(1);
       expect(await postRows(id)).toEqual([{ status: 'posted' }]);

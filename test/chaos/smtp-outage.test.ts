@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
+import { eventually } from '../support/eventually.ts';
 import { immediateRules, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
-import { freePort } from '../support/onramp-harness.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { freePort } from '../support/free-port.ts';
 
 /**
  * Chaos: the SMTP relay failing for a while — connections refused, 451 (try later), 550 on the
@@ -94,18 +96,9 @@ let relay: FlakyRelay;
 
 beforeAll(async () => {
   relay = new FlakyRelay(await freePort());
-  sandbox = await startJourneySandbox({
-    taskQueue,
-    // One nudge per developer, so each test's faults are its own developer's attempts.
-    rules: immediateRules((doc) => (doc.rules = doc.rules.filter((rule: { id: string }) => rule.id === 'first-call-help'))),
-    // Short socket timeouts, so a relay that never greets fails an attempt in a second, not in 30 s.
-    nudges: { mailer: smtpMailer(`smtp://127.0.0.1:${relay.port}?connectionTimeout=1000&greetingTimeout=1000&socketTimeout=2000`) },
-  });
-  ({ env, db } = sandbox);
-}, 120_000);
+});
 
 afterAll(async () => {
-  await sandbox?.close();
   await relay?.close();
 });
 
@@ -127,15 +120,23 @@ async function stalledDeveloper(): Promise<string> {
 const emailRows = async (id: string) => (await db.pool.query<{ status: string }>('SELECT status FROM emails WHERE developer_id = $1', [id])).rows;
 const sentDecisions = async (id: string) => (await db.pool.query('SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND outcome = $2', [id, 'sent'])).rows.length;
 
-async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+describe.each(databaseBackends())('chaos: the SMTP relay fails for a while, then recovers (%s)', (backend) => {
+  beforeAll(async () => {
+    sandbox = await startJourneySandbox({
+      backend,
+      taskQueue,
+      // One nudge per developer, so each test's faults are its own developer's attempts.
+      rules: immediateRules((doc) => (doc.rules = doc.rules.filter((rule: { id: string }) => rule.id === 'first-call-help'))),
+      // Short socket timeouts, so a relay that never greets fails an attempt in a second, not in 30 s.
+      nudges: { mailer: smtpMailer(`smtp://127.0.0.1:${relay.port}?connectionTimeout=1000&greetingTimeout=1000&socketTimeout=2000`) },
+    });
+    ({ env, db } = sandbox);
+  }, 120_000);
 
-describe('chaos: the SMTP relay fails for a while, then recovers', () => {
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
   const outcome: string[] = [];
   afterAll(() => console.log(`chaos/smtp: ${outcome.join('; ')}`));
 
@@ -152,7 +153,7 @@ describe('chaos: the SMTP relay fails for a while, then recovers', () => {
       if (mode !== 'refuse') expect(faults).toBeGreaterThanOrEqual(3); // attempts really met the fault, and were retried
       await relay.set('ok');
       await env.sleep(15 * MINUTE); // the backoff reaches at most 10 minutes
-      await eventually(async () => relay.to(id).length > 0 && (await sentDecisions(id)) > 0);
+      await eventually(async () => ({ delivered: relay.to(id).length, sent: await sentDecisions(id) }), { until: (seen) => seen.delivered > 0 && seen.sent > 0, describe: `the nudge to ${id} delivered and recorded as sent` });
       await env.sleep(2 * HOUR); // nothing more to come for this nudge
       expect(relay.to(id)).toHaveLength(1);
       expect(relay.to(id)[0]!.subject).toBeTruthy();
@@ -164,13 +165,14 @@ describe('chaos: the SMTP relay fails for a while, then recovers', () => {
 
   it('drop: the relay takes the whole message, then the connection ends before its answer — never sent twice, recorded as unconfirmed', async () => {
     const id = await stalledDeveloper();
+    const dropsBefore = relay.faults.drop;
     await relay.set('drop');
     await env.sleep(24 * HOUR + 30 * MINUTE);
     await relay.set('ok');
     await env.sleep(2 * HOUR);
-    await eventually(async () => (await sentDecisions(id)) > 0);
+    await eventually(() => sentDecisions(id), { until: (sent) => sent > 0, describe: `the nudge to ${id} recorded as sent` });
     // The relay has it once; the retry did not send it again (it cannot know the relay took it).
-    expect(relay.faults.drop).toBe(1);
+    expect(relay.faults.drop - dropsBefore).toBe(1);
     expect(relay.to(id)).toHaveLength(1);
     expect(await emailRows(id)).toEqual([{ status: 'sending' }]);
     const { rows } = await db.pool.query<{ reason: string | null }>(`SELECT reason FROM nudge_decisions WHERE developer_id = $1 AND outcome = 'sent'`, [id]);

@@ -2,22 +2,21 @@ import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import type { Database } from '../../src/db/database.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const ADMIN_KEY = 'admin-reads-admin-key-0123456789';
 
 /** The admin key reads everything any other key reads: every keyed GET in the OpenAPI document, whatever keys it also takes. */
 describe.each(databaseBackends())('the admin key reads every endpoint (%s)', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let app: OnrampApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     app = await buildApp({
       db,
       temporal: new Client(),
@@ -32,8 +31,7 @@ describe.each(databaseBackends())('the admin key reads every endpoint (%s)', (ba
   });
   afterAll(async () => {
     await app?.close();
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   it('answers no GET that takes a key with 401 to the admin key', async () => {

@@ -9,6 +9,7 @@ import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { journeyWorkflowId, TASK_QUEUE } from '../../workflows/journey-messages.ts';
+import { eventually } from '../support/eventually.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { ADMIN_KEY, AGENT_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -57,15 +58,6 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
     expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
     return response.body;
   };
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 45_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`not settled: ${JSON.stringify(value).slice(0, 2000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
   const runIds = async () => {
     const runs: string[] = [];
     for await (const execution of h.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution.runId);
@@ -126,7 +118,7 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
       { id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: at(1), properties: { apiKey: `key_${id}`, mode: 'test' } },
     ]);
     // Nudged (first-call-help, 1 s after the key), then unsubscribed through the email's link.
-    const outbox = await until(async () => JSON.parse(await get(`/v1/emails?developerId=${id}`, admin)).emails as { text: string }[], (e) => e.length === 1);
+    const outbox = await eventually(async () => JSON.parse(await get(`/v1/emails?developerId=${id}`, admin)).emails as { text: string }[], { until: (e) => e.length === 1, timeout: 45_000, describe: `the nudge to ${id} in the outbox` });
     const link = new URL(/Unsubscribe: (\S+)/.exec(outbox[0]!.text)![1]!);
     const unsubscribed = await h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
     expect(unsubscribed.statusCode, unsubscribed.body).toBe(200);
@@ -143,9 +135,9 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
       const acted = await h.app.inject({ method: 'POST', url: `/v1/handoffs/${encodeURIComponent(caseId)}/actions`, headers: agent, payload: body });
       expect(acted.statusCode, acted.body).toBe(200);
     }
-    await until(() => get(`/v1/handoffs/${encodeURIComponent(caseId)}`, agent), (c) => c.includes(PERSONAL.note) && c.includes('"status":"claimed"'));
-    await until(async () => slack.calls('chat.postMessage').length, (posts) => posts >= 1);
-    const runs = await until(runIds, (r) => r.length >= 2);
+    await eventually(() => get(`/v1/handoffs/${encodeURIComponent(caseId)}`, agent), { until: (c) => c.includes(PERSONAL.note) && c.includes('"status":"claimed"'), timeout: 45_000, describe: `the note in case ${caseId}, claimed` });
+    await eventually(async () => slack.calls('chat.postMessage').length, { until: (posts) => posts >= 1, timeout: 45_000, describe: 'the case posted to Slack' });
+    const runs = await eventually(runIds, { until: (r) => r.length >= 2, timeout: 45_000, describe: `two runs of the journey of ${id}` });
 
     // Before: the search finds what there is to find. Notes never enter the journey's history;
     // the time zone does (quiet hours are decided on it), until the history is deleted.
@@ -162,8 +154,8 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
     expect(deleted.json()).toMatchObject({ alreadyDeleted: false, closedCases: [caseId], redacted: { notes: 1, nudgeDecisions: expect.any(Number) } });
 
     // Temporal deletes asynchronously: every run's history goes.
-    for (const runId of runs) await until(() => history(runId), (text) => text === null);
-    await until(runIds, (r) => r.length === 0);
+    for (const runId of runs) await eventually(() => history(runId), { until: (text) => text === null, timeout: 45_000, describe: `the history of run ${runId} deleted` });
+    await eventually(runIds, { until: (r) => r.length === 0, timeout: 45_000, describe: `no run of the journey of ${id} left` });
 
     const tables = await everyTable();
     for (const [table, rows] of Object.entries(tables)) expect(found(rows.join('\n')), `table ${table}`).toEqual([]);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import { ingestEvent } from '../../src/events/event-schemas.ts';
 import { DEFAULT_BURST_THRESHOLDS } from '../../src/ingest/error-bursts.ts';
 import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 // Defaults: 5 × 401, 5 × 400 (60 % on one endpoint), 3 × 429 in the first 24 h; continued: as many
 // again after the burst, within 72 h of it.
@@ -14,19 +14,17 @@ const hour = 60 * minute;
 const at = (ms: number) => new Date(t0 + ms).toISOString();
 
 describe.each(databaseBackends())('error bursts that continue (%s)', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let ingestor: EventIngestor;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     ingestor = new EventIngestor(db.pool, { burstThresholds: async () => DEFAULT_BURST_THRESHOLDS });
   });
   afterAll(async () => {
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   /** A developer with a key; `request(status, ms)` makes an api.request `ms` after t0. */

@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { NoConfigVersionError } from '../../src/rules/versioned-config-store.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 /** The escalation policy goes through the same versioned store as the rules (rule-store.test.ts covers locking and concurrency). */
 
@@ -18,21 +18,29 @@ const notActiveLine = shipped.split('\n').findIndex((line) => line.includes('id:
 const invalid = shipped.replace('until: active_integration, after: 14d', 'until: active_integration, after: fortnight');
 
 describe.each(databaseBackends())('EscalationPolicyStore on %s', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let store: EscalationPolicyStore;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     store = new EscalationPolicyStore(db.pool);
   });
 
   afterAll(async () => {
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
+
+  // Each test starts from no version and stores the ones it needs.
+  beforeEach(async () => {
+    await db.pool.query('DELETE FROM escalation_policy_versions');
+  });
+  /** The shipped file as version 1, `changed` as version 2. */
+  async function atVersion2() {
+    await store.ensureInitialVersion(policyFile);
+    expect(await store.apply({ source: changed, author: 'grace', reason: 'claim sooner' })).toMatchObject({ ok: true, version: { version: 2 } });
+  }
 
   it('has no version before the first', async () => {
     await expect(store.current()).rejects.toBeInstanceOf(NoConfigVersionError);
@@ -62,6 +70,7 @@ describe.each(databaseBackends())('EscalationPolicyStore on %s', (backend) => {
   });
 
   it('applies a change as version 2 with author, reason and the diff against version 1', async () => {
+    await store.ensureInitialVersion(policyFile);
     const result = await store.apply({ source: changed, author: 'grace', reason: 'claim sooner' });
     expect(result).toMatchObject({ ok: true, created: true, version: { version: 2, author: 'grace', reason: 'claim sooner', source: changed } });
     const current = await store.current();
@@ -73,12 +82,14 @@ describe.each(databaseBackends())('EscalationPolicyStore on %s', (backend) => {
   });
 
   it('rejects an invalid source whole, with field, stall and line, and leaves the running version', async () => {
+    await atVersion2();
     const result = await store.apply({ source: invalid, author: 'grace', reason: 'typo' });
     expect(result).toEqual({ ok: false, errors: [{ path: 'criteria.stalls[1].after', stall: 'not-active', message: expect.stringMatching(/^must be a positive duration/), line: notActiveLine, column: expect.any(Number) }] });
     expect((await store.current()).version).toBe(2);
   });
 
   it('stores nothing for a source identical to the running one, and lists history newest first', async () => {
+    await atVersion2();
     expect(await store.apply({ source: changed, author: 'grace', reason: 'again' })).toMatchObject({ ok: true, created: false, version: { version: 2 } });
     const history = await store.history();
     expect(history.map((h) => [h.version, h.author])).toEqual([

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/database.ts';
 import { withTransaction } from '../../src/db/sql.ts';
 import type { IngestEvent } from '../../src/events/event-schemas.ts';
 import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
 import type { JourneyEffect } from '../../src/journey/journey-effects.ts';
-import { createTestDatabase, databaseBackends, type DatabaseBackend, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends, type DatabaseBackend } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 /**
  * Issue 17: on the embedded default one failed statement broke ingest for good ("prepared
@@ -45,22 +45,20 @@ function failures(db: Database, backend: DatabaseBackend): Record<string, () => 
 }
 
 describe.each(databaseBackends())('after a failed statement, on %s', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let ingestor: EventIngestor;
   let record: (effects: JourneyEffect[]) => Promise<void>;
   let round = 0;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     ingestor = new EventIngestor(db.pool);
     record = createJourneyActivities({ pool: db.pool }).recordJourneyEffects;
   }, 120_000);
   afterAll(async () => {
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   /** Ingests and records through every named statement of the hot paths; checks what was stored. */

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pathSafeCaseId } from '../../src/cases/case-id.ts';
 import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { ACTION_IDS } from '../../src/slack/slack-interaction.ts';
+import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
+import { eventually } from '../support/eventually.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { ADMIN_KEY, AGENT_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { blockAction, noteSubmission, signedInteraction } from '../support/slack-requests.ts';
@@ -36,20 +38,14 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     await slack?.close();
   });
 
-  async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   const handoff = async (id: string) => (await h.app.inject({ method: 'GET', url: `/v1/handoffs/${encodeURIComponent(id)}`, headers: agent })).json();
   const interact = (payload: unknown, options: { secret?: string; timestamp?: number } = {}) => {
     const { headers, body } = signedInteraction({ signingSecret: options.secret ?? SIGNING_SECRET, payload, ...(options.timestamp ? { timestamp: options.timestamp } : {}) });
     return h.app.inject({ method: 'POST', url: '/slack/interactions', headers, payload: body });
   };
+  /** Handoff actions the journey has answered: Updates completed in its history. */
+  const updatesCompleted = async (developerId: string) =>
+    (await h.temporal.workflow.getHandle(journeyWorkflowId(developerId)).fetchHistory()).events!.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes).length;
   const act = (caseId: string, body: Record<string, unknown>, headers: Record<string, string> = agent) =>
     h.app.inject({ method: 'POST', url: `/v1/handoffs/${encodeURIComponent(caseId)}/actions`, headers, payload: body });
 
@@ -65,9 +61,9 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     });
     expect(posted.statusCode, posted.body).toBe(202);
     const caseId = `${id}/h1`;
-    const open = await until(() => handoff(caseId), (c) => c.status === 'open');
+    const open = await eventually(() => handoff(caseId), { until: (c) => c.status === 'open', describe: `case ${caseId} open` });
     expect(open).toMatchObject({ status: 'open', criterion: 'support_ticket', level: 1 });
-    await until(() => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id)), (m) => m.length > 0);
+    await eventually(() => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id)), { until: (m) => m.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
     return caseId;
   }
 
@@ -81,8 +77,7 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     expect(stale.statusCode).toBe(401);
     const unsigned = await h.app.inject({ method: 'POST', url: '/slack/interactions', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'payload=%7B%7D' });
     expect(unsigned.statusCode).toBe(401);
-    await new Promise((r) => setTimeout(r, 500));
-    expect((await handoff(caseId)).status).toBe('open'); // nothing changed
+    expect((await handoff(caseId)).status).toBe('open'); // nothing changed: each was refused before any work began
 
     const { headers, body } = signedInteraction({ signingSecret: SIGNING_SECRET, payload: claim });
     const genuine = await h.app.inject({ method: 'POST', url: '/slack/interactions', headers, payload: body });
@@ -90,11 +85,11 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const replayed = await h.app.inject({ method: 'POST', url: '/slack/interactions', headers, payload: body });
     expect(replayed.statusCode).toBe(401);
     expect(replayed.json().errors[0].message).toBe('replayed request');
-    const claimed = await until(() => handoff(caseId), (c) => c.status === 'claimed');
+    const claimed = await eventually(() => handoff(caseId), { until: (c) => c.status === 'claimed', describe: `case ${caseId} claimed` });
     expect(claimed).toMatchObject({ status: 'claimed', owner: 'U0AGENT1' });
     // A double click (a second, genuine request) changes nothing twice.
     expect((await interact(blockAction({ caseId, actionId: ACTION_IDS.claim, user: 'U0AGENT1' }))).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(() => updatesCompleted(`${backend}_slack`), { until: (n) => n === 2, describe: 'the journey answered both claims' });
     expect((await handoff(caseId)).log.filter((s: any) => s.step === 'claimed')).toHaveLength(1);
   });
 
@@ -102,22 +97,22 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const caseId = await escalated(`${backend}_agents`);
     const channel = slack.channelId('#onboarding-help')!;
     await interact(blockAction({ caseId, actionId: ACTION_IDS.claim, user: 'U0STRANGER', channel }));
-    const refusal = await until(() => slack.ephemerals().filter((e) => e.user === 'U0STRANGER'), (e) => e.length > 0);
+    const refusal = await eventually(() => slack.ephemerals().filter((e) => e.user === 'U0STRANGER'), { until: (e) => e.length > 0, describe: 'a refusal shown to U0STRANGER' });
     expect(refusal[0]!.text).toMatch(/not one of the agents/);
     expect((await handoff(caseId)).status).toBe('open');
 
     // A member of the allowed user group may act.
     await interact(blockAction({ caseId, actionId: ACTION_IDS.note, user: 'U0GROUPIE', channel }));
-    await until(() => slack.views(), (v) => v.length > 0);
+    await eventually(() => slack.views(), { until: (v) => v.length > 0, describe: 'the note modal opened' });
     expect(slack.views().at(-1)!.view).toMatchObject({ callback_id: 'onramp.note' });
     expect((await interact(noteSubmission({ caseId, user: 'U0GROUPIE', text: 'Their key is a live key on the test host' }))).statusCode).toBe(200);
-    const noted = await until(() => handoff(caseId), (c) => c.log.some((s: any) => s.step === 'note'));
+    const noted = await eventually(() => handoff(caseId), { until: (c) => c.log.some((s: any) => s.step === 'note'), describe: `a note in the log of ${caseId}` });
     expect(noted.log.find((s: any) => s.step === 'note')).toMatchObject({ actor: 'U0GROUPIE', detail: { text: 'Their key is a live key on the test host' } });
 
     await interact(blockAction({ caseId, actionId: ACTION_IDS.resolve, selected: 'bug-filed', user: 'U0AGENT1', channel }));
-    await until(() => handoff(caseId), (c) => c.status === 'resolved');
+    await eventually(() => handoff(caseId), { until: (c) => c.status === 'resolved', describe: `case ${caseId} resolved` });
     await interact(blockAction({ caseId, actionId: ACTION_IDS.return, user: 'U0AGENT1', channel }));
-    const closed = await until(() => slack.ephemerals().filter((e) => e.user === 'U0AGENT1'), (e) => e.length > 0);
+    const closed = await eventually(() => slack.ephemerals().filter((e) => e.user === 'U0AGENT1'), { until: (e) => e.length > 0, describe: 'the closed-case answer shown to U0AGENT1' });
     expect(closed[0]!.text).toMatch(/closed/);
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -89,8 +90,7 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
     await h.waitForJourney(b, (j) => j.stage === 'credential_provisioned');
 
     // The journeys decided on the past: every nudge due is recorded skipped (backfill).
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && ((await messages(a)).length < 2 || (await messages(b)).length < 2)) await new Promise((r) => setTimeout(r, 200));
+    for (const id of [a, b]) await eventually(() => messages(id), { until: (list) => list.length >= 2, describe: `two nudge decisions for ${id}` });
     const decided = (list: Awaited<ReturnType<typeof messages>>) => list.map((m) => [m.ruleId, m.outcome, m.reason]).sort();
     expect(decided(await messages(a))).toEqual([
       ['authentication-help', 'skipped', 'backfill'],
@@ -100,7 +100,8 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
       ['first-call-help', 'skipped', 'backfill'],
       ['first-call-second-nudge', 'skipped', 'backfill'],
     ]);
-    await new Promise((r) => setTimeout(r, 1_500)); // what a live journey would do next (sends, cases) has had its chance
+    // Idle: what a live journey would do next (sends, cases) would have been done by now.
+    for (const id of [a, b]) await h.waitForIdle(id);
     expect((await get(`/v1/emails?developerId=${a}`)).emails).toEqual([]);
     expect((await get(`/v1/emails?developerId=${b}`)).emails).toEqual([]);
     expect((await get(`/v1/handoffs?developer=${a}`)).handoffs).toEqual([]);
@@ -120,7 +121,7 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
     const transitionsBefore = await h.count('journey_transitions');
     const again = await importEvents({ events });
     expect(again.json()).toEqual({ accepted: 0, duplicates: events.length, unattributed: 0, deleted: 0 });
-    await new Promise((r) => setTimeout(r, 1_000));
+    for (const id of [a, b]) await h.waitForIdle(id);
     expect(await h.count('nudge_decisions')).toBe(decisionsBefore);
     expect(await h.count('journey_transitions')).toBe(transitionsBefore);
     expect(await h.count('emails')).toBe(0);

@@ -4,37 +4,42 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const ENV_INGEST_KEY = 'keys-test-env-ingest-key-0123';
 const ADMIN_KEY = 'keys-test-admin-key-0123456789';
 const RULES_FILE = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
 
 describe.each(databaseBackends())('ingest keys per source and the audit trail (%s)', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let app: OnrampApp;
   let url: string;
   const dir = mkdtempSync(join(tmpdir(), 'onramp-keys-'));
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     app = await buildApp({ db, temporal: new Client(), logger: pino({ level: 'silent' }), ingestKeys: [ENV_INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: 's'.repeat(32), ingestKeyCacheMs: 0 });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
     await app?.close();
-    await db?.close();
-    await database?.drop();
+    await database?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Each test starts with no stored key, rules version or audit entry.
+  beforeEach(async () => {
+    await db.pool.query('DELETE FROM audit_log');
+    await db.pool.query('DELETE FROM ingest_keys');
+    await db.pool.query('DELETE FROM rule_versions');
   });
 
   const call = (method: 'GET' | 'POST', path: string, key: string, body?: unknown) =>
@@ -83,6 +88,8 @@ describe.each(databaseBackends())('ingest keys per source and the audit trail (%
   });
 
   it('records rules and policy versions and key changes in the audit trail, newest first, paginated', async () => {
+    const { id } = (await call('POST', '/v1/ingest-keys', ADMIN_KEY, { source: 'gateway', author: 'ada', reason: 'new gateway' })).json();
+    expect((await call('POST', `/v1/ingest-keys/${id}/revoke`, ADMIN_KEY, { author: 'grace', reason: 'leaked in a log' })).statusCode).toBe(200);
     const rules = new RuleStore(db.pool);
     await rules.ensureInitialVersion(RULES_FILE);
     const source = (await rules.current()).source.replace('holdoutPercent: 10', 'holdoutPercent: 20');

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import type { JourneyEffect } from '../../src/journey/journey-effects.ts';
 import type { Stage } from '../../src/journey/stages.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const at = (hour: number) => new Date(Date.UTC(2026, 10, 1, hour)).toISOString();
 const reached = (developerId: string, stage: Stage, hour: number, late = false): JourneyEffect =>
@@ -13,19 +13,17 @@ const advanced = (developerId: string, from: Stage | null, to: Stage, hour: numb
   ({ type: 'recordTransition', developerId, from, to, occurredAt: at(hour), causeEventId: `${to}@${hour}`, machineVersion: 3 });
 
 describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let record: (effects: JourneyEffect[]) => Promise<void>;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     record = createJourneyActivities({ pool: db.pool }).recordJourneyEffects;
   });
   afterAll(async () => {
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   const stages = async (developerId: string) =>

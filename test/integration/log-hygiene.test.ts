@@ -10,7 +10,7 @@ import { applyMigrations } from '../../src/db/migrate.ts';
 import { createLogger, logFormat, type LogFormat } from '../../src/logger.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
-import { freePort } from '../support/onramp-harness.ts';
+import { freePort } from '../support/free-port.ts';
 import { SIGNING_SECRET } from '../support/nudge-deps.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
 

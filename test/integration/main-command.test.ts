@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/onramp-harness.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
+import { freePort } from '../support/free-port.ts';
 
 /**
  * The README's main command, as a user runs it: `onramp start` in a child process on embedded
@@ -124,14 +125,11 @@ interface Running {
 /** Starts `onramp start` and waits for its banner (the last thing it prints, once all is up). */
 async function start(dataDir: string, ports: Ports): Promise<Running> {
   const cli = runCli(['start'], startEnv(dataDir, ports));
-  const deadline = Date.now() + 150_000; // first start: PGlite creation + workflow bundling, on 2 busy cores
-  while (!/^\s*Ingest key\s+\S+/m.test(cli.stdout())) {
-    if (cli.child.exitCode !== null || cli.child.signalCode !== null) {
-      throw new Error(`onramp start exited (${cli.child.exitCode ?? cli.child.signalCode}) before its banner:\n${cli.stdout()}\n${cli.stderr()}`);
-    }
-    if (Date.now() > deadline) throw new Error(`no banner from onramp start:\n${cli.stdout()}\n${cli.stderr()}`);
-    await sleep(100);
-  }
+  const exited = () => cli.child.exitCode !== null || cli.child.signalCode !== null;
+  const banner = () => /^\s*Ingest key\s+\S+/m.test(cli.stdout());
+  // First start: PGlite creation + workflow bundling, on 2 busy cores.
+  await eventually(() => banner() || exited(), { until: (done) => done, timeout: 150_000, describe: () => `the banner of onramp start:\n${cli.stdout()}\n${cli.stderr()}` });
+  if (!banner()) throw new Error(`onramp start exited (${cli.child.exitCode ?? cli.child.signalCode}) before its banner:\n${cli.stdout()}\n${cli.stderr()}`);
   const out = cli.stdout();
   const apiUrl = /^\s*API\s+(http:\/\/\S+)/m.exec(out)?.[1];
   const uiUrl = /^\s*Temporal\s+\S+\s+\(UI: (http:\/\/[^\s)]+)\)/m.exec(out)?.[1];
@@ -150,12 +148,10 @@ async function start(dataDir: string, ports: Ports): Promise<Running> {
 
 /** SIGTERM, then the README's promise: exit 0, promptly, nothing left running or listening. */
 async function stopWithSigterm(running: Running, dataDir: string, ports: Ports): Promise<void> {
-  const sentAt = Date.now();
   running.cli.child.kill('SIGTERM');
   const exit = await Promise.race([running.cli.exited, sleep(30_000, 'timeout' as const)]);
   expect(exit, `no exit within 30 s of SIGTERM:\n${running.cli.stderr()}`).not.toBe('timeout');
   expect(exit, running.cli.stderr()).toEqual({ code: 0, signal: null });
-  expect(Date.now() - sentAt).toBeLessThan(30_000);
   expect(running.cli.stderr()).toContain('SIGTERM: shutting down');
   expect(running.cli.stderr()).not.toContain('shutdown failed');
 
@@ -209,23 +205,14 @@ async function assertCanListen(host: string, port: number): Promise<void> {
 }
 
 async function waitForHealthy(apiUrl: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
+  const health = await eventually(
+    async () => {
       const response = await fetch(`${apiUrl}/healthz`);
-      const body = await response.text();
-      if (response.status === 200) {
-        expect(JSON.parse(body)).toEqual({ status: 'ok' });
-        return;
-      }
-      last = `${response.status} ${body}`;
-    } catch (error) {
-      last = String(error);
-    }
-    await sleep(200);
-  }
-  throw new Error(`GET /healthz never 200: ${last}`);
+      return { status: response.status, body: await response.text() };
+    },
+    { until: (r) => r.status === 200, describe: 'GET /healthz answering 200' },
+  );
+  expect(JSON.parse(health.body)).toEqual({ status: 'ok' });
 }
 
 function postEvents(running: Running, events: unknown[]) {
@@ -245,15 +232,8 @@ async function getJourney(running: Running): Promise<{ status: number; body: any
 
 /** The path is asynchronous (outbox → dispatcher → Temporal → activity), so poll. */
 async function waitForJourney(running: Running, done: (journey: any) => boolean): Promise<any> {
-  const deadline = Date.now() + 30_000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const { status, body } = await getJourney(running);
-    last = { status, body };
-    if (status === 200 && done(body)) return body;
-    await sleep(200);
-  }
-  throw new Error(`journey did not settle: ${JSON.stringify(last)}`);
+  const { body } = await eventually(() => getJourney(running), { until: ({ status, body }) => status === 200 && done(body), describe: `journey ${developerId} settled` });
+  return body;
 }
 
 /** `onramp journey <id>`, finding the key in ONRAMP_DATA_DIR as the README says. */
@@ -268,18 +248,34 @@ describe('onramp start (the main command)', () => {
   const dataDir = join(tempRoot, 'data');
   let ports: Ports;
   let first: Running;
-  let journeyBeforeRestart: any;
 
-  it('prints the API URL, the Temporal UI URL and where it stored the ingest key in the data dir (not the key: stdout is no terminal)', async () => {
+  // Each test below reads the first run; the last one stops it and starts again.
+  beforeAll(async () => {
     ports = await distinctFreePorts();
     first = await start(dataDir, ports);
+  }, 180_000);
+  afterAll(async () => {
+    if (first && first.cli.child.exitCode === null && first.cli.child.signalCode === null) {
+      first.cli.child.kill('SIGTERM');
+      await first.cli.exited;
+    }
+  }, 60_000);
+
+  /** The developer signed up (again: a duplicate changes nothing) and the journey at account_created. */
+  async function signedUpJourney(): Promise<any> {
+    const response = await postEvents(first, [signedUp]);
+    expect(response.status).toBe(202);
+    return waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
+  }
+
+  it('prints the API URL, the Temporal UI URL and where it stored the ingest key in the data dir (not the key: stdout is no terminal)', async () => {
     expect(new URL(first.apiUrl).port).toBe(String(ports.api));
     expect(first.uiUrl).toBe(`http://127.0.0.1:${ports.ui}`);
     expect(first.ingestKey.length).toBeGreaterThanOrEqual(16);
     expect(readFileSync(join(dataDir, 'ingest-key'), 'utf8').trim()).toBe(first.ingestKey);
     // The UI it points to is there.
     expect((await fetch(first.uiUrl)).status).toBe(200);
-  }, 180_000);
+  }, 60_000);
 
   it('serves GET /healthz with 200 {"status":"ok"}', async () => {
     await waitForHealthy(first.apiUrl);
@@ -307,22 +303,21 @@ describe('onramp start (the main command)', () => {
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 });
 
-    journeyBeforeRestart = await waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
-    expect(journeyBeforeRestart.transitions).toMatchObject([{ from: null, to: 'account_created', causeEventId: signedUp.id }]);
+    const journey = await waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
+    expect(journey.transitions).toMatchObject([{ from: null, to: 'account_created', causeEventId: signedUp.id }]);
   }, 60_000);
 
   it('`onramp journey <id>` prints the journey, with the key from the data dir', async () => {
+    await signedUpJourney();
     const { exit, stdout, stderr } = await journeyCli(dataDir, ports.api);
     expect(exit, stderr).toEqual({ code: 0, signal: null });
     expect(stdout).toContain(developerId);
     expect(stdout).toMatch(/stage: account_created\b/);
   }, 90_000);
 
-  it('stops cleanly on SIGTERM: exit 0 within 30 s, no dev server left behind', async () => {
+  it('stops cleanly on SIGTERM (exit 0, no dev server left behind), starts again on the same data dir with the same key, and the journey carries on', async () => {
+    const journeyBeforeRestart = await signedUpJourney();
     await stopWithSigterm(first, dataDir, ports);
-  }, 60_000);
-
-  it('starts again on the same data dir with the same key, and the journey carries on', async () => {
     const second = await start(dataDir, ports);
     try {
       expect(second.ingestKey).toBe(first.ingestKey);
@@ -355,7 +350,7 @@ describe('onramp start (the main command)', () => {
     } finally {
       await stopWithSigterm(second, dataDir, ports);
     }
-  }, 240_000);
+  }, 300_000);
 });
 
 describe('onramp start with a bad environment', () => {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
+import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { PUBLIC_URL, SIGNING_SECRET } from '../support/nudge-deps.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
@@ -39,15 +40,6 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     return response.json().messages as any[];
   }
 
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
   it('sends the segment template to the local outbox, lists the decision, and a one-click unsubscribe stops the next nudge', async () => {
     let n = 0;
     while (holdoutBucket(`${backend}_nudged_${n}`) < 1000) n++;
@@ -61,7 +53,7 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     });
     expect(posted.statusCode, posted.body).toBe(202);
 
-    const sent = await until(() => messages(id), (m) => m.some((x) => x.outcome === 'sent'));
+    const sent = await eventually(() => messages(id), { until: (m) => m.some((x) => x.outcome === 'sent'), describe: `a nudge sent to ${id}` });
     expect(sent[0]).toMatchObject({
       ruleId: 'first-call-help',
       outcome: 'sent',
@@ -92,7 +84,7 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     expect(oneClick.json()).toEqual({ unsubscribed: true });
 
     // The 8 s nudge is decided after the revocation: skipped for consent, nothing sent.
-    const after = await until(() => messages(id), (m) => m.some((x) => x.ruleId === 'first-call-second-nudge'));
+    const after = await eventually(() => messages(id), { until: (m) => m.some((x) => x.ruleId === 'first-call-second-nudge'), describe: `the second nudge to ${id} decided` });
     expect(after.find((x) => x.ruleId === 'first-call-second-nudge')).toMatchObject({ outcome: 'skipped', reason: 'consent', email: null });
     expect((await h.app.inject({ method: 'GET', url: `/v1/emails?developerId=${id}`, headers: admin })).json().emails).toHaveLength(1);
   }, 60_000);
@@ -116,7 +108,7 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     // `continued`: test/integration/error-bursts.test.ts).
     await h.post({ events: [30, 31, 32, 33].map((s) => request(401, '/v1/charges', s)) });
 
-    const decided = await until(() => messages(id), (m) => m.length >= 3);
+    const decided = await eventually(() => messages(id), { until: (m) => m.length >= 3, describe: `three diagnoses decided for ${id}` });
     const bursts = (await h.prisma.errorBurst.findMany({ where: { developerId: id } })).map((b) => [b.kind, b.status, b.endpoint]);
     expect(bursts.sort()).toEqual([['bad_request_burst', 400, '/v1/charges'], ['rate_limited_burst', 429, null], ['unauthorized_burst', 401, null]]);
     expect(decided).toHaveLength(3);

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import { freePort, OnrampHarness } from '../support/onramp-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { freePort } from '../support/free-port.ts';
+import { OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /**
@@ -172,12 +174,10 @@ describe.skipIf(skipReason !== undefined)('the main command (onramp start, embed
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     onramp.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const deadline = Date.now() + 150_000; // first start: PGlite creation and the workflow bundle, on 2 busy cores
-    while ((await fetch(`${url}/healthz`).then((r) => r.status, () => 0)) !== 200) {
-      if (onramp.exitCode !== null) throw new Error(`onramp start exited ${onramp.exitCode}:\n${stderr}`);
-      if (Date.now() > deadline) throw new Error(`onramp start never healthy:\n${stderr}`);
-      await sleep(250);
-    }
+    // First start: PGlite creation and the workflow bundle, on 2 busy cores.
+    const healthy = async () => (await fetch(`${url}/healthz`).then((r) => r.status, () => 0)) === 200;
+    await eventually(async () => (await healthy()) || onramp.exitCode !== null, { until: (done) => done, timeout: 150_000, interval: 250, describe: () => `onramp start healthy:\n${stderr}` });
+    if (onramp.exitCode !== null) throw new Error(`onramp start exited ${onramp.exitCode}:\n${stderr}`);
   }, 180_000);
 
   afterAll(async () => {

@@ -2,10 +2,10 @@ import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/database.ts';
 import { escalationPolicyDocument } from '../../src/rules/escalation-policy-schema.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { databaseBackends } from '../support/test-databases.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const INGEST_KEY = 'outcome-test-ingest-key-0123';
 const ADMIN_KEY = 'outcome-test-admin-key-01234';
@@ -112,14 +112,13 @@ const shares = (developers: number, automationResolved: number, humanEscalated: 
 });
 
 describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Database;
   let app: OnrampApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
-    db = openDatabase(database.url, { max: database.maxConnections });
+    database = await openMigratedDatabase(backend);
+    ({ db } = database);
     app = await buildApp({ db, temporal: new Client(), logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], metricsKeys: [METRICS_KEY], signingSecret: 's'.repeat(32) });
     const q = (sql: string, params: unknown[]) => db.pool.query(sql, params);
     for (const f of FIXTURES) {
@@ -155,8 +154,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   });
   afterAll(async () => {
     await app?.close();
-    await db?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   async function get(url: string, key = ADMIN_KEY) {

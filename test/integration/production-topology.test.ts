@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { ProductionTopology } from '../support/production-topology.ts';
 
 // docker-compose.yml's topology without Docker: the production Temporal server (built by
@@ -97,9 +98,9 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
     expect(response.status, JSON.stringify(response.body)).toBe(202);
     await topology.waitForJourney(id, (j) => j.stage === 'first_api_call');
     const to = (mail: { to?: unknown }) => JSON.stringify(mail.to ?? '').includes(`${id}@example.com`);
-    const deadline = Date.now() + 60_000;
-    while (!topology.emails().some(to) && Date.now() < deadline) await sleep(200);
-    await sleep(2_000); // room for a duplicate to show up
+    // Recorded as sent once the SMTP server has the message: a second copy would be there by then.
+    const sent = async () => (await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND outcome = 'sent'", [id])).rowCount;
+    await eventually(async () => ({ sent: await sent(), mails: topology.emails().filter(to).length }), { until: (seen) => seen.sent! > 0 && seen.mails > 0, timeout: 60_000, describe: `the nudge to ${id} delivered and recorded as sent` });
     const mails = topology.emails().filter(to);
     expect(mails, `worker logs:\n${topology.log('worker0')}\n${topology.log('worker1')}`).toHaveLength(1);
     const unsubscribe = mails[0]!.headerLines.find((h) => h.key === 'list-unsubscribe')?.line ?? '';
@@ -122,18 +123,15 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
       // Stored and queued in the outbox; the dispatcher's deliveries fail (after the client's own
       // retries) and back off until the server is back. Down until every developer's signals
       // failed at least once, so redelivery from the outbox is what is tested.
-      const deadline = Date.now() + 90_000;
-      for (;;) {
+      const outbox = async () => {
         const { rows } = await topology.pool.query<{ developers: string; failed: string }>(
           'SELECT count(DISTINCT developer_id) AS developers, count(DISTINCT developer_id) FILTER (WHERE attempts > 0 AND last_error IS NOT NULL) AS failed FROM outbox_signals WHERE developer_id = ANY($1)',
           [ids],
         );
         expect(Number(rows[0]!.developers)).toBe(ids.length); // nothing delivered while down
-        failedAttempts = Number(rows[0]!.failed);
-        if (failedAttempts === ids.length) break;
-        if (Date.now() > deadline) throw new Error(`outbox deliveries did not fail for every developer: ${failedAttempts} of ${ids.length}`);
-        await sleep(1_000);
-      }
+        return Number(rows[0]!.failed);
+      };
+      failedAttempts = await eventually(outbox, { until: (failed) => failed === ids.length, timeout: 90_000, interval: 1_000, describe: `outbox deliveries failed for all ${ids.length} developers` });
     } finally {
       await topology.startTemporal();
     }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation, type SimulationResult } from '../../src/cli/commands/simulate.ts';
 import { DEFAULT_ERROR_RATES } from '../../src/simulator/personas.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
+import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 import { truthConversion, truthDepth, truthErrors, truthProduction, truthSdk, truthTtfac } from '../support/truth-metrics.ts';
@@ -47,8 +48,7 @@ describe.each(databaseBackends())('a simulated cohort through the real system (%
     });
     // Settled: every stage the truth has is a journey_stages row (late ones included).
     const expected = result.developers.reduce((n, d) => n + Object.keys(d.truth.stages).length, 0);
-    const deadline = Date.now() + 120_000;
-    while ((await h.count('journey_stages')) < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    await eventually(() => h.count('journey_stages'), { until: (n) => n >= expected, timeout: 120_000, interval: 250, describe: `${expected} journey_stages rows` });
   }, 240_000);
   afterAll(async () => {
     await h.stop();

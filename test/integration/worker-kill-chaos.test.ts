@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
+import { eventually } from '../support/eventually.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { ProductionTopology, type JourneyHistory } from '../support/production-topology.ts';
 
@@ -50,16 +50,6 @@ const call = (id: string, n: string, at: number, endpoint: string) => ({
   occurredAt: iso(at),
   properties: { apiKey: `key_${id}`, endpoint, method: 'GET', status: 200, mode: 'test', userAgent: 'curl/8.5.0' },
 });
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s\n${detail()}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid side effect, then restarted (production topology)', () => {
   let slack: FakeSlack;
@@ -127,7 +117,7 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
       call(mailId, 'call', ago(30), '/v1/charges'),
     ];
     expect((await topology.postEvents({ events: mailEvents })).status).toBe(202);
-    await eventually('the nudge reaching the SMTP server', () => session, 60_000, logs);
+    await eventually(() => session, { until: (s) => s !== undefined, timeout: 60_000, describe: () => `the nudge reaching the SMTP server\n${logs()}` });
     const emailRow = async () => (await topology.pool.query<{ status: string; message_id: string; sent_at: Date | null }>('SELECT status, message_id, sent_at FROM emails WHERE developer_id = $1', [mailId])).rows;
     expect(await emailRow()).toMatchObject([{ status: 'sending' }]);
     const nudgeKill = await killOwner(session!.remotePort, topology.smtpServerPort, [...bystanders, mailId]);
@@ -146,7 +136,7 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
       { id: `${caseId}-ticket`, type: 'support.ticket_created', developerId: caseId, occurredAt: iso(Date.now()), properties: { subject: 'How do I make the first call?' } },
     ];
     expect((await topology.postEvents({ events: caseEvents })).status).toBe(202);
-    const hanging = await eventually('the case post reaching Slack', () => slack.calls('chat.postMessage').find((c) => c.status === 0), 60_000, logs);
+    const hanging = (await eventually(() => slack.calls('chat.postMessage').find((c) => c.status === 0), { until: (c) => c !== undefined, timeout: 60_000, describe: () => `the case post reaching Slack\n${logs()}` }))!;
     const slackKill = await killOwner(hanging.remotePort!, Number(new URL(slack.url).port), [...bystanders, mailId, caseId]);
     const postKey = (hanging.params.metadata as { event_payload: { post_key: string } }).event_payload.post_key;
     expect(slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload.post_key === postKey)).toHaveLength(1); // stored, unanswered
@@ -169,10 +159,10 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
       (await topology.pool.query<{ outcome: string; reason: string | null; nudge_key: string }>("SELECT outcome, reason, nudge_key FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api' ORDER BY id", [mailId])).rows;
     const postRows = async () => (await topology.pool.query<{ post_key: string; status: string; ts: string | null }>("SELECT post_key, status, ts FROM slack_posts WHERE handoff_id IN (SELECT id FROM handoffs WHERE developer_id = $1) AND kind = 'case'", [caseId])).rows;
     await Promise.all([
-      eventually('the interrupted send resolved by its retry', async () => ((await decisions()).length > 0 ? true : undefined), RECOVERY_MS, logs),
-      eventually('the interrupted post resolved by its retry', async () => ((await postRows()).some((r) => r.status === 'posted') ? true : undefined), RECOVERY_MS, logs),
+      eventually(decisions, { until: (rows) => rows.length > 0, timeout: RECOVERY_MS, describe: () => `the interrupted send resolved by its retry\n${logs()}` }),
+      eventually(postRows, { until: (rows) => rows.some((r) => r.status === 'posted'), timeout: RECOVERY_MS, describe: () => `the interrupted post resolved by its retry\n${logs()}` }),
     ]);
-    await sleep(3_000); // room for a second copy to show up
+    // The retries completed (recorded above): a second copy would have been sent before that.
 
     // ---- 1. The nudge: delivered once, recorded as unconfirmed --------------------------------
     // The retry found the `emails` row in 'sending': the handoff to the mail server began and
@@ -243,10 +233,10 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
         call(id, 'call', ago(30), '/v1/charges'),
       ];
       expect((await topology.postEvents({ events })).status).toBe(202);
-      await eventually('the nudge reaching the SMTP server', () => (dropped > 0 ? true : undefined), 60_000, logs);
+      await eventually(() => dropped, { until: (n) => n > 0, timeout: 60_000, describe: () => `the nudge reaching the SMTP server\n${logs()}` });
       // sendNudge's retry comes 5 s after the failed attempt.
-      await eventually('the send settled', async () => ((await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api'", [id])).rowCount ? true : undefined), 60_000, logs);
-      await sleep(3_000);
+      // Settled: the retry recorded its decision, so any second copy would have been sent by then.
+      await eventually(async () => (await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api'", [id])).rowCount, { until: (n) => n! > 0, timeout: 60_000, describe: () => `the send settled\n${logs()}` });
       const copies = topology.emails().filter(to).length;
       console.log(`chaos/worker-kill: SMTP connection dropped after the message, before the answer: copies delivered ${copies}, lost 0, duplicated ${copies - 1}`);
       expect(copies).toBe(1);

@@ -4,8 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse, stringify } from 'yaml';
 import type { HandoffActivityDeps } from '../../src/activities/handoff-activities.ts';
 import type { NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
@@ -14,13 +13,15 @@ import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-
 import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { testNudgeDeps } from './nudge-deps.ts';
-import { createTestDatabase, type TestDatabase } from './test-databases.ts';
+import { openMigratedDatabase } from './migrated-database.ts';
+import type { DatabaseBackend } from './test-databases.ts';
 import { createTimeSkippingEnv } from './time-skipping-env.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
 /**
  * The real journey workflow and production worker under the time-skipping test server, on a
- * fresh PGlite database: the setup the workflow-level and chaos tests share.
+ * fresh database of the given backend: the setup the workflow-level and chaos tests share (each
+ * suite once per backend of `databaseBackends()`).
  */
 
 export const SHIPPED_RULES = readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8');
@@ -35,6 +36,7 @@ export function immediateRules(edit: (doc: any) => void = () => {}): string {
 }
 
 export interface JourneySandboxOptions {
+  backend: DatabaseBackend;
   taskQueue: string;
   /** Rules stored as version 1 (YAML); none: journeys decide no nudges until a test stores some. */
   rules?: string;
@@ -54,9 +56,8 @@ export interface JourneySandbox {
 
 export async function startJourneySandbox(options: JourneySandboxOptions): Promise<JourneySandbox> {
   const env = await createTimeSkippingEnv();
-  const database: TestDatabase = await createTestDatabase('pglite');
-  await applyMigrations(database.url);
-  const db = openDatabase(database.url, { max: database.maxConnections });
+  const database = await openMigratedDatabase(options.backend);
+  const { db } = database;
   for (const [store, source] of [
     [new RuleStore(db.pool), options.rules],
     [new EscalationPolicyStore(db.pool), options.policy],
@@ -74,7 +75,7 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
       nudges: testNudgeDeps(db.pool, options.nudges),
       handoffs: testHandoffDeps(db.pool, options.handoffs),
       rulesTtlMs: 0,
-      workflowBundle: await journeyWorkflowBundle(),
+      workflowBundle: journeyWorkflowBundle(),
     },
   });
   return {
@@ -86,8 +87,7 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
     async close() {
       await onramp.stop();
       await env.teardown();
-      await db.close();
-      await database.drop();
+      await database.close();
     },
   };
 }

@@ -2,9 +2,8 @@ import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { buildApp } from '../../src/api/build-app.ts';
-import { openDatabase } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { createTestDatabase, type DatabaseBackend } from './test-databases.ts';
+import { openMigratedDatabase } from './migrated-database.ts';
+import type { DatabaseBackend } from './test-databases.ts';
 
 /** The keys of the metrics API tests' app: the metrics endpoints take the admin and the metrics key. */
 export const METRICS_TEST_KEYS = { ingest: 'metrics-test-ingest-key-0123', admin: 'metrics-test-admin-key-01234', metrics: 'metrics-test-read-key-012345' } as const;
@@ -15,9 +14,8 @@ export const METRICS_TEST_KEYS = { ingest: 'metrics-test-ingest-key-0123', admin
  * under the admin key by default. Fixtures go straight into `db.pool`.
  */
 export async function startMetricsTestApp(backend: DatabaseBackend) {
-  const database = await createTestDatabase(backend);
-  await applyMigrations(database.url);
-  const db = openDatabase(database.url, { max: database.maxConnections });
+  const database = await openMigratedDatabase(backend);
+  const { db } = database;
   const app = await buildApp({
     db,
     temporal: new Client(),
@@ -59,8 +57,7 @@ export async function startMetricsTestApp(backend: DatabaseBackend) {
     },
     async close() {
       await app.close();
-      await db.close();
-      await database.drop();
+      await database.close();
     },
   };
 }

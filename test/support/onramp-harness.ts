@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
@@ -16,11 +15,14 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
+import { eventually } from './eventually.ts';
+import { freePort } from './free-port.ts';
 import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
 import type { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from './nudge-deps.ts';
 import { journeyWorkflowBundle } from './workflow-bundle.ts';
+import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 
 export const INGEST_KEY = 'test-ingest-key-0123456789';
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -41,17 +43,6 @@ const temporalFlavour = process.env.ONRAMP_TEST_TEMPORAL === 'production' ? 'pro
 interface TemporalServer {
   address: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -108,7 +99,7 @@ export class OnrampHarness {
   async startTemporal(): Promise<void> {
     this.temporalServer = temporalFlavour === 'production' ? await this.startProductionTemporal() : await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
     this.nativeConnection = await NativeConnection.connect({ address: this.temporalServer.address });
-    const onramp = await assembleOnramp({ db: this.db, worker: { connection: this.nativeConnection, namespace: 'default', nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), rulesTtlMs: 0, workflowBundle: await journeyWorkflowBundle() } });
+    const onramp = await assembleOnramp({ db: this.db, worker: { connection: this.nativeConnection, namespace: 'default', nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), rulesTtlMs: 0, workflowBundle: journeyWorkflowBundle() } });
     this.stopWorker = onramp.stop;
   }
 
@@ -149,16 +140,18 @@ export class OnrampHarness {
   }
 
   /** Polls the journey until `done` holds (the path is asynchronous: outbox → Temporal → activity). */
-  async waitForJourney(developerId: string, done: (journey: any) => boolean, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    let last: any;
-    while (Date.now() < deadline) {
-      const { status, body } = await this.journey(developerId);
-      last = body;
-      if (status === 200 && done(body)) return body;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`journey ${developerId} did not settle: ${JSON.stringify(last)}`);
+  waitForJourney(developerId: string, done: (journey: any) => boolean, timeout = 30_000) {
+    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(({ body }) => body);
+  }
+
+  /**
+   * Waits until the journey has nothing left to do now: its signals delivered from the outbox and
+   * no activity pending in Temporal (a positive sign that no send, post or record is still coming).
+   */
+  async waitForIdle(developerId: string, timeout = 30_000): Promise<void> {
+    await this.waitForJourney(developerId, (j) => j.pendingSignals === 0, timeout);
+    const handle = this.temporal.workflow.getHandle(journeyWorkflowId(developerId));
+    await eventually(async () => (await handle.describe()).raw.pendingActivities ?? [], { until: (pending) => pending.length === 0, timeout, describe: `journey ${developerId} has no activity pending` });
   }
 
   async count(table: string): Promise<number> {

@@ -10,7 +10,9 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
-import { ADMIN_KEY, INGEST_KEY, freePort } from './onramp-harness.ts';
+import { eventually } from './eventually.ts';
+import { freePort } from './free-port.ts';
+import { ADMIN_KEY, INGEST_KEY } from './onramp-harness.ts';
 import { SIGNING_SECRET } from './nudge-deps.ts';
 import { createTestDatabase, type TestDatabase } from './test-databases.ts';
 
@@ -233,16 +235,8 @@ export class ProductionTopology {
     return { status: response.status, body: await response.json() };
   }
 
-  async waitForJourney(developerId: string, done: (journey: any) => boolean, timeoutMs = 60_000): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    let last: any;
-    while (Date.now() < deadline) {
-      const { status, body } = await this.journey(developerId).catch((error) => ({ status: 0, body: String(error) }));
-      last = body;
-      if (status === 200 && done(body)) return body;
-      await sleep(200);
-    }
-    throw new Error(`journey ${developerId} did not settle: ${JSON.stringify(last)}`);
+  waitForJourney(developerId: string, done: (journey: any) => boolean, timeout = 60_000): Promise<any> {
+    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(({ body }) => body);
   }
 
   /** A process's log (api, worker0, worker1, temporal), for failure messages. */
@@ -323,14 +317,14 @@ export class ProductionTopology {
       child.once('exit', (code, signal) => ((p.ended = `exited (${code ?? signal})`), resolve()));
       child.once('error', (error) => ((p.ended = `failed to start (${error.message})`), resolve()));
     });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (p.ended) throw new Error(`onramp ${args.join(' ')} (${name}) ${p.ended} before it was ready:\n${tail(log)}`);
-      if (await ready(p)) return p;
-      await sleep(200);
+    try {
+      await eventually(async () => p.ended !== undefined || (await ready(p)), { until: (done) => done, timeout: READY_TIMEOUT_MS, interval: 200, describe: () => `onramp ${args.join(' ')} (${name}) ready:\n${tail(log)}` });
+    } catch (error) {
+      await this.terminate(p);
+      throw error;
     }
-    await this.terminate(p);
-    throw new Error(`onramp ${args.join(' ')} (${name}) not ready after ${READY_TIMEOUT_MS / 1000} s:\n${tail(log)}`);
+    if (p.ended) throw new Error(`onramp ${args.join(' ')} (${name}) ${p.ended} before it was ready:\n${tail(log)}`);
+    return p;
   }
 
   /** SIGTERM (the CLI's graceful shutdown), SIGKILL after 15 s. */

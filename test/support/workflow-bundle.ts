@@ -1,10 +1,9 @@
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../src/assembly/journey-worker.ts';
+import type { WorkflowBundlePath } from '@temporalio/worker';
+import { inject } from 'vitest';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-
-/** The real workflow bundle, built once per test process. */
-export function journeyWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } });
-  return bundle;
+/** The real workflow bundle, built once per run by workflow-bundle.global-setup.ts. */
+export function journeyWorkflowBundle(): WorkflowBundlePath {
+  const codePath = inject('workflowBundlePath');
+  if (!codePath) throw new Error("no workflow bundle: this test's Vitest project must list test/support/workflow-bundle.global-setup.ts in globalSetup");
+  return { codePath };
 }

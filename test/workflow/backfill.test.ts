@@ -2,7 +2,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { eventually } from '../support/eventually.ts';
 import { immediateRules, SHIPPED_POLICY, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
+import { databaseBackends } from '../support/test-databases.ts';
 
 /** Backfilled (imported) histories in the real workflow and activities, under the time-skipping server. */
 
@@ -13,15 +15,6 @@ const taskQueue = 'backfill-test';
 let sandbox: JourneySandbox;
 let env: TestWorkflowEnvironment;
 let db: Database;
-
-beforeAll(async () => {
-  sandbox = await startJourneySandbox({ taskQueue, rules: immediateRules(), policy: SHIPPED_POLICY });
-  ({ env, db } = sandbox);
-}, 120_000);
-
-afterAll(async () => {
-  await sandbox?.close();
-});
 
 let developers = 0;
 async function developer(): Promise<string> {
@@ -46,23 +39,22 @@ async function decisions(developerId: string) {
 const emails = async (developerId: string) => (await db.pool.query('SELECT id FROM emails WHERE developer_id = $1', [developerId])).rows.length;
 const cases = async (developerId: string) => (await db.pool.query<{ criterion: string }>('SELECT criterion FROM handoffs WHERE developer_id = $1', [developerId])).rows.map((r) => r.criterion);
 
-/** Real-time wait for rows the workflow's activities write. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  let value = await read();
-  for (let i = 0; i < 200 && !done(value); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    value = await read();
-  }
-  return value;
-}
+describe.each(databaseBackends())('backfill: imported history in the workflow (time-skipping server, %s)', (backend) => {
+  beforeAll(async () => {
+    sandbox = await startJourneySandbox({ backend, taskQueue, rules: immediateRules(), policy: SHIPPED_POLICY });
+    ({ env, db } = sandbox);
+  }, 120_000);
 
-describe('backfill: imported history in the workflow (time-skipping server)', () => {
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
   it('a developer whose imported history stalled 10 days ago: no email, no case; nudges skipped (backfill), now and later', async () => {
     const id = await developer();
     const now = await env.currentTimeMs();
     await signal(id, history(id, now - 10 * DAY, true));
     await env.sleep('1 second');
-    expect(await eventually(() => decisions(id), (d) => d.length >= 2)).toEqual([
+    expect(await eventually(() => decisions(id), { until: (d) => d.length >= 2, describe: `two nudge decisions for ${id}` })).toEqual([
       ['first-call-help', 'skipped', 'backfill'],
       ['first-call-second-nudge', 'skipped', 'backfill'],
     ]);
@@ -78,14 +70,14 @@ describe('backfill: imported history in the workflow (time-skipping server)', ()
     const keyAt = now - 30 * HOUR;
     await signal(id, history(id, keyAt, true));
     await env.sleep('1 second');
-    expect(await eventually(() => decisions(id), (d) => d.length >= 1)).toEqual([['first-call-help', 'skipped', 'backfill']]);
+    expect(await eventually(() => decisions(id), { until: (d) => d.length >= 1, describe: `a nudge decision for ${id}` })).toEqual([['first-call-help', 'skipped', 'backfill']]);
     await env.sleep(keyAt + 72 * HOUR - (await env.currentTimeMs()) - 60_000);
     expect(await emails(id)).toBe(0);
     await env.sleep(2 * 60_000);
-    expect(await eventually(() => emails(id), (n) => n === 1)).toBe(1);
+    expect(await eventually(() => emails(id), { until: (n) => n === 1, describe: `an email to ${id}` })).toBe(1);
     expect((await decisions(id)).at(-1)).toEqual(['first-call-second-nudge', 'sent', null]);
     await env.sleep(keyAt + 7 * DAY + 60_000 - (await env.currentTimeMs()));
-    expect(await eventually(() => cases(id), (c) => c.length === 1)).toEqual(['stall:no-first-call']);
+    expect(await eventually(() => cases(id), { until: (c) => c.length === 1, describe: `a case for ${id}` })).toEqual(['stall:no-first-call']);
   });
 
   it('a live event after the import behaves as live: a support ticket opens a case', async () => {
@@ -93,10 +85,10 @@ describe('backfill: imported history in the workflow (time-skipping server)', ()
     const now = await env.currentTimeMs();
     await signal(id, history(id, now - 10 * DAY, true));
     await env.sleep('1 second');
-    await eventually(() => decisions(id), (d) => d.length >= 2);
+    await eventually(() => decisions(id), { until: (d) => d.length >= 2, describe: `two nudge decisions for ${id}` });
     expect(await cases(id)).toEqual([]);
     await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
     await env.sleep('1 second');
-    expect(await eventually(() => cases(id), (c) => c.length === 1)).toEqual(['support_ticket']);
+    expect(await eventually(() => cases(id), { until: (c) => c.length === 1, describe: `a case for ${id}` })).toEqual(['support_ticket']);
   });
 });

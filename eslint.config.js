@@ -31,7 +31,10 @@ export default tseslint.config(
         {
           paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)].map((name) => ({ name, message: 'workflow code does no I/O' })),
           patterns: [
-            { group: ['pg', '@prisma/*', '**/generated/**', '**/db/**', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'nodemailer', '@slack/*'], message: 'workflow code does no I/O: ask for an effect instead' },
+            {
+              group: ['pg', '@prisma/*', '**/generated/**', '**/db/**', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'nodemailer', '@slack/*'],
+              message: 'workflow code does no I/O: ask for an effect instead',
+            },
           ],
         },
       ],

@@ -26,7 +26,13 @@ export default defineConfig({
       {
         extends: true,
         // Real servers (Temporal, PGlite, PostgreSQL, the CLI as a child process): one file at a time.
-        test: { name: 'integration', include: productionTemporal ? PRODUCTION_TEMPORAL_SUITES : ['test/integration/**/*.test.ts'], globalSetup: [workflowBundle], fileParallelism: false, sequence: { groupOrder: 2 } },
+        test: {
+          name: 'integration',
+          include: productionTemporal ? PRODUCTION_TEMPORAL_SUITES : ['test/integration/**/*.test.ts'],
+          globalSetup: [workflowBundle],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
       },
       {
         extends: true,

@@ -26,7 +26,17 @@ interface Batch {
 const COLUMNS = 'id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties';
 
 /** The scalar columns as parallel arrays, in COLUMNS order (without properties). */
-const columns = (b: Batch) => [b.ids, b.ids.map(() => 'api.request'), b.developers, b.keys, b.occurredAt, b.endpoints, b.ids.map(() => 200), b.ids.map(() => 'test'), b.ids.map(() => true)];
+const columns = (b: Batch) => [
+  b.ids,
+  b.ids.map(() => 'api.request'),
+  b.developers,
+  b.keys,
+  b.occurredAt,
+  b.endpoints,
+  b.ids.map(() => 200),
+  b.ids.map(() => 'test'),
+  b.ids.map(() => true),
+];
 
 const shapes: Record<string, { sql: (table: string) => string; params: (b: Batch) => unknown[] }> = {
   // What the ingest did until 2026-12-01: nine scalar arrays, the properties as one JSON array joined by ordinality.
@@ -67,8 +77,22 @@ const shapes: Record<string, { sql: (table: string) => string; params: (b: Batch
       SELECT r.id, r.type, r.developer_id, r.api_key, r.occurred_at, r.endpoint, r.status, r.mode, r.sdk, r.properties
       FROM jsonb_to_recordset($1::jsonb) AS r(id text, type text, developer_id text, api_key text, occurred_at timestamptz, endpoint text, status int, mode text, sdk boolean, properties jsonb)
       ON CONFLICT (id) DO NOTHING RETURNING id`,
-    params: (b) =>
-      [JSON.stringify(b.ids.map((id, k) => ({ id, type: 'api.request', developer_id: b.developers[k], api_key: b.keys[k], occurred_at: b.occurredAt[k], endpoint: b.endpoints[k], status: 200, mode: 'test', sdk: true, properties: b.properties[k] })))],
+    params: (b) => [
+      JSON.stringify(
+        b.ids.map((id, k) => ({
+          id,
+          type: 'api.request',
+          developer_id: b.developers[k],
+          api_key: b.keys[k],
+          occurred_at: b.occurredAt[k],
+          endpoint: b.endpoints[k],
+          status: 200,
+          mode: 'test',
+          sdk: true,
+          properties: b.properties[k],
+        })),
+      ),
+    ],
   },
 };
 
@@ -99,10 +123,7 @@ async function main() {
   const client = new pg.Client({ connectionString: url.href });
   await client.connect();
   try {
-    const variants = [
-      ...Object.keys(shapes).map((shape) => ({ shape, index: true })),
-      { shape: 'unnest of nine + jsonb_array_elements', index: false },
-    ];
+    const variants = [...Object.keys(shapes).map((shape) => ({ shape, index: true })), { shape: 'unnest of nine + jsonb_array_elements', index: false }];
     for (let round = 1; round <= 2; round++) {
       for (const { shape, index } of variants) {
         await client.query('DROP TABLE IF EXISTS ev');

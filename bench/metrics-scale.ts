@@ -35,11 +35,20 @@ async function main() {
   await applyMigrations(database.url);
   const db = openDatabase(database.url, { max: database.maxConnections });
   // The metrics endpoints never call Temporal; a lazy client never connects.
-  const app = await buildApp({ db, temporal: new Client(), logger: pino({ level: 'silent' }), ingestKeys: [], adminKeys: [KEY], signingSecret: 'bench-signing-secret-0123456789abcdef' });
+  const app = await buildApp({
+    db,
+    temporal: new Client(),
+    logger: pino({ level: 'silent' }),
+    ingestKeys: [],
+    adminKeys: [KEY],
+    signingSecret: 'bench-signing-secret-0123456789abcdef',
+  });
   try {
     const seeding = performance.now();
     await seedDevelopers(db.pool, DEVELOPERS);
-    const counts = (await db.pool.query<{ stages: number; requests: number }>(`SELECT (SELECT count(*) FROM journey_stages)::int AS stages, (SELECT count(*) FROM events)::int AS requests`)).rows[0]!;
+    const counts = (
+      await db.pool.query<{ stages: number; requests: number }>(`SELECT (SELECT count(*) FROM journey_stages)::int AS stages, (SELECT count(*) FROM events)::int AS requests`)
+    ).rows[0]!;
     process.stdout.write(`seeded ${DEVELOPERS} developers (${counts.stages} stage rows, ${counts.requests} events) in ${((performance.now() - seeding) / 1000).toFixed(1)} s\n\n`);
     process.stdout.write(`| endpoint (${DEVELOPERS.toLocaleString('en')} developers, ${backend}) | median | slowest | target |\n|---|---|---|---|\n`);
     for (const url of ENDPOINTS) {

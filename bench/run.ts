@@ -51,9 +51,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<void>) {
   const queue = [...items];
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await run(item);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await run(item);
+    }),
+  );
 }
 
 /**
@@ -92,7 +94,10 @@ async function main() {
   const trivialWorker = await Worker.create({
     connection: native,
     taskQueue: 'bench-trivial',
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./trivial-workflow.ts', import.meta.url)), logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } }),
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./trivial-workflow.ts', import.meta.url)),
+      logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} },
+    }),
   });
   const onramp = await assembleOnramp({
     db,
@@ -105,7 +110,11 @@ async function main() {
   const trivialRun = trivialWorker.run();
 
   const post = async (body: unknown) => {
-    const response = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (response.status !== 202) throw new Error(`POST ${response.status}: ${await response.text()}`);
   };
   const results: Record<string, unknown> = { backend, date: new Date().toISOString() };
@@ -121,7 +130,15 @@ async function main() {
       for (let j = i; j < Math.min(i + 500, RAW_ROWS); j++) {
         const b = values.length;
         rows.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`);
-        values.push(`raw_${j}`, 'api.request', `dev_${j % 1000}`, iso(t0 + j * 1000), `/v1/e${j % 7}`, 200, JSON.stringify({ apiKey: `key_${j % 1000}`, method: 'GET', userAgent: 'curl/8' }));
+        values.push(
+          `raw_${j}`,
+          'api.request',
+          `dev_${j % 1000}`,
+          iso(t0 + j * 1000),
+          `/v1/e${j % 7}`,
+          200,
+          JSON.stringify({ apiKey: `key_${j % 1000}`, method: 'GET', userAgent: 'curl/8' }),
+        );
       }
       await db.pool.query(`INSERT INTO bench_raw VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`, values);
     }
@@ -132,7 +149,13 @@ async function main() {
     progress(`raw insert: ${Math.round(rawRate)} rows/s; ingest over HTTP`);
     // --- ingest over HTTP ----------------------------------------------------------------------
     const developers = 1000;
-    const keys = Array.from({ length: developers }, (_, d) => ({ id: `k_${d}`, type: 'api_key.created', developerId: `ing_${d}`, occurredAt: iso(t0), properties: { apiKey: `key_${d}`, mode: 'test' } }));
+    const keys = Array.from({ length: developers }, (_, d) => ({
+      id: `k_${d}`,
+      type: 'api_key.created',
+      developerId: `ing_${d}`,
+      occurredAt: iso(t0),
+      properties: { apiKey: `key_${d}`, mode: 'test' },
+    }));
     for (let i = 0; i < keys.length; i += 500) await post({ events: keys.slice(i, i + 500) });
     const batches: unknown[][] = [];
     // Four developers in five move between five endpoints (active integration in their first
@@ -140,29 +163,47 @@ async function main() {
     // locked active-integration check for as long as the run lasts.
     const endpointOf = (n: number, developer: number) => `/v1/resource${developer % 5 === 0 ? 0 : Math.floor(n / developers) % 5}`;
     for (let i = 0; i < INGEST_EVENTS; i += 500) {
-      batches.push(Array.from({ length: Math.min(500, INGEST_EVENTS - i) }, (_, k) => {
-        const n = i + k;
-        return {
-          id: `req_${n}`,
-          type: 'api.request',
-          // Two days on: established developers, past their first session (no error-burst checks).
-          occurredAt: iso(t0 + 2 * 86_400_000 + n * 100),
-          properties: { apiKey: `key_${n % developers}`, endpoint: endpointOf(n, n % developers), method: 'GET', status: n % 17 === 0 ? 401 : 200, mode: 'test', userAgent: n % 3 ? 'acme-node/1.2.0' : 'curl/8.5.0', latencyMs: 42 },
-        };
-      }));
+      batches.push(
+        Array.from({ length: Math.min(500, INGEST_EVENTS - i) }, (_, k) => {
+          const n = i + k;
+          return {
+            id: `req_${n}`,
+            type: 'api.request',
+            // Two days on: established developers, past their first session (no error-burst checks).
+            occurredAt: iso(t0 + 2 * 86_400_000 + n * 100),
+            properties: {
+              apiKey: `key_${n % developers}`,
+              endpoint: endpointOf(n, n % developers),
+              method: 'GET',
+              status: n % 17 === 0 ? 401 : 200,
+              mode: 'test',
+              userAgent: n % 3 ? 'acme-node/1.2.0' : 'curl/8.5.0',
+              latencyMs: 42,
+            },
+          };
+        }),
+      );
     }
     // Warm-up, not timed: the milestones of this traffic (every developer's first call, and for the
     // movers a second endpoint: active integration), so that the timed part is steady gateway
     // traffic; the milestone path has its own figure below.
     const warmUp = Array.from({ length: developers }, (_, d) => {
-      const call = (id: string, endpoint: string) => ({ id, type: 'api.request', occurredAt: iso(t0 + 30_000), properties: { apiKey: `key_${d}`, endpoint, method: 'GET', status: 200, mode: 'test' } });
+      const call = (id: string, endpoint: string) => ({
+        id,
+        type: 'api.request',
+        occurredAt: iso(t0 + 30_000),
+        properties: { apiKey: `key_${d}`, endpoint, method: 'GET', status: 200, mode: 'test' },
+      });
       return d % 5 === 0 ? [call(`warm_${d}`, endpointOf(0, d))] : [call(`warm_${d}`, '/v1/resource0'), call(`warm2_${d}`, '/v1/resource1')];
     }).flat();
     for (let i = 0; i < warmUp.length; i += 500) await post({ events: warmUp.slice(i, i + 500) });
     // Until the journeys have applied them, not only received them: Temporal stays busy until then.
     const reached = (stage: string) => prisma.journeyStage.count({ where: { stage, developerId: { startsWith: 'ing_' } } });
     await waitFor(async () => (await reached('first_api_call')) === developers && (await reached('active_integration')) === developers - developers / 5, 300_000);
-    const gateway = await postFromGateway(`${url}/v1/events`, batches.map((events) => JSON.stringify({ events })));
+    const gateway = await postFromGateway(
+      `${url}/v1/events`,
+      batches.map((events) => JSON.stringify({ events })),
+    );
     const ingestRate = INGEST_EVENTS / seconds(gateway.milliseconds);
     results.ingest = {
       events: INGEST_EVENTS,
@@ -180,9 +221,22 @@ async function main() {
     started = performance.now();
     let cpu = cpuSeconds();
     const trivial = Array.from({ length: JOURNEYS }, (_, w) => w);
-    await pool(trivial.flatMap((w) => Array.from({ length: MILESTONES_PER_JOURNEY }, (_, s) => [w, s] as const)).sort((a, b) => a[1] - b[1] || a[0] - b[0]).map((x) => x), IN_FLIGHT, async ([w, s]) => {
-      await temporal.workflow.signalWithStart(trivialSignalWorkflow, { workflowId: `trivial/${w}`, taskQueue: 'bench-trivial', args: [MILESTONES_PER_JOURNEY], signal: pingSignal, signalArgs: [`${w}-${s}`] });
-    });
+    await pool(
+      trivial
+        .flatMap((w) => Array.from({ length: MILESTONES_PER_JOURNEY }, (_, s) => [w, s] as const))
+        .sort((a, b) => a[1] - b[1] || a[0] - b[0])
+        .map((x) => x),
+      IN_FLIGHT,
+      async ([w, s]) => {
+        await temporal.workflow.signalWithStart(trivialSignalWorkflow, {
+          workflowId: `trivial/${w}`,
+          taskQueue: 'bench-trivial',
+          args: [MILESTONES_PER_JOURNEY],
+          signal: pingSignal,
+          signalArgs: [`${w}-${s}`],
+        });
+      },
+    );
     await Promise.all(trivial.map((w) => temporal.workflow.getHandle(`trivial/${w}`).result()));
     const trivialRate = (JOURNEYS * MILESTONES_PER_JOURNEY) / seconds(performance.now() - started);
     const trivialCpu = cpuPerThousand(cpu, JOURNEYS * MILESTONES_PER_JOURNEY);
@@ -198,7 +252,13 @@ async function main() {
       const t = (m: number) => iso(liveBase + d * 1000 + m * 60_000);
       return [
         { id: `${dev}-1`, type: 'docs.viewed', developerId: dev, occurredAt: t(0) },
-        { id: `${dev}-2`, type: 'developer.signed_up', developerId: dev, occurredAt: t(1), properties: { email: `${dev}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search' } },
+        {
+          id: `${dev}-2`,
+          type: 'developer.signed_up',
+          developerId: dev,
+          occurredAt: t(1),
+          properties: { email: `${dev}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search' },
+        },
         { id: `${dev}-3`, type: 'api_key.created', developerId: dev, occurredAt: t(2), properties: { apiKey: k, mode: 'test' } },
         { id: `${dev}-4`, type: 'api.request', occurredAt: t(3), properties: { apiKey: k, endpoint: '/v1/a', method: 'GET', status: 200, mode: 'test' } },
         { id: `${dev}-5`, type: 'quickstart.completed', developerId: dev, occurredAt: t(4) },
@@ -208,9 +268,13 @@ async function main() {
     };
     started = performance.now();
     cpu = cpuSeconds();
-    await pool(Array.from({ length: JOURNEYS }, (_, d) => d), IN_FLIGHT, async (d) => {
-      for (const event of journey(d)) await post(event);
-    });
+    await pool(
+      Array.from({ length: JOURNEYS }, (_, d) => d),
+      IN_FLIGHT,
+      async (d) => {
+        for (const event of journey(d)) await post(event);
+      },
+    );
     const expected = JOURNEYS * MILESTONES_PER_JOURNEY;
     // Done when every developer's seven stages are recorded (transitions can be fewer if the
     // dispatcher retried a signal and a journey heard two events out of order).
@@ -233,7 +297,13 @@ async function main() {
     for (let i = 0; i < LATENCY_SAMPLES; i++) {
       const dev = `lat_${i}`;
       const begin = performance.now();
-      await post({ id: `${dev}-s`, type: 'developer.signed_up', developerId: dev, occurredAt: iso(t0), properties: { email: `${dev}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' } });
+      await post({
+        id: `${dev}-s`,
+        type: 'developer.signed_up',
+        developerId: dev,
+        occurredAt: iso(t0),
+        properties: { email: `${dev}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' },
+      });
       await waitFor(async () => (await prisma.journeyTransition.count({ where: { developerId: dev } })) > 0, 30_000, 2);
       latencies.push(performance.now() - begin);
       await new Promise((r) => setTimeout(r, 20));

@@ -49,7 +49,11 @@ const progress = (message: string) => process.stderr.write(`[scale ${new Date().
 
 /** `onramp <command>` as its own process, as production runs it. */
 function onramp(command: 'api' | 'worker', env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', command], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/cli/main.ts', command], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') progress(`onramp ${command} exited: ${code ?? signal}`);
   });
@@ -57,7 +61,9 @@ function onramp(command: 'api' | 'worker', env: Record<string, string>, nodeFlag
 }
 
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
 }
 
@@ -120,30 +126,44 @@ async function main() {
       const fedSeconds = (performance.now() - begin) / 1000;
       let lastReport = 0;
       let lastQueries = Date.now();
-      await waitFor(async () => {
-        const rows = await stageRows();
-        if (Date.now() - lastReport > 60_000) {
-          lastReport = Date.now();
-          const { rows: running } = await db.pool.query<{ n: number }>('SELECT count(DISTINCT developer_id)::int AS n FROM journey_transitions');
-          progress(`${label}: ${running[0]!.n} journeys have recorded transitions, ${rows}/${expected} stage rows; worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB (peak ${(peakRss / 2 ** 20).toFixed(0)})`);
-          if (Date.now() - lastQueries > 600_000) {
-            // A sample of journey queries while the rest catch up, so a run cut short still says something.
-            lastQueries = Date.now();
-            const { rows: sample } = await db.pool.query<{ developer_id: string }>('SELECT developer_id FROM journey_transitions ORDER BY random() LIMIT 50');
-            const ms: number[] = [];
-            for (const { developer_id } of sample) {
-              const t = performance.now();
-              await temporal.workflow.getHandle(journeyWorkflowId(developer_id)).query(journeyStateQuery);
-              ms.push(performance.now() - t);
+      await waitFor(
+        async () => {
+          const rows = await stageRows();
+          if (Date.now() - lastReport > 60_000) {
+            lastReport = Date.now();
+            const { rows: running } = await db.pool.query<{ n: number }>('SELECT count(DISTINCT developer_id)::int AS n FROM journey_transitions');
+            progress(
+              `${label}: ${running[0]!.n} journeys have recorded transitions, ${rows}/${expected} stage rows; worker RSS ${(rssBytes(worker.pid!) / 2 ** 20).toFixed(0)} MiB (peak ${(peakRss / 2 ** 20).toFixed(0)})`,
+            );
+            if (Date.now() - lastQueries > 600_000) {
+              // A sample of journey queries while the rest catch up, so a run cut short still says something.
+              lastQueries = Date.now();
+              const { rows: sample } = await db.pool.query<{ developer_id: string }>('SELECT developer_id FROM journey_transitions ORDER BY random() LIMIT 50');
+              const ms: number[] = [];
+              for (const { developer_id } of sample) {
+                const t = performance.now();
+                await temporal.workflow.getHandle(journeyWorkflowId(developer_id)).query(journeyStateQuery);
+                ms.push(performance.now() - t);
+              }
+              if (ms.length > 0)
+                progress(`${label}: journey query over ${ms.length} started journeys: p50 ${percentile(ms, 0.5).toFixed(1)} ms, p99 ${percentile(ms, 0.99).toFixed(1)} ms`);
             }
-            if (ms.length > 0) progress(`${label}: journey query over ${ms.length} started journeys: p50 ${percentile(ms, 0.5).toFixed(1)} ms, p99 ${percentile(ms, 0.99).toFixed(1)} ms`);
           }
-        }
-        return rows >= expected;
-      }, 4 * 3_600_000, 5_000);
+          return rows >= expected;
+        },
+        4 * 3_600_000,
+        5_000,
+      );
       const settledSeconds = (performance.now() - begin) / 1000;
       progress(`${label}: settled in ${settledSeconds.toFixed(0)} s`);
-      return { developers: count, events, eventsPerSecond: Math.round(events / fedSeconds), fedSeconds: Math.round(fedSeconds), settledSeconds: Math.round(settledSeconds), developersPerSecond: +(count / settledSeconds).toFixed(1) };
+      return {
+        developers: count,
+        events,
+        eventsPerSecond: Math.round(events / fedSeconds),
+        fedSeconds: Math.round(fedSeconds),
+        settledSeconds: Math.round(settledSeconds),
+        developersPerSecond: +(count / settledSeconds).toFixed(1),
+      };
     };
     results.histories = await run('histories', 'hist-', HISTORY_DEVELOPERS, DAYS);
     results.feed = await run('in flight', `sim${SEED}-`, DEVELOPERS, ARRIVAL_HOURS / 24);
@@ -186,7 +206,13 @@ async function main() {
       metrics[path] = Math.round(percentile(times, 0.5));
     }
     results.metricsMs = metrics;
-    results.workerRss = { peakMiB: Math.round(peakRss / 2 ** 20), endMiB: Math.round(rssBytes(worker.pid!) / 2 ** 20), targetMiB: 1024, heapCapMiB: WORKER_HEAP_MB, cachedWorkflows: Number(process.env.ONRAMP_WORKER_CACHED_WORKFLOWS ?? 300) };
+    results.workerRss = {
+      peakMiB: Math.round(peakRss / 2 ** 20),
+      endMiB: Math.round(rssBytes(worker.pid!) / 2 ** 20),
+      targetMiB: 1024,
+      heapCapMiB: WORKER_HEAP_MB,
+      cachedWorkflows: Number(process.env.ONRAMP_WORKER_CACHED_WORKFLOWS ?? 300),
+    };
     const { rows } = await db.pool.query<{ emails: number; cases: number }>('SELECT (SELECT count(*)::int FROM emails) AS emails, (SELECT count(*)::int FROM handoffs) AS cases');
     results.sideEffects = rows[0];
   } finally {

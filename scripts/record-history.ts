@@ -56,11 +56,13 @@ const handle = await env.client.workflow.signalWithStart('onboardingJourney', {
   taskQueue: 'record',
   args: [{ developerId: id }],
   signal: 'journey.events',
-  signalArgs: [[
-    { id: 'e1', type: 'docs.viewed', occurredAt: iso(0) },
-    { id: 'e2', type: 'developer.signed_up', occurredAt: iso(0), properties: { accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
-    { id: 'e3', type: 'api_key.created', occurredAt: iso(0), properties: { mode: 'test' } },
-  ]],
+  signalArgs: [
+    [
+      { id: 'e1', type: 'docs.viewed', occurredAt: iso(0) },
+      { id: 'e2', type: 'developer.signed_up', occurredAt: iso(0), properties: { accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
+      { id: 'e3', type: 'api_key.created', occurredAt: iso(0), properties: { mode: 'test' } },
+    ],
+  ],
 });
 if (policy) {
   await handle.signal('journey.events', [{ id: 't1', type: 'support.ticket_created', occurredAt: iso(1) }]);

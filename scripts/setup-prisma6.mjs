@@ -22,11 +22,7 @@ const dependencies = {
   pg: '8.23.1',
 };
 
-const packageJson = `${JSON.stringify(
-  { name: 'onramp-prisma6', private: true, type: 'module', dependencies },
-  null,
-  2,
-)}\n`;
+const packageJson = `${JSON.stringify({ name: 'onramp-prisma6', private: true, type: 'module', dependencies }, null, 2)}\n`;
 
 const prismaConfig = `// Written by scripts/setup-prisma6.mjs: edit that file instead.
 import { defineConfig } from 'prisma/config';
@@ -150,11 +146,11 @@ writeIfChanged(join(toolDir, 'prisma6.mjs'), wrapper);
 if (Object.entries(dependencies).some(([name, version]) => installedVersion(name) !== version)) {
   console.log(`Installing Prisma ${dependencies.prisma} into ${toolDir} …`);
   // Scripts stay off: Prisma's postinstall would try to download native engines.
-  const npm = spawnSync(
-    'npm',
-    ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'],
-    { cwd: toolDir, stdio: 'inherit', shell: process.platform === 'win32' },
-  );
+  const npm = spawnSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'], {
+    cwd: toolDir,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  });
   if (npm.error) throw npm.error;
   if (npm.status !== 0) process.exit(npm.status ?? 1);
 }

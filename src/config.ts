@@ -8,7 +8,10 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
-  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
+    .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   ONRAMP_INGEST_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ONRAMP_DATA_DIR: z.string().min(1).default('.data'),
@@ -19,7 +22,10 @@ const schema = z.object({
   /** The escalation policy file applied as version 1 when no version exists yet. */
   ONRAMP_ESCALATION_FILE: z.string().min(1).default('config/escalation.yaml'),
   /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */
-  SMTP_URL: z.string().refine((v) => ['smtp:', 'smtps:'].includes(safeProtocol(v)), 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .refine((v) => ['smtp:', 'smtps:'].includes(safeProtocol(v)), 'must be an smtp:// or smtps:// URL')
+    .optional(),
   ONRAMP_MAIL_FROM: z.string().min(3).default('Onramp <onboarding@onramp.local>'),
   /** Where links in emails (unsubscribe, docs) point: this API as developers reach it. */
   ONRAMP_PUBLIC_URL: z.url().optional(),

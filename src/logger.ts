@@ -72,7 +72,12 @@ export function serializeError(error: unknown): unknown {
   if (!database) return pino.stdSerializers.err(error as Error);
   const e = error as Error;
   const frames = (e.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
-  return { type: e.constructor.name, message: `database error ${database.sqlstate}${database.statement ? ` in ${database.statement}` : ''}`, ...database, stack: frames.join('\n') };
+  return {
+    type: e.constructor.name,
+    message: `database error ${database.sqlstate}${database.statement ? ` in ${database.statement}` : ''}`,
+    ...database,
+    stack: frames.join('\n'),
+  };
 }
 
 /** A URL as logged: the values of secret-bearing query parameters (the unsubscribe token, …) blanked. */

@@ -1,4 +1,15 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { HandoffActivities } from '../src/activities/handoff-activities.ts';
 import type { JourneyActivities } from '../src/activities/journey-activities.ts';
 import type { NudgeActivities } from '../src/activities/nudge-activities.ts';
@@ -73,9 +84,7 @@ function failureMessage(error: unknown): string {
 /** One developer's durable journey: id `onboarding/<developerId>`, fed by signalWithStart. */
 export async function onboardingJourney(input: OnboardingJourneyInput): Promise<void> {
   const maxEventsPerRun = input.maxEventsPerRun ?? 5_000;
-  let journey = input.journey
-    ? restoreJourney(input.journey)
-    : startJourney({ developerId: input.developerId, machineVersion: input.machineVersion ?? MACHINE_VERSION });
+  let journey = input.journey ? restoreJourney(input.journey) : startJourney({ developerId: input.developerId, machineVersion: input.machineVersion ?? MACHINE_VERSION });
   const seen = new SeenIds(input.seenEventIds);
   const inbox: JourneyEvent[] = [];
   let eventsApplied = input.eventsApplied ?? 0;
@@ -134,7 +143,8 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
         notifySlack(notify).catch(async (error: unknown) => {
           // Given up after a day of failures: the log says so; the case stays actionable by API.
           const step = steps.find((s) => s.stepKey === notify.step?.stepKey);
-          if (step) await recordHandoffSteps(effectsOfType(apply({ type: 'handoff.slack_failed', step, notify, error: failureMessage(error), at: Date.now() }), 'recordHandoffStep'));
+          if (step)
+            await recordHandoffSteps(effectsOfType(apply({ type: 'handoff.slack_failed', step, notify, error: failureMessage(error), at: Date.now() }), 'recordHandoffStep'));
         }),
       );
     }

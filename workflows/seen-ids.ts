@@ -7,7 +7,10 @@ export class SeenIds {
   private readonly order: string[];
   private readonly ids: Set<string>;
 
-  constructor(initial: readonly string[] = [], private readonly limit = 10_000) {
+  constructor(
+    initial: readonly string[] = [],
+    private readonly limit = 10_000,
+  ) {
     this.order = initial.slice(-limit);
     this.ids = new Set(this.order);
   }

@@ -35,7 +35,9 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
     find: () => Promise<{ channel: string; ts: string } | undefined>,
     post: () => Promise<{ channel: string; ts: string }>,
   ): Promise<{ channel: string; ts: string }> {
-    const { rows } = await deps.pool.query<{ status: string; channel: string; ts: string | null }>('SELECT status, channel, ts FROM slack_posts WHERE post_key = $1', [key.postKey]);
+    const { rows } = await deps.pool.query<{ status: string; channel: string; ts: string | null }>('SELECT status, channel, ts FROM slack_posts WHERE post_key = $1', [
+      key.postKey,
+    ]);
     const existing = rows[0];
     if (existing?.status === 'posted' && existing.ts) return { channel: existing.channel, ts: existing.ts };
     const found = existing ? await find() : undefined;
@@ -65,7 +67,11 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
         const slack = deps.slack;
         if (!slack) return;
         const { policy } = await deps.rulesInForce();
-        const context = await gatherCaseContext(deps.pool, effect.developerId, { showEmail: policy?.document.privacy.showEmail ?? false, publicUrl: deps.publicUrl, now: Date.now() });
+        const context = await gatherCaseContext(deps.pool, effect.developerId, {
+          showEmail: policy?.document.privacy.showEmail ?? false,
+          publicUrl: deps.publicUrl,
+          now: Date.now(),
+        });
         const view = effect.case;
         if (effect.post) {
           const { level, channel, mention } = effect.post;

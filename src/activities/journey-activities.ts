@@ -17,15 +17,21 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
       const stages = earliestPerStage(effects.filter((e): e is StageReachedEffect => e.type === 'recordStage'));
       const transitions = effects.filter((e): e is StageAdvancedEffect => e.type === 'recordTransition');
       // One statement, atomic by itself: a transaction of three was five round trips per transition.
-      await pool.query(
-        { name: 'record-journey-effects', text: RECORD_JOURNEY_EFFECTS },
-        [
-          stages.map((s) => s.developerId), stages.map((s) => s.stage), stages.map((s) => s.occurredAt), stages.map((s) => s.causeEventId), stages.map((s) => s.late),
-          transitions.map((t) => t.developerId), transitions.map((t) => t.from), transitions.map((t) => t.to), transitions.map((t) => t.occurredAt), transitions.map((t) => t.causeEventId), transitions.map((t) => t.machineVersion),
-          [...new Set(effects.map((e) => e.developerId))],
-          [...STAGES],
-        ],
-      );
+      await pool.query({ name: 'record-journey-effects', text: RECORD_JOURNEY_EFFECTS }, [
+        stages.map((s) => s.developerId),
+        stages.map((s) => s.stage),
+        stages.map((s) => s.occurredAt),
+        stages.map((s) => s.causeEventId),
+        stages.map((s) => s.late),
+        transitions.map((t) => t.developerId),
+        transitions.map((t) => t.from),
+        transitions.map((t) => t.to),
+        transitions.map((t) => t.occurredAt),
+        transitions.map((t) => t.causeEventId),
+        transitions.map((t) => t.machineVersion),
+        [...new Set(effects.map((e) => e.developerId))],
+        [...STAGES],
+      ]);
     },
   };
 }

@@ -52,7 +52,9 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
         const existing = (await deps.pool.query<{ status: string }>('SELECT status FROM emails WHERE id = $1', [emailId])).rows[0];
         if (existing && existing.status !== 'failed') {
           // Sent, or a handoff that began and was interrupted: at most once, so never again.
-          await withTransaction(deps.pool, (sql) => insertDecisions(sql, [existing.status === 'sent' ? decision : { ...decision, reason: 'unconfirmed: interrupted after the handoff to the mail server began' }]));
+          await withTransaction(deps.pool, (sql) =>
+            insertDecisions(sql, [existing.status === 'sent' ? decision : { ...decision, reason: 'unconfirmed: interrupted after the handoff to the mail server began' }]),
+          );
           return;
         }
         const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
@@ -114,9 +116,18 @@ async function insertDecisions(sql: Sql, decisions: NudgeDecisionEffect[]): Prom
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
        AS u(d, k, n, r, v, o, re, t, s, i, at, sf)
      ON CONFLICT (decision_key) DO NOTHING`,
-    decisions.map((d) => d.developerId), decisions.map((d) => d.decisionKey), decisions.map((d) => d.nudgeKey), decisions.map((d) => d.ruleId),
-    decisions.map((d) => d.ruleVersion), decisions.map((d) => d.outcome), decisions.map((d) => d.reason ?? null), decisions.map((d) => d.template ?? null),
-    decisions.map((d) => JSON.stringify(d.segment)), decisions.map((d) => JSON.stringify(d.inputs)), decisions.map((d) => d.decidedAt), decisions.map((d) => d.scheduledFor ?? null),
+    decisions.map((d) => d.developerId),
+    decisions.map((d) => d.decisionKey),
+    decisions.map((d) => d.nudgeKey),
+    decisions.map((d) => d.ruleId),
+    decisions.map((d) => d.ruleVersion),
+    decisions.map((d) => d.outcome),
+    decisions.map((d) => d.reason ?? null),
+    decisions.map((d) => d.template ?? null),
+    decisions.map((d) => JSON.stringify(d.segment)),
+    decisions.map((d) => JSON.stringify(d.inputs)),
+    decisions.map((d) => d.decidedAt),
+    decisions.map((d) => d.scheduledFor ?? null),
   );
 }
 

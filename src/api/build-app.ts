@@ -67,7 +67,22 @@ export interface AppDeps {
 /** 1 MiB: the largest request body accepted (413 beyond). */
 export const BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, agentKeys = [], metricsKeys = [], signingSecret, slack, sdkUserAgents = [], onSignalsQueued, ingestor: givenIngestor, ingestKeyCacheMs, templatesDir = 'templates' }: AppDeps) {
+export async function buildApp({
+  db,
+  temporal,
+  logger,
+  ingestKeys,
+  adminKeys,
+  agentKeys = [],
+  metricsKeys = [],
+  signingSecret,
+  slack,
+  sdkUserAgents = [],
+  onSignalsQueued,
+  ingestor: givenIngestor,
+  ingestKeyCacheMs,
+  templatesDir = 'templates',
+}: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
   // Request lines carry no headers, and URLs lose their secrets (unsubscribe tokens) before logging.
@@ -120,7 +135,12 @@ export async function buildApp({ db, temporal, logger, ingestKeys, adminKeys, ag
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
-  await app.register(developerDeletionRoute, { pool: db.pool, temporal, adminKeys, ...(slack?.gateway ? { slack: { gateway: slack.gateway, publicUrl: slack.publicUrl ?? 'http://localhost' } } : {}) });
+  await app.register(developerDeletionRoute, {
+    pool: db.pool,
+    temporal,
+    adminKeys,
+    ...(slack?.gateway ? { slack: { gateway: slack.gateway, publicUrl: slack.publicUrl ?? 'http://localhost' } } : {}),
+  });
   await app.register(dashboardRoute);
   await app.register(slackRoute, { prisma, pool: db.pool, temporal, signingSecret: slack?.signingSecret, gateway: slack?.gateway, currentPolicy: () => escalationPolicy.active() });
   return app;

@@ -73,7 +73,10 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   if (isUnavailable(error)) {
     request.log.warn({ err: error }, 'storage unavailable');
-    return reply.code(503).header('retry-after', '5').send({ errors: [{ path: '', message: 'storage unavailable, retry later' }] });
+    return reply
+      .code(503)
+      .header('retry-after', '5')
+      .send({ errors: [{ path: '', message: 'storage unavailable, retry later' }] });
   }
   request.log.error({ err: error }, 'unhandled error');
   return reply.code(500).send({ errors: [{ path: '', message: 'internal error' }] });

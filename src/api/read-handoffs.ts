@@ -11,12 +11,16 @@ export const CASE_STATUSES = ['open', 'claimed', 'snoozed', 'returned', 'resolve
 
 /** A handoff case as people see it (the read model, rewritten at each step). */
 export const handoffCase = z.object({
-  id: z.string().describe('`<developerId>.h<n>`, the developer id escaped to be path-safe (`~XX` for each byte other than letters, digits, `-`, `_`, `.`): usable in `/v1/handoffs/{id}` as it is'),
+  id: z
+    .string()
+    .describe(
+      '`<developerId>.h<n>`, the developer id escaped to be path-safe (`~XX` for each byte other than letters, digits, `-`, `_`, `.`): usable in `/v1/handoffs/{id}` as it is',
+    ),
   developerId: z.string(),
   status: z.enum(CASE_STATUSES),
   criterion: z.string().describe('stall:<id>, support_ticket, error_burst_continued, no_email_engagement or rule:<id>'),
   reason: z.string(),
-  rule: z.object({ id: z.string(), version: z.int() }).optional().describe("the nudge rule whose escalate action opened it"),
+  rule: z.object({ id: z.string(), version: z.int() }).optional().describe('the nudge rule whose escalate action opened it'),
   policyVersion: z.int(),
   level: z.int().describe('1-based escalation level'),
   owner: z.string().nullable(),
@@ -87,12 +91,21 @@ async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown
   // In the order the case took them: step keys are `<caseId>/<n>` (`…/<n>/slack_failed` after step n).
   const order = (key: string) => Number(/\/(\d+)(\/slack_failed)?$/.exec(key)?.[1] ?? 0) + (key.endsWith('/slack_failed') ? 0.5 : 0);
   const steps = found.sort((a, b) => order(a.stepKey) - order(b.stepKey));
-  const notes = await noteTexts(prisma, steps.map((s) => s.detail as Record<string, unknown>));
+  const notes = await noteTexts(
+    prisma,
+    steps.map((s) => s.detail as Record<string, unknown>),
+  );
   return cases.map((c) => ({
     ...presentedCase(c.view as CaseView),
     log: steps
       .filter((s) => s.handoffId === c.id)
-      .map((s) => ({ step: s.step, actor: s.actor, at: s.at.toISOString(), detail: withNoteText(s.step, s.detail as Record<string, unknown>, notes), snapshot: s.snapshot as Record<string, unknown> })),
+      .map((s) => ({
+        step: s.step,
+        actor: s.actor,
+        at: s.at.toISOString(),
+        detail: withNoteText(s.step, s.detail as Record<string, unknown>, notes),
+        snapshot: s.snapshot as Record<string, unknown>,
+      })),
   }));
 }
 

@@ -9,15 +9,18 @@ export const nudgeMessage = z.object({
   ruleId: z.string(),
   ruleVersion: z.int(),
   outcome: z.enum(['sent', 'scheduled', 'cancelled', 'skipped', 'escalated']),
-  reason: z.string().nullable().describe('why it was skipped, scheduled or cancelled (consent, holdout, human_owned, frequency_cap, quiet_hours, segment, stage_left …; for escalated, the reason the rule gives)'),
+  reason: z
+    .string()
+    .nullable()
+    .describe(
+      'why it was skipped, scheduled or cancelled (consent, holdout, human_owned, frequency_cap, quiet_hours, segment, stage_left …; for escalated, the reason the rule gives)',
+    ),
   template: z.string().nullable(),
   segment: z.record(z.string(), z.unknown()),
   inputs: z.record(z.string(), z.unknown()).describe('what the decision was made on'),
   decidedAt: instant,
   scheduledFor: instant.nullable(),
-  email: z
-    .object({ subject: z.string(), transport: z.string(), status: z.string(), sentAt: instant.nullable(), messageId: z.string().nullable() })
-    .nullable(),
+  email: z.object({ subject: z.string(), transport: z.string(), status: z.string(), sentAt: instant.nullable(), messageId: z.string().nullable() }).nullable(),
 });
 
 export const messagesResponse = z.object({ developerId: z.string(), messages: z.array(nudgeMessage) });

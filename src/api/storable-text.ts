@@ -28,10 +28,18 @@ export function textProblem(text: string): string | undefined {
  */
 export function refuseUnstorableParameters(app: AnyFastify): void {
   app.addHook('preValidation', async (request, reply) => {
-    for (const [where, values] of [['params', request.params], ['query', request.query]] as const) {
+    for (const [where, values] of [
+      ['params', request.params],
+      ['query', request.query],
+    ] as const) {
       if (values === null || typeof values !== 'object') continue;
       for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
-        const problem = textProblem(name) ?? [value].flat().map((v) => (typeof v === 'string' ? textProblem(v) : undefined)).find(Boolean);
+        const problem =
+          textProblem(name) ??
+          [value]
+            .flat()
+            .map((v) => (typeof v === 'string' ? textProblem(v) : undefined))
+            .find(Boolean);
         if (problem) return reply.code(400).send({ errors: [{ path: name, message: `${where === 'params' ? 'path' : 'query'} parameter ${problem.replace(/^text /, '')}` }] });
       }
     }

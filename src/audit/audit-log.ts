@@ -38,14 +38,26 @@ export async function recordAudit(sql: Sql, entry: AuditRecord): Promise<void> {
 }
 
 /** Newest first, a page at a time (keyset on the id: `before` is the last id of the previous page). */
-export async function listAudit(pool: pg.Pool, filter: { action?: string; subject?: string; before?: string; limit: number }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
+export async function listAudit(
+  pool: pg.Pool,
+  filter: { action?: string; subject?: string; before?: string; limit: number },
+): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
   const params: unknown[] = [];
   const where: string[] = [];
   const add = (value: unknown) => `$${params.push(value)}`;
   if (filter.action) where.push(`action = ${add(filter.action)}`);
   if (filter.subject) where.push(`subject = ${add(filter.subject)}`);
   if (filter.before) where.push(`id < ${add(filter.before)}::bigint`);
-  const { rows } = await pool.query<{ id: string; at: Date; actor: string; action: AuditAction; subject: string; reason: string | null; diff: string | null; detail: Record<string, unknown> | null }>(
+  const { rows } = await pool.query<{
+    id: string;
+    at: Date;
+    actor: string;
+    action: AuditAction;
+    subject: string;
+    reason: string | null;
+    diff: string | null;
+    detail: Record<string, unknown> | null;
+  }>(
     `SELECT id::text, at, actor, action, subject, reason, diff, detail FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${add(filter.limit + 1)}`,
     params,
   );

@@ -17,10 +17,15 @@ export interface GatherOptions {
  */
 export async function gatherCaseContext(pool: pg.Pool, developerId: string, options: GatherOptions): Promise<CaseContext> {
   const [developer, stages, nudges, events, bursts, errors] = await Promise.all([
-    pool.query<{ email: string | null; account_type: string | null; org_id: string | null; acquisition_channel: string | null; timezone: string | null; stage: string | null; stage_at: Date | null }>(
-      'SELECT email, account_type, org_id, acquisition_channel, timezone, stage, stage_at FROM developers WHERE id = $1',
-      [developerId],
-    ),
+    pool.query<{
+      email: string | null;
+      account_type: string | null;
+      org_id: string | null;
+      acquisition_channel: string | null;
+      timezone: string | null;
+      stage: string | null;
+      stage_at: Date | null;
+    }>('SELECT email, account_type, org_id, acquisition_channel, timezone, stage, stage_at FROM developers WHERE id = $1', [developerId]),
     pool.query<{ stage: string; reached_at: Date }>('SELECT stage, reached_at FROM journey_stages WHERE developer_id = $1 ORDER BY reached_at', [developerId]),
     pool.query<{ decided_at: Date; template: string | null; rule_id: string; outcome: string; reason: string | null }>(
       `SELECT decided_at, template, rule_id, outcome, reason FROM nudge_decisions
@@ -33,7 +38,10 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
        ORDER BY occurred_at DESC LIMIT 50`,
       [developerId],
     ),
-    pool.query<{ status: number; count: number; endpoint: string | null; continued: boolean }>('SELECT status, count, endpoint, continued FROM error_bursts WHERE developer_id = $1 ORDER BY occurred_at', [developerId]),
+    pool.query<{ status: number; count: number; endpoint: string | null; continued: boolean }>(
+      'SELECT status, count, endpoint, continued FROM error_bursts WHERE developer_id = $1 ORDER BY occurred_at',
+      [developerId],
+    ),
     pool.query<{ endpoint: string; status_400: number; status_401: number; status_429: number }>(
       `SELECT endpoint, status_400, status_401, status_429 FROM developer_endpoints
        WHERE developer_id = $1 AND status_400 + status_401 + status_429 > 0 ORDER BY status_400 + status_401 + status_429 DESC LIMIT 5`,
@@ -48,13 +56,22 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
   ].sort((a, b) => a.at.localeCompare(b.at));
   const opened = events.rows.filter((r) => r.type === 'email.opened').length;
   const clicked = events.rows.filter((r) => r.type === 'email.clicked').length;
-  const diagnosis = bursts.rows.length > 0
-    ? bursts.rows.map((b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.continued ? ' more, after the first burst' : ''}: ${diagnosisOf(b.status) ?? 'errors'}`)
-    : errors.rows.flatMap((e) =>
-        ([[401, e.status_401], [400, e.status_400], [429, e.status_429]] as const)
-          .filter(([, n]) => n > 0)
-          .map(([status, n]) => `${n} × ${status} on ${e.endpoint}: ${diagnosisOf(status)}`),
-      );
+  const diagnosis =
+    bursts.rows.length > 0
+      ? bursts.rows.map(
+          (b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.continued ? ' more, after the first burst' : ''}: ${diagnosisOf(b.status) ?? 'errors'}`,
+        )
+      : errors.rows.flatMap((e) =>
+          (
+            [
+              [401, e.status_401],
+              [400, e.status_400],
+              [429, e.status_429],
+            ] as const
+          )
+            .filter(([, n]) => n > 0)
+            .map(([status, n]) => `${n} × ${status} on ${e.endpoint}: ${diagnosisOf(status)}`),
+        );
   const stageAt = d?.stage_at ?? null;
   return {
     developer: {

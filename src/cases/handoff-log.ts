@@ -18,8 +18,14 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
      SELECT k, h, d, s, a, at, de::jsonb, sn::jsonb
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS u(k, h, d, s, a, at, de, sn)
      ON CONFLICT (step_key) DO NOTHING`,
-    steps.map((s) => s.stepKey), steps.map((s) => s.case.id), steps.map((s) => s.developerId), steps.map((s) => s.step), steps.map((s) => s.actor),
-    steps.map((s) => s.at), steps.map((s) => JSON.stringify(s.detail)), steps.map((s) => JSON.stringify(s.snapshot)),
+    steps.map((s) => s.stepKey),
+    steps.map((s) => s.case.id),
+    steps.map((s) => s.developerId),
+    steps.map((s) => s.step),
+    steps.map((s) => s.actor),
+    steps.map((s) => s.at),
+    steps.map((s) => JSON.stringify(s.detail)),
+    steps.map((s) => JSON.stringify(s.snapshot)),
   );
   for (const { case: c, revision, developerId } of latest.values()) {
     await sql(
@@ -29,7 +35,19 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
          closed_at = excluded.closed_at, outcome = excluded.outcome, sla_breached = excluded.sla_breached, revision = excluded.revision,
          view = excluded.view, updated_at = now()
        WHERE handoffs.revision < excluded.revision`,
-      c.id, developerId, c.status, c.criterion, c.owner, c.level, c.openedAt, c.claimedAt, c.closedAt, c.outcome, c.breaches.length > 0, revision, JSON.stringify(c),
+      c.id,
+      developerId,
+      c.status,
+      c.criterion,
+      c.owner,
+      c.level,
+      c.openedAt,
+      c.claimedAt,
+      c.closedAt,
+      c.outcome,
+      c.breaches.length > 0,
+      revision,
+      JSON.stringify(c),
     );
   }
 }

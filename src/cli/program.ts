@@ -19,8 +19,14 @@ export function buildProgram(): Command {
     .description('run everything on embedded defaults (Temporal dev server, PGlite) unless TEMPORAL_ADDRESS / DATABASE_URL are set')
     .option('--demo', 'then feed it a synthetic cohort (the last 45 days of 400 developers) so the dashboard fills within a minute')
     .action((options: { demo?: boolean }) => startCommand(loadConfig(), options));
-  program.command('api').description('run the HTTP API and outbox dispatcher (needs DATABASE_URL, TEMPORAL_ADDRESS, ONRAMP_INGEST_KEY)').action(() => apiCommand(loadConfig()));
-  program.command('worker').description('run the journey worker (needs DATABASE_URL, TEMPORAL_ADDRESS)').action(() => workerCommand(loadConfig()));
+  program
+    .command('api')
+    .description('run the HTTP API and outbox dispatcher (needs DATABASE_URL, TEMPORAL_ADDRESS, ONRAMP_INGEST_KEY)')
+    .action(() => apiCommand(loadConfig()));
+  program
+    .command('worker')
+    .description('run the journey worker (needs DATABASE_URL, TEMPORAL_ADDRESS)')
+    .action(() => workerCommand(loadConfig()));
   program
     .command('migrate')
     .description('apply pending database migrations to DATABASE_URL')

@@ -52,10 +52,7 @@ interface MigrationRow {
  * not supported here). Refuses to run when an applied migration was edited afterwards or when a
  * row is unfinished (a failed `prisma migrate deploy`). Concurrent callers wait for each other.
  */
-export async function applyMigrations(
-  databaseUrl: string,
-  opts: ApplyMigrationsOptions = {},
-): Promise<{ applied: string[] }> {
+export async function applyMigrations(databaseUrl: string, opts: ApplyMigrationsOptions = {}): Promise<{ applied: string[] }> {
   const log = opts.log ?? (() => {});
   const migrations = await readMigrations(opts.migrationsDir ?? defaultMigrationsDir);
 
@@ -107,11 +104,7 @@ async function readMigrations(dir: string): Promise<Migration[]> {
 }
 
 /** Returns the names already applied, after checking they are intact. */
-function checkAppliedMigrations(
-  rows: MigrationRow[],
-  migrations: Migration[],
-  log: (msg: string) => void,
-): Set<string> {
+function checkAppliedMigrations(rows: MigrationRow[], migrations: Migration[], log: (msg: string) => void): Set<string> {
   const unfinished = rows.find((r) => r.finished_at === null);
   if (unfinished) {
     throw new Error(
@@ -149,10 +142,7 @@ async function applyMigration(client: pg.Client, migration: Migration): Promise<
     );
     // Without parameters pg uses the simple query protocol, which runs a multi-statement script.
     await client.query(migration.sql);
-    await client.query(
-      `UPDATE _prisma_migrations SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`,
-      [id],
-    );
+    await client.query(`UPDATE _prisma_migrations SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`, [id]);
     await client.query('COMMIT');
   } catch (error) {
     // If even ROLLBACK fails the connection is gone, and the server rolls back by itself.

@@ -60,7 +60,12 @@ export const apiRequest = z
     properties: z.looseObject({
       apiKey: id('apiKey').optional(),
       endpoint: z.string().trim().min(1).max(512),
-      method: z.string().trim().min(1).max(16).transform((m) => m.toUpperCase()),
+      method: z
+        .string()
+        .trim()
+        .min(1)
+        .max(16)
+        .transform((m) => m.toUpperCase()),
       status: z.int().min(100).max(599),
       userAgent: z.string().max(1024).optional(),
       mode,

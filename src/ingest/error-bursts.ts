@@ -54,9 +54,7 @@ export function newBurstLessons(): BurstLessons {
 const key = (developerId: string, kind: string) => `${developerId}\u0000${kind}`;
 
 function minCount(kind: BurstKind, thresholds: BurstThresholds): number {
-  return kind === 'unauthorized_burst' ? thresholds.unauthorized.minCount
-    : kind === 'rate_limited_burst' ? thresholds.rateLimited.minCount
-    : thresholds.badRequest.minCount;
+  return kind === 'unauthorized_burst' ? thresholds.unauthorized.minCount : kind === 'rate_limited_burst' ? thresholds.rateLimited.minCount : thresholds.badRequest.minCount;
 }
 
 /** The endpoint with the most errors (ties: the smaller name). */
@@ -169,7 +167,15 @@ export class ErrorBurstDetector {
       if (!crossed) continue;
       found.push({
         developerId,
-        event: { id: `burst:${developerId}:${kind}`, type: 'api.error_burst', kind, occurredAt: lastAt, status, count, ...(kind === 'bad_request_burst' ? { endpoint: top.endpoint } : {}) },
+        event: {
+          id: `burst:${developerId}:${kind}`,
+          type: 'api.error_burst',
+          kind,
+          occurredAt: lastAt,
+          status,
+          count,
+          ...(kind === 'bad_request_burst' ? { endpoint: top.endpoint } : {}),
+        },
       });
     }
     const crossed = [...new Set(found.map((b) => b.developerId))];
@@ -223,7 +229,13 @@ export class ErrorBurstDetector {
       found.push({
         developerId,
         event: {
-          id: `burst:${developerId}:${kind}:continued`, type: 'api.error_burst', kind, continued: true, occurredAt: lastAt, status, count,
+          id: `burst:${developerId}:${kind}:continued`,
+          type: 'api.error_burst',
+          kind,
+          continued: true,
+          occurredAt: lastAt,
+          status,
+          count,
           ...(kind === 'bad_request_burst' ? { endpoint: top.endpoint } : {}),
         },
       });
@@ -254,8 +266,13 @@ async function insertBursts(sql: Sql, found: DetectedBurst[], continued: boolean
      SELECT d, k, $7::boolean, s, n, e, t FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::timestamptz[]) AS u(d, k, s, n, e, t)
      ON CONFLICT (developer_id, kind, continued) DO NOTHING
      RETURNING developer_id, kind`,
-    found.map((b) => b.developerId), found.map((b) => b.event.kind), found.map((b) => b.event.status), found.map((b) => b.event.count),
-    found.map((b) => b.event.endpoint ?? null), found.map((b) => b.event.occurredAt), continued,
+    found.map((b) => b.developerId),
+    found.map((b) => b.event.kind),
+    found.map((b) => b.event.status),
+    found.map((b) => b.event.count),
+    found.map((b) => b.event.endpoint ?? null),
+    found.map((b) => b.event.occurredAt),
+    continued,
   );
   const fresh = new Set(inserted.map((r) => key(r.developer_id, r.kind)));
   return found.filter((b) => fresh.has(key(b.developerId, b.event.kind)));

@@ -71,7 +71,10 @@ export class EventIngestor {
   private readonly bursts = new ErrorBurstDetector();
   private readonly burstThresholds: () => Promise<BurstThresholds>;
 
-  constructor(private readonly pool: pg.Pool, options: IngestorOptions = {}) {
+  constructor(
+    private readonly pool: pg.Pool,
+    options: IngestorOptions = {},
+  ) {
     this.isSdk = options.isSdk ?? isSdkUserAgent;
     this.keyOwners = new LRUCache({ max: options.keyCacheSize ?? 100_000 });
     this.evidence = new EvidenceCache(options.evidenceCacheSize ?? 100_000);
@@ -132,9 +135,15 @@ export class EventIngestor {
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
     const fresh = events.filter((e) => !skipped.has(e.id));
     // Only stored events make a developer: a duplicate naming another developer creates none.
-    await ensureDevelopers(sql, fresh.map((e) => e.developerId).filter((id): id is string => id !== undefined));
+    await ensureDevelopers(
+      sql,
+      fresh.map((e) => e.developerId).filter((id): id is string => id !== undefined),
+    );
     const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
-    await recordProfiles(sql, domainEvents.filter((e) => e.type === 'developer.signed_up'));
+    await recordProfiles(
+      sql,
+      domainEvents.filter((e) => e.type === 'developer.signed_up'),
+    );
 
     const attributed: AttributedRequest[] = [...lateAttributed];
     let unattributed = 0;
@@ -205,24 +214,31 @@ async function mapApiKeys(sql: Sql, keyEvents: Extract<IngestEvent, { type: 'api
     `INSERT INTO api_keys (api_key, developer_id, mode, created_at, event_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
      ON CONFLICT (api_key) DO NOTHING`,
-    keyEvents.map((e) => e.properties.apiKey), keyEvents.map((e) => e.developerId), keyEvents.map((e) => e.properties.mode),
-    keyEvents.map((e) => e.occurredAt), keyEvents.map((e) => e.id),
+    keyEvents.map((e) => e.properties.apiKey),
+    keyEvents.map((e) => e.developerId),
+    keyEvents.map((e) => e.properties.mode),
+    keyEvents.map((e) => e.occurredAt),
+    keyEvents.map((e) => e.id),
   );
 }
 
 /** The events not stored yet (the others are duplicates, whatever data they carry now). */
 async function notStored<E extends IngestEvent>(sql: Sql, events: E[]): Promise<E[]> {
   if (events.length === 0) return events;
-  const stored = new Set((await sql<{ id: string }>(`SELECT id FROM events WHERE id = ANY($1::text[])`, events.map((e) => e.id))).map((r) => r.id));
+  const stored = new Set(
+    (
+      await sql<{ id: string }>(
+        `SELECT id FROM events WHERE id = ANY($1::text[])`,
+        events.map((e) => e.id),
+      )
+    ).map((r) => r.id),
+  );
   return events.filter((e) => !stored.has(e.id));
 }
 
 async function ownersOfKeys(sql: Sql, apiKeys: string[]): Promise<Map<string, string>> {
   if (apiKeys.length === 0) return new Map();
-  const rows = await sql<{ api_key: string; developer_id: string }>(
-    `SELECT api_key, developer_id FROM api_keys WHERE api_key = ANY($1::text[])`,
-    apiKeys,
-  );
+  const rows = await sql<{ api_key: string; developer_id: string }>(`SELECT api_key, developer_id FROM api_keys WHERE api_key = ANY($1::text[])`, apiKeys);
   return new Map(rows.map((r) => [r.api_key, r.developer_id]));
 }
 
@@ -243,7 +259,13 @@ async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void>
 async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
-  await sql({ name: 'ingest-lock-developers', text: `SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted` }, ids);
+  await sql(
+    {
+      name: 'ingest-lock-developers',
+      text: `SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0)))::int AS n FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS sorted`,
+    },
+    ids,
+  );
 }
 
 /**
@@ -272,9 +294,14 @@ async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'd
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
        AS u(id, email, account_type, org_id, channel, timezone, at, event_id)
      WHERE d.id = u.id AND (d.signed_up_at IS NULL OR ${isEarlierSql(['u.at', 'u.event_id'], ['d.signed_up_at', 'd.signup_event_id'])})`,
-    rows.map((s) => s.developerId), rows.map((s) => s.properties.email), rows.map((s) => s.properties.accountType),
-    rows.map((s) => s.properties.orgId ?? null), rows.map((s) => s.properties.acquisitionChannel), rows.map((s) => s.properties.timezone ?? null),
-    rows.map((s) => s.occurredAt), rows.map((s) => s.id),
+    rows.map((s) => s.developerId),
+    rows.map((s) => s.properties.email),
+    rows.map((s) => s.properties.accountType),
+    rows.map((s) => s.properties.orgId ?? null),
+    rows.map((s) => s.properties.acquisitionChannel),
+    rows.map((s) => s.properties.timezone ?? null),
+    rows.map((s) => s.occurredAt),
+    rows.map((s) => s.id),
   );
 }
 
@@ -282,7 +309,6 @@ function toAttributed(r: ApiRequestEvent, developerId: string, sdk: boolean): At
   const p = r.properties;
   return { id: r.id, developerId, endpoint: p.endpoint, status: p.status, mode: p.mode, sdk, occurredAt: r.occurredAt };
 }
-
 
 interface QueuedSignal {
   developerId: string;
@@ -323,6 +349,8 @@ async function enqueueSignals(sql: Sql, signals: QueuedSignal[]): Promise<void> 
   await sql(
     `INSERT INTO outbox_signals (developer_id, signal_id, payload)
      SELECT d, s, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(d, s, p)`,
-    signals.map((s) => s.developerId), signals.map((s) => s.event.id), signals.map((s) => JSON.stringify(s.event)),
+    signals.map((s) => s.developerId),
+    signals.map((s) => s.event.id),
+    signals.map((s) => JSON.stringify(s.event)),
   );
 }

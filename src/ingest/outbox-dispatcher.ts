@@ -110,7 +110,11 @@ export class OutboxDispatcher {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const [developerId, rows] = next;
         try {
-          await feedJourney(this.options.temporal, developerId, rows.map((r) => r.payload));
+          await feedJourney(
+            this.options.temporal,
+            developerId,
+            rows.map((r) => r.payload),
+          );
           delivered.push(...rows.map((r) => r.id));
         } catch (error) {
           failed.push({ rows, error: error instanceof Error ? error.message : String(error) });

@@ -1,7 +1,6 @@
 import type { Sql } from '../db/sql.ts';
 import { evidenceOrderSql } from '../journey/evidence-order.ts';
 
-
 /** One attributed api.request, as the aggregation needs it. */
 export interface AttributedRequest {
   id: string;
@@ -61,7 +60,10 @@ export async function proveActiveIntegration(sql: Sql, candidates: AttributedReq
   if (candidates.length === 0) return [];
   const proofs = await sql<{ developer_id: string; proof_at: Date; proof_id: string }>(
     { name: 'ingest-active-integration-proofs', text: PROVE_ACTIVE_INTEGRATION },
-    candidates.map((c) => c.developerId), candidates.map((c) => c.endpoint), candidates.map((c) => c.occurredAt), candidates.map((c) => c.id),
+    candidates.map((c) => c.developerId),
+    candidates.map((c) => c.endpoint),
+    candidates.map((c) => c.occurredAt),
+    candidates.map((c) => c.id),
   );
   return proofs.map((r) => ({ developerId: r.developer_id, occurredAt: r.proof_at.toISOString(), eventId: r.proof_id }));
 }

@@ -2,7 +2,6 @@ import type { Sql } from '../db/sql.ts';
 import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
 import type { Stage } from '../journey/stages.ts';
 
-
 export interface EvidenceCandidate {
   developerId: string;
   stage: Stage;
@@ -40,7 +39,10 @@ export async function lowerStageEvidence(sql: Sql, candidates: EvidenceCandidate
      ON CONFLICT (developer_id, stage) DO UPDATE SET occurred_at = excluded.occurred_at, event_id = excluded.event_id
        WHERE ${isEarlierSql(['excluded.occurred_at', 'excluded.event_id'], ['t.occurred_at', 't.event_id'])}
      RETURNING developer_id, stage`,
-    sorted.map((c) => c.developerId), sorted.map((c) => c.stage), sorted.map((c) => c.occurredAt), sorted.map((c) => c.eventId),
+    sorted.map((c) => c.developerId),
+    sorted.map((c) => c.stage),
+    sorted.map((c) => c.occurredAt),
+    sorted.map((c) => c.eventId),
   );
   const lowered = new Set(rows.map((r) => evidenceKey(r.developer_id, r.stage)));
   return sorted.filter((c) => lowered.has(evidenceKey(c.developerId, c.stage)));

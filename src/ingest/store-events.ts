@@ -24,7 +24,16 @@ export interface StoredBatch {
 export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (e: IngestEvent) => string | undefined, sdkOf: Map<string, boolean>): Promise<StoredBatch> {
   // Sorted by id: batches sharing events (retried deliveries) wait on each other, never in a cycle.
   const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const rows = await sql<{ outcome: 'skipped' | 'deleted' | 'late'; id: string; developer_id: string; endpoint: string; status: number; mode: string; sdk: boolean; occurred_at: Date }>(
+  const rows = await sql<{
+    outcome: 'skipped' | 'deleted' | 'late';
+    id: string;
+    developer_id: string;
+    endpoint: string;
+    status: number;
+    mode: string;
+    sdk: boolean;
+    occurred_at: Date;
+  }>(
     { name: 'ingest-events', text: STORE_EVENTS },
     events.map((e) => e.id),
     events.map((e) => e.type),
@@ -37,7 +46,16 @@ export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (
   for (const r of rows) {
     if (r.outcome === 'skipped') stored.skipped.add(r.id);
     else if (r.outcome === 'deleted') stored.deleted.add(r.id);
-    else stored.lateAttributed.push({ id: r.id, developerId: r.developer_id, endpoint: r.endpoint, status: r.status, mode: r.mode, sdk: r.sdk, occurredAt: r.occurred_at.toISOString() });
+    else
+      stored.lateAttributed.push({
+        id: r.id,
+        developerId: r.developer_id,
+        endpoint: r.endpoint,
+        status: r.status,
+        mode: r.mode,
+        sdk: r.sdk,
+        occurredAt: r.occurred_at.toISOString(),
+      });
   }
   return stored;
 }

@@ -95,7 +95,10 @@ export interface HandoffAction {
 }
 
 /** Why an action cannot apply; the workflow rejects it before it touches the journey. */
-export function actionProblem(state: HandoffState | undefined, action: Omit<HandoffAction, 'type' | 'at'>): { code: 'not_found' | 'closed' | 'invalid'; message: string } | undefined {
+export function actionProblem(
+  state: HandoffState | undefined,
+  action: Omit<HandoffAction, 'type' | 'at'>,
+): { code: 'not_found' | 'closed' | 'invalid'; message: string } | undefined {
   const active = state?.active;
   if (!active || active.id !== action.caseId) {
     if (state?.lastClosed?.id === action.caseId || (state && caseNumber(action.caseId) !== undefined && caseNumber(action.caseId)! <= state.opened)) {
@@ -154,12 +157,30 @@ class CaseSteps {
     private readonly ctx: StepContext,
   ) {}
 
-  step(c: ActiveCase, step: HandoffStepKind, actor: string | null, at: number, detail: Record<string, unknown>, options: { closed?: { status: 'returned' | 'resolved'; outcome: string | null }; post?: number } = {}) {
+  step(
+    c: ActiveCase,
+    step: HandoffStepKind,
+    actor: string | null,
+    at: number,
+    detail: Record<string, unknown>,
+    options: { closed?: { status: 'returned' | 'resolved'; outcome: string | null }; post?: number } = {},
+  ) {
     c.steps++;
     const view = caseView(this.ctx.developerId, c, options.closed ? { ...options.closed, at } : undefined);
     const stepKey = `${c.id}/${c.steps}`;
     const atIso = new Date(at).toISOString();
-    this.effects.push({ type: 'recordHandoffStep', developerId: this.ctx.developerId, stepKey, step, actor, at: atIso, detail, case: view, revision: c.steps, snapshot: this.ctx.snapshot });
+    this.effects.push({
+      type: 'recordHandoffStep',
+      developerId: this.ctx.developerId,
+      stepKey,
+      step,
+      actor,
+      at: atIso,
+      detail,
+      case: view,
+      revision: c.steps,
+      snapshot: this.ctx.snapshot,
+    });
     const level = options.post === undefined ? undefined : c.levels[options.post - 1];
     this.effects.push({
       type: 'notifySlack',
@@ -194,7 +215,14 @@ class CaseSteps {
       steps: 0,
     };
     this.state.active = c;
-    this.step(c, 'escalated', null, now, { criterion: request.criterion, reason: request.reason, ...(request.rule ? { rule: request.rule } : {}), ...(request.detail ?? {}) }, { post: 1 });
+    this.step(
+      c,
+      'escalated',
+      null,
+      now,
+      { criterion: request.criterion, reason: request.reason, ...(request.rule ? { rule: request.rule } : {}), ...(request.detail ?? {}) },
+      { post: 1 },
+    );
   }
 
   /** Marks the breach and moves the case one level up; false when it was at the last level. */
@@ -338,7 +366,12 @@ export function nextHandoffWake(state: HandoffState, policy: ActivePolicy, evide
 }
 
 /** Applies an agent's action (already checked with `actionProblem`). */
-export function applyHandoffAction(developerId: string, before: HandoffState, action: HandoffAction, snapshot: JourneySnapshotSummary): { state: HandoffState; effects: HandoffEffect[] } {
+export function applyHandoffAction(
+  developerId: string,
+  before: HandoffState,
+  action: HandoffAction,
+  snapshot: JourneySnapshotSummary,
+): { state: HandoffState; effects: HandoffEffect[] } {
   const state: HandoffState = { ...before, escalated: [...before.escalated], requests: [...before.requests], ...(before.active ? { active: cloneCase(before.active) } : {}) };
   const steps = new CaseSteps(state, { developerId, snapshot });
   const c = state.active;
@@ -393,7 +426,13 @@ export function noteTicket(state: HandoffState, eventId: string, occurredAt: str
     ...state,
     requests: [
       ...state.requests,
-      { key: `support_ticket:${eventId}`, criterion: 'support_ticket', reason: `support ticket${subject}`, detail: { eventId, occurredAt }, ...(imported ? { backfill: true as const } : {}) },
+      {
+        key: `support_ticket:${eventId}`,
+        criterion: 'support_ticket',
+        reason: `support ticket${subject}`,
+        detail: { eventId, occurredAt },
+        ...(imported ? { backfill: true as const } : {}),
+      },
     ],
   };
 }

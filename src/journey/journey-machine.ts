@@ -3,8 +3,26 @@ import { currentStage, type EvidenceByStage } from './evidence.ts';
 import { isEarlier } from './evidence-order.ts';
 import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
-import { applyHandoffAction, decideHandoff, initialHandoffState, nextHandoffWake, noteTicket, slackFailureStep, type HandoffAction, type HandoffState, type SlackFailedEvent } from './handoff.ts';
-import { EFFECT_TYPES, type EffectOfType, type EffectType, type JourneyEffect, type JourneySnapshotSummary, type MachineEffect, type StageReachedEffect } from './journey-effects.ts';
+import {
+  applyHandoffAction,
+  decideHandoff,
+  initialHandoffState,
+  nextHandoffWake,
+  noteTicket,
+  slackFailureStep,
+  type HandoffAction,
+  type HandoffState,
+  type SlackFailedEvent,
+} from './handoff.ts';
+import {
+  EFFECT_TYPES,
+  type EffectOfType,
+  type EffectType,
+  type JourneyEffect,
+  type JourneySnapshotSummary,
+  type MachineEffect,
+  type StageReachedEffect,
+} from './journey-effects.ts';
 import { stagesProvenBy, type DomainJourneyEvent, type JourneyEvent } from './journey-event.ts';
 import { decideNudges, initialNudgeState, sendFailedDecision, type NudgeState, type SendFailedEvent } from './nudging.ts';
 import { STAGES, stageRank, type Stage } from './stages.ts';
@@ -68,7 +86,9 @@ const journeySetup = setup({
     noteForNudging: assign(({ context, event }) => ({ nudging: noteEvent(context.nudging ?? initialNudgeState(), event as JourneyEvent) })),
     noteTicket: assign(({ context, event }) => {
       const ticket = event as DomainJourneyEvent;
-      return { handoff: { ...noteTicket(context.handoff ?? initialHandoffState(), ticket.id, ticket.occurredAt, ticket.properties, ticket.imported), wakeAt: context.handoff?.wakeAt } };
+      return {
+        handoff: { ...noteTicket(context.handoff ?? initialHandoffState(), ticket.id, ticket.occurredAt, ticket.properties, ticket.imported), wakeAt: context.handoff?.wakeAt },
+      };
     }),
     noteBackfill: enqueueActions(({ context, event, enqueue }) => {
       if ('imported' in event && event.imported === true && !context.backfillPending) enqueue.assign({ backfillPending: true });
@@ -191,9 +211,7 @@ export const journeyMachine = journeySetup.createMachine({
     funnel: {
       initial: 'none',
       on: { '*': { actions: ['noteBackfill', 'applyEvidence'] } },
-      states: Object.fromEntries(
-        (['none', ...STAGES] as FunnelState[]).map((state) => [state, funnelState(state)]),
-      ) as Record<FunnelState, ReturnType<typeof funnelState>>,
+      states: Object.fromEntries((['none', ...STAGES] as FunnelState[]).map((state) => [state, funnelState(state)])) as Record<FunnelState, ReturnType<typeof funnelState>>,
     },
     nudging: {
       on: {
@@ -239,7 +257,6 @@ export function nextWakeAt(context: JourneyContext): number | undefined {
   const times = [context.nudging?.wakeAt, context.handoff?.wakeAt].filter((t): t is number => t !== undefined);
   return times.length > 0 ? Math.min(...times) : undefined;
 }
-
 
 /** What the nudging needs to know of an event: the profile, consent, engagement, bursts. */
 function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {

@@ -296,7 +296,13 @@ export function decideNudges({ developerId, evidence, state: before, rules, now,
   if (before.deferred) {
     const deferred = before.deferred;
     const rule = rules.document.rules.find((r) => r.id === deferred.ruleId && r.enabled);
-    const firing: Firing = { rule: rule ?? ({ id: deferred.ruleId } as NudgeRule), nudgeKey: deferred.nudgeKey, stage: deferred.stage, dueAt: deferred.dueAt, burst: deferred.burst };
+    const firing: Firing = {
+      rule: rule ?? ({ id: deferred.ruleId } as NudgeRule),
+      nudgeKey: deferred.nudgeKey,
+      stage: deferred.stage,
+      dueAt: deferred.dueAt,
+      burst: deferred.burst,
+    };
     if (deferred.stage !== null && deferred.stage !== stage) {
       state.deferred = undefined;
       state.fired[deferred.ruleId] = (state.fired[deferred.ruleId] ?? 0) + 1;
@@ -350,7 +356,9 @@ export function decideNudges({ developerId, evidence, state: before, rules, now,
 
   // 3. Stalls: of the current stage's rules now due, the latest-due acts; earlier ones it supersedes.
   if (stage !== null && stageAt !== undefined && !state.deferred) {
-    const due = stageFirings(state, rules.document.rules, stage, stageAt).filter((f) => f.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt);
+    const due = stageFirings(state, rules.document.rules, stage, stageAt)
+      .filter((f) => f.dueAt <= now)
+      .sort((a, b) => a.dueAt - b.dueAt);
     // A backfill: every nudge already due fell in the imported past; none acts, later ones will.
     const acting = backfill ? undefined : due.pop();
     const passedOver = backfill ? 'backfill' : 'superseded';
@@ -369,7 +377,9 @@ export function decideNudges({ developerId, evidence, state: before, rules, now,
 function nextWake(state: NudgeState, rules: ActiveRules, stage: Stage | null, stageAt: number | undefined, now: number): number | undefined {
   if (state.deferred) return state.deferred.dueAt;
   if (stage === null || stageAt === undefined) return undefined;
-  const next = stageFirings(state, rules.document.rules, stage, stageAt).map((f) => f.dueAt).filter((t) => t > now);
+  const next = stageFirings(state, rules.document.rules, stage, stageAt)
+    .map((f) => f.dueAt)
+    .filter((t) => t > now);
   return next.length > 0 ? Math.min(...next) : undefined;
 }
 

@@ -54,7 +54,13 @@ export class IngestKeyStore {
     const id = `ik_${randomBytes(6).toString('hex')}`;
     const key = `onr_${id}_${randomBytes(32).toString('base64url')}`;
     return withTransaction(this.pool, async (sql) => {
-      const [row] = await sql<Row>('INSERT INTO ingest_keys (id, source, hash, created_by) VALUES ($1, $2, $3, $4) RETURNING *', id, request.source, sha256Hex(key), request.author);
+      const [row] = await sql<Row>(
+        'INSERT INTO ingest_keys (id, source, hash, created_by) VALUES ($1, $2, $3, $4) RETURNING *',
+        id,
+        request.source,
+        sha256Hex(key),
+        request.author,
+      );
       await recordAudit(sql, { actor: request.author, action: 'ingest_key.created', subject: id, reason: request.reason ?? null, detail: { source: request.source } });
       return { ...toInfo(row!), key };
     });

@@ -82,7 +82,16 @@ export async function automationShare(pool: pg.Pool, filter: DeveloperFilter): P
   const cases = `WITH devs AS (${caseDevelopers}),
        c AS (SELECT h.*, ${caseStatusAsOfSql('h')} AS status_as_of FROM handoffs h JOIN devs ON devs.id = h.developer_id WHERE h.opened_at <= $1)`;
   const seconds = (end: string) => `extract(epoch FROM ${end} - opened_at)::float8`;
-  const summaryQuery = pool.query<{ cases: string; by_status: Record<string, string> | null; claimed: string; claim: number[] | null; resolved: string; resolve: number[] | null; claim_breaches: string; resolution_breaches: string }>(
+  const summaryQuery = pool.query<{
+    cases: string;
+    by_status: Record<string, string> | null;
+    claimed: string;
+    claim: number[] | null;
+    resolved: string;
+    resolve: number[] | null;
+    claim_breaches: string;
+    resolution_breaches: string;
+  }>(
     `${cases}
      SELECT (SELECT count(*) FROM c) AS cases,
             (SELECT json_object_agg(status_as_of, n) FROM (SELECT status_as_of, count(*) AS n FROM c GROUP BY status_as_of) s) AS by_status,

@@ -18,7 +18,8 @@ export function databaseRegistry(pool: pg.Pool): Registry {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await rows<{ to_stage: string; n: number }>('SELECT to_stage, count(*)::int AS n FROM journey_transitions GROUP BY to_stage')) this.inc({ to_stage: r.to_stage }, r.n);
+      for (const r of await rows<{ to_stage: string; n: number }>('SELECT to_stage, count(*)::int AS n FROM journey_transitions GROUP BY to_stage'))
+        this.inc({ to_stage: r.to_stage }, r.n);
     },
   });
   new Counter({

@@ -62,7 +62,7 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
   // Two independent queries, run side by side on two connections.
   const [segments, stages] = await Promise.all([
     pool.query<{ cohort: string | null; segment: Segment; developers: string }>(
-    `WITH devs AS (${developers}),
+      `WITH devs AS (${developers}),
           sends AS (SELECT developer_id, count(*) AS n FROM nudge_decisions WHERE outcome = 'sent' AND decided_at <= $1 GROUP BY developer_id),
           email AS (SELECT developer_id, count(*) FILTER (WHERE type = 'email.opened') AS opened, count(*) FILTER (WHERE type = 'email.clicked') AS clicked
                       FROM events WHERE type IN ('email.opened', 'email.clicked') AND occurred_at <= $1 GROUP BY developer_id),
@@ -83,7 +83,10 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
   for (const row of segments.rows) {
     const n = Number(row.developers);
     const target =
-      row.cohort === null ? overall : (cohorts.get(row.cohort) ?? cohorts.set(row.cohort, { cohort: row.cohort, developers: 0, segments: emptyCounts(), nudgeEffect: stages.get(row.cohort) ?? [] }).get(row.cohort)!);
+      row.cohort === null
+        ? overall
+        : (cohorts.get(row.cohort) ??
+          cohorts.set(row.cohort, { cohort: row.cohort, developers: 0, segments: emptyCounts(), nudgeEffect: stages.get(row.cohort) ?? [] }).get(row.cohort)!);
     target.developers += n;
     target.segments[row.segment] += n;
   }

@@ -31,7 +31,10 @@ export interface ErrorsReport {
   endpoints: ({ endpoint: string; developers: number } & ErrorFigures)[];
 }
 
-type Row = { scope: 'overall' | 'cohort' | 'endpoint'; cohort: string | null; endpoint: string | null; developers: string; requests: string; errors: string } & Record<`s${ErrorClass}`, string>;
+type Row = { scope: 'overall' | 'cohort' | 'endpoint'; cohort: string | null; endpoint: string | null; developers: string; requests: string; errors: string } & Record<
+  `s${ErrorClass}`,
+  string
+>;
 
 /** Conditions on the request's `status` (prefixed with the `e.` alias). */
 const classFilter: Record<ErrorClass, string> = { '401': 'status = 401', '400': 'status = 400', '429': 'status = 429', '5xx': 'status BETWEEN 500 AND 599' };

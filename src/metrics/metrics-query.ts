@@ -20,7 +20,6 @@ const dayOrInstant = z.union([isoDay, isoInstant], {
   error: 'must be a date (YYYY-MM-DD, UTC) or an ISO-8601 date-time with a time zone, in years 0001–9999',
 });
 
-
 const signupProperties = developerSignedUp.shape.properties;
 const signup = (signupProperties instanceof z.ZodDefault ? signupProperties.unwrap() : signupProperties).shape;
 

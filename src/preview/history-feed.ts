@@ -43,9 +43,15 @@ export async function summariseHistory(databaseUrl: string, window: HistoryWindo
     const params = [window.from, window.to];
     const [developers, events, emails, cases] = [
       await client.query<{ n: string }>(`SELECT count(*) AS n FROM (${COHORT}) c`, params),
-      await client.query<{ n: string; first: Date | null }>(`SELECT count(*) AS n, min(e.occurred_at) AS first FROM events e WHERE e.developer_id IN (${COHORT}) AND e.type NOT IN ('email.opened', 'email.clicked')`, params),
+      await client.query<{ n: string; first: Date | null }>(
+        `SELECT count(*) AS n, min(e.occurred_at) AS first FROM events e WHERE e.developer_id IN (${COHORT}) AND e.type NOT IN ('email.opened', 'email.clicked')`,
+        params,
+      ),
       await client.query<{ rule_id: string; n: string }>(`SELECT rule_id, count(*) AS n FROM emails WHERE developer_id IN (${COHORT}) GROUP BY rule_id ORDER BY rule_id`, params),
-      await client.query<{ criterion: string; n: string }>(`SELECT criterion, count(*) AS n FROM handoffs WHERE developer_id IN (${COHORT}) GROUP BY criterion ORDER BY criterion`, params),
+      await client.query<{ criterion: string; n: string }>(
+        `SELECT criterion, count(*) AS n FROM handoffs WHERE developer_id IN (${COHORT}) GROUP BY criterion ORDER BY criterion`,
+        params,
+      ),
     ];
     await client.query('COMMIT');
     return {

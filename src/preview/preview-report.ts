@@ -113,8 +113,12 @@ export function formatPreviewOutcome(outcome: PreviewOutcome, actual?: { emailsB
     String(l.deferred),
     String(l.skipped.frequency_cap ?? 0),
     String(l.skipped.holdout ?? 0),
-    skippedOther(l).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-',
-    Object.entries(l.cancelled).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-',
+    skippedOther(l)
+      .map(([reason, n]) => `${reason} ${n}`)
+      .join(', ') || '-',
+    Object.entries(l.cancelled)
+      .map(([reason, n]) => `${reason} ${n}`)
+      .join(', ') || '-',
     String(l.escalated),
   ]);
   const header = ['rule', 'would send', ...(actual ? ['actually sent'] : []), 'quiet-hours deferred', 'frequency cap', 'holdout', 'other skips', 'cancelled', 'escalated'];
@@ -130,8 +134,16 @@ export function formatPreviewOutcome(outcome: PreviewOutcome, actual?: { emailsB
     `escalations: ${sumValues(outcome.escalations)} case${sumValues(outcome.escalations) === 1 ? '' : 's'} for ${outcome.developersEscalated} developer${outcome.developersEscalated === 1 ? '' : 's'}${actual ? ` (actually: ${sumValues(actual.casesByCriterion)})` : ''}`,
   );
   const criteria = [...new Set([...Object.keys(outcome.escalations), ...Object.keys(actual?.casesByCriterion ?? {})])].sort();
-  if (criteria.length > 0) out.push(table(criteria.map((c) => [`  ${c}`, String(outcome.escalations[c] ?? 0), ...(actual ? [`actually ${actual.casesByCriterion[c] ?? 0}`] : [])])));
-  out.push('', `stages reached: ${Object.entries(outcome.stages).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`);
+  if (criteria.length > 0)
+    out.push(table(criteria.map((c) => [`  ${c}`, String(outcome.escalations[c] ?? 0), ...(actual ? [`actually ${actual.casesByCriterion[c] ?? 0}`] : [])])));
+  out.push(
+    '',
+    `stages reached: ${
+      Object.entries(outcome.stages)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ') || 'none'
+    }`,
+  );
   return out.join('\n');
 }
 
@@ -141,5 +153,12 @@ const sumValues = (record: Record<string, number>) => Object.values(record).redu
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const numeric = (text: string) => /^\d+$/.test(text);
-  return rows.map((r) => r.map((cell, i) => (i > 0 && numeric(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i > 0 && numeric(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

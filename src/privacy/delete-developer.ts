@@ -42,9 +42,20 @@ export async function deleteDeveloper(pool: pg.Pool, temporal: Client, developer
     if (!developer) return undefined;
     const [existing] = await sql<{ deleted_at: Date }>('SELECT deleted_at FROM developer_deletions WHERE developer_id = $1', developerId);
     if (existing) return { developerId, deletedAt: existing.deleted_at.toISOString(), alreadyDeleted: true, ...(await redact(sql, developerId, request.author)) };
-    const [tombstone] = await sql<{ deleted_at: Date }>('INSERT INTO developer_deletions (developer_id, deleted_by, reason) VALUES ($1, $2, $3) RETURNING deleted_at', developerId, request.author, request.reason ?? null);
+    const [tombstone] = await sql<{ deleted_at: Date }>(
+      'INSERT INTO developer_deletions (developer_id, deleted_by, reason) VALUES ($1, $2, $3) RETURNING deleted_at',
+      developerId,
+      request.author,
+      request.reason ?? null,
+    );
     const done = await redact(sql, developerId, request.author);
-    await recordAudit(sql, { actor: request.author, action: 'developer.deleted', subject: developerId, reason: request.reason ?? null, detail: { redacted: done.redacted, closedCases: done.closedCases.map((c) => c.id) } });
+    await recordAudit(sql, {
+      actor: request.author,
+      action: 'developer.deleted',
+      subject: developerId,
+      reason: request.reason ?? null,
+      detail: { redacted: done.redacted, closedCases: done.closedCases.map((c) => c.id) },
+    });
     return { developerId, deletedAt: tombstone!.deleted_at.toISOString(), alreadyDeleted: false, ...done };
   });
   if (!result) return undefined;
@@ -70,9 +81,18 @@ async function redact(sql: Sql, developerId: string, author: string): Promise<Pi
     developerId,
     KEPT_PROPERTIES,
   );
-  const emails = await sql(`UPDATE emails SET to_address = '[deleted]', subject = '[deleted]', text = '', html = '' WHERE developer_id = $1 AND to_address <> '[deleted]' RETURNING id`, developerId);
-  const steps = await sql(`UPDATE handoff_steps SET detail = detail - 'text' - 'subject' - 'note' WHERE developer_id = $1 AND (detail ? 'text' OR detail ? 'subject' OR detail ? 'note') RETURNING step_key`, developerId);
-  await sql(`UPDATE handoffs SET view = jsonb_set(view, '{reason}', '"support ticket"') WHERE developer_id = $1 AND criterion = 'support_ticket' AND view->>'reason' <> 'support ticket'`, developerId);
+  const emails = await sql(
+    `UPDATE emails SET to_address = '[deleted]', subject = '[deleted]', text = '', html = '' WHERE developer_id = $1 AND to_address <> '[deleted]' RETURNING id`,
+    developerId,
+  );
+  const steps = await sql(
+    `UPDATE handoff_steps SET detail = detail - 'text' - 'subject' - 'note' WHERE developer_id = $1 AND (detail ? 'text' OR detail ? 'subject' OR detail ? 'note') RETURNING step_key`,
+    developerId,
+  );
+  await sql(
+    `UPDATE handoffs SET view = jsonb_set(view, '{reason}', '"support ticket"') WHERE developer_id = $1 AND criterion = 'support_ticket' AND view->>'reason' <> 'support ticket'`,
+    developerId,
+  );
   const notes = await sql(`DELETE FROM handoff_notes WHERE developer_id = $1 RETURNING id`, developerId);
   // The time zone decided quiet hours; the decision keeps the rest of what it was made on.
   const decisions = await sql(`UPDATE nudge_decisions SET inputs = inputs - 'timezone' WHERE developer_id = $1 AND inputs ? 'timezone' RETURNING id`, developerId);

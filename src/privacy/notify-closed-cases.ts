@@ -18,6 +18,11 @@ export async function notifyClosedCases(pool: pg.Pool, slack: SlackGateway, deve
     const thread = await refreshCaseMessages(pool, slack, view, context);
     if (!thread) continue;
     const stepKey = `${view.id}/deleted`;
-    await slack.replyOnce(thread.channel, thread.ts, buildStepReply({ step: 'resolved', actor: author, at: view.closedAt ?? new Date().toISOString(), detail: { outcome: view.outcome } }), stepKey);
+    await slack.replyOnce(
+      thread.channel,
+      thread.ts,
+      buildStepReply({ step: 'resolved', actor: author, at: view.closedAt ?? new Date().toISOString(), detail: { outcome: view.outcome } }),
+      stepKey,
+    );
   }
 }

@@ -99,7 +99,10 @@ function firstAliasOffset(doc: Document): number | undefined {
   return offset;
 }
 
-export function configFormat<S extends z.ZodType, Named extends string>(spec: ConfigFormatSpec<S, Named>, checks: readonly DocumentCheck<z.output<S>>[] = []): ConfigFormat<S, Named> {
+export function configFormat<S extends z.ZodType, Named extends string>(
+  spec: ConfigFormatSpec<S, Named>,
+  checks: readonly DocumentCheck<z.output<S>>[] = [],
+): ConfigFormat<S, Named> {
   const lists = Object.entries(spec.namedLists) as [Named, readonly string[]][];
   type Error = NamedConfigFileError<Named>;
 

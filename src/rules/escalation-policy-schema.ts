@@ -25,7 +25,10 @@ const toggle = z.strictObject({ enabled: z.boolean().default(true) });
 
 /** A Slack channel (id like C0123 or a #name) and who to mention there. */
 export const escalationLevel = z.strictObject({
-  channel: z.string().regex(/^(#[a-z0-9][a-z0-9_-]*|[CG][A-Z0-9]{2,})$/, 'must be a channel id (C0123ABC) or a #name').describe('Where the case is posted at this level'),
+  channel: z
+    .string()
+    .regex(/^(#[a-z0-9][a-z0-9_-]*|[CG][A-Z0-9]{2,})$/, 'must be a channel id (C0123ABC) or a #name')
+    .describe('Where the case is posted at this level'),
   mention: z
     .array(z.string().regex(/^[SUW][A-Z0-9]{2,}$/, 'must be a Slack user-group id (S…) or user id (U…/W…)'))
     .optional()
@@ -57,11 +60,7 @@ export const escalationPolicyDocument = z
       .describe('Level 1 first; a breached SLA moves the case one level up, to the last'),
     claimSla: duration.default('4h').describe('Unclaimed this long after a post: escalate to the next level'),
     resolutionSla: duration.default('2d').describe('Not resolved this long after escalation: marked breached and escalated'),
-    outcomes: z
-      .array(id)
-      .min(1)
-      .default(['unblocked', 'not-a-fit', 'bug-filed', 'no-response'])
-      .describe('What "Resolve" may record'),
+    outcomes: z.array(id).min(1).default(['unblocked', 'not-a-fit', 'bug-filed', 'no-response']).describe('What "Resolve" may record'),
     stopNudgesOn: z.array(id).default(['not-a-fit']).describe('Outcomes after which no automated nudge is sent again'),
     privacy: z
       .strictObject({ showEmail: z.boolean().default(false).describe('false: the email is masked in Slack (j***@example.com)') })
@@ -69,8 +68,14 @@ export const escalationPolicyDocument = z
       .describe('What Slack posts show of the developer'),
     agents: z
       .strictObject({
-        users: z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…)')).default([]).describe('Slack users who may act on cases'),
-        userGroups: z.array(z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user-group id (S…)')).default([]).describe('Slack user groups whose members may act'),
+        users: z
+          .array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…)'))
+          .default([])
+          .describe('Slack users who may act on cases'),
+        userGroups: z
+          .array(z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user-group id (S…)'))
+          .default([])
+          .describe('Slack user groups whose members may act'),
       })
       .prefault({})
       .describe('Who may act from Slack; both empty: anyone who sees the message'),

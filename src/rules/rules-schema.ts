@@ -37,7 +37,11 @@ export type ErrorBurst = (typeof ERROR_BURSTS)[number];
 /** Which developers a rule (or a template variant) applies to; an omitted dimension matches all. */
 export const segmentFilter = z
   .strictObject({
-    engagement: z.array(z.enum(ENGAGEMENT_SEGMENTS)).min(1).optional().describe('Email engagement: new (fewer sends than the no-engagement threshold, nothing opened), none, medium, high'),
+    engagement: z
+      .array(z.enum(ENGAGEMENT_SEGMENTS))
+      .min(1)
+      .optional()
+      .describe('Email engagement: new (fewer sends than the no-engagement threshold, nothing opened), none, medium, high'),
     channel: z.array(z.enum(ACQUISITION_CHANNELS)).min(1).optional().describe('Acquisition channel from the signup'),
     accountType: z.array(z.enum(ACCOUNT_TYPES)).min(1).optional(),
   })
@@ -91,13 +95,24 @@ export const nudgePolicy = z.strictObject({
   noEngagementAfterSends: z.int().min(1).default(3).describe('Sends without a single open that make a developer "none" (email stops)'),
   errorBursts: z
     .strictObject({
-      unauthorized: z.strictObject({ minCount: z.int().min(1) }).default({ minCount: 5 }).describe('401s in the first session'),
-      badRequest: z.strictObject({ minCount: z.int().min(1), minShareOnOneEndpoint: z.number().gt(0).max(1) }).default({ minCount: 5, minShareOnOneEndpoint: 0.6 }).describe('400s in the first session, concentrated on one endpoint'),
-      rateLimited: z.strictObject({ minCount: z.int().min(1) }).default({ minCount: 3 }).describe('429s in the first session'),
+      unauthorized: z
+        .strictObject({ minCount: z.int().min(1) })
+        .default({ minCount: 5 })
+        .describe('401s in the first session'),
+      badRequest: z
+        .strictObject({ minCount: z.int().min(1), minShareOnOneEndpoint: z.number().gt(0).max(1) })
+        .default({ minCount: 5, minShareOnOneEndpoint: 0.6 })
+        .describe('400s in the first session, concentrated on one endpoint'),
+      rateLimited: z
+        .strictObject({ minCount: z.int().min(1) })
+        .default({ minCount: 3 })
+        .describe('429s in the first session'),
       firstSession: duration.default('24h').describe('How long after the first request the first session lasts'),
       continuedWithin: duration
         .default('72h')
-        .describe("How long after a burst (its last error) errors of its kind still continue it: as many again (its minCount, 400s on any endpoint) within this time are one more signal, `continued`"),
+        .describe(
+          'How long after a burst (its last error) errors of its kind still continue it: as many again (its minCount, 400s on any endpoint) within this time are one more signal, `continued`',
+        ),
     })
     .default({ unauthorized: { minCount: 5 }, badRequest: { minCount: 5, minShareOnOneEndpoint: 0.6 }, rateLimited: { minCount: 3 }, firstSession: '24h', continuedWithin: '72h' }),
 });
@@ -105,13 +120,16 @@ export const nudgePolicy = z.strictObject({
 export const rulesDocument = z
   .strictObject({
     policy: nudgePolicy.default(nudgePolicy.parse({})).describe('Limits that apply across all rules'),
-    rules: z.array(nudgeRule).describe('The nudge rules; ids must be unique').superRefine((rules, ctx) => {
-      const seen = new Set<string>();
-      rules.forEach((rule, index) => {
-        if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id "${rule.id}"` });
-        seen.add(rule.id);
-      });
-    }),
+    rules: z
+      .array(nudgeRule)
+      .describe('The nudge rules; ids must be unique')
+      .superRefine((rules, ctx) => {
+        const seen = new Set<string>();
+        rules.forEach((rule, index) => {
+          if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id "${rule.id}"` });
+          seen.add(rule.id);
+        });
+      }),
   })
   .describe('Onramp nudge rules');
 

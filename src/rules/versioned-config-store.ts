@@ -162,7 +162,10 @@ export class VersionedConfigStore<S extends z.ZodType, Named extends string = ne
 
   /** Stores `source` as the version after `previous`, with its diff against it (under the lock). */
   private async insertNext(sql: Sql, previous: Row<z.output<S>> | undefined, document: z.output<S>, request: ApplyRequest): Promise<ConfigVersion<z.output<S>>> {
-    const { table, format: { label } } = this.kind;
+    const {
+      table,
+      format: { label },
+    } = this.kind;
     const version = (previous?.version ?? 0) + 1;
     const diff = diffSources(
       { label: previous ? `${label} v${previous.version}` : `${label} (none)`, source: previous?.source ?? '' },
@@ -170,7 +173,12 @@ export class VersionedConfigStore<S extends z.ZodType, Named extends string = ne
     );
     const [inserted] = await sql<Row<z.output<S>>>(
       `INSERT INTO ${table} (version, document, source, author, reason, diff) VALUES ($1, $2::jsonb, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-      version, JSON.stringify(document), request.source, request.author, request.reason, diff,
+      version,
+      JSON.stringify(document),
+      request.source,
+      request.author,
+      request.reason,
+      diff,
     );
     await recordAudit(sql, { actor: request.author, action: this.kind.auditAction, subject: `${label} v${version}`, reason: request.reason, diff });
     return toVersion(inserted!);

@@ -48,7 +48,12 @@ export function planDelivery(developers: readonly SimulatedDeveloper[], options:
     }
     if (history.length > 0) onTime.push(history);
   }
-  return { batches: [...pack(onTime, batchSize), ...chunk(rng.shuffle(late), batchSize), ...chunk(rng.shuffle(duplicates), batchSize)], events, late: late.length, duplicates: duplicates.length };
+  return {
+    batches: [...pack(onTime, batchSize), ...chunk(rng.shuffle(late), batchSize), ...chunk(rng.shuffle(duplicates), batchSize)],
+    events,
+    late: late.length,
+    duplicates: duplicates.length,
+  };
 }
 
 /** Whole developer histories per request where they fit; a longer one is split in order. */
@@ -77,4 +82,3 @@ function chunk<T>(items: T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;
 }
-

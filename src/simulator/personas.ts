@@ -76,4 +76,13 @@ export const SDK_USER_AGENTS = ['acme-node/4.2.1', 'acme-python/3.9.0', 'acme-ru
 /** …and raw HTTP clients. */
 export const RAW_USER_AGENTS = ['curl/8.5.0', 'python-requests/2.32.3', 'axios/1.7.9', 'Go-http-client/2.0', 'PostmanRuntime/7.42.0'] as const;
 
-export const TIME_ZONES = ['America/New_York', 'America/Los_Angeles', 'America/Sao_Paulo', 'Europe/London', 'Europe/Berlin', 'Asia/Kolkata', 'Asia/Tokyo', 'Australia/Sydney'] as const;
+export const TIME_ZONES = [
+  'America/New_York',
+  'America/Los_Angeles',
+  'America/Sao_Paulo',
+  'Europe/London',
+  'Europe/Berlin',
+  'Asia/Kolkata',
+  'Asia/Tokyo',
+  'Australia/Sydney',
+] as const;

@@ -55,7 +55,16 @@ export function developerId(options: Pick<CohortOptions, 'seed' | 'idPrefix'>, i
 /** One developer's events, kept only up to `until`; the truth records what was kept. */
 class Timeline {
   readonly events: IngestEvent[] = [];
-  readonly truth: GroundTruth = { stages: {}, sdk: null, requests: { total: 0, sdk: 0, raw: 0 }, firstSessionEndpoints: 0, firstSessionRequests: 0, firstSessionErrors: {}, tickets: 0, emailHabit: 'ignores' };
+  readonly truth: GroundTruth = {
+    stages: {},
+    sdk: null,
+    requests: { total: 0, sdk: 0, raw: 0 },
+    firstSessionEndpoints: 0,
+    firstSessionRequests: 0,
+    firstSessionErrors: {},
+    tickets: 0,
+    emailHabit: 'ignores',
+  };
   private seq = 0;
   private readonly requests: { at: number; status: number; endpoint: string }[] = [];
 
@@ -77,7 +86,15 @@ class Timeline {
   /** A gateway log line: attributed through the API key, as a gateway would send it. */
   request(at: number, r: { apiKey: string; endpoint: string; status: number; userAgent: string; sdk: boolean; mode: 'test' | 'live'; method?: string }): void {
     const ok = r.status >= 200 && r.status <= 299;
-    const kept = this.emit('api.request', at, { apiKey: r.apiKey, endpoint: r.endpoint, method: r.method ?? (r.endpoint === ENDPOINTS[3] ? 'GET' : 'POST'), status: r.status, userAgent: r.userAgent, mode: r.mode, latencyMs: 40 + (this.seq % 200) });
+    const kept = this.emit('api.request', at, {
+      apiKey: r.apiKey,
+      endpoint: r.endpoint,
+      method: r.method ?? (r.endpoint === ENDPOINTS[3] ? 'GET' : 'POST'),
+      status: r.status,
+      userAgent: r.userAgent,
+      mode: r.mode,
+      latencyMs: 40 + (this.seq % 200),
+    });
     if (!kept) return;
     this.truth.requests.total++;
     this.truth.requests[r.sdk ? 'sdk' : 'raw']++;
@@ -129,7 +146,13 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
   line.truth.emailHabit = rng.weighted(EMAIL_HABITS);
 
   // Intent and signup.
-  if (rng.chance(0.7)) line.emit('docs.viewed', signedUpAt - rng.logNormal(20 * MINUTE, 1), { path: rng.pick(['/docs/quickstart', '/docs/api/charges', '/pricing', '/docs/authentication']) }, 'intent');
+  if (rng.chance(0.7))
+    line.emit(
+      'docs.viewed',
+      signedUpAt - rng.logNormal(20 * MINUTE, 1),
+      { path: rng.pick(['/docs/quickstart', '/docs/api/charges', '/pricing', '/docs/authentication']) },
+      'intent',
+    );
   line.emit('developer.signed_up', signedUpAt, { email, accountType, acquisitionChannel: channel, timezone, ...(orgId ? { orgId } : {}) }, 'account_created');
   if (rng.chance(0.9)) line.emit('developer.email_verified', signedUpAt + rng.between(1, 30) * MINUTE, {});
   if (rng.chance(0.02)) line.emit('consent.updated', signedUpAt + rng.between(0, 10) * DAY, { email: 'revoked' });
@@ -143,7 +166,8 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
   line.emit('api_key.created', keyAt, { apiKey, mode: 'test' }, 'credential_provisioned');
   const sdk = rng.chance(behaviour.sdk);
   const agent = () => (sdk && !rng.chance(0.1) ? { userAgent: rng.pick(SDK_USER_AGENTS), sdk: true } : { userAgent: rng.pick(RAW_USER_AGENTS), sdk: false });
-  const call = (at: number, endpoint: string, status = 200, mode: 'test' | 'live' = 'test') => line.request(at, { apiKey: mode === 'live' ? `key_${id}_live` : apiKey, endpoint, status, mode, ...agent() });
+  const call = (at: number, endpoint: string, status = 200, mode: 'test' | 'live' = 'test') =>
+    line.request(at, { apiKey: mode === 'live' ? `key_${id}_live` : apiKey, endpoint, status, mode, ...agent() });
   const [has401, has400, has429] = [rng.chance(errorRates.status401), rng.chance(errorRates.status400), rng.chance(errorRates.status429)];
 
   const calls = rng.chance(behaviour.call);
@@ -152,7 +176,11 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
     const tryAt = keyAt + rng.logNormal(2 * HOUR, 1);
     if (has401) for (let n = rng.int(2, 9); n > 0; n--) call(tryAt + n * rng.between(0.5, 5) * MINUTE, ENDPOINTS[0], 401);
     else if (has400) for (let n = rng.int(3, 10); n > 0; n--) call(tryAt + n * rng.between(0.5, 5) * MINUTE, ENDPOINTS[1], 400);
-    if (rng.chance(0.08) && line.emit('support.ticket_created', keyAt + rng.between(2, 6) * DAY, { subject: has401 ? 'Getting 401 with my new key' : 'How do I make the first call?' })) line.truth.tickets++;
+    if (
+      rng.chance(0.08) &&
+      line.emit('support.ticket_created', keyAt + rng.between(2, 6) * DAY, { subject: has401 ? 'Getting 401 with my new key' : 'How do I make the first call?' })
+    )
+      line.truth.tickets++;
     return { profile, events: line.finish(undefined), truth: line.truth };
   }
 
@@ -207,7 +235,6 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
   return { profile, events: line.finish(activeAt), truth: line.truth };
 }
 
-
 /**
  * How a developer answers a nudge that was actually sent: opens (and maybe a click) a while
  * after it, by the developer's email habit. Deterministic for (seed, developer, nudge), so a
@@ -227,7 +254,13 @@ export function reactToNudge(developer: SimulatedDeveloper, nudge: { nudgeKey: s
     at += rng.logNormal(6 * HOUR, 1);
   }
   if (rng.chance(CLICK_CHANCE[habit])) {
-    events.push({ id: `${base}.click`, type: 'email.clicked', developerId: developer.profile.id, occurredAt: new Date(Math.floor(firstOpen + rng.between(10, 300) * 1000)).toISOString(), properties });
+    events.push({
+      id: `${base}.click`,
+      type: 'email.clicked',
+      developerId: developer.profile.id,
+      occurredAt: new Date(Math.floor(firstOpen + rng.between(10, 300) * 1000)).toISOString(),
+      properties,
+    });
   }
   return events;
 }

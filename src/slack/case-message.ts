@@ -150,7 +150,9 @@ function statusLine(view: CaseView): string {
       parts.push(`:leftwards_arrow_with_hook: *Returned to automation*${view.closedAt ? ` ${slackDate(view.closedAt)}` : ''}${view.owner ? ` · owner ${who(view.owner)}` : ''}`);
       break;
     case 'resolved':
-      parts.push(`:white_check_mark: *Resolved*${view.outcome ? ` — outcome ${code(view.outcome)}` : ''}${view.closedAt ? ` ${slackDate(view.closedAt)}` : ''}${view.owner ? ` · owner ${who(view.owner)}` : ''}`);
+      parts.push(
+        `:white_check_mark: *Resolved*${view.outcome ? ` — outcome ${code(view.outcome)}` : ''}${view.closedAt ? ` ${slackDate(view.closedAt)}` : ''}${view.owner ? ` · owner ${who(view.owner)}` : ''}`,
+      );
       break;
   }
   parts.push(`level ${view.level}`);
@@ -171,7 +173,10 @@ function actionsBlock(view: CaseView, outcomes: string[]): KnownBlock {
     type: 'static_select',
     action_id: ACTION_IDS.snooze,
     placeholder: plain('Snooze…', SLACK_LIMITS.optionText),
-    options: (Object.keys(SNOOZE_CHOICES) as (keyof typeof SNOOZE_CHOICES)[]).map((choice) => ({ text: plain(choice === '1h' ? '1 hour' : '1 day', SLACK_LIMITS.optionText), value: choice })),
+    options: (Object.keys(SNOOZE_CHOICES) as (keyof typeof SNOOZE_CHOICES)[]).map((choice) => ({
+      text: plain(choice === '1h' ? '1 hour' : '1 day', SLACK_LIMITS.optionText),
+      value: choice,
+    })),
   } satisfies StaticSelect);
   elements.push({
     type: 'button',
@@ -217,7 +222,10 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
   if (mentions) blocks.push(mrkdwnSection(`${mentions} a developer needs a person`));
   blocks.push({ type: 'header', text: plain(`${closed ? '✅ ' : '🆘 '}Developer ${dev.id} · ${stage ?? 'no stage yet'}`, SLACK_LIMITS.headerText) });
 
-  const field = (label: string, value: string | null, asCode = false) => ({ type: 'mrkdwn' as const, text: clip(`*${label}*\n${value ? (asCode ? code(value) : escapeMrkdwn(clip(value, LINE_CHARS))) : '—'}`, SLACK_LIMITS.fieldText) });
+  const field = (label: string, value: string | null, asCode = false) => ({
+    type: 'mrkdwn' as const,
+    text: clip(`*${label}*\n${value ? (asCode ? code(value) : escapeMrkdwn(clip(value, LINE_CHARS))) : '—'}`, SLACK_LIMITS.fieldText),
+  });
   blocks.push({
     type: 'section',
     fields: [
@@ -229,7 +237,14 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
       field('Stage', stage),
     ],
     ...(context.journeyUrl
-      ? { accessory: { type: 'button', action_id: ACTION_IDS.openJourney, text: plain('Open journey', SLACK_LIMITS.buttonText), url: clip(context.journeyUrl, 3000) } satisfies Button }
+      ? {
+          accessory: {
+            type: 'button',
+            action_id: ACTION_IDS.openJourney,
+            text: plain('Open journey', SLACK_LIMITS.buttonText),
+            url: clip(context.journeyUrl, 3000),
+          } satisfies Button,
+        }
       : {}),
   });
 
@@ -238,11 +253,24 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
     : ':hourglass_flowing_sand: No stage reached yet';
   blocks.push(mrkdwnSection(stuck));
 
-  const provenance = [`criterion ${code(view.criterion)}`, ...(view.rule ? [`rule ${code(view.rule.id)} v${view.rule.version}`] : []), `escalation policy v${view.policyVersion}`, `opened ${slackDate(view.openedAt)}`];
+  const provenance = [
+    `criterion ${code(view.criterion)}`,
+    ...(view.rule ? [`rule ${code(view.rule.id)} v${view.rule.version}`] : []),
+    `escalation policy v${view.policyVersion}`,
+    `opened ${slackDate(view.openedAt)}`,
+  ];
   blocks.push(mrkdwnSection(`*Why it escalated:* ${escapeMrkdwn(clip(view.reason, 1000))}\n${provenance.join(' · ')}`));
 
   if (context.diagnosis.length > 0) {
-    blocks.push(mrkdwnSection(listSection('*First-session diagnosis*', context.diagnosis.map((line) => `• ${escapeMrkdwn(clip(line, LINE_CHARS))}`), 'first')));
+    blocks.push(
+      mrkdwnSection(
+        listSection(
+          '*First-session diagnosis*',
+          context.diagnosis.map((line) => `• ${escapeMrkdwn(clip(line, LINE_CHARS))}`),
+          'first',
+        ),
+      ),
+    );
   }
 
   const sent = context.nudges.filter((n) => n.outcome === 'sent').length;
@@ -254,12 +282,26 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
     return `• ${slackDate(n.at, '{date_short} {time}')} ${code(n.ruleId)}${template} — ${escapeMrkdwn(clip(n.outcome, 60))}${reason}`;
   });
   const earlierNudges = context.nudges.length - nudgeLines.length;
-  blocks.push(mrkdwnSection(context.nudges.length === 0 ? `${nudgeTitle}\nNo nudges yet.` : listSection(earlierNudges > 0 ? `${nudgeTitle} (last ${nudgeLines.length} of ${context.nudges.length})` : nudgeTitle, nudgeLines, 'last')));
+  blocks.push(
+    mrkdwnSection(
+      context.nudges.length === 0
+        ? `${nudgeTitle}\nNo nudges yet.`
+        : listSection(earlierNudges > 0 ? `${nudgeTitle} (last ${nudgeLines.length} of ${context.nudges.length})` : nudgeTitle, nudgeLines, 'last'),
+    ),
+  );
 
   if (context.timeline.length > 0) {
     const recent = context.timeline.slice(-TIMELINE_ENTRIES);
     const title = context.timeline.length > recent.length ? `*Timeline* (last ${recent.length} of ${context.timeline.length})` : '*Timeline*';
-    blocks.push(mrkdwnSection(listSection(title, recent.map((entry) => `• ${slackDate(entry.at, '{date_short} {time}')} ${escapeMrkdwn(clip(entry.what, LINE_CHARS))}`), 'last')));
+    blocks.push(
+      mrkdwnSection(
+        listSection(
+          title,
+          recent.map((entry) => `• ${slackDate(entry.at, '{date_short} {time}')} ${escapeMrkdwn(clip(entry.what, LINE_CHARS))}`),
+          'last',
+        ),
+      ),
+    );
   }
 
   blocks.push({ type: 'divider' });
@@ -267,7 +309,15 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
   if (!closed) blocks.push(actionsBlock(view, outcomes));
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: clip(`Case ${code(pathSafeCaseId(view.id))}${context.journeyUrl ? ` · <${escapeMrkdwn(context.journeyUrl).replaceAll('|', '%7C')}|journey>` : ''} · Onramp`, SLACK_LIMITS.sectionText) }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: clip(
+          `Case ${code(pathSafeCaseId(view.id))}${context.journeyUrl ? ` · <${escapeMrkdwn(context.journeyUrl).replaceAll('|', '%7C')}|journey>` : ''} · Onramp`,
+          SLACK_LIMITS.sectionText,
+        ),
+      },
+    ],
   });
 
   const summary = [

@@ -205,7 +205,14 @@ export class SlackGateway {
   /** Posts a case message tagged with its post key (message metadata). */
   async postCase(channel: string, message: CaseMessage, postKey: string): Promise<PostedMessage> {
     return this.post(
-      { channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false, metadata: { event_type: CASE_EVENT_TYPE, event_payload: { post_key: postKey } } },
+      {
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: CASE_EVENT_TYPE, event_payload: { post_key: postKey } },
+      },
       () => this.findPosted(channel, postKey),
     );
   }

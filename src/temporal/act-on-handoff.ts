@@ -14,7 +14,9 @@ export async function actOnHandoff(temporal: Client, prisma: PrismaClient, input
   const row = await prisma.handoff.findUnique({ where: { id: input.caseId }, select: { developerId: true } });
   if (!row) return { ok: false, code: 'not_found', message: `no case ${input.caseId}` };
   const { note, ...action } = input;
-  const noteId = note?.trim() ? await storeNote(prisma, { caseId: input.caseId, developerId: row.developerId, author: input.actor, text: note, ...(requestId ? { requestId } : {}) }) : undefined;
+  const noteId = note?.trim()
+    ? await storeNote(prisma, { caseId: input.caseId, developerId: row.developerId, author: input.actor, text: note, ...(requestId ? { requestId } : {}) })
+    : undefined;
   const outcome = await actOnJourneyCase(temporal, row.developerId, noteId ? { ...action, noteId } : input, requestId);
   // A note the journey did not take is no one's: gone with the refusal (a retry stores it again).
   if (noteId && !outcome.ok) await prisma.handoffNote.deleteMany({ where: { id: noteId } });

@@ -44,15 +44,24 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   mkdirSync(opts.dataDir, { recursive: true });
 
   const args = [
-    'server', 'start-dev',
-    '--db-filename', join(opts.dataDir, 'temporal.sqlite'),
-    '--sqlite-pragma', 'journal_mode=wal',
-    '--sqlite-pragma', 'synchronous=normal',
-    '--ip', host,
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--namespace', namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    join(opts.dataDir, 'temporal.sqlite'),
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
   ];
   const server = spawnServer(cli, args, logFile);
   const address = hostPort(host, port);
@@ -74,9 +83,7 @@ function hostPort(host: string, port: number): string {
 async function assertPortFree(host: string, port: number): Promise<void> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`Temporal dev server: port ${host}:${port} is already in use`) : error),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new Error(`Temporal dev server: port ${host}:${port} is already in use`) : error));
     server.listen(port, host, () => server.close(() => resolve()));
   });
 }

@@ -30,9 +30,7 @@ export async function feedJourney(temporal: Client, developerId: string, events:
   );
 }
 
-export type CaseActionOutcome =
-  | { ok: true; result: HandoffActionResult }
-  | { ok: false; code: 'not_found' | 'closed' | 'invalid' | 'unavailable'; message: string };
+export type CaseActionOutcome = { ok: true; result: HandoffActionResult } | { ok: false; code: 'not_found' | 'closed' | 'invalid' | 'unavailable'; message: string };
 
 /**
  * Hands an agent's action to the journey's update handler, which rejects it (not found, closed,

@@ -89,7 +89,10 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
   delete config.global.pprof;
   delete config.global.metrics;
   config.log = { stdout: true, level: 'warn' };
-  for (const [store, database] of [['postgres-default', databases.temporal], ['postgres-visibility', databases.visibility]] as const) {
+  for (const [store, database] of [
+    ['postgres-default', databases.temporal],
+    ['postgres-visibility', databases.visibility],
+  ] as const) {
     Object.assign(config.persistence.datastores[store].sql, {
       databaseName: database,
       connectAddr: `${opts.postgres.host}:${opts.postgres.port}`,

@@ -69,7 +69,11 @@ async function produce(name: string, until: Promise<void>): Promise<ProducerRepo
       let body: { accepted?: number; duplicates?: number } = {};
       let retryAfter: string | null = null;
       try {
-        const response = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+        const response = await fetch(`${url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events }),
+        });
         status = response.status;
         retryAfter = response.headers.get('retry-after');
         body = (await response.json()) as typeof body;
@@ -125,7 +129,9 @@ describe.skipIf(!postgresBinDir())('chaos: PostgreSQL restarts during sustained 
     const stored = Number(rows[0]!.n);
     const lost = Number(rows[0]!.missing);
     const duplicated = stored - Number(rows[0]!.distinct_ids);
-    console.log(`chaos/postgres: faults injected 1 (crash + 3 s down), batches ${reports.reduce((n, r) => n + r.batches, 0)}, 503 answers ${unavailable}, events sent ${sent.length}, stored ${stored}, lost ${lost}, duplicated ${duplicated}`);
+    console.log(
+      `chaos/postgres: faults injected 1 (crash + 3 s down), batches ${reports.reduce((n, r) => n + r.batches, 0)}, 503 answers ${unavailable}, events sent ${sent.length}, stored ${stored}, lost ${lost}, duplicated ${duplicated}`,
+    );
 
     expect(storedBefore).toBeGreaterThan(0);
     expect(unavailable).toBeGreaterThan(0);
@@ -139,7 +145,11 @@ describe.skipIf(!postgresBinDir())('chaos: PostgreSQL restarts during sustained 
     // Each event counted once as accepted, or as a duplicate when its first commit had landed unacknowledged.
     expect(reports.reduce((n, r) => n + r.accepted + r.duplicates, 0)).toBe(sent.length);
     // And the API is healthy again for new input.
-    const after = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'after.0', type: 'docs.viewed', developerId: 'dev_after', occurredAt: new Date().toISOString() }) });
+    const after = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'after.0', type: 'docs.viewed', developerId: 'dev_after', occurredAt: new Date().toISOString() }),
+    });
     expect(after.status).toBe(202);
   });
 });

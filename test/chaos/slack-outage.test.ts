@@ -80,7 +80,15 @@ describe.each(databaseBackends())('chaos: the Slack API fails for a while, then 
       rules: immediateRules(),
       policy: SHIPPED_POLICY,
       // A short request timeout, so an unanswered request fails an attempt in half a second.
-      handoffs: { slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, timeoutMs: 500, logLevel: LogLevel.ERROR, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 50 } }) },
+      handoffs: {
+        slack: new SlackGateway({
+          token: TOKEN,
+          slackApiUrl: slack.slackApiUrl,
+          timeoutMs: 500,
+          logLevel: LogLevel.ERROR,
+          retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 50 },
+        }),
+      },
     });
     ({ env, db } = sandbox);
   }, 120_000);
@@ -102,7 +110,10 @@ describe.each(databaseBackends())('chaos: the Slack API fails for a while, then 
         await scenario.recover(slack);
       }
       await env.sleep(15 * MINUTE); // the activity's backoff reaches at most 10 minutes
-      await eventually(async () => ({ posts: posts(id).length, rows: await postRows(id) }), { until: (seen) => seen.posts > 0 && seen.rows.some((r) => r.status === 'posted'), describe: `the case of ${id} posted and recorded as posted` });
+      await eventually(async () => ({ posts: posts(id).length, rows: await postRows(id) }), {
+        until: (seen) => seen.posts > 0 && seen.rows.some((r) => r.status === 'posted'),
+        describe: `the case of ${id} posted and recorded as posted`,
+      });
       await env.sleep(2 * HOUR);
       expect(posts(id)).toHaveLength(1);
       expect(await postRows(id)).toEqual([{ status: 'posted' }]);

@@ -153,7 +153,10 @@ describe.each(databaseBackends())('chaos: the SMTP relay fails for a while, then
       if (mode !== 'refuse') expect(faults).toBeGreaterThanOrEqual(3); // attempts really met the fault, and were retried
       await relay.set('ok');
       await env.sleep(15 * MINUTE); // the backoff reaches at most 10 minutes
-      await eventually(async () => ({ delivered: relay.to(id).length, sent: await sentDecisions(id) }), { until: (seen) => seen.delivered > 0 && seen.sent > 0, describe: `the nudge to ${id} delivered and recorded as sent` });
+      await eventually(async () => ({ delivered: relay.to(id).length, sent: await sentDecisions(id) }), {
+        until: (seen) => seen.delivered > 0 && seen.sent > 0,
+        describe: `the nudge to ${id} delivered and recorded as sent`,
+      });
       await env.sleep(2 * HOUR); // nothing more to come for this nudge
       expect(relay.to(id)).toHaveLength(1);
       expect(relay.to(id)[0]!.subject).toBeTruthy();

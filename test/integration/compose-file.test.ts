@@ -95,7 +95,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('builds from a Dockerfile whose image runs the CLI as a non-root user', () => {
-    const finalStage = read('Dockerfile').split(/^FROM /m).at(-1)!;
+    const finalStage = read('Dockerfile')
+      .split(/^FROM /m)
+      .at(-1)!;
     expect(finalStage).toMatch(/^node:20-bookworm-slim/);
     expect(finalStage).toMatch(/^USER (node|1000)(:|$)/m);
     expect(finalStage).toContain('ENTRYPOINT ["npx", "tsx", "src/cli/main.ts"]');

@@ -59,7 +59,10 @@ describe('the dashboard in headless Chromium', () => {
     // A filter reaches every request.
     await page.selectOption('#accountType', 'organization');
     await page.click('#load');
-    await page.waitForFunction((expected) => (globalThis as any).document.querySelector('#funnel tr:nth-child(2) td:nth-child(2)')?.textContent === expected, String((await api.ok('/v1/metrics/conversion?accountType=organization')).overall[0].eligible));
+    await page.waitForFunction(
+      (expected) => (globalThis as any).document.querySelector('#funnel tr:nth-child(2) td:nth-child(2)')?.textContent === expected,
+      String((await api.ok('/v1/metrics/conversion?accountType=organization')).overall[0].eligible),
+    );
 
     // One developer's journey, from the search box.
     await page.fill('#developer', 'seed_7');

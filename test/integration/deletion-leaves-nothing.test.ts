@@ -36,11 +36,16 @@ const PERSONAL = {
 };
 
 /** The values found in `text`, by name. */
-const found = (text: string) => Object.entries(PERSONAL).filter(([, value]) => text.includes(value)).map(([name]) => name);
+const found = (text: string) =>
+  Object.entries(PERSONAL)
+    .filter(([, value]) => text.includes(value))
+    .map(([name]) => name);
 
 /** As searchable text: payloads' bytes (base64 in a fetched history) decoded, JSON-encoded arguments being UTF-8. */
 const asText = (value: unknown) =>
-  JSON.stringify(value, (key, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : key === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
+  JSON.stringify(value, (key, v: unknown) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : key === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+  );
 
 describe.each(databaseBackends())('a deleted developer leaves nothing personal behind (%s)', (backend) => {
   let h: OnrampHarness;
@@ -74,7 +79,9 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
   };
   /** Every row of every table, as text. */
   const everyTable = async () => {
-    const { rows: tables } = await h.db.pool.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1`);
+    const { rows: tables } = await h.db.pool.query<{ name: string }>(
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1`,
+    );
     expect(tables.map((t) => t.name)).toContain('handoff_notes');
     const dump: Record<string, string[]> = {};
     for (const { name } of tables) dump[name] = (await h.db.pool.query<{ row: string }>(`SELECT t::text AS row FROM "${name}" t`)).rows.map((r) => r.row);
@@ -100,7 +107,12 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
     const rules = structuredClone(shippedRules);
     rules.policy.quietHours = { start: '00:00', end: '00:00' };
     rules.rules.find((r: { id: string }) => r.id === 'first-call-help').when.after = '1s';
-    const put = await h.app.inject({ method: 'PUT', url: '/v1/rules', headers: admin, payload: { source: stringify(rules), author: 'growth@example.com', reason: 'a nudge within the test' } });
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/rules',
+      headers: admin,
+      payload: { source: stringify(rules), author: 'growth@example.com', reason: 'a nudge within the test' },
+    });
     expect(put.statusCode, put.body).toBe(201);
   }, 120_000);
   afterAll(async () => {
@@ -114,16 +126,36 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
     const at = (s: number) => new Date(Date.now() - 60_000 + s * 1000).toISOString();
     const post = async (events: unknown[]) => expect((await h.post({ events })).statusCode).toBe(202);
     await post([
-      { id: `${id}-signup`, type: 'developer.signed_up', developerId: id, occurredAt: at(0), properties: { email: PERSONAL.email, name: PERSONAL.name, timezone: PERSONAL.timezone, accountType: 'individual', acquisitionChannel: 'paid' } },
+      {
+        id: `${id}-signup`,
+        type: 'developer.signed_up',
+        developerId: id,
+        occurredAt: at(0),
+        properties: { email: PERSONAL.email, name: PERSONAL.name, timezone: PERSONAL.timezone, accountType: 'individual', acquisitionChannel: 'paid' },
+      },
       { id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: at(1), properties: { apiKey: `key_${id}`, mode: 'test' } },
     ]);
     // Nudged (first-call-help, 1 s after the key), then unsubscribed through the email's link.
-    const outbox = await eventually(async () => JSON.parse(await get(`/v1/emails?developerId=${id}`, admin)).emails as { text: string }[], { until: (e) => e.length === 1, timeout: 45_000, describe: `the nudge to ${id} in the outbox` });
+    const outbox = await eventually(async () => JSON.parse(await get(`/v1/emails?developerId=${id}`, admin)).emails as { text: string }[], {
+      until: (e) => e.length === 1,
+      timeout: 45_000,
+      describe: `the nudge to ${id} in the outbox`,
+    });
     const link = new URL(/Unsubscribe: (\S+)/.exec(outbox[0]!.text)![1]!);
-    const unsubscribed = await h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    const unsubscribed = await h.app.inject({
+      method: 'POST',
+      url: link.pathname + link.search,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
     expect(unsubscribed.statusCode, unsubscribed.body).toBe(200);
     await post([
-      { id: `${id}-req1`, type: 'api.request', occurredAt: at(10), properties: { apiKey: `key_${id}`, endpoint: '/v1/refunds', method: 'POST', status: 200, mode: 'test', userAgent: PERSONAL.userAgent } },
+      {
+        id: `${id}-req1`,
+        type: 'api.request',
+        occurredAt: at(10),
+        properties: { apiKey: `key_${id}`, endpoint: '/v1/refunds', method: 'POST', status: 200, mode: 'test', userAgent: PERSONAL.userAgent },
+      },
       { id: `${id}-hook`, type: 'webhook.registered', developerId: id, occurredAt: at(11), properties: { url: PERSONAL.webhookUrl, mode: 'test' } },
     ]);
     await h.waitForJourney(id, (j) => j.stage === 'first_api_call');
@@ -131,11 +163,18 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
     const escalated = await h.waitForJourney(id, (j) => j.handoffs.length === 1, 45_000);
     const caseId: string = escalated.handoffs[0].id;
     // Claimed and noted by an agent; the case stays open.
-    for (const body of [{ action: 'claim', actor: 'ana@example.com' }, { action: 'note', actor: 'ana@example.com', note: PERSONAL.note }]) {
+    for (const body of [
+      { action: 'claim', actor: 'ana@example.com' },
+      { action: 'note', actor: 'ana@example.com', note: PERSONAL.note },
+    ]) {
       const acted = await h.app.inject({ method: 'POST', url: `/v1/handoffs/${encodeURIComponent(caseId)}/actions`, headers: agent, payload: body });
       expect(acted.statusCode, acted.body).toBe(200);
     }
-    await eventually(() => get(`/v1/handoffs/${encodeURIComponent(caseId)}`, agent), { until: (c) => c.includes(PERSONAL.note) && c.includes('"status":"claimed"'), timeout: 45_000, describe: `the note in case ${caseId}, claimed` });
+    await eventually(() => get(`/v1/handoffs/${encodeURIComponent(caseId)}`, agent), {
+      until: (c) => c.includes(PERSONAL.note) && c.includes('"status":"claimed"'),
+      timeout: 45_000,
+      describe: `the note in case ${caseId}, claimed`,
+    });
     await eventually(async () => slack.calls('chat.postMessage').length, { until: (posts) => posts >= 1, timeout: 45_000, describe: 'the case posted to Slack' });
     const runs = await eventually(runIds, { until: (r) => r.length >= 2, timeout: 45_000, describe: `two runs of the journey of ${id}` });
 
@@ -144,7 +183,13 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
     const before = await everyResponse(caseId);
     expect(found(before.messages)).toEqual(['timezone']);
     expect(found(before.handoff)).toEqual(['note']);
-    expect(found(Object.values(await everyTable()).flat().join('\n')).sort()).toEqual(Object.keys(PERSONAL).sort());
+    expect(
+      found(
+        Object.values(await everyTable())
+          .flat()
+          .join('\n'),
+      ).sort(),
+    ).toEqual(Object.keys(PERSONAL).sort());
     const historiesBefore = (await Promise.all(runs.map(history))).join('\n');
     expect(found(historiesBefore)).toEqual(['timezone']);
 
@@ -178,6 +223,9 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
     expect(asText(updates.at(-1)!.params)).toContain('developer_deleted');
     expect(found(asText(updates.at(-1)!.params))).toEqual([]);
     // A case action now answers 409, as for any closed case.
-    expect((await h.app.inject({ method: 'POST', url: `/v1/handoffs/${encodeURIComponent(caseId)}/actions`, headers: agent, payload: { action: 'claim', actor: 'ana@example.com' } })).statusCode).toBe(409);
+    expect(
+      (await h.app.inject({ method: 'POST', url: `/v1/handoffs/${encodeURIComponent(caseId)}/actions`, headers: agent, payload: { action: 'claim', actor: 'ana@example.com' } }))
+        .statusCode,
+    ).toBe(409);
   }, 180_000);
 });

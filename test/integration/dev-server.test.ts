@@ -57,9 +57,7 @@ describe('startTemporalDevServer', () => {
     expect(first.uiUrl).toBe(`http://127.0.0.1:${opts.uiPort}`);
     try {
       // No worker polls this queue: the execution just sits there, RUNNING, in the database.
-      await withClient(first.address, opts.namespace, (client) =>
-        client.workflow.start('neverExecuted', { taskQueue: 'no-worker', workflowId }),
-      );
+      await withClient(first.address, opts.namespace, (client) => client.workflow.start('neverExecuted', { taskQueue: 'no-worker', workflowId }));
     } finally {
       await first.stop();
     }
@@ -67,9 +65,7 @@ describe('startTemporalDevServer', () => {
 
     const second = await startTemporalDevServer(opts);
     try {
-      const description = await withClient(second.address, opts.namespace, (client) =>
-        client.workflow.getHandle(workflowId).describe(),
-      );
+      const description = await withClient(second.address, opts.namespace, (client) => client.workflow.getHandle(workflowId).describe());
       expect(description.type).toBe('neverExecuted');
       expect(description.status.name).toBe('RUNNING');
     } finally {
@@ -84,9 +80,7 @@ describe('startTemporalDevServer', () => {
     const occupant = await listen();
     const { port } = occupant.address() as { port: number };
     try {
-      await expect(startTemporalDevServer({ dataDir: tempDataDir(), port, uiPort: await freePort() })).rejects.toThrow(
-        `port 127.0.0.1:${port} is already in use`,
-      );
+      await expect(startTemporalDevServer({ dataDir: tempDataDir(), port, uiPort: await freePort() })).rejects.toThrow(`port 127.0.0.1:${port} is already in use`);
     } finally {
       occupant.close();
     }
@@ -97,9 +91,9 @@ describe('startTemporalDevServer', () => {
     // A CLI path that does not exist stands in for a server that cannot start.
     process.env.TEMPORAL_CLI_PATH = join(tempDataDir(), 'missing-temporal');
     try {
-      await expect(
-        startTemporalDevServer({ dataDir: tempDataDir(), port: await freePort(), uiPort: await freePort() }),
-      ).rejects.toThrow(/Temporal dev server (exited|failed to start)/);
+      await expect(startTemporalDevServer({ dataDir: tempDataDir(), port: await freePort(), uiPort: await freePort() })).rejects.toThrow(
+        /Temporal dev server (exited|failed to start)/,
+      );
     } finally {
       if (previous === undefined) delete process.env.TEMPORAL_CLI_PATH;
       else process.env.TEMPORAL_CLI_PATH = previous;

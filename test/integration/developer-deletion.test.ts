@@ -12,17 +12,38 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
   const now = Date.now();
   const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
   const events = [
-    { id: `${id}-1`, type: 'developer.signed_up', developerId: id, occurredAt: at(60), properties: { email: 'grace@example.com', accountType: 'individual', acquisitionChannel: 'paid', timezone: 'Europe/London', name: 'Grace H.' } },
+    {
+      id: `${id}-1`,
+      type: 'developer.signed_up',
+      developerId: id,
+      occurredAt: at(60),
+      properties: { email: 'grace@example.com', accountType: 'individual', acquisitionChannel: 'paid', timezone: 'Europe/London', name: 'Grace H.' },
+    },
     { id: `${id}-2`, type: 'api_key.created', developerId: id, occurredAt: at(50), properties: { apiKey: `key_${id}`, mode: 'test' } },
-    { id: `${id}-3`, type: 'api.request', occurredAt: at(40), properties: { apiKey: `key_${id}`, endpoint: '/v1/charges', method: 'POST', status: 200, mode: 'test', userAgent: 'curl/8.5.0 (grace-laptop)' } },
+    {
+      id: `${id}-3`,
+      type: 'api.request',
+      occurredAt: at(40),
+      properties: { apiKey: `key_${id}`, endpoint: '/v1/charges', method: 'POST', status: 200, mode: 'test', userAgent: 'curl/8.5.0 (grace-laptop)' },
+    },
     { id: `${id}-4`, type: 'support.ticket_created', developerId: id, occurredAt: at(30), properties: { subject: 'Grace cannot call /v1/charges' } },
   ];
   /** Temporal deletes asynchronously: waits until the journey is gone. */
   const journeyGone = (developerId = id) =>
-    eventually(() => h.temporal.workflow.getHandle(journeyWorkflowId(developerId)).describe().then(() => false, (error: unknown) => (error instanceof WorkflowNotFoundError ? true : Promise.reject(error))), {
-      until: (gone) => gone,
-      describe: `the journey of ${developerId} deleted from Temporal`,
-    });
+    eventually(
+      () =>
+        h.temporal.workflow
+          .getHandle(journeyWorkflowId(developerId))
+          .describe()
+          .then(
+            () => false,
+            (error: unknown) => (error instanceof WorkflowNotFoundError ? true : Promise.reject(error)),
+          ),
+      {
+        until: (gone) => gone,
+        describe: `the journey of ${developerId} deleted from Temporal`,
+      },
+    );
   const del = (query: string, key = ADMIN_KEY) => h.app.inject({ method: 'DELETE', url: `/v1/developers/${id}${query}`, headers: { authorization: `Bearer ${key}` } });
 
   beforeAll(async () => {
@@ -73,7 +94,12 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
     // Deleted (here, or already by the test before).
     expect((await del('?author=dpo%40example.com&reason=GDPR%20request%2042')).statusCode).toBe(200);
     const later = [
-      { id: `${id}-5`, type: 'api.request', occurredAt: at(1), properties: { apiKey: `key_${id}`, endpoint: '/v1/refunds', method: 'POST', status: 200, mode: 'live', userAgent: 'curl/8.5.0' } },
+      {
+        id: `${id}-5`,
+        type: 'api.request',
+        occurredAt: at(1),
+        properties: { apiKey: `key_${id}`, endpoint: '/v1/refunds', method: 'POST', status: 200, mode: 'live', userAgent: 'curl/8.5.0' },
+      },
       { id: `${id}-6`, type: 'developer.email_verified', developerId: id, occurredAt: at(1) },
     ];
     const response = await h.post({ events: later });
@@ -91,7 +117,17 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
 
   it('records the key as the author when the request names none: "admin" for the admin key', async () => {
     const other = `${backend}-ada`;
-    expect((await h.post({ id: `${other}-1`, type: 'developer.signed_up', developerId: other, occurredAt: at(5), properties: { email: 'ada@example.com', accountType: 'individual', acquisitionChannel: 'paid' } })).statusCode).toBe(202);
+    expect(
+      (
+        await h.post({
+          id: `${other}-1`,
+          type: 'developer.signed_up',
+          developerId: other,
+          occurredAt: at(5),
+          properties: { email: 'ada@example.com', accountType: 'individual', acquisitionChannel: 'paid' },
+        })
+      ).statusCode,
+    ).toBe(202);
     await h.waitForJourney(other, (j) => j.stage === 'account_created');
     const response = await h.app.inject({ method: 'DELETE', url: `/v1/developers/${other}`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(response.statusCode, response.body).toBe(200);
@@ -101,7 +137,13 @@ describe.each(databaseBackends())('deleting a developer (%s)', (backend) => {
 
   it('answers 503 while Temporal is down, having removed the data; the retry deletes the journey', async () => {
     const other = `${id}-2`;
-    const signup = { id: `${other}-1`, type: 'developer.signed_up', developerId: other, occurredAt: at(5), properties: { email: 'ada@example.com', accountType: 'individual', acquisitionChannel: 'paid', timezone: 'Asia/Kathmandu' } };
+    const signup = {
+      id: `${other}-1`,
+      type: 'developer.signed_up',
+      developerId: other,
+      occurredAt: at(5),
+      properties: { email: 'ada@example.com', accountType: 'individual', acquisitionChannel: 'paid', timezone: 'Asia/Kathmandu' },
+    };
     expect((await h.post({ events: [signup] })).statusCode).toBe(202);
     await h.waitForJourney(other, (j) => j.stage === 'account_created');
     await h.stopTemporal();

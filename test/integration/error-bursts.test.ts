@@ -35,7 +35,10 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
       id,
       key: { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(0), properties: { apiKey: `key_${id}`, mode: 'test' } },
       request: (status: number, ms: number, endpoint = '/v1/charges') => ({
-        id: `${id}-r${r++}`, type: 'api.request', occurredAt: at(ms), properties: { apiKey: `key_${id}`, endpoint, method: 'POST', status, mode: 'test' },
+        id: `${id}-r${r++}`,
+        type: 'api.request',
+        occurredAt: at(ms),
+        properties: { apiKey: `key_${id}`, endpoint, method: 'POST', status, mode: 'test' },
       }),
     };
   }
@@ -77,8 +80,13 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
     const signals = await burstSignals(d.id);
     expect(signals.map((s) => s.signal_id)).toEqual([`burst:${d.id}:unauthorized_burst`, `burst:${d.id}:unauthorized_burst:continued`]);
     expect(signals[1]!.payload).toEqual({
-      id: `burst:${d.id}:unauthorized_burst:continued`, type: 'api.error_burst', kind: 'unauthorized_burst', continued: true,
-      occurredAt: at(30 * hour), status: 401, count: 5,
+      id: `burst:${d.id}:unauthorized_burst:continued`,
+      type: 'api.error_burst',
+      kind: 'unauthorized_burst',
+      continued: true,
+      occurredAt: at(30 * hour),
+      status: 401,
+      count: 5,
     });
     expect(signals[0]!.payload).not.toHaveProperty('continued');
     expect(await burstRows(d.id)).toEqual([
@@ -97,7 +105,16 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
     expect(signals.map((s) => s.payload)).toEqual([
       { id: `burst:${d.id}:bad_request_burst`, type: 'api.error_burst', kind: 'bad_request_burst', occurredAt: at(5 * minute), status: 400, count: 5, endpoint: '/v1/charges' },
       // Two on /v1/customers and two on /v1/refunds: the smaller name.
-      { id: `burst:${d.id}:bad_request_burst:continued`, type: 'api.error_burst', kind: 'bad_request_burst', continued: true, occurredAt: at(51 * hour), status: 400, count: 5, endpoint: '/v1/customers' },
+      {
+        id: `burst:${d.id}:bad_request_burst:continued`,
+        type: 'api.error_burst',
+        kind: 'bad_request_burst',
+        continued: true,
+        occurredAt: at(51 * hour),
+        status: 400,
+        count: 5,
+        endpoint: '/v1/customers',
+      },
     ]);
   });
 
@@ -136,7 +153,10 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
     await Promise.all([1, 2, 3, 4, 5].map((m) => ingest([d.request(401, m * minute), d.request(401, 24 * hour + m * hour)])));
     const signals = await burstSignals(d.id);
     expect(signals.map((s) => s.signal_id)).toEqual([`burst:${d.id}:unauthorized_burst`, `burst:${d.id}:unauthorized_burst:continued`]);
-    expect(signals.map((s) => [s.payload.count, s.payload.occurredAt])).toEqual([[5, at(5 * minute)], [5, at(29 * hour)]]);
+    expect(signals.map((s) => [s.payload.count, s.payload.occurredAt])).toEqual([
+      [5, at(5 * minute)],
+      [5, at(29 * hour)],
+    ]);
 
     // Or in one batch of a developer this process knows nothing of: the batch that records the
     // burst checks its continuation too.
@@ -167,7 +187,10 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
     const d = developer('other_process');
     await ingest([d.key, ...[1, 2, 3, 4, 5].map((m) => d.request(401, m * minute)), d.request(401, 30 * hour)]);
     const other = new EventIngestor(db.pool, { burstThresholds: async () => DEFAULT_BURST_THRESHOLDS });
-    await ingest([2, 3].map((h) => d.request(401, 30 * hour + h * minute)), other);
+    await ingest(
+      [2, 3].map((h) => d.request(401, 30 * hour + h * minute)),
+      other,
+    );
     await ingest([d.request(401, 31 * hour)], ingestor); // this one still has the burst in memory
     expect(await burstSignals(d.id)).toHaveLength(1);
     await ingest([d.request(401, 32 * hour)], other);

@@ -53,7 +53,9 @@ describe.each(databaseBackends())('EscalationPolicyStore on %s', (backend) => {
     try {
       const file = join(dir, 'escalation.yaml');
       writeFileSync(file, invalid);
-      await expect(store.ensureInitialVersion(file)).rejects.toThrow(/is not a valid escalation policy file:\n {2}criteria\.stalls\[1\] \(not-active\) after: must be a positive duration .*\(line \d+, column \d+\)/);
+      await expect(store.ensureInitialVersion(file)).rejects.toThrow(
+        /is not a valid escalation policy file:\n {2}criteria\.stalls\[1\] \(not-active\) after: must be a positive duration .*\(line \d+, column \d+\)/,
+      );
       expect(await store.history()).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -64,7 +66,10 @@ describe.each(databaseBackends())('EscalationPolicyStore on %s', (backend) => {
     expect(await store.ensureInitialVersion(policyFile)).toMatchObject({ version: 1, author: 'onramp', reason: `initial escalation policy from ${policyFile}`, source: shipped });
     expect(await store.ensureInitialVersion(policyFile)).toMatchObject({ version: 1 });
     const active = await store.active();
-    expect(active).toMatchObject({ version: 1, document: { claimSla: '4h', levels: [{ channel: '#onboarding-help' }, { channel: '#onboarding-escalations', mention: ['S0ONBOARDING'] }] } });
+    expect(active).toMatchObject({
+      version: 1,
+      document: { claimSla: '4h', levels: [{ channel: '#onboarding-help' }, { channel: '#onboarding-escalations', mention: ['S0ONBOARDING'] }] },
+    });
     expect((await store.current()).diff).toMatch(/^--- escalation policy \(none\)\n\+\+\+ escalation policy v1\n/m);
     expect((await db.pool.query('SELECT count(*)::int AS n FROM rule_versions')).rows[0].n).toBe(0);
   });
@@ -84,7 +89,12 @@ describe.each(databaseBackends())('EscalationPolicyStore on %s', (backend) => {
   it('rejects an invalid source whole, with field, stall and line, and leaves the running version', async () => {
     await atVersion2();
     const result = await store.apply({ source: invalid, author: 'grace', reason: 'typo' });
-    expect(result).toEqual({ ok: false, errors: [{ path: 'criteria.stalls[1].after', stall: 'not-active', message: expect.stringMatching(/^must be a positive duration/), line: notActiveLine, column: expect.any(Number) }] });
+    expect(result).toEqual({
+      ok: false,
+      errors: [
+        { path: 'criteria.stalls[1].after', stall: 'not-active', message: expect.stringMatching(/^must be a positive duration/), line: notActiveLine, column: expect.any(Number) },
+      ],
+    });
     expect((await store.current()).version).toBe(2);
   });
 

@@ -17,7 +17,11 @@ interface Proof {
 // (`B` < `a`, `e_10` < `e_9`) and from their length order, and non-ASCII ones.
 const instants = ['2026-11-01T10:00:00.000Z', '2026-11-01T10:00:00.001Z', '2026-11-01T09:59:59.999Z', '2025-01-01T00:00:00.000Z'];
 const ids = ['a', 'B', 'e_10', 'e_9', 'Z', 'é', 'ü1', '日', 'a-1', 'a_1'];
-const proofs = fc.uniqueArray(fc.record({ occurredAt: fc.constantFrom(...instants), eventId: fc.constantFrom(...ids) }), { minLength: 1, maxLength: 6, selector: (p) => p.eventId });
+const proofs = fc.uniqueArray(fc.record({ occurredAt: fc.constantFrom(...instants), eventId: fc.constantFrom(...ids) }), {
+  minLength: 1,
+  maxLength: 6,
+  selector: (p) => p.eventId,
+});
 
 const earliest = (list: Proof[]) => list.reduce((best, p) => (isEarlier(p, best) ? p : best));
 
@@ -63,7 +67,9 @@ describe.each(databaseBackends())('the evidence order on %s', (backend) => {
           await withTransaction(db.pool, (sql) => lowerStageEvidence(sql, [{ developerId, stage: 'intent', ...p, source: 'event' }]));
           await activities.recordJourneyEffects([{ type: 'recordStage', developerId, stage: 'intent', occurredAt: p.occurredAt, causeEventId: p.eventId, late: false }]);
         }
-        const { rows: stored } = await db.pool.query<{ event_id: string; occurred_at: Date }>('SELECT event_id, occurred_at FROM stage_evidence WHERE developer_id = $1', [developerId]);
+        const { rows: stored } = await db.pool.query<{ event_id: string; occurred_at: Date }>('SELECT event_id, occurred_at FROM stage_evidence WHERE developer_id = $1', [
+          developerId,
+        ]);
         expect({ eventId: stored[0]!.event_id, occurredAt: stored[0]!.occurred_at.toISOString() }).toEqual(expected);
         const { rows: stage } = await db.pool.query<{ cause_event_id: string }>('SELECT cause_event_id FROM journey_stages WHERE developer_id = $1', [developerId]);
         expect(stage[0]!.cause_event_id).toBe(expected.eventId);

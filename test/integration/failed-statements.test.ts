@@ -65,16 +65,30 @@ describe.each(databaseBackends())('after a failed statement, on %s', (backend) =
   async function ingestAndRecord(): Promise<void> {
     const developerId = `dev_${backend}_${round++}`;
     const events: IngestEvent[] = [
-      { id: `${developerId}_signup`, type: 'developer.signed_up', developerId, occurredAt: at(0), properties: { email: 'a@example.com', accountType: 'individual', acquisitionChannel: 'direct' } },
+      {
+        id: `${developerId}_signup`,
+        type: 'developer.signed_up',
+        developerId,
+        occurredAt: at(0),
+        properties: { email: 'a@example.com', accountType: 'individual', acquisitionChannel: 'direct' },
+      },
       { id: `${developerId}_key`, type: 'api_key.created', developerId, occurredAt: at(1), properties: { apiKey: `key_${developerId}`, mode: 'test' } },
-      ...[0, 1, 2].map((i): IngestEvent => ({ id: `${developerId}_req${i}`, type: 'api.request', occurredAt: at(2 + i), properties: { apiKey: `key_${developerId}`, endpoint: `/v1/e${i}`, method: 'GET', status: 200, mode: 'test' } })),
+      ...[0, 1, 2].map((i): IngestEvent => ({
+        id: `${developerId}_req${i}`,
+        type: 'api.request',
+        occurredAt: at(2 + i),
+        properties: { apiKey: `key_${developerId}`, endpoint: `/v1/e${i}`, method: 'GET', status: 200, mode: 'test' },
+      })),
     ];
     expect(await ingestor.ingest(events)).toMatchObject({ accepted: 5, duplicates: 0 });
     await record([
       { type: 'recordStage', developerId, stage: 'account_created', occurredAt: at(0), causeEventId: `${developerId}_signup`, late: false },
       { type: 'recordTransition', developerId, from: null, to: 'account_created', occurredAt: at(0), causeEventId: `${developerId}_signup`, machineVersion: 3 },
     ]);
-    const { rows } = await db.pool.query(`SELECT (SELECT count(*)::int FROM events WHERE developer_id = $1) AS events, (SELECT count(*)::int FROM journey_transitions WHERE developer_id = $1) AS transitions`, [developerId]);
+    const { rows } = await db.pool.query(
+      `SELECT (SELECT count(*)::int FROM events WHERE developer_id = $1) AS events, (SELECT count(*)::int FROM journey_transitions WHERE developer_id = $1) AS transitions`,
+      [developerId],
+    );
     expect(rows[0]).toEqual({ events: 5, transitions: 1 });
   }
 
@@ -82,7 +96,12 @@ describe.each(databaseBackends())('after a failed statement, on %s', (backend) =
     await ingestAndRecord();
   });
 
-  for (const kind of ['a value out of range, through Prisma', 'a unique violation in a transaction that prepared a named statement', 'a statement cancelled mid-transaction (the connection is given up)', 'a type error in a plain query']) {
+  for (const kind of [
+    'a value out of range, through Prisma',
+    'a unique violation in a transaction that prepared a named statement',
+    'a statement cancelled mid-transaction (the connection is given up)',
+    'a type error in a plain query',
+  ]) {
     it(`${kind}: the next ingest and journey write succeed`, async () => {
       await expect(failures(db, backend)[kind]!()).rejects.toThrow();
       await ingestAndRecord();

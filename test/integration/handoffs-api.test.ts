@@ -30,7 +30,12 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const gateway = new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 20 } });
     h = await new OnrampHarness(backend, { signingSecret: SIGNING_SECRET, gateway }).start();
     const policy = { ...shippedPolicy, agents: { users: ['U0AGENT1'], userGroups: ['S0AGENTS'] } };
-    const put = await h.app.inject({ method: 'PUT', url: '/v1/escalation-policy', headers: admin, payload: { source: stringify(policy), author: 'support-lead@example.com', reason: 'only the onboarding team acts' } });
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/escalation-policy',
+      headers: admin,
+      payload: { source: stringify(policy), author: 'support-lead@example.com', reason: 'only the onboarding team acts' },
+    });
     expect(put.statusCode, put.body).toBe(201);
   }, 120_000);
   afterAll(async () => {
@@ -54,7 +59,13 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const now = new Date().toISOString();
     const posted = await h.post({
       events: [
-        { id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: now, properties: { email: `${id.replace(/[^\w.-]/g, '_')}@example.com`, accountType: 'organization', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
+        {
+          id: `${id}-s`,
+          type: 'developer.signed_up',
+          developerId: id,
+          occurredAt: now,
+          properties: { email: `${id.replace(/[^\w.-]/g, '_')}@example.com`, accountType: 'organization', acquisitionChannel: 'organic_search', timezone: 'UTC' },
+        },
         { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
         { id: `${id}-t`, type: 'support.ticket_created', developerId: id, occurredAt: now, properties: { subject: 'my key is refused' } },
       ],
@@ -63,7 +74,10 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const caseId = `${id}/h1`;
     const open = await eventually(() => handoff(caseId), { until: (c) => c.status === 'open', describe: `case ${caseId} open` });
     expect(open).toMatchObject({ status: 'open', criterion: 'support_ticket', level: 1 });
-    await eventually(() => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id)), { until: (m) => m.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
+    await eventually(() => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id)), {
+      until: (m) => m.length > 0,
+      describe: `the case of ${id} posted in #onboarding-help`,
+    });
     return caseId;
   }
 
@@ -75,7 +89,12 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     expect(forged.statusCode).toBe(401);
     const stale = await interact(claim, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
     expect(stale.statusCode).toBe(401);
-    const unsigned = await h.app.inject({ method: 'POST', url: '/slack/interactions', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'payload=%7B%7D' });
+    const unsigned = await h.app.inject({
+      method: 'POST',
+      url: '/slack/interactions',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'payload=%7B%7D',
+    });
     expect(unsigned.statusCode).toBe(401);
     expect((await handoff(caseId)).status).toBe('open'); // nothing changed: each was refused before any work began
 
@@ -112,7 +131,10 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     await interact(blockAction({ caseId, actionId: ACTION_IDS.resolve, selected: 'bug-filed', user: 'U0AGENT1', channel }));
     await eventually(() => handoff(caseId), { until: (c) => c.status === 'resolved', describe: `case ${caseId} resolved` });
     await interact(blockAction({ caseId, actionId: ACTION_IDS.return, user: 'U0AGENT1', channel }));
-    const closed = await eventually(() => slack.ephemerals().filter((e) => e.user === 'U0AGENT1'), { until: (e) => e.length > 0, describe: 'the closed-case answer shown to U0AGENT1' });
+    const closed = await eventually(() => slack.ephemerals().filter((e) => e.user === 'U0AGENT1'), {
+      until: (e) => e.length > 0,
+      describe: 'the closed-case answer shown to U0AGENT1',
+    });
     expect(closed[0]!.text).toMatch(/closed/);
   });
 
@@ -136,7 +158,11 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const badOutcome = await act(caseId, { action: 'resolve', actor: 'ana@example.com', outcome: 'shrug' });
     expect(badOutcome.statusCode).toBe(400);
     expect(badOutcome.json().errors[0]).toMatchObject({ path: 'outcome', message: expect.stringContaining('unblocked') });
-    const resolved = await act(caseId, { action: 'resolve', actor: 'ana@example.com', outcome: 'unblocked', note: 'rotated the key' }, { ...agent, 'idempotency-key': 'resolve-1' });
+    const resolved = await act(
+      caseId,
+      { action: 'resolve', actor: 'ana@example.com', outcome: 'unblocked', note: 'rotated the key' },
+      { ...agent, 'idempotency-key': 'resolve-1' },
+    );
     expect(resolved.json().case).toMatchObject({ status: 'resolved', outcome: 'unblocked' });
     // The same request again (a retry) is answered the same; another action on the closed case is a 409.
     const retried = await act(caseId, { action: 'resolve', actor: 'ana@example.com', outcome: 'unblocked', note: 'rotated the key' }, { ...agent, 'idempotency-key': 'resolve-1' });

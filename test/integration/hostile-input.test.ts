@@ -31,7 +31,14 @@ function expectErrorShape(body: unknown, extra: readonly string[] = []): asserts
 
 describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
   let h: OnrampHarness;
-  const event = (over: Record<string, unknown> = {}) => ({ id: 'odd-1', type: 'docs.viewed', developerId: 'odd-dev', occurredAt: '2026-11-24T00:00:00Z', properties: { path: '/docs' }, ...over });
+  const event = (over: Record<string, unknown> = {}) => ({
+    id: 'odd-1',
+    type: 'docs.viewed',
+    developerId: 'odd-dev',
+    occurredAt: '2026-11-24T00:00:00Z',
+    properties: { path: '/docs' },
+    ...over,
+  });
 
   beforeAll(async () => {
     h = await new OnrampHarness(backend).start();
@@ -71,7 +78,11 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
 
     it.each(['/v1/events', '/v1/import'])('%s: occurredAt out of range is a 400 naming it', async (url) => {
       for (const occurredAt of outOfRange) {
-        await expectRejected('POST', url, { events: [event(), event({ id: 'odd-2', occurredAt })] }, 400, { index: 1, path: 'occurredAt', message: /between 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z/ });
+        await expectRejected('POST', url, { events: [event(), event({ id: 'odd-2', occurredAt })] }, 400, {
+          index: 1,
+          path: 'occurredAt',
+          message: /between 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z/,
+        });
       }
     });
 
@@ -92,16 +103,28 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
     });
 
     it('the OpenAPI document states the range (a client and the fuzz see the rule)', async () => {
-      const openapi = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { parameters?: { name: string; schema: unknown }[] }>> };
+      const openapi = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+        paths: Record<string, Record<string, { parameters?: { name: string; schema: unknown }[] }>>;
+      };
       const since = openapi.paths['/v1/emails']!.get!.parameters!.find((p) => p.name === 'since')!.schema;
       expect(since).toMatchObject({ format: 'date-time', allOf: [{ pattern: expect.stringContaining('(?!0000-') }] });
     });
 
     it('the edges of the range are accepted and stored as sent', async () => {
-      const edges = { events: [event({ id: 'odd-edge-1', developerId: 'odd-edge', occurredAt: '0001-01-01T00:00:00Z' }), event({ id: 'odd-edge-2', developerId: 'odd-edge', occurredAt: '9999-12-31T23:59:59.999Z' })] };
+      const edges = {
+        events: [
+          event({ id: 'odd-edge-1', developerId: 'odd-edge', occurredAt: '0001-01-01T00:00:00Z' }),
+          event({ id: 'odd-edge-2', developerId: 'odd-edge', occurredAt: '9999-12-31T23:59:59.999Z' }),
+        ],
+      };
       expect((await call('POST', '/v1/import', edges)).status).toBe(202);
-      const { rows } = await h.db.pool.query<{ id: string; at: string }>(`SELECT id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at FROM events WHERE developer_id = 'odd-edge' ORDER BY id`);
-      expect(rows).toEqual([{ id: 'odd-edge-1', at: '0001-01-01T00:00:00.000' }, { id: 'odd-edge-2', at: '9999-12-31T23:59:59.999' }]);
+      const { rows } = await h.db.pool.query<{ id: string; at: string }>(
+        `SELECT id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at FROM events WHERE developer_id = 'odd-edge' ORDER BY id`,
+      );
+      expect(rows).toEqual([
+        { id: 'odd-edge-1', at: '0001-01-01T00:00:00.000' },
+        { id: 'odd-edge-2', at: '9999-12-31T23:59:59.999' },
+      ]);
       expect((await call('GET', '/v1/emails?since=0001-01-01T00:00:00Z')).status).toBe(200);
       expect((await call('GET', '/v1/metrics/conversion?from=0001-01-01&to=9999-12-31&asOf=9999-12-31T23:59:59.999Z')).status).toBe(200);
     });
@@ -115,7 +138,11 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
       await expectRejected('POST', '/v1/events', batch({ developerId: `odd-${lone}` }), 400, { index: 1, path: 'developerId', message: /lone UTF-16 surrogate/ });
       await expectRejected('POST', '/v1/events', batch({ id: lone }), 400, { index: 1, path: 'id', message: /lone UTF-16 surrogate/ });
       await expectRejected('POST', '/v1/events', batch({ properties: { path: 'a\udfffb' } }), 400, { index: 1, path: 'properties.path', message: /lone UTF-16 surrogate/ });
-      await expectRejected('POST', '/v1/import', batch({ properties: { path: '/', [`k${lone}`]: 1 } }), 400, { index: 1, path: `properties.k${lone}`, message: /key must not contain a lone/ });
+      await expectRejected('POST', '/v1/import', batch({ properties: { path: '/', [`k${lone}`]: 1 } }), 400, {
+        index: 1,
+        path: `properties.k${lone}`,
+        message: /key must not contain a lone/,
+      });
       expect(batch({ id: lone })).toContain('"id":"\\ud800"');
       // A lone surrogate in the YAML source of a config document.
       await expectRejected('POST', '/v1/rules/validate', { source: `rules: []  # ${lone}` }, 400, { path: 'source', message: /lone UTF-16 surrogate/ });
@@ -144,7 +171,11 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
     it('prototype-poisoning keys are a 400 naming them', async () => {
       const text = JSON.stringify({ events: [event({ properties: { path: '/docs', KEY: { polluted: true } } })] });
       await expectRejected('POST', '/v1/events', text.replace('"KEY"', '"__proto__"'), 400, { index: 0, path: 'properties.__proto__', message: /prototype/ });
-      await expectRejected('POST', '/v1/events', text.replace('"KEY":{"polluted":true}', '"constructor":{"prototype":{"polluted":true}}'), 400, { index: 0, path: 'properties.constructor.prototype', message: /prototype/ });
+      await expectRejected('POST', '/v1/events', text.replace('"KEY":{"polluted":true}', '"constructor":{"prototype":{"polluted":true}}'), 400, {
+        index: 0,
+        path: 'properties.constructor.prototype',
+        message: /prototype/,
+      });
       await expectRejected('PUT', '/v1/rules', '{"source":"x","author":"a","reason":"r","__proto__":{"admin":true}}', 400, { path: '__proto__', message: /prototype/ });
     });
 
@@ -154,17 +185,25 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
       const closed = Object.entries(openapi.paths).flatMap(([path, operations]) =>
         Object.entries(operations)
           .filter(([, operation]) => operation.requestBody?.content?.['application/json']?.schema?.additionalProperties === false)
-          .map(([method, ]) => [method.toUpperCase() as Method, path.replace(/\{[^}]+\}/g, 'odd-dev')] as const),
+          .map(([method]) => [method.toUpperCase() as Method, path.replace(/\{[^}]+\}/g, 'odd-dev')] as const),
       );
-      expect(closed.map(([method, path]) => `${method} ${path}`)).toEqual(expect.arrayContaining(['POST /v1/rules/validate', 'POST /v1/escalation-policy/validate', 'PUT /v1/rules', 'POST /v1/ingest-keys']));
+      expect(closed.map(([method, path]) => `${method} ${path}`)).toEqual(
+        expect.arrayContaining(['POST /v1/rules/validate', 'POST /v1/escalation-policy/validate', 'PUT /v1/rules', 'POST /v1/ingest-keys']),
+      );
       for (const [method, path] of closed) {
         await expectRejected(method, path, { zz_unknown: 1 }, 400, { path: 'zz_unknown', message: /unknown field "zz_unknown"/ });
       }
     });
 
     it('an unknown key where none is allowed is a 400 naming that key', async () => {
-      await expectRejected('POST', '/v1/ingest-keys', { source: 'gateway', author: 'a', reason: 'r', extra: 1, other: 2 }, 400, { path: 'extra', message: /unknown field "extra"/ });
-      await expectRejected('POST', '/v1/ingest-keys', { source: 'gateway', author: 'a', reason: 'r', extra: 1, other: 2 }, 400, { path: 'other', message: /unknown field "other"/ });
+      await expectRejected('POST', '/v1/ingest-keys', { source: 'gateway', author: 'a', reason: 'r', extra: 1, other: 2 }, 400, {
+        path: 'extra',
+        message: /unknown field "extra"/,
+      });
+      await expectRejected('POST', '/v1/ingest-keys', { source: 'gateway', author: 'a', reason: 'r', extra: 1, other: 2 }, 400, {
+        path: 'other',
+        message: /unknown field "other"/,
+      });
       expect(await h.count('ingest_keys')).toBe(0);
     });
   });
@@ -172,7 +211,9 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
   describe('YAML documents: bounded, and every failure a 400', () => {
     const letters = 'abcdefghij';
     /** Ten levels of nine aliases: 9^10 nodes from a few hundred bytes. */
-    const aliasBomb = [`a: &a [${Array(9).fill('"lol"').join(',')}]`, ...[...letters.slice(1)].map((l, i) => `${l}: &${l} [${Array(9).fill(`*${letters[i]}`).join(',')}]`)].join('\n');
+    const aliasBomb = [`a: &a [${Array(9).fill('"lol"').join(',')}]`, ...[...letters.slice(1)].map((l, i) => `${l}: &${l} [${Array(9).fill(`*${letters[i]}`).join(',')}]`)].join(
+      '\n',
+    );
     const endpoints: [Method, string, (source: string) => unknown][] = [
       ['POST', '/v1/rules/validate', (source) => ({ source })],
       ['PUT', '/v1/rules', (source) => ({ source, author: 'mallory', reason: 'bomb' })],
@@ -195,7 +236,7 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
     });
   });
 
-  describe("errors answered before a route runs keep the error shape and never quote the URL", () => {
+  describe('errors answered before a route runs keep the error shape and never quote the URL', () => {
     const secret = 'tok3n-s3cret';
     const requests: [name: string, method: 'GET' | 'POST' | 'PUT', url: string, status: number, init?: { body?: string; contentType?: string }][] = [
       ['a path that is not UTF-8', 'GET', `/v1/developers/%ff/journey?token=${secret}`, 400],

@@ -16,16 +16,31 @@ function oldHistory(prefix: string, start: number) {
   const a = `${prefix}_active`;
   const b = `${prefix}_silent`;
   const request = (n: number, status: number, endpoint: string, ms: number) => ({
-    id: `${a}-r${n}`, type: 'api.request', occurredAt: at(ms), properties: { apiKey: `key_${a}`, endpoint, method: 'GET', status, mode: 'test', userAgent: 'acme-node/1.2' },
+    id: `${a}-r${n}`,
+    type: 'api.request',
+    occurredAt: at(ms),
+    properties: { apiKey: `key_${a}`, endpoint, method: 'GET', status, mode: 'test', userAgent: 'acme-node/1.2' },
   });
   return [
-    { id: `${a}-s`, type: 'developer.signed_up', developerId: a, occurredAt: at(0), properties: { email: `${a}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
+    {
+      id: `${a}-s`,
+      type: 'developer.signed_up',
+      developerId: a,
+      occurredAt: at(0),
+      properties: { email: `${a}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'UTC' },
+    },
     { id: `${a}-k`, type: 'api_key.created', developerId: a, occurredAt: at(HOUR), properties: { apiKey: `key_${a}`, mode: 'test' } },
     ...[0, 1, 2, 3, 4, 5].map((n) => request(n, 401, '/v1/charges', 2 * HOUR + n * 60_000)),
     request(6, 200, '/v1/charges', 3 * HOUR),
     request(7, 200, '/v1/customers', 5 * HOUR),
     { id: `${a}-t`, type: 'support.ticket_created', developerId: a, occurredAt: at(DAY), properties: { subject: 'where is the live key' } },
-    { id: `${b}-s`, type: 'developer.signed_up', developerId: b, occurredAt: at(0), properties: { email: `${b}@example.com`, accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
+    {
+      id: `${b}-s`,
+      type: 'developer.signed_up',
+      developerId: b,
+      occurredAt: at(0),
+      properties: { email: `${b}@example.com`, accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' },
+    },
     { id: `${b}-k`, type: 'api_key.created', developerId: b, occurredAt: at(HOUR), properties: { apiKey: `key_${b}`, mode: 'test' } },
   ];
 }
@@ -50,7 +65,13 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
   });
 
   it('refuses the ingest key, a bad batch (naming the field, storing nothing) and an oversized one', async () => {
-    const event = { id: 'refused-1', type: 'developer.signed_up', developerId: 'refused', occurredAt: new Date().toISOString(), properties: { email: 'x@example.com', accountType: 'individual', acquisitionChannel: 'paid' } };
+    const event = {
+      id: 'refused-1',
+      type: 'developer.signed_up',
+      developerId: 'refused',
+      occurredAt: new Date().toISOString(),
+      properties: { email: 'x@example.com', accountType: 'individual', acquisitionChannel: 'paid' },
+    };
     expect((await importEvents({ events: [event] }, { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' })).statusCode).toBe(401);
     const bad = await importEvents({ events: [event, { ...event, id: 'refused-2', properties: { ...event.properties, email: 'not an email' } }] });
     expect(bad.statusCode).toBe(400);
@@ -86,7 +107,10 @@ describe.each(databaseBackends())('POST /v1/import: a backfill (%s)', (backend) 
       ['first_api_call', new Date(start + 3 * HOUR).toISOString()],
       ['active_integration', new Date(start + 5 * HOUR).toISOString()],
     ]);
-    expect(journey.transitions.map((t: { to: string; occurredAt: string }) => [t.to, t.occurredAt]).at(-1)).toEqual(['active_integration', new Date(start + 5 * HOUR).toISOString()]);
+    expect(journey.transitions.map((t: { to: string; occurredAt: string }) => [t.to, t.occurredAt]).at(-1)).toEqual([
+      'active_integration',
+      new Date(start + 5 * HOUR).toISOString(),
+    ]);
     await h.waitForJourney(b, (j) => j.stage === 'credential_provisioned');
 
     // The journeys decided on the past: every nudge due is recorded skipped (backfill).

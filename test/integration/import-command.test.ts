@@ -19,9 +19,20 @@ function history(prefix: string, developers: number): Record<string, unknown>[] 
   const at = (ms: number) => new Date(start + ms).toISOString();
   return Array.from({ length: developers }, (_, i) => {
     const id = `${prefix}${i}`;
-    const request = (n: number, endpoint: string) => ({ id: `${id}-r${n}`, type: 'api.request', occurredAt: at(2 * HOUR + n * HOUR), properties: { apiKey: `key_${id}`, endpoint, method: 'GET', status: 200, mode: 'test' } });
+    const request = (n: number, endpoint: string) => ({
+      id: `${id}-r${n}`,
+      type: 'api.request',
+      occurredAt: at(2 * HOUR + n * HOUR),
+      properties: { apiKey: `key_${id}`, endpoint, method: 'GET', status: 200, mode: 'test' },
+    });
     return [
-      { id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: at(0), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'referral' } },
+      {
+        id: `${id}-s`,
+        type: 'developer.signed_up',
+        developerId: id,
+        occurredAt: at(0),
+        properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'referral' },
+      },
       { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(HOUR), properties: { apiKey: `key_${id}`, mode: 'test' } },
       request(0, '/v1/charges'),
       request(1, '/v1/charges'),
@@ -57,7 +68,12 @@ describe('onramp import (through the API)', () => {
     const events = history('cli_', 100); // 700 lines
     const file = join(dir, 'events.ndjson');
     const broken = [...events];
-    broken[299] = { ...events[299]!, type: 'developer.signed_up', developerId: 'cli_x', properties: { email: 'not an email', accountType: 'individual', acquisitionChannel: 'referral' } };
+    broken[299] = {
+      ...events[299]!,
+      type: 'developer.signed_up',
+      developerId: 'cli_x',
+      properties: { email: 'not an email', accountType: 'individual', acquisitionChannel: 'referral' },
+    };
     writeFileSync(file, ndjson(broken));
 
     const first = await onramp(['import', file, '--url', url, '--key', ADMIN_KEY, '--batch', '100']);

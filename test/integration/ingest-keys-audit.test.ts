@@ -26,7 +26,15 @@ describe.each(databaseBackends())('ingest keys per source and the audit trail (%
   beforeAll(async () => {
     database = await openMigratedDatabase(backend);
     ({ db } = database);
-    app = await buildApp({ db, temporal: new Client(), logger: pino({ level: 'silent' }), ingestKeys: [ENV_INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: 's'.repeat(32), ingestKeyCacheMs: 0 });
+    app = await buildApp({
+      db,
+      temporal: new Client(),
+      logger: pino({ level: 'silent' }),
+      ingestKeys: [ENV_INGEST_KEY],
+      adminKeys: [ADMIN_KEY],
+      signingSecret: 's'.repeat(32),
+      ingestKeyCacheMs: 0,
+    });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
@@ -43,8 +51,19 @@ describe.each(databaseBackends())('ingest keys per source and the audit trail (%
   });
 
   const call = (method: 'GET' | 'POST', path: string, key: string, body?: unknown) =>
-    app.inject({ method, url: path, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { payload: JSON.stringify(body) } : {}) });
-  const signup = (id: string) => ({ id, type: 'developer.signed_up', developerId: `dev-${id}`, occurredAt: '2026-11-01T10:00:00Z', properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'direct' } });
+    app.inject({
+      method,
+      url: path,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { payload: JSON.stringify(body) } : {}),
+    });
+  const signup = (id: string) => ({
+    id,
+    type: 'developer.signed_up',
+    developerId: `dev-${id}`,
+    occurredAt: '2026-11-01T10:00:00Z',
+    properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'direct' },
+  });
 
   it('creates a key per source that ingests, stores only its hash, and stops it at once when revoked', async () => {
     const created = await call('POST', '/v1/ingest-keys', ADMIN_KEY, { source: 'gateway', author: 'ada', reason: 'new gateway' });
@@ -128,7 +147,12 @@ describe.each(databaseBackends())('ingest keys per source and the audit trail (%
     expect(revoke.stdout).toMatch(new RegExp(`^revoked: ${id}  crm .* REVOKED .* by grace`));
     expect((await call('POST', '/v1/events', key, signup('c2'))).statusCode).toBe(401);
     const audit = await runOnramp(['audit', '--subject', id, '--url', url], env);
-    expect(audit.stdout.trim().split('\n').map((line) => line.split(/\s{2,}/).slice(1, 3))).toEqual([
+    expect(
+      audit.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s{2,}/).slice(1, 3)),
+    ).toEqual([
       ['grace', 'ingest_key.revoked'],
       ['ada', 'ingest_key.created'],
     ]);

@@ -34,13 +34,20 @@ function toEvents(developerId: string, h: History): (OracleEvent & { developerId
     { id: `${developerId}-key`, type: 'api_key.created', developerId, occurredAt: at(h.keyAt), properties: { apiKey: key, mode: 'test' } },
   ];
   h.requests.forEach((r, i) =>
-    events.push({ id: `${developerId}-r${i}`, type: 'api.request', occurredAt: at(r.hour, r.minute), properties: { apiKey: key, endpoint: r.endpoint, method: 'GET', status: r.status, mode: r.mode } }),
+    events.push({
+      id: `${developerId}-r${i}`,
+      type: 'api.request',
+      occurredAt: at(r.hour, r.minute),
+      properties: { apiKey: key, endpoint: r.endpoint, method: 'GET', status: r.status, mode: r.mode },
+    }),
   );
   h.extras.forEach((kind, i) => {
     const occurredAt = at(h.extraHours[i]!);
     const id = `${developerId}-x${i}`;
-    if (kind === 'developer.signed_up') events.push({ id, type: kind, developerId, occurredAt, properties: { email: 'x@example.com', accountType: 'individual', acquisitionChannel: 'paid' } });
-    else if (kind === 'webhook.test' || kind === 'webhook.live') events.push({ id, type: 'webhook.registered', developerId, occurredAt, properties: { url: 'https://example.com/h', mode: kind === 'webhook.live' ? 'live' : 'test' } });
+    if (kind === 'developer.signed_up')
+      events.push({ id, type: kind, developerId, occurredAt, properties: { email: 'x@example.com', accountType: 'individual', acquisitionChannel: 'paid' } });
+    else if (kind === 'webhook.test' || kind === 'webhook.live')
+      events.push({ id, type: 'webhook.registered', developerId, occurredAt, properties: { url: 'https://example.com/h', mode: kind === 'webhook.live' ? 'live' : 'test' } });
     else events.push({ id, type: kind, developerId, occurredAt });
   });
   return events;
@@ -66,7 +73,7 @@ describe.each(databaseBackends())('ingest + journey are order-independent (%s)',
         const rand = mulberry32(seed);
         const sent = [...events, ...events.filter(() => rand() < 0.2)].sort(() => rand() - 0.5);
         const batches: (typeof sent)[] = [];
-        for (let i = 0; i < sent.length; ) {
+        for (let i = 0; i < sent.length;) {
           const size = 1 + Math.floor(rand() * 4);
           batches.push(sent.slice(i, i + size));
           i += size;
@@ -82,7 +89,9 @@ describe.each(databaseBackends())('ingest + journey are order-independent (%s)',
           Object.fromEntries(journey.stages.filter((s: any) => s.status === 'reached').map((s: any) => [s.stage, { at: s.at, causeEventId: s.causeEventId }]));
         // An empty outbox does not mean the journey has applied the last signal: wait for the
         // expected stages, and if they never come, show the difference.
-        const journey = await h.waitForJourney(developerId, (j) => JSON.stringify(reached(j)) === JSON.stringify(sortKeys(expected)), 15_000).catch(async () => (await h.journey(developerId)).body);
+        const journey = await h
+          .waitForJourney(developerId, (j) => JSON.stringify(reached(j)) === JSON.stringify(sortKeys(expected)), 15_000)
+          .catch(async () => (await h.journey(developerId)).body);
         expect(reached(journey)).toEqual(expected);
         // The aggregates count every request once, whichever came before its key.
         const { rows } = await h.db.pool.query(
@@ -90,7 +99,9 @@ describe.each(databaseBackends())('ingest + journey are order-independent (%s)',
            FROM developer_endpoints WHERE developer_id = $1 ORDER BY endpoint`,
           [developerId],
         );
-        expect(rows.map((r) => ({ ...r, first_at: r.first_at.toISOString(), first_ok_at: r.first_ok_at?.toISOString() ?? null, last_at: r.last_at.toISOString() }))).toEqual(expectedTotals(events));
+        expect(rows.map((r) => ({ ...r, first_at: r.first_at.toISOString(), first_ok_at: r.first_ok_at?.toISOString() ?? null, last_at: r.last_at.toISOString() }))).toEqual(
+          expectedTotals(events),
+        );
       }),
       // A failing case is reported as found: shrinking it through real servers would take minutes.
       { numRuns: 16, endOnFailure: true },
@@ -109,7 +120,10 @@ function expectedTotals(events: ReturnType<typeof toEvents>) {
   return [...byEndpoint.keys()].sort().map((endpoint) => {
     const calls = byEndpoint.get(endpoint)!;
     const times = calls.map((c) => c.at).sort();
-    const okTimes = calls.filter((c) => c.status < 300).map((c) => c.at).sort();
+    const okTimes = calls
+      .filter((c) => c.status < 300)
+      .map((c) => c.at)
+      .sort();
     const count = (accept: (c: (typeof calls)[number]) => boolean) => calls.filter(accept).length;
     return {
       endpoint,

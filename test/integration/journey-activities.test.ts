@@ -7,10 +7,23 @@ import { databaseBackends } from '../support/test-databases.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const at = (hour: number) => new Date(Date.UTC(2026, 10, 1, hour)).toISOString();
-const reached = (developerId: string, stage: Stage, hour: number, late = false): JourneyEffect =>
-  ({ type: 'recordStage', developerId, stage, occurredAt: at(hour), causeEventId: `${stage}@${hour}`, late });
-const advanced = (developerId: string, from: Stage | null, to: Stage, hour: number): JourneyEffect =>
-  ({ type: 'recordTransition', developerId, from, to, occurredAt: at(hour), causeEventId: `${to}@${hour}`, machineVersion: 3 });
+const reached = (developerId: string, stage: Stage, hour: number, late = false): JourneyEffect => ({
+  type: 'recordStage',
+  developerId,
+  stage,
+  occurredAt: at(hour),
+  causeEventId: `${stage}@${hour}`,
+  late,
+});
+const advanced = (developerId: string, from: Stage | null, to: Stage, hour: number): JourneyEffect => ({
+  type: 'recordTransition',
+  developerId,
+  from,
+  to,
+  occurredAt: at(hour),
+  causeEventId: `${to}@${hour}`,
+  machineVersion: 3,
+});
 
 describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
   let database: MigratedDatabase;
@@ -27,14 +40,20 @@ describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
   });
 
   const stages = async (developerId: string) =>
-    (await db.pool.query(`SELECT stage, reached_at, cause_event_id, late FROM journey_stages WHERE developer_id = $1 ORDER BY stage`, [developerId])).rows
-      .map((r) => ({ stage: r.stage, at: r.reached_at.toISOString(), cause: r.cause_event_id, late: r.late }));
+    (await db.pool.query(`SELECT stage, reached_at, cause_event_id, late FROM journey_stages WHERE developer_id = $1 ORDER BY stage`, [developerId])).rows.map((r) => ({
+      stage: r.stage,
+      at: r.reached_at.toISOString(),
+      cause: r.cause_event_id,
+      late: r.late,
+    }));
   const current = async (developerId: string) => {
     const { rows } = await db.pool.query(`SELECT stage, stage_rank, stage_at FROM developers WHERE id = $1`, [developerId]);
     return rows[0] && { stage: rows[0].stage, rank: rows[0].stage_rank, at: rows[0].stage_at?.toISOString() };
   };
   const transitions = async (developerId: string) =>
-    (await db.pool.query(`SELECT from_stage, to_stage FROM journey_transitions WHERE developer_id = $1 ORDER BY id`, [developerId])).rows.map((r) => `${r.from_stage}→${r.to_stage}`);
+    (await db.pool.query(`SELECT from_stage, to_stage FROM journey_transitions WHERE developer_id = $1 ORDER BY id`, [developerId])).rows.map(
+      (r) => `${r.from_stage}→${r.to_stage}`,
+    );
 
   it('records stages and transitions, and the read model shows the furthest stage', async () => {
     await record([reached('d1', 'account_created', 1), advanced('d1', null, 'account_created', 1)]);
@@ -59,7 +78,12 @@ describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
   });
 
   it('is idempotent: a retried activity changes nothing twice', async () => {
-    const effects = [reached('d3', 'account_created', 1), advanced('d3', null, 'account_created', 1), reached('d3', 'first_api_call', 2), advanced('d3', 'account_created', 'first_api_call', 2)];
+    const effects = [
+      reached('d3', 'account_created', 1),
+      advanced('d3', null, 'account_created', 1),
+      reached('d3', 'first_api_call', 2),
+      advanced('d3', 'account_created', 'first_api_call', 2),
+    ];
     await record(effects);
     const before = { stages: await stages('d3'), current: await current('d3'), transitions: await transitions('d3') };
     await record(effects);

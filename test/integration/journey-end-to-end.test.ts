@@ -62,7 +62,10 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
       [[request(`${id}-4`, `key_${id}`, '/v1/charges', at(1, 10, 30), { status: 401 }), request(`${id}-5`, `key_${id}`, '/v1/charges', at(1, 10, 40))], 'first_api_call'],
       [[{ id: `${id}-6`, type: 'quickstart.completed', developerId: id, occurredAt: at(1, 11) }], 'first_integration_milestone'],
       [[request(`${id}-7`, `key_${id}`, '/v1/customers', at(1, 12), { userAgent: 'acme-node/4.2.0' })], 'active_integration'],
-      [[{ id: `${id}-8`, type: 'webhook.registered', developerId: id, occurredAt: at(9), properties: { url: 'https://ada.example.com/hook', mode: 'live' } }], 'production_deployment'],
+      [
+        [{ id: `${id}-8`, type: 'webhook.registered', developerId: id, occurredAt: at(9), properties: { url: 'https://ada.example.com/hook', mode: 'live' } }],
+        'production_deployment',
+      ],
     ];
     for (const [events, stage] of steps) {
       const response = await h.post({ events });
@@ -74,7 +77,13 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     expect(journey.stages.find((s: any) => s.stage === 'first_api_call')).toMatchObject({ at: at(1, 10, 40), causeEventId: `${id}-5` });
     expect(journey.stages.find((s: any) => s.stage === 'active_integration')).toMatchObject({ at: at(1, 12), causeEventId: `${id}-7` });
     expect(journey.transitions.map((t: any) => t.to)).toEqual([
-      'intent', 'account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone', 'active_integration', 'production_deployment',
+      'intent',
+      'account_created',
+      'credential_provisioned',
+      'first_api_call',
+      'first_integration_milestone',
+      'active_integration',
+      'production_deployment',
     ]);
     expect(journey.transitions[0]).toMatchObject({ from: null, machineVersion: MACHINE_VERSION, causeEventId: `${id}-1` });
     expect(journey.running).toBe(true);
@@ -88,7 +97,12 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     const early = await h.post(request(`${id}-r1`, `key_${id}`, '/v1/things', at(2, 8)));
     expect(early.json()).toEqual({ accepted: 1, duplicates: 0, unattributed: 1, deleted: 0 });
     expect((await h.journey(id)).status).toBe(404);
-    await h.post({ events: [signup(`${id}-s`, id, at(2, 7)), { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(2, 7, 30), properties: { apiKey: `key_${id}`, mode: 'live' } }] });
+    await h.post({
+      events: [
+        signup(`${id}-s`, id, at(2, 7)),
+        { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(2, 7, 30), properties: { apiKey: `key_${id}`, mode: 'live' } },
+      ],
+    });
     const journey = await h.waitForJourney(id, (j) => j.stage === 'first_api_call');
     expect(journey.stages.find((s: any) => s.stage === 'first_api_call')).toMatchObject({ at: at(2, 8), causeEventId: `${id}-r1` });
     expect(journey.requests.total).toBe(1);
@@ -96,7 +110,9 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
 
   it('needs two endpoints within 24 hours for active integration, and fills in late, out-of-order evidence', async () => {
     const id = dev('spread');
-    await h.post({ events: [signup(`${id}-s`, id, at(3)), { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(3, 1), properties: { apiKey: `key_${id}`, mode: 'test' } }] });
+    await h.post({
+      events: [signup(`${id}-s`, id, at(3)), { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(3, 1), properties: { apiKey: `key_${id}`, mode: 'test' } }],
+    });
     await h.post(request(`${id}-a`, `key_${id}`, '/v1/a', at(3, 2)));
     await h.post(request(`${id}-b`, `key_${id}`, '/v1/b', at(4, 3))); // 25 h later: not active
     await h.waitForJourney(id, (j) => j.stage === 'first_api_call' && j.requests.total === 2 && j.pendingSignals === 0);
@@ -114,9 +130,17 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
 
   it('applies the milestones one batch proves in funnel order: none is late for having been queued second', async () => {
     const id = dev('one_batch');
-    await h.post({ events: [signup(`${id}-s`, id, at(5)), { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(5, 1), properties: { apiKey: `key_${id}`, mode: 'test' } }] });
+    await h.post({
+      events: [signup(`${id}-s`, id, at(5)), { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(5, 1), properties: { apiKey: `key_${id}`, mode: 'test' } }],
+    });
     // First call, second endpoint and first live call in one gateway batch.
-    await h.post({ events: [request(`${id}-a`, `key_${id}`, '/v1/a', at(5, 2)), request(`${id}-b`, `key_${id}`, '/v1/b', at(5, 3)), request(`${id}-c`, `key_${id}`, '/v1/b', at(5, 4), { mode: 'live' })] });
+    await h.post({
+      events: [
+        request(`${id}-a`, `key_${id}`, '/v1/a', at(5, 2)),
+        request(`${id}-b`, `key_${id}`, '/v1/b', at(5, 3)),
+        request(`${id}-c`, `key_${id}`, '/v1/b', at(5, 4), { mode: 'live' }),
+      ],
+    });
     const journey = await h.waitForJourney(id, (j) => j.stage === 'production_deployment' && j.pendingSignals === 0);
     for (const stage of ['first_api_call', 'active_integration', 'production_deployment']) {
       expect(journey.stages.find((s: any) => s.stage === stage)).toMatchObject({ status: 'reached' });
@@ -126,16 +150,21 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
 
   it('hears one chronological batch in event order: domain events and milestones merged, a transition into each stage, none late', async () => {
     const id = dev('history');
-    const response = await h.post({ events: [
-      signup(`${id}-s`, id, at(7, 9)),
-      { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(7, 10), properties: { apiKey: `key_${id}`, mode: 'test' } },
-      request(`${id}-r`, `key_${id}`, '/v1/a', at(7, 11)),
-      { id: `${id}-q`, type: 'quickstart.completed', developerId: id, occurredAt: at(7, 12) },
-    ] });
+    const response = await h.post({
+      events: [
+        signup(`${id}-s`, id, at(7, 9)),
+        { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(7, 10), properties: { apiKey: `key_${id}`, mode: 'test' } },
+        request(`${id}-r`, `key_${id}`, '/v1/a', at(7, 11)),
+        { id: `${id}-q`, type: 'quickstart.completed', developerId: id, occurredAt: at(7, 12) },
+      ],
+    });
     expect(response.statusCode, response.body).toBe(202);
     const journey = await h.waitForJourney(id, (j) => j.stage === 'first_integration_milestone' && j.pendingSignals === 0);
     expect(journey.transitions.map((t: any) => [t.from, t.to])).toEqual([
-      [null, 'account_created'], ['account_created', 'credential_provisioned'], ['credential_provisioned', 'first_api_call'], ['first_api_call', 'first_integration_milestone'],
+      [null, 'account_created'],
+      ['account_created', 'credential_provisioned'],
+      ['credential_provisioned', 'first_api_call'],
+      ['first_api_call', 'first_integration_milestone'],
     ]);
     for (const stage of ['account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone']) {
       expect(journey.stages.find((s: any) => s.stage === stage)).toMatchObject({ status: 'reached' });
@@ -162,10 +191,7 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     const other = dev('dup_other');
     const key = { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: at(5, 1), properties: { apiKey: `key_${id}`, mode: 'test' } };
     expect((await h.post({ events: [signup(`${id}-s`, id, at(5)), key] })).json()).toMatchObject({ accepted: 2 });
-    const again = await h.post({ events: [
-      { ...signup(`${id}-s`, other, at(5)) },
-      { ...key, developerId: other, properties: { apiKey: `key_${other}`, mode: 'test' } },
-    ] });
+    const again = await h.post({ events: [{ ...signup(`${id}-s`, other, at(5)) }, { ...key, developerId: other, properties: { apiKey: `key_${other}`, mode: 'test' } }] });
     expect(again.json()).toEqual({ accepted: 0, duplicates: 2, unattributed: 0, deleted: 0 });
     expect((await h.journey(other)).status).toBe(404);
     expect(await h.prisma.developer.findUnique({ where: { id: other } })).toBeNull();
@@ -189,7 +215,12 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
       ],
       ['an unknown event type', () => h.post({ ...good(1), type: 'developer.teleported' }), 400, (b) => expect(b.errors[0]).toMatchObject({ index: 0, path: 'type' })],
       ['a bad timestamp', () => h.post({ ...good(1), occurredAt: 'yesterday' }), 400, (b) => expect(b.errors[0]).toMatchObject({ index: 0, path: 'occurredAt' })],
-      ['a bad time zone', () => h.post({ ...good(1), properties: { ...good(1).properties, timezone: 'Mars/Olympus' } }), 400, (b) => expect(b.errors[0].path).toBe('properties.timezone')],
+      [
+        'a bad time zone',
+        () => h.post({ ...good(1), properties: { ...good(1).properties, timezone: 'Mars/Olympus' } }),
+        400,
+        (b) => expect(b.errors[0].path).toBe('properties.timezone'),
+      ],
       [
         'a request with neither developer nor key',
         () => h.post({ id: 'x', type: 'api.request', occurredAt: at(6), properties: { endpoint: '/v1/a', method: 'GET', status: 200, mode: 'test' } }),

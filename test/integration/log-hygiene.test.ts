@@ -59,9 +59,25 @@ async function aDayOfRequests(app: OnrampApp): Promise<{ requests: number; token
   const post = (body: unknown, key = INGEST_KEY) =>
     app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
   const now = new Date().toISOString();
-  const signup = { id: 'hyg-1', type: 'developer.signed_up', developerId: 'dev_hyg', occurredAt: now, properties: { email: EMAIL, accountType: 'individual', acquisitionChannel: 'paid' } };
+  const signup = {
+    id: 'hyg-1',
+    type: 'developer.signed_up',
+    developerId: 'dev_hyg',
+    occurredAt: now,
+    properties: { email: EMAIL, accountType: 'individual', acquisitionChannel: 'paid' },
+  };
   expect((await post(signup)).statusCode).toBe(202);
-  expect((await post({ id: 'hyg-2', type: 'api.request', developerId: 'dev_hyg', occurredAt: now, properties: { endpoint: '/v1/charges', method: 'POST', status: 200, userAgent: USER_AGENT, mode: 'test' } })).statusCode).toBe(202);
+  expect(
+    (
+      await post({
+        id: 'hyg-2',
+        type: 'api.request',
+        developerId: 'dev_hyg',
+        occurredAt: now,
+        properties: { endpoint: '/v1/charges', method: 'POST', status: 200, userAgent: USER_AGENT, mode: 'test' },
+      })
+    ).statusCode,
+  ).toBe(202);
   expect((await post(signup, WRONG_KEY)).statusCode).toBe(401);
   expect((await post({ ...signup, id: 'hyg-3', properties: { ...signup.properties, email: `not an address ${EMAIL}` } })).statusCode).toBe(400);
   const link = new URL(unsubscribeUrl('http://onramp.test', SIGNING_SECRET, 'dev_hyg'));
@@ -71,19 +87,22 @@ async function aDayOfRequests(app: OnrampApp): Promise<{ requests: number; token
 }
 
 describe('logs: no secrets, no personal data', () => {
-  it.each(['json', 'pretty'] as const)('trace-level API logs (%s) of keys, signups, user agents, a failed auth and an unsubscribe link hold none of their values', async (format) => {
-    const lines: string[] = [];
-    const app = await appLoggingTo(lines, format);
-    const { token } = await aDayOfRequests(app).finally(() => app.close());
+  it.each(['json', 'pretty'] as const)(
+    'trace-level API logs (%s) of keys, signups, user agents, a failed auth and an unsubscribe link hold none of their values',
+    async (format) => {
+      const lines: string[] = [];
+      const app = await appLoggingTo(lines, format);
+      const { token } = await aDayOfRequests(app).finally(() => app.close());
 
-    const log = lines.join('');
-    // The requests were logged (so the test would see a leak) …
-    expect(log).toContain(format === 'json' ? '"url":"/v1/events"' : 'POST /v1/events 202');
-    expect(log).toContain('/v1/unsubscribe?developer=dev_hyg&token=%5Bredacted%5D');
-    // … and none of the secrets or personal data they carried.
-    for (const secret of [INGEST_KEY, ADMIN_KEY, WRONG_KEY, token, SIGNING_SECRET]) expect(log).not.toContain(secret);
-    for (const personal of [EMAIL, 'UA-MARKER-123', 'ua.marker.owner']) expect(log).not.toContain(personal);
-  });
+      const log = lines.join('');
+      // The requests were logged (so the test would see a leak) …
+      expect(log).toContain(format === 'json' ? '"url":"/v1/events"' : 'POST /v1/events 202');
+      expect(log).toContain('/v1/unsubscribe?developer=dev_hyg&token=%5Bredacted%5D');
+      // … and none of the secrets or personal data they carried.
+      for (const secret of [INGEST_KEY, ADMIN_KEY, WRONG_KEY, token, SIGNING_SECRET]) expect(log).not.toContain(secret);
+      for (const personal of [EMAIL, 'UA-MARKER-123', 'ua.marker.owner']) expect(log).not.toContain(personal);
+    },
+  );
 });
 
 describe('logs: a person can read them', () => {
@@ -103,7 +122,10 @@ describe('logs: a person can read them', () => {
     const lines: string[] = [];
     const app = await appLoggingTo(lines, 'pretty');
     const { requests } = await aDayOfRequests(app).finally(() => app.close());
-    const requestLines = lines.join('').split('\n').filter((line) => / ms(\s|$)/.test(line));
+    const requestLines = lines
+      .join('')
+      .split('\n')
+      .filter((line) => / ms(\s|$)/.test(line));
     expect(requestLines).toHaveLength(requests);
     expect(requestLines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] DEBUG: POST \/v1\/events 202 [\d.]+ ms \{"reqId":"req-\d+"\}$/);
     expect(lines.join('')).not.toContain('\u001b[');
@@ -132,7 +154,10 @@ describe('logs: no personal data in errors', () => {
     const sink: string[] = [];
     const logger = createLogger('info', new Writable({ write: (chunk, _encoding, callback) => (sink.push(String(chunk)), callback()) }));
     for (const fail of failures) {
-      const error = await fail().then(() => undefined, (e: unknown) => e);
+      const error = await fail().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(Error);
       // pino's own serializer would have written the values PostgreSQL quoted.
       expect(JSON.stringify(pino.stdSerializers.err(error as Error))).toMatch(/pii\.marker|note\.marker/);

@@ -39,18 +39,70 @@ interface Fixture {
  * z1 signs up 2027-03-20, after AS_OF: counted nowhere.
  */
 const FIXTURES: Fixture[] = [
-  { id: 'a1', channel: 'organic_search', accountType: 'individual', signup: '2026-11-30T10:00:00Z', stages: { first_api_call: '2026-11-30T11:00:00Z', active_integration: '2026-12-02T11:00:00Z', production_deployment: '2027-01-11T11:00:00Z' } },
-  { id: 'a2', channel: 'paid', accountType: 'organization', orgId: 'org_1', signup: '2026-12-01T10:00:00Z', stages: { first_api_call: '2026-12-01T12:00:00Z', active_integration: '2026-12-21T12:00:00Z' } },
+  {
+    id: 'a1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2026-11-30T10:00:00Z',
+    stages: { first_api_call: '2026-11-30T11:00:00Z', active_integration: '2026-12-02T11:00:00Z', production_deployment: '2027-01-11T11:00:00Z' },
+  },
+  {
+    id: 'a2',
+    channel: 'paid',
+    accountType: 'organization',
+    orgId: 'org_1',
+    signup: '2026-12-01T10:00:00Z',
+    stages: { first_api_call: '2026-12-01T12:00:00Z', active_integration: '2026-12-21T12:00:00Z' },
+  },
   { id: 'a3', channel: 'organic_search', accountType: 'individual', signup: '2026-12-02T10:00:00Z', stages: { first_api_call: '2026-12-04T10:00:00Z' } },
   { id: 'a4', channel: 'listing_site', accountType: 'individual', signup: '2026-12-03T10:00:00Z' },
-  { id: 'a5', channel: 'paid', accountType: 'organization', orgId: 'org_1', signup: '2026-12-03T12:00:00Z', stages: { first_api_call: '2026-12-03T16:00:00Z', production_deployment: '2026-12-06T16:00:00Z' } },
-  { id: 'b1', channel: 'organic_search', accountType: 'individual', signup: '2026-12-28T09:00:00Z', stages: { first_api_call: '2026-12-28T09:30:00Z', active_integration: '2026-12-28T21:00:00Z', production_deployment: '2026-12-29T09:00:00Z' }, late: ['active_integration'] },
+  {
+    id: 'a5',
+    channel: 'paid',
+    accountType: 'organization',
+    orgId: 'org_1',
+    signup: '2026-12-03T12:00:00Z',
+    stages: { first_api_call: '2026-12-03T16:00:00Z', production_deployment: '2026-12-06T16:00:00Z' },
+  },
+  {
+    id: 'b1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2026-12-28T09:00:00Z',
+    stages: { first_api_call: '2026-12-28T09:30:00Z', active_integration: '2026-12-28T21:00:00Z', production_deployment: '2026-12-29T09:00:00Z' },
+    late: ['active_integration'],
+  },
   { id: 'b2', channel: 'organic_search', accountType: 'individual', signup: '2026-12-31T23:30:00Z', stages: { first_api_call: '2027-01-01T02:30:00Z' } },
-  { id: 'b3', channel: 'paid', accountType: 'individual', signup: '2027-01-02T12:00:00Z', stages: { first_api_call: '2027-01-02T14:00:00Z', active_integration: '2027-01-03T14:00:00Z', production_deployment: '2027-02-20T00:00:00Z' } },
-  { id: 'b4', channel: 'direct', accountType: 'organization', orgId: 'org_2', signup: '2027-01-03T08:00:00Z', stages: { first_api_call: '2027-01-03T16:00:00Z', production_deployment: '2027-03-20T00:00:00Z' } },
-  { id: 'b5', channel: 'referral', accountType: 'individual', signup: '2027-01-01T00:00:00Z', stages: { first_api_call: '2027-01-07T00:00:00Z', active_integration: '2027-01-10T00:00:00Z', production_deployment: '2027-01-15T00:00:00Z' } },
+  {
+    id: 'b3',
+    channel: 'paid',
+    accountType: 'individual',
+    signup: '2027-01-02T12:00:00Z',
+    stages: { first_api_call: '2027-01-02T14:00:00Z', active_integration: '2027-01-03T14:00:00Z', production_deployment: '2027-02-20T00:00:00Z' },
+  },
+  {
+    id: 'b4',
+    channel: 'direct',
+    accountType: 'organization',
+    orgId: 'org_2',
+    signup: '2027-01-03T08:00:00Z',
+    stages: { first_api_call: '2027-01-03T16:00:00Z', production_deployment: '2027-03-20T00:00:00Z' },
+  },
+  {
+    id: 'b5',
+    channel: 'referral',
+    accountType: 'individual',
+    signup: '2027-01-01T00:00:00Z',
+    stages: { first_api_call: '2027-01-07T00:00:00Z', active_integration: '2027-01-10T00:00:00Z', production_deployment: '2027-01-15T00:00:00Z' },
+  },
   { id: 'c1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-12T00:00:00Z' },
-  { id: 'c2', channel: 'organic_search', accountType: 'individual', signup: '2027-03-08T00:00:00Z', stages: { first_api_call: '2027-03-08T01:00:00Z', active_integration: '2027-03-10T00:00:00Z' } },
+  {
+    id: 'c2',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2027-03-08T00:00:00Z',
+    stages: { first_api_call: '2027-03-08T01:00:00Z', active_integration: '2027-03-10T00:00:00Z' },
+  },
   { id: 'c3', channel: 'organic_search', accountType: 'individual', signup: '2027-03-09T00:00:00Z', stages: { first_api_call: '2027-03-09T02:00:00Z' } },
   { id: 'z1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-20T00:00:00Z', stages: { first_api_call: '2027-03-20T01:00:00Z' } },
 ];
@@ -65,10 +117,22 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
   beforeAll(async () => {
     api = await startMetricsTestApp(backend);
     for (const f of FIXTURES) {
-      await api.db.pool.query(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [f.id, f.accountType, f.orgId ?? null, f.channel, f.signup]);
+      await api.db.pool.query(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [
+        f.id,
+        f.accountType,
+        f.orgId ?? null,
+        f.channel,
+        f.signup,
+      ]);
       const stages = { account_created: f.signup, ...f.stages };
       for (const [stage, at] of Object.entries(stages)) {
-        await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late) VALUES ($1, $2, $3, $4, $5)`, [f.id, stage, at, `${f.id}-${stage}`, f.late?.includes(stage) ?? false]);
+        await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late) VALUES ($1, $2, $3, $4, $5)`, [
+          f.id,
+          stage,
+          at,
+          `${f.id}-${stage}`,
+          f.late?.includes(stage) ?? false,
+        ]);
       }
     }
   });
@@ -117,7 +181,9 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
   });
 
   it('custom transitions: skipping a stage converts to it, and a pair without a benchmark has no band', async () => {
-    const body = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}&transitions=first_api_call:active_integration:14d,account_created:production_deployment:60d,account_created:first_api_call:1d`);
+    const body = await api.ok(
+      `/v1/metrics/conversion?asOf=${AS_OF}&transitions=first_api_call:active_integration:14d,account_created:production_deployment:60d,account_created:first_api_call:1d`,
+    );
     // first_api_call → active_integration 14 d: as above (a5 converts through production, skipping active).
     // account_created → production 60 d: production within 60 d of signup: a1 (42 d), a5 (3 d), b1 (1 d),
     //   b3 (49.5 d), b5 (14 d) = 5. Windows open at AS_OF without production: c1, c2, c3 (signed up ≥ 03-08);
@@ -181,7 +247,12 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     };
     const seconds = { '2026-W49': [3600, 7200, 172800, 14400], '2026-W53': [1800, 10800, 7200, 28800, 518400], '2027-W10': [3600, 7200] } as Record<string, number[]>;
     for (const cohort of body.cohorts) {
-      for (const [key, p] of [['p25', 0.25], ['p50', 0.5], ['p75', 0.75], ['p90', 0.9]] as const) {
+      for (const [key, p] of [
+        ['p25', 0.25],
+        ['p50', 0.5],
+        ['p75', 0.75],
+        ['p90', 0.9],
+      ] as const) {
         expect(cohort.percentiles[key], `${cohort.cohort} ${key}`).toBeCloseTo(cont(seconds[cohort.cohort]!, p), 3);
       }
     }

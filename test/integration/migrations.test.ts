@@ -43,10 +43,9 @@ async function diffDatabaseWithSchema(databaseUrl: string): Promise<Run> {
     await writeFile(introspected, 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n');
     const pull = await run([prisma6, 'db', 'pull', '--schema', introspected], { DATABASE_URL: databaseUrl });
     if (pull.code !== 0) throw new Error(`prisma db pull failed:\n${pull.stderr}${pull.stdout}`);
-    const diff = await run(
-      [prisma6, 'migrate', 'diff', '--from-schema-datamodel', introspected, '--to-schema-datamodel', schemaPath, '--script', '--exit-code'],
-      { DATABASE_URL: databaseUrl },
-    );
+    const diff = await run([prisma6, 'migrate', 'diff', '--from-schema-datamodel', introspected, '--to-schema-datamodel', schemaPath, '--script', '--exit-code'], {
+      DATABASE_URL: databaseUrl,
+    });
     if (diff.code !== 0 && diff.code !== 2) throw new Error(`prisma migrate diff failed:\n${diff.stderr}`);
     return diff;
   } finally {
@@ -66,7 +65,10 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string, valu
 
 async function migrationFolders(): Promise<string[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 beforeAll(async () => {
@@ -103,7 +105,9 @@ describe.each(databaseBackends())('migrations on %s', (backend) => {
     const expected = await Promise.all(
       (await migrationFolders()).map(async (name) => ({
         migration_name: name,
-        checksum: createHash('sha256').update(await readFile(join(migrationsDir, name, 'migration.sql'))).digest('hex'),
+        checksum: createHash('sha256')
+          .update(await readFile(join(migrationsDir, name, 'migration.sql')))
+          .digest('hex'),
         rolled_back_at: null,
         applied_steps_count: 1,
       })),
@@ -125,20 +129,16 @@ describe.each(databaseBackends())('migrations on %s', (backend) => {
       await cp(migrationsDir, dir, { recursive: true });
       const [first] = await migrationFolders();
       await appendFile(join(dir, first!, 'migration.sql'), '\n-- edited after it was applied\n');
-      await expect(applyMigrations(db.url, { migrationsDir: dir })).rejects.toThrow(
-        new RegExp(`Migration ${first} was modified after it was applied`),
-      );
+      await expect(applyMigrations(db.url, { migrationsDir: dir })).rejects.toThrow(new RegExp(`Migration ${first} was modified after it was applied`));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
   it('are refused while a migration is recorded as unfinished', async () => {
-    await query(
-      db.url,
-      `INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('00000000-0000-0000-0000-000000000000', $1, '99999999999999_interrupted')`,
-      ['0'.repeat(64)],
-    );
+    await query(db.url, `INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('00000000-0000-0000-0000-000000000000', $1, '99999999999999_interrupted')`, [
+      '0'.repeat(64),
+    ]);
     try {
       await expect(applyMigrations(db.url)).rejects.toThrow(/Migration 99999999999999_interrupted was started at .* but never finished/);
     } finally {
@@ -154,15 +154,19 @@ describe.each(databaseBackends())('migrations on %s', (backend) => {
     expect(diff.stdout).toContain('CREATE INDEX "developers_stage_idx" ON "developers"("stage");');
   }, 60_000);
 
-  it.runIf(backend === 'postgres')('are applied once when several processes start together', async () => {
-    const fresh = await createTestDatabase(backend);
-    try {
-      const results = await Promise.all([1, 2, 3].map(() => applyMigrations(fresh.url)));
-      expect(results.flatMap((r) => r.applied).sort()).toEqual(await migrationFolders());
-      const rows = await query<{ count: string }>(fresh.url, 'SELECT count(*) FROM _prisma_migrations');
-      expect(Number(rows[0]?.count)).toBe((await migrationFolders()).length);
-    } finally {
-      await fresh.drop();
-    }
-  }, 60_000);
+  it.runIf(backend === 'postgres')(
+    'are applied once when several processes start together',
+    async () => {
+      const fresh = await createTestDatabase(backend);
+      try {
+        const results = await Promise.all([1, 2, 3].map(() => applyMigrations(fresh.url)));
+        expect(results.flatMap((r) => r.applied).sort()).toEqual(await migrationFolders());
+        const rows = await query<{ count: string }>(fresh.url, 'SELECT count(*) FROM _prisma_migrations');
+        expect(Number(rows[0]?.count)).toBe((await migrationFolders()).length);
+      } finally {
+        await fresh.drop();
+      }
+    },
+    60_000,
+  );
 });

@@ -27,7 +27,12 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
 
   beforeAll(async () => {
     h = await new OnrampHarness(backend).start();
-    const put = await h.app.inject({ method: 'PUT', url: '/v1/rules', headers: admin, payload: { source: fastRules(), author: 'growth@example.com', reason: 'seconds for days in this test' } });
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/rules',
+      headers: admin,
+      payload: { source: fastRules(), author: 'growth@example.com', reason: 'seconds for days in this test' },
+    });
     expect(put.statusCode, put.body).toBe(201);
   }, 120_000);
   afterAll(async () => {
@@ -47,7 +52,13 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     const now = new Date().toISOString();
     const posted = await h.post({
       events: [
-        { id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: now, properties: { email: `${id}@example.com`, accountType: 'organization', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' } },
+        {
+          id: `${id}-s`,
+          type: 'developer.signed_up',
+          developerId: id,
+          occurredAt: now,
+          properties: { email: `${id}@example.com`, accountType: 'organization', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' },
+        },
         { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
       ],
     });
@@ -74,12 +85,22 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     expect(link.origin).toBe(PUBLIC_URL);
 
     // A forged token changes nothing; the link's GET only asks; the one-click POST revokes consent.
-    const forged = await h.app.inject({ method: 'POST', url: `/v1/unsubscribe?developer=${id}&token=forged`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    const forged = await h.app.inject({
+      method: 'POST',
+      url: `/v1/unsubscribe?developer=${id}&token=forged`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
     expect(forged.statusCode).toBe(400);
     const page = await h.app.inject({ method: 'GET', url: link.pathname + link.search });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<form method="post"');
-    const oneClick = await h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
+    const oneClick = await h.app.inject({
+      method: 'POST',
+      url: link.pathname + link.search,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
     expect(oneClick.statusCode, oneClick.body).toBe(200);
     expect(oneClick.json()).toEqual({ unsubscribed: true });
 
@@ -96,8 +117,24 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     const t0 = Date.now();
     const at = (s: number) => new Date(t0 + s * 1000).toISOString();
     let r = 0;
-    const request = (status: number, endpoint: string, s: number) => ({ id: `${id}-r${r++}`, type: 'api.request', developerId: id, occurredAt: at(s), properties: { endpoint, method: 'POST', status, mode: 'test' } });
-    expect((await h.post({ id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: at(0), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' } })).statusCode).toBe(202);
+    const request = (status: number, endpoint: string, s: number) => ({
+      id: `${id}-r${r++}`,
+      type: 'api.request',
+      developerId: id,
+      occurredAt: at(s),
+      properties: { endpoint, method: 'POST', status, mode: 'test' },
+    });
+    expect(
+      (
+        await h.post({
+          id: `${id}-s`,
+          type: 'developer.signed_up',
+          developerId: id,
+          occurredAt: at(0),
+          properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' },
+        })
+      ).statusCode,
+    ).toBe(202);
     // 6 × 401 in two concurrent batches of 3 (threshold 5): neither batch alone crosses it.
     const unauthorized = await Promise.all([0, 1].map((b) => h.post({ events: [1, 2, 3].map((i) => request(401, '/v1/charges', b * 3 + i)) })));
     expect(unauthorized.map((x) => x.statusCode)).toEqual([202, 202]);
@@ -110,7 +147,11 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
 
     const decided = await eventually(() => messages(id), { until: (m) => m.length >= 3, describe: `three diagnoses decided for ${id}` });
     const bursts = (await h.prisma.errorBurst.findMany({ where: { developerId: id } })).map((b) => [b.kind, b.status, b.endpoint]);
-    expect(bursts.sort()).toEqual([['bad_request_burst', 400, '/v1/charges'], ['rate_limited_burst', 429, null], ['unauthorized_burst', 401, null]]);
+    expect(bursts.sort()).toEqual([
+      ['bad_request_burst', 400, '/v1/charges'],
+      ['rate_limited_burst', 429, null],
+      ['unauthorized_burst', 401, null],
+    ]);
     expect(decided).toHaveLength(3);
     const byRule = Object.fromEntries(decided.map((m) => [m.ruleId, m]));
     expect(Object.keys(byRule).sort()).toEqual(['authentication-help', 'rate-limit-guidance', 'required-parameters']);
@@ -126,11 +167,22 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     }
   }, 60_000);
 
-  it('records an unsubscribe once per link: a replayed link (one-click or the page\'s button) stores no new event (so queues no signal)', async () => {
+  it("records an unsubscribe once per link: a replayed link (one-click or the page's button) stores no new event (so queues no signal)", async () => {
     const id = `${backend}_unsubscribed_twice`;
-    expect((await h.post({ id: `${id}-s`, type: 'developer.signed_up', developerId: id, occurredAt: new Date().toISOString(), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' } })).statusCode).toBe(202);
+    expect(
+      (
+        await h.post({
+          id: `${id}-s`,
+          type: 'developer.signed_up',
+          developerId: id,
+          occurredAt: new Date().toISOString(),
+          properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid' },
+        })
+      ).statusCode,
+    ).toBe(202);
     const link = new URL(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
-    const unsubscribe = (payload: string) => h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+    const unsubscribe = (payload: string) =>
+      h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
     expect((await unsubscribe('List-Unsubscribe=One-Click')).statusCode).toBe(200);
     const revocations = async () => (await h.prisma.event.findMany({ where: { developerId: id, type: 'consent.updated' } })).length;
     expect(await revocations()).toBe(1);

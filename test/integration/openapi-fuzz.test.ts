@@ -37,17 +37,22 @@ const hasPip = () => spawnSync('python3', ['-m', 'pip', '--version'], { stdio: '
 const skipReason = existsSync(ST) ? undefined : hasPip() ? undefined : 'schemathesis needs Python 3 with pip (node scripts/setup.mjs --test installs it)';
 if (skipReason) console.warn(`openapi-fuzz: skipped: ${skipReason}`);
 
-
 /** Runs schemathesis over every operation of `url`'s /openapi.json; resolves to its exit code and output. */
 async function schemathesis(url: string, workers: string): Promise<{ code: number | null; output: string }> {
   expect(existsSync(ST), `${ST} is missing: run node scripts/setup.mjs --test`).toBe(true);
   const args = [
-    '--config-file', `${ROOT}test/integration/schemathesis.toml`, // all checks, and the justified exclusions
-    'run', `${url}/openapi.json`,
-    '-H', `Authorization: Bearer ${KEY}`,
-    '--max-examples', MAX_EXAMPLES,
-    '--seed', SEED,
-    '--workers', workers,
+    '--config-file',
+    `${ROOT}test/integration/schemathesis.toml`, // all checks, and the justified exclusions
+    'run',
+    `${url}/openapi.json`,
+    '-H',
+    `Authorization: Bearer ${KEY}`,
+    '--max-examples',
+    MAX_EXAMPLES,
+    '--seed',
+    SEED,
+    '--workers',
+    workers,
     '--no-color',
   ];
   const child = spawn(ST, args, {
@@ -73,7 +78,17 @@ describe.skipIf(skipReason !== undefined)('the HTTP API under bad input', () => 
   beforeAll(async () => {
     h = await new OnrampHarness(backend).start();
     // One key that is every kind of key, so that every operation can be reached.
-    app = await buildApp({ db: h.db, temporal: h.temporal, logger: pino({ level: 'silent' }), ingestKeys: [KEY], adminKeys: [KEY], agentKeys: [KEY], metricsKeys: [KEY], signingSecret: 's'.repeat(32), slack: { signingSecret: 'x'.repeat(32) } });
+    app = await buildApp({
+      db: h.db,
+      temporal: h.temporal,
+      logger: pino({ level: 'silent' }),
+      ingestKeys: [KEY],
+      adminKeys: [KEY],
+      agentKeys: [KEY],
+      metricsKeys: [KEY],
+      signingSecret: 's'.repeat(32),
+      slack: { signingSecret: 'x'.repeat(32) },
+    });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   }, 120_000);
 
@@ -112,7 +127,11 @@ describe.skipIf(skipReason !== undefined)('the HTTP API under bad input', () => 
 
     it('10,000 levels of nesting: 400', async () => {
       const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
-      await rejected(await post(`{"events":[{"id":"hostile-deep","type":"docs.viewed","developerId":"d","occurredAt":"2026-11-24T00:00:00Z","properties":{"x":${deep}}}]}`), 400, /nested deeper/);
+      await rejected(
+        await post(`{"events":[{"id":"hostile-deep","type":"docs.viewed","developerId":"d","occurredAt":"2026-11-24T00:00:00Z","properties":{"x":${deep}}}]}`),
+        400,
+        /nested deeper/,
+      );
       await rejected(await post(deep), 400, /nested deeper/);
     });
 
@@ -160,7 +179,8 @@ describe.skipIf(skipReason !== undefined)('the main command (onramp start, embed
   let url: string;
   let onramp: ReturnType<typeof spawn>;
   let stderr = '';
-  const request = (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...init.headers } });
+  const request = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...init.headers } });
 
   beforeAll(async () => {
     const [api, temporal, ui] = [await freePort(), await freePort(), await freePort()];
@@ -169,14 +189,34 @@ describe.skipIf(skipReason !== undefined)('the main command (onramp start, embed
     onramp = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
       cwd: ROOT,
       // The one key is every kind of key (the main command reads them from the environment), so every operation is reached.
-      env: { ...env, LOG_LEVEL: 'warn', ONRAMP_DATA_DIR: dataDir, PORT: String(api), ONRAMP_TEMPORAL_PORT: String(temporal), ONRAMP_TEMPORAL_UI_PORT: String(ui),
-        ONRAMP_INGEST_KEY: KEY, ONRAMP_ADMIN_KEY: KEY, ONRAMP_AGENT_KEY: KEY, ONRAMP_METRICS_KEY: KEY, SLACK_SIGNING_SECRET: 'x'.repeat(32) },
+      env: {
+        ...env,
+        LOG_LEVEL: 'warn',
+        ONRAMP_DATA_DIR: dataDir,
+        PORT: String(api),
+        ONRAMP_TEMPORAL_PORT: String(temporal),
+        ONRAMP_TEMPORAL_UI_PORT: String(ui),
+        ONRAMP_INGEST_KEY: KEY,
+        ONRAMP_ADMIN_KEY: KEY,
+        ONRAMP_AGENT_KEY: KEY,
+        ONRAMP_METRICS_KEY: KEY,
+        SLACK_SIGNING_SECRET: 'x'.repeat(32),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     onramp.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     // First start: PGlite creation and the workflow bundle, on 2 busy cores.
-    const healthy = async () => (await fetch(`${url}/healthz`).then((r) => r.status, () => 0)) === 200;
-    await eventually(async () => (await healthy()) || onramp.exitCode !== null, { until: (done) => done, timeout: 150_000, interval: 250, describe: () => `onramp start healthy:\n${stderr}` });
+    const healthy = async () =>
+      (await fetch(`${url}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200;
+    await eventually(async () => (await healthy()) || onramp.exitCode !== null, {
+      until: (done) => done,
+      timeout: 150_000,
+      interval: 250,
+      describe: () => `onramp start healthy:\n${stderr}`,
+    });
     if (onramp.exitCode !== null) throw new Error(`onramp start exited ${onramp.exitCode}:\n${stderr}`);
   }, 180_000);
 

@@ -52,16 +52,91 @@ interface Fixture {
  * z1 signs up 2027-03-20, after AS_OF, with a sent nudge: counted nowhere.
  */
 const FIXTURES: Fixture[] = [
-  { id: 'e1', channel: 'organic_search', accountType: 'individual', signup: '2026-11-30T10:00:00Z', stages: { first_api_call: '2026-12-01T10:00:00Z', active_integration: '2026-12-10T10:00:00Z', production_deployment: '2027-03-20T00:00:00Z' }, decisions: [['sent', 'first_api_call', '2026-12-05T10:00:00Z']], opens: ['2026-12-05T11:00:00Z', '2026-12-06T10:00:00Z', '2026-12-07T10:00:00Z'], clicks: ['2026-12-05T11:05:00Z'] },
-  { id: 'e2', channel: 'paid', accountType: 'organization', signup: '2026-12-01T10:00:00Z', stages: { first_api_call: '2026-12-02T10:00:00Z', active_integration: '2026-12-25T10:00:00Z', production_deployment: '2027-01-05T10:00:00Z' }, decisions: [['sent', 'first_api_call', '2026-12-06T10:00:00Z']], opens: ['2026-12-06T12:00:00Z', '2027-03-20T10:00:00Z', '2027-03-20T11:00:00Z'], clicks: ['2027-03-20T11:01:00Z'] },
-  { id: 'e3', channel: 'organic_search', accountType: 'individual', signup: '2026-12-02T10:00:00Z', decisions: [['sent', 'account_created', '2026-12-05T10:00:00Z'], ['sent', 'account_created', '2026-12-09T10:00:00Z'], ['sent', 'account_created', '2026-12-13T10:00:00Z']] },
-  { id: 'e4', channel: 'paid', accountType: 'individual', signup: '2026-12-28T09:00:00Z', stages: { first_api_call: '2027-01-08T09:00:00Z' }, decisions: [['sent', 'account_created', '2026-12-31T09:00:00Z'], ['sent', 'account_created', '2027-01-04T09:00:00Z']] },
-  { id: 'e5', channel: 'organic_search', accountType: 'individual', signup: '2027-01-01T00:00:00Z', stages: { first_api_call: '2027-01-10T00:00:00Z' }, decisions: [['holdout', 'account_created', '2027-01-04T00:00:00Z']] },
-  { id: 'e6', channel: 'organic_search', accountType: 'individual', signup: '2027-01-02T12:00:00Z', stages: { first_api_call: '2027-01-12T00:00:00Z' }, decisions: [['holdout', 'account_created', '2027-01-05T00:00:00Z']] },
-  { id: 'e7', channel: 'referral', accountType: 'organization', signup: '2027-01-03T08:00:00Z', decisions: [['holdout', 'account_created', '2027-01-06T00:00:00Z'], ['holdout', 'account_created', '2027-01-08T00:00:00Z']] },
+  {
+    id: 'e1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2026-11-30T10:00:00Z',
+    stages: { first_api_call: '2026-12-01T10:00:00Z', active_integration: '2026-12-10T10:00:00Z', production_deployment: '2027-03-20T00:00:00Z' },
+    decisions: [['sent', 'first_api_call', '2026-12-05T10:00:00Z']],
+    opens: ['2026-12-05T11:00:00Z', '2026-12-06T10:00:00Z', '2026-12-07T10:00:00Z'],
+    clicks: ['2026-12-05T11:05:00Z'],
+  },
+  {
+    id: 'e2',
+    channel: 'paid',
+    accountType: 'organization',
+    signup: '2026-12-01T10:00:00Z',
+    stages: { first_api_call: '2026-12-02T10:00:00Z', active_integration: '2026-12-25T10:00:00Z', production_deployment: '2027-01-05T10:00:00Z' },
+    decisions: [['sent', 'first_api_call', '2026-12-06T10:00:00Z']],
+    opens: ['2026-12-06T12:00:00Z', '2027-03-20T10:00:00Z', '2027-03-20T11:00:00Z'],
+    clicks: ['2027-03-20T11:01:00Z'],
+  },
+  {
+    id: 'e3',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2026-12-02T10:00:00Z',
+    decisions: [
+      ['sent', 'account_created', '2026-12-05T10:00:00Z'],
+      ['sent', 'account_created', '2026-12-09T10:00:00Z'],
+      ['sent', 'account_created', '2026-12-13T10:00:00Z'],
+    ],
+  },
+  {
+    id: 'e4',
+    channel: 'paid',
+    accountType: 'individual',
+    signup: '2026-12-28T09:00:00Z',
+    stages: { first_api_call: '2027-01-08T09:00:00Z' },
+    decisions: [
+      ['sent', 'account_created', '2026-12-31T09:00:00Z'],
+      ['sent', 'account_created', '2027-01-04T09:00:00Z'],
+    ],
+  },
+  {
+    id: 'e5',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2027-01-01T00:00:00Z',
+    stages: { first_api_call: '2027-01-10T00:00:00Z' },
+    decisions: [['holdout', 'account_created', '2027-01-04T00:00:00Z']],
+  },
+  {
+    id: 'e6',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2027-01-02T12:00:00Z',
+    stages: { first_api_call: '2027-01-12T00:00:00Z' },
+    decisions: [['holdout', 'account_created', '2027-01-05T00:00:00Z']],
+  },
+  {
+    id: 'e7',
+    channel: 'referral',
+    accountType: 'organization',
+    signup: '2027-01-03T08:00:00Z',
+    decisions: [
+      ['holdout', 'account_created', '2027-01-06T00:00:00Z'],
+      ['holdout', 'account_created', '2027-01-08T00:00:00Z'],
+    ],
+  },
   { id: 'e8', channel: 'organic_search', accountType: 'individual', signup: '2027-01-03T20:00:00Z', decisions: [['sent', 'account_created', '2027-01-05T00:00:00Z']] },
-  { id: 'f1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-08T00:00:00Z', decisions: [['sent', 'account_created', '2027-03-10T00:00:00Z']], opens: ['2027-03-10T12:00:00Z', '2027-03-10T13:00:00Z', '2027-03-10T14:00:00Z'] },
-  { id: 'f2', channel: 'paid', accountType: 'individual', signup: '2027-03-09T00:00:00Z', stages: { first_api_call: '2027-03-09T01:00:00Z' }, decisions: [['holdout', 'first_api_call', '2027-03-10T00:00:00Z']] },
+  {
+    id: 'f1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2027-03-08T00:00:00Z',
+    decisions: [['sent', 'account_created', '2027-03-10T00:00:00Z']],
+    opens: ['2027-03-10T12:00:00Z', '2027-03-10T13:00:00Z', '2027-03-10T14:00:00Z'],
+  },
+  {
+    id: 'f2',
+    channel: 'paid',
+    accountType: 'individual',
+    signup: '2027-03-09T00:00:00Z',
+    stages: { first_api_call: '2027-03-09T01:00:00Z' },
+    decisions: [['holdout', 'first_api_call', '2027-03-10T00:00:00Z']],
+  },
   { id: 'f3', channel: 'direct', accountType: 'organization', signup: '2027-03-09T12:00:00Z', stages: { credential_provisioned: '2027-03-10T00:00:00Z' } },
   { id: 'z1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-20T00:00:00Z', decisions: [['sent', 'account_created', '2027-03-21T00:00:00Z']] },
 ];
@@ -93,10 +168,46 @@ interface Case {
 const CASES: Case[] = [
   { id: 'H1', developer: 'e3', status: 'resolved', opened: '2026-12-16T00:00:00Z', claimed: '2026-12-16T00:30:00Z', closed: '2026-12-17T00:00:00Z', outcome: 'unblocked' },
   { id: 'H7', developer: 'e3', status: 'resolved', opened: '2027-01-10T00:00:00Z', claimed: '2027-01-10T00:05:00Z', closed: '2027-01-13T00:00:00Z', outcome: 'sent_docs' },
-  { id: 'H2', developer: 'f1', status: 'snoozed', opened: '2027-03-11T00:00:00Z', claimed: '2027-03-11T02:00:00Z', steps: [['sla_breached', '2027-03-11T01:00:00Z', { sla: 'claim', level: 1 }], ['snoozed', '2027-03-12T00:00:00Z', {}]] },
-  { id: 'H3', developer: 'f2', status: 'open', opened: '2027-03-12T00:00:00Z', steps: [['sla_breached', '2027-03-13T00:00:00Z', { sla: 'claim', level: 1 }], ['sla_breached', '2027-03-14T00:00:00Z', { sla: 'claim', level: 2 }]] },
-  { id: 'H4', developer: 'f3', status: 'returned', opened: '2027-03-10T00:00:00Z', claimed: '2027-03-10T01:00:00Z', closed: '2027-03-11T00:00:00Z', steps: [['sla_breached', '2027-03-10T20:00:00Z', { sla: 'resolution', level: 1 }]] },
-  { id: 'H5', developer: 'f3', status: 'resolved', opened: '2027-03-14T00:00:00Z', claimed: '2027-03-14T00:10:00Z', closed: '2027-03-16T00:00:00Z', outcome: 'no_response', steps: [['sla_breached', '2027-03-15T06:00:00Z', { sla: 'claim', level: 1 }]] },
+  {
+    id: 'H2',
+    developer: 'f1',
+    status: 'snoozed',
+    opened: '2027-03-11T00:00:00Z',
+    claimed: '2027-03-11T02:00:00Z',
+    steps: [
+      ['sla_breached', '2027-03-11T01:00:00Z', { sla: 'claim', level: 1 }],
+      ['snoozed', '2027-03-12T00:00:00Z', {}],
+    ],
+  },
+  {
+    id: 'H3',
+    developer: 'f2',
+    status: 'open',
+    opened: '2027-03-12T00:00:00Z',
+    steps: [
+      ['sla_breached', '2027-03-13T00:00:00Z', { sla: 'claim', level: 1 }],
+      ['sla_breached', '2027-03-14T00:00:00Z', { sla: 'claim', level: 2 }],
+    ],
+  },
+  {
+    id: 'H4',
+    developer: 'f3',
+    status: 'returned',
+    opened: '2027-03-10T00:00:00Z',
+    claimed: '2027-03-10T01:00:00Z',
+    closed: '2027-03-11T00:00:00Z',
+    steps: [['sla_breached', '2027-03-10T20:00:00Z', { sla: 'resolution', level: 1 }]],
+  },
+  {
+    id: 'H5',
+    developer: 'f3',
+    status: 'resolved',
+    opened: '2027-03-14T00:00:00Z',
+    claimed: '2027-03-14T00:10:00Z',
+    closed: '2027-03-16T00:00:00Z',
+    outcome: 'no_response',
+    steps: [['sla_breached', '2027-03-15T06:00:00Z', { sla: 'claim', level: 1 }]],
+  },
   { id: 'H6', developer: 'e1', status: 'open', opened: '2027-03-16T00:00:00Z' },
 ];
 
@@ -119,12 +230,27 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   beforeAll(async () => {
     database = await openMigratedDatabase(backend);
     ({ db } = database);
-    app = await buildApp({ db, temporal: new Client(), logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], metricsKeys: [METRICS_KEY], signingSecret: 's'.repeat(32) });
+    app = await buildApp({
+      db,
+      temporal: new Client(),
+      logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }),
+      ingestKeys: [INGEST_KEY],
+      adminKeys: [ADMIN_KEY],
+      metricsKeys: [METRICS_KEY],
+      signingSecret: 's'.repeat(32),
+    });
     const q = (sql: string, params: unknown[]) => db.pool.query(sql, params);
     for (const f of FIXTURES) {
       const stages: [string, string][] = Object.entries({ account_created: f.signup, ...f.stages });
       const [currentStage, currentAt] = stages[stages.length - 1]!;
-      await q(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at, stage, stage_at) VALUES ($1, $2, $3, $4, $5, $6)`, [f.id, f.accountType, f.channel, f.signup, currentStage, currentAt]);
+      await q(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at, stage, stage_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
+        f.id,
+        f.accountType,
+        f.channel,
+        f.signup,
+        currentStage,
+        currentAt,
+      ]);
       for (const [stage, at] of stages) {
         await q(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ($1, $2, $3, $4)`, [f.id, stage, at, `${f.id}-${stage}`]);
       }
@@ -132,11 +258,23 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
         await q(
           `INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, segment, inputs, decided_at)
            VALUES ($1, $2, $3, 'stall', 1, $4, $5, '{}', $6, $7)`,
-          [f.id, `${f.id}/${n + 1}`, `stall#${n + 1}`, kind === 'sent' ? 'sent' : 'skipped', kind === 'sent' ? null : 'holdout', JSON.stringify({ stage, holdout: kind === 'holdout' }), at],
+          [
+            f.id,
+            `${f.id}/${n + 1}`,
+            `stall#${n + 1}`,
+            kind === 'sent' ? 'sent' : 'skipped',
+            kind === 'sent' ? null : 'holdout',
+            JSON.stringify({ stage, holdout: kind === 'holdout' }),
+            at,
+          ],
         );
       }
-      for (const [type, times] of [['email.opened', f.opens ?? []], ['email.clicked', f.clicks ?? []]] as const) {
-        for (const [n, at] of times.entries()) await q(`INSERT INTO events (id, type, developer_id, occurred_at) VALUES ($1, $2, $3, $4)`, [`${f.id}-${type}-${n}`, type, f.id, at]);
+      for (const [type, times] of [
+        ['email.opened', f.opens ?? []],
+        ['email.clicked', f.clicks ?? []],
+      ] as const) {
+        for (const [n, at] of times.entries())
+          await q(`INSERT INTO events (id, type, developer_id, occurred_at) VALUES ($1, $2, $3, $4)`, [`${f.id}-${type}-${n}`, type, f.id, at]);
       }
     }
     for (const c of CASES) {
@@ -145,10 +283,21 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
          VALUES ($1, $2, $3, 'stall:test', 1, $4, $5, $6, $7, $8, 1, '{}')`,
         [c.id, c.developer, c.status, c.opened, c.claimed ?? null, c.closed ?? null, c.outcome ?? null, (c.steps ?? []).some(([s]) => s === 'sla_breached')],
       );
-      const steps: [string, string, Record<string, unknown>][] = [['escalated', c.opened, {}], ...(c.claimed ? [['claimed', c.claimed, {}] as [string, string, Record<string, unknown>]] : []), ...(c.steps ?? [])];
+      const steps: [string, string, Record<string, unknown>][] = [
+        ['escalated', c.opened, {}],
+        ...(c.claimed ? [['claimed', c.claimed, {}] as [string, string, Record<string, unknown>]] : []),
+        ...(c.steps ?? []),
+      ];
       if (c.closed) steps.push([c.status, c.closed, {}]);
       for (const [n, [step, at, detail]] of steps.entries()) {
-        await q(`INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, at, detail, snapshot) VALUES ($1, $2, $3, $4, $5, $6, '{}')`, [`${c.id}/${n + 1}`, c.id, c.developer, step, at, JSON.stringify(detail)]);
+        await q(`INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, at, detail, snapshot) VALUES ($1, $2, $3, $4, $5, $6, '{}')`, [
+          `${c.id}/${n + 1}`,
+          c.id,
+          c.developer,
+          step,
+          at,
+          JSON.stringify(detail),
+        ]);
       }
     }
   });
@@ -251,7 +400,12 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     const paid = await ok(`/v1/metrics/engagement?asOf=${AS_OF}&channel=paid&from=2026-12-28&to=2027-01-03`);
     // e4: nudged in account_created 12-31, first call 01-08 (8 d) → 1/1.
     expect(paid.cohorts).toEqual([
-      { cohort: '2026-W53', developers: 1, segments: segments(0, 0, 0, 1), nudgeEffect: [{ stage: 'account_created', nudged: group(1, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null }] },
+      {
+        cohort: '2026-W53',
+        developers: 1,
+        segments: segments(0, 0, 0, 1),
+        nudgeEffect: [{ stage: 'account_created', nudged: group(1, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null }],
+      },
     ]);
   });
 
@@ -329,10 +483,28 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(all.nextCursor).toBeNull();
     const byId = Object.fromEntries(all.items.map((i: { id: string }) => [i.id, i]));
     // e1: production (03-20) and H6 (03-16) are after AS_OF.
-    expect(byId.e1).toEqual({ id: 'e1', stage: 'active_integration', stageAt: '2026-12-10T10:00:00.000Z', cohort: '2026-W49', accountType: 'individual', channel: 'organic_search', escalated: false, lastHandoffStatus: null });
+    expect(byId.e1).toEqual({
+      id: 'e1',
+      stage: 'active_integration',
+      stageAt: '2026-12-10T10:00:00.000Z',
+      cohort: '2026-W49',
+      accountType: 'individual',
+      channel: 'organic_search',
+      escalated: false,
+      lastHandoffStatus: null,
+    });
     // e3: latest case H7, resolved. f3: latest case H5, claimed as of AS_OF.
     expect(byId.e3).toMatchObject({ stage: 'account_created', stageAt: '2026-12-02T10:00:00.000Z', escalated: true, lastHandoffStatus: 'resolved' });
-    expect(byId.f3).toEqual({ id: 'f3', stage: 'credential_provisioned', stageAt: '2027-03-10T00:00:00.000Z', cohort: '2027-W10', accountType: 'organization', channel: 'direct', escalated: true, lastHandoffStatus: 'claimed' });
+    expect(byId.f3).toEqual({
+      id: 'f3',
+      stage: 'credential_provisioned',
+      stageAt: '2027-03-10T00:00:00.000Z',
+      cohort: '2027-W10',
+      accountType: 'organization',
+      channel: 'direct',
+      escalated: true,
+      lastHandoffStatus: 'claimed',
+    });
     expect(byId.f1.lastHandoffStatus).toBe('snoozed');
     expect(byId.f2.lastHandoffStatus).toBe('open');
 
@@ -396,9 +568,16 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   it('stalled follows the escalation policy in force', async () => {
     const policy = {
       ...escalationPolicyDocument.parse({}),
-      criteria: { stalls: [{ id: 'no-key', since: 'account_created', until: 'credential_provisioned', after: '7d', organizationAfter: '5d' }], supportTicket: { enabled: true }, errorBurstAfterNudge: { enabled: true }, noEmailEngagement: { enabled: true } },
+      criteria: {
+        stalls: [{ id: 'no-key', since: 'account_created', until: 'credential_provisioned', after: '7d', organizationAfter: '5d' }],
+        supportTicket: { enabled: true },
+        errorBurstAfterNudge: { enabled: true },
+        noEmailEngagement: { enabled: true },
+      },
     };
-    await db.pool.query(`INSERT INTO escalation_policy_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [JSON.stringify(policy)]);
+    await db.pool.query(`INSERT INTO escalation_policy_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [
+      JSON.stringify(policy),
+    ]);
     try {
       // Only "no key 7 d (organizations 5 d) after signup" now: e3 (12-02), e7 (org, 01-03), e8 (01-03) never created
       // one; f1 signed up exactly 7 d before AS_OF (due = AS_OF: stalled). f3 has a key; everyone else went further.
@@ -411,7 +590,9 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   });
 
   it('reads noEngagementAfterSends from the running rules version', async () => {
-    await db.pool.query(`INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [JSON.stringify({ rules: [], policy: { noEngagementAfterSends: 2 } })]);
+    await db.pool.query(`INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [
+      JSON.stringify({ rules: [], policy: { noEngagementAfterSends: 2 } }),
+    ]);
     const body = await ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
     expect(body.noEngagementAfterSends).toBe(2);
     // e4's 2 sends without an open now make it none; e8 (1 send) stays new.

@@ -23,7 +23,12 @@ function firstCall(id: string, day: number) {
       properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'Europe/Berlin' },
     },
     { id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: at(day, 10, 5), properties: { apiKey: `key_${id}`, mode: 'test' } },
-    { id: `${id}-call`, type: 'api.request', occurredAt: at(day, 10, 30), properties: { apiKey: `key_${id}`, endpoint: '/v1/charges', method: 'GET', status: 200, mode: 'test', userAgent: 'curl/8.5.0' } },
+    {
+      id: `${id}-call`,
+      type: 'api.request',
+      occurredAt: at(day, 10, 30),
+      properties: { apiKey: `key_${id}`, endpoint: '/v1/charges', method: 'GET', status: 200, mode: 'test', userAgent: 'curl/8.5.0' },
+    },
   ];
 }
 
@@ -62,7 +67,11 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
   it('takes a developer from signup through an API key to the first call, through the HTTP API', async () => {
     const id = 'prod_ada';
     const [signup, key, call] = firstCall(id, 1);
-    for (const [event, stage] of [[signup, 'account_created'], [key, 'credential_provisioned'], [call, 'first_api_call']] as const) {
+    for (const [event, stage] of [
+      [signup, 'account_created'],
+      [key, 'credential_provisioned'],
+      [call, 'first_api_call'],
+    ] as const) {
       const response = await topology.postEvents({ events: [event] });
       expect(response.status, JSON.stringify(response.body)).toBe(202);
       expect(response.body).toMatchObject({ accepted: 1, duplicates: 0 });
@@ -100,7 +109,11 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
     const to = (mail: { to?: unknown }) => JSON.stringify(mail.to ?? '').includes(`${id}@example.com`);
     // Recorded as sent once the SMTP server has the message: a second copy would be there by then.
     const sent = async () => (await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND outcome = 'sent'", [id])).rowCount;
-    await eventually(async () => ({ sent: await sent(), mails: topology.emails().filter(to).length }), { until: (seen) => seen.sent! > 0 && seen.mails > 0, timeout: 60_000, describe: `the nudge to ${id} delivered and recorded as sent` });
+    await eventually(async () => ({ sent: await sent(), mails: topology.emails().filter(to).length }), {
+      until: (seen) => seen.sent! > 0 && seen.mails > 0,
+      timeout: 60_000,
+      describe: `the nudge to ${id} delivered and recorded as sent`,
+    });
     const mails = topology.emails().filter(to);
     expect(mails, `worker logs:\n${topology.log('worker0')}\n${topology.log('worker1')}`).toHaveLength(1);
     const unsubscribe = mails[0]!.headerLines.find((h) => h.key === 'list-unsubscribe')?.line ?? '';
@@ -131,7 +144,12 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
         expect(Number(rows[0]!.developers)).toBe(ids.length); // nothing delivered while down
         return Number(rows[0]!.failed);
       };
-      failedAttempts = await eventually(outbox, { until: (failed) => failed === ids.length, timeout: 90_000, interval: 1_000, describe: `outbox deliveries failed for all ${ids.length} developers` });
+      failedAttempts = await eventually(outbox, {
+        until: (failed) => failed === ids.length,
+        timeout: 90_000,
+        interval: 1_000,
+        describe: `outbox deliveries failed for all ${ids.length} developers`,
+      });
     } finally {
       await topology.startTemporal();
     }

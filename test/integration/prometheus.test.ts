@@ -34,7 +34,13 @@ describe('GET /metrics (Prometheus)', () => {
     const at = (key: string, from = before) => from.get(key) ?? 0;
     const now = new Date().toISOString();
     const events = [
-      { id: 'prom-s', type: 'developer.signed_up', developerId: 'prom_dev', occurredAt: now, properties: { email: 'p@example.com', accountType: 'individual', acquisitionChannel: 'paid' } },
+      {
+        id: 'prom-s',
+        type: 'developer.signed_up',
+        developerId: 'prom_dev',
+        occurredAt: now,
+        properties: { email: 'p@example.com', accountType: 'individual', acquisitionChannel: 'paid' },
+      },
       { id: 'prom-k', type: 'api_key.created', developerId: 'prom_dev', occurredAt: now, properties: { apiKey: 'key_prom', mode: 'test' } },
       { id: 'prom-t', type: 'support.ticket_created', developerId: 'prom_dev', occurredAt: now },
     ];

@@ -73,7 +73,9 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
     const bad = await call('POST', '/v1/rules/validate', { source: shipped.replace('stage: first_api_call', 'stage: first_call') });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toEqual({
-      errors: [{ path: 'rules[2].when.stage', rule: 'explore-the-api', message: expect.stringMatching(/^must be one of intent, /), line: expect.any(Number), column: expect.any(Number) }],
+      errors: [
+        { path: 'rules[2].when.stage', rule: 'explore-the-api', message: expect.stringMatching(/^must be one of intent, /), line: expect.any(Number), column: expect.any(Number) },
+      ],
     });
 
     const syntax = await call('POST', '/v1/rules/validate', { source: 'rules: [\n' });
@@ -98,7 +100,9 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
   it('refuses a rule sending a template that does not exist, in validate and PUT, naming the rule and the line', async () => {
     const typo = shipped.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }');
     const line = typo.split('\n').findIndex((l) => l.includes('go-live-checklst')) + 1;
-    const expected = { errors: [{ path: 'rules[3].action.send', rule: 'go-live-checklist', message: expect.stringMatching(/^no template "go-live-checklst"/), line, column: expect.any(Number) }] };
+    const expected = {
+      errors: [{ path: 'rules[3].action.send', rule: 'go-live-checklist', message: expect.stringMatching(/^no template "go-live-checklst"/), line, column: expect.any(Number) }],
+    };
     const validated = await call('POST', '/v1/rules/validate', { source: typo });
     expect(validated.statusCode).toBe(400);
     expect(validated.json()).toEqual(expected);
@@ -142,7 +146,9 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
 
   it('documents the rules endpoints in /openapi.json and serves the JSON Schema', async () => {
     const openapi = (await harness.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/rules', '/v1/rules/validate', '/v1/rules/history', '/v1/rules/versions/{version}', '/v1/schemas/rules']));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/v1/rules', '/v1/rules/validate', '/v1/rules/history', '/v1/rules/versions/{version}', '/v1/schemas/rules']),
+    );
     expect(Object.keys(openapi.paths['/v1/rules'].put.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '401']));
     const schema = await harness.app.inject({ method: 'GET', url: '/v1/schemas/rules' });
     expect(schema.statusCode).toBe(200);
@@ -153,7 +159,13 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
     it('serve the shipped policy as version 1', async () => {
       const response = await call('GET', '/v1/escalation-policy');
       expect(response.statusCode).toBe(200);
-      expect(response.json()).toMatchObject({ version: 1, author: 'onramp', reason: `initial escalation policy from ${ESCALATION_FILE}`, source: shippedPolicy, document: { resolutionSla: '2d' } });
+      expect(response.json()).toMatchObject({
+        version: 1,
+        author: 'onramp',
+        reason: `initial escalation policy from ${ESCALATION_FILE}`,
+        source: shippedPolicy,
+        document: { resolutionSla: '2d' },
+      });
       expect(response.json().document.criteria.stalls.map((s: { id: string }) => s.id)).toEqual(['no-first-call', 'not-active', 'not-live']);
     });
 
@@ -165,7 +177,15 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
       const bad = await call('POST', '/v1/escalation-policy/validate', { source: shippedPolicy.replace('since: first_api_call', 'since: first_call') });
       expect(bad.statusCode).toBe(400);
       expect(bad.json()).toEqual({
-        errors: [{ path: 'criteria.stalls[1].since', stall: 'not-active', message: expect.stringMatching(/^must be one of intent, /), line: expect.any(Number), column: expect.any(Number) }],
+        errors: [
+          {
+            path: 'criteria.stalls[1].since',
+            stall: 'not-active',
+            message: expect.stringMatching(/^must be one of intent, /),
+            line: expect.any(Number),
+            column: expect.any(Number),
+          },
+        ],
       });
       expect(await harness.count('escalation_policy_versions')).toBe(1);
     });
@@ -194,7 +214,13 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
     it('are in /openapi.json, and the JSON Schema is served', async () => {
       const openapi = (await harness.app.inject({ method: 'GET', url: '/openapi.json' })).json();
       expect(Object.keys(openapi.paths)).toEqual(
-        expect.arrayContaining(['/v1/escalation-policy', '/v1/escalation-policy/validate', '/v1/escalation-policy/history', '/v1/escalation-policy/versions/{version}', '/v1/schemas/escalation-policy']),
+        expect.arrayContaining([
+          '/v1/escalation-policy',
+          '/v1/escalation-policy/validate',
+          '/v1/escalation-policy/history',
+          '/v1/escalation-policy/versions/{version}',
+          '/v1/schemas/escalation-policy',
+        ]),
       );
       const schema = await harness.app.inject({ method: 'GET', url: '/v1/schemas/escalation-policy' });
       expect(schema.statusCode).toBe(200);

@@ -30,7 +30,9 @@ describe('onramp rules validate', () => {
   it('exits 1 and prints one error per line naming the rule and field', async () => {
     const broken = file(
       'broken.yaml',
-      shipped.replace('when: { stage: credential_provisioned, after: 24h }', 'when: { stage: credential_provisioned, after: tomorrow }').replace('action: { send: explore-the-api }', 'action: { send: explore-the-api }\n    priority: 1'),
+      shipped
+        .replace('when: { stage: credential_provisioned, after: 24h }', 'when: { stage: credential_provisioned, after: tomorrow }')
+        .replace('action: { send: explore-the-api }', 'action: { send: explore-the-api }\n    priority: 1'),
     );
     const run = await onramp(['rules', 'validate', broken]);
     expect(run.code).toBe(1);
@@ -67,7 +69,10 @@ describe('onramp policy validate', () => {
   });
 
   it('exits 1 and prints one error per line naming the stall and field', async () => {
-    const broken = file('broken-policy.yaml', shippedPolicy.replace('until: first_api_call, after: 7d', 'until: first_api_call, after: a week').replace('claimSla: 4h', 'claimSla: 4h\nescalateAfter: 1h'));
+    const broken = file(
+      'broken-policy.yaml',
+      shippedPolicy.replace('until: first_api_call, after: 7d', 'until: first_api_call, after: a week').replace('claimSla: 4h', 'claimSla: 4h\nescalateAfter: 1h'),
+    );
     const run = await onramp(['policy', 'validate', broken]);
     expect(run.code).toBe(1);
     expect(run.stdout.trimEnd().split('\n')).toEqual([
@@ -113,7 +118,17 @@ describe('onramp rules diff / apply / history (through the API)', () => {
     const invalid = await onramp(['rules', 'apply', file('invalid.yaml', changed.replace('after: 14d', 'after: 0d')), '--url', url, '--author', 'ada', '--reason', 'oops']);
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) when\.after: must be a positive duration/);
-    const typo = await onramp(['rules', 'apply', file('typo-apply.yaml', changed.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }')), '--url', url, '--author', 'ada', '--reason', 'oops']);
+    const typo = await onramp([
+      'rules',
+      'apply',
+      file('typo-apply.yaml', changed.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }')),
+      '--url',
+      url,
+      '--author',
+      'ada',
+      '--reason',
+      'oops',
+    ]);
     expect(typo.code).toBe(1);
     expect(typo.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) action\.send: no template "go-live-checklst" .*\(line \d+, column \d+\)$/m);
     expect(await harness.count('rule_versions')).toBe(1);
@@ -144,7 +159,17 @@ describe('onramp rules diff / apply / history (through the API)', () => {
     expect(diff.stdout).toContain('--- escalation policy v1 (running)');
     expect(diff.stdout).toMatch(/^\+claimSla: 1h /m);
 
-    const invalid = await onramp(['policy', 'apply', file('invalid-policy.yaml', shippedPolicy.replace('stopNudgesOn: [not-a-fit]', 'stopNudgesOn: [ghosted]')), '--url', url, '--author', 'ada', '--reason', 'oops']);
+    const invalid = await onramp([
+      'policy',
+      'apply',
+      file('invalid-policy.yaml', shippedPolicy.replace('stopNudgesOn: [not-a-fit]', 'stopNudgesOn: [ghosted]')),
+      '--url',
+      url,
+      '--author',
+      'ada',
+      '--reason',
+      'oops',
+    ]);
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toMatch(/^stopNudgesOn\[0\]: "ghosted" is not one of the outcomes \(line \d+, column \d+\)$/m);
     expect(await harness.count('escalation_policy_versions')).toBe(1);

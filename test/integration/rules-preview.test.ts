@@ -44,9 +44,21 @@ const dev = {
 };
 
 function signup(id: string, occurredAt: string): IngestEvent {
-  return { id: `${id}.signup`, type: 'developer.signed_up', developerId: id, occurredAt, properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } };
+  return {
+    id: `${id}.signup`,
+    type: 'developer.signed_up',
+    developerId: id,
+    occurredAt,
+    properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' },
+  };
 }
-const key = (id: string, occurredAt: string): IngestEvent => ({ id: `${id}.key`, type: 'api_key.created', developerId: id, occurredAt, properties: { apiKey: `key_${id}`, mode: 'test' } });
+const key = (id: string, occurredAt: string): IngestEvent => ({
+  id: `${id}.key`,
+  type: 'api_key.created',
+  developerId: id,
+  occurredAt,
+  properties: { apiKey: `key_${id}`, mode: 'test' },
+});
 const call = (id: string, occurredAt: string): IngestEvent => ({
   id: `${id}.call`,
   type: 'api.request',
@@ -134,7 +146,8 @@ describe('rules preview on the real history (mode c)', () => {
     expect(line(result, 'first-call-second-nudge')).toMatchObject({ sent: 2, templates: { 'first-call-second': 2 }, deferred: 1, skipped: { holdout: 1 } });
     // The caller: 3 days after the first call, no second endpoint.
     expect(line(result, 'explore-the-api')).toMatchObject({ sent: 1, templates: { 'explore-the-api': 1 }, deferred: 0, skipped: {} });
-    for (const rule of ['go-live-checklist', 'authentication-help', 'required-parameters', 'rate-limit-guidance']) expect(line(result, rule)).toMatchObject({ sent: 0, deferred: 0, skipped: {}, cancelled: {} });
+    for (const rule of ['go-live-checklist', 'authentication-help', 'required-parameters', 'rate-limit-guidance'])
+      expect(line(result, rule)).toMatchObject({ sent: 0, deferred: 0, skipped: {}, cancelled: {} });
     expect(result.outcome.emails).toBe(5);
     expect(result.outcome.effects).toEqual({ frequencyCap: 0, holdout: 2, quietHours: { deferred: 2, thenSent: 2, thenCancelled: 0, stillWaiting: 0 } });
     // 7 days with a key and no call (stalled, night, holdout); 14 days after the caller's first call.

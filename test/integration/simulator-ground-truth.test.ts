@@ -125,7 +125,25 @@ describe.each(databaseBackends())('a simulated cohort through the real system (%
   });
 
   it('runs as `onramp simulate`: a summary, the truth file, the same cohort again is all duplicates; bad options exit 1', async () => {
-    const args = ['simulate', '--developers', '12', '--days', '20', '--seed', '43', '--follow-emails', '0', '--url', url, '--key', INGEST_KEY, '--truth', join(dir, 'cli-truth.json'), '--until', asOf];
+    const args = [
+      'simulate',
+      '--developers',
+      '12',
+      '--days',
+      '20',
+      '--seed',
+      '43',
+      '--follow-emails',
+      '0',
+      '--url',
+      url,
+      '--key',
+      INGEST_KEY,
+      '--truth',
+      join(dir, 'cli-truth.json'),
+      '--until',
+      asOf,
+    ];
     const before = await h.count('events');
     const run = await runOnramp(args, { ONRAMP_DATA_DIR: join(dir, 'data') });
     expect(run.code, run.stderr).toBe(0);

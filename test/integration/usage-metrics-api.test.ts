@@ -48,57 +48,103 @@ interface Fixture {
  */
 const FIXTURES: Fixture[] = [
   {
-    id: 'd1', channel: 'organic_search', accountType: 'individual', signup: '2026-11-30T10:00:00Z',
+    id: 'd1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2026-11-30T10:00:00Z',
     stages: { first_api_call: '2026-11-30T11:00:00Z', production_deployment: '2027-01-10T00:00:00Z' },
     requests: [
-      ['2026-11-30T10:30:00Z', '/v1/a', 401, true], ['2026-11-30T11:00:00Z', '/v1/a', 200, true], ['2026-11-30T12:00:00Z', '/v1/b', 200, true],
-      ['2026-11-30T13:00:00Z', '/v1/b', 400, false], ['2026-12-01T10:30:00Z', '/v1/c', 404, false], ['2026-12-01T11:00:00Z', '/v1/c', 200, true],
+      ['2026-11-30T10:30:00Z', '/v1/a', 401, true],
+      ['2026-11-30T11:00:00Z', '/v1/a', 200, true],
+      ['2026-11-30T12:00:00Z', '/v1/b', 200, true],
+      ['2026-11-30T13:00:00Z', '/v1/b', 400, false],
+      ['2026-12-01T10:30:00Z', '/v1/c', 404, false],
+      ['2026-12-01T11:00:00Z', '/v1/c', 200, true],
       ['2026-12-05T00:00:00Z', '/v1/d', 200, true],
     ],
   },
   {
-    id: 'd2', channel: 'paid', accountType: 'organization', orgId: 'org_1', signup: '2026-12-01T10:00:00Z',
+    id: 'd2',
+    channel: 'paid',
+    accountType: 'organization',
+    orgId: 'org_1',
+    signup: '2026-12-01T10:00:00Z',
     stages: { first_api_call: '2026-12-01T10:02:00Z' },
     requests: [
-      ['2026-12-01T10:00:00Z', '/v1/a', 401, false], ['2026-12-01T10:01:00Z', '/v1/a', 401, false], ['2026-12-01T10:02:00Z', '/v1/a', 200, false],
-      ['2026-12-01T10:03:00Z', '/v1/a', 429, true], ['2026-12-01T10:04:00Z', '/v1/a', 500, true], ['2026-12-02T10:02:00Z', '/v1/b', 200, true],
+      ['2026-12-01T10:00:00Z', '/v1/a', 401, false],
+      ['2026-12-01T10:01:00Z', '/v1/a', 401, false],
+      ['2026-12-01T10:02:00Z', '/v1/a', 200, false],
+      ['2026-12-01T10:03:00Z', '/v1/a', 429, true],
+      ['2026-12-01T10:04:00Z', '/v1/a', 500, true],
+      ['2026-12-02T10:02:00Z', '/v1/b', 200, true],
     ],
   },
   { id: 'd3', channel: 'organic_search', accountType: 'individual', signup: '2026-12-02T10:00:00Z' },
   {
-    id: 'e1', channel: 'organic_search', accountType: 'individual', signup: '2026-12-31T23:30:00Z',
+    id: 'e1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2026-12-31T23:30:00Z',
     stages: { first_api_call: '2027-01-01T00:00:00Z', production_deployment: '2027-01-05T00:00:00Z' },
-    requests: [['2027-01-01T00:00:00Z', '/v1/a', 200, true], ['2027-01-02T00:00:00.001Z', '/v1/b', 200, true]],
-  },
-  {
-    id: 'e2', channel: 'paid', accountType: 'individual', signup: '2027-01-02T12:00:00Z',
-    stages: { first_api_call: '2027-01-02T13:10:00Z' },
     requests: [
-      ['2027-01-02T13:00:00Z', '/v1/b', 400, false], ['2027-01-02T13:05:00Z', '/v1/b', 400, false],
-      ['2027-01-02T13:10:00Z', '/v1/b', 200, false], ['2027-01-02T13:20:00Z', '/v1/a', 503, null],
+      ['2027-01-01T00:00:00Z', '/v1/a', 200, true],
+      ['2027-01-02T00:00:00.001Z', '/v1/b', 200, true],
     ],
   },
   {
-    id: 'f1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-14T12:00:00Z',
-    stages: { first_api_call: '2027-03-14T13:00:00Z' },
-    requests: [['2027-03-14T13:00:00Z', '/v1/a', 200, true], ['2027-03-15T01:00:00Z', '/v1/b', 401, true]],
+    id: 'e2',
+    channel: 'paid',
+    accountType: 'individual',
+    signup: '2027-01-02T12:00:00Z',
+    stages: { first_api_call: '2027-01-02T13:10:00Z' },
+    requests: [
+      ['2027-01-02T13:00:00Z', '/v1/b', 400, false],
+      ['2027-01-02T13:05:00Z', '/v1/b', 400, false],
+      ['2027-01-02T13:10:00Z', '/v1/b', 200, false],
+      ['2027-01-02T13:20:00Z', '/v1/a', 503, null],
+    ],
   },
   {
-    id: 'z1', channel: 'organic_search', accountType: 'individual', signup: '2027-03-20T00:00:00Z',
+    id: 'f1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2027-03-14T12:00:00Z',
+    stages: { first_api_call: '2027-03-14T13:00:00Z' },
+    requests: [
+      ['2027-03-14T13:00:00Z', '/v1/a', 200, true],
+      ['2027-03-15T01:00:00Z', '/v1/b', 401, true],
+    ],
+  },
+  {
+    id: 'z1',
+    channel: 'organic_search',
+    accountType: 'individual',
+    signup: '2027-03-20T00:00:00Z',
     stages: { first_api_call: '2027-03-20T01:00:00Z' },
     requests: [['2027-03-20T01:00:00Z', '/v1/a', 200, true]],
   },
 ];
 
 const share = (sdk: number, raw: number) => ({ sdk, raw, sdkShare: sdk + raw === 0 ? null : sdk / (sdk + raw) });
-const bucket = (name: '1' | '2' | '3+', developers: number, reached: number) => ({ bucket: name, developers, production: { reached, rate: developers === 0 ? null : reached / developers } });
+const bucket = (name: '1' | '2' | '3+', developers: number, reached: number) => ({
+  bucket: name,
+  developers,
+  production: { reached, rate: developers === 0 ? null : reached / developers },
+});
 /** First-session figures: requests, errors (4xx/5xx), then the 401, 400, 429, 5xx counts. */
 const session = (requests: number, errors: number, s401: number, s400: number, s429: number, s5xx: number) => {
   const rate = (n: number) => (requests === 0 ? null : n / requests);
   return {
     requests,
     errors: { requests: errors, rate: rate(errors) },
-    statuses: ([['401', s401], ['400', s400], ['429', s429], ['5xx', s5xx]] as const).map(([status, n]) => ({ status, requests: n, rate: rate(n), diagnosis: DIAGNOSIS[status] })),
+    statuses: (
+      [
+        ['401', s401],
+        ['400', s400],
+        ['429', s429],
+        ['5xx', s5xx],
+      ] as const
+    ).map(([status, n]) => ({ status, requests: n, rate: rate(n), diagnosis: DIAGNOSIS[status] })),
   };
 };
 
@@ -109,12 +155,25 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
     api = await startMetricsTestApp(backend);
     const q = (text: string, values?: unknown[]) => api.db.pool.query(text, values);
     for (const f of FIXTURES) {
-      await q(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [f.id, f.accountType, f.orgId ?? null, f.channel, f.signup]);
+      await q(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [
+        f.id,
+        f.accountType,
+        f.orgId ?? null,
+        f.channel,
+        f.signup,
+      ]);
       for (const [stage, at] of Object.entries({ account_created: f.signup, ...f.stages })) {
         await q(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ($1, $2, $3, $4)`, [f.id, stage, at, `${f.id}-${stage}`]);
       }
       for (const [i, [at, endpoint, status, sdk]] of (f.requests ?? []).entries()) {
-        await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk) VALUES ($1, 'api.request', $2, $3, $4, $5, 'test', $6)`, [`${f.id}-req-${i}`, f.id, at, endpoint, status, sdk]);
+        await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk) VALUES ($1, 'api.request', $2, $3, $4, $5, 'test', $6)`, [
+          `${f.id}-req-${i}`,
+          f.id,
+          at,
+          endpoint,
+          status,
+          sdk,
+        ]);
       }
     }
     // Not a request: neither the start of d1's first session nor a raw call.
@@ -143,7 +202,16 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
     const body = await api.ok(`/v1/metrics/depth?asOf=${AS_OF}`, METRICS_TEST_KEYS.metrics);
     expect(body.cohorts).toEqual([
       // d1: /a /b /c (the /c 200 is exactly 24 h after the first call) = 3, production; d2: /a /b = 2, none.
-      { cohort: '2026-W49', developers: 2, excluded: 0, buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 1, 1)], distribution: [{ endpoints: 2, developers: 1 }, { endpoints: 3, developers: 1 }] },
+      {
+        cohort: '2026-W49',
+        developers: 2,
+        excluded: 0,
+        buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 1, 1)],
+        distribution: [
+          { endpoints: 2, developers: 1 },
+          { endpoints: 3, developers: 1 },
+        ],
+      },
       // e1: /a (its /b 1 ms too late), production; e2: /b (400s and a 503 are not successes). 1 of 2 → 0.5.
       { cohort: '2026-W53', developers: 2, excluded: 0, buckets: [bucket('1', 2, 1), bucket('2', 0, 0), bucket('3+', 0, 0)], distribution: [{ endpoints: 1, developers: 2 }] },
       // f1's first call + 24 h = 03-15T13:00 > AS_OF: excluded.
@@ -154,7 +222,11 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
       excluded: 1,
       // 1: e1 e2 (e1 production) → 0.5; 2: d2 → 0; 3+: d1 → 1.
       buckets: [bucket('1', 2, 1), bucket('2', 1, 0), bucket('3+', 1, 1)],
-      distribution: [{ endpoints: 1, developers: 2 }, { endpoints: 2, developers: 1 }, { endpoints: 3, developers: 1 }],
+      distribution: [
+        { endpoints: 1, developers: 2 },
+        { endpoints: 2, developers: 1 },
+        { endpoints: 3, developers: 1 },
+      ],
     });
     expect(body.overall.buckets[0].production.rate).toBe(0.5);
   });
@@ -194,7 +266,12 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
     expect(paid.overall.requests.sdkShare).toBe(0.3);
     // organization: d2 only, depth 2.
     const orgs = await api.ok(`/v1/metrics/depth?asOf=${AS_OF}&accountType=organization`);
-    expect(orgs.overall).toEqual({ developers: 1, excluded: 0, buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 0, 0)], distribution: [{ endpoints: 2, developers: 1 }] });
+    expect(orgs.overall).toEqual({
+      developers: 1,
+      excluded: 0,
+      buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 0, 0)],
+      distribution: [{ endpoints: 2, developers: 1 }],
+    });
     // org_1: d2's session, 5 requests, errors 4.
     const org1 = await api.ok(`/v1/metrics/errors?asOf=${AS_OF}&orgId=org_1`);
     expect(org1.overall).toEqual({ developers: 1, ...session(5, 4, 2, 0, 1, 1) });
@@ -212,7 +289,15 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
     //   Developers SDK d1 e1, raw d2 → 2/3; requests sdk 5 + 3 + 1 = 9, raw 2 + 3 = 5.
     expect(before[0].overall).toEqual({ developers: share(2, 1), requests: share(9, 5) });
     //   Depth: e1's 24 h end 01-02T00:00, after it: excluded. d1's production (01-10) has not happened: 3+ rate 0.
-    expect(before[2].overall).toEqual({ developers: 2, excluded: 1, buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 1, 0)], distribution: [{ endpoints: 2, developers: 1 }, { endpoints: 3, developers: 1 }] });
+    expect(before[2].overall).toEqual({
+      developers: 2,
+      excluded: 1,
+      buckets: [bucket('1', 0, 0), bucket('2', 1, 0), bucket('3+', 1, 0)],
+      distribution: [
+        { endpoints: 2, developers: 1 },
+        { endpoints: 3, developers: 1 },
+      ],
+    });
     //   Errors: d1 5 + d2 5 + e1 1 = 11 requests, errors 7.
     expect(before[4].overall).toEqual({ developers: 3, ...session(11, 7, 3, 1, 1, 1) });
 

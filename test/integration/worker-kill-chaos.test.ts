@@ -92,7 +92,15 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     const now = Date.now();
     for (const id of bystanders) {
       const response = await topology.postEvents({
-        events: [{ id: `${id}-signup`, type: 'developer.signed_up', developerId: id, occurredAt: iso(now), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'Europe/Berlin' } }],
+        events: [
+          {
+            id: `${id}-signup`,
+            type: 'developer.signed_up',
+            developerId: id,
+            occurredAt: iso(now),
+            properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'Europe/Berlin' },
+          },
+        ],
       });
       expect(response.status, JSON.stringify(response.body)).toBe(202);
     }
@@ -112,13 +120,21 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     };
     const ago = (minutes: number) => now - 5 * 24 * 3600_000 + minutes * 60_000;
     const mailEvents = [
-      { id: `${mailId}-signup`, type: 'developer.signed_up', developerId: mailId, occurredAt: iso(ago(0)), properties: { email: `${mailId}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: middayTimezone() } },
+      {
+        id: `${mailId}-signup`,
+        type: 'developer.signed_up',
+        developerId: mailId,
+        occurredAt: iso(ago(0)),
+        properties: { email: `${mailId}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: middayTimezone() },
+      },
       { id: `${mailId}-key`, type: 'api_key.created', developerId: mailId, occurredAt: iso(ago(5)), properties: { apiKey: `key_${mailId}`, mode: 'test' } },
       call(mailId, 'call', ago(30), '/v1/charges'),
     ];
     expect((await topology.postEvents({ events: mailEvents })).status).toBe(202);
     await eventually(() => session, { until: (s) => s !== undefined, timeout: 60_000, describe: () => `the nudge reaching the SMTP server\n${logs()}` });
-    const emailRow = async () => (await topology.pool.query<{ status: string; message_id: string; sent_at: Date | null }>('SELECT status, message_id, sent_at FROM emails WHERE developer_id = $1', [mailId])).rows;
+    const emailRow = async () =>
+      (await topology.pool.query<{ status: string; message_id: string; sent_at: Date | null }>('SELECT status, message_id, sent_at FROM emails WHERE developer_id = $1', [mailId]))
+        .rows;
     expect(await emailRow()).toMatchObject([{ status: 'sending' }]);
     const nudgeKill = await killOwner(session!.remotePort, topology.smtpServerPort, [...bystanders, mailId]);
     for (const release of held.splice(0)) release(); // the client is gone: nothing to answer
@@ -132,11 +148,21 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     const caseId = 'chaos_case';
     slack.failNext('chat.postMessage', 1, { hang: true, afterApply: true });
     const caseEvents = [
-      { id: `${caseId}-signup`, type: 'developer.signed_up', developerId: caseId, occurredAt: iso(Date.now() - 3600_000), properties: { email: `${caseId}@example.com`, accountType: 'individual', acquisitionChannel: 'paid', timezone: 'Etc/UTC' } },
+      {
+        id: `${caseId}-signup`,
+        type: 'developer.signed_up',
+        developerId: caseId,
+        occurredAt: iso(Date.now() - 3600_000),
+        properties: { email: `${caseId}@example.com`, accountType: 'individual', acquisitionChannel: 'paid', timezone: 'Etc/UTC' },
+      },
       { id: `${caseId}-ticket`, type: 'support.ticket_created', developerId: caseId, occurredAt: iso(Date.now()), properties: { subject: 'How do I make the first call?' } },
     ];
     expect((await topology.postEvents({ events: caseEvents })).status).toBe(202);
-    const hanging = (await eventually(() => slack.calls('chat.postMessage').find((c) => c.status === 0), { until: (c) => c !== undefined, timeout: 60_000, describe: () => `the case post reaching Slack\n${logs()}` }))!;
+    const hanging = (await eventually(() => slack.calls('chat.postMessage').find((c) => c.status === 0), {
+      until: (c) => c !== undefined,
+      timeout: 60_000,
+      describe: () => `the case post reaching Slack\n${logs()}`,
+    }))!;
     const slackKill = await killOwner(hanging.remotePort!, Number(new URL(slack.url).port), [...bystanders, mailId, caseId]);
     const postKey = (hanging.params.metadata as { event_payload: { post_key: string } }).event_payload.post_key;
     expect(slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload.post_key === postKey)).toHaveLength(1); // stored, unanswered
@@ -147,20 +173,47 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     // interrupted activities wait for their heartbeat timeout.
     const later = Date.now();
     expect((await topology.postEvents({ events: [call(mailId, 'customers', later, '/v1/customers'), call(mailId, 'charges', later + 1_000, '/v1/charges')] })).status).toBe(202);
-    expect((await topology.postEvents({ events: [{ id: `${caseId}-key`, type: 'api_key.created', developerId: caseId, occurredAt: iso(later), properties: { apiKey: `key_${caseId}`, mode: 'test' } }] })).status).toBe(202);
+    expect(
+      (
+        await topology.postEvents({
+          events: [{ id: `${caseId}-key`, type: 'api_key.created', developerId: caseId, occurredAt: iso(later), properties: { apiKey: `key_${caseId}`, mode: 'test' } }],
+        })
+      ).status,
+    ).toBe(202);
     for (const id of bystanders) {
-      expect((await topology.postEvents({ events: [{ id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: iso(later), properties: { apiKey: `key_${id}`, mode: 'test' } }] })).status).toBe(202);
+      expect(
+        (
+          await topology.postEvents({
+            events: [{ id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: iso(later), properties: { apiKey: `key_${id}`, mode: 'test' } }],
+          })
+        ).status,
+      ).toBe(202);
     }
     await topology.waitForJourney(mailId, (j) => j.stage === 'active_integration' && j.pendingSignals === 0, 60_000);
     await topology.waitForJourney(caseId, (j) => j.stage === 'credential_provisioned' && j.pendingSignals === 0, 60_000);
     for (const id of bystanders) await topology.waitForJourney(id, (j) => j.stage === 'credential_provisioned' && j.pendingSignals === 0, 60_000);
 
     const decisions = async () =>
-      (await topology.pool.query<{ outcome: string; reason: string | null; nudge_key: string }>("SELECT outcome, reason, nudge_key FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api' ORDER BY id", [mailId])).rows;
-    const postRows = async () => (await topology.pool.query<{ post_key: string; status: string; ts: string | null }>("SELECT post_key, status, ts FROM slack_posts WHERE handoff_id IN (SELECT id FROM handoffs WHERE developer_id = $1) AND kind = 'case'", [caseId])).rows;
+      (
+        await topology.pool.query<{ outcome: string; reason: string | null; nudge_key: string }>(
+          "SELECT outcome, reason, nudge_key FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api' ORDER BY id",
+          [mailId],
+        )
+      ).rows;
+    const postRows = async () =>
+      (
+        await topology.pool.query<{ post_key: string; status: string; ts: string | null }>(
+          "SELECT post_key, status, ts FROM slack_posts WHERE handoff_id IN (SELECT id FROM handoffs WHERE developer_id = $1) AND kind = 'case'",
+          [caseId],
+        )
+      ).rows;
     await Promise.all([
       eventually(decisions, { until: (rows) => rows.length > 0, timeout: RECOVERY_MS, describe: () => `the interrupted send resolved by its retry\n${logs()}` }),
-      eventually(postRows, { until: (rows) => rows.some((r) => r.status === 'posted'), timeout: RECOVERY_MS, describe: () => `the interrupted post resolved by its retry\n${logs()}` }),
+      eventually(postRows, {
+        until: (rows) => rows.some((r) => r.status === 'posted'),
+        timeout: RECOVERY_MS,
+        describe: () => `the interrupted post resolved by its retry\n${logs()}`,
+      }),
     ]);
     // The retries completed (recorded above): a second copy would have been sent before that.
 
@@ -188,7 +241,9 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     // ---- 2. The case post: posted once, found by its key -----------------------------------
     const posts = slack.messages(CHANNEL).filter((m) => m.metadata?.event_payload.post_key === postKey);
     expect(posts, logs()).toHaveLength(1);
-    expect(slack.calls('chat.postMessage').filter((c) => (c.params.metadata as { event_payload?: { post_key?: string } } | undefined)?.event_payload?.post_key === postKey)).toHaveLength(1);
+    expect(
+      slack.calls('chat.postMessage').filter((c) => (c.params.metadata as { event_payload?: { post_key?: string } } | undefined)?.event_payload?.post_key === postKey),
+    ).toHaveLength(1);
     expect(await postRows()).toEqual([{ post_key: postKey, status: 'posted', ts: posts[0]!.ts }]);
     expect(retried(histories.get(caseId)!, 'notifySlack').length, JSON.stringify(histories.get(caseId)!.activities)).toBeGreaterThanOrEqual(1);
     expect(await transitions(caseId)).toEqual(['account_created', 'credential_provisioned']);
@@ -205,8 +260,12 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     const affected = (kill: { cached: string[] }, cut: string) => new Set([...kill.cached, cut]).size;
     const nudgeLine = { lost: mails.length === 0 ? 1 : 0, duplicated: Math.max(0, mails.length - 1) + duplicatedTransitions(await transitions(mailId)) + bystanderDuplicates };
     const postLine = { lost: posts.length === 0 ? 1 : 0, duplicated: Math.max(0, posts.length - 1) + duplicatedTransitions(await transitions(caseId)) };
-    console.log(`chaos/worker-kill: mid nudge send (SMTP answer to DATA held, worker ${nudgeKill.index} pid ${nudgeKill.pid} SIGKILLed): faults injected 1, journeys affected ${affected(nudgeKill, mailId)}, lost ${nudgeLine.lost}, duplicated ${nudgeLine.duplicated}`);
-    console.log(`chaos/worker-kill: mid escalation post (Slack stored the post, never answered; worker ${slackKill.index} pid ${slackKill.pid} SIGKILLed): faults injected 1, journeys affected ${affected(slackKill, caseId)}, lost ${postLine.lost}, duplicated ${postLine.duplicated}`);
+    console.log(
+      `chaos/worker-kill: mid nudge send (SMTP answer to DATA held, worker ${nudgeKill.index} pid ${nudgeKill.pid} SIGKILLed): faults injected 1, journeys affected ${affected(nudgeKill, mailId)}, lost ${nudgeLine.lost}, duplicated ${nudgeLine.duplicated}`,
+    );
+    console.log(
+      `chaos/worker-kill: mid escalation post (Slack stored the post, never answered; worker ${slackKill.index} pid ${slackKill.pid} SIGKILLed): faults injected 1, journeys affected ${affected(slackKill, caseId)}, lost ${postLine.lost}, duplicated ${postLine.duplicated}`,
+    );
     expect(nudgeLine).toEqual({ lost: 0, duplicated: 0 });
     expect(postLine).toEqual({ lost: 0, duplicated: 0 });
   }, 420_000);
@@ -228,7 +287,13 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
     try {
       const ago = (minutes: number) => Date.now() - 5 * 24 * 3600_000 + minutes * 60_000;
       const events = [
-        { id: `${id}-signup`, type: 'developer.signed_up', developerId: id, occurredAt: iso(ago(0)), properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: middayTimezone() } },
+        {
+          id: `${id}-signup`,
+          type: 'developer.signed_up',
+          developerId: id,
+          occurredAt: iso(ago(0)),
+          properties: { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: middayTimezone() },
+        },
         { id: `${id}-key`, type: 'api_key.created', developerId: id, occurredAt: iso(ago(5)), properties: { apiKey: `key_${id}`, mode: 'test' } },
         call(id, 'call', ago(30), '/v1/charges'),
       ];
@@ -236,7 +301,11 @@ describe.skipIf(skipReason !== undefined)('chaos: a worker process SIGKILLed mid
       await eventually(() => dropped, { until: (n) => n > 0, timeout: 60_000, describe: () => `the nudge reaching the SMTP server\n${logs()}` });
       // sendNudge's retry comes 5 s after the failed attempt.
       // Settled: the retry recorded its decision, so any second copy would have been sent by then.
-      await eventually(async () => (await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api'", [id])).rowCount, { until: (n) => n! > 0, timeout: 60_000, describe: () => `the send settled\n${logs()}` });
+      await eventually(async () => (await topology.pool.query("SELECT 1 FROM nudge_decisions WHERE developer_id = $1 AND rule_id = 'explore-the-api'", [id])).rowCount, {
+        until: (n) => n! > 0,
+        timeout: 60_000,
+        describe: () => `the send settled\n${logs()}`,
+      });
       const copies = topology.emails().filter(to).length;
       console.log(`chaos/worker-kill: SMTP connection dropped after the message, before the answer: copies delivered ${copies}, lost 0, duplicated ${copies - 1}`);
       expect(copies).toBe(1);

@@ -277,7 +277,15 @@ export async function startFakeSlack(options: FakeSlackOptions): Promise<FakeSla
   }
 
   const methods: Record<string, (params: Record<string, unknown>) => Record<string, unknown>> = {
-    'auth.test': () => ({ url: 'https://onramp-test.slack.com/', team: 'Onramp Test', user: 'onramp', team_id: BOT.team, user_id: BOT.user, bot_id: BOT.bot_id, is_enterprise_install: false }),
+    'auth.test': () => ({
+      url: 'https://onramp-test.slack.com/',
+      team: 'Onramp Test',
+      user: 'onramp',
+      team_id: BOT.team,
+      user_id: BOT.user,
+      bot_id: BOT.bot_id,
+      is_enterprise_install: false,
+    }),
 
     'chat.postMessage': (params) => {
       const channel = channelOf(params.channel, { names: true, create: true });
@@ -393,7 +401,9 @@ export async function startFakeSlack(options: FakeSlackOptions): Promise<FakeSla
         ...(textLength(view.title) === 0 || textLength(view.title) > 24 ? ['title must be 1 to 24 characters [json-pointer:/view/title/text]'] : []),
         ...(typeof view.private_metadata === 'string' && view.private_metadata.length > 3000 ? ['must be less than 3001 characters [json-pointer:/view/private_metadata]'] : []),
         ...(typeof view.callback_id === 'string' && view.callback_id.length > 255 ? ['must be less than 256 characters [json-pointer:/view/callback_id]'] : []),
-        ...(Array.isArray(view.blocks) ? blockProblems(view.blocks, 100).map((p) => p.replace('/blocks', '/view/blocks')) : ['missing required field: blocks [json-pointer:/view/blocks]']),
+        ...(Array.isArray(view.blocks)
+          ? blockProblems(view.blocks, 100).map((p) => p.replace('/blocks', '/view/blocks'))
+          : ['missing required field: blocks [json-pointer:/view/blocks]']),
       ];
       if (problems.length > 0) throw new SlackError('invalid_arguments', { response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) } });
       viewCounter++;

@@ -82,7 +82,13 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
     env,
     db,
     signal: async (developerId, events) => {
-      await env.client.workflow.signalWithStart(onboardingJourney, { workflowId: journeyWorkflowId(developerId), taskQueue: options.taskQueue, args: [{ developerId }], signal: journeyEventsSignal, signalArgs: [events] });
+      await env.client.workflow.signalWithStart(onboardingJourney, {
+        workflowId: journeyWorkflowId(developerId),
+        taskQueue: options.taskQueue,
+        args: [{ developerId }],
+        signal: journeyEventsSignal,
+        signalArgs: [events],
+      });
     },
     async close() {
       await onramp.stop();

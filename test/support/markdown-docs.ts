@@ -24,7 +24,10 @@ function plainText(inline: Token | undefined): string {
 
 /** Cell text with code spans in backticks, so a check can tell `NAME` from prose. */
 function cellText(inline: Token | undefined): string {
-  return (inline?.children ?? []).map((child) => (child.type === 'code_inline' ? `\`${child.content}\`` : child.type === 'text' ? child.content : '')).join('').trim();
+  return (inline?.children ?? [])
+    .map((child) => (child.type === 'code_inline' ? `\`${child.content}\`` : child.type === 'text' ? child.content : ''))
+    .join('')
+    .trim();
 }
 
 export function readMarkdown(path: string): MarkdownDoc {

@@ -88,7 +88,13 @@ export class OnrampHarness {
     this.connection = await Connection.connect({ address: this.temporalServer.address });
     this.temporal = new Client({ connection: this.connection });
     const logger = this.options.logger ?? pino({ level: 'silent' });
-    const onramp = await assembleOnramp({ db: this.db, logger, temporal: this.temporal, dispatcher: { pollIntervalMs: 200 }, api: { ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], agentKeys: [AGENT_KEY], signingSecret: SIGNING_SECRET, slack: this.slack } });
+    const onramp = await assembleOnramp({
+      db: this.db,
+      logger,
+      temporal: this.temporal,
+      dispatcher: { pollIntervalMs: 200 },
+      api: { ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], agentKeys: [AGENT_KEY], signingSecret: SIGNING_SECRET, slack: this.slack },
+    });
     this.app = onramp.app;
     this.dispatcher = onramp.dispatcher;
     this.stopIngest = onramp.stop;
@@ -97,9 +103,22 @@ export class OnrampHarness {
 
   /** Starts (or restarts, on the same data and port) the Temporal server and the worker. */
   async startTemporal(): Promise<void> {
-    this.temporalServer = temporalFlavour === 'production' ? await this.startProductionTemporal() : await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
+    this.temporalServer =
+      temporalFlavour === 'production'
+        ? await this.startProductionTemporal()
+        : await startTemporalDevServer({ dataDir: this.temporalDir, port: this.temporalPort, uiPort: await freePort() });
     this.nativeConnection = await NativeConnection.connect({ address: this.temporalServer.address });
-    const onramp = await assembleOnramp({ db: this.db, worker: { connection: this.nativeConnection, namespace: 'default', nudges: testNudgeDeps(this.db.pool), handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}), rulesTtlMs: 0, workflowBundle: journeyWorkflowBundle() } });
+    const onramp = await assembleOnramp({
+      db: this.db,
+      worker: {
+        connection: this.nativeConnection,
+        namespace: 'default',
+        nudges: testNudgeDeps(this.db.pool),
+        handoffs: testHandoffDeps(this.db.pool, this.slack.gateway ? { slack: this.slack.gateway } : {}),
+        rulesTtlMs: 0,
+        workflowBundle: journeyWorkflowBundle(),
+      },
+    });
     this.stopWorker = onramp.stop;
   }
 
@@ -109,7 +128,7 @@ export class OnrampHarness {
       return this.production;
     }
     const admin = process.env.TEST_DATABASE_URL;
-    if (!admin) throw new Error('ONRAMP_TEST_TEMPORAL=production needs TEST_DATABASE_URL (a PostgreSQL server for Temporal\'s databases)');
+    if (!admin) throw new Error("ONRAMP_TEST_TEMPORAL=production needs TEST_DATABASE_URL (a PostgreSQL server for Temporal's databases)");
     const url = new URL(admin);
     this.production = await startProductionTemporal({
       postgres: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
@@ -141,7 +160,9 @@ export class OnrampHarness {
 
   /** Polls the journey until `done` holds (the path is asynchronous: outbox → Temporal → activity). */
   waitForJourney(developerId: string, done: (journey: any) => boolean, timeout = 30_000) {
-    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(({ body }) => body);
+    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(
+      ({ body }) => body,
+    );
   }
 
   /**
@@ -151,7 +172,11 @@ export class OnrampHarness {
   async waitForIdle(developerId: string, timeout = 30_000): Promise<void> {
     await this.waitForJourney(developerId, (j) => j.pendingSignals === 0, timeout);
     const handle = this.temporal.workflow.getHandle(journeyWorkflowId(developerId));
-    await eventually(async () => (await handle.describe()).raw.pendingActivities ?? [], { until: (pending) => pending.length === 0, timeout, describe: `journey ${developerId} has no activity pending` });
+    await eventually(async () => (await handle.describe()).raw.pendingActivities ?? [], {
+      until: (pending) => pending.length === 0,
+      timeout,
+      describe: `journey ${developerId} has no activity pending`,
+    });
   }
 
   async count(table: string): Promise<number> {

@@ -85,7 +85,8 @@ export class ProductionTopology {
       this.pool = new pg.Pool({ connectionString: this.database.url, max: 2 });
       const url = new URL(adminUrl);
       // Temporal's postgres12 plugin connects over TCP with a password.
-      if (!url.hostname || url.searchParams.has('host')) throw new Error(`the production Temporal server needs TEST_DATABASE_URL with a TCP host and a password, not a Unix socket: ${url.host || url.searchParams.get('host')}`);
+      if (!url.hostname || url.searchParams.has('host'))
+        throw new Error(`the production Temporal server needs TEST_DATABASE_URL with a TCP host and a password, not a Unix socket: ${url.host || url.searchParams.get('host')}`);
       this.temporal = await startProductionTemporal({
         postgres: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
         databasePrefix: new URL(this.database.url).pathname.slice(1),
@@ -190,7 +191,9 @@ export class ProductionTopology {
       for (const id of ids) {
         const history = await client.workflow.getHandle(journeyWorkflowId(id)).fetchHistory();
         const events = history.events ?? [];
-        const scheduled = new Map(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '']] : [])));
+        const scheduled = new Map(
+          events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '']] : [])),
+        );
         result.set(id, {
           // A retried activity's started event is written when it ends, with the attempt number
           // and the previous attempt's failure.
@@ -198,7 +201,13 @@ export class ProductionTopology {
             const started = e.activityTaskStartedEventAttributes;
             if (!started) return [];
             const failure = started.lastFailure;
-            return [{ type: scheduled.get(String(started.scheduledEventId)) ?? '', attempt: started.attempt ?? 1, ...(failure ? { lastFailure: failure.timeoutFailureInfo ? `timeout (${failure.message})` : (failure.message ?? 'failed') } : {}) }];
+            return [
+              {
+                type: scheduled.get(String(started.scheduledEventId)) ?? '',
+                attempt: started.attempt ?? 1,
+                ...(failure ? { lastFailure: failure.timeoutFailureInfo ? `timeout (${failure.message})` : (failure.message ?? 'failed') } : {}),
+              },
+            ];
           }),
           // The SDK's identity is `<pid>@<host>`.
           completedBy: events.flatMap((e) => (e.workflowTaskCompletedEventAttributes ? [Number.parseInt(e.workflowTaskCompletedEventAttributes.identity ?? '', 10)] : [])),
@@ -236,12 +245,14 @@ export class ProductionTopology {
   }
 
   waitForJourney(developerId: string, done: (journey: any) => boolean, timeout = 60_000): Promise<any> {
-    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(({ body }) => body);
+    return eventually(() => this.journey(developerId), { until: ({ status, body }) => status === 200 && done(body), timeout, describe: `journey ${developerId} settled` }).then(
+      ({ body }) => body,
+    );
   }
 
   /** A process's log (api, worker0, worker1, temporal), for failure messages. */
   log(name: string): string {
-    return readLog(name === 'temporal' ? this.temporal?.logFile ?? '' : join(this.dir, `${name}.log`));
+    return readLog(name === 'temporal' ? (this.temporal?.logFile ?? '') : join(this.dir, `${name}.log`));
   }
 
   /** Stops everything and removes every trace (databases, files); never throws. */
@@ -286,7 +297,12 @@ export class ProductionTopology {
 
   /** The environment docker-compose.yml gives the api and worker services, pointed at the local parts. */
   private env(extra: Record<string, string>): NodeJS.ProcessEnv {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ONRAMP_') && !['PORT', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'NODE_OPTIONS', 'VITEST'].includes(name) && !name.startsWith('VITEST_')));
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([name]) =>
+          !name.startsWith('ONRAMP_') && !['PORT', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'NODE_OPTIONS', 'VITEST'].includes(name) && !name.startsWith('VITEST_'),
+      ),
+    );
     return {
       ...base,
       DATABASE_URL: this.database!.url,
@@ -309,7 +325,8 @@ export class ProductionTopology {
     const fd = openSync(log, 'a');
     const nodeArgs = ['--import', 'tsx', 'src/cli/main.ts', ...args];
     // setpriv: the kernel kills the process if the test process dies, even by SIGKILL.
-    const [command, commandArgs] = process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+    const [command, commandArgs] =
+      process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
     const child = spawn(command, commandArgs, { cwd: root, env: this.env(extra), stdio: ['ignore', fd, fd] });
     closeSync(fd);
     const p: OnrampProcess = { name, child, log, ended: undefined, exited: undefined as unknown as Promise<void> };
@@ -318,7 +335,12 @@ export class ProductionTopology {
       child.once('error', (error) => ((p.ended = `failed to start (${error.message})`), resolve()));
     });
     try {
-      await eventually(async () => p.ended !== undefined || (await ready(p)), { until: (done) => done, timeout: READY_TIMEOUT_MS, interval: 200, describe: () => `onramp ${args.join(' ')} (${name}) ready:\n${tail(log)}` });
+      await eventually(async () => p.ended !== undefined || (await ready(p)), {
+        until: (done) => done,
+        timeout: READY_TIMEOUT_MS,
+        interval: 200,
+        describe: () => `onramp ${args.join(' ')} (${name}) ready:\n${tail(log)}`,
+      });
     } catch (error) {
       await this.terminate(p);
       throw error;

@@ -50,7 +50,14 @@ export function truthTtfac(developers: SimulatedDeveloper[], asOf: number) {
     const stages = reached(d, asOf);
     return stages.first_api_call === undefined ? [] : [(stages.first_api_call - stages.account_created!) / 1000];
   });
-  return { developers: signedUp.length, reached: seconds.length, p25: percentileCont(seconds, 0.25), p50: percentileCont(seconds, 0.5), p75: percentileCont(seconds, 0.75), p90: percentileCont(seconds, 0.9) };
+  return {
+    developers: signedUp.length,
+    reached: seconds.length,
+    p25: percentileCont(seconds, 0.25),
+    p50: percentileCont(seconds, 0.5),
+    p75: percentileCont(seconds, 0.75),
+    p90: percentileCont(seconds, 0.9),
+  };
 }
 
 /** The truth counts every generated request; at asOf = the simulation's end they all exist. */

@@ -11,7 +11,10 @@ import { rulesDocument, type ActiveRules } from '../../src/rules/rules-schema.ts
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const shipped = rulesDocument.parse(parse(readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8')));
-const rules: ActiveRules = { version: 3, document: { ...structuredClone(shipped), policy: { ...shipped.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } } } };
+const rules: ActiveRules = {
+  version: 3,
+  document: { ...structuredClone(shipped), policy: { ...shipped.policy, holdoutPercent: 0, quietHours: { start: '00:00', end: '00:00' } } },
+};
 const policy: ActivePolicy = { version: 2, document: escalationPolicyDocument.parse({}) };
 
 const now = Date.UTC(2026, 10, 20, 12);
@@ -99,7 +102,11 @@ describe('backfill: imported history decides nothing for the past', () => {
     const effects = j.decide(now);
     expect(sends(effects)).toEqual([]);
     expect(steps(effects)).toEqual([]);
-    expect(decisions(effects).filter((d) => d.reason === 'backfill').map((d) => d.ruleId)).toContain('authentication-help');
+    expect(
+      decisions(effects)
+        .filter((d) => d.reason === 'backfill')
+        .map((d) => d.ruleId),
+    ).toContain('authentication-help');
     expect([...j.snapshot.context.handoff!.escalated].sort()).toEqual(['error_burst_continued:unauthorized_burst', 'stall:no-first-call', 'support_ticket:tk']);
   });
 

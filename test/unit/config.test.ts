@@ -131,8 +131,19 @@ describe('loadConfig', () => {
   it('treats empty (and blank) strings as unset: defaults, embedded mode, no error', () => {
     const empty = Object.fromEntries(
       [
-        'PORT', 'HOST', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'ONRAMP_INGEST_KEY', 'ONRAMP_DATA_DIR',
-        'ONRAMP_TEMPORAL_PORT', 'ONRAMP_TEMPORAL_UI_PORT', 'ONRAMP_DISPATCH_CONCURRENCY', 'ONRAMP_WORKER_CONCURRENCY', 'ONRAMP_WORKER_CACHED_WORKFLOWS', 'LOG_LEVEL',
+        'PORT',
+        'HOST',
+        'DATABASE_URL',
+        'TEMPORAL_ADDRESS',
+        'TEMPORAL_NAMESPACE',
+        'ONRAMP_INGEST_KEY',
+        'ONRAMP_DATA_DIR',
+        'ONRAMP_TEMPORAL_PORT',
+        'ONRAMP_TEMPORAL_UI_PORT',
+        'ONRAMP_DISPATCH_CONCURRENCY',
+        'ONRAMP_WORKER_CONCURRENCY',
+        'ONRAMP_WORKER_CACHED_WORKFLOWS',
+        'LOG_LEVEL',
       ].map((name) => [name, '']),
     );
     expect(loadConfig(empty)).toEqual(loadConfig({}));

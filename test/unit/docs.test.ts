@@ -92,9 +92,7 @@ describe('CLI reference (docs/reference/cli.md)', () => {
 
   /** Every command of the program with its path (`onramp rules apply`), `help` left out. */
   function commands(command: Command, path: string): { path: string; command: Command }[] {
-    return command.commands
-      .filter((sub) => sub.name() !== 'help')
-      .flatMap((sub) => [{ path: `${path} ${sub.name()}`, command: sub }, ...commands(sub, `${path} ${sub.name()}`)]);
+    return command.commands.filter((sub) => sub.name() !== 'help').flatMap((sub) => [{ path: `${path} ${sub.name()}`, command: sub }, ...commands(sub, `${path} ${sub.name()}`)]);
   }
   const program = commands(buildProgram(), 'onramp');
 
@@ -155,10 +153,19 @@ describe('HTTP API reference (docs/reference/http-api.md)', () => {
   let operations: { route: string; keyed: boolean }[] = [];
 
   beforeAll(async () => {
-    const app = await buildApp({ db, temporal: new Client(), logger: pino({ level: 'silent' }), ingestKeys: ['docs-check-ingest-key'], adminKeys: [], signingSecret: 'docs-check-signing-secret-0123456789' });
+    const app = await buildApp({
+      db,
+      temporal: new Client(),
+      logger: pino({ level: 'silent' }),
+      ingestKeys: ['docs-check-ingest-key'],
+      adminKeys: [],
+      signingSecret: 'docs-check-signing-secret-0123456789',
+    });
     await app.ready();
     const paths = (app.swagger() as { paths: Record<string, Record<string, { security?: unknown[] }>> }).paths;
-    operations = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, keyed: (op.security ?? []).length > 0 })));
+    operations = Object.entries(paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, keyed: (op.security ?? []).length > 0 })),
+    );
     await app.close();
   });
   afterAll(() => db.close());
@@ -171,9 +178,17 @@ describe('HTTP API reference (docs/reference/http-api.md)', () => {
         .map((row) => [row.route, row.key]),
     );
     expect(operations.length).toBeGreaterThan(30);
-    expect(missing(operations.map((op) => op.route), new Set(rows.keys())), 'routes of /openapi.json missing from the table in docs/reference/http-api.md').toEqual([]);
+    expect(
+      missing(
+        operations.map((op) => op.route),
+        new Set(rows.keys()),
+      ),
+      'routes of /openapi.json missing from the table in docs/reference/http-api.md',
+    ).toEqual([]);
     expect(missing(rows.keys(), new Set(operations.map((op) => op.route))), 'documented in docs/reference/http-api.md, not served').toEqual([]);
-    const wrongKey = operations.filter((op) => rows.has(op.route) && op.keyed === rows.get(op.route)!.startsWith('none')).map((op) => `${op.route}: ${op.keyed ? 'takes a key' : 'takes no key'}, documented "${rows.get(op.route)}"`);
+    const wrongKey = operations
+      .filter((op) => rows.has(op.route) && op.keyed === rows.get(op.route)!.startsWith('none'))
+      .map((op) => `${op.route}: ${op.keyed ? 'takes a key' : 'takes no key'}, documented "${rows.get(op.route)}"`);
     expect(wrongKey, 'key column disagrees with /openapi.json').toEqual([]);
   });
 });

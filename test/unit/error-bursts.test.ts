@@ -9,7 +9,13 @@ const t0 = Date.UTC(2026, 10, 1);
 const hour = 3_600_000;
 let n = 0;
 const request = (developerId: string, status: number, at: number): AttributedRequest => ({
-  id: `r${n++}`, developerId, endpoint: '/v1/charges', status, mode: 'test', sdk: false, occurredAt: new Date(at).toISOString(),
+  id: `r${n++}`,
+  developerId,
+  endpoint: '/v1/charges',
+  status,
+  mode: 'test',
+  sdk: false,
+  occurredAt: new Date(at).toISOString(),
 });
 const k = (developerId: string, kind: string) => `${developerId}\u0000${kind}`;
 

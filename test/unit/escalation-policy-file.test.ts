@@ -25,7 +25,12 @@ describe('escalationPolicyFormat.parse', () => {
   });
 
   it('names the stall and the field of a bad duration, with its line', () => {
-    const errors = errorsOf(stalls('{ id: no-first-call, since: credential_provisioned, until: first_api_call, after: 7d }', '{ id: slow, since: first_api_call, until: active_integration, after: soon }'));
+    const errors = errorsOf(
+      stalls(
+        '{ id: no-first-call, since: credential_provisioned, until: first_api_call, after: 7d }',
+        '{ id: slow, since: first_api_call, until: active_integration, after: soon }',
+      ),
+    );
     expect(errors).toEqual([{ path: 'criteria.stalls[1].after', stall: 'slow', message: 'must be a positive duration like "90m", "24h" or "3d"', line: 4, column: 76 }]);
     expect(escalationPolicyFormat.formatError(errors[0]!)).toBe('criteria.stalls[1] (slow) after: must be a positive duration like "90m", "24h" or "3d" (line 4, column 76)');
   });

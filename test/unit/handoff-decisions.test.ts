@@ -116,7 +116,10 @@ describe('handoff decisions (pure, through the machine)', () => {
     const returnedAt = openedAt + 28 * HOUR;
     const closed = j.act({ action: 'return', actor: 'U1', note: 'key fixed, they can go on alone', at: returnedAt }) as MachineEffect[];
     expect(steps(closed)).toEqual(['returned']);
-    expect(closed.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')).toMatchObject({ detail: { note: 'key fixed, they can go on alone' }, case: { status: 'returned', closedAt: iso(returnedAt) } });
+    expect(closed.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')).toMatchObject({
+      detail: { note: 'key fixed, they can go on alone' },
+      case: { status: 'returned', closedAt: iso(returnedAt) },
+    });
     expect(j.handoff.active).toBeUndefined();
     expect(actionProblem(j.handoff, { caseId: 'dev-flow/h1', action: 'note', actor: 'U1', note: 'late' })).toMatchObject({ code: 'closed' });
     // first-call-second-nudge (72 h after the key) was held back while owned; now it counts from the return.
@@ -165,10 +168,21 @@ describe('handoff decisions (pure, through the machine)', () => {
   });
 
   it("escalates on a rule's escalate action, with the rule and its version", () => {
-    const r = rules((doc) => doc.rules.push({ id: 'call-them', enabled: true, when: { stage: 'credential_provisioned', after: '48h' }, action: { escalate: { reason: 'two days without a call' } }, maxPerDeveloper: 1 }));
+    const r = rules((doc) =>
+      doc.rules.push({
+        id: 'call-them',
+        enabled: true,
+        when: { stage: 'credential_provisioned', after: '48h' },
+        action: { escalate: { reason: 'two days without a call' } },
+        maxPerDeveloper: 1,
+      }),
+    );
     const j = withKey('dev-rule');
     const effects = j.decide(t0 + 49 * HOUR, r);
-    expect(nudgeDecisions(effects)).toMatchObject([{ ruleId: 'first-call-help', reason: 'superseded' }, { ruleId: 'call-them', outcome: 'escalated', reason: 'two days without a call', ruleVersion: 4 }]);
+    expect(nudgeDecisions(effects)).toMatchObject([
+      { ruleId: 'first-call-help', reason: 'superseded' },
+      { ruleId: 'call-them', outcome: 'escalated', reason: 'two days without a call', ruleVersion: 4 },
+    ]);
     expect(j.handoff.active).toMatchObject({ criterion: 'rule:call-them', rule: { id: 'call-them', version: 4 } });
   });
 
@@ -178,7 +192,15 @@ describe('handoff decisions (pure, through the machine)', () => {
     quiet.decide(t0 + 25 * HOUR);
     expect(quiet.handoff.active).toMatchObject({ criterion: 'no_email_engagement' });
 
-    const burst = (continued: boolean): JourneyEvent => ({ id: `b-${continued}`, type: 'api.error_burst', kind: 'unauthorized_burst', occurredAt: iso(t0 + HOUR), status: 401, count: 6, ...(continued ? { continued: true } : {}) });
+    const burst = (continued: boolean): JourneyEvent => ({
+      id: `b-${continued}`,
+      type: 'api.error_burst',
+      kind: 'unauthorized_burst',
+      occurredAt: iso(t0 + HOUR),
+      status: 401,
+      count: 6,
+      ...(continued ? { continued: true } : {}),
+    });
     const errors = withKey('dev-burst');
     errors.send(burst(false));
     expect(sends(errors.decide(t0 + HOUR)).map((s) => s.template)).toEqual(['authentication-help']);
@@ -196,7 +218,9 @@ describe('handoff decisions (pure, through the machine)', () => {
   });
 
   it('without a policy (journeys from before the handoff) decides nudges exactly as machine version 2 did', () => {
-    const r = rules((doc) => doc.rules.push({ id: 'call-them', enabled: true, when: { stage: 'credential_provisioned', after: '48h' }, action: { escalate: { reason: 'x' } }, maxPerDeveloper: 1 }));
+    const r = rules((doc) =>
+      doc.rules.push({ id: 'call-them', enabled: true, when: { stage: 'credential_provisioned', after: '48h' }, action: { escalate: { reason: 'x' } }, maxPerDeveloper: 1 }),
+    );
     const j = withKey('dev-old');
     const effects = j.decide(t0 + 49 * HOUR, r, null);
     expect(nudgeDecisions(effects).map((d) => [d.ruleId, d.outcome, d.reason])).toEqual([

@@ -120,7 +120,19 @@ describe('journey machine', () => {
 
   it('turns a send the host gave up on into its own skipped decision, and changes nothing else', () => {
     const { snapshot } = run([signup('s1', at(1)), key('k1', at(1))]);
-    const decision = { type: 'recordNudgeDecision', developerId: 'dev_1', decisionKey: 'dev_1/1', nudgeKey: 'first-call-help#1', ruleId: 'first-call-help', ruleVersion: 2, outcome: 'sent', template: 'first-call-help', segment: { engagement: 'new', channel: null, accountType: 'individual' }, inputs: {}, decidedAt: at(2) } as const;
+    const decision = {
+      type: 'recordNudgeDecision',
+      developerId: 'dev_1',
+      decisionKey: 'dev_1/1',
+      nudgeKey: 'first-call-help#1',
+      ruleId: 'first-call-help',
+      ruleVersion: 2,
+      outcome: 'sent',
+      template: 'first-call-help',
+      segment: { engagement: 'new', channel: null, accountType: 'individual' },
+      inputs: {},
+      decidedAt: at(2),
+    } as const;
     const send: SendNudgeEffect = { type: 'sendNudge', developerId: 'dev_1', decision, template: 'first-call-help', stage: 'credential_provisioned' };
     const result = applyJourneyEvent(snapshot, { type: 'nudge.send_failed', send, error: 'x'.repeat(600) });
     expect(result.effects).toEqual([{ ...decision, decisionKey: 'dev_1/1/failed', outcome: 'skipped', reason: `send_failed: ${'x'.repeat(600)}`.slice(0, 500) }]);
@@ -129,11 +141,29 @@ describe('journey machine', () => {
 
   it('turns a Slack notification the host gave up on into a slack_failed step of the same case', () => {
     const { snapshot } = run([signup('s1', at(1))]);
-    const step = { type: 'recordHandoffStep', developerId: 'dev_1', stepKey: 'dev_1/h1/1', step: 'escalated', actor: null, at: at(2), detail: { reason: 'stall' }, case: { id: 'dev_1/h1' }, revision: 1, snapshot: { stage: 'account_created' } } as unknown as HandoffStepEffect;
-    const notify = { type: 'notifySlack', developerId: 'dev_1', case: step.case, revision: 1, post: { level: 2, channel: '#escalations', mention: [] } } as unknown as NotifySlackEffect;
+    const step = {
+      type: 'recordHandoffStep',
+      developerId: 'dev_1',
+      stepKey: 'dev_1/h1/1',
+      step: 'escalated',
+      actor: null,
+      at: at(2),
+      detail: { reason: 'stall' },
+      case: { id: 'dev_1/h1' },
+      revision: 1,
+      snapshot: { stage: 'account_created' },
+    } as unknown as HandoffStepEffect;
+    const notify = {
+      type: 'notifySlack',
+      developerId: 'dev_1',
+      case: step.case,
+      revision: 1,
+      post: { level: 2, channel: '#escalations', mention: [] },
+    } as unknown as NotifySlackEffect;
     const result = applyJourneyEvent(snapshot, { type: 'handoff.slack_failed', step, notify, error: 'channel_not_found', at: Date.parse(at(3)) });
-    expect(result.effects).toEqual([{ ...step, stepKey: 'dev_1/h1/1/slack_failed', step: 'slack_failed', actor: null, at: at(3), detail: { error: 'channel_not_found', level: 2, channel: '#escalations' } }]);
+    expect(result.effects).toEqual([
+      { ...step, stepKey: 'dev_1/h1/1/slack_failed', step: 'slack_failed', actor: null, at: at(3), detail: { error: 'channel_not_found', level: 2, channel: '#escalations' } },
+    ]);
     expect(persistJourney(result.snapshot)).toEqual(persistJourney(snapshot));
   });
 });
-

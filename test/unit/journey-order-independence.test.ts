@@ -47,13 +47,15 @@ describe('order independence', () => {
   it('the same set of events, in any order and with duplicates, gives the same stages', () => {
     fc.assert(
       fc.property(
-        fc.array(journeyEvent, { minLength: 1, maxLength: 25 }).chain((events) =>
-          fc.tuple(
-            fc.constant(events),
-            fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
-            fc.array(fc.constantFrom(...events), { maxLength: 10 }),
+        fc
+          .array(journeyEvent, { minLength: 1, maxLength: 25 })
+          .chain((events) =>
+            fc.tuple(
+              fc.constant(events),
+              fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
+              fc.array(fc.constantFrom(...events), { maxLength: 10 }),
+            ),
           ),
-        ),
         ([events, shuffled, duplicates]) => {
           // Identical ids must carry identical content for this to be a set: dedupe by id first.
           const unique = [...new Map(events.map((e) => [e.id, e])).values()];

@@ -24,7 +24,12 @@ describe('unfaithful JSON values', () => {
   });
 
   it('keeps what is stored as sent: surrogate pairs, large finite numbers, constructor without prototype', () => {
-    for (const text of ['{"a":"\\ud83d\\ude00 😀"}', '{"a":1.7976931348623157e308,"b":-5e-324}', '{"constructor":"x","c":{"constructor":{"name":1}}}', `{"a":1${'0'.repeat(250)}}`]) {
+    for (const text of [
+      '{"a":"\\ud83d\\ude00 😀"}',
+      '{"a":1.7976931348623157e308,"b":-5e-324}',
+      '{"constructor":"x","c":{"constructor":{"name":1}}}',
+      `{"a":1${'0'.repeat(250)}}`,
+    ]) {
       expect(unfaithfulValue(JSON.parse(text)), text).toBeUndefined();
     }
   });

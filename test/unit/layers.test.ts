@@ -43,7 +43,10 @@ function roomOf(path: string): string | undefined {
 
 /** The relative imports (static, dynamic, re-exports) of a source text; `typeOnly` for `import type … from`. */
 export function importedPaths(source: string): { spec: string; typeOnly: boolean }[] {
-  return [...source.matchAll(/\b(import\s+type\b[^'"]*?\bfrom\s*|from\s*|import\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => ({ spec: m[2]!, typeOnly: m[1]!.startsWith('import') && /^import\s+type\b/.test(m[1]!) }));
+  return [...source.matchAll(/\b(import\s+type\b[^'"]*?\bfrom\s*|from\s*|import\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => ({
+    spec: m[2]!,
+    typeOnly: m[1]!.startsWith('import') && /^import\s+type\b/.test(m[1]!),
+  }));
 }
 
 /** Each import that reaches a layer above its own: `file -> target (room → room)`. */
@@ -62,7 +65,8 @@ export function violations(files: readonly { path: string; source: string }[], l
       const to = roomOf(target);
       if (to === undefined || to === from) continue;
       if (!rank.has(to)) found.push(`${path} -> ${target}: room ${to} is in no layer`);
-      else if (rank.get(to)! > rank.get(from)! && !(typeOnly && TYPE_ONLY_UPWARDS.some(([a, b]) => a === from && b === to))) found.push(`${path} -> ${target} (${from} → ${to}: a layer above)`);
+      else if (rank.get(to)! > rank.get(from)! && !(typeOnly && TYPE_ONLY_UPWARDS.some(([a, b]) => a === from && b === to)))
+        found.push(`${path} -> ${target} (${from} → ${to}: a layer above)`);
     }
   }
   return found;
@@ -87,7 +91,11 @@ describe('layers', () => {
     const files = [
       { path: 'src/ingest/x.ts', source: "import { buildApp } from '../api/build-app.ts';\nimport type { Stage } from '../journey/stages.ts';" },
       { path: 'src/privacy/y.ts', source: "const { main } = await import('../cli/main.ts');" },
-      { path: 'workflows/z.ts', source: "export { feedJourney } from '../src/temporal/journey-client.ts';\nimport type { NudgeActivities } from '../src/activities/nudge-activities.ts';\nimport { createNudgeActivities } from '../src/activities/nudge-activities.ts';" },
+      {
+        path: 'workflows/z.ts',
+        source:
+          "export { feedJourney } from '../src/temporal/journey-client.ts';\nimport type { NudgeActivities } from '../src/activities/nudge-activities.ts';\nimport { createNudgeActivities } from '../src/activities/nudge-activities.ts';",
+      },
       { path: 'src/newroom/w.ts', source: "import { x } from './v.ts';" },
     ];
     expect(violations(files)).toEqual([

@@ -41,7 +41,14 @@ describe('nudge decisions (pure)', () => {
   });
 
   it('caps nudges per window and records the cap as the reason', () => {
-    const recent: NudgeState = { ...initialNudgeState(), sends: 2, sent: [{ nudgeKey: 'a#1', ruleId: 'a', at: t0 }, { nudgeKey: 'b#1', ruleId: 'b', at: t0 + HOUR }] };
+    const recent: NudgeState = {
+      ...initialNudgeState(),
+      sends: 2,
+      sent: [
+        { nudgeKey: 'a#1', ruleId: 'a', at: t0 },
+        { nudgeKey: 'b#1', ruleId: 'b', at: t0 + HOUR },
+      ],
+    };
     const { effects } = decideNudges({ developerId: 'd3', evidence: keyAt(t0), state: recent, rules: rules(), now: t0 + 25 * HOUR });
     expect(effects).toMatchObject([{ type: 'recordNudgeDecision', outcome: 'skipped', reason: 'frequency_cap', ruleId: 'first-call-help' }]);
   });

@@ -65,7 +65,9 @@ describe('parseRulesSource', () => {
 
   it('reports the trigger the author meant: a signal rule with a bad signal', () => {
     const errors = errorsOf(withRule('  - id: burst\n    when: { signal: server_errors }\n    action: { send: auth-help }'));
-    expect(errors).toEqual([expect.objectContaining({ path: 'rules[1].when.signal', rule: 'burst', message: 'must be one of unauthorized_burst, bad_request_burst, rate_limited_burst' })]);
+    expect(errors).toEqual([
+      expect.objectContaining({ path: 'rules[1].when.signal', rule: 'burst', message: 'must be one of unauthorized_burst, bad_request_burst, rate_limited_burst' }),
+    ]);
   });
 
   it('reports a missing field of a rule without an id by its index only', () => {
@@ -79,7 +81,9 @@ describe('parseRulesSource', () => {
 
   it('reports every error of the file at once', () => {
     const errors = errorsOf(
-      withRule('  - id: a\n    when: { stage: nowhere, after: 1d }\n    action: { send: x }\n  - id: b\n    when: { stage: intent, after: -1h }\n    action: { send: x }\n    maxPerDeveloper: 0'),
+      withRule(
+        '  - id: a\n    when: { stage: nowhere, after: 1d }\n    action: { send: x }\n  - id: b\n    when: { stage: intent, after: -1h }\n    action: { send: x }\n    maxPerDeveloper: 0',
+      ),
     );
     expect(errors.map((e) => `${e.rule} ${e.path}`)).toEqual(['a rules[1].when.stage', 'b rules[2].when.after', 'b rules[2].maxPerDeveloper']);
   });
@@ -119,7 +123,11 @@ describe('parseRulesSource', () => {
     const script = `import { parseRulesSource } from './src/rules/rules-file.ts';
 for (let i = 0; i < 3; i++) { const r = parseRulesSource('['.repeat(1000)); if (r.ok) process.exit(2); }
 console.log('alive');`;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.stderr.slice(0, 500)).not.toMatch(/FATAL|out of memory/);
     expect(run.status).toBe(0);
     expect(run.stdout.trim()).toBe('alive');
@@ -136,16 +144,26 @@ describe('the rules format with the templates folder', () => {
   });
 
   it("refuses a template the folder does not have, in `send` and in a variant's, naming the rule and the line", () => {
-    const source = shipped
-      .replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }')
-      .replace(/send: first-call-guided/, 'send: first-call-guidd');
+    const source = shipped.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }').replace(/send: first-call-guided/, 'send: first-call-guidd');
     const result = format.parse(source);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const lines = source.split('\n');
     expect(result.errors).toEqual([
-      { path: expect.stringMatching(/^rules\[0\]\.action\.variants\[\d\]\.send$/), rule: 'first-call-help', message: expect.stringMatching(/^no template "first-call-guidd" \(templates: .*first-call-guided/), line: lines.findIndex((l) => l.includes('first-call-guidd')) + 1, column: expect.any(Number) },
-      { path: 'rules[3].action.send', rule: 'go-live-checklist', message: expect.stringMatching(/^no template "go-live-checklst"/), line: lines.findIndex((l) => l.includes('go-live-checklst')) + 1, column: expect.any(Number) },
+      {
+        path: expect.stringMatching(/^rules\[0\]\.action\.variants\[\d\]\.send$/),
+        rule: 'first-call-help',
+        message: expect.stringMatching(/^no template "first-call-guidd" \(templates: .*first-call-guided/),
+        line: lines.findIndex((l) => l.includes('first-call-guidd')) + 1,
+        column: expect.any(Number),
+      },
+      {
+        path: 'rules[3].action.send',
+        rule: 'go-live-checklist',
+        message: expect.stringMatching(/^no template "go-live-checklst"/),
+        line: lines.findIndex((l) => l.includes('go-live-checklst')) + 1,
+        column: expect.any(Number),
+      },
     ]);
     expect(format.formatError(result.errors[1]!)).toMatch(/^rules\[3\] \(go-live-checklist\) action\.send: no template "go-live-checklst" .*\(line \d+, column \d+\)$/);
     // The format without the folder cannot know: the schema alone accepts any well-formed name.

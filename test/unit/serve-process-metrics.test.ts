@@ -4,7 +4,7 @@ import { serveProcessMetrics } from '../../src/metrics/serve-process-metrics.ts'
 import { freePort } from '../support/free-port.ts';
 
 describe("a worker's own Prometheus endpoint", () => {
-  it('serves this process\'s counters at /metrics and nothing else', async () => {
+  it("serves this process's counters at /metrics and nothing else", async () => {
     activityFailures.inc({ activity: 'notifySlack' }, 2);
     const server = await serveProcessMetrics('127.0.0.1', await freePort());
     try {

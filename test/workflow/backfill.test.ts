@@ -28,16 +28,26 @@ const signal = (developerId: string, events: JourneyEvent[]) => sandbox.signal(d
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Signed up an hour before the key; imported (a backfill) or live. */
 const history = (id: string, keyAt: number, imported: boolean): JourneyEvent[] => [
-  { id: `${id}-signup`, type: 'developer.signed_up', occurredAt: iso(keyAt - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' }, ...(imported ? { imported: true as const } : {}) },
+  {
+    id: `${id}-signup`,
+    type: 'developer.signed_up',
+    occurredAt: iso(keyAt - HOUR),
+    properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' },
+    ...(imported ? { imported: true as const } : {}),
+  },
   { id: `${id}-key`, type: 'api_key.created', occurredAt: iso(keyAt), properties: { mode: 'test' }, ...(imported ? { imported: true as const } : {}) },
 ];
 
 async function decisions(developerId: string) {
-  const { rows } = await db.pool.query<{ rule_id: string; outcome: string; reason: string | null }>('SELECT rule_id, outcome, reason FROM nudge_decisions WHERE developer_id = $1 ORDER BY id', [developerId]);
+  const { rows } = await db.pool.query<{ rule_id: string; outcome: string; reason: string | null }>(
+    'SELECT rule_id, outcome, reason FROM nudge_decisions WHERE developer_id = $1 ORDER BY id',
+    [developerId],
+  );
   return rows.map((r) => [r.rule_id, r.outcome, r.reason]);
 }
 const emails = async (developerId: string) => (await db.pool.query('SELECT id FROM emails WHERE developer_id = $1', [developerId])).rows.length;
-const cases = async (developerId: string) => (await db.pool.query<{ criterion: string }>('SELECT criterion FROM handoffs WHERE developer_id = $1', [developerId])).rows.map((r) => r.criterion);
+const cases = async (developerId: string) =>
+  (await db.pool.query<{ criterion: string }>('SELECT criterion FROM handoffs WHERE developer_id = $1', [developerId])).rows.map((r) => r.criterion);
 
 describe.each(databaseBackends())('backfill: imported history in the workflow (time-skipping server, %s)', (backend) => {
   beforeAll(async () => {

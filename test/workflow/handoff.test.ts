@@ -23,7 +23,10 @@ let slack: FakeSlack;
 let developers = 0;
 async function developer(): Promise<string> {
   const id = `dev_handoff_${developers++}`;
-  await db.pool.query(`INSERT INTO developers (id, email, account_type, org_id, acquisition_channel, timezone) VALUES ($1, $2, 'individual', 'org_7', 'listing_site', 'Europe/Paris')`, [id, `${id}@example.com`]);
+  await db.pool.query(
+    `INSERT INTO developers (id, email, account_type, org_id, acquisition_channel, timezone) VALUES ($1, $2, 'individual', 'org_7', 'listing_site', 'Europe/Paris')`,
+    [id, `${id}@example.com`],
+  );
   return id;
 }
 
@@ -34,7 +37,12 @@ const iso = (ms: number) => new Date(ms).toISOString();
 async function start(developerId: string) {
   const now = Date.parse(iso(await env.currentTimeMs()));
   await signal(developerId, [
-    { id: `${developerId}-signup`, type: 'developer.signed_up', occurredAt: iso(now - HOUR), properties: { accountType: 'individual', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' } },
+    {
+      id: `${developerId}-signup`,
+      type: 'developer.signed_up',
+      occurredAt: iso(now - HOUR),
+      properties: { accountType: 'individual', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' },
+    },
     { id: `${developerId}-key`, type: 'api_key.created', occurredAt: iso(now), properties: { mode: 'test' } },
   ]);
   return now;
@@ -44,7 +52,10 @@ const act = (developerId: string, input: Omit<HandoffActionInput, 'caseId'>, cas
   env.client.workflow.getHandle(journeyWorkflowId(developerId)).executeUpdate(handoffActionUpdate, { args: [{ ...input, caseId: `${developerId}/h${caseNumber}` }] });
 
 async function steps(developerId: string) {
-  const { rows } = await db.pool.query<{ step: string; actor: string | null; snapshot: Record<string, unknown> }>('SELECT step, actor, snapshot FROM handoff_steps WHERE developer_id = $1', [developerId]);
+  const { rows } = await db.pool.query<{ step: string; actor: string | null; snapshot: Record<string, unknown> }>(
+    'SELECT step, actor, snapshot FROM handoff_steps WHERE developer_id = $1',
+    [developerId],
+  );
   return rows;
 }
 
@@ -72,7 +83,9 @@ describe.each(databaseBackends())('handoff to a person (time-skipping server, re
 
   it('escalates a stall once, posting the case with its context', async () => {
     const id = await developer();
-    await db.pool.query(`INSERT INTO error_bursts (developer_id, kind, status, count, endpoint, occurred_at) VALUES ($1, 'unauthorized_burst', 401, 12, '/v1/charges', now())`, [id]);
+    await db.pool.query(`INSERT INTO error_bursts (developer_id, kind, status, count, endpoint, occurred_at) VALUES ($1, 'unauthorized_burst', 401, 12, '/v1/charges', now())`, [
+      id,
+    ]);
     await start(id);
     await env.sleep(6 * DAY);
     expect(postsFor('#onboarding-help', id)).toEqual([]);
@@ -139,7 +152,8 @@ describe.each(databaseBackends())('handoff to a person (time-skipping server, re
     expect(JSON.stringify(updated.blocks)).not.toContain('onramp.claim'); // no buttons on a closed case
 
     // Back to automation: the stall rules count from the return (fresh deadlines), not from the key.
-    const sentRules = async () => (await db.pool.query<{ rule_id: string }>(`SELECT rule_id FROM nudge_decisions WHERE developer_id = $1 AND outcome = 'sent' ORDER BY id`, [id])).rows.map((r) => r.rule_id);
+    const sentRules = async () =>
+      (await db.pool.query<{ rule_id: string }>(`SELECT rule_id FROM nudge_decisions WHERE developer_id = $1 AND outcome = 'sent' ORDER BY id`, [id])).rows.map((r) => r.rule_id);
     await env.sleep(23 * HOUR);
     expect(await sentRules()).toEqual([]);
     await env.sleep(2 * HOUR);
@@ -155,7 +169,10 @@ describe.each(databaseBackends())('handoff to a person (time-skipping server, re
     await env.sleep('1 minute');
     await eventually(() => postsFor('#onboarding-help', id), { until: (p) => p.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
     await env.sleep(4 * HOUR);
-    const level2 = await eventually(() => postsFor('#onboarding-escalations', id), { until: (p) => p.length > 0, describe: `the case of ${id} re-escalated to #onboarding-escalations` });
+    const level2 = await eventually(() => postsFor('#onboarding-escalations', id), {
+      until: (p) => p.length > 0,
+      describe: `the case of ${id} re-escalated to #onboarding-escalations`,
+    });
     expect(level2).toHaveLength(1);
     expect(level2[0]!.text).toContain('<!subteam^S0ONBOARDING>');
     await act(id, { action: 'resolve', actor: 'U0AGENT2', outcome: 'unblocked' });
@@ -196,12 +213,21 @@ describe.each(databaseBackends())('handoff to a person (time-skipping server, re
     await env.sleep('1 minute');
     await env.sleep('25 hours');
     const read = async () =>
-      (await db.pool.query<{ step_key: string; step: string; actor: string | null; detail: Record<string, unknown> }>(`SELECT step_key, step, actor, detail FROM handoff_steps WHERE developer_id = $1 AND step = 'slack_failed' ORDER BY step_key`, [id])).rows;
+      (
+        await db.pool.query<{ step_key: string; step: string; actor: string | null; detail: Record<string, unknown> }>(
+          `SELECT step_key, step, actor, detail FROM handoff_steps WHERE developer_id = $1 AND step = 'slack_failed' ORDER BY step_key`,
+          [id],
+        )
+      ).rows;
     const failedSteps = await eventually(read, { describe: `a slack_failed step in ${id}'s case log`, until: (rows) => rows.length > 0 });
-    expect(failedSteps[0]).toEqual({ step_key: `${id}/h1/1/slack_failed`, step: 'slack_failed', actor: null, detail: { error: expect.stringContaining('internal_error'), level: 1, channel: '#onboarding-help' } });
+    expect(failedSteps[0]).toEqual({
+      step_key: `${id}/h1/1/slack_failed`,
+      step: 'slack_failed',
+      actor: null,
+      detail: { error: expect.stringContaining('internal_error'), level: 1, channel: '#onboarding-help' },
+    });
     expect(postsFor('#onboarding-help', id)).toHaveLength(0);
     const { rows: cases } = await db.pool.query<{ status: string }>('SELECT status FROM handoffs WHERE id = $1', [`${id}/h1`]);
     expect(cases).toEqual([{ status: 'open' }]);
   });
 });
-

@@ -82,10 +82,15 @@ const key = (id: string, at: number): JourneyEvent => ({ id: `${id}-key`, type: 
 const mailTo = (developerId: string) => received.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((to) => to?.text.includes(`${developerId}@`)));
 
 async function decisions(developerId: string) {
-  const { rows } = await db.pool.query<{ rule_id: string; rule_version: number; outcome: string; reason: string | null; template: string | null; decided_at: Date; scheduled_for: Date | null }>(
-    'SELECT rule_id, rule_version, outcome, reason, template, decided_at, scheduled_for FROM nudge_decisions WHERE developer_id = $1 ORDER BY id',
-    [developerId],
-  );
+  const { rows } = await db.pool.query<{
+    rule_id: string;
+    rule_version: number;
+    outcome: string;
+    reason: string | null;
+    template: string | null;
+    decided_at: Date;
+    scheduled_for: Date | null;
+  }>('SELECT rule_id, rule_version, outcome, reason, template, decided_at, scheduled_for FROM nudge_decisions WHERE developer_id = $1 ORDER BY id', [developerId]);
   return rows;
 }
 
@@ -93,7 +98,8 @@ async function decisions(developerId: string) {
 const settle = () => env.sleep('1 second');
 
 /** Mail arrives over a real socket: wait (in real time) until `count` messages reached the developer. */
-const mailArrives = (developerId: string, count: number) => eventually(() => mailTo(developerId), { until: (mail) => mail.length >= count, describe: `${count} email(s) to ${developerId}` });
+const mailArrives = (developerId: string, count: number) =>
+  eventually(() => mailTo(developerId), { until: (mail) => mail.length >= count, describe: `${count} email(s) to ${developerId}` });
 
 describe.each(databaseBackends())('nudges under the time-skipping server, delivered to a local SMTP server (%s)', (backend) => {
   beforeAll(async () => {
@@ -167,7 +173,11 @@ describe.each(databaseBackends())('nudges under the time-skipping server, delive
     const held = holdoutDeveloperId();
     await db.pool.query('INSERT INTO developers (id, email) VALUES ($1, $2)', [held, `${held}@example.com`]);
     const now = await env.currentTimeMs();
-    await signal(revoked, [signup(revoked, now), key(revoked, now), { id: `${revoked}-c`, type: 'consent.updated', occurredAt: iso(now + 1000), properties: { emailConsent: 'revoked' } }]);
+    await signal(revoked, [
+      signup(revoked, now),
+      key(revoked, now),
+      { id: `${revoked}-c`, type: 'consent.updated', occurredAt: iso(now + 1000), properties: { emailConsent: 'revoked' } },
+    ]);
     await signal(held, [signup(held, now), key(held, now)]);
     await env.sleep(26 * HOUR);
     await settle();
@@ -218,7 +228,11 @@ describe.each(databaseBackends())('nudges under the time-skipping server, delive
     const id = await developer();
     const now = await env.currentTimeMs();
     const endpoint = '/v1/charges\r\nBcc: attacker@example.com\u0085\tX-Injected: 1\u007f';
-    await signal(id, [signup(id, now), key(id, now), { id: `burst:${id}:bad_request_burst`, type: 'api.error_burst', kind: 'bad_request_burst', occurredAt: iso(now), status: 400, count: 6, endpoint }]);
+    await signal(id, [
+      signup(id, now),
+      key(id, now),
+      { id: `burst:${id}:bad_request_burst`, type: 'api.error_burst', kind: 'bad_request_burst', occurredAt: iso(now), status: 400, count: 6, endpoint },
+    ]);
     await settle();
     const [mail] = await mailArrives(id, 1);
     const { rows } = await db.pool.query<{ subject: string; to_address: string }>('SELECT subject, to_address FROM emails WHERE developer_id = $1', [id]);

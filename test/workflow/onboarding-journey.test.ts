@@ -70,8 +70,14 @@ const effectsFor = (developerId: string) => recorded.flat().filter((e) => e.deve
 /** The journey applied `eventsApplied` events and no activity is pending: every effect it asked for is recorded. */
 async function settle(developerId: string, eventsApplied: number) {
   const handle = env.client.workflow.getHandle(journeyWorkflowId(developerId));
-  const state = await eventually(() => handle.query(journeyStateQuery), { until: (s) => s.eventsApplied >= eventsApplied, describe: `journey ${developerId} applied ${eventsApplied} events` });
-  await eventually(async () => (await handle.describe()).raw.pendingActivities ?? [], { until: (pending) => pending.length === 0, describe: `journey ${developerId} has no activity pending` });
+  const state = await eventually(() => handle.query(journeyStateQuery), {
+    until: (s) => s.eventsApplied >= eventsApplied,
+    describe: `journey ${developerId} applied ${eventsApplied} events`,
+  });
+  await eventually(async () => (await handle.describe()).raw.pendingActivities ?? [], {
+    until: (pending) => pending.length === 0,
+    describe: `journey ${developerId} has no activity pending`,
+  });
   return state;
 }
 

@@ -34,9 +34,16 @@ export const auditRoute: FastifyPluginAsyncZod<AuditRouteOptions> = async (app, 
           action: z.string().max(100).optional(),
           subject: z.string().max(300).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
-          cursor: z.string().regex(/^\d{1,18}$/, 'not a cursor from a previous page').optional(),
+          cursor: z
+            .string()
+            .regex(/^\d{1,18}$/, 'not a cursor from a previous page')
+            .optional(),
         }),
-        response: { 200: z.object({ entries: z.array(entry), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last') }), 400: errorResponse, 401: errorResponse },
+        response: {
+          200: z.object({ entries: z.array(entry), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last') }),
+          400: errorResponse,
+          401: errorResponse,
+        },
       },
     },
     async (request) => {

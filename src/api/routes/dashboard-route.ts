@@ -21,5 +21,7 @@ export const dashboardRoute: FastifyPluginAsync = async (app) => {
     { config: { static: true }, schema: { summary: 'The dashboard (HTML)', response: { 200: { description: 'the page', content: { 'text/html': { schema: z.string() } } } } } },
     async (_request, reply) => reply.type('text/html; charset=utf-8').send(page),
   );
-  app.get('/dashboard/chart.js', { schema: { hide: true } }, async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(chartJs));
+  app.get('/dashboard/chart.js', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(chartJs),
+  );
 };

@@ -29,7 +29,13 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
         security: [{ bearer: [] }],
         params: z.object({ id: z.string().min(1).max(256) }),
         querystring: z.object({
-          author: z.string().max(200).regex(/\S/, 'must name who deletes').trim().optional().describe('who deletes (audited); default "admin", the name of the admin keys (the only keys this route takes)'),
+          author: z
+            .string()
+            .max(200)
+            .regex(/\S/, 'must name who deletes')
+            .trim()
+            .optional()
+            .describe('who deletes (audited); default "admin", the name of the admin keys (the only keys this route takes)'),
           reason: z.string().max(1000).trim().optional(),
         }),
         response: {
@@ -37,7 +43,9 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
             developerId: z.string(),
             deletedAt: z.string(),
             alreadyDeleted: z.boolean().describe('deleted before: nothing changed (the journey is ended again if it ran)'),
-            redacted: z.object({ events: z.int(), emails: z.int(), handoffSteps: z.int(), notes: z.int(), nudgeDecisions: z.int() }).describe('rows whose personal data this request removed'),
+            redacted: z
+              .object({ events: z.int(), emails: z.int(), handoffSteps: z.int(), notes: z.int(), nudgeDecisions: z.int() })
+              .describe('rows whose personal data this request removed'),
             closedCases: z.array(z.string()).describe('their cases this request closed (outcome developer_deleted)'),
           }),
           400: errorResponse,
@@ -63,7 +71,10 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
       } catch (error) {
         if (!(error instanceof TemporalUnavailableError)) throw error;
         // The data is gone and the tombstone written; a retry ends the journey.
-        return reply.code(503).header('retry-after', '5').send({ errors: [{ path: '', message: error.message }] });
+        return reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({ errors: [{ path: '', message: error.message }] });
       }
     },
   );

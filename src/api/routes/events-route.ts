@@ -26,7 +26,14 @@ export const accepted = z.object({
  */
 export function ingestEndpoint(
   app: Parameters<FastifyPluginAsyncZod>[0],
-  { path, summary, keys, ingestor, onSignalsQueued, imported = false }: { path: string; summary: string; keys: readonly string[] | AcceptedKeys; ingestor: EventIngestor; onSignalsQueued?: () => void; imported?: boolean },
+  {
+    path,
+    summary,
+    keys,
+    ingestor,
+    onSignalsQueued,
+    imported = false,
+  }: { path: string; summary: string; keys: readonly string[] | AcceptedKeys; ingestor: EventIngestor; onSignalsQueued?: () => void; imported?: boolean },
 ): void {
   app.post(
     path,
@@ -59,7 +66,13 @@ export function ingestEndpoint(
 }
 
 export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, onSignalsQueued }) => {
-  ingestEndpoint(app, { path: '/v1/events', summary: 'Ingest a batch of events (or one event object); idempotent by event id', keys: ingestKeys, ingestor, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
+  ingestEndpoint(app, {
+    path: '/v1/events',
+    summary: 'Ingest a batch of events (or one event object); idempotent by event id',
+    keys: ingestKeys,
+    ingestor,
+    ...(onSignalsQueued ? { onSignalsQueued } : {}),
+  });
 
   app.get(
     '/v1/schemas/events',

@@ -29,14 +29,23 @@ export const actionBody = z.discriminatedUnion('action', [
     action: z.literal('snooze'),
     actor,
     // Not a duration at all: `duration` says so (the refinement runs anyway: ms would throw on "").
-    for: duration.refine((v) => !((durationMs(v) ?? 0) > durationMs(MAX_SNOOZE)), { message: `at most ${MAX_SNOOZE}`, when: (payload) => payload.issues.length === 0 }).describe('how long, e.g. "1h" or "1d"'),
+    for: duration
+      .refine((v) => !((durationMs(v) ?? 0) > durationMs(MAX_SNOOZE)), { message: `at most ${MAX_SNOOZE}`, when: (payload) => payload.issues.length === 0 })
+      .describe('how long, e.g. "1h" or "1d"'),
   }),
   z.object({ action: z.literal('return'), actor, note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional() }),
-  z.object({ action: z.literal('resolve'), actor, outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"), note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional() }),
+  z.object({
+    action: z.literal('resolve'),
+    actor,
+    outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"),
+    note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional(),
+  }),
 ]);
 
 /** A case id in a path: the path-safe form (`dev_42.h1`) or, percent-encoded, the journey's (`dev_42%2Fh1`, links posted to Slack before). */
-const caseIdParam = z.object({ id: z.string().min(1).max(2400).describe('the case id as the API shows it (`dev_42.h1`); the older `dev_42/h1`, percent-encoded, is accepted too') });
+const caseIdParam = z.object({
+  id: z.string().min(1).max(2400).describe('the case id as the API shows it (`dev_42.h1`); the older `dev_42/h1`, percent-encoded, is accepted too'),
+});
 
 const noCase = (id: string) => ({ errors: [{ path: 'id', message: `no case ${id}` }] });
 
@@ -58,7 +67,11 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
           status: z.enum(CASE_STATUSES).optional(),
           developer: z.string().min(1).max(256).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z.string().max(512).refine((c) => decodeCursor(c) !== undefined, 'not a cursor from a previous page').optional(),
+          cursor: z
+            .string()
+            .max(512)
+            .refine((c) => decodeCursor(c) !== undefined, 'not a cursor from a previous page')
+            .optional(),
         }),
         response: { 200: z.object({ handoffs: z.array(handoffCase), nextCursor: z.string().nullable() }), 400: errorResponse, 401: errorResponse },
       },

@@ -9,15 +9,16 @@ export interface HealthRouteOptions {
   temporal: Client;
 }
 
-const withTimeout = <T>(promise: Promise<T>, ms: number) =>
-  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+const withTimeout = <T>(promise: Promise<T>, ms: number) => Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 
 // A gRPC deadline, not a race: the client would otherwise keep retrying in the background.
 const temporalReachable = (temporal: Client) =>
-  temporal.connection.withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({})).then(
-    () => true,
-    () => false,
-  );
+  temporal.connection
+    .withDeadline(Date.now() + 2000, () => temporal.workflowService.getSystemInfo({}))
+    .then(
+      () => true,
+      () => false,
+    );
 
 export const healthRoute: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { ingestor, temporal }) => {
   app.get(
@@ -33,7 +34,10 @@ export const healthRoute: FastifyPluginAsyncZod<HealthRouteOptions> = async (app
     },
     async (_request, reply) => {
       const [database, temporalOk] = await Promise.all([
-        withTimeout(ingestor.probe(), 2000).then(() => true, () => false),
+        withTimeout(ingestor.probe(), 2000).then(
+          () => true,
+          () => false,
+        ),
         temporalReachable(temporal),
       ]);
       const unreachable = [...(database ? [] : ['database' as const]), ...(temporalOk ? [] : ['temporal' as const])];

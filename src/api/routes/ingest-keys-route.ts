@@ -34,7 +34,10 @@ export const ingestKeysRoute: FastifyPluginAsyncZod<IngestKeysRouteOptions> = as
         summary: 'Create an ingest key for a source; the key is in this response only (stored as its SHA-256)',
         security,
         body: z.strictObject({
-          source: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be a source name: lower-case letters, digits, `_ . -`, up to 64').describe('what sends with it, e.g. gateway, auth, crm'),
+          source: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be a source name: lower-case letters, digits, `_ . -`, up to 64')
+            .describe('what sends with it, e.g. gateway, auth, crm'),
           author,
           reason,
         }),
@@ -46,7 +49,10 @@ export const ingestKeysRoute: FastifyPluginAsyncZod<IngestKeysRouteOptions> = as
 
   app.get(
     '/v1/ingest-keys',
-    { onRequest, schema: { summary: 'Ingest keys, oldest first (never the keys themselves)', security, response: { 200: z.object({ keys: z.array(keyInfo) }), 401: errorResponse } } },
+    {
+      onRequest,
+      schema: { summary: 'Ingest keys, oldest first (never the keys themselves)', security, response: { 200: z.object({ keys: z.array(keyInfo) }), 401: errorResponse } },
+    },
     async () => ({ keys: await store.list() }),
   );
 

@@ -42,7 +42,11 @@ const percentiles = z
   .object({ p25: z.number(), p50: z.number(), p75: z.number(), p90: z.number() })
   .nullable()
   .describe('seconds from account_created to first_api_call over the developers who reached it; percentile_cont (linear interpolation); null when none');
-const ttfacFigures = { developers: z.int().describe('signed up (matching the filters, as of asOf)'), reached: z.int().describe('of them, reached first_api_call as of asOf'), percentiles };
+const ttfacFigures = {
+  developers: z.int().describe('signed up (matching the filters, as of asOf)'),
+  reached: z.int().describe('of them, reached first_api_call as of asOf'),
+  percentiles,
+};
 
 const ttfacResponse = z.object({
   asOf,
@@ -99,7 +103,12 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
     '/v1/metrics/ttfac',
     {
       onRequest,
-      schema: { summary: 'Time to first API call: p25/p50/p75/p90 (seconds) per signup cohort and overall', security, querystring: metricsQuery, response: { 200: ttfacResponse, ...errors } },
+      schema: {
+        summary: 'Time to first API call: p25/p50/p75/p90 (seconds) per signup cohort and overall',
+        security,
+        querystring: metricsQuery,
+        response: { 200: ttfacResponse, ...errors },
+      },
     },
     async (request) => timeToFirstCall(pool, developerFilter(request.query)),
   );

@@ -75,11 +75,20 @@ const developersQuery = metricsQuery.extend({
   stage: z.enum(STAGES).optional().describe('current stage as of asOf'),
   stalled: flag
     .optional()
-    .describe("stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later), its threshold (organizationAfter for organizations) elapsed"),
+    .describe(
+      "stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later), its threshold (organizationAfter for organizations) elapsed",
+    ),
   escalated: flag.optional().describe('has a handoff case opened by asOf'),
-  cohort: z.string().regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W49').optional(),
+  cohort: z
+    .string()
+    .regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W49')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(1000).refine((v) => decodeCursor(v) !== undefined, 'not a cursor from a previous page').optional(),
+  cursor: z
+    .string()
+    .max(1000)
+    .refine((v) => decodeCursor(v) !== undefined, 'not a cursor from a previous page')
+    .optional(),
 });
 const developersResponse = z.object({
   asOf,
@@ -113,7 +122,12 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
     '/v1/metrics/engagement',
     {
       onRequest,
-      schema: { summary: 'Email engagement segments per signup cohort, and the nudge effect (nudged vs holdout) per stage', security, querystring: metricsQuery, response: { 200: engagementResponse, ...errors } },
+      schema: {
+        summary: 'Email engagement segments per signup cohort, and the nudge effect (nudged vs holdout) per stage',
+        security,
+        querystring: metricsQuery,
+        response: { 200: engagementResponse, ...errors },
+      },
     },
     async (request) => {
       const active = await rules.active();
@@ -125,7 +139,12 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
     '/v1/metrics/automation',
     {
       onRequest,
-      schema: { summary: 'Automation-resolved vs human-escalated developers; handoff time to claim and resolve, outcomes, SLA breaches, status', security, querystring: metricsQuery, response: { 200: automationResponse, ...errors } },
+      schema: {
+        summary: 'Automation-resolved vs human-escalated developers; handoff time to claim and resolve, outcomes, SLA breaches, status',
+        security,
+        querystring: metricsQuery,
+        response: { 200: automationResponse, ...errors },
+      },
     },
     async (request) => automationShare(pool, developerFilter(request.query)),
   );
@@ -142,7 +161,12 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       return listDevelopers(
         pool,
         developerFilter(request.query),
-        { ...(stage ? { stage } : {}), ...(stalled ? { stalled: { is: stalled === 'true', criteria } } : {}), ...(escalated ? { escalated: escalated === 'true' } : {}), ...(week ? { cohort: week } : {}) },
+        {
+          ...(stage ? { stage } : {}),
+          ...(stalled ? { stalled: { is: stalled === 'true', criteria } } : {}),
+          ...(escalated ? { escalated: escalated === 'true' } : {}),
+          ...(week ? { cohort: week } : {}),
+        },
         limit,
         cursor === undefined ? undefined : decodeCursor(cursor),
       );

@@ -15,13 +15,19 @@ export interface PrometheusRouteOptions {
 /** `GET /metrics`: Prometheus text format, this process's counters and the database's totals. */
 export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, { pool, keys }) => {
   const registry = Registry.merge([processRegistry, databaseRegistry(pool)]);
-  app.get('/metrics', { onRequest: bearerAuth(keys), schema: {
+  app.get(
+    '/metrics',
+    {
+      onRequest: bearerAuth(keys),
+      schema: {
         summary: 'Prometheus metrics (text exposition format)',
         security: [{ bearer: [] }],
         response: { 200: { description: 'prom-client text format', content: { 'text/plain': { schema: z.string() } } } },
       },
-    }, async (_request, reply) => {
-    const text = await registry.metrics();
-    return reply.type(registry.contentType).send(text);
-  });
+    },
+    async (_request, reply) => {
+      const text = await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    },
+  );
 };

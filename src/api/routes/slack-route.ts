@@ -24,7 +24,7 @@ export interface SlackRouteOptions {
 /** Slack interaction bodies are small; anything bigger is not from Slack. */
 const MAX_BODY = 64 * 1024;
 /** Seen signatures are kept a little longer than a signature stays fresh (5 minutes). */
-const REPLAY_WINDOW = "10 minutes";
+const REPLAY_WINDOW = '10 minutes';
 
 const ANSWERS = {
   closed: 'This case is closed: nothing changed.',

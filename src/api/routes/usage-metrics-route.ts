@@ -21,7 +21,7 @@ const sdkFigures = {
 const sdkResponse = z.object({ asOf, overall: z.object(sdkFigures), cohorts: z.array(z.object({ cohort, ...sdkFigures })) });
 
 const depthFigures = {
-  developers: z.int().describe("reached first_api_call as of asOf, its 24 h elapsed: the developers counted"),
+  developers: z.int().describe('reached first_api_call as of asOf, its 24 h elapsed: the developers counted'),
   excluded: z.int().describe('reached first_api_call less than 24 h before asOf (first session not over): left out'),
   buckets: z.array(
     z.object({
@@ -51,7 +51,9 @@ const errorsResponse = z.object({
   asOf,
   overall: z.object(errorFigures),
   cohorts: z.array(z.object({ cohort, ...errorFigures })),
-  endpoints: z.array(z.object({ endpoint: z.string(), ...errorFigures })).describe('endpoints with at least one first-session error, most errors first (then the higher rate, then by name)'),
+  endpoints: z
+    .array(z.object({ endpoint: z.string(), ...errorFigures }))
+    .describe('endpoints with at least one first-session error, most errors first (then the higher rate, then by name)'),
 });
 
 /** Usage metrics from api.request events: SDK share, first-session depth, first-session errors. */
@@ -62,7 +64,15 @@ export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = asy
 
   app.get(
     '/v1/metrics/sdk',
-    { onRequest, schema: { summary: 'SDK vs raw HTTP share of developers and of requests, per signup cohort and overall', security, querystring: metricsQuery, response: { 200: sdkResponse, ...errors } } },
+    {
+      onRequest,
+      schema: {
+        summary: 'SDK vs raw HTTP share of developers and of requests, per signup cohort and overall',
+        security,
+        querystring: metricsQuery,
+        response: { 200: sdkResponse, ...errors },
+      },
+    },
     async (request) => sdkShare(pool, developerFilter(request.query)),
   );
 

@@ -68,7 +68,10 @@ export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPlu
     const applyResponse = versionWithDiff.extend({
       created: z.boolean().describe('false when the source was identical to the running version: nothing stored, that version returned'),
     });
-    const source = z.string().max(512 * 1024).describe(`the ${spec.what} as YAML (${spec.file} format)`);
+    const source = z
+      .string()
+      .max(512 * 1024)
+      .describe(`the ${spec.what} as YAML (${spec.file} format)`);
     const applyBody = z.strictObject({
       source,
       author: z.string().max(200).regex(/\S/, 'must not be blank').trim().describe('who makes the change'),
@@ -95,7 +98,8 @@ export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPlu
         onRequest,
         schema: {
           summary: `Replace the ${spec.what}: validated whole, stored as the next version with author, reason and diff`,
-          description: 'An invalid source is rejected whole (400) and the running version stays. A source identical to the running one stores nothing: 200 with that version and `created: false`.',
+          description:
+            'An invalid source is rejected whole (400) and the running version stays. A source identical to the running one stores nothing: 200 with that version and `created: false`.',
           security,
           body: applyBody,
           response: { 200: applyResponse, 201: applyResponse, 400: fileErrorResponse, 401: errorResponse },
@@ -158,6 +162,10 @@ export function versionedConfigRoute(spec: VersionedConfigRouteSpec): FastifyPlu
     );
 
     const jsonSchema = configJsonSchema(format);
-    app.get(spec.schemaPath, { config: { static: true }, schema: { summary: `The ${label} file format as JSON Schema (draft 2020-12)`, response: { 200: z.record(z.string(), z.unknown()) } } }, async () => jsonSchema);
+    app.get(
+      spec.schemaPath,
+      { config: { static: true }, schema: { summary: `The ${label} file format as JSON Schema (draft 2020-12)`, response: { 200: z.record(z.string(), z.unknown()) } } },
+      async () => jsonSchema,
+    );
   };
 }

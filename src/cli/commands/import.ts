@@ -72,7 +72,9 @@ function batchSize(value: string): number {
 export function importCommand(program: Command): void {
   program
     .command('import <file>')
-    .description('backfill historical events from an NDJSON file (- for stdin) through POST /v1/import: stages and metrics as if lived, no nudge or escalation for the past; resumable')
+    .description(
+      'backfill historical events from an NDJSON file (- for stdin) through POST /v1/import: stages and metrics as if lived, no nudge or escalation for the past; resumable',
+    )
     .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
     .option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY, else $ONRAMP_DATA_DIR/admin-key)')
     .option('--batch <n>', `events per request (1-${MAX_EVENTS_PER_BATCH})`, batchSize, 500)
@@ -145,7 +147,13 @@ export async function runImport(config: Config, file: string, options: ImportOpt
   const prefix: Hash = createHash('sha256');
   const started = performance.now();
   const totals: Totals = { lines: 0, accepted: 0, duplicates: 0, unattributed: 0, deleted: 0 };
-  const bar = absolute && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'import [{bar}] {percentage}% | line {line} | {accepted} accepted, {duplicates} duplicates', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar =
+    absolute && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          { format: 'import [{bar}] {percentage}% | line {line} | {accepted} accepted, {duplicates} duplicates', hideCursor: true, stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
   bar?.start(Math.max(size, 1), 0, { line: 0, accepted: 0, duplicates: 0 });
 
   let lineNo = 0;
@@ -159,7 +167,10 @@ export async function runImport(config: Config, file: string, options: ImportOpt
     if (problems.length > 0) {
       bar?.stop();
       for (const problem of problems) err(problem);
-      throw new ImportFailure(`${problems.length} invalid line${problems.length === 1 ? '' : 's'} in the batch ending at line ${lineNo}: nothing of it was sent${totals.accepted + totals.duplicates > 0 ? ` (the ${totals.accepted + totals.duplicates} events before it are imported)` : ''}`, 1);
+      throw new ImportFailure(
+        `${problems.length} invalid line${problems.length === 1 ? '' : 's'} in the batch ending at line ${lineNo}: nothing of it was sent${totals.accepted + totals.duplicates > 0 ? ` (the ${totals.accepted + totals.duplicates} events before it are imported)` : ''}`,
+        1,
+      );
     }
     inBatch = 0;
     if (batch.length === 0) return;

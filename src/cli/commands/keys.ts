@@ -31,7 +31,8 @@ async function admin(options: AdminOptions, action: (api: ApiClient) => Promise<
   }
 }
 
-const withApi = (command: Command) => command.option('--url <url>', 'API base URL (default http://localhost:$PORT)').option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+const withApi = (command: Command) =>
+  command.option('--url <url>', 'API base URL (default http://localhost:$PORT)').option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
 
 const row = (k: IngestKeyInfo) => `${k.id}  ${k.source.padEnd(16)}  created ${k.createdAt} by ${k.createdBy}${k.revokedAt ? `  REVOKED ${k.revokedAt} by ${k.revokedBy}` : ''}`;
 
@@ -43,7 +44,11 @@ export function keysCommand(program: Command): void {
     .option('--reason <why>', 'recorded in the audit trail')
     .action((options) =>
       admin(options, async (api) => {
-        const created = await api.post<IngestKeyInfo & { key: string }>('/v1/ingest-keys', { source: options.source, author: options.author, ...(options.reason ? { reason: options.reason } : {}) });
+        const created = await api.post<IngestKeyInfo & { key: string }>('/v1/ingest-keys', {
+          source: options.source,
+          author: options.author,
+          ...(options.reason ? { reason: options.reason } : {}),
+        });
         process.stderr.write(`created ${created.id} for ${created.source}; the key (shown once):\n`);
         process.stdout.write(`${created.key}\n`);
       }),
@@ -61,7 +66,10 @@ export function keysCommand(program: Command): void {
     .option('--reason <why>', 'recorded in the audit trail')
     .action((id: string, options) =>
       admin(options, async (api) => {
-        const result = await api.post<{ changed: boolean; key: IngestKeyInfo }>(`/v1/ingest-keys/${encodeURIComponent(id)}/revoke`, { author: options.author, ...(options.reason ? { reason: options.reason } : {}) });
+        const result = await api.post<{ changed: boolean; key: IngestKeyInfo }>(`/v1/ingest-keys/${encodeURIComponent(id)}/revoke`, {
+          author: options.author,
+          ...(options.reason ? { reason: options.reason } : {}),
+        });
         process.stdout.write(`${result.changed ? 'revoked' : 'already revoked'}: ${row(result.key)}\n`);
       }),
     );
@@ -73,7 +81,11 @@ export function keysCommand(program: Command): void {
     .option('--json', 'print the raw JSON')
     .action((options) =>
       admin(options, async (api) => {
-        const query = new URLSearchParams({ limit: options.limit, ...(options.action ? { action: options.action } : {}), ...(options.subject ? { subject: options.subject } : {}) });
+        const query = new URLSearchParams({
+          limit: options.limit,
+          ...(options.action ? { action: options.action } : {}),
+          ...(options.subject ? { subject: options.subject } : {}),
+        });
         const { entries } = await api.get<{ entries: AuditEntry[] }>(`/v1/audit?${query}`);
         if (options.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
         else for (const e of entries) process.stdout.write(`${e.at}  ${e.actor.padEnd(12)}  ${e.action.padEnd(26)}  ${e.subject}${e.reason ? `  — ${e.reason}` : ''}\n`);

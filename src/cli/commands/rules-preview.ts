@@ -53,7 +53,11 @@ function readOrFail(file: string): string {
 function candidateRules(file: string, templatesDir: string) {
   const source = readOrFail(file);
   const parsed = rulesFormatWithTemplates(new EmailTemplates(templatesDir)).parse(source);
-  if (!parsed.ok) throw new PreviewFailure([...parsed.errors.map((e) => rulesFormat.formatError(e)), `${file}: ${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}; nothing previewed`].join('\n'), 1);
+  if (!parsed.ok)
+    throw new PreviewFailure(
+      [...parsed.errors.map((e) => rulesFormat.formatError(e)), `${file}: ${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}; nothing previewed`].join('\n'),
+      1,
+    );
   return { source, ruleIds: parsed.document.rules.map((r) => r.id), enabled: parsed.document.rules.filter((r) => r.enabled).length };
 }
 
@@ -94,7 +98,10 @@ export async function previewRules(config: Config, file: string, options: Previe
   // Temporal's own logs (worker start and stop, the test server's missing capabilities) would
   // drown the report: errors only, on stderr.
   installTemporalRuntime(pino({ level: 'error' }, pino.destination(2)));
-  const bar = options.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: 'preview [{bar}] {percentage}% | {day}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const bar =
+    options.json || !process.stderr.isTTY
+      ? undefined
+      : new cliProgress.SingleBar({ format: 'preview [{bar}] {percentage}% | {day}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar?.start(100, 0, { day: 'starting the sandbox' });
   // Ctrl-C stops at the next step and tears the sandbox down: no test server is left running.
   const interrupted = new AbortController();
@@ -124,7 +131,9 @@ export async function previewRules(config: Config, file: string, options: Previe
       out(`against ${cohort.developers} synthetic developers signing up over ${cohort.days} days (seed ${cohort.seed}): ${result.events} events, opens and clicks included`);
     } else {
       const h = result.history!;
-      out(`against the ${h.developers} developers who signed up from ${cohort.from.toISOString()} to ${cohort.to.toISOString()}: ${result.events} of their events replayed (${h.skipped} unreadable, skipped; email opens and clicks left out)`);
+      out(
+        `against the ${h.developers} developers who signed up from ${cohort.from.toISOString()} to ${cohort.to.toISOString()}: ${result.events} of their events replayed (${h.skipped} unreadable, skipped; email opens and clicks left out)`,
+      );
     }
     out(`sandbox: ${result.days.toFixed(1)} days played under the time-skipping server; nothing was sent, nothing written outside it\n`);
     out(formatPreviewOutcome(result.outcome, result.history?.actual));
@@ -143,7 +152,9 @@ function describeCohort(cohort: PreviewCohort) {
 export function rulesPreviewCommand(rules: Command): void {
   rules
     .command('preview <file>')
-    .description('run a candidate rules file against a cohort in a sandbox (time-skipping Temporal, in-memory PostgreSQL) and report what it would send and escalate; sends nothing')
+    .description(
+      'run a candidate rules file against a cohort in a sandbox (time-skipping Temporal, in-memory PostgreSQL) and report what it would send and escalate; sends nothing',
+    )
     .option('--developers <n>', 'synthetic developers', positiveInt('--developers'), 200)
     .option('--days <n>', 'days of signups (synthetic), or of history before --to (--history)', positiveInt('--days'), 30)
     .option('--seed <n>', 'random seed of the synthetic cohort', positiveInt('--seed'), 1)

@@ -51,7 +51,13 @@ export async function runSimulation(params: SimulationParams): Promise<Simulatio
 
   const events = plan.batches.reduce((n, b) => n + b.length, 0);
   // Progress on stderr: bars on a terminal, otherwise a line at each tenth of the events (a log, not a redrawn bar).
-  const bars = params.quiet || !process.stderr.isTTY ? undefined : new cliProgress.MultiBar({ format: '{phase} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const bars =
+    params.quiet || !process.stderr.isTTY
+      ? undefined
+      : new cliProgress.MultiBar(
+          { format: '{phase} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        );
   const eventsBar = bars?.create(events, 0, { phase: 'events ' });
   const eventsLine = params.quiet || bars ? undefined : tenths(events, (done) => process.stderr.write(`events fed: ${done}/${events}\n`));
   const emailsBar = params.followEmails > 0 && params.adminKey ? bars?.create(0, 0, { phase: 'emails ' }) : undefined;
@@ -67,8 +73,7 @@ export async function runSimulation(params: SimulationParams): Promise<Simulatio
         if (phase === 'events') {
           eventsBar?.update(done);
           eventsLine?.(done);
-        }
-        else {
+        } else {
           emailsBar?.setTotal(total);
           emailsBar?.update(done);
         }

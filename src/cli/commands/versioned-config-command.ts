@@ -207,8 +207,8 @@ export function versionedConfigCommand<S extends z.ZodType>(program: Command, sp
       .requiredOption('--author <author>', 'who makes the change')
       .requiredOption('--reason <reason>', 'why'),
   ).action((file: string, options: ApiOptions & { author: string; reason: string }) => run(() => actions.apply(loadConfig(), file, options)));
-  withApi(command.command('history').description(`every ${label} version, newest first`).option('--diff', 'print each version’s diff').option('--json', 'print the raw JSON')).action(
-    (options: ApiOptions & { json?: boolean; diff?: boolean }) => run(() => actions.history(loadConfig(), options)),
-  );
+  withApi(
+    command.command('history').description(`every ${label} version, newest first`).option('--diff', 'print each version’s diff').option('--json', 'print the raw JSON'),
+  ).action((options: ApiOptions & { json?: boolean; diff?: boolean }) => run(() => actions.history(loadConfig(), options)));
   return command;
 }

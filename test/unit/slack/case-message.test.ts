@@ -60,7 +60,8 @@ const texts = (blocks: KnownBlock[]): string[] =>
     return out;
   });
 const all = (blocks: KnownBlock[]) => texts(blocks).join('\n');
-const actions = (blocks: KnownBlock[]) => blocks.find((b) => b.type === 'actions') as { block_id: string; elements: { action_id: string; type: string; value?: string; options?: { value: string }[] }[] } | undefined;
+const actions = (blocks: KnownBlock[]) =>
+  blocks.find((b) => b.type === 'actions') as { block_id: string; elements: { action_id: string; type: string; value?: string; options?: { value: string }[] }[] } | undefined;
 
 function withinLimits(blocks: KnownBlock[]) {
   expect(blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
@@ -104,7 +105,11 @@ describe('case message (Block Kit)', () => {
     expect(open).toContain(`claim by <!date^${Date.parse('2026-11-02T16:00:00Z') / 1000}^{date_short_pretty} {time}|2026-11-02 16:00 UTC>`);
     expect(open).toContain(`resolve by <!date^${Date.parse('2026-11-04T12:00:00Z') / 1000}^`);
 
-    const claimed = buildCaseMessage({ view: view({ status: 'claimed', owner: 'U0AGENT1', claimedAt: '2026-11-02T13:00:00.000Z', claimDueAt: null, level: 2, breaches: ['claim'] }), context: context(), outcomes });
+    const claimed = buildCaseMessage({
+      view: view({ status: 'claimed', owner: 'U0AGENT1', claimedAt: '2026-11-02T13:00:00.000Z', claimDueAt: null, level: 2, breaches: ['claim'] }),
+      context: context(),
+      outcomes,
+    });
     const text = all(claimed.blocks);
     expect(text).toContain('*Claimed* by <@U0AGENT1>');
     expect(text).toContain('level 2');
@@ -126,10 +131,17 @@ describe('case message (Block Kit)', () => {
   it('hides Claim once claimed, and every action once the case is closed', () => {
     const claimed = actions(buildCaseMessage({ view: view({ status: 'claimed', owner: 'U0AGENT1' }), context: context(), outcomes }).blocks)!;
     expect(claimed.elements.map((e) => e.action_id)).not.toContain(ACTION_IDS.claim);
-    expect(actions(buildCaseMessage({ view: view({ status: 'snoozed', owner: 'U0AGENT1', snoozedUntil: '2026-11-02T14:00:00Z' }), context: context(), outcomes }).blocks)!.elements[0]!.action_id).toBe(ACTION_IDS.claim);
+    expect(
+      actions(buildCaseMessage({ view: view({ status: 'snoozed', owner: 'U0AGENT1', snoozedUntil: '2026-11-02T14:00:00Z' }), context: context(), outcomes }).blocks)!.elements[0]!
+        .action_id,
+    ).toBe(ACTION_IDS.claim);
 
     for (const status of ['resolved', 'returned'] as const) {
-      const { blocks } = buildCaseMessage({ view: view({ status, owner: 'U0AGENT1', outcome: status === 'resolved' ? 'unblocked' : null, closedAt: '2026-11-03T10:00:00Z', claimDueAt: null }), context: context(), outcomes });
+      const { blocks } = buildCaseMessage({
+        view: view({ status, owner: 'U0AGENT1', outcome: status === 'resolved' ? 'unblocked' : null, closedAt: '2026-11-03T10:00:00Z', claimDueAt: null }),
+        context: context(),
+        outcomes,
+      });
       expect(actions(blocks)).toBeUndefined();
       const text = all(blocks);
       expect(text).toContain(status === 'resolved' ? '*Resolved* — outcome `unblocked`' : '*Returned to automation*');
@@ -141,7 +153,9 @@ describe('case message (Block Kit)', () => {
   it('mentions user groups and users at the top, and in the notification text', () => {
     const { text, blocks } = buildCaseMessage({ view: view(), context: context(), outcomes, mention: ['S0ONBOARDING', 'U0LEAD'] });
     expect(texts(blocks)[0]).toMatch(/^<!subteam\^S0ONBOARDING> <@U0LEAD> /);
-    expect(text).toMatch(/^<!subteam\^S0ONBOARDING> <@U0LEAD> Onramp handoff \(open, level 1\): developer dev_42 stuck in credential provisioned for 7 days 3 hours — no first API call/);
+    expect(text).toMatch(
+      /^<!subteam\^S0ONBOARDING> <@U0LEAD> Onramp handoff \(open, level 1\): developer dev_42 stuck in credential provisioned for 7 days 3 hours — no first API call/,
+    );
   });
 
   it('links the journey (button and context link, URL escaped)', () => {
@@ -182,7 +196,16 @@ describe('case message (Block Kit)', () => {
   it('copes with a developer with no stage, no nudges and unknown profile fields', () => {
     const { blocks } = buildCaseMessage({
       view: view({ rule: undefined as never }),
-      context: context({ developer: { id: 'dev_1', email: null, accountType: null, orgId: null, channel: null, timezone: null }, stage: null, stageReachedAt: null, stuckForSeconds: null, timeline: [], nudges: [], diagnosis: [], journeyUrl: '' }),
+      context: context({
+        developer: { id: 'dev_1', email: null, accountType: null, orgId: null, channel: null, timezone: null },
+        stage: null,
+        stageReachedAt: null,
+        stuckForSeconds: null,
+        timeline: [],
+        nudges: [],
+        diagnosis: [],
+        journeyUrl: '',
+      }),
       outcomes: [],
     });
     withinLimits(blocks);

@@ -42,7 +42,8 @@ const message = (over: Partial<CaseView> = {}): CaseMessage => buildCaseMessage(
 
 describe('SlackGateway against a local Slack', () => {
   let slack: FakeSlack;
-  const gateway = (options: Partial<SlackGatewayOptions> = {}) => new SlackGateway({ token, slackApiUrl: slack.slackApiUrl, retryConfig: quick, logLevel: LogLevel.ERROR, ...options });
+  const gateway = (options: Partial<SlackGatewayOptions> = {}) =>
+    new SlackGateway({ token, slackApiUrl: slack.slackApiUrl, retryConfig: quick, logLevel: LogLevel.ERROR, ...options });
 
   beforeEach(async () => {
     slack = await startFakeSlack({ token, channels: ['general', 'onboarding-help'] });
@@ -116,7 +117,10 @@ describe('SlackGateway against a local Slack', () => {
 
   it('gives up after the configured retries on 5xx', async () => {
     slack.failNext('chat.postMessage', 10, { status: 503 });
-    await expect(gateway({ retryConfig: { ...quick, retries: 2 } }).postCase('#onboarding-help', message(), 'k503')).rejects.toMatchObject({ code: 'slack_webapi_http_error', statusCode: 503 });
+    await expect(gateway({ retryConfig: { ...quick, retries: 2 } }).postCase('#onboarding-help', message(), 'k503')).rejects.toMatchObject({
+      code: 'slack_webapi_http_error',
+      statusCode: 503,
+    });
     expect(slack.calls('chat.postMessage')).toHaveLength(3);
     expect(slack.messages('onboarding-help')).toHaveLength(0);
   });
@@ -139,7 +143,9 @@ describe('SlackGateway against a local Slack', () => {
   it('with rejectRateLimitedCalls the client throws WebAPIRateLimitedError at once instead', async () => {
     // Waiting the 30 s would outlast the unit tests' 20 s timeout: the error comes first.
     slack.failNext('chat.postMessage', 1, { status: 429, retryAfter: 30 });
-    const error: unknown = await gateway({ rejectRateLimitedCalls: true }).postCase('#onboarding-help', message(), 'k429r').catch((e: unknown) => e);
+    const error: unknown = await gateway({ rejectRateLimitedCalls: true })
+      .postCase('#onboarding-help', message(), 'k429r')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WebAPIRateLimitedError);
     expect((error as WebAPIRateLimitedError).retryAfter).toBe(30);
     expect(slack.calls('chat.postMessage')).toHaveLength(1);
@@ -147,13 +153,17 @@ describe('SlackGateway against a local Slack', () => {
 
   it('Slack errors are not retried, and tell permanent from passing trouble', async () => {
     slack.failNext('chat.update', 1, { error: 'channel_not_found' });
-    const error: unknown = await gateway().updateCase('C0FAKE0002', '1.000001', message()).catch((e: unknown) => e);
+    const error: unknown = await gateway()
+      .updateCase('C0FAKE0002', '1.000001', message())
+      .catch((e: unknown) => e);
     expect(slackErrorCode(error)).toBe('channel_not_found');
     expect(isPermanentSlackError(error)).toBe(true);
     expect(slack.calls('chat.update')).toHaveLength(1);
     expect(isPermanentSlackError(new Error('socket hang up'))).toBe(false);
 
-    const auth: unknown = await new SlackGateway({ token: 'xoxb-wrong', slackApiUrl: slack.slackApiUrl, retryConfig: quick, logLevel: LogLevel.ERROR }).postCase('#general', message(), 'k').catch((e: unknown) => e);
+    const auth: unknown = await new SlackGateway({ token: 'xoxb-wrong', slackApiUrl: slack.slackApiUrl, retryConfig: quick, logLevel: LogLevel.ERROR })
+      .postCase('#general', message(), 'k')
+      .catch((e: unknown) => e);
     expect(slackErrorCode(auth)).toBe('invalid_auth');
   });
 
@@ -175,7 +185,9 @@ describe('SlackGateway against a local Slack', () => {
   it('ephemeral messages and the note modal', async () => {
     const g = gateway();
     await g.ephemeral('#onboarding-help', 'U0STRANGER', 'Only onboarding agents can act on cases.');
-    expect(slack.ephemerals()).toEqual([expect.objectContaining({ channel: slack.channelId('onboarding-help'), user: 'U0STRANGER', text: 'Only onboarding agents can act on cases.' })]);
+    expect(slack.ephemerals()).toEqual([
+      expect.objectContaining({ channel: slack.channelId('onboarding-help'), user: 'U0STRANGER', text: 'Only onboarding agents can act on cases.' }),
+    ]);
 
     await g.openNoteModal('123.456.abc', 'dev_1/h1', { channel: 'C0FAKE0002', messageTs: '1.2' });
     const [opened] = slack.views();
@@ -210,10 +222,16 @@ describe('SlackGateway against a local Slack', () => {
     const client = new WebClient(token, { slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 0 }, logger: silent });
     const tooMany = Array.from({ length: 51 }, () => ({ type: 'divider' }));
     await expect(client.chat.postMessage({ channel: '#general', text: 'x', blocks: tooMany })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
-    await expect(client.chat.postMessage({ channel: '#general', text: 'x', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'y'.repeat(3001) } }] })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+    await expect(
+      client.chat.postMessage({ channel: '#general', text: 'x', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'y'.repeat(3001) } }] }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
     await expect(client.conversations.history({ channel: '#general' })).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
     await expect(client.chat.postMessage({ channel: '#general', text: 'x', thread_ts: '1.000001' })).rejects.toMatchObject({ data: { error: 'thread_not_found' } });
-    const json = await fetch(`${slack.slackApiUrl}chat.postMessage`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${token}` }, body: JSON.stringify({ channel: 'general', text: 'json body' }) });
+    const json = await fetch(`${slack.slackApiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ channel: 'general', text: 'json body' }),
+    });
     expect(await json.json()).toMatchObject({ ok: true, channel: slack.channelId('general'), message: { text: 'json body' } });
   });
 });

@@ -79,9 +79,15 @@ describe('Slack interaction payloads', () => {
     delete (noUser.user as Record<string, unknown>).id;
     expect(parse(noUser)).toMatchObject({ kind: 'error', path: 'user.id' });
     expect(parse({ ...blockAction({ caseId, actionId: ACTION_IDS.claim, user }), actions: [] })).toMatchObject({ kind: 'error', path: 'actions' });
-    expect(parse({ ...blockAction({ caseId, actionId: ACTION_IDS.claim, user }), actions: [{ type: 'button', value: caseId }] })).toMatchObject({ kind: 'error', path: 'actions.0.action_id' });
+    expect(parse({ ...blockAction({ caseId, actionId: ACTION_IDS.claim, user }), actions: [{ type: 'button', value: caseId }] })).toMatchObject({
+      kind: 'error',
+      path: 'actions.0.action_id',
+    });
     expect(parse(blockAction({ caseId, actionId: ACTION_IDS.snooze, user, selected: '1w' }))).toMatchObject({ kind: 'error', path: 'actions.0.selected_option.value' });
-    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.resolve, user, selected: 'unblocked', blockId: 'random' }))).toMatchObject({ kind: 'error', path: 'actions.0.block_id' });
+    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.resolve, user, selected: 'unblocked', blockId: 'random' }))).toMatchObject({
+      kind: 'error',
+      path: 'actions.0.block_id',
+    });
     expect(parse(blockAction({ caseId, actionId: ACTION_IDS.claim, user, value: '', blockId: 'random' }))).toMatchObject({ kind: 'error', path: 'actions.0.value' });
     const noTrigger = blockAction({ caseId, actionId: ACTION_IDS.note, user });
     delete noTrigger.trigger_id;

@@ -5,16 +5,33 @@ import { blockAction, signedInteraction } from '../../support/slack-requests.ts'
 const secret = '8f742231b10e8888abcd99yyyzzz85a5';
 const now = Date.UTC(2026, 10, 2, 12, 0, 0);
 const nowSeconds = now / 1000;
-const request = (timestamp = nowSeconds) => signedInteraction({ signingSecret: secret, payload: blockAction({ caseId: 'dev-1/h1', actionId: 'onramp.claim', user: 'U0AGENT1' }), timestamp });
+const request = (timestamp = nowSeconds) =>
+  signedInteraction({ signingSecret: secret, payload: blockAction({ caseId: 'dev-1/h1', actionId: 'onramp.claim', user: 'U0AGENT1' }), timestamp });
 const check = (req: ReturnType<typeof request>, overrides: Partial<Parameters<typeof verifySlackSignature>[0]> = {}) =>
-  verifySlackSignature({ signingSecret: secret, timestamp: req.headers['x-slack-request-timestamp'], signature: req.headers['x-slack-signature'], rawBody: req.body, now, ...overrides });
+  verifySlackSignature({
+    signingSecret: secret,
+    timestamp: req.headers['x-slack-request-timestamp'],
+    signature: req.headers['x-slack-signature'],
+    rawBody: req.body,
+    now,
+    ...overrides,
+  });
 
 describe('Slack request signatures (v0)', () => {
   it("matches Slack's documented example", () => {
     // From Slack's "Verifying requests from Slack" guide.
-    const body = 'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+    const body =
+      'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
     expect(slackSignature(secret, '1531420618', body)).toBe('v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503');
-    expect(verifySlackSignature({ signingSecret: secret, timestamp: '1531420618', signature: 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503', rawBody: Buffer.from(body), now: 1531420618_000 })).toEqual({ ok: true });
+    expect(
+      verifySlackSignature({
+        signingSecret: secret,
+        timestamp: '1531420618',
+        signature: 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503',
+        rawBody: Buffer.from(body),
+        now: 1531420618_000,
+      }),
+    ).toEqual({ ok: true });
   });
 
   it('accepts a request signed with the secret, within five minutes either way', () => {
@@ -36,7 +53,13 @@ describe('Slack request signatures (v0)', () => {
 
   it('rejects signatures of another length or scheme without throwing', () => {
     const req = request();
-    for (const signature of ['v0=abc', 'v1=' + req.headers['x-slack-signature']!.slice(3), req.headers['x-slack-signature']!.toUpperCase(), `${req.headers['x-slack-signature']}00`, 'v0=é' + req.headers['x-slack-signature']!.slice(5)]) {
+    for (const signature of [
+      'v0=abc',
+      'v1=' + req.headers['x-slack-signature']!.slice(3),
+      req.headers['x-slack-signature']!.toUpperCase(),
+      `${req.headers['x-slack-signature']}00`,
+      'v0=é' + req.headers['x-slack-signature']!.slice(5),
+    ]) {
       expect(check(req, { signature })).toEqual({ ok: false, reason: 'forged' });
     }
   });

@@ -2,7 +2,8 @@
 // Brings a checkout to a runnable state: node_modules, the Temporal binaries, the generated Prisma
 // client and, with --test, the test-only tooling. Plain Node with no dependencies, because it runs
 // before node_modules exist; each step is skipped after a cheap check, so a warm run stays well
-// under a second. `--generate` regenerates the Prisma client even when it looks current.
+// under a second. `--generate` regenerates the Prisma client even when it looks current; `--client`
+// brings only node_modules and the Prisma client (what `npm run test:unit` needs).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -188,6 +189,7 @@ function ensureTestTooling() {
 }
 
 ensureNodeModules();
-ensureTemporalBinaries();
+// --client: only what the pure tests import (the generated Prisma client), for `npm run test:unit`.
+if (!args.has('--client')) ensureTemporalBinaries();
 ensurePrismaClient();
 if (args.has('--test')) ensureTestTooling();

@@ -15,7 +15,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Pure code: no servers, no Temporal, no generated Prisma client. Files in parallel.
+        // Pure code: no servers, no Temporal binaries (only the generated Prisma client, which `npm run test:unit` brings). Files in parallel.
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000, sequence: { groupOrder: 0 } },
       },
       {

@@ -3,6 +3,8 @@ import { PRODUCTION_TEMPORAL_SUITES } from './test/support/production-temporal-s
 
 /** The journey workflow bundle, built once per run for the projects whose workers run it. */
 const workflowBundle = 'test/support/workflow-bundle.global-setup.ts';
+/** The Temporal SDK's runtime, logging warnings and up, in every test process that starts a worker. */
+const temporalLog = 'test/support/temporal-log.setup.ts';
 /** `npm run test:production-temporal`: only the integration files that drive journeys through Temporal. */
 const productionTemporal = process.env.ONRAMP_TEST_TEMPORAL === 'production';
 
@@ -21,7 +23,7 @@ export default defineConfig({
       {
         extends: true,
         // The real workflow under the time-skipping test server (one per file).
-        test: { name: 'workflow', include: ['test/workflow/**/*.test.ts'], globalSetup: [workflowBundle], sequence: { groupOrder: 1 } },
+        test: { name: 'workflow', include: ['test/workflow/**/*.test.ts'], globalSetup: [workflowBundle], setupFiles: [temporalLog], sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
@@ -30,6 +32,7 @@ export default defineConfig({
           name: 'integration',
           include: productionTemporal ? PRODUCTION_TEMPORAL_SUITES : ['test/integration/**/*.test.ts'],
           globalSetup: [workflowBundle],
+          setupFiles: [temporalLog],
           fileParallelism: false,
           sequence: { groupOrder: 2 },
         },
@@ -37,7 +40,14 @@ export default defineConfig({
       {
         extends: true,
         // Outages of Slack, SMTP and PostgreSQL under a running journey: one file at a time.
-        test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], globalSetup: [workflowBundle], fileParallelism: false, sequence: { groupOrder: 3 } },
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup: [workflowBundle],
+          setupFiles: [temporalLog],
+          fileParallelism: false,
+          sequence: { groupOrder: 3 },
+        },
       },
     ],
   },

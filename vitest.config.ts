@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import { PRODUCTION_TEMPORAL_SUITES } from './test/support/production-temporal-suites.ts';
 
-/** The journey workflow bundle, built once per run for the projects whose workers run it. */
-const workflowBundle = 'test/support/workflow-bundle.global-setup.ts';
+/** The journey workflow bundle and a migrated PGlite cluster, built once per run for the projects with servers. */
+const runArtifacts = 'test/support/run-artifacts.global-setup.ts';
 /** The Temporal SDK's runtime, logging warnings and up, in every test process that starts a worker. */
 const temporalLog = 'test/support/temporal-log.setup.ts';
 /** `npm run test:production-temporal`: only the integration files that drive journeys through Temporal. */
@@ -13,27 +13,29 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // Projects run one after another (unit first): the server-backed ones share 2 cores badly.
+    // Projects run one after another (unit first). Vitest's default is one worker less than the
+    // cores, which is one here: the projects that can share the 2 cores say so.
     projects: [
       {
         extends: true,
         // Pure code: no servers, no Temporal binaries (only the generated Prisma client, which `npm run test:unit` brings). Files in parallel.
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000, sequence: { groupOrder: 0 } },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000, maxWorkers: 2, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
-        // The real workflow under the time-skipping test server (one per file).
-        test: { name: 'workflow', include: ['test/workflow/**/*.test.ts'], globalSetup: [workflowBundle], setupFiles: [temporalLog], sequence: { groupOrder: 1 } },
+        // The real workflow under the time-skipping test server (one per file). Two files at a time.
+        test: { name: 'workflow', include: ['test/workflow/**/*.test.ts'], globalSetup: [runArtifacts], setupFiles: [temporalLog], maxWorkers: 2, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
-        // Real servers (Temporal, PGlite, PostgreSQL, the CLI as a child process): one file at a time.
+        // Real servers (Temporal, PGlite, PostgreSQL, the CLI as a child process), each file its own
+        // (free ports, fresh databases): two files at a time, as they wait on servers as much as they compute.
         test: {
           name: 'integration',
           include: productionTemporal ? PRODUCTION_TEMPORAL_SUITES : ['test/integration/**/*.test.ts'],
-          globalSetup: [workflowBundle],
+          globalSetup: [runArtifacts],
           setupFiles: [temporalLog],
-          fileParallelism: false,
+          maxWorkers: 2,
           sequence: { groupOrder: 2 },
         },
       },
@@ -43,7 +45,7 @@ export default defineConfig({
         test: {
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
-          globalSetup: [workflowBundle],
+          globalSetup: [runArtifacts],
           setupFiles: [temporalLog],
           fileParallelism: false,
           sequence: { groupOrder: 3 },

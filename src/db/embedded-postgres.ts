@@ -7,6 +7,11 @@ import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from '@electric-
 export interface EmbeddedPostgresOptions {
   /** Where PGlite keeps its files (created if missing); undefined keeps the database in memory. */
   dataDir?: string;
+  /**
+   * A data directory to start from, as PGlite's `dumpDataDir()` wrote it (a tarball): the cluster is
+   * unpacked instead of initialised, which takes a third of the time.
+   */
+  loadDataDir?: Blob;
   /** 0 (the default) lets the system pick a free port. */
   port?: number;
   host?: string;
@@ -40,7 +45,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   const dataDir = opts.dataDir === undefined ? undefined : resolve(opts.dataDir);
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
 
-  const db = await PGlite.create({ dataDir });
+  const db = await PGlite.create({ dataDir, loadDataDir: opts.loadDataDir });
   const sessions = new OneSessionAtATime(db, opts.connectionWaitMs ?? 60_000);
   const server = createServer((socket) => sessions.accept(socket));
   try {

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { withTransaction } from '../../src/db/sql.ts';
 import { lowerStageEvidence } from '../../src/ingest/stage-evidence.ts';
 import { evidenceOrderSql, isEarlier } from '../../src/journey/evidence-order.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { createMigratedTestDatabase } from '../support/migrated-database.ts';
+import { databaseBackends, type TestDatabase } from '../support/test-databases.ts';
 
 interface Proof {
   occurredAt: string;
@@ -36,8 +36,7 @@ describe.each(databaseBackends())('the evidence order on %s', (backend) => {
   let run = 0;
 
   beforeAll(async () => {
-    database = await createTestDatabase(backend);
-    await applyMigrations(database.url);
+    database = await createMigratedTestDatabase(backend);
     db = openDatabase(database.url, { max: database.maxConnections });
   });
 

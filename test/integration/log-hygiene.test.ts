@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { withTransaction } from '../../src/db/sql.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
 import { createLogger, logFormat, type LogFormat } from '../../src/logger.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { freePort } from '../support/free-port.ts';
 import { SIGNING_SECRET } from '../support/nudge-deps.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
+import { createMigratedTestDatabase } from '../support/migrated-database.ts';
+import type { TestDatabase } from '../support/test-databases.ts';
 
 /**
  * Secrets never logged, personal data kept out of logs: the API's logger at its most verbose
@@ -31,8 +31,7 @@ let database: TestDatabase;
 let db: Database;
 
 beforeAll(async () => {
-  database = await createTestDatabase('pglite');
-  await applyMigrations(database.url);
+  database = await createMigratedTestDatabase('pglite');
   db = openDatabase(database.url, { max: database.maxConnections });
 }, 120_000);
 

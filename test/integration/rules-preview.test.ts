@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
 import type { IngestEvent } from '../../src/events/event-schemas.ts';
 import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { runRulePreview, type PreviewResult } from '../../src/preview/rule-preview.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
-import { createTestDatabase, databaseBackends, type TestDatabase } from '../support/test-databases.ts';
+import { createMigratedTestDatabase } from '../support/migrated-database.ts';
+import { databaseBackends, type TestDatabase } from '../support/test-databases.ts';
 
 /**
  * `onramp rules preview`: candidate rules against a cohort in the sandbox. The history mode runs
@@ -87,8 +87,7 @@ let database: TestDatabase;
 let db: Database;
 
 beforeAll(async () => {
-  database = await createTestDatabase(databaseBackends()[0]!);
-  await applyMigrations(database.url);
+  database = await createMigratedTestDatabase(databaseBackends()[0]!);
   db = openDatabase(database.url, { max: database.maxConnections });
   await new EventIngestor(db.pool).ingest(history);
   // What the running rules actually did: one email, under an older version of first-call-help.

@@ -6,7 +6,6 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import type { OnrampApp } from '../../src/api/build-app.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import type { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
@@ -17,7 +16,8 @@ import { startProductionTemporal, type ProductionTemporal } from '../../src/temp
 import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
 import { eventually } from './eventually.ts';
 import { freePort } from './free-port.ts';
-import { createTestDatabase, type DatabaseBackend, type TestDatabase } from './test-databases.ts';
+import { createMigratedTestDatabase } from './migrated-database.ts';
+import type { DatabaseBackend, TestDatabase } from './test-databases.ts';
 import type { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from './nudge-deps.ts';
@@ -76,8 +76,7 @@ export class OnrampHarness {
   ) {}
 
   async start(): Promise<this> {
-    this.database = await createTestDatabase(this.backend);
-    await applyMigrations(this.database.url);
+    this.database = await createMigratedTestDatabase(this.backend);
     this.db = openDatabase(this.database.url, { max: this.database.maxConnections });
     this.prisma = this.db.prisma;
     await new RuleStore(this.db.pool).ensureInitialVersion(RULES_FILE);

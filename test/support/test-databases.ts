@@ -18,13 +18,20 @@ export interface TestDatabase {
  * the user: `pg` takes it from $USER, which is unset in some CI shells).
  */
 export function databaseBackends(): DatabaseBackend[] {
-  return process.env.TEST_DATABASE_URL ? ['postgres', 'pglite'] : ['pglite'];
+  if (!process.env.TEST_DATABASE_URL) return ['pglite'];
+  // `npm run test:production-temporal` varies the Temporal server, not Onramp's database: the
+  // files it runs again take PostgreSQL only, as production does (both ran in `npm test`).
+  if (process.env.ONRAMP_TEST_TEMPORAL === 'production') return ['postgres'];
+  return ['postgres', 'pglite'];
 }
 
-/** A fresh, empty database (no migrations applied) and the means to throw it away. */
-export async function createTestDatabase(backend: DatabaseBackend): Promise<TestDatabase> {
+/**
+ * A fresh database and the means to throw it away: empty (no migrations applied), or for PGlite
+ * unpacked from `pgliteDataDir` (a `dumpDataDir()` tarball) when given.
+ */
+export async function createTestDatabase(backend: DatabaseBackend, { pgliteDataDir }: { pgliteDataDir?: Blob } = {}): Promise<TestDatabase> {
   if (backend === 'pglite') {
-    const server = await startEmbeddedPostgres();
+    const server = await startEmbeddedPostgres({ loadDataDir: pgliteDataDir });
     return { url: server.url, maxConnections: 1, drop: () => server.stop() };
   }
 

@@ -1,34 +1,22 @@
-import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { expect } from 'vitest';
-import { buildApp } from '../../src/api/build-app.ts';
-import { openMigratedDatabase } from './migrated-database.ts';
+import { startTestApp } from './test-app.ts';
 import type { DatabaseBackend } from './test-databases.ts';
 
 /** The keys of the metrics API tests' app: the metrics endpoints take the admin and the metrics key. */
 export const METRICS_TEST_KEYS = { ingest: 'metrics-test-ingest-key-0123', admin: 'metrics-test-admin-key-01234', metrics: 'metrics-test-read-key-012345' } as const;
 
 /**
- * The metrics API tests' setup: a fresh, migrated database and the app on it (the metrics never talk
- * to Temporal: a lazy client that never connects), with `get` / `ok` (asserts 200, returns the JSON)
- * under the admin key by default. Fixtures go straight into `db.pool`.
+ * The metrics API tests' setup: `startTestApp` with the metrics keys (logging at METRICS_TEST_LOG),
+ * with `get` / `ok` (asserts 200, returns the JSON) under the admin key by default. Fixtures go
+ * straight into `db.pool`.
  */
 export async function startMetricsTestApp(backend: DatabaseBackend) {
-  const database = await openMigratedDatabase(backend);
-  const { db } = database;
-  const app = await buildApp({
-    db,
-    temporal: new Client(),
-    logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }),
-    ingestKeys: [METRICS_TEST_KEYS.ingest],
-    adminKeys: [METRICS_TEST_KEYS.admin],
-    metricsKeys: [METRICS_TEST_KEYS.metrics],
-    signingSecret: 's'.repeat(32),
-  });
+  const testApp = await startTestApp(backend, { keys: METRICS_TEST_KEYS, logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }) });
+  const { app } = testApp;
   const get = (url: string, key: string = METRICS_TEST_KEYS.admin) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
   return {
-    db,
-    app,
+    ...testApp,
     get,
     async ok(url: string, key?: string) {
       const response = await get(url, key);
@@ -54,10 +42,6 @@ export async function startMetricsTestApp(backend: DatabaseBackend) {
         expect(ingest.json()).toEqual({ errors: [{ path: 'authorization', message: 'invalid key' }] });
         expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(401);
       }
-    },
-    async close() {
-      await app.close();
-      await database.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { PUBLIC_URL, SIGNING_SECRET } from '../support/nudge-deps.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
+import { signupWithKey } from '../support/signup-events.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 const shipped = parse(readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8'));
@@ -50,18 +51,7 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     while (holdoutBucket(`${backend}_nudged_${n}`) < 1000) n++;
     const id = `${backend}_nudged_${n}`;
     const now = new Date().toISOString();
-    const posted = await h.post({
-      events: [
-        {
-          id: `${id}-s`,
-          type: 'developer.signed_up',
-          developerId: id,
-          occurredAt: now,
-          properties: { email: `${id}@example.com`, accountType: 'organization', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' },
-        },
-        { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
-      ],
-    });
+    const posted = await h.post({ events: signupWithKey(id, now, { accountType: 'organization', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' }) });
     expect(posted.statusCode, posted.body).toBe(202);
 
     const sent = await eventually(() => messages(id), { until: (m) => m.some((x) => x.outcome === 'sent'), describe: `a nudge sent to ${id}` });

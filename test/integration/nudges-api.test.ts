@@ -75,22 +75,12 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     expect(link.origin).toBe(PUBLIC_URL);
 
     // A forged token changes nothing; the link's GET only asks; the one-click POST revokes consent.
-    const forged = await h.app.inject({
-      method: 'POST',
-      url: `/v1/unsubscribe?developer=${id}&token=forged`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'List-Unsubscribe=One-Click',
-    });
+    const forged = await h.unsubscribe(`/v1/unsubscribe?developer=${id}&token=forged`);
     expect(forged.statusCode).toBe(400);
     const page = await h.app.inject({ method: 'GET', url: link.pathname + link.search });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<form method="post"');
-    const oneClick = await h.app.inject({
-      method: 'POST',
-      url: link.pathname + link.search,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'List-Unsubscribe=One-Click',
-    });
+    const oneClick = await h.unsubscribe(link.pathname + link.search);
     expect(oneClick.statusCode, oneClick.body).toBe(200);
     expect(oneClick.json()).toEqual({ unsubscribed: true });
 
@@ -171,8 +161,7 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
       ).statusCode,
     ).toBe(202);
     const link = new URL(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
-    const unsubscribe = (payload: string) =>
-      h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+    const unsubscribe = (payload: string) => h.unsubscribe(link.pathname + link.search, payload);
     expect((await unsubscribe('List-Unsubscribe=One-Click')).statusCode).toBe(200);
     const revocations = async () => (await h.prisma.event.findMany({ where: { developerId: id, type: 'consent.updated' } })).length;
     expect(await revocations()).toBe(1);

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type SeededDeveloper } from '../support/metrics-app.ts';
+import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type FixtureDeveloper } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /** Every figure below is computed as of this instant (a Monday). */
 const AS_OF = '2027-03-15T00:00:00.000Z';
 
-interface Fixture extends SeededDeveloper {
+interface Fixture extends FixtureDeveloper {
   stages?: Partial<Record<'first_api_call' | 'active_integration' | 'production_deployment', string>>;
 }
 
@@ -109,7 +109,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
 
   beforeAll(async () => {
     api = await startMetricsTestApp(backend);
-    await api.seedDevelopers(FIXTURES);
+    await api.insertDevelopers(FIXTURES);
   });
   afterAll(async () => {
     await api?.close();

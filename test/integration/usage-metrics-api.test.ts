@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIAGNOSIS } from '../../src/events/error-diagnosis.ts';
-import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type SeededDeveloper } from '../support/metrics-app.ts';
+import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type FixtureDeveloper } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /** Every figure below is computed as of this instant (a Monday). */
@@ -9,7 +9,7 @@ const AS_OF = '2027-03-15T00:00:00.000Z';
 /** [occurredAt, endpoint, status, sdk flag (null: not set)] of one api.request. */
 type Request = [at: string, endpoint: string, status: number, sdk: boolean | null];
 
-interface Fixture extends SeededDeveloper {
+interface Fixture extends FixtureDeveloper {
   stages?: Partial<Record<'first_api_call' | 'production_deployment', string>>;
   requests?: Request[];
 }
@@ -149,7 +149,7 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
   beforeAll(async () => {
     api = await startMetricsTestApp(backend);
     const q = (text: string, values?: unknown[]) => api.db.pool.query(text, values);
-    await api.seedDevelopers(FIXTURES);
+    await api.insertDevelopers(FIXTURES);
     for (const f of FIXTURES) {
       for (const [i, [at, endpoint, status, sdk]] of (f.requests ?? []).entries()) {
         await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk) VALUES ($1, 'api.request', $2, $3, $4, $5, 'test', $6)`, [

@@ -7,7 +7,7 @@ import type { DatabaseBackend } from './test-databases.ts';
 export const METRICS_TEST_KEYS = { ingest: 'metrics-test-ingest-key-0123', admin: 'metrics-test-admin-key-01234', metrics: 'metrics-test-read-key-012345' } as const;
 
 /** A developer the metrics tests seed: its `developers` row and a `journey_stages` row per stage it reached. */
-export interface SeededDeveloper {
+export interface FixtureDeveloper {
   id: string;
   channel: string;
   accountType: 'individual' | 'organization';
@@ -22,7 +22,7 @@ export interface SeededDeveloper {
 /**
  * The metrics API tests' setup: `startTestApp` with the metrics keys (logging at METRICS_TEST_LOG),
  * with `get` / `ok` (asserts 200, returns the JSON) under the admin key by default. Fixtures go
- * straight into `db.pool` (`seedDevelopers` for developers and the stages they reached).
+ * straight into `db.pool` (`insertDevelopers` for developers and the stages they reached).
  */
 export async function startMetricsTestApp(backend: DatabaseBackend) {
   const testApp = await startTestApp(backend, { keys: METRICS_TEST_KEYS, logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }) });
@@ -38,7 +38,7 @@ export async function startMetricsTestApp(backend: DatabaseBackend) {
     get,
     ok,
     /** Inserts each developer's row, then a stage row per stage (account_created at the signup). */
-    async seedDevelopers(developers: readonly SeededDeveloper[]) {
+    async insertDevelopers(developers: readonly FixtureDeveloper[]) {
       for (const d of developers) {
         await db.pool.query(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [
           d.id,

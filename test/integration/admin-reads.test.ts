@@ -1,37 +1,24 @@
-import { Client } from '@temporalio/client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import type { Database } from '../../src/db/database.ts';
+import type { OnrampApp } from '../../src/api/build-app.ts';
+import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
-import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const ADMIN_KEY = 'admin-reads-admin-key-0123456789';
 
 /** The admin key reads everything any other key reads: every keyed GET in the OpenAPI document, whatever keys it also takes. */
 describe.each(databaseBackends())('the admin key reads every endpoint (%s)', (backend) => {
-  let database: MigratedDatabase;
-  let db: Database;
+  let testApp: TestApp;
   let app: OnrampApp;
 
   beforeAll(async () => {
-    database = await openMigratedDatabase(backend);
-    ({ db } = database);
-    app = await buildApp({
-      db,
-      temporal: new Client(),
-      logger: pino({ level: 'silent' }),
-      ingestKeys: ['admin-reads-ingest-key-0123456'],
-      adminKeys: [ADMIN_KEY],
-      agentKeys: ['admin-reads-agent-key-01234567'],
-      metricsKeys: ['admin-reads-metrics-key-012345'],
-      signingSecret: 's'.repeat(32),
+    testApp = await startTestApp(backend, {
+      keys: { ingest: 'admin-reads-ingest-key-0123456', admin: ADMIN_KEY, agent: 'admin-reads-agent-key-01234567', metrics: 'admin-reads-metrics-key-012345' },
     });
+    ({ app } = testApp);
     await app.ready();
   });
   afterAll(async () => {
-    await app?.close();
-    await database?.close();
+    await testApp?.close();
   });
 
   it('answers no GET that takes a key with 401 to the admin key', async () => {

@@ -142,12 +142,7 @@ describe.each(databaseBackends())('a deleted developer leaves nothing personal b
       describe: `the nudge to ${id} in the outbox`,
     });
     const link = new URL(/Unsubscribe: (\S+)/.exec(outbox[0]!.text)![1]!);
-    const unsubscribed = await h.app.inject({
-      method: 'POST',
-      url: link.pathname + link.search,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'List-Unsubscribe=One-Click',
-    });
+    const unsubscribed = await h.unsubscribe(link.pathname + link.search);
     expect(unsubscribed.statusCode, unsubscribed.body).toBe(200);
     await post([
       {

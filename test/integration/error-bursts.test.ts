@@ -43,6 +43,14 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
     };
   }
 
+  /** The payload of a developer's burst signal, or (`continued`) of its continuation's. */
+  const burstPayload = (developerId: string, kind: string, figures: { continued?: true; occurredAt: string; status: number; count: number; endpoint?: string }) => ({
+    id: `burst:${developerId}:${kind}${figures.continued ? ':continued' : ''}`,
+    type: 'api.error_burst',
+    kind,
+    ...figures,
+  });
+
   const ingest = (events: unknown[], through = ingestor) => through.ingest(events.map((e) => ingestEvent.parse(e)));
 
   async function burstSignals(developerId: string) {
@@ -79,15 +87,7 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
 
     const signals = await burstSignals(d.id);
     expect(signals.map((s) => s.signal_id)).toEqual([`burst:${d.id}:unauthorized_burst`, `burst:${d.id}:unauthorized_burst:continued`]);
-    expect(signals[1]!.payload).toEqual({
-      id: `burst:${d.id}:unauthorized_burst:continued`,
-      type: 'api.error_burst',
-      kind: 'unauthorized_burst',
-      continued: true,
-      occurredAt: at(30 * hour),
-      status: 401,
-      count: 5,
-    });
+    expect(signals[1]!.payload).toEqual(burstPayload(d.id, 'unauthorized_burst', { continued: true, occurredAt: at(30 * hour), status: 401, count: 5 }));
     expect(signals[0]!.payload).not.toHaveProperty('continued');
     expect(await burstRows(d.id)).toEqual([
       { kind: 'unauthorized_burst', continued: false, status: 401, count: 5, endpoint: null, occurred_at: at(5 * minute) },
@@ -103,18 +103,9 @@ describe.each(databaseBackends())('error bursts that continue (%s)', (backend) =
     await ingest([d.request(400, 50 * hour, '/v1/payouts'), d.request(400, 51 * hour, '/v1/customers')]);
     const signals = await burstSignals(d.id);
     expect(signals.map((s) => s.payload)).toEqual([
-      { id: `burst:${d.id}:bad_request_burst`, type: 'api.error_burst', kind: 'bad_request_burst', occurredAt: at(5 * minute), status: 400, count: 5, endpoint: '/v1/charges' },
+      burstPayload(d.id, 'bad_request_burst', { occurredAt: at(5 * minute), status: 400, count: 5, endpoint: '/v1/charges' }),
       // Two on /v1/customers and two on /v1/refunds: the smaller name.
-      {
-        id: `burst:${d.id}:bad_request_burst:continued`,
-        type: 'api.error_burst',
-        kind: 'bad_request_burst',
-        continued: true,
-        occurredAt: at(51 * hour),
-        status: 400,
-        count: 5,
-        endpoint: '/v1/customers',
-      },
+      burstPayload(d.id, 'bad_request_burst', { continued: true, occurredAt: at(51 * hour), status: 400, count: 5, endpoint: '/v1/customers' }),
     ]);
   });
 

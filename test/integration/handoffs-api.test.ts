@@ -10,6 +10,7 @@ import { eventually } from '../support/eventually.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { ADMIN_KEY, AGENT_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { blockAction, noteSubmission, signedInteraction } from '../support/slack-requests.ts';
+import { signupWithKey } from '../support/signup-events.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123';
@@ -59,14 +60,7 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const now = new Date().toISOString();
     const posted = await h.post({
       events: [
-        {
-          id: `${id}-s`,
-          type: 'developer.signed_up',
-          developerId: id,
-          occurredAt: now,
-          properties: { email: `${id.replace(/[^\w.-]/g, '_')}@example.com`, accountType: 'organization', acquisitionChannel: 'organic_search', timezone: 'UTC' },
-        },
-        { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
+        ...signupWithKey(id, now, { email: `${id.replace(/[^\w.-]/g, '_')}@example.com`, accountType: 'organization', acquisitionChannel: 'organic_search', timezone: 'UTC' }),
         { id: `${id}-t`, type: 'support.ticket_created', developerId: id, occurredAt: now, properties: { subject: 'my key is refused' } },
       ],
     });

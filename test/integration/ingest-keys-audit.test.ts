@@ -2,44 +2,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@temporalio/client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
+import type { OnrampApp } from '../../src/api/build-app.ts';
 import type { Database } from '../../src/db/database.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
+import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
-import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
 const ENV_INGEST_KEY = 'keys-test-env-ingest-key-0123';
 const ADMIN_KEY = 'keys-test-admin-key-0123456789';
 const RULES_FILE = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
 
 describe.each(databaseBackends())('ingest keys per source and the audit trail (%s)', (backend) => {
-  let database: MigratedDatabase;
+  let testApp: TestApp;
   let db: Database;
   let app: OnrampApp;
   let url: string;
   const dir = mkdtempSync(join(tmpdir(), 'onramp-keys-'));
 
   beforeAll(async () => {
-    database = await openMigratedDatabase(backend);
-    ({ db } = database);
-    app = await buildApp({
-      db,
-      temporal: new Client(),
-      logger: pino({ level: 'silent' }),
-      ingestKeys: [ENV_INGEST_KEY],
-      adminKeys: [ADMIN_KEY],
-      signingSecret: 's'.repeat(32),
-      ingestKeyCacheMs: 0,
-    });
+    testApp = await startTestApp(backend, { keys: { ingest: ENV_INGEST_KEY, admin: ADMIN_KEY }, ingestKeyCacheMs: 0 });
+    ({ db, app } = testApp);
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
-    await app?.close();
-    await database?.close();
+    await testApp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

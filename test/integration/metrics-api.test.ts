@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp } from '../support/metrics-app.ts';
+import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type FixtureDeveloper } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /** Every figure below is computed as of this instant (a Monday). */
 const AS_OF = '2027-03-15T00:00:00.000Z';
 
-interface Fixture {
-  id: string;
-  channel: string;
-  accountType: 'individual' | 'organization';
-  orgId?: string;
-  signup: string;
-  /** stage → reached_at; account_created is the signup. `late`: filled in after a later stage. */
+interface Fixture extends FixtureDeveloper {
   stages?: Partial<Record<'first_api_call' | 'active_integration' | 'production_deployment', string>>;
-  late?: string[];
 }
 
 /*
@@ -116,25 +109,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
 
   beforeAll(async () => {
     api = await startMetricsTestApp(backend);
-    for (const f of FIXTURES) {
-      await api.db.pool.query(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [
-        f.id,
-        f.accountType,
-        f.orgId ?? null,
-        f.channel,
-        f.signup,
-      ]);
-      const stages = { account_created: f.signup, ...f.stages };
-      for (const [stage, at] of Object.entries(stages)) {
-        await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late) VALUES ($1, $2, $3, $4, $5)`, [
-          f.id,
-          stage,
-          at,
-          `${f.id}-${stage}`,
-          f.late?.includes(stage) ?? false,
-        ]);
-      }
-    }
+    await api.insertDevelopers(FIXTURES);
   });
   afterAll(async () => {
     await api?.close();
@@ -287,15 +262,13 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     ]);
 
     // Rows dated after both instants: a4 calls at last, a new developer signs up.
-    await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('a4', 'first_api_call', '2027-04-01T00:00:00Z', 'a4-late-call')`);
-    await api.db.pool.query(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`);
-    try {
-      const after = await Promise.all(urls.map((url) => api.ok(url)));
-      expect(after).toEqual(before);
-    } finally {
-      await api.db.pool.query(`DELETE FROM journey_stages WHERE cause_event_id = 'a4-late-call'`);
-      await api.db.pool.query(`DELETE FROM developers WHERE id = 'z2'`);
-    }
+    await api.expectUnchangedBy(urls, before, {
+      insert: [
+        `INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('a4', 'first_api_call', '2027-04-01T00:00:00Z', 'a4-late-call')`,
+        `INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`,
+      ],
+      remove: [`DELETE FROM journey_stages WHERE cause_event_id = 'a4-late-call'`, `DELETE FROM developers WHERE id = 'z2'`],
+    });
 
     // Without asOf: now.
     const now = await api.ok('/v1/metrics/ttfac');

@@ -7,6 +7,7 @@ import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { PUBLIC_URL, SIGNING_SECRET } from '../support/nudge-deps.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
+import { signupWithKey } from '../support/signup-events.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 const shipped = parse(readFileSync(fileURLToPath(new URL('../../config/rules.yaml', import.meta.url)), 'utf8'));
@@ -50,18 +51,7 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     while (holdoutBucket(`${backend}_nudged_${n}`) < 1000) n++;
     const id = `${backend}_nudged_${n}`;
     const now = new Date().toISOString();
-    const posted = await h.post({
-      events: [
-        {
-          id: `${id}-s`,
-          type: 'developer.signed_up',
-          developerId: id,
-          occurredAt: now,
-          properties: { email: `${id}@example.com`, accountType: 'organization', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' },
-        },
-        { id: `${id}-k`, type: 'api_key.created', developerId: id, occurredAt: now, properties: { apiKey: `key_${id}`, mode: 'test' } },
-      ],
-    });
+    const posted = await h.post({ events: signupWithKey(id, now, { accountType: 'organization', acquisitionChannel: 'listing_site', timezone: 'Europe/Paris' }) });
     expect(posted.statusCode, posted.body).toBe(202);
 
     const sent = await eventually(() => messages(id), { until: (m) => m.some((x) => x.outcome === 'sent'), describe: `a nudge sent to ${id}` });
@@ -85,22 +75,12 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
     expect(link.origin).toBe(PUBLIC_URL);
 
     // A forged token changes nothing; the link's GET only asks; the one-click POST revokes consent.
-    const forged = await h.app.inject({
-      method: 'POST',
-      url: `/v1/unsubscribe?developer=${id}&token=forged`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'List-Unsubscribe=One-Click',
-    });
+    const forged = await h.unsubscribe(`/v1/unsubscribe?developer=${id}&token=forged`);
     expect(forged.statusCode).toBe(400);
     const page = await h.app.inject({ method: 'GET', url: link.pathname + link.search });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<form method="post"');
-    const oneClick = await h.app.inject({
-      method: 'POST',
-      url: link.pathname + link.search,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'List-Unsubscribe=One-Click',
-    });
+    const oneClick = await h.unsubscribe(link.pathname + link.search);
     expect(oneClick.statusCode, oneClick.body).toBe(200);
     expect(oneClick.json()).toEqual({ unsubscribed: true });
 
@@ -181,8 +161,7 @@ describe.each(databaseBackends())('nudges through the HTTP API (%s)', (backend) 
       ).statusCode,
     ).toBe(202);
     const link = new URL(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
-    const unsubscribe = (payload: string) =>
-      h.app.inject({ method: 'POST', url: link.pathname + link.search, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+    const unsubscribe = (payload: string) => h.unsubscribe(link.pathname + link.search, payload);
     expect((await unsubscribe('List-Unsubscribe=One-Click')).statusCode).toBe(200);
     const revocations = async () => (await h.prisma.event.findMany({ where: { developerId: id, type: 'consent.updated' } })).length;
     expect(await revocations()).toBe(1);

@@ -1,15 +1,7 @@
-import { Client } from '@temporalio/client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
-import type { Database } from '../../src/db/database.ts';
 import { escalationPolicyDocument } from '../../src/rules/escalation-policy-schema.ts';
+import { startMetricsTestApp, type MetricsTestApp } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
-import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
-
-const INGEST_KEY = 'outcome-test-ingest-key-0123';
-const ADMIN_KEY = 'outcome-test-admin-key-01234';
-const METRICS_KEY = 'outcome-test-read-key-012345';
 
 /** Every figure below is computed as of this instant (a Monday). */
 const AS_OF = '2027-03-15T00:00:00.000Z';
@@ -223,23 +215,11 @@ const shares = (developers: number, automationResolved: number, humanEscalated: 
 });
 
 describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
-  let database: MigratedDatabase;
-  let db: Database;
-  let app: OnrampApp;
+  let api: MetricsTestApp;
 
   beforeAll(async () => {
-    database = await openMigratedDatabase(backend);
-    ({ db } = database);
-    app = await buildApp({
-      db,
-      temporal: new Client(),
-      logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }),
-      ingestKeys: [INGEST_KEY],
-      adminKeys: [ADMIN_KEY],
-      metricsKeys: [METRICS_KEY],
-      signingSecret: 's'.repeat(32),
-    });
-    const q = (sql: string, params: unknown[]) => db.pool.query(sql, params);
+    api = await startMetricsTestApp(backend);
+    const q = (sql: string, params: unknown[]) => api.db.pool.query(sql, params);
     for (const f of FIXTURES) {
       const stages: [string, string][] = Object.entries({ account_created: f.signup, ...f.stages });
       const [currentStage, currentAt] = stages[stages.length - 1]!;
@@ -302,22 +282,13 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     }
   });
   afterAll(async () => {
-    await app?.close();
-    await database?.close();
+    await api?.close();
   });
 
-  async function get(url: string, key = ADMIN_KEY) {
-    return app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
-  }
-  async function ok(url: string, key = ADMIN_KEY) {
-    const response = await get(url, key);
-    expect(response.statusCode, response.body).toBe(200);
-    return response.json();
-  }
   const ids = (body: { items: { id: string }[] }) => body.items.map((i) => i.id);
 
   it('engagement segments per ISO week, with the default noEngagementAfterSends (3, no rules applied)', async () => {
-    const body = await ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
+    const body = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
     expect(body.asOf).toBe(AS_OF);
     expect(body.noEngagementAfterSends).toBe(3);
     // W49: e1 3 opens + 1 click → high; e2 1 open by AS_OF (the 03-20 opens and click do not exist yet) → medium;
@@ -333,7 +304,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   });
 
   it('nudge effect per signup cohort, with the same window and interval', async () => {
-    const { cohorts } = await ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
+    const { cohorts } = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
     const effect = (week: string) => cohorts.find((c: { cohort: string }) => c.cohort === week).nudgeEffect;
     // W49: account_created nudged e3 (never calls) → 0/1; first_api_call nudged e1 (converted) and e2 (not) → 1/2.
     //   No holdout in either stage → no difference.
@@ -357,7 +328,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   });
 
   it('nudge effect per stage: nudged vs holdout within 14 days, the difference and its 95 % Wald interval', async () => {
-    const { nudgeEffect } = await ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
+    const { nudgeEffect } = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
     expect(nudgeEffect.windowDays).toBe(14);
     const [accountCreated, firstCall, ...rest] = nudgeEffect.stages;
     expect(rest).toEqual([]);
@@ -380,7 +351,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   it('engagement as of an earlier instant, and with filters', async () => {
     // As of 2026-12-10: only W49 has signed up. e1's opens (12-05..07) and click: high; e2's 12-06 open: medium;
     // e3 has 2 sends by then (12-05, 12-09; 12-13 is later) → new, not none.
-    const early = await ok('/v1/metrics/engagement?asOf=2026-12-10T00:00:00Z');
+    const early = await api.ok('/v1/metrics/engagement?asOf=2026-12-10T00:00:00Z');
     expect(early.cohorts).toEqual([{ cohort: '2026-W49', developers: 3, segments: segments(1, 1, 0, 1), nudgeEffect: early.nudgeEffect.stages }]);
     // Still as of 12-10: account_created nudged e3 (12-05, window to 12-19 open) → excluded; first_api_call nudged
     // e1 (active 12-10 10:00 is after asOf) and e2: both excluded.
@@ -389,7 +360,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       { stage: 'first_api_call', nudged: group(0, 0, 2), holdout: group(0, 0, 0), difference: null, ci95: null },
     ]);
     // Organizations: e2 (medium), e7 (new), f3 (new).
-    const orgs = await ok(`/v1/metrics/engagement?asOf=${AS_OF}&accountType=organization`);
+    const orgs = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}&accountType=organization`);
     expect(orgs.overall).toEqual({ developers: 3, segments: segments(0, 1, 0, 2) });
     // account_created: only e7's holdout (not converted); first_api_call: only e2 nudged (not converted).
     expect(orgs.nudgeEffect.stages).toEqual([
@@ -397,7 +368,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       { stage: 'first_api_call', nudged: group(1, 0, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
     ]);
     // Signups on 2027-01-01..03 (W53) from paid: e4 only.
-    const paid = await ok(`/v1/metrics/engagement?asOf=${AS_OF}&channel=paid&from=2026-12-28&to=2027-01-03`);
+    const paid = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}&channel=paid&from=2026-12-28&to=2027-01-03`);
     // e4: nudged in account_created 12-31, first call 01-08 (8 d) → 1/1.
     expect(paid.cohorts).toEqual([
       {
@@ -410,7 +381,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   });
 
   it('automation-resolved vs human-escalated, per ISO week and overall', async () => {
-    const body = await ok(`/v1/metrics/automation?asOf=${AS_OF}`);
+    const body = await api.ok(`/v1/metrics/automation?asOf=${AS_OF}`);
     // Population: a sent nudge or a case by AS_OF. e5 e6 e7 (holdout only) are not in it.
     // W49: e1 (nudged in first_api_call 12-05, active 12-10 after it, no case by AS_OF: H6 is later) → automation;
     //      e2 (nudged 12-06, active 12-25) → automation; e3 (H1) → human.
@@ -425,7 +396,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   });
 
   it('handoffs: time to claim and to resolve (percentile_cont), outcomes, SLA breaches, status as of asOf', async () => {
-    const { handoffs } = await ok(`/v1/metrics/automation?asOf=${AS_OF}`);
+    const { handoffs } = await api.ok(`/v1/metrics/automation?asOf=${AS_OF}`);
     // Cases opened by AS_OF: H1 H7 H2 H3 H4 H5 = 6 (H6 later).
     // Status as of AS_OF: H1 H7 resolved; H2 snoozed (03-12); H3 open; H4 returned; H5 claimed (resolved only on 03-16).
     expect(handoffs.cases).toBe(6);
@@ -450,7 +421,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   it('automation as of an earlier instant, and with a filter', async () => {
     // As of 2026-12-20: e1 nudged 12-05, active 12-10 → automation; e2 nudged 12-06, active 12-25 not yet → unresolved;
     // e3 H1 (opened 12-16) → human. H1: claimed (1800), resolved 12-17 (86400), 'unblocked'.
-    const early = await ok('/v1/metrics/automation?asOf=2026-12-20T00:00:00Z');
+    const early = await api.ok('/v1/metrics/automation?asOf=2026-12-20T00:00:00Z');
     expect(early.overall).toEqual(shares(3, 1, 1));
     expect(early.handoffs).toEqual({
       cases: 1,
@@ -461,11 +432,11 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       slaBreaches: { claim: 0, resolution: 0 },
     });
     // As of 2027-03-11 00:30: H2 opened, not claimed, no breach yet → open; H4 claimed 03-10 01:00, returned 03-11 → returned.
-    const mid = await ok('/v1/metrics/automation?asOf=2027-03-11T00:30:00Z');
+    const mid = await api.ok('/v1/metrics/automation?asOf=2027-03-11T00:30:00Z');
     expect(mid.handoffs.byStatus).toEqual({ open: 1, claimed: 0, snoozed: 0, returned: 1, resolved: 2 });
     // Organizations: e2 (automation), f3 (human); e7 holdout only. Cases: H4 (3600, returned, resolution breach),
     // H5 (600, claimed): claim p50 = 600 + 0.5·3000 = 2100, p90 = 600 + 0.9·3000 = 3300; nothing resolved.
-    const orgs = await ok(`/v1/metrics/automation?asOf=${AS_OF}&accountType=organization`);
+    const orgs = await api.ok(`/v1/metrics/automation?asOf=${AS_OF}&accountType=organization`);
     expect(orgs.overall).toEqual(shares(2, 1, 1));
     expect(orgs.handoffs).toEqual({
       cases: 2,
@@ -478,7 +449,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
   });
 
   it('lists the developers behind a figure, as of asOf, with combinable filters', async () => {
-    const all = await ok(`/v1/developers?asOf=${AS_OF}&limit=100`);
+    const all = await api.ok(`/v1/developers?asOf=${AS_OF}&limit=100`);
     expect(ids(all)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'f1', 'f2', 'f3']);
     expect(all.nextCursor).toBeNull();
     const byId = Object.fromEntries(all.items.map((i: { id: string }) => [i.id, i]));
@@ -508,7 +479,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(byId.f1.lastHandoffStatus).toBe('snoozed');
     expect(byId.f2.lastHandoffStatus).toBe('open');
 
-    const list = async (query: string) => ids(await ok(`/v1/developers?asOf=${AS_OF}&limit=100&${query}`));
+    const list = async (query: string) => ids(await api.ok(`/v1/developers?asOf=${AS_OF}&limit=100&${query}`));
     expect(await list('stage=account_created')).toEqual(['e3', 'e7', 'e8', 'f1']);
     // Stalled by the default policy's criteria (no policy applied), as of AS_OF:
     //   no-first-call (key 7 d, organizations 3 d): f3, an organization, key 03-10 → due 03-13 → stalled.
@@ -522,14 +493,14 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(await list('escalated=false')).toEqual(['e1', 'e2', 'e4', 'e5', 'e6', 'e7', 'e8']);
     expect(await list('stalled=true&escalated=true')).toEqual(['f3']);
     // As of 03-12 23:59 f3's organization threshold (3 d) has not elapsed; e1 (active 12-10 + 30 d) already had.
-    expect(ids(await ok('/v1/developers?asOf=2027-03-12T23:59:00Z&stalled=true&cohort=2027-W10'))).toEqual([]);
+    expect(ids(await api.ok('/v1/developers?asOf=2027-03-12T23:59:00Z&stalled=true&cohort=2027-W10'))).toEqual([]);
     expect(await list('cohort=2027-W10')).toEqual(['f1', 'f2', 'f3']);
     expect(await list('cohort=2027-W10&stage=account_created&escalated=true')).toEqual(['f1']);
     expect(await list('cohort=2026-W53&stage=first_api_call&channel=paid')).toEqual(['e4']);
     expect(await list('cohort=2027-W01')).toEqual([]);
 
     // Later: e1 is in production (03-20) with H6 open (03-16); z1 has signed up.
-    const later = await ok('/v1/developers?asOf=2027-03-21T00:00:00Z&escalated=true');
+    const later = await api.ok('/v1/developers?asOf=2027-03-21T00:00:00Z&escalated=true');
     expect(ids(later)).toEqual(['e1', 'e3', 'f1', 'f2', 'f3']);
     expect(later.items[0]).toMatchObject({ id: 'e1', stage: 'production_deployment', lastHandoffStatus: 'open' });
     expect(later.items[4]).toMatchObject({ id: 'f3', lastHandoffStatus: 'resolved' });
@@ -540,7 +511,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     let cursor: string | null = null;
     const pages: string[][] = [];
     do {
-      const body: { items: { id: string }[]; nextCursor: string | null } = await ok(`/v1/developers?asOf=${AS_OF}&limit=4${cursor ? `&cursor=${cursor}` : ''}`);
+      const body: { items: { id: string }[]; nextCursor: string | null } = await api.ok(`/v1/developers?asOf=${AS_OF}&limit=4${cursor ? `&cursor=${cursor}` : ''}`);
       pages.push(ids(body));
       seen.push(...ids(body));
       cursor = body.nextCursor;
@@ -553,14 +524,14 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(new Set(seen).size).toBe(seen.length);
 
     // Filtered: developers not stalled, 4 at a time.
-    const first = await ok(`/v1/developers?asOf=${AS_OF}&stalled=false&limit=4`);
+    const first = await api.ok(`/v1/developers?asOf=${AS_OF}&stalled=false&limit=4`);
     expect(ids(first)).toEqual(['e2', 'e3', 'e7', 'e8']);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = await ok(`/v1/developers?asOf=${AS_OF}&stalled=false&limit=4&cursor=${first.nextCursor}`);
+    const second = await api.ok(`/v1/developers?asOf=${AS_OF}&stalled=false&limit=4&cursor=${first.nextCursor}`);
     expect(ids(second)).toEqual(['f1', 'f2']);
     expect(second.nextCursor).toBeNull();
     // A page that ends exactly at the last developer says so.
-    const exact = await ok(`/v1/developers?asOf=${AS_OF}&cohort=2027-W10&limit=3`);
+    const exact = await api.ok(`/v1/developers?asOf=${AS_OF}&cohort=2027-W10&limit=3`);
     expect(ids(exact)).toEqual(['f1', 'f2', 'f3']);
     expect(exact.nextCursor).toBeNull();
   });
@@ -575,25 +546,25 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
         noEmailEngagement: { enabled: true },
       },
     };
-    await db.pool.query(`INSERT INTO escalation_policy_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [
+    await api.db.pool.query(`INSERT INTO escalation_policy_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [
       JSON.stringify(policy),
     ]);
     try {
       // Only "no key 7 d (organizations 5 d) after signup" now: e3 (12-02), e7 (org, 01-03), e8 (01-03) never created
       // one; f1 signed up exactly 7 d before AS_OF (due = AS_OF: stalled). f3 has a key; everyone else went further.
-      expect(ids(await ok(`/v1/developers?asOf=${AS_OF}&stalled=true`))).toEqual(['e3', 'e7', 'e8', 'f1']);
+      expect(ids(await api.ok(`/v1/developers?asOf=${AS_OF}&stalled=true`))).toEqual(['e3', 'e7', 'e8', 'f1']);
       // A minute earlier f1 is not yet.
-      expect(ids(await ok('/v1/developers?asOf=2027-03-14T23:59:00Z&stalled=true'))).toEqual(['e3', 'e7', 'e8']);
+      expect(ids(await api.ok('/v1/developers?asOf=2027-03-14T23:59:00Z&stalled=true'))).toEqual(['e3', 'e7', 'e8']);
     } finally {
-      await db.pool.query('DELETE FROM escalation_policy_versions');
+      await api.db.pool.query('DELETE FROM escalation_policy_versions');
     }
   });
 
   it('reads noEngagementAfterSends from the running rules version', async () => {
-    await db.pool.query(`INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [
+    await api.db.pool.query(`INSERT INTO rule_versions (version, document, source, author, reason, diff) VALUES (1, $1, '', 'test', 'test', '')`, [
       JSON.stringify({ rules: [], policy: { noEngagementAfterSends: 2 } }),
     ]);
-    const body = await ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
+    const body = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
     expect(body.noEngagementAfterSends).toBe(2);
     // e4's 2 sends without an open now make it none; e8 (1 send) stays new.
     expect(body.cohorts[1]).toMatchObject({ cohort: '2026-W53', developers: 5, segments: segments(0, 0, 1, 4) });
@@ -614,29 +585,15 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       ['/v1/metrics/engagement?channel=tv', 'channel', /organic_search/],
       ['/v1/metrics/automation?from=2027-02-30', 'from', /YYYY-MM-DD/],
     ];
-    for (const [url, path, message] of cases) {
-      const response = await get(url);
-      expect(response.statusCode, url).toBe(400);
-      const { errors } = response.json();
-      expect(errors, url).toHaveLength(1);
-      expect(errors[0].path, url).toBe(path);
-      expect(errors[0].message, url).toMatch(message);
-    }
+    for (const [url, path, message] of cases) await api.expectBadParameter(url, path, message);
   });
 
   it('accepts the admin and the metrics key, and answers 401 to the ingest key and to none', async () => {
-    for (const url of [`/v1/metrics/engagement?asOf=${AS_OF}`, `/v1/metrics/automation?asOf=${AS_OF}`, `/v1/developers?asOf=${AS_OF}`]) {
-      expect((await get(url, ADMIN_KEY)).statusCode).toBe(200);
-      expect((await get(url, METRICS_KEY)).statusCode).toBe(200);
-      const ingest = await get(url, INGEST_KEY);
-      expect(ingest.statusCode, url).toBe(401);
-      expect(ingest.json()).toEqual({ errors: [{ path: 'authorization', message: 'invalid key' }] });
-      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(401);
-    }
+    await api.expectMetricsKeysOnly([`/v1/metrics/engagement?asOf=${AS_OF}`, `/v1/metrics/automation?asOf=${AS_OF}`, `/v1/developers?asOf=${AS_OF}`]);
   });
 
   it('documents the endpoints in the OpenAPI document', async () => {
-    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    const response = await api.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
     const paths = response.json().paths;
     expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/v1/metrics/engagement', '/v1/metrics/automation', '/v1/developers']));

@@ -99,6 +99,8 @@ describe('onramp rules diff / apply / history (through the API)', () => {
   });
 
   const changed = shipped.replace('holdoutPercent: 10', 'holdoutPercent: 15');
+  /** `onramp rules apply` or `onramp policy apply` of a file against the API, as ada. */
+  const apply = (command: 'rules' | 'policy', path: string, reason: string) => onramp([command, 'apply', path, '--url', url, '--author', 'ada', '--reason', reason]);
 
   it('diffs a file against the running version', async () => {
     const run = await onramp(['rules', 'diff', file('changed.yaml', changed), '--url', url]);
@@ -115,30 +117,20 @@ describe('onramp rules diff / apply / history (through the API)', () => {
   });
 
   it('applies a file with author and reason, and refuses an invalid one', async () => {
-    const invalid = await onramp(['rules', 'apply', file('invalid.yaml', changed.replace('after: 14d', 'after: 0d')), '--url', url, '--author', 'ada', '--reason', 'oops']);
+    const invalid = await apply('rules', file('invalid.yaml', changed.replace('after: 14d', 'after: 0d')), 'oops');
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) when\.after: must be a positive duration/);
-    const typo = await onramp([
-      'rules',
-      'apply',
-      file('typo-apply.yaml', changed.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }')),
-      '--url',
-      url,
-      '--author',
-      'ada',
-      '--reason',
-      'oops',
-    ]);
+    const typo = await apply('rules', file('typo-apply.yaml', changed.replace('action: { send: go-live-checklist }', 'action: { send: go-live-checklst }')), 'oops');
     expect(typo.code).toBe(1);
     expect(typo.stdout).toMatch(/^rules\[3\] \(go-live-checklist\) action\.send: no template "go-live-checklst" .*\(line \d+, column \d+\)$/m);
     expect(await harness.count('rule_versions')).toBe(1);
 
-    const run = await onramp(['rules', 'apply', join(dir, 'changed.yaml'), '--url', url, '--author', 'ada', '--reason', 'bigger holdout']);
+    const run = await apply('rules', join(dir, 'changed.yaml'), 'bigger holdout');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^applied .*changed\.yaml as version 2 \(ada: bigger holdout\)$/m);
     expect(run.stdout).toContain('+  holdoutPercent: 15');
 
-    const again = await onramp(['rules', 'apply', join(dir, 'changed.yaml'), '--url', url, '--author', 'ada', '--reason', 'again']);
+    const again = await apply('rules', join(dir, 'changed.yaml'), 'again');
     expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('identical to the running version 2') });
     expect(await harness.count('rule_versions')).toBe(2);
   });
@@ -159,22 +151,12 @@ describe('onramp rules diff / apply / history (through the API)', () => {
     expect(diff.stdout).toContain('--- escalation policy v1 (running)');
     expect(diff.stdout).toMatch(/^\+claimSla: 1h /m);
 
-    const invalid = await onramp([
-      'policy',
-      'apply',
-      file('invalid-policy.yaml', shippedPolicy.replace('stopNudgesOn: [not-a-fit]', 'stopNudgesOn: [ghosted]')),
-      '--url',
-      url,
-      '--author',
-      'ada',
-      '--reason',
-      'oops',
-    ]);
+    const invalid = await apply('policy', file('invalid-policy.yaml', shippedPolicy.replace('stopNudgesOn: [not-a-fit]', 'stopNudgesOn: [ghosted]')), 'oops');
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toMatch(/^stopNudgesOn\[0\]: "ghosted" is not one of the outcomes \(line \d+, column \d+\)$/m);
     expect(await harness.count('escalation_policy_versions')).toBe(1);
 
-    const run = await onramp(['policy', 'apply', changedPolicy, '--url', url, '--author', 'ada', '--reason', 'claim sooner']);
+    const run = await apply('policy', changedPolicy, 'claim sooner');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^applied .*changed-policy\.yaml as version 2 \(ada: claim sooner\)$/m);
 

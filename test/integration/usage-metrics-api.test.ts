@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIAGNOSIS } from '../../src/events/error-diagnosis.ts';
-import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp } from '../support/metrics-app.ts';
+import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type FixtureDeveloper } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /** Every figure below is computed as of this instant (a Monday). */
@@ -9,12 +9,7 @@ const AS_OF = '2027-03-15T00:00:00.000Z';
 /** [occurredAt, endpoint, status, sdk flag (null: not set)] of one api.request. */
 type Request = [at: string, endpoint: string, status: number, sdk: boolean | null];
 
-interface Fixture {
-  id: string;
-  channel: string;
-  accountType: 'individual' | 'organization';
-  orgId?: string;
-  signup: string;
+interface Fixture extends FixtureDeveloper {
   stages?: Partial<Record<'first_api_call' | 'production_deployment', string>>;
   requests?: Request[];
 }
@@ -154,17 +149,8 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
   beforeAll(async () => {
     api = await startMetricsTestApp(backend);
     const q = (text: string, values?: unknown[]) => api.db.pool.query(text, values);
+    await api.insertDevelopers(FIXTURES);
     for (const f of FIXTURES) {
-      await q(`INSERT INTO developers (id, account_type, org_id, acquisition_channel, signed_up_at) VALUES ($1, $2, $3, $4, $5)`, [
-        f.id,
-        f.accountType,
-        f.orgId ?? null,
-        f.channel,
-        f.signup,
-      ]);
-      for (const [stage, at] of Object.entries({ account_created: f.signup, ...f.stages })) {
-        await q(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ($1, $2, $3, $4)`, [f.id, stage, at, `${f.id}-${stage}`]);
-      }
       for (const [i, [at, endpoint, status, sdk]] of (f.requests ?? []).entries()) {
         await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk) VALUES ($1, 'api.request', $2, $3, $4, $5, 'test', $6)`, [
           `${f.id}-req-${i}`,
@@ -302,19 +288,16 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
     expect(before[4].overall).toEqual({ developers: 3, ...session(11, 7, 3, 1, 1, 1) });
 
     // Rows dated after both instants: d3 calls at last (a 401, then its first call), a new developer signs up and calls.
-    await api.db.pool.query(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, sdk) VALUES
+    await api.expectUnchangedBy(urls, before, {
+      insert: [
+        `INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, sdk) VALUES
       ('late-1', 'api.request', 'd3', '2027-04-01T00:00:00Z', '/v1/a', 401, false), ('late-2', 'api.request', 'd3', '2027-04-01T00:01:00Z', '/v1/a', 200, true),
-      ('late-3', 'api.request', 'z2', '2027-04-02T01:00:00Z', '/v1/b', 500, true)`);
-    await api.db.pool.query(`INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('d3', 'first_api_call', '2027-04-01T00:01:00Z', 'late-2')`);
-    await api.db.pool.query(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`);
-    try {
-      const after = await Promise.all(urls.map((url) => api.ok(url)));
-      expect(after).toEqual(before);
-    } finally {
-      await api.db.pool.query(`DELETE FROM events WHERE id LIKE 'late-%'`);
-      await api.db.pool.query(`DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`);
-      await api.db.pool.query(`DELETE FROM developers WHERE id = 'z2'`);
-    }
+      ('late-3', 'api.request', 'z2', '2027-04-02T01:00:00Z', '/v1/b', 500, true)`,
+        `INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('d3', 'first_api_call', '2027-04-01T00:01:00Z', 'late-2')`,
+        `INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`,
+      ],
+      remove: [`DELETE FROM events WHERE id LIKE 'late-%'`, `DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`, `DELETE FROM developers WHERE id = 'z2'`],
+    });
 
     const now = await api.ok('/v1/metrics/sdk');
     expect(Math.abs(Date.parse(now.asOf) - Date.now())).toBeLessThan(60_000);

@@ -152,6 +152,11 @@ export class OnrampHarness {
     });
   }
 
+  /** The form POST of an unsubscribe link (`url`: its path and query); by default the one-click one (RFC 8058). */
+  unsubscribe(url: string, payload = 'List-Unsubscribe=One-Click') {
+    return this.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+  }
+
   async journey(developerId: string) {
     const response = await this.app.inject({ method: 'GET', url: `/v1/developers/${encodeURIComponent(developerId)}/journey`, headers: { authorization: `Bearer ${INGEST_KEY}` } });
     return { status: response.statusCode, body: response.json() };

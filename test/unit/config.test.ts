@@ -18,6 +18,16 @@ function namesVariable(message: string, name: string): boolean {
   return new RegExp(`^\\s*${name}:`, 'm').test(message);
 }
 
+/** The defaults of the variables that neither of the first two tests sets. */
+const UNSET_BY_BOTH = {
+  NODE_ENV: undefined,
+  ONRAMP_RULES_FILE: 'config/rules.yaml',
+  ONRAMP_ESCALATION_FILE: 'config/escalation.yaml',
+  ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
+  ONRAMP_TEMPLATES_DIR: 'templates',
+  ONRAMP_DOCS_URL: 'https://docs.example.com',
+};
+
 describe('loadConfig', () => {
   it('applies the documented defaults (docs/reference/configuration.md) to an empty environment', () => {
     expect(loadConfig({})).toEqual({
@@ -34,12 +44,7 @@ describe('loadConfig', () => {
       ONRAMP_WORKER_CONCURRENCY: 200,
       ONRAMP_WORKER_CACHED_WORKFLOWS: 300,
       LOG_LEVEL: 'info',
-      NODE_ENV: undefined,
-      ONRAMP_RULES_FILE: 'config/rules.yaml',
-      ONRAMP_ESCALATION_FILE: 'config/escalation.yaml',
-      ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
-      ONRAMP_TEMPLATES_DIR: 'templates',
-      ONRAMP_DOCS_URL: 'https://docs.example.com',
+      ...UNSET_BY_BOTH,
     });
   });
 
@@ -76,12 +81,7 @@ describe('loadConfig', () => {
       ONRAMP_WORKER_CACHED_WORKFLOWS: 1000,
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
-      NODE_ENV: undefined,
-      ONRAMP_RULES_FILE: 'config/rules.yaml',
-      ONRAMP_ESCALATION_FILE: 'config/escalation.yaml',
-      ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
-      ONRAMP_TEMPLATES_DIR: 'templates',
-      ONRAMP_DOCS_URL: 'https://docs.example.com',
+      ...UNSET_BY_BOTH,
     });
   });
 

@@ -4,30 +4,13 @@ import type { CaseContext, CaseView } from '../../../src/cases/case-context.ts';
 import { buildCaseMessage, buildNoteModal, buildStepReply, humanDuration, SLACK_LIMITS } from '../../../src/slack/case-message.ts';
 import { maskEmail } from '../../../src/cases/gather-case-context.ts';
 import { ACTION_IDS, actionsBlockId, decodeNoteMetadata } from '../../../src/slack/slack-interaction.ts';
+import { caseViewFixture } from '../../support/case-view.ts';
 
 const outcomes = ['unblocked', 'not-a-fit', 'bug-filed', 'no-response'];
 
-const view = (over: Partial<CaseView> = {}): CaseView => ({
-  id: 'dev_42/h1',
-  developerId: 'dev_42',
-  status: 'open',
-  criterion: 'rule:first-call-help',
-  reason: 'no first API call 7 days after the key',
-  rule: { id: 'first-call-help', version: 3 },
-  policyVersion: 2,
-  level: 1,
-  owner: null,
-  openedAt: '2026-11-02T12:00:00.000Z',
-  claimedAt: null,
-  claimDueAt: '2026-11-02T16:00:00.000Z',
-  resolveDueAt: '2026-11-04T12:00:00.000Z',
-  snoozedUntil: null,
-  breaches: [],
-  closedAt: null,
-  outcome: null,
-  outcomes,
-  ...over,
-});
+/** A case a rule's escalate action opened. */
+const view = (over: Partial<CaseView> = {}): CaseView =>
+  caseViewFixture({ id: 'dev_42/h1', developerId: 'dev_42', criterion: 'rule:first-call-help', rule: { id: 'first-call-help', version: 3 }, policyVersion: 2, outcomes, ...over });
 
 const context = (over: Partial<CaseContext> = {}): CaseContext => ({
   developer: { id: 'dev_42', email: maskEmail('jane.doe@example.com'), accountType: 'organization', orgId: 'org_9', channel: 'partner-referral', timezone: 'Europe/Berlin' },

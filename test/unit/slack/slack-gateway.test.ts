@@ -3,30 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CaseContext, CaseView } from '../../../src/cases/case-context.ts';
 import { buildCaseMessage, type CaseMessage } from '../../../src/slack/case-message.ts';
 import { CASE_EVENT_TYPE, isPermanentSlackError, SlackGateway, slackErrorCode, slackLogger, STEP_EVENT_TYPE, type SlackGatewayOptions } from '../../../src/slack/slack-gateway.ts';
+import { caseViewFixture } from '../../support/case-view.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 
 const token = 'xoxb-test-token';
 const quick = { retries: 3, factor: 2, minTimeout: 10, maxTimeout: 40 };
 
-const view: CaseView = {
-  id: 'dev_1/h1',
-  developerId: 'dev_1',
-  status: 'open',
-  criterion: 'stall:no-first-call',
-  reason: 'no first API call 7 days after the key',
-  policyVersion: 1,
-  level: 1,
-  owner: null,
-  openedAt: '2026-11-02T12:00:00.000Z',
-  claimedAt: null,
-  claimDueAt: '2026-11-02T16:00:00.000Z',
-  resolveDueAt: '2026-11-04T12:00:00.000Z',
-  snoozedUntil: null,
-  breaches: [],
-  closedAt: null,
-  outcome: null,
-  outcomes: ['unblocked', 'not-a-fit'],
-};
+const view = caseViewFixture({ outcomes: ['unblocked', 'not-a-fit'] });
 const context: CaseContext = {
   developer: { id: 'dev_1', email: 'j***@example.com', accountType: 'individual', orgId: null, channel: 'organic', timezone: 'UTC' },
   stage: 'credential_provisioned',

@@ -5,6 +5,7 @@ import { apiCommand } from './commands/api.ts';
 import { importCommand } from './commands/import.ts';
 import { journeyCommand } from './commands/journey.ts';
 import { keysCommand } from './commands/keys.ts';
+import { funnelCommand } from './commands/funnel.ts';
 import { policyCommand } from './commands/policy.ts';
 import { rulesCommand } from './commands/rules.ts';
 import { simulateCommand } from './commands/simulate.ts';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
       process.exitCode = await journeyCommand(loadConfig(), developerId, options);
     });
 
+  funnelCommand(program);
   rulesCommand(program);
   policyCommand(program);
   simulateCommand(program);

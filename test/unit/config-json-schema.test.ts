@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { funnelFormat } from '../../src/funnel/funnel-file.ts';
 import { configJsonSchemaText } from '../../src/rules/config-json-schema.ts';
 import { escalationPolicyFormat } from '../../src/rules/escalation-policy-file.ts';
 import { rulesFormat } from '../../src/rules/rules-file.ts';
@@ -15,6 +16,7 @@ function validator(schemaText: string) {
 describe.each([
   { schemaFile: 'rules.schema.json', configFile: 'rules.yaml', format: rulesFormat },
   { schemaFile: 'escalation-policy.schema.json', configFile: 'escalation.yaml', format: escalationPolicyFormat },
+  { schemaFile: 'funnel.schema.json', configFile: 'funnel.yaml', format: funnelFormat },
 ])('schemas/$schemaFile', ({ schemaFile, configFile, format }) => {
   const checkedIn = read(`schemas/${schemaFile}`);
   const shipped = read(`config/${configFile}`);

@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import type { FunnelEvent } from '../../src/funnel/evaluate-funnel.ts';
+
+/**
+ * Random developer histories for property tests of stage evidence: an API key, requests around it
+ * (some before the key, ties at the same minute, test and live, 2xx and errors, three endpoints),
+ * and a few of the other events that prove stages.
+ */
+
+const base = Date.UTC(2026, 10, 1);
+
+/** A developer's events: a key, requests around it (some before the key is known), a few others. */
+export const developerHistory = fc.record({
+  keyAt: fc.integer({ min: 0, max: 48 }),
+  requests: fc.array(
+    fc.record({
+      hour: fc.integer({ min: 0, max: 96 }),
+      minute: fc.constantFrom(0, 0, 30),
+      endpoint: fc.constantFrom('/v1/a', '/v1/b', '/v1/c'),
+      status: fc.constantFrom(200, 200, 201, 401, 429),
+      mode: fc.constantFrom('test', 'test', 'test', 'live'),
+    }),
+    { minLength: 1, maxLength: 14 },
+  ),
+  extras: fc.subarray(['docs.viewed', 'developer.signed_up', 'quickstart.completed', 'webhook.test', 'webhook.live'] as const),
+  extraHours: fc.array(fc.integer({ min: 0, max: 96 }), { minLength: 5, maxLength: 5 }),
+});
+
+export type DeveloperHistory = typeof developerHistory extends fc.Arbitrary<infer T> ? T : never;
+
+/** The history's events for `developerId` (requests carry its key, not its id: attribution goes through the key). */
+export function historyEvents(developerId: string, h: DeveloperHistory): (FunnelEvent & { developerId?: string })[] {
+  const at = (hour: number, minute = 0) => new Date(base + hour * 3600_000 + minute * 60_000).toISOString();
+  const key = `key_${developerId}`;
+  const events: (FunnelEvent & { developerId?: string })[] = [
+    { id: `${developerId}-key`, type: 'api_key.created', developerId, occurredAt: at(h.keyAt), properties: { apiKey: key, mode: 'test' } },
+  ];
+  h.requests.forEach((r, i) =>
+    events.push({
+      id: `${developerId}-r${i}`,
+      type: 'api.request',
+      occurredAt: at(r.hour, r.minute),
+      properties: { apiKey: key, endpoint: r.endpoint, method: 'GET', status: r.status, mode: r.mode },
+    }),
+  );
+  h.extras.forEach((kind, i) => {
+    const occurredAt = at(h.extraHours[i]!);
+    const id = `${developerId}-x${i}`;
+    if (kind === 'developer.signed_up')
+      events.push({ id, type: kind, developerId, occurredAt, properties: { email: 'x@example.com', accountType: 'individual', acquisitionChannel: 'paid' } });
+    else if (kind === 'webhook.test' || kind === 'webhook.live')
+      events.push({ id, type: 'webhook.registered', developerId, occurredAt, properties: { url: 'https://example.com/h', mode: kind === 'webhook.live' ? 'live' : 'test' } });
+    else events.push({ id, type: kind, developerId, occurredAt });
+  });
+  return events;
+}

@@ -29,6 +29,12 @@ export interface ProductionTemporalOptions {
   /** Where setup put the binaries, schema and template; default: the repository's .tools/go. */
   toolsDir?: string;
   namespace?: string;
+  /**
+   * How many connections the server's main store may hold open (the template's 20 by default).
+   * Several servers on one PostgreSQL (test files side by side) take fewer, or together they reach
+   * its `max_connections` (100 by default) and every client gets "too many clients".
+   */
+  maxConnections?: number;
 }
 
 export interface ProductionTemporal {
@@ -98,6 +104,7 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
       connectAddr: `${opts.postgres.host}:${opts.postgres.port}`,
       user: opts.postgres.user,
       password: opts.postgres.password,
+      ...(store === 'postgres-default' && opts.maxConnections !== undefined ? { maxConns: opts.maxConnections, maxIdleConns: opts.maxConnections } : {}),
     });
   }
   for (const service of ['frontend', 'history', 'matching', 'worker']) {

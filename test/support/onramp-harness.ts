@@ -133,6 +133,8 @@ export class OnrampHarness {
       postgres: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
       databasePrefix: `harness_${process.pid}_${this.temporalPort}`,
       dir: this.temporalDir,
+      // Three test files side by side, each with its own server, on one PostgreSQL (100 connections).
+      maxConnections: 6,
     });
     return this.production;
   }

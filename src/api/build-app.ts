@@ -16,6 +16,7 @@ import { refuseUnstorableParameters } from './storable-text.ts';
 import { documentCommonStatuses, methodNotAllowed, openApiTransform } from './openapi-conventions.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
+import { funnelRoute } from './routes/funnel-route.ts';
 import { importRoute } from './routes/import-route.ts';
 import { handoffsRoute } from './routes/handoffs-route.ts';
 import { healthRoute } from './routes/health-route.ts';
@@ -123,6 +124,7 @@ export async function buildApp({
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
+  await app.register(funnelRoute);
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });

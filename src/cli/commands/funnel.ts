@@ -16,6 +16,7 @@ export function funnelCommand(program: Command): void {
     name: 'funnel',
     description: 'the onboarding funnel',
     format: funnelFormat,
+    // Only `validate` is wired: diff, apply and history come with the versioned funnel there.
     apiPath: '/v1/funnel',
     summarise: ({ stages }) => {
       const roles = stages.filter((s) => s.role).map((s) => `${s.role}: ${s.id}`);
@@ -66,7 +67,7 @@ async function funnelPreviewCommand(config: Config, file: string, options: { sam
 
 const percent = (share: number | null) => (share === null ? '—' : `${(share * 100).toFixed(1)} %`);
 
-export function formatFunnelPreview(preview: FunnelPreview): string {
+function formatFunnelPreview(preview: FunnelPreview): string {
   const width = Math.max(5, ...preview.stages.map((s) => s.id.length));
   const lines = [`${preview.developers} developers with events`, '', `${'stage'.padEnd(width)}  reached  from the stage before`];
   for (const stage of preview.stages) lines.push(`${stage.id.padEnd(width)}  ${String(stage.reached).padStart(7)}  ${percent(stage.conversion)}`);

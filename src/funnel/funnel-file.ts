@@ -1,5 +1,5 @@
-import { configFormat, type ConfigFileResult, type NamedConfigFileError } from '../rules/config-file.ts';
-import { funnelDocument, type FunnelDocument } from './funnel-schema.ts';
+import { configFormat } from '../rules/config-file.ts';
+import { funnelDocument } from './funnel-schema.ts';
 
 /**
  * A funnel file (YAML) → a validated `FunnelDocument`, or every error in it, each naming the field
@@ -13,8 +13,3 @@ export const funnelFormat = configFormat({
   namedLists: { stage: ['stages'] },
   emptyFileMessage: 'the file is empty: it needs a `stages:` list',
 });
-
-/** A field error; `stage` is the id of the stage the field belongs to, when inside `stages[i]` and that stage has one. */
-export type FunnelFileError = NamedConfigFileError<'stage'>;
-
-export type FunnelFileResult = ConfigFileResult<FunnelDocument, FunnelFileError>;

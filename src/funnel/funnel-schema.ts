@@ -7,16 +7,15 @@ import { duration } from '../rules/rules-schema.ts';
  * schema that validates the file, types the evaluation and is published as JSON Schema for editors.
  */
 
-export const MIN_STAGES = 2;
-export const MAX_STAGES = 20;
+const MIN_STAGES = 2;
+const MAX_STAGES = 20;
 
 /** The stages the metrics measure to: time to first call (`first_call`), the production rate (`production`). */
-export const STAGE_ROLES = ['first_call', 'production'] as const;
-export type StageRole = (typeof STAGE_ROLES)[number];
+const STAGE_ROLES = ['first_call', 'production'] as const;
 
 /** `noun.past_verb` and longer: lower-case words joined by dots (`payment.succeeded`, `team.member_invited`). */
-export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-export const MAX_EVENT_TYPE_LENGTH = 64;
+const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const MAX_EVENT_TYPE_LENGTH = 64;
 
 /** The event type the gateway's requests arrive as: evidence about it is a `request` condition, not an `event`. */
 export const API_REQUEST = 'api.request';
@@ -44,7 +43,7 @@ const eventEvidence = z.strictObject({
     .describe("Conditions on the event's properties, all of which must hold: a value (equal to it) or a list (one of them)"),
 });
 
-export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 const status = z.union([z.enum(STATUS_CLASSES), z.int().min(100).max(599)]);
 const method = z
   .string()
@@ -81,9 +80,9 @@ const requestEvidence = z.strictObject({
     .describe('API requests from the gateway (`api.request`): every condition given must hold; without a threshold the first matching request is the evidence'),
 });
 
-export const stageEvidence = z.union([eventEvidence, requestEvidence]).describe('An event of a type (with conditions on its properties), or API requests with conditions');
+const stageEvidence = z.union([eventEvidence, requestEvidence]).describe('An event of a type (with conditions on its properties), or API requests with conditions');
 
-export const funnelStage = z.strictObject({
+const funnelStage = z.strictObject({
   id: stageId,
   label: z.string().min(1).max(100).optional().describe('How people see the stage (dashboard, Slack, CLI); the id when omitted'),
   role: z.enum(STAGE_ROLES).optional().describe('first_call: time to first call measures to this stage; production: the production rate does'),
@@ -115,7 +114,6 @@ export const funnelDocument = z
   .describe('Onramp funnel');
 
 export type FunnelDocument = z.output<typeof funnelDocument>;
-export type FunnelStage = z.output<typeof funnelStage>;
 export type StageEvidence = z.output<typeof stageEvidence>;
 export type RequestEvidence = Extract<StageEvidence, { request: unknown }>['request'];
 export type EventEvidence = Extract<StageEvidence, { event: string }>;

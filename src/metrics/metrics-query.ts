@@ -59,10 +59,12 @@ export function developerFilter(query: MetricsQuery, now: () => Date = () => new
   };
 }
 
+/** A signup instant's cohort: its ISO-8601 week in UTC (`IYYY`: the ISO week-year, so 2027-01-01 is `2026-W53`). */
+export const signupCohortSql = (signedUpAt: string) => `to_char(${signedUpAt} AT TIME ZONE 'UTC', 'IYYY-"W"IW')`;
+
 /**
  * `SELECT id, signed_up_at, cohort FROM developers` narrowed by the filter, as a CTE body; its
- * parameters are appended to `params` ($1 is always asOf). `cohort` is the ISO-8601 week of the
- * signup in UTC (`IYYY`: the ISO week-year, so 2027-01-01 is `2026-W53`).
+ * parameters are appended to `params` ($1 is always asOf). `cohort`: `signupCohortSql`.
  */
 export function filteredDevelopersSql(filter: DeveloperFilter, params: unknown[]): string {
   if (params.length !== 0) throw new Error('filteredDevelopersSql must add the first parameters');
@@ -77,6 +79,6 @@ export function filteredDevelopersSql(filter: DeveloperFilter, params: unknown[]
   if (filter.channel) add((p) => `d.acquisition_channel = ${p}`, filter.channel);
   if (filter.accountType) add((p) => `d.account_type = ${p}`, filter.accountType);
   if (filter.orgId) add((p) => `d.org_id = ${p}`, filter.orgId);
-  return `SELECT d.id, d.signed_up_at, to_char(d.signed_up_at AT TIME ZONE 'UTC', 'IYYY-"W"IW') AS cohort
+  return `SELECT d.id, d.signed_up_at, ${signupCohortSql('d.signed_up_at')} AS cohort
             FROM developers d WHERE ${where.join(' AND ')}`;
 }

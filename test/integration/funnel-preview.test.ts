@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.ts';
 import type { IngestEvent } from '../../src/events/event-schemas.ts';
 import { funnelFormat } from '../../src/funnel/funnel-file.ts';
-import { previewFunnel } from '../../src/funnel/funnel-preview.ts';
+import { previewFunnel } from '../../src/preview/funnel-preview.ts';
 import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
@@ -30,7 +30,7 @@ const CANDIDATE = `stages:
     evidence: [{ request: { status: 2xx, endpoint: "/v1/charges/**", mode: live } }]
 `;
 
-const at = (day: number, hour = 0) => new Date(Date.UTC(2026, 10, 2 + day, hour)).toISOString(); // 2026-11-02 is a Monday
+const at = (day: number, hour = 0) => new Date(Date.UTC(2026, 10, 2 + day, hour)).toISOString(); // 2026-11-02 is the Monday of ISO week 45
 const signup = (dev: string, day: number): IngestEvent =>
   ({
     id: `${dev}-signup`,
@@ -108,8 +108,8 @@ describe('funnel preview', () => {
       { id: 'production_deployment', reached: 1, conversion: 1 / 2 },
     ]);
     expect(preview.cohorts).toEqual([
-      { week: '2026-11-02', developers: 2, reached: [2, 2, 1] },
-      { week: '2026-11-09', developers: 1, reached: [1, 0, 0] },
+      { week: '2026-W45', developers: 2, reached: [2, 2, 1] },
+      { week: '2026-W46', developers: 1, reached: [1, 0, 0] },
       { week: null, developers: 1, reached: [0, 0, 0] },
     ]);
     expect(preview.changed).toEqual({
@@ -127,7 +127,7 @@ describe('funnel preview', () => {
     expect(report.code).toBe(0);
     expect(report.stdout).toContain('4 developers with events');
     expect(report.stdout).toMatch(/^first_api_call\s+2 {2}66\.7 %$/m);
-    expect(report.stdout).toMatch(/^ {2}2026-11-02\s+2 {2}2 → 2 → 1$/m);
+    expect(report.stdout).toMatch(/^ {2}2026-W45\s+2 {2}2 → 2 → 1$/m);
     expect(report.stdout).toContain('2 developers would be in another stage than recorded today:\n  c: first_api_call → account_created\n  d: intent → (none)');
 
     const invalid = join(dir, 'invalid.yaml');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config.ts';
 import { openDatabase } from '../../db/database.ts';
 import { funnelFormat } from '../../funnel/funnel-file.ts';
-import { previewFunnel, type FunnelPreview } from '../../funnel/funnel-preview.ts';
+import { previewFunnel, type FunnelPreview } from '../../preview/funnel-preview.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { versionedConfigActions } from './versioned-config-command.ts';
 
@@ -71,8 +71,8 @@ function formatFunnelPreview(preview: FunnelPreview): string {
   const width = Math.max(5, ...preview.stages.map((s) => s.id.length));
   const lines = [`${preview.developers} developers with events`, '', `${'stage'.padEnd(width)}  reached  from the stage before`];
   for (const stage of preview.stages) lines.push(`${stage.id.padEnd(width)}  ${String(stage.reached).padStart(7)}  ${percent(stage.conversion)}`);
-  lines.push('', 'by signup week (developers, then how many reach each stage in turn):');
-  for (const cohort of preview.cohorts) lines.push(`  ${cohort.week ?? 'no signup '}  ${String(cohort.developers).padStart(6)}  ${cohort.reached.join(' → ')}`);
+  lines.push('', 'by signup week, ISO (developers, then how many reach each stage in turn):');
+  for (const cohort of preview.cohorts) lines.push(`  ${(cohort.week ?? 'no signup').padEnd(9)}  ${String(cohort.developers).padStart(6)}  ${cohort.reached.join(' → ')}`);
   lines.push(
     '',
     `${preview.changed.count} developer${preview.changed.count === 1 ? '' : 's'} would be in another stage than recorded today${preview.changed.count > 0 ? ':' : ''}`,

@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { STAGES } from '../journey/stages.ts';
-import { compileFunnel, evaluateFunnel, type FunnelEvent } from './evaluate-funnel.ts';
-import type { FunnelDocument } from './funnel-schema.ts';
+import { compileFunnel, evaluateFunnel, type FunnelEvent } from '../funnel/evaluate-funnel.ts';
+import type { FunnelDocument } from '../funnel/funnel-schema.ts';
+import { isStage, stageRank } from '../journey/stages.ts';
+import { signupCohortSql } from '../metrics/metrics-query.ts';
 
 /**
  * What a candidate funnel would say of the stored history, before anyone applies it: per stage,
@@ -21,7 +22,7 @@ export interface FunnelPreviewStage {
 }
 
 export interface FunnelPreviewCohort {
-  /** The Monday (UTC) of the week of the developer's signup (`developer.signed_up`); null: no signup stored. */
+  /** The ISO week of the developer's signup (`2026-W45`), as every metric's cohort; null: no signup stored. */
   week: string | null;
   developers: number;
   /** Per stage, in funnel order: how many of the cohort reach it. */
@@ -53,10 +54,6 @@ export interface FunnelPreviewOptions {
   onProgress?: (done: number) => void;
 }
 
-const WEEK_MS = 7 * 86_400_000;
-/** 1970-01-05 was a Monday: weeks start on Mondays, UTC. */
-const FIRST_MONDAY_MS = Date.UTC(1970, 0, 5);
-
 export async function previewFunnel(pool: pg.Pool, funnel: FunnelDocument, options: FunnelPreviewOptions = {}): Promise<FunnelPreview> {
   const batchSize = options.batchSize ?? 500;
   const sampleSize = options.sample ?? 20;
@@ -76,7 +73,7 @@ export async function previewFunnel(pool: pg.Pool, funnel: FunnelDocument, optio
     if (batch.length === 0) break;
     const developerIds = batch.map((r) => r.developer_id);
     after = developerIds.at(-1)!;
-    const [eventsOf, currentOf] = await Promise.all([readEvents(pool, developerIds), readRecordedCurrentStages(pool, developerIds)]);
+    const [eventsOf, currentOf, cohortOf] = await Promise.all([readEvents(pool, developerIds), readRecordedCurrentStages(pool, developerIds), readCohorts(pool, developerIds)]);
 
     for (const developerId of developerIds) {
       const events = eventsOf.get(developerId) ?? [];
@@ -86,7 +83,7 @@ export async function previewFunnel(pool: pg.Pool, funnel: FunnelDocument, optio
         if (isReached) reachedAlone[i]!++;
         if (isReached && i > 0 && flags[i - 1]) reachedPairs[i]!++;
       });
-      const week = signupWeek(events);
+      const week = cohortOf.get(developerId) ?? null;
       const cohort = cohorts.get(week) ?? { week, developers: 0, reached: ids.map(() => 0) };
       cohort.developers++;
       flags.forEach((isReached, i) => isReached && cohort.reached[i]!++);
@@ -134,16 +131,16 @@ async function readEvents(pool: pg.Pool, developerIds: string[]): Promise<Map<st
 async function readRecordedCurrentStages(pool: pg.Pool, developerIds: string[]): Promise<Map<string, string>> {
   const { rows } = await pool.query<{ developer_id: string; stage: string }>(`SELECT developer_id, stage FROM journey_stages WHERE developer_id = ANY($1::text[])`, [developerIds]);
   const current = new Map<string, string>();
-  const rank = (stage: string | undefined) => (stage === undefined ? -1 : (STAGES as readonly string[]).indexOf(stage));
+  const rank = (stage: string | undefined) => (stage !== undefined && isStage(stage) ? stageRank(stage) : -1);
   for (const { developer_id: id, stage } of rows) if (rank(stage) > rank(current.get(id))) current.set(id, stage);
   return current;
 }
 
-/** The Monday of the developer's earliest signup event, as `YYYY-MM-DD`; null without one. */
-function signupWeek(events: readonly FunnelEvent[]): string | null {
-  let signup: number | undefined;
-  for (const e of events) if (e.type === 'developer.signed_up') signup = Math.min(signup ?? Infinity, Date.parse(e.occurredAt));
-  if (signup === undefined) return null;
-  const monday = FIRST_MONDAY_MS + Math.floor((signup - FIRST_MONDAY_MS) / WEEK_MS) * WEEK_MS;
-  return new Date(monday).toISOString().slice(0, 10);
+/** Each signed-up developer's signup cohort, as the metrics name it. */
+async function readCohorts(pool: pg.Pool, developerIds: string[]): Promise<Map<string, string>> {
+  const { rows } = await pool.query<{ id: string; cohort: string }>(
+    `SELECT id, ${signupCohortSql('signed_up_at')} AS cohort FROM developers WHERE id = ANY($1::text[]) AND signed_up_at IS NOT NULL`,
+    [developerIds],
+  );
+  return new Map(rows.map((r) => [r.id, r.cohort]));
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { STAGES } from '../journey/stages.ts';
+import { stageId } from '../funnel/funnel-schema.ts';
 import { handoffWithLog } from './read-handoffs.ts';
 import { nudgeMessage } from './read-messages.ts';
 
-const stage = z.enum(STAGES);
+const stage = stageId;
 const instant = z.string().describe('ISO-8601 UTC');
 
 /** GET /v1/developers/:id/journey. */

@@ -20,7 +20,7 @@ const MAX_EVENT_TYPE_LENGTH = 64;
 /** The event type the gateway's requests arrive as: evidence about it is a `request` condition, not an `event`. */
 export const API_REQUEST = 'api.request';
 
-const stageId = z
+export const stageId = z
   .string()
   .max(64)
   .regex(/^[a-z][a-z0-9_]*$/, 'must be a stage id in snake_case: lower-case letters, digits and underscores, starting with a letter')

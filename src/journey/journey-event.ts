@@ -28,7 +28,7 @@ export interface DomainJourneyEvent {
 }
 
 /** A stage proved by api.request traffic, computed from the aggregates in PostgreSQL. */
-export type ApiMilestoneStage = Extract<Stage, 'first_api_call' | 'active_integration' | 'production_deployment'>;
+export type ApiMilestoneStage = 'first_api_call' | 'active_integration' | 'production_deployment';
 
 export interface ApiMilestoneEvent {
   id: string;

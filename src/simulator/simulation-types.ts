@@ -24,7 +24,7 @@ export interface SimulatedProfile {
 /** What the generator made happen, independently of how Onramp derives stages. */
 export interface GroundTruth {
   /** Earliest proof of each stage reached (ISO instants); absent = never reached. */
-  stages: Partial<Record<Stage, string>>;
+  stages: Record<Stage, string>;
   /** The developer's requests used an SDK user agent (null: no requests). */
   sdk: boolean | null;
   requests: { total: number; sdk: number; raw: number };

@@ -6,7 +6,7 @@ import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
 import { HORIZONS, productionRate } from '../../metrics/production-rate.ts';
 import { DEFAULT_TRANSITIONS, stageConversion, transitionsParam } from '../../metrics/stage-conversion.ts';
 import { MEDIAN_STABLE, TAIL_RISE, timeToFirstCall } from '../../metrics/time-to-first-call.ts';
-import { STAGES } from '../../journey/stages.ts';
+import { stageId } from '../../funnel/funnel-schema.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -21,8 +21,8 @@ const asOf = z.string().describe('the instant every figure is computed as of');
 const percent = (what: string) => z.number().min(0).max(1).describe(what);
 
 const transitionFigures = z.object({
-  from: z.enum(STAGES),
-  to: z.enum(STAGES),
+  from: stageId,
+  to: stageId,
   windowDays: z.int(),
   eligible: z.int().describe('reached `from` as of asOf, less the excluded: the denominator'),
   converted: z.int().describe('of the eligible: reached `to` or any later stage no later than windowDays after reaching `from`'),

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { STAGES } from '../../journey/stages.ts';
+import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
@@ -32,7 +32,7 @@ const group = z.object({
 });
 const stageEffects = z.array(
   z.object({
-    stage: z.enum(STAGES),
+    stage: stageId,
     nudged: group,
     holdout: group,
     difference: z.number().nullable().describe('nudged.rate − holdout.rate'),
@@ -72,7 +72,7 @@ const automationResponse = z.object({
 
 const flag = z.enum(['true', 'false']);
 const developersQuery = metricsQuery.extend({
-  stage: z.enum(STAGES).optional().describe('current stage as of asOf'),
+  stage: stageId.optional().describe('current stage as of asOf'),
   stalled: flag
     .optional()
     .describe(
@@ -95,7 +95,7 @@ const developersResponse = z.object({
   items: z.array(
     z.object({
       id: z.string(),
-      stage: z.enum(STAGES).nullable(),
+      stage: stageId.nullable(),
       stageAt: z.string().nullable(),
       cohort,
       accountType: z.string().nullable(),

@@ -22,6 +22,8 @@ export interface JourneyState {
   machineVersion: number;
   stage: Stage | null;
   stages: StageView[];
+  /** The funnel version the journey follows (absent: the shipped stages, from before funnel versions; 0: none heard yet). */
+  funnelVersion?: number;
   eventsApplied: number;
   nudging?: NudgingView;
   handoff?: HandoffView;

@@ -14,12 +14,13 @@ import type { HandoffActivities } from '../src/activities/handoff-activities.ts'
 import type { JourneyActivities } from '../src/activities/journey-activities.ts';
 import type { NudgeActivities } from '../src/activities/nudge-activities.ts';
 import { currentStage, stageViews } from '../src/journey/evidence.ts';
+import { NO_FUNNEL_YET } from '../src/journey/stages.ts';
 import { actionProblem, caseView } from '../src/journey/handoff.ts';
 import type { ActivePolicy } from '../src/rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../src/rules/rules-schema.ts';
 import { effectsOfType, isJourneyEffect, type JourneyEffect, type MachineEffect } from '../src/journey/journey-effects.ts';
 import type { JourneyEvent } from '../src/journey/journey-event.ts';
-import { nextWakeAt, type MachineEvent } from '../src/journey/journey-machine.ts';
+import { nextWakeAt, stagesOf, type MachineEvent } from '../src/journey/journey-machine.ts';
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type PersistedJourney } from '../src/journey/journey-runtime.ts';
 import { MACHINE_VERSION, patchOf } from '../src/journey/journey-versions.ts';
 import { handoffActionUpdate, handoffView, journeyEventsSignal, journeyStateQuery, nudgingView } from './journey-messages.ts';
@@ -84,11 +85,21 @@ function failureMessage(error: unknown): string {
 /** One developer's durable journey: id `onboarding/<developerId>`, fed by signalWithStart. */
 export async function onboardingJourney(input: OnboardingJourneyInput): Promise<void> {
   const maxEventsPerRun = input.maxEventsPerRun ?? 5_000;
-  let journey = input.journey ? restoreJourney(input.journey) : startJourney({ developerId: input.developerId, machineVersion: input.machineVersion ?? MACHINE_VERSION });
   const seen = new SeenIds(input.seenEventIds);
   const inbox: JourneyEvent[] = [];
   let eventsApplied = input.eventsApplied ?? 0;
   let appliedThisRun = 0;
+
+  // Each version's code runs where its patch is in the history (or the history is new): journeys
+  // whose history predates a version replay without it. The calls stay in this order.
+  const nudging = patched(patchOf(2));
+  const handoff = patched(patchOf(3));
+  // A new journey follows the funnel versions it hears of; one whose history predates them
+  // derives the shipped stages from the events until its first `stage.proved`.
+  const funnelDocument = patched(patchOf(4));
+  let journey = input.journey
+    ? restoreJourney(input.journey)
+    : startJourney({ developerId: input.developerId, machineVersion: input.machineVersion ?? MACHINE_VERSION, ...(funnelDocument ? { funnel: NO_FUNNEL_YET } : {}) });
 
   setHandler(journeyEventsSignal, (events) => {
     inbox.push(...events);
@@ -96,8 +107,9 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   setHandler(journeyStateQuery, () => ({
     developerId: input.developerId,
     machineVersion: journey.context.machineVersion,
-    stage: currentStage(journey.context.evidence),
-    stages: stageViews(journey.context.evidence),
+    stage: currentStage(journey.context.evidence, stagesOf(journey.context)),
+    stages: stageViews(journey.context.evidence, stagesOf(journey.context)),
+    ...(journey.context.funnel ? { funnelVersion: journey.context.funnel.version } : {}),
     eventsApplied,
     ...(journey.context.nudging ? { nudging: nudgingView(journey.context.nudging) } : {}),
     ...(journey.context.handoff ? { handoff: handoffView(input.developerId, journey.context.handoff) } : {}),
@@ -105,12 +117,7 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || appliedThisRun >= maxEventsPerRun;
 
-  // Each version's code runs where its patch is in the history (or the history is new): journeys
-  // whose history predates a version replay without it. The calls stay in this order.
-  const nudging = patched(patchOf(2));
   const sending = new Set<Promise<void>>();
-
-  const handoff = patched(patchOf(3));
   let slackChain: Promise<void> = Promise.resolve();
   let decideSoon = false;
 

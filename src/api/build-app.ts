@@ -38,6 +38,8 @@ import { auditRoute } from './routes/audit-route.ts';
 import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
 import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
+import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
+import { shippedFunnel } from '../funnel/funnel-file.ts';
 
 export interface AppDeps {
   db: Database;
@@ -63,6 +65,8 @@ export interface AppDeps {
   ingestKeyCacheMs?: number;
   /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
   templatesDir?: string;
+  /** The funnel in force (its stages and their evidence); default: the shipped funnel. */
+  funnel?: ReadFunnelInForce;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
@@ -83,6 +87,7 @@ export async function buildApp({
   ingestor: givenIngestor,
   ingestKeyCacheMs,
   templatesDir = 'templates',
+  funnel = async () => shippedFunnel(),
 }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
@@ -115,14 +120,14 @@ export async function buildApp({
 
   const rules = new RuleStore(db.pool, new EmailTemplates(resolve(templatesDir)));
   const escalationPolicy = new EscalationPolicyStore(db.pool);
-  const ingestor = givenIngestor ?? createEventIngestor(db.pool, { rules, sdkUserAgents });
+  const ingestor = givenIngestor ?? createEventIngestor(db.pool, { rules, funnel, sdkUserAgents });
   await app.register(healthRoute, { ingestor, temporal });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
   const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
   // The admin keys read everything any other key reads (test/integration/admin-reads.test.ts checks every keyed GET).
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
-  await app.register(journeyRoute, { prisma, temporal, readKeys: anyOf(ingest, adminKeys) });
+  await app.register(journeyRoute, { prisma, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
   await app.register(funnelRoute);
   await app.register(rulesRoute, { store: rules, adminKeys });

@@ -1,24 +1,25 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { stageViews, type EvidenceByStage } from '../journey/evidence.ts';
 import type { JourneyReadModel } from './journey-schema.ts';
 import { readDeveloperHandoffs } from './read-handoffs.ts';
 import { readMessages } from './read-messages.ts';
-import { isStage, type Stage } from '../journey/stages.ts';
 import { isJourneyRunning } from '../temporal/journey-client.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /**
  * One developer's journey from the PostgreSQL read model (always available), with `running` from
- * Temporal. Undefined when the developer is unknown.
+ * Temporal: the stages and transitions recorded under the funnel version in force. Undefined when
+ * the developer is unknown.
  */
-export async function readJourney(prisma: PrismaClient, temporal: Client, developerId: string): Promise<JourneyReadModel | undefined> {
+export async function readJourney(prisma: PrismaClient, temporal: Client, funnel: FunnelVersion, developerId: string): Promise<JourneyReadModel | undefined> {
   const developer = await prisma.developer.findUnique({ where: { id: developerId } });
   if (!developer) return undefined;
   const [stages, transitions, stats, pendingSignals, running, messages, handoffs] = await Promise.all([
-    prisma.journeyStage.findMany({ where: { developerId } }),
-    prisma.journeyTransition.findMany({ where: { developerId }, orderBy: [{ recordedAt: 'asc' }, { id: 'asc' }] }),
+    prisma.journeyStage.findMany({ where: { developerId, funnelVersion: funnel.version } }),
+    prisma.journeyTransition.findMany({ where: { developerId, funnelVersion: funnel.version }, orderBy: [{ recordedAt: 'asc' }, { id: 'asc' }] }),
     prisma.developerEndpoint.aggregate({
       where: { developerId },
       _count: { endpoint: true },
@@ -32,17 +33,18 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, develo
     readDeveloperHandoffs(prisma, developerId),
   ]);
   const evidence: EvidenceByStage = {};
-  for (const s of stages) {
-    if (isStage(s.stage)) evidence[s.stage] = { occurredAt: s.reachedAt.toISOString(), eventId: s.causeEventId, ...(s.late ? { late: true } : {}) };
-  }
+  for (const s of stages) evidence[s.stage] = { occurredAt: s.reachedAt.toISOString(), eventId: s.causeEventId, ...(s.late ? { late: true } : {}) };
+  const ids = stageIds(funnel.document);
+  const inFunnel = (stage: string | null) => (stage !== null && ids.includes(stage) ? stage : null);
   return {
     developerId,
-    stage: developer.stage !== null && isStage(developer.stage) ? developer.stage : null,
-    stageAt: iso(developer.stageAt),
-    stages: stageViews(evidence),
+    funnelVersion: funnel.version,
+    stage: inFunnel(developer.stage),
+    stageAt: inFunnel(developer.stage) === null ? null : iso(developer.stageAt),
+    stages: stageViews(evidence, ids).map((view) => ({ ...view, label: stageLabel(funnel.document, view.stage) })),
     transitions: transitions.map((t) => ({
-      from: t.fromStage !== null && isStage(t.fromStage) ? t.fromStage : null,
-      to: t.toStage as Stage,
+      from: t.fromStage,
+      to: t.toStage,
       occurredAt: t.occurredAt.toISOString(),
       recordedAt: t.recordedAt.toISOString(),
       causeEventId: t.causeEventId,

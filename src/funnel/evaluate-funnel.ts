@@ -24,13 +24,41 @@ export interface StageProof {
   eventId: string;
 }
 
+/** A request threshold: reached by the request that makes `count` matching requests, or `distinctEndpoints` endpoints, within `windowMs`. */
+export interface Threshold {
+  count?: number;
+  distinctEndpoints?: number;
+  /** Infinity when the evidence gives no `within`. */
+  windowMs: number;
+}
+
+/** One evidence of a stage as predicates: what the ingest side evaluates incrementally. */
+export type CompiledEvidence =
+  | { kind: 'event'; type: string; matches: (e: FunnelEvent) => boolean }
+  | {
+      kind: 'request';
+      matches: (e: FunnelEvent) => boolean;
+      /** Whether an endpoint can count at all (its glob, not excluded). */
+      endpointCounts: (endpoint: string) => boolean;
+      /** Only 2xx statuses match (the aggregates' `ok_requests` then bound how many can). */
+      okOnly: boolean;
+      threshold?: Threshold;
+    };
+
 /** A funnel's evidence as predicates, compiled once for many developers. */
 export interface CompiledFunnel {
-  stages: { id: string; evidence: ((events: readonly FunnelEvent[]) => StageProof | undefined)[] }[];
+  stages: { id: string; evidence: CompiledEvidence[] }[];
 }
 
 export function compileFunnel(funnel: FunnelDocument): CompiledFunnel {
   return { stages: funnel.stages.map((stage) => ({ id: stage.id, evidence: stage.evidence.map(compileEvidence) })) };
+}
+
+/** The earliest event proving one evidence, over all of a developer's events. */
+export function proofOf(evidence: CompiledEvidence, events: readonly FunnelEvent[]): StageProof | undefined {
+  const matching = events.filter(evidence.matches);
+  if (evidence.kind === 'event' || evidence.threshold === undefined) return earliest(matching);
+  return firstToReach(matching.sort(byEvidenceOrder), evidence.threshold);
 }
 
 /** The earliest proof of each stage the events reach (stages they do not reach are absent). */
@@ -39,7 +67,7 @@ export function evaluateFunnel(funnel: CompiledFunnel, events: readonly FunnelEv
   for (const stage of funnel.stages) {
     let best: StageProof | undefined;
     for (const evidence of stage.evidence) {
-      const proof = evidence(events);
+      const proof = proofOf(evidence, events);
       if (proof && isEarlier(proof, best)) best = proof;
     }
     if (best) reached.set(stage.id, best);
@@ -47,16 +75,17 @@ export function evaluateFunnel(funnel: CompiledFunnel, events: readonly FunnelEv
   return reached;
 }
 
-function compileEvidence(evidence: StageEvidence): (events: readonly FunnelEvent[]) => StageProof | undefined {
-  if ('event' in evidence) {
-    const matches = eventMatcher(evidence);
-    return (events) => earliest(events.filter(matches));
-  }
-  const matches = requestMatcher(evidence.request);
+function compileEvidence(evidence: StageEvidence): CompiledEvidence {
+  if ('event' in evidence) return { kind: 'event', type: evidence.event, matches: eventMatcher(evidence) };
   const { count, distinctEndpoints, within } = evidence.request;
-  if (count === undefined && distinctEndpoints === undefined) return (events) => earliest(events.filter(matches));
-  const windowMs = within === undefined ? Infinity : durationMs(within);
-  return (events) => firstToReach(events.filter(matches).sort(byEvidenceOrder), windowMs, { count, distinctEndpoints });
+  const statuses = evidence.request.status === undefined ? undefined : [evidence.request.status].flat();
+  return {
+    kind: 'request',
+    matches: requestMatcher(evidence.request),
+    endpointCounts: endpointMatcher(evidence.request),
+    okOnly: statuses !== undefined && statuses.every((s) => s === '2xx' || (typeof s === 'number' && s >= 200 && s <= 299)),
+    ...(count === undefined && distinctEndpoints === undefined ? {} : { threshold: { count, distinctEndpoints, windowMs: within === undefined ? Infinity : durationMs(within) } }),
+  };
 }
 
 function eventMatcher({ event, where = {} }: EventEvidence): (e: FunnelEvent) => boolean {
@@ -70,20 +99,23 @@ function eventMatcher({ event, where = {} }: EventEvidence): (e: FunnelEvent) =>
 function requestMatcher(request: RequestEvidence): (e: FunnelEvent) => boolean {
   const statuses = request.status === undefined ? undefined : [request.status].flat();
   const methods = request.method === undefined ? undefined : new Set([request.method].flat());
-  const endpoint = request.endpoint === undefined ? undefined : globMatcher([request.endpoint].flat());
-  const excluded = request.exclude === undefined ? undefined : globMatcher(request.exclude);
+  const endpointCounts = endpointMatcher(request);
   return (e) => {
     if (e.type !== API_REQUEST) return false;
     const p = e.properties ?? {};
-    const path = typeof p.endpoint === 'string' ? p.endpoint : '';
     return (
       (statuses === undefined || statuses.some((s) => statusMatches(s, p.status))) &&
       (methods === undefined || (typeof p.method === 'string' && methods.has(p.method))) &&
       (request.mode === undefined || p.mode === request.mode) &&
-      (endpoint === undefined || endpoint(path)) &&
-      (excluded === undefined || !excluded(path))
+      endpointCounts(typeof p.endpoint === 'string' ? p.endpoint : '')
     );
   };
+}
+
+function endpointMatcher(request: RequestEvidence): (path: string) => boolean {
+  const endpoint = request.endpoint === undefined ? undefined : globMatcher([request.endpoint].flat());
+  const excluded = request.exclude === undefined ? undefined : globMatcher(request.exclude);
+  return (path) => (endpoint === undefined || endpoint(path)) && (excluded === undefined || !excluded(path));
 }
 
 /** `*` within a path segment, `**` across segments, as the schema documents; nothing else is special to the author. */
@@ -102,14 +134,14 @@ function earliest(events: readonly FunnelEvent[]): StageProof | undefined {
   return best;
 }
 
-const byEvidenceOrder = (a: FunnelEvent, b: FunnelEvent) => (isEarlier({ occurredAt: a.occurredAt, eventId: a.id }, { occurredAt: b.occurredAt, eventId: b.id }) ? -1 : 1);
+export const byEvidenceOrder = (a: FunnelEvent, b: FunnelEvent) => (isEarlier({ occurredAt: a.occurredAt, eventId: a.id }, { occurredAt: b.occurredAt, eventId: b.id }) ? -1 : 1);
 
 /**
  * The first request (in evidence order) at which the matching requests of the window ending at
  * its time — those no earlier than `windowMs` before it, and those at the same instant — number
  * `count`, or span `distinctEndpoints` endpoints. `sorted` holds only matching requests.
  */
-function firstToReach(sorted: readonly FunnelEvent[], windowMs: number, threshold: { count?: number; distinctEndpoints?: number }): StageProof | undefined {
+export function firstToReach(sorted: readonly FunnelEvent[], { windowMs, ...threshold }: Threshold): StageProof | undefined {
   const at = sorted.map((e) => Date.parse(e.occurredAt));
   const endpointOf = (i: number) => String(sorted[i]!.properties?.endpoint ?? '');
   const inWindow = new Map<string, number>();

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { configFormat } from '../rules/config-file.ts';
+import type { FunnelVersion } from './funnel-in-force.ts';
 import { funnelDocument } from './funnel-schema.ts';
 
 /**
@@ -13,3 +16,13 @@ export const funnelFormat = configFormat({
   namedLists: { stage: ['stages'] },
   emptyFileMessage: 'the file is empty: it needs a `stages:` list',
 });
+
+/** The funnel Onramp ships (config/funnel.yaml): the seven stages of the reference model. */
+export const SHIPPED_FUNNEL_FILE = fileURLToPath(new URL('../../config/funnel.yaml', import.meta.url));
+
+/** The shipped funnel as version 1: what the engine follows where no funnel store is given (tests, tools). */
+export function shippedFunnel(): FunnelVersion {
+  const parsed = funnelFormat.parse(readFileSync(SHIPPED_FUNNEL_FILE, 'utf8'));
+  if (!parsed.ok) throw new Error(`${SHIPPED_FUNNEL_FILE} is invalid: ${parsed.errors.map((e) => funnelFormat.formatError(e)).join('; ')}`);
+  return { version: 1, document: parsed.document };
+}

@@ -5,9 +5,12 @@ import type { ApiRequestEvent, IngestEvent } from '../events/event-schemas.ts';
 import { toJourneyEvent } from '../events/to-journey-event.ts';
 import { isSdkUserAgent, sdkClassifier } from '../events/user-agent.ts';
 import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
-import { milestoneSignalId, stagesProvenBy, type ApiMilestoneStage, type JourneyEvent } from '../journey/journey-event.ts';
-import { stageRank, type Stage } from '../journey/stages.ts';
-import { isOk, proveActiveIntegration, type AttributedRequest } from './request-aggregates.ts';
+import { stageProvedSignalId, type JourneyEvent } from '../journey/journey-event.ts';
+import { stageRank } from '../journey/stages.ts';
+import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
+import { shippedFunnel } from '../funnel/funnel-file.ts';
+import { FunnelEvidence } from './funnel-evidence.ts';
+import type { AttributedRequest } from './request-aggregates.ts';
 import { storeEvents } from './store-events.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
@@ -36,6 +39,8 @@ export interface IngestorOptions {
   evidenceCacheSize?: number;
   /** The error-burst thresholds in force (the rules' policy); the schema's defaults otherwise. */
   burstThresholds?: () => Promise<BurstThresholds>;
+  /** The funnel whose stage evidence the batches are evaluated for; the shipped funnel otherwise. */
+  funnel?: ReadFunnelInForce;
 }
 
 export interface IngestOptions {
@@ -48,6 +53,7 @@ export interface IngestOptions {
 
 /** What a transaction learnt, for the caches once it has committed (never before: it may roll back). */
 interface Learnt {
+  funnelVersion: number;
   keyOwners: Map<string, string>;
   lowered: EvidenceCandidate[];
   refused: EvidenceCandidate[];
@@ -55,8 +61,11 @@ interface Learnt {
 }
 
 /** The ingestor as Onramp runs it: the error-burst thresholds of the rules in force, the SDK user agents configured beside the shipped ones. */
-export function createEventIngestor(pool: pg.Pool, { rules, sdkUserAgents = [] }: { rules: RuleStore; sdkUserAgents?: readonly RegExp[] }): EventIngestor {
-  return new EventIngestor(pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
+export function createEventIngestor(
+  pool: pg.Pool,
+  { rules, funnel, sdkUserAgents = [] }: { rules: RuleStore; funnel?: ReadFunnelInForce; sdkUserAgents?: readonly RegExp[] },
+): EventIngestor {
+  return new EventIngestor(pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents), ...(funnel ? { funnel } : {}) });
 }
 
 /**
@@ -70,6 +79,9 @@ export class EventIngestor {
   private readonly evidence: EvidenceCache;
   private readonly bursts = new ErrorBurstDetector();
   private readonly burstThresholds: () => Promise<BurstThresholds>;
+  private readonly funnelInForce: ReadFunnelInForce;
+  /** The funnel version in force, compiled (recompiled when another version comes into force). */
+  private funnel: FunnelEvidence | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -79,16 +91,24 @@ export class EventIngestor {
     this.keyOwners = new LRUCache({ max: options.keyCacheSize ?? 100_000 });
     this.evidence = new EvidenceCache(options.evidenceCacheSize ?? 100_000);
     this.burstThresholds = options.burstThresholds ?? (async () => DEFAULT_BURST_THRESHOLDS);
+    this.funnelInForce = options.funnel ?? (async () => shippedFunnel());
+  }
+
+  private async funnelEvidence(): Promise<FunnelEvidence> {
+    const inForce = await this.funnelInForce();
+    if (this.funnel?.version !== inForce.version) this.funnel = new FunnelEvidence(inForce);
+    return this.funnel;
   }
 
   async ingest(batch: IngestEvent[], options: IngestOptions = {}): Promise<IngestResult> {
     const events = firstById(batch);
-    const learnt: Learnt = { keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
-    // Read before the transaction: it may need a connection of its own (PGlite has one in all).
+    // Read before the transaction: they may need a connection of their own (PGlite has one in all).
     const thresholds = events.some((e) => e.type === 'api.request') ? await this.burstThresholds() : DEFAULT_BURST_THRESHOLDS;
-    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, thresholds, learnt, options.imported === true));
+    const funnel = await this.funnelEvidence();
+    const learnt: Learnt = { funnelVersion: funnel.version, keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
+    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, funnel, thresholds, learnt, options.imported === true));
     for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
-    this.evidence.learn(learnt.lowered, learnt.refused);
+    this.evidence.learn(learnt.funnelVersion, learnt.lowered, learnt.refused);
     this.bursts.learn(learnt.bursts);
     return { ...result, duplicates: batch.length - result.accepted - result.deleted };
   }
@@ -117,7 +137,14 @@ export class EventIngestor {
     return owners;
   }
 
-  private async ingestInTransaction(sql: Sql, batch: IngestEvent[], thresholds: BurstThresholds, learnt: Learnt, imported: boolean): Promise<Omit<IngestResult, 'duplicates'>> {
+  private async ingestInTransaction(
+    sql: Sql,
+    batch: IngestEvent[],
+    funnel: FunnelEvidence,
+    thresholds: BurstThresholds,
+    learnt: Learnt,
+    imported: boolean,
+  ): Promise<Omit<IngestResult, 'duplicates'>> {
     let events = batch;
     // Classified once per request: the user-agent patterns are the costliest per-event check.
     const sdkOf = new Map(events.map((e) => [e.id, e.type === 'api.request' && this.isSdk(e.properties.userAgent)]));
@@ -156,52 +183,40 @@ export class EventIngestor {
     const burstCandidates = this.bursts.candidates(attributed, thresholds);
 
     const candidates = new EvidenceCandidates();
-    const journeyEvents = domainEvents.map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
-    for (const { developerId, event } of journeyEvents) {
-      for (const { stage, causeEventId } of stagesProvenBy(event)) {
-        candidates.add({ developerId, stage, occurredAt: event.occurredAt, eventId: causeEventId, source: 'event' });
-      }
-    }
-    for (const proof of await this.requestEvidence(sql, attributed, [...burstCandidates.first, ...burstCandidates.continued])) candidates.add(proof);
+    for (const c of funnel.ofEvents(domainEvents.map((e) => ({ developerId: e.developerId, event: e })))) candidates.add(c);
+    for (const c of await this.requestEvidence(sql, funnel, attributed, [...burstCandidates.first, ...burstCandidates.continued])) candidates.add(c);
     const proposed = candidates.values();
-    const lowered = await lowerStageEvidence(sql, proposed);
+    const lowered = await lowerStageEvidence(sql, funnel.version, proposed);
     const news = new Set(lowered);
     learnt.lowered = lowered;
     learnt.refused = proposed.filter((c) => !news.has(c));
 
-    const signals = inEventOrder([...journeySignals(journeyEvents, lowered), ...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts))]);
+    const journeyEvents = domainEvents.filter((e) => JOURNEY_EVENT_TYPES.has(e.type)).map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
+    const signals = inEventOrder(
+      [...journeyEvents, ...stageSignals(funnel, lowered), ...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts))],
+      funnel.stages,
+    );
     await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);
     return { accepted: fresh.length, unattributed, signals: signals.length, deleted: batch.length - events.length };
   }
 
   /**
-   * The stage evidence in the requests (stored and aggregated already): first 2xx, first live
-   * 2xx, and the active-integration proof — only where it could lower what is stored (in-order
-   * traffic past its milestones costs no read once the developer's evidence is cached).
+   * The stage evidence in the requests (stored and aggregated already), only where it could lower
+   * what is stored: in-order traffic past its milestones costs no read once the developer's
+   * evidence is cached.
    */
-  private async requestEvidence(sql: Sql, requests: AttributedRequest[], alsoLock: string[]): Promise<EvidenceCandidate[]> {
-    const candidates = new EvidenceCandidates();
-    const ok = requests.filter((r) => isOk(r.status));
-    const known = await this.evidence.known(sql, [...new Set(ok.map((r) => r.developerId))]);
-    const couldLower = (r: AttributedRequest, stage: Stage) => {
-      const stored = known(r.developerId, stage);
-      return !stored || !isEarlier(stored, { occurredAt: r.occurredAt, eventId: r.id });
-    };
-    for (const r of ok) {
-      const proof = { developerId: r.developerId, occurredAt: r.occurredAt, eventId: r.id, source: 'request' as const };
-      if (couldLower(r, 'first_api_call')) candidates.add({ ...proof, stage: 'first_api_call' });
-      if (r.mode === 'live' && couldLower(r, 'production_deployment')) candidates.add({ ...proof, stage: 'production_deployment' });
+  private async requestEvidence(sql: Sql, funnel: FunnelEvidence, requests: AttributedRequest[], alsoLock: string[]): Promise<EvidenceCandidate[]> {
+    if (requests.length === 0) {
+      await lockDevelopers(sql, alsoLock);
+      return [];
     }
-    const activeCandidates = ok.filter((r) => couldLower(r, 'active_integration'));
-    // One sorted lock call for the proof and the burst counts (see lockDevelopers).
-    await lockDevelopers(sql, [...activeCandidates.map((r) => r.developerId), ...alsoLock]);
-    for (const proof of await proveActiveIntegration(sql, activeCandidates)) {
-      candidates.add({ ...proof, stage: 'active_integration', source: 'request' });
-    }
-    return candidates.values();
+    const known = await this.evidence.known(sql, funnel.version, [...new Set(requests.map((r) => r.developerId))]);
+    const thresholdCandidates = funnel.thresholdCandidates(requests, known);
+    // One sorted lock call for the threshold proofs and the burst counts (see lockDevelopers).
+    await lockDevelopers(sql, [...[...thresholdCandidates.values()].flat().map((r) => r.developerId), ...alsoLock]);
+    return [...funnel.ofRequests(requests, known), ...(await funnel.ofThresholds(sql, thresholdCandidates))];
   }
 }
-
 function firstById(batch: IngestEvent[]): IngestEvent[] {
   const seen = new Set<string>();
   return batch.filter((e) => !seen.has(e.id) && seen.add(e.id));
@@ -307,7 +322,7 @@ async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'd
 
 function toAttributed(r: ApiRequestEvent, developerId: string, sdk: boolean): AttributedRequest {
   const p = r.properties;
-  return { id: r.id, developerId, endpoint: p.endpoint, status: p.status, mode: p.mode, sdk, occurredAt: r.occurredAt };
+  return { id: r.id, developerId, endpoint: p.endpoint, method: p.method, status: p.status, mode: p.mode, sdk, occurredAt: r.occurredAt };
 }
 
 interface QueuedSignal {
@@ -316,31 +331,36 @@ interface QueuedSignal {
 }
 
 /**
- * Domain events reach the journey (they are few); a docs view only when it is the earliest intent;
- * api traffic only as milestones whose earliest proof just moved.
+ * The events a journey decides on besides its stages: the profile and consent (nudging), email
+ * engagement, support tickets (handoff). Stages reach it as `stage.proved`, whatever proves them.
  */
-function journeySignals(journeyEvents: QueuedSignal[], lowered: EvidenceCandidate[]): QueuedSignal[] {
-  const earliestIntent = new Set(lowered.filter((c) => c.stage === 'intent').map((c) => c.eventId));
-  const signals = journeyEvents.filter(({ event }) => event.type !== 'docs.viewed' || earliestIntent.has(event.id));
-  for (const c of lowered.filter((c) => c.source === 'request')) {
-    const stage = c.stage as ApiMilestoneStage;
-    signals.push({
-      developerId: c.developerId,
-      event: { id: milestoneSignalId(c.eventId, stage), type: 'api.milestone', stage, occurredAt: c.occurredAt, causeEventId: c.eventId },
-    });
-  }
-  return signals;
+const JOURNEY_EVENT_TYPES = new Set<string>(['developer.signed_up', 'consent.updated', 'email.opened', 'email.clicked', 'support.ticket_created'] satisfies DomainEvent['type'][]);
+
+/** A signal per proof that just lowered the stored evidence: each carries its funnel version's stage list. */
+function stageSignals(funnel: FunnelEvidence, lowered: EvidenceCandidate[]): QueuedSignal[] {
+  const journeyFunnel = { version: funnel.version, stages: funnel.stages };
+  return lowered.map((c) => ({
+    developerId: c.developerId,
+    event: {
+      id: stageProvedSignalId(c.eventId, c.stage, funnel.version),
+      type: 'stage.proved',
+      stage: c.stage,
+      occurredAt: c.occurredAt,
+      causeEventId: c.eventId,
+      funnel: journeyFunnel,
+    },
+  }));
 }
 
 /**
  * The order a journey hears one batch's signals in: event time, then the cause's id (isEarlier's
- * total order), then funnel order for the milestones one request proves. Domain events, milestones
- * and bursts merged, so a batch that tells a history in order is heard in order and no stage it
- * proves is recorded as late (filled in after a later stage) for having been queued second.
+ * total order), then funnel order for the stages one event proves. Events, stage proofs and bursts
+ * merged, so a batch that tells a history in order is heard in order and no stage it proves is
+ * recorded as late (filled in after a later stage) for having been queued second.
  */
-function inEventOrder(signals: QueuedSignal[]): QueuedSignal[] {
-  const key = ({ event }: QueuedSignal) => ({ occurredAt: event.occurredAt, eventId: event.type === 'api.milestone' ? event.causeEventId : event.id });
-  const rank = ({ event }: QueuedSignal) => (event.type === 'api.milestone' ? stageRank(event.stage) : -1);
+function inEventOrder(signals: QueuedSignal[], stages: readonly string[]): QueuedSignal[] {
+  const key = ({ event }: QueuedSignal) => ({ occurredAt: event.occurredAt, eventId: event.type === 'stage.proved' ? event.causeEventId : event.id });
+  const rank = ({ event }: QueuedSignal) => (event.type === 'stage.proved' ? stageRank(stages, event.stage) : -1);
   return signals.sort((a, b) => (isEarlier(key(a), key(b)) ? -1 : isEarlier(key(b), key(a)) ? 1 : rank(a) - rank(b)));
 }
 

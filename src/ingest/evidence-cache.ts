@@ -16,6 +16,8 @@ import { storedEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 export class EvidenceCache {
   /** Per developer, the stored evidence by stage. */
   private readonly developers: LRUCache<string, Map<string, Evidence>>;
+  /** The funnel version the entries are of: another version's evidence is another table's, in effect. */
+  private funnelVersion: number | undefined;
 
   constructor(maxDevelopers: number) {
     this.developers = new LRUCache({ max: maxDevelopers });
@@ -25,17 +27,22 @@ export class EvidenceCache {
    * The stored evidence of these developers, read from the database where not cached, as a lookup
    * by developer and stage.
    */
-  async known(sql: Sql, developerIds: string[]): Promise<(developerId: string, stage: string) => Evidence | undefined> {
+  async known(sql: Sql, funnelVersion: number, developerIds: string[]): Promise<(developerId: string, stage: string) => Evidence | undefined> {
+    if (funnelVersion !== this.funnelVersion) {
+      this.developers.clear();
+      this.funnelVersion = funnelVersion;
+    }
     const missing = developerIds.filter((id) => !this.developers.has(id));
-    const read = await storedEvidence(sql, missing);
+    const read = await storedEvidence(sql, funnelVersion, missing);
     for (const id of missing) this.developers.set(id, new Map());
     for (const { developerId, stage, evidence } of read) this.developers.get(developerId)!.set(stage, evidence);
     const stagesOf = new Map(developerIds.map((id) => [id, this.developers.get(id)]));
     return (developerId, stage) => stagesOf.get(developerId)?.get(stage);
   }
 
-  /** After commit: `lowered` is now stored; the others' entries are stale. */
-  learn(lowered: EvidenceCandidate[], refused: EvidenceCandidate[]): void {
+  /** After commit: `lowered` is now stored (under `funnelVersion`); the others' entries are stale. */
+  learn(funnelVersion: number, lowered: EvidenceCandidate[], refused: EvidenceCandidate[]): void {
+    if (funnelVersion !== this.funnelVersion) return;
     for (const c of lowered) {
       const stages = this.developers.get(c.developerId);
       const cached = stages?.get(c.stage);

@@ -8,6 +8,7 @@ export interface AttributedRequest {
   endpoint: string;
   status: number;
   mode: string;
+  method: string;
   sdk: boolean;
   occurredAt: string;
 }

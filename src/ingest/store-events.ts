@@ -31,6 +31,7 @@ export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (
     endpoint: string;
     status: number;
     mode: string;
+    method: string;
     sdk: boolean;
     occurred_at: Date;
   }>(
@@ -53,6 +54,7 @@ export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (
         endpoint: r.endpoint,
         status: r.status,
         mode: r.mode,
+        method: r.method,
         sdk: r.sdk,
         occurredAt: r.occurred_at.toISOString(),
       });
@@ -93,13 +95,13 @@ const STORE_EVENTS = `
     RETURNING w.event_id, k.developer_id),
   late AS (
     UPDATE events e SET developer_id = a.developer_id FROM attributed a WHERE e.id = a.event_id
-    RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.sdk, e.occurred_at),
+    RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.properties->>'method' AS method, e.sdk, e.occurred_at),
   totals AS (${addToEndpointTotals(`(
     SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM inserted WHERE type = 'api.request' AND developer_id IS NOT NULL
     UNION ALL
     SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM late) AS requests`)})
   -- What was not inserted, not what was: nearly every event is new, and its id need not travel back.
-  SELECT 'skipped' AS outcome, id, NULL AS developer_id, NULL AS endpoint, NULL::int AS status, NULL AS mode, NULL::boolean AS sdk, NULL::timestamptz AS occurred_at
+  SELECT 'skipped' AS outcome, id, NULL AS developer_id, NULL AS endpoint, NULL::int AS status, NULL AS mode, NULL AS method, NULL::boolean AS sdk, NULL::timestamptz AS occurred_at
     FROM unnest($1::text[]) AS batch(id) WHERE id NOT IN (SELECT id FROM inserted)
-  UNION ALL SELECT 'deleted', developer_id, NULL, NULL, NULL, NULL, NULL, NULL FROM deleted
-  UNION ALL SELECT 'late', id, developer_id, endpoint, status, mode, sdk, occurred_at FROM late`;
+  UNION ALL SELECT 'deleted', developer_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM deleted
+  UNION ALL SELECT 'late', id, developer_id, endpoint, status, mode, method, sdk, occurred_at FROM late`;

@@ -1,4 +1,4 @@
-import { STAGES, stageRank, type Stage } from './stages.ts';
+import type { Stage } from './stages.ts';
 
 /** The earliest event proving a stage. `occurredAt` is an ISO-8601 UTC instant. */
 export interface Evidence {
@@ -20,20 +20,20 @@ export interface StageView {
   late?: boolean;
 }
 
-/** The furthest stage with evidence: the current stage, which therefore never moves backwards. */
-export function currentStage(evidence: EvidenceByStage): Stage | null {
-  for (let i = STAGES.length - 1; i >= 0; i--) {
-    const stage = STAGES[i]!;
+/** The furthest of `stages` (funnel order) with evidence: the current stage, which therefore never moves backwards. */
+export function currentStage(evidence: EvidenceByStage, stages: readonly Stage[]): Stage | null {
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const stage = stages[i]!;
     if (evidence[stage]) return stage;
   }
   return null;
 }
 
 /** Every stage with its status: reached by its own evidence, skipped when a later one is reached. */
-export function stageViews(evidence: EvidenceByStage): StageView[] {
-  const current = currentStage(evidence);
-  const currentRank = current === null ? -1 : stageRank(current);
-  return STAGES.map((stage) => {
+export function stageViews(evidence: EvidenceByStage, stages: readonly Stage[]): StageView[] {
+  const current = currentStage(evidence, stages);
+  const currentRank = current === null ? -1 : stages.indexOf(current);
+  return stages.map((stage, rank) => {
     const proof = evidence[stage];
     if (proof) {
       return {
@@ -44,6 +44,6 @@ export function stageViews(evidence: EvidenceByStage): StageView[] {
         ...(proof.late ? { late: true } : {}),
       };
     }
-    return { stage, status: stageRank(stage) < currentRank ? 'skipped' : 'pending' };
+    return { stage, status: rank < currentRank ? 'skipped' : 'pending' };
   });
 }

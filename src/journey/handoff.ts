@@ -248,6 +248,8 @@ class CaseSteps {
 export interface HandoffDecisionInput {
   developerId: string;
   evidence: EvidenceByStage;
+  /** The stages of the funnel the journey follows, in order. */
+  stages: readonly Stage[];
   state: HandoffState;
   policy: ActivePolicy;
   accountType: string | undefined;
@@ -316,11 +318,11 @@ function stallThreshold(stall: StallCriterion, accountType: string | undefined):
 }
 
 /** The stall window of one criterion: open while `since` is reached and `until` (or later) is not. */
-function stallDueAt(stall: StallCriterion, evidence: EvidenceByStage, accountType: string | undefined): number | undefined {
+function stallDueAt(stall: StallCriterion, evidence: EvidenceByStage, stages: readonly Stage[], accountType: string | undefined): number | undefined {
   const since = evidence[stall.since];
   if (!since) return undefined;
-  const current = currentStage(evidence);
-  if (current !== null && stageRank(current) >= stageRank(stall.until)) return undefined;
+  const current = currentStage(evidence, stages);
+  if (current !== null && stageRank(stages, current) >= stageRank(stages, stall.until)) return undefined;
   return Date.parse(since.occurredAt) + stallThreshold(stall, accountType);
 }
 
@@ -332,7 +334,7 @@ function stallRequests(input: HandoffDecisionInput, state: HandoffState): Escala
   return input.policy.document.criteria.stalls
     .filter((stall) => !state.escalated.includes(`stall:${stall.id}`))
     .flatMap((stall) => {
-      const due = stallDueAt(stall, input.evidence, input.accountType);
+      const due = stallDueAt(stall, input.evidence, input.stages, input.accountType);
       if (due === undefined || due > input.now) return [];
       return [
         {
@@ -347,7 +349,13 @@ function stallRequests(input: HandoffDecisionInput, state: HandoffState): Escala
 }
 
 /** When the handoff next needs a decision: a snooze end, an SLA, a stall threshold. */
-export function nextHandoffWake(state: HandoffState, policy: ActivePolicy, evidence: EvidenceByStage, accountType: string | undefined): number | undefined {
+export function nextHandoffWake(
+  state: HandoffState,
+  policy: ActivePolicy,
+  evidence: EvidenceByStage,
+  stages: readonly Stage[],
+  accountType: string | undefined,
+): number | undefined {
   const times: number[] = [];
   const c = state.active;
   if (c) {
@@ -359,7 +367,7 @@ export function nextHandoffWake(state: HandoffState, policy: ActivePolicy, evide
   }
   for (const stall of policy.document.criteria.stalls) {
     if (state.escalated.includes(`stall:${stall.id}`)) continue;
-    const due = stallDueAt(stall, evidence, accountType);
+    const due = stallDueAt(stall, evidence, stages, accountType);
     if (due !== undefined) times.push(due);
   }
   return times.length > 0 ? Math.min(...times) : undefined;

@@ -6,6 +6,9 @@ export interface StageReachedEffect {
   type: 'recordStage';
   developerId: string;
   stage: Stage;
+  /** The stage's position in its funnel version (the read model's current stage is the furthest). */
+  rank: number;
+  funnelVersion: number;
   occurredAt: string;
   causeEventId: string;
   /** Filled in after a later stage was already reached. */
@@ -17,6 +20,7 @@ export interface StageAdvancedEffect {
   developerId: string;
   from: Stage | null;
   to: Stage;
+  funnelVersion: number;
   occurredAt: string;
   causeEventId: string;
   machineVersion: number;

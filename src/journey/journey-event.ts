@@ -1,4 +1,4 @@
-import type { Stage } from './stages.ts';
+import type { JourneyFunnel, Stage } from './stages.ts';
 
 /**
  * What the workflow hears: the journey-relevant events (ids and event times, no personal data),
@@ -27,7 +27,27 @@ export interface DomainJourneyEvent {
   imported?: true;
 }
 
-/** A stage proved by api.request traffic, computed from the aggregates in PostgreSQL. */
+/**
+ * A stage the ingest side proved by evaluating the funnel in force over the stored events: the
+ * earliest evidence it knows of, carrying the funnel version (and its stage list) it was evaluated
+ * under, so that a journey never mixes two versions' evidence. Id `<causeEventId>#<stage>`, with
+ * `@v<version>` after it from funnel version 2 on.
+ */
+export interface StageProvedEvent {
+  id: string;
+  type: 'stage.proved';
+  stage: Stage;
+  occurredAt: string;
+  causeEventId: string;
+  funnel: JourneyFunnel;
+  /** Proved by imported events (a backfill). */
+  imported?: true;
+}
+
+/**
+ * A stage proved by api.request traffic, as ingest sent it before the funnel was a document:
+ * still in the histories (and outboxes) of journeys from then.
+ */
 export type ApiMilestoneStage = 'first_api_call' | 'active_integration' | 'production_deployment';
 
 export interface ApiMilestoneEvent {
@@ -64,13 +84,18 @@ export interface ErrorBurstEvent {
   imported?: true;
 }
 
-export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | ErrorBurstEvent;
+export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | StageProvedEvent | ErrorBurstEvent;
 
-export function milestoneSignalId(causeEventId: string, stage: ApiMilestoneStage): string {
-  return `${causeEventId}#${stage}`;
+/** The signal id of a stage proof (version 1 keeps the id the milestones had, so neither is heard twice). */
+export function stageProvedSignalId(causeEventId: string, stage: Stage, funnelVersion: number): string {
+  return funnelVersion <= 1 ? `${causeEventId}#${stage}` : `${causeEventId}#${stage}@v${funnelVersion}`;
 }
 
-/** Which stages one event proves (docs/concepts/funnel.md#the-seven-stages); api.request goes through milestones. */
+/**
+ * Which shipped stages one event proves, as journeys derived them before the funnel was a
+ * document (docs/concepts/versioning.md): only journeys that have not yet heard a `stage.proved`
+ * still derive stages this way.
+ */
 export function stagesProvenBy(event: JourneyEvent): { stage: Stage; causeEventId: string }[] {
   switch (event.type) {
     case 'api.milestone':

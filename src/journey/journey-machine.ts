@@ -14,29 +14,29 @@ import {
   type HandoffState,
   type SlackFailedEvent,
 } from './handoff.ts';
-import {
-  EFFECT_TYPES,
-  type EffectOfType,
-  type EffectType,
-  type JourneyEffect,
-  type JourneySnapshotSummary,
-  type MachineEffect,
-  type StageReachedEffect,
-} from './journey-effects.ts';
+import { EFFECT_TYPES, type EffectOfType, type EffectType, type JourneyEffect, type JourneySnapshotSummary, type MachineEffect } from './journey-effects.ts';
 import { stagesProvenBy, type DomainJourneyEvent, type JourneyEvent } from './journey-event.ts';
 import { decideNudges, initialNudgeState, sendFailedDecision, type NudgeState, type SendFailedEvent } from './nudging.ts';
-import { STAGES, stageRank, type Stage } from './stages.ts';
+import { SHIPPED_STAGES, stageRank, type JourneyFunnel, type Stage } from './stages.ts';
 import { MACHINE_VERSION } from './journey-versions.ts';
 
 export interface JourneyInput {
   developerId: string;
   machineVersion?: number;
+  /** Absent only for journeys whose history predates the funnel document (they derive stages themselves). */
+  funnel?: JourneyFunnel;
 }
 
 export interface JourneyContext {
   developerId: string;
   /** The version the journey started with (recorded with each transition); the patches gate behaviour. */
   machineVersion: number;
+  /**
+   * The funnel version whose stages the journey follows: set by the first `stage.proved` (from
+   * NO_FUNNEL_YET, or absent in journeys from before the funnel was a document, which until then
+   * derive the shipped stages from the events themselves).
+   */
+  funnel?: JourneyFunnel;
   evidence: EvidenceByStage;
   /** Absent in journeys started before machine version 2 until their first nudge-relevant event. */
   nudging?: NudgeState;
@@ -69,8 +69,6 @@ export type MachineEvent = JourneyEvent | HostEvent;
 
 const HOST_EVENTS = new Set<string>(['nudge.decide', 'handoff.action', 'nudge.send_failed', 'handoff.slack_failed'] satisfies HostEvent['type'][]);
 
-type FunnelState = 'none' | Stage;
-
 /** One no-op action per effect (journey-effects.ts): the host executes them. */
 type EffectActions = { [T in EffectType]: (_: unknown, params: EffectOfType<T>) => void };
 const effectActions = Object.fromEntries(EFFECT_TYPES.map((type) => [type, () => {}])) as unknown as EffectActions;
@@ -96,11 +94,12 @@ const journeySetup = setup({
     decideNudges: enqueueActions(({ context, event, enqueue }) => {
       const { now, rules, policy } = event as DecideNudgesEvent;
       const { developerId, evidence } = context;
+      const stages = stagesOf(context);
       const nudgingBefore = context.nudging ?? initialNudgeState();
       const backfill = context.backfillPending === true;
       if (backfill) enqueue.assign({ backfillPending: undefined });
       if (!policy) {
-        const { state, effects } = decideNudges({ developerId, evidence, state: nudgingBefore, rules, now, ...(backfill ? { backfill } : {}) });
+        const { state, effects } = decideNudges({ developerId, evidence, stages, state: nudgingBefore, rules, now, ...(backfill ? { backfill } : {}) });
         enqueue.assign({ nudging: state });
         enqueueEffects(enqueue, effects);
         return;
@@ -109,11 +108,12 @@ const journeySetup = setup({
       // then the nudges, whose escalate actions may open a case in turn.
       const accountType = nudgingBefore.profile.accountType;
       const snapshot = snapshotOf(context);
-      const handoffInput = { developerId, evidence, policy, accountType, snapshot, now, ...(backfill ? { backfill } : {}) };
+      const handoffInput = { developerId, evidence, stages, policy, accountType, snapshot, now, ...(backfill ? { backfill } : {}) };
       const before = decideHandoff({ ...handoffInput, state: context.handoff ?? initialHandoffState(), fromNudges: [] });
       const nudges = decideNudges({
         developerId,
         evidence,
+        stages,
         state: nudgingBefore,
         rules,
         now,
@@ -121,7 +121,7 @@ const journeySetup = setup({
         ...(backfill ? { backfill } : {}),
       });
       const after = nudges.escalations.length > 0 ? decideHandoff({ ...handoffInput, state: before.state, fromNudges: nudges.escalations }) : { state: before.state, effects: [] };
-      const handoff = { ...after.state, wakeAt: nextHandoffWake(after.state, policy, evidence, accountType) };
+      const handoff = { ...after.state, wakeAt: nextHandoffWake(after.state, policy, evidence, stages, accountType) };
       enqueue.assign({ nudging: nudges.state, handoff });
       enqueueEffects(enqueue, [...before.effects, ...nudges.effects, ...after.effects]);
     }),
@@ -142,52 +142,108 @@ const journeySetup = setup({
     applyEvidence: enqueueActions(({ context, event: received, enqueue }) => {
       if (HOST_EVENTS.has(received.type)) return;
       const event = received as JourneyEvent;
-      const before = currentStage(context.evidence);
-      const evidence: EvidenceByStage = { ...context.evidence };
-      const effects: JourneyEffect[] = [];
-      for (const { stage, causeEventId } of stagesProvenBy(event)) {
-        const candidate = { occurredAt: event.occurredAt, eventId: causeEventId };
-        if (!isEarlier(candidate, evidence[stage])) continue;
-        const furthest = currentStage(evidence);
-        const late = evidence[stage]?.late ?? (furthest !== null && stageRank(furthest) > stageRank(stage));
-        evidence[stage] = { ...candidate, ...(late ? { late } : {}) };
-        effects.push({ type: 'recordStage', developerId: context.developerId, stage, occurredAt: event.occurredAt, causeEventId, late });
+      let { funnel, evidence } = context;
+      const effects: MachineEffect[] = [];
+      if (event.type === 'stage.proved' && (funnel === undefined || funnel.version === 0)) {
+        // The first funnel version this journey hears of: its stages from now on. Evidence of
+        // stages it lacks is dropped; what remains is recorded under it (idempotent for the
+        // stages a journey from before the document already recorded).
+        funnel = event.funnel;
+        evidence = Object.fromEntries(funnel.stages.flatMap((stage) => (evidence[stage] ? [[stage, evidence[stage]]] : [])));
+        enqueue.assign({ funnel, evidence });
+        effects.push(...recordedAgain(context.developerId, funnel, evidence, context.machineVersion));
       }
-      if (effects.length === 0) return;
-      enqueue.assign({ evidence });
-      for (const effect of effects) enqueue({ type: 'recordStage', params: effect as StageReachedEffect });
-      const after = currentStage(evidence);
+      const proofs =
+        event.type === 'stage.proved'
+          ? event.funnel.version === funnel!.version
+            ? [{ stage: event.stage, causeEventId: event.causeEventId }]
+            : [] // evaluated under another funnel version than the one this journey follows
+          : funnel === undefined
+            ? stagesProvenBy(event)
+            : [];
+      const stages = funnel?.stages ?? SHIPPED_STAGES;
+      const funnelVersion = funnel?.version ?? SHIPPED_FUNNEL_VERSION;
+      const before = currentStage(evidence, stages);
+      const next: EvidenceByStage = { ...evidence };
+      let proved = false;
+      for (const { stage, causeEventId } of proofs) {
+        const rank = stageRank(stages, stage);
+        const candidate = { occurredAt: event.occurredAt, eventId: causeEventId };
+        if (rank < 0 || !isEarlier(candidate, next[stage])) continue;
+        const furthest = currentStage(next, stages);
+        const late = next[stage]?.late ?? (furthest !== null && stageRank(stages, furthest) > rank);
+        next[stage] = { ...candidate, ...(late ? { late } : {}) };
+        proved = true;
+        effects.push({ type: 'recordStage', developerId: context.developerId, stage, rank, funnelVersion, occurredAt: event.occurredAt, causeEventId, late });
+      }
+      if (proved) enqueue.assign({ evidence: next });
+      const after = currentStage(next, stages);
       if (after !== null && after !== before) {
-        const proof = evidence[after]!;
-        enqueue({
+        const proof = next[after]!;
+        effects.push({
           type: 'recordTransition',
-          params: {
-            type: 'recordTransition',
-            developerId: context.developerId,
-            from: before,
-            to: after,
-            occurredAt: proof.occurredAt,
-            causeEventId: proof.eventId,
-            machineVersion: context.machineVersion,
-          },
+          developerId: context.developerId,
+          from: before,
+          to: after,
+          funnelVersion,
+          occurredAt: proof.occurredAt,
+          causeEventId: proof.eventId,
+          machineVersion: context.machineVersion,
         });
       }
+      enqueueEffects(enqueue, effects);
     }),
   },
   guards: {
-    isCurrentStage: ({ context }, params: { stage: Stage }) => currentStage(context.evidence) === params.stage,
+    hasReachedAStage: ({ context }) => currentStage(context.evidence, stagesOf(context)) !== null,
   },
 });
 
-/** From each funnel state, an eventless move to whichever later stage is now the current one. */
-function funnelState(from: FunnelState) {
-  const rank = from === 'none' ? -1 : stageRank(from);
-  return {
-    always: STAGES.filter((stage) => stageRank(stage) > rank).map((stage) => ({
-      guard: { type: 'isCurrentStage' as const, params: { stage } },
-      target: stage,
-    })),
-  };
+/**
+ * The version funnel rows of journeys from before the funnel was a document are recorded under:
+ * the shipped funnel, stored as version 1 when Onramp first starts with a funnel store.
+ */
+const SHIPPED_FUNNEL_VERSION = 1;
+
+/** The stages the journey follows. */
+export function stagesOf(context: Pick<JourneyContext, 'funnel'>): readonly Stage[] {
+  return context.funnel?.stages ?? SHIPPED_STAGES;
+}
+
+/** The evidence a journey keeps on adopting a funnel version, recorded under it, and where that leaves it. */
+function recordedAgain(developerId: string, funnel: JourneyFunnel, evidence: EvidenceByStage, machineVersion: number): JourneyEffect[] {
+  const effects: JourneyEffect[] = funnel.stages.flatMap((stage, rank) => {
+    const proof = evidence[stage];
+    return proof
+      ? [
+          {
+            type: 'recordStage' as const,
+            developerId,
+            stage,
+            rank,
+            funnelVersion: funnel.version,
+            occurredAt: proof.occurredAt,
+            causeEventId: proof.eventId,
+            late: proof.late === true,
+          },
+        ]
+      : [];
+  });
+  const current = currentStage(evidence, funnel.stages);
+  if (current !== null) {
+    const proof = evidence[current]!;
+    effects.push({
+      type: 'recordTransition',
+      developerId,
+      from: null,
+      to: current,
+      funnelVersion: funnel.version,
+      occurredAt: proof.occurredAt,
+      causeEventId: proof.eventId,
+      machineVersion,
+    });
+  }
+  return effects;
 }
 
 /**
@@ -204,6 +260,7 @@ export const journeyMachine = journeySetup.createMachine({
   context: ({ input }) => ({
     developerId: input.developerId,
     machineVersion: input.machineVersion ?? MACHINE_VERSION,
+    ...(input.funnel ? { funnel: input.funnel } : {}),
     evidence: {},
   }),
   type: 'parallel',
@@ -211,7 +268,9 @@ export const journeyMachine = journeySetup.createMachine({
     funnel: {
       initial: 'none',
       on: { '*': { actions: ['noteBackfill', 'applyEvidence'] } },
-      states: Object.fromEntries((['none', ...STAGES] as FunnelState[]).map((state) => [state, funnelState(state)])) as Record<FunnelState, ReturnType<typeof funnelState>>,
+      // The current stage is derived from the evidence (stagesOf): a region of two states, since
+      // the stages are the funnel's data, not the machine's.
+      states: { none: { always: { guard: 'hasReachedAStage', target: 'reached' } }, reached: {} },
     },
     nudging: {
       on: {
@@ -241,7 +300,7 @@ function enqueueEffects(enqueue: (action: never) => void, effects: MachineEffect
 
 /** The journey as a handoff step records it. */
 function snapshotOf(context: JourneyContext): JourneySnapshotSummary {
-  const stage = currentStage(context.evidence);
+  const stage = currentStage(context.evidence, stagesOf(context));
   const n = context.nudging;
   return {
     stage,

@@ -33,5 +33,15 @@ export function persistJourney(snapshot: JourneySnapshot): PersistedJourney {
 }
 
 export function restoreJourney(persisted: PersistedJourney): JourneySnapshot {
-  return journeyMachine.resolveState({ value: persisted.value as JourneySnapshot['value'], context: persisted.context });
+  return journeyMachine.resolveState({ value: withFunnelRegion(persisted.value) as JourneySnapshot['value'], context: persisted.context });
+}
+
+/**
+ * Snapshots persisted before the funnel was a document name the current stage as the funnel
+ * region's state (`{ funnel: 'first_api_call' }`): now the region only says whether one is reached.
+ */
+function withFunnelRegion(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('funnel' in value)) return value;
+  const funnel = (value as { funnel: unknown }).funnel;
+  return { ...value, funnel: funnel === 'none' ? 'none' : 'reached' };
 }

@@ -10,6 +10,7 @@ export const JOURNEY_VERSIONS = [
   { version: 1, patch: null, added: 'the funnel: stages from the earliest evidence, a row per stage and transition' },
   { version: 2, patch: 'onramp-nudges', added: 'nudges: decisions, sends and the wake-up timer, from the rules in force' },
   { version: 3, patch: 'onramp-handoff', added: 'handoff to a person: the escalation policy, agent actions, Slack' },
+  { version: 4, patch: 'onramp-funnel-document', added: 'the funnel as data: stages from the `stage.proved` evidence of the funnel version in force' },
 ] as const;
 
 export type JourneyVersion = (typeof JOURNEY_VERSIONS)[number];

@@ -88,6 +88,8 @@ export function initialNudgeState(): NudgeState {
 export interface DecideInput {
   developerId: string;
   evidence: EvidenceByStage;
+  /** The stages of the funnel the journey follows, in order. */
+  stages: readonly Stage[];
   state: NudgeState;
   rules: ActiveRules;
   now: number;
@@ -193,7 +195,7 @@ function stageFirings(developerState: NudgeState, rules: NudgeRule[], stage: Sta
 }
 
 /** Decides what is due at `now`; returns the new state and the effects (decision rows, sends). */
-export function decideNudges({ developerId, evidence, state: before, rules, now, handoff, backfill }: DecideInput): DecideOutput {
+export function decideNudges({ developerId, evidence, stages, state: before, rules, now, handoff, backfill }: DecideInput): DecideOutput {
   const { policy } = rules.document;
   const state: NudgeState = { ...before, sent: before.sent.filter((s) => s.at > now - KEEP_SENT), fired: { ...before.fired }, bursts: [] };
   const held = before.heldBack;
@@ -202,7 +204,7 @@ export function decideNudges({ developerId, evidence, state: before, rules, now,
   }
   const effects: DecideOutput['effects'] = [];
   const escalations: EscalationRequest[] = [];
-  const stage = currentStage(evidence);
+  const stage = currentStage(evidence, stages);
   const reachedAt = stage ? Date.parse(evidence[stage]!.occurredAt) : undefined;
   // After a handoff closes, stall rules count from then, not from the stage.
   const stageAt = reachedAt === undefined || handoff?.resumedAt === undefined ? reachedAt : Math.max(reachedAt, handoff.resumedAt);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { STAGES } from '../journey/stages.ts';
+import { SHIPPED_STAGES } from '../journey/stages.ts';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
 /**
@@ -59,7 +59,7 @@ export interface AutomationReport {
 export async function automationShare(pool: pg.Pool, filter: DeveloperFilter): Promise<AutomationReport> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
-  params.push([...STAGES]);
+  params.push([...SHIPPED_STAGES]);
   const ranks = `$${params.length}::text[]`;
   const sharesQuery = pool.query<{ cohort: string | null; developers: string; automation: string; human: string }>(
     `WITH devs AS (${developers}),

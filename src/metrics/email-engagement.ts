@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { STAGES, type Stage } from '../journey/stages.ts';
+import { SHIPPED_STAGES, type Stage } from '../journey/stages.ts';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
 /**
@@ -109,7 +109,7 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
 async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter): Promise<Map<string | null, StageEffect[]>> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
-  params.push([...STAGES]);
+  params.push([...SHIPPED_STAGES]);
   const ranks = `$${params.length}::text[]`;
   const { rows } = await pool.query<{ cohort: string | null; stage: Stage; grp: 'nudged' | 'holdout'; total: string; converted: string; excluded: string }>(
     `WITH devs AS (${developers}),

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import { STAGES, isStage, stageRank, type Stage } from '../journey/stages.ts';
+import { SHIPPED_STAGES, stageRank, type Stage } from '../journey/stages.ts';
 import { BANDS, bandOf, type Band } from './conversion-bands.ts';
 import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
 
@@ -22,7 +22,7 @@ const MAX_TRANSITIONS = 12;
 const MAX_WINDOW_DAYS = 365;
 
 const DAYS_1_TO_365 = '(?:[1-9]|[1-9]\\d|[12]\\d\\d|3[0-5]\\d|36[0-5])';
-const ONE_TRANSITION = `\\s*(?:${STAGES.flatMap((from) => STAGES.filter((to) => stageRank(to) > stageRank(from)).map((to) => `${from}:${to}`)).join('|')}):${DAYS_1_TO_365}d\\s*`;
+const ONE_TRANSITION = `\\s*(?:${SHIPPED_STAGES.flatMap((from) => SHIPPED_STAGES.filter((to) => stageRank(SHIPPED_STAGES, to) > stageRank(SHIPPED_STAGES, from)).map((to) => `${from}:${to}`)).join('|')}):${DAYS_1_TO_365}d\\s*`;
 /** The whole grammar as one regular expression, so that the OpenAPI document says exactly what is accepted. */
 export const TRANSITIONS_PATTERN = new RegExp(`^${ONE_TRANSITION}(?:,${ONE_TRANSITION}){0,${MAX_TRANSITIONS - 1}}$`);
 
@@ -48,9 +48,9 @@ export const transitionsParam = z
       const fields = part.trim().split(':');
       if (fields.length !== 3) return problem('must be from:to:<days>d, e.g. account_created:first_api_call:7d');
       const [from, to, window] = fields as [string, string, string];
-      if (!isStage(from)) return problem(`unknown stage "${from}" (one of ${STAGES.join(', ')})`);
-      if (!isStage(to)) return problem(`unknown stage "${to}" (one of ${STAGES.join(', ')})`);
-      if (stageRank(to) <= stageRank(from)) return problem(`"${to}" must come after "${from}" in the funnel`);
+      if (stageRank(SHIPPED_STAGES, from) < 0) return problem(`unknown stage "${from}" (one of ${SHIPPED_STAGES.join(', ')})`);
+      if (stageRank(SHIPPED_STAGES, to) < 0) return problem(`unknown stage "${to}" (one of ${SHIPPED_STAGES.join(', ')})`);
+      if (stageRank(SHIPPED_STAGES, to) <= stageRank(SHIPPED_STAGES, from)) return problem(`"${to}" must come after "${from}" in the funnel`);
       const days = /^(\d{1,3})d$/.exec(window)?.[1];
       if (days === undefined || Number(days) < 1 || Number(days) > MAX_WINDOW_DAYS) return problem(`window "${window}" must be whole days, 1d to ${MAX_WINDOW_DAYS}d`);
       specs.push({ from, to, windowDays: Number(days) });
@@ -98,11 +98,11 @@ export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, tr
   const developers = filteredDevelopersSql(filter, params);
   // Stage names and windows are validated (an enum and an integer): they are inlined as column
   // names and interval literals, which keeps the plan one hash join and one aggregate.
-  const stageColumns = STAGES.map((stage, rank) => `min(s.reached_at) FILTER (WHERE s.stage = '${stage}') AS s${rank}`).join(',\n                   ');
+  const stageColumns = SHIPPED_STAGES.map((stage, rank) => `min(s.reached_at) FILTER (WHERE s.stage = '${stage}') AS s${rank}`).join(',\n                   ');
   const perTransition = transitions.map((t, i) => {
-    const from = `s${stageRank(t.from)}`;
+    const from = `s${stageRank(SHIPPED_STAGES, t.from)}`;
     const window = `${from} + interval '${Math.trunc(t.windowDays)} days'`;
-    const later = STAGES.slice(stageRank(t.to)).map((stage) => `s${stageRank(stage)}`);
+    const later = SHIPPED_STAGES.slice(stageRank(SHIPPED_STAGES, t.to)).map((stage) => `s${stageRank(SHIPPED_STAGES, stage)}`);
     const toAt = later.length === 1 ? later[0]! : `LEAST(${later.join(', ')})`;
     const converted = `(${toAt} <= ${window})`;
     const n = i + 1;

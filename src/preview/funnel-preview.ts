@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { compileFunnel, evaluateFunnel, type FunnelEvent } from '../funnel/evaluate-funnel.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
-import { isStage, stageRank } from '../journey/stages.ts';
+import { SHIPPED_STAGES, stageRank } from '../journey/stages.ts';
 import { signupCohortSql } from '../metrics/metrics-query.ts';
 
 /**
@@ -131,7 +131,7 @@ async function readEvents(pool: pg.Pool, developerIds: string[]): Promise<Map<st
 async function readRecordedCurrentStages(pool: pg.Pool, developerIds: string[]): Promise<Map<string, string>> {
   const { rows } = await pool.query<{ developer_id: string; stage: string }>(`SELECT developer_id, stage FROM journey_stages WHERE developer_id = ANY($1::text[])`, [developerIds]);
   const current = new Map<string, string>();
-  const rank = (stage: string | undefined) => (stage !== undefined && isStage(stage) ? stageRank(stage) : -1);
+  const rank = (stage: string | undefined) => (stage === undefined ? -1 : stageRank(SHIPPED_STAGES, stage));
   for (const { developer_id: id, stage } of rows) if (rank(stage) > rank(current.get(id))) current.set(id, stage);
   return current;
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { STAGES } from '../journey/stages.ts';
+import { SHIPPED_STAGES } from '../journey/stages.ts';
 
 /**
  * What the candidate rules did in the sandbox, read back from its tables: the emails its outbox
@@ -90,7 +90,7 @@ export async function readPreviewOutcome(pool: pg.Pool, ruleIds: string[]): Prom
   const stages = tally(stageRows, 'stage');
   return {
     developers,
-    stages: Object.fromEntries([...STAGES, 'none'].filter((s) => stages[s]).map((s) => [s, stages[s]!])),
+    stages: Object.fromEntries([...SHIPPED_STAGES, 'none'].filter((s) => stages[s]).map((s) => [s, stages[s]!])),
     rules,
     emails: sum((l) => l.sent),
     escalations: tally(caseRows, 'criterion'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STAGES } from '../journey/stages.ts';
+import { SHIPPED_STAGES } from '../journey/stages.ts';
 import { duration } from './rules-schema.ts';
 
 /**
@@ -14,12 +14,12 @@ const id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case l
 export const stallCriterion = z
   .strictObject({
     id: id.describe('Stable name; the case records it (criterion `stall:<id>`)'),
-    since: z.enum(STAGES).describe('The stage the developer reached…'),
-    until: z.enum(STAGES).describe('…without reaching this one (or a later one)…'),
+    since: z.enum(SHIPPED_STAGES).describe('The stage the developer reached…'),
+    until: z.enum(SHIPPED_STAGES).describe('…without reaching this one (or a later one)…'),
     after: duration.describe('…within this long'),
     organizationAfter: duration.optional().describe('The same for organization accounts (sooner, usually)'),
   })
-  .refine((s) => STAGES.indexOf(s.until) > STAGES.indexOf(s.since), { message: '`until` must be a later stage than `since`', path: ['until'] });
+  .refine((s) => SHIPPED_STAGES.indexOf(s.until) > SHIPPED_STAGES.indexOf(s.since), { message: '`until` must be a later stage than `since`', path: ['until'] });
 
 const toggle = z.strictObject({ enabled: z.boolean().default(true) });
 

@@ -1,6 +1,6 @@
 import ms from 'ms';
 import { z } from 'zod';
-import { STAGES } from '../journey/stages.ts';
+import { SHIPPED_STAGES } from '../journey/stages.ts';
 
 /**
  * The nudge rules a growth team owns (config/rules.yaml, `PUT /v1/rules`): the one schema that
@@ -63,7 +63,7 @@ const action = z.union([
 
 const trigger = z.union([
   z.strictObject({
-    stage: z.enum(STAGES).describe('The developer is in this stage (their furthest one)…'),
+    stage: z.enum(SHIPPED_STAGES).describe('The developer is in this stage (their furthest one)…'),
     after: duration.describe('…and has made no progress for this long since reaching it'),
   }),
   z.strictObject({ signal: z.enum(ERROR_BURSTS).describe('An error burst detected in the first session') }),

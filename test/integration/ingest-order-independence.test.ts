@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STAGES } from '../../src/journey/stages.ts';
+import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
 import { developerHistory, historyEvents } from '../support/developer-histories.ts';
 import { OnrampHarness } from '../support/onramp-harness.ts';
 import { shippedFunnelStages } from '../support/shipped-funnel.ts';
@@ -98,7 +98,7 @@ function expectedTotals(events: ReturnType<typeof historyEvents>) {
 
 /** The journey lists stages in funnel order; compare the oracle's in the same order. */
 function sortKeys(stages: Record<string, unknown>) {
-  return Object.fromEntries(STAGES.filter((stage) => stage in stages).map((stage) => [stage, stages[stage]]));
+  return Object.fromEntries(SHIPPED_STAGES.filter((stage) => stage in stages).map((stage) => [stage, stages[stage]]));
 }
 
 function mulberry32(seed: number) {

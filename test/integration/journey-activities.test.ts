@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
 import type { Database } from '../../src/db/database.ts';
 import type { JourneyEffect } from '../../src/journey/journey-effects.ts';
-import type { Stage } from '../../src/journey/stages.ts';
+import { SHIPPED_STAGES, stageRank, type Stage } from '../../src/journey/stages.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
@@ -11,6 +11,8 @@ const reached = (developerId: string, stage: Stage, hour: number, late = false):
   type: 'recordStage',
   developerId,
   stage,
+  rank: stageRank(SHIPPED_STAGES, stage),
+  funnelVersion: 1,
   occurredAt: at(hour),
   causeEventId: `${stage}@${hour}`,
   late,
@@ -20,6 +22,7 @@ const advanced = (developerId: string, from: Stage | null, to: Stage, hour: numb
   developerId,
   from,
   to,
+  funnelVersion: 1,
   occurredAt: at(hour),
   causeEventId: `${to}@${hour}`,
   machineVersion: 3,

@@ -1,4 +1,4 @@
-import { stageRank, type Stage } from '../../src/journey/stages.ts';
+import { SHIPPED_STAGES, stageRank, type Stage } from '../../src/journey/stages.ts';
 import type { SimulatedDeveloper } from '../../src/simulator/simulation-types.ts';
 
 /**
@@ -7,7 +7,7 @@ import type { SimulatedDeveloper } from '../../src/simulator/simulation-types.ts
  */
 
 const DAY = 86_400_000;
-const rank = (stage: string) => stageRank(stage);
+const rank = (stage: string) => stageRank(SHIPPED_STAGES, stage);
 const at = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
 
 /** PostgreSQL's percentile_cont: linear interpolation at position p·(n−1). */

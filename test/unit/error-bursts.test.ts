@@ -14,6 +14,7 @@ const request = (developerId: string, status: number, at: number): AttributedReq
   endpoint: '/v1/charges',
   status,
   mode: 'test',
+  method: 'GET',
   sdk: false,
   occurredAt: new Date(at).toISOString(),
 });

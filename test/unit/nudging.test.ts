@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
 import { describe, expect, it } from 'vitest';
 import { decideNudges, engagementOf, holdoutBucket, initialNudgeState, quietUntil, type NudgeState } from '../../src/journey/nudging.ts';
 import { rulesDocument, type ActiveRules } from '../../src/rules/rules-schema.ts';
@@ -25,7 +26,14 @@ describe('nudge decisions (pure)', () => {
   });
 
   it('when several stall rules are due at once, only the latest-due acts; the others are superseded', () => {
-    const { effects, state } = decideNudges({ developerId: 'd1', evidence: keyAt(t0), state: initialNudgeState(), rules: rules(), now: t0 + 4 * 24 * HOUR });
+    const { effects, state } = decideNudges({
+      developerId: 'd1',
+      evidence: keyAt(t0),
+      stages: SHIPPED_STAGES,
+      state: initialNudgeState(),
+      rules: rules(),
+      now: t0 + 4 * 24 * HOUR,
+    });
     const decisions = effects.map((e) => (e.type === 'sendNudge' ? ['send', e.decision.ruleId] : [e.outcome, e.ruleId, e.reason]));
     expect(decisions).toEqual([
       ['skipped', 'first-call-help', 'superseded'],
@@ -35,7 +43,7 @@ describe('nudge decisions (pure)', () => {
   });
 
   it('schedules the next decision at the next due rule and sends nothing before it', () => {
-    const { effects, state } = decideNudges({ developerId: 'd2', evidence: keyAt(t0), state: initialNudgeState(), rules: rules(), now: t0 + HOUR });
+    const { effects, state } = decideNudges({ developerId: 'd2', evidence: keyAt(t0), stages: SHIPPED_STAGES, state: initialNudgeState(), rules: rules(), now: t0 + HOUR });
     expect(effects).toEqual([]);
     expect(state.wakeAt).toBe(t0 + 24 * HOUR);
   });
@@ -49,7 +57,7 @@ describe('nudge decisions (pure)', () => {
         { nudgeKey: 'b#1', ruleId: 'b', at: t0 + HOUR },
       ],
     };
-    const { effects } = decideNudges({ developerId: 'd3', evidence: keyAt(t0), state: recent, rules: rules(), now: t0 + 25 * HOUR });
+    const { effects } = decideNudges({ developerId: 'd3', evidence: keyAt(t0), stages: SHIPPED_STAGES, state: recent, rules: rules(), now: t0 + 25 * HOUR });
     expect(effects).toMatchObject([{ type: 'recordNudgeDecision', outcome: 'skipped', reason: 'frequency_cap', ruleId: 'first-call-help' }]);
   });
 
@@ -59,7 +67,14 @@ describe('nudge decisions (pure)', () => {
     expect(engagementOf({ ...initialNudgeState(), opened: 1 }, policy)).toBe('medium');
     expect(engagementOf({ ...initialNudgeState(), sends: 3 }, policy)).toBe('none');
     expect(engagementOf({ ...initialNudgeState(), sends: 2 }, policy)).toBe('new');
-    const { effects } = decideNudges({ developerId: 'd4', evidence: keyAt(t0), state: { ...initialNudgeState(), opened: 3, clicked: 1 }, rules: rules(), now: t0 + 25 * HOUR });
+    const { effects } = decideNudges({
+      developerId: 'd4',
+      evidence: keyAt(t0),
+      stages: SHIPPED_STAGES,
+      state: { ...initialNudgeState(), opened: 3, clicked: 1 },
+      rules: rules(),
+      now: t0 + 25 * HOUR,
+    });
     expect(effects).toMatchObject([{ outcome: 'skipped', reason: 'segment' }]); // high: monitor only
   });
 

@@ -4,16 +4,18 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { journeyResponse } from '../journey-schema.ts';
+import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { readJourney } from '../read-journey.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface JourneyRouteOptions {
   prisma: PrismaClient;
   temporal: Client;
+  funnel: ReadFunnelInForce;
   readKeys: readonly string[] | AcceptedKeys;
 }
 
-export const journeyRoute: FastifyPluginAsyncZod<JourneyRouteOptions> = async (app, { prisma, temporal, readKeys }) => {
+export const journeyRoute: FastifyPluginAsyncZod<JourneyRouteOptions> = async (app, { prisma, temporal, funnel, readKeys }) => {
   app.get(
     '/v1/developers/:id/journey',
     {
@@ -25,7 +27,7 @@ export const journeyRoute: FastifyPluginAsyncZod<JourneyRouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const journey = await readJourney(prisma, temporal, request.params.id);
+      const journey = await readJourney(prisma, temporal, await funnel(), request.params.id);
       if (!journey) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });
       return journey;
     },

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { type Config, loadConfig } from '../../config.ts';
-import { STAGES } from '../../journey/stages.ts';
+import { SHIPPED_STAGES } from '../../journey/stages.ts';
 import { planDelivery } from '../../simulator/delivery-plan.ts';
 import { feedOverHttp, type FeedReport } from '../../simulator/http-feed.ts';
 import { DEFAULT_ERROR_RATES, type ErrorRates } from '../../simulator/personas.ts';
@@ -104,7 +104,7 @@ function writeTruth(file: string, params: SimulationParams, developers: Simulate
 
 export function formatSummary(result: SimulationResult): string {
   const { developers, feed } = result;
-  const reached = STAGES.map((stage) => `${stage} ${developers.filter((d) => d.truth.stages[stage]).length}`).join(', ');
+  const reached = SHIPPED_STAGES.map((stage) => `${stage} ${developers.filter((d) => d.truth.stages[stage]).length}`).join(', ');
   const rate = feed.elapsedMs > 0 ? Math.round((result.events / feed.elapsedMs) * 1000) : 0;
   return [
     `simulated ${developers.length} developers, ${result.events} events (${result.late} late, ${result.duplicates} sent twice) in ${(feed.elapsedMs / 1000).toFixed(1)} s (${rate} events/s)`,

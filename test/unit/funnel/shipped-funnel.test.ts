@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { STAGES } from '../../../src/journey/stages.ts';
+import { SHIPPED_STAGES } from '../../../src/journey/stages.ts';
 import { developerHistory, historyEvents } from '../../support/developer-histories.ts';
 import { expectedStages } from '../../support/expected-stages.ts';
 import { shippedFunnel, shippedFunnelStages } from '../../support/shipped-funnel.ts';
@@ -8,7 +8,7 @@ import { shippedFunnel, shippedFunnelStages } from '../../support/shipped-funnel
 /** config/funnel.yaml is today's funnel, exactly: the seven stages, and what proves each. */
 describe('the shipped funnel', () => {
   it('has the seven stages in order, first call and production in their roles', () => {
-    expect(shippedFunnel.stages.map((s) => s.id)).toEqual([...STAGES]);
+    expect(shippedFunnel.stages.map((s) => s.id)).toEqual([...SHIPPED_STAGES]);
     expect(shippedFunnel.stages.filter((s) => s.role).map((s) => [s.role, s.id])).toEqual([
       ['first_call', 'first_api_call'],
       ['production', 'production_deployment'],

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ingestEvent } from '../../../src/events/event-schemas.ts';
 import { isSdkUserAgent } from '../../../src/events/user-agent.ts';
-import { STAGES } from '../../../src/journey/stages.ts';
+import { SHIPPED_STAGES } from '../../../src/journey/stages.ts';
 import { generateCohort, reactToNudge } from '../../../src/simulator/synthetic-cohort.ts';
 import { expectedStages } from '../../support/expected-stages.ts';
 
 const DAY = 86_400_000;
 const start = new Date('2026-01-05T00:00:00Z');
-const rank = (stage: string) => STAGES.indexOf(stage as (typeof STAGES)[number]);
+const rank = (stage: string) => SHIPPED_STAGES.indexOf(stage as (typeof SHIPPED_STAGES)[number]);
 
 describe('the synthetic cohort', () => {
   it('is reproducible from its seed, and adding developers leaves the others unchanged', () => {

@@ -51,6 +51,21 @@ const running = worker.run();
 const now = await env.currentTimeMs();
 const iso = (h: number) => new Date(now + h * 3_600_000).toISOString();
 const id = 'replay_dev';
+// What ingest sends for the shipped funnel (version 1): the events a journey decides on, and a
+// stage.proved per stage (code from before journey version 4 hears the events as its evidence and
+// ignores the proofs).
+const shipped = {
+  version: 1,
+  stages: ['intent', 'account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone', 'active_integration', 'production_deployment'],
+};
+const proved = (causeEventId: string, stage: string, occurredAt: string) => ({
+  id: `${causeEventId}#${stage}`,
+  type: 'stage.proved',
+  stage,
+  occurredAt,
+  causeEventId,
+  funnel: shipped,
+});
 const handle = await env.client.workflow.signalWithStart('onboardingJourney', {
   workflowId: `onboarding/${id}`,
   taskQueue: 'record',
@@ -61,6 +76,9 @@ const handle = await env.client.workflow.signalWithStart('onboardingJourney', {
       { id: 'e1', type: 'docs.viewed', occurredAt: iso(0) },
       { id: 'e2', type: 'developer.signed_up', occurredAt: iso(0), properties: { accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'UTC' } },
       { id: 'e3', type: 'api_key.created', occurredAt: iso(0), properties: { mode: 'test' } },
+      proved('e1', 'intent', iso(0)),
+      proved('e2', 'account_created', iso(0)),
+      proved('e3', 'credential_provisioned', iso(0)),
     ],
   ],
 });
@@ -74,9 +92,9 @@ if (policy) {
   await act({ action: 'return' });
 }
 await env.sleep('30 hours');
-await handle.signal('journey.events', [{ id: 'r1#first_api_call', type: 'api.milestone', stage: 'first_api_call', occurredAt: iso(30), causeEventId: 'r1' }]);
+await handle.signal('journey.events', [proved('r1', 'first_api_call', iso(30))]);
 await env.sleep('1 hour');
-await handle.signal('journey.events', [{ id: 'r2#production_deployment', type: 'api.milestone', stage: 'production_deployment', occurredAt: iso(31), causeEventId: 'r2' }]);
+await handle.signal('journey.events', [proved('r2', 'production_deployment', iso(31))]);
 await env.sleep('1 hour');
 const history = await handle.fetchHistory();
 writeFileSync(out, temporal.api.history.v1.History.encode(history).finish());

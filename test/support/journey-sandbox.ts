@@ -12,6 +12,7 @@ import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
 import { journeyEventsSignal, journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { onboardingJourney } from '../../workflows/onboarding-journey.ts';
 import { testHandoffDeps } from './handoff-deps.ts';
+import { asIngestSends } from './ingest-signals.ts';
 import { testNudgeDeps } from './nudge-deps.ts';
 import { openMigratedDatabase } from './migrated-database.ts';
 import type { DatabaseBackend } from './test-databases.ts';
@@ -87,7 +88,7 @@ export async function startJourneySandbox(options: JourneySandboxOptions): Promi
         taskQueue: options.taskQueue,
         args: [{ developerId }],
         signal: journeyEventsSignal,
-        signalArgs: [events],
+        signalArgs: [asIngestSends(events)],
       });
     },
     async close() {

@@ -6,6 +6,7 @@ import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { journeyEventsSignal, journeyStateQuery, journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { onboardingJourney, type OnboardingJourneyInput } from '../../workflows/onboarding-journey.ts';
 import { eventually } from '../support/eventually.ts';
+import { asIngestSends } from '../support/ingest-signals.ts';
 import { createTimeSkippingEnv } from '../support/time-skipping-env.ts';
 import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
 
@@ -61,7 +62,7 @@ async function send(developerId: string, events: JourneyEvent[], input: Partial<
     taskQueue,
     args: [{ developerId, ...input }],
     signal: journeyEventsSignal,
-    signalArgs: [events],
+    signalArgs: [asIngestSends(events)],
   });
 }
 
@@ -97,14 +98,14 @@ describe('onboarding journey workflow (time-skipping server)', () => {
   });
 
   it('ignores event ids it has seen: a redelivered batch records nothing twice', async () => {
-    await send('dev_b', [signup, key]);
-    await settle('dev_b', 2);
+    await send('dev_b', [signup, key]); // and their two stage.proved
+    await settle('dev_b', 4);
     const before = effectsFor('dev_b').length;
     expect(before).toBe(4); // 2 stages + 2 transitions
     await send('dev_b', [signup, key]);
     await send('dev_b', [live]);
-    const state = await settle('dev_b', 3);
-    expect(state.eventsApplied).toBe(3);
+    const state = await settle('dev_b', 5);
+    expect(state.eventsApplied).toBe(5);
     const after = effectsFor('dev_b');
     // Only the live milestone's stage and transition were added.
     expect(after.length - before).toBe(2);

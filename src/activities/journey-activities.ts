@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { JourneyEffect, StageAdvancedEffect, StageReachedEffect } from '../journey/journey-effects.ts';
+import type { CurrentStageEffect, JourneyEffect, StageAdvancedEffect, StageReachedEffect } from '../journey/journey-effects.ts';
 import { isEarlierSql } from '../journey/evidence-order.ts';
 
 export interface JourneyActivityDeps {
@@ -15,13 +15,12 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
     async recordJourneyEffects(effects: JourneyEffect[]): Promise<void> {
       const stages = earliestPerStage(effects.filter((e): e is StageReachedEffect => e.type === 'recordStage'));
       const transitions = effects.filter((e): e is StageAdvancedEffect => e.type === 'recordTransition');
-      const followed = followedVersions(effects);
+      const current = lastPerDeveloper(effects.filter((e): e is CurrentStageEffect => e.type === 'recordCurrentStage'));
       // One statement, atomic by itself: a transaction of three was five round trips per transition.
       await pool.query({ name: 'record-journey-effects', text: RECORD_JOURNEY_EFFECTS }, [
         stages.map((s) => s.developerId),
         stages.map((s) => s.funnelVersion),
         stages.map((s) => s.stage),
-        stages.map((s) => s.rank),
         stages.map((s) => s.occurredAt),
         stages.map((s) => s.causeEventId),
         stages.map((s) => s.late),
@@ -32,51 +31,40 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
         transitions.map((t) => t.occurredAt),
         transitions.map((t) => t.causeEventId),
         transitions.map((t) => t.machineVersion),
-        [...followed.keys()],
-        [...followed.values()],
+        current.map((c) => c.developerId),
+        current.map((c) => c.stage),
+        current.map((c) => c.rank),
+        current.map((c) => c.at),
       ]);
     },
   };
 }
 
 /**
- * $1–$7: the stages reached (the earliest evidence wins: evidence-order.ts); $8–$14: the
- * transitions; $15–$16: each developer and the funnel version their journey follows. The read
- * model's current stage is the furthest stage recorded under that version: the stored rows, as
- * updated by this statement (which does not see its own writes, so the updated rows come from
- * RETURNING).
+ * $1–$6: the stages reached (the earliest evidence wins: evidence-order.ts); $7–$13: the
+ * transitions; $14–$17: where each journey now stands (the read model's current stage).
  */
 const RECORD_JOURNEY_EFFECTS = `
   WITH staged AS (
-    INSERT INTO journey_stages (developer_id, funnel_version, stage, stage_rank, reached_at, cause_event_id, late)
-    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::boolean[])
+    INSERT INTO journey_stages (developer_id, funnel_version, stage, reached_at, cause_event_id, late)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::boolean[])
     ON CONFLICT (developer_id, funnel_version, stage) DO UPDATE
       SET reached_at = excluded.reached_at, cause_event_id = excluded.cause_event_id,
           late = journey_stages.late OR excluded.late, recorded_at = now()
-      WHERE ${isEarlierSql(['excluded.reached_at', 'excluded.cause_event_id'], ['journey_stages.reached_at', 'journey_stages.cause_event_id'])}
-    RETURNING developer_id, funnel_version, stage, stage_rank, reached_at),
+      WHERE ${isEarlierSql(['excluded.reached_at', 'excluded.cause_event_id'], ['journey_stages.reached_at', 'journey_stages.cause_event_id'])}),
   transitioned AS (
     INSERT INTO journey_transitions (developer_id, funnel_version, from_stage, to_stage, occurred_at, cause_event_id, machine_version)
-    SELECT * FROM unnest($8::text[], $9::int[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::int[])
-    ON CONFLICT (developer_id, funnel_version, to_stage) DO NOTHING),
-  followed AS (SELECT * FROM unnest($15::text[], $16::int[]) AS f(developer_id, funnel_version)),
-  recorded AS (
-    SELECT s.developer_id, s.stage, s.stage_rank, s.reached_at FROM staged s JOIN followed f USING (developer_id, funnel_version)
-    UNION ALL
-    SELECT s.developer_id, s.stage, s.stage_rank, s.reached_at FROM journey_stages s JOIN followed f USING (developer_id, funnel_version)
-    WHERE NOT EXISTS (SELECT 1 FROM staged n WHERE n.developer_id = s.developer_id AND n.funnel_version = s.funnel_version AND n.stage = s.stage))
+    SELECT * FROM unnest($7::text[], $8::int[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::int[])
+    ON CONFLICT (developer_id, funnel_version, to_stage) DO NOTHING)
   INSERT INTO developers (id, stage, stage_rank, stage_at)
-  SELECT DISTINCT ON (developer_id) developer_id, stage, stage_rank, reached_at
-  FROM recorded ORDER BY developer_id, stage_rank DESC
+  SELECT * FROM unnest($14::text[], $15::text[], $16::int[], $17::timestamptz[])
   ON CONFLICT (id) DO UPDATE
     SET stage = excluded.stage, stage_rank = excluded.stage_rank, stage_at = excluded.stage_at, updated_at = now()
     WHERE developers.stage IS DISTINCT FROM excluded.stage OR developers.stage_at IS DISTINCT FROM excluded.stage_at`;
 
-/** Per developer, the funnel version the effects were decided under (the newest, should a journey have just adopted one). */
-function followedVersions(effects: JourneyEffect[]): Map<string, number> {
-  const followed = new Map<string, number>();
-  for (const e of effects) followed.set(e.developerId, Math.max(followed.get(e.developerId) ?? 0, e.funnelVersion));
-  return followed;
+/** The last of each developer's effects: where the journey stood when it asked. */
+function lastPerDeveloper(current: CurrentStageEffect[]): CurrentStageEffect[] {
+  return [...new Map(current.map((c) => [c.developerId, c])).values()];
 }
 
 /**

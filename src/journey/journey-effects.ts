@@ -6,8 +6,6 @@ export interface StageReachedEffect {
   type: 'recordStage';
   developerId: string;
   stage: Stage;
-  /** The stage's position in its funnel version (the read model's current stage is the furthest). */
-  rank: number;
   funnelVersion: number;
   occurredAt: string;
   causeEventId: string;
@@ -26,7 +24,19 @@ export interface StageAdvancedEffect {
   machineVersion: number;
 }
 
-export type JourneyEffect = StageReachedEffect | StageAdvancedEffect;
+/** Where the journey stands after its evidence changed: the read model's current stage. */
+export interface CurrentStageEffect {
+  type: 'recordCurrentStage';
+  developerId: string;
+  funnelVersion: number;
+  stage: Stage;
+  /** Its position in the funnel version. */
+  rank: number;
+  /** The event time of its earliest evidence. */
+  at: string;
+}
+
+export type JourneyEffect = StageReachedEffect | StageAdvancedEffect | CurrentStageEffect;
 
 /** `escalated`: a rule's escalate action handed the developer to a person. */
 export type NudgeOutcome = 'sent' | 'scheduled' | 'cancelled' | 'skipped' | 'escalated';
@@ -128,6 +138,7 @@ export type EffectOfType<T extends EffectType> = Extract<MachineEffect, { type: 
 export const EFFECTS = {
   recordStage: 'journey',
   recordTransition: 'journey',
+  recordCurrentStage: 'journey',
   recordNudgeDecision: 'nudge',
   sendNudge: 'nudge',
   recordHandoffStep: 'handoff',

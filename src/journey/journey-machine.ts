@@ -174,10 +174,13 @@ const journeySetup = setup({
         const late = next[stage]?.late ?? (furthest !== null && stageRank(stages, furthest) > rank);
         next[stage] = { ...candidate, ...(late ? { late } : {}) };
         proved = true;
-        effects.push({ type: 'recordStage', developerId: context.developerId, stage, rank, funnelVersion, occurredAt: event.occurredAt, causeEventId, late });
+        effects.push({ type: 'recordStage', developerId: context.developerId, stage, funnelVersion, occurredAt: event.occurredAt, causeEventId, late });
       }
       if (proved) enqueue.assign({ evidence: next });
       const after = currentStage(next, stages);
+      if (proved && after !== null && next[after] !== evidence[after]) {
+        effects.push({ type: 'recordCurrentStage', developerId: context.developerId, funnelVersion, stage: after, rank: stageRank(stages, after), at: next[after]!.occurredAt });
+      }
       if (after !== null && after !== before) {
         const proof = next[after]!;
         effects.push({
@@ -212,36 +215,18 @@ export function stagesOf(context: Pick<JourneyContext, 'funnel'>): readonly Stag
 
 /** The evidence a journey keeps on adopting a funnel version, recorded under it, and where that leaves it. */
 function recordedAgain(developerId: string, funnel: JourneyFunnel, evidence: EvidenceByStage, machineVersion: number): JourneyEffect[] {
-  const effects: JourneyEffect[] = funnel.stages.flatMap((stage, rank) => {
+  const funnelVersion = funnel.version;
+  const effects: JourneyEffect[] = funnel.stages.flatMap((stage) => {
     const proof = evidence[stage];
-    return proof
-      ? [
-          {
-            type: 'recordStage' as const,
-            developerId,
-            stage,
-            rank,
-            funnelVersion: funnel.version,
-            occurredAt: proof.occurredAt,
-            causeEventId: proof.eventId,
-            late: proof.late === true,
-          },
-        ]
-      : [];
+    return proof ? [{ type: 'recordStage' as const, developerId, stage, funnelVersion, occurredAt: proof.occurredAt, causeEventId: proof.eventId, late: proof.late === true }] : [];
   });
   const current = currentStage(evidence, funnel.stages);
   if (current !== null) {
     const proof = evidence[current]!;
-    effects.push({
-      type: 'recordTransition',
-      developerId,
-      from: null,
-      to: current,
-      funnelVersion: funnel.version,
-      occurredAt: proof.occurredAt,
-      causeEventId: proof.eventId,
-      machineVersion,
-    });
+    effects.push(
+      { type: 'recordCurrentStage', developerId, funnelVersion, stage: current, rank: stageRank(funnel.stages, current), at: proof.occurredAt },
+      { type: 'recordTransition', developerId, from: null, to: current, funnelVersion, occurredAt: proof.occurredAt, causeEventId: proof.eventId, machineVersion },
+    );
   }
   return effects;
 }

@@ -65,7 +65,7 @@ describe.each(databaseBackends())('the evidence order on %s', (backend) => {
         for (const p of arrived) {
           await withTransaction(db.pool, (sql) => lowerStageEvidence(sql, 1, [{ developerId, stage: 'intent', ...p }]));
           await activities.recordJourneyEffects([
-            { type: 'recordStage', developerId, stage: 'intent', rank: 0, funnelVersion: 1, occurredAt: p.occurredAt, causeEventId: p.eventId, late: false },
+            { type: 'recordStage', developerId, stage: 'intent', funnelVersion: 1, occurredAt: p.occurredAt, causeEventId: p.eventId, late: false },
           ]);
         }
         const { rows: stored } = await db.pool.query<{ event_id: string; occurred_at: Date }>('SELECT event_id, occurred_at FROM stage_evidence WHERE developer_id = $1', [

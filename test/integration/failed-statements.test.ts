@@ -82,7 +82,7 @@ describe.each(databaseBackends())('after a failed statement, on %s', (backend) =
     ];
     expect(await ingestor.ingest(events)).toMatchObject({ accepted: 5, duplicates: 0 });
     await record([
-      { type: 'recordStage', developerId, stage: 'account_created', rank: 1, funnelVersion: 1, occurredAt: at(0), causeEventId: `${developerId}_signup`, late: false },
+      { type: 'recordStage', developerId, stage: 'account_created', funnelVersion: 1, occurredAt: at(0), causeEventId: `${developerId}_signup`, late: false },
       { type: 'recordTransition', developerId, from: null, to: 'account_created', funnelVersion: 1, occurredAt: at(0), causeEventId: `${developerId}_signup`, machineVersion: 3 },
     ]);
     const { rows } = await db.pool.query(

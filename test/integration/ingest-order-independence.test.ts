@@ -5,6 +5,7 @@ import { developerHistory, historyEvents } from '../support/developer-histories.
 import { OnrampHarness } from '../support/onramp-harness.ts';
 import { shippedFunnelStages } from '../support/shipped-funnel.ts';
 import { databaseBackends } from '../support/test-databases.ts';
+import { mulberry32 } from '../support/seeded-random.ts';
 
 let run = 0;
 
@@ -99,14 +100,4 @@ function expectedTotals(events: ReturnType<typeof historyEvents>) {
 /** The journey lists stages in funnel order; compare the oracle's in the same order. */
 function sortKeys(stages: Record<string, unknown>) {
   return Object.fromEntries(SHIPPED_STAGES.filter((stage) => stage in stages).map((stage) => [stage, stages[stage]]));
-}
-
-function mulberry32(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
 import type { Database } from '../../src/db/database.ts';
 import type { JourneyEffect } from '../../src/journey/journey-effects.ts';
-import { SHIPPED_STAGES, stageRank, type Stage } from '../../src/journey/stages.ts';
+import { SHIPPED_STAGES, type Stage } from '../../src/journey/stages.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 
@@ -11,7 +11,6 @@ const reached = (developerId: string, stage: Stage, hour: number, late = false):
   type: 'recordStage',
   developerId,
   stage,
-  rank: stageRank(SHIPPED_STAGES, stage),
   funnelVersion: 1,
   occurredAt: at(hour),
   causeEventId: `${stage}@${hour}`,
@@ -26,6 +25,16 @@ const advanced = (developerId: string, from: Stage | null, to: Stage, hour: numb
   occurredAt: at(hour),
   causeEventId: `${to}@${hour}`,
   machineVersion: 3,
+});
+
+/** Where the machine says the journey stands (it derives the furthest stage; the activity writes it). */
+const standing = (developerId: string, stage: Stage, hour: number): JourneyEffect => ({
+  type: 'recordCurrentStage',
+  developerId,
+  funnelVersion: 1,
+  stage,
+  rank: SHIPPED_STAGES.indexOf(stage as (typeof SHIPPED_STAGES)[number]),
+  at: at(hour),
 });
 
 describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
@@ -58,19 +67,19 @@ describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
       (r) => `${r.from_stage}→${r.to_stage}`,
     );
 
-  it('records stages and transitions, and the read model shows the furthest stage', async () => {
-    await record([reached('d1', 'account_created', 1), advanced('d1', null, 'account_created', 1)]);
-    await record([reached('d1', 'credential_provisioned', 2), advanced('d1', 'account_created', 'credential_provisioned', 2)]);
+  it('records stages and transitions, and the read model shows where the journey stands', async () => {
+    await record([reached('d1', 'account_created', 1), standing('d1', 'account_created', 1), advanced('d1', null, 'account_created', 1)]);
+    await record([reached('d1', 'credential_provisioned', 2), standing('d1', 'credential_provisioned', 2), advanced('d1', 'account_created', 'credential_provisioned', 2)]);
     expect(await current('d1')).toEqual({ stage: 'credential_provisioned', rank: 2, at: at(2) });
     expect(await transitions('d1')).toEqual(['null→account_created', 'account_created→credential_provisioned']);
   });
 
   it('earlier evidence lowers a stage, also the current one (its time in the read model follows)', async () => {
-    await record([reached('d2', 'account_created', 5), reached('d2', 'first_api_call', 9)]);
+    await record([reached('d2', 'account_created', 5), reached('d2', 'first_api_call', 9), standing('d2', 'first_api_call', 9)]);
     expect(await current('d2')).toEqual({ stage: 'first_api_call', rank: 3, at: at(9) });
-    await record([reached('d2', 'first_api_call', 7)]);
+    await record([reached('d2', 'first_api_call', 7), standing('d2', 'first_api_call', 7)]);
     expect(await current('d2')).toEqual({ stage: 'first_api_call', rank: 3, at: at(7) });
-    // Later evidence changes nothing; a stage filled in below the current one keeps the current.
+    // Later evidence changes no row; a stage filled in below the current one keeps the current.
     await record([reached('d2', 'first_api_call', 8), reached('d2', 'credential_provisioned', 6, true)]);
     expect(await current('d2')).toEqual({ stage: 'first_api_call', rank: 3, at: at(7) });
     expect(await stages('d2')).toEqual([
@@ -83,8 +92,10 @@ describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
   it('is idempotent: a retried activity changes nothing twice', async () => {
     const effects = [
       reached('d3', 'account_created', 1),
+      standing('d3', 'account_created', 1),
       advanced('d3', null, 'account_created', 1),
       reached('d3', 'first_api_call', 2),
+      standing('d3', 'first_api_call', 2),
       advanced('d3', 'account_created', 'first_api_call', 2),
     ];
     await record(effects);
@@ -94,8 +105,15 @@ describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
     expect(before.current).toEqual({ stage: 'first_api_call', rank: 3, at: at(2) });
   });
 
-  it('records several developers in one call', async () => {
-    await record([reached('d4', 'account_created', 1), reached('d5', 'intent', 1), reached('d4', 'first_api_call', 3)]);
+  it('records several developers in one call, each where its last effect says', async () => {
+    await record([
+      reached('d4', 'account_created', 1),
+      standing('d4', 'account_created', 1),
+      reached('d5', 'intent', 1),
+      standing('d5', 'intent', 1),
+      reached('d4', 'first_api_call', 3),
+      standing('d4', 'first_api_call', 3),
+    ]);
     expect(await current('d4')).toEqual({ stage: 'first_api_call', rank: 3, at: at(3) });
     expect(await current('d5')).toEqual({ stage: 'intent', rank: 0, at: at(1) });
   });

@@ -3,7 +3,8 @@ import type { FunnelEvent } from '../../src/funnel/evaluate-funnel.ts';
 
 /**
  * Random developer histories for property tests of stage evidence: an API key, requests around it
- * (some before the key, ties at the same minute, test and live, 2xx and errors, three endpoints),
+ * (some before the key, ties at the same minute, test and live, 2xx and errors, GET and POST,
+ * five endpoints, one nested and one a health check),
  * and a few of the other events that prove stages.
  */
 
@@ -16,7 +17,8 @@ export const developerHistory = fc.record({
     fc.record({
       hour: fc.integer({ min: 0, max: 96 }),
       minute: fc.constantFrom(0, 0, 30),
-      endpoint: fc.constantFrom('/v1/a', '/v1/b', '/v1/c'),
+      endpoint: fc.constantFrom('/v1/a', '/v1/b', '/v1/c', '/v1/c/items', '/health'),
+      method: fc.constantFrom('GET', 'GET', 'POST'),
       status: fc.constantFrom(200, 200, 201, 401, 429),
       mode: fc.constantFrom('test', 'test', 'test', 'live'),
     }),
@@ -40,7 +42,7 @@ export function historyEvents(developerId: string, h: DeveloperHistory): (Funnel
       id: `${developerId}-r${i}`,
       type: 'api.request',
       occurredAt: at(r.hour, r.minute),
-      properties: { apiKey: key, endpoint: r.endpoint, method: 'GET', status: r.status, mode: r.mode },
+      properties: { apiKey: key, endpoint: r.endpoint, method: r.method, status: r.status, mode: r.mode },
     }),
   );
   h.extras.forEach((kind, i) => {

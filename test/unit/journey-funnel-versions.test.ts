@@ -47,10 +47,15 @@ describe('a journey following funnel versions', () => {
     );
     expect(snapshot.context.funnel).toEqual(PAYMENTS);
     expect(stage).toBe('sandbox_payment');
-    expect(effects.filter((e) => e.type === 'recordStage').map((e) => [e.stage, e.rank, e.funnelVersion, e.late])).toEqual([
-      ['signed_up', 0, 2, false],
-      ['sandbox_payment', 2, 2, false],
-      ['first_call', 1, 2, true],
+    expect(effects.filter((e) => e.type === 'recordStage').map((e) => [e.stage, e.funnelVersion, e.late])).toEqual([
+      ['signed_up', 2, false],
+      ['sandbox_payment', 2, false],
+      ['first_call', 2, true],
+    ]);
+    // The read model's current stage, with its rank in the version, each time it moved.
+    expect(effects.filter((e) => e.type === 'recordCurrentStage').map((e) => [e.stage, e.rank, e.at])).toEqual([
+      ['signed_up', 0, at(1)],
+      ['sandbox_payment', 2, at(3)],
     ]);
     expect(effects.filter((e) => e.type === 'recordTransition').map((e) => [e.from, e.to, e.funnelVersion])).toEqual([
       [null, 'signed_up', 2],

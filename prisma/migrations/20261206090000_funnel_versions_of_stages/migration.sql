@@ -14,13 +14,10 @@ ALTER TABLE "stage_evidence" DROP CONSTRAINT "stage_evidence_pkey",
 ADD COLUMN     "funnel_version" INTEGER NOT NULL DEFAULT 1,
 ADD CONSTRAINT "stage_evidence_pkey" PRIMARY KEY ("developer_id", "funnel_version", "stage");
 
--- AlterTable (stage_rank filled in from the shipped funnel's order before it becomes required)
+-- AlterTable
 ALTER TABLE "journey_stages" DROP CONSTRAINT "journey_stages_pkey",
 ADD COLUMN     "funnel_version" INTEGER NOT NULL DEFAULT 1,
-ADD COLUMN     "stage_rank" INTEGER,
 ADD CONSTRAINT "journey_stages_pkey" PRIMARY KEY ("developer_id", "funnel_version", "stage");
-UPDATE "journey_stages" SET "stage_rank" = array_position(ARRAY['intent', 'account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone', 'active_integration', 'production_deployment'], "stage") - 1;
-ALTER TABLE "journey_stages" ALTER COLUMN "stage_rank" SET NOT NULL;
 
 -- AlterTable
 ALTER TABLE "journey_transitions" ADD COLUMN     "funnel_version" INTEGER NOT NULL DEFAULT 1;

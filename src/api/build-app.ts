@@ -8,6 +8,7 @@ import { EmailTemplates } from '../mail/email-templates.ts';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';
 import { errorHandler } from './error-handler.ts';
 import { clientErrorHandler, frameworkErrors, notFound } from './framework-errors.ts';
@@ -63,6 +64,8 @@ export interface AppDeps {
   ingestKeyCacheMs?: number;
   /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
   templatesDir?: string;
+  /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
+  funnel: ReadFunnelInForce;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
@@ -83,6 +86,7 @@ export async function buildApp({
   ingestor: givenIngestor,
   ingestKeyCacheMs,
   templatesDir = 'templates',
+  funnel,
 }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
@@ -131,10 +135,10 @@ export async function buildApp({
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   const agents = [...agentKeys, ...adminKeys];
   await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: anyOf(ingest, agents) });
-  await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
-  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
-  await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
-  await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
+  await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
   await app.register(developerDeletionRoute, {

@@ -1,4 +1,5 @@
 import { configFormat } from '../rules/config-file.ts';
+import type { ReadFunnelInForce } from './funnel-in-force.ts';
 import { funnelDocument } from './funnel-schema.ts';
 
 /**
@@ -13,3 +14,14 @@ export const funnelFormat = configFormat({
   namedLists: { stage: ['stages'] },
   emptyFileMessage: 'the file is empty: it needs a `stages:` list',
 });
+
+/**
+ * The funnel in force as one file, read and validated once: version 1, never changing while the
+ * process runs. Throws, listing every error, when the file is missing or invalid.
+ */
+export function funnelInForceFromFile(file: string): ReadFunnelInForce {
+  const read = funnelFormat.read(file);
+  if (!read.ok) throw new Error(`${file} is not a valid funnel:\n${read.errors.map((error) => `  ${funnelFormat.formatError(error)}`).join('\n')}`);
+  const inForce = { version: 1, document: read.document };
+  return async () => inForce;
+}

@@ -25,6 +25,12 @@ export function stageRank(document: FunnelDocument, id: string): number {
   return document.stages.findIndex((stage) => stage.id === id);
 }
 
+/** Why `id` is not a stage of the funnel (naming the ones it has), or undefined when it is. */
+export function unknownStageProblem(document: FunnelDocument, id: string): string | undefined {
+  const ids = stageIds(document);
+  return ids.includes(id) ? undefined : `unknown stage "${id}" (one of ${ids.join(', ')})`;
+}
+
 /** The stage a metric measures to (`first_call`, `production`), if the funnel names one. */
 export function stageWithRole(document: FunnelDocument, role: StageRole): string | undefined {
   return document.stages.find((stage) => stage.role === role)?.id;

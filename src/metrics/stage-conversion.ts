@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import { stageIds, stageRank, stageSummaries, type FunnelVersion, type StageRole } from '../funnel/funnel-in-force.ts';
+import { stageIds, stageRank, stageSummaries, unknownStageProblem, type FunnelVersion, type StageRole } from '../funnel/funnel-in-force.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { BANDS, REFERENCE_BANDS, bandOf, type Band } from './conversion-bands.ts';
 import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
@@ -74,10 +74,10 @@ export const transitionsParam = z
 
 /** What is wrong with transitions for this funnel (an unknown stage, `to` not after `from`), naming the transition; undefined when nothing is. */
 export function funnelTransitionsProblem(transitions: readonly TransitionSpec[], document: FunnelDocument): string | undefined {
-  const ids = stageIds(document);
   for (const [index, t] of transitions.entries()) {
     const problem = (message: string) => `transition ${index + 1} ("${t.from}:${t.to}:${t.windowDays}d"): ${message}`;
-    for (const stage of [t.from, t.to]) if (!ids.includes(stage)) return problem(`unknown stage "${stage}" (one of ${ids.join(', ')})`);
+    const unknown = unknownStageProblem(document, t.from) ?? unknownStageProblem(document, t.to);
+    if (unknown !== undefined) return problem(unknown);
     if (stageRank(document, t.to) <= stageRank(document, t.from)) return problem(`"${t.to}" must come after "${t.from}" in the funnel`);
   }
   return undefined;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
+import { unknownStageProblem, type ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
@@ -76,7 +76,7 @@ const automationResponse = z.object({
 
 const flag = z.enum(['true', 'false']);
 const developersQuery = metricsQuery.extend({
-  stage: stageId.optional().describe('current stage as of asOf: the latest in the funnel in force reached by then'),
+  stage: stageId.optional().describe('current stage as of asOf: the latest in the funnel in force reached by then; a stage of the funnel in force (400 otherwise)'),
   stalled: flag
     .optional()
     .describe(
@@ -160,13 +160,16 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       onRequest,
       schema: { summary: 'The developers behind a figure, in id order, paginated', security, querystring: developersQuery, response: { 200: developersResponse, ...errors } },
     },
-    async (request) => {
+    async (request, reply) => {
       const { stage, stalled, escalated, cohort: week, limit, cursor } = request.query;
+      const { document } = await funnel();
+      const unknown = stage === undefined ? undefined : unknownStageProblem(document, stage);
+      if (unknown !== undefined) return reply.code(400).send({ errors: [{ path: 'stage', message: unknown }] });
       const criteria = stalled ? ((await policies.active())?.document.criteria.stalls ?? DEFAULT_STALLS) : [];
       return listDevelopers(
         pool,
         developerFilter(request.query),
-        (await funnel()).document,
+        document,
         {
           ...(stage ? { stage } : {}),
           ...(stalled ? { stalled: { is: stalled === 'true', criteria } } : {}),

@@ -54,5 +54,5 @@ export function stageSummaries(document: FunnelDocument): { id: string; label: s
 
 /** Why a figure measured to a role is empty: the funnel gives no stage that role. */
 export function missingRoleWarning(role: StageRole): string {
-  return `the funnel in force names no ${role} stage (a stage with \`role: ${role}\`): the figures measured to it are empty`;
+  return `the funnel in force names no ${role} stage (no stage has role: ${role}): the figures measured to it are empty`;
 }

@@ -19,7 +19,10 @@ export function databaseRegistry(pool: pg.Pool, funnel: ReadFunnelInForce): Regi
     labelNames: ['to_stage'] as const,
     registers: [registry],
     async collect() {
-      const [{ document }, found] = await Promise.all([funnel(), rows<{ to_stage: string; n: number }>('SELECT to_stage, count(*)::int AS n FROM journey_transitions GROUP BY to_stage')]);
+      const [{ document }, found] = await Promise.all([
+        funnel(),
+        rows<{ to_stage: string; n: number }>('SELECT to_stage, count(*)::int AS n FROM journey_transitions GROUP BY to_stage'),
+      ]);
       this.reset();
       for (const id of stageIds(document)) this.inc({ to_stage: id }, 0);
       for (const r of found) this.inc({ to_stage: r.to_stage }, r.n);

@@ -138,7 +138,9 @@ async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter, document: Fun
   const empty = (): GroupFigures => ({ eligible: 0, converted: 0, rate: null, excluded: 0 });
   for (const row of rows) {
     const byStage = byCohort.get(row.cohort) ?? byCohort.set(row.cohort, new Map()).get(row.cohort)!;
-    const effect = byStage.get(row.stage) ?? byStage.set(row.stage, { stage: row.stage, label: stageLabel(document, row.stage), nudged: empty(), holdout: empty(), difference: null, ci95: null }).get(row.stage)!;
+    const effect =
+      byStage.get(row.stage) ??
+      byStage.set(row.stage, { stage: row.stage, label: stageLabel(document, row.stage), nudged: empty(), holdout: empty(), difference: null, ci95: null }).get(row.stage)!;
     const excluded = Number(row.excluded);
     const eligible = Number(row.total) - excluded;
     const converted = Number(row.converted);

@@ -26,10 +26,7 @@ const percent = (what: string) => z.number().min(0).max(1).describe(what);
 export const warnings = z.array(z.string()).describe('why figures are empty: the funnel in force names no stage with the role they measure to; empty otherwise');
 /** The stage a figure measures to, by its role in the funnel in force. */
 const roleStageSchema = (role: string) =>
-  z
-    .object({ id: stageId, label: z.string() })
-    .nullable()
-    .describe(`the stage measured to: the funnel's stage with role ${role}; null when it names none (see warnings)`);
+  z.object({ id: stageId, label: z.string() }).nullable().describe(`the stage measured to: the funnel's stage with role ${role}; null when it names none (see warnings)`);
 
 const transitionFigures = z.object({
   from: stageId,
@@ -87,7 +84,9 @@ const horizon = (days: number) =>
   z
     .object({ reached: z.int(), rate: percent('reached / developers') })
     .nullable()
-    .describe(`reached the production stage within ${days} days of signup; null when the cohort's last signup + ${days} days is after asOf, or the funnel names no production stage`);
+    .describe(
+      `reached the production stage within ${days} days of signup; null when the cohort's last signup + ${days} days is after asOf, or the funnel names no production stage`,
+    );
 
 const productionResponse = z.object({
   asOf,

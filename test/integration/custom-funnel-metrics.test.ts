@@ -38,6 +38,21 @@ describe.each(databaseBackends())('the metrics in a custom funnel (%s)', (backen
         );
       }
     }
+    // Nudge decisions, by the stage they acted in: p1 and p3 nudged at hello_world, p4 held out at
+    // signed_up, p2 nudged at account_created (a stage this funnel does not hold).
+    const decisions: [developer: string, stage: string, kind: 'sent' | 'holdout', at: string][] = [
+      ['p1', 'hello_world', 'sent', '2027-01-04T03:00:00Z'],
+      ['p3', 'hello_world', 'sent', '2027-01-07T01:00:00Z'],
+      ['p4', 'signed_up', 'holdout', '2027-01-07T01:00:00Z'],
+      ['p2', 'account_created', 'sent', '2027-01-05T01:00:00Z'],
+    ];
+    for (const [developer, stage, kind, at] of decisions) {
+      await api.db.pool.query(
+        `INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, segment, inputs, decided_at)
+         VALUES ($1, $2, 'stall#1', 'stall', 1, $3, $4, '{}', $5, $6)`,
+        [developer, `${developer}/1`, kind === 'sent' ? 'sent' : 'skipped', kind === 'sent' ? null : 'holdout', JSON.stringify({ stage, holdout: kind === 'holdout' }), at],
+      );
+    }
     await api.db.pool.query(
       `INSERT INTO journey_transitions (developer_id, from_stage, to_stage, occurred_at, cause_event_id, machine_version) VALUES ('p1', 'signed_up', 'hello_world', '2027-01-04T02:00:00Z', 'p1-call-0', 1)`,
     );
@@ -167,6 +182,19 @@ describe.each(databaseBackends())('the metrics in a custom funnel (%s)', (backen
       // Conversion needs no role.
       expect((await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}`)).funnel.version).toBe(4);
     });
+  });
+
+  it('the nudge effect and automation: "a later stage" is later in the funnel, stages by their labels', async () => {
+    const engagement = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}`);
+    const group = (eligible: number, converted: number) => ({ eligible, converted, rate: eligible === 0 ? null : converted / eligible, excluded: 0 });
+    // In funnel order; p2's decision at account_created is left out. p1 reached team_invited a day after its nudge; p3 nothing; p4 nothing.
+    expect(engagement.nudgeEffect.stages).toEqual([
+      { stage: 'signed_up', label: 'Signed up', nudged: group(0, 0), holdout: group(1, 0), difference: null, ci95: null },
+      { stage: 'hello_world', label: 'Hello world', nudged: group(2, 1), holdout: group(0, 0), difference: null, ci95: null },
+    ]);
+    // Sent nudges: p1 (moved on to team_invited after it), p3 (did not), p2 (its stage is not the funnel's: no later stage).
+    const automation = await api.ok(`/v1/metrics/automation?asOf=${AS_OF}`);
+    expect(automation.overall).toEqual({ developers: 3, automationResolved: 1, humanEscalated: 0, unresolved: 2, automationShare: 1 / 3, humanShare: 0 });
   });
 
   it('the developers list: the current stage by the funnel order, with its label, and the stage filter', async () => {

@@ -49,7 +49,7 @@ export function stageLabel(document: FunnelDocument, id: string): string {
 
 /** The stages as a person reads them, in funnel order: id, label (the id when none) and role (or null). */
 export function stageSummaries(document: FunnelDocument): { id: string; label: string; role: StageRole | null }[] {
-  return document.stages.map((stage) => ({ id: stage.id, label: stage.label ?? stage.id, role: stage.role ?? null }));
+  return document.stages.map((stage) => ({ id: stage.id, label: stageLabel(document, stage.id), role: stage.role ?? null }));
 }
 
 /** Why a figure measured to a role is empty: the funnel gives no stage that role. */

@@ -6,7 +6,7 @@ import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
 import { HORIZONS, productionRate } from '../../metrics/production-rate.ts';
 import { CONSECUTIVE_WINDOW_DAYS, defaultTransitions, funnelTransitionsProblem, stageConversion, transitionsParam } from '../../metrics/stage-conversion.ts';
 import { MEDIAN_STABLE, TAIL_RISE, timeToFirstCall } from '../../metrics/time-to-first-call.ts';
-import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
+import type { ReadFunnelInForce, StageRole } from '../../funnel/funnel-in-force.ts';
 import { STAGE_ROLES, stageId } from '../../funnel/funnel-schema.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
@@ -25,7 +25,7 @@ const percent = (what: string) => z.number().min(0).max(1).describe(what);
 /** Set when the funnel in force names no stage with the role a figure measures to: the figures are empty, and this says why. */
 export const warnings = z.array(z.string()).describe('why figures are empty: the funnel in force names no stage with the role they measure to; empty otherwise');
 /** The stage a figure measures to, by its role in the funnel in force. */
-const roleStageSchema = (role: string) =>
+const roleStageSchema = (role: StageRole) =>
   z.object({ id: stageId, label: z.string() }).nullable().describe(`the stage measured to: the funnel's stage with role ${role}; null when it names none (see warnings)`);
 
 const transitionFigures = z.object({

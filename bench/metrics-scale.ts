@@ -10,6 +10,7 @@ import { buildApp } from '../src/api/build-app.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
+import { shippedFunnelInForce } from '../test/support/shipped-funnel.ts';
 import { seedDevelopers } from './seed-developers.ts';
 
 const DEVELOPERS = Number(process.env.METRICS_DEVELOPERS ?? 100_000);
@@ -42,6 +43,7 @@ async function main() {
     ingestKeys: [],
     adminKeys: [KEY],
     signingSecret: 'bench-signing-secret-0123456789abcdef',
+    funnel: shippedFunnelInForce,
   });
   try {
     const seeding = performance.now();

@@ -39,7 +39,6 @@ import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
 import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
-import { shippedFunnel } from '../funnel/funnel-file.ts';
 
 export interface AppDeps {
   db: Database;
@@ -65,8 +64,8 @@ export interface AppDeps {
   ingestKeyCacheMs?: number;
   /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
   templatesDir?: string;
-  /** The funnel in force (its stages and their evidence); default: the shipped funnel. */
-  funnel?: ReadFunnelInForce;
+  /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
+  funnel: ReadFunnelInForce;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
@@ -87,7 +86,7 @@ export async function buildApp({
   ingestor: givenIngestor,
   ingestKeyCacheMs,
   templatesDir = 'templates',
-  funnel = async () => shippedFunnel(),
+  funnel,
 }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
@@ -136,10 +135,10 @@ export async function buildApp({
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   const agents = [...agentKeys, ...adminKeys];
   await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: anyOf(ingest, agents) });
-  await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
-  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
-  await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
-  await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys] });
+  await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
   await app.register(developerDeletionRoute, {

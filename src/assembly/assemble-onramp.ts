@@ -3,6 +3,7 @@ import type { Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { buildApp, type AppDeps, type OnrampApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
+import { funnelInForceFromFile } from '../funnel/funnel-file.ts';
 import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../ingest/outbox-dispatcher.ts';
 import { RuleStore } from '../rules/rule-store.ts';
@@ -19,7 +20,9 @@ export interface AssemblyOptions {
   /** `run: false`: the dispatcher is not started; the caller delivers rounds itself (`deliverOnce`). */
   dispatcher?: Omit<OutboxDispatcherOptions, 'prisma' | 'temporal' | 'logger'> & { run?: boolean };
   /** The HTTP API (needs `temporal`), storing events with the assembly's ingestor and waking its dispatcher. */
-  api?: Omit<AppDeps, 'db' | 'temporal' | 'logger' | 'onSignalsQueued' | 'ingestor'>;
+  api?: Omit<AppDeps, 'db' | 'temporal' | 'logger' | 'onSignalsQueued' | 'ingestor' | 'funnel'>;
+  /** The funnel file the API's metrics follow (ONRAMP_FUNNEL_FILE; default `config/funnel.yaml`). */
+  funnelFile?: string;
 }
 
 /** What was assembled: the parts the options asked for, and one `stop()` for all of them. */
@@ -59,7 +62,11 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
       ingestor = createEventIngestor(db.pool, { rules: new RuleStore(db.pool), ...(options.api?.sdkUserAgents ? { sdkUserAgents: options.api.sdkUserAgents } : {}) });
       const outbox = new OutboxDispatcher({ ...dispatcherOptions, prisma: db.prisma, temporal, logger });
       dispatcher = outbox;
-      if (options.api) app = await buildApp({ ...options.api, db, temporal, logger, ingestor, onSignalsQueued: () => outbox.wake() });
+      if (options.api) {
+        // The funnel in force: the configured file, parsed once. The store-backed funnelInForceCache replaces this one line.
+        const funnel = funnelInForceFromFile(options.funnelFile ?? 'config/funnel.yaml');
+        app = await buildApp({ ...options.api, db, temporal, logger, ingestor, funnel, onSignalsQueued: () => outbox.wake() });
+      }
       if (run) outbox.start();
     } catch (error) {
       await stopWorker().catch(() => undefined);

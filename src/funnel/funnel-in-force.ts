@@ -12,17 +12,47 @@ export interface FunnelVersion {
 /** The funnel in force now. */
 export type ReadFunnelInForce = () => Promise<FunnelVersion>;
 
+/** What a metric measures to: `first_call` (time to first call), `production` (the production rate). */
+export type StageRole = NonNullable<FunnelDocument['stages'][number]['role']>;
+
 /** The stage ids in funnel order. */
 export function stageIds(document: FunnelDocument): string[] {
   return document.stages.map((stage) => stage.id);
 }
 
+/** A stage's place in the funnel order (0 is the first), or -1 when the funnel has no such stage. */
+export function stageRank(document: FunnelDocument, id: string): number {
+  return document.stages.findIndex((stage) => stage.id === id);
+}
+
+/** Why `id` is not a stage of the funnel (naming the ones it has), or undefined when it is. */
+export function unknownStageProblem(document: FunnelDocument, id: string): string | undefined {
+  const ids = stageIds(document);
+  return ids.includes(id) ? undefined : `unknown stage "${id}" (one of ${ids.join(', ')})`;
+}
+
 /** The stage a metric measures to (`first_call`, `production`), if the funnel names one. */
-export function stageWithRole(document: FunnelDocument, role: 'first_call' | 'production'): string | undefined {
+export function stageWithRole(document: FunnelDocument, role: StageRole): string | undefined {
   return document.stages.find((stage) => stage.role === role)?.id;
+}
+
+/** The stage with a role as people see it (id and label), or null when the funnel names none. */
+export function roleStage(document: FunnelDocument, role: StageRole): { id: string; label: string } | null {
+  const id = stageWithRole(document, role);
+  return id === undefined ? null : { id, label: stageLabel(document, id) };
 }
 
 /** How people see a stage: its label, or its id. */
 export function stageLabel(document: FunnelDocument, id: string): string {
   return document.stages.find((stage) => stage.id === id)?.label ?? id;
+}
+
+/** The stages as a person reads them, in funnel order: id, label (the id when none) and role (or null). */
+export function stageSummaries(document: FunnelDocument): { id: string; label: string; role: StageRole | null }[] {
+  return document.stages.map((stage) => ({ id: stage.id, label: stageLabel(document, stage.id), role: stage.role ?? null }));
+}
+
+/** Why a figure measured to a role is empty: the funnel gives no stage that role. */
+export function missingRoleWarning(role: StageRole): string {
+  return `the funnel in force names no ${role} stage (no stage has role: ${role}): the figures measured to it are empty`;
 }

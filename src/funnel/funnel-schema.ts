@@ -11,7 +11,7 @@ const MIN_STAGES = 2;
 const MAX_STAGES = 20;
 
 /** The stages the metrics measure to: time to first call (`first_call`), the production rate (`production`). */
-const STAGE_ROLES = ['first_call', 'production'] as const;
+export const STAGE_ROLES = ['first_call', 'production'] as const;
 
 /** `noun.past_verb` and longer: lower-case words joined by dots (`payment.succeeded`, `team.member_invited`). */
 const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;

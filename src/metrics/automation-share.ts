@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { SHIPPED_STAGES } from '../journey/stages.ts';
-import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+import { stageIds, type FunnelVersion } from '../funnel/funnel-in-force.ts';
+import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /**
  * Automation-resolved vs human-escalated developers, and the handoff cases: time to claim and to
@@ -56,10 +56,11 @@ export interface AutomationReport {
   };
 }
 
-export async function automationShare(pool: pg.Pool, filter: DeveloperFilter): Promise<AutomationReport> {
+/** "A later stage" is later in the funnel's order; a stage it does not hold is later than none and before none. */
+export async function automationShare(pool: pg.Pool, filter: DeveloperFilter, { version: funnelVersion, document }: FunnelVersion): Promise<AutomationReport> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
-  params.push([...SHIPPED_STAGES]);
+  params.push(stageIds(document));
   const ranks = `$${params.length}::text[]`;
   const sharesQuery = pool.query<{ cohort: string | null; developers: string; automation: string; human: string }>(
     `WITH devs AS (${developers}),
@@ -67,7 +68,7 @@ export async function automationShare(pool: pg.Pool, filter: DeveloperFilter): P
                        FROM nudge_decisions nd
                        LEFT JOIN journey_stages js ON js.developer_id = nd.developer_id
                              AND array_position(${ranks}, js.stage) > array_position(${ranks}, nd.inputs->>'stage')
-                             AND js.reached_at > nd.decided_at AND js.reached_at <= $1
+                             AND js.reached_at > nd.decided_at AND ${stageRowsSql('js', funnelVersion)}
                       WHERE nd.outcome = 'sent' AND nd.decided_at <= $1
                       GROUP BY nd.developer_id),
           escalated AS (SELECT DISTINCT h.developer_id FROM handoffs h WHERE h.opened_at <= $1),

@@ -1,25 +1,32 @@
 import type pg from 'pg';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { stageIds, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 
 /**
  * Series read from PostgreSQL at scrape time, so every API process reports the same totals whatever
  * process did the work: transitions by stage, nudge decisions by outcome, escalations by level,
  * open cases by status, and the outbox's backlog. The rows behind the counters are never deleted,
- * so they only grow, as Prometheus counters must.
+ * so they only grow, as Prometheus counters must. Transitions are labelled by the stage ids rows
+ * hold; every stage of the funnel in force has a series, 0 before anyone enters it.
  */
-export function databaseRegistry(pool: pg.Pool): Registry {
+export function databaseRegistry(pool: pg.Pool, funnel: ReadFunnelInForce): Registry {
   const registry = new Registry();
   const rows = async <R extends pg.QueryResultRow>(text: string) => (await pool.query<R>(text)).rows;
 
   new Counter({
     name: 'onramp_journey_transitions_total',
-    help: 'Journey transitions recorded, by the stage entered',
+    help: 'Journey transitions recorded under the funnel version in force, by the stage entered',
     labelNames: ['to_stage'] as const,
     registers: [registry],
     async collect() {
+      const { version, document } = await funnel();
+      const { rows: found } = await pool.query<{ to_stage: string; n: number }>(
+        'SELECT to_stage, count(*)::int AS n FROM journey_transitions WHERE funnel_version = $1 GROUP BY to_stage',
+        [version],
+      );
       this.reset();
-      for (const r of await rows<{ to_stage: string; n: number }>('SELECT to_stage, count(*)::int AS n FROM journey_transitions GROUP BY to_stage'))
-        this.inc({ to_stage: r.to_stage }, r.n);
+      for (const id of stageIds(document)) this.inc({ to_stage: id }, 0);
+      for (const r of found) this.inc({ to_stage: r.to_stage }, r.n);
     },
   });
   new Counter({

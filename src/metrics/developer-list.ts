@@ -1,14 +1,14 @@
 import type pg from 'pg';
-import { SHIPPED_STAGES, type Stage } from '../journey/stages.ts';
+import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
-import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
 
 export interface DeveloperListFilter {
-  stage?: Stage;
+  stage?: string;
   /** Stalled under these criteria (the escalation policy's), the rule the handoff escalates by. */
   stalled?: { is: boolean; criteria: readonly StallCriterion[] };
   escalated?: boolean;
@@ -17,7 +17,9 @@ export interface DeveloperListFilter {
 
 export interface DeveloperItem {
   id: string;
-  stage: Stage | null;
+  stage: string | null;
+  /** The stage's label in the funnel (its id when it has none). */
+  stageLabel: string | null;
   stageAt: string | null;
   cohort: string;
   accountType: string | null;
@@ -49,25 +51,26 @@ export function decodeCursor(cursor: string): string | undefined {
 
 /**
  * As the handoff's stall criteria (src/journey/handoff.ts): `since` reached by asOf, neither
- * `until` nor any later stage reached by asOf, and the threshold (organizations' own, if set)
- * elapsed since `since`.
+ * `until` nor any later stage (in the funnel's order) reached by asOf, and the threshold
+ * (organizations' own, if set) elapsed since `since`. A criterion whose `until` the funnel does not
+ * hold stalls no one.
  */
-function stalledSql(criteria: readonly StallCriterion[], ranks: string, add: (value: unknown) => string): string {
+function stalledSql(criteria: readonly StallCriterion[], ids: readonly string[], funnelVersion: number, ranks: string, add: (value: unknown) => string): string {
   if (criteria.length === 0) return 'false';
   const seconds = (d: string | undefined) => (d === undefined ? null : durationMs(d) / 1000);
   const since = add(criteria.map((c) => c.since));
-  const untilRank = add(criteria.map((c) => SHIPPED_STAGES.indexOf(c.until) + 1));
+  const untilRank = add(criteria.map((c) => ids.indexOf(c.until) + 1));
   const after = add(criteria.map((c) => seconds(c.after)));
   const orgAfter = add(criteria.map((c) => seconds(c.organizationAfter)));
   return `EXISTS (SELECT 1 FROM unnest(${since}::text[], ${untilRank}::int[], ${after}::float8[], ${orgAfter}::float8[]) AS s(since, until_rank, after_s, org_after_s)
-                    JOIN journey_stages js ON js.developer_id = x.id AND js.stage = s.since AND js.reached_at <= $1
+                    JOIN journey_stages js ON js.developer_id = x.id AND js.stage = s.since AND ${stageRowsSql('js', funnelVersion)}
                    WHERE coalesce(array_position(${ranks}::text[], x.stage), 0) < s.until_rank
                      AND js.reached_at + make_interval(secs => CASE WHEN x.account_type = 'organization' THEN coalesce(s.org_after_s, s.after_s) ELSE s.after_s END) <= $1)`;
 }
 
 interface Row {
   id: string;
-  stage: Stage | null;
+  stage: string | null;
   stage_at: Date | null;
   cohort: string;
   account_type: string | null;
@@ -75,18 +78,27 @@ interface Row {
   last_status: CaseStatus | null;
 }
 
-export async function listDevelopers(pool: pg.Pool, filter: DeveloperFilter, list: DeveloperListFilter, limit: number, after?: string): Promise<DeveloperPage> {
+/** A developer's stage is the latest in the funnel's order they reached by asOf (a stage the funnel does not hold, only without any it does). */
+export async function listDevelopers(
+  pool: pg.Pool,
+  filter: DeveloperFilter,
+  { version: funnelVersion, document }: FunnelVersion,
+  list: DeveloperListFilter,
+  limit: number,
+  after?: string,
+): Promise<DeveloperPage> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
   const add = (value: unknown) => `$${params.push(value)}`;
-  const ranks = add([...SHIPPED_STAGES]);
+  const ids = stageIds(document);
+  const ranks = add(ids);
   const where: string[] = [];
   if (after !== undefined) where.push(`x.id > ${add(after)}`);
   if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
   if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
   if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
   if (list.stalled !== undefined) {
-    const stalled = stalledSql(list.stalled.criteria, ranks, add);
+    const stalled = stalledSql(list.stalled.criteria, ids, funnelVersion, ranks, add);
     where.push(list.stalled.is ? stalled : `NOT ${stalled}`);
   }
   const { rows } = await pool.query<Row>(
@@ -95,7 +107,7 @@ export async function listDevelopers(pool: pg.Pool, filter: DeveloperFilter, lis
        SELECT devs.id, devs.cohort, d.account_type, d.acquisition_channel, cur.stage, cur.reached_at AS stage_at, last.status AS last_status
          FROM devs
          JOIN developers d ON d.id = devs.id
-         LEFT JOIN LATERAL (SELECT js.stage, js.reached_at FROM journey_stages js WHERE js.developer_id = devs.id AND js.reached_at <= $1
+         LEFT JOIN LATERAL (SELECT js.stage, js.reached_at FROM journey_stages js WHERE js.developer_id = devs.id AND ${stageRowsSql('js', funnelVersion)}
                              ORDER BY array_position(${ranks}::text[], js.stage) DESC NULLS LAST LIMIT 1) cur ON true
          LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
                              ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
@@ -110,6 +122,7 @@ export async function listDevelopers(pool: pg.Pool, filter: DeveloperFilter, lis
     items: page.map((r) => ({
       id: r.id,
       stage: r.stage,
+      stageLabel: r.stage === null ? null : stageLabel(document, r.stage),
       stageAt: r.stage_at?.toISOString() ?? null,
       cohort: r.cohort,
       accountType: r.account_type,

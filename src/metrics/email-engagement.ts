@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { SHIPPED_STAGES, type Stage } from '../journey/stages.ts';
-import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
+import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /**
  * Email engagement segments over signup cohorts (docs/concepts/funnel.md#email-engagement-segments) and the nudge effect: conversion of
@@ -27,7 +27,9 @@ export interface GroupFigures {
 }
 
 export interface StageEffect {
-  stage: Stage;
+  stage: string;
+  /** The stage's label in the funnel (its id when it has none). */
+  label: string;
   nudged: GroupFigures;
   holdout: GroupFigures;
   /** nudged.rate − holdout.rate; null when either is. */
@@ -54,7 +56,12 @@ export function differenceOfProportions(a: GroupFigures, b: GroupFigures): Pick<
   return { difference, ci95: { low: difference - Z95 * se, high: difference + Z95 * se } };
 }
 
-export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, noEngagementAfterSends: number): Promise<EngagementReport> {
+export async function emailEngagement(
+  pool: pg.Pool,
+  filter: DeveloperFilter,
+  { version: funnelVersion, document }: FunnelVersion,
+  noEngagementAfterSends: number,
+): Promise<EngagementReport> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
   params.push(noEngagementAfterSends);
@@ -75,7 +82,7 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
      SELECT cohort, segment, count(*) AS developers FROM seg GROUP BY GROUPING SETS ((cohort, segment), (segment)) ORDER BY cohort NULLS FIRST`,
       params,
     ),
-    nudgeEffect(pool, filter),
+    nudgeEffect(pool, filter, { version: funnelVersion, document }),
   ]);
 
   const overall = { developers: 0, segments: emptyCounts() };
@@ -104,14 +111,15 @@ export async function emailEngagement(pool: pg.Pool, filter: DeveloperFilter, no
  * Per stage the nudges acted on (`inputs.stage` of the decisions), overall (key null) and per
  * signup cohort: nudged = a `sent` decision in that stage; holdout = a decision with reason `holdout` in that stage and no `sent` one. The
  * group's clock starts at its first such decision; converted = reached any later stage no later
- * than EFFECT_WINDOW_DAYS after it; not converted with the window open at asOf = excluded.
+ * than EFFECT_WINDOW_DAYS after it; not converted with the window open at asOf = excluded. Stages
+ * and their order are the funnel's: decisions in a stage it does not hold are left out.
  */
-async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter): Promise<Map<string | null, StageEffect[]>> {
+async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter, { version: funnelVersion, document }: FunnelVersion): Promise<Map<string | null, StageEffect[]>> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
-  params.push([...SHIPPED_STAGES]);
+  params.push(stageIds(document));
   const ranks = `$${params.length}::text[]`;
-  const { rows } = await pool.query<{ cohort: string | null; stage: Stage; grp: 'nudged' | 'holdout'; total: string; converted: string; excluded: string }>(
+  const { rows } = await pool.query<{ cohort: string | null; stage: string; grp: 'nudged' | 'holdout'; total: string; converted: string; excluded: string }>(
     `WITH devs AS (${developers}),
           d AS (SELECT nd.developer_id, devs.cohort, nd.inputs->>'stage' AS stage,
                        min(nd.decided_at) FILTER (WHERE nd.outcome = 'sent') AS sent_at, min(nd.decided_at) FILTER (WHERE nd.reason = 'holdout') AS holdout_at
@@ -123,18 +131,20 @@ async function nudgeEffect(pool: pg.Pool, filter: DeveloperFilter): Promise<Map<
                        EXISTS (SELECT 1 FROM journey_stages js
                                 WHERE js.developer_id = d.developer_id
                                   AND array_position(${ranks}, js.stage) > array_position(${ranks}, d.stage)
-                                  AND js.reached_at <= least(coalesce(d.sent_at, d.holdout_at) + interval '${EFFECT_WINDOW_DAYS} days', $1)) AS converted
+                                  AND ${stageRowsSql('js', funnelVersion)} AND js.reached_at <= least(coalesce(d.sent_at, d.holdout_at) + interval '${EFFECT_WINDOW_DAYS} days', $1)) AS converted
                   FROM d)
      SELECT cohort, stage, grp, count(*) AS total, count(*) FILTER (WHERE converted) AS converted,
             count(*) FILTER (WHERE NOT converted AND at + interval '${EFFECT_WINDOW_DAYS} days' > $1) AS excluded
        FROM c GROUP BY GROUPING SETS ((stage, grp), (cohort, stage, grp)) ORDER BY array_position(${ranks}, stage)`,
     params,
   );
-  const byCohort = new Map<string | null, Map<Stage, StageEffect>>();
+  const byCohort = new Map<string | null, Map<string, StageEffect>>();
   const empty = (): GroupFigures => ({ eligible: 0, converted: 0, rate: null, excluded: 0 });
   for (const row of rows) {
     const byStage = byCohort.get(row.cohort) ?? byCohort.set(row.cohort, new Map()).get(row.cohort)!;
-    const effect = byStage.get(row.stage) ?? byStage.set(row.stage, { stage: row.stage, nudged: empty(), holdout: empty(), difference: null, ci95: null }).get(row.stage)!;
+    const effect =
+      byStage.get(row.stage) ??
+      byStage.set(row.stage, { stage: row.stage, label: stageLabel(document, row.stage), nudged: empty(), holdout: empty(), difference: null, ci95: null }).get(row.stage)!;
     const excluded = Number(row.excluded);
     const eligible = Number(row.total) - excluded;
     const converted = Number(row.converted);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+import { missingRoleWarning, stageWithRole, type FunnelVersion } from '../funnel/funnel-in-force.ts';
+import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The funnel reference model's depth buckets (docs/concepts/funnel.md): the quickstart endpoint only, one more, exploring on their own. */
 export const DEPTH_BUCKETS = ['1', '2', '3+'] as const;
@@ -8,14 +9,14 @@ export type DepthBucket = (typeof DEPTH_BUCKETS)[number];
 export interface DepthBucketFigures {
   bucket: DepthBucket;
   developers: number;
-  /** Of them, those who reached production_deployment as of asOf (at any time). */
+  /** Of them, those who reached the production stage as of asOf (at any time); rate null without one. */
   production: { reached: number; rate: number | null };
 }
 
 export interface DepthFigures {
-  /** Developers whose first 24 h after first_api_call had elapsed at asOf: the ones counted below. */
+  /** Developers whose first 24 h after the first-call stage had elapsed at asOf: the ones counted below. */
   developers: number;
-  /** Reached first_api_call less than 24 h before asOf: their first session is not over, left out. */
+  /** Reached the first-call stage less than 24 h before asOf: their first session is not over, left out. */
   excluded: number;
   buckets: DepthBucketFigures[];
   /** Developers by the number of distinct endpoints, ascending (0 only when the requests behind a first call are missing). */
@@ -24,6 +25,8 @@ export interface DepthFigures {
 
 export interface DepthReport {
   asOf: string;
+  /** Set when the funnel names no first_call stage (nothing to count) or no production stage (no production rate). */
+  warnings: string[];
   overall: DepthFigures;
   cohorts: ({ cohort: string } & DepthFigures)[];
 }
@@ -38,21 +41,27 @@ interface Row {
 
 /**
  * First-session API depth (funnel metric 4, docs/concepts/funnel.md), per ISO signup week and overall: the distinct
- * endpoints a developer called successfully (2xx `api.request`) from their `first_api_call` to 24 h
- * after it (both ends included, as the active-integration proof counts them), and the production
- * rate by bucket (1, 2, 3+). Developers whose 24 h had not elapsed at asOf are `excluded`.
+ * endpoints a developer called successfully (2xx `api.request`) from reaching the `first_call`
+ * stage to 24 h after it (both ends included, as the active-integration proof counts them), and
+ * the rate of reaching the `production` stage by bucket (1, 2, 3+). Developers whose 24 h had not
+ * elapsed at asOf are `excluded`.
  */
-export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter): Promise<DepthReport> {
+export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter, { version: funnelVersion, document }: FunnelVersion): Promise<DepthReport> {
+  const firstCallStage = stageWithRole(document, 'first_call');
+  const productionStage = stageWithRole(document, 'production');
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
+  // A role the funnel gives no stage is null: its join finds no row.
+  const firstCall = `$${params.push(firstCallStage ?? null)}::text`;
+  const production = `$${params.push(productionStage ?? null)}::text`;
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers}),
           firsts AS (
             SELECT devs.id, devs.cohort, f.reached_at AS first_at, f.reached_at + interval '24 hours' > $1 AS open,
                    p.developer_id IS NOT NULL AS production
               FROM devs
-              JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = 'first_api_call' AND f.reached_at <= $1
-              LEFT JOIN journey_stages p ON p.developer_id = devs.id AND p.stage = 'production_deployment' AND p.reached_at <= $1
+              JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
+              LEFT JOIN journey_stages p ON p.developer_id = devs.id AND p.stage = ${production} AND ${stageRowsSql('p', funnelVersion)}
           ),
           called AS (
             SELECT DISTINCT f.id, e.endpoint
@@ -83,7 +92,7 @@ export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter): Pro
       const inBucket = counted.filter((r) => bucketOf(r.endpoints!) === bucket);
       const total = inBucket.reduce((sum, r) => sum + Number(r.developers), 0);
       const reached = inBucket.reduce((sum, r) => sum + Number(r.production), 0);
-      return { bucket, developers: total, production: { reached, rate: total === 0 ? null : reached / total } };
+      return { bucket, developers: total, production: { reached, rate: total === 0 || productionStage === undefined ? null : reached / total } };
     });
     return {
       developers: counted.reduce((sum, r) => sum + Number(r.developers), 0),
@@ -96,6 +105,7 @@ export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter): Pro
   const cohorts = [...new Set(rows.filter((r) => r.cohort !== null).map((r) => r.cohort as string))];
   return {
     asOf: filter.asOf.toISOString(),
+    warnings: [...(firstCallStage ? [] : [missingRoleWarning('first_call')]), ...(productionStage ? [] : [missingRoleWarning('production')])],
     overall: figures(rows.filter((r) => r.cohort === null)),
     cohorts: cohorts.map((cohort) => ({ cohort, ...figures(rows.filter((r) => r.cohort === cohort)) })),
   };

@@ -82,3 +82,10 @@ export function filteredDevelopersSql(filter: DeveloperFilter, params: unknown[]
   return `SELECT d.id, d.signed_up_at, ${signupCohortSql('d.signed_up_at')} AS cohort
             FROM developers d WHERE ${where.join(' AND ')}`;
 }
+
+/**
+ * The condition every metric puts on the `journey_stages` rows it reads (`alias`): reached by asOf
+ * ($1). The one place that says which stage rows count, so narrowing them (to the rows of one
+ * funnel version, say) is a change here.
+ */
+export const stageRowsSql = (alias: string, funnelVersion: number) => `${alias}.reached_at <= $1 AND ${alias}.funnel_version = ${Math.trunc(funnelVersion)}`;

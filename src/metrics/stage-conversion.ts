@@ -1,34 +1,47 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import { SHIPPED_STAGES, stageRank, type Stage } from '../journey/stages.ts';
-import { BANDS, bandOf, type Band } from './conversion-bands.ts';
-import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+import { stageIds, stageRank, stageSummaries, unknownStageProblem, type FunnelVersion, type StageRole } from '../funnel/funnel-in-force.ts';
+import type { FunnelDocument } from '../funnel/funnel-schema.ts';
+import { BANDS, REFERENCE_BANDS, bandOf, type Band } from './conversion-bands.ts';
+import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** A stage-to-stage conversion to measure: `from` → `to` within `windowDays` of reaching `from`. */
 export interface TransitionSpec {
-  from: Stage;
-  to: Stage;
+  from: string;
+  to: string;
   windowDays: number;
 }
 
-/** The three benchmarked windows (docs/concepts/funnel.md#benchmark-bands). */
-export const DEFAULT_TRANSITIONS: readonly TransitionSpec[] = [
-  { from: 'account_created', to: 'first_api_call', windowDays: 7 },
-  { from: 'first_api_call', to: 'active_integration', windowDays: 14 },
-  { from: 'active_integration', to: 'production_deployment', windowDays: 30 },
-];
+/** The window of each pair of consecutive stages measured by default in a funnel without the benchmarked stages. */
+export const CONSECUTIVE_WINDOW_DAYS = 30;
+
+/**
+ * The transitions measured when none are asked for: the benchmarked ones
+ * (docs/concepts/funnel.md#benchmark-bands) when the funnel holds every benchmarked pair in order
+ * (the shipped funnel, or one that adds stages to it); otherwise each pair of consecutive stages,
+ * within CONSECUTIVE_WINDOW_DAYS.
+ */
+export function defaultTransitions(document: FunnelDocument): TransitionSpec[] {
+  const inOrder = (t: TransitionSpec) => stageRank(document, t.from) >= 0 && stageRank(document, t.to) > stageRank(document, t.from);
+  if (REFERENCE_BANDS.every(inOrder)) return REFERENCE_BANDS.map(({ from, to, windowDays }) => ({ from, to, windowDays }));
+  const ids = stageIds(document);
+  return ids.slice(1).map((to, i) => ({ from: ids[i]!, to, windowDays: CONSECUTIVE_WINDOW_DAYS }));
+}
 
 const MAX_TRANSITIONS = 12;
 const MAX_WINDOW_DAYS = 365;
 
 const DAYS_1_TO_365 = '(?:[1-9]|[1-9]\\d|[12]\\d\\d|3[0-5]\\d|36[0-5])';
-const ONE_TRANSITION = `\\s*(?:${SHIPPED_STAGES.flatMap((from) => SHIPPED_STAGES.filter((to) => stageRank(SHIPPED_STAGES, to) > stageRank(SHIPPED_STAGES, from)).map((to) => `${from}:${to}`)).join('|')}):${DAYS_1_TO_365}d\\s*`;
+/** A stage id, as funnel-schema.ts's `stageId` allows it: which ids exist is the funnel in force's to say, at request time. */
+const STAGE_ID = '[a-z][a-z0-9_]{0,63}';
+const ONE_TRANSITION = `\\s*${STAGE_ID}:${STAGE_ID}:${DAYS_1_TO_365}d\\s*`;
 /** The whole grammar as one regular expression, so that the OpenAPI document says exactly what is accepted. */
 export const TRANSITIONS_PATTERN = new RegExp(`^${ONE_TRANSITION}(?:,${ONE_TRANSITION}){0,${MAX_TRANSITIONS - 1}}$`);
 
 /**
- * `from:to:<n>d[,…]`, e.g. `account_created:first_api_call:7d,first_api_call:production_deployment:60d`.
- * Each `to` must come after its `from` in the funnel; windows are 1–365 whole days.
+ * `from:to:<n>d[,…]`, e.g. `account_created:first_api_call:7d,first_api_call:production_deployment:60d`:
+ * the grammar (windows are 1–365 whole days). Whether the stages exist, and `to` comes after `from`,
+ * depends on the funnel in force: `funnelTransitionsProblem`.
  */
 export const transitionsParam = z
   .string()
@@ -41,26 +54,34 @@ export const transitionsParam = z
       return z.NEVER;
     }
     for (const [index, part] of parts.entries()) {
+      const fields = part.trim().split(':');
       const problem = (message: string) => {
         ctx.addIssue({ code: 'custom', message: `transition ${index + 1} ("${part}"): ${message}` });
         return z.NEVER;
       };
-      const fields = part.trim().split(':');
       if (fields.length !== 3) return problem('must be from:to:<days>d, e.g. account_created:first_api_call:7d');
       const [from, to, window] = fields as [string, string, string];
-      if (stageRank(SHIPPED_STAGES, from) < 0) return problem(`unknown stage "${from}" (one of ${SHIPPED_STAGES.join(', ')})`);
-      if (stageRank(SHIPPED_STAGES, to) < 0) return problem(`unknown stage "${to}" (one of ${SHIPPED_STAGES.join(', ')})`);
-      if (stageRank(SHIPPED_STAGES, to) <= stageRank(SHIPPED_STAGES, from)) return problem(`"${to}" must come after "${from}" in the funnel`);
       const days = /^(\d{1,3})d$/.exec(window)?.[1];
       if (days === undefined || Number(days) < 1 || Number(days) > MAX_WINDOW_DAYS) return problem(`window "${window}" must be whole days, 1d to ${MAX_WINDOW_DAYS}d`);
       specs.push({ from, to, windowDays: Number(days) });
     }
     if (!TRANSITIONS_PATTERN.test(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must be from:to:<days>d, comma-separated, e.g. account_created:first_api_call:7d' });
+      ctx.addIssue({ code: 'custom', message: 'must be from:to:<days>d, comma-separated, with stage ids in snake_case, e.g. account_created:first_api_call:7d' });
       return z.NEVER;
     }
     return specs;
   });
+
+/** What is wrong with transitions for this funnel (an unknown stage, `to` not after `from`), naming the transition; undefined when nothing is. */
+export function funnelTransitionsProblem(transitions: readonly TransitionSpec[], document: FunnelDocument): string | undefined {
+  for (const [index, t] of transitions.entries()) {
+    const problem = (message: string) => `transition ${index + 1} ("${t.from}:${t.to}:${t.windowDays}d"): ${message}`;
+    const unknown = unknownStageProblem(document, t.from) ?? unknownStageProblem(document, t.to);
+    if (unknown !== undefined) return problem(unknown);
+    if (stageRank(document, t.to) <= stageRank(document, t.from)) return problem(`"${t.to}" must come after "${t.from}" in the funnel`);
+  }
+  return undefined;
+}
 
 export interface TransitionFigures extends TransitionSpec {
   /** Reached `from` as of asOf, less the excluded: the denominator. */
@@ -78,6 +99,8 @@ export interface TransitionFigures extends TransitionSpec {
 
 export interface ConversionReport {
   asOf: string;
+  /** The funnel the transitions were read in: its version and its stages, as people see them. */
+  funnel: { version: number; stages: { id: string; label: string; role: StageRole | null }[] };
   overall: TransitionFigures[];
   cohorts: { cohort: string; developers: number; transitions: TransitionFigures[] }[];
 }
@@ -87,22 +110,26 @@ type Row = { cohort: string | null; developers: string } & Record<string, string
 
 /**
  * Conversion per transition, overall and per signup cohort, in one pass: each developer's stage
- * times as of asOf become one row (`s0` … `s6`, by funnel rank), then every transition is a few
- * expressions over it. A developer converts when the first moment they stood at `to` or beyond
+ * times as of asOf become one row (`s0`, `s1`, … by rank in the funnel), then every transition is a
+ * few expressions over it. A developer converts when the first moment they stood at `to` or beyond
  * (the earliest `reached_at` among `to` and the later stages, so skipping `to` still counts) is no
  * more than the window after `from`'s `reached_at`. A later stage reached before `from` (a
- * late-filled `from`) converts too: the developer was already past it.
+ * late-filled `from`) converts too: the developer was already past it. The transitions must be
+ * the funnel's (`funnelTransitionsProblem`).
  */
-export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, transitions: readonly TransitionSpec[]): Promise<ConversionReport> {
+export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, funnel: FunnelVersion, transitions: readonly TransitionSpec[]): Promise<ConversionReport> {
+  const { document } = funnel;
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
-  // Stage names and windows are validated (an enum and an integer): they are inlined as column
-  // names and interval literals, which keeps the plan one hash join and one aggregate.
-  const stageColumns = SHIPPED_STAGES.map((stage, rank) => `min(s.reached_at) FILTER (WHERE s.stage = '${stage}') AS s${rank}`).join(',\n                   ');
+  // Stage ids are parameters; the SQL names columns by rank and inlines windows (integers), which
+  // keeps the plan one hash join and one aggregate.
+  const ids = stageIds(document);
+  const stageColumns = ids.map((id, rank) => `min(s.reached_at) FILTER (WHERE s.stage = $${params.push(id)}) AS s${rank}`).join(',\n                   ');
   const perTransition = transitions.map((t, i) => {
-    const from = `s${stageRank(SHIPPED_STAGES, t.from)}`;
+    const from = `s${stageRank(document, t.from)}`;
     const window = `${from} + interval '${Math.trunc(t.windowDays)} days'`;
-    const later = SHIPPED_STAGES.slice(stageRank(SHIPPED_STAGES, t.to)).map((stage) => `s${stageRank(SHIPPED_STAGES, stage)}`);
+    const toRank = stageRank(document, t.to);
+    const later = ids.slice(toRank).map((_, i) => `s${toRank + i}`);
     const toAt = later.length === 1 ? later[0]! : `LEAST(${later.join(', ')})`;
     const converted = `(${toAt} <= ${window})`;
     const n = i + 1;
@@ -118,7 +145,7 @@ export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, tr
             SELECT devs.id, devs.cohort,
                    ${stageColumns}
               FROM devs
-              LEFT JOIN journey_stages s ON s.developer_id = devs.id AND s.reached_at <= $1
+              LEFT JOIN journey_stages s ON s.developer_id = devs.id AND ${stageRowsSql('s', funnel.version)}
              GROUP BY devs.id, devs.cohort
           )
      SELECT cohort, count(*) AS developers,
@@ -142,6 +169,7 @@ export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, tr
 
   return {
     asOf: filter.asOf.toISOString(),
+    funnel: { version: funnel.version, stages: stageSummaries(document) },
     overall: build(rows.find((r) => r.cohort === null)),
     cohorts: rows.filter((r) => r.cohort !== null).map((row) => ({ cohort: row.cohort as string, developers: Number(row.developers), transitions: build(row) })),
   };

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { filteredDevelopersSql, type DeveloperFilter } from './metrics-query.ts';
+import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
+import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** A cohort's tail rose when p75 or p90 grew by more than this fraction over the previous cohort … */
 export const TAIL_RISE = 0.2;
@@ -16,9 +17,9 @@ export interface Percentiles {
 export interface TtfacFigures {
   /** Developers who signed up (in the cohort, matching the filters, as of asOf). */
   developers: number;
-  /** Of them, those who reached first_api_call as of asOf. */
+  /** Of them, those who reached the first-call stage as of asOf. */
   reached: number;
-  /** Seconds (to the millisecond) from account_created to first_api_call over the `reached`; null when none. */
+  /** Seconds (to the millisecond) from signup to the first-call stage over the `reached`; null when none. */
   percentiles: Percentiles | null;
 }
 
@@ -30,6 +31,9 @@ export interface TtfacCohort extends TtfacFigures {
 
 export interface TtfacReport {
   asOf: string;
+  /** The stage measured to: the funnel's `first_call`; null when it names none (nothing is reached, and `warnings` says so). */
+  stage: { id: string; label: string } | null;
+  warnings: string[];
   overall: TtfacFigures;
   cohorts: TtfacCohort[];
 }
@@ -42,21 +46,23 @@ interface Row {
 }
 
 /**
- * Time to first API call: `first_api_call.reached_at - account_created.reached_at` (the signup
- * instant when the account_created row is missing), percentiles by `percentile_cont` (linear
- * interpolation between closest ranks), per ISO signup week and overall.
+ * Time to first API call: from the signup (account_created in the shipped funnel) to the stage
+ * whose role is `first_call`, percentiles by `percentile_cont` (linear interpolation between
+ * closest ranks), per ISO signup week and overall.
  */
-export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter): Promise<TtfacReport> {
+export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, { version: funnelVersion, document }: FunnelVersion): Promise<TtfacReport> {
+  const stage = roleStage(document, 'first_call');
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
+  // Without the stage (null) the join finds no row: every developer counts, none reached.
+  const firstCall = `$${params.push(stage?.id ?? null)}::text`;
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers}),
           per AS (
             SELECT devs.cohort,
-                   extract(epoch FROM f.reached_at - coalesce(a.reached_at, devs.signed_up_at))::float8 AS seconds
+                   extract(epoch FROM f.reached_at - devs.signed_up_at)::float8 AS seconds
               FROM devs
-              LEFT JOIN journey_stages a ON a.developer_id = devs.id AND a.stage = 'account_created' AND a.reached_at <= $1
-              LEFT JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = 'first_api_call' AND f.reached_at <= $1
+              LEFT JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
           )
      SELECT cohort, count(*) AS developers, count(seconds) AS reached,
             percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]::float8[]) WITHIN GROUP (ORDER BY seconds) AS p
@@ -83,7 +89,13 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter): P
     cohorts.push({ cohort: row.cohort as string, ...own, risingTail: risingTail(previous, own.percentiles) });
     if (own.percentiles) previous = own.percentiles;
   }
-  return { asOf: filter.asOf.toISOString(), overall: figures(rows.find((r) => r.cohort === null)), cohorts };
+  return {
+    asOf: filter.asOf.toISOString(),
+    stage,
+    warnings: stage ? [] : [missingRoleWarning('first_call')],
+    overall: figures(rows.find((r) => r.cohort === null)),
+    cohorts,
+  };
 }
 
 /** Seconds to the millisecond (the precision of the timestamps): no float noise from the interpolation. */

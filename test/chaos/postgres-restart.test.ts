@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   db = openDatabase(postgres.url, { max: 10 });
   // The ingest path never calls Temporal (signals wait in the outbox): a lazy client that is never used.
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  app = await buildApp({ db, temporal, logger: pino({ level: 'silent' }), ingestKeys: [INGEST_KEY], adminKeys: [], signingSecret: SIGNING_SECRET });
+  app = await buildApp({ db, temporal, logger: pino({ level: 'silent' }), ingestKeys: [INGEST_KEY], adminKeys: [], signingSecret: SIGNING_SECRET, funnel: shippedFunnelInForce });
   url = await app.listen({ port: 0, host: '127.0.0.1' });
 }, 120_000);
 

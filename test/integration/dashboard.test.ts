@@ -4,6 +4,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDevelopers } from '../../bench/seed-developers.ts';
 import { chromiumPath } from '../support/chromium.ts';
+import { CUSTOM_AS_OF, CUSTOM_FUNNEL_DEVELOPERS, customFunnel } from '../support/custom-funnel.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -72,6 +73,64 @@ describe('the dashboard in headless Chromium', () => {
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });
+    expect(failures).toEqual([]);
+  }, 60_000);
+});
+
+describe('the dashboard in a custom funnel', () => {
+  let api: Awaited<ReturnType<typeof startMetricsTestApp>>;
+  let browser: Browser;
+  let url: string;
+  const withRoles = customFunnel({ withRoles: true });
+  let inForce = withRoles;
+
+  beforeAll(async () => {
+    api = await startMetricsTestApp(databaseBackends()[0]!, { funnel: () => inForce() });
+    await api.insertDevelopers(CUSTOM_FUNNEL_DEVELOPERS);
+    url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  it("names the stages by the funnel's labels, and says so where the funnel names no first_call or production stage", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    const failures: string[] = [];
+    page.on('pageerror', (error) => failures.push(error.message));
+    await page.goto(`${url}/dashboard`);
+    await page.fill('#key', METRICS_TEST_KEYS.admin);
+    await page.fill('#asOf', CUSTOM_AS_OF.slice(0, 16)); // datetime-local, read as local time: close enough to AS_OF for these fixtures
+    const load = async () => {
+      await page.evaluate(() => delete (globalThis as any).document.body.dataset.loaded);
+      await page.click('#load');
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
+    };
+    await load();
+
+    const transitions = ['Signed up → Hello world', 'Hello world → Team invited', 'Team invited → Paying customer'];
+    const rows = await page.$$eval('#funnel tr', (trs) => trs.slice(1).map((tr) => tr.querySelector('td')?.textContent?.trim()));
+    expect(rows).toEqual(transitions);
+    const labels = await page.evaluate(() => (globalThis as any).Chart.getChart('funnelChart').data.labels);
+    expect(labels).toEqual(transitions.map((t) => `${t} (30 d)`));
+    expect(await page.textContent('#ttfacStage')).toBe('Hello world');
+    expect(await page.textContent('#productionStage')).toBe('Paying customer');
+    expect(await page.isVisible('#ttfacWarnings')).toBe(false);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: `${artifacts}dashboard-custom-funnel.png`, fullPage: true });
+
+    inForce = customFunnel({ withRoles: false });
+    try {
+      await load();
+      expect(await page.textContent('#ttfacWarnings')).toMatch(/names no first_call stage/);
+      expect(await page.textContent('#productionWarnings')).toMatch(/names no production stage/);
+      expect(await page.textContent('#depthWarnings')).toMatch(/names no first_call stage.*names no production stage/);
+      expect(await page.isVisible('#ttfacChart')).toBe(false);
+      await page.screenshot({ path: `${artifacts}dashboard-custom-funnel-no-roles.png`, fullPage: true });
+    } finally {
+      inForce = withRoles;
+    }
     expect(failures).toEqual([]);
   }, 60_000);
 });

@@ -258,11 +258,12 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     const health = await h.app.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(503);
     expect(health.json()).toEqual({ status: 'unavailable', unreachable: ['temporal'] });
-    expect(await h.count(`outbox_signals WHERE developer_id = '${id}'`)).toBe(1);
+    // The signup, and its proof of account_created.
+    expect(await h.count(`outbox_signals WHERE developer_id = '${id}'`)).toBe(2);
     // The read model still answers, saying what it cannot know.
     const meanwhile = await h.journey(id);
     expect(meanwhile.status).toBe(200);
-    expect(meanwhile.body).toMatchObject({ stage: null, pendingSignals: 1, running: false, warnings: [expect.stringContaining('Temporal is unreachable')] });
+    expect(meanwhile.body).toMatchObject({ stage: null, pendingSignals: 2, running: false, warnings: [expect.stringContaining('Temporal is unreachable')] });
     await h.startTemporal();
     const journey = await h.waitForJourney(id, (j) => j.stage === 'account_created' && j.pendingSignals === 0, 90_000);
     expect(journey.transitions).toHaveLength(1);

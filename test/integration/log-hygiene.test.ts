@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
@@ -50,7 +51,15 @@ async function appLoggingTo(lines: string[], format: LogFormat): Promise<OnrampA
   });
   // The ingest path never calls Temporal: a lazy client that is never used.
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  return buildApp({ db, temporal, logger: createLogger('trace', sink, format), ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], signingSecret: SIGNING_SECRET });
+  return buildApp({
+    db,
+    temporal,
+    logger: createLogger('trace', sink, format),
+    ingestKeys: [INGEST_KEY],
+    adminKeys: [ADMIN_KEY],
+    signingSecret: SIGNING_SECRET,
+    funnel: shippedFunnelInForce,
+  });
 }
 
 /** The requests of a day: keys right and wrong, a signup with an email, a user agent, a bad event, an unsubscribe link, an admin read. */

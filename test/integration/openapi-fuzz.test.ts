@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { OnrampHarness } from '../support/onramp-harness.ts';
@@ -33,6 +34,7 @@ describe.skipIf(skipReason !== undefined)('the HTTP API under bad input', () => 
       metricsKeys: [FUZZ_KEY],
       signingSecret: 's'.repeat(32),
       slack: { signingSecret: 'x'.repeat(32) },
+      funnel: shippedFunnelInForce,
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   }, 120_000);

@@ -309,8 +309,8 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     // W49: account_created nudged e3 (never calls) → 0/1; first_api_call nudged e1 (converted) and e2 (not) → 1/2.
     //   No holdout in either stage → no difference.
     expect(effect('2026-W49')).toEqual([
-      { stage: 'account_created', nudged: group(1, 0, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
-      { stage: 'first_api_call', nudged: group(2, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'account_created', label: 'Account created', nudged: group(1, 0, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'first_api_call', label: 'First API call', nudged: group(2, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
     ]);
     // W53: account_created nudged e4 (converted), e8 (not) → 1/2; holdout e5, e6 (converted), e7 (not) → 2/3.
     //   difference 1/2 − 2/3 = −1/6; se = √(½·½/2 + ⅔·⅓/3) = √(0.125 + 0.0740741) = 0.446177; · 1.959964 = 0.874491.
@@ -322,8 +322,8 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(w53.ci95.high).toBeCloseTo(-1 / 6 + 0.874491, 5);
     // W10: f1 nudged and f2 held out, both windows still open at AS_OF → excluded.
     expect(effect('2027-W10')).toEqual([
-      { stage: 'account_created', nudged: group(0, 0, 1), holdout: group(0, 0, 0), difference: null, ci95: null },
-      { stage: 'first_api_call', nudged: group(0, 0, 0), holdout: group(0, 0, 1), difference: null, ci95: null },
+      { stage: 'account_created', label: 'Account created', nudged: group(0, 0, 1), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'first_api_call', label: 'First API call', nudged: group(0, 0, 0), holdout: group(0, 0, 1), difference: null, ci95: null },
     ]);
   });
 
@@ -345,7 +345,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     // first_api_call, nudged: e1 12-05 → active 12-10 (5 d) converted; e2 12-06 → active 12-25 (19 d), production 01-05
     //   (30 d): not converted. 1/2. holdout: f2 03-10, window open, not converted → excluded: eligible 0 → no rate,
     //   no difference, no interval.
-    expect(firstCall).toEqual({ stage: 'first_api_call', nudged: group(2, 1, 0), holdout: group(0, 0, 1), difference: null, ci95: null });
+    expect(firstCall).toEqual({ stage: 'first_api_call', label: 'First API call', nudged: group(2, 1, 0), holdout: group(0, 0, 1), difference: null, ci95: null });
   });
 
   it('engagement as of an earlier instant, and with filters', async () => {
@@ -356,16 +356,16 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     // Still as of 12-10: account_created nudged e3 (12-05, window to 12-19 open) → excluded; first_api_call nudged
     // e1 (active 12-10 10:00 is after asOf) and e2: both excluded.
     expect(early.nudgeEffect.stages).toEqual([
-      { stage: 'account_created', nudged: group(0, 0, 1), holdout: group(0, 0, 0), difference: null, ci95: null },
-      { stage: 'first_api_call', nudged: group(0, 0, 2), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'account_created', label: 'Account created', nudged: group(0, 0, 1), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'first_api_call', label: 'First API call', nudged: group(0, 0, 2), holdout: group(0, 0, 0), difference: null, ci95: null },
     ]);
     // Organizations: e2 (medium), e7 (new), f3 (new).
     const orgs = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}&accountType=organization`);
     expect(orgs.overall).toEqual({ developers: 3, segments: segments(0, 1, 0, 2) });
     // account_created: only e7's holdout (not converted); first_api_call: only e2 nudged (not converted).
     expect(orgs.nudgeEffect.stages).toEqual([
-      { stage: 'account_created', nudged: group(0, 0, 0), holdout: group(1, 0, 0), difference: null, ci95: null },
-      { stage: 'first_api_call', nudged: group(1, 0, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
+      { stage: 'account_created', label: 'Account created', nudged: group(0, 0, 0), holdout: group(1, 0, 0), difference: null, ci95: null },
+      { stage: 'first_api_call', label: 'First API call', nudged: group(1, 0, 0), holdout: group(0, 0, 0), difference: null, ci95: null },
     ]);
     // Signups on 2027-01-01..03 (W53) from paid: e4 only.
     const paid = await api.ok(`/v1/metrics/engagement?asOf=${AS_OF}&channel=paid&from=2026-12-28&to=2027-01-03`);
@@ -375,7 +375,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
         cohort: '2026-W53',
         developers: 1,
         segments: segments(0, 0, 0, 1),
-        nudgeEffect: [{ stage: 'account_created', nudged: group(1, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null }],
+        nudgeEffect: [{ stage: 'account_created', label: 'Account created', nudged: group(1, 1, 0), holdout: group(0, 0, 0), difference: null, ci95: null }],
       },
     ]);
   });
@@ -457,6 +457,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(byId.e1).toEqual({
       id: 'e1',
       stage: 'active_integration',
+      stageLabel: 'Active integration',
       stageAt: '2026-12-10T10:00:00.000Z',
       cohort: '2026-W49',
       accountType: 'individual',
@@ -469,6 +470,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(byId.f3).toEqual({
       id: 'f3',
       stage: 'credential_provisioned',
+      stageLabel: 'Credential provisioned',
       stageAt: '2027-03-10T00:00:00.000Z',
       cohort: '2027-W10',
       accountType: 'organization',

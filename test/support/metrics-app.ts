@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { expect } from 'vitest';
+import type { ReadFunnelInForce } from '../../src/funnel/funnel-in-force.ts';
 import { startTestApp } from './test-app.ts';
 import type { DatabaseBackend } from './test-databases.ts';
 
@@ -20,12 +21,13 @@ export interface FixtureDeveloper {
 }
 
 /**
- * The metrics API tests' setup: `startTestApp` with the metrics keys (logging at METRICS_TEST_LOG),
+ * The metrics API tests' setup: `startTestApp` with the metrics keys (logging at METRICS_TEST_LOG)
+ * and the funnel in force (default: the shipped one),
  * with `get` / `ok` (asserts 200, returns the JSON) under the admin key by default. Fixtures go
  * straight into `db.pool` (`insertDevelopers` for developers and the stages they reached).
  */
-export async function startMetricsTestApp(backend: DatabaseBackend) {
-  const testApp = await startTestApp(backend, { keys: METRICS_TEST_KEYS, logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }) });
+export async function startMetricsTestApp(backend: DatabaseBackend, options: { funnel?: ReadFunnelInForce } = {}) {
+  const testApp = await startTestApp(backend, { keys: METRICS_TEST_KEYS, logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }), ...options });
   const { app, db } = testApp;
   const get = (url: string, key: string = METRICS_TEST_KEYS.admin) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
   const ok = async (url: string, key?: string) => {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { compileFunnel, evaluateFunnel, type FunnelEvent } from '../../src/funnel/evaluate-funnel.ts';
 import { funnelFormat } from '../../src/funnel/funnel-file.ts';
+import type { ReadFunnelInForce } from '../../src/funnel/funnel-in-force.ts';
 
 /** The funnel Onramp ships (config/funnel.yaml). */
 export const SHIPPED_FUNNEL_FILE = fileURLToPath(new URL('../../config/funnel.yaml', import.meta.url));
@@ -15,3 +16,6 @@ export function shippedFunnelStages(events: readonly FunnelEvent[]): Record<stri
   const reached = evaluateFunnel(compiled, events);
   return Object.fromEntries([...reached].map(([stage, proof]) => [stage, { at: new Date(proof.occurredAt).toISOString(), causeEventId: proof.eventId }]));
 }
+
+/** The shipped funnel as the funnel in force (version 1), for apps built in tests. */
+export const shippedFunnelInForce: ReadFunnelInForce = async () => ({ version: 1, document: shippedFunnel });

@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { buildApp, type AppDeps } from '../../src/api/build-app.ts';
 import { openMigratedDatabase } from './migrated-database.ts';
+import { shippedFunnelInForce } from './shipped-funnel.ts';
 import type { DatabaseBackend } from './test-databases.ts';
 
 /** One key of each kind the app accepts; agent and metrics keys only where the test needs them. */
@@ -12,7 +13,7 @@ export interface TestAppKeys {
   metrics?: string;
 }
 
-/** The keys, and any other dependency of the app the test sets itself (ingestKeyCacheMs, a logger, …). */
+/** The keys, and any other dependency of the app the test sets itself (ingestKeyCacheMs, a logger, the funnel (default: the shipped one), …). */
 export type TestAppOptions = { keys: TestAppKeys } & Partial<Omit<AppDeps, 'db' | 'ingestKeys' | 'adminKeys' | 'agentKeys' | 'metricsKeys'>>;
 
 /**
@@ -33,6 +34,7 @@ export async function startTestApp(backend: DatabaseBackend, { keys, ...override
       agentKeys: keys.agent ? [keys.agent] : [],
       metricsKeys: keys.metrics ? [keys.metrics] : [],
       signingSecret: 's'.repeat(32),
+      funnel: shippedFunnelInForce,
       ...overrides,
     });
     return {

@@ -1,4 +1,5 @@
 import { Client } from '@temporalio/client';
+import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import type { Command } from 'commander';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -160,6 +161,7 @@ describe('HTTP API reference (docs/reference/http-api.md)', () => {
       ingestKeys: ['docs-check-ingest-key'],
       adminKeys: [],
       signingSecret: 'docs-check-signing-secret-0123456789',
+      funnel: shippedFunnelInForce,
     });
     await app.ready();
     const paths = (app.swagger() as { paths: Record<string, Record<string, { security?: unknown[] }>> }).paths;
@@ -205,7 +207,7 @@ describe('events and metrics references', () => {
   it('documents every Prometheus metric Onramp defines in docs/reference/metrics.md, and only those', () => {
     const db = openDatabase('postgresql://docs-check@127.0.0.1:1/none');
     const defined = new Set(
-      [...processRegistry.getMetricsAsArray(), ...databaseRegistry(db.pool).getMetricsAsArray()]
+      [...processRegistry.getMetricsAsArray(), ...databaseRegistry(db.pool, shippedFunnelInForce).getMetricsAsArray()]
         .map((metric) => metric.name)
         .filter((name) => !/^onramp_(process|nodejs)_/.test(name)), // prom-client's defaults, documented as a family
     );

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BANDS } from '../../metrics/conversion-bands.ts';
+import { BANDS, REFERENCE_BANDS } from '../../metrics/conversion-bands.ts';
 import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
 import { HORIZONS, productionRate } from '../../metrics/production-rate.ts';
-import { DEFAULT_TRANSITIONS, stageConversion, transitionsParam } from '../../metrics/stage-conversion.ts';
+import { CONSECUTIVE_WINDOW_DAYS, defaultTransitions, funnelTransitionsProblem, stageConversion, transitionsParam } from '../../metrics/stage-conversion.ts';
 import { MEDIAN_STABLE, TAIL_RISE, timeToFirstCall } from '../../metrics/time-to-first-call.ts';
-import { stageId } from '../../funnel/funnel-schema.ts';
+import type { ReadFunnelInForce, StageRole } from '../../funnel/funnel-in-force.ts';
+import { STAGE_ROLES, stageId } from '../../funnel/funnel-schema.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -14,11 +15,18 @@ export interface MetricsRouteOptions {
   pool: pg.Pool;
   /** Admin keys and the read-only metrics keys (ONRAMP_METRICS_KEY). */
   readKeys: readonly string[];
+  /** The funnel in force: its stages, their order and roles are what the metrics measure. */
+  funnel: ReadFunnelInForce;
 }
 
 const cohort = z.string().describe('ISO-8601 signup week in UTC, e.g. 2026-W44 (ISO week-year: 2027-01-01 is in 2026-W53)');
 const asOf = z.string().describe('the instant every figure is computed as of');
 const percent = (what: string) => z.number().min(0).max(1).describe(what);
+/** Set when the funnel in force names no stage with the role a figure measures to: the figures are empty, and this says why. */
+export const warnings = z.array(z.string()).describe('why figures are empty: the funnel in force names no stage with the role they measure to; empty otherwise');
+/** The stage a figure measures to, by its role in the funnel in force. */
+const roleStageSchema = (role: StageRole) =>
+  z.object({ id: stageId, label: z.string() }).nullable().describe(`the stage measured to: the funnel's stage with role ${role}; null when it names none (see warnings)`);
 
 const transitionFigures = z.object({
   from: stageId,
@@ -34,6 +42,12 @@ const transitionFigures = z.object({
 
 const conversionResponse = z.object({
   asOf,
+  funnel: z
+    .object({
+      version: z.int(),
+      stages: z.array(z.object({ id: stageId, label: z.string().describe('how people see it: its label, or its id'), role: z.enum(STAGE_ROLES).nullable() })),
+    })
+    .describe('the funnel in force the transitions were measured in: its version and its stages in order'),
   overall: z.array(transitionFigures),
   cohorts: z.array(z.object({ cohort, developers: z.int(), transitions: z.array(transitionFigures) })),
 });
@@ -41,15 +55,17 @@ const conversionResponse = z.object({
 const percentiles = z
   .object({ p25: z.number(), p50: z.number(), p75: z.number(), p90: z.number() })
   .nullable()
-  .describe('seconds from account_created to first_api_call over the developers who reached it; percentile_cont (linear interpolation); null when none');
+  .describe('seconds from signup to the first_call stage over the developers who reached it; percentile_cont (linear interpolation); null when none');
 const ttfacFigures = {
   developers: z.int().describe('signed up (matching the filters, as of asOf)'),
-  reached: z.int().describe('of them, reached first_api_call as of asOf'),
+  reached: z.int().describe('of them, reached the first_call stage as of asOf'),
   percentiles,
 };
 
 const ttfacResponse = z.object({
   asOf,
+  stage: roleStageSchema('first_call'),
+  warnings,
   overall: z.object(ttfacFigures),
   cohorts: z.array(
     z.object({
@@ -68,17 +84,21 @@ const horizon = (days: number) =>
   z
     .object({ reached: z.int(), rate: percent('reached / developers') })
     .nullable()
-    .describe(`production_deployment within ${days} days of signup; null when the cohort's last signup + ${days} days is after asOf`);
+    .describe(
+      `reached the production stage within ${days} days of signup; null when the cohort's last signup + ${days} days is after asOf, or the funnel names no production stage`,
+    );
 
 const productionResponse = z.object({
   asOf,
+  stage: roleStageSchema('production'),
+  warnings,
   cohorts: z.array(z.object({ cohort, developers: z.int(), d30: horizon(30), d60: horizon(60), d90: horizon(90) })),
 });
 
-const defaultTransitions = DEFAULT_TRANSITIONS.map((t) => `${t.from}:${t.to}:${t.windowDays}d`).join(',');
+const benchmarked = REFERENCE_BANDS.map((t) => `${t.from}:${t.to}:${t.windowDays}d`).join(',');
 
-/** Funnel metrics: conversion within windows, time to first call, production rate by cohort. */
-export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (app, { pool, readKeys }) => {
+/** Funnel metrics: conversion within windows, time to first call, production rate by cohort, in the funnel in force. */
+export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (app, { pool, readKeys, funnel }) => {
   const security = [{ bearer: [] }];
   const onRequest = bearerAuth(readKeys);
   const errors = { 400: errorResponse, 401: errorResponse };
@@ -91,12 +111,22 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
         summary: 'Stage-to-stage conversion within windows, overall and per signup cohort, with the benchmark bands of the funnel reference model',
         security,
         querystring: metricsQuery.extend({
-          transitions: transitionsParam.optional().describe(`from:to:<days>d, comma-separated (default ${defaultTransitions})`),
+          transitions: transitionsParam
+            .optional()
+            .describe(
+              `from:to:<days>d, comma-separated: stages of the funnel in force, \`to\` after \`from\` (400 otherwise). Default: ${benchmarked} when the funnel holds those stages in that order (the shipped one does); else each pair of consecutive stages within ${CONSECUTIVE_WINDOW_DAYS}d`,
+            ),
         }),
         response: { 200: conversionResponse, ...errors },
       },
     },
-    async (request) => stageConversion(pool, developerFilter(request.query), request.query.transitions ?? DEFAULT_TRANSITIONS),
+    async (request, reply) => {
+      const inForce = await funnel();
+      const transitions = request.query.transitions ?? defaultTransitions(inForce.document);
+      const problem = funnelTransitionsProblem(transitions, inForce.document);
+      if (problem !== undefined) return reply.code(400).send({ errors: [{ path: 'transitions', message: problem }] });
+      return stageConversion(pool, developerFilter(request.query), inForce, transitions);
+    },
   );
 
   app.get(
@@ -104,13 +134,13 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
     {
       onRequest,
       schema: {
-        summary: 'Time to first API call: p25/p50/p75/p90 (seconds) per signup cohort and overall',
+        summary: "Time to first API call (to the funnel's first_call stage): p25/p50/p75/p90 (seconds) per signup cohort and overall",
         security,
         querystring: metricsQuery,
         response: { 200: ttfacResponse, ...errors },
       },
     },
-    async (request) => timeToFirstCall(pool, developerFilter(request.query)),
+    async (request) => timeToFirstCall(pool, developerFilter(request.query), await funnel()),
   );
 
   app.get(
@@ -118,12 +148,12 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
     {
       onRequest,
       schema: {
-        summary: `Production deployment rate ${HORIZONS.join('/')} days after signup, per signup cohort`,
+        summary: `Production deployment rate (the funnel's production stage) ${HORIZONS.join('/')} days after signup, per signup cohort`,
         security,
         querystring: metricsQuery,
         response: { 200: productionResponse, ...errors },
       },
     },
-    async (request) => productionRate(pool, developerFilter(request.query)),
+    async (request) => productionRate(pool, developerFilter(request.query), await funnel()),
   );
 };

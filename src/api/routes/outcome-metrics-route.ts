@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { unknownStageProblem, type ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
@@ -17,6 +18,8 @@ export interface OutcomeMetricsRouteOptions {
   pool: pg.Pool;
   /** Admin keys and the read-only metrics keys (ONRAMP_METRICS_KEY). */
   readKeys: readonly string[];
+  /** The funnel in force: stage order, labels. */
+  funnel: ReadFunnelInForce;
 }
 
 const cohort = z.string().describe('ISO-8601 signup week in UTC, e.g. 2026-W44');
@@ -33,6 +36,7 @@ const group = z.object({
 const stageEffects = z.array(
   z.object({
     stage: stageId,
+    label: z.string().describe("the stage's label in the funnel in force (its id when it has none)"),
     nudged: group,
     holdout: group,
     difference: z.number().nullable().describe('nudged.rate − holdout.rate'),
@@ -72,11 +76,11 @@ const automationResponse = z.object({
 
 const flag = z.enum(['true', 'false']);
 const developersQuery = metricsQuery.extend({
-  stage: stageId.optional().describe('current stage as of asOf'),
+  stage: stageId.optional().describe('current stage as of asOf: the latest in the funnel in force reached by then; a stage of the funnel in force (400 otherwise)'),
   stalled: flag
     .optional()
     .describe(
-      "stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later), its threshold (organizationAfter for organizations) elapsed",
+      "stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later in the funnel in force), its threshold (organizationAfter for organizations) elapsed",
     ),
   escalated: flag.optional().describe('has a handoff case opened by asOf'),
   cohort: z
@@ -96,6 +100,7 @@ const developersResponse = z.object({
     z.object({
       id: z.string(),
       stage: stageId.nullable(),
+      stageLabel: z.string().nullable().describe("the stage's label in the funnel in force (its id when it has none)"),
       stageAt: z.string().nullable(),
       cohort,
       accountType: z.string().nullable(),
@@ -111,7 +116,7 @@ const DEFAULT_NO_ENGAGEMENT = nudgePolicy.parse({}).noEngagementAfterSends;
 const DEFAULT_STALLS = escalationPolicyDocument.parse({}).criteria.stalls;
 
 /** Nudge and handoff outcomes, and the developers behind any figure. */
-export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptions> = async (app, { pool, readKeys }) => {
+export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptions> = async (app, { pool, readKeys, funnel }) => {
   const security = [{ bearer: [] }];
   const onRequest = bearerAuth(readKeys);
   const errors = { 400: errorResponse, 401: errorResponse };
@@ -130,8 +135,8 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       },
     },
     async (request) => {
-      const active = await rules.active();
-      return emailEngagement(pool, developerFilter(request.query), active?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT);
+      const [active, inForce] = await Promise.all([rules.active(), funnel()]);
+      return emailEngagement(pool, developerFilter(request.query), inForce, active?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT);
     },
   );
 
@@ -146,7 +151,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
         response: { 200: automationResponse, ...errors },
       },
     },
-    async (request) => automationShare(pool, developerFilter(request.query)),
+    async (request) => automationShare(pool, developerFilter(request.query), await funnel()),
   );
 
   app.get(
@@ -155,12 +160,16 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       onRequest,
       schema: { summary: 'The developers behind a figure, in id order, paginated', security, querystring: developersQuery, response: { 200: developersResponse, ...errors } },
     },
-    async (request) => {
+    async (request, reply) => {
       const { stage, stalled, escalated, cohort: week, limit, cursor } = request.query;
+      const inForce = await funnel();
+      const unknown = stage === undefined ? undefined : unknownStageProblem(inForce.document, stage);
+      if (unknown !== undefined) return reply.code(400).send({ errors: [{ path: 'stage', message: unknown }] });
       const criteria = stalled ? ((await policies.active())?.document.criteria.stalls ?? DEFAULT_STALLS) : [];
       return listDevelopers(
         pool,
         developerFilter(request.query),
+        inForce,
         {
           ...(stage ? { stage } : {}),
           ...(stalled ? { stalled: { is: stalled === 'true', criteria } } : {}),

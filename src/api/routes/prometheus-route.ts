@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
+import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { databaseRegistry } from '../../metrics/database-metrics.ts';
 import { processRegistry } from '../../metrics/process-metrics.ts';
 import { bearerAuth } from '../auth.ts';
@@ -10,11 +11,13 @@ export interface PrometheusRouteOptions {
   pool: pg.Pool;
   /** Keys a scraper may present (the admin key, ONRAMP_METRICS_KEY). */
   keys: readonly string[];
+  /** The funnel in force: every stage of it has a transitions series. */
+  funnel: ReadFunnelInForce;
 }
 
 /** `GET /metrics`: Prometheus text format, this process's counters and the database's totals. */
-export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, { pool, keys }) => {
-  const registry = Registry.merge([processRegistry, databaseRegistry(pool)]);
+export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, { pool, keys, funnel }) => {
+  const registry = Registry.merge([processRegistry, databaseRegistry(pool, funnel)]);
   app.get(
     '/metrics',
     {

@@ -7,7 +7,7 @@ import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
 import { sdkShare } from '../../metrics/sdk-share.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
-import type { MetricsRouteOptions } from './metrics-route.ts';
+import { warnings, type MetricsRouteOptions } from './metrics-route.ts';
 
 const cohort = z.string().describe('ISO-8601 signup week in UTC, e.g. 2026-W44 (ISO week-year: 2027-01-01 is in 2026-W53)');
 const asOf = z.string().describe('the instant every figure is computed as of');
@@ -21,18 +21,21 @@ const sdkFigures = {
 const sdkResponse = z.object({ asOf, overall: z.object(sdkFigures), cohorts: z.array(z.object({ cohort, ...sdkFigures })) });
 
 const depthFigures = {
-  developers: z.int().describe('reached first_api_call as of asOf, its 24 h elapsed: the developers counted'),
-  excluded: z.int().describe('reached first_api_call less than 24 h before asOf (first session not over): left out'),
+  developers: z.int().describe('reached the first_call stage as of asOf, its 24 h elapsed: the developers counted'),
+  excluded: z.int().describe('reached the first_call stage less than 24 h before asOf (first session not over): left out'),
   buckets: z.array(
     z.object({
       bucket: z.enum(DEPTH_BUCKETS),
       developers: z.int(),
-      production: z.object({ reached: z.int().describe('reached production_deployment as of asOf'), rate: rate('reached / developers') }),
+      production: z.object({
+        reached: z.int().describe('reached the production stage as of asOf'),
+        rate: rate('reached / developers').describe('reached / developers; null when developers is 0 or the funnel names no production stage'),
+      }),
     }),
   ),
-  distribution: z.array(z.object({ endpoints: z.int().describe('distinct endpoints with a 2xx call within 24 h of first_api_call'), developers: z.int() })),
+  distribution: z.array(z.object({ endpoints: z.int().describe('distinct endpoints with a 2xx call within 24 h of reaching the first_call stage'), developers: z.int() })),
 };
-const depthResponse = z.object({ asOf, overall: z.object(depthFigures), cohorts: z.array(z.object({ cohort, ...depthFigures })) });
+const depthResponse = z.object({ asOf, warnings, overall: z.object(depthFigures), cohorts: z.array(z.object({ cohort, ...depthFigures })) });
 
 const errorFigures = {
   developers: z.int().describe('developers with first-session requests'),
@@ -57,7 +60,7 @@ const errorsResponse = z.object({
 });
 
 /** Usage metrics from api.request events: SDK share, first-session depth, first-session errors. */
-export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (app, { pool, readKeys }) => {
+export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (app, { pool, readKeys, funnel }) => {
   const security = [{ bearer: [] }];
   const onRequest = bearerAuth(readKeys);
   const errors = { 400: errorResponse, 401: errorResponse };
@@ -81,13 +84,13 @@ export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = asy
     {
       onRequest,
       schema: {
-        summary: 'First-session API depth (distinct endpoints called successfully within 24 h of the first call) and production rate by depth bucket',
+        summary: "First-session API depth (distinct endpoints called successfully within 24 h of the funnel's first_call stage) and production rate by depth bucket",
         security,
         querystring: metricsQuery,
         response: { 200: depthResponse, ...errors },
       },
     },
-    async (request) => endpointDepth(pool, developerFilter(request.query)),
+    async (request) => endpointDepth(pool, developerFilter(request.query), await funnel()),
   );
 
   app.get(

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import { compileFunnel, evaluateFunnel, type FunnelEvent } from '../funnel/evaluate-funnel.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
-import { SHIPPED_STAGES, stageRank } from '../journey/stages.ts';
 import { signupCohortSql } from '../metrics/metrics-query.ts';
 
 /**
@@ -31,7 +30,7 @@ export interface FunnelPreviewCohort {
 
 export interface StageChange {
   developerId: string;
-  /** The current stage recorded today (the furthest in journey_stages), or null. */
+  /** The current stage recorded today (the read model), or null. */
   from: string | null;
   /** The current stage under the candidate (its furthest reached stage), or null. */
   to: string | null;
@@ -127,13 +126,10 @@ async function readEvents(pool: pg.Pool, developerIds: string[]): Promise<Map<st
   return byDeveloper;
 }
 
-/** The current stage recorded today: the furthest of the built-in stages in journey_stages. */
+/** The current stage recorded today: the read model's, as the journey that follows the funnel in force left it. */
 async function readRecordedCurrentStages(pool: pg.Pool, developerIds: string[]): Promise<Map<string, string>> {
-  const { rows } = await pool.query<{ developer_id: string; stage: string }>(`SELECT developer_id, stage FROM journey_stages WHERE developer_id = ANY($1::text[])`, [developerIds]);
-  const current = new Map<string, string>();
-  const rank = (stage: string | undefined) => (stage === undefined ? -1 : stageRank(SHIPPED_STAGES, stage));
-  for (const { developer_id: id, stage } of rows) if (rank(stage) > rank(current.get(id))) current.set(id, stage);
-  return current;
+  const { rows } = await pool.query<{ id: string; stage: string }>(`SELECT id, stage FROM developers WHERE id = ANY($1::text[]) AND stage IS NOT NULL`, [developerIds]);
+  return new Map(rows.map((r) => [r.id, r.stage]));
 }
 
 /** Each signed-up developer's signup cohort, as the metrics name it. */

@@ -11,6 +11,7 @@ import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
 import { shippedFunnelStages } from '../support/shipped-funnel.ts';
+import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /**
@@ -82,12 +83,15 @@ describe('funnel preview', () => {
     database = await openMigratedDatabase(databaseBackends()[0]!);
     await withPool(async (pool) => {
       await new EventIngestor(pool).ingest(HISTORY);
-      // What the running journeys recorded: the shipped funnel's stages of each developer's events.
+      // What the running journeys recorded: the shipped funnel's stages of each developer's events,
+      // and the furthest as the read model's current stage.
       for (const dev of ['a', 'b', 'c', 'd']) {
         const stages = shippedFunnelStages(HISTORY.filter((e) => e.developerId === dev));
         for (const [stage, { at: reachedAt, causeEventId }] of Object.entries(stages)) {
           await pool.query('INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ($1, $2, $3, $4)', [dev, stage, reachedAt, causeEventId]);
         }
+        const current = SHIPPED_STAGES.findLast((stage) => stage in stages);
+        if (current) await pool.query('UPDATE developers SET stage = $2, stage_at = $3 WHERE id = $1', [dev, current, stages[current]!.at]);
       }
     });
   });

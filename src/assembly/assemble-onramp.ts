@@ -5,6 +5,8 @@ import { buildApp, type AppDeps, type OnrampApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
 import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../ingest/outbox-dispatcher.ts';
+import { funnelInForceCache } from '../funnel/funnel-in-force-cache.ts';
+import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import { createJourneyWorker, type JourneyWorkerOptions } from './journey-worker.ts';
 
@@ -22,8 +24,11 @@ export interface AssemblyOptions {
   api?: Omit<AppDeps, 'db' | 'temporal' | 'logger' | 'onSignalsQueued' | 'ingestor'>;
 }
 
-/** What was assembled: the parts the options asked for, and one `stop()` for all of them. */
-export type Onramp<O extends AssemblyOptions> = { stop(): Promise<void> } & (O extends { worker: object } ? { worker: Worker } : unknown) &
+/**
+ * What was assembled: the parts the options asked for, the process's one cache of the funnel in
+ * force (for the parts that read the stage list), and one `stop()` for all of them.
+ */
+export type Onramp<O extends AssemblyOptions> = { stop(): Promise<void>; funnelInForce: ReadFunnelInForce } & (O extends { worker: object } ? { worker: Worker } : unknown) &
   (O extends { temporal: Client } ? { ingestor: EventIngestor; dispatcher: OutboxDispatcher } : unknown) &
   (O extends { api: object } ? { app: OnrampApp } : unknown);
 
@@ -39,6 +44,7 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   const { db, temporal } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
   if (options.api && !temporal) throw new Error('the API needs a Temporal client');
+  const funnelInForce = funnelInForceCache(db.pool);
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   if (options.worker) {
@@ -67,6 +73,7 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
     }
   }
   const assembled = {
+    funnelInForce,
     ...(worker ? { worker } : {}),
     ...(ingestor && dispatcher ? { ingestor, dispatcher } : {}),
     ...(app ? { app } : {}),

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { STAGES, type Stage } from '../journey/stages.ts';
+import { STAGES, stageRank, type Stage } from '../journey/stages.ts';
 import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
@@ -56,7 +56,7 @@ function stalledSql(criteria: readonly StallCriterion[], ranks: string, add: (va
   if (criteria.length === 0) return 'false';
   const seconds = (d: string | undefined) => (d === undefined ? null : durationMs(d) / 1000);
   const since = add(criteria.map((c) => c.since));
-  const untilRank = add(criteria.map((c) => STAGES.indexOf(c.until) + 1));
+  const untilRank = add(criteria.map((c) => stageRank(c.until) + 1));
   const after = add(criteria.map((c) => seconds(c.after)));
   const orgAfter = add(criteria.map((c) => seconds(c.organizationAfter)));
   return `EXISTS (SELECT 1 FROM unnest(${since}::text[], ${untilRank}::int[], ${after}::float8[], ${orgAfter}::float8[]) AS s(since, until_rank, after_s, org_after_s)

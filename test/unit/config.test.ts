@@ -23,6 +23,7 @@ const UNSET_BY_BOTH = {
   NODE_ENV: undefined,
   ONRAMP_RULES_FILE: 'config/rules.yaml',
   ONRAMP_ESCALATION_FILE: 'config/escalation.yaml',
+  ONRAMP_FUNNEL_FILE: 'config/funnel.yaml',
   ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
   ONRAMP_TEMPLATES_DIR: 'templates',
   ONRAMP_DOCS_URL: 'https://docs.example.com',

@@ -59,7 +59,11 @@ describe('the stages the rules and the escalation policy name, against a funnel'
     expect(policyStageIssues(custom, policy)).toEqual([
       { path: ['criteria', 'stalls', 1, 'since'], stall: 'gone', message: expect.stringContaining('no stage "credential_provisioned" in the funnel') },
       { path: ['criteria', 'stalls', 1, 'until'], stall: 'gone', message: expect.stringContaining('no stage "nowhere" in the funnel') },
-      { path: ['criteria', 'stalls', 2, 'until'], stall: 'backwards', message: '`until` must be a later stage than `since` in the funnel ("first_api_call" is not after "paying")' },
+      {
+        path: ['criteria', 'stalls', 2, 'until'],
+        stall: 'backwards',
+        message: '`until` must be a later stage than `since` in the funnel ("first_api_call" is not after "paying")',
+      },
       { path: ['criteria', 'stalls', 3, 'until'], stall: 'same', message: '`until` must be a later stage than `since` in the funnel ("paying" is not after "paying")' },
     ]);
   });

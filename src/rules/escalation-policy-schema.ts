@@ -15,14 +15,13 @@ const id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case l
  * the funnel in force, `until` after `since` in it: checked against that funnel when the policy or
  * the funnel is applied (src/funnel/funnel-references.ts), not here.
  */
-export const stallCriterion = z
-  .strictObject({
-    id: id.describe('Stable name; the case records it (criterion `stall:<id>`)'),
-    since: stageId.describe('The stage the developer reached…'),
-    until: stageId.describe('…without reaching this one (or a later one in the funnel)…'),
-    after: duration.describe('…within this long'),
-    organizationAfter: duration.optional().describe('The same for organization accounts (sooner, usually)'),
-  });
+export const stallCriterion = z.strictObject({
+  id: id.describe('Stable name; the case records it (criterion `stall:<id>`)'),
+  since: stageId.describe('The stage the developer reached…'),
+  until: stageId.describe('…without reaching this one (or a later one in the funnel)…'),
+  after: duration.describe('…within this long'),
+  organizationAfter: duration.optional().describe('The same for organization accounts (sooner, usually)'),
+});
 
 const toggle = z.strictObject({ enabled: z.boolean().default(true) });
 

@@ -23,7 +23,6 @@ const config = (file: string) => resolve(import.meta.dirname, '../../config', fi
 const FILES = { funnelFile: config('funnel.yaml'), rulesFile: config('rules.yaml'), escalationFile: config('escalation.yaml') };
 const shippedFunnel = readFileSync(FILES.funnelFile, 'utf8');
 const shippedRules = readFileSync(FILES.rulesFile, 'utf8');
-const shippedPolicy = readFileSync(FILES.escalationFile, 'utf8');
 const relabelled = shippedFunnel.replace('label: First API call', 'label: First successful call');
 const keys = { ingest: 'funnel-api-ingest-key-012345', admin: 'funnel-api-admin-key-0123456' };
 

@@ -73,7 +73,9 @@ describe('onramp funnel show / history / apply (through the API)', () => {
         /^rules v1 \(in force\): rules\[0\] \(first-call-help\) when\.stage: no stage "credential_provisioned" in the funnel \(its stages: account_created, first_api_call, paying\) \(line \d+, column \d+\)$/,
       ),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^escalation policy v1 \(in force\): criteria\.stalls\[0\] \(no-first-call\) since: no stage "credential_provisioned" .*\(line \d+, column \d+\)$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^escalation policy v1 \(in force\): criteria\.stalls\[0\] \(no-first-call\) since: no stage "credential_provisioned" .*\(line \d+, column \d+\)$/),
+    );
     expect(run.stderr).toContain('rejected: nothing applied');
     expect((await onramp(['funnel', 'history', '--url', url])).stdout.trimEnd().split('\n')).toHaveLength(1);
   });

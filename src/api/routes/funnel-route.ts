@@ -59,8 +59,7 @@ export const funnelRoute: FastifyPluginAsyncZod<FunnelRouteOptions> = async (app
     .object({ version: z.int(), created: z.boolean(), diff: z.string() })
     .optional()
     .describe('The version stored (or, `created: false`, identical to the one running)');
-  const toCompanion = (applied: Applied<unknown> | undefined) =>
-    applied && { version: applied.version.version, created: applied.created, diff: applied.version.diff };
+  const toCompanion = (applied: Applied<unknown> | undefined) => applied && { version: applied.version.version, created: applied.created, diff: applied.version.diff };
 
   app.post(
     `${spec.path}/validate`,

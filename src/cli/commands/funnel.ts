@@ -15,7 +15,8 @@ import { versionedConfigCommand } from './versioned-config-command.ts';
 export function funnelCommand(program: Command): void {
   const funnel = versionedConfigCommand(program, {
     name: 'funnel',
-    description: 'the onboarding funnel: its stages and the evidence of each (config/funnel.yaml); validate and preview a file offline; diff, apply, history and show through the HTTP API (admin key)',
+    description:
+      'the onboarding funnel: its stages and the evidence of each (config/funnel.yaml); validate and preview a file offline; diff, apply, history and show through the HTTP API (admin key)',
     format: funnelFormat,
     apiPath: '/v1/funnel',
     summarise: ({ stages }) => {
@@ -28,6 +29,10 @@ export function funnelCommand(program: Command): void {
     ],
     // The API's errors of a change may be in the rules or policy (given, or in force) as well as the funnel.
     formatError: (error) => ('document' in error ? formatConfigDocumentError(error as ConfigDocumentError) : funnelFormat.formatError(error)),
+    rejectionHint: (errors) =>
+      errors.some((e) => 'version' in e)
+        ? 'The rules or policy in force name stages this funnel drops: send their new versions with it (--rules <file>, --policy <file>).'
+        : undefined,
     show: true,
   });
   funnel

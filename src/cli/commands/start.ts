@@ -54,7 +54,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
-    const { rules, policy } = await ensureConfigInForce(db.pool, configFiles(config));
+    const { funnel, rules, policy } = await ensureConfigInForce(db.pool, configFiles(config));
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
     const adminKey = config.ONRAMP_ADMIN_KEY ?? embeddedAdminKey(dataDir);
@@ -62,7 +62,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey], adminKeys: [adminKey] });
     started.push(api);
 
-    process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, rules, policy, tty: process.stdout.isTTY === true }));
+    process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, tty: process.stdout.isTTY === true }));
     if (options.demo) void runDemo(api.url, ingestKey, adminKey, adminKeyLocation(config, dataDir));
   } catch (error) {
     await stopAll().catch(() => undefined);

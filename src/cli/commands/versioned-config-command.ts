@@ -31,6 +31,8 @@ export interface VersionedConfigCommandSpec<S extends z.ZodType> {
   along?: readonly AlongDocument[];
   /** One line per error the API answers, when its errors name more than this document (default: the format's). */
   formatError?(error: ConfigFileError): string;
+  /** A line after the errors of a rejected `apply`, if they call for one. */
+  rejectionHint?(errors: ConfigFileError[]): string | undefined;
   /** Adds `show [--version n] [--json]`. */
   show?: boolean;
 }
@@ -170,7 +172,13 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
       if (result.status === 400) {
         const errors = (result.body as { errors?: ConfigFileError[] }).errors ?? [];
         for (const error of errors) out(formatError(error));
-        err(`${[file, ...along.map((a) => a.file)].join(', ')} rejected: nothing applied, the running versions are unchanged`);
+        err(
+          along.length === 0
+            ? `${file} rejected: nothing applied, the running version is unchanged`
+            : `${[file, ...along.map((a) => a.file)].join(', ')} rejected: nothing applied, the running versions are unchanged`,
+        );
+        const hint = spec.rejectionHint?.(errors);
+        if (hint) err(hint);
         return 1;
       }
       if (result.status !== 200 && result.status !== 201) throw failure(result.status, result.body);
@@ -251,11 +259,15 @@ export function versionedConfigCommand<S extends z.ZodType>(program: Command, sp
   );
   const apply = command
     .command('apply <file>')
-    .description(`store a ${label} file as the next version (rejected whole if invalid)${spec.along ? `, with the ${spec.along.map((a) => a.label).join(' and ')} given, in one transaction` : ''}`)
+    .description(
+      `store a ${label} file as the next version (rejected whole if invalid)${spec.along ? `, with the ${spec.along.map((a) => a.label).join(' and ')} given, in one transaction` : ''}`,
+    )
     .requiredOption('--author <author>', 'who makes the change')
     .requiredOption('--reason <reason>', 'why');
   for (const a of spec.along ?? []) apply.option(`--${a.option} <file>`, `${a.label} to store with it (validated against it; same author and reason)`);
-  withApi(apply).action((file: string, options: ApiOptions & { author: string; reason: string } & Record<string, unknown>) => run(() => actions.apply(loadConfig(), file, options)));
+  withApi(apply).action((file: string, options: ApiOptions & { author: string; reason: string } & Record<string, unknown>) =>
+    run(() => actions.apply(loadConfig(), file, options)),
+  );
   if (spec.show) {
     withApi(
       command

@@ -37,7 +37,7 @@ export const funnelRoute: FastifyPluginAsyncZod<FunnelRouteOptions> = async (app
   const errors = z.object({
     errors: z.array(
       fileError.extend({
-        document: z.enum(['funnel', 'rules', 'escalation policy']).describe('the document the error is in'),
+        document: z.enum(['funnel', 'rules', 'escalation policy']).optional().describe('the document the error is in (absent: an error in the request itself)'),
         version: z.int().optional().describe('when the error is in the rules or policy in force (not in the request): their version, whose source `line` and `column` point into'),
         rule: z.string().optional().describe('id of the rule the field belongs to'),
         stall: z.string().optional().describe('id of the stall criterion the field belongs to'),

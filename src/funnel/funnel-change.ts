@@ -1,5 +1,7 @@
 import type pg from 'pg';
+import type { z } from 'zod';
 import { withTransaction, type Sql } from '../db/sql.ts';
+import type { ConfigFormat } from '../rules/config-file.ts';
 import type { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import type { EscalationPolicyDocument } from '../rules/escalation-policy-schema.ts';
 import type { RuleStore } from '../rules/rule-store.ts';
@@ -46,15 +48,15 @@ interface Parsed {
 /** Each source given, validated on its own; errors name their document. */
 function parseAll(stores: ConfigStores, change: Omit<FunnelChange, 'author' | 'reason'>): { ok: true; parsed: Parsed } | { ok: false; errors: ConfigDocumentError[] } {
   const errors: ConfigDocumentError[] = [];
-  const parse = <D>(store: { kind: { format: { label: string; parse(source: string): { ok: true; document: D } | { ok: false; errors: object[] } } } }, source: string) => {
-    const result = store.kind.format.parse(source);
+  const parse = <D>(format: ConfigFormat<z.ZodType<D>, never>, source: string): CheckedDocument<D> | undefined => {
+    const result = format.parse(source);
     if (result.ok) return { source, document: result.document };
-    errors.push(...result.errors.map((error) => ({ ...(error as ConfigDocumentError), document: store.kind.format.label as ConfigDocumentName })));
+    errors.push(...result.errors.map((error) => ({ ...error, document: format.label as ConfigDocumentName })));
     return undefined;
   };
-  const funnel = parse<FunnelDocument>(stores.funnel, change.source);
-  const rules = change.rules && parse<RulesDocument>(stores.rules, change.rules.source);
-  const escalationPolicy = change.escalationPolicy && parse<EscalationPolicyDocument>(stores.escalationPolicy, change.escalationPolicy.source);
+  const funnel = parse(stores.funnel.kind.format, change.source);
+  const rules = change.rules && parse(stores.rules.kind.format, change.rules.source);
+  const escalationPolicy = change.escalationPolicy && parse(stores.escalationPolicy.kind.format, change.escalationPolicy.source);
   if (!funnel || errors.length > 0) return { ok: false, errors };
   return { ok: true, parsed: { funnel, ...(rules ? { rules } : {}), ...(escalationPolicy ? { escalationPolicy } : {}) } };
 }

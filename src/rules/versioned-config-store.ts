@@ -74,6 +74,7 @@ export interface ConfigCandidate<D> {
 
 /** What a store keeps: which table, and the file format that validates a source. */
 export interface VersionedConfigKind<S extends z.ZodType, Named extends string> {
+  /** The table (columns as `rule_versions`), one of CONFIG_TABLES. */
   table: ConfigTable;
   /** Its `label` (`rules`, `escalation policy`) names versions in diffs, messages and the initial version's reason. */
   format: ConfigFormat<S, Named>;

@@ -77,6 +77,7 @@ describe('onramp funnel show / history / apply (through the API)', () => {
       expect.stringMatching(/^escalation policy v1 \(in force\): criteria\.stalls\[0\] \(no-first-call\) since: no stage "credential_provisioned" .*\(line \d+, column \d+\)$/),
     );
     expect(run.stderr).toContain('rejected: nothing applied');
+    expect(run.stderr).toContain('send their new versions with it (--rules <file>, --policy <file>)');
     expect((await onramp(['funnel', 'history', '--url', url])).stdout.trimEnd().split('\n')).toHaveLength(1);
   });
 

@@ -3,7 +3,7 @@ import type { EscalationPolicyDocument } from '../rules/escalation-policy-schema
 import type { RulesDocument } from '../rules/rules-schema.ts';
 import { CONFIG_TABLES, documentInForce, VersionedConfigStore, type ConfigVersion } from '../rules/versioned-config-store.ts';
 import { funnelFormat } from './funnel-file.ts';
-import { stageReferenceErrors } from './funnel-references.ts';
+import { formatConfigDocumentError, stageReferenceErrors, type ConfigDocumentError } from './funnel-references.ts';
 import type { funnelDocument, FunnelDocument } from './funnel-schema.ts';
 
 /**
@@ -21,6 +21,8 @@ export class FunnelStore extends VersionedConfigStore<typeof funnelDocument, 'st
       table: CONFIG_TABLES.funnel,
       format: funnelFormat,
       auditAction: 'funnel.applied',
+      // The refusals are stage-reference errors, each naming its document.
+      formatRefusal: (error) => formatConfigDocumentError(error as ConfigDocumentError),
       refuse: async (funnel, sql) =>
         stageReferenceErrors(funnel.document, {
           rules: await documentInForce<RulesDocument>(sql, CONFIG_TABLES.rules),

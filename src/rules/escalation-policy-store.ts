@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { stageReferenceErrors } from '../funnel/funnel-references.ts';
+import { formatConfigDocumentError, stageReferenceErrors, type ConfigDocumentError } from '../funnel/funnel-references.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { escalationPolicyFormat } from './escalation-policy-file.ts';
 import type { EscalationPolicyDocument, escalationPolicyDocument } from './escalation-policy-schema.ts';
@@ -20,6 +20,8 @@ export class EscalationPolicyStore extends VersionedConfigStore<typeof escalatio
       table: CONFIG_TABLES.escalationPolicy,
       format: escalationPolicyFormat,
       auditAction: 'escalation_policy.applied',
+      // The refusals are stage-reference errors, each naming its document.
+      formatRefusal: (error) => formatConfigDocumentError(error as ConfigDocumentError),
       refuse: async (policy, sql) => {
         const funnel = await documentInForce<FunnelDocument>(sql, CONFIG_TABLES.funnel);
         return funnel ? stageReferenceErrors(funnel.document, { policy }) : [];

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { stageReferenceErrors } from '../funnel/funnel-references.ts';
+import { formatConfigDocumentError, stageReferenceErrors, type ConfigDocumentError } from '../funnel/funnel-references.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { rulesFormat, rulesFormatWithTemplates } from './rules-file.ts';
 import type { RulesDocument, rulesDocument } from './rules-schema.ts';
@@ -31,6 +31,8 @@ export class RuleStore extends VersionedConfigStore<typeof rulesDocument, 'rule'
       format,
       auditAction: 'rules.applied',
       noVersion: () => new NoRulesError(),
+      // The refusals are stage-reference errors, each naming its document.
+      formatRefusal: (error) => formatConfigDocumentError(error as ConfigDocumentError),
       refuse: async (rules, sql) => {
         const funnel = await documentInForce<FunnelDocument>(sql, CONFIG_TABLES.funnel);
         return funnel ? stageReferenceErrors(funnel.document, { rules }) : [];

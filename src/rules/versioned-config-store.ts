@@ -87,6 +87,8 @@ export interface VersionedConfigKind<S extends z.ZodType, Named extends string> 
    * the config lock when applying): the rules name a stage the funnel lacks. None: never refused.
    */
   refuse?: (candidate: ConfigCandidate<z.output<S>>, sql: Sql) => Promise<NamedConfigFileError<Named>[]>;
+  /** One line per refusal, in start-up's message (they may be in another document than this one); default the format's. */
+  formatRefusal?: (error: NamedConfigFileError<Named>) => string;
 }
 
 /** `current()` before the first version is stored. */
@@ -200,14 +202,14 @@ export class VersionedConfigStore<S extends z.ZodType, Named extends string = ne
     if (existing.rows[0]) return toVersion(existing.rows[0]);
     const source = readFileSync(filePath, 'utf8');
     const parsed = this.kind.format.parse(source);
-    const invalid = (errors: NamedConfigFileError<Named>[], what: string) =>
-      new Error(`${filePath} ${what}:\n${errors.map((e) => `  ${this.kind.format.formatError(e)}`).join('\n')}`);
+    const invalid = (errors: NamedConfigFileError<Named>[], what: string, format = this.kind.format.formatError) =>
+      new Error(`${filePath} ${what}:\n${errors.map((e) => `  ${format(e)}`).join('\n')}`);
     if (!parsed.ok) throw invalid(parsed.errors, `is not a valid ${this.kind.format.label} file`);
     return withConfigLock(this.pool, async (sql) => {
       const [latest] = await sql<Row<z.output<S>>>(this.latest);
       if (latest) return toVersion(latest); // another process got there first
       const errors = (await this.kind.refuse?.({ source, document: parsed.document }, sql)) ?? [];
-      if (errors.length > 0) throw invalid(errors, `does not fit the documents in force`);
+      if (errors.length > 0) throw invalid(errors, 'does not fit the documents in force', this.kind.formatRefusal);
       return this.insertNext(sql, undefined, parsed.document, { source, author: 'onramp', reason: `initial ${this.kind.format.label} from ${filePath}` });
     });
   }

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pg from 'pg';
@@ -280,6 +281,22 @@ describe.each(databaseBackends())('the funnel API (%s)', (backend) => {
     await expect(ensureConfigInForce(t.db.pool, { ...FILES, templates: new EmailTemplates(resolve(import.meta.dirname, '../../templates')) })).rejects.toThrow(
       /name stages the funnel in force does not have[\s\S]*\n {2}rules v1 \(in force\): rules\[0\] \(first-call-help\) when\.stage: no stage "credential_provisioned"/,
     );
+  });
+
+  it('stops start-up when the funnel file applied as version 1 would orphan the rules already stored', async () => {
+    // A database from before the funnel was versioned: rules and policy, no funnel; ONRAMP_FUNNEL_FILE names a custom one.
+    await t.db.pool.query('DELETE FROM funnel_versions');
+    const dir = mkdtempSync(join(tmpdir(), 'onramp-funnel-'));
+    const funnelFile = join(dir, 'funnel.yaml');
+    writeFileSync(funnelFile, CUSTOM_FUNNEL);
+    try {
+      await expect(ensureConfigInForce(t.db.pool, { ...FILES, funnelFile, templates: new EmailTemplates(resolve(import.meta.dirname, '../../templates')) })).rejects.toThrow(
+        /funnel\.yaml does not fit the documents in force:\n {2}rules v1 \(in force\): rules\[0\] \(first-call-help\) when\.stage: no stage "credential_provisioned" in the funnel \(its stages: account_created, first_api_call, paying\) \(line \d+, column \d+\)/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await count('funnel_versions')).toBe(0);
   });
 
   it.runIf(backend === 'postgres')('never leaves an orphan when a funnel dropping a stage and rules naming it are applied at once', async () => {

@@ -39,13 +39,14 @@ import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
 import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
+import { FunnelStore } from '../funnel/funnel-store.ts';
 
 export interface AppDeps {
   db: Database;
   temporal: Client;
   logger: Logger;
   ingestKeys: readonly string[];
-  /** Keys for the admin endpoints (rules, escalation policy); empty: they answer 401 to everyone. */
+  /** Keys for the admin endpoints (rules, escalation policy, funnel); empty: they answer 401 to everyone. */
   adminKeys: readonly string[];
   /** Keys for the handoff endpoints besides the admin keys (ONRAMP_AGENT_KEY). */
   agentKeys?: readonly string[];
@@ -66,6 +67,12 @@ export interface AppDeps {
   templatesDir?: string;
   /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
   funnel: ReadFunnelInForce;
+  /**
+   * Serve `PUT /v1/funnel`. Off by default: running journeys follow a changed funnel only once
+   * every developer's stages are recomputed under it, which Onramp does not do yet; until then the
+   * funnel in force is the file stored at first start. On for the tests of the store and its API.
+   */
+  funnelChanges?: boolean;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
@@ -87,6 +94,7 @@ export async function buildApp({
   ingestKeyCacheMs,
   templatesDir = 'templates',
   funnel,
+  funnelChanges = false,
 }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
@@ -119,6 +127,7 @@ export async function buildApp({
 
   const rules = new RuleStore(db.pool, new EmailTemplates(resolve(templatesDir)));
   const escalationPolicy = new EscalationPolicyStore(db.pool);
+  const funnelStore = new FunnelStore(db.pool);
   const ingestor = givenIngestor ?? createEventIngestor(db.pool, { rules, funnel, sdkUserAgents });
   await app.register(healthRoute, { ingestor, temporal });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
@@ -128,7 +137,7 @@ export async function buildApp({
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
-  await app.register(funnelRoute);
+  await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, changes: funnelChanges });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });

@@ -3,9 +3,10 @@ import type { Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { buildApp, type AppDeps, type OnrampApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
-import { funnelInForceFromFile } from '../funnel/funnel-file.ts';
 import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../ingest/outbox-dispatcher.ts';
+import { funnelInForceCache } from '../funnel/funnel-in-force-cache.ts';
+import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import { createJourneyWorker, type JourneyWorkerOptions } from './journey-worker.ts';
 
@@ -21,12 +22,13 @@ export interface AssemblyOptions {
   dispatcher?: Omit<OutboxDispatcherOptions, 'prisma' | 'temporal' | 'logger'> & { run?: boolean };
   /** The HTTP API (needs `temporal`), storing events with the assembly's ingestor and waking its dispatcher. */
   api?: Omit<AppDeps, 'db' | 'temporal' | 'logger' | 'onSignalsQueued' | 'ingestor' | 'funnel'>;
-  /** The funnel file the API's metrics follow (ONRAMP_FUNNEL_FILE; default `config/funnel.yaml`). */
-  funnelFile?: string;
 }
 
-/** What was assembled: the parts the options asked for, and one `stop()` for all of them. */
-export type Onramp<O extends AssemblyOptions> = { stop(): Promise<void> } & (O extends { worker: object } ? { worker: Worker } : unknown) &
+/**
+ * What was assembled: the parts the options asked for, the process's one cache of the funnel in
+ * force (for the parts that read the stage list), and one `stop()` for all of them.
+ */
+export type Onramp<O extends AssemblyOptions> = { stop(): Promise<void>; funnelInForce: ReadFunnelInForce } & (O extends { worker: object } ? { worker: Worker } : unknown) &
   (O extends { temporal: Client } ? { ingestor: EventIngestor; dispatcher: OutboxDispatcher } : unknown) &
   (O extends { api: object } ? { app: OnrampApp } : unknown);
 
@@ -42,6 +44,7 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   const { db, temporal } = options;
   const logger = options.logger ?? pino({ level: 'silent' });
   if (options.api && !temporal) throw new Error('the API needs a Temporal client');
+  const funnelInForce = funnelInForceCache(db.pool);
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   if (options.worker) {
@@ -59,13 +62,15 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   if (temporal) {
     try {
       const { run = true, ...dispatcherOptions } = options.dispatcher ?? {};
-      ingestor = createEventIngestor(db.pool, { rules: new RuleStore(db.pool), ...(options.api?.sdkUserAgents ? { sdkUserAgents: options.api.sdkUserAgents } : {}) });
+      ingestor = createEventIngestor(db.pool, {
+        rules: new RuleStore(db.pool),
+        funnel: funnelInForce,
+        ...(options.api?.sdkUserAgents ? { sdkUserAgents: options.api.sdkUserAgents } : {}),
+      });
       const outbox = new OutboxDispatcher({ ...dispatcherOptions, prisma: db.prisma, temporal, logger });
       dispatcher = outbox;
       if (options.api) {
-        // The funnel in force: the configured file, parsed once. The store-backed funnelInForceCache replaces this one line.
-        const funnel = funnelInForceFromFile(options.funnelFile ?? 'config/funnel.yaml');
-        app = await buildApp({ ...options.api, db, temporal, logger, ingestor, funnel, onSignalsQueued: () => outbox.wake() });
+        app = await buildApp({ ...options.api, db, temporal, logger, ingestor, funnel: funnelInForce, onSignalsQueued: () => outbox.wake() });
       }
       if (run) outbox.start();
     } catch (error) {
@@ -74,6 +79,7 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
     }
   }
   const assembled = {
+    funnelInForce,
     ...(worker ? { worker } : {}),
     ...(ingestor && dispatcher ? { ingestor, dispatcher } : {}),
     ...(app ? { app } : {}),

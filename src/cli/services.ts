@@ -36,7 +36,6 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     logger: options.logger,
     temporal,
     dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
-    funnelFile: config.ONRAMP_FUNNEL_FILE,
     api: {
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,

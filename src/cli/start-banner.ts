@@ -8,6 +8,7 @@ export interface StartBannerInput {
   temporalAddress: string;
   temporalUi?: string;
   ingestKey: string;
+  funnel: { version: number; author: string; reason: string };
   rules: { version: number; author: string; reason: string };
   policy: { version: number; author: string; reason: string };
   /** Whether stdout is a terminal: only then is the ingest key itself shown. */
@@ -22,7 +23,7 @@ export const adminKeyLocation = (config: Pick<Config, 'ONRAMP_ADMIN_KEY'>, dataD
  * often a log file others can read: the banner says where the keys are, shows the ingest key only
  * on a terminal, and the admin key never; its commands read the key from where it is.
  */
-export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporalUi, ingestKey, rules, policy, tty }: StartBannerInput): string {
+export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, tty }: StartBannerInput): string {
   const ingestKeyFile = resolve(dataDir, 'ingest-key');
   const ingestKeyAt = config.ONRAMP_INGEST_KEY ? 'from ONRAMP_INGEST_KEY' : `stored in ${ingestKeyFile}`;
   const adminKeyAt = adminKeyLocation(config, dataDir);
@@ -35,6 +36,7 @@ export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporal
     `  Database     ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${resolve(dataDir, 'pglite')}`}`,
     `  Ingest key   ${tty ? `${ingestKey} (${ingestKeyAt})` : ingestKeyAt}`,
     `  Admin key    ${config.ONRAMP_ADMIN_KEY ? 'from ONRAMP_ADMIN_KEY' : `stored in ${adminKeyAt}`}`,
+    `  Funnel       version ${funnel.version} (${funnel.author}: ${funnel.reason}); onramp funnel history`,
     `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
     `  Escalation   policy version ${policy.version} (${policy.author}: ${policy.reason}); onramp policy history`,
     `  Email        ${config.SMTP_URL ? `SMTP (${new URL(config.SMTP_URL).host})` : `local outbox: curl ${apiUrl}/v1/emails -H 'Authorization: Bearer <admin key>'`}`,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { configFormat } from '../rules/config-file.ts';
-import type { FunnelVersion, ReadFunnelInForce } from './funnel-in-force.ts';
+import type { FunnelVersion } from './funnel-in-force.ts';
 import { funnelDocument } from './funnel-schema.ts';
 
 /**
@@ -22,15 +22,6 @@ export const SHIPPED_FUNNEL_FILE = fileURLToPath(new URL('../../config/funnel.ya
 /** The shipped funnel as version 1: what the engine follows where no funnel store is given (tests, tools). */
 export function shippedFunnel(): FunnelVersion {
   return readFunnelFile(SHIPPED_FUNNEL_FILE);
-}
-
-/**
- * The funnel in force as one file, read and validated once: version 1, never changing while the
- * process runs. Throws, listing every error, when the file is missing or invalid.
- */
-export function funnelInForceFromFile(file: string): ReadFunnelInForce {
-  const inForce = readFunnelFile(file);
-  return async () => inForce;
 }
 
 function readFunnelFile(file: string): FunnelVersion {

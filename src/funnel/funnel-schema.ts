@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../rules/rules-schema.ts';
+import { duration } from '../rules/duration-schema.ts';
 
 /**
  * A product's onboarding funnel (config/funnel.yaml): ordered stages, each reached by the earliest

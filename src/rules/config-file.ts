@@ -50,6 +50,11 @@ export interface ConfigFormat<S extends z.ZodType = z.ZodType, Named extends str
    * templates it names exist?). Its findings are errors like the schema's, with item and line.
    */
   checkedBy(check: DocumentCheck<z.output<S>>): ConfigFormat<S, Named>;
+  /**
+   * Problems found in a valid source's document by a check that needs more than the document (the
+   * funnel in force), as errors like the schema's: with the item they are in, the line and column.
+   */
+  locate(source: string, issues: readonly DocumentIssue[]): NamedConfigFileError<Named>[];
 }
 
 /** A problem a check finds in a valid document: the field (`['rules', 2, 'action', 'send']`) and what is wrong. */
@@ -168,6 +173,17 @@ export function configFormat<S extends z.ZodType, Named extends string>(
       .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
   }
 
+  function locate(source: string, issues: readonly DocumentIssue[]): Error[] {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    return located(
+      issues.map(({ path, message }) => ({ path, message })),
+      doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }),
+      doc,
+      lineCounter,
+    );
+  }
+
   function read(file: string): ConfigFileResult<z.output<S>, Error> & { source?: string } {
     let source: string;
     try {
@@ -193,7 +209,7 @@ export function configFormat<S extends z.ZodType, Named extends string>(
     return `${error.path || 'file'}: ${error.message}${at}`;
   }
 
-  return { ...spec, parse, read, formatError, checkedBy: (check) => configFormat(spec, [...checks, check]) };
+  return { ...spec, parse, read, formatError, locate, checkedBy: (check) => configFormat(spec, [...checks, check]) };
 }
 
 /** `['rules', 2, 'when', 'after']` → `rules[2].when.after`. */

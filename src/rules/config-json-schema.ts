@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ConfigFormat } from './config-file.ts';
-import { duration } from './rules-schema.ts';
+import { duration } from './duration-schema.ts';
 
 /** What the `ms` package accepts, lower-case and with a unit: a hint for editors (the server runs `ms` itself). */
 const DURATION_PATTERN = '^(\\d+(\\.\\d+)?|\\.\\d+) *(ms|msecs?|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|y|yrs?|years?)$';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SHIPPED_STAGES } from '../journey/stages.ts';
-import { duration } from './rules-schema.ts';
+import { stageId } from '../funnel/funnel-schema.ts';
+import { duration } from './duration-schema.ts';
 
 /**
  * When automation hands a developer to a person, where the case is posted, and the SLAs that
@@ -10,16 +10,18 @@ import { duration } from './rules-schema.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case letters, digits and dashes');
 
-/** A stall: reached `since`, and not `until` (or any later stage) within `after`. */
-export const stallCriterion = z
-  .strictObject({
-    id: id.describe('Stable name; the case records it (criterion `stall:<id>`)'),
-    since: z.enum(SHIPPED_STAGES).describe('The stage the developer reached…'),
-    until: z.enum(SHIPPED_STAGES).describe('…without reaching this one (or a later one)…'),
-    after: duration.describe('…within this long'),
-    organizationAfter: duration.optional().describe('The same for organization accounts (sooner, usually)'),
-  })
-  .refine((s) => SHIPPED_STAGES.indexOf(s.until) > SHIPPED_STAGES.indexOf(s.since), { message: '`until` must be a later stage than `since`', path: ['until'] });
+/**
+ * A stall: reached `since`, and not `until` (or any later stage) within `after`. Both are stages of
+ * the funnel in force, `until` after `since` in it: checked against that funnel when the policy or
+ * the funnel is applied (src/funnel/funnel-references.ts), not here.
+ */
+export const stallCriterion = z.strictObject({
+  id: id.describe('Stable name; the case records it (criterion `stall:<id>`)'),
+  since: stageId.describe('The stage the developer reached…'),
+  until: stageId.describe('…without reaching this one (or a later one in the funnel)…'),
+  after: duration.describe('…within this long'),
+  organizationAfter: duration.optional().describe('The same for organization accounts (sooner, usually)'),
+});
 
 const toggle = z.strictObject({ enabled: z.boolean().default(true) });
 

@@ -1,11 +1,14 @@
 import type pg from 'pg';
+import { formatConfigDocumentError, stageReferenceErrors, type ConfigDocumentError } from '../funnel/funnel-references.ts';
+import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { rulesFormat, rulesFormatWithTemplates } from './rules-file.ts';
 import type { RulesDocument, rulesDocument } from './rules-schema.ts';
-import { NoConfigVersionError, VersionedConfigStore, type ConfigVersion, type ConfigVersionSummary } from './versioned-config-store.ts';
+import { CONFIG_TABLES, documentInForce, NoConfigVersionError, VersionedConfigStore, type ConfigVersion, type ConfigVersionSummary } from './versioned-config-store.ts';
 
 /**
  * Nudge-rule versions in PostgreSQL (`rule_versions`): every change is a new version with who
  * made it, why, and the diff of its YAML against the previous one (see VersionedConfigStore).
+ * Rules naming a stage the funnel in force lacks are refused (none stored yet: nothing to check).
  */
 
 export type { ApplyRequest, ApplyResult } from './versioned-config-store.ts';
@@ -23,6 +26,17 @@ export class RuleStore extends VersionedConfigStore<typeof rulesDocument, 'rule'
   /** With `templates`, a version naming a template they do not have is refused (apply, the initial file). */
   constructor(pool: pg.Pool, templates?: { names(): ReadonlySet<string> }) {
     const format = templates ? rulesFormatWithTemplates(templates) : rulesFormat;
-    super(pool, { table: 'rule_versions', format, auditAction: 'rules.applied', noVersion: () => new NoRulesError() });
+    super(pool, {
+      table: CONFIG_TABLES.rules,
+      format,
+      auditAction: 'rules.applied',
+      noVersion: () => new NoRulesError(),
+      // The refusals are stage-reference errors, each naming its document.
+      formatRefusal: (error) => formatConfigDocumentError(error as ConfigDocumentError),
+      refuse: async (rules, sql) => {
+        const funnel = await documentInForce<FunnelDocument>(sql, CONFIG_TABLES.funnel);
+        return funnel ? stageReferenceErrors(funnel.document, { rules }) : [];
+      },
+    });
   }
 }

@@ -1,24 +1,11 @@
-import ms from 'ms';
 import { z } from 'zod';
-import { SHIPPED_STAGES } from '../journey/stages.ts';
+import { stageId } from '../funnel/funnel-schema.ts';
+import { duration } from './duration-schema.ts';
 
 /**
  * The nudge rules a growth team owns (config/rules.yaml, `PUT /v1/rules`): the one schema that
  * validates the file, types the engine and is published as JSON Schema for editors.
  */
-
-/** A duration like `90m`, `24h`, `3d` (the `ms` package's format), positive. */
-export const duration = z
-  .string()
-  .refine((value) => {
-    try {
-      const parsed = ms(value as ms.StringValue);
-      return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0;
-    } catch {
-      return false; // ms throws on an empty string: not a duration either
-    }
-  }, 'must be a positive duration like "90m", "24h" or "3d"')
-  .describe('A duration: a number and a unit (s, m, h, d, w), e.g. "24h" or "3d"');
 
 export { durationMs } from './duration.ts';
 
@@ -63,7 +50,7 @@ const action = z.union([
 
 const trigger = z.union([
   z.strictObject({
-    stage: z.enum(SHIPPED_STAGES).describe('The developer is in this stage (their furthest one)…'),
+    stage: stageId.describe('The developer is in this stage (their furthest one), a stage of the funnel in force…'),
     after: duration.describe('…and has made no progress for this long since reaching it'),
   }),
   z.strictObject({ signal: z.enum(ERROR_BURSTS).describe('An error burst detected in the first session') }),

@@ -2,16 +2,41 @@ import { readFileSync } from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import type pg from 'pg';
 import { recordAudit, type AuditAction } from '../audit/audit-log.ts';
-import { withTransaction, type Sql } from '../db/sql.ts';
+import { withTransaction, type Sql, type Statement } from '../db/sql.ts';
 import type { z } from 'zod';
-import type { ConfigFileError, ConfigFormat, NamedConfigFileError } from './config-file.ts';
+import type { ConfigFileError, ConfigFileResult, ConfigFormat, NamedConfigFileError } from './config-file.ts';
 
 /**
  * Versions of a config document in a PostgreSQL table (`rule_versions`,
- * `escalation_policy_versions`, with the same columns): every change is a new version, numbered
- * one past the last, with who made it, why, and the unified diff of its YAML against the previous
- * version's. The newest version is the running one. Versions are never updated or deleted.
+ * `escalation_policy_versions`, `funnel_versions`, with the same columns): every change is a new
+ * version, numbered one past the last, with who made it, why, and the unified diff of its YAML
+ * against the previous version's. The newest version is the running one. Versions are never
+ * updated or deleted.
  */
+
+/** The versioned config tables, in the order every change locks them: one order, no deadlock. */
+export const CONFIG_TABLES = { rules: 'rule_versions', escalationPolicy: 'escalation_policy_versions', funnel: 'funnel_versions' } as const;
+export type ConfigTable = (typeof CONFIG_TABLES)[keyof typeof CONFIG_TABLES];
+
+/**
+ * A transaction holding the write lock of every config table: changes to the documents are
+ * serialised, so a change checked against the others in force (the rules' stages against the
+ * funnel's) sees them as they stay until it commits. Plain reads are not blocked.
+ */
+export function withConfigLock<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
+  return withTransaction(pool, async (sql) => {
+    // One statement locks the tables one by one in the order listed. SHARE ROW EXCLUSIVE conflicts
+    // with itself and with writes, not with plain SELECTs.
+    await sql(`LOCK TABLE ${Object.values(CONFIG_TABLES).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+    return work(sql);
+  });
+}
+
+/** The newest version of a config table as `sql` reads it (no version yet: undefined). */
+export async function documentInForce<D>(sql: Sql, table: ConfigTable): Promise<{ version: number; document: D; source: string } | undefined> {
+  const [row] = await sql<{ version: number; document: D; source: string }>(`SELECT version, document, source FROM ${table} ORDER BY version DESC LIMIT 1`);
+  return row;
+}
 
 /** A stored version, `D` being the validated document. */
 export interface ConfigVersion<D> {
@@ -41,16 +66,29 @@ export interface ApplyRequest {
  */
 export type ApplyResult<D, E = ConfigFileError> = { ok: true; created: boolean; version: ConfigVersion<D> } | { ok: false; errors: E[] };
 
+/** A valid source and its document, before it is stored. */
+export interface ConfigCandidate<D> {
+  source: string;
+  document: D;
+}
+
 /** What a store keeps: which table, and the file format that validates a source. */
 export interface VersionedConfigKind<S extends z.ZodType, Named extends string> {
-  /** The table (columns as `rule_versions`). A constant, never user input. */
-  table: string;
+  /** The table (columns as `rule_versions`), one of CONFIG_TABLES. */
+  table: ConfigTable;
   /** Its `label` (`rules`, `escalation policy`) names versions in diffs, messages and the initial version's reason. */
   format: ConfigFormat<S, Named>;
   /** The audit trail's action for a new version. */
   auditAction: Extract<AuditAction, `${string}.applied`>;
   /** What `current()` throws before the first version; default a `NoConfigVersionError`. */
   noVersion?: () => NoConfigVersionError;
+  /**
+   * Why a valid document is refused given the other documents in force, read with `sql` (inside
+   * the config lock when applying): the rules name a stage the funnel lacks. None: never refused.
+   */
+  refuse?: (candidate: ConfigCandidate<z.output<S>>, sql: Sql) => Promise<NamedConfigFileError<Named>[]>;
+  /** One line per refusal, in start-up's message (they may be in another document than this one); default the format's. */
+  formatRefusal?: (error: NamedConfigFileError<Named>) => string;
 }
 
 /** `current()` before the first version is stored. */
@@ -116,47 +154,63 @@ export class VersionedConfigStore<S extends z.ZodType, Named extends string = ne
     return rows.map((row) => ({ version: row.version, author: row.author, reason: row.reason, diff: row.diff, createdAt: row.created_at }));
   }
 
+  /** What applying `source` now would answer, storing nothing: its errors, else its document. */
+  async validate(source: string): Promise<ConfigFileResult<z.output<S>, NamedConfigFileError<Named>>> {
+    const parsed = this.kind.format.parse(source);
+    if (!parsed.ok) return parsed;
+    const sql: Sql = async <T>(statement: Statement, ...params: unknown[]) => (await this.pool.query(statement, params)).rows as T[];
+    const errors = (await this.kind.refuse?.({ source, document: parsed.document }, sql)) ?? [];
+    return errors.length > 0 ? { ok: false, errors } : parsed;
+  }
+
   /**
-   * Validates `source` and stores it as the next version. An invalid source is rejected whole and
-   * the running version stays. Concurrent applies are serialised by a table lock taken in the
-   * transaction, so each gets its own version number and diffs against the one before it.
+   * Validates `source` and stores it as the next version. An invalid or refused source is rejected
+   * whole and the running version stays. Concurrent changes are serialised by the config lock
+   * (withConfigLock), so each gets its own version number, diffs against the one before it, and is
+   * checked against the other documents as they are when it commits.
    */
   async apply(request: ApplyRequest): Promise<ApplyResult<z.output<S>, NamedConfigFileError<Named>>> {
     const parsed = this.kind.format.parse(request.source);
     if (!parsed.ok) return parsed;
-    return this.locked(async (sql) => {
+    return withConfigLock(this.pool, async (sql) => {
       const [previous] = await sql<Row<z.output<S>>>(this.latest);
       if (previous && previous.source === request.source) return { ok: true, created: false, version: toVersion(previous) };
+      const errors = (await this.kind.refuse?.({ source: request.source, document: parsed.document }, sql)) ?? [];
+      if (errors.length > 0) return { ok: false, errors };
       return { ok: true, created: true, version: await this.insertNext(sql, previous, parsed.document, request) };
     });
   }
 
   /**
+   * Stores a valid document as the next version in the caller's transaction, which holds the config
+   * lock and has checked it against the other documents (several documents changed together); a
+   * source identical to the running version's stores nothing.
+   */
+  async storeLocked(sql: Sql, request: ApplyRequest, document: z.output<S>): Promise<{ created: boolean; version: ConfigVersion<z.output<S>> }> {
+    const [previous] = await sql<Row<z.output<S>>>(this.latest);
+    if (previous && previous.source === request.source) return { created: false, version: toVersion(previous) };
+    return { created: true, version: await this.insertNext(sql, previous, document, request) };
+  }
+
+  /**
    * Applies the file as version 1 (author "onramp") when no version exists; otherwise changes
    * nothing. Safe when several processes start together (the same lock as `apply`). Throws when
-   * the table is empty and the file is unreadable or invalid.
+   * the table is empty and the file is unreadable, invalid or refused.
    */
   async ensureInitialVersion(filePath: string): Promise<ConfigVersion<z.output<S>>> {
     const existing = await this.pool.query<Row<z.output<S>>>(this.latest);
     if (existing.rows[0]) return toVersion(existing.rows[0]);
     const source = readFileSync(filePath, 'utf8');
     const parsed = this.kind.format.parse(source);
-    if (!parsed.ok) {
-      throw new Error(`${filePath} is not a valid ${this.kind.format.label} file:\n${parsed.errors.map((e) => `  ${this.kind.format.formatError(e)}`).join('\n')}`);
-    }
-    return this.locked(async (sql) => {
+    const invalid = (errors: NamedConfigFileError<Named>[], what: string, format = this.kind.format.formatError) =>
+      new Error(`${filePath} ${what}:\n${errors.map((e) => `  ${format(e)}`).join('\n')}`);
+    if (!parsed.ok) throw invalid(parsed.errors, `is not a valid ${this.kind.format.label} file`);
+    return withConfigLock(this.pool, async (sql) => {
       const [latest] = await sql<Row<z.output<S>>>(this.latest);
       if (latest) return toVersion(latest); // another process got there first
+      const errors = (await this.kind.refuse?.({ source, document: parsed.document }, sql)) ?? [];
+      if (errors.length > 0) throw invalid(errors, 'does not fit the documents in force', this.kind.formatRefusal);
       return this.insertNext(sql, undefined, parsed.document, { source, author: 'onramp', reason: `initial ${this.kind.format.label} from ${filePath}` });
-    });
-  }
-
-  /** A transaction holding the table's write lock (readers are not blocked). */
-  private locked<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, async (sql) => {
-      // SHARE ROW EXCLUSIVE conflicts with itself and with writes, not with plain SELECTs.
-      await sql(`LOCK TABLE ${this.kind.table} IN SHARE ROW EXCLUSIVE MODE`);
-      return work(sql);
     });
   }
 

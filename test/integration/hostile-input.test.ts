@@ -62,7 +62,7 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
     const before = await h.count('events');
     const response = await call(method, url, body, url === '/v1/events' ? INGEST_KEY : ADMIN_KEY);
     expect(response.status, `${method} ${url} ${JSON.stringify(response.body)}`).toBe(status);
-    expectErrorShape(response.body, /^\/v1\/(rules|escalation-policy)/.test(url) ? ['line', 'column', 'rule', 'stall'] : []);
+    expectErrorShape(response.body, /^\/v1\/(rules|escalation-policy|funnel)/.test(url) ? ['line', 'column', 'rule', 'stall', 'stage', 'document', 'version'] : []);
     const { message, ...where } = error;
     expect(response.body.errors).toContainEqual(expect.objectContaining({ ...where, message: message ? expect.stringMatching(message) : expect.any(String) }));
     expect(await h.count('events')).toBe(before);
@@ -219,6 +219,9 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
       ['PUT', '/v1/rules', (source) => ({ source, author: 'mallory', reason: 'bomb' })],
       ['POST', '/v1/escalation-policy/validate', (source) => ({ source })],
       ['PUT', '/v1/escalation-policy', (source) => ({ source, author: 'mallory', reason: 'bomb' })],
+      ['POST', '/v1/funnel/validate', (source) => ({ source })],
+      ['PUT', '/v1/funnel', (source) => ({ source, author: 'mallory', reason: 'bomb' })],
+      ['PUT', '/v1/funnel', (source) => ({ source: 'stages: []', author: 'mallory', reason: 'bomb', rules: { source } })],
     ];
 
     it('an alias bomb is a 400 at the alias', async () => {
@@ -233,6 +236,7 @@ describe.each(databaseBackends())('hostile and odd input (%s)', (backend) => {
       }
       expect(await h.count('rule_versions')).toBe(1);
       expect(await h.count('escalation_policy_versions')).toBe(1);
+      expect(await h.count('funnel_versions')).toBe(0);
     });
   });
 

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, ESCALATION_FILE, INGEST_KEY, OnrampHarness, RULES_FILE } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
+import { SHIPPED_FUNNEL_FILE } from '../support/shipped-funnel.ts';
+import { FunnelStore } from '../../src/funnel/funnel-store.ts';
 
 const shipped = readFileSync(RULES_FILE, 'utf8');
 const changed = shipped.replace('holdoutPercent: 10', 'holdoutPercent: 20');
@@ -14,6 +16,8 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
 
   beforeAll(async () => {
     harness = await new OnrampHarness(backend).start();
+    // The funnel in force that rules and policies are checked against, as start-up stores it.
+    await new FunnelStore(harness.db.pool).ensureInitialVersion(SHIPPED_FUNNEL_FILE);
   });
   afterAll(async () => {
     await harness?.stop();
@@ -74,7 +78,13 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toEqual({
       errors: [
-        { path: 'rules[2].when.stage', rule: 'explore-the-api', message: expect.stringMatching(/^must be one of intent, /), line: expect.any(Number), column: expect.any(Number) },
+        {
+          path: 'rules[2].when.stage',
+          rule: 'explore-the-api',
+          message: expect.stringMatching(/^no stage "first_call" in the funnel \(its stages: intent, /),
+          line: expect.any(Number),
+          column: expect.any(Number),
+        },
       ],
     });
 
@@ -181,7 +191,7 @@ describe.each(databaseBackends())('the rules API (%s)', (backend) => {
           {
             path: 'criteria.stalls[1].since',
             stall: 'not-active',
-            message: expect.stringMatching(/^must be one of intent, /),
+            message: expect.stringMatching(/^no stage "first_call" in the funnel \(its stages: intent, /),
             line: expect.any(Number),
             column: expect.any(Number),
           },

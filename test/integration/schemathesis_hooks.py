@@ -76,7 +76,7 @@ schemathesis.openapi.format("date-time", st.one_of(st.sampled_from(_EDGE_INSTANT
 # the operations whose schema-valid bodies may be refused, see schemathesis.toml) a value or key
 # holding one is put at a drawn place.
 
-_FREE_FORM = re.compile(r"^(POST /v1/(events|import)|(PUT|POST) /v1/(rules|escalation-policy)(/validate)?)$")
+_FREE_FORM = re.compile(r"^(POST /v1/(events|import)|(PUT|POST) /v1/(rules|escalation-policy|funnel)(/validate)?)$")
 _lone = st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff", "a\ud83d", "\ude00b"])
 
 
@@ -126,7 +126,7 @@ def _copy(value):
 # and block style, and small documents of anchors, aliases, merge keys and tags.
 
 _CONFIG = Path(__file__).resolve().parents[2] / "config"
-_SHIPPED = {"rules": (_CONFIG / "rules.yaml").read_text(), "escalation-policy": (_CONFIG / "escalation.yaml").read_text()}
+_SHIPPED = {"rules": (_CONFIG / "rules.yaml").read_text(), "escalation-policy": (_CONFIG / "escalation.yaml").read_text(), "funnel": (_CONFIG / "funnel.yaml").read_text()}
 
 
 def _alias_bomb(levels):
@@ -170,7 +170,7 @@ def flatmap_body(ctx, body):
     places = list(_strings_in(body))
     if places:
         choices.append(st.builds(lambda place, lone: _with_lone_surrogate(_copy(body), place, lone), st.sampled_from(places), _lone))
-    kind = "rules" if "/v1/rules" in operation else "escalation-policy"
+    kind = "rules" if "/v1/rules" in operation else "funnel" if "/v1/funnel" in operation else "escalation-policy"
     # Only a source the schema allows is replaced (a string of at most 512 KiB characters): in a
     # negative case the source may be the component made invalid (an integer, too long), and a
     # YAML document in its place would make the case valid again.

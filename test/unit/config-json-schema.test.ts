@@ -38,21 +38,21 @@ describe.each([
 });
 
 describe('what editors should flag', () => {
-  it('rules: an unknown stage, an unknown field, a malformed duration', () => {
+  it('rules: a stage that is no stage id (the funnel in force says which exist), an unknown field, a malformed duration', () => {
     const validate = validator(read('schemas/rules.schema.json'));
     const rule = { id: 'x', when: { stage: 'intent', after: '3d' }, action: { send: 'x' } };
     expect(validate({ rules: [rule] })).toBe(true);
-    expect(validate({ rules: [{ ...rule, when: { stage: 'onboarded', after: '3d' } }] })).toBe(false);
+    expect(validate({ rules: [{ ...rule, when: { stage: 'Onboarded', after: '3d' } }] })).toBe(false);
     expect(validate({ rules: [{ ...rule, priority: 1 }] })).toBe(false);
     expect(validate({ rules: [{ ...rule, when: { stage: 'intent', after: 'soon' } }] })).toBe(false);
   });
 
-  it('escalation policy: an unknown stage, an unknown field, a malformed duration, a bad channel', () => {
+  it('escalation policy: a stage that is no stage id, an unknown field, a malformed duration, a bad channel', () => {
     const validate = validator(read('schemas/escalation-policy.schema.json'));
     const stall = { id: 'x', since: 'intent', until: 'account_created', after: '3d' };
     expect(validate({})).toBe(true);
     expect(validate({ criteria: { stalls: [stall] }, claimSla: '1h' })).toBe(true);
-    expect(validate({ criteria: { stalls: [{ ...stall, since: 'onboarded' }] } })).toBe(false);
+    expect(validate({ criteria: { stalls: [{ ...stall, since: 'Onboarded' }] } })).toBe(false);
     expect(validate({ criteria: { stalls: [stall] }, escalateTo: 'x' })).toBe(false);
     expect(validate({ claimSla: 'soon' })).toBe(false);
     expect(validate({ levels: [{ channel: 'onboarding' }] })).toBe(false);

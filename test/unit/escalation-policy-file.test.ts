@@ -35,10 +35,10 @@ describe('escalationPolicyFormat.parse', () => {
     expect(escalationPolicyFormat.formatError(errors[0]!)).toBe('criteria.stalls[1] (slow) after: must be a positive duration like "90m", "24h" or "3d" (line 4, column 76)');
   });
 
-  it('rejects a stall whose `until` is not later than `since`, and a duplicate stall id', () => {
-    const errors = errorsOf(stalls('{ id: a, since: first_api_call, until: intent, after: 3d }', '{ id: a, since: intent, until: account_created, after: 1d }'));
+  it('rejects a stage that is no stage id and a duplicate stall id (the order of `since` and `until` is checked against the funnel in force)', () => {
+    const errors = errorsOf(stalls('{ id: a, since: first_api_call, until: Intent, after: 3d }', '{ id: a, since: intent, until: account_created, after: 1d }'));
     expect(errors).toEqual([
-      expect.objectContaining({ path: 'criteria.stalls[0].until', stall: 'a', message: '`until` must be a later stage than `since`', line: 3 }),
+      expect.objectContaining({ path: 'criteria.stalls[0].until', stall: 'a', message: expect.stringMatching(/^must be a stage id in snake_case/), line: 3 }),
       expect.objectContaining({ path: 'criteria.stalls[1].id', stall: 'a', message: 'duplicate stall id "a"', line: 4 }),
     ]);
   });

@@ -28,12 +28,10 @@ describe('parseRulesSource', () => {
     expect(result.document.policy.frequencyCap).toEqual({ max: 2, per: '7d' });
   });
 
-  it('names the rule and the field of an unknown stage, with its line', () => {
-    const errors = errorsOf(withRule('  - id: stalled\n    when: { stage: onboarded, after: 3d }\n    action: { send: nudge }'));
-    expect(errors).toEqual([
-      { path: 'rules[1].when.stage', rule: 'stalled', message: expect.stringMatching(/^must be one of intent, account_created, .*production_deployment$/), line: 6, column: 20 },
-    ]);
-    expect(formatRulesError(errors[0]!)).toMatch(/^rules\[1\] \(stalled\) when\.stage: must be one of intent, /);
+  it('names the rule and the field of a stage that is no stage id, with its line (which stages exist, the funnel in force says)', () => {
+    const errors = errorsOf(withRule('  - id: stalled\n    when: { stage: Onboarded, after: 3d }\n    action: { send: nudge }'));
+    expect(errors).toEqual([{ path: 'rules[1].when.stage', rule: 'stalled', message: expect.stringMatching(/^must be a stage id in snake_case/), line: 6, column: 20 }]);
+    expect(formatRulesError(errors[0]!)).toMatch(/^rules\[1\] \(stalled\) when\.stage: must be a stage id in snake_case/);
   });
 
   it('rejects a bad duration', () => {
@@ -82,7 +80,7 @@ describe('parseRulesSource', () => {
   it('reports every error of the file at once', () => {
     const errors = errorsOf(
       withRule(
-        '  - id: a\n    when: { stage: nowhere, after: 1d }\n    action: { send: x }\n  - id: b\n    when: { stage: intent, after: -1h }\n    action: { send: x }\n    maxPerDeveloper: 0',
+        '  - id: a\n    when: { stage: No-where, after: 1d }\n    action: { send: x }\n  - id: b\n    when: { stage: intent, after: -1h }\n    action: { send: x }\n    maxPerDeveloper: 0',
       ),
     );
     expect(errors.map((e) => `${e.rule} ${e.path}`)).toEqual(['a rules[1].when.stage', 'b rules[2].when.after', 'b rules[2].maxPerDeveloper']);

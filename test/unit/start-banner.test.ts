@@ -8,6 +8,7 @@ const input = (tty: boolean, config: Partial<StartBannerInput['config']> = {}): 
   apiUrl: 'http://localhost:3000',
   temporalAddress: '127.0.0.1:7233',
   ingestKey: INGEST_KEY,
+  funnel: { version: 1, author: 'onramp', reason: 'initial funnel' },
   rules: { version: 1, author: 'onramp', reason: 'initial rules' },
   policy: { version: 1, author: 'onramp', reason: 'initial policy' },
   tty,

@@ -1,11 +1,9 @@
-import { resolve } from 'node:path';
+import { configFiles } from '../config-files.ts';
 import type { Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { processLogger } from '../../logger.ts';
-import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
-import { RuleStore } from '../../rules/rule-store.ts';
-import { EmailTemplates } from '../../mail/email-templates.ts';
+import { ensureConfigInForce } from '../../funnel/config-in-force.ts';
 import { onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
@@ -15,11 +13,12 @@ export async function apiCommand(config: Config): Promise<void> {
   const logger = processLogger(config);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
-  const rules = await new RuleStore(db.pool, new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR))).ensureInitialVersion(config.ONRAMP_RULES_FILE);
+  const { funnel, rules, policy } = await ensureConfigInForce(db.pool, configFiles(config));
+  logger.info({ version: funnel.version, author: funnel.author, reason: funnel.reason }, 'funnel version running');
   logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');
-  const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
   logger.info({ version: policy.version, author: policy.author, reason: policy.reason }, 'escalation policy version running');
-  if (!config.ONRAMP_ADMIN_KEY) logger.warn('ONRAMP_ADMIN_KEY is unset: the rules and escalation-policy endpoints (/v1/rules…, /v1/escalation-policy…) answer 401 to everyone');
+  if (!config.ONRAMP_ADMIN_KEY)
+    logger.warn('ONRAMP_ADMIN_KEY is unset: the rules, escalation-policy and funnel endpoints (/v1/rules…, /v1/escalation-policy…, /v1/funnel…) answer 401 to everyone');
   const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey!], adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [] });
   logger.info({ url: api.url }, 'api listening');
   onShutdownSignal(async () => {

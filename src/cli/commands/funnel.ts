@@ -2,34 +2,39 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config.ts';
 import { openDatabase } from '../../db/database.ts';
 import { funnelFormat } from '../../funnel/funnel-file.ts';
+import { formatConfigDocumentError, type ConfigDocumentError } from '../../funnel/funnel-references.ts';
 import { previewFunnel, type FunnelPreview } from '../../preview/funnel-preview.ts';
 import { positiveInt } from '../option-parsers.ts';
-import { versionedConfigActions } from './versioned-config-command.ts';
+import { versionedConfigCommand } from './versioned-config-command.ts';
 
 /**
- * `onramp funnel validate|preview`: a funnel file checked offline, as `rules validate` checks
- * rules, and what it would say of the stored history. Applying a funnel (versions, history)
- * comes with the funnel the engine runs.
+ * `onramp funnel validate|diff|apply|history|show|preview`: a funnel file checked offline, as
+ * `rules validate` checks rules; diff, apply (with the rules and policy that go with it), history
+ * and show through the HTTP API; and what a file would say of the stored history.
  */
 export function funnelCommand(program: Command): void {
-  const actions = versionedConfigActions({
+  const funnel = versionedConfigCommand(program, {
     name: 'funnel',
-    description: 'the onboarding funnel',
+    description:
+      'the onboarding funnel: its stages and the evidence of each (config/funnel.yaml); validate and preview a file offline; diff, apply, history and show through the HTTP API (admin key)',
     format: funnelFormat,
-    // Only `validate` is wired: diff, apply and history come with the versioned funnel there.
     apiPath: '/v1/funnel',
     summarise: ({ stages }) => {
       const roles = stages.filter((s) => s.role).map((s) => `${s.role}: ${s.id}`);
       return `${stages.length} stages: ${stages.map((s) => s.id).join(' → ')}${roles.length > 0 ? `; ${roles.join(', ')}` : ''}`;
     },
+    along: [
+      { option: 'rules', field: 'rules', label: 'rules' },
+      { option: 'policy', field: 'escalationPolicy', label: 'escalation policy' },
+    ],
+    // The API's errors of a change may be in the rules or policy (given, or in force) as well as the funnel.
+    formatError: (error) => ('document' in error ? formatConfigDocumentError(error as ConfigDocumentError) : funnelFormat.formatError(error)),
+    rejectionHint: (errors) =>
+      errors.some((e) => 'version' in e)
+        ? 'The rules or policy in force name stages this funnel drops: send their new versions with it (--rules <file>, --policy <file>).'
+        : undefined,
+    show: true,
   });
-  const funnel = program.command('funnel').description('the onboarding funnel: its stages and the evidence of each (config/funnel.yaml)');
-  funnel
-    .command('validate <file>')
-    .description('check a funnel file (no database or API needed); exit 0 valid, 1 invalid')
-    .action((file: string) => {
-      process.exitCode = actions.validate(loadConfig(), file);
-    });
   funnel
     .command('preview <file>')
     .description('what a funnel file would say of the stored history (DATABASE_URL, read only): stages, conversion, cohorts, changed developers')

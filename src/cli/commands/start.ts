@@ -1,13 +1,12 @@
 import { resolve } from 'node:path';
+import { configFiles } from '../config-files.ts';
 import type { Config } from '../../config.ts';
 import { startEmbeddedPostgres } from '../../db/embedded-postgres.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { processLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
-import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
-import { RuleStore } from '../../rules/rule-store.ts';
-import { EmailTemplates } from '../../mail/email-templates.ts';
+import { ensureConfigInForce } from '../../funnel/config-in-force.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
 import { adminKeyLocation, startBanner } from '../start-banner.ts';
@@ -55,8 +54,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
-    const rules = await new RuleStore(db.pool, new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR))).ensureInitialVersion(config.ONRAMP_RULES_FILE);
-    const policy = await new EscalationPolicyStore(db.pool).ensureInitialVersion(config.ONRAMP_ESCALATION_FILE);
+    const { funnel, rules, policy } = await ensureConfigInForce(db.pool, configFiles(config));
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
     const adminKey = config.ONRAMP_ADMIN_KEY ?? embeddedAdminKey(dataDir);
@@ -64,7 +62,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey], adminKeys: [adminKey] });
     started.push(api);
 
-    process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, rules, policy, tty: process.stdout.isTTY === true }));
+    process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, tty: process.stdout.isTTY === true }));
     if (options.demo) void runDemo(api.url, ingestKey, adminKey, adminKeyLocation(config, dataDir));
   } catch (error) {
     await stopAll().catch(() => undefined);

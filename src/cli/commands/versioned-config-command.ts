@@ -5,10 +5,11 @@ import { loadConfig, type Config } from '../../config.ts';
 import type { ConfigFileError, ConfigFormat } from '../../rules/config-file.ts';
 import { diffSources } from '../../rules/versioned-config-store.ts';
 import { adminKeyFile } from '../admin-key.ts';
+import { positiveInt } from '../option-parsers.ts';
 
 /**
- * `onramp <name> validate|diff|apply|history` for a versioned config document (`rules`,
- * `policy`): `validate` works offline on a file; `diff`, `apply` and `history` go through the
+ * `onramp <name> validate|diff|apply|history` (and `show`) for a versioned config document
+ * (`rules`, `policy`, `funnel`): `validate` works offline on a file; the others go through the
  * HTTP API with the admin key. Exit codes: 0 done, 1 invalid file / rejected / API error, 2 no
  * key or unreadable file.
  */
@@ -26,6 +27,23 @@ export interface VersionedConfigCommandSpec<S extends z.ZodType> {
   checkedFormat?(config: Config): ConfigFormat<S, never>;
   /** What `validate` says of a valid file, after `valid`: `7 rules, 7 enabled`. */
   summarise(document: z.output<S>): string;
+  /** Documents `apply` may send along in the same request, by option: `--rules <file>` → the body's `rules: { source }`. */
+  along?: readonly AlongDocument[];
+  /** One line per error the API answers, when its errors name more than this document (default: the format's). */
+  formatError?(error: ConfigFileError): string;
+  /** A line after the errors of a rejected `apply`, if they call for one. */
+  rejectionHint?(errors: ConfigFileError[]): string | undefined;
+  /** Adds `show [--version n] [--json]`. */
+  show?: boolean;
+}
+
+export interface AlongDocument {
+  /** The option's name, without dashes: `rules`, `policy`. */
+  option: string;
+  /** The request body's field: `rules`, `escalationPolicy`. */
+  field: string;
+  /** What it is, in messages: `rules`, `escalation policy`. */
+  label: string;
 }
 
 interface ApiOptions {
@@ -41,6 +59,13 @@ interface VersionBody {
   source: string;
   diff?: string;
   created?: boolean;
+}
+
+/** What became of a document sent along (`rules`, `escalationPolicy` in the answer). */
+interface AlongBody {
+  version: number;
+  created: boolean;
+  diff: string;
 }
 
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -95,10 +120,11 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
   const { format, apiPath } = spec;
   const { label } = format;
   const checked = (config: Config) => spec.checkedFormat?.(config) ?? format;
+  const formatError = (error: ConfigFileError) => (spec.formatError ?? format.formatError)(error);
 
   function failure(status: number, body: unknown): CliFailure {
     const errors = (body as { errors?: ConfigFileError[] } | undefined)?.errors;
-    const detail = Array.isArray(errors) ? errors.map((e) => (e.path ? format.formatError(e) : e.message)).join('\n') : JSON.stringify(body);
+    const detail = Array.isArray(errors) ? errors.map((e) => (e.path ? formatError(e) : e.message)).join('\n') : JSON.stringify(body);
     return new CliFailure(`${status === 401 ? '401 (wrong or missing admin key)' : status}: ${detail}`, 1);
   }
 
@@ -134,25 +160,56 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
       if (!check.ok) err(`note: ${file} is invalid, apply would reject it:\n${check.errors.map((e) => `  ${format.formatError(e)}`).join('\n')}`);
     },
 
-    /** `apply <file> --author --reason`: stores the file as the next version. */
-    async apply(config: Config, file: string, options: ApiOptions & { author: string; reason: string }): Promise<number> {
+    /**
+     * `apply <file> --author --reason`: stores the file as the next version; with `along` options
+     * (`--rules <file>`), their files in the same request, stored with it or not at all.
+     */
+    async apply(config: Config, file: string, options: ApiOptions & { author: string; reason: string } & Record<string, unknown>): Promise<number> {
       const source = readSource(file);
-      const result = await api(config, options)('PUT', apiPath, { source, author: options.author, reason: options.reason });
+      const along = (spec.along ?? []).flatMap((a) => (typeof options[a.option] === 'string' ? [{ ...a, file: options[a.option] as string }] : []));
+      const body = { source, author: options.author, reason: options.reason, ...Object.fromEntries(along.map((a) => [a.field, { source: readSource(a.file) }])) };
+      const result = await api(config, options)('PUT', apiPath, body);
       if (result.status === 400) {
         const errors = (result.body as { errors?: ConfigFileError[] }).errors ?? [];
-        for (const error of errors) out(format.formatError(error));
-        err(`${file} rejected: nothing applied, the running version is unchanged`);
+        for (const error of errors) out(formatError(error));
+        err(
+          along.length === 0
+            ? `${file} rejected: nothing applied, the running version is unchanged`
+            : `${[file, ...along.map((a) => a.file)].join(', ')} rejected: nothing applied, the running versions are unchanged`,
+        );
+        const hint = spec.rejectionHint?.(errors);
+        if (hint) err(hint);
         return 1;
       }
       if (result.status !== 200 && result.status !== 201) throw failure(result.status, result.body);
-      const version = result.body as VersionBody;
-      if (!version.created) {
-        out(`${file} is identical to the running version ${version.version}: nothing applied`);
-        return 0;
+      const version = result.body as VersionBody & Record<string, unknown>;
+      if (!version.created) out(`${file} is identical to the running version ${version.version}: nothing applied`);
+      else {
+        out(`applied ${file} as version ${version.version} (${version.author}: ${version.reason})`);
+        out(version.diff ?? '');
       }
-      out(`applied ${file} as version ${version.version} (${version.author}: ${version.reason})`);
-      out(version.diff ?? '');
+      for (const a of along) {
+        const applied = version[a.field] as AlongBody;
+        if (!applied.created) out(`${a.label}: ${a.file} is identical to the running version ${applied.version}: nothing applied`);
+        else {
+          out(`${a.label}: applied ${a.file} as version ${applied.version}`);
+          out(applied.diff);
+        }
+      }
       return 0;
+    },
+
+    /** `show [--version n]`: the running version (or one), its source after a header line. */
+    async show(config: Config, options: ApiOptions & { version?: number; json?: boolean }): Promise<void> {
+      const result = await api(config, options)('GET', options.version === undefined ? apiPath : `${apiPath}/versions/${options.version}`);
+      if (result.status !== 200) throw failure(result.status, result.body);
+      if (options.json) {
+        out(JSON.stringify(result.body, null, 2));
+        return;
+      }
+      const v = result.body as VersionBody;
+      out(`# ${label} v${v.version}${options.version === undefined ? ' (running)' : ''}, ${v.createdAt}, ${v.author}: ${v.reason}`);
+      out(v.source);
     },
 
     /** `history`: every version, newest first. */
@@ -200,13 +257,26 @@ export function versionedConfigCommand<S extends z.ZodType>(program: Command, sp
   withApi(command.command('diff <file>').description(`unified diff of a ${label} file against the running version`)).action((file: string, options: ApiOptions) =>
     run(() => actions.diff(loadConfig(), file, options)),
   );
-  withApi(
-    command
-      .command('apply <file>')
-      .description(`store a ${label} file as the next version (rejected whole if invalid)`)
-      .requiredOption('--author <author>', 'who makes the change')
-      .requiredOption('--reason <reason>', 'why'),
-  ).action((file: string, options: ApiOptions & { author: string; reason: string }) => run(() => actions.apply(loadConfig(), file, options)));
+  const apply = command
+    .command('apply <file>')
+    .description(
+      `store a ${label} file as the next version (rejected whole if invalid)${spec.along ? `, with the ${spec.along.map((a) => a.label).join(' and ')} given, in one transaction` : ''}`,
+    )
+    .requiredOption('--author <author>', 'who makes the change')
+    .requiredOption('--reason <reason>', 'why');
+  for (const a of spec.along ?? []) apply.option(`--${a.option} <file>`, `${a.label} to store with it (validated against it; same author and reason)`);
+  withApi(apply).action((file: string, options: ApiOptions & { author: string; reason: string } & Record<string, unknown>) =>
+    run(() => actions.apply(loadConfig(), file, options)),
+  );
+  if (spec.show) {
+    withApi(
+      command
+        .command('show')
+        .description(`the running ${label} version (or --version n): a header line, then its YAML`)
+        .option('--version <n>', 'this version instead of the running one', positiveInt('--version'))
+        .option('--json', 'print the raw JSON (with the validated document)'),
+    ).action((options: ApiOptions & { version?: number; json?: boolean }) => run(() => actions.show(loadConfig(), options)));
+  }
   withApi(
     command.command('history').description(`every ${label} version, newest first`).option('--diff', 'print each version’s diff').option('--json', 'print the raw JSON'),
   ).action((options: ApiOptions & { json?: boolean; diff?: boolean }) => run(() => actions.history(loadConfig(), options)));

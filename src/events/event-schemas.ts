@@ -119,7 +119,7 @@ export function isBuiltInEvent(event: IngestEvent): event is BuiltInEvent {
  * properties free-form. Attributed like a request: by developerId, or by properties.apiKey through
  * the key's `api_key.created` (waiting for it when it has not arrived yet).
  */
-export const customEvent = z
+const customEvent = z
   .object({
     ...base,
     developerId: base.developerId.optional(),
@@ -160,14 +160,14 @@ export const ingestEvent = z.union([builtInEvent, customEvent]).check(
 export type IngestEvent = BuiltInEvent | CustomEvent;
 export type ApiRequestEvent = z.infer<typeof apiRequest>;
 
-/** A custom event's type is any string, so comparing `type` narrows no further than this: */
+/** Comparing `type` with 'api.request' cannot rule out a custom event (its type is any string); this guard does. */
 export function isApiRequest(event: IngestEvent): event is ApiRequestEvent {
   return event.type === 'api.request';
 }
 
 /** The key that attributes an event sent without developerId: a request's, or a custom event's, `properties.apiKey`. */
 export function attributingKey(event: IngestEvent): string | undefined {
-  return event.type === 'api.request' || !isBuiltInEvent(event) ? (event.properties.apiKey as string | undefined) : undefined;
+  return event.type === 'api.request' || !isBuiltInEvent(event) ? event.properties.apiKey : undefined;
 }
 
 export const MAX_EVENTS_PER_BATCH = 1000;

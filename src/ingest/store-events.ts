@@ -7,7 +7,7 @@ export interface StoredBatch {
   skipped: Set<string>;
   /** Developers of this batch who were deleted (DELETE /v1/developers/:id): nothing of theirs was stored. */
   deleted: Set<string>;
-  /** Requests stored earlier, before their key's creation, which this batch's key creations attributed (custom events are attributed too, silently). */
+  /** Requests stored earlier, before their key's creation, which this batch's key creations attributed (custom events attributed with them prove no stage: not listed). */
   lateAttributed: AttributedRequest[];
 }
 
@@ -15,8 +15,8 @@ export interface StoredBatch {
  * Stores a batch's events in one statement: the events not already stored, except a deleted
  * developer's; the requests and custom events whose key is not mapped yet, to wait for its
  * creation; the waiting events that this batch's key creations attribute; and every newly
- * attributed request, added to the per-endpoint aggregates. One statement because the ingest is bound by CPU on both sides of
- * the wire, and each round trip costs both (bench/RESULTS.md).
+ * attributed request, added to the per-endpoint aggregates. One statement because the ingest is
+ * bound by CPU on both sides of the wire, and each round trip costs both (bench/RESULTS.md).
  *
  * The key mappings of this batch must be written before (mapApiKeys), and `developerOf` must know
  * them: a request of this batch never waits for a key this batch creates.

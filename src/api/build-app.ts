@@ -16,6 +16,7 @@ import { refuseUnstorableParameters } from './storable-text.ts';
 import { documentCommonStatuses, methodNotAllowed, openApiTransform } from './openapi-conventions.ts';
 import { escalationPolicyRoute } from './routes/escalation-policy-route.ts';
 import { eventsRoute } from './routes/events-route.ts';
+import { eventTypesRoute } from './routes/event-types-route.ts';
 import { funnelRoute } from './routes/funnel-route.ts';
 import { importRoute } from './routes/import-route.ts';
 import { handoffsRoute } from './routes/handoffs-route.ts';
@@ -137,6 +138,7 @@ export async function buildApp({
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
+  await app.register(eventTypesRoute, { pool: db.pool, adminKeys, funnel: async () => (await funnel()).document });
   await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, changes: funnelChanges });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });

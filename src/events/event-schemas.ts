@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { EVENT_TYPE_MESSAGE, EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from './event-type.ts';
 import { isoInstant } from './instant.ts';
 
 /**
- * The ingest contract: event names (`noun.past_verb`) and their properties. Extra properties are
- * kept (losing nothing), the listed ones are validated. Instants are normalised to UTC ISO-8601.
+ * The ingest contract: the built-in event types (`noun.past_verb`) and their properties, and custom
+ * events of any other well-formed type. Extra properties are kept (losing nothing), the listed ones
+ * are validated. Instants are normalised to UTC ISO-8601.
  */
 
 const instant = isoInstant.transform((value) => new Date(value).toISOString());
@@ -84,7 +86,7 @@ export const emailClicked = event('email.clicked', { messageId: id('messageId').
 export const supportTicketCreated = event('support.ticket_created', { subject: z.string().max(1000).optional() }, true);
 export const consentUpdated = event('consent.updated', { email: z.enum(['granted', 'revoked']) });
 
-export const ingestEvent = z.discriminatedUnion('type', [
+const builtInEvent = z.discriminatedUnion('type', [
   docsViewed,
   developerSignedUp,
   developerEmailVerified,
@@ -98,9 +100,75 @@ export const ingestEvent = z.discriminatedUnion('type', [
   consentUpdated,
 ]);
 
-export type IngestEvent = z.infer<typeof ingestEvent>;
+export type BuiltInEvent = z.infer<typeof builtInEvent>;
+export type BuiltInEventType = BuiltInEvent['type'];
+export const BUILT_IN_EVENT_TYPES: readonly BuiltInEventType[] = builtInEvent.options.map((option) => option.shape.type.value);
+
+const builtInTypes = new Set<string>(BUILT_IN_EVENT_TYPES);
+
+export function isBuiltInEventType(type: string): type is BuiltInEventType {
+  return builtInTypes.has(type);
+}
+
+export function isBuiltInEvent(event: IngestEvent): event is BuiltInEvent {
+  return builtInTypes.has(event.type);
+}
+
+/**
+ * An event of a type Onramp does not define (`payment.succeeded`): stored and counted, its
+ * properties free-form. Attributed like a request: by developerId, or by properties.apiKey through
+ * the key's `api_key.created` (waiting for it when it has not arrived yet).
+ */
+const customEvent = z
+  .object({
+    ...base,
+    developerId: base.developerId.optional(),
+    type: z
+      .string()
+      .max(MAX_EVENT_TYPE_LENGTH)
+      .regex(EVENT_TYPE_PATTERN, EVENT_TYPE_MESSAGE)
+      // A built-in type has its own schema, so it is never a custom event; in JSON Schema too.
+      .refine((type) => !isBuiltInEventType(type), 'is a built-in type, with its own schema')
+      .meta({ not: { enum: [...BUILT_IN_EVENT_TYPES] } })
+      .describe('Your own event type (any type but the built-in ones), e.g. payment.succeeded'),
+    properties: z.looseObject({ apiKey: id('apiKey').optional() }).default({}),
+  })
+  .refine((e) => e.developerId !== undefined || e.properties.apiKey !== undefined, {
+    message: 'a custom event needs developerId or properties.apiKey',
+    path: ['developerId'],
+  });
+
+export type CustomEvent = z.infer<typeof customEvent>;
+
+/**
+ * Any event: a built-in type with its own strict schema, any other well-formed type as a custom
+ * event. A union reports every branch's problems for an event that fits none; the type says which
+ * one was meant, so only that one's are reported (a signup with a bad email names
+ * `properties.email`, not the custom branch's complaint about its type).
+ */
+export const ingestEvent = z.union([builtInEvent, customEvent]).check(
+  z.superRefine(
+    (event: unknown, ctx) => {
+      const type = (event as { type?: unknown } | null)?.type;
+      const meant = typeof type === 'string' && isBuiltInEventType(type) ? builtInEvent : customEvent;
+      ctx.issues.splice(0, ctx.issues.length, ...((meant.safeParse(event).error?.issues ?? []) as z.core.$ZodRawIssue[]));
+    },
+    { when: (payload) => payload.issues.length > 0 },
+  ),
+);
+
+export type IngestEvent = BuiltInEvent | CustomEvent;
 export type ApiRequestEvent = z.infer<typeof apiRequest>;
-export type EventType = IngestEvent['type'];
+
+/** Comparing `type` with 'api.request' cannot rule out a custom event (its type is any string); this guard does. */
+export function isApiRequest(event: IngestEvent): event is ApiRequestEvent {
+  return event.type === 'api.request';
+}
+
+/** The key that attributes an event sent without developerId: a request's, or a custom event's, `properties.apiKey`. */
+export function attributingKey(event: IngestEvent): string | undefined {
+  return event.type === 'api.request' || !isBuiltInEvent(event) ? event.properties.apiKey : undefined;
+}
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 

@@ -1,5 +1,5 @@
 import type { DomainJourneyEvent } from '../journey/journey-event.ts';
-import type { IngestEvent } from './event-schemas.ts';
+import type { BuiltInEvent } from './event-schemas.ts';
 
 /**
  * The properties a journey decides on. Contact data (email, urls, subjects) stays in PostgreSQL.
@@ -9,7 +9,7 @@ import type { IngestEvent } from './event-schemas.ts';
  */
 const JOURNEY_PROPERTIES = ['mode', 'accountType', 'acquisitionChannel', 'orgId', 'timezone', 'messageId'] as const;
 
-export function toJourneyEvent(event: Exclude<IngestEvent, { type: 'api.request' }>): DomainJourneyEvent {
+export function toJourneyEvent(event: Exclude<BuiltInEvent, { type: 'api.request' }>): DomainJourneyEvent {
   const source = event.properties as Record<string, unknown>;
   const properties: Record<string, string> = {};
   for (const key of JOURNEY_PROPERTIES) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPE_MESSAGE, EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../events/event-type.ts';
 import { duration } from '../rules/duration-schema.ts';
 
 /**
@@ -13,10 +14,6 @@ const MAX_STAGES = 20;
 /** The stages the metrics measure to: time to first call (`first_call`), the production rate (`production`). */
 export const STAGE_ROLES = ['first_call', 'production'] as const;
 
-/** `noun.past_verb` and longer: lower-case words joined by dots (`payment.succeeded`, `team.member_invited`). */
-const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-const MAX_EVENT_TYPE_LENGTH = 64;
-
 /** The event type the gateway's requests arrive as: evidence about it is a `request` condition, not an `event`. */
 export const API_REQUEST = 'api.request';
 
@@ -29,7 +26,7 @@ export const stageId = z
 const eventType = z
   .string()
   .max(MAX_EVENT_TYPE_LENGTH)
-  .regex(EVENT_TYPE_PATTERN, 'must be an event type like "payment.succeeded": lower-case words joined by dots')
+  .regex(EVENT_TYPE_PATTERN, EVENT_TYPE_MESSAGE)
   .refine((type) => type !== API_REQUEST, `"${API_REQUEST}" is evidence through a \`request:\` condition (status, endpoint, mode, …), not an \`event:\``)
   .describe('An event type, built-in or your own (`payment.succeeded`)');
 

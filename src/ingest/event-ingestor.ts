@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
-import type { ApiRequestEvent, IngestEvent } from '../events/event-schemas.ts';
+import { attributingKey, isApiRequest, isBuiltInEvent, type ApiRequestEvent, type BuiltInEvent, type IngestEvent } from '../events/event-schemas.ts';
 import { toJourneyEvent } from '../events/to-journey-event.ts';
 import { isSdkUserAgent, sdkClassifier } from '../events/user-agent.ts';
 import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
@@ -12,18 +12,20 @@ import { shippedFunnel } from '../funnel/funnel-file.ts';
 import { FunnelEvidence } from './funnel-evidence.ts';
 import type { AttributedRequest } from './request-aggregates.ts';
 import { storeEvents } from './store-events.ts';
+import { countEventTypes } from './event-type-stats.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
 import { burstThresholdsFrom } from './burst-thresholds.ts';
 import type { RuleStore } from '../rules/rule-store.ts';
 import { EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
-type DomainEvent = Exclude<IngestEvent, { type: 'api.request' }>;
+/** The built-in events the journey hears (custom events reach no journey). */
+type DomainEvent = Exclude<BuiltInEvent, { type: 'api.request' }>;
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
-  /** Accepted api.request events whose key is not (yet) mapped to a developer. */
+  /** Accepted api.request and custom events whose key is not (yet) mapped to a developer. */
   unattributed: number;
   /** Signals queued for the journeys. */
   signals: number;
@@ -147,17 +149,19 @@ export class EventIngestor {
   ): Promise<Omit<IngestResult, 'duplicates'>> {
     let events = batch;
     // Classified once per request: the user-agent patterns are the costliest per-event check.
-    const sdkOf = new Map(events.map((e) => [e.id, e.type === 'api.request' && this.isSdk(e.properties.userAgent)]));
+    const sdkOf = new Map(events.map((e) => [e.id, isApiRequest(e) && this.isSdk(e.properties.userAgent)]));
     const keyEvents = events.filter((e): e is Extract<IngestEvent, { type: 'api_key.created' }> => e.type === 'api_key.created');
-    const requests = events.filter((e): e is ApiRequestEvent => e.type === 'api.request');
-    const requestKeys = [...new Set(requests.filter((r) => !r.developerId).map((r) => r.properties.apiKey!))];
+    const attributingKeys = [...new Set(events.filter((e) => !e.developerId).map((e) => attributingKey(e)!))];
     // Keys created here and keys not known to be mapped, in one sorted call (no lock cycles).
-    await lockApiKeys(sql, [...keyEvents.map((e) => e.properties.apiKey), ...requestKeys.filter((k) => !this.keyOwners.has(k))]);
+    await lockApiKeys(sql, [...keyEvents.map((e) => e.properties.apiKey), ...attributingKeys.filter((k) => !this.keyOwners.has(k))]);
     // A duplicate's key is not mapped: an already-stored id under other data changes nothing.
     await mapApiKeys(sql, await notStored(sql, keyEvents));
-    const keyOwners = await this.ownersOf(sql, requestKeys, learnt.keyOwners);
-    const developerOf = (e: IngestEvent) => e.developerId ?? (e.type === 'api.request' ? keyOwners.get(e.properties.apiKey!) : undefined);
-    const { skipped, deleted, lateAttributed } = await storeEvents(sql, events, developerOf, sdkOf);
+    const keyOwners = await this.ownersOf(sql, attributingKeys, learnt.keyOwners);
+    const developerOf = (e: IngestEvent) => {
+      const key = attributingKey(e);
+      return e.developerId ?? (key === undefined ? undefined : keyOwners.get(key));
+    };
+    const { skipped, deleted, lateAttributed, lateEvents } = await storeEvents(sql, events, developerOf, sdkOf);
     // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
     const fresh = events.filter((e) => !skipped.has(e.id));
@@ -166,7 +170,7 @@ export class EventIngestor {
       sql,
       fresh.map((e) => e.developerId).filter((id): id is string => id !== undefined),
     );
-    const domainEvents = fresh.filter((e): e is DomainEvent => e.type !== 'api.request');
+    const domainEvents = fresh.filter((e): e is DomainEvent => isBuiltInEvent(e) && e.type !== 'api.request');
     await recordProfiles(
       sql,
       domainEvents.filter((e) => e.type === 'developer.signed_up'),
@@ -174,16 +178,20 @@ export class EventIngestor {
 
     const attributed: AttributedRequest[] = [...lateAttributed];
     let unattributed = 0;
-    for (const r of fresh) {
-      if (r.type !== 'api.request') continue;
-      const developerId = developerOf(r);
+    for (const e of fresh) {
+      const developerId = developerOf(e);
       if (developerId === undefined) unattributed++;
-      else attributed.push(toAttributed(r, developerId, sdkOf.get(r.id)!));
+      else if (isApiRequest(e)) attributed.push(toAttributed(e, developerId, sdkOf.get(e.id)!));
     }
     const burstCandidates = this.bursts.candidates(attributed, thresholds);
 
     const candidates = new EvidenceCandidates();
-    for (const c of funnel.ofEvents(domainEvents.map((e) => ({ developerId: e.developerId, event: e })))) candidates.add(c);
+    // Every stored event but requests may be a stage's evidence: built-in and custom, attributed now or late.
+    const attributedEvents = fresh.flatMap((e) => {
+      const developerId = developerOf(e);
+      return developerId === undefined || isApiRequest(e) ? [] : [{ developerId, event: e }];
+    });
+    for (const c of funnel.ofEvents([...attributedEvents, ...lateEvents])) candidates.add(c);
     for (const c of await this.requestEvidence(sql, funnel, attributed, [...burstCandidates.first, ...burstCandidates.continued])) candidates.add(c);
     const proposed = candidates.values();
     const lowered = await lowerStageEvidence(sql, funnel.version, proposed);
@@ -197,6 +205,7 @@ export class EventIngestor {
       funnel.stages,
     );
     await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);
+    await countEventTypes(sql, fresh); // last: its rows are the most contended locks of ingest
     return { accepted: fresh.length, unattributed, signals: signals.length, deleted: batch.length - events.length };
   }
 

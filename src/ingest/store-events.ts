@@ -1,5 +1,6 @@
 import type { Sql } from '../db/sql.ts';
-import type { IngestEvent } from '../events/event-schemas.ts';
+import { BUILT_IN_EVENT_TYPES, type IngestEvent } from '../events/event-schemas.ts';
+import type { DevelopersEvent } from './funnel-evidence.ts';
 import { addToEndpointTotals, type AttributedRequest } from './request-aggregates.ts';
 
 export interface StoredBatch {
@@ -9,14 +10,16 @@ export interface StoredBatch {
   deleted: Set<string>;
   /** Requests stored earlier, before their key's creation, which this batch's key creations attributed. */
   lateAttributed: AttributedRequest[];
+  /** Custom events stored earlier, before their key's creation, which this batch's key creations attributed. */
+  lateEvents: DevelopersEvent[];
 }
 
 /**
  * Stores a batch's events in one statement: the events not already stored, except a deleted
- * developer's; the requests whose key is not mapped yet, to wait for its creation; the waiting
- * requests that this batch's key creations attribute; and every newly attributed request, added to
- * the per-endpoint aggregates. One statement because the ingest is bound by CPU on both sides of
- * the wire, and each round trip costs both (bench/RESULTS.md).
+ * developer's; the requests and custom events whose key is not mapped yet, to wait for its
+ * creation; the waiting events that this batch's key creations attribute; and every newly
+ * attributed request, added to the per-endpoint aggregates. One statement because the ingest is
+ * bound by CPU on both sides of the wire, and each round trip costs both (bench/RESULTS.md).
  *
  * The key mappings of this batch must be written before (mapApiKeys), and `developerOf` must know
  * them: a request of this batch never waits for a key this batch creates.
@@ -25,8 +28,10 @@ export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (
   // Sorted by id: batches sharing events (retried deliveries) wait on each other, never in a cycle.
   const events = [...batch].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const rows = await sql<{
-    outcome: 'skipped' | 'deleted' | 'late';
+    outcome: 'skipped' | 'deleted' | 'late' | 'late_event';
     id: string;
+    type: string;
+    properties: Record<string, unknown>;
     developer_id: string;
     endpoint: string;
     status: number;
@@ -43,10 +48,12 @@ export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (
     events.map((e) => (e.type === 'api.request' ? sdkOf.get(e.id)! : null)),
     JSON.stringify(events.map((e) => e.properties)),
   );
-  const stored: StoredBatch = { skipped: new Set(), deleted: new Set(), lateAttributed: [] };
+  const stored: StoredBatch = { skipped: new Set(), deleted: new Set(), lateAttributed: [], lateEvents: [] };
   for (const r of rows) {
     if (r.outcome === 'skipped') stored.skipped.add(r.id);
     else if (r.outcome === 'deleted') stored.deleted.add(r.id);
+    else if (r.outcome === 'late_event')
+      stored.lateEvents.push({ developerId: r.developer_id, event: { id: r.id, type: r.type, occurredAt: r.occurred_at.toISOString(), properties: r.properties } });
     else
       stored.lateAttributed.push({
         id: r.id,
@@ -62,6 +69,9 @@ export async function storeEvents(sql: Sql, batch: IngestEvent[], developerOf: (
   return stored;
 }
 
+/** The types whose key is a column: a key's creation, and the events a key attributes (requests and custom events). */
+const KEYED = `type IN ('api.request', 'api_key.created') OR type NOT IN (${BUILT_IN_EVENT_TYPES.map((t) => `'${t}'`).join(', ')})`;
+
 /**
  * $1–$5: ids, types, developers, times, SDK flags (sorted by id); $6: the properties as one JSON
  * array, zipped by position with the other columns. The request columns (key, endpoint, status,
@@ -73,7 +83,7 @@ const STORE_EVENTS = `
   inserted AS (
     INSERT INTO events (id, type, developer_id, api_key, occurred_at, endpoint, status, mode, sdk, properties)
     SELECT id, type, developer_id,
-      CASE WHEN type IN ('api.request', 'api_key.created') THEN p.properties->>'apiKey' END,
+      CASE WHEN ${KEYED} THEN p.properties->>'apiKey' END,
       occurred_at,
       CASE WHEN type = 'api.request' THEN p.properties->>'endpoint' END,
       CASE WHEN type = 'api.request' THEN (p.properties->>'status')::int END,
@@ -84,10 +94,10 @@ const STORE_EVENTS = `
     WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)
     ON CONFLICT (id) DO NOTHING
     RETURNING id, type, developer_id, api_key, endpoint, status, mode, sdk, occurred_at),
-  -- A request whose key is not mapped yet waits for the key's creation (lockApiKeys orders the two).
+  -- An event whose key is not mapped yet (a request, a custom event) waits for the key's creation (lockApiKeys orders the two).
   waiting AS (
     INSERT INTO unattributed_requests (event_id, api_key)
-    SELECT id, api_key FROM inserted WHERE type = 'api.request' AND developer_id IS NULL),
+    SELECT id, api_key FROM inserted WHERE developer_id IS NULL),
   -- A key's creation arrived after requests made with it: they are attributed now, never dropped.
   attributed AS (
     DELETE FROM unattributed_requests w USING api_keys k
@@ -95,13 +105,15 @@ const STORE_EVENTS = `
     RETURNING w.event_id, k.developer_id),
   late AS (
     UPDATE events e SET developer_id = a.developer_id FROM attributed a WHERE e.id = a.event_id
-    RETURNING e.id, e.developer_id, e.endpoint, e.status, e.mode, e.properties->>'method' AS method, e.sdk, e.occurred_at),
+    RETURNING e.id, e.type, e.developer_id, e.endpoint, e.status, e.mode, e.properties->>'method' AS method, e.sdk, e.occurred_at, e.properties),
   totals AS (${addToEndpointTotals(`(
     SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM inserted WHERE type = 'api.request' AND developer_id IS NOT NULL
     UNION ALL
-    SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM late) AS requests`)})
+    SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM late WHERE type = 'api.request') AS requests`)})
   -- What was not inserted, not what was: nearly every event is new, and its id need not travel back.
-  SELECT 'skipped' AS outcome, id, NULL AS developer_id, NULL AS endpoint, NULL::int AS status, NULL AS mode, NULL AS method, NULL::boolean AS sdk, NULL::timestamptz AS occurred_at
+  SELECT 'skipped' AS outcome, id, NULL AS type, NULL AS developer_id, NULL AS endpoint, NULL::int AS status, NULL AS mode, NULL AS method, NULL::boolean AS sdk,
+         NULL::timestamptz AS occurred_at, NULL::jsonb AS properties
     FROM unnest($1::text[]) AS batch(id) WHERE id NOT IN (SELECT id FROM inserted)
-  UNION ALL SELECT 'deleted', developer_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM deleted
-  UNION ALL SELECT 'late', id, developer_id, endpoint, status, mode, method, sdk, occurred_at FROM late`;
+  UNION ALL SELECT 'deleted', developer_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM deleted
+  UNION ALL SELECT 'late', id, type, developer_id, endpoint, status, mode, method, sdk, occurred_at, NULL FROM late WHERE type = 'api.request'
+  UNION ALL SELECT 'late_event', id, type, developer_id, NULL, NULL, NULL, NULL, NULL, occurred_at, properties FROM late WHERE type <> 'api.request'`;

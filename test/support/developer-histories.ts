@@ -5,7 +5,7 @@ import type { FunnelEvent } from '../../src/funnel/evaluate-funnel.ts';
  * Random developer histories for property tests of stage evidence: an API key, requests around it
  * (some before the key, ties at the same minute, test and live, 2xx and errors, GET and POST,
  * five endpoints, one nested and one a health check),
- * and a few of the other events that prove stages.
+ * and a few of the other events that prove stages, built-in and custom (`payment.succeeded`).
  */
 
 const base = Date.UTC(2026, 10, 1);
@@ -24,8 +24,8 @@ export const developerHistory = fc.record({
     }),
     { minLength: 1, maxLength: 14 },
   ),
-  extras: fc.subarray(['docs.viewed', 'developer.signed_up', 'quickstart.completed', 'webhook.test', 'webhook.live'] as const),
-  extraHours: fc.array(fc.integer({ min: 0, max: 96 }), { minLength: 5, maxLength: 5 }),
+  extras: fc.subarray(['docs.viewed', 'developer.signed_up', 'quickstart.completed', 'webhook.test', 'webhook.live', 'payment.test', 'payment.live'] as const),
+  extraHours: fc.array(fc.integer({ min: 0, max: 96 }), { minLength: 7, maxLength: 7 }),
 });
 
 export type DeveloperHistory = typeof developerHistory extends fc.Arbitrary<infer T> ? T : never;
@@ -50,6 +50,9 @@ export function historyEvents(developerId: string, h: DeveloperHistory): (Funnel
     const id = `${developerId}-x${i}`;
     if (kind === 'developer.signed_up')
       events.push({ id, type: kind, developerId, occurredAt, properties: { email: 'x@example.com', accountType: 'individual', acquisitionChannel: 'paid' } });
+    // A custom event, attributed by the key as the gateway's requests are (it may come before the key).
+    else if (kind === 'payment.test' || kind === 'payment.live')
+      events.push({ id, type: 'payment.succeeded', occurredAt, properties: { apiKey: key, livemode: kind === 'payment.live', amount: 1200 } });
     else if (kind === 'webhook.test' || kind === 'webhook.live')
       events.push({ id, type: 'webhook.registered', developerId, occurredAt, properties: { url: 'https://example.com/h', mode: kind === 'webhook.live' ? 'live' : 'test' } });
     else events.push({ id, type: kind, developerId, occurredAt });

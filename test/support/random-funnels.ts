@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import type { FunnelDocument, StageEvidence } from '../../src/funnel/funnel-schema.ts';
 
 /**
- * Random funnel documents over the vocabulary of developer-histories.ts: event evidence on the
- * built-in types (with property conditions), request conditions on status, endpoint globs, method,
+ * Random funnel documents over the vocabulary of developer-histories.ts: event evidence on built-in
+ * types and a custom one (with property conditions), request conditions on status, endpoint globs, method,
  * mode and exclusions, with and without thresholds and windows.
  */
 
@@ -11,6 +11,7 @@ const eventEvidence: fc.Arbitrary<StageEvidence> = fc.oneof(
   fc.constantFrom('docs.viewed', 'developer.signed_up', 'api_key.created', 'quickstart.completed').map((event) => ({ event })),
   fc.constantFrom('test', 'live', ['test', 'live']).map((mode) => ({ event: 'webhook.registered', where: { mode } })),
   fc.constant({ event: 'developer.signed_up', where: { accountType: 'organization' } }),
+  fc.constantFrom(undefined, false, true).map((livemode) => (livemode === undefined ? { event: 'payment.succeeded' } : { event: 'payment.succeeded', where: { livemode } })),
 );
 
 const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });

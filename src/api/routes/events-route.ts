@@ -16,7 +16,7 @@ export interface EventsRouteOptions {
 export const accepted = z.object({
   accepted: z.int().describe('events stored by this request'),
   duplicates: z.int().describe('events whose id was already stored (changed nothing)'),
-  unattributed: z.int().describe('api.request events whose key is not (yet) mapped to a developer; kept and attributed when the key arrives'),
+  unattributed: z.int().describe('api.request and custom events whose key is not (yet) mapped to a developer; kept and attributed when the key arrives'),
   deleted: z.int().describe('events of deleted developers (DELETE /v1/developers/:id): not stored'),
 });
 

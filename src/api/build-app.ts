@@ -41,6 +41,7 @@ import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
+import { FunnelRecomputer } from '../ingest/funnel-recomputation.ts';
 
 export interface AppDeps {
   db: Database;
@@ -68,12 +69,6 @@ export interface AppDeps {
   templatesDir?: string;
   /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
   funnel: ReadFunnelInForce;
-  /**
-   * Serve `PUT /v1/funnel`. Off by default: running journeys follow a changed funnel only once
-   * every developer's stages are recomputed under it, which Onramp does not do yet; until then the
-   * funnel in force is the file stored at first start. On for the tests of the store and its API.
-   */
-  funnelChanges?: boolean;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
@@ -95,7 +90,6 @@ export async function buildApp({
   ingestKeyCacheMs,
   templatesDir = 'templates',
   funnel,
-  funnelChanges = false,
 }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
@@ -129,7 +123,10 @@ export async function buildApp({
   const rules = new RuleStore(db.pool, new EmailTemplates(resolve(templatesDir)));
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const funnelStore = new FunnelStore(db.pool);
-  const ingestor = givenIngestor ?? createEventIngestor(db.pool, { rules, funnel, sdkUserAgents });
+  // A funnel change recomputes every developer's stages; one left unfinished (a restart) resumes now.
+  const recomputer = new FunnelRecomputer(db.pool, { onSignalsQueued });
+  recomputer.run().catch((error: unknown) => logger.error({ err: error }, 'funnel recomputation failed; it resumes at the next start or change'));
+  const ingestor = givenIngestor ?? createEventIngestor(db.pool, { rules, sdkUserAgents });
   await app.register(healthRoute, { ingestor, temporal });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
   const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
@@ -139,7 +136,7 @@ export async function buildApp({
   await app.register(journeyRoute, { prisma, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
   await app.register(eventTypesRoute, { pool: db.pool, adminKeys, funnel: async () => (await funnel()).document });
-  await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, changes: funnelChanges });
+  await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, recomputer });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });

@@ -64,7 +64,6 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
       const { run = true, ...dispatcherOptions } = options.dispatcher ?? {};
       ingestor = createEventIngestor(db.pool, {
         rules: new RuleStore(db.pool),
-        funnel: funnelInForce,
         ...(options.api?.sdkUserAgents ? { sdkUserAgents: options.api.sdkUserAgents } : {}),
       });
       const outbox = new OutboxDispatcher({ ...dispatcherOptions, prisma: db.prisma, temporal, logger });

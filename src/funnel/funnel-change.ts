@@ -10,6 +10,7 @@ import { CONFIG_TABLES, documentInForce, withConfigLock, type ApplyRequest, type
 import { stageReferenceErrors, type CheckedDocument, type ConfigDocumentError, type ConfigDocumentName } from './funnel-references.ts';
 import type { FunnelDocument } from './funnel-schema.ts';
 import type { FunnelStore } from './funnel-store.ts';
+import { FUNNEL_VERSION_LOCK } from './funnel-in-force.ts';
 
 /**
  * A funnel change, with the rules and the escalation policy it brings along: a funnel that drops
@@ -94,11 +95,24 @@ export async function applyFunnelChange(pool: pg.Pool, stores: ConfigStores, cha
   return withConfigLock(pool, async (sql) => {
     const errors = await crossCheck(sql, parsed);
     if (errors.length > 0) return { ok: false, errors };
+    // Batches evaluated under the funnel in force commit first; later ones wait for this one.
+    await sql(`SELECT pg_advisory_xact_lock($1)`, FUNNEL_VERSION_LOCK);
     const store = <D>(target: { storeLocked(sql: Sql, request: ApplyRequest, document: D): Promise<Applied<D>> }, checked: CheckedDocument<D>) =>
       target.storeLocked(sql, { source: checked.source, author, reason }, checked.document);
     const rules = parsed.rules && (await store(stores.rules, parsed.rules));
     const escalationPolicy = parsed.escalationPolicy && (await store(stores.escalationPolicy, parsed.escalationPolicy));
     const funnel = await store(stores.funnel, parsed.funnel);
+    if (funnel.created) await startRecomputation(sql, funnel.version.version);
     return { ok: true, funnel, ...(rules ? { rules } : {}), ...(escalationPolicy ? { escalationPolicy } : {}) };
   });
+}
+
+/**
+ * Records that every developer's stages need recomputing under `version` (src/ingest/
+ * funnel-recomputation.ts runs it), in the transaction that stores the version: a recomputation
+ * of an older version still running is superseded.
+ */
+async function startRecomputation(sql: Sql, version: number): Promise<void> {
+  await sql(`UPDATE funnel_recomputations SET status = 'superseded', finished_at = now() WHERE status = 'running'`);
+  await sql(`INSERT INTO funnel_recomputations (funnel_version, status) VALUES ($1, 'running') ON CONFLICT (funnel_version) DO NOTHING`, version);
 }

@@ -15,6 +15,14 @@ export type ReadFunnelInForce = () => Promise<FunnelVersion>;
 /** What a metric measures to: `first_call` (time to first call), `production` (the production rate). */
 export type StageRole = NonNullable<FunnelDocument['stages'][number]['role']>;
 
+/**
+ * The advisory lock that orders funnel changes and ingest: each ingest transaction holds it shared
+ * while it evaluates a batch under the version it read, a new version is stored holding it
+ * exclusively. So once a version is committed, every batch evaluated under an older one has
+ * committed too, and the recomputation that follows sees all their events.
+ */
+export const FUNNEL_VERSION_LOCK = 0x6f6e72616d70; // "onramp"
+
 /** The stage ids in funnel order. */
 export function stageIds(document: FunnelDocument): string[] {
   return document.stages.map((stage) => stage.id);

@@ -7,7 +7,7 @@ import { isSdkUserAgent, sdkClassifier } from '../events/user-agent.ts';
 import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
 import { stageProvedSignalId, type JourneyEvent } from '../journey/journey-event.ts';
 import { stageRank } from '../journey/stages.ts';
-import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
+import { FUNNEL_VERSION_LOCK, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { shippedFunnel } from '../funnel/funnel-file.ts';
 import { FunnelEvidence } from './funnel-evidence.ts';
 import type { AttributedRequest } from './request-aggregates.ts';
@@ -41,8 +41,6 @@ export interface IngestorOptions {
   evidenceCacheSize?: number;
   /** The error-burst thresholds in force (the rules' policy); the schema's defaults otherwise. */
   burstThresholds?: () => Promise<BurstThresholds>;
-  /** The funnel whose stage evidence the batches are evaluated for; the shipped funnel otherwise. */
-  funnel?: ReadFunnelInForce;
 }
 
 export interface IngestOptions {
@@ -63,11 +61,8 @@ interface Learnt {
 }
 
 /** The ingestor as Onramp runs it: the error-burst thresholds of the rules in force, the SDK user agents configured beside the shipped ones. */
-export function createEventIngestor(
-  pool: pg.Pool,
-  { rules, funnel, sdkUserAgents = [] }: { rules: RuleStore; funnel?: ReadFunnelInForce; sdkUserAgents?: readonly RegExp[] },
-): EventIngestor {
-  return new EventIngestor(pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents), ...(funnel ? { funnel } : {}) });
+export function createEventIngestor(pool: pg.Pool, { rules, sdkUserAgents = [] }: { rules: RuleStore; sdkUserAgents?: readonly RegExp[] }): EventIngestor {
+  return new EventIngestor(pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
 }
 
 /**
@@ -81,8 +76,7 @@ export class EventIngestor {
   private readonly evidence: EvidenceCache;
   private readonly bursts = new ErrorBurstDetector();
   private readonly burstThresholds: () => Promise<BurstThresholds>;
-  private readonly funnelInForce: ReadFunnelInForce;
-  /** The funnel version in force, compiled (recompiled when another version comes into force). */
+  /** The funnel version last in force, compiled (recompiled when another version comes into force). */
   private funnel: FunnelEvidence | undefined;
 
   constructor(
@@ -93,12 +87,25 @@ export class EventIngestor {
     this.keyOwners = new LRUCache({ max: options.keyCacheSize ?? 100_000 });
     this.evidence = new EvidenceCache(options.evidenceCacheSize ?? 100_000);
     this.burstThresholds = options.burstThresholds ?? (async () => DEFAULT_BURST_THRESHOLDS);
-    this.funnelInForce = options.funnel ?? (async () => shippedFunnel());
   }
 
-  private async funnelEvidence(): Promise<FunnelEvidence> {
-    const inForce = await this.funnelInForce();
-    if (this.funnel?.version !== inForce.version) this.funnel = new FunnelEvidence(inForce);
+  /**
+   * The funnel version in force, read in the batch's transaction under FUNNEL_VERSION_LOCK (shared):
+   * a new version cannot commit while this batch is evaluated under the one before it. The
+   * document is read again only when the version changed; none stored yet is the shipped funnel.
+   */
+  private async funnelInForce(sql: Sql): Promise<FunnelEvidence> {
+    const [row] = await sql<{ version: number | null }>(
+      {
+        name: 'ingest-funnel-version',
+        text: `SELECT (SELECT version FROM funnel_versions ORDER BY version DESC LIMIT 1) AS version FROM (SELECT pg_advisory_xact_lock_shared($1)) AS locked`,
+      },
+      FUNNEL_VERSION_LOCK,
+    );
+    const version = row?.version ?? null;
+    if (this.funnel && this.funnel.version === (version ?? 1)) return this.funnel;
+    const inForce = version === null ? shippedFunnel() : (await sql<FunnelVersion>(`SELECT version, document FROM funnel_versions WHERE version = $1`, version))[0]!;
+    this.funnel = new FunnelEvidence(inForce);
     return this.funnel;
   }
 
@@ -106,9 +113,12 @@ export class EventIngestor {
     const events = firstById(batch);
     // Read before the transaction: they may need a connection of their own (PGlite has one in all).
     const thresholds = events.some((e) => e.type === 'api.request') ? await this.burstThresholds() : DEFAULT_BURST_THRESHOLDS;
-    const funnel = await this.funnelEvidence();
-    const learnt: Learnt = { funnelVersion: funnel.version, keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
-    const result = await withTransaction(this.pool, (sql) => this.ingestInTransaction(sql, events, funnel, thresholds, learnt, options.imported === true));
+    const learnt: Learnt = { funnelVersion: 0, keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
+    const result = await withTransaction(this.pool, async (sql) => {
+      const funnel = await this.funnelInForce(sql);
+      learnt.funnelVersion = funnel.version;
+      return this.ingestInTransaction(sql, events, funnel, thresholds, learnt, options.imported === true);
+    });
     for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
     this.evidence.learn(learnt.funnelVersion, learnt.lowered, learnt.refused);
     this.bursts.learn(learnt.bursts);
@@ -280,7 +290,7 @@ async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void>
  * statement). Every ingest transaction takes its locks in one order — keys, events, aggregates,
  * developers' rows, these — each set sorted, so two batches never wait on each other in a cycle.
  */
-async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
+export async function lockDevelopers(sql: Sql, developerIds: string[]): Promise<void> {
   const ids = [...new Set(developerIds)].sort();
   if (ids.length === 0) return;
   await sql(
@@ -334,7 +344,7 @@ function toAttributed(r: ApiRequestEvent, developerId: string, sdk: boolean): At
   return { id: r.id, developerId, endpoint: p.endpoint, method: p.method, status: p.status, mode: p.mode, sdk, occurredAt: r.occurredAt };
 }
 
-interface QueuedSignal {
+export interface QueuedSignal {
   developerId: string;
   event: JourneyEvent;
 }
@@ -373,7 +383,7 @@ function inEventOrder(signals: QueuedSignal[], stages: readonly string[]): Queue
   return signals.sort((a, b) => (isEarlier(key(a), key(b)) ? -1 : isEarlier(key(b), key(a)) ? 1 : rank(a) - rank(b)));
 }
 
-async function enqueueSignals(sql: Sql, signals: QueuedSignal[]): Promise<void> {
+export async function enqueueSignals(sql: Sql, signals: QueuedSignal[]): Promise<void> {
   if (signals.length === 0) return;
   await sql(
     `INSERT INTO outbox_signals (developer_id, signal_id, payload)

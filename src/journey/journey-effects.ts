@@ -29,11 +29,12 @@ export interface CurrentStageEffect {
   type: 'recordCurrentStage';
   developerId: string;
   funnelVersion: number;
-  stage: Stage;
-  /** Its position in the funnel version. */
+  /** Null when no stage of a newly followed funnel version is reached. */
+  stage: Stage | null;
+  /** Its position in the funnel version (-1: none). */
   rank: number;
   /** The event time of its earliest evidence. */
-  at: string;
+  at: string | null;
 }
 
 export type JourneyEffect = StageReachedEffect | StageAdvancedEffect | CurrentStageEffect;

@@ -45,6 +45,21 @@ export interface StageProvedEvent {
 }
 
 /**
+ * A new funnel version came into force: every stage's earliest evidence under it, recomputed from
+ * the stored events (id `funnel:v<version>`). The journey follows that version from now on: it
+ * records these stages under it, as if it had followed it from the start, and treats what was due
+ * already as the past (as an import).
+ */
+export interface FunnelChangedEvent {
+  id: string;
+  type: 'funnel.changed';
+  /** When the recomputation reached this developer (ordering only). */
+  occurredAt: string;
+  funnel: JourneyFunnel;
+  evidence: Record<Stage, { occurredAt: string; eventId: string }>;
+}
+
+/**
  * A stage proved by api.request traffic, as ingest sent it before the funnel was a document:
  * still in the histories (and outboxes) of journeys from then.
  */
@@ -84,7 +99,7 @@ export interface ErrorBurstEvent {
   imported?: true;
 }
 
-export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | StageProvedEvent | ErrorBurstEvent;
+export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | StageProvedEvent | FunnelChangedEvent | ErrorBurstEvent;
 
 /** The signal id of a stage proof (version 1 keeps the id the milestones had, so neither is heard twice). */
 export function stageProvedSignalId(causeEventId: string, stage: Stage, funnelVersion: number): string {

@@ -15,7 +15,7 @@ import {
   type SlackFailedEvent,
 } from './handoff.ts';
 import { EFFECT_TYPES, type EffectOfType, type EffectType, type JourneyEffect, type JourneySnapshotSummary, type MachineEffect } from './journey-effects.ts';
-import { stagesProvenBy, type DomainJourneyEvent, type JourneyEvent } from './journey-event.ts';
+import { stagesProvenBy, type DomainJourneyEvent, type FunnelChangedEvent, type JourneyEvent, type StageProvedEvent } from './journey-event.ts';
 import { decideNudges, initialNudgeState, sendFailedDecision, type NudgeState, type SendFailedEvent } from './nudging.ts';
 import { SHIPPED_STAGES, stageRank, type JourneyFunnel, type Stage } from './stages.ts';
 import { MACHINE_VERSION } from './journey-versions.ts';
@@ -38,6 +38,12 @@ export interface JourneyContext {
    */
   funnel?: JourneyFunnel;
   evidence: EvidenceByStage;
+  /**
+   * Proofs of a funnel version newer than the one followed, heard before its `funnel.changed`
+   * (ingest evaluates new events under a version as soon as it is in force; the recomputation
+   * reaches each journey later): applied when that version is adopted.
+   */
+  pendingProofs?: StageProvedEvent[];
   /** Absent in journeys started before machine version 2 until their first nudge-relevant event. */
   nudging?: NudgeState;
   /** Absent until the first handoff-relevant event or decision (machine version 3 on). */
@@ -89,7 +95,9 @@ const journeySetup = setup({
       };
     }),
     noteBackfill: enqueueActions(({ context, event, enqueue }) => {
-      if ('imported' in event && event.imported === true && !context.backfillPending) enqueue.assign({ backfillPending: true });
+      // A changed funnel re-dates stages to the past: what was due then is the past, as for an import.
+      const past = ('imported' in event && event.imported === true) || (event.type === 'funnel.changed' && event.funnel.version > (context.funnel?.version ?? 0));
+      if (past && !context.backfillPending) enqueue.assign({ backfillPending: true });
     }),
     decideNudges: enqueueActions(({ context, event, enqueue }) => {
       const { now, rules, policy } = event as DecideNudgesEvent;
@@ -142,6 +150,18 @@ const journeySetup = setup({
     applyEvidence: enqueueActions(({ context, event: received, enqueue }) => {
       if (HOST_EVENTS.has(received.type)) return;
       const event = received as JourneyEvent;
+      if (event.type === 'funnel.changed') {
+        const change = changeFunnel(context, event);
+        if (change) {
+          enqueue.assign(change.context);
+          enqueueEffects(enqueue, change.effects);
+        }
+        return;
+      }
+      if (event.type === 'stage.proved' && context.funnel !== undefined && context.funnel.version > 0 && event.funnel.version > context.funnel.version) {
+        enqueue.assign({ pendingProofs: [...(context.pendingProofs ?? []), event] });
+        return;
+      }
       let { funnel, evidence } = context;
       const effects: MachineEffect[] = [];
       if (event.type === 'stage.proved' && (funnel === undefined || funnel.version === 0)) {
@@ -211,6 +231,71 @@ const SHIPPED_FUNNEL_VERSION = 1;
 /** The stages the journey follows. */
 export function stagesOf(context: Pick<JourneyContext, 'funnel'>): readonly Stage[] {
   return context.funnel?.stages ?? SHIPPED_STAGES;
+}
+
+/**
+ * A newer funnel version with each stage's evidence recomputed under it: the journey follows it
+ * from now on, recording its stages, where it stands and the transitions it would have made under
+ * it from the start (by event time). Pending proofs of that version apply on top; older ones go.
+ */
+function changeFunnel(context: JourneyContext, event: FunnelChangedEvent): { context: Partial<JourneyContext>; effects: JourneyEffect[] } | undefined {
+  if (context.funnel !== undefined && event.funnel.version <= context.funnel.version) return undefined;
+  const { funnel } = event;
+  const evidence: EvidenceByStage = {};
+  for (const stage of funnel.stages) {
+    const proof = [
+      event.evidence[stage],
+      ...(context.pendingProofs ?? []).filter((p) => p.funnel.version === funnel.version && p.stage === stage).map((p) => ({ occurredAt: p.occurredAt, eventId: p.causeEventId })),
+    ]
+      .filter((p) => p !== undefined)
+      .reduce<{ occurredAt: string; eventId: string } | undefined>((best, p) => (isEarlier(p, best) ? p : best), undefined);
+    if (proof) evidence[stage] = proof;
+  }
+  const pendingProofs = (context.pendingProofs ?? []).filter((p) => p.funnel.version > funnel.version);
+  const effects: JourneyEffect[] = [];
+  for (const stage of funnel.stages) {
+    const proof = evidence[stage];
+    if (proof)
+      effects.push({
+        type: 'recordStage',
+        developerId: context.developerId,
+        stage,
+        funnelVersion: funnel.version,
+        occurredAt: proof.occurredAt,
+        causeEventId: proof.eventId,
+        late: false,
+      });
+  }
+  // The transitions in event time: each proof that moved the current stage further.
+  let current: Stage | null = null;
+  const byTime = funnel.stages
+    .filter((stage) => evidence[stage])
+    .sort((a, b) => (isEarlier(evidence[a]!, evidence[b]!) ? -1 : isEarlier(evidence[b]!, evidence[a]!) ? 1 : stageRank(funnel.stages, a) - stageRank(funnel.stages, b)));
+  for (const stage of byTime) {
+    if (current !== null && stageRank(funnel.stages, stage) <= stageRank(funnel.stages, current)) continue;
+    const proof = evidence[stage]!;
+    effects.push({
+      type: 'recordTransition',
+      developerId: context.developerId,
+      from: current,
+      to: stage,
+      funnelVersion: funnel.version,
+      occurredAt: proof.occurredAt,
+      causeEventId: proof.eventId,
+      machineVersion: context.machineVersion,
+    });
+    current = stage;
+  }
+  const standing = currentStage(evidence, funnel.stages);
+  effects.push({
+    type: 'recordCurrentStage',
+    developerId: context.developerId,
+    funnelVersion: funnel.version,
+    stage: standing,
+    rank: standing === null ? -1 : stageRank(funnel.stages, standing),
+    at: standing === null ? null : evidence[standing]!.occurredAt,
+  });
+  return { context: { funnel, evidence, pendingProofs: pendingProofs.length > 0 ? pendingProofs : undefined }, effects };
 }
 
 /** The evidence a journey keeps on adopting a funnel version, recorded under it, and where that leaves it. */

@@ -1,11 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Fastify from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { funnelRoute } from '../../src/api/routes/funnel-route.ts';
 import { ensureConfigInForce } from '../../src/funnel/config-in-force.ts';
 import { stageReferenceErrors } from '../../src/funnel/funnel-references.ts';
 import { FunnelStore } from '../../src/funnel/funnel-store.ts';
@@ -30,7 +27,7 @@ const keys = { ingest: 'funnel-api-ingest-key-012345', admin: 'funnel-api-admin-
 describe('GET /v1/schemas/funnel', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(databaseBackends()[0]!, { keys, funnelChanges: true });
+    t = await startTestApp(databaseBackends()[0]!, { keys });
   });
   afterAll(async () => {
     await t?.close();
@@ -50,7 +47,7 @@ describe.each(databaseBackends())('the funnel API (%s)', (backend) => {
 
   // Each test on a database as start-up leaves it: the shipped funnel, rules and policy as version 1.
   beforeEach(async () => {
-    t = await startTestApp(backend, { keys, funnelChanges: true });
+    t = await startTestApp(backend, { keys });
     await ensureConfigInForce(t.db.pool, { ...FILES, templates: new EmailTemplates(resolve(import.meta.dirname, '../../templates')) });
   });
   afterEach(async () => {
@@ -335,37 +332,5 @@ describe.each(databaseBackends())('the funnel API (%s)', (backend) => {
       policy: await new EscalationPolicyStore(t.db.pool).current(),
     };
     expect(stageReferenceErrors(inForce.funnel.document, { rules: inForce.rules, policy: inForce.policy })).toEqual([]);
-  });
-});
-
-describe('the funnel route with changes withheld', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(databaseBackends()[0]!, { keys, funnelChanges: true });
-    await new FunnelStore(t.db.pool).ensureInitialVersion(FILES.funnelFile);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  it('serves reads and validate, and no PUT /v1/funnel', async () => {
-    const app = Fastify().withTypeProvider<ZodTypeProvider>();
-    app.setValidatorCompiler(validatorCompiler);
-    app.setSerializerCompiler(serializerCompiler);
-    const pool = t.db.pool;
-    await app.register(funnelRoute, {
-      pool,
-      stores: { funnel: new FunnelStore(pool), rules: new RuleStore(pool), escalationPolicy: new EscalationPolicyStore(pool) },
-      adminKeys: [keys.admin],
-      changes: false,
-    });
-    const headers = { authorization: `Bearer ${keys.admin}` };
-    try {
-      expect((await app.inject({ method: 'GET', url: '/v1/funnel', headers })).statusCode).toBe(200);
-      expect((await app.inject({ method: 'POST', url: '/v1/funnel/validate', headers, payload: { source: relabelled } })).statusCode).toBe(200);
-      expect((await app.inject({ method: 'PUT', url: '/v1/funnel', headers, payload: { source: relabelled, author: 'a', reason: 'b' } })).statusCode).toBe(404);
-    } finally {
-      await app.close();
-    }
   });
 });

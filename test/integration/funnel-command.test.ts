@@ -39,7 +39,7 @@ describe('onramp funnel show / history / apply (through the API)', () => {
   const apply = (path: string, reason: string, ...more: string[]) => onramp(['funnel', 'apply', path, '--url', url, '--author', 'ada', '--reason', reason, ...more]);
 
   beforeAll(async () => {
-    t = await startTestApp('pglite', { keys, funnelChanges: true });
+    t = await startTestApp('pglite', { keys });
     await ensureConfigInForce(t.db.pool, {
       funnelFile: config('funnel.yaml'),
       rulesFile: config('rules.yaml'),

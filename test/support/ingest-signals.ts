@@ -17,7 +17,7 @@ export function asIngestSends(events: JourneyEvent[]): JourneyEvent[] {
       occurredAt: event.occurredAt,
       causeEventId,
       funnel: SHIPPED,
-      ...(event.imported ? { imported: true as const } : {}),
+      ...('imported' in event && event.imported ? { imported: true as const } : {}),
     }));
     return event.type === 'api.milestone' ? proofs : [event, ...proofs];
   });

@@ -11,6 +11,8 @@ import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import type { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
+import { SHIPPED_FUNNEL_FILE } from '../../src/funnel/funnel-file.ts';
+import { FunnelStore } from '../../src/funnel/funnel-store.ts';
 import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
@@ -27,7 +29,7 @@ import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 export const INGEST_KEY = 'test-ingest-key-0123456789';
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const AGENT_KEY = 'test-agent-key-0123456789';
-/** The shipped rules, stored as version 1 by `start()`. */
+/** The shipped rules, stored as version 1 by `start()` (after the shipped funnel). */
 export const RULES_FILE = fileURLToPath(new URL('../../config/rules.yaml', import.meta.url));
 /** The shipped escalation policy, stored as version 1 by `start()`. */
 export const ESCALATION_FILE = fileURLToPath(new URL('../../config/escalation.yaml', import.meta.url));
@@ -79,6 +81,7 @@ export class OnrampHarness {
     this.database = await createMigratedTestDatabase(this.backend);
     this.db = openDatabase(this.database.url, { max: this.database.maxConnections });
     this.prisma = this.db.prisma;
+    await new FunnelStore(this.db.pool).ensureInitialVersion(SHIPPED_FUNNEL_FILE);
     await new RuleStore(this.db.pool).ensureInitialVersion(RULES_FILE);
     await new EscalationPolicyStore(this.db.pool).ensureInitialVersion(ESCALATION_FILE);
     this.temporalPort = await freePort();

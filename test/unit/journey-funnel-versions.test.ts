@@ -101,4 +101,59 @@ describe('a journey following funnel versions', () => {
     expect(Object.keys(snapshot.context.evidence).sort()).toEqual(['account_created', 'paid']);
     expect(stage).toBe('paid');
   });
+
+  describe('a funnel change (funnel.changed)', () => {
+    const V3: JourneyFunnel = { version: 3, stages: ['signed_up', 'sandbox_payment', 'live_payment'] };
+    const changed = (funnel: JourneyFunnel, evidence: Record<string, { occurredAt: string; eventId: string }>): JourneyEvent => ({
+      id: `funnel:v${funnel.version}`,
+      type: 'funnel.changed',
+      occurredAt: at(20),
+      funnel,
+      evidence,
+    });
+    const followingV2 = () => run([proved(PAYMENTS, 'signed_up', 'e1', at(1)), proved(PAYMENTS, 'first_call', 'r1', at(2))], fresh()).snapshot;
+
+    it('follows the new version with its recomputed evidence: rows, where it stands, the transitions in event time, under it', () => {
+      const { snapshot, effects, stage } = run(
+        [changed(V3, { live_payment: { occurredAt: at(5), eventId: 'p2' }, signed_up: { occurredAt: at(1), eventId: 'e1' } })],
+        followingV2(),
+      );
+      expect(snapshot.context.funnel).toEqual(V3);
+      expect(stage).toBe('live_payment');
+      expect(effects.filter((e) => e.type === 'recordStage').map((e) => [e.stage, e.funnelVersion])).toEqual([
+        ['signed_up', 3],
+        ['live_payment', 3],
+      ]);
+      expect(effects.filter((e) => e.type === 'recordTransition').map((e) => [e.from, e.to, e.funnelVersion])).toEqual([
+        [null, 'signed_up', 3],
+        ['signed_up', 'live_payment', 3],
+      ]);
+      expect(effects.filter((e) => e.type === 'recordCurrentStage')).toEqual([
+        { type: 'recordCurrentStage', developerId: 'dev_1', funnelVersion: 3, stage: 'live_payment', rank: 2, at: at(5) },
+      ]);
+      // Stages re-dated to the past: the next decision treats what was due as the past.
+      expect(snapshot.context.backfillPending).toBe(true);
+    });
+
+    it('keeps proofs of the new version heard before the change, and applies them with it', () => {
+      const early = run([proved(V3, 'sandbox_payment', 'p1', at(4))], followingV2());
+      expect(early.effects).toEqual([]);
+      const { stage, snapshot } = run([changed(V3, { signed_up: { occurredAt: at(1), eventId: 'e1' } })], early.snapshot);
+      expect(stage).toBe('sandbox_payment');
+      expect(snapshot.context.evidence.sandbox_payment).toEqual({ occurredAt: at(4), eventId: 'p1' });
+      expect(snapshot.context.pendingProofs).toBeUndefined();
+    });
+
+    it('ignores a change to a version no newer than the one it follows', () => {
+      const { effects, snapshot } = run([changed({ ...V3, version: 2 }, {})], followingV2());
+      expect(effects).toEqual([]);
+      expect(snapshot.context.funnel).toEqual(PAYMENTS);
+    });
+
+    it('a change that leaves no stage reached says so to the read model', () => {
+      const { effects, stage } = run([changed(V3, {})], followingV2());
+      expect(stage).toBeNull();
+      expect(effects).toEqual([{ type: 'recordCurrentStage', developerId: 'dev_1', funnelVersion: 3, stage: null, rank: -1, at: null }]);
+    });
+  });
 });

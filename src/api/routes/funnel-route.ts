@@ -2,23 +2,25 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import { z } from 'zod';
 import { applyFunnelChange, validateFunnelChange, type Applied, type ConfigStores } from '../../funnel/funnel-change.ts';
+import type { FunnelRecomputer } from '../../ingest/funnel-recomputation.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 import { toVersionResponse, versionedConfigReads, versionedConfigSchemas, type VersionedConfigRouteSpec } from './versioned-config-route.ts';
 
 /**
  * The funnel: `/v1/funnel` (read, PUT a new version), `/validate`, `/history`,
- * `/versions/:version`, and `/v1/schemas/funnel`; admin key only but for the JSON Schema. Its PUT
- * and validate take the rules and escalation policy along: a funnel that drops a stage they name
- * is applied with their new versions, in one transaction, or refused.
+ * `/versions/:version`, `/recomputation`, and `/v1/schemas/funnel`; admin key only but for the
+ * JSON Schema. Its PUT and validate take the rules and escalation policy along: a funnel that
+ * drops a stage they name is applied with their new versions, in one transaction, or refused. A
+ * new version starts the recomputation of every developer's stages under it.
  */
 
 export interface FunnelRouteOptions {
   pool: pg.Pool;
   stores: ConfigStores;
   adminKeys: readonly string[];
-  /** false: no PUT /v1/funnel (the funnel is read and validated here, changed nowhere). */
-  changes: boolean;
+  /** Recomputes every developer's stages under a new version (started by PUT), and says how far it is. */
+  recomputer: FunnelRecomputer;
 }
 
 const spec: VersionedConfigRouteSpec = {
@@ -29,7 +31,7 @@ const spec: VersionedConfigRouteSpec = {
   examplePath: 'stages[3].evidence[0].request.within',
 };
 
-export const funnelRoute: FastifyPluginAsyncZod<FunnelRouteOptions> = async (app, { pool, stores, adminKeys, changes }) => {
+export const funnelRoute: FastifyPluginAsyncZod<FunnelRouteOptions> = async (app, { pool, stores, adminKeys, recomputer }) => {
   await app.register(versionedConfigReads(spec), { store: stores.funnel, adminKeys });
   const onRequest = bearerAuth(adminKeys);
   const security = [{ bearer: [] }];
@@ -79,7 +81,31 @@ export const funnelRoute: FastifyPluginAsyncZod<FunnelRouteOptions> = async (app
     },
   );
 
-  if (!changes) return;
+  const recomputation = z.object({
+    funnelVersion: z.int(),
+    status: z.enum(['running', 'done', 'superseded']).describe('superseded: a newer version came into force before it finished'),
+    developersDone: z.int(),
+    developersTotal: z.int().describe('developers today: what a running recomputation is heading for'),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+  });
+  app.get(
+    `${spec.path}/recomputation`,
+    {
+      onRequest,
+      schema: {
+        summary: "The recomputation of every developer's stages under the newest funnel version applied by PUT",
+        security,
+        response: { 200: recomputation, 401: errorResponse, 404: errorResponse },
+      },
+    },
+    async (_request, reply) => {
+      const status = await recomputer.status();
+      if (!status) return reply.code(404).send({ errors: [{ path: '', message: 'no funnel version has been applied since the first: nothing recomputed' }] });
+      return status;
+    },
+  );
+
   app.put(
     spec.path,
     {
@@ -101,6 +127,8 @@ export const funnelRoute: FastifyPluginAsyncZod<FunnelRouteOptions> = async (app
     async (request, reply) => {
       const result = await applyFunnelChange(pool, stores, request.body);
       if (!result.ok) return reply.code(400).send({ errors: result.errors });
+      if (result.funnel.created)
+        recomputer.run().catch((error: unknown) => request.log.error({ err: error }, 'funnel recomputation failed; it resumes at the next start or change'));
       const created = result.funnel.created || result.rules?.created === true || result.escalationPolicy?.created === true;
       return reply.code(created ? 201 : 200).send({
         ...toVersionResponse(result.funnel.version),

@@ -284,7 +284,7 @@ async function ensureDevelopers(sql: Sql, developerIds: string[]): Promise<void>
 }
 
 /**
- * Serialises concurrent batches of the same developers for the active-integration proof, which
+ * Serialises concurrent batches of the same developers for the request thresholds, whose proof
  * must see every earlier request: taken after this batch's requests are stored and aggregated, so
  * the batch that waits sees the other's rows once it commits (READ COMMITTED: a fresh snapshot per
  * statement). Every ingest transaction takes its locks in one order — keys, events, aggregates,

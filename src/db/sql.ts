@@ -16,7 +16,7 @@ export function statementLabel(statement: Statement): string {
 }
 
 /** Runs `work` in one transaction on a pooled connection; rolls back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>, { begin = 'BEGIN' }: { begin?: string } = {}): Promise<T> {
   const client = await pool.connect();
   const sql: Sql = async <R>(statement: Statement, ...params: unknown[]) => {
     try {
@@ -26,7 +26,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Prom
     }
   };
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await work(sql);
     await client.query('COMMIT');
     return result;

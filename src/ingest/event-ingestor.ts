@@ -22,6 +22,9 @@ import { EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from '
 /** The built-in events the journey hears (custom events reach no journey). */
 type DomainEvent = Exclude<BuiltInEvent, { type: 'api.request' }>;
 
+/** An ingest transaction begins holding FUNNEL_VERSION_LOCK shared, in the BEGIN's own round trip. */
+const INGEST_BEGIN = `BEGIN; SELECT pg_advisory_xact_lock_shared(${FUNNEL_VERSION_LOCK})`;
+
 export interface IngestResult {
   accepted: number;
   duplicates: number;
@@ -90,18 +93,14 @@ export class EventIngestor {
   }
 
   /**
-   * The funnel version in force, read in the batch's transaction under FUNNEL_VERSION_LOCK (shared):
-   * a new version cannot commit while this batch is evaluated under the one before it. The
-   * document is read again only when the version changed; none stored yet is the shipped funnel.
+   * The funnel version in force, read in the batch's transaction after INGEST_BEGIN took
+   * FUNNEL_VERSION_LOCK shared: a new version cannot commit while this batch is evaluated under
+   * the one before it. (Read by a statement of its own: a statement's snapshot is taken before it
+   * waits for a lock, so one that waited for a new version's commit would still see the old one.)
+   * The document is read again only when the version changed; none stored yet is the shipped funnel.
    */
   private async funnelInForce(sql: Sql): Promise<FunnelEvidence> {
-    const [row] = await sql<{ version: number | null }>(
-      {
-        name: 'ingest-funnel-version',
-        text: `SELECT (SELECT version FROM funnel_versions ORDER BY version DESC LIMIT 1) AS version FROM (SELECT pg_advisory_xact_lock_shared($1)) AS locked`,
-      },
-      FUNNEL_VERSION_LOCK,
-    );
+    const [row] = await sql<{ version: number | null }>({ name: 'ingest-funnel-version', text: `SELECT max(version) AS version FROM funnel_versions` });
     const version = row?.version ?? null;
     if (this.funnel && this.funnel.version === (version ?? 1)) return this.funnel;
     const inForce = version === null ? shippedFunnel() : (await sql<FunnelVersion>(`SELECT version, document FROM funnel_versions WHERE version = $1`, version))[0]!;
@@ -114,11 +113,15 @@ export class EventIngestor {
     // Read before the transaction: they may need a connection of their own (PGlite has one in all).
     const thresholds = events.some((e) => e.type === 'api.request') ? await this.burstThresholds() : DEFAULT_BURST_THRESHOLDS;
     const learnt: Learnt = { funnelVersion: 0, keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
-    const result = await withTransaction(this.pool, async (sql) => {
-      const funnel = await this.funnelInForce(sql);
-      learnt.funnelVersion = funnel.version;
-      return this.ingestInTransaction(sql, events, funnel, thresholds, learnt, options.imported === true);
-    });
+    const result = await withTransaction(
+      this.pool,
+      async (sql) => {
+        const funnel = await this.funnelInForce(sql);
+        learnt.funnelVersion = funnel.version;
+        return this.ingestInTransaction(sql, events, funnel, thresholds, learnt, options.imported === true);
+      },
+      { begin: INGEST_BEGIN },
+    );
     for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
     this.evidence.learn(learnt.funnelVersion, learnt.lowered, learnt.refused);
     this.bursts.learn(learnt.bursts);

@@ -55,7 +55,7 @@ export function compileFunnel(funnel: FunnelDocument): CompiledFunnel {
 }
 
 /** The earliest event proving one evidence, over all of a developer's events. */
-export function proofOf(evidence: CompiledEvidence, events: readonly FunnelEvent[]): StageProof | undefined {
+function proofOf(evidence: CompiledEvidence, events: readonly FunnelEvent[]): StageProof | undefined {
   const matching = events.filter(evidence.matches);
   if (evidence.kind === 'event' || evidence.threshold === undefined) return earliest(matching);
   return firstToReach(matching.sort(byEvidenceOrder), evidence.threshold);

@@ -28,11 +28,6 @@ export function stageIds(document: FunnelDocument): string[] {
   return document.stages.map((stage) => stage.id);
 }
 
-/** A stage's place in the funnel order (0 is the first), or -1 when the funnel has no such stage. */
-export function stageRank(document: FunnelDocument, id: string): number {
-  return document.stages.findIndex((stage) => stage.id === id);
-}
-
 /** Why `id` is not a stage of the funnel (naming the ones it has), or undefined when it is. */
 export function unknownStageProblem(document: FunnelDocument, id: string): string | undefined {
   const ids = stageIds(document);

@@ -48,11 +48,6 @@ export class FunnelEvidence {
     }
   }
 
-  /** Whether any stage's evidence is a request threshold (the proof then reads stored requests). */
-  get hasThresholds(): boolean {
-    return this.thresholds.length > 0;
-  }
-
   /** The stages the events (not requests) prove: each event is its own proof. */
   ofEvents(events: DevelopersEvent[]): EvidenceCandidate[] {
     return events.flatMap(({ developerId, event }) =>

@@ -171,7 +171,7 @@ const journeySetup = setup({
         funnel = event.funnel;
         evidence = Object.fromEntries(funnel.stages.flatMap((stage) => (evidence[stage] ? [[stage, evidence[stage]]] : [])));
         enqueue.assign({ funnel, evidence });
-        effects.push(...recordedAgain(context.developerId, funnel, evidence, context.machineVersion));
+        if (Object.keys(evidence).length > 0) effects.push(...recordedUnder(context.developerId, funnel, evidence, context.machineVersion));
       }
       const proofs =
         event.type === 'stage.proved'
@@ -241,78 +241,48 @@ export function stagesOf(context: Pick<JourneyContext, 'funnel'>): readonly Stag
 function changeFunnel(context: JourneyContext, event: FunnelChangedEvent): { context: Partial<JourneyContext>; effects: JourneyEffect[] } | undefined {
   if (context.funnel !== undefined && event.funnel.version <= context.funnel.version) return undefined;
   const { funnel } = event;
-  const evidence: EvidenceByStage = {};
-  for (const stage of funnel.stages) {
-    const proof = [
-      event.evidence[stage],
-      ...(context.pendingProofs ?? []).filter((p) => p.funnel.version === funnel.version && p.stage === stage).map((p) => ({ occurredAt: p.occurredAt, eventId: p.causeEventId })),
-    ]
-      .filter((p) => p !== undefined)
-      .reduce<{ occurredAt: string; eventId: string } | undefined>((best, p) => (isEarlier(p, best) ? p : best), undefined);
-    if (proof) evidence[stage] = proof;
+  const evidence: EvidenceByStage = Object.fromEntries(funnel.stages.flatMap((stage) => (event.evidence[stage] ? [[stage, event.evidence[stage]]] : [])));
+  for (const p of context.pendingProofs ?? []) {
+    const proof = { occurredAt: p.occurredAt, eventId: p.causeEventId };
+    if (p.funnel.version === funnel.version && funnel.stages.includes(p.stage) && isEarlier(proof, evidence[p.stage])) evidence[p.stage] = proof;
   }
   const pendingProofs = (context.pendingProofs ?? []).filter((p) => p.funnel.version > funnel.version);
-  const effects: JourneyEffect[] = [];
-  for (const stage of funnel.stages) {
-    const proof = evidence[stage];
-    if (proof)
-      effects.push({
-        type: 'recordStage',
-        developerId: context.developerId,
-        stage,
-        funnelVersion: funnel.version,
-        occurredAt: proof.occurredAt,
-        causeEventId: proof.eventId,
-        late: false,
-      });
-  }
-  // The transitions in event time: each proof that moved the current stage further.
-  let current: Stage | null = null;
-  const byTime = funnel.stages
-    .filter((stage) => evidence[stage])
-    .sort((a, b) => (isEarlier(evidence[a]!, evidence[b]!) ? -1 : isEarlier(evidence[b]!, evidence[a]!) ? 1 : stageRank(funnel.stages, a) - stageRank(funnel.stages, b)));
-  for (const stage of byTime) {
-    if (current !== null && stageRank(funnel.stages, stage) <= stageRank(funnel.stages, current)) continue;
+  return {
+    context: { funnel, evidence, pendingProofs: pendingProofs.length > 0 ? pendingProofs : undefined },
+    effects: recordedUnder(context.developerId, funnel, evidence, context.machineVersion),
+  };
+}
+
+/**
+ * Evidence recorded under a funnel version the journey now follows (adopted, or changed to): its
+ * stage rows, the transitions it would have made under that version from the start (in event
+ * time: each proof that moved the current stage further), and where that leaves it.
+ */
+function recordedUnder(developerId: string, funnel: JourneyFunnel, evidence: EvidenceByStage, machineVersion: number): JourneyEffect[] {
+  const funnelVersion = funnel.version;
+  const rank = (stage: Stage) => stageRank(funnel.stages, stage);
+  const reached = funnel.stages.filter((stage) => evidence[stage]);
+  const effects: JourneyEffect[] = reached.map((stage) => {
     const proof = evidence[stage]!;
-    effects.push({
-      type: 'recordTransition',
-      developerId: context.developerId,
-      from: current,
-      to: stage,
-      funnelVersion: funnel.version,
-      occurredAt: proof.occurredAt,
-      causeEventId: proof.eventId,
-      machineVersion: context.machineVersion,
-    });
+    return { type: 'recordStage', developerId, stage, funnelVersion, occurredAt: proof.occurredAt, causeEventId: proof.eventId, late: proof.late === true };
+  });
+  const byTime = [...reached].sort((a, b) => (isEarlier(evidence[a]!, evidence[b]!) ? -1 : isEarlier(evidence[b]!, evidence[a]!) ? 1 : rank(a) - rank(b)));
+  let current: Stage | null = null;
+  for (const stage of byTime) {
+    if (current !== null && rank(stage) <= rank(current)) continue;
+    const proof = evidence[stage]!;
+    effects.push({ type: 'recordTransition', developerId, from: current, to: stage, funnelVersion, occurredAt: proof.occurredAt, causeEventId: proof.eventId, machineVersion });
     current = stage;
   }
   const standing = currentStage(evidence, funnel.stages);
   effects.push({
     type: 'recordCurrentStage',
-    developerId: context.developerId,
-    funnelVersion: funnel.version,
+    developerId,
+    funnelVersion,
     stage: standing,
-    rank: standing === null ? -1 : stageRank(funnel.stages, standing),
+    rank: standing === null ? -1 : rank(standing),
     at: standing === null ? null : evidence[standing]!.occurredAt,
   });
-  return { context: { funnel, evidence, pendingProofs: pendingProofs.length > 0 ? pendingProofs : undefined }, effects };
-}
-
-/** The evidence a journey keeps on adopting a funnel version, recorded under it, and where that leaves it. */
-function recordedAgain(developerId: string, funnel: JourneyFunnel, evidence: EvidenceByStage, machineVersion: number): JourneyEffect[] {
-  const funnelVersion = funnel.version;
-  const effects: JourneyEffect[] = funnel.stages.flatMap((stage) => {
-    const proof = evidence[stage];
-    return proof ? [{ type: 'recordStage' as const, developerId, stage, funnelVersion, occurredAt: proof.occurredAt, causeEventId: proof.eventId, late: proof.late === true }] : [];
-  });
-  const current = currentStage(evidence, funnel.stages);
-  if (current !== null) {
-    const proof = evidence[current]!;
-    effects.push(
-      { type: 'recordCurrentStage', developerId, funnelVersion, stage: current, rank: stageRank(funnel.stages, current), at: proof.occurredAt },
-      { type: 'recordTransition', developerId, from: null, to: current, funnelVersion, occurredAt: proof.occurredAt, causeEventId: proof.eventId, machineVersion },
-    );
-  }
   return effects;
 }
 

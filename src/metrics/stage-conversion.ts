@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import { stageIds, stageRank, stageSummaries, unknownStageProblem, type FunnelVersion, type StageRole } from '../funnel/funnel-in-force.ts';
+import { stageIds, stageSummaries, unknownStageProblem, type FunnelVersion, type StageRole } from '../funnel/funnel-in-force.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
+import { stageRank } from '../journey/stages.ts';
 import { BANDS, REFERENCE_BANDS, bandOf, type Band } from './conversion-bands.ts';
 import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
@@ -22,7 +23,7 @@ export const CONSECUTIVE_WINDOW_DAYS = 30;
  * within CONSECUTIVE_WINDOW_DAYS.
  */
 export function defaultTransitions(document: FunnelDocument): TransitionSpec[] {
-  const inOrder = (t: TransitionSpec) => stageRank(document, t.from) >= 0 && stageRank(document, t.to) > stageRank(document, t.from);
+  const inOrder = (t: TransitionSpec) => stageRank(stageIds(document), t.from) >= 0 && stageRank(stageIds(document), t.to) > stageRank(stageIds(document), t.from);
   if (REFERENCE_BANDS.every(inOrder)) return REFERENCE_BANDS.map(({ from, to, windowDays }) => ({ from, to, windowDays }));
   const ids = stageIds(document);
   return ids.slice(1).map((to, i) => ({ from: ids[i]!, to, windowDays: CONSECUTIVE_WINDOW_DAYS }));
@@ -78,7 +79,7 @@ export function funnelTransitionsProblem(transitions: readonly TransitionSpec[],
     const problem = (message: string) => `transition ${index + 1} ("${t.from}:${t.to}:${t.windowDays}d"): ${message}`;
     const unknown = unknownStageProblem(document, t.from) ?? unknownStageProblem(document, t.to);
     if (unknown !== undefined) return problem(unknown);
-    if (stageRank(document, t.to) <= stageRank(document, t.from)) return problem(`"${t.to}" must come after "${t.from}" in the funnel`);
+    if (stageRank(stageIds(document), t.to) <= stageRank(stageIds(document), t.from)) return problem(`"${t.to}" must come after "${t.from}" in the funnel`);
   }
   return undefined;
 }
@@ -126,9 +127,9 @@ export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, fu
   const ids = stageIds(document);
   const stageColumns = ids.map((id, rank) => `min(s.reached_at) FILTER (WHERE s.stage = $${params.push(id)}) AS s${rank}`).join(',\n                   ');
   const perTransition = transitions.map((t, i) => {
-    const from = `s${stageRank(document, t.from)}`;
+    const from = `s${stageRank(stageIds(document), t.from)}`;
     const window = `${from} + interval '${Math.trunc(t.windowDays)} days'`;
-    const toRank = stageRank(document, t.to);
+    const toRank = stageRank(stageIds(document), t.to);
     const later = ids.slice(toRank).map((_, i) => `s${toRank + i}`);
     const toAt = later.length === 1 ? later[0]! : `LEAST(${later.join(', ')})`;
     const converted = `(${toAt} <= ${window})`;

@@ -1,14 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { compileFunnel, evaluateFunnel, type FunnelEvent } from '../../src/funnel/evaluate-funnel.ts';
-import { funnelFormat } from '../../src/funnel/funnel-file.ts';
+import { shippedFunnel as shippedFunnelVersion } from '../../src/funnel/funnel-file.ts';
 import type { ReadFunnelInForce } from '../../src/funnel/funnel-in-force.ts';
 
-/** The funnel Onramp ships (config/funnel.yaml). */
-export const SHIPPED_FUNNEL_FILE = fileURLToPath(new URL('../../config/funnel.yaml', import.meta.url));
+export { SHIPPED_FUNNEL_FILE } from '../../src/funnel/funnel-file.ts';
 
-const read = funnelFormat.read(SHIPPED_FUNNEL_FILE);
-if (!read.ok) throw new Error(`${SHIPPED_FUNNEL_FILE} is invalid:\n${read.errors.map(funnelFormat.formatError).join('\n')}`);
-export const shippedFunnel = read.document;
+/** The funnel Onramp ships (config/funnel.yaml), as version 1. */
+const shipped = shippedFunnelVersion();
+export const shippedFunnel = shipped.document;
 const compiled = compileFunnel(shippedFunnel);
 
 /** The stages the shipped funnel says `events` reach, as the journey API's reached stages: stage → its time and cause. */
@@ -18,4 +16,4 @@ export function shippedFunnelStages(events: readonly FunnelEvent[]): Record<stri
 }
 
 /** The shipped funnel as the funnel in force (version 1), for apps built in tests. */
-export const shippedFunnelInForce: ReadFunnelInForce = async () => ({ version: 1, document: shippedFunnel });
+export const shippedFunnelInForce: ReadFunnelInForce = async () => shipped;

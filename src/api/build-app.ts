@@ -135,7 +135,7 @@ export async function buildApp({
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
   await app.register(journeyRoute, { prisma, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
-  await app.register(eventTypesRoute, { pool: db.pool, adminKeys, funnel: async () => (await funnel()).document });
+  await app.register(eventTypesRoute, { pool: db.pool, adminKeys, funnel: async () => (await funnel()).document, rules: async () => (await rules.active())?.document });
   await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, recomputer });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });

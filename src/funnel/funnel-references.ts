@@ -28,13 +28,14 @@ function stageChecker(funnel: FunnelDocument) {
   };
 }
 
-/** Each rule's `when.stage` that the funnel lacks. */
+/** Each rule's `when.stage` (or an absent event's `when.since`) that the funnel lacks. */
 export function rulesStageIssues(funnel: FunnelDocument, rules: RulesDocument): StageReferenceIssue[] {
   const { missing } = stageChecker(funnel);
   return rules.rules.flatMap((rule, i) => {
-    if (!('stage' in rule.when)) return [];
-    const message = missing(rule.when.stage);
-    return message ? [{ path: ['rules', i, 'when', 'stage'], rule: rule.id, message }] : [];
+    const { when } = rule;
+    const [field, stage] = 'stage' in when ? ['stage', when.stage] : 'since' in when && when.since !== undefined ? ['since', when.since] : [];
+    const message = stage === undefined ? undefined : missing(stage);
+    return message ? [{ path: ['rules', i, 'when', field!], rule: rule.id, message }] : [];
   });
 }
 

@@ -13,13 +13,14 @@ import { FunnelEvidence } from './funnel-evidence.ts';
 import type { AttributedRequest } from './request-aggregates.ts';
 import { storeEvents } from './store-events.ts';
 import { countEventTypes } from './event-type-stats.ts';
+import { noteFirstEvents } from './first-events.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
 import { burstThresholdsFrom } from './burst-thresholds.ts';
 import type { RuleStore } from '../rules/rule-store.ts';
 import { EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from './stage-evidence.ts';
 
-/** The built-in events the journey hears (custom events reach no journey). */
+/** The built-in events besides requests (a few reach the journey as themselves; every type, custom too, as `event.seen`). */
 type DomainEvent = Exclude<BuiltInEvent, { type: 'api.request' }>;
 
 /** An ingest transaction begins holding FUNNEL_VERSION_LOCK shared, in the BEGIN's own round trip. */
@@ -204,7 +205,8 @@ export class EventIngestor {
       const developerId = developerOf(e);
       return developerId === undefined || isApiRequest(e) ? [] : [{ developerId, event: e }];
     });
-    for (const c of funnel.ofEvents([...attributedEvents, ...lateEvents])) candidates.add(c);
+    const developersEvents = [...attributedEvents, ...lateEvents];
+    for (const c of funnel.ofEvents(developersEvents)) candidates.add(c);
     for (const c of await this.requestEvidence(sql, funnel, attributed, [...burstCandidates.first, ...burstCandidates.continued])) candidates.add(c);
     const proposed = candidates.values();
     const lowered = await lowerStageEvidence(sql, funnel.version, proposed);
@@ -214,7 +216,12 @@ export class EventIngestor {
 
     const journeyEvents = domainEvents.filter((e) => JOURNEY_EVENT_TYPES.has(e.type)).map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
     const signals = inEventOrder(
-      [...journeyEvents, ...stageSignals(funnel, lowered), ...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts))],
+      [
+        ...journeyEvents,
+        ...(await noteFirstEvents(sql, developersEvents)),
+        ...stageSignals(funnel, lowered),
+        ...(await this.bursts.detect(sql, burstCandidates, thresholds, learnt.bursts)),
+      ],
       funnel.stages,
     );
     await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);

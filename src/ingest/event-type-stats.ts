@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Sql } from '../db/sql.ts';
 import { BUILT_IN_EVENT_TYPES, isBuiltInEventType, type IngestEvent } from '../events/event-schemas.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
+import type { RulesDocument } from '../rules/rules-schema.ts';
 import { stagesByEventType } from '../funnel/stages-by-event-type.ts';
 
 /**
@@ -53,19 +54,23 @@ export interface EventTypeSummary {
   lastSeenAt: string | null;
   /** The stages of the funnel whose evidence uses the type, in funnel order. */
   usedBy: string[];
+  /** The nudge rules that wait for the type, in rules order. */
+  awaitedBy: string[];
 }
 
 /**
- * Every type stored, every built-in type, and every type the funnel's evidence names (the last two
- * with count 0 until one arrives), sorted by type.
+ * Every type stored, every built-in type, and every type the funnel's evidence or a rule names (the
+ * last three with count 0 until one arrives), sorted by type.
  */
-export async function eventTypes(pool: pg.Pool, funnel: FunnelDocument): Promise<EventTypeSummary[]> {
+export async function eventTypes(pool: pg.Pool, funnel: FunnelDocument, rules: RulesDocument | undefined): Promise<EventTypeSummary[]> {
   const { rows } = await pool.query<{ type: string; count: string; first_seen_at: Date; last_seen_at: Date }>(
     'SELECT type, count, first_seen_at, last_seen_at FROM event_type_stats',
   );
   const stored = new Map(rows.map((r) => [r.type, r]));
   const usedBy = stagesByEventType(funnel);
-  const types = [...new Set([...stored.keys(), ...BUILT_IN_EVENT_TYPES, ...usedBy.keys()])].sort();
+  const awaitedBy = new Map<string, string[]>();
+  for (const rule of rules?.rules ?? []) if ('event' in rule.when) awaitedBy.set(rule.when.event, [...(awaitedBy.get(rule.when.event) ?? []), rule.id]);
+  const types = [...new Set([...stored.keys(), ...BUILT_IN_EVENT_TYPES, ...usedBy.keys(), ...awaitedBy.keys()])].sort();
   return types.map((type) => {
     const row = stored.get(type);
     return {
@@ -75,6 +80,7 @@ export async function eventTypes(pool: pg.Pool, funnel: FunnelDocument): Promise
       firstSeenAt: row ? row.first_seen_at.toISOString() : null,
       lastSeenAt: row ? row.last_seen_at.toISOString() : null,
       usedBy: usedBy.get(type) ?? [],
+      awaitedBy: awaitedBy.get(type) ?? [],
     };
   });
 }

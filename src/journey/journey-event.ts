@@ -99,7 +99,27 @@ export interface ErrorBurstEvent {
   imported?: true;
 }
 
-export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | StageProvedEvent | FunnelChangedEvent | ErrorBurstEvent;
+/**
+ * The earliest event of a type (any but api.request, built-in or custom) the ingest side knows
+ * the developer sent: queued when an event lowers it (id `<eventId>#seen`), at most once per type
+ * in order, so the journey learns which events a developer has sent, not every event. Rules that
+ * wait for an event's absence decide on it.
+ */
+export interface EventSeenEvent {
+  id: string;
+  type: 'event.seen';
+  eventType: string;
+  occurredAt: string;
+  /** Seen in imported events (a backfill). */
+  imported?: true;
+}
+
+export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | StageProvedEvent | FunnelChangedEvent | ErrorBurstEvent | EventSeenEvent;
+
+/** The id of an `event.seen` signal. */
+export function eventSeenSignalId(eventId: string): string {
+  return `${eventId}#seen`;
+}
 
 /** The signal id of a stage proof (version 1 keeps the id the milestones had, so neither is heard twice). */
 export function stageProvedSignalId(causeEventId: string, stage: Stage, funnelVersion: number): string {

@@ -321,6 +321,7 @@ export const journeyMachine = journeySetup.createMachine({
         'email.opened': { actions: 'noteForNudging' },
         'email.clicked': { actions: 'noteForNudging' },
         'api.error_burst': { actions: 'noteForNudging' },
+        'event.seen': { actions: 'noteForNudging' },
       },
     },
     handoff: {
@@ -357,7 +358,7 @@ export function nextWakeAt(context: JourneyContext): number | undefined {
   return times.length > 0 ? Math.min(...times) : undefined;
 }
 
-/** What the nudging needs to know of an event: the profile, consent, engagement, bursts. */
+/** What the nudging needs to know of an event: the profile, consent, engagement, bursts, the events sent. */
 function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
   switch (event.type) {
     case 'developer.signed_up': {
@@ -391,6 +392,11 @@ function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
           },
         ],
       };
+    case 'event.seen': {
+      const known = state.seen?.[event.eventType];
+      if (known !== undefined && Date.parse(known) <= Date.parse(event.occurredAt)) return state;
+      return { ...state, seen: { ...state.seen, [event.eventType]: event.occurredAt } };
+    }
     default:
       return state;
   }

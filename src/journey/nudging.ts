@@ -31,6 +31,8 @@ export interface DeferredNudge {
   ruleId: string;
   /** The stage the rule was for; leaving it cancels the nudge. */
   stage: Stage | null;
+  /** The event whose absence the rule waits for; its arrival cancels the nudge. */
+  awaiting?: string;
   dueAt: number;
   burst?: BurstDetails;
 }
@@ -58,6 +60,8 @@ export interface NudgeState {
   fired: Record<string, number>;
   /** Bursts heard and not yet decided on. */
   bursts: BurstDetails[];
+  /** The earliest event time of each event type the developer has sent (`event.seen`; not api.request). */
+  seen?: Record<string, string>;
   deferred?: DeferredNudge;
   /** Fixed at the first decision, from the developer id and the holdout share then in force. */
   holdout?: boolean;
@@ -178,20 +182,49 @@ interface Firing {
   rule: NudgeRule;
   nudgeKey: string;
   stage: Stage | null;
+  awaiting?: string;
   dueAt: number;
   burst?: BurstDetails;
 }
 
-/** Stage rules of the current stage, due or not, that have not used up their allowance (nor are held back). */
-function stageFirings(developerState: NudgeState, rules: NudgeRule[], stage: Stage | null, stageAt: number): Firing[] {
-  const heldBack = developerState.heldBack?.nudgeKeys ?? [];
-  return rules
-    .filter((rule) => rule.enabled && 'stage' in rule.when && rule.when.stage === stage && (developerState.fired[rule.id] ?? 0) < rule.maxPerDeveloper)
-    .map((rule) => {
-      const after = 'stage' in rule.when ? ms(rule.when.after as ms.StringValue) : 0;
-      return { rule, nudgeKey: `${rule.id}#${(developerState.fired[rule.id] ?? 0) + 1}`, stage, dueAt: stageAt + after };
-    })
-    .filter((f) => f.nudgeKey !== developerState.deferred?.nudgeKey && !heldBack.includes(f.nudgeKey));
+/** A rule's next firing: its key counts the times it acted. */
+const nextKey = (state: NudgeState, rule: NudgeRule) => `${rule.id}#${(state.fired[rule.id] ?? 0) + 1}`;
+
+/** Whether a rule may still act: enabled, allowance left, not already waiting (deferred) or held back. */
+function mayAct(state: NudgeState, rule: NudgeRule): boolean {
+  if (!rule.enabled || (state.fired[rule.id] ?? 0) >= rule.maxPerDeveloper) return false;
+  const key = nextKey(state, rule);
+  return key !== state.deferred?.nudgeKey && !(state.heldBack?.nudgeKeys ?? []).includes(key);
+}
+
+/** Stage rules of the current stage, due or not, that may still act. */
+function stageFirings(state: NudgeState, rules: NudgeRule[], stage: Stage | null, stageAt: number): Firing[] {
+  return rules.flatMap((rule) =>
+    'stage' in rule.when && rule.when.stage === stage && mayAct(state, rule)
+      ? [{ rule, nudgeKey: nextKey(state, rule), stage, dueAt: stageAt + ms(rule.when.after as ms.StringValue) }]
+      : [],
+  );
+}
+
+/**
+ * Rules waiting for an event's absence, due or not, that may still act: the event not sent yet,
+ * and `since` (or a first stage) reached. Not tied to the current stage: moving on does not cancel
+ * them, the event does. After a handoff closes they count from then, as stalls do.
+ */
+function absenceFirings(state: NudgeState, rules: NudgeRule[], evidence: EvidenceByStage, stages: readonly Stage[], resumedAt: number | undefined): Firing[] {
+  return rules.flatMap((rule) => {
+    if (!('event' in rule.when) || state.seen?.[rule.when.event] !== undefined || !mayAct(state, rule)) return [];
+    const since = rule.when.since === undefined ? firstReached(evidence, stages) : evidence[rule.when.since]?.occurredAt;
+    if (since === undefined) return [];
+    const from = Math.max(Date.parse(since), resumedAt ?? -Infinity);
+    return [{ rule, nudgeKey: nextKey(state, rule), stage: null, awaiting: rule.when.event, dueAt: from + ms(rule.when.absentAfter as ms.StringValue) }];
+  });
+}
+
+/** The event time of the first stage the developer reached (by event time), if any. */
+function firstReached(evidence: EvidenceByStage, stages: readonly Stage[]): string | undefined {
+  const times = stages.flatMap((stage) => (evidence[stage] ? [Date.parse(evidence[stage].occurredAt)] : []));
+  return times.length > 0 ? new Date(Math.min(...times)).toISOString() : undefined;
 }
 
 /** Decides what is due at `now`; returns the new state and the effects (decision rows, sends). */
@@ -233,6 +266,7 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
         clicked: state.clicked,
         timezone: state.profile.timezone ?? null,
         ...(firing.burst ? { burst: { ...firing.burst } } : {}),
+        ...(firing.awaiting ? { absentEvent: firing.awaiting } : {}),
       },
       decidedAt: new Date(now).toISOString(),
       ...extra,
@@ -266,8 +300,8 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     if (state.holdout) return skip('holdout', template);
     if (handoff?.stopped) return skip('stopped_by_handoff', template);
     if (handoff?.owned) {
-      if (firing.stage === null) return skip('human_owned', template);
-      // A stall nudge waits for the case to close, then falls due afresh: recorded, not used up.
+      if (firing.stage === null && firing.awaiting === undefined) return skip('human_owned', template);
+      // A stall (or absence) nudge waits for the case to close, then falls due afresh: recorded, not used up.
       (state.heldBack ??= { resumedAt: handoff.resumedAt, nudgeKeys: [] }).nudgeKeys.push(firing.nudgeKey);
       return decide(firing, 'skipped', { reason: 'human_owned', template });
     }
@@ -276,7 +310,14 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     if (state.sent.filter((s) => s.at > now - window).length >= policy.frequencyCap.max) return skip('frequency_cap', template);
     const quietEnd = quietUntil(now, state.profile.timezone, policy.quietHours);
     if (quietEnd !== undefined) {
-      state.deferred = { nudgeKey: firing.nudgeKey, ruleId: rule.id, stage: firing.stage, dueAt: quietEnd, ...(firing.burst ? { burst: firing.burst } : {}) };
+      state.deferred = {
+        nudgeKey: firing.nudgeKey,
+        ruleId: rule.id,
+        stage: firing.stage,
+        dueAt: quietEnd,
+        ...(firing.awaiting ? { awaiting: firing.awaiting } : {}),
+        ...(firing.burst ? { burst: firing.burst } : {}),
+      };
       return decide(firing, 'scheduled', { reason: 'quiet_hours', template, scheduledFor: new Date(quietEnd).toISOString() });
     }
     consume();
@@ -294,7 +335,8 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     });
   };
 
-  // 1. A nudge held back by quiet hours: cancelled if the developer moved on or the rule went away.
+  // 1. A nudge held back by quiet hours: cancelled if the developer moved on (or sent the event
+  // it waited for) or the rule went away.
   if (before.deferred) {
     const deferred = before.deferred;
     const rule = rules.document.rules.find((r) => r.id === deferred.ruleId && r.enabled);
@@ -302,10 +344,15 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
       rule: rule ?? ({ id: deferred.ruleId } as NudgeRule),
       nudgeKey: deferred.nudgeKey,
       stage: deferred.stage,
+      ...(deferred.awaiting ? { awaiting: deferred.awaiting } : {}),
       dueAt: deferred.dueAt,
       burst: deferred.burst,
     };
-    if (deferred.stage !== null && deferred.stage !== stage) {
+    if (deferred.awaiting !== undefined && state.seen?.[deferred.awaiting] !== undefined) {
+      state.deferred = undefined;
+      state.fired[deferred.ruleId] = (state.fired[deferred.ruleId] ?? 0) + 1;
+      decide(firing, 'cancelled', { reason: 'event_seen' });
+    } else if (deferred.stage !== null && deferred.stage !== stage) {
       state.deferred = undefined;
       state.fired[deferred.ruleId] = (state.fired[deferred.ruleId] ?? 0) + 1;
       decide(firing, 'cancelled', { reason: 'stage_left' });
@@ -371,17 +418,26 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     if (acting) act(acting);
   }
 
-  state.wakeAt = nextWake(state, rules, stage, stageAt, now);
+  // 4. Events still absent: each rule now due acts (in due order), until one waits for quiet hours.
+  const absences = () => absenceFirings(state, rules.document.rules, evidence, stages, handoff?.resumedAt);
+  for (const firing of absences()
+    .filter((f) => f.dueAt <= now)
+    .sort((a, b) => a.dueAt - b.dueAt)) {
+    if (state.deferred) break;
+    if (backfill) {
+      state.fired[firing.rule.id] = (state.fired[firing.rule.id] ?? 0) + 1;
+      decide(firing, 'skipped', { reason: 'backfill' });
+    } else act(firing);
+  }
+
+  state.wakeAt = nextWake(state, [...(stage !== null && stageAt !== undefined ? stageFirings(state, rules.document.rules, stage, stageAt) : []), ...absences()], now);
   return { state, effects, escalations };
 }
 
-/** When the next decision is due: a deferred nudge, or the current stage's next rule. */
-function nextWake(state: NudgeState, rules: ActiveRules, stage: Stage | null, stageAt: number | undefined, now: number): number | undefined {
+/** When the next decision is due: a deferred nudge, or the next of the rules still to fall due. */
+function nextWake(state: NudgeState, pending: Firing[], now: number): number | undefined {
   if (state.deferred) return state.deferred.dueAt;
-  if (stage === null || stageAt === undefined) return undefined;
-  const next = stageFirings(state, rules.document.rules, stage, stageAt)
-    .map((f) => f.dueAt)
-    .filter((t) => t > now);
+  const next = pending.map((f) => f.dueAt).filter((t) => t > now);
   return next.length > 0 ? Math.min(...next) : undefined;
 }
 

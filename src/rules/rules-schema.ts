@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { stageId } from '../funnel/funnel-schema.ts';
+import { EVENT_TYPE_MESSAGE, EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../events/event-type.ts';
 import { duration } from './duration-schema.ts';
 
 /**
@@ -48,12 +49,24 @@ const action = z.union([
   z.strictObject({ escalate: z.strictObject({ reason: z.string().min(1) }).describe('Hand the developer to a person (the handoff policy decides where)') }),
 ]);
 
+/** An event type a rule may wait for: any but api.request (requests are the funnel's evidence, not the journey's). */
+const absentEventType = z
+  .string()
+  .max(MAX_EVENT_TYPE_LENGTH)
+  .regex(EVENT_TYPE_PATTERN, EVENT_TYPE_MESSAGE)
+  .refine((type) => type !== 'api.request', 'api.request cannot be awaited: name a stage whose evidence is the requests instead');
+
 const trigger = z.union([
   z.strictObject({
     stage: stageId.describe('The developer is in this stage (their furthest one), a stage of the funnel in force…'),
     after: duration.describe('…and has made no progress for this long since reaching it'),
   }),
   z.strictObject({ signal: z.enum(ERROR_BURSTS).describe('An error burst detected in the first session') }),
+  z.strictObject({
+    event: absentEventType.describe('An event (built-in or custom) the developer has not sent…'),
+    absentAfter: duration.describe('…this long after reaching `since`'),
+    since: stageId.optional().describe('The stage from whose reaching the time counts, a stage of the funnel in force (omitted: the first stage the developer reached)'),
+  }),
 ]);
 
 export const nudgeRule = z.strictObject({
@@ -63,7 +76,7 @@ export const nudgeRule = z.strictObject({
     .describe('Unique, stable name of the rule (lower-case letters, digits, dashes); decisions record it'),
   description: z.string().optional().describe('What the rule is for, for people'),
   enabled: z.boolean().default(true).describe('false: the rule is kept but never acts'),
-  when: trigger.describe('When the rule fires: a stall in a stage, or an error burst'),
+  when: trigger.describe('When the rule fires: a stall in a stage, an error burst, or an event still absent some time after a stage'),
   segments: segmentFilter.optional().describe('Only for these developers (omitted: everyone): every dimension given must contain theirs'),
   action: action.describe('What to do: send a template (or a segment-specific variant), or escalate'),
   maxPerDeveloper: z.int().min(1).default(1).describe('How many times this rule may act for one developer'),

@@ -79,7 +79,15 @@ describe.each(databaseBackends())('custom events and GET /v1/event-types (%s)', 
     ...over,
   });
 
-  it('stores a custom event once, as sent, however often it arrives, and queues no journey signal for it', async () => {
+  const seenSignals = async (developerId: string) =>
+    (
+      await t.db.pool.query<{ signal_id: string; payload: unknown }>(
+        `SELECT signal_id, payload FROM outbox_signals WHERE developer_id = $1 AND payload->>'type' = 'event.seen' ORDER BY id`,
+        [developerId],
+      )
+    ).rows;
+
+  it('stores a custom event once, as sent, however often it arrives; the journey hears only of the earliest of each type', async () => {
     const first = await send(payment('pay_1'));
     expect(first).toEqual({ status: 202, body: { accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 } });
     expect(await send(payment('pay_1'), payment('pay_1'))).toEqual({ status: 202, body: { accepted: 0, duplicates: 2, unattributed: 0, deleted: 0 } });
@@ -92,10 +100,22 @@ describe.each(databaseBackends())('custom events and GET /v1/event-types (%s)', 
         properties: { amount: 4900, currency: 'EUR', lines: [{ sku: 'pro' }] },
       },
     ]);
-    expect(await count(`SELECT 1 FROM outbox_signals WHERE signal_id LIKE 'pay_1%' OR payload->>'causeEventId' = 'pay_1'`)).toBe(0);
+    // One event.seen per type (for rules that wait for an event); no stage proof: the funnel does not name it.
+    expect(await count(`SELECT 1 FROM outbox_signals WHERE payload->>'causeEventId' = 'pay_1'`)).toBe(0);
+    const seen = { signal_id: 'pay_1#seen', payload: { id: 'pay_1#seen', type: 'event.seen', eventType: 'payment.succeeded', occurredAt: '2026-11-03T09:12:00.000Z' } };
+    expect(await seenSignals('dev_pay')).toEqual([seen]);
+    // A later one of the type is no news; an earlier one is.
+    await send(payment('pay_2', { occurredAt: '2026-11-04T00:00:00Z' }));
+    expect(await seenSignals('dev_pay')).toEqual([seen]);
+    await send(payment('pay_0', { occurredAt: '2026-11-02T00:00:00Z' }));
+    expect((await seenSignals('dev_pay')).map((s) => s.signal_id)).toEqual(['pay_1#seen', 'pay_0#seen']);
+    expect((await t.db.pool.query(`SELECT event_type, event_id FROM developer_first_events WHERE developer_id = 'dev_pay'`)).rows).toEqual([
+      { event_type: 'payment.succeeded', event_id: 'pay_0' },
+    ]);
     // Properties may be left out, as the built-in types with only optional ones may.
     expect((await send({ id: 'invite_1', type: 'team.member_invited', developerId: 'dev_pay', occurredAt: '2026-11-04T10:00:00Z' })).status).toBe(202);
     expect((await stored('invite_1'))[0]!.properties).toEqual({});
+    expect((await seenSignals('dev_pay')).at(-1)).toMatchObject({ signal_id: 'invite_1#seen', payload: { eventType: 'team.member_invited' } });
   });
 
   it('goes through POST /v1/import as through /v1/events', async () => {
@@ -123,9 +143,10 @@ describe.each(databaseBackends())('custom events and GET /v1/event-types (%s)', 
     expect(await send(key('key_late', 'dev_late', 'sk_late', '2026-11-05T00:00:00Z'))).toMatchObject({ status: 202, body: { accepted: 1 } });
     expect((await stored('pay_early'))[0]).toMatchObject({ developer_id: 'dev_late' });
     expect(await count(`SELECT 1 FROM unattributed_requests WHERE api_key = 'sk_late'`)).toBe(0);
-    // A custom event is no request: no endpoint aggregate; and it reaches no journey.
+    // A custom event is no request: no endpoint aggregate; its journey hears of it once attributed.
     expect(await count(`SELECT 1 FROM developer_endpoints WHERE developer_id = 'dev_late'`)).toBe(0);
-    expect(await count(`SELECT 1 FROM outbox_signals WHERE signal_id LIKE 'pay_early%' OR payload->>'causeEventId' = 'pay_early'`)).toBe(0);
+    expect(await count(`SELECT 1 FROM outbox_signals WHERE payload->>'causeEventId' = 'pay_early'`)).toBe(0);
+    expect((await seenSignals('dev_late')).map((s) => s.signal_id)).toEqual(['pay_early#seen', 'key_late#seen']); // in event order;
   });
 
   it('refuses a bad type, a missing attribution or a non-string apiKey with a 400 naming the field, storing nothing of the batch', async () => {
@@ -188,6 +209,7 @@ describe.each(databaseBackends())('custom events and GET /v1/event-types (%s)', 
       firstSeenAt: '2026-11-08T10:00:00.000Z',
       lastSeenAt: '2026-11-10T12:00:00.000Z',
       usedBy: [],
+      awaitedBy: [],
     });
     expect(shipped.get('api.request')).toMatchObject({ builtIn: true, count: 1, usedBy: ['first_api_call', 'active_integration', 'production_deployment'] });
     expect(shipped.get('webhook.registered')).toEqual({
@@ -197,6 +219,7 @@ describe.each(databaseBackends())('custom events and GET /v1/event-types (%s)', 
       firstSeenAt: null,
       lastSeenAt: null,
       usedBy: ['production_deployment'],
+      awaitedBy: [],
     });
     // Every built-in type is listed, sent or not; the list is sorted by type.
     expect([...shipped.values()].filter((row) => row.builtIn).map((row) => row.type)).toEqual([...BUILT_IN_EVENT_TYPES].sort());
@@ -223,6 +246,34 @@ describe.each(databaseBackends())('custom events and GET /v1/event-types (%s)', 
     // A type the funnel waits for that never arrived is listed too.
     expect(types.get('team.member_invited')).toMatchObject({ builtIn: false, usedBy: ['team'] });
     inForce = shippedFunnel();
+
+    // And one a rule in force waits for, with the rules that do.
+    const rules = `rules:
+  - id: ask-for-feedback
+    when: { event: survey.completed, absentAfter: 14d }
+    action: { send: explore-the-api }
+  - id: invite-your-team
+    when: { event: invoice.paid, absentAfter: 7d, since: first_api_call }
+    action: { send: explore-the-api }
+`;
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/rules',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { source: rules, author: 'growth', reason: 'rules that wait' },
+    });
+    expect(put.statusCode, put.body).toBe(201);
+    const withRules = await eventTypes();
+    expect(withRules.get('survey.completed')).toEqual({
+      type: 'survey.completed',
+      builtIn: false,
+      count: 0,
+      firstSeenAt: null,
+      lastSeenAt: null,
+      usedBy: [],
+      awaitedBy: ['ask-for-feedback'],
+    });
+    expect(withRules.get('invoice.paid')).toMatchObject({ count: 3, awaitedBy: ['invite-your-team'] });
   });
 
   it('counts concurrent batches of the same types exactly (one upsert a batch, in type order)', async () => {

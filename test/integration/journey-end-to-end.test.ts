@@ -258,8 +258,8 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     const health = await h.app.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(503);
     expect(health.json()).toEqual({ status: 'unavailable', unreachable: ['temporal'] });
-    // The signup, and its proof of account_created.
-    expect(await h.count(`outbox_signals WHERE developer_id = '${id}'`)).toBe(2);
+    // The signup, the first event of its type (event.seen), and its proof of account_created.
+    expect(await h.count(`outbox_signals WHERE developer_id = '${id}'`)).toBe(3);
     // The read model still answers, saying what it cannot know.
     const meanwhile = await h.journey(id);
     expect(meanwhile.status).toBe(200);

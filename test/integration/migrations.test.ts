@@ -169,4 +169,45 @@ describe.each(databaseBackends())('migrations on %s', (backend) => {
     },
     60_000,
   );
+
+  it('tell each journey the events its developer sent before the journey could hear of them (developer_first_events)', async () => {
+    const fresh = await createTestDatabase(backend);
+    const dir = await mkdtemp(join(tmpdir(), 'onramp-migrations-'));
+    try {
+      await cp(migrationsDir, dir, { recursive: true });
+      await rm(join(dir, '20261207090000_developer_first_events'), { recursive: true });
+      await applyMigrations(fresh.url, { migrationsDir: dir });
+      const event = (id: string, type: string, developerId: string | null, at: string) =>
+        query(fresh.url, `INSERT INTO events (id, type, developer_id, occurred_at) VALUES ($1, $2, $3, $4)`, [id, type, developerId, at]);
+      await event('inv_b', 'team.invited', 'dev_1', '2026-11-02T10:00:00.000Z');
+      await event('inv_a', 'team.invited', 'dev_1', '2026-11-02T10:00:00.000Z'); // a tie: the smaller id
+      await event('inv_c', 'team.invited', 'dev_1', '2026-11-03T10:00:00.000Z');
+      await event('signup_1', 'developer.signed_up', 'dev_1', '2026-11-01T09:00:00.123Z');
+      await event('req_1', 'api.request', 'dev_1', '2026-11-01T09:30:00.000Z'); // requests are not told
+      await event('inv_x', 'team.invited', null, '2026-11-01T09:00:00.000Z'); // not attributed
+      await event('inv_gone', 'team.invited', 'dev_gone', '2026-11-01T09:00:00.000Z');
+      await query(fresh.url, `INSERT INTO developer_deletions (developer_id, deleted_by) VALUES ('dev_gone', 'test')`);
+
+      await applyMigrations(fresh.url);
+      expect(await query(fresh.url, `SELECT developer_id, event_type, event_id FROM developer_first_events ORDER BY event_type`)).toEqual([
+        { developer_id: 'dev_1', event_type: 'developer.signed_up', event_id: 'signup_1' },
+        { developer_id: 'dev_1', event_type: 'team.invited', event_id: 'inv_a' },
+      ]);
+      expect(await query(fresh.url, `SELECT developer_id, signal_id, payload FROM outbox_signals ORDER BY id`)).toEqual([
+        {
+          developer_id: 'dev_1',
+          signal_id: 'signup_1#seen',
+          payload: { id: 'signup_1#seen', type: 'event.seen', eventType: 'developer.signed_up', occurredAt: '2026-11-01T09:00:00.123Z' },
+        },
+        {
+          developer_id: 'dev_1',
+          signal_id: 'inv_a#seen',
+          payload: { id: 'inv_a#seen', type: 'event.seen', eventType: 'team.invited', occurredAt: '2026-11-02T10:00:00.000Z' },
+        },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await fresh.drop();
+    }
+  }, 60_000);
 });

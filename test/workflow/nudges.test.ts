@@ -168,6 +168,29 @@ describe.each(databaseBackends())('nudges under the time-skipping server, delive
     expect((await mailArrives(id, 1)).map((m) => m.subject)).toEqual(['You made your first call. What next?']);
   });
 
+  it('a rule waiting for an event nudges only the developer who has not sent it, however far they got', async () => {
+    await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'only a rule that waits for an invitation', (doc) => {
+      doc.rules = [{ id: 'invite-your-team', when: { event: 'team.invited', absentAfter: '3d', since: 'credential_provisioned' }, action: { send: 'explore-the-api' } }];
+    });
+    const [invited, alone] = [await developer(), await developer()];
+    const now = await env.currentTimeMs();
+    await signal(invited, [signup(invited, now), key(invited, now)]);
+    await signal(alone, [signup(alone, now), key(alone, now)]);
+    await env.sleep(HOUR);
+    // Only an event.seen reaches the journey, whatever the event's type (custom here).
+    await signal(invited, [{ id: `${invited}-t#seen`, type: 'event.seen', eventType: 'team.invited', occurredAt: iso(now + HOUR) }]);
+    await signal(alone, [{ id: `${alone}-r1#first_api_call`, type: 'api.milestone', stage: 'first_api_call', occurredAt: iso(now + HOUR), causeEventId: `${alone}-r1` }]);
+    await env.sleep(70 * HOUR);
+    await settle();
+    expect(mailTo(alone)).toHaveLength(0);
+    await env.sleep(2 * HOUR); // the key + 3 days
+    await settle();
+    expect((await mailArrives(alone, 1)).map((m) => m.subject)).toEqual(['You made your first call. What next?']);
+    expect((await decisions(alone)).map((r) => [r.rule_id, r.outcome])).toEqual([['invite-your-team', 'sent']]);
+    expect(await decisions(invited)).toEqual([]);
+    expect(mailTo(invited)).toHaveLength(0);
+  });
+
   it('sends nothing to a developer who revoked consent, or who is in the holdout; each is a recorded skip', async () => {
     const revoked = await developer();
     const held = holdoutDeveloperId();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import type { EscalationPolicyDocument } from '../rules/escalation-policy-schema.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
@@ -7,6 +8,8 @@ import { withTransaction } from '../db/sql.ts';
 import { CONFIG_TABLES, documentInForce, type ConfigVersion } from '../rules/versioned-config-store.ts';
 import { formatConfigDocumentError, stageReferenceErrors } from './funnel-references.ts';
 import type { FunnelDocument } from './funnel-schema.ts';
+import { applyFunnelChange, type ConfigStores } from './funnel-change.ts';
+import { SHIPPED_FUNNEL_FILE } from './funnel-file.ts';
 import { FunnelStore } from './funnel-store.ts';
 
 /**
@@ -31,9 +34,10 @@ export interface ConfigInForce {
 }
 
 export async function ensureConfigInForce(pool: pg.Pool, files: ConfigFiles): Promise<ConfigInForce> {
-  const funnel = await new FunnelStore(pool).ensureInitialVersion(files.funnelFile);
-  const rules = await new RuleStore(pool, files.templates).ensureInitialVersion(files.rulesFile);
-  const policy = await new EscalationPolicyStore(pool).ensureInitialVersion(files.escalationFile);
+  const stores = { funnel: new FunnelStore(pool), rules: new RuleStore(pool, files.templates), escalationPolicy: new EscalationPolicyStore(pool) };
+  const funnel = await ensureInitialFunnel(pool, stores, files.funnelFile);
+  const rules = await stores.rules.ensureInitialVersion(files.rulesFile);
+  const policy = await stores.escalationPolicy.ensureInitialVersion(files.escalationFile);
   const errors = await withTransaction(pool, async (sql) => {
     const inForce = await documentInForce<FunnelDocument>(sql, CONFIG_TABLES.funnel);
     if (!inForce) return [];
@@ -48,4 +52,31 @@ export async function ensureConfigInForce(pool: pg.Pool, files: ConfigFiles): Pr
     );
   }
   return { funnel, rules, policy };
+}
+
+/** The reason version 1 records when it is the shipped funnel that earlier data was recorded under. */
+const RECORDED_UNDER_SHIPPED = 'the funnel the stages recorded before funnel versions are of';
+
+/**
+ * The funnel file as version 1 on a new installation. On one upgraded from before funnel versions,
+ * the stages already recorded are the shipped funnel's (their rows say version 1): the shipped
+ * funnel is then version 1, and a funnel file of another shape comes in as version 2, recomputed
+ * for everyone like any change (if a start-up stops between the two, the next one applies it).
+ */
+async function ensureInitialFunnel(pool: pg.Pool, stores: ConfigStores, funnelFile: string): Promise<ConfigVersion<FunnelDocument>> {
+  if (!(await stores.funnel.active())) {
+    const { rows } = await pool.query(`SELECT 1 FROM journey_stages UNION ALL SELECT 1 FROM stage_evidence LIMIT 1`);
+    if (rows.length === 0) return stores.funnel.ensureInitialVersion(funnelFile);
+    await stores.funnel.ensureInitialVersion(SHIPPED_FUNNEL_FILE, RECORDED_UNDER_SHIPPED);
+  }
+  const current = await stores.funnel.current();
+  const source = readFileSync(funnelFile, 'utf8');
+  if (current.version !== 1 || current.reason !== RECORDED_UNDER_SHIPPED || current.source === source) return current;
+  const applied = await applyFunnelChange(pool, stores, { source, author: 'onramp', reason: `${funnelFile} over the stages recorded under the shipped funnel` });
+  if (!applied.ok) {
+    throw new Error(
+      `${funnelFile} cannot replace the shipped funnel the stored stages were recorded under:\n${applied.errors.map((e) => `  ${formatConfigDocumentError(e)}`).join('\n')}`,
+    );
+  }
+  return applied.funnel.version;
 }

@@ -197,7 +197,7 @@ export class VersionedConfigStore<S extends z.ZodType, Named extends string = ne
    * nothing. Safe when several processes start together (the same lock as `apply`). Throws when
    * the table is empty and the file is unreadable, invalid or refused.
    */
-  async ensureInitialVersion(filePath: string): Promise<ConfigVersion<z.output<S>>> {
+  async ensureInitialVersion(filePath: string, reason = `initial ${this.kind.format.label} from ${filePath}`): Promise<ConfigVersion<z.output<S>>> {
     const existing = await this.pool.query<Row<z.output<S>>>(this.latest);
     if (existing.rows[0]) return toVersion(existing.rows[0]);
     const source = readFileSync(filePath, 'utf8');
@@ -210,7 +210,7 @@ export class VersionedConfigStore<S extends z.ZodType, Named extends string = ne
       if (latest) return toVersion(latest); // another process got there first
       const errors = (await this.kind.refuse?.({ source, document: parsed.document }, sql)) ?? [];
       if (errors.length > 0) throw invalid(errors, 'does not fit the documents in force', this.kind.formatRefusal);
-      return this.insertNext(sql, undefined, parsed.document, { source, author: 'onramp', reason: `initial ${this.kind.format.label} from ${filePath}` });
+      return this.insertNext(sql, undefined, parsed.document, { source, author: 'onramp', reason });
     });
   }
 

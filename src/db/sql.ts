@@ -15,8 +15,15 @@ export function statementLabel(statement: Statement): string {
   return typeof statement === 'string' ? statement.replace(/\s+/g, ' ').trim().slice(0, 60) : statement.name;
 }
 
-/** Runs `work` in one transaction on a pooled connection; rolls back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>, { begin = 'BEGIN' }: { begin?: string } = {}): Promise<T> {
+/**
+ * Runs `work` in one transaction on a pooled connection; rolls back on any error. `begin` may be
+ * several statements in one round trip (no parameters): `work` gets the last one's rows.
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  work: (sql: Sql, begun: Record<string, unknown>[]) => Promise<T>,
+  { begin = 'BEGIN' }: { begin?: string } = {},
+): Promise<T> {
   const client = await pool.connect();
   const sql: Sql = async <R>(statement: Statement, ...params: unknown[]) => {
     try {
@@ -26,8 +33,8 @@ export async function withTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Prom
     }
   };
   try {
-    await client.query(begin);
-    const result = await work(sql);
+    const begun: pg.QueryResult | pg.QueryResult[] = await client.query(begin);
+    const result = await work(sql, (Array.isArray(begun) ? begun.at(-1)! : begun).rows);
     await client.query('COMMIT');
     return result;
   } catch (error) {

@@ -23,8 +23,13 @@ import { EvidenceCandidates, lowerStageEvidence, type EvidenceCandidate } from '
 /** The built-in events besides requests (a few reach the journey as themselves; every type, custom too, as `event.seen`). */
 type DomainEvent = Exclude<BuiltInEvent, { type: 'api.request' }>;
 
-/** An ingest transaction begins holding FUNNEL_VERSION_LOCK shared, in the BEGIN's own round trip. */
-const INGEST_BEGIN = `BEGIN; SELECT pg_advisory_xact_lock_shared(${FUNNEL_VERSION_LOCK})`;
+/**
+ * An ingest transaction begins holding FUNNEL_VERSION_LOCK shared and reads the funnel version in
+ * force, in the BEGIN's one round trip. The version is read by a statement after the lock's: a
+ * statement's snapshot is taken when it starts, so one that waited for a new version's commit in
+ * the lock's own statement would still see the old version.
+ */
+const INGEST_BEGIN = `BEGIN; SELECT pg_advisory_xact_lock_shared(${FUNNEL_VERSION_LOCK}); SELECT max(version) AS version FROM funnel_versions`;
 
 export interface IngestResult {
   accepted: number;
@@ -94,15 +99,12 @@ export class EventIngestor {
   }
 
   /**
-   * The funnel version in force, read in the batch's transaction after INGEST_BEGIN took
-   * FUNNEL_VERSION_LOCK shared: a new version cannot commit while this batch is evaluated under
-   * the one before it. (Read by a statement of its own: a statement's snapshot is taken before it
-   * waits for a lock, so one that waited for a new version's commit would still see the old one.)
-   * The document is read again only when the version changed; none stored yet is the shipped funnel.
+   * The funnel version in force, as INGEST_BEGIN read it once it held FUNNEL_VERSION_LOCK shared: a
+   * new version cannot commit while this batch is evaluated under the one before it. The document
+   * is read again only when the version changed; none stored yet is the shipped funnel.
    */
-  private async funnelInForce(sql: Sql): Promise<FunnelEvidence> {
-    const [row] = await sql<{ version: number | null }>({ name: 'ingest-funnel-version', text: `SELECT max(version) AS version FROM funnel_versions` });
-    const version = row?.version ?? null;
+  private async funnelInForce(sql: Sql, begun: Record<string, unknown>[]): Promise<FunnelEvidence> {
+    const version = (begun[0]?.version as number | null | undefined) ?? null;
     if (this.funnel && this.funnel.version === (version ?? 1)) return this.funnel;
     const inForce = version === null ? shippedFunnel() : (await sql<FunnelVersion>(`SELECT version, document FROM funnel_versions WHERE version = $1`, version))[0]!;
     this.funnel = new FunnelEvidence(inForce);
@@ -116,8 +118,8 @@ export class EventIngestor {
     const learnt: Learnt = { funnelVersion: 0, keyOwners: new Map(), lowered: [], refused: [], bursts: newBurstLessons() };
     const result = await withTransaction(
       this.pool,
-      async (sql) => {
-        const funnel = await this.funnelInForce(sql);
+      async (sql, begun) => {
+        const funnel = await this.funnelInForce(sql, begun);
         learnt.funnelVersion = funnel.version;
         return this.ingestInTransaction(sql, events, funnel, thresholds, learnt, options.imported === true);
       },

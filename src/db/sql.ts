@@ -18,11 +18,13 @@ export function statementLabel(statement: Statement): string {
 /**
  * Runs `work` in one transaction on a pooled connection; rolls back on any error. `begin` may be
  * several statements in one round trip (no parameters): `work` gets the last one's rows.
+ * `beforeCommit` (asked after `work`) may give statements to run in the COMMIT's round trip (no
+ * parameters: values escaped into the text), which hold their locks for that round trip only.
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
   work: (sql: Sql, begun: Record<string, unknown>[]) => Promise<T>,
-  { begin = 'BEGIN' }: { begin?: string } = {},
+  { begin = 'BEGIN', beforeCommit }: { begin?: string; beforeCommit?: () => string | undefined } = {},
 ): Promise<T> {
   const client = await pool.connect();
   const sql: Sql = async <R>(statement: Statement, ...params: unknown[]) => {
@@ -35,7 +37,9 @@ export async function withTransaction<T>(
   try {
     const begun: pg.QueryResult | pg.QueryResult[] = await client.query(begin);
     const result = await work(sql, (Array.isArray(begun) ? begun.at(-1)! : begun).rows);
-    await client.query('COMMIT');
+    const last = beforeCommit?.();
+    if (last) await sql(`${last}; COMMIT`);
+    else await client.query('COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -12,7 +12,7 @@ import { shippedFunnel } from '../funnel/funnel-file.ts';
 import { FunnelEvidence } from './funnel-evidence.ts';
 import type { AttributedRequest } from './request-aggregates.ts';
 import { storeEvents } from './store-events.ts';
-import { countEventTypes } from './event-type-stats.ts';
+import { countEventTypesSql } from './event-type-stats.ts';
 import { noteFirstEvents } from './first-events.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
 import { EvidenceCache } from './evidence-cache.ts';
@@ -67,6 +67,8 @@ interface Learnt {
   lowered: EvidenceCandidate[];
   refused: EvidenceCandidate[];
   bursts: BurstLessons;
+  /** The event-type counts to add, sent with the COMMIT (their rows are the most contended locks of ingest). */
+  counts?: string | undefined;
 }
 
 /** The ingestor as Onramp runs it: the error-burst thresholds of the rules in force, the SDK user agents configured beside the shipped ones. */
@@ -123,7 +125,7 @@ export class EventIngestor {
         learnt.funnelVersion = funnel.version;
         return this.ingestInTransaction(sql, events, funnel, thresholds, learnt, options.imported === true);
       },
-      { begin: INGEST_BEGIN },
+      { begin: INGEST_BEGIN, beforeCommit: () => learnt.counts },
     );
     for (const [key, owner] of learnt.keyOwners) this.keyOwners.set(key, owner);
     this.evidence.learn(learnt.funnelVersion, learnt.lowered, learnt.refused);
@@ -227,7 +229,7 @@ export class EventIngestor {
       funnel.stages,
     );
     await enqueueSignals(sql, imported ? signals.map((s) => ({ ...s, event: { ...s.event, imported: true as const } })) : signals);
-    await countEventTypes(sql, fresh); // last: its rows are the most contended locks of ingest
+    learnt.counts = countEventTypesSql(fresh);
     return { accepted: fresh.length, unattributed, signals: signals.length, deleted: batch.length - events.length };
   }
 

@@ -1,9 +1,10 @@
-import type pg from 'pg';
-import type { Sql } from '../db/sql.ts';
+import pg from 'pg';
 import { BUILT_IN_EVENT_TYPES, isBuiltInEventType, type IngestEvent } from '../events/event-schemas.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import type { RulesDocument } from '../rules/rules-schema.ts';
 import { stagesByEventType } from '../funnel/stages-by-event-type.ts';
+
+const { escapeLiteral } = pg;
 
 /**
  * The event vocabulary: every type stored, counted per type in `event_type_stats` by the ingest
@@ -12,11 +13,12 @@ import { stagesByEventType } from '../funnel/stages-by-event-type.ts';
  */
 
 /**
- * Adds a batch's newly stored events to the counts: one upsert, its rows in type order, so that
- * concurrent batches lock them in one order. Run last in the transaction: every batch of requests
- * updates the `api.request` row, and its lock is held until the commit.
+ * The statement that adds a batch's newly stored events to the counts (undefined: none), its rows
+ * in type order so that concurrent batches lock them in one order. Sent with the COMMIT (values
+ * escaped into the text): every batch of requests updates the `api.request` row, and its lock is
+ * then held for that one round trip.
  */
-export async function countEventTypes(sql: Sql, events: readonly IngestEvent[]): Promise<void> {
+export function countEventTypesSql(events: readonly IngestEvent[]): string | undefined {
   const byType = new Map<string, { count: number; first: string; last: string }>();
   for (const { type, occurredAt } of events) {
     const seen = byType.get(type);
@@ -28,22 +30,14 @@ export async function countEventTypes(sql: Sql, events: readonly IngestEvent[]):
       if (occurredAt > seen.last) seen.last = occurredAt;
     }
   }
-  if (byType.size === 0) return;
-  const rows = [...byType].sort(([a], [b]) => (a < b ? -1 : 1));
-  await sql(
-    {
-      name: 'ingest-count-event-types',
-      text: `INSERT INTO event_type_stats (type, count, first_seen_at, last_seen_at)
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[])
-             ON CONFLICT (type) DO UPDATE SET count = event_type_stats.count + excluded.count,
-               first_seen_at = least(event_type_stats.first_seen_at, excluded.first_seen_at),
-               last_seen_at = greatest(event_type_stats.last_seen_at, excluded.last_seen_at)`,
-    },
-    rows.map(([type]) => type),
-    rows.map(([, s]) => s.count),
-    rows.map(([, s]) => s.first),
-    rows.map(([, s]) => s.last),
-  );
+  if (byType.size === 0) return undefined;
+  const rows = [...byType]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([type, s]) => `(${escapeLiteral(type)}, ${s.count}, ${escapeLiteral(s.first)}::timestamptz, ${escapeLiteral(s.last)}::timestamptz)`);
+  return `INSERT INTO event_type_stats (type, count, first_seen_at, last_seen_at) VALUES ${rows.join(', ')}
+          ON CONFLICT (type) DO UPDATE SET count = event_type_stats.count + excluded.count,
+            first_seen_at = least(event_type_stats.first_seen_at, excluded.first_seen_at),
+            last_seen_at = greatest(event_type_stats.last_seen_at, excluded.last_seen_at)`;
 }
 
 export interface EventTypeSummary {

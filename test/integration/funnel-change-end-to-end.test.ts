@@ -1,4 +1,6 @@
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumPath } from '../support/chromium.ts';
 import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -7,7 +9,7 @@ import { databaseBackends } from '../support/test-databases.ts';
  * A product's own funnel end to end: five stages with a custom event type and an endpoint-specific
  * request condition, applied while developers are mid-journey under the shipped funnel. Every
  * developer's stages are recomputed under it and the running journeys follow it; new events are
- * evaluated under it; the metrics read it; a change that would orphan a rule is refused.
+ * evaluated under it; the metrics and the dashboard read it; a change that would orphan a rule is refused.
  */
 
 const at = (hour: number) => new Date(Date.UTC(2026, 10, 2, hour)).toISOString();
@@ -119,5 +121,25 @@ describe.each(databaseBackends())('a funnel change end to end (%s)', (backend) =
     const conversion = await h.app.inject({ method: 'GET', url: '/v1/metrics/conversion', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(conversion.json().funnel).toMatchObject({ version: 2, stages: expect.arrayContaining([expect.objectContaining({ id: 'first_charge', label: 'First charge' })]) });
     expect(conversion.json().overall.find((t: { from: string }) => t.from === 'first_call')).toMatchObject({ to: 'first_charge', eligible: 1, converted: 1 });
+
+    // The dashboard, in Chromium, draws version 2's funnel with its labels.
+    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+      const failures: string[] = [];
+      page.on('pageerror', (error) => failures.push(error.message));
+      await page.goto(`${url}/dashboard`);
+      await page.fill('#key', ADMIN_KEY);
+      await page.click('#load');
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
+      const rows = await page.$$eval('#funnel tr', (trs) => trs.slice(1).map((tr) => tr.querySelector('td')?.textContent?.trim() ?? ''));
+      expect(rows).toHaveLength(4); // five stages, four consecutive pairs
+      expect(rows[0]).toMatch(/^Signed up → /);
+      expect(rows[1]).toMatch(/→ First charge$/);
+      expect(failures).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   }, 180_000);
 });

@@ -6,7 +6,7 @@ import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
-import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
+import { developerFilter, developerUnitOnly, metricsQuery } from '../../metrics/metrics-query.ts';
 import { nudgePolicy } from '../../rules/rules-schema.ts';
 import { escalationPolicyDocument } from '../../rules/escalation-policy-schema.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
@@ -76,6 +76,7 @@ const automationResponse = z.object({
 
 const flag = z.enum(['true', 'false']);
 const developersQuery = metricsQuery.extend({
+  unit: developerUnitOnly,
   stage: stageId.optional().describe('current stage as of asOf: the latest in the funnel in force reached by then; a stage of the funnel in force (400 otherwise)'),
   stalled: flag
     .optional()
@@ -130,7 +131,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       schema: {
         summary: 'Email engagement segments per signup cohort, and the nudge effect (nudged vs holdout) per stage',
         security,
-        querystring: metricsQuery,
+        querystring: metricsQuery.extend({ unit: developerUnitOnly }),
         response: { 200: engagementResponse, ...errors },
       },
     },
@@ -147,7 +148,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       schema: {
         summary: 'Automation-resolved vs human-escalated developers; handoff time to claim and resolve, outcomes, SLA breaches, status',
         security,
-        querystring: metricsQuery,
+        querystring: metricsQuery.extend({ unit: developerUnitOnly }),
         response: { 200: automationResponse, ...errors },
       },
     },

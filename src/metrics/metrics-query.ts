@@ -121,7 +121,7 @@ export const unitCount = (unit: CountingUnit, n: number): UnitCount => (unit ===
  * An account's key: `org:<orgId>` for an organisation's members, `developer:<id>` for a developer
  * who signed up without one (their own account). The prefixes keep the two apart whatever the ids.
  */
-export const accountKeySql = (developer: string) => `coalesce('org:' || ${developer}.org_id, 'developer:' || ${developer}.id)`;
+const accountKeySql = (developer: string) => `coalesce('org:' || ${developer}.org_id, 'developer:' || ${developer}.id)`;
 
 /**
  * The developers a metric counts, each with the unit it counts them in, as a CTE body

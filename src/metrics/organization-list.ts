@@ -86,8 +86,9 @@ export async function listOrganizations(
   if (list.cohort !== undefined) accountWhere.push(`cohort = ${add(list.cohort)}`);
   const stageWhere = list.stage === undefined ? '' : `WHERE standing.stage = ${add(list.stage)}`;
   const limitSql = `LIMIT ${add(limit + 1)}`;
-  // Each account's standing is looked up by the stage rows' key: without a stage filter the
-  // accounts are paged first, so a page reads its own members' rows only.
+  // Only organisations' members are grouped (a developer without one is an account of one). Each
+  // account's standing is looked up by the stage rows' key: without a stage filter the accounts
+  // are paged first, so a page reads its own members' rows only.
   const { rows } = await pool.query<Row>(
     `WITH members AS (${members}),
           picked AS (SELECT * FROM members WHERE ${picked.join(' AND ')}),

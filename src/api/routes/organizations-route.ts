@@ -11,6 +11,7 @@ import { bearerAuth } from '../auth.ts';
 import { organizationResponse } from '../organization-schema.ts';
 import { readOrganization } from '../read-organization.ts';
 import { errorResponse } from './error-response.ts';
+import { cohortParam, pageParams } from './list-params.ts';
 
 export interface OrganizationsRouteOptions {
   pool: pg.Pool;
@@ -24,22 +25,13 @@ const instant = z.string().describe('ISO-8601 UTC');
 
 const organizationsQuery = metricsQuery.extend({
   stage: stageId.optional().describe('the furthest stage any member reached by asOf; a stage of the funnel in force (400 otherwise)'),
-  cohort: z
-    .string()
-    .regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W49')
-    .optional()
-    .describe("the week of the organisation's first signup"),
+  cohort: cohortParam.describe("the week of the organisation's first signup"),
   search: z.string().min(1).max(256).optional().describe("a part of the organisation's id, any case"),
   individuals: z
     .enum(['true', 'false'])
     .optional()
     .describe('true: also developers who signed up without an organisation, each their own account (as unit=organization counts them); default false'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z
-    .string()
-    .max(1000)
-    .refine((v) => decodeCursor(v) !== undefined, 'not a cursor from a previous page')
-    .optional(),
+  ...pageParams,
 });
 
 const organizationsResponse = z.object({

@@ -13,6 +13,7 @@ import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
+import { cohortParam, pageParams } from './list-params.ts';
 
 export interface OutcomeMetricsRouteOptions {
   pool: pg.Pool;
@@ -84,16 +85,8 @@ const developersQuery = metricsQuery.extend({
       "stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later in the funnel in force), its threshold (organizationAfter for organizations) elapsed",
     ),
   escalated: flag.optional().describe('has a handoff case opened by asOf'),
-  cohort: z
-    .string()
-    .regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W49')
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z
-    .string()
-    .max(1000)
-    .refine((v) => decodeCursor(v) !== undefined, 'not a cursor from a previous page')
-    .optional(),
+  cohort: cohortParam,
+  ...pageParams,
 });
 const developersResponse = z.object({
   asOf,

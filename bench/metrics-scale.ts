@@ -17,8 +17,11 @@ const DEVELOPERS = Number(process.env.METRICS_DEVELOPERS ?? 100_000);
 const KEY = 'bench-metrics-key-0123456789';
 const ENDPOINTS = [
   '/v1/metrics/conversion',
+  '/v1/metrics/conversion?unit=organization',
   '/v1/metrics/ttfac',
+  '/v1/metrics/ttfac?unit=organization',
   '/v1/metrics/production',
+  '/v1/metrics/production?unit=organization',
   '/v1/metrics/sdk',
   '/v1/metrics/depth',
   '/v1/metrics/errors',
@@ -26,6 +29,12 @@ const ENDPOINTS = [
   '/v1/metrics/automation',
   '/v1/developers?stage=credential_provisioned&limit=50',
   '/v1/developers?stalled=true&escalated=false&limit=50',
+  '/v1/organizations?limit=50',
+  '/v1/organizations?stage=credential_provisioned&limit=50',
+  '/v1/organizations?search=org_7&limit=50',
+  '/v1/organizations?individuals=true&limit=50',
+  '/v1/organizations?individuals=true&stage=first_api_call&limit=50',
+  '/v1/organizations/org_7',
   '/metrics',
 ];
 

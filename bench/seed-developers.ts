@@ -4,7 +4,8 @@ import type pg from 'pg';
  * Seeds `count` synthetic developers straight into the read model (not through the journeys): a
  * signup spread over the last 120 days, stages reached with drop-off like the funnel reference model's (docs/concepts/funnel.md) at plausible
  * delays, first-session API requests (SDK or raw, some 401/400/429), nudge decisions (sent, holdout)
- * and handoff cases for some. Deterministic (hash of the developer number), set-based SQL: 100,000
+ * and handoff cases for some. A third belong to organisations, one for every 50 developers
+ * (about 17 members each). Deterministic (hash of the developer number), set-based SQL: 100,000
  * developers take well under a minute. For measuring the metrics endpoints at scale, not a test.
  */
 export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void> {
@@ -15,7 +16,7 @@ export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void
   await q(`INSERT INTO developers (id, email, account_type, org_id, acquisition_channel, timezone, signed_up_at, signup_event_id)
     SELECT 'seed_' || g, 'seed' || g || '@example.com',
       CASE WHEN seed_u(g, 1) < 0.35 THEN 'organization' ELSE 'individual' END,
-      CASE WHEN seed_u(g, 1) < 0.35 THEN 'org_' || (g % 2000) END,
+      CASE WHEN seed_u(g, 1) < 0.35 THEN 'org_' || (g % greatest($1::int / 50, 1)) END,
       (ARRAY['organic_search', 'listing_site', 'paid', 'referral', 'direct'])[1 + floor(seed_u(g, 2) * 5)::int],
       'UTC', now() - seed_u(g, 3) * interval '120 days', 'seed_signup_' || g
     FROM generate_series(1, $1) g`);

@@ -6,22 +6,23 @@ import { nudgeMessage } from './read-messages.ts';
 const stage = stageId;
 const instant = z.string().describe('ISO-8601 UTC');
 
+/** A stage of the funnel in force as someone's journey shows it. */
+export const stageView = z.object({
+  stage,
+  label: z.string().describe("the stage's label in the funnel (its id when it has none)"),
+  status: z.enum(['reached', 'skipped', 'pending']),
+  at: instant.optional().describe('event time of the earliest evidence'),
+  causeEventId: z.string().optional(),
+  late: z.boolean().optional().describe('evidence arrived after a later stage was reached'),
+});
+
 /** GET /v1/developers/:id/journey. */
 export const journeyResponse = z.object({
   developerId: z.string(),
   funnelVersion: z.int().describe('the funnel version in force, whose stages these are'),
   stage: stage.nullable().describe('the furthest stage reached; never moves backwards'),
   stageAt: instant.nullable(),
-  stages: z.array(
-    z.object({
-      stage,
-      label: z.string().describe("the stage's label in the funnel (its id when it has none)"),
-      status: z.enum(['reached', 'skipped', 'pending']),
-      at: instant.optional().describe('event time of the earliest evidence'),
-      causeEventId: z.string().optional(),
-      late: z.boolean().optional().describe('evidence arrived after a later stage was reached'),
-    }),
-  ),
+  stages: z.array(stageView),
   transitions: z.array(
     z.object({
       from: stage.nullable(),

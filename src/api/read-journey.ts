@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Developer, JourneyStage, PrismaClient } from '../generated/prisma/client.ts';
 import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { stageViews, type EvidenceByStage } from '../journey/evidence.ts';
 import type { JourneyReadModel } from './journey-schema.ts';
@@ -8,6 +8,26 @@ import { readMessages } from './read-messages.ts';
 import { isJourneyRunning } from '../temporal/journey-client.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/**
+ * Where a developer stands under the funnel version in force: the read model's stage (when that
+ * funnel holds it) and each of its stages, reached (by its stage row), skipped or pending.
+ */
+export function journeyStanding(
+  funnel: FunnelVersion,
+  developer: Pick<Developer, 'stage' | 'stageAt'>,
+  stageRows: readonly Pick<JourneyStage, 'stage' | 'reachedAt' | 'causeEventId' | 'late'>[],
+): Pick<JourneyReadModel, 'stage' | 'stageAt' | 'stages'> {
+  const evidence: EvidenceByStage = {};
+  for (const s of stageRows) evidence[s.stage] = { occurredAt: s.reachedAt.toISOString(), eventId: s.causeEventId, ...(s.late ? { late: true } : {}) };
+  const ids = stageIds(funnel.document);
+  const stage = developer.stage !== null && ids.includes(developer.stage) ? developer.stage : null;
+  return {
+    stage,
+    stageAt: stage === null ? null : iso(developer.stageAt),
+    stages: stageViews(evidence, ids).map((view) => ({ ...view, label: stageLabel(funnel.document, view.stage) })),
+  };
+}
 
 /**
  * One developer's journey from the PostgreSQL read model (always available), with `running` from
@@ -32,16 +52,10 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, funnel
     readMessages(prisma, developerId),
     readDeveloperHandoffs(prisma, developerId),
   ]);
-  const evidence: EvidenceByStage = {};
-  for (const s of stages) evidence[s.stage] = { occurredAt: s.reachedAt.toISOString(), eventId: s.causeEventId, ...(s.late ? { late: true } : {}) };
-  const ids = stageIds(funnel.document);
-  const inFunnel = (stage: string | null) => (stage !== null && ids.includes(stage) ? stage : null);
   return {
     developerId,
     funnelVersion: funnel.version,
-    stage: inFunnel(developer.stage),
-    stageAt: inFunnel(developer.stage) === null ? null : iso(developer.stageAt),
-    stages: stageViews(evidence, ids).map((view) => ({ ...view, label: stageLabel(funnel.document, view.stage) })),
+    ...journeyStanding(funnel, developer, stages),
     transitions: transitions.map((t) => ({
       from: t.fromStage,
       to: t.toStage,

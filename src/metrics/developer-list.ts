@@ -3,7 +3,7 @@ import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-fo
 import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
-import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
+import { filteredDevelopersSql, furthestStageFirstSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
 
@@ -108,7 +108,7 @@ export async function listDevelopers(
          FROM devs
          JOIN developers d ON d.id = devs.id
          LEFT JOIN LATERAL (SELECT js.stage, js.reached_at FROM journey_stages js WHERE js.developer_id = devs.id AND ${stageRowsSql('js', funnelVersion)}
-                             ORDER BY array_position(${ranks}::text[], js.stage) DESC NULLS LAST LIMIT 1) cur ON true
+                             ORDER BY ${furthestStageFirstSql(ranks, 'js.stage')} LIMIT 1) cur ON true
          LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
                              ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
      ) x

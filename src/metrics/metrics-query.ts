@@ -62,25 +62,92 @@ export function developerFilter(query: MetricsQuery, now: () => Date = () => new
 /** A signup instant's cohort: its ISO-8601 week in UTC (`IYYY`: the ISO week-year, so 2027-01-01 is `2026-W53`). */
 export const signupCohortSql = (signedUpAt: string) => `to_char(${signedUpAt} AT TIME ZONE 'UTC', 'IYYY-"W"IW')`;
 
-/**
- * `SELECT id, signed_up_at, cohort FROM developers` narrowed by the filter, as a CTE body; its
- * parameters are appended to `params` ($1 is always asOf). `cohort`: `signupCohortSql`.
- */
-export function filteredDevelopersSql(filter: DeveloperFilter, params: unknown[]): string {
-  if (params.length !== 0) throw new Error('filteredDevelopersSql must add the first parameters');
+/** The filter's conditions on `developers d`, their parameters appended to `params` ($1 is always asOf); `signupWindow`: from/to on the developer's own signup. */
+function developerConditions(filter: DeveloperFilter, params: unknown[], { signupWindow }: { signupWindow: boolean }): string[] {
+  if (params.length !== 0) throw new Error('the developer filter must add the first parameters');
   params.push(filter.asOf);
   const where = ['d.signed_up_at IS NOT NULL', 'd.signed_up_at <= $1'];
   const add = (condition: (placeholder: string) => string, value: unknown) => {
     params.push(value);
     where.push(condition(`$${params.length}`));
   };
-  if (filter.from) add((p) => `d.signed_up_at >= ${p}`, filter.from);
-  if (filter.toBefore) add((p) => `d.signed_up_at < ${p}`, filter.toBefore);
+  if (signupWindow) where.push(...signupWindowConditions(filter, 'd.signed_up_at', params));
   if (filter.channel) add((p) => `d.acquisition_channel = ${p}`, filter.channel);
   if (filter.accountType) add((p) => `d.account_type = ${p}`, filter.accountType);
   if (filter.orgId) add((p) => `d.org_id = ${p}`, filter.orgId);
+  return where;
+}
+
+/** `from` and `to` on a signup instant. */
+function signupWindowConditions(filter: DeveloperFilter, signedUpAt: string, params: unknown[]): string[] {
+  return [...(filter.from ? [`${signedUpAt} >= $${params.push(filter.from)}`] : []), ...(filter.toBefore ? [`${signedUpAt} < $${params.push(filter.toBefore)}`] : [])];
+}
+
+/**
+ * `SELECT id, signed_up_at, cohort FROM developers` narrowed by the filter, as a CTE body; its
+ * parameters are appended to `params` ($1 is always asOf). `cohort`: `signupCohortSql`.
+ */
+export function filteredDevelopersSql(filter: DeveloperFilter, params: unknown[]): string {
+  const where = developerConditions(filter, params, { signupWindow: true });
   return `SELECT d.id, d.signed_up_at, ${signupCohortSql('d.signed_up_at')} AS cohort
             FROM developers d WHERE ${where.join(' AND ')}`;
+}
+
+/** What a metric counts: developers, or accounts (an organisation, or a developer who signed up without one). */
+export const COUNTING_UNITS = ['developer', 'organization'] as const;
+export type CountingUnit = (typeof COUNTING_UNITS)[number];
+
+/** The `unit` query parameter of the metrics that count either. */
+export const unitParam = z
+  .enum(COUNTING_UNITS)
+  .default('developer')
+  .describe(
+    "what is counted: `developer` (default), or `organization`: accounts — an organisation (its members together: it reaches a stage when its first member does, its signup and cohort are its first member's), or a developer who signed up without one, as their own account. from and to bound the account's first signup; channel, accountType and orgId pick the members",
+  );
+
+/** For the endpoints that count developers only: `unit=developer` is accepted, `unit=organization` refused (400 naming `unit`) rather than ignored. */
+export const developerUnitOnly = z
+  .literal('developer', {
+    error: 'counts developers only: unit=organization applies to /v1/metrics/conversion, /v1/metrics/ttfac and /v1/metrics/production; GET /v1/organizations lists organisations',
+  })
+  .optional()
+  .describe('`developer` only: this endpoint counts developers (unit=organization is a 400)');
+
+/** A count named after its unit, so that a reader never takes accounts for developers. */
+export type UnitCount = { developers: number } | { accounts: number };
+export const unitCount = (unit: CountingUnit, n: number): UnitCount => (unit === 'developer' ? { developers: n } : { accounts: n });
+
+/**
+ * An account's key: `org:<orgId>` for an organisation's members, `developer:<id>` for a developer
+ * who signed up without one (their own account). The prefixes keep the two apart whatever the ids.
+ */
+const accountKeySql = (developer: string) => `coalesce('org:' || ${developer}.org_id, 'developer:' || ${developer}.id)`;
+
+/**
+ * The developers a metric counts, each with the unit it counts them in, as a CTE body
+ * `(unit, id, org_id, unit_signup, cohort)`; parameters as `filteredDevelopersSql`'s. Per
+ * developer, the unit is the developer; per organisation, their account (`accountKeySql`), whose
+ * signup is its members' first (the cohort is that signup's). The filter picks the members;
+ * from/to bound the unit's signup, so an organisation stays in its own cohort under a date window.
+ * A metric takes a stage's earliest `reached_at` among a unit's members (`perUnitSql`): the unit
+ * reaches a stage when its first member does.
+ */
+export function countedMembersSql(filter: DeveloperFilter, unit: CountingUnit, params: unknown[]): string {
+  if (unit === 'developer') {
+    const where = developerConditions(filter, params, { signupWindow: true });
+    return `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort
+              FROM developers d WHERE ${where.join(' AND ')}`;
+  }
+  const where = developerConditions(filter, params, { signupWindow: false }).join(' AND ');
+  const window = signupWindowConditions(filter, 'm.unit_signup', params);
+  // An organisation's first signup by aggregate and hash join: a window over the account key sorts every developer by it (1.7× slower at 100,000).
+  return `SELECT m.unit, m.id, m.org_id, m.unit_signup, ${signupCohortSql('m.unit_signup')} AS cohort
+            FROM (SELECT ${accountKeySql('d')} AS unit, d.id, d.org_id, coalesce(o.first_signup, d.signed_up_at) AS unit_signup
+                    FROM developers d
+                    LEFT JOIN (SELECT d.org_id, min(d.signed_up_at) AS first_signup FROM developers d WHERE ${where} AND d.org_id IS NOT NULL GROUP BY d.org_id) o
+                      ON o.org_id = d.org_id
+                   WHERE ${where}) m
+           ${window.length > 0 ? `WHERE ${window.join(' AND ')}` : ''}`;
 }
 
 /**
@@ -89,3 +156,21 @@ export function filteredDevelopersSql(filter: DeveloperFilter, params: unknown[]
  * funnel version, say) is a change here.
  */
 export const stageRowsSql = (alias: string, funnelVersion: number) => `${alias}.reached_at <= $1 AND ${alias}.funnel_version = ${Math.trunc(funnelVersion)}`;
+
+/**
+ * One row per unit from `members` joined to one stage's rows: `earliest(column)`, the unit's first
+ * time there, and the `groupBy` that goes with it. A developer has at most one row per stage (the
+ * key), so their own row needs no grouping, which would cost a third of a query at 100,000; an
+ * account takes its members' earliest.
+ */
+export function perUnitSql(unit: CountingUnit): { earliest: (column: string) => string; groupBy: string } {
+  return unit === 'developer'
+    ? { earliest: (column) => column, groupBy: '' }
+    : { earliest: (column) => `min(${column})`, groupBy: 'GROUP BY members.unit, members.unit_signup, members.cohort' };
+}
+
+/**
+ * Orders stage rows furthest first in the funnel (`ranks`: its stage ids as a text[] parameter):
+ * where someone stands. A stage the funnel does not hold comes last, so it stands only without any it does.
+ */
+export const furthestStageFirstSql = (ranks: string, stage: string) => `array_position(${ranks}::text[], ${stage}) DESC NULLS LAST`;

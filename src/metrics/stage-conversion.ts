@@ -4,7 +4,7 @@ import { stageIds, stageSummaries, unknownStageProblem, type FunnelVersion, type
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { stageRank } from '../journey/stages.ts';
 import { BANDS, REFERENCE_BANDS, bandOf, type Band } from './conversion-bands.ts';
-import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
+import { countedMembersSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
 
 /** A stage-to-stage conversion to measure: `from` → `to` within `windowDays` of reaching `from`. */
 export interface TransitionSpec {
@@ -100,28 +100,35 @@ export interface TransitionFigures extends TransitionSpec {
 
 export interface ConversionReport {
   asOf: string;
+  unit: CountingUnit;
   /** The funnel the transitions were read in: its version and its stages, as people see them. */
   funnel: { version: number; stages: { id: string; label: string; role: StageRole | null }[] };
   overall: TransitionFigures[];
-  cohorts: { cohort: string; developers: number; transitions: TransitionFigures[] }[];
+  cohorts: ({ cohort: string; transitions: TransitionFigures[] } & UnitCount)[];
 }
 
 /** Per transition i (1-based): `eligible_i`, `converted_i`, `excluded_i`; counts come back as strings. */
-type Row = { cohort: string | null; developers: string } & Record<string, string | null>;
+type Row = { cohort: string | null; units: string } & Record<string, string | null>;
 
 /**
- * Conversion per transition, overall and per signup cohort, in one pass: each developer's stage
- * times as of asOf become one row (`s0`, `s1`, … by rank in the funnel), then every transition is a
- * few expressions over it. A developer converts when the first moment they stood at `to` or beyond
+ * Conversion per transition, overall and per signup cohort, in one pass: each unit's stage times
+ * as of asOf (a developer's, or an account's: its members' earliest) become one row (`s0`, `s1`, …
+ * by rank in the funnel), then every transition is a few expressions over it. A unit converts when the first moment they stood at `to` or beyond
  * (the earliest `reached_at` among `to` and the later stages, so skipping `to` still counts) is no
  * more than the window after `from`'s `reached_at`. A later stage reached before `from` (a
  * late-filled `from`) converts too: the developer was already past it. The transitions must be
  * the funnel's (`funnelTransitionsProblem`).
  */
-export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, funnel: FunnelVersion, transitions: readonly TransitionSpec[]): Promise<ConversionReport> {
+export async function stageConversion(
+  pool: pg.Pool,
+  filter: DeveloperFilter,
+  unit: CountingUnit,
+  funnel: FunnelVersion,
+  transitions: readonly TransitionSpec[],
+): Promise<ConversionReport> {
   const { document } = funnel;
   const params: unknown[] = [];
-  const developers = filteredDevelopersSql(filter, params);
+  const members = countedMembersSql(filter, unit, params);
   // Stage ids are parameters; the SQL names columns by rank and inlines windows (integers), which
   // keeps the plan one hash join and one aggregate.
   const ids = stageIds(document);
@@ -141,15 +148,15 @@ export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, fu
     ].join(',\n            ');
   });
   const { rows } = await pool.query<Row>(
-    `WITH devs AS (${developers}),
+    `WITH members AS (${members}),
           per AS (
-            SELECT devs.id, devs.cohort,
+            SELECT members.unit, members.cohort,
                    ${stageColumns}
-              FROM devs
-              LEFT JOIN journey_stages s ON s.developer_id = devs.id AND ${stageRowsSql('s', funnel.version)}
-             GROUP BY devs.id, devs.cohort
+              FROM members
+              LEFT JOIN journey_stages s ON s.developer_id = members.id AND ${stageRowsSql('s', funnel.version)}
+             GROUP BY members.unit, members.cohort
           )
-     SELECT cohort, count(*) AS developers,
+     SELECT cohort, count(*) AS units,
             ${perTransition.join(',\n            ')}
        FROM per
       GROUP BY GROUPING SETS ((cohort), ())
@@ -170,9 +177,10 @@ export async function stageConversion(pool: pg.Pool, filter: DeveloperFilter, fu
 
   return {
     asOf: filter.asOf.toISOString(),
+    unit,
     funnel: { version: funnel.version, stages: stageSummaries(document) },
     overall: build(rows.find((r) => r.cohort === null)),
-    cohorts: rows.filter((r) => r.cohort !== null).map((row) => ({ cohort: row.cohort as string, developers: Number(row.developers), transitions: build(row) })),
+    cohorts: rows.filter((r) => r.cohort !== null).map((row) => ({ cohort: row.cohort as string, ...unitCount(unit, Number(row.units)), transitions: build(row) })),
   };
 }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
-import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
+import { countedMembersSql, perUnitSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
 
 /** A cohort's tail rose when p75 or p90 grew by more than this fraction over the previous cohort … */
 export const TAIL_RISE = 0.2;
@@ -14,23 +14,23 @@ export interface Percentiles {
   p90: number;
 }
 
-export interface TtfacFigures {
-  /** Developers who signed up (in the cohort, matching the filters, as of asOf). */
-  developers: number;
+/** `developers` (or `accounts`): who signed up (in the cohort, matching the filters, as of asOf). */
+export type TtfacFigures = UnitCount & {
   /** Of them, those who reached the first-call stage as of asOf. */
   reached: number;
   /** Seconds (to the millisecond) from signup to the first-call stage over the `reached`; null when none. */
   percentiles: Percentiles | null;
-}
+};
 
-export interface TtfacCohort extends TtfacFigures {
+export type TtfacCohort = TtfacFigures & {
   cohort: string;
   /** The "rising tail, stable median" (docs/concepts/funnel.md#time-to-first-call) against the previous cohort with percentiles. */
   risingTail: boolean;
-}
+};
 
 export interface TtfacReport {
   asOf: string;
+  unit: CountingUnit;
   /** The stage measured to: the funnel's `first_call`; null when it names none (nothing is reached, and `warnings` says so). */
   stage: { id: string; label: string } | null;
   warnings: string[];
@@ -40,7 +40,7 @@ export interface TtfacReport {
 
 interface Row {
   cohort: string | null;
-  developers: string;
+  units: string;
   reached: string;
   p: number[] | null;
 }
@@ -48,23 +48,26 @@ interface Row {
 /**
  * Time to first API call: from the signup (account_created in the shipped funnel) to the stage
  * whose role is `first_call`, percentiles by `percentile_cont` (linear interpolation between
- * closest ranks), per ISO signup week and overall.
+ * closest ranks), per ISO signup week and overall. Per account: from its first signup to its
+ * members' earliest first call.
  */
-export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, { version: funnelVersion, document }: FunnelVersion): Promise<TtfacReport> {
+export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, unit: CountingUnit, { version: funnelVersion, document }: FunnelVersion): Promise<TtfacReport> {
   const stage = roleStage(document, 'first_call');
   const params: unknown[] = [];
-  const developers = filteredDevelopersSql(filter, params);
-  // Without the stage (null) the join finds no row: every developer counts, none reached.
+  const members = countedMembersSql(filter, unit, params);
+  // Without the stage (null) the join finds no row: every unit counts, none reached.
   const firstCall = `$${params.push(stage?.id ?? null)}::text`;
+  const perUnit = perUnitSql(unit);
   const { rows } = await pool.query<Row>(
-    `WITH devs AS (${developers}),
+    `WITH members AS (${members}),
           per AS (
-            SELECT devs.cohort,
-                   extract(epoch FROM f.reached_at - devs.signed_up_at)::float8 AS seconds
-              FROM devs
-              LEFT JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
+            SELECT members.cohort,
+                   extract(epoch FROM ${perUnit.earliest('f.reached_at')} - members.unit_signup)::float8 AS seconds
+              FROM members
+              LEFT JOIN journey_stages f ON f.developer_id = members.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
+             ${perUnit.groupBy}
           )
-     SELECT cohort, count(*) AS developers, count(seconds) AS reached,
+     SELECT cohort, count(*) AS units, count(seconds) AS reached,
             percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]::float8[]) WITHIN GROUP (ORDER BY seconds) AS p
        FROM per
       GROUP BY GROUPING SETS ((cohort), ())
@@ -76,7 +79,7 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, { 
     const reached = Number(row?.reached ?? 0);
     const p = row?.p;
     return {
-      developers: Number(row?.developers ?? 0),
+      ...unitCount(unit, Number(row?.units ?? 0)),
       reached,
       percentiles: reached > 0 && p ? { p25: toMs(p[0]!), p50: toMs(p[1]!), p75: toMs(p[2]!), p90: toMs(p[3]!) } : null,
     };
@@ -91,6 +94,7 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, { 
   }
   return {
     asOf: filter.asOf.toISOString(),
+    unit,
     stage,
     warnings: stage ? [] : [missingRoleWarning('first_call')],
     overall: figures(rows.find((r) => r.cohort === null)),

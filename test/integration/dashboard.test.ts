@@ -75,6 +75,81 @@ describe('the dashboard in headless Chromium', () => {
     await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });
     expect(failures).toEqual([]);
   }, 60_000);
+
+  it('switches to organisations: the funnel, time to first call, production and the list count accounts; an organisation lists its members', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    const failures: string[] = [];
+    page.on('pageerror', (error) => failures.push(error.message));
+    await page.goto(`${url}/dashboard`);
+    await page.fill('#key', METRICS_TEST_KEYS.admin);
+    await page.click('#load');
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
+    const rows = (selector: string) => page.$$eval(`${selector} tr`, (trs) => trs.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+    const developers = await api.ok('/v1/developers?limit=25');
+    expect((await rows('#listTable')).map((r) => r[0])).toEqual(developers.items.map((d: any) => d.id));
+
+    await page.evaluate(() => delete (globalThis as any).document.body.dataset.loaded);
+    await page.click('#unitOrganization');
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
+    expect(page.url()).toBe(`${url}/dashboard?unit=organization`);
+    expect(await page.getAttribute('#unitOrganization', 'aria-pressed')).toBe('true');
+
+    const conversion = await api.ok('/v1/metrics/conversion?unit=organization');
+    expect(conversion.overall[0].eligible).not.toBe((await api.ok('/v1/metrics/conversion')).overall[0].eligible);
+    expect((await rows('#funnel')).map((r) => [r[1], r[2], r[3], r[4]])).toEqual(
+      conversion.overall.map((t: any) => [String(t.eligible), String(t.converted), pct(t.rate), String(t.excluded)]),
+    );
+    const ttfac = await api.ok('/v1/metrics/ttfac?unit=organization');
+    expect(await page.evaluate(() => (globalThis as any).Chart.getChart('ttfacChart').data.datasets[1].data)).toEqual(
+      ttfac.cohorts.map((c: any) => (c.percentiles ? c.percentiles.p50 / 3600 : null)),
+    );
+    const production = await api.ok('/v1/metrics/production?unit=organization');
+    expect(await page.textContent('#production tr th:nth-child(2)')).toBe('accounts');
+    expect((await rows('#production')).map((r) => [r[0], r[1]])).toEqual(production.cohorts.map((c: any) => [c.cohort, String(c.accounts)]));
+    expect(await page.isVisible('#sdk')).toBe(true);
+    expect(await page.textContent('#listTitle')).toBe('Organisations');
+
+    // The list is the organisations', with their members and furthest stage.
+    const organizations = await api.ok('/v1/organizations?limit=25');
+    expect(organizations.items.length).toBeGreaterThan(1);
+    expect((await rows('#listTable')).map((r) => [r[0], r[1]])).toEqual(organizations.items.map((o: any) => [o.orgId, String(o.members)]));
+
+    // An empty page says so.
+    await page.fill('#listSearch', 'no-such-org');
+    await page.click('#listApply');
+    await page.waitForSelector('#listEmpty:not([hidden])');
+    expect(await page.textContent('#listEmpty')).toBe('No organisation matches these filters.');
+    expect(await page.isVisible('#listTable')).toBe(false);
+    await page.fill('#listSearch', '');
+    await page.click('#listApply');
+    await page.waitForSelector('#listEmpty', { state: 'hidden' });
+
+    // One organisation, from the list: its stages (by whom) and its members, each a link to their journey.
+    const chosen = organizations.items[1];
+    await page.click(`#listTable a[data-org="${chosen.orgId}"]`);
+    await page.waitForFunction((orgId) => (globalThis as any).document.body.dataset.organization === orgId, chosen.orgId);
+    expect(page.url()).toBe(`${url}/dashboard?unit=organization&org=${chosen.orgId}`);
+    const organization = await api.ok(`/v1/organizations/${chosen.orgId}`);
+    expect((await rows('#orgMembers')).map((r) => r[0])).toEqual(organization.members.map((m: any) => m.developerId));
+    expect((await rows('#orgStages')).map((r) => [r[0], r[3]])).toEqual(organization.stages.map((s: any) => [s.label, s.reachedBy ?? '–']));
+    expect(await page.textContent('#orgSummary')).toContain(`${organization.members.length} members`);
+    const member = organization.members[0].developerId;
+    await page.click(`#orgMembers a[data-developer="${member}"]`);
+    await page.waitForFunction((id) => (globalThis as any).document.querySelector('#timeline')?.textContent?.startsWith(id), member);
+
+    // A link straight to an organisation opens it (in the same tab: the key is in its session storage).
+    const linked = page;
+    await linked.goto('about:blank');
+    await linked.goto(`${url}/dashboard?unit=organization&org=${chosen.orgId}`);
+    await linked.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
+    await linked.waitForFunction((orgId) => (globalThis as any).document.body.dataset.organization === orgId, chosen.orgId);
+    expect(await linked.getAttribute('#unitOrganization', 'aria-pressed')).toBe('true');
+    expect(await linked.textContent('#orgName')).toBe(chosen.orgId);
+
+    mkdirSync(artifacts, { recursive: true });
+    await linked.screenshot({ path: `${artifacts}org-dashboard.png`, fullPage: true });
+    expect(failures).toEqual([]);
+  }, 60_000);
 });
 
 describe('the dashboard in a custom funnel', () => {

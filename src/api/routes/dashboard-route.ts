@@ -10,9 +10,11 @@ const page = readFileSync(new URL('../../dashboard/dashboard.html', import.meta.
 const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');
 
 /**
- * `/dashboard` (and `/`): the funnel, time to first call, production by cohort, SDK share, depth,
- * first-session errors, nudges and handoffs, with the metrics API's filters, and one developer's
- * journey. The page holds no data: it asks for a key and reads the metrics endpoints with it.
+ * `/dashboard` (and `/`): the funnel, time to first call, production by cohort (per developer or
+ * per organisation), SDK share, depth, first-session errors, nudges and handoffs, with the metrics
+ * API's filters; the developers or organisations behind them, one organisation with its members,
+ * and one developer's journey. The page holds no data: it asks for a key and reads the metrics
+ * endpoints with it.
  */
 export const dashboardRoute: FastifyPluginAsync = async (app) => {
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard'));

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BANDS, REFERENCE_BANDS } from '../../metrics/conversion-bands.ts';
-import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
+import { COUNTING_UNITS, developerFilter, metricsQuery, unitParam } from '../../metrics/metrics-query.ts';
 import { HORIZONS, productionRate } from '../../metrics/production-rate.ts';
 import { CONSECUTIVE_WINDOW_DAYS, defaultTransitions, funnelTransitionsProblem, stageConversion, transitionsParam } from '../../metrics/stage-conversion.ts';
 import { MEDIAN_STABLE, TAIL_RISE, timeToFirstCall } from '../../metrics/time-to-first-call.ts';
@@ -24,6 +24,14 @@ const asOf = z.string().describe('the instant every figure is computed as of');
 const percent = (what: string) => z.number().min(0).max(1).describe(what);
 /** Set when the funnel in force names no stage with the role a figure measures to: the figures are empty, and this says why. */
 export const warnings = z.array(z.string()).describe('why figures are empty: the funnel in force names no stage with the role they measure to; empty otherwise');
+/** Which unit the figures count (the `unit` asked for). */
+const unit = z.enum(COUNTING_UNITS).describe('what the figures count: developers, or accounts (organisations, and developers without one as their own)');
+/** A count named after the unit: exactly one of the two is present. */
+const unitCount = (what: string) => ({
+  developers: z.int().optional().describe(`unit=developer: the developers ${what}`),
+  accounts: z.int().optional().describe(`unit=organization: the accounts ${what} (organisations, and developers who signed up without one, each their own)`),
+});
+const unitQuery = metricsQuery.extend({ unit: unitParam });
 /** The stage a figure measures to, by its role in the funnel in force. */
 const roleStageSchema = (role: StageRole) =>
   z.object({ id: stageId, label: z.string() }).nullable().describe(`the stage measured to: the funnel's stage with role ${role}; null when it names none (see warnings)`);
@@ -42,6 +50,7 @@ const transitionFigures = z.object({
 
 const conversionResponse = z.object({
   asOf,
+  unit,
   funnel: z
     .object({
       version: z.int(),
@@ -49,21 +58,24 @@ const conversionResponse = z.object({
     })
     .describe('the funnel in force the transitions were measured in: its version and its stages in order'),
   overall: z.array(transitionFigures),
-  cohorts: z.array(z.object({ cohort, developers: z.int(), transitions: z.array(transitionFigures) })),
+  cohorts: z.array(z.object({ cohort, ...unitCount('of the cohort'), transitions: z.array(transitionFigures) })),
 });
 
 const percentiles = z
   .object({ p25: z.number(), p50: z.number(), p75: z.number(), p90: z.number() })
   .nullable()
-  .describe('seconds from signup to the first_call stage over the developers who reached it; percentile_cont (linear interpolation); null when none');
+  .describe(
+    'seconds from signup to the first_call stage over those who reached it (an account: from its first signup to its first member there); percentile_cont (linear interpolation); null when none',
+  );
 const ttfacFigures = {
-  developers: z.int().describe('signed up (matching the filters, as of asOf)'),
+  ...unitCount('who signed up (matching the filters, as of asOf)'),
   reached: z.int().describe('of them, reached the first_call stage as of asOf'),
   percentiles,
 };
 
 const ttfacResponse = z.object({
   asOf,
+  unit,
   stage: roleStageSchema('first_call'),
   warnings,
   overall: z.object(ttfacFigures),
@@ -82,7 +94,7 @@ const ttfacResponse = z.object({
 
 const horizon = (days: number) =>
   z
-    .object({ reached: z.int(), rate: percent('reached / developers') })
+    .object({ reached: z.int(), rate: percent('reached / the cohort (developers or accounts)') })
     .nullable()
     .describe(
       `reached the production stage within ${days} days of signup; null when the cohort's last signup + ${days} days is after asOf, or the funnel names no production stage`,
@@ -90,9 +102,10 @@ const horizon = (days: number) =>
 
 const productionResponse = z.object({
   asOf,
+  unit,
   stage: roleStageSchema('production'),
   warnings,
-  cohorts: z.array(z.object({ cohort, developers: z.int(), d30: horizon(30), d60: horizon(60), d90: horizon(90) })),
+  cohorts: z.array(z.object({ cohort, ...unitCount('of the cohort'), d30: horizon(30), d60: horizon(60), d90: horizon(90) })),
 });
 
 const benchmarked = REFERENCE_BANDS.map((t) => `${t.from}:${t.to}:${t.windowDays}d`).join(',');
@@ -110,7 +123,7 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
       schema: {
         summary: 'Stage-to-stage conversion within windows, overall and per signup cohort, with the benchmark bands of the funnel reference model',
         security,
-        querystring: metricsQuery.extend({
+        querystring: unitQuery.extend({
           transitions: transitionsParam
             .optional()
             .describe(
@@ -125,7 +138,7 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
       const transitions = request.query.transitions ?? defaultTransitions(inForce.document);
       const problem = funnelTransitionsProblem(transitions, inForce.document);
       if (problem !== undefined) return reply.code(400).send({ errors: [{ path: 'transitions', message: problem }] });
-      return stageConversion(pool, developerFilter(request.query), inForce, transitions);
+      return stageConversion(pool, developerFilter(request.query), request.query.unit, inForce, transitions);
     },
   );
 
@@ -136,11 +149,11 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
       schema: {
         summary: "Time to first API call (to the funnel's first_call stage): p25/p50/p75/p90 (seconds) per signup cohort and overall",
         security,
-        querystring: metricsQuery,
+        querystring: unitQuery,
         response: { 200: ttfacResponse, ...errors },
       },
     },
-    async (request) => timeToFirstCall(pool, developerFilter(request.query), await funnel()),
+    async (request) => timeToFirstCall(pool, developerFilter(request.query), request.query.unit, await funnel()),
   );
 
   app.get(
@@ -150,10 +163,10 @@ export const metricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = async (a
       schema: {
         summary: `Production deployment rate (the funnel's production stage) ${HORIZONS.join('/')} days after signup, per signup cohort`,
         security,
-        querystring: metricsQuery,
+        querystring: unitQuery,
         response: { 200: productionResponse, ...errors },
       },
     },
-    async (request) => productionRate(pool, developerFilter(request.query), await funnel()),
+    async (request) => productionRate(pool, developerFilter(request.query), request.query.unit, await funnel()),
   );
 };

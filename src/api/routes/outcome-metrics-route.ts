@@ -6,13 +6,14 @@ import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
-import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
+import { developerFilter, developerUnitOnly, metricsQuery } from '../../metrics/metrics-query.ts';
 import { nudgePolicy } from '../../rules/rules-schema.ts';
 import { escalationPolicyDocument } from '../../rules/escalation-policy-schema.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
+import { cohortParam, pageParams } from './list-params.ts';
 
 export interface OutcomeMetricsRouteOptions {
   pool: pg.Pool;
@@ -76,6 +77,7 @@ const automationResponse = z.object({
 
 const flag = z.enum(['true', 'false']);
 const developersQuery = metricsQuery.extend({
+  unit: developerUnitOnly,
   stage: stageId.optional().describe('current stage as of asOf: the latest in the funnel in force reached by then; a stage of the funnel in force (400 otherwise)'),
   stalled: flag
     .optional()
@@ -83,16 +85,8 @@ const developersQuery = metricsQuery.extend({
       "stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later in the funnel in force), its threshold (organizationAfter for organizations) elapsed",
     ),
   escalated: flag.optional().describe('has a handoff case opened by asOf'),
-  cohort: z
-    .string()
-    .regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W49')
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z
-    .string()
-    .max(1000)
-    .refine((v) => decodeCursor(v) !== undefined, 'not a cursor from a previous page')
-    .optional(),
+  cohort: cohortParam,
+  ...pageParams,
 });
 const developersResponse = z.object({
   asOf,
@@ -130,7 +124,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       schema: {
         summary: 'Email engagement segments per signup cohort, and the nudge effect (nudged vs holdout) per stage',
         security,
-        querystring: metricsQuery,
+        querystring: metricsQuery.extend({ unit: developerUnitOnly }),
         response: { 200: engagementResponse, ...errors },
       },
     },
@@ -147,7 +141,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       schema: {
         summary: 'Automation-resolved vs human-escalated developers; handoff time to claim and resolve, outcomes, SLA breaches, status',
         security,
-        querystring: metricsQuery,
+        querystring: metricsQuery.extend({ unit: developerUnitOnly }),
         response: { 200: automationResponse, ...errors },
       },
     },

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DEPTH_BUCKETS, endpointDepth } from '../../metrics/endpoint-depth.ts';
 import { ERROR_CLASSES } from '../../events/error-diagnosis.ts';
 import { DEFAULT_ENDPOINT_LIMIT, firstSessionErrors } from '../../metrics/first-session-errors.ts';
-import { developerFilter, metricsQuery } from '../../metrics/metrics-query.ts';
+import { developerFilter, developerUnitOnly, metricsQuery } from '../../metrics/metrics-query.ts';
 import { sdkShare } from '../../metrics/sdk-share.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
@@ -72,7 +72,7 @@ export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = asy
       schema: {
         summary: 'SDK vs raw HTTP share of developers and of requests, per signup cohort and overall',
         security,
-        querystring: metricsQuery,
+        querystring: metricsQuery.extend({ unit: developerUnitOnly }),
         response: { 200: sdkResponse, ...errors },
       },
     },
@@ -86,7 +86,7 @@ export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = asy
       schema: {
         summary: "First-session API depth (distinct endpoints called successfully within 24 h of the funnel's first_call stage) and production rate by depth bucket",
         security,
-        querystring: metricsQuery,
+        querystring: metricsQuery.extend({ unit: developerUnitOnly }),
         response: { 200: depthResponse, ...errors },
       },
     },
@@ -101,6 +101,7 @@ export const usageMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> = asy
         summary: "First-session (24 h) error rates by status (401/400/429/5xx) and by endpoint, with the funnel reference model's diagnosis",
         security,
         querystring: metricsQuery.extend({
+          unit: developerUnitOnly,
           limit: z.coerce.number().int().min(1).max(200).default(DEFAULT_ENDPOINT_LIMIT).describe(`endpoints listed, at most (default ${DEFAULT_ENDPOINT_LIMIT})`),
         }),
         response: { 200: errorsResponse, ...errors },

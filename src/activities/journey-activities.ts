@@ -57,7 +57,7 @@ const RECORD_JOURNEY_EFFECTS = `
     SELECT * FROM unnest($7::text[], $8::int[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::int[])
     ON CONFLICT (developer_id, funnel_version, to_stage) DO NOTHING)
   INSERT INTO developers (id, stage, stage_rank, stage_at)
-  SELECT id, stage, CASE WHEN stage IS NOT NULL THEN rank END, at FROM unnest($14::text[], $15::text[], $16::int[], $17::timestamptz[]) AS c(id, stage, rank, at)
+  SELECT id, stage, rank, at FROM unnest($14::text[], $15::text[], $16::int[], $17::timestamptz[]) AS c(id, stage, rank, at)
   ON CONFLICT (id) DO UPDATE
     SET stage = excluded.stage, stage_rank = excluded.stage_rank, stage_at = excluded.stage_at, updated_at = now()
     WHERE developers.stage IS DISTINCT FROM excluded.stage OR developers.stage_at IS DISTINCT FROM excluded.stage_at`;

@@ -117,4 +117,11 @@ describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
     expect(await current('d4')).toEqual({ stage: 'first_api_call', rank: 3, at: at(3) });
     expect(await current('d5')).toEqual({ stage: 'intent', rank: 0, at: at(1) });
   });
+
+  it('records a journey that stands at no stage of a newer funnel version (rank -1)', async () => {
+    await record([reached('d6', 'account_created', 1), standing('d6', 'account_created', 1)]);
+    // A new funnel version whose stages the developer's events prove none of.
+    await record([{ type: 'recordCurrentStage', developerId: 'd6', funnelVersion: 2, stage: null, rank: -1, at: null }]);
+    expect(await current('d6')).toEqual({ stage: null, rank: -1, at: undefined });
+  });
 });

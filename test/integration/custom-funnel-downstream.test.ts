@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSimulation } from '../../src/cli/commands/simulate.ts';
+import { DEFAULT_ERROR_RATES } from '../../src/simulator/personas.ts';
 import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { eventually } from '../support/eventually.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
@@ -9,8 +11,9 @@ import { databaseBackends } from '../support/test-databases.ts';
 
 /**
  * Everything downstream of a funnel of your own follows it: the journey API and `onramp journey`
- * show the stages of the version the journey follows by their labels (in its order), and a Slack
- * case names them so. Real parts: the Temporal dev server,
+ * show the stages of the version the journey follows by their labels (in its order), a Slack case
+ * names them so, and `onramp simulate` makes events from the funnel's evidence that the engine
+ * turns into exactly the stages the simulator meant. Real parts: the Temporal dev server,
  * PostgreSQL, the real WebClient against a local Slack.
  */
 
@@ -134,4 +137,43 @@ describe('downstream of a funnel of your own (dev server, PostgreSQL, a local Sl
     expect(blocks).toContain('reached First sandbox charge');
     expect(blocks).not.toMatch(/first_charge|first sandbox charge|account created|account_created/);
   }, 120_000);
+
+  it('`onramp simulate` makes events from the funnel in force that the engine turns into exactly the stages it meant', async () => {
+    const until = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const result = await runSimulation({
+      url,
+      ingestKey: INGEST_KEY,
+      adminKey: ADMIN_KEY,
+      developers: 40,
+      days: 20,
+      seed: 4,
+      until,
+      errorRates: DEFAULT_ERROR_RATES,
+      lateShare: 0.1,
+      duplicateShare: 0.05,
+      followEmails: 0,
+      quiet: true,
+    });
+    expect(result.funnel?.version).toBe(2);
+    expect(result.notes).toEqual([]);
+    const meant = result.developers.reduce((n, d) => n + Object.keys(d.truth.stages).length, 0);
+    const rows = () =>
+      h.db.pool.query<{ developer_id: string; stage: string; reached_at: Date }>(
+        `SELECT developer_id, stage, reached_at FROM journey_stages WHERE funnel_version = 2 AND developer_id LIKE 'sim4-%'`,
+      );
+    const { rows: stages } = await eventually(rows, {
+      until: (r) => r.rows.length >= meant,
+      timeout: 120_000,
+      interval: 250,
+      describe: `${meant} journey_stages rows under version 2`,
+    });
+    const derived = new Map<string, Record<string, string>>();
+    for (const row of stages) derived.set(row.developer_id, { ...derived.get(row.developer_id), [row.stage]: row.reached_at.toISOString() });
+    for (const d of result.developers) expect(derived.get(d.profile.id) ?? {}, d.profile.id).toEqual(d.truth.stages);
+    // The cohort went through the funnel, each stage reached by fewer.
+    const reached = ['signed_up', 'first_charge', 'webhook_listening', 'live_payment'].map((stage) => result.developers.filter((d) => d.truth.stages[stage]).length);
+    expect(reached[0]).toBeGreaterThan(0);
+    for (let i = 1; i < reached.length; i++) expect(reached[i]).toBeLessThanOrEqual(reached[i - 1]!);
+    expect(reached[2]).toBeGreaterThan(0);
+  }, 240_000);
 });

@@ -9,11 +9,14 @@ import { gatherCaseContext } from '../cases/gather-case-context.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
 import type { HandoffStepEffect, NotifySlackEffect } from '../journey/journey-effects.ts';
 import type { ReadRulesInForce, RulesInForce } from '../rules/rules-in-force.ts';
+import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 
 export interface HandoffActivityDeps {
   pool: pg.Pool;
   /** The worker's cache of the rules and policy in force (rules-in-force.ts). */
   rulesInForce: ReadRulesInForce;
+  /** The worker's cache of the funnel in force (a case shows the stages of the version the journey follows). */
+  funnelInForce: ReadFunnelInForce;
   /** Unset without SLACK_BOT_TOKEN: cases are still created, logged and actionable by API. */
   slack?: SlackGateway;
   /** Base of the journey links in Slack. */
@@ -71,6 +74,7 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
           showEmail: policy?.document.privacy.showEmail ?? false,
           publicUrl: deps.publicUrl,
           now: Date.now(),
+          funnelInForce: deps.funnelInForce,
         });
         const view = effect.case;
         if (effect.post) {

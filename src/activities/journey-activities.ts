@@ -35,6 +35,7 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
         current.map((c) => c.stage),
         current.map((c) => c.rank),
         current.map((c) => c.at),
+        current.map((c) => c.funnelVersion),
       ]);
     },
   };
@@ -42,7 +43,8 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
 
 /**
  * $1–$6: the stages reached (the earliest evidence wins: evidence-order.ts); $7–$13: the
- * transitions; $14–$17: where each journey now stands (the read model's current stage).
+ * transitions; $14–$18: where each journey now stands (the read model's current stage, under the
+ * funnel version it follows).
  */
 const RECORD_JOURNEY_EFFECTS = `
   WITH staged AS (
@@ -56,11 +58,13 @@ const RECORD_JOURNEY_EFFECTS = `
     INSERT INTO journey_transitions (developer_id, funnel_version, from_stage, to_stage, occurred_at, cause_event_id, machine_version)
     SELECT * FROM unnest($7::text[], $8::int[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::int[])
     ON CONFLICT (developer_id, funnel_version, to_stage) DO NOTHING)
-  INSERT INTO developers (id, stage, stage_rank, stage_at)
-  SELECT id, stage, CASE WHEN stage IS NOT NULL THEN rank END, at FROM unnest($14::text[], $15::text[], $16::int[], $17::timestamptz[]) AS c(id, stage, rank, at)
+  INSERT INTO developers (id, stage, stage_rank, stage_at, funnel_version)
+  SELECT id, stage, rank, at, version
+  FROM unnest($14::text[], $15::text[], $16::int[], $17::timestamptz[], $18::int[]) AS c(id, stage, rank, at, version)
   ON CONFLICT (id) DO UPDATE
-    SET stage = excluded.stage, stage_rank = excluded.stage_rank, stage_at = excluded.stage_at, updated_at = now()
-    WHERE developers.stage IS DISTINCT FROM excluded.stage OR developers.stage_at IS DISTINCT FROM excluded.stage_at`;
+    SET stage = excluded.stage, stage_rank = excluded.stage_rank, stage_at = excluded.stage_at, funnel_version = excluded.funnel_version, updated_at = now()
+    WHERE developers.stage IS DISTINCT FROM excluded.stage OR developers.stage_at IS DISTINCT FROM excluded.stage_at
+       OR developers.funnel_version IS DISTINCT FROM excluded.funnel_version`;
 
 /** The last of each developer's effects: where the journey stood when it asked. */
 function lastPerDeveloper(current: CurrentStageEffect[]): CurrentStageEffect[] {

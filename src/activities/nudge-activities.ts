@@ -8,6 +8,8 @@ import { whileHeartbeating } from './heartbeat.ts';
 import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 import type { ReadRulesInForce } from '../rules/rules-in-force.ts';
+import { followedFunnel } from '../funnel/followed-funnel.ts';
+import { stageLabel, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 
 export interface NudgeActivityDeps {
   pool: pg.Pool;
@@ -15,6 +17,8 @@ export interface NudgeActivityDeps {
   templates: EmailTemplates;
   /** The worker's cache of the rules in force (rules-in-force.ts). */
   rulesInForce: ReadRulesInForce;
+  /** The worker's cache of the funnel in force (an email names the stage as the version the journey follows labels it). */
+  funnelInForce: ReadFunnelInForce;
   from: string;
   /** Base of the links in emails (the unsubscribe endpoint of this API). */
   publicUrl: string;
@@ -58,12 +62,13 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           return;
         }
         const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
+        const funnel = effect.stage === null ? undefined : await followedFunnel(deps.pool, developerId, deps.funnelInForce);
         let rendered;
         try {
           rendered = deps.templates.render(effect.template, {
             developer: { id: developerId, accountType: decision.segment.accountType, channel: decision.segment.channel },
             stage: effect.stage,
-            stageLabel: effect.stage?.replaceAll('_', ' ') ?? null,
+            stageLabel: effect.stage === null ? null : stageLabel(funnel!.document, effect.stage),
             endpoint: effect.burst?.endpoint ?? null,
             status: effect.burst?.status ?? null,
             count: effect.burst?.count ?? null,

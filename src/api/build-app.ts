@@ -134,7 +134,7 @@ export async function buildApp({
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
   // The admin keys read everything any other key reads (test/integration/admin-reads.test.ts checks every keyed GET).
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
-  await app.register(journeyRoute, { prisma, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
+  await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
   await app.register(eventTypesRoute, { pool: db.pool, adminKeys, funnel: async () => (await funnel()).document, rules: async () => (await rules.active())?.document });
   await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, recomputer });
@@ -155,6 +155,7 @@ export async function buildApp({
     pool: db.pool,
     temporal,
     adminKeys,
+    funnel,
     ...(slack?.gateway ? { slack: { gateway: slack.gateway, publicUrl: slack.publicUrl ?? 'http://localhost' } } : {}),
   });
   await app.register(dashboardRoute);

@@ -9,7 +9,7 @@ const instant = z.string().describe('ISO-8601 UTC');
 /** A stage of the funnel in force as someone's journey shows it. */
 export const stageView = z.object({
   stage,
-  label: z.string().describe("the stage's label in the funnel (its id when it has none)"),
+  label: z.string().describe("the stage's label in the funnel (its id humanised when it has none)"),
   status: z.enum(['reached', 'skipped', 'pending']),
   at: instant.optional().describe('event time of the earliest evidence'),
   causeEventId: z.string().optional(),
@@ -19,7 +19,7 @@ export const stageView = z.object({
 /** GET /v1/developers/:id/journey. */
 export const journeyResponse = z.object({
   developerId: z.string(),
-  funnelVersion: z.int().describe('the funnel version in force, whose stages these are'),
+  funnelVersion: z.int().describe('the funnel version the journey follows, whose stages these are (the one in force until the journey records a stage)'),
   stage: stage.nullable().describe('the furthest stage reached; never moves backwards'),
   stageAt: instant.nullable(),
   stages: z.array(stageView),

@@ -19,7 +19,7 @@ export const organizationResponse = z.object({
   members: z
     .array(
       journeyResponse.pick({ developerId: true, stage: true, stageAt: true }).extend({
-        stageLabel: z.string().nullable().describe("the stage's label in the funnel (its id when it has none)"),
+        stageLabel: z.string().nullable().describe("the stage's label in the funnel (its id humanised when it has none)"),
         signedUpAt: instant.nullable(),
         accountType: z.string().nullable(),
         acquisitionChannel: z.string().nullable(),

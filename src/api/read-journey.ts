@@ -31,8 +31,8 @@ export function journeyStanding(
 
 /**
  * One developer's journey from the PostgreSQL read model (always available), with `running` from
- * Temporal: the stages and transitions recorded under the funnel version in force. Undefined when
- * the developer is unknown.
+ * Temporal: the stages (with their labels) and transitions recorded under `funnel`, the version the
+ * journey follows (followed-funnel.ts). Undefined when the developer is unknown.
  */
 export async function readJourney(prisma: PrismaClient, temporal: Client, funnel: FunnelVersion, developerId: string): Promise<JourneyReadModel | undefined> {
   const developer = await prisma.developer.findUnique({ where: { id: developerId } });

@@ -15,7 +15,7 @@ export interface AssemblyOptions {
   /** The dispatcher's, the API's and the worker's failures (default: silent). */
   logger?: Logger;
   /** The journey worker with its activities, running until `stop()`. */
-  worker?: Omit<JourneyWorkerOptions, 'pool'>;
+  worker?: Omit<JourneyWorkerOptions, 'pool' | 'funnelInForce'>;
   /** The client the outbox dispatcher signals the journeys with: given, the ingestor and the dispatcher are assembled. */
   temporal?: Client;
   /** `run: false`: the dispatcher is not started; the caller delivers rounds itself (`deliverOnce`). */
@@ -48,7 +48,7 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   if (options.worker) {
-    worker = await createJourneyWorker({ ...options.worker, pool: db.pool });
+    worker = await createJourneyWorker({ ...options.worker, pool: db.pool, funnelInForce });
     running = worker.run();
     running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped'));
   }

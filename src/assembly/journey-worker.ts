@@ -6,17 +6,23 @@ import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
 import type pg from 'pg';
 import { rulesInForceCache } from '../rules/rules-in-force.ts';
+import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { activityFailures } from '../metrics/process-metrics.ts';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
+/** What the worker gives the activities itself: the pool, and its caches of the documents in force. */
+type WorkerProvided = 'pool' | 'rulesInForce' | 'funnelInForce';
+
 export interface JourneyWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   pool: pg.Pool;
-  nudges: Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'>;
-  handoffs: Omit<HandoffActivityDeps, 'pool' | 'rulesInForce'>;
+  /** The process's cache of the funnel in force (the assembly's). */
+  funnelInForce: ReadFunnelInForce;
+  nudges: Omit<NudgeActivityDeps, WorkerProvided>;
+  handoffs: Omit<HandoffActivityDeps, WorkerProvided>;
   /** How long the worker reuses the rules and policy it read (default 2 s; tests: 0). */
   rulesTtlMs?: number;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
@@ -37,8 +43,8 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     workflowBundle: options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: bundlerLogger() })),
     activities: {
       ...createJourneyActivities({ pool: options.pool }),
-      ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce }),
-      ...createHandoffActivities({ ...options.handoffs, pool: options.pool, rulesInForce }),
+      ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce }),
+      ...createHandoffActivities({ ...options.handoffs, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce }),
     },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),

@@ -47,7 +47,7 @@ export interface DeveloperProfile {
 
 export interface TimelineEntry {
   at: string;
-  /** e.g. `reached first_api_call`, `nudge sent: first-call-help`, `email.opened`, `support.ticket_created`. */
+  /** e.g. `reached First API call` (the stage's label), `nudge sent: first-call-help`, `email.opened`, `support.ticket_created`. */
   what: string;
 }
 
@@ -61,7 +61,8 @@ export interface NudgeSummary {
 
 export interface CaseContext {
   developer: DeveloperProfile;
-  stage: string | null;
+  /** Where the journey stands, in the funnel version it follows: the stage's id and how people see it (stageLabel). */
+  stage: { id: string; label: string } | null;
   stageReachedAt: string | null;
   /** Seconds since the current stage was reached (at the time the context was gathered). */
   stuckForSeconds: number | null;

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { CaseContext, TimelineEntry } from './case-context.ts';
 import { diagnosisOf } from '../events/error-diagnosis.ts';
+import { followedFunnel } from '../funnel/followed-funnel.ts';
+import { stageLabel, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 
 export interface GatherOptions {
   /** The policy's `privacy.showEmail`: false masks it. */
@@ -8,14 +10,19 @@ export interface GatherOptions {
   /** Base URL of this API, for the journey link. */
   publicUrl: string;
   now: number;
+  /** The funnel in force: the stages of a journey that has recorded none yet are in it. */
+  funnelInForce: ReadFunnelInForce;
 }
 
 /**
  * What a person needs on a case, read from the read model: who the developer is, where they are
  * stuck and since when, what happened (stages, nudges, email engagement, tickets), and the
- * first-session error diagnosis.
+ * first-session error diagnosis. Stages are those of the funnel version the journey follows, by
+ * their labels.
  */
 export async function gatherCaseContext(pool: pg.Pool, developerId: string, options: GatherOptions): Promise<CaseContext> {
+  const funnel = await followedFunnel(pool, developerId, options.funnelInForce);
+  const label = (stage: string) => stageLabel(funnel.document, stage);
   const [developer, stages, nudges, events, bursts, errors] = await Promise.all([
     pool.query<{
       email: string | null;
@@ -26,7 +33,10 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
       stage: string | null;
       stage_at: Date | null;
     }>('SELECT email, account_type, org_id, acquisition_channel, timezone, stage, stage_at FROM developers WHERE id = $1', [developerId]),
-    pool.query<{ stage: string; reached_at: Date }>('SELECT stage, reached_at FROM journey_stages WHERE developer_id = $1 ORDER BY reached_at', [developerId]),
+    pool.query<{ stage: string; reached_at: Date }>('SELECT stage, reached_at FROM journey_stages WHERE developer_id = $1 AND funnel_version = $2 ORDER BY reached_at', [
+      developerId,
+      funnel.version,
+    ]),
     pool.query<{ decided_at: Date; template: string | null; rule_id: string; outcome: string; reason: string | null }>(
       `SELECT decided_at, template, rule_id, outcome, reason FROM nudge_decisions
        WHERE developer_id = $1 AND outcome IN ('sent', 'escalated') ORDER BY decided_at DESC, id DESC LIMIT 10`,
@@ -50,7 +60,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
   ]);
   const d = developer.rows[0];
   const timeline: TimelineEntry[] = [
-    ...stages.rows.map((r) => ({ at: r.reached_at.toISOString(), what: `reached ${r.stage.replaceAll('_', ' ')}` })),
+    ...stages.rows.map((r) => ({ at: r.reached_at.toISOString(), what: `reached ${label(r.stage)}` })),
     ...nudges.rows.map((r) => ({ at: r.decided_at.toISOString(), what: r.outcome === 'sent' ? `nudge sent: ${r.template}` : `escalated by rule ${r.rule_id}` })),
     ...events.rows.map((r) => ({ at: r.occurred_at.toISOString(), what: r.type })),
   ].sort((a, b) => a.at.localeCompare(b.at));
@@ -82,7 +92,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
       channel: d?.acquisition_channel ?? null,
       timezone: d?.timezone ?? null,
     },
-    stage: d?.stage ?? null,
+    stage: d?.stage ? { id: d.stage, label: label(d.stage) } : null,
     stageReachedAt: stageAt?.toISOString() ?? null,
     stuckForSeconds: stageAt ? Math.max(0, Math.round((options.now - stageAt.getTime()) / 1000)) : null,
     timeline,

@@ -2,23 +2,29 @@ import type { JourneyReadModel } from '../api/journey-schema.ts';
 
 const MARK = { reached: '●', skipped: '○', pending: '·' } as const;
 
-/** A journey as a readable timeline for the terminal. */
+/** A journey as a readable timeline for the terminal: its stages by their labels, in the order of the funnel version it follows. */
 export function formatJourney(journey: JourneyReadModel): string {
   const p = journey.profile;
+  // The response labels every stage of the journey's funnel version; transitions and the current stage are among them.
+  const labels = new Map(journey.stages.map((s) => [s.stage, s.label]));
+  const label = (stage: string) => labels.get(stage) ?? stage;
+  const width = Math.max(0, ...journey.stages.map((s) => s.label.length)) + 2;
   const lines = [
-    `Developer ${journey.developerId}   stage: ${journey.stage ?? '(none yet)'}   journey: ${journey.running ? 'running' : 'not running'}`,
+    `Developer ${journey.developerId}   stage: ${journey.stage === null ? '(none yet)' : label(journey.stage)}   journey: ${journey.running ? 'running' : 'not running'}   funnel v${journey.funnelVersion}`,
     `  ${[p.accountType, p.orgId && `org ${p.orgId}`, p.acquisitionChannel, p.timezone, p.signedUpAt && `signed up ${p.signedUpAt}`].filter(Boolean).join(' · ') || 'no signup yet'}`,
     '',
     'Stages',
     ...journey.stages.map((s) => {
       const detail = s.status === 'reached' ? `${s.at}  (${s.causeEventId}${s.late ? ', arrived late' : ''})` : s.status;
-      return `  ${MARK[s.status]} ${s.stage.padEnd(28)} ${detail}`;
+      return `  ${MARK[s.status]} ${s.label.padEnd(width)} ${detail}`;
     }),
     '',
     'Transitions',
     ...(journey.transitions.length === 0
       ? ['  (none)']
-      : journey.transitions.map((t) => `  ${t.occurredAt}  ${(t.from ?? '∅').padEnd(28)} → ${t.to}   [${t.causeEventId}, machine v${t.machineVersion}]`)),
+      : journey.transitions.map(
+          (t) => `  ${t.occurredAt}  ${(t.from === null ? '∅' : label(t.from)).padEnd(width)} → ${label(t.to)}   [${t.causeEventId}, machine v${t.machineVersion}]`,
+        )),
     '',
     `API requests: ${journey.requests.total} (${journey.requests.ok} 2xx, ${journey.requests.status401} × 401, ${journey.requests.status400} × 400, ${journey.requests.status429} × 429), ` +
       `${journey.requests.distinctEndpoints} endpoints, SDK ${journey.requests.sdk} / raw ${journey.requests.raw}`,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { HandoffActivityDeps } from '../activities/handoff-activities.ts';
+import type { JourneyWorkerOptions } from '../assembly/journey-worker.ts';
 import { publicUrl, type Config } from '../config.ts';
 import { SlackGateway, slackLogger } from '../slack/slack-gateway.ts';
 
@@ -10,7 +10,7 @@ export function slackGateway(config: Config, logger: Logger): SlackGateway | und
 }
 
 /** Everything the handoff activities need, from the environment. */
-export function handoffActivityDeps(config: Config, logger: Logger): Omit<HandoffActivityDeps, 'pool' | 'rulesInForce'> {
+export function handoffActivityDeps(config: Config, logger: Logger): JourneyWorkerOptions['handoffs'] {
   const slack = slackGateway(config, logger);
   return {
     ...(slack ? { slack } : {}),

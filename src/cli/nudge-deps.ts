@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { NudgeActivityDeps } from '../activities/nudge-activities.ts';
+import type { JourneyWorkerOptions } from '../assembly/journey-worker.ts';
 import { publicUrl, type Config } from '../config.ts';
 import { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer, smtpMailer } from '../mail/mailer.ts';
@@ -19,7 +19,7 @@ export function signingSecret(config: Config): string {
 }
 
 /** Everything the nudge activities need, from the environment: SMTP or the local outbox. */
-export function nudgeActivityDeps(config: Config): Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'> {
+export function nudgeActivityDeps(config: Config): JourneyWorkerOptions['nudges'] {
   return {
     mailer: config.SMTP_URL ? smtpMailer(config.SMTP_URL) : outboxMailer(),
     templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),

@@ -45,12 +45,26 @@ export function roleStage(document: FunnelDocument, role: StageRole): { id: stri
   return id === undefined ? null : { id, label: stageLabel(document, id) };
 }
 
-/** How people see a stage: its label, or its id. */
+/**
+ * How people see a stage, wherever it is shown (API, dashboard, CLI, Slack, emails): its label in
+ * the funnel, else its id humanised (`first_charge` → "First charge", `first_api_call` → "First API call").
+ */
 export function stageLabel(document: FunnelDocument, id: string): string {
-  return document.stages.find((stage) => stage.id === id)?.label ?? id;
+  return document.stages.find((stage) => stage.id === id)?.label ?? humanisedStageId(id);
 }
 
-/** The stages as a person reads them, in funnel order: id, label (the id when none) and role (or null). */
+const ACRONYMS = new Set(['api', 'sdk']);
+
+function humanisedStageId(id: string): string {
+  const words = id
+    .split('_')
+    .filter((word) => word.length > 0)
+    .map((word) => (ACRONYMS.has(word) ? word.toUpperCase() : word));
+  const text = words.join(' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The stages as a person reads them, in funnel order: id, label (stageLabel) and role (or null). */
 export function stageSummaries(document: FunnelDocument): { id: string; label: string; role: StageRole | null }[] {
   return document.stages.map((stage) => ({ id: stage.id, label: stageLabel(document, stage.id), role: stage.role ?? null }));
 }

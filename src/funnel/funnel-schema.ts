@@ -81,7 +81,7 @@ const stageEvidence = z.union([eventEvidence, requestEvidence]).describe('An eve
 
 const funnelStage = z.strictObject({
   id: stageId,
-  label: z.string().min(1).max(100).optional().describe('How people see the stage (dashboard, Slack, CLI); the id when omitted'),
+  label: z.string().min(1).max(100).optional().describe('How people see the stage (dashboard, Slack, CLI, emails); when omitted, the id humanised (first_charge: First charge)'),
   role: z.enum(STAGE_ROLES).optional().describe('first_call: time to first call measures to this stage; production: the production rate does'),
   description: z.string().optional().describe('What reaching the stage means, for people'),
   evidence: z.array(stageEvidence).min(1).describe('What proves the stage: the earliest event matching any of these'),

@@ -18,7 +18,7 @@ export interface DeveloperListFilter {
 export interface DeveloperItem {
   id: string;
   stage: string | null;
-  /** The stage's label in the funnel (its id when it has none). */
+  /** How people see the stage (stageLabel). */
   stageLabel: string | null;
   stageAt: string | null;
   cohort: string;

@@ -28,7 +28,7 @@ export interface GroupFigures {
 
 export interface StageEffect {
   stage: string;
-  /** The stage's label in the funnel (its id when it has none). */
+  /** How people see the stage (stageLabel). */
   label: string;
   nudged: GroupFigures;
   holdout: GroupFigures;

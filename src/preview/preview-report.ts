@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { SHIPPED_STAGES } from '../journey/stages.ts';
+import { stageIds, stageLabel } from '../funnel/funnel-in-force.ts';
+import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 
 /**
  * What the candidate rules did in the sandbox, read back from its tables: the emails its outbox
@@ -24,7 +25,7 @@ export interface RulePreviewLine {
 
 export interface PreviewOutcome {
   developers: number;
-  /** Developers per furthest stage reached in the sandbox. */
+  /** Developers per current stage in the sandbox (its funnel's stage ids, in its order; `none`: no stage yet). */
   stages: Record<string, number>;
   rules: RulePreviewLine[];
   emails: number;
@@ -42,7 +43,7 @@ const count = (rows: { n: string }[]) => Number(rows[0]?.n ?? 0);
 const tally = <K extends string>(rows: ({ n: string } & Record<K, string | null>)[], key: K) =>
   Object.fromEntries(rows.map((r) => [r[key] ?? 'none', Number(r.n)])) as Record<string, number>;
 
-export async function readPreviewOutcome(pool: pg.Pool, ruleIds: string[]): Promise<PreviewOutcome> {
+export async function readPreviewOutcome(pool: pg.Pool, ruleIds: string[], funnel: FunnelDocument): Promise<PreviewOutcome> {
   const q = async <R extends pg.QueryResultRow>(text: string) => (await pool.query<R>(text)).rows;
   const developers = count(await q<{ n: string }>('SELECT count(*) AS n FROM developers'));
   const stageRows = await q<{ stage: string | null; n: string }>('SELECT stage, count(*) AS n FROM developers GROUP BY stage');
@@ -90,7 +91,7 @@ export async function readPreviewOutcome(pool: pg.Pool, ruleIds: string[]): Prom
   const stages = tally(stageRows, 'stage');
   return {
     developers,
-    stages: Object.fromEntries([...SHIPPED_STAGES, 'none'].filter((s) => stages[s]).map((s) => [s, stages[s]!])),
+    stages: Object.fromEntries([...stageIds(funnel), 'none'].filter((s) => stages[s]).map((s) => [s, stages[s]!])),
     rules,
     emails: sum((l) => l.sent),
     escalations: tally(caseRows, 'criterion'),
@@ -103,8 +104,12 @@ export async function readPreviewOutcome(pool: pg.Pool, ruleIds: string[]): Prom
   };
 }
 
-/** The report as a person reads it: one row per rule, then templates, cap and quiet-hours effects, escalations. */
-export function formatPreviewOutcome(outcome: PreviewOutcome, actual?: { emailsByRule: Record<string, number>; casesByCriterion: Record<string, number> }): string {
+/** The report as a person reads it: one row per rule, then templates, cap and quiet-hours effects, escalations, the stages by their labels. */
+export function formatPreviewOutcome(
+  outcome: PreviewOutcome,
+  funnel: FunnelDocument,
+  actual?: { emailsByRule: Record<string, number>; casesByCriterion: Record<string, number> },
+): string {
   const skippedOther = (l: RulePreviewLine) => Object.entries(l.skipped).filter(([reason]) => reason !== 'frequency_cap' && reason !== 'holdout');
   const rows = outcome.rules.map((l) => [
     l.rule,
@@ -140,7 +145,7 @@ export function formatPreviewOutcome(outcome: PreviewOutcome, actual?: { emailsB
     '',
     `stages reached: ${
       Object.entries(outcome.stages)
-        .map(([s, n]) => `${s} ${n}`)
+        .map(([s, n]) => `${s === 'none' ? 'no stage yet' : stageLabel(funnel, s)} ${n}`)
         .join(', ') || 'none'
     }`,
   );

@@ -6,6 +6,7 @@ import { applyMigrations } from '../db/migrate.ts';
 import type { IngestEvent } from '../events/event-schemas.ts';
 import type { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer } from '../mail/mailer.ts';
+import { FunnelStore } from '../funnel/funnel-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import { findTemporalTestServer } from '../temporal/binaries.ts';
@@ -13,13 +14,15 @@ import { assembleOnramp } from '../assembly/assemble-onramp.ts';
 
 /**
  * A throwaway copy of Onramp for the rule preview: an in-memory PostgreSQL (PGlite) with the
- * migrations, the candidate rules and an escalation policy; the time-skipping Temporal test
+ * migrations, the funnel, the candidate rules and an escalation policy; the time-skipping Temporal test
  * server running the real journey workflow and activities; the real ingestor and outbox
  * dispatcher. Emails go to the sandbox's own outbox table (nothing leaves the process) and there
  * is no Slack: cases live in the sandbox's tables. Everything is gone after `close()`.
  */
 
 export interface SandboxOptions {
+  /** The funnel the journeys follow (YAML, already validated by the caller): the one in force, or a candidate. */
+  funnelSource: string;
   /** The candidate rules (YAML, already validated by the caller). */
   rulesSource: string;
   /** The escalation policy (YAML). */
@@ -54,14 +57,14 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
     await applyMigrations(postgres.url);
     const db = openDatabase(postgres.url, { max: 1 });
     closers.push(() => db.close());
-    const rules = new RuleStore(db.pool);
-    const policy = new EscalationPolicyStore(db.pool);
+    // The funnel first: the rules and the policy are checked against it.
     for (const [store, source, what] of [
-      [rules, options.rulesSource, 'rules'],
-      [policy, options.policySource, 'escalation policy'],
+      [new FunnelStore(db.pool), options.funnelSource, 'funnel'],
+      [new RuleStore(db.pool), options.rulesSource, 'rules'],
+      [new EscalationPolicyStore(db.pool), options.policySource, 'escalation policy'],
     ] as const) {
       const applied = await store.apply({ source, author: 'onramp rules preview', reason: 'preview' });
-      if (!applied.ok) throw new Error(`the ${what} do not validate: ${applied.errors.map((e) => e.message).join('; ')}`);
+      if (!applied.ok) throw new Error(`the ${what} could not be stored in the sandbox: ${applied.errors.map((e) => e.message).join('; ')}`);
     }
 
     const testServer = findTemporalTestServer();

@@ -1,6 +1,8 @@
 import type { IngestEvent } from '../events/event-schemas.ts';
+import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { EmailTemplates } from '../mail/email-templates.ts';
-import { generateCohort, reactToNudge } from '../simulator/synthetic-cohort.ts';
+import { generateFunnelCohort } from '../simulator/funnel-cohort.ts';
+import { reactToNudge } from '../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../simulator/simulation-types.ts';
 import { ArrayFeed, mergeFeeds, type EventFeed } from './event-feed.ts';
 import { HistoryFeed, summariseHistory, type HistorySummary, type HistoryWindow } from './history-feed.ts';
@@ -9,8 +11,9 @@ import { startPreviewSandbox, type PreviewSandbox } from './preview-sandbox.ts';
 
 /**
  * `onramp rules preview`: a candidate rules file run against a cohort in a sandbox (see
- * preview-sandbox.ts) and reported, sending nothing. The cohort is synthetic (mode b: the
- * simulator's developers, who open and click the nudges the candidate rules send them) or the
+ * preview-sandbox.ts) under a funnel (the one in force, or another) and reported, sending
+ * nothing. The cohort is synthetic (mode b: the simulator's developers going through that funnel,
+ * who open and click the nudges the candidate rules send them) or the
  * real history of the developers who signed up in a window (mode c), replayed in the sandbox's
  * future by whole weeks, so that weekdays and hours of the day, and with them quiet hours, are
  * those the developers lived.
@@ -25,6 +28,8 @@ const STEP = HOUR;
 export type PreviewCohort = { kind: 'synthetic'; developers: number; days: number; seed: number } | ({ kind: 'history'; databaseUrl: string } & HistoryWindow);
 
 export interface PreviewOptions {
+  /** The funnel the sandbox's journeys follow, validated. */
+  funnel: { source: string; document: FunnelDocument };
   rulesSource: string;
   ruleIds: string[];
   policySource: string;
@@ -44,6 +49,8 @@ export interface PreviewResult {
   events: number;
   /** Sandbox days played. */
   days: number;
+  /** What the synthetic cohort could not simulate of the funnel (funnel-cohort.ts). */
+  notes: string[];
   /** Mode c: what the source held, and what the running rules actually did. */
   history?: HistorySummary;
 }
@@ -51,6 +58,7 @@ export interface PreviewResult {
 export async function runRulePreview(options: PreviewOptions): Promise<PreviewResult> {
   const historySummary = options.cohort.kind === 'history' ? await summariseHistory(options.cohort.databaseUrl, options.cohort) : undefined;
   const sandbox = await startPreviewSandbox({
+    funnelSource: options.funnel.source,
     rulesSource: options.rulesSource,
     policySource: options.policySource,
     templates: new EmailTemplates(options.templatesDir),
@@ -65,8 +73,11 @@ export async function runRulePreview(options: PreviewOptions): Promise<PreviewRe
     const reactions = new ArrayFeed([]);
     const cohort = options.cohort;
     let history: HistoryFeed | undefined;
+    let notes: string[] = [];
     if (cohort.kind === 'synthetic') {
-      const developers = generateCohort({ seed: cohort.seed, developers: cohort.developers, days: cohort.days, start: new Date(start) });
+      const synthetic = generateFunnelCohort(options.funnel.document, { seed: cohort.seed, developers: cohort.developers, days: cohort.days, start: new Date(start) });
+      const { developers } = synthetic;
+      notes = synthetic.notes;
       const byId = new Map<string, SimulatedDeveloper>(developers.map((d) => [d.profile.id, d]));
       end = start + cohort.days * DAY;
       feed = mergeFeeds([new ArrayFeed(developers.flatMap((d) => d.events)), reactions]);
@@ -79,11 +90,12 @@ export async function runRulePreview(options: PreviewOptions): Promise<PreviewRe
       feed = history;
     }
     const events = await play(sandbox, feed, { start, end, react, reactions, onProgress: options.onProgress, signal: options.signal });
-    const outcome = await readPreviewOutcome(sandbox.db.pool, options.ruleIds);
+    const outcome = await readPreviewOutcome(sandbox.db.pool, options.ruleIds, options.funnel.document);
     return {
       outcome,
       events,
       days: (end - start) / DAY,
+      notes,
       ...(historySummary ? { history: { ...historySummary, skipped: history!.skipped } } : {}),
     };
   } finally {

@@ -1,4 +1,5 @@
-import type { AccountType, Channel } from './simulation-types.ts';
+import type { Rng } from './random.ts';
+import type { AccountType, Channel, SimulatedProfile } from './simulation-types.ts';
 
 /**
  * How synthetic developers behave, per acquisition channel, after the funnel reference model
@@ -86,3 +87,71 @@ export const TIME_ZONES = [
   'Asia/Tokyo',
   'Australia/Sydney',
 ] as const;
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Most developers read the docs before signing up: this share, this long before (log-normal median). */
+export const DOCS_BEFORE_SIGNUP = { share: 0.7, medianMs: 20 * MINUTE } as const;
+
+/** A synthetic developer before any funnel: who it is and how it behaves. */
+export interface Persona {
+  profile: SimulatedProfile;
+  behaviour: ChannelBehaviour;
+  emailHabit: EmailHabit;
+  /** The signup instant, ms. */
+  signedUpAt: number;
+}
+
+/** Draws a persona from the developer's own stream (first, so every generator draws the same people). */
+export function drawPersona(rng: Rng, who: { id: string; orgId: string; start: number; days: number }): Persona {
+  const channel = rng.weighted(CHANNEL_MIX);
+  const accountType = rng.weighted(ACCOUNT_TYPES);
+  const signedUpAt = who.start + rng.float() * who.days * DAY;
+  const timezone = rng.pick(TIME_ZONES);
+  const emailHabit = rng.weighted(EMAIL_HABITS);
+  const orgId = accountType === 'organization' ? who.orgId : undefined;
+  const profile = {
+    id: who.id,
+    email: `${who.id}@example.com`,
+    accountType,
+    channel,
+    timezone,
+    signedUpAt: new Date(Math.floor(signedUpAt)).toISOString(),
+    ...(orgId ? { orgId } : {}),
+  };
+  return { profile, behaviour: BEHAVIOUR[channel], emailHabit, signedUpAt };
+}
+
+/** The properties of the developer's `developer.signed_up`: who it is. */
+export function signupProperties(profile: SimulatedProfile): Record<string, unknown> {
+  return {
+    email: profile.email,
+    accountType: profile.accountType,
+    acquisitionChannel: profile.channel,
+    timezone: profile.timezone,
+    ...(profile.orgId ? { orgId: profile.orgId } : {}),
+  };
+}
+
+/** One step of a journey after the signup: whether the developer goes on to the next stage, and how long it takes. */
+export interface Step {
+  chance: number;
+  delayMs: (rng: Rng) => number;
+}
+
+/**
+ * The behaviour as steps through any funnel (a funnel of your own: funnel-cohort.ts), after the
+ * shipped funnel's from the signup: a key, the first call, an active integration, production; a
+ * longer funnel repeats the last step.
+ */
+export function stepsAfterSignup(behaviour: ChannelBehaviour): Step[] {
+  const [callMedian, callSigma] = behaviour.firstCallHours;
+  return [
+    { chance: behaviour.key, delayMs: (rng) => (rng.chance(0.85) ? rng.logNormal(8 * MINUTE, 1) : rng.logNormal(DAY, 1)) },
+    { chance: behaviour.call, delayMs: (rng) => Math.max(MINUTE, rng.logNormal(callMedian, callSigma) * HOUR) },
+    { chance: behaviour.multiEndpoint + (1 - behaviour.multiEndpoint) * behaviour.activeLater, delayMs: (rng) => rng.logNormal(DAY, 1) },
+    { chance: behaviour.production, delayMs: (rng) => Math.max(DAY, rng.logNormal(12 * DAY, 0.8)) },
+  ];
+}

@@ -1,21 +1,20 @@
 import type { IngestEvent } from '../events/event-schemas.ts';
-import type { Stage } from '../journey/stages.ts';
 import {
-  ACCOUNT_TYPES,
-  BEHAVIOUR,
-  CHANNEL_MIX,
   CLICK_CHANCE,
   DEFAULT_ERROR_RATES,
-  EMAIL_HABITS,
+  DOCS_BEFORE_SIGNUP,
+  drawPersona,
   ENDPOINTS,
   OPEN_CHANCE,
   RAW_USER_AGENTS,
   SDK_USER_AGENTS,
-  TIME_ZONES,
+  signupProperties,
   type ErrorRates,
+  type Persona,
 } from './personas.ts';
 import { Rng } from './random.ts';
-import type { GroundTruth, SimulatedDeveloper } from './simulation-types.ts';
+import type { SimulatedDeveloper } from './simulation-types.ts';
+import { Timeline } from './timeline.ts';
 
 /**
  * Synthetic developers (validate instrumentation and rules on synthetic journeys before they go
@@ -52,113 +51,36 @@ export function developerId(options: Pick<CohortOptions, 'seed' | 'idPrefix'>, i
   return `${options.idPrefix ?? `sim${options.seed}-`}${String(index).padStart(6, '0')}`;
 }
 
-/** One developer's events, kept only up to `until`; the truth records what was kept. */
-class Timeline {
-  readonly events: IngestEvent[] = [];
-  readonly truth: GroundTruth = {
-    stages: {},
-    sdk: null,
-    requests: { total: 0, sdk: 0, raw: 0 },
-    firstSessionEndpoints: 0,
-    firstSessionRequests: 0,
-    firstSessionErrors: {},
-    tickets: 0,
-    emailHabit: 'ignores',
-  };
-  private seq = 0;
-  private readonly requests: { at: number; status: number; endpoint: string }[] = [];
-
-  constructor(
-    readonly id: string,
-    private readonly until: number,
-  ) {}
-
-  emit(type: IngestEvent['type'], at: number, properties: Record<string, unknown>, stage?: Stage): boolean {
-    this.seq++;
-    if (at > this.until) return false;
-    const event = { id: `${this.id}.${this.seq}`, type, occurredAt: new Date(Math.floor(at)).toISOString(), properties } as IngestEvent;
-    if (type !== 'api.request') (event as { developerId: string }).developerId = this.id;
-    this.events.push(event);
-    if (stage) this.prove(stage, at);
-    return true;
-  }
-
-  /** A gateway log line: attributed through the API key, as a gateway would send it. */
-  request(at: number, r: { apiKey: string; endpoint: string; status: number; userAgent: string; sdk: boolean; mode: 'test' | 'live'; method?: string }): void {
-    const ok = r.status >= 200 && r.status <= 299;
-    const kept = this.emit('api.request', at, {
-      apiKey: r.apiKey,
-      endpoint: r.endpoint,
-      method: r.method ?? (r.endpoint === ENDPOINTS[3] ? 'GET' : 'POST'),
-      status: r.status,
-      userAgent: r.userAgent,
-      mode: r.mode,
-      latencyMs: 40 + (this.seq % 200),
-    });
-    if (!kept) return;
-    this.truth.requests.total++;
-    this.truth.requests[r.sdk ? 'sdk' : 'raw']++;
-    this.requests.push({ at, status: r.status, endpoint: r.endpoint });
-    if (ok) this.prove('first_api_call', at);
-    if (ok && r.mode === 'live') this.prove('production_deployment', at);
-  }
-
-  prove(stage: Stage, at: number): void {
-    const current = this.truth.stages[stage];
-    if (current === undefined || Date.parse(current) > at) this.truth.stages[stage] = new Date(Math.floor(at)).toISOString();
-  }
-
-  finish(activeAt: number | undefined): SimulatedDeveloper['events'] {
-    if (activeAt !== undefined && activeAt <= this.until) this.prove('active_integration', activeAt);
-    const { requests, truth } = this;
-    truth.sdk = truth.requests.total === 0 ? null : truth.requests.sdk > truth.requests.raw;
-    const firstCall = truth.stages.first_api_call ? Date.parse(truth.stages.first_api_call) : undefined;
-    if (firstCall !== undefined) {
-      truth.firstSessionEndpoints = new Set(requests.filter((r) => r.status < 300 && r.status >= 200 && r.at >= firstCall && r.at <= firstCall + DAY).map((r) => r.endpoint)).size;
-    }
-    if (requests.length > 0) {
-      const firstRequest = Math.min(...requests.map((r) => r.at));
-      const session = requests.filter((q) => q.at <= firstRequest + DAY);
-      truth.firstSessionRequests = session.length;
-      for (const r of session.filter((q) => q.status >= 400)) {
-        const key = r.status >= 500 ? '5xx' : (String(r.status) as '401' | '400' | '429');
-        truth.firstSessionErrors[key] = (truth.firstSessionErrors[key] ?? 0) + 1;
-      }
-    }
-    return this.events.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt) || a.id.localeCompare(b.id));
-  }
+/** Where a developer's stream starts, and the persona drawn first from it (funnel-cohort.ts draws the same people). */
+export function startDeveloper(options: CohortOptions, index: number): { rng: Rng; persona: Persona; until: number } {
+  const rng = new Rng(options.seed, index);
+  const start = options.start.getTime();
+  const until = (options.until ?? new Date(start + options.days * DAY)).getTime();
+  const persona = drawPersona(rng, { id: developerId(options, index), orgId: `org-${options.seed}-${Math.floor(index / 3)}`, start, days: options.days });
+  return { rng, persona, until };
 }
 
 function generateDeveloper(options: CohortOptions, index: number): SimulatedDeveloper {
-  const rng = new Rng(options.seed, index);
+  const { rng, persona, until } = startDeveloper(options, index);
+  const { profile, behaviour, signedUpAt } = persona;
+  const { id } = profile;
   const errorRates = { ...DEFAULT_ERROR_RATES, ...options.errorRates };
-  const id = developerId(options, index);
-  const start = options.start.getTime();
-  const until = (options.until ?? new Date(start + options.days * DAY)).getTime();
-  const channel = rng.weighted(CHANNEL_MIX);
-  const behaviour = BEHAVIOUR[channel];
-  const accountType = rng.weighted(ACCOUNT_TYPES);
-  const signedUpAt = start + rng.float() * options.days * DAY;
-  const timezone = rng.pick(TIME_ZONES);
-  const orgId = accountType === 'organization' ? `org-${options.seed}-${Math.floor(index / 3)}` : undefined;
-  const email = `${id}@example.com`;
-  const line = new Timeline(id, until);
-  line.truth.emailHabit = rng.weighted(EMAIL_HABITS);
+  const line = new Timeline(id, until, 'first_api_call');
+  line.truth.emailHabit = persona.emailHabit;
 
   // Intent and signup.
-  if (rng.chance(0.7))
+  if (rng.chance(DOCS_BEFORE_SIGNUP.share))
     line.emit(
       'docs.viewed',
-      signedUpAt - rng.logNormal(20 * MINUTE, 1),
+      signedUpAt - rng.logNormal(DOCS_BEFORE_SIGNUP.medianMs, 1),
       { path: rng.pick(['/docs/quickstart', '/docs/api/charges', '/pricing', '/docs/authentication']) },
       'intent',
     );
-  line.emit('developer.signed_up', signedUpAt, { email, accountType, acquisitionChannel: channel, timezone, ...(orgId ? { orgId } : {}) }, 'account_created');
+  line.emit('developer.signed_up', signedUpAt, signupProperties(profile), 'account_created');
   if (rng.chance(0.9)) line.emit('developer.email_verified', signedUpAt + rng.between(1, 30) * MINUTE, {});
   if (rng.chance(0.02)) line.emit('consent.updated', signedUpAt + rng.between(0, 10) * DAY, { email: 'revoked' });
 
-  const profile = { id, email, accountType, channel, timezone, signedUpAt: new Date(Math.floor(signedUpAt)).toISOString(), ...(orgId ? { orgId } : {}) };
-  if (!rng.chance(behaviour.key)) return { profile, events: line.finish(undefined), truth: line.truth };
+  if (!rng.chance(behaviour.key)) return { profile, events: line.finish(), truth: line.truth };
 
   // The test key; every request from here on carries it (or the live one), not the developer id.
   const keyAt = signedUpAt + (rng.chance(0.85) ? rng.logNormal(8 * MINUTE, 1) : rng.logNormal(DAY, 1));
@@ -166,8 +88,11 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
   line.emit('api_key.created', keyAt, { apiKey, mode: 'test' }, 'credential_provisioned');
   const sdk = rng.chance(behaviour.sdk);
   const agent = () => (sdk && !rng.chance(0.1) ? { userAgent: rng.pick(SDK_USER_AGENTS), sdk: true } : { userAgent: rng.pick(RAW_USER_AGENTS), sdk: false });
-  const call = (at: number, endpoint: string, status = 200, mode: 'test' | 'live' = 'test') =>
-    line.request(at, { apiKey: mode === 'live' ? `key_${id}_live` : apiKey, endpoint, status, mode, ...agent() });
+  const call = (at: number, endpoint: string, status = 200, mode: 'test' | 'live' = 'test') => {
+    if (!line.request(at, { apiKey: mode === 'live' ? `key_${id}_live` : apiKey, endpoint, status, mode, ...agent() })) return;
+    if (status >= 200 && status <= 299) line.prove('first_api_call', at);
+    if (status >= 200 && status <= 299 && mode === 'live') line.prove('production_deployment', at);
+  };
   const [has401, has400, has429] = [rng.chance(errorRates.status401), rng.chance(errorRates.status400), rng.chance(errorRates.status429)];
 
   const calls = rng.chance(behaviour.call);
@@ -181,13 +106,13 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
       line.emit('support.ticket_created', keyAt + rng.between(2, 6) * DAY, { subject: has401 ? 'Getting 401 with my new key' : 'How do I make the first call?' })
     )
       line.truth.tickets++;
-    return { profile, events: line.finish(undefined), truth: line.truth };
+    return { profile, events: line.finish(), truth: line.truth };
   }
 
   // The first session: errors first (a wrong key), then the first success, then exploration.
   const firstCallAt = keyAt + Math.max(MINUTE, rng.logNormal(behaviour.firstCallHours[0], behaviour.firstCallHours[1]) * HOUR);
   if (has401) for (let n = rng.int(2, 9); n > 0; n--) call(firstCallAt - n * rng.between(0.5, 5) * MINUTE, ENDPOINTS[0], 401);
-  const [home, ...others] = channel === 'organic_search' ? rng.shuffle([...ENDPOINTS]) : [ENDPOINTS[0], ...rng.shuffle(ENDPOINTS.slice(1))];
+  const [home, ...others] = profile.channel === 'organic_search' ? rng.shuffle([...ENDPOINTS]) : [ENDPOINTS[0], ...rng.shuffle(ENDPOINTS.slice(1))];
   call(firstCallAt, home!);
   const depth = rng.chance(behaviour.multiEndpoint) ? (rng.chance(behaviour.explore) ? rng.int(3, 4) : 2) : 1;
   const explored = others.slice(0, depth - 1);
@@ -212,7 +137,7 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
   if (activeAt === undefined) {
     // Light use of the one endpoint, never a second: not active.
     for (let n = rng.int(0, 3); n > 0; n--) call(firstCallAt + rng.between(1.05, 20) * DAY, home!);
-    return { profile, events: line.finish(undefined), truth: line.truth };
+    return { profile, events: line.finish(), truth: line.truth };
   }
   const used = [home!, ...others.slice(0, Math.max(1, depth - 1))];
   for (let s = rng.int(1, 3); s > 0; s--) {
@@ -232,7 +157,8 @@ function generateDeveloper(options: CohortOptions, index: number): SimulatedDeve
       for (let n = rng.int(2, 6); n > 0; n--) call(sessionAt + n * rng.between(1, 30) * MINUTE, rng.pick(used), 200, 'live');
     }
   }
-  return { profile, events: line.finish(activeAt), truth: line.truth };
+  line.prove('active_integration', activeAt);
+  return { profile, events: line.finish(), truth: line.truth };
 }
 
 /**

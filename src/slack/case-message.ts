@@ -95,10 +95,6 @@ function shortDuration(ms: number): string {
   return `${Math.max(1, Math.round(ms / 60_000))} min`;
 }
 
-function stageLabel(stage: string): string {
-  return stage.replaceAll('_', ' ').replace(/\bapi\b/g, 'API');
-}
-
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
 
 /** A mention token for a user group (S…) or user (U…/W…). */
@@ -215,7 +211,7 @@ function actionsBlock(view: CaseView, outcomes: string[]): KnownBlock {
 export function buildCaseMessage({ view, context, mention = [], outcomes }: CaseMessageInput): CaseMessage {
   const dev = context.developer;
   const closed = CLOSED_STATUSES.includes(view.status);
-  const stage = context.stage ? stageLabel(context.stage) : null;
+  const stage = context.stage?.label ?? null;
   const mentions = mention.map(mentionToken).join(' ');
   const blocks: KnownBlock[] = [];
 

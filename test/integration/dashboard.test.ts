@@ -69,7 +69,7 @@ describe('the dashboard in headless Chromium', () => {
     await page.fill('#developer', 'seed_7');
     await page.click('#open');
     await page.waitForFunction(() => (globalThis as any).document.querySelector('#timeline')?.textContent?.startsWith('seed_7'));
-    expect(await page.textContent('#timeline')).toContain('account_created');
+    expect(await page.textContent('#timeline')).toContain('Account created');
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });

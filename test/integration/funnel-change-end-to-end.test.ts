@@ -117,8 +117,11 @@ describe.each(databaseBackends())('a funnel change end to end (%s)', (backend) =
     journey = await h.waitForJourney(dev, (j) => j.stage === 'sandbox_payment');
     expect(reached(journey).sandbox_payment).toBe(`${dev}-p1`);
 
-    // The metrics read version 2's stages and rows.
-    const conversion = await h.app.inject({ method: 'GET', url: '/v1/metrics/conversion', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    // The metrics read version 2's stages and rows (once the API's cache of the funnel in force has it: within 2 s).
+    const conversion = await eventually(() => h.app.inject({ method: 'GET', url: '/v1/metrics/conversion', headers: { authorization: `Bearer ${ADMIN_KEY}` } }), {
+      until: (response) => response.json().funnel.version === 2,
+      describe: 'the metrics in funnel version 2',
+    });
     expect(conversion.json().funnel).toMatchObject({ version: 2, stages: expect.arrayContaining([expect.objectContaining({ id: 'first_charge', label: 'First charge' })]) });
     expect(conversion.json().overall.find((t: { from: string }) => t.from === 'first_call')).toMatchObject({ to: 'first_charge', eligible: 1, converted: 1 });
 

@@ -117,4 +117,22 @@ describe.each(databaseBackends())('recordJourneyEffects on %s', (backend) => {
     expect(await current('d4')).toEqual({ stage: 'first_api_call', rank: 3, at: at(3) });
     expect(await current('d5')).toEqual({ stage: 'intent', rank: 0, at: at(1) });
   });
+
+  it('records a journey that stands at no stage of a newer funnel version (rank -1)', async () => {
+    await record([reached('d6', 'account_created', 1), standing('d6', 'account_created', 1)]);
+    // A new funnel version whose stages the developer's events prove none of.
+    await record([{ type: 'recordCurrentStage', developerId: 'd6', funnelVersion: 2, stage: null, rank: -1, at: null }]);
+    expect(await current('d6')).toEqual({ stage: null, rank: -1, at: undefined });
+  });
+
+  it('records the funnel version the journey follows with where it stands, also when only the version changes', async () => {
+    const followed = async (developerId: string) => (await db.pool.query(`SELECT funnel_version FROM developers WHERE id = $1`, [developerId])).rows[0]?.funnel_version;
+    await record([reached('d7', 'account_created', 1), standing('d7', 'account_created', 1)]);
+    expect(await followed('d7')).toBe(1);
+    // A new version that keeps the stage and its evidence: the same stage at the same time, under version 2.
+    await record([{ type: 'recordCurrentStage', developerId: 'd7', funnelVersion: 2, stage: 'account_created', rank: 0, at: at(1) }]);
+    expect(await followed('d7')).toBe(2);
+    await record([{ type: 'recordCurrentStage', developerId: 'd7', funnelVersion: 3, stage: null, rank: -1, at: null }]);
+    expect(await followed('d7')).toBe(3);
+  });
 });

@@ -310,7 +310,7 @@ describe('onramp start (the main command)', () => {
     const { exit, stdout, stderr } = await journeyCli(dataDir, ports.api);
     expect(exit, stderr).toEqual({ code: 0, signal: null });
     expect(stdout).toContain(developerId);
-    expect(stdout).toMatch(/stage: account_created\b/);
+    expect(stdout).toMatch(/stage: Account created   /);
   }, 90_000);
 
   it('stops cleanly on SIGTERM (exit 0, no dev server left behind), starts again on the same data dir with the same key, and the journey carries on', async () => {

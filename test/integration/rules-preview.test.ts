@@ -9,7 +9,9 @@ import type { IngestEvent } from '../../src/events/event-schemas.ts';
 import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { runRulePreview, type PreviewResult } from '../../src/preview/rule-preview.ts';
+import { SHIPPED_FUNNEL_FILE, shippedFunnel } from '../../src/funnel/funnel-file.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
+import { CUSTOM_FUNNEL, CUSTOM_POLICY, CUSTOM_RULES } from '../support/custom-funnel-documents.ts';
 import { createMigratedTestDatabase } from '../support/migrated-database.ts';
 import { databaseBackends, type TestDatabase } from '../support/test-databases.ts';
 
@@ -118,6 +120,7 @@ async function sourceCounts(): Promise<Record<string, number>> {
 
 function preview(rulesSource: string): Promise<PreviewResult> {
   return runRulePreview({
+    funnel: { source: readFileSync(SHIPPED_FUNNEL_FILE, 'utf8'), document: shippedFunnel().document },
     rulesSource,
     ruleIds: ruleIds(rulesSource),
     policySource: shippedPolicy,
@@ -186,6 +189,26 @@ describe('onramp rules preview (CLI)', () => {
     expect(report.outcome.emails).toBe(byRule['first-call-help']);
     for (const [rule, sent] of Object.entries(byRule)) if (rule !== 'first-call-help') expect(sent).toBe(0);
   });
+
+  it('under a funnel of your own (--funnel): rules and a policy naming its stages, a cohort going through it, its stages by their labels', async () => {
+    const [funnel, rules, policy] = ['funnel', 'rules', 'policy'].map((name) => join(dir, `custom-${name}.yaml`)) as [string, string, string];
+    writeFileSync(funnel, CUSTOM_FUNNEL);
+    writeFileSync(rules, CUSTOM_RULES);
+    writeFileSync(policy, CUSTOM_POLICY);
+    // Under the shipped funnel the policy names a stage it lacks: refused before any sandbox, saying where.
+    const refused = await runOnramp(['rules', 'preview', rules, '--policy', policy]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('escalation policy: criteria.stalls[1] (not-paying) until: no stage "paying" in the funnel');
+    expect(refused.stderr).toContain('(another: --funnel <file>); nothing previewed');
+
+    const run = await runOnramp(['rules', 'preview', rules, '--policy', policy, '--funnel', funnel, '--developers', '30', '--days', '9', '--seed', '3']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`escalation policy from ${policy}, funnel from ${funnel}`);
+    // The synthetic developers go through the custom stages: its first rule nudges those who did not call.
+    expect(Number(/^first-call-help +(\d+)/m.exec(run.stdout)?.[1])).toBeGreaterThan(0);
+    const stages = /^stages reached: (.*)$/m.exec(run.stdout)?.[1];
+    expect(stages).toMatch(/^(Account created \d+, )?First API call \d+, Paying \d+$/);
+  }, 180_000);
 
   it('an invalid rules file: exit 1 with the error named, and no sandbox', async () => {
     const file = join(dir, 'invalid.yaml');

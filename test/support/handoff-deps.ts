@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import type { HandoffActivityDeps } from '../../src/activities/handoff-activities.ts';
+import type { JourneyWorkerOptions } from '../../src/assembly/journey-worker.ts';
 import { PUBLIC_URL } from './nudge-deps.ts';
 
 /** The handoff activities' dependencies for tests and the bench: no Slack unless given. */
-export function testHandoffDeps(pool: pg.Pool, overrides: Partial<HandoffActivityDeps> = {}): Omit<HandoffActivityDeps, 'pool' | 'rulesInForce'> {
+export function testHandoffDeps(pool: pg.Pool, overrides: Partial<JourneyWorkerOptions['handoffs']> = {}): JourneyWorkerOptions['handoffs'] {
   return {
     publicUrl: PUBLIC_URL,
     ...overrides,

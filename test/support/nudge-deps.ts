@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import type { NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
+import type { JourneyWorkerOptions } from '../../src/assembly/journey-worker.ts';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
 import { outboxMailer, type Mailer } from '../../src/mail/mailer.ts';
 
@@ -8,7 +8,7 @@ export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const PUBLIC_URL = 'http://onramp.test';
 
 /** The nudge activities' dependencies for tests and the bench: the shipped templates. */
-export function testNudgeDeps(pool: pg.Pool, overrides: Partial<NudgeActivityDeps> = {}): Omit<NudgeActivityDeps, 'pool' | 'rulesInForce'> {
+export function testNudgeDeps(pool: pg.Pool, overrides: Partial<JourneyWorkerOptions['nudges']> = {}): JourneyWorkerOptions['nudges'] {
   const mailer: Mailer = overrides.mailer ?? outboxMailer();
   return {
     mailer,

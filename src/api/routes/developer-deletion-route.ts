@@ -7,6 +7,7 @@ import { pathSafeCaseId } from '../../cases/case-id.ts';
 import { deleteDeveloper, TemporalUnavailableError } from '../../privacy/delete-developer.ts';
 import { notifyClosedCases } from '../../privacy/notify-closed-cases.ts';
 import { bearerAuth } from '../auth.ts';
+import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface DeveloperDeletionRouteOptions {
@@ -15,10 +16,12 @@ export interface DeveloperDeletionRouteOptions {
   adminKeys: readonly string[];
   /** Set with SLACK_BOT_TOKEN: the messages of the cases a deletion closes say so. */
   slack?: { gateway: SlackGateway; publicUrl: string };
+  /** The funnel in force, for those messages' stages. */
+  funnel: ReadFunnelInForce;
 }
 
 /** `DELETE /v1/developers/:id`: the journey ends, the personal data goes, the anonymous metric rows stay; audited. */
-export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys, slack }) => {
+export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRouteOptions> = async (app, { pool, temporal, adminKeys, slack, funnel }) => {
   app.delete(
     '/v1/developers/:id',
     {
@@ -63,8 +66,8 @@ export const developerDeletionRoute: FastifyPluginAsyncZod<DeveloperDeletionRout
         if (!result) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });
         if (slack) {
           // Best effort: the cases are closed whatever Slack says; a stale message only looks open.
-          await notifyClosedCases(pool, slack.gateway, result.developerId, result.closedCases, author, slack.publicUrl).catch((error: unknown) =>
-            request.log.warn({ err: error, cases: result.closedCases.map((c) => c.id) }, 'slack messages of closed cases not updated'),
+          await notifyClosedCases(pool, slack.gateway, result.developerId, result.closedCases, author, { publicUrl: slack.publicUrl, funnelInForce: funnel }).catch(
+            (error: unknown) => request.log.warn({ err: error, cases: result.closedCases.map((c) => c.id) }, 'slack messages of closed cases not updated'),
           );
         }
         return { ...result, closedCases: result.closedCases.map((c) => pathSafeCaseId(c.id)) };

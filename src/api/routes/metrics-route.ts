@@ -54,7 +54,7 @@ const conversionResponse = z.object({
   funnel: z
     .object({
       version: z.int(),
-      stages: z.array(z.object({ id: stageId, label: z.string().describe('how people see it: its label, or its id'), role: z.enum(STAGE_ROLES).nullable() })),
+      stages: z.array(z.object({ id: stageId, label: z.string().describe('how people see it: its label, or its id humanised'), role: z.enum(STAGE_ROLES).nullable() })),
     })
     .describe('the funnel in force the transitions were measured in: its version and its stages in order'),
   overall: z.array(transitionFigures),

@@ -37,7 +37,7 @@ const group = z.object({
 const stageEffects = z.array(
   z.object({
     stage: stageId,
-    label: z.string().describe("the stage's label in the funnel in force (its id when it has none)"),
+    label: z.string().describe("the stage's label in the funnel in force (its id humanised when it has none)"),
     nudged: group,
     holdout: group,
     difference: z.number().nullable().describe('nudged.rate − holdout.rate'),
@@ -94,7 +94,7 @@ const developersResponse = z.object({
     z.object({
       id: z.string(),
       stage: stageId.nullable(),
-      stageLabel: z.string().nullable().describe("the stage's label in the funnel in force (its id when it has none)"),
+      stageLabel: z.string().nullable().describe("the stage's label in the funnel in force (its id humanised when it has none)"),
       stageAt: z.string().nullable(),
       cohort,
       accountType: z.string().nullable(),

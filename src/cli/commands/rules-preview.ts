@@ -2,11 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import type pg from 'pg';
 import { pino } from 'pino';
+import type { z } from 'zod';
 import { loadConfig, type Config } from '../../config.ts';
 import { openDatabase } from '../../db/database.ts';
+import { funnelFormat } from '../../funnel/funnel-file.ts';
+import { formatConfigDocumentError, stageReferenceErrors } from '../../funnel/funnel-references.ts';
+import { FunnelStore } from '../../funnel/funnel-store.ts';
 import { formatPreviewOutcome } from '../../preview/preview-report.ts';
 import { runRulePreview, type PreviewCohort, type PreviewResult } from '../../preview/rule-preview.ts';
+import type { ConfigFormat } from '../../rules/config-file.ts';
 import { escalationPolicyFormat } from '../../rules/escalation-policy-file.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { rulesFormat, rulesFormatWithTemplates } from '../../rules/rules-file.ts';
@@ -17,9 +23,10 @@ import { instant, positiveInt } from '../option-parsers.ts';
 /**
  * `onramp rules preview <file>`: what a candidate rules file would send and escalate, run in a
  * sandbox against a synthetic cohort (default) or, with --history, against the developers who
- * signed up in a window of the real history (DATABASE_URL, read only). Sends nothing, writes
- * nothing outside the sandbox. Exit codes: 0 done, 1 invalid rules or policy, 2 unreadable file
- * or no DATABASE_URL for --history, 130 interrupted.
+ * signed up in a window of the real history (DATABASE_URL, read only), under a funnel (--funnel,
+ * else the one in force with --history, else ONRAMP_FUNNEL_FILE). Sends nothing, writes nothing
+ * outside the sandbox. Exit codes: 0 done, 1 invalid rules, policy or funnel (or stages they name
+ * that it lacks), 2 unreadable file or no DATABASE_URL for --history, 130 interrupted.
  */
 
 const DAY = 86_400_000;
@@ -32,6 +39,7 @@ interface PreviewCliOptions {
   from?: Date;
   to?: Date;
   policy?: string;
+  funnel?: string;
   json?: boolean;
 }
 
@@ -58,28 +66,38 @@ function candidateRules(file: string, templatesDir: string) {
       [...parsed.errors.map((e) => rulesFormat.formatError(e)), `${file}: ${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}; nothing previewed`].join('\n'),
       1,
     );
-  return { source, ruleIds: parsed.document.rules.map((r) => r.id), enabled: parsed.document.rules.filter((r) => r.enabled).length };
+  return { source, document: parsed.document, ruleIds: parsed.document.rules.map((r) => r.id), enabled: parsed.document.rules.filter((r) => r.enabled).length };
 }
 
-/** --policy, else the policy running in the source database (--history), else the shipped file. */
-async function escalationPolicy(config: Config, options: PreviewCliOptions): Promise<{ source: string; from: string }> {
+/** A document the preview runs under: the file given, else the one running in the source database (--history), else the configured file. */
+async function documentToPreview<S extends z.ZodType, Named extends string>(
+  config: Config,
+  options: PreviewCliOptions,
+  document: {
+    given: string | undefined;
+    configured: string;
+    format: ConfigFormat<S, Named>;
+    running: (pool: pg.Pool) => Promise<{ source: string; document: z.output<S>; version: number }>;
+  },
+): Promise<{ source: string; document: z.output<S>; from: string }> {
+  const { format } = document;
   const fromFile = (file: string) => {
     const source = readOrFail(file);
-    const parsed = escalationPolicyFormat.parse(source);
-    if (!parsed.ok) throw new PreviewFailure(parsed.errors.map((e) => `${file}: ${escalationPolicyFormat.formatError(e)}`).join('\n'), 1);
-    return { source, from: file };
+    const parsed = format.parse(source);
+    if (!parsed.ok) throw new PreviewFailure(parsed.errors.map((e) => `${file}: ${format.formatError(e)}`).join('\n'), 1);
+    return { source, document: parsed.document, from: file };
   };
-  if (options.policy) return fromFile(options.policy);
+  if (document.given) return fromFile(document.given);
   if (options.history && config.DATABASE_URL) {
     const db = openDatabase(config.DATABASE_URL, { max: 1 });
     try {
-      const running = await new EscalationPolicyStore(db.pool).current().catch(() => undefined);
-      if (running) return { source: running.source, from: `the running escalation policy v${running.version}` };
+      const running = await document.running(db.pool).catch(() => undefined);
+      if (running) return { source: running.source, document: running.document, from: `the running ${format.label} v${running.version}` };
     } finally {
       await db.close();
     }
   }
-  return fromFile(config.ONRAMP_ESCALATION_FILE);
+  return fromFile(document.configured);
 }
 
 function cohortOf(config: Config, options: PreviewCliOptions): PreviewCohort {
@@ -94,7 +112,25 @@ function cohortOf(config: Config, options: PreviewCliOptions): PreviewCohort {
 export async function previewRules(config: Config, file: string, options: PreviewCliOptions): Promise<PreviewResult> {
   const rules = candidateRules(file, resolve(config.ONRAMP_TEMPLATES_DIR));
   const cohort = cohortOf(config, options);
-  const policy = await escalationPolicy(config, options);
+  const funnel = await documentToPreview(config, options, {
+    given: options.funnel,
+    configured: config.ONRAMP_FUNNEL_FILE,
+    format: funnelFormat,
+    running: (pool) => new FunnelStore(pool).current(),
+  });
+  const policy = await documentToPreview(config, options, {
+    given: options.policy,
+    configured: config.ONRAMP_ESCALATION_FILE,
+    format: escalationPolicyFormat,
+    running: (pool) => new EscalationPolicyStore(pool).current(),
+  });
+  // The rules and the policy name stages: the funnel's own, in its order, or nothing is previewed.
+  const stageErrors = stageReferenceErrors(funnel.document, { rules, policy });
+  if (stageErrors.length > 0)
+    throw new PreviewFailure(
+      [...stageErrors.map(formatConfigDocumentError), `the funnel from ${funnel.from} does not have these stages (another: --funnel <file>); nothing previewed`].join('\n'),
+      1,
+    );
   // Temporal's own logs (worker start and stop, the test server's missing capabilities) would
   // drown the report: errors only, on stderr.
   installTemporalRuntime(pino({ level: 'error' }, pino.destination(2)));
@@ -109,6 +145,7 @@ export async function previewRules(config: Config, file: string, options: Previe
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   try {
     const result = await runRulePreview({
+      funnel,
       rulesSource: rules.source,
       ruleIds: rules.ruleIds,
       policySource: policy.source,
@@ -123,12 +160,19 @@ export async function previewRules(config: Config, file: string, options: Previe
     bar?.stop();
     const out = (text: string) => process.stdout.write(`${text}\n`);
     if (options.json) {
-      out(JSON.stringify({ file, rules: { total: rules.ruleIds.length, enabled: rules.enabled }, policy: policy.from, cohort: describeCohort(cohort), ...result }, null, 2));
+      out(
+        JSON.stringify(
+          { file, rules: { total: rules.ruleIds.length, enabled: rules.enabled }, policy: policy.from, funnel: funnel.from, cohort: describeCohort(cohort), ...result },
+          null,
+          2,
+        ),
+      );
       return result;
     }
-    out(`${file}: ${rules.ruleIds.length} rules (${rules.enabled} enabled), escalation policy from ${policy.from}`);
+    out(`${file}: ${rules.ruleIds.length} rules (${rules.enabled} enabled), escalation policy from ${policy.from}, funnel from ${funnel.from}`);
     if (cohort.kind === 'synthetic') {
       out(`against ${cohort.developers} synthetic developers signing up over ${cohort.days} days (seed ${cohort.seed}): ${result.events} events, opens and clicks included`);
+      for (const note of result.notes) out(`  ${note}`);
     } else {
       const h = result.history!;
       out(
@@ -136,7 +180,7 @@ export async function previewRules(config: Config, file: string, options: Previe
       );
     }
     out(`sandbox: ${result.days.toFixed(1)} days played under the time-skipping server; nothing was sent, nothing written outside it\n`);
-    out(formatPreviewOutcome(result.outcome, result.history?.actual));
+    out(formatPreviewOutcome(result.outcome, funnel.document, result.history?.actual));
     return result;
   } finally {
     process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
@@ -162,6 +206,7 @@ export function rulesPreviewCommand(rules: Command): void {
     .option('--from <date>', 'with --history: developers who signed up from this date (default --to minus --days)', instant('--from'))
     .option('--to <date>', 'with --history: … until this date (default now)', instant('--to'))
     .option('--policy <file>', 'escalation policy (default: the running one with --history, else ONRAMP_ESCALATION_FILE)')
+    .option('--funnel <file>', 'the funnel the journeys follow (default: the one in force with --history, else ONRAMP_FUNNEL_FILE)')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, options: PreviewCliOptions) => {
       try {

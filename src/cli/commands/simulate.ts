@@ -3,11 +3,12 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { type Config, loadConfig } from '../../config.ts';
-import { SHIPPED_STAGES } from '../../journey/stages.ts';
+import { shippedFunnel } from '../../funnel/funnel-file.ts';
+import { stageLabel, type FunnelVersion } from '../../funnel/funnel-in-force.ts';
 import { planDelivery } from '../../simulator/delivery-plan.ts';
+import { generateFunnelCohort } from '../../simulator/funnel-cohort.ts';
 import { feedOverHttp, type FeedReport } from '../../simulator/http-feed.ts';
 import { DEFAULT_ERROR_RATES, type ErrorRates } from '../../simulator/personas.ts';
-import { generateCohort } from '../../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../../simulator/simulation-types.ts';
 import { adminKeyFile } from '../admin-key.ts';
 import { positiveInt } from '../option-parsers.ts';
@@ -35,6 +36,10 @@ export interface SimulationParams {
 }
 
 export interface SimulationResult {
+  /** The funnel simulated: the one in force (read with the admin key), else the shipped one. */
+  funnel: FunnelVersion | undefined;
+  /** What could not be simulated of it (funnel-cohort.ts), and why the shipped one stood in for it. */
+  notes: string[];
   developers: SimulatedDeveloper[];
   feed: FeedReport;
   late: number;
@@ -42,10 +47,25 @@ export interface SimulationResult {
   events: number;
 }
 
-/** Generates the cohort, feeds it to the API, follows the emails; writes the ground truth if asked. */
+/**
+ * Generates the cohort for the funnel in force (the personas' journeys for the shipped one, events
+ * made from the evidence of one of your own), feeds it to the API, follows the emails; writes the
+ * ground truth if asked.
+ */
 export async function runSimulation(params: SimulationParams): Promise<SimulationResult> {
   const start = new Date(params.until.getTime() - params.days * DAY);
-  const developers = generateCohort({ seed: params.seed, developers: params.developers, days: params.days, start, until: params.until, errorRates: params.errorRates });
+  const inForce = await funnelInForce(params);
+  const funnel = inForce ?? shippedFunnel();
+  const cohort = generateFunnelCohort(funnel.document, {
+    seed: params.seed,
+    developers: params.developers,
+    days: params.days,
+    start,
+    until: params.until,
+    errorRates: params.errorRates,
+  });
+  const notes = [...(inForce ? [] : ['no admin key: the funnel in force cannot be read (GET /v1/funnel), so the shipped funnel is simulated']), ...cohort.notes];
+  const { developers } = cohort;
   const plan = planDelivery(developers, { seed: params.seed, lateShare: params.lateShare, duplicateShare: params.duplicateShare });
   if (params.truthFile) writeTruth(params.truthFile, params, developers);
 
@@ -79,10 +99,17 @@ export async function runSimulation(params: SimulationParams): Promise<Simulatio
         }
       },
     });
-    return { developers, feed, late: plan.late, duplicates: plan.duplicates, events: plan.events };
+    return { funnel: inForce, notes, developers, feed, late: plan.late, duplicates: plan.duplicates, events: plan.events };
   } finally {
     bars?.stop();
   }
+}
+
+/** The funnel in force, read with the admin key (undefined without one). */
+async function funnelInForce(params: SimulationParams): Promise<FunnelVersion | undefined> {
+  if (!params.adminKey) return undefined;
+  const { version, document } = await new ApiClient(params.url, params.adminKey).get<FunnelVersion>('/v1/funnel');
+  return { version, document };
 }
 
 /** Calls `report` when `done` first reaches each tenth of `total`. */
@@ -104,13 +131,16 @@ function writeTruth(file: string, params: SimulationParams, developers: Simulate
 
 export function formatSummary(result: SimulationResult): string {
   const { developers, feed } = result;
-  const reached = SHIPPED_STAGES.map((stage) => `${stage} ${developers.filter((d) => d.truth.stages[stage]).length}`).join(', ');
+  const { document } = result.funnel ?? shippedFunnel();
+  const reached = document.stages.map(({ id }) => `${stageLabel(document, id)} ${developers.filter((d) => d.truth.stages[id]).length}`).join(', ');
   const rate = feed.elapsedMs > 0 ? Math.round((result.events / feed.elapsedMs) * 1000) : 0;
   return [
     `simulated ${developers.length} developers, ${result.events} events (${result.late} late, ${result.duplicates} sent twice) in ${(feed.elapsedMs / 1000).toFixed(1)} s (${rate} events/s)`,
+    `  funnel: ${result.funnel ? `v${result.funnel.version}, the one in force` : 'the shipped one'}`,
     `  API: ${feed.requests} requests, accepted ${feed.accepted}, duplicates ${feed.duplicates}, unattributed ${feed.unattributed}`,
     `  ground truth, developers who reached: ${reached}`,
     `  emails followed ${feed.emails}: ${feed.opened} opens and ${feed.clicked} clicks posted`,
+    ...result.notes.map((note) => `  ${note}`),
   ].join('\n');
 }
 

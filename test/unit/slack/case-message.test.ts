@@ -14,12 +14,12 @@ const view = (over: Partial<CaseView> = {}): CaseView =>
 
 const context = (over: Partial<CaseContext> = {}): CaseContext => ({
   developer: { id: 'dev_42', email: maskEmail('jane.doe@example.com'), accountType: 'organization', orgId: 'org_9', channel: 'partner-referral', timezone: 'Europe/Berlin' },
-  stage: 'credential_provisioned',
+  stage: { id: 'credential_provisioned', label: 'Credential provisioned' },
   stageReachedAt: '2026-10-26T12:00:00.000Z',
   stuckForSeconds: 7 * 86_400 + 3 * 3_600 + 120,
   timeline: [
-    { at: '2026-10-26T11:00:00.000Z', what: 'reached account_created' },
-    { at: '2026-10-26T12:00:00.000Z', what: 'reached credential_provisioned' },
+    { at: '2026-10-26T11:00:00.000Z', what: 'reached Account created' },
+    { at: '2026-10-26T12:00:00.000Z', what: 'reached Credential provisioned' },
     { at: '2026-10-27T12:00:00.000Z', what: 'nudge sent: first-call-help' },
     { at: '2026-10-27T13:00:00.000Z', what: 'email.opened' },
   ],
@@ -61,7 +61,7 @@ describe('case message (Block Kit)', () => {
     const { blocks } = buildCaseMessage({ view: view(), context: context(), outcomes });
     const header = blocks.find((b) => b.type === 'header') as { text: { text: string } };
     expect(header.text.text).toContain('dev_42');
-    expect(header.text.text).toContain('credential provisioned');
+    expect(header.text.text).toContain('· Credential provisioned');
     const text = all(blocks);
     for (const expected of ['*Account type*\norganization', '`org_9`', 'partner-referral', 'Europe/Berlin', '`j***@example.com`']) expect(text).toContain(expected);
     expect(text).not.toContain('jane.doe');
@@ -71,7 +71,8 @@ describe('case message (Block Kit)', () => {
 
   it('says how long, why (reason, criterion, rule and version, policy version), the diagnosis and the nudges', () => {
     const text = all(buildCaseMessage({ view: view(), context: context(), outcomes }).blocks);
-    expect(text).toContain('Stuck in *credential provisioned* for *7 days 3 hours*');
+    expect(text).toContain('Stuck in *Credential provisioned* for *7 days 3 hours*');
+    expect(text).toContain('*Stage*\nCredential provisioned');
     expect(text).toContain('no first API call 7 days after the key');
     expect(text).toContain('criterion `rule:first-call-help`');
     expect(text).toContain('rule `first-call-help` v3');
@@ -137,7 +138,7 @@ describe('case message (Block Kit)', () => {
     const { text, blocks } = buildCaseMessage({ view: view(), context: context(), outcomes, mention: ['S0ONBOARDING', 'U0LEAD'] });
     expect(texts(blocks)[0]).toMatch(/^<!subteam\^S0ONBOARDING> <@U0LEAD> /);
     expect(text).toMatch(
-      /^<!subteam\^S0ONBOARDING> <@U0LEAD> Onramp handoff \(open, level 1\): developer dev_42 stuck in credential provisioned for 7 days 3 hours — no first API call/,
+      /^<!subteam\^S0ONBOARDING> <@U0LEAD> Onramp handoff \(open, level 1\): developer dev_42 stuck in Credential provisioned for 7 days 3 hours — no first API call/,
     );
   });
 

@@ -12,7 +12,7 @@ const quick = { retries: 3, factor: 2, minTimeout: 10, maxTimeout: 40 };
 const view = caseViewFixture({ outcomes: ['unblocked', 'not-a-fit'] });
 const context: CaseContext = {
   developer: { id: 'dev_1', email: 'j***@example.com', accountType: 'individual', orgId: null, channel: 'organic', timezone: 'UTC' },
-  stage: 'credential_provisioned',
+  stage: { id: 'credential_provisioned', label: 'Credential provisioned' },
   stageReachedAt: '2026-10-26T12:00:00.000Z',
   stuckForSeconds: 7 * 86_400,
   timeline: [],

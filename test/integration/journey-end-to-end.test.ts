@@ -263,7 +263,7 @@ describe.each(databaseBackends())('the durable journey end to end (%s)', (backen
     // The read model still answers, saying what it cannot know.
     const meanwhile = await h.journey(id);
     expect(meanwhile.status).toBe(200);
-    expect(meanwhile.body).toMatchObject({ stage: null, pendingSignals: 2, running: false, warnings: [expect.stringContaining('Temporal is unreachable')] });
+    expect(meanwhile.body).toMatchObject({ stage: null, pendingSignals: 3, running: false, warnings: [expect.stringContaining('Temporal is unreachable')] });
     await h.startTemporal();
     const journey = await h.waitForJourney(id, (j) => j.stage === 'account_created' && j.pendingSignals === 0, 90_000);
     expect(journey.transitions).toHaveLength(1);

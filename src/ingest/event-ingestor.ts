@@ -218,7 +218,9 @@ export class EventIngestor {
     learnt.lowered = lowered;
     learnt.refused = proposed.filter((c) => !news.has(c));
 
-    const journeyEvents = domainEvents.filter((e) => JOURNEY_EVENT_TYPES.has(e.type)).map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
+    const journeyEvents = domainEvents
+      .filter((e) => JOURNEY_EVENT_TYPES.has(e.type) && !isMachineEngagement(e))
+      .map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
     const signals = inEventOrder(
       [
         ...journeyEvents,
@@ -368,6 +370,9 @@ export interface QueuedSignal {
  * engagement, support tickets (handoff). Stages reach it as `stage.proved`, whatever proves them.
  */
 const JOURNEY_EVENT_TYPES = new Set<string>(['developer.signed_up', 'consent.updated', 'email.opened', 'email.clicked', 'support.ticket_created'] satisfies DomainEvent['type'][]);
+
+/** A machine's open or click (a proxy's prefetch, a link scanner) is stored, but no journey hears it as engagement. */
+const isMachineEngagement = (event: DomainEvent): boolean => (event.type === 'email.opened' || event.type === 'email.clicked') && event.properties.machine === true;
 
 /** A signal per proof that just lowered the stored evidence: each carries its funnel version's stage list. */
 function stageSignals(funnel: FunnelEvidence, lowered: EvidenceCandidate[]): QueuedSignal[] {

@@ -105,6 +105,9 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
       .rows;
   const signals = async (id: string, type: string) =>
     (await t.db.pool.query(`SELECT 1 FROM outbox_signals WHERE developer_id = $1 AND payload->>'type' = $2`, [id, type])).rowCount;
+  /** The journey's `event.seen` of a type: what event rules wait for. */
+  const firstSeen = async (id: string, type: string) =>
+    (await t.db.pool.query(`SELECT 1 FROM outbox_signals WHERE developer_id = $1 AND payload->>'type' = 'event.seen' AND payload->>'eventType' = $2`, [id, type])).rowCount;
   async function engagementSegments() {
     const response = await t.app.inject({ method: 'GET', url: '/v1/metrics/engagement', headers: { authorization: `Bearer ${keys.admin}` } });
     expect(response.statusCode, response.body).toBe(200);
@@ -196,6 +199,7 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
     expect((await events(id, 'email.clicked')).map((e) => e.properties.machine)).toEqual([true]);
     expect(await signals(id, 'email.opened')).toBe(0);
     expect(await signals(id, 'email.clicked')).toBe(0);
+    expect(await firstSeen(id, 'email.opened')).toBe(0);
     const after = await engagementSegments();
     expect(after.medium).toBe(before.medium);
     expect(after.high).toBe(before.high);
@@ -204,6 +208,7 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
     await get(pixelOf(stored.html), BROWSER);
     expect((await events(id, 'email.opened')).map((e) => e.properties.machine ?? false)).toEqual([false, true]);
     expect(await signals(id, 'email.opened')).toBe(1);
+    expect(await firstSeen(id, 'email.opened')).toBe(1);
     expect((await engagementSegments()).medium).toBe(before.medium + 1);
   });
 

@@ -34,7 +34,12 @@ const schema = z.object({
   ONRAMP_TEMPLATES_DIR: z.string().min(1).default('templates'),
   /** The documentation linked from nudge emails. */
   ONRAMP_DOCS_URL: z.url().default('https://docs.example.com'),
-  /** Signs unsubscribe links; api and worker must share it. Unset: generated once in the data dir. */
+  /** Open and click tracking in nudge emails (docs/concepts/nudges.md#tracking-opens-and-clicks): `html`, `off` or `html,text`. */
+  ONRAMP_EMAIL_TRACKING: z
+    .string()
+    .default('html')
+    .transform((value, ctx) => parseEmailTracking(value) ?? (ctx.addIssue({ code: 'custom', message: 'must be html, off, text or html,text' }), z.NEVER)),
+  /** Signs the links in emails (unsubscribe, tracking); api and worker must share it. Unset: generated once in the data dir. */
   ONRAMP_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Slack: posts cases when set (a bot token, xoxb-…); unset, cases are handled through the API only. */
   SLACK_BOT_TOKEN: z.string().min(10).optional(),
@@ -84,6 +89,20 @@ const schema = z.object({
   ONRAMP_WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(300),
   NODE_ENV: z.string().optional(),
 });
+
+/** Which parts of a nudge email are tracked (ONRAMP_EMAIL_TRACKING). */
+export interface EmailTracking {
+  html: boolean;
+  text: boolean;
+}
+
+/** `html`, `text`, both (`html,text`), or `off`; null for anything else. */
+function parseEmailTracking(value: string): EmailTracking | null {
+  const parts = new Set(value.split(',').map((p) => p.trim().toLowerCase()));
+  if (parts.size === 1 && parts.has('off')) return { html: false, text: false };
+  if ([...parts].some((p) => p !== 'html' && p !== 'text')) return null;
+  return { html: parts.has('html'), text: parts.has('text') };
+}
 
 function safeProtocol(value: string): string {
   try {

@@ -80,8 +80,9 @@ export function serializeError(error: unknown): unknown {
   };
 }
 
-/** A URL as logged: the values of secret-bearing query parameters (the unsubscribe token, …) blanked. */
-export function redactUrl(url: string): string {
+/** A URL as logged: the values of secret-bearing query parameters (the unsubscribe token, …) and email tracking tokens (they name a developer) blanked. */
+export function redactUrl(path: string): string {
+  const url = path.replace(TRACKING_TOKEN, '$1[redacted]');
   const query = url.indexOf('?');
   if (query === -1) return url;
   const params = new URLSearchParams(url.slice(query + 1));
@@ -94,6 +95,8 @@ export function redactUrl(url: string): string {
   }
   return changed ? `${url.slice(0, query)}?${params.toString()}` : url;
 }
+
+const TRACKING_TOKEN = /^(\/v1\/t\/[oc]\/)[^?]+/;
 
 /** What a request log line says of a request: method, URL (secrets blanked), client; never headers or body. */
 export function requestSummary(req: { method: string; url: string; ip?: string; host?: string }) {

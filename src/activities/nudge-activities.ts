@@ -6,6 +6,8 @@ import { EmailTemplates, TemplateNotFound } from '../mail/email-templates.ts';
 import { isUncertainHandoff, outgoingEmail, type Mailer } from '../mail/mailer.ts';
 import { whileHeartbeating } from './heartbeat.ts';
 import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
+import { trackLinks } from '../mail/tracking/track-links.ts';
+import type { EmailTracking } from '../config.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 import type { ReadRulesInForce } from '../rules/rules-in-force.ts';
 import { followedFunnel } from '../funnel/followed-funnel.ts';
@@ -20,9 +22,11 @@ export interface NudgeActivityDeps {
   /** The worker's cache of the funnel in force (an email names the stage as the version the journey follows labels it). */
   funnelInForce: ReadFunnelInForce;
   from: string;
-  /** Base of the links in emails (the unsubscribe endpoint of this API). */
+  /** Base of the links in emails (the unsubscribe and tracking endpoints of this API). */
   publicUrl: string;
   signingSecret: string;
+  /** Which parts get the open pixel and click-tracking links. */
+  tracking: EmailTracking;
   docsUrl: string;
   /** Test seam: runs after the mailer accepted a message, before it is marked sent. */
   afterHandoff?: (emailId: string) => Promise<void>;
@@ -79,20 +83,41 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           if (error instanceof TemplateNotFound) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
           throw error;
         }
+        // What is tracked is what is sent and stored: the links' targets are stored with it.
+        const { text, html, links } = trackLinks(rendered, deps.tracking, {
+          publicUrl: deps.publicUrl,
+          secret: deps.signingSecret,
+          developerId,
+          emailId,
+          unsubscribeUrl: unsubscribe,
+        });
         const email = outgoingEmail({
           to: developer.email,
           from: deps.from,
           subject: rendered.subject,
-          text: rendered.text,
-          html: rendered.html,
+          text,
+          html,
           messageId: `<${Buffer.from(emailId).toString('base64url')}@onramp>`,
           headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
         });
         await deps.pool.query(
-          `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, message_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sending', $11)
-           ON CONFLICT (id) DO UPDATE SET status = 'sending', subject = excluded.subject, text = excluded.text, html = excluded.html`,
-          [emailId, developerId, decision.ruleId, decision.ruleVersion, effect.template, email.to, email.subject, email.text, email.html, deps.mailer.transport, email.messageId],
+          `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, links, transport, status, message_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'sending', $12)
+           ON CONFLICT (id) DO UPDATE SET status = 'sending', subject = excluded.subject, text = excluded.text, html = excluded.html, links = excluded.links`,
+          [
+            emailId,
+            developerId,
+            decision.ruleId,
+            decision.ruleVersion,
+            effect.template,
+            email.to,
+            email.subject,
+            email.text,
+            email.html,
+            links,
+            deps.mailer.transport,
+            email.messageId,
+          ],
         );
         try {
           await deps.mailer.send(email);

@@ -31,6 +31,7 @@ import { dashboardRoute } from './routes/dashboard-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
+import { trackingRoute } from './routes/tracking-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { IngestKeyStore } from '../keys/ingest-key-store.ts';
@@ -57,7 +58,7 @@ export interface AppDeps {
   sdkUserAgents?: readonly RegExp[];
   /** Read-only keys for the metrics endpoints besides the admin keys (ONRAMP_METRICS_KEY). */
   metricsKeys?: readonly string[];
-  /** Verifies the unsubscribe links in nudge emails (the worker signs them with the same secret). */
+  /** Verifies the unsubscribe and tracking links in nudge emails (the worker signs them with the same secret). */
   signingSecret: string;
   /** Slack interactions: the signing secret (unset: /slack/interactions answers 404) and the client for replies. */
   slack?: { signingSecret?: string; gateway?: SlackGateway; publicUrl?: string };
@@ -142,6 +143,7 @@ export async function buildApp({
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
+  await app.register(trackingRoute, { pool: db.pool, ingestor, signingSecret, onSignalsQueued });
   const agents = [...agentKeys, ...adminKeys];
   await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: anyOf(ingest, agents) });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });

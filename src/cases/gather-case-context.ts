@@ -45,6 +45,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
     pool.query<{ type: string; occurred_at: Date }>(
       `SELECT type, occurred_at FROM events WHERE developer_id = $1
        AND type IN ('email.opened', 'email.clicked', 'support.ticket_created', 'quickstart.completed', 'webhook.registered', 'consent.updated')
+       AND properties->'machine' IS DISTINCT FROM 'true'::jsonb
        ORDER BY occurred_at DESC LIMIT 50`,
       [developerId],
     ),

@@ -6,7 +6,7 @@ import { publicUrl, type Config } from '../config.ts';
 import { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer, smtpMailer } from '../mail/mailer.ts';
 
-/** The secret that signs unsubscribe links: ONRAMP_SIGNING_SECRET, else one kept in the data dir. */
+/** The secret that signs the links in emails (unsubscribe, tracking): ONRAMP_SIGNING_SECRET, else one kept in the data dir. */
 export function signingSecret(config: Config): string {
   if (config.ONRAMP_SIGNING_SECRET) return config.ONRAMP_SIGNING_SECRET;
   const dir = resolve(config.ONRAMP_DATA_DIR);
@@ -26,6 +26,7 @@ export function nudgeActivityDeps(config: Config): JourneyWorkerOptions['nudges'
     from: config.ONRAMP_MAIL_FROM,
     publicUrl: publicUrl(config),
     signingSecret: signingSecret(config),
+    tracking: config.ONRAMP_EMAIL_TRACKING,
     docsUrl: config.ONRAMP_DOCS_URL,
   };
 }

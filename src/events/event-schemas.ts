@@ -81,8 +81,10 @@ export const apiRequest = z
 
 export const quickstartCompleted = event('quickstart.completed', {}, true);
 export const webhookRegistered = event('webhook.registered', { url: z.url().max(2048), mode });
-export const emailOpened = event('email.opened', { messageId: id('messageId').optional() }, true);
-export const emailClicked = event('email.clicked', { messageId: id('messageId').optional() }, true);
+/** `machine: true`: a privacy proxy's prefetch or a link scanner (src/mail/tracking/machine-engagement.ts), stored but no engagement. */
+const emailEngagement = { messageId: id('messageId').optional(), machine: z.boolean().optional() };
+export const emailOpened = event('email.opened', emailEngagement, true);
+export const emailClicked = event('email.clicked', { ...emailEngagement, link: z.int().min(0).optional() }, true);
 export const supportTicketCreated = event('support.ticket_created', { subject: z.string().max(1000).optional() }, true);
 export const consentUpdated = event('consent.updated', { email: z.enum(['granted', 'revoked']) });
 

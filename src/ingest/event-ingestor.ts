@@ -204,10 +204,11 @@ export class EventIngestor {
     const burstCandidates = this.bursts.candidates(attributed, thresholds);
 
     const candidates = new EvidenceCandidates();
-    // Every stored event but requests may be a stage's evidence: built-in and custom, attributed now or late.
+    // Every stored event but requests may be a stage's evidence, or the first of its type: built-in
+    // and custom, attributed now or late. Not a machine's open or click: the developer did nothing.
     const attributedEvents = fresh.flatMap((e) => {
       const developerId = developerOf(e);
-      return developerId === undefined || isApiRequest(e) ? [] : [{ developerId, event: e }];
+      return developerId === undefined || isApiRequest(e) || isMachineEngagement(e) ? [] : [{ developerId, event: e }];
     });
     const developersEvents = [...attributedEvents, ...lateEvents];
     for (const c of funnel.ofEvents(developersEvents)) candidates.add(c);
@@ -218,7 +219,9 @@ export class EventIngestor {
     learnt.lowered = lowered;
     learnt.refused = proposed.filter((c) => !news.has(c));
 
-    const journeyEvents = domainEvents.filter((e) => JOURNEY_EVENT_TYPES.has(e.type)).map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
+    const journeyEvents = domainEvents
+      .filter((e) => JOURNEY_EVENT_TYPES.has(e.type) && !isMachineEngagement(e))
+      .map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
     const signals = inEventOrder(
       [
         ...journeyEvents,
@@ -368,6 +371,10 @@ export interface QueuedSignal {
  * engagement, support tickets (handoff). Stages reach it as `stage.proved`, whatever proves them.
  */
 const JOURNEY_EVENT_TYPES = new Set<string>(['developer.signed_up', 'consent.updated', 'email.opened', 'email.clicked', 'support.ticket_created'] satisfies DomainEvent['type'][]);
+
+/** A machine's open or click (a proxy's prefetch, a link scanner) is stored, but no journey hears of it: no engagement, no first event, no stage evidence. */
+const isMachineEngagement = (event: { type: string; properties?: unknown }): boolean =>
+  (event.type === 'email.opened' || event.type === 'email.clicked') && (event.properties as { machine?: unknown } | undefined)?.machine === true;
 
 /** A signal per proof that just lowered the stored evidence: each carries its funnel version's stage list. */
 function stageSignals(funnel: FunnelEvidence, lowered: EvidenceCandidate[]): QueuedSignal[] {

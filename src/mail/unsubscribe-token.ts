@@ -1,14 +1,13 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { isValidSignature, sign } from './signature.ts';
 
 /** A developer's unsubscribe token: HMAC-SHA256 of their id under the signing secret. */
 export function unsubscribeToken(secret: string, developerId: string): string {
-  return createHmac('sha256', secret).update(`unsubscribe:${developerId}`).digest('base64url');
+  return sign(secret, 'unsubscribe', developerId);
 }
 
 export function isValidUnsubscribeToken(secret: string, developerId: string, token: string): boolean {
-  const expected = Buffer.from(unsubscribeToken(secret, developerId));
-  const presented = Buffer.from(token);
-  return expected.length === presented.length && timingSafeEqual(expected, presented);
+  return isValidSignature(secret, 'unsubscribe', developerId, token);
 }
 
 /**

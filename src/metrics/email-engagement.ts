@@ -72,7 +72,8 @@ export async function emailEngagement(
       `WITH devs AS (${developers}),
           sends AS (SELECT developer_id, count(*) AS n FROM nudge_decisions WHERE outcome = 'sent' AND decided_at <= $1 GROUP BY developer_id),
           email AS (SELECT developer_id, count(*) FILTER (WHERE type = 'email.opened') AS opened, count(*) FILTER (WHERE type = 'email.clicked') AS clicked
-                      FROM events WHERE type IN ('email.opened', 'email.clicked') AND occurred_at <= $1 GROUP BY developer_id),
+                      FROM events WHERE type IN ('email.opened', 'email.clicked') AND occurred_at <= $1
+                      AND properties->'machine' IS DISTINCT FROM 'true'::jsonb GROUP BY developer_id),
           seg AS (SELECT devs.cohort,
                          CASE WHEN coalesce(email.opened, 0) >= 3 AND coalesce(email.clicked, 0) >= 1 THEN 'high'
                               WHEN coalesce(email.opened, 0) >= 1 THEN 'medium'

@@ -85,6 +85,8 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
           publicUrl: 'http://onramp.preview',
           // Links in sandbox emails are never followed: any secret signs them.
           signingSecret: randomBytes(32).toString('base64url'),
+          // Nobody opens a sandbox email: its HTML stays as the template rendered it.
+          tracking: { html: false, text: false },
           docsUrl: options.docsUrl,
         },
         handoffs: { publicUrl: 'http://onramp.preview' },

@@ -22,7 +22,7 @@ import { purgeJourney } from '../temporal/journey-client.ts';
 export const DELETED_OUTCOME = 'developer_deleted';
 
 /** Event properties that say nothing about the person (enums, numbers, ids of things). */
-const KEPT_PROPERTIES = ['accountType', 'acquisitionChannel', 'orgId', 'apiKey', 'endpoint', 'method', 'status', 'mode', 'latencyMs', 'messageId', 'path'];
+const KEPT_PROPERTIES = ['accountType', 'acquisitionChannel', 'orgId', 'apiKey', 'endpoint', 'method', 'status', 'mode', 'latencyMs', 'messageId', 'path', 'link', 'machine'];
 
 export interface DeletionResult {
   developerId: string;
@@ -82,7 +82,7 @@ async function redact(sql: Sql, developerId: string, author: string): Promise<Pi
     KEPT_PROPERTIES,
   );
   const emails = await sql(
-    `UPDATE emails SET to_address = '[deleted]', subject = '[deleted]', text = '', html = '' WHERE developer_id = $1 AND to_address <> '[deleted]' RETURNING id`,
+    `UPDATE emails SET to_address = '[deleted]', subject = '[deleted]', text = '', html = '', links = '{}' WHERE developer_id = $1 AND to_address <> '[deleted]' RETURNING id`,
     developerId,
   );
   const steps = await sql(

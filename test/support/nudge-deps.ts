@@ -16,6 +16,7 @@ export function testNudgeDeps(pool: pg.Pool, overrides: Partial<JourneyWorkerOpt
     from: 'Onramp <onboarding@onramp.test>',
     publicUrl: PUBLIC_URL,
     signingSecret: SIGNING_SECRET,
+    tracking: { html: true, text: false },
     docsUrl: 'https://docs.example.com',
     ...overrides,
   };

@@ -27,6 +27,7 @@ const UNSET_BY_BOTH = {
   ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
   ONRAMP_TEMPLATES_DIR: 'templates',
   ONRAMP_DOCS_URL: 'https://docs.example.com',
+  ONRAMP_EMAIL_TRACKING: { html: true, text: false },
 };
 
 describe('loadConfig', () => {
@@ -84,6 +85,12 @@ describe('loadConfig', () => {
       LOG_FORMAT: 'json',
       ...UNSET_BY_BOTH,
     });
+  });
+
+  it('reads which parts of an email are tracked, and refuses anything else', () => {
+    expect(loadConfig({ ONRAMP_EMAIL_TRACKING: 'off' }).ONRAMP_EMAIL_TRACKING).toEqual({ html: false, text: false });
+    expect(loadConfig({ ONRAMP_EMAIL_TRACKING: 'html, text' }).ONRAMP_EMAIL_TRACKING).toEqual({ html: true, text: true });
+    expect(() => loadConfig({ ONRAMP_EMAIL_TRACKING: 'html,pixel' })).toThrow(/ONRAMP_EMAIL_TRACKING/);
   });
 
   it('accepts both PostgreSQL URL schemes and every pino level', () => {

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { isMachineEngagement } from '../mail/tracking/machine-engagement.ts';
+import type { TrackedTarget } from '../mail/tracking/tracking-token.ts';
+import type { EventIngestor } from './event-ingestor.ts';
+
+export interface EngagementRequest {
+  target: TrackedTarget;
+  userAgent: string | undefined;
+  at: Date;
+}
+
+interface SentEmail {
+  developer_id: string;
+  message_id: string | null;
+  sent_at: Date | null;
+  links: string[] | null;
+}
+
+/**
+ * Records an open or a click of a tracked email as `email.opened` / `email.clicked` through the
+ * ingestor, like any posted event. Idempotent by the event id: one open per email, one click per
+ * link, however often the pixel loads or the link is followed. A machine's (src/mail/tracking/machine-engagement.ts)
+ * is stored with `machine: true` under its own id, so a proxy's prefetch never takes the place of
+ * the reader's open. Returns the email's stored links, or null when the email is gone (deleted).
+ */
+export async function recordEmailEngagement(
+  pool: pg.Pool,
+  ingestor: EventIngestor,
+  { target, userAgent, at }: EngagementRequest,
+): Promise<{ links: string[]; signals: number } | null> {
+  const email = (await pool.query<SentEmail>('SELECT developer_id, message_id, sent_at, links FROM emails WHERE id = $1', [target.emailId])).rows[0];
+  if (!email || email.developer_id !== target.developerId) return null;
+  const links = email.links ?? [];
+  const key = createHash('sha256').update(target.emailId).digest('base64url');
+  const click = target.link !== undefined;
+  if (click && target.link! >= links.length) return { links, signals: 0 };
+  const opened = click ? (await pool.query('SELECT 1 FROM events WHERE id = $1', [`open:${key}`])).rowCount! > 0 : undefined;
+  const machine = isMachineEngagement({ kind: click ? 'click' : 'open', userAgent, at, sentAt: email.sent_at, opened });
+  const id = `${click ? `click:${key}:${target.link}` : `open:${key}`}${machine ? ':machine' : ''}`;
+  const properties = { ...(email.message_id ? { messageId: email.message_id } : {}), ...(click ? { link: target.link } : {}), ...(machine ? { machine: true } : {}) };
+  const result = await ingestor.ingest([{ id, type: click ? 'email.clicked' : 'email.opened', developerId: email.developer_id, occurredAt: at.toISOString(), properties }]);
+  return { links, signals: result.signals };
+}

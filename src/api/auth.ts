@@ -21,22 +21,51 @@ export function anyOf(a: AcceptedKeys, b: readonly string[]): AcceptedKeys {
 }
 
 /**
- * A bearer-token check, constant-time for the fixed keys (compared as SHA-256 digests so their
- * lengths leak nothing either), then the stored keys by digest. The token itself is never logged.
+ * Whether a presented key is accepted: constant-time for the fixed keys (compared as SHA-256
+ * digests so their lengths leak nothing either), then the stored keys by digest.
  */
-export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
+function keyCheck(acceptedKeys: readonly string[] | AcceptedKeys): (token: string) => Promise<boolean> {
   const { keys, lookup } = Array.isArray(acceptedKeys) ? { keys: acceptedKeys as readonly string[], lookup: undefined } : (acceptedKeys as AcceptedKeys);
   const accepted = keys.map(digest);
+  return async (token) => {
+    const presented = digest(token);
+    if (accepted.some((key) => timingSafeEqual(key, presented))) return true;
+    return lookup !== undefined && (await lookup(presented.toString('hex')));
+  };
+}
+
+/** A bearer-token check (see keyCheck). The token itself is never logged. */
+export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
+  const isAccepted = keyCheck(acceptedKeys);
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    const presented = token === undefined ? undefined : digest(token);
-    if (presented && accepted.some((key) => timingSafeEqual(key, presented))) return;
-    if (presented && lookup && (await lookup(presented.toString('hex')))) return;
+    if (token !== undefined && (await isAccepted(token))) return;
     return reply
       .code(401)
       .header('www-authenticate', 'Bearer')
       .send({ errors: [{ path: 'authorization', message: token === undefined ? 'missing bearer token in the Authorization header' : 'invalid key' }] });
   };
   return Object.assign(hook, { [REQUIRES_KEY]: true });
+}
+
+/** Marks the hooks basicAuth returns: the OpenAPI document lists 401 and the basic scheme for their routes. */
+export const REQUIRES_BASIC = Symbol('requires HTTP Basic with the key as user name');
+
+/**
+ * HTTP Basic with the key as the user name and any password (Segment's write-key authentication:
+ * `writeKey:`), checked as bearerAuth checks its token.
+ */
+export function basicAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
+  const isAccepted = keyCheck(acceptedKeys);
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
+    const encoded = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const user = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').split(':')[0];
+    if (user && (await isAccepted(user))) return;
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Basic realm="onramp"')
+      .send({ errors: [{ path: 'authorization', message: user ? 'invalid write key' : 'missing HTTP Basic authorization with the write key as user name' }] });
+  };
+  return Object.assign(hook, { [REQUIRES_BASIC]: true });
 }

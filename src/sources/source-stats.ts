@@ -113,7 +113,8 @@ function messagesIn(body: unknown): number {
 function firstErrorMessage(payload: string): string {
   try {
     const [first] = (JSON.parse(payload) as { errors?: { path?: string; message?: string }[] }).errors ?? [];
-    return first ? `${first.path ? `${first.path}: ` : ''}${first.message ?? ''}`.slice(0, 1000) : '';
+    // PostgreSQL stores no U+0000, which a refused message may echo.
+    return first ? `${first.path ? `${first.path}: ` : ''}${first.message ?? ''}`.replaceAll('\u0000', '').slice(0, 1000) : '';
   } catch {
     return '';
   }

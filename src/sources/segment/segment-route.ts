@@ -37,9 +37,15 @@ export const segmentRoute: FastifyPluginAsyncZod<SegmentRouteOptions> = async (a
   };
 
   async function receive(request: FastifyRequest, reply: FastifyReply, messages: SegmentMessage[], prefix: (index: number) => (string | number)[]) {
-    // Segment answers 400 for a message over 32 KB (a batch over 500 KB is the body limit's 413).
+    // Segment answers 400 for a message over 32 KB (a batch over 500 KB is the body limit's 413);
+    // a body within 32 KB holds none, and its messages are not serialised again to measure them.
+    const small = Number(request.headers['content-length']) <= MAX_MESSAGE_BYTES;
     const oversized = messages.flatMap((m, i) =>
-      Buffer.byteLength(JSON.stringify(m)) > MAX_MESSAGE_BYTES ? [{ path: formatPath(prefix(i)), message: `a message may hold at most ${MAX_MESSAGE_BYTES / 1024} KB` }] : [],
+      small
+        ? []
+        : Buffer.byteLength(JSON.stringify(m)) > MAX_MESSAGE_BYTES
+          ? [{ path: formatPath(prefix(i)), message: `a message may hold at most ${MAX_MESSAGE_BYTES / 1024} KB` }]
+          : [],
     );
     if (oversized.length > 0) return reply.code(400).send({ errors: oversized });
     const translation = toOnrampEvents(messages, { mapping, signedUp: await signedUp(pool, messages), receivedAt: new Date().toISOString(), prefix });

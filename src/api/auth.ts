@@ -49,23 +49,25 @@ export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
   return Object.assign(hook, { [REQUIRES_KEY]: true });
 }
 
-/** Marks the hooks basicAuth returns: the OpenAPI document lists 401 and the basic scheme for their routes. */
-export const REQUIRES_BASIC = Symbol('requires HTTP Basic with the key as user name');
+/** Marks the hooks writeKeyAuth returns: the OpenAPI document lists 401 and both schemes for their routes. */
+export const REQUIRES_WRITE_KEY = Symbol('requires a write key: HTTP Basic with the key as user name, or bearer');
 
 /**
- * HTTP Basic with the key as the user name and any password (Segment's write-key authentication:
- * `writeKey:`), checked as bearerAuth checks its token.
+ * Segment's write-key authentication — HTTP Basic, the key as user name and any password
+ * (`writeKey:`) — or the key as a bearer token like every other ingest route; checked as
+ * bearerAuth checks its token.
  */
-export function basicAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
+export function writeKeyAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
   const isAccepted = keyCheck(acceptedKeys);
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
-    const encoded = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    const user = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').split(':')[0];
-    if (user && (await isAccepted(user))) return;
+    const header = request.headers.authorization ?? '';
+    const encoded = /^Basic\s+(\S+)$/i.exec(header)?.[1];
+    const key = encoded === undefined ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : Buffer.from(encoded, 'base64').toString('utf8').split(':')[0];
+    if (key && (await isAccepted(key))) return;
     return reply
       .code(401)
       .header('www-authenticate', 'Basic realm="onramp"')
-      .send({ errors: [{ path: 'authorization', message: user ? 'invalid write key' : 'missing HTTP Basic authorization with the write key as user name' }] });
+      .send({ errors: [{ path: 'authorization', message: key ? 'invalid write key' : 'missing write key: HTTP Basic with the key as user name (or a bearer token)' }] });
   };
-  return Object.assign(hook, { [REQUIRES_BASIC]: true });
+  return Object.assign(hook, { [REQUIRES_WRITE_KEY]: true });
 }

@@ -11,7 +11,6 @@ YAML documents that expand or nest without bound. Each is drawn beside schemathe
 """
 
 import ast
-import base64
 import re
 import threading
 from pathlib import Path
@@ -179,12 +178,3 @@ def flatmap_body(ctx, body):
     if isinstance(source, str) and len(source) <= 512 * 1024 and "/v1/" + kind in operation:
         choices.append(_yaml_documents(kind).map(lambda source: {**body, "source": source}))
     return st.one_of(choices)
-
-
-@schemathesis.hook
-def map_headers(ctx, headers):
-    """The Segment-compatible routes take the key as Segment takes a write key: HTTP Basic, the key as user name."""
-    auth = (headers or {}).get("Authorization", "")
-    if _operation(ctx).startswith("POST /v1/sources/segment/") and auth.startswith("Bearer "):
-        headers["Authorization"] = "Basic " + base64.b64encode((auth[len("Bearer ") :] + ":").encode()).decode()
-    return headers

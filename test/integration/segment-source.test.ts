@@ -128,6 +128,15 @@ describe.each(databaseBackends())('/v1/sources/segment (%s)', (backend) => {
     await wrong.analytics.closeAndFlush({ timeout: 20_000 });
     expect(wrong.statuses).toEqual([401]);
 
+    // The write key as a bearer token, like every other ingest route, works too.
+    const bearer = await t.app.inject({
+      method: 'POST',
+      url: '/v1/sources/segment/page',
+      headers: { authorization: `Bearer ${writeKey}` },
+      payload: { messageId: 'm-bearer', userId: 'dev_bearer', properties: { path: '/docs' } },
+    });
+    expect(bearer.json()).toEqual({ success: true, accepted: 1, duplicates: 0, unattributed: 0, deleted: 0 });
+
     const bad = await postBatch(badBatch);
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors).toEqual([expect.objectContaining({ path: 'batch[3].event' })]);
@@ -138,6 +147,14 @@ describe.each(databaseBackends())('/v1/sources/segment (%s)', (backend) => {
     expect(misnamed.json().errors).toEqual([expect.objectContaining({ path: 'batch[0].properties.api_key' })]);
     const unnamed = await postBatch({ batch: [{ type: 'track', messageId: 'm-signup', userId: 'dev_bad', event: 'Signup' }] });
     expect(unnamed.json().errors).toEqual([expect.objectContaining({ path: 'batch[0].event', message: expect.stringContaining('maps to no Onramp event') })]);
+    const oversized = await postBatch({
+      batch: [
+        { type: 'page', messageId: 'm-small', userId: 'dev_bad' },
+        { type: 'page', messageId: 'm-large', userId: 'dev_bad', properties: { blob: 'x'.repeat(33 * 1024) } },
+      ],
+    });
+    expect(oversized.statusCode).toBe(400);
+    expect(oversized.json().errors).toEqual([expect.objectContaining({ path: 'batch[1]', message: expect.stringContaining('32 KB') })]);
     const anonymous = await postBatch({ batch: [{ type: 'page', messageId: 'm-anon', anonymousId: 'a-1' }] });
     expect(anonymous.json().errors).toEqual([expect.objectContaining({ path: 'batch[0].userId' })]);
     expect(await rows(`SELECT id FROM events WHERE developer_id IN ('dev_fixture_bad', 'dev_bad', 'dev_wrong') OR id = 'segment:m-anon'`)).toEqual([]);
@@ -145,7 +162,8 @@ describe.each(databaseBackends())('/v1/sources/segment (%s)', (backend) => {
     await eventually(
       async () => {
         const segment = (await sources()).segment!;
-        expect(segment.rejected).toBe((before.segment!.rejected as number) + 1 + 4 + 1 + 1 + 1);
+        expect(segment.rejected).toBe((before.segment!.rejected as number) + 1 + 4 + 1 + 1 + 2 + 1);
+        expect(segment.accepted).toBe((before.segment!.accepted as number) + 1);
         expect(segment.lastError).toMatchObject({ message: expect.stringContaining('400 batch[0].userId') });
       },
       { describe: 'the refusals counted' },

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import type { z } from 'zod';
-import { basicAuth, type AcceptedKeys } from '../../api/auth.ts';
+import { writeKeyAuth, type AcceptedKeys } from '../../api/auth.ts';
 import type { FieldError } from '../../api/error-handler.ts';
 import { formatPath } from '../../rules/config-file.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
@@ -15,7 +15,7 @@ import { toOnrampEvents } from './to-onramp-events.ts';
 export interface SegmentRouteOptions {
   ingestor: EventIngestor;
   pool: pg.Pool;
-  /** The ingest keys: a write key is one, presented as HTTP Basic user name. */
+  /** The ingest keys: a write key is one, presented as HTTP Basic user name (or bearer). */
   writeKeys: AcceptedKeys;
   mapping: SegmentMapping;
   stats: SourceStats;
@@ -29,7 +29,7 @@ export interface SegmentRouteOptions {
  */
 export const segmentRoute: FastifyPluginAsyncZod<SegmentRouteOptions> = async (app, { ingestor, pool, writeKeys, mapping, stats, onSignalsQueued }) => {
   const hooks = {
-    onRequest: basicAuth(writeKeys),
+    onRequest: writeKeyAuth(writeKeys),
     ...stats.hooks('segment'),
   };
   const countRejected = async (_request: FastifyRequest, reply: FastifyReply) => {
@@ -40,13 +40,11 @@ export const segmentRoute: FastifyPluginAsyncZod<SegmentRouteOptions> = async (a
     // Segment answers 400 for a message over 32 KB (a batch over 500 KB is the body limit's 413);
     // a body within 32 KB holds none, and its messages are not serialised again to measure them.
     const small = Number(request.headers['content-length']) <= MAX_MESSAGE_BYTES;
-    const oversized = messages.flatMap((m, i) =>
-      small
-        ? []
-        : Buffer.byteLength(JSON.stringify(m)) > MAX_MESSAGE_BYTES
-          ? [{ path: formatPath(prefix(i)), message: `a message may hold at most ${MAX_MESSAGE_BYTES / 1024} KB` }]
-          : [],
-    );
+    const oversized = small
+      ? []
+      : messages.flatMap((m, i) =>
+          Buffer.byteLength(JSON.stringify(m)) > MAX_MESSAGE_BYTES ? [{ path: formatPath(prefix(i)), message: `a message may hold at most ${MAX_MESSAGE_BYTES / 1024} KB` }] : [],
+        );
     if (oversized.length > 0) return reply.code(400).send({ errors: oversized });
     const translation = toOnrampEvents(messages, { mapping, signedUp: await signedUp(pool, messages), receivedAt: new Date().toISOString(), prefix });
     if (translation.errors.length > 0) return reply.code(400).send({ errors: translation.errors satisfies FieldError[] });

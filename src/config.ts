@@ -21,6 +21,8 @@ const schema = z.object({
   ONRAMP_RULES_FILE: z.string().min(1).default('config/rules.yaml'),
   /** The escalation policy file applied as version 1 when no version exists yet. */
   ONRAMP_ESCALATION_FILE: z.string().min(1).default('config/escalation.yaml'),
+  /** Which Segment calls (/v1/sources/segment/…) are which Onramp events: docs/guides/sources/segment.md. */
+  ONRAMP_SEGMENT_MAPPING: z.string().min(1).default('config/segment.yaml'),
   /** The funnel file applied as version 1 when no version exists yet (then the stored versions are in force). */
   ONRAMP_FUNNEL_FILE: z.string().min(1).default('config/funnel.yaml'),
   /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */

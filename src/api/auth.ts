@@ -21,22 +21,53 @@ export function anyOf(a: AcceptedKeys, b: readonly string[]): AcceptedKeys {
 }
 
 /**
- * A bearer-token check, constant-time for the fixed keys (compared as SHA-256 digests so their
- * lengths leak nothing either), then the stored keys by digest. The token itself is never logged.
+ * Whether a presented key is accepted: constant-time for the fixed keys (compared as SHA-256
+ * digests so their lengths leak nothing either), then the stored keys by digest.
  */
-export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
+function keyCheck(acceptedKeys: readonly string[] | AcceptedKeys): (token: string) => Promise<boolean> {
   const { keys, lookup } = Array.isArray(acceptedKeys) ? { keys: acceptedKeys as readonly string[], lookup: undefined } : (acceptedKeys as AcceptedKeys);
   const accepted = keys.map(digest);
+  return async (token) => {
+    const presented = digest(token);
+    if (accepted.some((key) => timingSafeEqual(key, presented))) return true;
+    return lookup !== undefined && (await lookup(presented.toString('hex')));
+  };
+}
+
+/** A bearer-token check (see keyCheck). The token itself is never logged. */
+export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
+  const isAccepted = keyCheck(acceptedKeys);
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    const presented = token === undefined ? undefined : digest(token);
-    if (presented && accepted.some((key) => timingSafeEqual(key, presented))) return;
-    if (presented && lookup && (await lookup(presented.toString('hex')))) return;
+    if (token !== undefined && (await isAccepted(token))) return;
     return reply
       .code(401)
       .header('www-authenticate', 'Bearer')
       .send({ errors: [{ path: 'authorization', message: token === undefined ? 'missing bearer token in the Authorization header' : 'invalid key' }] });
   };
   return Object.assign(hook, { [REQUIRES_KEY]: true });
+}
+
+/** Marks the hooks writeKeyAuth returns: the OpenAPI document lists 401 and both schemes for their routes. */
+export const REQUIRES_WRITE_KEY = Symbol('requires a write key: HTTP Basic with the key as user name, or bearer');
+
+/**
+ * Segment's write-key authentication — HTTP Basic, the key as user name and any password
+ * (`writeKey:`) — or the key as a bearer token like every other ingest route; checked as
+ * bearerAuth checks its token.
+ */
+export function writeKeyAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
+  const isAccepted = keyCheck(acceptedKeys);
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers.authorization ?? '';
+    const encoded = /^Basic\s+(\S+)$/i.exec(header)?.[1];
+    const key = encoded === undefined ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : Buffer.from(encoded, 'base64').toString('utf8').split(':')[0];
+    if (key && (await isAccepted(key))) return;
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Basic realm="onramp"')
+      .send({ errors: [{ path: 'authorization', message: key ? 'invalid write key' : 'missing write key: HTTP Basic with the key as user name (or a bearer token)' }] });
+  };
+  return Object.assign(hook, { [REQUIRES_WRITE_KEY]: true });
 }

@@ -44,6 +44,10 @@ import { RuleStore } from '../rules/rule-store.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
 import { FunnelRecomputer } from '../ingest/funnel-recomputation.ts';
+import { readSegmentMapping, type SegmentMapping } from '../sources/segment/segment-mapping.ts';
+import { segmentRoute } from '../sources/segment/segment-route.ts';
+import { SourceStats } from '../sources/source-stats.ts';
+import { sourcesRoute } from './routes/sources-route.ts';
 
 export interface AppDeps {
   db: Database;
@@ -69,6 +73,8 @@ export interface AppDeps {
   ingestKeyCacheMs?: number;
   /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
   templatesDir?: string;
+  /** Which Segment calls are which Onramp events (ONRAMP_SEGMENT_MAPPING); default: the shipped config/segment.yaml. */
+  segmentMapping?: SegmentMapping;
   /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
   funnel: ReadFunnelInForce;
 }
@@ -91,6 +97,7 @@ export async function buildApp({
   ingestor: givenIngestor,
   ingestKeyCacheMs,
   templatesDir = 'templates',
+  segmentMapping = readSegmentMapping(),
   funnel,
 }: AppDeps) {
   const { prisma } = db;
@@ -117,7 +124,11 @@ export async function buildApp({
   documentCommonStatuses(app);
 
   await app.register(swagger, {
-    openapi: { openapi: '3.1.0', info: { title: 'Onramp', version: '0.1.0' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } },
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Onramp', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+    },
     transform: openApiTransform,
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -134,9 +145,12 @@ export async function buildApp({
   const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
   // The admin keys read everything any other key reads (test/integration/admin-reads.test.ts checks every keyed GET).
-  await app.register(eventsRoute, { ingestor, ingestKeys: ingest, onSignalsQueued });
+  const sourceStats = new SourceStats(db.pool);
+  await app.register(eventsRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
+  await app.register(segmentRoute, { ingestor, pool: db.pool, writeKeys: ingest, mapping: segmentMapping, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
+  await app.register(sourcesRoute, { stats: sourceStats, adminKeys });
   await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
-  await app.register(importRoute, { ingestor, adminKeys, onSignalsQueued });
+  await app.register(importRoute, { ingestor, adminKeys, stats: sourceStats, onSignalsQueued });
   await app.register(eventTypesRoute, { pool: db.pool, adminKeys, funnel: async () => (await funnel()).document, rules: async () => (await rules.active())?.document });
   await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, recomputer });
   await app.register(rulesRoute, { store: rules, adminKeys });

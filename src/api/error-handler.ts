@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { formatPath } from '../rules/config-file.ts';
 import { NUL_MESSAGE } from './storable-text.ts';
 
 export interface FieldError {
@@ -8,23 +9,29 @@ export interface FieldError {
   message: string;
 }
 
-/** `['events', 3, 'properties', 'email']` → `{ index: 3, path: 'properties.email' }`; other paths verbatim. */
-function toFieldError(segments: readonly (string | number)[], message: string, batch: boolean): FieldError {
+/**
+ * How a route names a field: `events` batches as `{ index: 3, path: 'properties.email' }`, the
+ * Segment source as Segment's own payloads are addressed (`batch[3].event`), others dotted.
+ */
+type PathStyle = 'events' | 'indexed' | 'dotted';
+
+function toFieldError(segments: readonly (string | number)[], message: string, style: PathStyle): FieldError {
   const parts = segments.map(String).filter(Boolean);
-  if (batch && parts[0] === 'events' && parts[1] !== undefined && /^\d+$/.test(parts[1])) {
+  if (style === 'events' && parts[0] === 'events' && parts[1] !== undefined && /^\d+$/.test(parts[1])) {
     return { index: Number(parts[1]), path: parts.slice(2).join('.'), message };
   }
+  if (style === 'indexed') return { path: formatPath(parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p))), message };
   return { path: parts.join('.'), message };
 }
 
 /** A zod issue as field errors: an unknown key is named at its own path (zod puts it at the object's). */
-function validationErrors(v: FastifySchemaValidationError, batch: boolean): FieldError[] {
+function validationErrors(v: FastifySchemaValidationError, style: PathStyle): FieldError[] {
   const parts = (v.instancePath ?? '').split('/');
   const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown }).keys : undefined;
   if (Array.isArray(keys) && keys.length > 0) {
-    return keys.map((key) => toFieldError([...parts, String(key)], `unknown field "${String(key)}"`, batch));
+    return keys.map((key) => toFieldError([...parts, String(key)], `unknown field "${String(key)}"`, style));
   }
-  return [toFieldError(parts, v.message ?? 'invalid', batch)];
+  return [toFieldError(parts, v.message ?? 'invalid', style)];
 }
 
 /**
@@ -55,14 +62,14 @@ function isNulRejected(error: unknown): boolean {
  * status saying what went wrong; never a 5xx for bad input.
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const batch = request.url.startsWith('/v1/events') || request.url.startsWith('/v1/import');
+  const style: PathStyle = request.url.startsWith('/v1/events') || request.url.startsWith('/v1/import') ? 'events' : request.url.startsWith('/v1/sources/') ? 'indexed' : 'dotted';
   if (hasZodFastifySchemaValidationErrors(error)) {
-    return reply.code(400).send({ errors: error.validation.flatMap((v) => validationErrors(v, batch)) });
+    return reply.code(400).send({ errors: error.validation.flatMap((v) => validationErrors(v, style)) });
   }
   const status = error.statusCode ?? 500;
   // A body value the JSON parser refused (json-body.ts), at its path.
   const { bodyPath } = error as { bodyPath?: readonly (string | number)[] };
-  if (status === 400 && bodyPath) return reply.code(400).send({ errors: [toFieldError(bodyPath, error.message, batch)] });
+  if (status === 400 && bodyPath) return reply.code(400).send({ errors: [toFieldError(bodyPath, error.message, style)] });
   if (status >= 400 && status < 500) {
     const message = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.name === 'SyntaxError' ? `malformed JSON: ${error.message}` : error.message;
     return reply.code(status).send({ errors: [{ path: '', message }] });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
-import { REQUIRES_KEY } from './auth.ts';
+import { REQUIRES_KEY, REQUIRES_WRITE_KEY } from './auth.ts';
 import { errorResponse } from './routes/error-response.ts';
 
 /** An app with any server, logger and type provider: the hooks added by these helpers read only route options and the request. */
@@ -10,7 +10,7 @@ export type AnyFastify = FastifyInstance<any, any, any, any, any>;
 /**
  * What every route can answer besides its own statuses, added to its response schema (so the
  * OpenAPI document and the serializer both know them) from the route's own definition:
- * 401 where a bearer key is required (and the bearer scheme), 400 wherever input is validated,
+ * 401 where a key is required (and its schemes: bearer; basic or bearer for a write key), 400 wherever input is validated,
  * 413 and 415 wherever a body is read, 503 wherever storage is touched (every route not marked
  * `config: { static: true }`). A route's own entry for a status wins.
  */
@@ -26,6 +26,10 @@ export function documentCommonStatuses(app: AnyFastify): void {
     if (hooks.some((hook) => hook[REQUIRES_KEY])) {
       add(401);
       schema.security ??= [{ bearer: [] }];
+    }
+    if (hooks.some((hook) => hook[REQUIRES_WRITE_KEY])) {
+      add(401);
+      schema.security ??= [{ basic: [] }, { bearer: [] }];
     }
     const methods = [route.method].flat();
     const readsBody = methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH');

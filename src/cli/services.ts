@@ -1,3 +1,4 @@
+import { readSegmentMapping } from '../sources/segment/segment-mapping.ts';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -43,6 +44,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
       metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
       sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
       templatesDir: config.ONRAMP_TEMPLATES_DIR,
+      segmentMapping: readSegmentMapping(config.ONRAMP_SEGMENT_MAPPING),
       signingSecret: signingSecret(config),
       slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: publicUrl(config) },
     },

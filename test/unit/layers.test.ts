@@ -18,8 +18,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['mail', 'slack', 'temporal', 'keys', 'metrics', 'client'],
   // what Onramp does with them: ingest and the outbox, the activities, deletion, the simulator
   ['ingest', 'activities', 'privacy', 'simulator'],
-  // the HTTP API
-  ['api'],
+  // the HTTP API, and the ingest sources that speak other systems' HTTP APIs (Segment) beside it
+  ['api', 'sources'],
   // one function that puts the API, the outbox dispatcher and the worker together
   ['assembly'],
   // the rule preview (a throwaway assembly)

@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { ingestBody, ingestEvent, MAX_EVENTS_PER_BATCH } from '../../events/event-schemas.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
 import { ingestEvents, ingestRejected } from '../../metrics/process-metrics.ts';
+import type { SourceName, SourceStats } from '../../sources/source-stats.ts';
 import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface EventsRouteOptions {
   ingestor: EventIngestor;
   ingestKeys: readonly string[] | AcceptedKeys;
+  stats: SourceStats;
   /** Called after a batch committed signals to the outbox (wakes the dispatcher). */
   onSignalsQueued?: () => void;
 }
@@ -31,17 +33,33 @@ export function ingestEndpoint(
     summary,
     keys,
     ingestor,
+    source,
+    stats,
     onSignalsQueued,
     imported = false,
-  }: { path: string; summary: string; keys: readonly string[] | AcceptedKeys; ingestor: EventIngestor; onSignalsQueued?: () => void; imported?: boolean },
+  }: {
+    path: string;
+    summary: string;
+    keys: readonly string[] | AcceptedKeys;
+    ingestor: EventIngestor;
+    source: SourceName;
+    stats: SourceStats;
+    onSignalsQueued?: () => void;
+    imported?: boolean;
+  },
 ): void {
+  const counted = stats.hooks(source);
   app.post(
     path,
     {
       onRequest: bearerAuth(keys),
-      onResponse: async (_request, reply) => {
-        if (reply.statusCode >= 400) ingestRejected.inc({ status: String(reply.statusCode) });
-      },
+      onSend: counted.onSend,
+      onResponse: [
+        counted.onResponse,
+        async (_request, reply) => {
+          if (reply.statusCode >= 400) ingestRejected.inc({ status: String(reply.statusCode) });
+        },
+      ],
       // Count before validating: an oversized batch is a 413 whatever its content.
       preValidation: async (request, reply) => {
         const events = (request.body as { events?: unknown } | undefined)?.events;
@@ -60,14 +78,17 @@ export function ingestEndpoint(
       if (result.signals > 0) onSignalsQueued?.();
       ingestEvents.inc({ result: 'accepted' }, result.accepted);
       ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
+      stats.note(request, result);
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
     },
   );
 }
 
-export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, onSignalsQueued }) => {
+export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, stats, onSignalsQueued }) => {
   ingestEndpoint(app, {
     path: '/v1/events',
+    source: 'events',
+    stats,
     summary: 'Ingest a batch of events (or one event object); idempotent by event id',
     keys: ingestKeys,
     ingestor,

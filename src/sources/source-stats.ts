@@ -24,17 +24,32 @@ interface Row {
   last_error_at: Date | null;
 }
 
+/** A source's counts since the last flush. */
+interface Pending {
+  receivedAt: Date;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  error?: { message: string; at: Date } | undefined;
+}
+
+/** How long counts wait in memory before they are added to `source_stats`. */
+const FLUSH_MS = 1_000;
+
 /**
- * What each source received: one upsert per request, in the request's onResponse hook — after the
- * answer is sent and outside the batch's transaction, so the hot path gains no lock and no round
- * trip (the counts are a report, not a ledger: a crash between commit and upsert loses one
- * request's counts, never an event).
+ * What each source received: noted per request in its onResponse hook (after the answer, outside
+ * the batch's transaction), added up in memory and flushed as one upsert per source a second, so
+ * that ingest pays no statement per request and concurrent requests share no hot row. The counts
+ * are a report, not a ledger: a crash loses at most a second of counts, never an event. Each
+ * process adds its own; a read flushes this process's first.
  */
 export class SourceStats {
   /** A request's stored outcome, noted by its handler (refused requests have none). */
   private readonly outcomes = new WeakMap<FastifyRequest, { accepted: number; duplicates: number }>();
   /** A refused request's first error message, read from its answer, and when it was answered. */
   private readonly errors = new WeakMap<FastifyRequest, { message: string; at: Date }>();
+  private pending = new Map<SourceName, Pending>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -52,41 +67,56 @@ export class SourceStats {
       onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
         const outcome = this.outcomes.get(request);
         const error = this.errors.get(request);
-        try {
-          await this.record(source, {
-            accepted: outcome?.accepted ?? 0,
-            duplicates: outcome?.duplicates ?? 0,
-            rejected: error ? messagesIn(request.body) : 0,
-            error: error && { message: `${reply.statusCode} ${error.message}`.trim(), at: error.at },
-          });
-        } catch (error) {
-          request.log.warn({ err: error, source }, 'source counts not recorded');
-        }
+        this.record(source, {
+          accepted: outcome?.accepted ?? 0,
+          duplicates: outcome?.duplicates ?? 0,
+          rejected: error ? messagesIn(request.body) : 0,
+          error: error && { message: `${reply.statusCode} ${error.message}`.trim(), at: error.at },
+        });
       },
     };
   }
 
-  /**
-   * Adds a request's counts. Upserts of requests answered close together may commit in either
-   * order: the last error is the one answered last, whichever upsert comes second.
-   */
-  async record(
+  /** Adds a request's counts to the next flush (the latest error wins). */
+  record(
     source: SourceName,
     { accepted, duplicates, rejected, error }: { accepted: number; duplicates: number; rejected: number; error?: { message: string; at: Date } | undefined },
-  ): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO source_stats AS s (source, last_received_at, accepted, duplicates, rejected, last_error, last_error_at)
-       VALUES ($1, now(), $2, $3, $4, $5::text, $6::timestamptz)
-       ON CONFLICT (source) DO UPDATE SET last_received_at = greatest(s.last_received_at, now()),
-         accepted = s.accepted + $2, duplicates = s.duplicates + $3, rejected = s.rejected + $4,
-         last_error = CASE WHEN $6::timestamptz >= coalesce(s.last_error_at, $6::timestamptz) THEN $5::text ELSE s.last_error END,
-         last_error_at = greatest(s.last_error_at, $6::timestamptz)`,
-      [source, accepted, duplicates, rejected, error?.message ?? null, error?.at ?? null],
-    );
+  ): void {
+    const counts = this.pending.get(source) ?? { receivedAt: new Date(0), accepted: 0, duplicates: 0, rejected: 0 };
+    counts.receivedAt = new Date();
+    counts.accepted += accepted;
+    counts.duplicates += duplicates;
+    counts.rejected += rejected;
+    if (error && (!counts.error || error.at >= counts.error.at)) counts.error = error;
+    this.pending.set(source, counts);
+    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS).unref();
   }
 
-  /** Every source, those that received nothing yet too. */
+  /**
+   * Adds the counts noted since the last flush, one upsert per source. Upserts of two processes may
+   * commit in either order: the stored last error is the latest by time, whichever comes second.
+   */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const flushing = this.pending;
+    this.pending = new Map();
+    for (const [source, c] of flushing) {
+      await this.pool.query(
+        `INSERT INTO source_stats AS s (source, last_received_at, accepted, duplicates, rejected, last_error, last_error_at)
+         VALUES ($1, $2, $3, $4, $5, $6::text, $7::timestamptz)
+         ON CONFLICT (source) DO UPDATE SET last_received_at = greatest(s.last_received_at, excluded.last_received_at),
+           accepted = s.accepted + $3, duplicates = s.duplicates + $4, rejected = s.rejected + $5,
+           last_error = CASE WHEN $7::timestamptz >= coalesce(s.last_error_at, $7::timestamptz) THEN $6::text ELSE s.last_error END,
+           last_error_at = greatest(s.last_error_at, $7::timestamptz)`,
+        [source, c.receivedAt, c.accepted, c.duplicates, c.rejected, c.error?.message ?? null, c.error?.at ?? null],
+      );
+    }
+  }
+
+  /** Every source, those that received nothing yet too (this process's counts flushed first). */
   async list(): Promise<SourceStat[]> {
+    await this.flush();
     const { rows } = await this.pool.query<Row>('SELECT * FROM source_stats');
     const bySource = new Map(rows.map((r) => [r.source, r]));
     return SOURCES.map((source) => {

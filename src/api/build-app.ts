@@ -45,6 +45,7 @@ import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
 import { FunnelRecomputer } from '../ingest/funnel-recomputation.ts';
 import { readSegmentMapping, type SegmentMapping } from '../sources/segment/segment-mapping.ts';
+import { clerkRoute } from '../sources/clerk/clerk-route.ts';
 import { segmentRoute } from '../sources/segment/segment-route.ts';
 import { SourceStats } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
@@ -75,6 +76,8 @@ export interface AppDeps {
   templatesDir?: string;
   /** Which Segment calls are which Onramp events (ONRAMP_SEGMENT_MAPPING); default: the shipped config/segment.yaml. */
   segmentMapping?: SegmentMapping;
+  /** The Clerk webhook endpoint's signing secret (ONRAMP_CLERK_WEBHOOK_SECRET); unset: /v1/sources/clerk refuses every delivery. */
+  clerkSigningSecret?: string | undefined;
   /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
   funnel: ReadFunnelInForce;
 }
@@ -98,6 +101,7 @@ export async function buildApp({
   ingestKeyCacheMs,
   templatesDir = 'templates',
   segmentMapping = readSegmentMapping(),
+  clerkSigningSecret,
   funnel,
 }: AppDeps) {
   const { prisma } = db;
@@ -150,6 +154,7 @@ export async function buildApp({
   app.addHook('onClose', () => sourceStats.flush().catch((error: unknown) => logger.warn({ err: error }, 'source counts not recorded')));
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
   await app.register(segmentRoute, { ingestor, pool: db.pool, writeKeys: ingest, mapping: segmentMapping, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
+  await app.register(clerkRoute, { ingestor, signingSecret: clerkSigningSecret, stats: sourceStats, onSignalsQueued });
   await app.register(sourcesRoute, { stats: sourceStats, adminKeys });
   await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, stats: sourceStats, onSignalsQueued });

@@ -45,6 +45,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
       sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
       templatesDir: config.ONRAMP_TEMPLATES_DIR,
       segmentMapping: readSegmentMapping(config.ONRAMP_SEGMENT_MAPPING),
+      clerkSigningSecret: config.ONRAMP_CLERK_WEBHOOK_SECRET,
       signingSecret: signingSecret(config),
       slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: publicUrl(config) },
     },

@@ -24,7 +24,7 @@ const schema = z.object({
   /** Which Segment calls (/v1/sources/segment/…) are which Onramp events: docs/guides/sources/segment.md. */
   ONRAMP_SEGMENT_MAPPING: z.string().min(1).default('config/segment.yaml'),
   /** The signing secret of the Clerk webhook endpoint (`whsec_…`): docs/guides/sources/clerk.md. */
-  ONRAMP_CLERK_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be the endpoint\'s signing secret from Clerk (whsec_…)').optional(),
+  ONRAMP_CLERK_WEBHOOK_SECRET: z.string().startsWith('whsec_', "must be the endpoint's signing secret from Clerk (whsec_…)").optional(),
   /** The funnel file applied as version 1 when no version exists yet (then the stored versions are in force). */
   ONRAMP_FUNNEL_FILE: z.string().min(1).default('config/funnel.yaml'),
   /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */

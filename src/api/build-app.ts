@@ -46,6 +46,7 @@ import { FunnelStore } from '../funnel/funnel-store.ts';
 import { FunnelRecomputer } from '../ingest/funnel-recomputation.ts';
 import { readSegmentMapping, type SegmentMapping } from '../sources/segment/segment-mapping.ts';
 import { clerkRoute } from '../sources/clerk/clerk-route.ts';
+import { auth0Route } from '../sources/auth0/auth0-route.ts';
 import { segmentRoute } from '../sources/segment/segment-route.ts';
 import { SourceStats } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
@@ -155,6 +156,7 @@ export async function buildApp({
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
   await app.register(segmentRoute, { ingestor, pool: db.pool, writeKeys: ingest, mapping: segmentMapping, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
   await app.register(clerkRoute, { ingestor, signingSecret: clerkSigningSecret, stats: sourceStats, onSignalsQueued });
+  await app.register(auth0Route, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
   await app.register(sourcesRoute, { stats: sourceStats, adminKeys });
   await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, stats: sourceStats, onSignalsQueued });

@@ -46,6 +46,7 @@ import { FunnelStore } from '../funnel/funnel-store.ts';
 import { FunnelRecomputer } from '../ingest/funnel-recomputation.ts';
 import { readSegmentMapping, type SegmentMapping } from '../sources/segment/segment-mapping.ts';
 import { segmentRoute } from '../sources/segment/segment-route.ts';
+import { kongRoute } from '../sources/kong/kong-route.ts';
 import { SourceStats } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
 
@@ -150,6 +151,7 @@ export async function buildApp({
   app.addHook('onClose', () => sourceStats.flush().catch((error: unknown) => logger.warn({ err: error }, 'source counts not recorded')));
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
   await app.register(segmentRoute, { ingestor, pool: db.pool, writeKeys: ingest, mapping: segmentMapping, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
+  await app.register(kongRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
   await app.register(sourcesRoute, { stats: sourceStats, adminKeys });
   await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, stats: sourceStats, onSignalsQueued });

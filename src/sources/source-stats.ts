@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 
 /** The ingest routes, each a source in GET /v1/sources. */
-export const SOURCES = ['events', 'import', 'segment'] as const;
+export const SOURCES = ['events', 'import', 'segment', 'kong'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface SourceStat {
@@ -133,10 +133,10 @@ export class SourceStats {
   }
 }
 
-/** The events or messages of a refused request (`events`, Segment's `batch`), 1 for a single one or an unread body. */
+/** The events or messages of a refused request (`events`, Segment's `batch`, Kong's array), 1 for a single one or an unread body. */
 function messagesIn(body: unknown): number {
   const list = (body as { events?: unknown; batch?: unknown } | null | undefined) ?? {};
-  const items = Array.isArray(list.events) ? list.events : Array.isArray(list.batch) ? list.batch : undefined;
+  const items = Array.isArray(body) ? body : Array.isArray(list.events) ? list.events : Array.isArray(list.batch) ? list.batch : undefined;
   return Math.max(items?.length ?? 1, 1);
 }
 

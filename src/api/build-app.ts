@@ -47,6 +47,7 @@ import { FunnelRecomputer } from '../ingest/funnel-recomputation.ts';
 import { readSegmentMapping, type SegmentMapping } from '../sources/segment/segment-mapping.ts';
 import { segmentRoute } from '../sources/segment/segment-route.ts';
 import { kongRoute } from '../sources/kong/kong-route.ts';
+import { firehoseRoute } from '../sources/aws-firehose/firehose-route.ts';
 import { SourceStats } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
 
@@ -128,7 +129,13 @@ export async function buildApp({
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Onramp', version: '0.1.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          basic: { type: 'http', scheme: 'basic' },
+          firehoseAccessKey: { type: 'apiKey', in: 'header', name: 'X-Amz-Firehose-Access-Key' },
+        },
+      },
     },
     transform: openApiTransform,
   });
@@ -152,6 +159,7 @@ export async function buildApp({
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
   await app.register(segmentRoute, { ingestor, pool: db.pool, writeKeys: ingest, mapping: segmentMapping, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
   await app.register(kongRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
+  await app.register(firehoseRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
   await app.register(sourcesRoute, { stats: sourceStats, adminKeys });
   await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, stats: sourceStats, onSignalsQueued });

@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 export const kongLogEntry = z.looseObject({
   request: z.looseObject({
-    id: z.string().min(1).max(200).optional().describe('Kong’s request id (Kong Gateway 3.5 and later)'),
+    id: z.string().min(1).max(200).optional().describe('Kong’s request id (in the log of recent Kong Gateway 3.x releases; older ones have none)'),
     method: z.string().trim().min(1).max(16),
     uri: z.string().min(1).max(4096).describe('the path and query string'),
     url: z.string().max(8192).optional(),

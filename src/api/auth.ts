@@ -49,6 +49,21 @@ export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
   return Object.assign(hook, { [REQUIRES_KEY]: true });
 }
 
+/**
+ * A key presented verbatim in a header of its own (Amazon Data Firehose's
+ * `X-Amz-Firehose-Access-Key`), checked as bearerAuth checks its token.
+ */
+export function headerKeyAuth(acceptedKeys: readonly string[] | AcceptedKeys, headerName: string) {
+  const isAccepted = keyCheck(acceptedKeys);
+  const name = headerName.toLowerCase();
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const presented = request.headers[name];
+    const key = Array.isArray(presented) ? presented[0] : presented;
+    if (key && (await isAccepted(key))) return;
+    return reply.code(401).send({ errors: [{ path: headerName, message: key ? 'invalid key' : `missing key in the ${headerName} header` }] });
+  };
+}
+
 /** Marks the hooks writeKeyAuth returns: the OpenAPI document lists 401 and both schemes for their routes. */
 export const REQUIRES_WRITE_KEY = Symbol('requires a write key: HTTP Basic with the key as user name, or bearer');
 

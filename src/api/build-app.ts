@@ -48,6 +48,8 @@ import { readSegmentMapping, type SegmentMapping } from '../sources/segment/segm
 import { clerkRoute } from '../sources/clerk/clerk-route.ts';
 import { auth0Route } from '../sources/auth0/auth0-route.ts';
 import { segmentRoute } from '../sources/segment/segment-route.ts';
+import { kongRoute } from '../sources/kong/kong-route.ts';
+import { firehoseRoute } from '../sources/aws-firehose/firehose-route.ts';
 import { SourceStats } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
 
@@ -132,7 +134,13 @@ export async function buildApp({
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Onramp', version: '0.1.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          basic: { type: 'http', scheme: 'basic' },
+          firehoseAccessKey: { type: 'apiKey', in: 'header', name: 'X-Amz-Firehose-Access-Key' },
+        },
+      },
     },
     transform: openApiTransform,
   });
@@ -155,6 +163,8 @@ export async function buildApp({
   app.addHook('onClose', () => sourceStats.flush().catch((error: unknown) => logger.warn({ err: error }, 'source counts not recorded')));
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
   await app.register(segmentRoute, { ingestor, pool: db.pool, writeKeys: ingest, mapping: segmentMapping, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
+  await app.register(kongRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
+  await app.register(firehoseRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
   await app.register(clerkRoute, { ingestor, signingSecret: clerkSigningSecret, stats: sourceStats, onSignalsQueued });
   await app.register(auth0Route, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
   await app.register(sourcesRoute, { stats: sourceStats, adminKeys });

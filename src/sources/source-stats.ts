@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 
 /** The ingest routes, each a source in GET /v1/sources. */
-export const SOURCES = ['events', 'import', 'segment', 'clerk', 'auth0'] as const;
+export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface SourceStat {
@@ -133,16 +133,18 @@ export class SourceStats {
   }
 }
 
-/** The events or messages of a refused request (`events`, Segment's `batch`), 1 for a single one or an unread body. */
+/** The events or messages of a refused request (`events`, Segment's `batch`, Kong's array, Firehose's `records`), 1 for a single one or an unread body. */
 function messagesIn(body: unknown): number {
-  const list = (body as { events?: unknown; batch?: unknown } | null | undefined) ?? {};
-  const items = Array.isArray(list.events) ? list.events : Array.isArray(list.batch) ? list.batch : undefined;
+  const list = (body as { events?: unknown; batch?: unknown; records?: unknown } | null | undefined) ?? {};
+  const items = Array.isArray(body) ? body : [list.events, list.batch, list.records].find(Array.isArray);
   return Math.max(items?.length ?? 1, 1);
 }
 
 function firstErrorMessage(payload: string): string {
   try {
-    const [first] = (JSON.parse(payload) as { errors?: { path?: string; message?: string }[] }).errors ?? [];
+    const parsed = JSON.parse(payload) as { errors?: { path?: string; message?: string }[]; errorMessage?: string };
+    // Amazon Data Firehose's error body holds its errors in one message.
+    const [first] = parsed.errors ?? (parsed.errorMessage === undefined ? [] : [{ message: parsed.errorMessage }]);
     // PostgreSQL stores no U+0000, which a refused message may echo.
     return first ? `${first.path ? `${first.path}: ` : ''}${first.message ?? ''}`.replaceAll('\u0000', '').slice(0, 1000) : '';
   } catch {

@@ -33,6 +33,8 @@ export async function schemathesis(url: string, workers: string): Promise<{ code
     `${url}/openapi.json`,
     '-H',
     `Authorization: Bearer ${FUZZ_KEY}`,
+    '-H',
+    `X-Amz-Firehose-Access-Key: ${FUZZ_KEY}`, // the Firehose source's key header: its bodies reach validation too
     '--max-examples',
     MAX_EXAMPLES,
     '--seed',

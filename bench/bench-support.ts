@@ -49,3 +49,14 @@ export function cpuSeconds(): { node: number; postgres: number; temporal: number
   }
   return { node: (usage.user + usage.system) / 1e6, postgres: ticks.postgres / 100, temporal: ticks.temporal / 100 }; // USER_HZ: 100 on Linux
 }
+
+/** Runs a benchmark's main and exits with its outcome (the servers it started may keep handles open). */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

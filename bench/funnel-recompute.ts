@@ -16,6 +16,7 @@ import { EscalationPolicyStore } from '../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../src/rules/rule-store.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { seedDevelopers } from './seed-developers.ts';
+import { runMain } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.RECOMPUTE_DEVELOPERS ?? 100_000);
 const BATCH = 200;
@@ -82,10 +83,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -12,6 +12,7 @@ import { applyMigrations } from '../src/db/migrate.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { shippedFunnelInForce } from '../test/support/shipped-funnel.ts';
 import { seedDevelopers } from './seed-developers.ts';
+import { runMain } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.METRICS_DEVELOPERS ?? 100_000);
 const KEY = 'bench-metrics-key-0123456789';
@@ -85,10 +86,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

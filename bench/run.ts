@@ -30,7 +30,7 @@ import { freePort } from '../test/support/free-port.ts';
 import { testHandoffDeps } from '../test/support/handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
-import { cpuSeconds, percentile, waitFor } from './bench-support.ts';
+import { cpuSeconds, percentile, runMain, waitFor } from './bench-support.ts';
 
 const KEY = 'bench-ingest-key-0123456789abcdef';
 const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
@@ -357,10 +357,4 @@ function report(results: Record<string, any>) {
   writeFileSync(join(dir, `bench-${results.backend}-${Date.now()}.json`), JSON.stringify(results, null, 2));
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

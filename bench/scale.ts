@@ -31,7 +31,7 @@ import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { journeyStateQuery, journeyWorkflowId } from '../workflows/journey-messages.ts';
 import { createTestDatabase } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/free-port.ts';
-import { percentile, waitFor } from './bench-support.ts';
+import { percentile, runMain, waitFor } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.SCALE_DEVELOPERS ?? 100_000);
 const HISTORY_DEVELOPERS = Number(process.env.SCALE_HISTORY_DEVELOPERS ?? 2_000);
@@ -251,10 +251,4 @@ function report(r: Record<string, any>) {
   writeFileSync(join(dir, `scale-${Date.now()}.json`), JSON.stringify(r, null, 2));
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

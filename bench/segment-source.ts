@@ -14,6 +14,7 @@ import { openDatabase } from '../src/db/database.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { shippedFunnelInForce } from '../test/support/shipped-funnel.ts';
+import { runMain } from './bench-support.ts';
 
 const DEVELOPERS_PER_ROUND = Number(process.env.SEGMENT_BENCH_DEVELOPERS ?? 1_000);
 const ROUNDS = 3;
@@ -124,10 +125,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -5,6 +5,7 @@ import { errorResponse } from '../../api/routes/error-response.ts';
 import { ingestEvent, type IngestEvent } from '../../events/event-schemas.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
 import { formatPath } from '../../rules/config-file.ts';
+import { ingestFromSource, issueErrors } from '../ingest-from-source.ts';
 import type { SourceStats } from '../source-stats.ts';
 import { auth0LogRecord, recordsOf, SIGNUP_LOG_TYPES, signupFromAuth0 } from './auth0-logs.ts';
 
@@ -54,18 +55,16 @@ export const auth0Route: FastifyPluginAsyncZod<Auth0RouteOptions> = async (app, 
       const errors: { path: string; message: string }[] = [];
       records.forEach((raw, i) => {
         const record = auth0LogRecord.safeParse(raw);
-        if (!record.success) return errors.push(...record.error.issues.map((issue) => ({ path: formatPath([i, ...(issue.path as (string | number)[])]), message: issue.message })));
+        if (!record.success) return errors.push(...issueErrors(record.error.issues, [i]));
         if (!SIGNUP_LOG_TYPES.has(record.data.data.type)) return;
         const signup = signupFromAuth0(record.data);
         if ('ignored' in signup) return ignored.push({ path: formatPath([i]), message: signup.ignored });
         const event = ingestEvent.safeParse(signup.event);
         if (event.success) events.push(event.data);
-        else errors.push(...event.error.issues.map((issue) => ({ path: formatPath([i, ...(issue.path as (string | number)[])]), message: issue.message })));
+        else errors.push(...issueErrors(event.error.issues, [i]));
       });
       if (errors.length > 0) return reply.code(400).send({ errors });
-      const result = events.length > 0 ? await ingestor.ingest(events) : { accepted: 0, duplicates: 0, signals: 0 };
-      if (result.signals > 0) onSignalsQueued?.();
-      stats.note(request, result);
+      const result = await ingestFromSource(request, events, { ingestor, stats, onSignalsQueued });
       return { accepted: result.accepted, duplicates: result.duplicates, ignored };
     },
   );

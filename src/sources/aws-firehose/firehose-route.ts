@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { headerKeyAuth, type AcceptedKeys } from '../../api/auth.ts';
 import type { FieldError } from '../../api/error-handler.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
-import { ingestEvents, ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestFromSource } from '../ingest-from-source.ts';
 import type { SourceStats } from '../source-stats.ts';
 import { commonAttribute, firehoseRequest, firehoseResponse, MAX_FIREHOSE_BODY_BYTES } from './firehose-delivery.ts';
 import { toOnrampEvents } from './to-onramp-events.ts';
@@ -65,11 +66,7 @@ export const firehoseRoute: FastifyPluginAsyncZod<FirehoseRouteOptions> = async 
       const mode = commonAttribute(request.headers['x-amz-firehose-common-attributes'], 'mode');
       const translation = toOnrampEvents(request.body.records, { mode });
       if (translation.errors.length > 0) return reply.code(400).send(firehoseError(request, translation.errors));
-      const result = await ingestor.ingest(translation.events);
-      if (result.signals > 0) onSignalsQueued?.();
-      ingestEvents.inc({ result: 'accepted' }, result.accepted);
-      ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-      stats.note(request, result);
+      await ingestFromSource(request, translation.events, { ingestor, stats, onSignalsQueued });
       return reply.code(200).send({ requestId: requestIdOf(request), timestamp: Date.now() });
     },
   );

@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Webhook, WebhookVerificationError } from 'svix';
 import { z } from 'zod';
 import { errorResponse } from '../../api/routes/error-response.ts';
-import { formatPath } from '../../rules/config-file.ts';
 import { ingestEvent } from '../../events/event-schemas.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
+import { ingestFromSource, issueErrors } from '../ingest-from-source.ts';
 import type { SourceStats } from '../source-stats.ts';
 import { clerkUserCreated, signupFromClerkUser } from './clerk-user.ts';
 
@@ -59,11 +59,9 @@ export const clerkRoute: FastifyPluginAsyncZod<ClerkRouteOptions> = async (app, 
       const event = user.success ? ingestEvent.safeParse(signupFromClerkUser(headers['svix-id'], user.data)) : undefined;
       const issues = !user.success ? user.error.issues : event && !event.success ? event.error.issues : [];
       if (issues.length > 0 || !event?.success) {
-        return reply.code(400).send({ errors: issues.map((issue) => ({ path: formatPath(issue.path as (string | number)[]), message: issue.message })) });
+        return reply.code(400).send({ errors: issueErrors(issues) });
       }
-      const result = await ingestor.ingest([event.data]);
-      if (result.signals > 0) onSignalsQueued?.();
-      stats.note(request, result);
+      const result = await ingestFromSource(request, [event.data], { ingestor, stats, onSignalsQueued });
       return { accepted: result.accepted, duplicates: result.duplicates };
     },
   );

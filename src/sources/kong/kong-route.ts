@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { bearerAuth, type AcceptedKeys } from '../../api/auth.ts';
 import { errorResponse } from '../../api/routes/error-response.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
-import { ingestEvents, ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestFromSource } from '../ingest-from-source.ts';
 import type { SourceStats } from '../source-stats.ts';
 import { kongAccepted, kongLogBody, MAX_KONG_BODY_BYTES } from './kong-log.ts';
 import { toOnrampEvents } from './to-onramp-events.ts';
@@ -45,11 +46,7 @@ export const kongRoute: FastifyPluginAsyncZod<KongRouteOptions> = async (app, { 
       const entries: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
       const translation = toOnrampEvents(entries, { modeHeader: request.headers['x-onramp-mode'], prefix: (i) => (batched ? [i] : []) });
       if (translation.errors.length > 0) return reply.code(400).send({ errors: translation.errors });
-      const result = await ingestor.ingest(translation.events);
-      if (result.signals > 0) onSignalsQueued?.();
-      ingestEvents.inc({ result: 'accepted' }, result.accepted);
-      ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-      stats.note(request, result);
+      const result = await ingestFromSource(request, translation.events, { ingestor, stats, onSignalsQueued });
       return reply.code(200).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
     },
   );

@@ -6,7 +6,8 @@ import { writeKeyAuth, type AcceptedKeys } from '../../api/auth.ts';
 import type { FieldError } from '../../api/error-handler.ts';
 import { formatPath } from '../../rules/config-file.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
-import { ingestEvents, ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestFromSource } from '../ingest-from-source.ts';
 import type { SourceStats } from '../source-stats.ts';
 import type { SegmentMapping } from './segment-mapping.ts';
 import { batchBody, identifyMessage, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, pageMessage, segmentAccepted, trackMessage, type SegmentMessage } from './segment-messages.ts';
@@ -48,11 +49,7 @@ export const segmentRoute: FastifyPluginAsyncZod<SegmentRouteOptions> = async (a
     if (oversized.length > 0) return reply.code(400).send({ errors: oversized });
     const translation = toOnrampEvents(messages, { mapping, signedUp: await signedUp(pool, messages), receivedAt: new Date().toISOString(), prefix });
     if (translation.errors.length > 0) return reply.code(400).send({ errors: translation.errors satisfies FieldError[] });
-    const result = await ingestor.ingest(translation.events);
-    if (result.signals > 0) onSignalsQueued?.();
-    ingestEvents.inc({ result: 'accepted' }, result.accepted);
-    ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-    stats.note(request, result);
+    const result = await ingestFromSource(request, translation.events, { ingestor, stats, onSignalsQueued });
     return reply.code(200).send({ success: true, accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
   }
 

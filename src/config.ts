@@ -1,4 +1,6 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { duration } from './rules/duration-schema.ts';
 
 /**
  * Environment → typed config, validated once at start-up. A bad value stops start-up with a
@@ -81,6 +83,21 @@ const schema = z.object({
   /** `json` (one object a line) or `pretty` (for a person); unset, pretty when stdout is a terminal, else JSON. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   ONRAMP_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Private or loopback addresses and CIDRs a webhook receiver may have (comma-separated); every other non-public address is refused (SSRF). */
+  ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const entries = (value ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const bad = entries.find((e) => !isAddressOrCidr(e));
+      if (bad) return (ctx.addIssue({ code: 'custom', message: `${bad} is not an IP address or CIDR` }), z.NEVER);
+      return entries;
+    }),
+  /** How long an undelivered webhook is retried (default a day). */
+  ONRAMP_WEBHOOK_RETRY_FOR: duration.default('24h'),
   // Workflow tasks the worker takes from the server at once. It runs them one at a time on its
   // workflow thread, and a task's 10 s timeout runs from when it is taken: with more taken than
   // the thread gets through in 5 s, the SDK warns `[TMPRL1104] Workflow task duration exceeded`
@@ -141,4 +158,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
   throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`);
+}
+
+function isAddressOrCidr(value: string): boolean {
+  if (ipaddr.isValid(value)) return true;
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
 }

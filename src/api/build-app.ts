@@ -30,6 +30,8 @@ import { prometheusRoute } from './routes/prometheus-route.ts';
 import { dashboardRoute } from './routes/dashboard-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
+import { webhooksRoute } from './routes/webhooks-route.ts';
+import { WebhookStore } from '../webhooks/webhook-store.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { trackingRoute } from './routes/tracking-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
@@ -83,6 +85,8 @@ export interface AppDeps {
   clerkSigningSecret?: string | undefined;
   /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
   funnel: ReadFunnelInForce;
+  /** Outgoing webhooks: the private addresses a receiver may have (ONRAMP_WEBHOOK_ALLOWED_ADDRESSES), and who to wake when a redelivery is queued. */
+  webhooks?: { allowedAddresses?: readonly string[]; onQueued?: () => void };
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
@@ -106,6 +110,7 @@ export async function buildApp({
   segmentMapping = readSegmentMapping(),
   clerkSigningSecret,
   funnel,
+  webhooks,
 }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
@@ -186,6 +191,12 @@ export async function buildApp({
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
+  await app.register(webhooksRoute, {
+    store: new WebhookStore(db.pool),
+    adminKeys,
+    allowedAddresses: webhooks?.allowedAddresses ?? [],
+    ...(webhooks?.onQueued ? { onQueued: webhooks.onQueued } : {}),
+  });
   await app.register(developerDeletionRoute, {
     pool: db.pool,
     temporal,

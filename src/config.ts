@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { duration } from './rules/duration-schema.ts';
+import ms from 'ms';
 
 /**
  * Environment → typed config, validated once at start-up. A bad value stops start-up with a
@@ -96,8 +96,15 @@ const schema = z.object({
       if (bad) return (ctx.addIssue({ code: 'custom', message: `${bad} is not an IP address or CIDR` }), z.NEVER);
       return entries;
     }),
-  /** How long an undelivered webhook is retried (default a day). */
-  ONRAMP_WEBHOOK_RETRY_FOR: duration.default('24h'),
+  /** How long an undelivered webhook is retried (a duration like `24h`, the default), in ms once parsed. */
+  ONRAMP_WEBHOOK_RETRY_FOR: z
+    .string()
+    .default('24h')
+    .transform((value, ctx) => {
+      const parsed = /^\d/.test(value) ? ms(value as ms.StringValue) : undefined;
+      if (parsed === undefined || !Number.isFinite(parsed) || parsed < 1000) return (ctx.addIssue({ code: 'custom', message: 'must be a duration like "24h" or "90m"' }), z.NEVER);
+      return parsed;
+    }),
   // Workflow tasks the worker takes from the server at once. It runs them one at a time on its
   // workflow thread, and a task's 10 s timeout runs from when it is taken: with more taken than
   // the thread gets through in 5 s, the SDK warns `[TMPRL1104] Workflow task duration exceeded`

@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import { publicUrl, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { assembleOnramp } from '../assembly/assemble-onramp.ts';
-import { durationMs } from '../rules/duration.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
 import { handoffActivityDeps, slackGateway } from './handoff-deps.ts';
 import { nudgeActivityDeps, signingSecret } from './nudge-deps.ts';
@@ -38,7 +37,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     logger: options.logger,
     temporal,
     dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
-    webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: durationMs(config.ONRAMP_WEBHOOK_RETRY_FOR) },
+    webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: config.ONRAMP_WEBHOOK_RETRY_FOR },
     api: {
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,

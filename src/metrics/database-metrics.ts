@@ -80,5 +80,24 @@ export function databaseRegistry(pool: pg.Pool, funnel: ReadFunnelInForce): Regi
       this.set(Math.max(0, r?.lag ?? 0));
     },
   });
+  new Gauge({
+    name: 'onramp_webhook_messages',
+    help: 'Outgoing webhook messages waiting for delivery (pending) or given up after the retry window (failed)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await rows<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM webhook_deliveries WHERE status IN ('pending', 'failed') GROUP BY status`);
+      for (const status of ['pending', 'failed']) this.set({ status }, counts.find((c) => c.status === status)?.n ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'onramp_webhook_lag_seconds',
+    help: 'Age of the oldest webhook message not yet delivered (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      const [r] = await rows<{ lag: number | null }>(`SELECT extract(epoch FROM now() - min(queued_at))::float8 AS lag FROM webhook_deliveries WHERE status = 'pending'`);
+      this.set(Math.max(0, r?.lag ?? 0));
+    },
+  });
   return registry;
 }

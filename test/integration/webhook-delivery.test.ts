@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../../src/activities/nudge-activities.ts';
 import { withTransaction } from '../../src/db/sql.ts';
+import { funnelInForceCache } from '../../src/funnel/funnel-in-force-cache.ts';
+import { databaseRegistry } from '../../src/metrics/database-metrics.ts';
 import type { NudgeDecisionEffect } from '../../src/journey/journey-effects.ts';
 import { receiverAddressProblem } from '../../src/webhooks/receiver-address.ts';
 import { WebhookTransport } from '../../src/webhooks/send-webhook.ts';
@@ -95,6 +97,10 @@ describe.each(databaseBackends())('webhook delivery on %s (a local receiver over
     const failed = (await store.deliveries(hook.id, { limit: 10, status: 'failed' })).deliveries[0]!;
     expect(failed).toMatchObject({ lastStatus: 500, lastError: 'HTTP 500', nextAttemptAt: null });
     expect((await store.get(hook.id))!).toMatchObject({ pending: 0, failed: 1 });
+    const gauges = databaseRegistry(database.db.pool, funnelInForceCache(database.db.pool));
+    expect((await gauges.getSingleMetric('onramp_webhook_messages')!.get()).values).toEqual(
+      expect.arrayContaining([expect.objectContaining({ labels: { status: 'failed' }, value: 1 }), expect.objectContaining({ labels: { status: 'pending' }, value: 0 })]),
+    );
 
     refuseFirst = false;
     expect(await store.redeliver(hook.id, failed.id)).toMatchObject({ status: 'pending' });
@@ -104,6 +110,7 @@ describe.each(databaseBackends())('webhook delivery on %s (a local receiver over
     });
     expect(JSON.parse(again[0]!.body).data.n).toBe(1);
     await eventually(() => statuses(hook.id), { until: (s) => s.join() === 'delivered,delivered', describe: 'both delivered' });
+    expect((await gauges.getSingleMetric('onramp_webhook_lag_seconds')!.get()).values[0]!.value).toBe(0);
     expect(await store.redeliver(hook.id, 'msg_none')).toBeUndefined();
   });
 

@@ -158,7 +158,7 @@ export const webhooksRoute: FastifyPluginAsyncZod<WebhooksRouteOptions> = async 
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z
             .string()
-            .regex(/^\d{1,19}$/, 'not a cursor from a previous page')
+            .regex(/^\d{1,18}$/, 'not a cursor from a previous page')
             .optional(),
         }),
         response: { 200: z.object({ deliveries: z.array(delivery), nextCursor: z.string().nullable() }), 400: errorResponse, 401: errorResponse, 404: errorResponse },

@@ -109,8 +109,8 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
     async stop() {
       await app?.close(); // finishes requests in flight
       await dispatcher?.stop(); // what is left stays in the outbox
+      transport?.close(); // ends attempts in flight (each is retried later) rather than waiting out their timeouts
       await webhooks?.stop(); // what is left stays queued
-      transport?.close();
       await stopWorker();
     },
   };

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { durationMs } from '../../rules/duration.ts';
-import { duration } from '../../rules/duration-schema.ts';
 import { receiverAddressProblem } from '../../webhooks/receiver-address.ts';
 import { WEBHOOK_EVENT_TYPES } from '../../webhooks/webhook-events.ts';
 import type { WebhookStore } from '../../webhooks/webhook-store.ts';
@@ -69,7 +68,7 @@ export const webhooksRoute: FastifyPluginAsyncZod<WebhooksRouteOptions> = async 
           url: z
             .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
             .max(2000)
-            .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials: authenticate the sender by its signature'),
+            .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), 'must not carry credentials: authenticate the sender by its signature'),
           events: z.array(eventType).min(1, 'must name at least one event kind').describe('what it hears'),
           description: z.string().max(500).optional(),
           author: author.default('admin'),
@@ -134,7 +133,15 @@ export const webhooksRoute: FastifyPluginAsyncZod<WebhooksRouteOptions> = async 
         summary: 'A new signing secret; messages carry signatures with the old one too until the overlap ends',
         security,
         params,
-        body: z.strictObject({ overlap: duration.default('24h').describe('how long the old secret still signs (default 24h)'), author: author.default('admin'), reason }),
+        body: z.strictObject({
+          overlap: z
+            .string()
+            .regex(/^\d{1,4}[mhd]$/, 'must be a duration in minutes, hours or days, like "90m", "24h" or "7d"')
+            .default('24h')
+            .describe('how long the old secret still signs (default 24h; 0m: not at all)'),
+          author: author.default('admin'),
+          reason,
+        }),
         response: { 200: z.object({ id: z.string(), secret: z.string(), previousSecretExpiresAt: z.string() }), 400: errorResponse, 401: errorResponse, 404: errorResponse },
       },
     },

@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
-import { z } from 'zod';
 import ms from 'ms';
+import { z } from 'zod';
 
 /**
  * Environment → typed config, validated once at start-up. A bad value stops start-up with a
@@ -27,6 +27,22 @@ const schema = z.object({
   ONRAMP_SEGMENT_MAPPING: z.string().min(1).default('config/segment.yaml'),
   /** The signing secret of the Clerk webhook endpoint (`whsec_…`): docs/guides/sources/clerk.md. */
   ONRAMP_CLERK_WEBHOOK_SECRET: z.string().startsWith('whsec_', "must be the endpoint's signing secret from Clerk (whsec_…)").optional(),
+  /**
+   * When a source that received requests is flagged silent (GET /v1/sources, onramp_source_silent):
+   * a duration for every source (`1h`), per source after it (`1h,kong=15m,auth0=1d`). `import` is a
+   * backfill: silent only when named.
+   */
+  ONRAMP_SOURCE_SILENT_AFTER: z
+    .string()
+    .default('1h')
+    .transform((value, ctx) => {
+      const parsed = parseSilentAfter(value);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   /** The funnel file applied as version 1 when no version exists yet (then the stored versions are in force). */
   ONRAMP_FUNNEL_FILE: z.string().min(1).default('config/funnel.yaml'),
   /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */
@@ -130,6 +146,30 @@ function parseEmailTracking(value: string): EmailTracking | null {
   if (parts.size === 1 && parts.has('off')) return { html: false, text: false };
   if ([...parts].some((p) => p !== 'html' && p !== 'text')) return null;
   return { html: parts.has('html'), text: parts.has('text') };
+}
+
+/** How long a source may receive nothing before it is silent (ONRAMP_SOURCE_SILENT_AFTER), in ms. */
+export interface SilentAfter {
+  default: number;
+  bySource: Record<string, number>;
+}
+
+/** `1h` or `1h,kong=15m,…` (a bare duration is the default, at most one); a message saying what is wrong otherwise. */
+export function parseSilentAfter(value: string): SilentAfter | string {
+  const parsed: SilentAfter = { default: 3_600_000, bySource: {} };
+  let defaults = 0;
+  for (const item of value.split(',').map((part) => part.trim())) {
+    const [name, duration] = item.includes('=') ? item.split('=', 2).map((part) => part.trim()) : [undefined, item];
+    // With its unit: `ms` reads a bare number as milliseconds.
+    const milliseconds = /^\d+(\.\d+)?\s*[a-z]+$/i.test(duration ?? '') ? (ms(duration as ms.StringValue) as number | undefined) : undefined;
+    if (typeof milliseconds !== 'number' || !(milliseconds > 0)) return `"${item}": must be a duration such as 1h or 15m, or source=duration`;
+    if (name === undefined) {
+      parsed.default = milliseconds;
+      if (++defaults > 1) return 'names one default duration at most';
+    } else if (!/^[a-z0-9-]+$/.test(name)) return `"${item}": the source must be a source name such as kong`;
+    else parsed.bySource[name] = milliseconds;
+  }
+  return parsed;
 }
 
 function safeProtocol(value: string): string {

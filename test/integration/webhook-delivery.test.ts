@@ -97,7 +97,10 @@ describe.each(databaseBackends())('webhook delivery on %s (a local receiver over
     const failed = (await store.deliveries(hook.id, { limit: 10, status: 'failed' })).deliveries[0]!;
     expect(failed).toMatchObject({ lastStatus: 500, lastError: 'HTTP 500', nextAttemptAt: null });
     expect((await store.get(hook.id))!).toMatchObject({ pending: 0, failed: 1 });
-    const gauges = databaseRegistry(database.db.pool, funnelInForceCache(database.db.pool));
+    const gauges = databaseRegistry(database.db.pool, funnelInForceCache(database.db.pool), {
+      sources: async () => [],
+      unattributed: async () => ({ waiting: 0, oldestAgeSeconds: null }),
+    });
     expect((await gauges.getSingleMetric('onramp_webhook_messages')!.get()).values).toEqual(
       expect.arrayContaining([expect.objectContaining({ labels: { status: 'failed' }, value: 1 }), expect.objectContaining({ labels: { status: 'pending' }, value: 0 })]),
     );

@@ -117,6 +117,26 @@ describe.each(databaseBackends())('webhook delivery on %s (a local receiver over
     expect(await store.redeliver(hook.id, 'msg_none')).toBeUndefined();
   });
 
+  it('attempts a message waiting for its next retry at once when asked to redeliver it', async () => {
+    let healthy = false;
+    const receiver = await startWebhookReceiver(() => (healthy ? 204 : 502));
+    running.push({ stop: receiver.close });
+    const hook = await store.create({ url: receiver.url, events: ['stage.reached'], author: 'test' });
+    await queue([fact('dev_f', 1)]);
+    const transport = new WebhookTransport({ allowedAddresses: ['127.0.0.1'], timeoutMs: 2_000 });
+    const d = new WebhookDispatcher({ pool: database.db.pool, transport, logger: pino({ level: 'silent' }), pollIntervalMs: 20, retryScheduleMs: [3_600_000] });
+    d.start();
+    running.push({ stop: () => d.stop().then(() => transport.close()) });
+    const [waiting] = await eventually(async () => (await store.deliveries(hook.id, { limit: 1 })).deliveries, {
+      until: (m) => m[0]?.lastStatus === 502,
+      describe: 'the first attempt failed',
+    });
+    expect(Date.parse(waiting!.nextAttemptAt!)).toBeGreaterThan(Date.now() + 2_000_000); // an hour away
+    healthy = true;
+    expect(await store.redeliver(hook.id, waiting!.id)).toMatchObject({ status: 'pending', queuedAt: waiting!.queuedAt });
+    await eventually(() => receiver.accepted(), { until: (a) => a.length === 1, describe: 'attempted at once' });
+  });
+
   it('signs with both secrets while a rotation overlaps, and with the new one only after', async () => {
     const receiver = await startWebhookReceiver();
     running.push({ stop: receiver.close });

@@ -137,6 +137,23 @@ describe.each(databaseBackends())('webhook delivery on %s (a local receiver over
     await eventually(() => receiver.accepted(), { until: (a) => a.length === 1, describe: 'attempted at once' });
   });
 
+  it('prunes delivered and given-up messages past the retention, never a pending one', async () => {
+    const hook = await store.create({ url: 'http://127.0.0.1:9/p', events: ['stage.reached'], author: 'test' });
+    await queue([fact('dev_p', 1), fact('dev_p', 2), fact('dev_p', 3), fact('dev_p', 4)]);
+    const { pool } = database.db;
+    await pool.query(`UPDATE webhook_deliveries SET queued_at = now() - interval '40 days', status = CASE event_key
+        WHEN 'test/dev_p/1' THEN 'delivered' WHEN 'test/dev_p/2' THEN 'failed' ELSE 'pending' END`);
+    await pool.query(`UPDATE webhook_deliveries SET status = 'delivered', queued_at = now() - interval '2 days' WHERE event_key = 'test/dev_p/4'`);
+    await pool.query(`INSERT INTO webhook_attempts (delivery_seq, duration_ms, status) SELECT seq, 5, 200 FROM webhook_deliveries`);
+    const transport = new WebhookTransport();
+    const d = new WebhookDispatcher({ pool, transport, logger: pino({ level: 'silent' }), logRetentionMs: 30 * 86_400_000 });
+    expect(await d.pruneLog()).toBe(2);
+    transport.close();
+    const left = (await store.deliveries(hook.id, { limit: 10 })).deliveries.map((m) => (m.payload as { data: { n: number } }).data.n);
+    expect(left.sort()).toEqual([3, 4]);
+    expect((await pool.query('SELECT count(*)::int AS n FROM webhook_attempts')).rows[0].n).toBe(2);
+  });
+
   it('signs with both secrets while a rotation overlaps, and with the new one only after', async () => {
     const receiver = await startWebhookReceiver();
     running.push({ stop: receiver.close });

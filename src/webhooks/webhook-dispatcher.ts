@@ -63,7 +63,7 @@ export class WebhookDispatcher {
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.batchSize = options.batchSize ?? 64;
     this.concurrency = options.concurrency ?? 8;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.leaseSeconds = options.leaseSeconds ?? 60;
     this.retryForMs = options.retryForMs ?? DEFAULT_RETRY_FOR_MS;
     this.schedule = options.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS;

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 
 /** The ingest routes, each a source in GET /v1/sources. */
-export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0'] as const;
+export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0', 'ses', 'sendgrid'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface SourceStat {

@@ -1,12 +1,11 @@
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
-const commaList = z.string().transform((value) =>
+const commaSeparated = (value: string) =>
   value
     .split(',')
     .map((item) => item.trim())
-    .filter((item) => item.length > 0),
-);
+    .filter((item) => item.length > 0);
 
 /**
  * Environment → typed config, validated once at start-up. A bad value stops start-up with a
@@ -36,9 +35,9 @@ const schema = z.object({
   /** The Event Webhook's verification key (Settings → Mail Settings → Event Webhook, base64 or PEM): docs/guides/sources/sendgrid.md. */
   ONRAMP_SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().refine(isEcPublicKey, "must be the Event Webhook's verification key (an ECDSA public key, base64 or PEM)").optional(),
   /** The SNS topics /v1/sources/ses takes deliveries of (comma-separated ARNs); unset: any topic, as long as SNS signed it. */
-  ONRAMP_SES_TOPIC_ARNS: commaList.optional(),
+  ONRAMP_SES_TOPIC_ARNS: z.string().transform(commaSeparated).optional(),
   /** Hosts (`host` or `host:port`) trusted beside sns.<region>.amazonaws.com to serve SNS signing certificates and subscription links: for tests and private endpoints only. */
-  ONRAMP_SNS_CERT_HOSTS: commaList.optional(),
+  ONRAMP_SNS_CERT_HOSTS: z.string().transform(commaSeparated).optional(),
   /** The funnel file applied as version 1 when no version exists yet (then the stored versions are in force). */
   ONRAMP_FUNNEL_FILE: z.string().min(1).default('config/funnel.yaml'),
   /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */

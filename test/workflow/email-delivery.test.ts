@@ -2,7 +2,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { eventually } from '../support/eventually.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { immediateRules, SHIPPED_POLICY, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -12,7 +14,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 let sandbox: JourneySandbox;
 let env: TestWorkflowEnvironment;
 let db: Database;
+let slack: FakeSlack;
 let developers = 0;
+const TOKEN = 'xoxb-test-token';
 
 /**
  * Email that does not reach a developer (machine version 5): a hard bounce or a spam complaint,
@@ -26,11 +30,19 @@ describe.each(databaseBackends())('email that does not reach them (time-skipping
     const rules = immediateRules((doc) => {
       for (const rule of doc.rules) delete rule.segments;
     });
-    sandbox = await startJourneySandbox({ backend, taskQueue: 'email-delivery-test', rules, policy: SHIPPED_POLICY });
+    slack = await startFakeSlack({ token: TOKEN });
+    sandbox = await startJourneySandbox({
+      backend,
+      taskQueue: 'email-delivery-test',
+      rules,
+      policy: SHIPPED_POLICY,
+      handoffs: { slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } }) },
+    });
     ({ env, db } = sandbox);
   }, 120_000);
   afterAll(async () => {
     await sandbox?.close();
+    await slack?.close();
   });
 
   /** A developer with a key now (workflow time): first-call-help falls due 24 h later. */
@@ -70,6 +82,12 @@ describe.each(databaseBackends())('email that does not reach them (time-skipping
     const opened = await eventually(() => cases(id), { until: (rows) => rows.length > 0, describe: `${id}'s case` });
     expect(opened).toEqual([{ criterion: 'no_email_engagement', reason: `email does not reach them: hard bounce on ${iso(now + HOUR).slice(0, 10)}`, status: 'open' }]);
     expect((await db.pool.query('SELECT id FROM emails WHERE developer_id = $1', [id])).rows).toEqual([]);
+    // The agent's case context says so beside the nudges (src/cases).
+    const [post] = await eventually(() => slack.messages('#onboarding-help').filter((m) => !m.thread_ts && m.text.includes(id)), {
+      until: (posts) => posts.length > 0,
+      describe: `the case of ${id} posted`,
+    });
+    expect(JSON.stringify(post!.blocks)).toContain(`:no_entry: email does not reach them: hard bounce on ${iso(now + HOUR).slice(0, 10)}`);
   });
 
   it('does the same after a spam complaint, and sends as before to a developer whose email only bounced softly', async () => {

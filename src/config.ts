@@ -1,4 +1,6 @@
 import { createPublicKey } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+import ms from 'ms';
 import { z } from 'zod';
 
 const commaSeparated = (value: string) =>
@@ -38,6 +40,22 @@ const schema = z.object({
   ONRAMP_SES_TOPIC_ARNS: z.string().transform(commaSeparated).optional(),
   /** Hosts (`host` or `host:port`) trusted beside sns.<region>.amazonaws.com to serve SNS signing certificates and subscription links: for tests and private endpoints only. */
   ONRAMP_SNS_CERT_HOSTS: z.string().transform(commaSeparated).optional(),
+  /**
+   * When a source that received requests is flagged silent (GET /v1/sources, onramp_source_silent):
+   * a duration for every source (`1h`), per source after it (`1h,kong=15m,auth0=1d`). `import` is a
+   * backfill: silent only when named.
+   */
+  ONRAMP_SOURCE_SILENT_AFTER: z
+    .string()
+    .default('1h')
+    .transform((value, ctx) => {
+      const parsed = parseSilentAfter(value);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   /** The funnel file applied as version 1 when no version exists yet (then the stored versions are in force). */
   ONRAMP_FUNNEL_FILE: z.string().min(1).default('config/funnel.yaml'),
   /** Email: nodemailer over SMTP when set (smtp:// or smtps://); otherwise the local outbox. */
@@ -94,6 +112,28 @@ const schema = z.object({
   /** `json` (one object a line) or `pretty` (for a person); unset, pretty when stdout is a terminal, else JSON. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   ONRAMP_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Private or loopback addresses and CIDRs a webhook receiver may have (comma-separated); every other non-public address is refused (SSRF). */
+  ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const entries = (value ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const bad = entries.find((e) => !isAddressOrCidr(e));
+      if (bad) return (ctx.addIssue({ code: 'custom', message: `${bad} is not an IP address or CIDR` }), z.NEVER);
+      return entries;
+    }),
+  /** How long an undelivered webhook is retried (a duration like `24h`, the default), in ms once parsed. */
+  ONRAMP_WEBHOOK_RETRY_FOR: z
+    .string()
+    .default('24h')
+    .transform((value, ctx) => {
+      const parsed = /^\d/.test(value) ? ms(value as ms.StringValue) : undefined;
+      if (parsed === undefined || !Number.isFinite(parsed) || parsed < 1000) return (ctx.addIssue({ code: 'custom', message: 'must be a duration like "24h" or "90m"' }), z.NEVER);
+      return parsed;
+    }),
   // Workflow tasks the worker takes from the server at once. It runs them one at a time on its
   // workflow thread, and a task's 10 s timeout runs from when it is taken: with more taken than
   // the thread gets through in 5 s, the SDK warns `[TMPRL1104] Workflow task duration exceeded`
@@ -119,6 +159,30 @@ function parseEmailTracking(value: string): EmailTracking | null {
   if (parts.size === 1 && parts.has('off')) return { html: false, text: false };
   if ([...parts].some((p) => p !== 'html' && p !== 'text')) return null;
   return { html: parts.has('html'), text: parts.has('text') };
+}
+
+/** How long a source may receive nothing before it is silent (ONRAMP_SOURCE_SILENT_AFTER), in ms. */
+export interface SilentAfter {
+  default: number;
+  bySource: Record<string, number>;
+}
+
+/** `1h` or `1h,kong=15m,…` (a bare duration is the default, at most one); a message saying what is wrong otherwise. */
+export function parseSilentAfter(value: string): SilentAfter | string {
+  const parsed: SilentAfter = { default: 3_600_000, bySource: {} };
+  let defaults = 0;
+  for (const item of value.split(',').map((part) => part.trim())) {
+    const [name, duration] = item.includes('=') ? item.split('=', 2).map((part) => part.trim()) : [undefined, item];
+    // With its unit: `ms` reads a bare number as milliseconds.
+    const milliseconds = /^\d+(\.\d+)?\s*[a-z]+$/i.test(duration ?? '') ? (ms(duration as ms.StringValue) as number | undefined) : undefined;
+    if (typeof milliseconds !== 'number' || !(milliseconds > 0)) return `"${item}": must be a duration such as 1h or 15m, or source=duration`;
+    if (name === undefined) {
+      parsed.default = milliseconds;
+      if (++defaults > 1) return 'names one default duration at most';
+    } else if (!/^[a-z0-9-]+$/.test(name)) return `"${item}": the source must be a source name such as kong`;
+    else parsed.bySource[name] = milliseconds;
+  }
+  return parsed;
 }
 
 function safeProtocol(value: string): string {
@@ -161,6 +225,16 @@ function isEcPublicKey(value: string): boolean {
   try {
     const key = value.includes('-----BEGIN') ? createPublicKey(value) : createPublicKey({ key: Buffer.from(value.trim(), 'base64'), format: 'der', type: 'spki' });
     return key.asymmetricKeyType === 'ec';
+  } catch {
+    return false;
+  }
+}
+
+function isAddressOrCidr(value: string): boolean {
+  if (ipaddr.isValid(value)) return true;
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
   } catch {
     return false;
   }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { CurrentStageEffect, JourneyEffect, StageAdvancedEffect, StageReachedEffect } from '../journey/journey-effects.ts';
 import { isEarlierSql } from '../journey/evidence-order.ts';
+import { isoSql, queueWebhooksSql } from '../webhooks/webhook-events.ts';
 
 export interface JourneyActivityDeps {
   pool: pg.Pool;
@@ -42,9 +43,9 @@ export function createJourneyActivities({ pool }: JourneyActivityDeps) {
 }
 
 /**
- * $1–$6: the stages reached (the earliest evidence wins: evidence-order.ts); $7–$13: the
- * transitions; $14–$18: where each journey now stands (the read model's current stage, under the
- * funnel version it follows).
+ * $1–$6: the stages reached (the earliest evidence wins: evidence-order.ts), each stage reached for
+ * the first time queued as a `stage.reached` webhook; $7–$13: the transitions; $14–$18: where each
+ * journey now stands (the read model's current stage, under the funnel version it follows).
  */
 const RECORD_JOURNEY_EFFECTS = `
   WITH staged AS (
@@ -53,7 +54,14 @@ const RECORD_JOURNEY_EFFECTS = `
     ON CONFLICT (developer_id, funnel_version, stage) DO UPDATE
       SET reached_at = excluded.reached_at, cause_event_id = excluded.cause_event_id,
           late = journey_stages.late OR excluded.late, recorded_at = now()
-      WHERE ${isEarlierSql(['excluded.reached_at', 'excluded.cause_event_id'], ['journey_stages.reached_at', 'journey_stages.cause_event_id'])}),
+      WHERE ${isEarlierSql(['excluded.reached_at', 'excluded.cause_event_id'], ['journey_stages.reached_at', 'journey_stages.cause_event_id'])}
+    RETURNING developer_id, funnel_version, stage, reached_at, cause_event_id, late, xmax = 0 AS is_new),
+  announced AS (
+    ${queueWebhooksSql(`
+      SELECT 'stage.reached', developer_id, 'stage.reached/' || developer_id || '/' || funnel_version || '/' || stage, reached_at,
+             jsonb_build_object('developerId', developer_id, 'stage', stage, 'funnelVersion', funnel_version, 'reachedAt', ${isoSql('reached_at')},
+                                'causeEventId', cause_event_id, 'late', late)
+        FROM staged WHERE is_new`)}),
   transitioned AS (
     INSERT INTO journey_transitions (developer_id, funnel_version, from_stage, to_stage, occurred_at, cause_event_id, machine_version)
     SELECT * FROM unnest($7::text[], $8::int[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::int[])

@@ -12,6 +12,7 @@ import type { EmailTracking } from '../config.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 import type { ReadRulesInForce } from '../rules/rules-in-force.ts';
 import { followedFunnel } from '../funnel/followed-funnel.ts';
+import { isoSql, queueWebhooksSql } from '../webhooks/webhook-events.ts';
 import { stageLabel, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 
 export interface NudgeActivityDeps {
@@ -152,14 +153,22 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
   };
 }
 
+/** Records decisions (idempotent by key); a decision to send or skip recorded for the first time is queued as a `nudge.sent` / `nudge.skipped` webhook. */
 async function insertDecisions(sql: Sql, decisions: NudgeDecisionEffect[]): Promise<void> {
   if (decisions.length === 0) return;
   await sql(
-    `INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, inputs, decided_at, scheduled_for)
-     SELECT d, k, n, r, v, o, re, t, s::jsonb, i::jsonb, at, sf
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
-       AS u(d, k, n, r, v, o, re, t, s, i, at, sf)
-     ON CONFLICT (decision_key) DO NOTHING`,
+    `WITH decided AS (
+       INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, inputs, decided_at, scheduled_for)
+       SELECT d, k, n, r, v, o, re, t, s::jsonb, i::jsonb, at, sf
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
+         AS u(d, k, n, r, v, o, re, t, s, i, at, sf)
+       ON CONFLICT (decision_key) DO NOTHING
+       RETURNING developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, decided_at)
+     ${queueWebhooksSql(`
+       SELECT 'nudge.' || outcome, developer_id, 'nudge/' || decision_key, decided_at,
+              jsonb_build_object('developerId', developer_id, 'nudgeKey', nudge_key, 'ruleId', rule_id, 'ruleVersion', rule_version,
+                'template', template, 'reason', reason, 'segment', segment, 'decidedAt', ${isoSql('decided_at')})
+         FROM decided WHERE outcome IN ('sent', 'skipped')`)}`,
     decisions.map((d) => d.developerId),
     decisions.map((d) => d.decisionKey),
     decisions.map((d) => d.nudgeKey),

@@ -30,6 +30,8 @@ import { prometheusRoute } from './routes/prometheus-route.ts';
 import { dashboardRoute } from './routes/dashboard-route.ts';
 import { rulesRoute } from './routes/rules-route.ts';
 import { slackRoute } from './routes/slack-route.ts';
+import { webhooksRoute } from './routes/webhooks-route.ts';
+import { WebhookStore } from '../webhooks/webhook-store.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { trackingRoute } from './routes/tracking-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
@@ -52,7 +54,7 @@ import { sendgridRoute } from '../sources/email-events/sendgrid-route.ts';
 import { segmentRoute } from '../sources/segment/segment-route.ts';
 import { kongRoute } from '../sources/kong/kong-route.ts';
 import { firehoseRoute } from '../sources/aws-firehose/firehose-route.ts';
-import { SourceStats } from '../sources/source-stats.ts';
+import { SourceStats, type SourceStatsOptions } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
 
 export interface AppDeps {
@@ -87,6 +89,10 @@ export interface AppDeps {
   emailEvents?: { sendgridPublicKey?: string | undefined; sesTopicArns?: readonly string[]; snsCertHosts?: readonly string[] };
   /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
   funnel: ReadFunnelInForce;
+  /** Outgoing webhooks: the private addresses a receiver may have (ONRAMP_WEBHOOK_ALLOWED_ADDRESSES), and who to wake when a redelivery is queued. */
+  webhooks?: { allowedAddresses?: readonly string[]; onQueued?: () => void };
+  /** Data quality (GET /v1/sources, /metrics): when a source is silent (ONRAMP_SOURCE_SILENT_AFTER), and the clock it is judged by. */
+  sources?: SourceStatsOptions;
 }
 
 /** 1 MiB: the largest request body accepted (413 beyond). */
@@ -111,6 +117,8 @@ export async function buildApp({
   clerkSigningSecret,
   emailEvents = {},
   funnel,
+  webhooks,
+  sources,
 }: AppDeps) {
   const { prisma } = db;
   // Path parameters are bounded by their schemas (400 beyond); the router's own limit (414 beyond) sits well above them.
@@ -163,7 +171,7 @@ export async function buildApp({
   const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
   // The admin keys read everything any other key reads (test/integration/admin-reads.test.ts checks every keyed GET).
-  const sourceStats = new SourceStats(db.pool);
+  const sourceStats = new SourceStats(db.pool, sources);
   // The counts of the last second, before the pool closes (a report: a failure here loses only them).
   app.addHook('onClose', () => sourceStats.flush().catch((error: unknown) => logger.warn({ err: error }, 'source counts not recorded')));
   await app.register(eventsRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
@@ -181,7 +189,7 @@ export async function buildApp({
     onSignalsQueued,
   });
   await app.register(sendgridRoute, { ingestor, pool: db.pool, stats: sourceStats, publicKey: emailEvents.sendgridPublicKey, onSignalsQueued });
-  await app.register(sourcesRoute, { stats: sourceStats, adminKeys });
+  await app.register(sourcesRoute, { stats: sourceStats, adminKeys, pool: db.pool });
   await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, stats: sourceStats, onSignalsQueued });
   await app.register(eventTypesRoute, { pool: db.pool, adminKeys, funnel: async () => (await funnel()).document, rules: async () => (await rules.active())?.document });
@@ -197,9 +205,15 @@ export async function buildApp({
   await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(organizationsRoute, { pool: db.pool, prisma, readKeys: [...metricsKeys, ...adminKeys], funnel });
-  await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel, sources: sourceStats });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
+  await app.register(webhooksRoute, {
+    store: new WebhookStore(db.pool),
+    adminKeys,
+    allowedAddresses: webhooks?.allowedAddresses ?? [],
+    ...(webhooks?.onQueued ? { onQueued: webhooks.onQueued } : {}),
+  });
   await app.register(developerDeletionRoute, {
     pool: db.pool,
     temporal,

@@ -8,6 +8,8 @@ import { OutboxDispatcher, type OutboxDispatcherOptions } from '../ingest/outbox
 import { funnelInForceCache } from '../funnel/funnel-in-force-cache.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { RuleStore } from '../rules/rule-store.ts';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from '../webhooks/webhook-dispatcher.ts';
+import { WebhookTransport, type WebhookTransportOptions } from '../webhooks/send-webhook.ts';
 import { createJourneyWorker, type JourneyWorkerOptions } from './journey-worker.ts';
 
 export interface AssemblyOptions {
@@ -21,7 +23,12 @@ export interface AssemblyOptions {
   /** `run: false`: the dispatcher is not started; the caller delivers rounds itself (`deliverOnce`). */
   dispatcher?: Omit<OutboxDispatcherOptions, 'prisma' | 'temporal' | 'logger'> & { run?: boolean };
   /** The HTTP API (needs `temporal`), storing events with the assembly's ingestor and waking its dispatcher. */
-  api?: Omit<AppDeps, 'db' | 'temporal' | 'logger' | 'onSignalsQueued' | 'ingestor' | 'funnel'>;
+  api?: Omit<AppDeps, 'db' | 'temporal' | 'logger' | 'onSignalsQueued' | 'ingestor' | 'funnel' | 'webhooks'>;
+  /**
+   * Outgoing webhooks, delivered by a dispatcher beside the API (every API process runs one; they
+   * share the queue). `run: false`: not started; the caller delivers rounds itself (`deliverDue`).
+   */
+  webhooks?: Omit<WebhookDispatcherOptions, 'pool' | 'logger' | 'transport'> & WebhookTransportOptions & { run?: boolean };
 }
 
 /**
@@ -30,7 +37,7 @@ export interface AssemblyOptions {
  */
 export type Onramp<O extends AssemblyOptions> = { stop(): Promise<void>; funnelInForce: ReadFunnelInForce } & (O extends { worker: object } ? { worker: Worker } : unknown) &
   (O extends { temporal: Client } ? { ingestor: EventIngestor; dispatcher: OutboxDispatcher } : unknown) &
-  (O extends { api: object } ? { app: OnrampApp } : unknown);
+  (O extends { api: object } ? { app: OnrampApp; webhooks: WebhookDispatcher } : unknown);
 
 /**
  * Puts Onramp together: the journey worker, the ingestor with the outbox dispatcher that carries
@@ -59,6 +66,8 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   let ingestor: EventIngestor | undefined;
   let dispatcher: OutboxDispatcher | undefined;
   let app: OnrampApp | undefined;
+  let webhooks: WebhookDispatcher | undefined;
+  let transport: WebhookTransport | undefined;
   if (temporal) {
     try {
       const { run = true, ...dispatcherOptions } = options.dispatcher ?? {};
@@ -69,10 +78,25 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
       const outbox = new OutboxDispatcher({ ...dispatcherOptions, prisma: db.prisma, temporal, logger });
       dispatcher = outbox;
       if (options.api) {
-        app = await buildApp({ ...options.api, db, temporal, logger, ingestor, funnel: funnelInForce, onSignalsQueued: () => outbox.wake() });
+        const { run: runWebhooks = true, allowedAddresses = [], timeoutMs, ...webhookOptions } = options.webhooks ?? {};
+        transport = new WebhookTransport({ allowedAddresses, ...(timeoutMs ? { timeoutMs } : {}) });
+        const dispatcher = new WebhookDispatcher({ ...webhookOptions, pool: db.pool, logger, transport });
+        webhooks = dispatcher;
+        app = await buildApp({
+          ...options.api,
+          db,
+          temporal,
+          logger,
+          ingestor,
+          funnel: funnelInForce,
+          onSignalsQueued: () => outbox.wake(),
+          webhooks: { allowedAddresses, onQueued: () => dispatcher.wake() },
+        });
+        if (runWebhooks) dispatcher.start();
       }
       if (run) outbox.start();
     } catch (error) {
+      transport?.close();
       await stopWorker().catch(() => undefined);
       throw error;
     }
@@ -81,10 +105,12 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
     funnelInForce,
     ...(worker ? { worker } : {}),
     ...(ingestor && dispatcher ? { ingestor, dispatcher } : {}),
-    ...(app ? { app } : {}),
+    ...(app ? { app, webhooks } : {}),
     async stop() {
       await app?.close(); // finishes requests in flight
       await dispatcher?.stop(); // what is left stays in the outbox
+      transport?.close(); // ends attempts in flight (each is retried later) rather than waiting out their timeouts
+      await webhooks?.stop(); // what is left stays queued
       await stopWorker();
     },
   };

@@ -9,7 +9,16 @@ import type { Sql } from '../db/sql.ts';
  * other.
  */
 
-export type AuditAction = 'rules.applied' | 'escalation_policy.applied' | 'funnel.applied' | 'ingest_key.created' | 'ingest_key.revoked' | 'developer.deleted';
+export type AuditAction =
+  | 'rules.applied'
+  | 'escalation_policy.applied'
+  | 'funnel.applied'
+  | 'ingest_key.created'
+  | 'ingest_key.revoked'
+  | 'developer.deleted'
+  | 'webhook.created'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated';
 
 export interface AuditRecord {
   actor: string;

@@ -1,5 +1,6 @@
 import type { Sql } from '../db/sql.ts';
-import type { HandoffStepEffect } from '../journey/journey-effects.ts';
+import type { HandoffStepEffect, HandoffStepKind } from '../journey/journey-effects.ts';
+import { queueWebhooksSql, type WebhookEventType } from '../webhooks/webhook-events.ts';
 
 /** A case's step as the log keeps it: what the journey's effect carries (a deletion closing a case writes one too). */
 export type HandoffStepRow = Omit<HandoffStepEffect, 'type'>;
@@ -14,10 +15,16 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
   const latest = new Map<string, HandoffStepRow>();
   for (const s of steps) if ((latest.get(s.case.id)?.revision ?? -1) < s.revision) latest.set(s.case.id, s);
   await sql(
-    `INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, actor, at, detail, snapshot)
-     SELECT k, h, d, s, a, at, de::jsonb, sn::jsonb
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS u(k, h, d, s, a, at, de, sn)
-     ON CONFLICT (step_key) DO NOTHING`,
+    `WITH stored AS (
+       INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, actor, at, detail, snapshot)
+       SELECT k, h, d, s, a, at, de::jsonb, sn::jsonb
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS u(k, h, d, s, a, at, de, sn)
+       ON CONFLICT (step_key) DO NOTHING
+       RETURNING step_key, developer_id, at)
+     ${queueWebhooksSql(`
+       SELECT w.type, s.developer_id, 'handoff/' || s.step_key, s.at, w.data
+         FROM stored s JOIN unnest($1::text[], $9::text[], $10::jsonb[]) AS w(k, type, data) ON w.k = s.step_key
+        WHERE w.type IS NOT NULL`)}`,
     steps.map((s) => s.stepKey),
     steps.map((s) => s.case.id),
     steps.map((s) => s.developerId),
@@ -26,6 +33,8 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
     steps.map((s) => s.at),
     steps.map((s) => JSON.stringify(s.detail)),
     steps.map((s) => JSON.stringify(s.snapshot)),
+    steps.map((s) => WEBHOOK_TYPES[s.step] ?? null),
+    steps.map((s) => JSON.stringify(webhookData(s))),
   );
   for (const { case: c, revision, developerId } of latest.values()) {
     await sql(
@@ -50,4 +59,25 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
       JSON.stringify(c),
     );
   }
+}
+
+/** The steps a webhook tells of: a case opened (its first escalation), claimed, resolved. */
+const WEBHOOK_TYPES: Partial<Record<HandoffStepKind, WebhookEventType>> = { escalated: 'handoff.opened', claimed: 'handoff.claimed', resolved: 'handoff.resolved' };
+
+/** The case as a receiver sees it: no notes or ticket text (personal data stays in Onramp). */
+function webhookData({ case: c, developerId, step, actor, at }: HandoffStepRow): Record<string, unknown> {
+  return {
+    developerId,
+    caseId: c.id,
+    step,
+    actor,
+    at,
+    status: c.status,
+    criterion: c.criterion,
+    ...(c.criterion === 'support_ticket' ? {} : { reason: c.reason }),
+    level: c.level,
+    owner: c.owner,
+    openedAt: c.openedAt,
+    outcome: c.outcome,
+  };
 }

@@ -5,6 +5,7 @@ import { apiCommand } from './commands/api.ts';
 import { importCommand } from './commands/import.ts';
 import { journeyCommand } from './commands/journey.ts';
 import { keysCommand } from './commands/keys.ts';
+import { webhooksCommand } from './commands/webhooks.ts';
 import { funnelCommand } from './commands/funnel.ts';
 import { policyCommand } from './commands/policy.ts';
 import { rulesCommand } from './commands/rules.ts';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   policyCommand(program);
   simulateCommand(program);
   keysCommand(program);
+  webhooksCommand(program);
   importCommand(program);
   return program;
 }

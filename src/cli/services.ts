@@ -37,6 +37,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     logger: options.logger,
     temporal,
     dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
+    webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: config.ONRAMP_WEBHOOK_RETRY_FOR },
     api: {
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,
@@ -51,6 +52,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
         sesTopicArns: config.ONRAMP_SES_TOPIC_ARNS ?? [],
         snsCertHosts: config.ONRAMP_SNS_CERT_HOSTS ?? [],
       },
+      sources: { silentAfter: config.ONRAMP_SOURCE_SILENT_AFTER },
       signingSecret: signingSecret(config),
       slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: publicUrl(config) },
     },

@@ -24,6 +24,10 @@ export class ApiClient {
     return this.request<T>('POST', path, body);
   }
 
+  async delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const attempts = this.options.attempts ?? 12;
     for (let attempt = 1; ; attempt++) {

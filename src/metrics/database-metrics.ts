@@ -2,14 +2,20 @@ import type pg from 'pg';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { stageIds, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 
+/** What the data-quality gauges read (src/sources: the sources' state, the unattributed backlog). */
+export interface DataQualityReaders {
+  sources(): Promise<{ source: string; lastReceivedAt: string | null; silent: boolean }[]>;
+  unattributed(): Promise<{ waiting: number; oldestAgeSeconds: number | null }>;
+}
+
 /**
  * Series read from PostgreSQL at scrape time, so every API process reports the same totals whatever
  * process did the work: transitions by stage, nudge decisions by outcome, escalations by level,
- * open cases by status, and the outbox's backlog. The rows behind the counters are never deleted,
+ * open cases by status, the outbox's backlog, and the sources' data quality. The rows behind the counters are never deleted,
  * so they only grow, as Prometheus counters must. Transitions are labelled by the stage ids rows
  * hold; every stage of the funnel in force has a series, 0 before anyone enters it.
  */
-export function databaseRegistry(pool: pg.Pool, funnel: ReadFunnelInForce): Registry {
+export function databaseRegistry(pool: pg.Pool, funnel: ReadFunnelInForce, dataQuality: DataQualityReaders): Registry {
   const registry = new Registry();
   const rows = async <R extends pg.QueryResultRow>(text: string) => (await pool.query<R>(text)).rows;
 
@@ -78,6 +84,60 @@ export function databaseRegistry(pool: pg.Pool, funnel: ReadFunnelInForce): Regi
     async collect() {
       const [r] = await rows<{ lag: number | null }>('SELECT extract(epoch FROM now() - min(created_at))::float8 AS lag FROM outbox_signals');
       this.set(Math.max(0, r?.lag ?? 0));
+    },
+  });
+  new Gauge({
+    name: 'onramp_webhook_messages',
+    help: 'Outgoing webhook messages waiting for delivery (pending) or given up after the retry window (failed)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await rows<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM webhook_deliveries WHERE status IN ('pending', 'failed') GROUP BY status`);
+      for (const status of ['pending', 'failed']) this.set({ status }, counts.find((c) => c.status === status)?.n ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'onramp_webhook_lag_seconds',
+    help: 'Age of the oldest webhook message not yet delivered (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      const [r] = await rows<{ lag: number | null }>(`SELECT extract(epoch FROM now() - min(queued_at))::float8 AS lag FROM webhook_deliveries WHERE status = 'pending'`);
+      this.set(Math.max(0, r?.lag ?? 0));
+    },
+  });
+  new Gauge({
+    name: 'onramp_source_silent',
+    help: '1 when an ingest source that received requests has received none for longer than ONRAMP_SOURCE_SILENT_AFTER, else 0',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    async collect() {
+      for (const s of await dataQuality.sources()) this.set({ source: s.source }, s.silent ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'onramp_source_last_received_timestamp_seconds',
+    help: 'When an ingest source last received a request, accepted or refused (Unix seconds; no series before its first)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const s of await dataQuality.sources()) if (s.lastReceivedAt !== null) this.set({ source: s.source }, Date.parse(s.lastReceivedAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'onramp_unattributed_backlog',
+    help: 'API requests and custom events waiting for their key to be mapped to a developer (api_key.created)',
+    registers: [registry],
+    async collect() {
+      this.set((await dataQuality.unattributed()).waiting);
+    },
+  });
+  new Gauge({
+    name: 'onramp_unattributed_oldest_age_seconds',
+    help: 'Age of the oldest request or custom event waiting for its key (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      this.set((await dataQuality.unattributed()).oldestAgeSeconds ?? 0);
     },
   });
   return registry;

@@ -1,8 +1,8 @@
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
- * What one process counts as it goes (Prometheus, prom-client): events it ingested or refused, the
- * activities that failed in its worker, and node's own process metrics. The database-derived series
+ * What one process counts as it goes (Prometheus, prom-client): events it ingested or refused and
+ * how late they arrived, the activities that failed in its worker, and node's own process metrics. The database-derived series
  * are in database-metrics.ts.
  */
 export const processRegistry = new Registry();
@@ -26,5 +26,19 @@ export const activityFailures = new Counter({
   name: 'onramp_activity_failures_total',
   help: 'Activity attempts that failed in this worker (each retry counts), by activity type',
   labelNames: ['activity'] as const,
+  registers: [processRegistry],
+});
+
+/**
+ * The lateness buckets (seconds: 10 s, 1 min, 5 min, 15 min, 1 h, 6 h, 1 d, 7 d, beyond), shared by
+ * the Prometheus histogram and the per-source windows of GET /v1/sources (source_lateness).
+ */
+export const LATENESS_BUCKETS_SECONDS = [10, 60, 300, 900, 3600, 21_600, 86_400, 604_800] as const;
+
+export const sourceEventLateness = new Histogram({
+  name: 'onramp_source_event_lateness_seconds',
+  help: "How late stored events arrived, per ingest source: received time minus the event's occurredAt (import is late by design)",
+  labelNames: ['source'] as const,
+  buckets: [...LATENESS_BUCKETS_SECONDS],
   registers: [processRegistry],
 });

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/audit-log.ts';
 import { withTransaction, type Sql } from '../db/sql.ts';
+import { queueWebhookEvents } from '../webhooks/webhook-events.ts';
 import type { CaseView } from '../cases/case-context.ts';
 import { storeHandoffSteps, type HandoffStepRow } from '../cases/handoff-log.ts';
 import type { JourneySnapshotSummary } from '../journey/journey-effects.ts';
@@ -66,6 +67,9 @@ export async function deleteDeveloper(pool: pg.Pool, temporal: Client, developer
       request.reason ?? null,
     );
     const done = await redact(sql, developerId, request.author);
+    const deletedAt = tombstone!.deleted_at.toISOString();
+    // Queued after the closed cases' `handoff.resolved`: a receiver hears of the deletion last.
+    await queueWebhookEvents(sql, [{ type: 'developer.deleted', developerId, key: `developer.deleted/${developerId}`, occurredAt: deletedAt, data: { developerId, deletedAt } }]);
     await recordAudit(sql, {
       actor: request.author,
       action: 'developer.deleted',
@@ -73,7 +77,7 @@ export async function deleteDeveloper(pool: pg.Pool, temporal: Client, developer
       reason: request.reason ?? null,
       detail: { redacted: done.redacted, closedCases: done.closedCases.map((c) => c.id) },
     });
-    return { developerId, deletedAt: tombstone!.deleted_at.toISOString(), alreadyDeleted: false, ...done };
+    return { developerId, deletedAt, alreadyDeleted: false, ...done };
   });
   if (!result) return undefined;
   try {

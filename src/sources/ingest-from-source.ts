@@ -22,7 +22,11 @@ export async function ingestFromSource(request: FastifyRequest, events: IngestEv
   if (result.signals > 0) onSignalsQueued?.();
   ingestEvents.inc({ result: 'accepted' }, result.accepted);
   ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-  stats.note(request, result);
+  stats.note(
+    request,
+    result,
+    events.map((e) => e.occurredAt),
+  );
   return result;
 }
 

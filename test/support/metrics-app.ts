@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import type { ReadFunnelInForce } from '../../src/funnel/funnel-in-force.ts';
+import type { SourceStatsOptions } from '../../src/sources/source-stats.ts';
 import { startTestApp } from './test-app.ts';
 import type { DatabaseBackend } from './test-databases.ts';
 
@@ -26,7 +27,7 @@ export interface FixtureDeveloper {
  * with `get` / `ok` (asserts 200, returns the JSON) under the admin key by default. Fixtures go
  * straight into `db.pool` (`insertDevelopers` for developers and the stages they reached).
  */
-export async function startMetricsTestApp(backend: DatabaseBackend, options: { funnel?: ReadFunnelInForce } = {}) {
+export async function startMetricsTestApp(backend: DatabaseBackend, options: { funnel?: ReadFunnelInForce; sources?: SourceStatsOptions } = {}) {
   const testApp = await startTestApp(backend, { keys: METRICS_TEST_KEYS, logger: pino({ level: process.env.METRICS_TEST_LOG ?? 'silent' }), ...options });
   const { app, db } = testApp;
   const get = (url: string, key: string = METRICS_TEST_KEYS.admin) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });

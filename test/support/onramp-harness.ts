@@ -15,7 +15,7 @@ import { SHIPPED_FUNNEL_FILE } from '../../src/funnel/funnel-file.ts';
 import { FunnelStore } from '../../src/funnel/funnel-store.ts';
 import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
-import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
+import { assembleOnramp, type AssemblyOptions } from '../../src/assembly/assemble-onramp.ts';
 import { eventually } from './eventually.ts';
 import { freePort } from './free-port.ts';
 import { createMigratedTestDatabase } from './migrated-database.ts';
@@ -73,8 +73,8 @@ export class OnrampHarness {
     readonly backend: DatabaseBackend,
     /** Slack for the handoff: the signing secret the API verifies, the client the worker and API use. */
     private readonly slack: { signingSecret?: string; gateway?: SlackGateway } = {},
-    /** The API's and the dispatcher's logger (default: silent). */
-    private readonly options: { logger?: Logger } = {},
+    /** The API's and the dispatcher's logger (default: silent); the webhook dispatcher's options. */
+    private readonly options: { logger?: Logger; webhooks?: AssemblyOptions['webhooks'] } = {},
   ) {}
 
   async start(): Promise<this> {
@@ -95,6 +95,7 @@ export class OnrampHarness {
       logger,
       temporal: this.temporal,
       dispatcher: { pollIntervalMs: 200 },
+      webhooks: { pollIntervalMs: 100, ...this.options.webhooks },
       api: { ingestKeys: [INGEST_KEY], adminKeys: [ADMIN_KEY], agentKeys: [AGENT_KEY], signingSecret: SIGNING_SECRET, slack: this.slack },
     });
     this.app = onramp.app;

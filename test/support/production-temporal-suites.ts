@@ -18,6 +18,7 @@ export const PRODUCTION_TEMPORAL_SUITES = [
   'test/integration/nudges-api.test.ts',
   'test/integration/prometheus.test.ts',
   'test/integration/simulator-ground-truth.test.ts',
+  'test/integration/webhooks-api.test.ts',
 ];
 
 /** Files that start an OnrampHarness but whose assertions never pass through Temporal. */

@@ -29,6 +29,9 @@ const UNSET_BY_BOTH = {
   ONRAMP_TEMPLATES_DIR: 'templates',
   ONRAMP_DOCS_URL: 'https://docs.example.com',
   ONRAMP_EMAIL_TRACKING: { html: true, text: false },
+  ONRAMP_SOURCE_SILENT_AFTER: { default: 3_600_000, bySource: {} },
+  ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: [],
+  ONRAMP_WEBHOOK_RETRY_FOR: 86_400_000,
 };
 
 describe('loadConfig', () => {
@@ -94,6 +97,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ONRAMP_EMAIL_TRACKING: 'html,pixel' })).toThrow(/ONRAMP_EMAIL_TRACKING/);
   });
 
+  it('reads where webhooks may go although private, and how long they are retried', () => {
+    const config = loadConfig({ ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: '10.0.4.12, 192.168.0.0/16,::1', ONRAMP_WEBHOOK_RETRY_FOR: '6h' });
+    expect(config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES).toEqual(['10.0.4.12', '192.168.0.0/16', '::1']);
+    expect(config.ONRAMP_WEBHOOK_RETRY_FOR).toBe(21_600_000);
+  });
+
+  it('reads when a source is silent: a default, then per source', () => {
+    expect(loadConfig({ ONRAMP_SOURCE_SILENT_AFTER: '2h, kong=15m,import=1d' }).ONRAMP_SOURCE_SILENT_AFTER).toEqual({
+      default: 7_200_000,
+      bySource: { kong: 900_000, import: 86_400_000 },
+    });
+    expect(loadConfig({ ONRAMP_SOURCE_SILENT_AFTER: 'segment=90s' }).ONRAMP_SOURCE_SILENT_AFTER).toEqual({ default: 3_600_000, bySource: { segment: 90_000 } });
+  });
+
   it('accepts both PostgreSQL URL schemes and every pino level', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://localhost/onramp' }).DATABASE_URL).toBe('postgresql://localhost/onramp');
     for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
@@ -118,6 +135,15 @@ describe('loadConfig', () => {
     ['LOG_FORMAT', 'text'],
     ['ONRAMP_SDK_USER_AGENTS', '^acme-cli/'],
     ['ONRAMP_SDK_USER_AGENTS', '["(unclosed"]'],
+    ['ONRAMP_WEBHOOK_ALLOWED_ADDRESSES', '10.0.0.0/33'],
+    ['ONRAMP_WEBHOOK_ALLOWED_ADDRESSES', 'intranet.local'],
+    ['ONRAMP_WEBHOOK_RETRY_FOR', 'a day'],
+    ['ONRAMP_WEBHOOK_RETRY_FOR', '500ms'],
+    ['ONRAMP_SOURCE_SILENT_AFTER', 'soon'],
+    ['ONRAMP_SOURCE_SILENT_AFTER', '90'], // a duration needs its unit
+    ['ONRAMP_SOURCE_SILENT_AFTER', 'kong='],
+    ['ONRAMP_SOURCE_SILENT_AFTER', '1h,2h'],
+    ['ONRAMP_SOURCE_SILENT_AFTER', 'Kong!=1h'],
   ])('rejects %s=%j with a ConfigError naming it', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toMatch(/^Invalid environment:/);

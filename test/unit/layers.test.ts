@@ -12,8 +12,9 @@ import { describe, expect, it } from 'vitest';
 export const LAYERS: readonly (readonly string[])[] = [
   // foundation: configuration, logging, the database and its audit log
   ['config.ts', 'logger.ts', 'generated', 'db', 'audit'],
-  // the model: the journey (machine, stages, events), the funnel document, rules, cases, and the workflow that hosts the journey
-  ['journey', 'funnel', 'rules', 'events', 'cases', 'workflows'],
+  // the model: the journey (machine, stages, events), the funnel document, rules, cases, the workflow that hosts the journey, and the
+  // webhooks that tell of its facts (queued by the statements that record them, so below everything that records)
+  ['journey', 'funnel', 'rules', 'events', 'cases', 'workflows', 'webhooks'],
   // the outside systems, one room each: mail, Slack, Temporal (the journey's client, the servers), ingest keys, the metrics queries, the HTTP API's client
   ['mail', 'slack', 'temporal', 'keys', 'metrics', 'client'],
   // what Onramp does with them: ingest and the outbox, the activities, deletion, the simulator

@@ -78,7 +78,11 @@ export function ingestEndpoint(
       if (result.signals > 0) onSignalsQueued?.();
       ingestEvents.inc({ result: 'accepted' }, result.accepted);
       ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-      stats.note(request, result);
+      stats.note(
+        request,
+        result,
+        request.body.events.map((e) => e.occurredAt),
+      );
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
     },
   );

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { databaseRegistry } from '../../metrics/database-metrics.ts';
 import { processRegistry } from '../../metrics/process-metrics.ts';
+import type { SourceStats } from '../../sources/source-stats.ts';
+import { unattributedBacklog } from '../../sources/unattributed-backlog.ts';
 import { bearerAuth } from '../auth.ts';
 
 export interface PrometheusRouteOptions {
@@ -13,11 +15,14 @@ export interface PrometheusRouteOptions {
   keys: readonly string[];
   /** The funnel in force: every stage of it has a transitions series. */
   funnel: ReadFunnelInForce;
+  /** The sources' data quality: silent sources, the last request of each. */
+  sources: SourceStats;
 }
 
 /** `GET /metrics`: Prometheus text format, this process's counters and the database's totals. */
-export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, { pool, keys, funnel }) => {
-  const registry = Registry.merge([processRegistry, databaseRegistry(pool, funnel)]);
+export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, { pool, keys, funnel, sources }) => {
+  const dataQuality = { sources: () => sources.list(), unattributed: () => unattributedBacklog(pool, sources.clock()) };
+  const registry = Registry.merge([processRegistry, databaseRegistry(pool, funnel, dataQuality)]);
   app.get(
     '/metrics',
     {

@@ -1,38 +1,9 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
 import type { AuditEntry } from '../../audit/audit-log.ts';
 import type { IngestKeyInfo } from '../../keys/ingest-key-store.ts';
-import { adminKeyFile } from '../admin-key.ts';
-import { ApiClient, ApiError, resolveKey } from '../../client/api-client.ts';
+import { admin, withApi } from '../admin-command.ts';
 
 /** `onramp keys …` and `onramp audit`: admin operations through the API (admin key). */
-
-interface AdminOptions {
-  url?: string;
-  key?: string;
-}
-
-function adminClient(options: AdminOptions): ApiClient {
-  const config = loadConfig();
-  const key = resolveKey(options.key, config.ONRAMP_ADMIN_KEY, adminKeyFile(config.ONRAMP_DATA_DIR));
-  if (!key) throw new ApiError(`No admin key: pass --key, set ONRAMP_ADMIN_KEY, or run where ${adminKeyFile(config.ONRAMP_DATA_DIR)} exists (onramp start writes it)`, 2);
-  // One attempt: creating a key twice after an ambiguous failure would leave a stray live key.
-  return new ApiClient(options.url ?? `http://localhost:${config.PORT}`, key, { attempts: 1 });
-}
-
-/** Runs an admin action: API errors are printed and set the exit code (1; 2 without a key). */
-async function admin(options: AdminOptions, action: (api: ApiClient) => Promise<void>): Promise<void> {
-  try {
-    await action(adminClient(options));
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exitCode = error.status === 2 ? 2 : 1;
-  }
-}
-
-const withApi = (command: Command) =>
-  command.option('--url <url>', 'API base URL (default http://localhost:$PORT)').option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
 
 const row = (k: IngestKeyInfo) => `${k.id}  ${k.source.padEnd(16)}  created ${k.createdAt} by ${k.createdBy}${k.revokedAt ? `  REVOKED ${k.revokedAt} by ${k.revokedBy}` : ''}`;
 

@@ -44,6 +44,8 @@ export async function ingestReports(
     if (!event.success) return { errors: issueErrors(event.error.issues, [i]) };
     events.push(event.data);
   }
+  // Counted, not an error: a relay also reports on mail Onramp did not send. The address is not logged.
+  if (unmatched > 0) request.log.info({ unmatched }, 'email provider reports about no known developer');
   const result = await ingestFromSource(request, events, ingest);
   return { answer: { accepted: result.accepted, duplicates: result.duplicates, unmatched } };
 }

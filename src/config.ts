@@ -125,15 +125,10 @@ const schema = z.object({
       if (bad) return (ctx.addIssue({ code: 'custom', message: `${bad} is not an IP address or CIDR` }), z.NEVER);
       return entries;
     }),
-  /** How long an undelivered webhook is retried (a duration like `24h`, the default), in ms once parsed. */
-  ONRAMP_WEBHOOK_RETRY_FOR: z
-    .string()
-    .default('24h')
-    .transform((value, ctx) => {
-      const parsed = /^\d/.test(value) ? ms(value as ms.StringValue) : undefined;
-      if (parsed === undefined || !Number.isFinite(parsed) || parsed < 1000) return (ctx.addIssue({ code: 'custom', message: 'must be a duration like "24h" or "90m"' }), z.NEVER);
-      return parsed;
-    }),
+  /** How long an undelivered webhook is retried (default a day), in ms once parsed. */
+  ONRAMP_WEBHOOK_RETRY_FOR: z.string().default('24h').transform(durationOfASecondOrMore),
+  /** How long the webhook delivery log keeps a delivered or given-up message (default 30 days), in ms once parsed. */
+  ONRAMP_WEBHOOK_LOG_RETENTION: z.string().default('30d').transform(durationOfASecondOrMore),
   // Workflow tasks the worker takes from the server at once. It runs them one at a time on its
   // workflow thread, and a task's 10 s timeout runs from when it is taken: with more taken than
   // the thread gets through in 5 s, the SDK warns `[TMPRL1104] Workflow task duration exceeded`
@@ -173,9 +168,8 @@ export function parseSilentAfter(value: string): SilentAfter | string {
   let defaults = 0;
   for (const item of value.split(',').map((part) => part.trim())) {
     const [name, duration] = item.includes('=') ? item.split('=', 2).map((part) => part.trim()) : [undefined, item];
-    // With its unit: `ms` reads a bare number as milliseconds.
-    const milliseconds = /^\d+(\.\d+)?\s*[a-z]+$/i.test(duration ?? '') ? (ms(duration as ms.StringValue) as number | undefined) : undefined;
-    if (typeof milliseconds !== 'number' || !(milliseconds > 0)) return `"${item}": must be a duration such as 1h or 15m, or source=duration`;
+    const milliseconds = durationWithUnit(duration ?? '');
+    if (milliseconds === undefined) return `"${item}": must be a duration such as 1h or 15m, or source=duration`;
     if (name === undefined) {
       parsed.default = milliseconds;
       if (++defaults > 1) return 'names one default duration at most';
@@ -183,6 +177,20 @@ export function parseSilentAfter(value: string): SilentAfter | string {
     else parsed.bySource[name] = milliseconds;
   }
   return parsed;
+}
+
+/** A duration with its unit (`90m`, `24h`, `30d`) in ms, positive; undefined otherwise (`ms` would read a bare number as milliseconds). */
+function durationWithUnit(value: string): number | undefined {
+  const parsed = /^\d+(\.\d+)?\s*[a-z]+$/i.test(value) ? (ms(value as ms.StringValue) as number | undefined) : undefined;
+  return typeof parsed === 'number' && parsed > 0 ? parsed : undefined;
+}
+
+/** A variable's duration of at least a second, in ms (a zod transform). */
+function durationOfASecondOrMore(value: string, ctx: z.RefinementCtx): number {
+  const parsed = durationWithUnit(value);
+  if (parsed !== undefined && parsed >= 1000) return parsed;
+  ctx.addIssue({ code: 'custom', message: 'must be a duration of a second or more, like "90m", "24h" or "30d"' });
+  return z.NEVER;
 }
 
 function safeProtocol(value: string): string {

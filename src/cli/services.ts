@@ -37,7 +37,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     logger: options.logger,
     temporal,
     dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
-    webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: config.ONRAMP_WEBHOOK_RETRY_FOR },
+    webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: config.ONRAMP_WEBHOOK_RETRY_FOR, logRetentionMs: config.ONRAMP_WEBHOOK_LOG_RETENTION },
     api: {
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,

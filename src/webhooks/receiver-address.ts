@@ -17,7 +17,7 @@ export async function receiverAddressProblem(url: URL, allowedAddresses: readonl
   const blocked = addresses.find((address) => !isAllowed(address, allowedAddresses));
   return blocked === undefined
     ? undefined
-    : `${host} is ${blocked}, a private, loopback or reserved address: webhooks go to public addresses only unless ONRAMP_WEBHOOK_ALLOWED_ADDRESSES lists it`;
+    : `${blocked === host ? host : `${host} resolves to ${blocked}, which`} is a private, loopback or reserved address: webhooks go to public addresses only unless ONRAMP_WEBHOOK_ALLOWED_ADDRESSES lists it`;
 }
 
 function isAllowed(address: string, allowed: readonly string[]): boolean {

@@ -19,11 +19,16 @@ export interface WebhookDispatcherOptions {
   retryForMs?: number;
   /** The wait after the n-th failed attempt (the last entry repeats); ±20% jitter is added. */
   retryScheduleMs?: readonly number[];
+  /** How long the log keeps a delivered or given-up message (and its attempts). */
+  logRetentionMs?: number;
 }
 
 /** After 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h: the schedule Standard Webhooks' authors (Svix) use. */
 export const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000] as const;
 export const DEFAULT_RETRY_FOR_MS = 24 * 3_600_000;
+export const DEFAULT_LOG_RETENTION_MS = 30 * 24 * 3_600_000;
+/** How often a dispatcher prunes the log. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 interface ClaimedMessage {
   seq: string;
@@ -52,6 +57,8 @@ export class WebhookDispatcher {
   private readonly leaseSeconds: number;
   private readonly retryForMs: number;
   private readonly schedule: readonly number[];
+  private readonly logRetentionMs: number;
+  private prunedAt = 0;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.batchSize = options.batchSize ?? 64;
@@ -60,6 +67,7 @@ export class WebhookDispatcher {
     this.leaseSeconds = options.leaseSeconds ?? 60;
     this.retryForMs = options.retryForMs ?? DEFAULT_RETRY_FOR_MS;
     this.schedule = options.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS;
+    this.logRetentionMs = options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS;
   }
 
   start(): void {
@@ -91,10 +99,28 @@ export class WebhookDispatcher {
     return claimed.length;
   }
 
+  /**
+   * Deletes delivered and given-up messages older than the retention (their attempts go with them),
+   * a batch at a time, so the log grows with recent facts rather than with all of history.
+   * Returns how many it deleted.
+   */
+  async pruneLog(): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const { rowCount } = await this.options.pool.query(PRUNE, [this.logRetentionMs]);
+      deleted += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) return deleted;
+    }
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       let attempted = 0;
       try {
+        if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+          this.prunedAt = Date.now();
+          await this.pruneLog();
+        }
         attempted = await this.deliverDue();
       } catch (error) {
         this.options.logger.error({ err: error }, 'webhook dispatch failed; retrying');
@@ -174,3 +200,12 @@ const RECORD_ATTEMPT = `
     next_attempt_at = CASE WHEN $6::boolean THEN next_attempt_at
                            ELSE least(now() + make_interval(secs => $8::float8 / 1000), queued_at + make_interval(secs => $7::float8 / 1000)) END
   WHERE seq = $1`;
+
+const PRUNE_BATCH = 1000;
+
+/** $1 retention (ms). Pending messages are never pruned, however old. */
+const PRUNE = `
+  DELETE FROM webhook_deliveries WHERE seq IN (
+    SELECT seq FROM webhook_deliveries
+     WHERE status IN ('delivered', 'failed') AND queued_at < now() - make_interval(secs => $1::float8 / 1000)
+     LIMIT ${PRUNE_BATCH})`;

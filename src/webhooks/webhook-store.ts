@@ -146,17 +146,21 @@ export class WebhookStore {
   }
 
   /**
-   * Queues a message again, as it was (same `webhook-id`, so a receiver that has it can tell), with a
-   * fresh retry window. Its place in its developer's line is unchanged: it goes before anything
-   * queued after it. Undefined when there is no such message; a message still pending is left as it is.
+   * Sends a message again. Delivered or given up: queued as it was (same `webhook-id`, so a receiver
+   * that has it can tell), with a fresh retry window. Pending: its next attempt is brought forward
+   * to now. Either way its place in its developer's line is unchanged: it goes before anything
+   * queued after it. Undefined when there is no such message.
    */
   async redeliver(subscriptionId: string, messageId: string): Promise<WebhookDeliveryView | undefined> {
-    await this.pool.query(
-      `UPDATE webhook_deliveries SET status = 'pending', queued_at = now(), next_attempt_at = now(), delivered_at = NULL
-        WHERE subscription_id = $1 AND id = $2 AND status <> 'pending'`,
-      [subscriptionId, messageId],
-    );
-    const [row] = (await this.pool.query<DeliveryRow>(`${DELIVERIES} WHERE subscription_id = $1 AND id = $2`, [subscriptionId, messageId])).rows;
+    const [row] = (
+      await this.pool.query<DeliveryRow>(
+        `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), delivered_at = NULL,
+                queued_at = CASE WHEN status = 'pending' THEN queued_at ELSE now() END
+          WHERE subscription_id = $1 AND id = $2
+          RETURNING seq::text, id, type, developer_id, status, attempts, queued_at, next_attempt_at, delivered_at, last_status, last_error, payload`,
+        [subscriptionId, messageId],
+      )
+    ).rows;
     return row && toDelivery(row);
   }
 }

@@ -117,6 +117,43 @@ describe.each(databaseBackends())('webhook delivery on %s (a local receiver over
     expect(await store.redeliver(hook.id, 'msg_none')).toBeUndefined();
   });
 
+  it('attempts a message waiting for its next retry at once when asked to redeliver it', async () => {
+    let healthy = false;
+    const receiver = await startWebhookReceiver(() => (healthy ? 204 : 502));
+    running.push({ stop: receiver.close });
+    const hook = await store.create({ url: receiver.url, events: ['stage.reached'], author: 'test' });
+    await queue([fact('dev_f', 1)]);
+    const transport = new WebhookTransport({ allowedAddresses: ['127.0.0.1'], timeoutMs: 2_000 });
+    const d = new WebhookDispatcher({ pool: database.db.pool, transport, logger: pino({ level: 'silent' }), pollIntervalMs: 20, retryScheduleMs: [3_600_000] });
+    d.start();
+    running.push({ stop: () => d.stop().then(() => transport.close()) });
+    const [waiting] = await eventually(async () => (await store.deliveries(hook.id, { limit: 1 })).deliveries, {
+      until: (m) => m[0]?.lastStatus === 502,
+      describe: 'the first attempt failed',
+    });
+    expect(Date.parse(waiting!.nextAttemptAt!)).toBeGreaterThan(Date.now() + 2_000_000); // an hour away
+    healthy = true;
+    expect(await store.redeliver(hook.id, waiting!.id)).toMatchObject({ status: 'pending', queuedAt: waiting!.queuedAt });
+    await eventually(() => receiver.accepted(), { until: (a) => a.length === 1, describe: 'attempted at once' });
+  });
+
+  it('prunes delivered and given-up messages past the retention, never a pending one', async () => {
+    const hook = await store.create({ url: 'http://127.0.0.1:9/p', events: ['stage.reached'], author: 'test' });
+    await queue([fact('dev_p', 1), fact('dev_p', 2), fact('dev_p', 3), fact('dev_p', 4)]);
+    const { pool } = database.db;
+    await pool.query(`UPDATE webhook_deliveries SET queued_at = now() - interval '40 days', status = CASE event_key
+        WHEN 'test/dev_p/1' THEN 'delivered' WHEN 'test/dev_p/2' THEN 'failed' ELSE 'pending' END`);
+    await pool.query(`UPDATE webhook_deliveries SET status = 'delivered', queued_at = now() - interval '2 days' WHERE event_key = 'test/dev_p/4'`);
+    await pool.query(`INSERT INTO webhook_attempts (delivery_seq, duration_ms, status) SELECT seq, 5, 200 FROM webhook_deliveries`);
+    const transport = new WebhookTransport();
+    const d = new WebhookDispatcher({ pool, transport, logger: pino({ level: 'silent' }), logRetentionMs: 30 * 86_400_000 });
+    expect(await d.pruneLog()).toBe(2);
+    transport.close();
+    const left = (await store.deliveries(hook.id, { limit: 10 })).deliveries.map((m) => (m.payload as { data: { n: number } }).data.n);
+    expect(left.sort()).toEqual([3, 4]);
+    expect((await pool.query('SELECT count(*)::int AS n FROM webhook_attempts')).rows[0].n).toBe(2);
+  });
+
   it('signs with both secrets while a rotation overlaps, and with the new one only after', async () => {
     const receiver = await startWebhookReceiver();
     running.push({ stop: receiver.close });

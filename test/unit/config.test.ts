@@ -32,6 +32,7 @@ const UNSET_BY_BOTH = {
   ONRAMP_SOURCE_SILENT_AFTER: { default: 3_600_000, bySource: {} },
   ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: [],
   ONRAMP_WEBHOOK_RETRY_FOR: 86_400_000,
+  ONRAMP_WEBHOOK_LOG_RETENTION: 2_592_000_000,
 };
 
 describe('loadConfig', () => {
@@ -98,7 +99,8 @@ describe('loadConfig', () => {
   });
 
   it('reads where webhooks may go although private, and how long they are retried', () => {
-    const config = loadConfig({ ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: '10.0.4.12, 192.168.0.0/16,::1', ONRAMP_WEBHOOK_RETRY_FOR: '6h' });
+    const config = loadConfig({ ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: '10.0.4.12, 192.168.0.0/16,::1', ONRAMP_WEBHOOK_RETRY_FOR: '6h', ONRAMP_WEBHOOK_LOG_RETENTION: '7d' });
+    expect(config.ONRAMP_WEBHOOK_LOG_RETENTION).toBe(604_800_000);
     expect(config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES).toEqual(['10.0.4.12', '192.168.0.0/16', '::1']);
     expect(config.ONRAMP_WEBHOOK_RETRY_FOR).toBe(21_600_000);
   });
@@ -139,6 +141,7 @@ describe('loadConfig', () => {
     ['ONRAMP_WEBHOOK_ALLOWED_ADDRESSES', 'intranet.local'],
     ['ONRAMP_WEBHOOK_RETRY_FOR', 'a day'],
     ['ONRAMP_WEBHOOK_RETRY_FOR', '500ms'],
+    ['ONRAMP_WEBHOOK_LOG_RETENTION', '30'], // a duration needs its unit
     ['ONRAMP_SOURCE_SILENT_AFTER', 'soon'],
     ['ONRAMP_SOURCE_SILENT_AFTER', '90'], // a duration needs its unit
     ['ONRAMP_SOURCE_SILENT_AFTER', 'kong='],

@@ -200,7 +200,7 @@ export const webhooksRoute: FastifyPluginAsyncZod<WebhooksRouteOptions> = async 
     {
       onRequest,
       schema: {
-        summary: 'Queue a delivered or given-up message again (same webhook-id, a fresh retry window)',
+        summary: 'Send a message again now: delivered or given up (same webhook-id, a fresh retry window), or waiting for its next retry',
         security,
         params: messageParams,
         response: { 202: delivery, 400: errorResponse, 401: errorResponse, 404: errorResponse },

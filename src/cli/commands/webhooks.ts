@@ -9,7 +9,13 @@ const subscriptionRow = (w: WebhookSubscription) =>
   `${w.id}  ${w.url}\n    hears ${w.events.join(', ')}  ·  ${w.pending} pending, ${w.failed} given up  ·  last delivered ${w.lastDeliveredAt ?? 'never'}${w.description ? `  ·  ${w.description}` : ''}`;
 const deliveryRow = (d: WebhookDeliveryView) =>
   `${d.id}  ${d.status.padEnd(9)}  ${d.type.padEnd(17)}  ${d.developerId.padEnd(24)}  ${String(d.attempts).padStart(2)} attempt${d.attempts === 1 ? ' ' : 's'}  ${
-    d.status === 'pending' ? `next ${d.nextAttemptAt}` : d.status === 'delivered' ? `delivered ${d.deliveredAt}` : `gave up: ${d.lastError ?? ''}`
+    d.status === 'delivered'
+      ? `delivered ${d.deliveredAt}`
+      : d.status === 'failed'
+        ? `gave up: ${d.lastError ?? ''}`
+        : d.attempts === 0
+          ? 'queued (after what is ahead of it for this developer)'
+          : `next attempt ${d.nextAttemptAt} (last: ${d.lastError ?? ''})`
   }`;
 const attemptRow = (a: WebhookAttemptView) => `  ${a.at}  ${a.status ?? '---'}  ${String(a.durationMs).padStart(6)} ms  ${a.error ?? ''}`;
 const print = (json: boolean, value: unknown, text: () => string) => process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
@@ -68,7 +74,7 @@ export function webhooksCommand(program: Command): void {
         print(options.json, deliveries, () => (deliveries.length === 0 ? 'no messages\n' : deliveries.map((d) => `${deliveryRow(d)}\n`).join('')));
       }),
     );
-  withApi(webhooks.command('redeliver <id> <messageId>').description('send a delivered or given-up message again (same webhook-id)')).action(
+  withApi(webhooks.command('redeliver <id> <messageId>').description('send a message again now (same webhook-id): delivered, given up, or waiting for its next retry')).action(
     (id: string, messageId: string, options) =>
       admin(options, async (api) => {
         const queued = await api.post<WebhookDeliveryView>(`/v1/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(messageId)}/redeliver`, {});

@@ -7,7 +7,8 @@
  * WITH_RULES=1 feeds the shipped rules (nudges); WITH_HANDOFF=1 also the shipped escalation policy
  * and a support ticket that an agent claims, notes and returns (machine version 3 on).
  * WITH_FAILURES=1 makes every email send and Slack call fail for good, so the history holds the
- * journey's give-up paths (the `/failed` decision, the `slack_failed` step).
+ * journey's give-up paths (the `/failed` decision, the `slack_failed` step). WITH_BOUNCE=1 signals
+ * a hard bounce an hour in, before the first nudge falls due (heard from machine version 5 on).
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -82,6 +83,9 @@ const handle = await env.client.workflow.signalWithStart('onboardingJourney', {
     ],
   ],
 });
+if (process.env.WITH_BOUNCE) {
+  await handle.signal('journey.events', [{ id: 'ses:b1:0', type: 'email.bounced', occurredAt: iso(1), properties: { bounceType: 'hard' } }]);
+}
 if (policy) {
   await handle.signal('journey.events', [{ id: 't1', type: 'support.ticket_created', occurredAt: iso(1) }]);
   await env.sleep('2 hours');

@@ -1,6 +1,13 @@
+import { createPublicKey } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import ms from 'ms';
 import { z } from 'zod';
+
+const commaSeparated = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
 
 /**
  * Environment → typed config, validated once at start-up. A bad value stops start-up with a
@@ -27,6 +34,12 @@ const schema = z.object({
   ONRAMP_SEGMENT_MAPPING: z.string().min(1).default('config/segment.yaml'),
   /** The signing secret of the Clerk webhook endpoint (`whsec_…`): docs/guides/sources/clerk.md. */
   ONRAMP_CLERK_WEBHOOK_SECRET: z.string().startsWith('whsec_', "must be the endpoint's signing secret from Clerk (whsec_…)").optional(),
+  /** The Event Webhook's verification key (Settings → Mail Settings → Event Webhook, base64 or PEM): docs/guides/sources/sendgrid.md. */
+  ONRAMP_SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().refine(isEcPublicKey, "must be the Event Webhook's verification key (an ECDSA public key, base64 or PEM)").optional(),
+  /** The SNS topics /v1/sources/ses takes deliveries of (comma-separated ARNs); unset: any topic, as long as SNS signed it. */
+  ONRAMP_SES_TOPIC_ARNS: z.string().transform(commaSeparated).optional(),
+  /** Hosts (`host` or `host:port`) trusted beside sns.<region>.amazonaws.com to serve SNS signing certificates and subscription links: for tests and private endpoints only. */
+  ONRAMP_SNS_CERT_HOSTS: z.string().transform(commaSeparated).optional(),
   /**
    * When a source that received requests is flagged silent (GET /v1/sources, onramp_source_silent):
    * a duration for every source (`1h`), per source after it (`1h,kong=15m,auth0=1d`). `import` is a
@@ -213,6 +226,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
   throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`);
+}
+
+/** SendGrid shows its verification key as base64 DER (SubjectPublicKeyInfo); a PEM works too. */
+function isEcPublicKey(value: string): boolean {
+  try {
+    const key = value.includes('-----BEGIN') ? createPublicKey(value) : createPublicKey({ key: Buffer.from(value.trim(), 'base64'), format: 'der', type: 'spki' });
+    return key.asymmetricKeyType === 'ec';
+  } catch {
+    return false;
+  }
 }
 
 function isAddressOrCidr(value: string): boolean {

@@ -67,6 +67,8 @@ export interface NudgingView {
   opened: number;
   clicked: number;
   sends: number;
+  /** Email does not reach them: the hard bounce or spam complaint heard (the engagement segment is `none`). */
+  undeliverable: { reason: 'hard_bounce' | 'complaint'; at: string } | null;
   /** A nudge held back by quiet hours. */
   deferred: { nudgeKey: string; dueAt: string } | null;
   nextDecisionAt: string | null;
@@ -79,6 +81,7 @@ export function nudgingView(state: NudgeState): NudgingView {
     opened: state.opened,
     clicked: state.clicked,
     sends: state.sends,
+    undeliverable: state.undeliverable ?? null,
     deferred: state.deferred ? { nudgeKey: state.deferred.nudgeKey, dueAt: new Date(state.deferred.dueAt).toISOString() } : null,
     nextDecisionAt: state.wakeAt === undefined ? null : new Date(state.wakeAt).toISOString(),
   };

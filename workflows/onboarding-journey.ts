@@ -19,7 +19,7 @@ import { actionProblem, caseView } from '../src/journey/handoff.ts';
 import type { ActivePolicy } from '../src/rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../src/rules/rules-schema.ts';
 import { effectsOfType, isJourneyEffect, type JourneyEffect, type MachineEffect } from '../src/journey/journey-effects.ts';
-import type { JourneyEvent } from '../src/journey/journey-event.ts';
+import { isDeliveryFailure, type JourneyEvent } from '../src/journey/journey-event.ts';
 import { nextWakeAt, stagesOf, type MachineEvent } from '../src/journey/journey-machine.ts';
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type PersistedJourney } from '../src/journey/journey-runtime.ts';
 import { MACHINE_VERSION, patchOf } from '../src/journey/journey-versions.ts';
@@ -97,6 +97,8 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   // A new journey follows the funnel versions it hears of; one whose history predates them
   // derives the shipped stages from the events until its first `stage.proved`.
   const funnelDocument = patched(patchOf(4));
+  // A run whose history predates version 5 heard hard bounces and complaints as nothing: it still does.
+  const emailDelivery = patched(patchOf(5));
   let journey = input.journey
     ? restoreJourney(input.journey)
     : startJourney({ developerId: input.developerId, machineVersion: input.machineVersion ?? MACHINE_VERSION, ...(funnelDocument ? { funnel: NO_FUNNEL_YET } : {}) });
@@ -216,7 +218,7 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
       let applied = 0;
       for (const event of inbox.splice(0)) {
         if (!seen.add(event.id)) continue;
-        effects.push(...apply(event).filter(isJourneyEffect));
+        if (emailDelivery || !isDeliveryFailure(event)) effects.push(...apply(event).filter(isJourneyEffect));
         eventsApplied++;
         appliedThisRun++;
         applied++;

@@ -3,7 +3,8 @@ import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from '../journey/journey-effects.ts';
 import { EmailTemplates, TemplateNotFound } from '../mail/email-templates.ts';
-import { isUncertainHandoff, outgoingEmail, type Mailer } from '../mail/mailer.ts';
+import { isUncertainHandoff, ONRAMP_MESSAGE_ID_HEADER, outgoingEmail, type Mailer } from '../mail/mailer.ts';
+import { describeSuppression, readEmailSuppression } from '../events/email-suppression.ts';
 import { whileHeartbeating } from './heartbeat.ts';
 import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
 import { trackLinks } from '../mail/tracking/track-links.ts';
@@ -66,6 +67,12 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           );
           return;
         }
+        // A hard bounce or a spam complaint (src/sources/email-events): never email them again.
+        const suppression = await readEmailSuppression(deps.pool, developerId);
+        if (suppression) {
+          await withTransaction(deps.pool, (sql) => insertDecisions(sql, [{ ...decision, outcome: 'skipped', reason: `email_suppressed: ${describeSuppression(suppression)}` }]));
+          return;
+        }
         const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
         const funnel = effect.stage === null ? undefined : await followedFunnel(deps.pool, developerId, deps.funnelInForce);
         let rendered;
@@ -92,14 +99,21 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           emailId,
           unsubscribeUrl: unsubscribe,
         });
+        const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
         const email = outgoingEmail({
           to: developer.email,
           from: deps.from,
           subject: rendered.subject,
           text,
           html,
-          messageId: `<${Buffer.from(emailId).toString('base64url')}@onramp>`,
-          headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Onramp-Nudge': decision.nudgeKey },
+          messageId,
+          headers: {
+            'List-Unsubscribe': `<${unsubscribe}>`,
+            'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+            'X-Onramp-Nudge': decision.nudgeKey,
+            // Relays may replace the Message-ID (Amazon SES does); providers echo this header in their bounce and complaint reports.
+            [ONRAMP_MESSAGE_ID_HEADER]: messageId,
+          },
         });
         await deps.pool.query(
           `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, links, transport, status, message_id)

@@ -49,6 +49,8 @@ import { FunnelRecomputer } from '../ingest/funnel-recomputation.ts';
 import { readSegmentMapping, type SegmentMapping } from '../sources/segment/segment-mapping.ts';
 import { clerkRoute } from '../sources/clerk/clerk-route.ts';
 import { auth0Route } from '../sources/auth0/auth0-route.ts';
+import { sesRoute } from '../sources/email-events/ses-route.ts';
+import { sendgridRoute } from '../sources/email-events/sendgrid-route.ts';
 import { segmentRoute } from '../sources/segment/segment-route.ts';
 import { kongRoute } from '../sources/kong/kong-route.ts';
 import { firehoseRoute } from '../sources/aws-firehose/firehose-route.ts';
@@ -83,6 +85,8 @@ export interface AppDeps {
   segmentMapping?: SegmentMapping;
   /** The Clerk webhook endpoint's signing secret (ONRAMP_CLERK_WEBHOOK_SECRET); unset: /v1/sources/clerk refuses every delivery. */
   clerkSigningSecret?: string | undefined;
+  /** Email provider events: SendGrid's verification key (unset: /v1/sources/sendgrid refuses every delivery), the SNS topics taken (empty: any) and hosts trusted beside SNS's own (tests). */
+  emailEvents?: { sendgridPublicKey?: string | undefined; sesTopicArns?: readonly string[]; snsCertHosts?: readonly string[] };
   /** The funnel in force: the stages, order, labels and roles the metrics, the dashboard's data and /metrics follow. */
   funnel: ReadFunnelInForce;
   /** Outgoing webhooks: the private addresses a receiver may have (ONRAMP_WEBHOOK_ALLOWED_ADDRESSES), and who to wake when a redelivery is queued. */
@@ -111,6 +115,7 @@ export async function buildApp({
   templatesDir = 'templates',
   segmentMapping = readSegmentMapping(),
   clerkSigningSecret,
+  emailEvents = {},
   funnel,
   webhooks,
   sources,
@@ -175,6 +180,15 @@ export async function buildApp({
   await app.register(firehoseRoute, { ingestor, ingestKeys: ingest, stats: sourceStats, ...(onSignalsQueued ? { onSignalsQueued } : {}) });
   await app.register(clerkRoute, { ingestor, signingSecret: clerkSigningSecret, stats: sourceStats, onSignalsQueued });
   await app.register(auth0Route, { ingestor, ingestKeys: ingest, stats: sourceStats, onSignalsQueued });
+  await app.register(sesRoute, {
+    ingestor,
+    pool: db.pool,
+    stats: sourceStats,
+    sns: { extraHosts: emailEvents.snsCertHosts ?? [] },
+    topicArns: emailEvents.sesTopicArns ?? [],
+    onSignalsQueued,
+  });
+  await app.register(sendgridRoute, { ingestor, pool: db.pool, stats: sourceStats, publicKey: emailEvents.sendgridPublicKey, onSignalsQueued });
   await app.register(sourcesRoute, { stats: sourceStats, adminKeys, pool: db.pool });
   await app.register(journeyRoute, { prisma, pool: db.pool, temporal, funnel, readKeys: anyOf(ingest, adminKeys) });
   await app.register(importRoute, { ingestor, adminKeys, stats: sourceStats, onSignalsQueued });

@@ -55,6 +55,16 @@ export const journeyResponse = z.object({
     firstAt: instant.nullable(),
     lastAt: instant.nullable(),
   }),
+  emailSuppression: z
+    .object({
+      reason: z.enum(['hard_bounce', 'complaint']),
+      at: instant.describe('when the email provider reported it'),
+      provider: z.string().nullable().describe('ses, sendgrid'),
+      eventId: z.string().describe('the email.bounced or email.complained event'),
+      summary: z.string().describe('e.g. "email does not reach them: hard bounce on 2026-12-09"'),
+    })
+    .nullable()
+    .describe('email does not reach them: the hard bounce or spam complaint that stopped email to this developer (null: none)'),
   pendingSignals: z.int().describe('accepted events whose signals still wait for delivery to the journey'),
   messages: z.array(nudgeMessage).describe('nudge decisions and the emails sent (GET /v1/developers/:id/messages)'),
   handoffs: z.array(handoffWithLog).describe('cases handed to a person, each with its log (GET /v1/developers/:id/handoffs)'),

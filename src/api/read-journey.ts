@@ -1,4 +1,6 @@
 import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { describeSuppression, readEmailSuppression } from '../events/email-suppression.ts';
 import type { Developer, JourneyStage, PrismaClient } from '../generated/prisma/client.ts';
 import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { stageViews, type EvidenceByStage } from '../journey/evidence.ts';
@@ -34,10 +36,15 @@ export function journeyStanding(
  * Temporal: the stages (with their labels) and transitions recorded under `funnel`, the version the
  * journey follows (followed-funnel.ts). Undefined when the developer is unknown.
  */
-export async function readJourney(prisma: PrismaClient, temporal: Client, funnel: FunnelVersion, developerId: string): Promise<JourneyReadModel | undefined> {
+export async function readJourney(
+  { prisma, pool }: { prisma: PrismaClient; pool: pg.Pool },
+  temporal: Client,
+  funnel: FunnelVersion,
+  developerId: string,
+): Promise<JourneyReadModel | undefined> {
   const developer = await prisma.developer.findUnique({ where: { id: developerId } });
   if (!developer) return undefined;
-  const [stages, transitions, stats, pendingSignals, running, messages, handoffs] = await Promise.all([
+  const [stages, transitions, stats, pendingSignals, running, messages, handoffs, suppression] = await Promise.all([
     prisma.journeyStage.findMany({ where: { developerId, funnelVersion: funnel.version } }),
     prisma.journeyTransition.findMany({ where: { developerId, funnelVersion: funnel.version }, orderBy: [{ recordedAt: 'asc' }, { id: 'asc' }] }),
     prisma.developerEndpoint.aggregate({
@@ -51,6 +58,7 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, funnel
     isJourneyRunning(temporal, developerId),
     readMessages(prisma, developerId),
     readDeveloperHandoffs(prisma, developerId),
+    readEmailSuppression(pool, developerId),
   ]);
   return {
     developerId,
@@ -86,6 +94,7 @@ export async function readJourney(prisma: PrismaClient, temporal: Client, funnel
       firstAt: iso(stats._min.firstAt),
       lastAt: iso(stats._max.lastAt),
     },
+    emailSuppression: suppression ? { ...suppression, summary: describeSuppression(suppression) } : null,
     pendingSignals,
     messages,
     handoffs,

@@ -47,7 +47,7 @@ export interface DeveloperProfile {
 
 export interface TimelineEntry {
   at: string;
-  /** e.g. `reached First API call` (the stage's label), `nudge sent: first-call-help`, `email.opened`, `support.ticket_created`. */
+  /** e.g. `reached First API call` (the stage's label), `nudge sent: first-call-help`, `email.opened`, `email.bounced`, `support.ticket_created`. */
   what: string;
 }
 
@@ -70,6 +70,8 @@ export interface CaseContext {
   nudges: NudgeSummary[];
   /** What the developer did with the nudges: opens and clicks counted by the journey. */
   engagement: { opened: number; clicked: number; segment: string };
+  /** Email does not reach them, e.g. "email does not reach them: hard bounce on 2026-12-09" (absent: no hard bounce or complaint). */
+  emailSuppressed?: string;
   /** First-session error diagnosis, e.g. "12 × 401 on /v1/charges: credentials used wrongly". */
   diagnosis: string[];
   /** Link to the journey (API or dashboard). */

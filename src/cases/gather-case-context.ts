@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CaseContext, TimelineEntry } from './case-context.ts';
+import { describeSuppression, readEmailSuppression } from '../events/email-suppression.ts';
 import { diagnosisOf } from '../events/error-diagnosis.ts';
 import { followedFunnel } from '../funnel/followed-funnel.ts';
 import { stageLabel, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
@@ -23,7 +24,7 @@ export interface GatherOptions {
 export async function gatherCaseContext(pool: pg.Pool, developerId: string, options: GatherOptions): Promise<CaseContext> {
   const funnel = await followedFunnel(pool, developerId, options.funnelInForce);
   const label = (stage: string) => stageLabel(funnel.document, stage);
-  const [developer, stages, nudges, events, bursts, errors] = await Promise.all([
+  const [developer, stages, nudges, events, bursts, errors, suppression] = await Promise.all([
     pool.query<{
       email: string | null;
       account_type: string | null;
@@ -44,7 +45,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
     ),
     pool.query<{ type: string; occurred_at: Date }>(
       `SELECT type, occurred_at FROM events WHERE developer_id = $1
-       AND type IN ('email.opened', 'email.clicked', 'support.ticket_created', 'quickstart.completed', 'webhook.registered', 'consent.updated')
+       AND type IN ('email.opened', 'email.clicked', 'email.bounced', 'email.complained', 'support.ticket_created', 'quickstart.completed', 'webhook.registered', 'consent.updated')
        AND properties->'machine' IS DISTINCT FROM 'true'::jsonb
        ORDER BY occurred_at DESC LIMIT 50`,
       [developerId],
@@ -58,6 +59,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
        WHERE developer_id = $1 AND status_400 + status_401 + status_429 > 0 ORDER BY status_400 + status_401 + status_429 DESC LIMIT 5`,
       [developerId],
     ),
+    readEmailSuppression(pool, developerId),
   ]);
   const d = developer.rows[0];
   const timeline: TimelineEntry[] = [
@@ -98,7 +100,8 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
     stuckForSeconds: stageAt ? Math.max(0, Math.round((options.now - stageAt.getTime()) / 1000)) : null,
     timeline,
     nudges: nudges.rows.reverse().map((r) => ({ at: r.decided_at.toISOString(), template: r.template, ruleId: r.rule_id, outcome: r.outcome, reason: r.reason })),
-    engagement: { opened, clicked, segment: opened >= 3 && clicked >= 1 ? 'high' : opened >= 1 ? 'medium' : 'new/none' },
+    engagement: { opened, clicked, segment: suppression ? 'none' : opened >= 3 && clicked >= 1 ? 'high' : opened >= 1 ? 'medium' : 'new/none' },
+    ...(suppression ? { emailSuppressed: describeSuppression(suppression) } : {}),
     diagnosis,
     journeyUrl: `${options.publicUrl.replace(/\/$/, '')}/v1/developers/${encodeURIComponent(developerId)}/journey`,
   };

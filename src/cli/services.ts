@@ -47,6 +47,11 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
       templatesDir: config.ONRAMP_TEMPLATES_DIR,
       segmentMapping: readSegmentMapping(config.ONRAMP_SEGMENT_MAPPING),
       clerkSigningSecret: config.ONRAMP_CLERK_WEBHOOK_SECRET,
+      emailEvents: {
+        sendgridPublicKey: config.ONRAMP_SENDGRID_WEBHOOK_PUBLIC_KEY,
+        sesTopicArns: config.ONRAMP_SES_TOPIC_ARNS ?? [],
+        snsCertHosts: config.ONRAMP_SNS_CERT_HOSTS ?? [],
+      },
       sources: { silentAfter: config.ONRAMP_SOURCE_SILENT_AFTER },
       signingSecret: signingSecret(config),
       slack: { ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}), ...(gateway ? { gateway } : {}), publicUrl: publicUrl(config) },

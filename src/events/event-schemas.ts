@@ -85,6 +85,14 @@ export const webhookRegistered = event('webhook.registered', { url: z.url().max(
 const emailEngagement = { messageId: id('messageId').optional(), machine: z.boolean().optional() };
 export const emailOpened = event('email.opened', emailEngagement, true);
 export const emailClicked = event('email.clicked', { ...emailEngagement, link: z.int().min(0).optional() }, true);
+/**
+ * What the email provider reported of an email Onramp sent (src/sources/email-events): a hard
+ * bounce (`bounceType: hard`, the address does not exist) or a complaint (the recipient marked it
+ * as spam) stops email to the developer; a soft bounce is recorded only.
+ */
+const emailDelivery = { messageId: id('messageId').optional(), provider: z.enum(['ses', 'sendgrid']).optional() };
+export const emailBounced = event('email.bounced', { ...emailDelivery, bounceType: z.enum(['hard', 'soft']), reason: z.string().max(1000).optional() });
+export const emailComplained = event('email.complained', { ...emailDelivery, feedbackType: z.string().max(100).optional() }, true);
 export const supportTicketCreated = event('support.ticket_created', { subject: z.string().max(1000).optional() }, true);
 export const consentUpdated = event('consent.updated', { email: z.enum(['granted', 'revoked']) });
 
@@ -98,6 +106,8 @@ const builtInEvent = z.discriminatedUnion('type', [
   webhookRegistered,
   emailOpened,
   emailClicked,
+  emailBounced,
+  emailComplained,
   supportTicketCreated,
   consentUpdated,
 ]);

@@ -7,7 +7,7 @@ import type { BuiltInEvent } from './event-schemas.ts';
  * workflow (this signal, or a local activity's result) it would be in the history, so it travels
  * here and a deletion deletes the history, every run (src/temporal/journey-client.ts).
  */
-const JOURNEY_PROPERTIES = ['mode', 'accountType', 'acquisitionChannel', 'orgId', 'timezone', 'messageId'] as const;
+const JOURNEY_PROPERTIES = ['mode', 'accountType', 'acquisitionChannel', 'orgId', 'timezone', 'messageId', 'bounceType'] as const;
 
 export function toJourneyEvent(event: Exclude<BuiltInEvent, { type: 'api.request' }>): DomainJourneyEvent {
   const source = event.properties as Record<string, unknown>;

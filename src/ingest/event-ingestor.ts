@@ -220,7 +220,7 @@ export class EventIngestor {
     learnt.refused = proposed.filter((c) => !news.has(c));
 
     const journeyEvents = domainEvents
-      .filter((e) => JOURNEY_EVENT_TYPES.has(e.type) && !isMachineEngagement(e))
+      .filter((e) => JOURNEY_EVENT_TYPES.has(e.type) && !isMachineEngagement(e) && !isSoftBounce(e))
       .map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
     const signals = inEventOrder(
       [
@@ -368,9 +368,22 @@ export interface QueuedSignal {
 
 /**
  * The events a journey decides on besides its stages: the profile and consent (nudging), email
- * engagement, support tickets (handoff). Stages reach it as `stage.proved`, whatever proves them.
+ * engagement, email that does not reach them (a hard bounce, a complaint), support tickets
+ * (handoff). Stages reach it as `stage.proved`, whatever proves them.
  */
-const JOURNEY_EVENT_TYPES = new Set<string>(['developer.signed_up', 'consent.updated', 'email.opened', 'email.clicked', 'support.ticket_created'] satisfies DomainEvent['type'][]);
+const JOURNEY_EVENT_TYPES = new Set<string>([
+  'developer.signed_up',
+  'consent.updated',
+  'email.opened',
+  'email.clicked',
+  'email.bounced',
+  'email.complained',
+  'support.ticket_created',
+] satisfies DomainEvent['type'][]);
+
+/** A soft bounce (a full mailbox, a server down for a while) is stored, but no journey hears of it: the next email may arrive. */
+const isSoftBounce = (event: { type: string; properties?: unknown }): boolean =>
+  event.type === 'email.bounced' && (event.properties as { bounceType?: unknown } | undefined)?.bounceType === 'soft';
 
 /** A machine's open or click (a proxy's prefetch, a link scanner) is stored, but no journey hears of it: no engagement, no first event, no stage evidence. */
 const isMachineEngagement = (event: { type: string; properties?: unknown }): boolean =>

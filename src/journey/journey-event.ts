@@ -14,6 +14,8 @@ export type DomainEventType =
   | 'webhook.registered'
   | 'email.opened'
   | 'email.clicked'
+  | 'email.bounced'
+  | 'email.complained'
   | 'support.ticket_created'
   | 'consent.updated';
 
@@ -115,6 +117,11 @@ export interface EventSeenEvent {
 }
 
 export type JourneyEvent = DomainJourneyEvent | ApiMilestoneEvent | StageProvedEvent | FunnelChangedEvent | ErrorBurstEvent | EventSeenEvent;
+
+/** A hard bounce or a spam complaint: heard from machine version 5 on (journey-versions.ts). */
+export function isDeliveryFailure(event: JourneyEvent): boolean {
+  return event.type === 'email.bounced' || event.type === 'email.complained';
+}
 
 /** The id of an `event.seen` signal. */
 export function eventSeenSignalId(eventId: string): string {

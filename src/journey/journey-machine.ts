@@ -320,6 +320,8 @@ export const journeyMachine = journeySetup.createMachine({
         'consent.updated': { actions: 'noteForNudging' },
         'email.opened': { actions: 'noteForNudging' },
         'email.clicked': { actions: 'noteForNudging' },
+        'email.bounced': { actions: 'noteForNudging' },
+        'email.complained': { actions: 'noteForNudging' },
         'api.error_burst': { actions: 'noteForNudging' },
         'event.seen': { actions: 'noteForNudging' },
       },
@@ -358,7 +360,7 @@ export function nextWakeAt(context: JourneyContext): number | undefined {
   return times.length > 0 ? Math.min(...times) : undefined;
 }
 
-/** What the nudging needs to know of an event: the profile, consent, engagement, bursts, the events sent. */
+/** What the nudging needs to know of an event: the profile, consent, engagement, email that does not reach them, bursts, the events sent. */
 function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
   switch (event.type) {
     case 'developer.signed_up': {
@@ -377,6 +379,13 @@ function noteEvent(state: NudgeState, event: JourneyEvent): NudgeState {
       return { ...state, opened: state.opened + 1 };
     case 'email.clicked':
       return { ...state, clicked: state.clicked + 1 };
+    case 'email.bounced':
+    case 'email.complained': {
+      // Ingest signals hard bounces only; the earliest report by event time wins.
+      if (event.type === 'email.bounced' && event.properties?.bounceType !== 'hard') return state;
+      if (state.undeliverable && Date.parse(state.undeliverable.at) <= Date.parse(event.occurredAt)) return state;
+      return { ...state, undeliverable: { reason: event.type === 'email.bounced' ? 'hard_bounce' : 'complaint', at: event.occurredAt } };
+    }
     case 'api.error_burst':
       return {
         ...state,

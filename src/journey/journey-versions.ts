@@ -11,6 +11,11 @@ export const JOURNEY_VERSIONS = [
   { version: 2, patch: 'onramp-nudges', added: 'nudges: decisions, sends and the wake-up timer, from the rules in force' },
   { version: 3, patch: 'onramp-handoff', added: 'handoff to a person: the escalation policy, agent actions, Slack' },
   { version: 4, patch: 'onramp-funnel-document', added: 'the funnel as data: stages from the `stage.proved` evidence of the funnel version in force' },
+  {
+    version: 5,
+    patch: 'onramp-email-delivery',
+    added: 'email that does not reach them: a hard bounce or a spam complaint makes the engagement segment `none` (a due nudge is skipped and escalates)',
+  },
 ] as const;
 
 export type JourneyVersion = (typeof JOURNEY_VERSIONS)[number];

@@ -1,5 +1,6 @@
 import ms from 'ms';
 import type { ActiveRules, EngagementSegment, ErrorBurst, NudgePolicy, NudgeRule, SegmentFilter } from '../rules/rules-schema.ts';
+import { describeSuppression } from '../events/email-suppression.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
 import type { EscalationRequest } from './handoff.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from './journey-effects.ts';
@@ -55,6 +56,11 @@ export interface NudgeState {
   clicked: number;
   /** Nudges sent, ever (engagement counts them); `sent` keeps only the recent ones. */
   sends: number;
+  /**
+   * Email does not reach them: the earliest hard bounce or spam complaint heard (machine version 5
+   * on). Their engagement is `none` from then on, so a due nudge is skipped and escalates.
+   */
+  undeliverable?: { reason: 'hard_bounce' | 'complaint'; at: string };
   sent: SentNudge[];
   /** How many times each rule has acted (sent or skipped) for this developer. */
   fired: Record<string, number>;
@@ -117,6 +123,7 @@ export interface DecideOutput {
 const KEEP_SENT = 90 * 86_400_000;
 
 export function engagementOf(state: NudgeState, policy: NudgePolicy): EngagementSegment {
+  if (state.undeliverable) return 'none';
   if (state.opened >= 3 && state.clicked >= 1) return 'high';
   if (state.opened >= 1) return 'medium';
   return state.sends >= policy.noEngagementAfterSends ? 'none' : 'new';
@@ -285,7 +292,8 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     };
     // A nudge is due and email is not reaching them: flag them for another channel (a person).
     if (handoff && segment.engagement === 'none') {
-      escalations.push({ key: 'no_email_engagement', criterion: 'no_email_engagement', reason: `email is not reaching them: ${state.sends} nudges sent, none opened` });
+      const reason = state.undeliverable ? describeSuppression(state.undeliverable) : `email is not reaching them: ${state.sends} nudges sent, none opened`;
+      escalations.push({ key: 'no_email_engagement', criterion: 'no_email_engagement', reason });
     }
     if (!matches(rule.segments, segment)) return skip('segment');
     if ('escalate' in rule.action) {

@@ -12,6 +12,9 @@ export interface OutgoingEmail {
   messageId: string;
 }
 
+/** The header carrying the email's Message-ID as Onramp stored it (`emails.message_id`), whatever the relay does to the Message-ID. */
+export const ONRAMP_MESSAGE_ID_HEADER = 'X-Onramp-Message-Id';
+
 /** Controls (C0 with CR, LF and TAB; DEL; C1) and the Unicode line separators: none may reach a header line. */
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 

@@ -23,7 +23,24 @@ import { purgeJourney } from '../temporal/journey-client.ts';
 export const DELETED_OUTCOME = 'developer_deleted';
 
 /** Event properties that say nothing about the person (enums, numbers, ids of things). */
-const KEPT_PROPERTIES = ['accountType', 'acquisitionChannel', 'orgId', 'apiKey', 'endpoint', 'method', 'status', 'mode', 'latencyMs', 'messageId', 'path', 'link', 'machine'];
+const KEPT_PROPERTIES = [
+  'accountType',
+  'acquisitionChannel',
+  'orgId',
+  'apiKey',
+  'endpoint',
+  'method',
+  'status',
+  'mode',
+  'latencyMs',
+  'messageId',
+  'path',
+  'link',
+  'machine',
+  'bounceType',
+  'provider',
+  'feedbackType',
+];
 
 export interface DeletionResult {
   developerId: string;

@@ -271,7 +271,7 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
 
   const sent = context.nudges.filter((n) => n.outcome === 'sent').length;
   const { opened, clicked, segment } = context.engagement;
-  const nudgeTitle = `*Nudges:* ${sent} sent · opened ${opened} · clicked ${clicked} · engagement ${code(segment)}`;
+  const nudgeTitle = `*Nudges:* ${sent} sent · opened ${opened} · clicked ${clicked} · engagement ${code(segment)}${context.emailSuppressed ? `\n:no_entry: ${escapeMrkdwn(context.emailSuppressed)}` : ''}`;
   const nudgeLines = context.nudges.slice(-NUDGE_ENTRIES).map((n) => {
     const template = n.template ? ` (template ${code(n.template)})` : '';
     const reason = n.reason ? ` (${escapeMrkdwn(clip(n.reason, 200))})` : '';

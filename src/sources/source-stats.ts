@@ -5,7 +5,7 @@ import { sourceEventLateness } from '../metrics/process-metrics.ts';
 import { bucketOf, emptyBuckets, summarize, type LatenessBuckets, type LatenessSummary } from './event-lateness.ts';
 
 /** The ingest routes, each a source in GET /v1/sources. */
-export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0'] as const;
+export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0', 'ses', 'sendgrid'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface SourceStat {

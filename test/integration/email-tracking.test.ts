@@ -235,4 +235,35 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
     // The unsubscribe link stays the one-click link in both parts.
     expect(both.stored.text).toContain(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, `${backend}_text_tracked`));
   });
+
+  it('carries its Message-ID in X-Onramp-Message-Id for providers to echo; after a hard bounce the activity sends that developer nothing more', async () => {
+    const id = `${backend}_bounced`;
+    const { mail, activities } = await sendNudge(id);
+    const [{ message_id: messageId }] = (await t.db.pool.query('SELECT message_id FROM emails WHERE developer_id = $1', [id])).rows;
+    expect(mail.headers.get('x-onramp-message-id')).toBe(messageId);
+    // The relay reports a hard bounce (any source: here posted as the built-in event).
+    const bounced = { id: `${id}-bounce`, type: 'email.bounced', developerId: id, occurredAt: new Date().toISOString(), properties: { bounceType: 'hard', messageId } };
+    const posted = await t.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${keys.ingest}` }, payload: { events: [bounced] } });
+    expect(posted.statusCode, posted.body).toBe(202);
+    // A journey that has not heard of it (its run predates machine version 5) still asks for a send.
+    const before = received.length;
+    const decision = {
+      type: 'recordNudgeDecision' as const,
+      developerId: id,
+      decisionKey: `${id}:first-call-second:1`,
+      nudgeKey: 'first-call-second:1',
+      ruleId: 'first-call-second-nudge',
+      ruleVersion: 1,
+      outcome: 'sent' as const,
+      template: 'first-call-second',
+      segment: { engagement: 'new', channel: 'organic_search', accountType: 'individual' },
+      inputs: {},
+      decidedAt: new Date().toISOString(),
+    };
+    await activities.sendNudge({ type: 'sendNudge', developerId: id, decision, template: 'first-call-second', stage: null });
+    expect(received.length).toBe(before);
+    expect((await t.db.pool.query('SELECT id FROM emails WHERE developer_id = $1', [id])).rows).toHaveLength(1);
+    const { rows } = await t.db.pool.query('SELECT outcome, reason FROM nudge_decisions WHERE decision_key = $1', [decision.decisionKey]);
+    expect(rows).toEqual([{ outcome: 'skipped', reason: `email_suppressed: email does not reach them: hard bounce on ${bounced.occurredAt.slice(0, 10)}` }]);
+  });
 });

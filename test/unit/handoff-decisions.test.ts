@@ -186,6 +186,21 @@ describe('handoff decisions (pure, through the machine)', () => {
     expect(j.handoff.active).toMatchObject({ criterion: 'rule:call-them', rule: { id: 'call-them', version: 4 } });
   });
 
+  it('hears a hard bounce or a complaint (the earliest wins) as email that does not reach them, and a soft bounce as nothing', () => {
+    const soft = withKey('dev-soft');
+    soft.send({ id: 'soft-1', type: 'email.bounced', occurredAt: iso(t0 + HOUR), properties: { bounceType: 'soft' } });
+    expect(sends(soft.decide(t0 + 25 * HOUR))).toHaveLength(1);
+
+    const bounced = withKey('dev-bounced');
+    bounced.send({ id: 'complaint-1', type: 'email.complained', occurredAt: iso(t0 + 3 * HOUR) });
+    bounced.send({ id: 'bounce-1', type: 'email.bounced', occurredAt: iso(t0 + 2 * HOUR), properties: { bounceType: 'hard' } });
+    expect(bounced.snapshot.context.nudging!.undeliverable).toEqual({ reason: 'hard_bounce', at: iso(t0 + 2 * HOUR) });
+    const effects = bounced.decide(t0 + 25 * HOUR);
+    expect(sends(effects)).toEqual([]);
+    expect(nudgeDecisions(effects)).toMatchObject([{ ruleId: 'first-call-help', outcome: 'skipped', segment: { engagement: 'none' } }]);
+    expect(bounced.handoff.active).toMatchObject({ criterion: 'no_email_engagement', reason: `email does not reach them: hard bounce on ${iso(t0).slice(0, 10)}` });
+  });
+
   it('escalates when email is not reaching the developer, and when errors go on after their nudge', () => {
     const quiet = withKey('dev-none');
     quiet.snapshot = { ...quiet.snapshot, context: { ...quiet.snapshot.context, nudging: { ...quiet.snapshot.context.nudging!, sends: 3 } } } as JourneySnapshot;

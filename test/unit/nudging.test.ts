@@ -67,6 +67,8 @@ describe('nudge decisions (pure)', () => {
     expect(engagementOf({ ...initialNudgeState(), opened: 1 }, policy)).toBe('medium');
     expect(engagementOf({ ...initialNudgeState(), sends: 3 }, policy)).toBe('none');
     expect(engagementOf({ ...initialNudgeState(), sends: 2 }, policy)).toBe('new');
+    // Email does not reach them: none, whatever they opened before.
+    expect(engagementOf({ ...initialNudgeState(), opened: 3, clicked: 1, undeliverable: { reason: 'hard_bounce', at: '2026-11-02T13:00:00.000Z' } }, policy)).toBe('none');
     const { effects } = decideNudges({
       developerId: 'd4',
       evidence: keyAt(t0),

@@ -31,7 +31,7 @@ export const journeyRoute: FastifyPluginAsyncZod<JourneyRouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const journey = await readJourney(prisma, temporal, await followedFunnel(pool, request.params.id, funnel), request.params.id);
+      const journey = await readJourney({ prisma, pool }, temporal, await followedFunnel(pool, request.params.id, funnel), request.params.id);
       if (!journey) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${request.params.id}` }] });
       return journey;
     },

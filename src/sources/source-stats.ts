@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 
-/** The ingest routes, each a source in GET /v1/sources. */
-export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0'] as const;
+/** The ingest routes, each a source in GET /v1/sources; `middleware` is `POST /v1/events` from the @onramp/node package (its `X-Onramp-Source` header). */
+export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0', 'middleware'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface SourceStat {
@@ -57,8 +57,9 @@ export class SourceStats {
     this.outcomes.set(request, outcome);
   }
 
-  /** The route hooks that count a source's requests. */
-  hooks(source: SourceName) {
+  /** The route hooks that count a source's requests (one route may serve several: `source` then names each request's). */
+  hooks(source: SourceName | ((request: FastifyRequest) => SourceName)) {
+    const sourceOf = typeof source === 'function' ? source : () => source;
     return {
       onSend: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
         if (reply.statusCode >= 400) this.errors.set(request, { message: typeof payload === 'string' ? firstErrorMessage(payload) : '', at: new Date() });
@@ -67,7 +68,7 @@ export class SourceStats {
       onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
         const outcome = this.outcomes.get(request);
         const error = this.errors.get(request);
-        this.record(source, {
+        this.record(sourceOf(request), {
           accepted: outcome?.accepted ?? 0,
           duplicates: outcome?.duplicates ?? 0,
           rejected: error ? messagesIn(request.body) : 0,

@@ -119,4 +119,156 @@ describe.each(databaseBackends().slice(0, 1))('@onramp/node middleware → POST 
     for (const e of events) expect((e.properties as any).latencyMs).toBeGreaterThanOrEqual(0);
     expect(recorder.stats()).toMatchObject({ accepted: 4, duplicates: 0, unattributed: 1, dropped: 0, failed: 0, queued: 0, inFlight: 0 });
   });
+
+  it('Fastify: the plugin applies app-wide, templates with their prefix; attribution by the developer id the host knows', async () => {
+    const recorder = recorderFor();
+    const app = Fastify();
+    await app.register(onrampFastify, { recorder, developerId: (request) => request.headers['x-developer'] as string | undefined });
+    await app.register(
+      async (child) => {
+        child.get('/items/:id', async () => ({ ok: true }));
+        child.delete('/items/:id', async (_request, reply) => reply.code(409).send({ error: 'in use' }));
+      },
+      { prefix: '/fy/v2' },
+    );
+    servers.push(app.server);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+
+    expect((await fetch(`${url}/fy/v2/items/7`, { headers: { 'x-developer': 'dev_gamma' } })).status).toBe(200);
+    expect((await fetch(`${url}/fy/v2/items/8`, { method: 'DELETE', headers: { authorization: 'Bearer sk_test_alpha' } })).status).toBe(409);
+    await recorder.close();
+
+    const events = await stored('/fy/');
+    expect(events.map((e) => [e.developer_id, (e.properties as any).endpoint, (e.properties as any).method, (e.properties as any).status, (e.properties as any).mode])).toEqual([
+      ['dev_alpha', '/fy/v2/items/:id', 'DELETE', 409, 'test'],
+      ['dev_gamma', '/fy/v2/items/:id', 'GET', 200, 'live'],
+    ]);
+    expect((events[1]!.properties as any).apiKey).toBeUndefined();
+    for (const e of events) expect((e.properties as any).latencyMs).toBeGreaterThanOrEqual(0);
+    await app.close();
+  });
+
+  it('node:http: the template from the route function; GET /v1/sources counts every shipped batch under middleware, not events', async () => {
+    const recorder = recorderFor();
+    const url = await host(
+      createServer(
+        withOnramp(
+          recorder,
+          (request, response) => {
+            response.writeHead(request.method === 'PUT' ? 204 : 200).end();
+          },
+          { route: (request) => (request.url?.startsWith('/ht/orders/') ? '/ht/orders/:id' : (request.url ?? '/')) },
+        ),
+      ),
+    );
+    expect((await fetch(`${url}/ht/orders/991`, { method: 'PUT', headers: { authorization: 'Bearer sk_live_beta' } })).status).toBe(204);
+    await recorder.close();
+
+    const events = await stored('/ht/');
+    expect(events.map((e) => [e.developer_id, (e.properties as any).endpoint, (e.properties as any).method, (e.properties as any).status, (e.properties as any).mode])).toEqual([
+      ['dev_beta', '/ht/orders/:id', 'PUT', 204, 'live'],
+    ]);
+    const response = await t.app.inject({ method: 'GET', url: '/v1/sources', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const sources = Object.fromEntries((response.json().sources as { source: string }[]).map((s) => [s.source, s])) as Record<string, any>;
+    const [{ n }] = (await rows(`SELECT count(*)::int AS n FROM events WHERE id LIKE 'mw:%'`)) as [{ n: number }];
+    expect(sources.middleware).toMatchObject({ accepted: n, duplicates: 0, rejected: 0, lastError: null });
+    expect(sources.middleware.lastReceivedAt).not.toBeNull();
+    // Only the key creations came through POST /v1/events without the header.
+    expect(sources.events).toMatchObject({ accepted: 2 });
+  });
+
+  it('retries through an outage (an answer lost after storing, then 503s with Retry-After): every request stored exactly once', async () => {
+    let deliveries = 0;
+    const flaky = await host(
+      createServer(async (request, response) => {
+        const body = await bodyOf(request);
+        const n = ++deliveries;
+        if (n === 2 || n === 3) {
+          response.writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"path":"","message":"database unavailable"}]}');
+          return;
+        }
+        const upstream = await fetch(`${onrampUrl}${request.url}`, {
+          method: 'POST',
+          headers: { authorization: request.headers.authorization!, 'content-type': 'application/json', 'x-onramp-source': 'middleware' },
+          body,
+        });
+        const answer = await upstream.text();
+        // The first delivery is stored, but its answer never reaches the recorder.
+        if (n === 1) response.destroy();
+        else response.writeHead(upstream.status, { 'content-type': 'application/json' }).end(answer);
+      }),
+    );
+    const errors: ShipError[] = [];
+    const recorder = recorderFor({ url: flaky, batchSize: 10, minBackoffMs: 10, maxBackoffMs: 50, onError: (e) => errors.push(e) });
+    const url = await host(createServer(withOnramp(recorder, (_request, response) => response.end('ok'), { route: () => '/retry/:n' })));
+    for (let i = 0; i < 25; i++) expect((await fetch(`${url}/retry/${i}`, { headers: { authorization: 'Bearer sk_test_alpha' } })).status).toBe(200);
+    await recorder.flush();
+
+    expect(await rows(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM events WHERE properties->>'endpoint' = '/retry/:n'`)).toEqual([{ n: 25, ids: 25 }]);
+    const stats = recorder.stats();
+    expect(stats.accepted + stats.duplicates).toBe(25);
+    expect(stats.duplicates).toBeGreaterThan(0); // the first batch, stored before its answer was lost
+    expect(stats).toMatchObject({ retries: 3, failed: 0, dropped: 0, queued: 0 });
+    expect(errors.map((e) => [e.status, e.willRetry])).toEqual([
+      [undefined, true],
+      [503, true],
+      [503, true],
+    ]);
+    expect(errors[1]!.message).toBe('503 database unavailable');
+    await recorder.close();
+  });
+
+  it('a batch Onramp refuses (a wrong ingest key) is given up at once, not retried', async () => {
+    const errors: ShipError[] = [];
+    const recorder = recorderFor({ ingestKey: 'not-a-key', minBackoffMs: 10, onError: (e) => errors.push(e) });
+    recorder.record({ endpoint: '/refused', method: 'GET', status: 200, startedAt: Date.now(), latencyMs: 1, mode: 'live', apiKey: 'sk_live_beta' });
+    await recorder.flush();
+    expect(errors).toEqual([{ status: 401, message: '401 authorization: invalid key', events: 1, willRetry: false }]);
+    expect(recorder.stats()).toMatchObject({ failed: 1, retries: 0, accepted: 0 });
+    await recorder.close();
+  });
+
+  it('memory stays bounded while Onramp is down: the queue holds maxQueue, one batch waits for its retry, the rest is dropped and counted', async () => {
+    // A port nothing listens on any more: every attempt is refused.
+    const down = createServer();
+    const closedPort = await listen(down);
+    await new Promise<void>((resolve) => down.close(() => resolve()));
+    const recorder = recorderFor({ url: closedPort, maxQueue: 10, batchSize: 5, minBackoffMs: 5_000, maxBackoffMs: 5_000, maxRetries: 100, onError: () => undefined });
+    const app = express();
+    app.use(onrampExpress(recorder));
+    app.get('/mem/:i', (_req, res) => {
+      res.send('ok');
+    });
+    const url = await host(createServer(app));
+    for (let i = 0; i < 30; i++) expect((await fetch(`${url}/mem/${i}`, { headers: { authorization: 'Bearer sk_live_beta' } })).status).toBe(200);
+
+    await eventually(() => expect(recorder.stats().retries).toBeGreaterThan(0), { describe: 'the first batch failed once' });
+    expect(recorder.stats()).toMatchObject({ queued: 10, inFlight: 5, dropped: 15, accepted: 0 });
+    const closing = Date.now();
+    await recorder.close(100);
+    expect(Date.now() - closing).toBeLessThan(2_000);
+  });
+
+  it('a hung Onramp delays no host response: requests are answered while the batch is pending', async () => {
+    const pending: IncomingMessage[] = [];
+    const hung = await host(createServer((request) => void pending.push(request)));
+    const recorder = recorderFor({ url: hung, batchSize: 1, requestTimeoutMs: 60_000, onError: () => undefined });
+    const url = await host(createServer(withOnramp(recorder, (_request, response) => response.end('ok'), { route: () => '/hung' })));
+
+    expect((await fetch(`${url}/first`, { headers: { authorization: 'Bearer sk_live_beta' } })).status).toBe(200);
+    await eventually(() => expect(pending).toHaveLength(1), { describe: 'the first batch reached the hung Onramp' });
+    const took: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      expect((await fetch(`${url}/next`, { headers: { authorization: 'Bearer sk_live_beta' } })).status).toBe(200);
+      took.push(performance.now() - start);
+    }
+    expect(Math.max(...took)).toBeLessThan(250);
+    // Still one request in flight, the others queued behind it.
+    expect(pending).toHaveLength(1);
+    expect(recorder.stats()).toMatchObject({ inFlight: 1, queued: 20 });
+    const closing = Date.now();
+    await recorder.close(100);
+    expect(Date.now() - closing).toBeLessThan(2_000);
+  });
 });

@@ -27,7 +27,11 @@ export interface FastifyOptions<Req extends FastifyRequestLike = FastifyRequestL
  * applies to the whole app, other plugins' routes too (it is registered with Fastify's
  * `skip-override`, as fastify-plugin does): register it before the routes.
  */
-export function onrampFastify<Req extends FastifyRequestLike = FastifyRequestLike>(app: FastifyLike, { recorder, ...options }: FastifyOptions<Req>, done: (error?: Error) => void): void {
+export function onrampFastify<Req extends FastifyRequestLike = FastifyRequestLike>(
+  app: FastifyLike,
+  { recorder, ...options }: FastifyOptions<Req>,
+  done: (error?: Error) => void,
+): void {
   app.addHook('onResponse', ((request: Req, reply: FastifyReplyLike, hookDone: () => void) => {
     recorder.record({
       endpoint: request.routeOptions.url ?? request.url.split('?')[0] ?? '/',

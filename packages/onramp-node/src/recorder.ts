@@ -121,9 +121,9 @@ export class OnrampRecorder {
     }
   }
 
-  /** Sends everything recorded so far; resolves when it was taken or given up. */
+  /** Sends everything recorded so far; resolves when it was taken or given up (or `close` ran out of time). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.draining) await this.drain();
+    while (this.draining || (this.queue.length > 0 && !this.shutdown.signal.aborted)) await this.drain();
   }
 
   /** Stops the timer and flushes, giving up what is still unsent after `timeoutMs` (default 10 s). */

@@ -17,7 +17,8 @@ interface FastifyLike {
   addHook(name: 'onResponse', hook: (request: never, reply: never, done: () => void) => void): unknown;
 }
 
-export interface FastifyOptions<Req extends FastifyRequestLike = FastifyRequestLike> extends AttributionOptions<Req> {
+/** The callbacks get Fastify's request (cast it to read what your app decorates it with). */
+export interface FastifyOptions extends AttributionOptions<FastifyRequestLike> {
   recorder: OnrampRecorder;
 }
 
@@ -27,12 +28,8 @@ export interface FastifyOptions<Req extends FastifyRequestLike = FastifyRequestL
  * applies to the whole app, other plugins' routes too (it is registered with Fastify's
  * `skip-override`, as fastify-plugin does): register it before the routes.
  */
-export function onrampFastify<Req extends FastifyRequestLike = FastifyRequestLike>(
-  app: FastifyLike,
-  { recorder, ...options }: FastifyOptions<Req>,
-  done: (error?: Error) => void,
-): void {
-  app.addHook('onResponse', ((request: Req, reply: FastifyReplyLike, hookDone: () => void) => {
+export function onrampFastify(app: FastifyLike, { recorder, ...options }: FastifyOptions, done: (error?: Error) => void): void {
+  app.addHook('onResponse', ((request: FastifyRequestLike, reply: FastifyReplyLike, hookDone: () => void) => {
     recorder.record({
       endpoint: request.routeOptions.url ?? request.url.split('?')[0] ?? '/',
       method: request.method,

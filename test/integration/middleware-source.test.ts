@@ -148,8 +148,9 @@ describe.each(databaseBackends().slice(0, 1))('@onramp/node middleware → POST 
     await app.close();
   });
 
-  it('node:http: the template from the route function; GET /v1/sources counts every shipped batch under middleware, not events', async () => {
-    const recorder = recorderFor();
+  it('node:http: the template from the route function, sent by the interval (idle ticks before); GET /v1/sources counts every shipped batch under middleware', async () => {
+    const recorder = recorderFor({ flushIntervalMs: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const url = await host(
       createServer(
         withOnramp(
@@ -162,6 +163,7 @@ describe.each(databaseBackends().slice(0, 1))('@onramp/node middleware → POST 
       ),
     );
     expect((await fetch(`${url}/ht/orders/991`, { method: 'PUT', headers: { authorization: 'Bearer sk_live_beta' } })).status).toBe(204);
+    await eventually(() => expect(recorder.stats().accepted).toBe(1), { describe: 'the interval sent the request' });
     await recorder.close();
 
     const events = await stored('/ht/');

@@ -86,6 +86,8 @@ export class OnrampRecorder {
   /** The drain in progress: at most one request to Onramp is in flight. */
   private draining: Promise<void> | undefined;
   private sendSoon: NodeJS.Immediate | undefined;
+  /** How many of the queue's first requests the drain under way must send whether or not they fill a batch. */
+  private due = 0;
   private readonly shutdown = new AbortController();
   private counts = { inFlight: 0, accepted: 0, duplicates: 0, dropped: 0, failed: 0, unattributed: 0, retries: 0 };
   private lastError: ShipError | undefined;
@@ -105,7 +107,7 @@ export class OnrampRecorder {
       onError: options.onError ?? warnWhenGivenUp,
     };
     // unref'd: the recorder never keeps the host process alive.
-    this.timer = setInterval(() => this.drain(), this.options.flushIntervalMs).unref();
+    this.timer = setInterval(() => this.drain(true), this.options.flushIntervalMs).unref();
   }
 
   /** Called by the adapters once a response is finished: a push or a count, nothing else. */
@@ -117,13 +119,13 @@ export class OnrampRecorder {
     } else {
       this.queue.push(request);
       // A full batch is sent after this request's I/O callbacks, never within them.
-      if (this.queue.length >= this.options.batchSize && !this.draining) this.sendSoon ??= setImmediate(() => this.drain());
+      if (this.queue.length >= this.options.batchSize && !this.draining) this.sendSoon ??= setImmediate(() => this.drain(false));
     }
   }
 
   /** Sends everything recorded so far; resolves when it was taken or given up (or `close` ran out of time). */
   async flush(): Promise<void> {
-    while (this.draining || (this.queue.length > 0 && !this.shutdown.signal.aborted)) await this.drain();
+    while (this.draining || (this.queue.length > 0 && !this.shutdown.signal.aborted)) await this.drain(true);
   }
 
   /** Stops the timer and flushes, giving up what is still unsent after `timeoutMs` (default 10 s). */
@@ -142,20 +144,29 @@ export class OnrampRecorder {
     return { queued: this.queue.length, ...this.counts, lastError: this.lastError };
   }
 
-  private drain(): Promise<void> {
+  /**
+   * Sends the full batches, and with `everything` what is queued now too (the interval, a flush),
+   * unless a drain is under way (which then takes them); the drain in progress. Requests recorded
+   * while a batch is sent wait for a full batch or the next tick: steady traffic ships full batches.
+   */
+  private drain(everything: boolean): Promise<void> {
     clearImmediate(this.sendSoon);
     this.sendSoon = undefined;
-    this.draining ??= (async () => {
-      try {
-        while (this.queue.length > 0 && !this.shutdown.signal.aborted) {
-          const batch = this.queue.splice(0, this.options.batchSize);
-          await this.ship(batch);
-        }
-      } finally {
+    if (everything) this.due = this.queue.length;
+    if (!this.draining && this.queue.length > 0 && !this.shutdown.signal.aborted) {
+      this.draining = this.sendQueue().finally(() => {
         this.draining = undefined;
-      }
-    })();
-    return this.draining;
+      });
+    }
+    return this.draining ?? Promise.resolve();
+  }
+
+  private async sendQueue(): Promise<void> {
+    while (!this.shutdown.signal.aborted && (this.queue.length >= this.options.batchSize || (this.due > 0 && this.queue.length > 0))) {
+      const batch = this.queue.splice(0, this.options.batchSize);
+      this.due = Math.max(0, this.due - batch.length);
+      await this.ship(batch);
+    }
   }
 
   /** One batch until Onramp takes it, refuses it, or the retries run out. */

@@ -25,9 +25,14 @@ export function modeOfKey(apiKey: string | undefined): 'test' | 'live' {
 
 /** The attribution of one request, with the defaults filled in. */
 export function attribute<Req extends { headers: IncomingHttpHeaders }>(request: Req, options: AttributionOptions<Req>) {
-  const apiKey = options.apiKey ? options.apiKey(request) : keyFromHeaders(request.headers);
-  const developerId = options.developerId?.(request);
+  const apiKey = id(options.apiKey ? options.apiKey(request) : keyFromHeaders(request.headers));
+  const developerId = id(options.developerId?.(request));
   const mode = options.mode ? options.mode(request, apiKey) : modeOfKey(apiKey);
   const ua = request.headers['user-agent'];
   return { apiKey, developerId, mode, userAgent: ua };
+}
+
+/** An id Onramp takes (1–256 characters, not blank), else none: one bad value must not refuse its whole batch. */
+function id(value: string | undefined): string | undefined {
+  return value !== undefined && value.length <= 256 && value.trim() !== '' ? value : undefined;
 }

@@ -35,7 +35,7 @@ export interface RecorderOptions {
   ingestKey: string;
   /** Requests held in memory at most; when full, new ones are dropped and counted (default 10,000). */
   maxQueue?: number;
-  /** Events per POST /v1/events, at most 500 (Onramp's limit; the default). */
+  /** Events per POST /v1/events (default 500; at most 1,000, Onramp's limit). A batch over Onramp's 1 MiB body limit is sent in halves. */
   batchSize?: number;
   /** A batch is sent at the latest this long after its first request (default 5,000 ms). */
   flushIntervalMs?: number;
@@ -68,8 +68,9 @@ export interface RecorderStats {
   lastError: ShipError | undefined;
 }
 
-/** Onramp's batch limit for POST /v1/events. */
-const MAX_BATCH = 500;
+/** Onramp's limits for POST /v1/events: events, and bytes of a body. */
+const MAX_BATCH = 1_000;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The queue and the shipper: `record` is O(1) and never waits (a push, or a count when the queue
@@ -98,7 +99,7 @@ export class OnrampRecorder {
     this.options = {
       ingestKey,
       maxQueue: options.maxQueue ?? 10_000,
-      batchSize: Math.min(options.batchSize ?? MAX_BATCH, MAX_BATCH),
+      batchSize: Math.min(options.batchSize ?? 500, MAX_BATCH),
       flushIntervalMs: options.flushIntervalMs ?? 5_000,
       maxRetries: options.maxRetries ?? 8,
       minBackoffMs: options.minBackoffMs ?? 500,
@@ -169,10 +170,16 @@ export class OnrampRecorder {
     }
   }
 
-  /** One batch until Onramp takes it, refuses it, or the retries run out. */
+  /** One batch until Onramp takes it, refuses it, or the retries run out; over Onramp's body limit, its halves one after the other. */
   private async ship(batch: RecordedRequest[]): Promise<void> {
-    this.counts.inFlight = batch.length;
     const body = JSON.stringify({ events: batch.map(toEvent) });
+    if (batch.length > 1 && Buffer.byteLength(body) > MAX_BODY_BYTES) {
+      const half = Math.ceil(batch.length / 2);
+      await this.ship(batch.slice(0, half));
+      await this.ship(batch.slice(half));
+      return;
+    }
+    this.counts.inFlight = batch.length;
     try {
       for (let attempt = 0; ; attempt++) {
         const outcome = await this.attempt(body);
@@ -253,7 +260,7 @@ function toEvent(r: RecordedRequest) {
     properties: {
       ...(r.apiKey === undefined ? {} : { apiKey: r.apiKey }),
       endpoint: r.endpoint.slice(0, 512),
-      method: r.method,
+      method: r.method.slice(0, 16),
       status: r.status,
       ...(r.userAgent === undefined ? {} : { userAgent: r.userAgent.slice(0, 1024) }),
       mode: r.mode,

@@ -220,6 +220,16 @@ describe.each(databaseBackends().slice(0, 1))('@onramp/node middleware → POST 
     await recorder.close();
   });
 
+  it('a batch over Onramp’s 1 MiB body limit is sent in parts, all of it stored', async () => {
+    const recorder = recorderFor({ batchSize: 1_000 });
+    const long = { endpoint: `/big/${'e'.repeat(500)}`, userAgent: 'u'.repeat(1024), apiKey: `sk_live_${'k'.repeat(240)}` };
+    for (let i = 0; i < 1_000; i++) recorder.record({ ...long, method: 'GET', status: 200, startedAt: Date.now(), latencyMs: 1, mode: 'live' });
+    await recorder.flush();
+    expect(recorder.stats()).toMatchObject({ accepted: 1_000, failed: 0, retries: 0 });
+    expect(await rows(`SELECT count(*)::int AS n FROM events WHERE properties->>'endpoint' LIKE '/big/%'`)).toEqual([{ n: 1_000 }]);
+    await recorder.close();
+  });
+
   it('a batch Onramp refuses (a wrong ingest key) is given up at once, not retried', async () => {
     const errors: ShipError[] = [];
     const recorder = recorderFor({ ingestKey: 'not-a-key', minBackoffMs: 10, onError: (e) => errors.push(e) });

@@ -18,7 +18,7 @@ export function keyFromHeaders(headers: IncomingHttpHeaders): string | undefined
   return (Array.isArray(header) ? header[0] : header) || undefined;
 }
 
-/** As Onramp reads a gateway's traffic: a key with a `test_` segment is test, anything else live. */
+/** As Onramp reads a gateway's traffic (its src/sources/request-mode.ts; this package imports nothing of Onramp's): a key with a `test_` segment is test, anything else live. */
 export function modeOfKey(apiKey: string | undefined): 'test' | 'live' {
   return apiKey !== undefined && /(^|_)test_/i.test(apiKey) ? 'test' : 'live';
 }

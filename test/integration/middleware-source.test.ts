@@ -230,6 +230,33 @@ describe.each(databaseBackends().slice(0, 1))('@onramp/node middleware → POST 
     await recorder.close();
   });
 
+  it('a 429 is retried no sooner than its Retry-After', async () => {
+    const arrivals: number[] = [];
+    const limited = await host(
+      createServer(async (request, response) => {
+        const body = await bodyOf(request);
+        arrivals.push(performance.now());
+        if (arrivals.length === 1) {
+          response.writeHead(429, { 'retry-after': '1' }).end();
+          return;
+        }
+        const upstream = await fetch(`${onrampUrl}${request.url}`, {
+          method: 'POST',
+          headers: { authorization: request.headers.authorization!, 'content-type': 'application/json' },
+          body,
+        });
+        response.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+      }),
+    );
+    const recorder = recorderFor({ url: limited, minBackoffMs: 1, maxBackoffMs: 5_000, onError: () => undefined });
+    recorder.record({ endpoint: '/limited', method: 'GET', status: 200, startedAt: Date.now(), latencyMs: 1, mode: 'live', apiKey: 'sk_live_beta' });
+    await recorder.flush();
+    expect(arrivals).toHaveLength(2);
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
+    expect(recorder.stats()).toMatchObject({ accepted: 1, retries: 1 });
+    await recorder.close();
+  });
+
   it('a batch Onramp refuses (a wrong ingest key) is given up at once, not retried', async () => {
     const errors: ShipError[] = [];
     const recorder = recorderFor({ ingestKey: 'not-a-key', minBackoffMs: 10, onError: (e) => errors.push(e) });
@@ -259,6 +286,9 @@ describe.each(databaseBackends().slice(0, 1))('@onramp/node middleware → POST 
     const closing = Date.now();
     await recorder.close(100);
     expect(Date.now() - closing).toBeLessThan(2_000);
+    // Closed: what is recorded now is dropped, not queued.
+    recorder.record({ endpoint: '/mem/late', method: 'GET', status: 200, startedAt: Date.now(), latencyMs: 1, mode: 'live', apiKey: 'sk_live_beta' });
+    expect(recorder.stats()).toMatchObject({ queued: 10, dropped: 16 });
   });
 
   it('a hung Onramp delays no host response: requests are answered while the batch is pending', async () => {

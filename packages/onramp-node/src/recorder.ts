@@ -58,7 +58,7 @@ export interface RecorderStats {
   /** Stored by Onramp, and already stored (a retried batch whose first answer was lost). */
   accepted: number;
   duplicates: number;
-  /** Dropped because the queue was full. */
+  /** Dropped because the queue was full (or recorded after `close`). */
   dropped: number;
   /** Given up: refused by Onramp (a 4xx other than 429) or out of retries. */
   failed: number;
@@ -115,7 +115,7 @@ export class OnrampRecorder {
   record(request: RecordedRequest): void {
     if (request.apiKey === undefined && request.developerId === undefined) {
       this.counts.unattributed++;
-    } else if (this.queue.length >= this.options.maxQueue) {
+    } else if (this.queue.length >= this.options.maxQueue || this.shutdown.signal.aborted) {
       this.counts.dropped++;
     } else {
       this.queue.push(request);

@@ -182,7 +182,7 @@ export class OnrampRecorder {
     this.counts.inFlight = batch.length;
     try {
       for (let attempt = 0; ; attempt++) {
-        const outcome = await this.attempt(body);
+        const outcome = await this.attempt(body, batch.length);
         if ('accepted' in outcome) {
           this.counts.accepted += outcome.accepted;
           this.counts.duplicates += outcome.duplicates;
@@ -199,7 +199,7 @@ export class OnrampRecorder {
         try {
           await sleep(outcome.retryAfterMs ?? backoff, undefined, { signal: this.shutdown.signal });
         } catch {
-          // shutting down: the next attempt is the last
+          // closing ran out of time: the next attempt fails at once and the batch is given up
         }
       }
     } finally {
@@ -209,6 +209,7 @@ export class OnrampRecorder {
 
   private async attempt(
     body: string,
+    events: number,
   ): Promise<{ accepted: number; duplicates: number } | { retryable: boolean; message: string; status?: number | undefined; retryAfterMs?: number | undefined }> {
     let response: Response;
     try {
@@ -229,8 +230,11 @@ export class OnrampRecorder {
     }
     const text = await response.text().catch(() => '');
     if (response.ok) {
-      const answer = JSON.parse(text) as { accepted: number; duplicates: number };
-      return { accepted: answer.accepted, duplicates: answer.duplicates };
+      // Taken; the counts as Onramp answers them (all accepted when something else answered 2xx).
+      const answer = parseJson(text) as { accepted?: unknown; duplicates?: unknown } | undefined;
+      return typeof answer?.accepted === 'number' && typeof answer.duplicates === 'number'
+        ? { accepted: answer.accepted, duplicates: answer.duplicates }
+        : { accepted: events, duplicates: 0 };
     }
     return {
       retryable: response.status === 429 || response.status >= 500,
@@ -276,13 +280,18 @@ function retryAfter(header: string | null, cap: number): number | undefined {
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), cap) : undefined;
 }
 
-function firstError(text: string): string {
+function parseJson(text: string): unknown {
   try {
-    const [first] = (JSON.parse(text) as { errors?: { path?: string; message?: string }[] }).errors ?? [];
-    return first ? `${first.path ? `${first.path}: ` : ''}${first.message ?? ''}` : '';
+    return JSON.parse(text);
   } catch {
-    return '';
+    return undefined;
   }
+}
+
+function firstError(text: string): string {
+  const errors = (parseJson(text) as { errors?: unknown } | null | undefined)?.errors;
+  const first = Array.isArray(errors) ? (errors[0] as { path?: string; message?: string } | undefined) : undefined;
+  return first ? `${first.path ? `${first.path}: ` : ''}${first.message ?? ''}` : '';
 }
 
 function warnWhenGivenUp(error: ShipError): void {

@@ -4,8 +4,8 @@ import type { SilentAfter } from '../config.ts';
 import { sourceEventLateness } from '../metrics/process-metrics.ts';
 import { bucketOf, emptyBuckets, summarize, type LatenessBuckets, type LatenessSummary } from './event-lateness.ts';
 
-/** The ingest routes, each a source in GET /v1/sources. */
-export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0', 'ses', 'sendgrid'] as const;
+/** The ingest routes, each a source in GET /v1/sources; `middleware` is `POST /v1/events` from the @onramp/node package (its `X-Onramp-Source` header). */
+export const SOURCES = ['events', 'import', 'segment', 'kong', 'aws-firehose', 'clerk', 'auth0', 'ses', 'sendgrid', 'middleware'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface SourceStat {
@@ -106,8 +106,9 @@ export class SourceStats {
     this.outcomes.set(request, { ...outcome, occurredAt });
   }
 
-  /** The route hooks that count a source's requests. */
-  hooks(source: SourceName) {
+  /** The route hooks that count a source's requests (one route may serve several: `source` then names each request's). */
+  hooks(source: SourceName | ((request: FastifyRequest) => SourceName)) {
+    const sourceOf = typeof source === 'function' ? source : () => source;
     return {
       onSend: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
         if (reply.statusCode >= 400) this.errors.set(request, { message: typeof payload === 'string' ? firstErrorMessage(payload) : '', at: new Date() });
@@ -116,13 +117,14 @@ export class SourceStats {
       onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
         const outcome = this.outcomes.get(request);
         const error = this.errors.get(request);
-        this.record(source, {
+        const name = sourceOf(request);
+        this.record(name, {
           accepted: outcome?.accepted ?? 0,
           duplicates: outcome?.duplicates ?? 0,
           rejected: error ? messagesIn(request.body) : 0,
           error: error && { message: `${reply.statusCode} ${error.message}`.trim(), at: error.at },
         });
-        if (outcome && !error) this.recordLateness(source, outcome.occurredAt);
+        if (outcome && !error) this.recordLateness(name, outcome.occurredAt);
       },
     };
   }

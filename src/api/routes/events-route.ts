@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ingestBody, ingestEvent, MAX_EVENTS_PER_BATCH } from '../../events/event-schemas.ts';
@@ -42,7 +43,7 @@ export function ingestEndpoint(
     summary: string;
     keys: readonly string[] | AcceptedKeys;
     ingestor: EventIngestor;
-    source: SourceName;
+    source: SourceName | ((request: FastifyRequest) => SourceName);
     stats: SourceStats;
     onSignalsQueued?: () => void;
     imported?: boolean;
@@ -88,10 +89,15 @@ export function ingestEndpoint(
   );
 }
 
+/** The @onramp/node middleware marks its batches (`X-Onramp-Source: middleware`): counted as their own source, stored alike. */
+function sourceOfEvents(request: FastifyRequest): SourceName {
+  return request.headers['x-onramp-source'] === 'middleware' ? 'middleware' : 'events';
+}
+
 export const eventsRoute: FastifyPluginAsyncZod<EventsRouteOptions> = async (app, { ingestor, ingestKeys, stats, onSignalsQueued }) => {
   ingestEndpoint(app, {
     path: '/v1/events',
-    source: 'events',
+    source: sourceOfEvents,
     stats,
     summary: 'Ingest a batch of events (or one event object); idempotent by event id',
     keys: ingestKeys,

@@ -22,7 +22,9 @@ const lateness = z.object({
 const sourceStat = z.object({
   source: z
     .string()
-    .describe('the ingest route: events (POST /v1/events), import (POST /v1/import), segment (/v1/sources/segment/…), kong, aws-firehose, clerk, auth0 (/v1/sources/…)'),
+    .describe(
+      'the ingest route: events (POST /v1/events), import (POST /v1/import), segment, kong, aws-firehose, clerk, auth0, ses, sendgrid (/v1/sources/…), middleware (POST /v1/events with X-Onramp-Source: middleware, as @onramp/node sends)',
+    ),
   lastReceivedAt: z.string().nullable().describe('the last request, accepted or refused'),
   accepted: z.int().describe('events stored'),
   duplicates: z.int().describe('events whose id was already stored'),

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { attribute, type AttributionOptions } from './attribution.ts';
-import type { OnrampRecorder } from './recorder.ts';
+import { UNMATCHED_ENDPOINT, type OnrampRecorder } from './recorder.ts';
 
 /** What the plugin reads of Fastify's request and reply (Fastify 4.10+ and 5), so the package needs no Fastify types. */
 export interface FastifyRequestLike {
@@ -24,14 +24,15 @@ export interface FastifyOptions extends AttributionOptions<FastifyRequestLike> {
 
 /**
  * A Fastify plugin: `app.register(onrampFastify, { recorder })`. Its onResponse hook records each
- * request, its endpoint the route's template (`request.routeOptions.url`, prefixes included). It
+ * request, its endpoint the route's template (`request.routeOptions.url`, prefixes included;
+ * `(unmatched)` for a request no route matched). It
  * applies to the whole app, other plugins' routes too (it is registered with Fastify's
  * `skip-override`, as fastify-plugin does): register it before the routes.
  */
 export function onrampFastify(app: FastifyLike, { recorder, ...options }: FastifyOptions, done: (error?: Error) => void): void {
   app.addHook('onResponse', ((request: FastifyRequestLike, reply: FastifyReplyLike, hookDone: () => void) => {
     recorder.record({
-      endpoint: request.routeOptions.url ?? request.url.split('?')[0] ?? '/',
+      endpoint: request.routeOptions.url ?? UNMATCHED_ENDPOINT,
       method: request.method,
       status: reply.statusCode,
       startedAt: Date.now() - reply.elapsedTime,

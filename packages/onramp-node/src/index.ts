@@ -1,4 +1,4 @@
-export { OnrampRecorder, VERSION, type RecordedRequest, type RecorderOptions, type RecorderStats, type ShipError } from './recorder.ts';
+export { OnrampRecorder, UNMATCHED_ENDPOINT, VERSION, type RecordedRequest, type RecorderOptions, type RecorderStats, type ShipError } from './recorder.ts';
 export { keyFromHeaders, modeOfKey, type AttributionOptions } from './attribution.ts';
 export { onrampExpress, type ExpressRequest } from './express.ts';
 export { onrampFastify, type FastifyOptions, type FastifyRequestLike } from './fastify.ts';

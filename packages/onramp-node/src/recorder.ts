@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** The package's version, sent as its User-Agent. */
 /**
  * The endpoint of a request no route matched (a 404): its raw path would make a new endpoint of
  * every id a client guesses, and Onramp counts distinct endpoints.
  */
 export const UNMATCHED_ENDPOINT = '(unmatched)';
 
+/** The package's version, sent as its User-Agent. */
 export const VERSION = '0.1.0';
 
 /** One answered request, as recorded on the request path: plain values, no formatting yet. */

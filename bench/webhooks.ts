@@ -7,11 +7,14 @@
  *               claimed head of line per developer, signed, POSTed, recorded)  vs  the same bodies
  *               signed and POSTed by the same transport, as many in flight, with no queue
  *   latency     a fact's commit → its arrival at the receiver, one at a time at idle, p50/p99
+ *   emitting    stages recorded/s by the journey activity's statement with a subscription hearing
+ *               `stage.reached` (each queues a message)  vs  with none (the fan-out joins nothing)
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
+import { createJourneyActivities } from '../src/activities/journey-activities.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { withTransaction } from '../src/db/sql.ts';
@@ -27,6 +30,7 @@ const DEVELOPERS = Number(process.env.WEBHOOK_BENCH_DEVELOPERS ?? 500);
 const PER_DEVELOPER = 10;
 const CONCURRENCY = 8;
 const LATENCY_SAMPLES = 50;
+const RECORDS = Number(process.env.WEBHOOK_BENCH_RECORDS ?? 2_000);
 
 const fact = (developerId: string, n: number): WebhookEvent => ({
   type: 'stage.reached',
@@ -57,7 +61,29 @@ async function main() {
   const transport = new WebhookTransport({ allowedAddresses: ['127.0.0.1'] });
   const total = DEVELOPERS * PER_DEVELOPER;
   try {
+    // Emitting: the journey activity's statement, 4 in flight, without then with a subscription.
+    const { recordJourneyEffects } = createJourneyActivities({ pool: db.pool });
+    const recordStages = async (prefix: string) => {
+      let n = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let i = n++; i < RECORDS; i = n++) {
+            const developerId = `${prefix}_${i}`;
+            await recordJourneyEffects([
+              { type: 'recordStage', developerId, funnelVersion: 1, stage: 'first_api_call', occurredAt: new Date().toISOString(), causeEventId: `e_${i}`, late: false },
+            ]);
+          }
+        }),
+      );
+      return RECORDS / ((performance.now() - started) / 1000);
+    };
+    await recordStages('warm');
+    const silentRate = await recordStages('quiet');
     const hook = await new WebhookStore(db.pool).create({ url, events: ['stage.reached'], author: 'bench' });
+    const emittingRate = await recordStages('heard');
+    await db.pool.query(`DELETE FROM webhook_deliveries`);
+
     const events = Array.from({ length: PER_DEVELOPER }, (_, n) => Array.from({ length: DEVELOPERS }, (_, d) => fact(`dev_${d}`, n))).flat();
 
     // Baseline: the same bodies, signed and POSTed by the same transport, CONCURRENCY in flight.
@@ -102,6 +128,7 @@ async function main() {
     process.stdout.write(
       `\nWebhook delivery (${backend}, ${new Date().toISOString()})\n\n| what | Onramp | baseline, same run | ratio |\n|---|---|---|---|\n` +
         `| delivery of a backlog (${DEVELOPERS} developers × ${PER_DEVELOPER}, ${CONCURRENCY} in flight) | ${Math.round(dispatchRate)} messages/s | signed POSTs, no queue: ${Math.round(rawRate)}/s | ${(dispatchRate / rawRate).toFixed(2)}× |\n` +
+        `| stages recorded by the journey activity, each queuing a message | ${Math.round(emittingRate)}/s | with no subscription: ${Math.round(silentRate)}/s | ${(emittingRate / silentRate).toFixed(2)}× |\n` +
         `| fact committed → at the receiver, at idle (poll 250 ms) | p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p99 ${percentile(latencies, 0.99).toFixed(0)} ms | | |\n`,
     );
   } finally {

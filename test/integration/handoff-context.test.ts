@@ -7,6 +7,7 @@ import { funnelInForceCache } from '../../src/funnel/funnel-in-force-cache.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { buildCaseMessage } from '../../src/slack/case-message.ts';
 import { eventually } from '../support/eventually.ts';
+import { runOnramp } from '../support/onramp-cli.ts';
 import { ADMIN_KEY, AGENT_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { signupWithKey } from '../support/signup-events.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -119,5 +120,47 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     expect(snoozed.statusCode, snoozed.body).toBe(200);
     const after = await read();
     expect(after.context.sla).toMatchObject({ snoozedUntil: after.snoozedUntil, claimDueAt: null });
+  });
+
+  it('onramp handoffs: the queue, the case whole, actions, the API’s errors (exit 1) and no key (exit 2)', async () => {
+    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const onramp = (args: string[], env: Record<string, string> = { ONRAMP_AGENT_KEY: AGENT_KEY }) =>
+      runOnramp(['handoffs', ...args, '--url', url], { ONRAMP_DATA_DIR: '/nonexistent', ...env });
+
+    const list = await onramp(['list', '--developer', id]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${caseId} +snoozed +1 +— +Credential provisioned`, 'm'));
+    expect(list.stdout).toMatch(/diagnosis: 6 × 401: .*credentials used wrongly/);
+
+    const shown = await onramp(['show', caseId]);
+    expect(shown.code, shown.stderr).toBe(0);
+    for (const part of [
+      'Why it escalated: ',
+      'criterion support_ticket',
+      'Diagnosis\n  • 6 × 401',
+      'authentication-help \\(template authentication-help\\) — sent',
+      'support.ticket_created',
+      'snoozed +ana@example.com',
+    ]) {
+      expect(shown.stdout).toMatch(new RegExp(part));
+    }
+    const json = await onramp(['show', caseId, '--json'], { ONRAMP_ADMIN_KEY: ADMIN_KEY });
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: caseId, context: { developer: { id } } });
+
+    const note = await onramp(['note', caseId, 'Their key is a live key on the test host', '--actor', 'ana@example.com']);
+    expect(note).toMatchObject({ code: 0, stdout: `noted: ${caseId} is snoozed\n` });
+    const badOutcome = await onramp(['resolve', caseId, 'shrug', '--actor', 'ana@example.com']);
+    expect(badOutcome.code).toBe(1);
+    expect(badOutcome.stderr).toContain('outcome must be one of: unblocked');
+    const resolved = await onramp(['resolve', caseId, 'unblocked', '--note', 'rotated the key', '--actor', 'ana@example.com', '--json']);
+    expect(JSON.parse(resolved.stdout)).toMatchObject({ changed: true, case: { status: 'resolved', outcome: 'unblocked' } });
+    const late = await onramp(['claim', caseId, '--actor', 'bo@example.com']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('409');
+    expect((await onramp(['show', `${id}.h9`])).code).toBe(1);
+    expect((await onramp(['list', '--key', INGEST_KEY])).code).toBe(1);
+    const keyless = await onramp(['list'], {});
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toContain('No agent key');
   });
 });

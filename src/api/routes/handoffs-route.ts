@@ -72,7 +72,7 @@ const noCase = (id: string) => ({ errors: [{ path: 'id', message: `no case ${id}
 
 const STATUS_OF_PROBLEM = { not_found: 404, closed: 409, invalid: 400, unavailable: 503 } as const;
 
-/** Handoff cases without Slack: list, read with their log, and act (claim, note, snooze, return, resolve). */
+/** Handoff cases without Slack: list (each summarized), read whole (context and log), and act (claim, note, snooze, return, resolve). */
 export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (app, { prisma, pool, temporal, funnel, showEmail, publicUrl, agentKeys, readKeys }) => {
   const security = [{ bearer: [] }];
   const agentsOnly = bearerAuth(agentKeys);

@@ -91,6 +91,20 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     expect(post).toContain(context.diagnosis[0]);
     expect(post).toContain('j***@example.com');
 
+    // A hard bounce: the case says email does not reach them, in the API and in the post alike.
+    expect(context).not.toHaveProperty('emailSuppressed');
+    const bounce = { id: `${id}-b`, type: 'email.bounced', developerId: id, occurredAt: new Date().toISOString(), properties: { bounceType: 'hard', provider: 'ses' } };
+    expect((await h.post({ events: [bounce] })).statusCode).toBe(202);
+    const suppressed = (await eventually(read, { until: (c) => c.context.emailSuppressed !== undefined, describe: 'the hard bounce in the case' })).context.emailSuppressed;
+    expect(suppressed).toMatch(/^email does not reach them: hard bounce on \d{4}-\d{2}-\d{2}$/);
+    const bouncedContext = await gatherCaseContext(h.db.pool, id, {
+      showEmail: false,
+      publicUrl: 'http://localhost',
+      now: Date.now(),
+      funnelInForce: funnelInForceCache(h.db.pool),
+    });
+    expect(JSON.stringify(buildCaseMessage({ view: whole, context: bouncedContext, outcomes: whole.outcomes }).blocks)).toContain(suppressed);
+
     const list = await h.app.inject({ method: 'GET', url: `/v1/handoffs?developer=${id}`, headers: agent });
     expect(list.statusCode, list.body).toBe(200);
     expect(list.json().handoffs[0].summary).toEqual({ stage: context.stage.label, stuckForSeconds: expect.any(Number), diagnosis: context.diagnosis[0], sla: context.sla });

@@ -200,7 +200,16 @@ export async function buildApp({
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   await app.register(trackingRoute, { pool: db.pool, ingestor, signingSecret, onSignalsQueued });
   const agents = [...agentKeys, ...adminKeys];
-  await app.register(handoffsRoute, { prisma, temporal, agentKeys: agents, readKeys: anyOf(ingest, agents) });
+  await app.register(handoffsRoute, {
+    prisma,
+    pool: db.pool,
+    temporal,
+    funnel,
+    showEmail: async () => (await escalationPolicy.active())?.document.privacy.showEmail ?? false,
+    ...(slack?.publicUrl ? { publicUrl: slack.publicUrl } : {}),
+    agentKeys: agents,
+    readKeys: anyOf(ingest, agents),
+  });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });

@@ -47,6 +47,56 @@ export const handoffWithLog = handoffCase.extend({ log: z.array(handoffStep) });
 
 export type HandoffWithLog = z.infer<typeof handoffWithLog>;
 
+const slaState = z.object({
+  level: z.int().describe('1-based escalation level'),
+  claimDueAt: instant.nullable().describe('while unclaimed: when it moves up a level'),
+  resolveDueAt: instant.nullable().describe('while open: by when it must be resolved'),
+  breaches: z.array(z.enum(['claim', 'resolution'])),
+  snoozedUntil: instant.nullable(),
+});
+
+/** What the Slack post shows, from the same builder (gatherWholeCase). */
+export const caseContext = z
+  .object({
+    developer: z.object({
+      id: z.string(),
+      email: z.string().nullable().describe('masked (`j***@example.com`) unless the escalation policy in force has `privacy.showEmail: true`'),
+      accountType: z.string().nullable(),
+      orgId: z.string().nullable(),
+      channel: z.string().nullable().describe('acquisition channel'),
+      timezone: z.string().nullable(),
+    }),
+    stage: z.object({ id: z.string(), label: z.string() }).nullable(),
+    stageReachedAt: instant.nullable(),
+    stuckForSeconds: z.int().nullable(),
+    timeline: z.array(z.object({ at: instant, what: z.string() })).describe('key events, oldest first: stages reached, nudges, email engagement, tickets'),
+    nudges: z.array(z.object({ at: instant, template: z.string().nullable(), ruleId: z.string(), outcome: z.string(), reason: z.string().nullable() })),
+    engagement: z.object({ opened: z.int(), clicked: z.int(), segment: z.string() }),
+    emailSuppressed: z.string().optional().describe('present when email does not reach them (hard bounce, complaint)'),
+    diagnosis: z.array(z.string()).describe('first-session error diagnosis, e.g. "12 × 401 on /v1/charges: credentials used wrongly"'),
+    journeyUrl: z.string(),
+    escalation: z.object({
+      criterion: z.string(),
+      reason: z.string(),
+      rule: z.object({ id: z.string(), version: z.int() }).optional(),
+      policyVersion: z.int(),
+      openedAt: instant,
+    }),
+    sla: slaState,
+  })
+  .describe('the case as the Slack post shows it');
+
+/** A case in a list: the compact form of its context (gatherCaseSummaries). */
+export const caseSummary = z.object({
+  stage: z.string().nullable().describe("the stage's label"),
+  stuckForSeconds: z.int().nullable(),
+  diagnosis: z.string().nullable().describe('the first line of the diagnosis'),
+  sla: slaState,
+});
+
+export const handoffWithContext = handoffWithLog.extend({ context: caseContext });
+export const summarizedCase = handoffCase.extend({ summary: caseSummary });
+
 export interface HandoffFilter {
   status?: (typeof CASE_STATUSES)[number];
   developerId?: string;

@@ -77,3 +77,53 @@ export interface CaseContext {
   /** Link to the journey (API or dashboard). */
   journeyUrl: string;
 }
+
+/** Why the case was opened: what the Slack post's "Why it escalated" line says. */
+export interface CaseEscalation {
+  criterion: string;
+  reason: string;
+  rule?: { id: string; version: number };
+  policyVersion: number;
+  openedAt: string;
+}
+
+/** Where the case stands against its SLAs: what the Slack post's status line says. */
+export interface SlaState {
+  level: number;
+  /** While unclaimed: when the case moves up a level. */
+  claimDueAt: string | null;
+  /** While open: by when it must be resolved. */
+  resolveDueAt: string | null;
+  breaches: ('claim' | 'resolution')[];
+  snoozedUntil: string | null;
+}
+
+/** The whole case for a person: the developer's context, why it escalated and its SLA state. */
+export interface WholeCaseContext extends CaseContext {
+  escalation: CaseEscalation;
+  sla: SlaState;
+}
+
+/** A case in a queue: where the developer is stuck, for how long, the first diagnosis line and the SLA state. */
+export interface CaseSummary {
+  stage: string | null;
+  stuckForSeconds: number | null;
+  diagnosis: string | null;
+  sla: SlaState;
+}
+
+export function escalationOf(view: CaseView): CaseEscalation {
+  return { criterion: view.criterion, reason: view.reason, ...(view.rule ? { rule: view.rule } : {}), policyVersion: view.policyVersion, openedAt: view.openedAt };
+}
+
+/** A due time counts only while it can still fall due: claim while unclaimed, resolution while open. */
+export function slaStateOf(view: CaseView): SlaState {
+  const open = !CLOSED_STATUSES.includes(view.status);
+  return {
+    level: view.level,
+    claimDueAt: open && view.status === 'open' ? view.claimDueAt : null,
+    resolveDueAt: open ? view.resolveDueAt : null,
+    breaches: view.breaches,
+    snoozedUntil: view.status === 'snoozed' ? view.snoozedUntil : null,
+  };
+}

@@ -1,9 +1,10 @@
 import type pg from 'pg';
-import type { CaseContext, TimelineEntry } from './case-context.ts';
+import { escalationOf, slaStateOf, type CaseContext, type CaseSummary, type CaseView, type TimelineEntry, type WholeCaseContext } from './case-context.ts';
 import { describeSuppression, readEmailSuppression } from '../events/email-suppression.ts';
 import { diagnosisOf } from '../events/error-diagnosis.ts';
 import { followedFunnel } from '../funnel/followed-funnel.ts';
-import { stageLabel, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
+import { stageLabel, type FunnelVersion, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
+import { FunnelStore } from '../funnel/funnel-store.ts';
 
 export interface GatherOptions {
   /** The policy's `privacy.showEmail`: false masks it. */
@@ -69,22 +70,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
   ].sort((a, b) => a.at.localeCompare(b.at));
   const opened = events.rows.filter((r) => r.type === 'email.opened').length;
   const clicked = events.rows.filter((r) => r.type === 'email.clicked').length;
-  const diagnosis =
-    bursts.rows.length > 0
-      ? bursts.rows.map(
-          (b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.continued ? ' more, after the first burst' : ''}: ${diagnosisOf(b.status) ?? 'errors'}`,
-        )
-      : errors.rows.flatMap((e) =>
-          (
-            [
-              [401, e.status_401],
-              [400, e.status_400],
-              [429, e.status_429],
-            ] as const
-          )
-            .filter(([, n]) => n > 0)
-            .map(([status, n]) => `${n} × ${status} on ${e.endpoint}: ${diagnosisOf(status)}`),
-        );
+  const diagnosis = diagnosisLines(bursts.rows, errors.rows);
   const stageAt = d?.stage_at ?? null;
   return {
     developer: {
@@ -112,4 +98,90 @@ export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   if (at <= 0) return '***';
   return `${email[0]}***${email.slice(at)}`;
+}
+
+interface BurstRow {
+  status: number;
+  count: number;
+  endpoint: string | null;
+  continued: boolean;
+}
+interface EndpointErrorsRow {
+  endpoint: string;
+  status_400: number;
+  status_401: number;
+  status_429: number;
+}
+
+/** "12 × 401 on /v1/charges: credentials used wrongly": the error bursts, or else the endpoints' error counts. */
+function diagnosisLines(bursts: BurstRow[], errors: EndpointErrorsRow[]): string[] {
+  if (bursts.length > 0) {
+    return bursts.map(
+      (b) => `${b.count} × ${b.status}${b.endpoint ? ` on ${b.endpoint}` : ''}${b.continued ? ' more, after the first burst' : ''}: ${diagnosisOf(b.status) ?? 'errors'}`,
+    );
+  }
+  return errors.flatMap((e) =>
+    (
+      [
+        [401, e.status_401],
+        [400, e.status_400],
+        [429, e.status_429],
+      ] as const
+    )
+      .filter(([, n]) => n > 0)
+      .map(([status, n]) => `${n} × ${status} on ${e.endpoint}: ${diagnosisOf(status)}`),
+  );
+}
+
+/** The case as the Slack post shows it and the API returns it: the developer's context, why it escalated, its SLA state. */
+export async function gatherWholeCase(pool: pg.Pool, view: CaseView, options: GatherOptions): Promise<WholeCaseContext> {
+  return { ...(await gatherCaseContext(pool, view.developerId, options)), escalation: escalationOf(view), sla: slaStateOf(view) };
+}
+
+/**
+ * The compact form of a page of cases, in a fixed number of queries whatever the page's size:
+ * the same stage labels, stuck time and diagnosis lines as the whole context (the first line).
+ */
+export async function gatherCaseSummaries(pool: pg.Pool, views: readonly CaseView[], options: Pick<GatherOptions, 'now' | 'funnelInForce'>): Promise<CaseSummary[]> {
+  const ids = [...new Set(views.map((v) => v.developerId))];
+  const [inForce, developers, bursts, errors] = await Promise.all([
+    options.funnelInForce(),
+    pool.query<{ id: string; stage: string | null; stage_at: Date | null; funnel_version: number | null }>(
+      'SELECT id, stage, stage_at, funnel_version FROM developers WHERE id = ANY($1)',
+      [ids],
+    ),
+    pool.query<BurstRow & { developer_id: string }>(
+      'SELECT DISTINCT ON (developer_id) developer_id, status, count, endpoint, continued FROM error_bursts WHERE developer_id = ANY($1) ORDER BY developer_id, occurred_at',
+      [ids],
+    ),
+    pool.query<EndpointErrorsRow & { developer_id: string }>(
+      `SELECT DISTINCT ON (developer_id) developer_id, endpoint, status_400, status_401, status_429 FROM developer_endpoints
+       WHERE developer_id = ANY($1) AND status_400 + status_401 + status_429 > 0 ORDER BY developer_id, status_400 + status_401 + status_429 DESC`,
+      [ids],
+    ),
+  ]);
+  // The few funnel versions the page's journeys follow (as followedFunnel reads them).
+  const funnels = new Map<number, FunnelVersion>([[inForce.version, inForce]]);
+  const store = new FunnelStore(pool);
+  for (const version of new Set(developers.rows.map((d) => d.funnel_version))) {
+    if (version === null || funnels.has(version)) continue;
+    const stored = await store.get(version);
+    funnels.set(version, stored ? { version, document: stored.document } : inForce);
+  }
+  const byId = new Map(developers.rows.map((d) => [d.id, d]));
+  return views.map((view) => {
+    const d = byId.get(view.developerId);
+    const funnel = funnels.get(d?.funnel_version ?? inForce.version) ?? inForce;
+    // Each developer's first burst, or else their endpoint with the most errors: the first line of diagnosisLines.
+    const first = diagnosisLines(
+      bursts.rows.filter((b) => b.developer_id === view.developerId),
+      errors.rows.filter((e) => e.developer_id === view.developerId),
+    )[0];
+    return {
+      stage: d?.stage ? stageLabel(funnel.document, d.stage) : null,
+      stuckForSeconds: d?.stage_at ? Math.max(0, Math.round((options.now - d.stage_at.getTime()) / 1000)) : null,
+      diagnosis: first ?? null,
+      sla: slaStateOf(view),
+    };
+  });
 }

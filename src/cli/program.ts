@@ -4,6 +4,7 @@ import { applyMigrations } from '../db/migrate.ts';
 import { apiCommand } from './commands/api.ts';
 import { importCommand } from './commands/import.ts';
 import { journeyCommand } from './commands/journey.ts';
+import { handoffsCommand } from './commands/handoffs.ts';
 import { keysCommand } from './commands/keys.ts';
 import { webhooksCommand } from './commands/webhooks.ts';
 import { funnelCommand } from './commands/funnel.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   simulateCommand(program);
   keysCommand(program);
   webhooksCommand(program);
+  handoffsCommand(program);
   importCommand(program);
   return program;
 }

@@ -1,5 +1,5 @@
 import type { ActionsBlockElement, Button, KnownBlock, ModalView, PlainTextElement, PlainTextOption, StaticSelect } from '@slack/web-api';
-import { CLOSED_STATUSES, type CaseContext, type CaseView } from '../cases/case-context.ts';
+import { CLOSED_STATUSES, escalationOf, slaStateOf, type CaseContext, type CaseView } from '../cases/case-context.ts';
 import { pathSafeCaseId } from '../cases/case-id.ts';
 import { ACTION_IDS, actionsBlockId, encodeNoteMetadata, NOTE_MODAL, SNOOZE_CHOICES, type NoteOrigin } from './slack-interaction.ts';
 
@@ -151,11 +151,12 @@ function statusLine(view: CaseView): string {
       );
       break;
   }
-  parts.push(`level ${view.level}`);
-  const open = !CLOSED_STATUSES.includes(view.status);
-  if (open && view.status === 'open' && view.claimDueAt) parts.push(`claim by ${slackDate(view.claimDueAt)}`);
-  if (open) parts.push(`resolve by ${slackDate(view.resolveDueAt)}`);
-  if (view.breaches.length > 0) parts.push(`:warning: SLA breached: ${view.breaches.join(', ')}`);
+  // The SLA state as the API shows it (slaStateOf): a due time only while it can still fall due.
+  const sla = slaStateOf(view);
+  parts.push(`level ${sla.level}`);
+  if (sla.claimDueAt) parts.push(`claim by ${slackDate(sla.claimDueAt)}`);
+  if (sla.resolveDueAt) parts.push(`resolve by ${slackDate(sla.resolveDueAt)}`);
+  if (sla.breaches.length > 0) parts.push(`:warning: SLA breached: ${sla.breaches.join(', ')}`);
   return `*Status:* ${parts.join(' · ')}`;
 }
 
@@ -249,13 +250,15 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
     : ':hourglass_flowing_sand: No stage reached yet';
   blocks.push(mrkdwnSection(stuck));
 
+  // Why it escalated, as the API shows it (escalationOf).
+  const escalation = escalationOf(view);
   const provenance = [
-    `criterion ${code(view.criterion)}`,
-    ...(view.rule ? [`rule ${code(view.rule.id)} v${view.rule.version}`] : []),
-    `escalation policy v${view.policyVersion}`,
-    `opened ${slackDate(view.openedAt)}`,
+    `criterion ${code(escalation.criterion)}`,
+    ...(escalation.rule ? [`rule ${code(escalation.rule.id)} v${escalation.rule.version}`] : []),
+    `escalation policy v${escalation.policyVersion}`,
+    `opened ${slackDate(escalation.openedAt)}`,
   ];
-  blocks.push(mrkdwnSection(`*Why it escalated:* ${escapeMrkdwn(clip(view.reason, 1000))}\n${provenance.join(' · ')}`));
+  blocks.push(mrkdwnSection(`*Why it escalated:* ${escapeMrkdwn(clip(escalation.reason, 1000))}\n${provenance.join(' · ')}`));
 
   if (context.diagnosis.length > 0) {
     blocks.push(

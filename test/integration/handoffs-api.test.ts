@@ -134,6 +134,13 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
 
   it('offers the same actions without Slack: list by status, act with an agent key, precise errors', async () => {
     const caseId = await escalated(`${backend}_api`);
+    // The case as the API shows it is what the Slack post shows: the same contact (masked), the same provenance.
+    const { context } = await handoff(caseId);
+    const post = JSON.stringify(slack.messages('#onboarding-help').find((m) => !m.thread_ts && m.text.includes(`${backend}_api`))!.blocks);
+    expect(context.developer.email).toBe(`${backend[0]}***@example.com`);
+    expect(post).toContain(context.developer.email);
+    expect(post).toContain(`criterion \`${context.escalation.criterion}\``);
+    expect(post).toContain(`escalation policy v${context.escalation.policyVersion}`);
     const list = await h.app.inject({ method: 'GET', url: '/v1/handoffs?status=open&limit=100', headers: agent });
     expect(list.statusCode).toBe(200);
     expect(list.json().handoffs.map((c: any) => c.id)).toContain(pathSafeCaseId(caseId));

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
@@ -7,12 +8,31 @@ import { journeyCaseId } from '../../cases/case-id.ts';
 import { duration } from '../../rules/duration-schema.ts';
 import { durationMs } from '../../rules/duration.ts';
 import { bearerAuth, type AcceptedKeys } from '../auth.ts';
-import { CASE_STATUSES, decodeCursor, handoffCase, handoffWithLog, listHandoffs, presentedCase, readDeveloperHandoffs, readHandoff } from '../read-handoffs.ts';
+import { gatherCaseSummaries, gatherWholeCase } from '../../cases/gather-case-context.ts';
+import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
+import {
+  CASE_STATUSES,
+  decodeCursor,
+  handoffCase,
+  handoffWithContext,
+  handoffWithLog,
+  listHandoffs,
+  presentedCase,
+  readDeveloperHandoffs,
+  readHandoff,
+  summarizedCase,
+} from '../read-handoffs.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface HandoffsRouteOptions {
   prisma: PrismaClient;
+  pool: pg.Pool;
   temporal: Client;
+  funnel: ReadFunnelInForce;
+  /** The escalation policy in force: its `privacy.showEmail` unmasks the contact, as in Slack. */
+  showEmail: () => Promise<boolean>;
+  /** Base of the journey link; unset: the address the request came to. */
+  publicUrl?: string;
   /** Agent and admin keys: list cases and act on them. */
   agentKeys: readonly string[];
   /** Keys that may read one developer's cases (the journey's readers, and agents). */
@@ -52,8 +72,8 @@ const noCase = (id: string) => ({ errors: [{ path: 'id', message: `no case ${id}
 
 const STATUS_OF_PROBLEM = { not_found: 404, closed: 409, invalid: 400, unavailable: 503 } as const;
 
-/** Handoff cases without Slack: list, read with their log, and act (claim, note, snooze, return, resolve). */
-export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (app, { prisma, temporal, agentKeys, readKeys }) => {
+/** Handoff cases without Slack: list (each summarized), read whole (context and log), and act (claim, note, snooze, return, resolve). */
+export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (app, { prisma, pool, temporal, funnel, showEmail, publicUrl, agentKeys, readKeys }) => {
   const security = [{ bearer: [] }];
   const agentsOnly = bearerAuth(agentKeys);
 
@@ -63,6 +83,7 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
       onRequest: agentsOnly,
       schema: {
         summary: 'Handoff cases, newest first',
+        description: 'Each with a compact `summary` of its context: stage, stuck for, the first diagnosis line, SLA state.',
         security,
         querystring: z.object({
           status: z.enum(CASE_STATUSES).optional(),
@@ -74,12 +95,14 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
             .refine((c) => decodeCursor(c) !== undefined, 'not a cursor from a previous page')
             .optional(),
         }),
-        response: { 200: z.object({ handoffs: z.array(handoffCase), nextCursor: z.string().nullable() }), 400: errorResponse, 401: errorResponse },
+        response: { 200: z.object({ handoffs: z.array(summarizedCase), nextCursor: z.string().nullable() }), 400: errorResponse, 401: errorResponse },
       },
     },
     async (request) => {
       const { status, developer, limit, cursor } = request.query;
-      return listHandoffs(prisma, { status, developerId: developer, limit, cursor });
+      const page = await listHandoffs(prisma, { status, developerId: developer, limit, cursor });
+      const summaries = await gatherCaseSummaries(pool, page.handoffs, { now: Date.now(), funnelInForce: funnel });
+      return { ...page, handoffs: page.handoffs.map((c, i) => ({ ...c, summary: summaries[i]! })) };
     },
   );
 
@@ -87,12 +110,25 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
     '/v1/handoffs/:id',
     {
       onRequest: agentsOnly,
-      schema: { summary: 'One case with its log', security, params: caseIdParam, response: { 200: handoffWithLog, 401: errorResponse, 404: errorResponse } },
+      schema: {
+        summary: 'One case with its whole context and its log',
+        description: 'The `context` is what the Slack post shows, from the same builder; the email is masked unless the policy in force shows it.',
+        security,
+        params: caseIdParam,
+        response: { 200: handoffWithContext, 401: errorResponse, 404: errorResponse },
+      },
     },
     async (request, reply) => {
       const caseId = journeyCaseId(request.params.id);
       const found = caseId === undefined ? undefined : await readHandoff(prisma, caseId);
-      return found ?? reply.code(404).send(noCase(request.params.id));
+      if (!found) return reply.code(404).send(noCase(request.params.id));
+      const context = await gatherWholeCase(pool, found, {
+        showEmail: await showEmail(),
+        publicUrl: publicUrl ?? `${request.protocol}://${request.host}`,
+        now: Date.now(),
+        funnelInForce: funnel,
+      });
+      return { ...found, context };
     },
   );
 
@@ -147,6 +183,7 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
       onRequest: bearerAuth(readKeys),
       schema: {
         summary: "A developer's handoff cases, oldest first, each with its log",
+        description: 'Readable with an ingest key: no `context`, so no contact details (read a case whole with an agent key).',
         params: z.object({ id: z.string().min(1).max(256) }),
         response: { 200: z.object({ developerId: z.string(), handoffs: z.array(handoffWithLog) }), 401: errorResponse },
       },

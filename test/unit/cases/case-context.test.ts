@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { escalationOf, slaStateOf, type CaseView } from '../../../src/cases/case-context.ts';
+
+const view: CaseView = {
+  id: 'dev_42/h1',
+  developerId: 'dev_42',
+  status: 'open',
+  criterion: 'rule:error-burst-escalation',
+  reason: 'errors went on after the nudge',
+  rule: { id: 'error-burst-escalation', version: 3 },
+  policyVersion: 2,
+  level: 1,
+  owner: null,
+  openedAt: '2026-12-09T10:00:00.000Z',
+  claimedAt: null,
+  claimDueAt: '2026-12-09T14:00:00.000Z',
+  resolveDueAt: '2026-12-11T10:00:00.000Z',
+  snoozedUntil: null,
+  breaches: [],
+  closedAt: null,
+  outcome: null,
+  outcomes: ['unblocked'],
+};
+
+describe('the SLA state and the escalation of a case, as Slack and the API both show them', () => {
+  it('shows a due time only while it can still fall due', () => {
+    expect(slaStateOf(view)).toEqual({ level: 1, claimDueAt: '2026-12-09T14:00:00.000Z', resolveDueAt: '2026-12-11T10:00:00.000Z', breaches: [], snoozedUntil: null });
+    expect(slaStateOf({ ...view, status: 'claimed', owner: 'ana', claimedAt: '2026-12-09T11:00:00.000Z' })).toMatchObject({ claimDueAt: null, resolveDueAt: view.resolveDueAt });
+    expect(slaStateOf({ ...view, status: 'snoozed', snoozedUntil: '2026-12-09T12:00:00.000Z' })).toMatchObject({ claimDueAt: null, snoozedUntil: '2026-12-09T12:00:00.000Z' });
+    // A snooze left in the view after the case woke up is not shown.
+    expect(slaStateOf({ ...view, snoozedUntil: '2026-12-09T12:00:00.000Z' }).snoozedUntil).toBeNull();
+    expect(slaStateOf({ ...view, status: 'resolved', breaches: ['claim'], closedAt: '2026-12-10T00:00:00.000Z' })).toEqual({
+      level: 1,
+      claimDueAt: null,
+      resolveDueAt: null,
+      breaches: ['claim'],
+      snoozedUntil: null,
+    });
+  });
+
+  it('says why it escalated: criterion, reason, rule and version, policy version', () => {
+    expect(escalationOf(view)).toEqual({
+      criterion: 'rule:error-burst-escalation',
+      reason: 'errors went on after the nudge',
+      rule: { id: 'error-burst-escalation', version: 3 },
+      policyVersion: 2,
+      openedAt: '2026-12-09T10:00:00.000Z',
+    });
+    const { rule: _rule, ...byStall } = { ...view, criterion: 'stall:first-call' };
+    expect(escalationOf(byStall)).not.toHaveProperty('rule');
+  });
+});

@@ -21,6 +21,11 @@ interface RequestEvidence {
   evidence: Extract<CompiledEvidence, { kind: 'request' }>;
 }
 
+type ThresholdEvidence = RequestEvidence & { threshold: Threshold };
+
+/** The requests of a batch that may complete each threshold (by the threshold: a stage may have several). */
+export type ThresholdCandidates = Map<ThresholdEvidence, AttributedRequest[]>;
+
 /**
  * The stage evidence one funnel version finds in a batch, evaluated incrementally: what
  * evaluate-funnel.ts defines over a developer's whole history (a test holds the two together),
@@ -32,7 +37,7 @@ export class FunnelEvidence {
   readonly stages: readonly string[];
   private readonly eventEvidence = new Map<string, { stage: string; matches: (e: FunnelEvent) => boolean }[]>();
   private readonly firstRequest: RequestEvidence[] = [];
-  private readonly thresholds: (RequestEvidence & { threshold: Threshold })[] = [];
+  private readonly thresholds: ThresholdEvidence[] = [];
 
   constructor({ version, document }: FunnelVersion) {
     this.version = version;
@@ -74,13 +79,14 @@ export class FunnelEvidence {
    * the matching requests that could lower its evidence. Their developers must be locked before
    * `ofThresholds` reads (see lockDevelopers in event-ingestor.ts).
    */
-  thresholdCandidates(requests: AttributedRequest[], known: KnownEvidence): Map<string, AttributedRequest[]> {
-    const byStage = new Map<string, AttributedRequest[]>();
-    for (const { stage, evidence } of this.thresholds) {
-      const matching = requests.filter((r) => evidence.matches(asFunnelEvent(r)) && couldLower(known, r, stage));
-      if (matching.length > 0) byStage.set(stage, matching);
+  thresholdCandidates(requests: AttributedRequest[], known: KnownEvidence): ThresholdCandidates {
+    // Per threshold, not per stage: a stage may be proved by several thresholds, each matching other requests.
+    const byThreshold: ThresholdCandidates = new Map();
+    for (const entry of this.thresholds) {
+      const matching = requests.filter((r) => entry.evidence.matches(asFunnelEvent(r)) && couldLower(known, r, entry.stage));
+      if (matching.length > 0) byThreshold.set(entry, matching);
     }
-    return byStage;
+    return byThreshold;
   }
 
   /**
@@ -91,13 +97,13 @@ export class FunnelEvidence {
    * developers who cannot reach the threshold yet (one endpoint, too few requests), for no read of
    * their requests.
    */
-  async ofThresholds(sql: Sql, candidates: Map<string, AttributedRequest[]>): Promise<EvidenceCandidate[]> {
+  async ofThresholds(sql: Sql, candidates: ThresholdCandidates): Promise<EvidenceCandidate[]> {
     if (candidates.size === 0) return [];
     const developers = [...new Set([...candidates.values()].flat().map((r) => r.developerId))].sort();
     const totals = await endpointTotals(sql, developers);
     const proofs: EvidenceCandidate[] = [];
-    for (const { stage, evidence, threshold } of this.thresholds) {
-      const requests = (candidates.get(stage) ?? []).filter((r) => mayReach(evidence, threshold, totals.get(r.developerId) ?? []));
+    for (const [{ stage, evidence, threshold }, matching] of candidates) {
+      const requests = matching.filter((r) => mayReach(evidence, threshold, totals.get(r.developerId) ?? []));
       if (requests.length === 0) continue;
       const spans = spansOf(requests, threshold.windowMs);
       const stored = await storedRequests(sql, spans);

@@ -68,4 +68,39 @@ describe.each(databaseBackends())('stage evidence of random funnels at ingest (%
       { numRuns: 40, endOnFailure: true },
     );
   }, 300_000);
+
+  // Found by the property above (seed -1411971280): a stage proved by two thresholds kept only the
+  // last one's candidates, so requests matching the first alone, days before, never proved it.
+  it("evaluates each of a stage's thresholds with its own requests", async () => {
+    const version = ++run;
+    const developerId = `${backend}_two_thresholds`;
+    const document = funnelDocument.parse({
+      stages: [
+        { id: 'signed_up', evidence: [{ event: 'developer.signed_up' }] },
+        {
+          id: 'active',
+          evidence: [{ request: { status: '2xx', count: 3, within: '24h' } }, { request: { mode: 'live', distinctEndpoints: 2, within: '1h' } }],
+        },
+      ],
+    });
+    await db.pool.query(`INSERT INTO funnel_versions (version, document, source, author, reason, diff) VALUES ($1, $2, '', 'test', 'two thresholds', '')`, [
+      version,
+      JSON.stringify(document),
+    ]);
+    const at = (hour: number) => new Date(Date.UTC(2026, 10, 1, hour)).toISOString();
+    const call = (n: number, hour: number, mode: 'test' | 'live') => ({
+      id: `${developerId}-r${n}`,
+      type: 'api.request' as const,
+      occurredAt: at(hour),
+      properties: { apiKey: `key_${developerId}`, endpoint: `/v1/e${n}`, method: 'GET', status: 200, mode },
+    });
+    // The requests come before their key: the key's creation attributes them all in one batch.
+    const ingestor = new EventIngestor(db.pool);
+    await ingestor.ingest([call(1, 1, 'test'), call(2, 2, 'test'), call(3, 3, 'test'), call(4, 80, 'live')] as IngestEvent[]);
+    await ingestor.ingest([
+      { id: `${developerId}-k`, type: 'api_key.created', developerId, occurredAt: at(0), properties: { apiKey: `key_${developerId}`, mode: 'live' } },
+    ] as IngestEvent[]);
+    const { rows } = await db.pool.query('SELECT event_id FROM stage_evidence WHERE developer_id = $1 AND funnel_version = $2', [developerId, version]);
+    expect(rows).toEqual([{ event_id: `${developerId}-r3` }]);
+  });
 });

@@ -17,8 +17,14 @@ export interface SourceIngest {
  * woken for the signals they queued, the Prometheus counts, and the source's own counts
  * (GET /v1/sources). Nothing to store is an answer of zeros, with no transaction.
  */
-export async function ingestFromSource(request: FastifyRequest, events: IngestEvent[], { ingestor, stats, onSignalsQueued }: SourceIngest): Promise<Omit<IngestResult, 'signals'>> {
-  const result = events.length > 0 ? await ingestor.ingest(events) : { accepted: 0, duplicates: 0, unattributed: 0, signals: 0, deleted: 0 };
+export async function ingestFromSource(
+  request: FastifyRequest,
+  events: IngestEvent[],
+  { ingestor, stats, onSignalsQueued }: SourceIngest,
+  options: { imported?: boolean } = {},
+): Promise<Omit<IngestResult, 'signals'>> {
+  const result =
+    events.length > 0 ? await ingestor.ingest(events, options.imported ? { imported: true } : {}) : { accepted: 0, duplicates: 0, unattributed: 0, signals: 0, deleted: 0 };
   if (result.signals > 0) onSignalsQueued?.();
   ingestEvents.inc({ result: 'accepted' }, result.accepted);
   ingestEvents.inc({ result: 'duplicate' }, result.duplicates);

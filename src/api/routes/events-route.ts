@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ingestBody, ingestEvent, MAX_EVENTS_PER_BATCH } from '../../events/event-schemas.ts';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
-import { ingestEvents, ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestRejected } from '../../metrics/process-metrics.ts';
+import { ingestFromSource } from '../../sources/ingest-from-source.ts';
 import type { SourceName, SourceStats } from '../../sources/source-stats.ts';
 import { bearerAuth, type AcceptedKeys } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
@@ -75,15 +76,7 @@ export function ingestEndpoint(
       },
     },
     async (request, reply) => {
-      const result = await ingestor.ingest(request.body.events, imported ? { imported } : {});
-      if (result.signals > 0) onSignalsQueued?.();
-      ingestEvents.inc({ result: 'accepted' }, result.accepted);
-      ingestEvents.inc({ result: 'duplicate' }, result.duplicates);
-      stats.note(
-        request,
-        result,
-        request.body.events.map((e) => e.occurredAt),
-      );
+      const result = await ingestFromSource(request, request.body.events, { ingestor, stats, onSignalsQueued }, { imported });
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates, unattributed: result.unattributed, deleted: result.deleted });
     },
   );

@@ -26,6 +26,14 @@ const MAX_BODY = 64 * 1024;
 /** Seen signatures are kept a little longer than a signature stays fresh (5 minutes). */
 const REPLAY_WINDOW = '10 minutes';
 
+/** The refusal of an action on someone else's case, naming the owner (a Slack user is mentioned). */
+function ownedAnswer(owner: string, action: string): string {
+  const who = /^[UW][A-Z0-9]{2,}$/.test(owner) ? `<@${owner}>` : owner;
+  return action === 'claim'
+    ? `This case is claimed by ${who}: use *Take over* to make it yours.`
+    : `This case is claimed by ${who}: only they may act on it. Use *Take over* to make it yours.`;
+}
+
 const ANSWERS = {
   closed: 'This case is closed: nothing changed.',
   not_found: 'Onramp does not know this case.',
@@ -67,15 +75,22 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
       if (gateway) await gateway.openNoteModal(interaction.triggerId, interaction.caseId, { channel: interaction.channel, messageTs: interaction.messageTs });
       return;
     }
+    const anyMayAct = (await currentPolicy())?.document.agents.anyMayAct ?? false;
     const outcome = await actOnHandoff(temporal, prisma, {
       caseId: interaction.caseId,
       action: interaction.action,
       actor: interaction.actor.slackUserId,
+      ...(interaction.takeOver ? { takeOver: true } : {}),
+      ...(anyMayAct ? { bypassOwner: 'policy' as const } : {}),
       ...(interaction.note ? { note: interaction.note } : {}),
       ...(interaction.snoozeFor ? { snoozeMs: SNOOZE_CHOICES[interaction.snoozeFor] } : {}),
       ...(interaction.outcome ? { outcome: interaction.outcome } : {}),
     });
-    if (!outcome.ok) await answer(interaction, `${ANSWERS[outcome.code]}${outcome.code === 'invalid' ? ` (${outcome.message})` : ''}`);
+    if (!outcome.ok)
+      await answer(
+        interaction,
+        outcome.code === 'owned' ? ownedAnswer(outcome.owner!, interaction.action) : `${ANSWERS[outcome.code]}${outcome.code === 'invalid' ? ` (${outcome.message})` : ''}`,
+      );
   };
 
   app.post(

@@ -132,7 +132,7 @@ export function actionProblem(
 }
 
 /** Who owns a case: its claimer, while it is claimed (or snoozed from claimed). */
-export function ownerOf(c: ActiveCase): string | undefined {
+function ownerOf(c: ActiveCase): string | undefined {
   return c.status === 'claimed' || (c.status === 'snoozed' && c.beforeSnooze === 'claimed') ? c.owner : undefined;
 }
 

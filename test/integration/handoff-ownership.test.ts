@@ -112,8 +112,9 @@ describe.each(databaseBackends())('who may act on a claimed case (dev server, HT
     const channel = slack.channelId('#onboarding-help')!;
     await interact(blockAction({ caseId, actionId: ACTION_IDS.claim, user: 'U0OWNER', channel }));
     await eventually(() => handoff(caseId), { until: (c) => c.owner === 'U0OWNER', describe: `${caseId} claimed by U0OWNER` });
-    const post = await eventually(() => slack.messages(channel).find((m) => !m.thread_ts && m.text.includes(`${backend}_own_slack`)), {
-      until: (m) => JSON.stringify(m?.blocks).includes(ACTION_IDS.takeOver),
+    // The post, not a reply (Slack marks a parent with its own ts as thread_ts).
+    const post = await eventually(() => slack.messages('#onboarding-help').find((m) => (m.thread_ts ?? m.ts) === m.ts && m.text.includes(`${backend}_own_slack`)), {
+      until: (m) => m !== undefined && JSON.stringify(m.blocks).includes(ACTION_IDS.takeOver),
       describe: 'the case message offering Take over',
     });
     expect(JSON.stringify(post!.blocks)).not.toContain(`"${ACTION_IDS.claim}"`);

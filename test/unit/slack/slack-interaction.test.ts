@@ -24,7 +24,7 @@ describe('Slack interaction payloads', () => {
   });
 
   it('take over: a claim that says so', () => {
-    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.takeOver, user, ...where }))).toEqual({
+    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.takeOver, user, ...where }))).toMatchObject({
       kind: 'action',
       caseId,
       action: 'claim',

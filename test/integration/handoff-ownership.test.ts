@@ -123,6 +123,11 @@ describe.each(databaseBackends())('who may act on a claimed case (dev server, HT
     const refusal = await eventually(() => slack.ephemerals().filter((e) => e.user === 'U0OTHER'), { until: (e) => e.length > 0, describe: 'a refusal shown to U0OTHER' });
     expect(refusal[0]!.text).toBe('This case is claimed by <@U0OWNER>: only they may act on it. Use *Take over* to make it yours.');
     expect((await handoff(caseId)).status).toBe('claimed');
+    // Add note opens no modal on someone else's case: the same refusal, at once.
+    const modals = slack.views().length;
+    await interact(blockAction({ caseId, actionId: ACTION_IDS.note, user: 'U0OTHER', channel }));
+    await eventually(() => slack.ephemerals().filter((e) => e.user === 'U0OTHER'), { until: (e) => e.length > 1, describe: 'a second refusal shown to U0OTHER' });
+    expect(slack.views()).toHaveLength(modals);
 
     await interact(blockAction({ caseId, actionId: ACTION_IDS.takeOver, user: 'U0OTHER', channel }));
     const taken = await eventually(() => handoff(caseId), { until: (c) => c.owner === 'U0OTHER', describe: `${caseId} taken over by U0OTHER` });

@@ -69,9 +69,18 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
     return agents.userGroups.length > 0 && gateway !== undefined && (await gateway.isMemberOfAny(userId, agents.userGroups));
   };
 
+  /** Someone else's case, as last recorded: no modal to type a note into that the journey would refuse. */
+  const ownedByAnother = async (caseId: string, userId: string): Promise<string | undefined> => {
+    if ((await currentPolicy())?.document.agents.anyMayAct) return undefined;
+    const row = await prisma.handoff.findUnique({ where: { id: caseId }, select: { owner: true, status: true } });
+    return row?.owner && row.owner !== userId && (row.status === 'claimed' || row.status === 'snoozed') ? row.owner : undefined;
+  };
+
   const carryOut = async (interaction: ActionInteraction | OpenNoteInteraction) => {
     if (!(await allowed(interaction.actor.slackUserId))) return answer(interaction, ANSWERS.forbidden);
     if (interaction.kind === 'open_note') {
+      const owner = await ownedByAnother(interaction.caseId, interaction.actor.slackUserId);
+      if (owner) return answer(interaction, ownedAnswer(owner, 'note'));
       if (gateway) await gateway.openNoteModal(interaction.triggerId, interaction.caseId, { channel: interaction.channel, messageTs: interaction.messageTs });
       return;
     }

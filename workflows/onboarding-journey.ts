@@ -171,7 +171,14 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
     {
       validator: (action) => {
         const problem = actionProblem(journey.context.handoff, action);
-        if (problem) throw ApplicationFailure.create({ type: 'HandoffActionRejected', message: problem.message, details: [problem.code], nonRetryable: true });
+        // Validators do not run on replay: what they refuse may change without a patch.
+        if (problem)
+          throw ApplicationFailure.create({
+            type: 'HandoffActionRejected',
+            message: problem.message,
+            details: problem.owner ? [problem.code, problem.owner] : [problem.code],
+            nonRetryable: true,
+          });
       },
     },
   );

@@ -34,12 +34,13 @@ function keyCheck(acceptedKeys: readonly string[] | AcceptedKeys): (token: strin
   };
 }
 
+const bearerToken = (request: FastifyRequest) => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+
 /** A bearer-token check (see keyCheck). The token itself is never logged. */
 export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
   const isAccepted = keyCheck(acceptedKeys);
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const token = bearerToken(request);
     if (token !== undefined && (await isAccepted(token))) return;
     return reply
       .code(401)
@@ -47,6 +48,15 @@ export function bearerAuth(acceptedKeys: readonly string[] | AcceptedKeys) {
       .send({ errors: [{ path: 'authorization', message: token === undefined ? 'missing bearer token in the Authorization header' : 'invalid key' }] });
   };
   return Object.assign(hook, { [REQUIRES_KEY]: true });
+}
+
+/** Whether the request's bearer key is one of `keys` (e.g. an admin key on a route agents share), checked as bearerAuth checks. */
+export function presentedKeyIn(keys: readonly string[] | AcceptedKeys) {
+  const isOneOf = keyCheck(keys);
+  return async (request: FastifyRequest): Promise<boolean> => {
+    const token = bearerToken(request);
+    return token !== undefined && (await isOneOf(token));
+  };
 }
 
 /**

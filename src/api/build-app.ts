@@ -206,8 +206,10 @@ export async function buildApp({
     temporal,
     funnel,
     showEmail: async () => (await escalationPolicy.active())?.document.privacy.showEmail ?? false,
+    anyAgentMayAct: async () => (await escalationPolicy.active())?.document.agents.anyMayAct ?? false,
     ...(slack?.publicUrl ? { publicUrl: slack.publicUrl } : {}),
     agentKeys: agents,
+    adminKeys,
     readKeys: anyOf(ingest, agents),
   });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });

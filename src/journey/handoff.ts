@@ -90,6 +90,13 @@ export interface HandoffAction {
   note?: string;
   snoozeMs?: number;
   outcome?: string;
+  /** A claim of a case someone else owns: taking it over, explicitly (without it the claim is refused). */
+  takeOver?: boolean;
+  /**
+   * Why this actor may act on a case someone else owns: the admin key, or a policy that lets any
+   * agent act (`agents.anyMayAct`, read by the edge). Checked by `actionProblem` only.
+   */
+  bypassOwner?: 'admin' | 'policy';
   /** Workflow time of the action. */
   at: number;
 }
@@ -98,7 +105,7 @@ export interface HandoffAction {
 export function actionProblem(
   state: HandoffState | undefined,
   action: Omit<HandoffAction, 'type' | 'at'>,
-): { code: 'not_found' | 'closed' | 'invalid'; message: string } | undefined {
+): { code: 'not_found' | 'closed' | 'invalid' | 'owned'; message: string; owner?: string } | undefined {
   const active = state?.active;
   if (!active || active.id !== action.caseId) {
     if (state?.lastClosed?.id === action.caseId || (state && caseNumber(action.caseId) !== undefined && caseNumber(action.caseId)! <= state.opened)) {
@@ -106,12 +113,27 @@ export function actionProblem(
     }
     return { code: 'not_found', message: `no case ${action.caseId}` };
   }
+  const owner = ownerOf(active);
+  if (owner !== undefined && owner !== action.actor && action.bypassOwner !== 'admin') {
+    // Taking over is always explicit; the policy may let any agent do the rest.
+    if (action.action === 'claim' && !action.takeOver) {
+      return { code: 'owned', owner, message: `case ${action.caseId} is claimed by ${owner}: claim with takeOver to take it over` };
+    }
+    if (action.action !== 'claim' && action.bypassOwner !== 'policy') {
+      return { code: 'owned', owner, message: `case ${action.caseId} is claimed by ${owner}: only they may ${action.action} it (or take it over first)` };
+    }
+  }
   if (action.action === 'resolve' && (!action.outcome || !active.outcomes.includes(action.outcome))) {
     return { code: 'invalid', message: `outcome must be one of: ${active.outcomes.join(', ')}` };
   }
   if (action.action === 'note' && !action.noteId && !action.note?.trim()) return { code: 'invalid', message: 'a note needs text' };
   if (action.action === 'snooze' && !(action.snoozeMs && action.snoozeMs > 0)) return { code: 'invalid', message: 'snooze needs a positive duration' };
   return undefined;
+}
+
+/** Who owns a case: its claimer, while it is claimed (or snoozed from claimed). */
+function ownerOf(c: ActiveCase): string | undefined {
+  return c.status === 'claimed' || (c.status === 'snoozed' && c.beforeSnooze === 'claimed') ? c.owner : undefined;
 }
 
 function caseNumber(caseId: string): number | undefined {

@@ -78,9 +78,10 @@ export const escalationPolicyDocument = z
           .array(z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user-group id (S…)'))
           .default([])
           .describe('Slack user groups whose members may act'),
+        anyMayAct: z.boolean().default(false).describe('true: any agent may note, snooze, return or resolve a case someone else claimed (taking it over stays explicit)'),
       })
       .prefault({})
-      .describe('Who may act from Slack; both empty: anyone who sees the message'),
+      .describe('Who may act: from Slack (users and groups both empty: anyone who sees the message), and on whose cases'),
   })
   .superRefine((doc, ctx) => {
     doc.stopNudgesOn.forEach((outcome, index) => {

@@ -165,6 +165,21 @@ function actionsBlock(view: CaseView, outcomes: string[]): KnownBlock {
   if (view.status !== 'claimed') {
     elements.push({ type: 'button', action_id: ACTION_IDS.claim, text: plain('Claim', SLACK_LIMITS.buttonText), style: 'primary', value: view.id } satisfies Button);
   }
+  if (view.owner && (view.status === 'claimed' || view.status === 'snoozed')) {
+    // Only the owner acts on a claimed case; anyone else takes it over first, explicitly.
+    elements.push({
+      type: 'button',
+      action_id: ACTION_IDS.takeOver,
+      text: plain('Take over', SLACK_LIMITS.buttonText),
+      value: view.id,
+      confirm: {
+        title: plain('Take over this case?', 100),
+        text: plain('It becomes yours; the log names you and the previous owner.', 300),
+        confirm: plain('Take over', 30),
+        deny: plain('Cancel', 30),
+      },
+    } satisfies Button);
+  }
   elements.push({ type: 'button', action_id: ACTION_IDS.note, text: plain('Add note', SLACK_LIMITS.buttonText), value: view.id } satisfies Button);
   elements.push({
     type: 'static_select',

@@ -13,6 +13,8 @@ import { z } from 'zod';
 /** Action ids of the elements in a case message. */
 export const ACTION_IDS = {
   claim: 'onramp.claim',
+  /** A claim of a case someone else owns (shown where a claimed case is). */
+  takeOver: 'onramp.take_over',
   /** A button: opens the note modal. */
   note: 'onramp.note',
   /** A static_select with options `1h`, `1d`. */
@@ -127,6 +129,8 @@ export interface ActionInteraction {
   caseId: string;
   action: CaseAction;
   actor: InteractionActor;
+  /** `claim` from the Take over button. */
+  takeOver?: true;
   /** `note`: the text (trimmed, ≤ 2000 characters). */
   note?: string;
   /** `snooze`: how long (see SNOOZE_CHOICES). */
@@ -167,7 +171,9 @@ export interface InteractionError {
 
 export type ParsedInteraction = ActionInteraction | OpenNoteInteraction | IgnoredInteraction | InteractionError;
 
-const actionById = new Map<string, CaseAction>(Object.entries(ACTION_IDS).flatMap(([action, id]) => (action === 'openJourney' ? [] : [[id, action as CaseAction]])));
+const actionById = new Map<string, CaseAction>(
+  Object.entries(ACTION_IDS).flatMap(([action, id]) => (action === 'openJourney' ? [] : [[id, action === 'takeOver' ? 'claim' : (action as CaseAction)]])),
+);
 
 function fail(path: string, message: string, viewErrors?: Record<string, string>): InteractionError {
   return { kind: 'error', path, message, ...(viewErrors ? { viewErrors } : {}) };
@@ -238,7 +244,7 @@ function fromBlockActions(payload: BlockActionsPayload): ParsedInteraction {
       return { kind: 'action', caseId, action, actor, outcome, ...where };
     }
     default:
-      return { kind: 'action', caseId, action, actor, ...where };
+      return { kind: 'action', caseId, action, actor, ...(element.action_id === ACTION_IDS.takeOver ? { takeOver: true as const } : {}), ...where };
   }
 }
 

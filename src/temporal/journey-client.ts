@@ -30,7 +30,15 @@ export async function feedJourney(temporal: Client, developerId: string, events:
   );
 }
 
-export type CaseActionOutcome = { ok: true; result: HandoffActionResult } | { ok: false; code: 'not_found' | 'closed' | 'invalid' | 'unavailable'; message: string };
+export type CaseActionOutcome =
+  | { ok: true; result: HandoffActionResult }
+  | {
+      ok: false;
+      code: 'not_found' | 'closed' | 'invalid' | 'owned' | 'unavailable';
+      message: string;
+      /** `owned`: who owns the case. */
+      owner?: string;
+    };
 
 /**
  * Hands an agent's action to the journey's update handler, which rejects it (not found, closed,
@@ -45,7 +53,8 @@ export async function actOnJourneyCase(temporal: Client, developerId: string, in
     return { ok: true, result };
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === 'HandoffActionRejected') {
-      const code = error.cause.details?.[0];
+      const [code, owner] = error.cause.details ?? [];
+      if (code === 'owned') return { ok: false, code, message: error.cause.message, owner: String(owner) };
       return { ok: false, code: code === 'closed' || code === 'not_found' ? code : 'invalid', message: error.cause.message };
     }
     if (error instanceof WorkflowNotFoundError) return { ok: false, code: 'closed', message: `the journey of case ${input.caseId} has ended` };

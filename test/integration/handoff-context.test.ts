@@ -163,14 +163,22 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
 
     const note = await onramp(['note', caseId, 'Their key is a live key on the test host', '--actor', 'ana@example.com']);
     expect(note).toMatchObject({ code: 0, stdout: `noted: ${caseId} is snoozed\n` });
-    const badOutcome = await onramp(['resolve', caseId, 'shrug', '--actor', 'ana@example.com']);
+    // Once ana claims it, bo takes it over only by saying so.
+    expect((await onramp(['claim', caseId, '--actor', 'ana@example.com'])).stdout).toBe(`claimed: ${caseId} is claimed (owner ana@example.com)\n`);
+    const notYours = await onramp(['claim', caseId, '--actor', 'bo@example.com']);
+    expect(notYours.code).toBe(1);
+    expect(notYours.stderr).toContain('claimed by ana@example.com');
+    const takenOver = await onramp(['claim', caseId, '--take-over', '--actor', 'bo@example.com']);
+    expect(takenOver).toMatchObject({ code: 0, stdout: `claimed: ${caseId} is claimed (owner bo@example.com)\n` });
+    const badOutcome = await onramp(['resolve', caseId, 'shrug', '--actor', 'bo@example.com']);
     expect(badOutcome.code).toBe(1);
     expect(badOutcome.stderr).toContain('outcome must be one of: unblocked');
-    const resolved = await onramp(['resolve', caseId, 'unblocked', '--note', 'rotated the key', '--actor', 'ana@example.com', '--json']);
+    const resolved = await onramp(['resolve', caseId, 'unblocked', '--note', 'rotated the key', '--actor', 'bo@example.com', '--json']);
     expect(JSON.parse(resolved.stdout)).toMatchObject({ changed: true, case: { status: 'resolved', outcome: 'unblocked' } });
     const late = await onramp(['claim', caseId, '--actor', 'bo@example.com']);
     expect(late.code).toBe(1);
     expect(late.stderr).toContain('409');
+    expect(late.stderr).toContain('is closed');
     expect((await onramp(['show', `${id}.h9`])).code).toBe(1);
     expect((await onramp(['list', '--key', INGEST_KEY])).code).toBe(1);
     const keyless = await onramp(['list'], {});

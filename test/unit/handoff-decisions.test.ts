@@ -128,6 +128,50 @@ describe('handoff decisions (pure, through the machine)', () => {
     expect(sends(resumed).map((s) => s.decision.ruleId)).toEqual(['first-call-second-nudge']);
   });
 
+  it("keeps a claimed case its owner's: another agent takes it over only explicitly, and acts on it only with the policy or the admin key", () => {
+    const j = withKey('dev-own');
+    const openedAt = t0 + 7 * DAY;
+    j.decide(openedAt);
+    const caseId = 'dev-own/h1';
+    // Unclaimed: anyone acts.
+    expect(actionProblem(j.handoff, { caseId, action: 'note', actor: 'U2', note: 'seen' })).toBeUndefined();
+    j.act({ action: 'claim', actor: 'U1', at: openedAt + HOUR });
+    expect(actionProblem(j.handoff, { caseId, action: 'claim', actor: 'U2' })).toEqual({
+      code: 'owned',
+      owner: 'U1',
+      message: `case ${caseId} is claimed by U1: claim with takeOver to take it over`,
+    });
+    for (const action of [
+      { action: 'note', note: 'mine now?' },
+      { action: 'snooze', snoozeMs: HOUR },
+      { action: 'return' },
+      { action: 'resolve', outcome: 'unblocked' },
+    ] as const) {
+      expect(actionProblem(j.handoff, { caseId, actor: 'U2', ...action }), action.action).toMatchObject({
+        code: 'owned',
+        owner: 'U1',
+        message: expect.stringContaining(`only they may ${action.action}`),
+      });
+      expect(actionProblem(j.handoff, { caseId, actor: 'U2', bypassOwner: 'policy', ...action })).toBeUndefined();
+      expect(actionProblem(j.handoff, { caseId, actor: 'admin (U2)', bypassOwner: 'admin', ...action })).toBeUndefined();
+      expect(actionProblem(j.handoff, { caseId, actor: 'U1', ...action })).toBeUndefined();
+    }
+    // The policy lets any agent act, not take over silently; the admin key may.
+    expect(actionProblem(j.handoff, { caseId, action: 'claim', actor: 'U2', bypassOwner: 'policy' })).toMatchObject({ code: 'owned' });
+    expect(actionProblem(j.handoff, { caseId, action: 'claim', actor: 'admin (U2)', bypassOwner: 'admin' })).toBeUndefined();
+    // Snoozed by its owner, it stays theirs.
+    j.act({ action: 'snooze', actor: 'U1', snoozeMs: HOUR, at: openedAt + 2 * HOUR });
+    expect(actionProblem(j.handoff, { caseId, action: 'note', actor: 'U2', note: 'hello' })).toMatchObject({ code: 'owned', owner: 'U1' });
+    const taken = j.act({ action: 'claim', actor: 'U2', takeOver: true, at: openedAt + 3 * HOUR }) as MachineEffect[];
+    expect(taken.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')).toMatchObject({
+      step: 'claimed',
+      actor: 'U2',
+      detail: { from: 'U1' },
+      case: { owner: 'U2', status: 'claimed' },
+    });
+    expect(actionProblem(j.handoff, { caseId, action: 'note', actor: 'U1', note: 'still mine?' })).toMatchObject({ code: 'owned', owner: 'U2' });
+  });
+
   it('records a note by reference: the step carries the note id, never text (the edge keeps the text in PostgreSQL)', () => {
     const j = withKey('dev-ref');
     const openedAt = t0 + 7 * DAY;

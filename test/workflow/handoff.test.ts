@@ -162,6 +162,35 @@ describe.each(databaseBackends())('handoff to a person (time-skipping server, re
     expect(await eventually(sentRules, { until: (r) => r.length > 1, describe: `two nudges sent to ${id}` })).toEqual(['first-call-help', 'first-call-second-nudge']);
   });
 
+  it("refuses an action on someone else's case before it reaches the history, and takes a case over only when asked", async () => {
+    const id = await developer();
+    await start(id);
+    await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
+    await env.sleep('1 minute');
+    await eventually(() => postsFor('#onboarding-help', id), { until: (p) => p.length > 0, describe: `the case of ${id} posted in #onboarding-help` });
+    await act(id, { action: 'claim', actor: 'U0AGENT1' });
+    await act(id, { action: 'snooze', actor: 'U0AGENT1', snoozeMs: HOUR });
+    const rejected = {
+      cause: { type: 'HandoffActionRejected', details: ['owned', 'U0AGENT1'], message: `case ${id}/h1 is claimed by U0AGENT1: claim with takeOver to take it over` },
+    };
+    await expect(act(id, { action: 'claim', actor: 'U0AGENT2' })).rejects.toMatchObject(rejected);
+    await expect(act(id, { action: 'resolve', actor: 'U0AGENT2', outcome: 'unblocked' })).rejects.toMatchObject({ cause: { details: ['owned', 'U0AGENT1'] } });
+    // Refused by the validator: no Update in the history.
+    const history = await env.client.workflow.getHandle(journeyWorkflowId(id)).fetchHistory();
+    expect(history.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(2);
+
+    expect(await act(id, { action: 'claim', actor: 'U0AGENT2', takeOver: true })).toMatchObject({ case: { status: 'claimed', owner: 'U0AGENT2', snoozedUntil: null } });
+    expect(await act(id, { action: 'note', actor: 'U0AGENT1', bypassOwner: 'policy', note: 'handing over: they use a live key' })).toMatchObject({ case: { owner: 'U0AGENT2' } });
+    const log = await eventually(() => steps(id), { until: (s) => s.length >= 5, describe: `five handoff steps of ${id}` });
+    expect(log.map((s) => [s.step, s.actor])).toEqual([
+      ['escalated', null],
+      ['claimed', 'U0AGENT1'],
+      ['snoozed', 'U0AGENT1'],
+      ['claimed', 'U0AGENT2'],
+      ['note', 'U0AGENT1'],
+    ]);
+  });
+
   it('re-escalates an unclaimed case to the next level when the claim SLA passes, mentioning the group', async () => {
     const id = await developer();
     await start(id);

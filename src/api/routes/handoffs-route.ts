@@ -7,7 +7,7 @@ import { actOnHandoff } from '../../temporal/act-on-handoff.ts';
 import { journeyCaseId } from '../../cases/case-id.ts';
 import { duration } from '../../rules/duration-schema.ts';
 import { durationMs } from '../../rules/duration.ts';
-import { bearerAuth, type AcceptedKeys } from '../auth.ts';
+import { bearerAuth, presentedKeyIn, type AcceptedKeys } from '../auth.ts';
 import { gatherCaseSummaries, gatherWholeCase } from '../../cases/gather-case-context.ts';
 import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import {
@@ -31,10 +31,14 @@ export interface HandoffsRouteOptions {
   funnel: ReadFunnelInForce;
   /** The escalation policy in force: its `privacy.showEmail` unmasks the contact, as in Slack. */
   showEmail: () => Promise<boolean>;
+  /** The policy in force lets any agent act on a case someone else claimed (`agents.anyMayAct`). */
+  anyAgentMayAct: () => Promise<boolean>;
   /** Base of the journey link; unset: the address the request came to. */
   publicUrl?: string;
   /** Agent and admin keys: list cases and act on them. */
   agentKeys: readonly string[];
+  /** Among those, the admin keys: they act on anyone's case, logged as `admin (<actor>)`. */
+  adminKeys: readonly string[];
   /** Keys that may read one developer's cases (the journey's readers, and agents). */
   readKeys: readonly string[] | AcceptedKeys;
 }
@@ -44,7 +48,11 @@ const MAX_SNOOZE = '7d';
 
 /** One body per action; the field that is wrong is named. */
 export const actionBody = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('claim'), actor }),
+  z.object({
+    action: z.literal('claim'),
+    actor,
+    takeOver: z.boolean().optional().describe('true: take over a case someone else claimed (without it, such a claim is a 409 naming the owner)'),
+  }),
   z.object({ action: z.literal('note'), actor, note: z.string().max(2000).regex(/\S/, 'must not be blank').trim() }),
   z.object({
     action: z.literal('snooze'),
@@ -70,12 +78,30 @@ const caseIdParam = z.object({
 
 const noCase = (id: string) => ({ errors: [{ path: 'id', message: `no case ${id}` }] });
 
-const STATUS_OF_PROBLEM = { not_found: 404, closed: 409, invalid: 400, unavailable: 503 } as const;
+const STATUS_OF_PROBLEM = { not_found: 404, closed: 409, owned: 409, invalid: 400, unavailable: 503 } as const;
+
+/** The field a refusal is about. */
+function refusedField(code: keyof typeof STATUS_OF_PROBLEM, action: z.infer<typeof actionBody>['action']): string {
+  switch (code) {
+    case 'invalid':
+      return action === 'resolve' ? 'outcome' : action === 'snooze' ? 'for' : 'note';
+    case 'not_found':
+      return 'id';
+    case 'owned':
+      return action === 'claim' ? 'takeOver' : 'actor';
+    default:
+      return '';
+  }
+}
 
 /** Handoff cases without Slack: list (each summarized), read whole (context and log), and act (claim, note, snooze, return, resolve). */
-export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (app, { prisma, pool, temporal, funnel, showEmail, publicUrl, agentKeys, readKeys }) => {
+export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (
+  app,
+  { prisma, pool, temporal, funnel, showEmail, anyAgentMayAct, publicUrl, agentKeys, adminKeys, readKeys },
+) => {
   const security = [{ bearer: [] }];
   const agentsOnly = bearerAuth(agentKeys);
+  const isAdmin = presentedKeyIn(adminKeys);
 
   app.get(
     '/v1/handoffs',
@@ -138,7 +164,10 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
       onRequest: agentsOnly,
       schema: {
         summary: 'Act on a case: claim, note, snooze, return to automation, resolve',
-        description: 'An `Idempotency-Key` header makes a retried request apply once. A claim by the current owner changes nothing (`changed: false`).',
+        description:
+          'An `Idempotency-Key` header makes a retried request apply once. A claim by the current owner changes nothing (`changed: false`). ' +
+          'A case someone else claimed is refused (409 naming the owner): a claim needs `takeOver: true`, the other actions the owner, ' +
+          'unless the policy lets any agent act (`agents.anyMayAct`). The admin key acts on any case, logged as `admin (<actor>)`.',
         security,
         params: caseIdParam,
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
@@ -157,13 +186,18 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
       const body = request.body;
       const caseId = journeyCaseId(request.params.id);
       if (caseId === undefined) return reply.code(404).send(noCase(request.params.id));
+      const asAdmin = await isAdmin(request);
+      const bypassOwner = asAdmin ? 'admin' : (await anyAgentMayAct()) ? 'policy' : undefined;
       const outcome = await actOnHandoff(
         temporal,
         prisma,
         {
           caseId,
           action: body.action,
-          actor: body.actor,
+          // The log says who acted with the admin key, and that it was the admin key.
+          actor: asAdmin ? `admin (${body.actor})` : body.actor,
+          ...(bypassOwner ? { bypassOwner } : {}),
+          ...(body.action === 'claim' && body.takeOver ? { takeOver: true } : {}),
           ...('note' in body && body.note ? { note: body.note } : {}),
           ...(body.action === 'snooze' ? { snoozeMs: durationMs(body.for) } : {}),
           ...(body.action === 'resolve' ? { outcome: body.outcome } : {}),
@@ -171,7 +205,7 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
         request.headers['idempotency-key'],
       );
       if (outcome.ok) return { ...outcome.result, case: presentedCase(outcome.result.case) };
-      const path = outcome.code === 'invalid' ? (body.action === 'resolve' ? 'outcome' : body.action === 'snooze' ? 'for' : 'note') : outcome.code === 'not_found' ? 'id' : '';
+      const path = refusedField(outcome.code, body.action);
       if (outcome.code === 'unavailable') reply.header('retry-after', '5');
       return reply.code(STATUS_OF_PROBLEM[outcome.code]).send({ errors: [{ path, message: outcome.message }] });
     },

@@ -26,6 +26,14 @@ const MAX_BODY = 64 * 1024;
 /** Seen signatures are kept a little longer than a signature stays fresh (5 minutes). */
 const REPLAY_WINDOW = '10 minutes';
 
+/** The refusal of an action on someone else's case, naming the owner (a Slack user is mentioned). */
+function ownedAnswer(owner: string, action: string): string {
+  const who = /^[UW][A-Z0-9]{2,}$/.test(owner) ? `<@${owner}>` : owner;
+  return action === 'claim'
+    ? `This case is claimed by ${who}: use *Take over* to make it yours.`
+    : `This case is claimed by ${who}: only they may act on it. Use *Take over* to make it yours.`;
+}
+
 const ANSWERS = {
   closed: 'This case is closed: nothing changed.',
   not_found: 'Onramp does not know this case.',
@@ -61,21 +69,37 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
     return agents.userGroups.length > 0 && gateway !== undefined && (await gateway.isMemberOfAny(userId, agents.userGroups));
   };
 
+  /** Someone else's case, as last recorded: no modal to type a note into that the journey would refuse. */
+  const ownedByAnother = async (caseId: string, userId: string): Promise<string | undefined> => {
+    if ((await currentPolicy())?.document.agents.anyMayAct) return undefined;
+    const row = await prisma.handoff.findUnique({ where: { id: caseId }, select: { owner: true, status: true } });
+    return row?.owner && row.owner !== userId && (row.status === 'claimed' || row.status === 'snoozed') ? row.owner : undefined;
+  };
+
   const carryOut = async (interaction: ActionInteraction | OpenNoteInteraction) => {
     if (!(await allowed(interaction.actor.slackUserId))) return answer(interaction, ANSWERS.forbidden);
     if (interaction.kind === 'open_note') {
+      const owner = await ownedByAnother(interaction.caseId, interaction.actor.slackUserId);
+      if (owner) return answer(interaction, ownedAnswer(owner, 'note'));
       if (gateway) await gateway.openNoteModal(interaction.triggerId, interaction.caseId, { channel: interaction.channel, messageTs: interaction.messageTs });
       return;
     }
+    const anyMayAct = (await currentPolicy())?.document.agents.anyMayAct ?? false;
     const outcome = await actOnHandoff(temporal, prisma, {
       caseId: interaction.caseId,
       action: interaction.action,
       actor: interaction.actor.slackUserId,
+      ...(interaction.takeOver ? { takeOver: true } : {}),
+      ...(anyMayAct ? { bypassOwner: 'policy' as const } : {}),
       ...(interaction.note ? { note: interaction.note } : {}),
       ...(interaction.snoozeFor ? { snoozeMs: SNOOZE_CHOICES[interaction.snoozeFor] } : {}),
       ...(interaction.outcome ? { outcome: interaction.outcome } : {}),
     });
-    if (!outcome.ok) await answer(interaction, `${ANSWERS[outcome.code]}${outcome.code === 'invalid' ? ` (${outcome.message})` : ''}`);
+    if (!outcome.ok)
+      await answer(
+        interaction,
+        outcome.code === 'owned' ? ownedAnswer(outcome.owner!, interaction.action) : `${ANSWERS[outcome.code]}${outcome.code === 'invalid' ? ` (${outcome.message})` : ''}`,
+      );
   };
 
   app.post(

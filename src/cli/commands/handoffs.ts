@@ -54,9 +54,9 @@ export function handoffsCommand(program: Command): void {
         print(options.json, whole, () => formatHandoff(whole));
       }),
     );
-  withActor(handoffs.command('claim <id>').description('take the case (a claim by its owner changes nothing)')).action((id: string, options) =>
-    act(id, options, { action: 'claim', actor: options.actor }, 'claimed'),
-  );
+  withActor(handoffs.command('claim <id>').description('take the case (a claim by its owner changes nothing)'))
+    .option('--take-over', 'take over a case someone else claimed (without it, such a claim is refused)')
+    .action((id: string, options) => act(id, options, { action: 'claim', actor: options.actor, ...(options.takeOver ? { takeOver: true } : {}) }, 'claimed'));
   withActor(handoffs.command('note <id> <text>').description('add a note to the case log')).action((id: string, text: string, options) =>
     act(id, options, { action: 'note', actor: options.actor, note: text }, 'noted'),
   );

@@ -112,13 +112,13 @@ describe('case message (Block Kit)', () => {
     expect(a.elements[4]!.options!.map((o) => o.value)).toEqual(outcomes);
   });
 
-  it('hides Claim once claimed, and every action once the case is closed', () => {
+  it('hides Claim once claimed, offers Take over while someone owns the case, and hides every action once the case is closed', () => {
     const claimed = actions(buildCaseMessage({ view: view({ status: 'claimed', owner: 'U0AGENT1' }), context: context(), outcomes }).blocks)!;
     expect(claimed.elements.map((e) => e.action_id)).not.toContain(ACTION_IDS.claim);
-    expect(
-      actions(buildCaseMessage({ view: view({ status: 'snoozed', owner: 'U0AGENT1', snoozedUntil: '2026-11-02T14:00:00Z' }), context: context(), outcomes }).blocks)!.elements[0]!
-        .action_id,
-    ).toBe(ACTION_IDS.claim);
+    expect(claimed.elements[0]).toMatchObject({ action_id: ACTION_IDS.takeOver, value: 'dev_42/h1' });
+    const snoozed = actions(buildCaseMessage({ view: view({ status: 'snoozed', owner: 'U0AGENT1', snoozedUntil: '2026-11-02T14:00:00Z' }), context: context(), outcomes }).blocks)!;
+    expect(snoozed.elements.slice(0, 2).map((e) => e.action_id)).toEqual([ACTION_IDS.claim, ACTION_IDS.takeOver]);
+    expect(actions(buildCaseMessage({ view: view(), context: context(), outcomes }).blocks)!.elements.map((e) => e.action_id)).not.toContain(ACTION_IDS.takeOver);
 
     for (const status of ['resolved', 'returned'] as const) {
       const { blocks } = buildCaseMessage({

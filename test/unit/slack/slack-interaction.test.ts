@@ -23,6 +23,18 @@ describe('Slack interaction payloads', () => {
     }
   });
 
+  it('take over: a claim that says so', () => {
+    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.takeOver, user, ...where }))).toMatchObject({
+      kind: 'action',
+      caseId,
+      action: 'claim',
+      takeOver: true,
+      actor: { slackUserId: 'U0AGENT1', name: 'amy' },
+      ...where,
+    });
+    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.claim, user }))).not.toHaveProperty('takeOver');
+  });
+
   it('snooze: the option chosen, the case id from the actions block', () => {
     expect(parse(blockAction({ caseId, actionId: ACTION_IDS.snooze, user, selected: '1h' }))).toMatchObject({ kind: 'action', caseId, action: 'snooze', snoozeFor: '1h' });
     expect(parse(blockAction({ caseId, actionId: ACTION_IDS.snooze, user, selected: '1d' }))).toMatchObject({ snoozeFor: '1d' });

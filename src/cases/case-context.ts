@@ -142,4 +142,3 @@ export function slaStateOf(view: CaseView): SlaState {
   const snoozedUntil = view.status === 'snoozed' ? view.snoozedUntil : null;
   return { level: view.level, claimDueAt, resolveDueAt, breaches: view.breaches, snoozedUntil, dueAt: snoozedUntil ?? claimDueAt ?? resolveDueAt };
 }
-

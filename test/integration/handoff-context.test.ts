@@ -82,8 +82,10 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     expect(context.timeline.map((e: any) => e.what)).toEqual(expect.arrayContaining(['nudge sent: authentication-help', 'support.ticket_created']));
     expect(context.stage).toMatchObject({ id: 'credential_provisioned' });
     expect(context.escalation).toMatchObject({ criterion: 'support_ticket', policyVersion: 1, reason: whole.reason });
-    expect(context.sla).toEqual({ level: 1, claimDueAt: whole.claimDueAt, resolveDueAt: whole.resolveDueAt, breaches: [], snoozedUntil: null });
+    // Unclaimed: the claim SLA is the next deadline.
+    expect(context.sla).toEqual({ level: 1, claimDueAt: whole.claimDueAt, resolveDueAt: whole.resolveDueAt, breaches: [], snoozedUntil: null, dueAt: whole.claimDueAt });
     expect(context.journeyUrl).toMatch(new RegExp(`/v1/developers/${id}/journey$`));
+    expect(context.caseUrl).toMatch(new RegExp(`/dashboard/handoffs\\?case=${caseId}$`));
 
     // The Slack post is built from the same context: the same diagnosis line, the same masked email.
     const slackContext = await gatherCaseContext(h.db.pool, id, { showEmail: false, publicUrl: 'http://localhost', now: Date.now(), funnelInForce: funnelInForceCache(h.db.pool) });

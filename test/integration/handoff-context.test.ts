@@ -147,6 +147,9 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^${caseId} +snoozed +1 +— +Credential provisioned`, 'm'));
     expect(list.stdout).toMatch(/diagnosis: 6 × 401: .*credentials used wrongly/);
+    const queue = await onramp(['list', '--status', 'active', '--order', 'due', '--criterion', 'support_ticket', '--json']);
+    expect(queue.code, queue.stderr).toBe(0);
+    expect(JSON.parse(queue.stdout).handoffs.map((c: { id: string }) => c.id)).toContain(caseId);
 
     const shown = await onramp(['show', caseId]);
     expect(shown.code, shown.stderr).toBe(0);

@@ -1,5 +1,20 @@
-/** What the benches share: percentiles as PostgreSQL's percentile_cont, and polling until done. */
+/** What the benches share: their database, percentiles as PostgreSQL's percentile_cont, and polling until done. */
 import { readdirSync, readFileSync } from 'node:fs';
+import { openDatabase, type Database } from '../src/db/database.ts';
+import { applyMigrations } from '../src/db/migrate.ts';
+import { createTestDatabase, type DatabaseBackend, type TestDatabase } from '../test/support/test-databases.ts';
+
+/**
+ * A fresh, migrated database for one bench run: a new database on the PostgreSQL of
+ * BENCH_DATABASE_URL (or TEST_DATABASE_URL), else embedded PGlite; `database.drop()` removes it.
+ */
+export async function benchDatabase(): Promise<{ backend: DatabaseBackend; database: TestDatabase; db: Database }> {
+  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
+  const database = await createTestDatabase(backend);
+  await applyMigrations(database.url);
+  return { backend, database, db: openDatabase(database.url, { max: database.maxConnections }) };
+}
 
 /** Linear interpolation between closest ranks (position p·(n−1)) over a sorted copy. */
 export function percentile(values: readonly number[], p: number): number {

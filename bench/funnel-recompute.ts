@@ -6,17 +6,14 @@
  * floor the recomputation's evaluation, writes and signals stand on.
  */
 import { performance } from 'node:perf_hooks';
-import { openDatabase } from '../src/db/database.ts';
-import { applyMigrations } from '../src/db/migrate.ts';
 import { applyFunnelChange } from '../src/funnel/funnel-change.ts';
 import { SHIPPED_FUNNEL_FILE } from '../src/funnel/funnel-file.ts';
 import { FunnelStore } from '../src/funnel/funnel-store.ts';
 import { FunnelRecomputer } from '../src/ingest/funnel-recomputation.ts';
 import { EscalationPolicyStore } from '../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../src/rules/rule-store.ts';
-import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { seedDevelopers } from './seed-developers.ts';
-import { runMain } from './bench-support.ts';
+import { benchDatabase, runMain } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.RECOMPUTE_DEVELOPERS ?? 100_000);
 const BATCH = 200;
@@ -38,11 +35,7 @@ const CANDIDATE = `stages:
 `;
 
 async function main() {
-  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
-  const database = await createTestDatabase(backend);
-  await applyMigrations(database.url);
-  const db = openDatabase(database.url, { max: database.maxConnections });
+  const { backend, database, db } = await benchDatabase();
   try {
     await seedDevelopers(db.pool, DEVELOPERS);
     // What ingest stores and the seed leaves out: a signup event each, the request fields in properties.

@@ -7,12 +7,9 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { buildApp } from '../src/api/build-app.ts';
-import { openDatabase } from '../src/db/database.ts';
-import { applyMigrations } from '../src/db/migrate.ts';
-import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { shippedFunnelInForce } from '../test/support/shipped-funnel.ts';
 import { seedDevelopers } from './seed-developers.ts';
-import { runMain } from './bench-support.ts';
+import { benchDatabase, runMain } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.METRICS_DEVELOPERS ?? 100_000);
 const KEY = 'bench-metrics-key-0123456789';
@@ -40,11 +37,7 @@ const ENDPOINTS = [
 ];
 
 async function main() {
-  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
-  const database = await createTestDatabase(backend);
-  await applyMigrations(database.url);
-  const db = openDatabase(database.url, { max: database.maxConnections });
+  const { backend, database, db } = await benchDatabase();
   // The metrics endpoints never call Temporal; a lazy client never connects.
   const app = await buildApp({
     db,

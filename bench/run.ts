@@ -18,19 +18,16 @@ import { Worker as Thread } from 'node:worker_threads';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { pino } from 'pino';
-import { applyMigrations } from '../src/db/migrate.ts';
-import { openDatabase } from '../src/db/database.ts';
 import { EscalationPolicyStore } from '../src/rules/escalation-policy-store.ts';
 import { RuleStore } from '../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { assembleOnramp } from '../src/assembly/assemble-onramp.ts';
-import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { testHandoffDeps } from '../test/support/handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';
-import { cpuSeconds, percentile, runMain, waitFor } from './bench-support.ts';
+import { benchDatabase, cpuSeconds, percentile, runMain, waitFor } from './bench-support.ts';
 
 const KEY = 'bench-ingest-key-0123456789abcdef';
 const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
@@ -75,15 +72,11 @@ function postFromGateway(url: string, bodies: string[]): Promise<{ milliseconds:
 }
 
 async function main() {
-  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
-  const database = await createTestDatabase(backend);
+  const { backend, database, db } = await benchDatabase();
   const temporalDir = mkdtempSync(join(tmpdir(), 'onramp-bench-'));
   installTemporalRuntime(logger);
   const server = await startTemporalDevServer({ dataDir: temporalDir, port: await freePort(), uiPort: await freePort() });
-  await applyMigrations(database.url);
   const rulesFile = fileURLToPath(new URL('../config/rules.yaml', import.meta.url));
-  const db = openDatabase(database.url, { max: database.maxConnections });
   // The shipped rules and escalation policy: journeys decide as they would in production.
   await new RuleStore(db.pool).ensureInitialVersion(rulesFile);
   await new EscalationPolicyStore(db.pool).ensureInitialVersion(fileURLToPath(new URL('../config/escalation.yaml', import.meta.url)));

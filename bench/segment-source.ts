@@ -10,11 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { buildApp } from '../src/api/build-app.ts';
-import { openDatabase } from '../src/db/database.ts';
-import { applyMigrations } from '../src/db/migrate.ts';
-import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
 import { shippedFunnelInForce } from '../test/support/shipped-funnel.ts';
-import { runMain } from './bench-support.ts';
+import { benchDatabase, runMain } from './bench-support.ts';
 
 const DEVELOPERS_PER_ROUND = Number(process.env.SEGMENT_BENCH_DEVELOPERS ?? 1_000);
 const ROUNDS = 3;
@@ -57,11 +54,7 @@ function batches<T>(items: T[]): T[][] {
 }
 
 async function main() {
-  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
-  const database = await createTestDatabase(backend);
-  await applyMigrations(database.url);
-  const db = openDatabase(database.url, { max: database.maxConnections });
+  const { backend, database, db } = await benchDatabase();
   // Ingest never calls Temporal (the outbox does, and no dispatcher runs here); a lazy client never connects.
   const app = await buildApp({
     db,

@@ -15,16 +15,13 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { createJourneyActivities } from '../src/activities/journey-activities.ts';
-import { openDatabase } from '../src/db/database.ts';
-import { applyMigrations } from '../src/db/migrate.ts';
 import { withTransaction } from '../src/db/sql.ts';
 import { WebhookTransport } from '../src/webhooks/send-webhook.ts';
 import { WebhookDispatcher } from '../src/webhooks/webhook-dispatcher.ts';
 import { queueWebhookEvents, type WebhookEvent } from '../src/webhooks/webhook-events.ts';
 import { signWebhook } from '../src/webhooks/webhook-signing.ts';
 import { WebhookStore } from '../src/webhooks/webhook-store.ts';
-import { createTestDatabase, type DatabaseBackend } from '../test/support/test-databases.ts';
-import { percentile, runMain, waitFor } from './bench-support.ts';
+import { benchDatabase, percentile, runMain, waitFor } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.WEBHOOK_BENCH_DEVELOPERS ?? 500);
 const PER_DEVELOPER = 10;
@@ -41,11 +38,7 @@ const fact = (developerId: string, n: number): WebhookEvent => ({
 });
 
 async function main() {
-  const backend: DatabaseBackend = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-  if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
-  const database = await createTestDatabase(backend);
-  await applyMigrations(database.url);
-  const db = openDatabase(database.url, { max: database.maxConnections });
+  const { backend, database, db } = await benchDatabase();
   let received = 0;
   const arrivals = new Map<string, number>();
   const receiver = createServer((req, res) => {

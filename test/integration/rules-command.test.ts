@@ -168,4 +168,23 @@ describe('onramp rules diff / apply / history (through the API)', () => {
     expect(lines[1]).toMatch(/^v1 {2}\S+ {2}onramp {2}initial escalation policy from /);
     expect(await harness.count('rule_versions')).toBe(2);
   });
+
+  it('rolls back: an earlier version applied again as the next one, with its reason; refused for a version that does not exist', async () => {
+    const run = await onramp(['rules', 'rollback', '1', '--url', url, '--author', 'ada', '--reason', 'holdout too big']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^rolled back to v1: applied as version 3 \(ada: rollback to v1: holdout too big\)$/m);
+    expect(run.stdout).toContain('-  holdoutPercent: 15');
+    const read = async (path: string) => (await harness.app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json();
+    expect((await read('/v1/rules')).source).toBe((await read('/v1/rules/versions/1')).source);
+
+    const again = await onramp(['rules', 'rollback', '1', '--url', url, '--author', 'ada', '--reason', 'twice']);
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('the running version 3 already has the source of v1: nothing applied') });
+    const missing = await onramp(['rules', 'rollback', '9', '--url', url, '--author', 'ada', '--reason', 'no such']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^404/);
+    const bad = await onramp(['policy', 'rollback', 'two', '--url', url, '--author', 'ada', '--reason', 'x']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('<version> must be a positive integer');
+    expect(await harness.count('rule_versions')).toBe(3);
+  });
 });

@@ -8,7 +8,7 @@ import { adminKeyFile } from '../admin-key.ts';
 import { positiveInt } from '../option-parsers.ts';
 
 /**
- * `onramp <name> validate|diff|apply|history` (and `show`) for a versioned config document
+ * `onramp <name> validate|diff|apply|rollback|history` (and `show`) for a versioned config document
  * (`rules`, `policy`, `funnel`): `validate` works offline on a file; the others go through the
  * HTTP API with the admin key. Exit codes: 0 done, 1 invalid file / rejected / API error, 2 no
  * key or unreadable file.
@@ -199,6 +199,32 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
       return 0;
     },
 
+    /**
+     * `rollback <version> --author --reason`: applies that version's source again, as the next
+     * version (validated as any change is: a version naming a stage the funnel no longer has is
+     * refused). Its reason says which version it restores.
+     */
+    async rollback(config: Config, version: number, options: ApiOptions & { author: string; reason: string }): Promise<number> {
+      const call = api(config, options);
+      const old = await call('GET', `${apiPath}/versions/${version}`);
+      if (old.status !== 200) throw failure(old.status, old.body);
+      const { source } = old.body as VersionBody;
+      const result = await call('PUT', apiPath, { source, author: options.author, reason: `rollback to v${version}: ${options.reason}` });
+      if (result.status === 400) {
+        for (const error of (result.body as { errors?: ConfigFileError[] }).errors ?? []) out(formatError(error));
+        err(`${label} v${version} no longer applies: nothing applied, the running version is unchanged`);
+        return 1;
+      }
+      if (result.status !== 200 && result.status !== 201) throw failure(result.status, result.body);
+      const applied = result.body as VersionBody;
+      if (!applied.created) out(`the running version ${applied.version} already has the source of v${version}: nothing applied`);
+      else {
+        out(`rolled back to v${version}: applied as version ${applied.version} (${applied.author}: ${applied.reason})`);
+        out(applied.diff ?? '');
+      }
+      return 0;
+    },
+
     /** `show [--version n]`: the running version (or one), its source after a header line. */
     async show(config: Config, options: ApiOptions & { version?: number; json?: boolean }): Promise<void> {
       const result = await api(config, options)('GET', options.version === undefined ? apiPath : `${apiPath}/versions/${options.version}`);
@@ -229,7 +255,7 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
   };
 }
 
-/** Adds `<name> validate|diff|apply|history` to the program; returns `<name>` for more subcommands. */
+/** Adds `<name> validate|diff|apply|rollback|history` to the program; returns `<name>` for more subcommands. */
 export function versionedConfigCommand<S extends z.ZodType>(program: Command, spec: VersionedConfigCommandSpec<S>): Command {
   const actions = versionedConfigActions(spec);
   const { label } = spec.format;
@@ -268,6 +294,14 @@ export function versionedConfigCommand<S extends z.ZodType>(program: Command, sp
   withApi(apply).action((file: string, options: ApiOptions & { author: string; reason: string } & Record<string, unknown>) =>
     run(() => actions.apply(loadConfig(), file, options)),
   );
+  withApi(
+    command
+      .command('rollback')
+      .argument('<version>', 'the version whose source to apply again', positiveInt('<version>'))
+      .description(`apply an earlier ${label} version's source again, as the next version (validated as any change)`)
+      .requiredOption('--author <author>', 'who rolls back')
+      .requiredOption('--reason <reason>', 'why (stored as "rollback to v<version>: <reason>")'),
+  ).action((version: number, options: ApiOptions & { author: string; reason: string }) => run(() => actions.rollback(loadConfig(), version, options)));
   if (spec.show) {
     withApi(
       command

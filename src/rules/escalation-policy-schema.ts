@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { stageId } from '../funnel/funnel-schema.ts';
-import { compileOfficeHours } from '../journey/business-time.ts';
+import { compileOfficeHours, type OfficeHours } from '../journey/business-time.ts';
 import { duration } from './duration-schema.ts';
 
 /**
@@ -26,6 +26,15 @@ export const stallCriterion = z.strictObject({
 
 const toggle = z.strictObject({ enabled: z.boolean().default(true) });
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Office hours whose parts have the types compileOfficeHours reads (their formats it checks itself). */
+function hasOfficeHoursShape(value: unknown): value is OfficeHours {
+  if (!isRecord(value) || typeof value.timeZone !== 'string' || !isRecord(value.hours)) return false;
+  const { hours, holidays } = value;
+  return Object.values(hours).every((range) => typeof range === 'string') && (holidays === undefined || (Array.isArray(holidays) && holidays.every((h) => typeof h === 'string')));
+}
+
 /**
  * When SLA clocks run: local hours per weekday in a time zone, and holidays. Checked whole by
  * compileOfficeHours (the one parser the journey uses), whose findings carry their field's path.
@@ -44,15 +53,19 @@ export const officeHours = z
       .optional()
       .describe('Local dates with no open hours'),
   })
-  .superRefine((value, ctx) => {
-    const compiled = compileOfficeHours(value);
-    if (!('problems' in compiled)) return;
-    // A field whose shape zod already refused (a malformed range) gets that one message.
-    const refused = new Set(ctx.issues.map((issue) => (issue.path ?? []).join('.')));
-    for (const problem of compiled.problems) {
-      if (!refused.has(problem.path.join('.'))) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
-    }
-  })
+  .superRefine(
+    (value, ctx) => {
+      const compiled = compileOfficeHours(value);
+      if (!('problems' in compiled)) return;
+      // A field whose shape zod already refused (a malformed range) gets that one message.
+      const refused = new Set(ctx.issues.map((issue) => (issue.path ?? []).join('.')));
+      for (const problem of compiled.problems) {
+        if (!refused.has(problem.path.join('.'))) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      }
+    },
+    // Alongside the shape's errors (every error at once), whenever the parts it reads have their types.
+    { when: ({ value }) => hasOfficeHoursShape(value) },
+  )
   .describe('SLA clocks run only within these hours (absent: around the clock)');
 
 /** A Slack channel (id like C0123 or a #name) and who to mention there. */

@@ -38,6 +38,23 @@ describe('the SLA state and the escalation of a case, as Slack and the API both 
     });
   });
 
+  it('reads due times in office hours on their zone’s clock; a case without office hours says nothing of them', () => {
+    const inHours: CaseView = {
+      ...view,
+      claimDueAt: '2026-12-14T12:00:00.000Z',
+      resolveDueAt: '2026-12-21T16:00:00.000Z',
+      officeHours: { claim: 'America/New_York', resolution: 'Europe/Paris' },
+    };
+    expect(slaStateOf(inHours).businessHours).toEqual({ claimDue: 'Mon 2026-12-14 07:00 America/New_York', resolveDue: 'Mon 2026-12-21 17:00 Europe/Paris' });
+    // A level around the clock (null), and a claim no longer due.
+    expect(slaStateOf({ ...inHours, officeHours: { claim: null, resolution: 'Europe/Paris' } }).businessHours).toEqual({
+      claimDue: null,
+      resolveDue: 'Mon 2026-12-21 17:00 Europe/Paris',
+    });
+    expect(slaStateOf({ ...inHours, status: 'claimed', owner: 'ana' }).businessHours).toEqual({ claimDue: null, resolveDue: 'Mon 2026-12-21 17:00 Europe/Paris' });
+    expect(slaStateOf(view)).not.toHaveProperty('businessHours');
+  });
+
   it('says why it escalated: criterion, reason, rule and version, policy version', () => {
     expect(escalationOf(view)).toEqual({
       criterion: 'rule:error-burst-escalation',

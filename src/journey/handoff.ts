@@ -149,9 +149,11 @@ const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).
 
 /**
  * When an SLA of `slaMs` started at `now` at `level` falls due: within that level's office hours,
- * or around the clock (`now + slaMs`, as before office hours existed) when it has none. Journeys
- * recorded before office hours read policies without them, so they replay to the same due times
- * and timers: no patch (docs/concepts/versioning.md, step 4).
+ * or around the clock (`now + slaMs`, exactly as before office hours existed) when it has none.
+ * No patch: the policy reaches the workflow as the recorded result of a local activity
+ * (`currentJourneyPolicies`), and every history recorded before office hours holds policies
+ * without them (the strict schema refused unknown fields), so replay takes the wall-clock branch
+ * and issues the same timers (docs/concepts/versioning.md, step 4).
  */
 function slaDueAt(c: Pick<ActiveCase, 'levels'>, level: number, now: number, slaMs: number): number {
   const hours = c.levels[level - 1]?.officeHours;

@@ -101,10 +101,10 @@ function parseRanges(value: string): [number, number][] | string {
 
 function isTimeZone(zone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    formatter(zone);
     return zone.length > 0;
   } catch {
-    return false;
+    return false; // Intl refuses a zone it does not know
   }
 }
 
@@ -144,6 +144,7 @@ const offsetAt = (epochMs: number, timeZone: string) => wallClock(epochMs, timeZ
 function instantOf(wall: number, timeZone: string): number {
   const before = offsetAt(wall - DAY_MS, timeZone);
   const after = offsetAt(wall + DAY_MS, timeZone);
+  if (before === after) return wall - before; // no change of offset within a day either side
   const fits = [wall - before, wall - after].filter((t) => offsetAt(t, timeZone) === wall - t);
   return fits.length > 0 ? Math.min(...fits) : wall - before;
 }

@@ -24,7 +24,14 @@ const view: CaseView = {
 
 describe('the SLA state and the escalation of a case, as Slack and the API both show them', () => {
   it('shows a due time only while it can still fall due', () => {
-    expect(slaStateOf(view)).toEqual({ level: 1, claimDueAt: '2026-12-09T14:00:00.000Z', resolveDueAt: '2026-12-11T10:00:00.000Z', breaches: [], snoozedUntil: null });
+    expect(slaStateOf(view)).toEqual({
+      level: 1,
+      claimDueAt: '2026-12-09T14:00:00.000Z',
+      resolveDueAt: '2026-12-11T10:00:00.000Z',
+      breaches: [],
+      snoozedUntil: null,
+      dueAt: '2026-12-09T14:00:00.000Z',
+    });
     expect(slaStateOf({ ...view, status: 'claimed', owner: 'ana', claimedAt: '2026-12-09T11:00:00.000Z' })).toMatchObject({ claimDueAt: null, resolveDueAt: view.resolveDueAt });
     expect(slaStateOf({ ...view, status: 'snoozed', snoozedUntil: '2026-12-09T12:00:00.000Z' })).toMatchObject({ claimDueAt: null, snoozedUntil: '2026-12-09T12:00:00.000Z' });
     // A snooze left in the view after the case woke up is not shown.
@@ -35,6 +42,7 @@ describe('the SLA state and the escalation of a case, as Slack and the API both 
       resolveDueAt: null,
       breaches: ['claim'],
       snoozedUntil: null,
+      dueAt: null,
     });
   });
 

@@ -33,6 +33,10 @@ export const handoffCase = z.object({
   closedAt: instant.nullable(),
   outcome: z.string().nullable(),
   outcomes: z.array(z.string()).describe('what `resolve` may record'),
+  officeHours: z
+    .object({ claim: z.string().nullable(), resolution: z.string().nullable() })
+    .optional()
+    .describe("the time zone whose office hours each due time counts in (null: around the clock); present only when the case's policy has office hours"),
 });
 
 export const handoffStep = z.object({
@@ -54,6 +58,10 @@ const slaState = z.object({
   breaches: z.array(z.enum(['claim', 'resolution'])),
   snoozedUntil: instant.nullable(),
   dueAt: instant.nullable().describe('the next deadline while open (snooze end, claim SLA, resolution SLA): what the queue sorts by'),
+  businessHours: z
+    .object({ claimDue: z.string().nullable(), resolveDue: z.string().nullable() })
+    .optional()
+    .describe('due times in office hours as people there read them, e.g. "Mon 2026-12-14 13:00 Europe/Paris" (null: not in office hours, or not due)'),
 });
 
 /** What the Slack post shows, from the same builder (gatherWholeCase). */

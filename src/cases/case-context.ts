@@ -1,4 +1,6 @@
+import { localDueLabel } from '../journey/business-time.ts';
 import { pathSafeCaseId } from './case-id.ts';
+
 /**
  * What a person needs to act on a handoff case: gathered by the handoff activities from the
  * journey and the read model, rendered into Slack (Block Kit) and returned by the API.
@@ -34,6 +36,11 @@ export interface CaseView {
   outcome: string | null;
   /** What `resolve` may record (the policy version's outcomes). */
   outcomes: string[];
+  /**
+   * The time zone whose office hours each due time counts in (null: around the clock): present
+   * only on a case whose policy has office hours.
+   */
+  officeHours?: { claim: string | null; resolution: string | null };
 }
 
 export interface DeveloperProfile {
@@ -112,6 +119,8 @@ export interface SlaState {
    * claimed. (The migration that added `handoffs.due_at` computes the same in SQL.)
    */
   dueAt: string | null;
+  /** Due times in office hours, as people there read them (`Mon 2026-12-14 13:00 Europe/Paris`); null: not in office hours, or not due. */
+  businessHours?: { claimDue: string | null; resolveDue: string | null };
 }
 
 /** The whole case for a person: the developer's context, why it escalated and its SLA state. */
@@ -140,5 +149,15 @@ export function slaStateOf(view: CaseView): SlaState {
   const claimDueAt = open && view.status === 'open' ? view.claimDueAt : null;
   const resolveDueAt = open ? view.resolveDueAt : null;
   const snoozedUntil = view.status === 'snoozed' ? view.snoozedUntil : null;
-  return { level: view.level, claimDueAt, resolveDueAt, breaches: view.breaches, snoozedUntil, dueAt: snoozedUntil ?? claimDueAt ?? resolveDueAt };
+  return {
+    level: view.level,
+    claimDueAt,
+    resolveDueAt,
+    breaches: view.breaches,
+    snoozedUntil,
+    dueAt: snoozedUntil ?? claimDueAt ?? resolveDueAt,
+    ...(view.officeHours ? { businessHours: { claimDue: localDue(claimDueAt, view.officeHours.claim), resolveDue: localDue(resolveDueAt, view.officeHours.resolution) } } : {}),
+  };
 }
+
+const localDue = (at: string | null, timeZone: string | null) => (at && timeZone ? `${localDueLabel(Date.parse(at), timeZone)} ${timeZone}` : null);

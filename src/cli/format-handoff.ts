@@ -8,12 +8,14 @@ export type SummarizedCase = z.infer<typeof summarizedCase>;
 export type WholeCase = z.infer<typeof handoffWithContext>;
 type Sla = SummarizedCase['summary']['sla'];
 
+const inBusinessHours = (local: string | null | undefined) => (local ? ` (${local}, business hours)` : '');
+
 /** `claim by …`, `resolve by …`, `snoozed until …`, `breached: claim`: what is due next. */
 function slaText(sla: Sla): string {
   const parts = [
     ...(sla.snoozedUntil ? [`snoozed until ${sla.snoozedUntil}`] : []),
-    ...(sla.claimDueAt ? [`claim by ${sla.claimDueAt}`] : []),
-    ...(sla.resolveDueAt ? [`resolve by ${sla.resolveDueAt}`] : []),
+    ...(sla.claimDueAt ? [`claim by ${sla.claimDueAt}${inBusinessHours(sla.businessHours?.claimDue)}`] : []),
+    ...(sla.resolveDueAt ? [`resolve by ${sla.resolveDueAt}${inBusinessHours(sla.businessHours?.resolveDue)}`] : []),
     ...(sla.breaches.length > 0 ? [`BREACHED: ${sla.breaches.join(', ')}`] : []),
   ];
   return parts.join(' · ') || '—';

@@ -1,6 +1,7 @@
 import type { CaseStatus, CaseView } from '../cases/case-context.ts';
 import type { ActivePolicy, StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { durationMs } from '../rules/duration.ts';
+import { addBusinessTime, scheduleOf, type OfficeHours } from './business-time.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
 import type { HandoffEffect, HandoffStepEffect, HandoffStepKind, JourneySnapshotSummary, NotifySlackEffect } from './journey-effects.ts';
 import { stageRank, type Stage } from './stages.ts';
@@ -44,8 +45,11 @@ export interface ActiveCase {
   snoozedUntil?: number;
   beforeSnooze?: 'open' | 'claimed';
   breaches: ('claim' | 'resolution')[];
-  /** The policy version's levels, outcomes and claim SLA, kept so that agent actions need no policy. */
-  levels: { channel: string; mention: string[] }[];
+  /**
+   * The policy version's levels, outcomes and claim SLA, kept so that agent actions need no policy.
+   * A level's office hours (its own, or the policy's) are kept only when there are some.
+   */
+  levels: { channel: string; mention: string[]; officeHours?: OfficeHours }[];
   outcomes: string[];
   stopNudgesOn: string[];
   claimSlaMs: number;
@@ -143,6 +147,25 @@ function caseNumber(caseId: string): number | undefined {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
+/**
+ * When an SLA of `slaMs` started at `now` at `level` falls due: within that level's office hours,
+ * or around the clock (`now + slaMs`, exactly as before office hours existed) when it has none.
+ * No patch: the policy reaches the workflow as the recorded result of a local activity
+ * (`currentJourneyPolicies`), and every history recorded before office hours holds policies
+ * without them (the strict schema refused unknown fields), so replay takes the wall-clock branch
+ * and issues the same timers (docs/concepts/versioning.md, step 4).
+ */
+function slaDueAt(c: Pick<ActiveCase, 'levels'>, level: number, now: number, slaMs: number): number {
+  const hours = c.levels[level - 1]?.officeHours;
+  return hours ? addBusinessTime(now, slaMs, scheduleOf(hours)) : now + slaMs;
+}
+
+/** The zones whose office hours the due times count in: only on a case that has office hours. */
+function officeHoursView(c: ActiveCase): Pick<CaseView, 'officeHours'> {
+  if (!c.levels.some((level) => level.officeHours)) return {};
+  return { officeHours: { claim: c.levels[c.level - 1]?.officeHours?.timeZone ?? null, resolution: c.levels[0]?.officeHours?.timeZone ?? null } };
+}
+
 export function caseView(developerId: string, c: ActiveCase, closed?: { status: 'returned' | 'resolved'; outcome: string | null; at: number }): CaseView {
   return {
     id: c.id,
@@ -163,6 +186,7 @@ export function caseView(developerId: string, c: ActiveCase, closed?: { status: 
     closedAt: closed ? iso(closed.at) : null,
     outcome: closed?.outcome ?? null,
     outcomes: [...c.outcomes],
+    ...officeHoursView(c),
   };
 }
 
@@ -217,6 +241,12 @@ class CaseSteps {
   open(request: EscalationRequest, policy: ActivePolicy, now: number) {
     const doc = policy.document;
     this.state.opened++;
+    const levels = doc.levels.map((l) => {
+      const officeHours = l.officeHours ?? doc.officeHours;
+      return { channel: l.channel, mention: l.mention ?? [], ...(officeHours ? { officeHours } : {}) };
+    });
+    // Both clocks start at level 1, in its office hours.
+    const resolveDueAt = slaDueAt({ levels }, 1, now, durationMs(doc.resolutionSla));
     const c: ActiveCase = {
       id: `${this.ctx.developerId}/h${this.state.opened}`,
       criterion: request.criterion,
@@ -226,11 +256,11 @@ class CaseSteps {
       status: 'open',
       level: 1,
       openedAt: now,
-      claimDueAt: now + durationMs(doc.claimSla),
-      resolveDueAt: now + durationMs(doc.resolutionSla),
-      resolveBy: now + durationMs(doc.resolutionSla),
+      claimDueAt: slaDueAt({ levels }, 1, now, durationMs(doc.claimSla)),
+      resolveDueAt,
+      resolveBy: resolveDueAt,
       breaches: [],
-      levels: doc.levels.map((l) => ({ channel: l.channel, mention: l.mention ?? [] })),
+      levels,
       outcomes: [...doc.outcomes],
       stopNudgesOn: [...doc.stopNudgesOn],
       claimSlaMs: durationMs(doc.claimSla),
@@ -301,8 +331,8 @@ export function decideHandoff(input: HandoffDecisionInput): { state: HandoffStat
     // SLAs wait while a case is snoozed, and are checked when the snooze ends.
     if (c.status !== 'snoozed') {
       if (c.status === 'open' && c.claimDueAt !== undefined && c.claimDueAt <= now) {
-        // Each level gets the claim SLA again; past the last level the breach is only marked.
-        c.claimDueAt = steps.breach(c, 'claim', now) ? now + c.claimSlaMs : undefined;
+        // Each level gets the claim SLA again, in its office hours; past the last level the breach is only marked.
+        c.claimDueAt = steps.breach(c, 'claim', now) ? slaDueAt(c, c.level, now, c.claimSlaMs) : undefined;
       }
       if (c.resolveDueAt !== undefined && c.resolveDueAt <= now) {
         c.resolveDueAt = undefined;

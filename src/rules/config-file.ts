@@ -240,6 +240,10 @@ function flatten(issue: z.core.$ZodIssue, prefix: Path): FlatError[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: [...path, key], message: `unknown field "${key}"`, keyOnly: true }));
   }
+  if (issue.code === 'invalid_key') {
+    // A record's key refused by its key schema (office hours' `mon-fri`): the key's own message, at the key.
+    return issue.issues.map((inner) => ({ path, message: inner.message, keyOnly: true }));
+  }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const scored = issue.errors.map((branch, order) => ({
       branch,

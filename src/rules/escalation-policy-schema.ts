@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { stageId } from '../funnel/funnel-schema.ts';
+import { compileOfficeHours, type OfficeHours } from '../journey/business-time.ts';
 import { duration } from './duration-schema.ts';
 
 /**
@@ -25,6 +26,48 @@ export const stallCriterion = z.strictObject({
 
 const toggle = z.strictObject({ enabled: z.boolean().default(true) });
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Office hours whose parts have the types compileOfficeHours reads (their formats it checks itself). */
+function hasOfficeHoursShape(value: unknown): value is OfficeHours {
+  if (!isRecord(value) || typeof value.timeZone !== 'string' || !isRecord(value.hours)) return false;
+  const { hours, holidays } = value;
+  return Object.values(hours).every((range) => typeof range === 'string') && (holidays === undefined || (Array.isArray(holidays) && holidays.every((h) => typeof h === 'string')));
+}
+
+/**
+ * When SLA clocks run: local hours per weekday in a time zone, and holidays. Checked whole by
+ * compileOfficeHours (the one parser the journey uses), whose findings carry their field's path.
+ */
+export const officeHours = z
+  .strictObject({
+    timeZone: z.string().describe('IANA time zone the hours and holidays are in, e.g. Europe/Paris'),
+    hours: z
+      .record(
+        z.string().regex(/^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?$/, 'must be a day (mon … sun) or a day range (mon-fri)'),
+        z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}(, ?\d{2}:\d{2}-\d{2}:\d{2})*$/, 'must be HH:MM-HH:MM (several ranges separated by commas)'),
+      )
+      .describe('Open hours, local wall-clock: a day or day range → "09:00-17:00" (or "09:00-12:00, 13:00-17:00"); days not given are closed'),
+    holidays: z
+      .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)'))
+      .optional()
+      .describe('Local dates with no open hours'),
+  })
+  .superRefine(
+    (value, ctx) => {
+      const compiled = compileOfficeHours(value);
+      if (!('problems' in compiled)) return;
+      // A field whose shape zod already refused (a malformed range) gets that one message.
+      const refused = new Set(ctx.issues.map((issue) => (issue.path ?? []).join('.')));
+      for (const problem of compiled.problems) {
+        if (!refused.has(problem.path.join('.'))) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      }
+    },
+    // Alongside the shape's errors (every error at once), whenever the parts it reads have their types.
+    { when: ({ value }) => hasOfficeHoursShape(value) },
+  )
+  .describe('SLA clocks run only within these hours (absent: around the clock)');
+
 /** A Slack channel (id like C0123 or a #name) and who to mention there. */
 export const escalationLevel = z.strictObject({
   channel: z
@@ -35,6 +78,7 @@ export const escalationLevel = z.strictObject({
     .array(z.string().regex(/^[SUW][A-Z0-9]{2,}$/, 'must be a Slack user-group id (S…) or user id (U…/W…)'))
     .optional()
     .describe('User groups (S…) or users (U…) mentioned in the post'),
+  officeHours: officeHours.optional().describe("This level's office hours, instead of the policy's"),
 });
 
 export const escalationPolicyDocument = z
@@ -60,6 +104,7 @@ export const escalationPolicyDocument = z
       .min(1)
       .default([{ channel: '#onboarding-help' }, { channel: '#onboarding-escalations', mention: ['S0ONBOARDING'] }])
       .describe('Level 1 first; a breached SLA moves the case one level up, to the last'),
+    officeHours: officeHours.optional().describe('When SLA clocks run (absent: around the clock); a level may have its own'),
     claimSla: duration.default('4h').describe('Unclaimed this long after a post: escalate to the next level'),
     resolutionSla: duration.default('2d').describe('Not resolved this long after escalation: marked breached and escalated'),
     outcomes: z.array(id).min(1).default(['unblocked', 'not-a-fit', 'bug-filed', 'no-response']).describe('What "Resolve" may record'),

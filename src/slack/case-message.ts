@@ -154,8 +154,10 @@ function statusLine(view: CaseView): string {
   // The SLA state as the API shows it (slaStateOf): a due time only while it can still fall due.
   const sla = slaStateOf(view);
   parts.push(`level ${sla.level}`);
-  if (sla.claimDueAt) parts.push(`claim by ${slackDate(sla.claimDueAt)}`);
-  if (sla.resolveDueAt) parts.push(`resolve by ${slackDate(sla.resolveDueAt)}`);
+  // A due time in office hours reads in their zone (Slack's own date token shows the reader's).
+  const { claimDue, resolveDue } = sla.businessHours ?? {};
+  if (sla.claimDueAt) parts.push(claimDue ? `claim due ${escapeMrkdwn(claimDue)} (business hours)` : `claim by ${slackDate(sla.claimDueAt)}`);
+  if (sla.resolveDueAt) parts.push(resolveDue ? `resolve due ${escapeMrkdwn(resolveDue)} (business hours)` : `resolve by ${slackDate(sla.resolveDueAt)}`);
   if (sla.breaches.length > 0) parts.push(`:warning: SLA breached: ${sla.breaches.join(', ')}`);
   return `*Status:* ${parts.join(' · ')}`;
 }

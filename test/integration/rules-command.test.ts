@@ -68,6 +68,23 @@ describe('onramp policy validate', () => {
     expect(run).toMatchObject({ code: 0, stdout: 'config/escalation.yaml: valid (3 stalls, 2 levels, claim SLA 4h, resolution SLA 2d)\n' });
   });
 
+  it('says in whose office hours the SLAs run, and points at a bad range by line and column', async () => {
+    const hours = 'officeHours: { timeZone: Europe/Paris, hours: { mon-fri: "09:00-17:00" } }\n';
+    const valid = file(
+      'office-hours-policy.yaml',
+      `${hours}levels:\n  - channel: "#onboarding-help"\n  - channel: "#onboarding-us"\n    officeHours: { timeZone: America/New_York, hours: { mon-fri: "09:00-17:00" } }\n`,
+    );
+    expect(await onramp(['policy', 'validate', valid])).toMatchObject({
+      code: 0,
+      stdout: `${valid}: valid (3 stalls, 2 levels, claim SLA 4h, resolution SLA 2d, in office hours: level 1 Europe/Paris, level 2 America/New_York)\n`,
+    });
+    const broken = file('closed-policy.yaml', hours.replace('09:00-17:00', '17:00-09:00'));
+    expect(await onramp(['policy', 'validate', broken])).toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining('officeHours.hours["mon-fri"]: "17:00-09:00" ends before it starts (a range stays within one day) (line 1, column 58)'),
+    });
+  });
+
   it('exits 1 and prints one error per line naming the stall and field', async () => {
     const broken = file(
       'broken-policy.yaml',

@@ -47,7 +47,7 @@ describe('what editors should flag', () => {
     expect(validate({ rules: [{ ...rule, when: { stage: 'intent', after: 'soon' } }] })).toBe(false);
   });
 
-  it('escalation policy: a stage that is no stage id, an unknown field, a malformed duration, a bad channel', () => {
+  it('escalation policy: a stage that is no stage id, an unknown field, a malformed duration, a bad channel, office hours with a bad day or range', () => {
     const validate = validator(read('schemas/escalation-policy.schema.json'));
     const stall = { id: 'x', since: 'intent', until: 'account_created', after: '3d' };
     expect(validate({})).toBe(true);
@@ -56,5 +56,9 @@ describe('what editors should flag', () => {
     expect(validate({ criteria: { stalls: [stall] }, escalateTo: 'x' })).toBe(false);
     expect(validate({ claimSla: 'soon' })).toBe(false);
     expect(validate({ levels: [{ channel: 'onboarding' }] })).toBe(false);
+    const officeHours = { timeZone: 'Europe/Paris', hours: { 'mon-fri': '09:00-17:00' }, holidays: ['2026-12-25'] };
+    expect(validate({ officeHours, levels: [{ channel: '#help', officeHours }] })).toBe(true);
+    expect(validate({ officeHours: { ...officeHours, hours: { weekdays: '09:00-17:00' } } })).toBe(false);
+    expect(validate({ officeHours: { ...officeHours, hours: { mon: '9-5' } } })).toBe(false);
   });
 });

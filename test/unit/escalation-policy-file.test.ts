@@ -57,6 +57,56 @@ describe('escalationPolicyFormat.parse', () => {
     expect(errorsOf('levels: [{ channel: onboarding }]\n')[0]).toMatchObject({ path: 'levels[0].channel', message: 'must be a channel id (C0123ABC) or a #name' });
   });
 
+  it('accepts office hours for the policy and a level, holidays as plain YAML dates', () => {
+    const result = escalationPolicyFormat.parse(
+      [
+        'officeHours:',
+        '  timeZone: Europe/Paris',
+        '  hours: { mon-thu: "09:00-12:00, 13:00-17:00", fri: "09:00-16:00" }',
+        '  holidays: [2026-12-25, 2027-01-01]',
+        'levels:',
+        '  - channel: "#onboarding-help"',
+        '  - channel: "#onboarding-us"',
+        '    officeHours: { timeZone: America/New_York, hours: { mon-fri: "09:00-17:00" } }',
+        '',
+      ].join('\n'),
+    );
+    expect(result.ok && result.document.officeHours).toEqual({
+      timeZone: 'Europe/Paris',
+      hours: { 'mon-thu': '09:00-12:00, 13:00-17:00', fri: '09:00-16:00' },
+      holidays: ['2026-12-25', '2027-01-01'],
+    });
+    expect(result.ok && result.document.levels[1]!.officeHours).toEqual({ timeZone: 'America/New_York', hours: { 'mon-fri': '09:00-17:00' } });
+    expect(escalationPolicyFormat.parse('{}\n')).toMatchObject({ ok: true, document: expect.not.objectContaining({ officeHours: expect.anything() }) });
+  });
+
+  it('names each bad part of office hours with its line and column: zone, day, range, holiday, no open hours', () => {
+    const errors = errorsOf(
+      [
+        'officeHours:',
+        '  timeZone: Mars/Olympus',
+        '  hours: { mon-fri: "09:00-17:00", fri: "10:00-12:00", weekdays: "09:00-17:00", sat: "9-5", sun: "18:00-08:00" }',
+        '  holidays: [2026-12-25, 2026-02-30, christmas]',
+        '  lunch: "12:00-13:00"',
+        'levels:',
+        '  - channel: "#onboarding-help"',
+        '    officeHours: { timeZone: UTC, hours: {} }',
+        '',
+      ].join('\n'),
+    );
+    expect(errors.map((e) => [e.path, e.message, e.line, e.column])).toEqual([
+      ['officeHours.timeZone', '"Mars/Olympus" is not an IANA time zone (e.g. Europe/Paris)', 2, 13],
+      ['officeHours.hours.fri', 'fri is already given by "mon-fri"', 3, 41],
+      ['officeHours.hours.weekdays', 'must be a day (mon … sun) or a day range (mon-fri)', 3, 56], // at the key
+      ['officeHours.hours.sat', 'must be HH:MM-HH:MM (several ranges separated by commas)', 3, 86],
+      ['officeHours.hours.sun', '"18:00-08:00" ends before it starts (a range stays within one day)', 3, 98],
+      ['officeHours.holidays[1]', '"2026-02-30" is not a date (YYYY-MM-DD)', 4, 26],
+      ['officeHours.holidays[2]', 'must be a date (YYYY-MM-DD)', 4, 38],
+      ['officeHours.lunch', 'unknown field "lunch"', 5, 3],
+      ['levels[0].officeHours.hours', 'no open hours: give at least one day, e.g. mon-fri: "09:00-17:00"', 8, 42],
+    ]);
+  });
+
   it('rejects an empty file and a YAML syntax error', () => {
     expect(errorsOf('')).toEqual([{ path: '', message: 'the file is empty: write `{}` for every default' }]);
     expect(errorsOf('levels: [\n')[0]).toMatchObject({ path: '', message: expect.stringMatching(/^YAML syntax: /), line: expect.any(Number) });

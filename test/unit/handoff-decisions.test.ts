@@ -97,6 +97,46 @@ describe('handoff decisions (pure, through the machine)', () => {
     expect(j.handoff.wakeAt).toBeUndefined();
   });
 
+  it("counts SLAs in office hours: a Friday-evening case falls due Monday, the next level's clock in that level's hours", () => {
+    const paris = { timeZone: 'Europe/Paris', hours: { 'mon-fri': '09:00-17:00' } };
+    const newYork = { timeZone: 'America/New_York', hours: { 'mon-fri': '09:00-17:00' } };
+    const p = policy({ criteria: { stalls: [] }, officeHours: paris, levels: [{ channel: '#onboarding-help' }, { channel: '#onboarding-us', officeHours: newYork }] });
+    const j = withKey('dev-hours');
+    const friday = Date.parse('2026-12-11T16:00:00Z'); // 17:00 in Paris
+    j.send({ id: 'dev-hours-t', type: 'support.ticket_created', occurredAt: iso(friday) });
+    const opened = j.decide(friday, rules(), p);
+    const view = opened.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')!.case;
+    // 4 h: Monday 13:00 Paris; 2 d (48 h) of 8-hour days: the Monday after, 17:00.
+    expect(view).toMatchObject({
+      claimDueAt: '2026-12-14T12:00:00.000Z',
+      resolveDueAt: '2026-12-21T16:00:00.000Z',
+      officeHours: { claim: 'Europe/Paris', resolution: 'Europe/Paris' },
+    });
+    expect(j.handoff.wakeAt).toBe(Date.parse('2026-12-14T12:00:00Z'));
+    expect(steps(j.decide(Date.parse('2026-12-14T11:59:00Z'), rules(), p))).toEqual([]);
+    const breach = j.decide(Date.parse('2026-12-14T12:00:00Z'), rules(), p);
+    expect(steps(breach)).toEqual(['sla_breached', 're_escalated']);
+    // Level 2 works New York hours: 07:00 there, so its 4 h run from 09:00 EST to 13:00 EST.
+    expect(j.handoff.active).toMatchObject({ level: 2, claimDueAt: Date.parse('2026-12-14T18:00:00Z') });
+    expect(breach.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep' && e.step === 're_escalated')!.case.officeHours).toEqual({
+      claim: 'America/New_York',
+      resolution: 'Europe/Paris',
+    });
+  });
+
+  it('without office hours keeps wall-clock due times and the case exactly as before (no officeHours anywhere)', () => {
+    const j = withKey('dev-clock');
+    j.send({ id: 'dev-clock-t', type: 'support.ticket_created', occurredAt: iso(t0) });
+    const opened = j.decide(t0);
+    const view = opened.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')!.case;
+    expect(view).toMatchObject({ claimDueAt: iso(t0 + 4 * HOUR), resolveDueAt: iso(t0 + 2 * DAY) });
+    expect(view).not.toHaveProperty('officeHours');
+    expect(j.handoff.active!.levels).toEqual([
+      { channel: '#onboarding-help', mention: [] },
+      { channel: '#onboarding-escalations', mention: ['S0ONBOARDING'] },
+    ]);
+  });
+
   it('takes claim, note, snooze and return; a double claim changes nothing; nudges resume with fresh deadlines', () => {
     const j = withKey('dev-flow');
     const r = rules((doc) => (doc.policy.frequencyCap = { max: 10, per: '7d' }));

@@ -91,6 +91,11 @@ describe('case message (Block Kit)', () => {
     expect(open).toContain(`claim by <!date^${Date.parse('2026-11-02T16:00:00Z') / 1000}^{date_short_pretty} {time}|2026-11-02 16:00 UTC>`);
     expect(open).toContain(`resolve by <!date^${Date.parse('2026-11-04T12:00:00Z') / 1000}^`);
 
+    // In office hours: the due time on the team's clock, said to be in business hours.
+    const inHours = all(buildCaseMessage({ view: view({ officeHours: { claim: 'Europe/Paris', resolution: null } }), context: context(), outcomes }).blocks);
+    expect(inHours).toContain('claim due Mon 2026-11-02 17:00 Europe/Paris (business hours)');
+    expect(inHours).toContain(`resolve by <!date^${Date.parse('2026-11-04T12:00:00Z') / 1000}^`);
+
     const claimed = buildCaseMessage({
       view: view({ status: 'claimed', owner: 'U0AGENT1', claimedAt: '2026-11-02T13:00:00.000Z', claimDueAt: null, level: 2, breaches: ['claim'] }),
       context: context(),

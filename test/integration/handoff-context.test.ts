@@ -189,5 +189,5 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     const keyless = await onramp(['list'], {});
     expect(keyless.code).toBe(2);
     expect(keyless.stderr).toContain('No agent key');
-  });
+  }, 180_000); // a dozen CLI processes, each a Node start-up: slow on a busy machine
 });

@@ -1,0 +1,70 @@
+import proto from '@temporalio/proto';
+import { JOURNEY_SEARCH_ATTRIBUTES } from '../../workflows/journey-search-attributes.ts';
+
+/**
+ * The journeys' search attributes (workflows/journey-search-attributes.ts) must be registered on
+ * the namespace before a journey starts: a start or an upsert naming an unknown attribute is
+ * refused by the server, and a journey whose workflow task is refused retries it for ever.
+ * The servers Onramp runs register them at start; a production namespace is the operator's.
+ */
+
+const { temporal } = proto;
+type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
+const { IndexedValueType } = temporal.api.enums.v1;
+
+const CLI_TYPE = { KEYWORD: 'Keyword', BOOL: 'Bool' } as const;
+const INDEXED_TYPE = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL } as const;
+
+/** `temporal server start-dev` arguments that register them on the dev server. */
+export function devServerSearchAttributeArgs(): string[] {
+  return JOURNEY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}`]);
+}
+
+/** The operator's commands that register them on a namespace (the CLI takes one type per command). */
+export function searchAttributeCreateCommands(namespace: string): string[] {
+  return Object.values(CLI_TYPE).map((type) => {
+    const names = JOURNEY_SEARCH_ATTRIBUTES.filter((key) => CLI_TYPE[key.type as keyof typeof CLI_TYPE] === type).map((key) => `--name ${key.name}`);
+    return `temporal operator search-attribute create --namespace ${namespace} --type ${type} ${names.join(' ')}`;
+  });
+}
+
+interface OperatorService {
+  addSearchAttributes(request: proto.temporal.api.operatorservice.v1.IAddSearchAttributesRequest): Promise<unknown>;
+  listSearchAttributes(request: proto.temporal.api.operatorservice.v1.IListSearchAttributesRequest): Promise<proto.temporal.api.operatorservice.v1.IListSearchAttributesResponse>;
+}
+
+/** Registers them (servers Onramp starts itself: the time-skipping test server, the production server of the tests). */
+export async function registerSearchAttributes(operator: Pick<OperatorService, 'addSearchAttributes'>, namespace: string): Promise<void> {
+  const searchAttributes = Object.fromEntries(JOURNEY_SEARCH_ATTRIBUTES.map((key) => [key.name, INDEXED_TYPE[key.type as keyof typeof INDEXED_TYPE]]));
+  try {
+    await operator.addSearchAttributes({ namespace, searchAttributes });
+  } catch (error) {
+    if (!/already exists/i.test((error as Error).message)) throw error;
+  }
+}
+
+/** gRPC UNIMPLEMENTED: the time-skipping test server cannot list them (it checks them all the same). */
+const UNIMPLEMENTED = 12;
+
+/**
+ * Throws, naming the missing (or mistyped) attributes and the command that creates them, unless
+ * the namespace has every one: a worker checks at start rather than leave journeys retrying a
+ * refused task. It does not create them itself: registering is a namespace-wide change an operator
+ * makes (Temporal Cloud takes it only through its own tools, and SQL visibility has few slots).
+ */
+export async function assertSearchAttributesRegistered(operator: Pick<OperatorService, 'listSearchAttributes'>, namespace: string): Promise<void> {
+  let registered: Record<string, IndexedValueType>;
+  try {
+    registered = (await operator.listSearchAttributes({ namespace })).customAttributes ?? {};
+  } catch (error) {
+    if ((error as { code?: number }).code === UNIMPLEMENTED) return;
+    throw error;
+  }
+  const wrong = JOURNEY_SEARCH_ATTRIBUTES.filter((key) => registered[key.name] !== INDEXED_TYPE[key.type as keyof typeof INDEXED_TYPE]);
+  if (wrong.length === 0) return;
+  const list = wrong.map((key) => `${key.name} (${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}${key.name in registered ? ', registered with another type' : ''})`).join(', ');
+  throw new Error(
+    `Temporal namespace ${namespace} lacks the journeys' search attributes ${list}: journeys would be refused by the server. ` +
+      `Register them once (docs/guides/platform-engineer.md): ${searchAttributeCreateCommands(namespace).join(' && ')}`,
+  );
+}

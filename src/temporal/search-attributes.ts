@@ -20,12 +20,14 @@ export function devServerSearchAttributeArgs(): string[] {
   return JOURNEY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}`]);
 }
 
-/** The operator's commands that register them on a namespace (the CLI takes one type per command). */
+/**
+ * The operator's commands that register them on a namespace, one per attribute: the CLI (1.9)
+ * takes one type per command, and of several `--name`s it registered only the first (dev server).
+ */
 export function searchAttributeCreateCommands(namespace: string): string[] {
-  return Object.values(CLI_TYPE).map((type) => {
-    const names = JOURNEY_SEARCH_ATTRIBUTES.filter((key) => CLI_TYPE[key.type as keyof typeof CLI_TYPE] === type).map((key) => `--name ${key.name}`);
-    return `temporal operator search-attribute create --namespace ${namespace} --type ${type} ${names.join(' ')}`;
-  });
+  return JOURNEY_SEARCH_ATTRIBUTES.map(
+    (key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}`,
+  );
 }
 
 interface OperatorService {
@@ -65,6 +67,6 @@ export async function assertSearchAttributesRegistered(operator: Pick<OperatorSe
   const list = wrong.map((key) => `${key.name} (${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}${key.name in registered ? ', registered with another type' : ''})`).join(', ');
   throw new Error(
     `Temporal namespace ${namespace} lacks the journeys' search attributes ${list}: journeys would be refused by the server. ` +
-      `Register them once (docs/guides/platform-engineer.md): ${searchAttributeCreateCommands(namespace).join(' && ')}`,
+      `Register them once (docs/guides/platform-engineer.md):\n  ${searchAttributeCreateCommands(namespace).join('\n  ')}`,
   );
 }

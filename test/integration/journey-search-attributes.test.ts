@@ -5,11 +5,17 @@ import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MACHINE_VERSION } from '../../src/journey/journey-versions.ts';
+import { NativeConnection } from '@temporalio/worker';
+import { createJourneyWorker } from '../../src/assembly/journey-worker.ts';
+import { funnelInForceCache } from '../../src/funnel/funnel-in-force-cache.ts';
 import { findTemporalCli } from '../../src/temporal/binaries.ts';
 import { assertSearchAttributesRegistered, searchAttributeCreateCommands } from '../../src/temporal/search-attributes.ts';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, OnrampHarness } from '../support/onramp-harness.ts';
+import { testHandoffDeps } from '../support/handoff-deps.ts';
+import { testNudgeDeps } from '../support/nudge-deps.ts';
+import { journeyWorkflowBundle } from '../support/workflow-bundle.ts';
 import { signupWithKey, type SignupProfile } from '../support/signup-events.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -116,6 +122,22 @@ describe.each(databaseBackends().slice(0, 1))('operators find journeys in Tempor
     expect(refusal).toContain('temporal operator search-attribute create');
 
     const { address } = (h.temporal.connection as Connection).options;
+    const connection = await NativeConnection.connect({ address });
+    try {
+      const worker = createJourneyWorker({
+        connection,
+        namespace,
+        pool: h.db.pool,
+        funnelInForce: funnelInForceCache(h.db.pool),
+        nudges: testNudgeDeps(h.db.pool),
+        handoffs: testHandoffDeps(h.db.pool),
+        workflowBundle: journeyWorkflowBundle(),
+      });
+      await expect(worker).rejects.toThrow(`Temporal namespace ${namespace} lacks the journeys' search attributes`);
+    } finally {
+      await connection.close();
+    }
+
     for (const command of searchAttributeCreateCommands(namespace)) {
       const [, ...args] = command.split(' '); // after `temporal`
       await run(findTemporalCli()!, [...args, '--address', address]);

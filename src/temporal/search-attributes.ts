@@ -14,10 +14,13 @@ const { IndexedValueType } = temporal.api.enums.v1;
 
 const CLI_TYPE = { KEYWORD: 'Keyword', BOOL: 'Bool' } as const;
 const INDEXED_TYPE = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL } as const;
+type JourneyAttribute = (typeof JOURNEY_SEARCH_ATTRIBUTES)[number];
+const cliType = (key: JourneyAttribute) => CLI_TYPE[key.type];
+const indexedType = (key: JourneyAttribute) => INDEXED_TYPE[key.type];
 
 /** `temporal server start-dev` arguments that register them on the dev server. */
 export function devServerSearchAttributeArgs(): string[] {
-  return JOURNEY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}`]);
+  return JOURNEY_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${cliType(key)}`]);
 }
 
 /**
@@ -25,9 +28,7 @@ export function devServerSearchAttributeArgs(): string[] {
  * takes one type per command, and of several `--name`s it registered only the first (dev server).
  */
 export function searchAttributeCreateCommands(namespace: string): string[] {
-  return JOURNEY_SEARCH_ATTRIBUTES.map(
-    (key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}`,
-  );
+  return JOURNEY_SEARCH_ATTRIBUTES.map((key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${cliType(key)}`);
 }
 
 interface OperatorService {
@@ -37,7 +38,7 @@ interface OperatorService {
 
 /** Registers them (servers Onramp starts itself: the time-skipping test server, the production server of the tests). */
 export async function registerSearchAttributes(operator: Pick<OperatorService, 'addSearchAttributes'>, namespace: string): Promise<void> {
-  const searchAttributes = Object.fromEntries(JOURNEY_SEARCH_ATTRIBUTES.map((key) => [key.name, INDEXED_TYPE[key.type as keyof typeof INDEXED_TYPE]]));
+  const searchAttributes = Object.fromEntries(JOURNEY_SEARCH_ATTRIBUTES.map((key) => [key.name, indexedType(key)]));
   try {
     await operator.addSearchAttributes({ namespace, searchAttributes });
   } catch (error) {
@@ -62,9 +63,9 @@ export async function assertSearchAttributesRegistered(operator: Pick<OperatorSe
     if ((error as { code?: number }).code === UNIMPLEMENTED) return;
     throw error;
   }
-  const wrong = JOURNEY_SEARCH_ATTRIBUTES.filter((key) => registered[key.name] !== INDEXED_TYPE[key.type as keyof typeof INDEXED_TYPE]);
+  const wrong = JOURNEY_SEARCH_ATTRIBUTES.filter((key) => registered[key.name] !== indexedType(key));
   if (wrong.length === 0) return;
-  const list = wrong.map((key) => `${key.name} (${CLI_TYPE[key.type as keyof typeof CLI_TYPE]}${key.name in registered ? ', registered with another type' : ''})`).join(', ');
+  const list = wrong.map((key) => `${key.name} (${cliType(key)}${key.name in registered ? ', registered with another type' : ''})`).join(', ');
   throw new Error(
     `Temporal namespace ${namespace} lacks the journeys' search attributes ${list}: journeys would be refused by the server. ` +
       `Register them once (docs/guides/platform-engineer.md):\n  ${searchAttributeCreateCommands(namespace).join('\n  ')}`,

@@ -8,6 +8,8 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { HandoffActivities } from '../src/activities/handoff-activities.ts';
@@ -24,6 +26,7 @@ import { nextWakeAt, stagesOf, type MachineEvent } from '../src/journey/journey-
 import { applyJourneyEvent, persistJourney, restoreJourney, startJourney, type PersistedJourney } from '../src/journey/journey-runtime.ts';
 import { MACHINE_VERSION, patchOf } from '../src/journey/journey-versions.ts';
 import { handoffActionUpdate, handoffView, journeyEventsSignal, journeyStateQuery, nudgingView } from './journey-messages.ts';
+import { journeyMemo, journeySearchAttributeValues, memoUpdate, publishedSearchAttributes, searchAttributeUpdates } from './journey-search-attributes.ts';
 import { SeenIds } from './seen-ids.ts';
 
 export interface OnboardingJourneyInput {
@@ -99,6 +102,8 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   const funnelDocument = patched(patchOf(4));
   // A run whose history predates version 5 heard hard bounces and complaints as nothing: it still does.
   const emailDelivery = patched(patchOf(5));
+  // A run whose history predates version 6 never upserted its search attributes or memo: it still does not.
+  const searchable = patched(patchOf(6));
   let journey = input.journey
     ? restoreJourney(input.journey)
     : startJourney({ developerId: input.developerId, machineVersion: input.machineVersion ?? MACHINE_VERSION, ...(funnelDocument ? { funnel: NO_FUNNEL_YET } : {}) });
@@ -214,7 +219,23 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
     });
   };
 
+  // What the Temporal UI shows of the journey: upserted only when a value changed (each upsert is
+  // a command in the history), starting from what this run started with.
+  let publishedAttributes = publishedSearchAttributes(workflowInfo().typedSearchAttributes);
+  let publishedMemo: Record<string, unknown> = workflowInfo().memo ?? {};
+  const publish = () => {
+    const attributes = journeySearchAttributeValues(journey.context);
+    const updates = searchAttributeUpdates(publishedAttributes, attributes);
+    if (updates.length > 0) upsertSearchAttributes(updates);
+    publishedAttributes = attributes;
+    const memo = journeyMemo(journey.context);
+    const changed = memoUpdate(publishedMemo, memo);
+    if (Object.keys(changed).length > 0) upsertMemo(changed);
+    publishedMemo = { ...memo };
+  };
+
   for (;;) {
+    if (searchable) publish();
     const wakeAt = handoff ? nextWakeAt(journey.context) : nudging ? journey.context.nudging?.wakeAt : undefined;
     if (wakeAt !== undefined && (!timer || timer.fired || wakeAt < timer.at)) armTimer(wakeAt);
     await condition(() => inbox.length > 0 || shouldContinueAsNew() || timer?.fired === true || decideSoon);

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { rulesInForceCache } from '../rules/rules-in-force.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { activityFailures } from '../metrics/process-metrics.ts';
+import { assertSearchAttributesRegistered } from '../temporal/search-attributes.ts';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -35,6 +36,8 @@ export interface JourneyWorkerOptions {
 
 /** The worker that runs journeys and their activities. */
 export async function createJourneyWorker(options: JourneyWorkerOptions): Promise<Worker> {
+  // Refuses to start on a namespace its journeys could not run in (their upserts would be refused).
+  await assertSearchAttributesRegistered(options.connection.operatorService, options.namespace);
   const rulesInForce = rulesInForceCache(options.pool, options.rulesTtlMs);
   return Worker.create({
     connection: options.connection,

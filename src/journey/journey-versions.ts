@@ -16,6 +16,11 @@ export const JOURNEY_VERSIONS = [
     patch: 'onramp-email-delivery',
     added: 'email that does not reach them: a hard bounce or a spam complaint makes the engagement segment `none` (a due nudge is skipped and escalates)',
   },
+  {
+    version: 6,
+    patch: 'onramp-search-attributes',
+    added: 'what the Temporal UI shows: search attributes (stage, escalated, open case, channel, account type) and a memo, upserted as they change',
+  },
 ] as const;
 
 export type JourneyVersion = (typeof JOURNEY_VERSIONS)[number];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openDatabase, type Database } from '../db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { applyMigrations } from '../db/migrate.ts';
@@ -9,7 +9,7 @@ import { outboxMailer } from '../mail/mailer.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
-import { findTemporalTestServer } from '../temporal/binaries.ts';
+import { startTimeSkippingServer } from '../temporal/time-skipping-server.ts';
 import { assembleOnramp } from '../assembly/assemble-onramp.ts';
 
 /**
@@ -67,8 +67,7 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
       if (!applied.ok) throw new Error(`the ${what} could not be stored in the sandbox: ${applied.errors.map((e) => e.message).join('; ')}`);
     }
 
-    const testServer = findTemporalTestServer();
-    const env = await TestWorkflowEnvironment.createTimeSkipping(testServer ? { server: { executable: { type: 'existing-path', path: testServer } } } : {});
+    const env = await startTimeSkippingServer();
     closers.push(() => env.teardown());
     const onramp = await assembleOnramp({
       db,

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { findTemporalCli } from './binaries.ts';
+import { devServerSearchAttributeArgs } from './search-attributes.ts';
 import { spawnServer, waitUntil } from './server-process.ts';
 
 export interface DevServerOptions {
@@ -26,8 +27,9 @@ const READY_TIMEOUT_MS = 30_000;
 
 /**
  * Runs the real Temporal server (`temporal server start-dev`) persisted in SQLite under dataDir,
- * resolving once it serves the namespace. WAL with synchronous=normal more than doubles its
- * throughput over SQLite's defaults and still survives a crash of the server process.
+ * resolving once it serves the namespace (the journeys' search attributes registered). WAL with
+ * synchronous=normal more than doubles its throughput over SQLite's defaults and still survives
+ * a crash of the server process.
  */
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -62,6 +64,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     namespace,
     '--log-level',
     'warn',
+    ...devServerSearchAttributeArgs(),
   ];
   const server = spawnServer(cli, args, logFile);
   const address = hostPort(host, port);

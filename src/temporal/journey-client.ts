@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { JourneyEvent } from '../journey/journey-event.ts';
 import { handoffActionUpdate, journeyEventsSignal, journeyWorkflowId, TASK_QUEUE, type HandoffActionInput, type HandoffActionResult } from '../../workflows/journey-messages.ts';
 import type { onboardingJourney } from '../../workflows/onboarding-journey.ts';
+import { JOURNEY_START_SEARCH_ATTRIBUTES } from '../../workflows/journey-search-attributes.ts';
 
 /**
  * The journey's Temporal client: everything Onramp asks of a developer's journey workflow from
@@ -26,6 +27,8 @@ export async function feedJourney(temporal: Client, developerId: string, events:
       args: [{ developerId }],
       signal: journeyEventsSignal,
       signalArgs: [events],
+      // Ignored when the journey runs already; it upserts the rest as they change.
+      typedSearchAttributes: JOURNEY_START_SEARCH_ATTRIBUTES,
     }),
   );
 }

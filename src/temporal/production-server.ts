@@ -8,6 +8,7 @@ import type { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
 import { findTemporalCli } from './binaries.ts';
+import { registerSearchAttributes } from './search-attributes.ts';
 import { spawnServer, waitUntil as waitUntilServer, type ServerProcess } from './server-process.ts';
 
 /**
@@ -15,7 +16,8 @@ import { spawnServer, waitUntil as waitUntilServer, type ServerProcess } from '.
  * `temporalio/auto-setup` runs) with PostgreSQL persistence, started as a plain process: what
  * auto-setup does in the container, done here. `node scripts/setup.mjs --test` builds it into
  * .tools/go with temporal-sql-tool (`sql`), the module's PostgreSQL schema and its config
- * template. Used by test/support/production-topology.ts.
+ * template. It creates the namespace and registers the journeys' search attributes on it, as an
+ * operator does once (docs/guides/platform-engineer.md). Used by test/support/production-topology.ts.
  */
 export interface ProductionTemporalOptions {
   /** A PostgreSQL role that may create databases. */
@@ -146,6 +148,7 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
             if (!/already (exists|registered)/i.test(`${error.stderr ?? ''}${error.message}`)) throw new Error(error.stderr || error.message);
           }
         });
+        await waitUntil(`search attributes registered on ${namespace}`, started, logFile, (connection) => registerSearchAttributes(connection.operatorService, namespace));
         namespaceCreated = true;
       }
       // The frontend caches namespaces: wait until it serves ours, not merely the database has it.

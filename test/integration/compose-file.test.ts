@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { JOURNEY_SEARCH_ATTRIBUTES } from '../../workflows/journey-search-attributes.ts';
 
 // No Docker engine runs where the tests do, so `docker compose config` cannot check the file:
 // the Compose Specification's own JSON Schema (see test/fixtures/README.md) stands in for it.
@@ -51,7 +52,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs PostgreSQL, Temporal on it, the Temporal UI, and Onramp as an API and a worker', () => {
-    expect(Object.keys(services).sort()).toEqual(['onramp-api', 'onramp-worker', 'postgresql', 'temporal', 'temporal-ui']);
+    expect(Object.keys(services).sort()).toEqual(['onramp-api', 'onramp-worker', 'postgresql', 'temporal', 'temporal-search-attributes', 'temporal-ui']);
     expect(services.postgresql!.image).toMatch(/^postgres:16/);
     expect(services.postgresql!.healthcheck).toBeDefined();
 
@@ -76,12 +77,20 @@ describe('docker-compose.yml', () => {
     expect(worker.command).toEqual(['worker']);
   });
 
-  it('starts Onramp once PostgreSQL and Temporal are healthy, wired through its environment', () => {
+  it("registers every journey search attribute on Temporal's namespace, each with its type", () => {
+    const register = services['temporal-search-attributes']!;
+    expect(register.depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
+    const script = register.command!.join('\n');
+    for (const key of JOURNEY_SEARCH_ATTRIBUTES) expect(script).toContain(`${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`);
+    expect(script).toContain('temporal operator search-attribute create --address temporal:7233 --namespace default');
+  });
+
+  it('starts Onramp once PostgreSQL and Temporal are healthy and the search attributes registered, wired through its environment', () => {
     for (const name of ['onramp-api', 'onramp-worker']) {
       const service = services[name]!;
       expect(service.depends_on, name).toEqual({
         postgresql: { condition: 'service_healthy' },
-        temporal: { condition: 'service_healthy' },
+        'temporal-search-attributes': { condition: 'service_completed_successfully' },
       });
       expect(service.environment?.DATABASE_URL, name).toMatch(/^postgresql:\/\/.+@postgresql:5432\/onramp$/);
       expect(service.environment?.TEMPORAL_ADDRESS, name).toBe('temporal:7233');

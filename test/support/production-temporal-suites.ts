@@ -18,6 +18,7 @@ export const PRODUCTION_TEMPORAL_SUITES = [
   'test/integration/import-command.test.ts',
   'test/integration/ingest-order-independence.test.ts',
   'test/integration/journey-end-to-end.test.ts',
+  'test/integration/journey-search-attributes.test.ts',
   'test/integration/nudges-api.test.ts',
   'test/integration/prometheus.test.ts',
   'test/integration/simulator-ground-truth.test.ts',

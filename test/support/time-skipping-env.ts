@@ -1,8 +1,7 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findTemporalTestServer } from '../../src/temporal/binaries.ts';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTimeSkippingServer } from '../../src/temporal/time-skipping-server.ts';
 
-/** The real time-skipping test server: the binary from .tools/PATH, else the SDK's download. */
+/** The real time-skipping test server, the journeys' search attributes registered. */
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const path = findTemporalTestServer();
-  return TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
+  return startTimeSkippingServer();
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AuditEntry } from '../../audit/audit-log.ts';
-import type { IngestKeyInfo } from '../../keys/ingest-key-store.ts';
+import type { IngestKeyInfo } from '../../keys/key-kinds.ts';
 import { admin, withApi } from '../admin-command.ts';
 
 /** `onramp keys …` and `onramp audit`: admin operations through the API (admin key). */

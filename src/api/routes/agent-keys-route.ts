@@ -40,7 +40,11 @@ export const agentKeysRoute: FastifyPluginAsyncZod<AgentKeysRouteOptions> = asyn
           author: author.default('admin'),
           reason,
         }),
-        response: { 201: keyInfo.extend({ key: z.string().describe('the bearer key (`onr_ak_…`): hand it to the person, it cannot be shown again') }), 400: errorResponse, 401: errorResponse },
+        response: {
+          201: keyInfo.extend({ key: z.string().describe('the bearer key (`onr_ak_…`): hand it to the person, it cannot be shown again') }),
+          400: errorResponse,
+          401: errorResponse,
+        },
       },
     },
     async (request, reply) => reply.code(201).send(await store.create(request.body)),
@@ -50,7 +54,11 @@ export const agentKeysRoute: FastifyPluginAsyncZod<AgentKeysRouteOptions> = asyn
     '/v1/agent-keys',
     {
       onRequest,
-      schema: { summary: 'Agent keys, oldest first, revoked ones too (never the keys themselves)', security, response: { 200: z.object({ keys: z.array(keyInfo) }), 401: errorResponse } },
+      schema: {
+        summary: 'Agent keys, oldest first, revoked ones too (never the keys themselves)',
+        security,
+        response: { 200: z.object({ keys: z.array(keyInfo) }), 401: errorResponse },
+      },
     },
     async () => ({ keys: await store.list() }),
   );

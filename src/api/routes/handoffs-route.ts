@@ -52,7 +52,9 @@ const actor = z
   .regex(/\S/, 'must not be blank')
   .trim()
   .optional()
-  .describe("who acts (a name, an email, a Slack user id): required with the shared agent key or the admin key; with a personal agent key it is the key's name (leave it out, or give that name)");
+  .describe(
+    "who acts (a name, an email, a Slack user id): required with the shared agent key or the admin key; with a personal agent key it is the key's name (leave it out, or give that name)",
+  );
 const MAX_SNOOZE = '7d';
 
 /** One body per action; the field that is wrong is named. */

@@ -49,4 +49,7 @@ export const withApi = (command: Command) =>
 export const withAgentApi = (command: Command) =>
   command
     .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
-    .option('--key <key>', 'your agent key (onramp agents create), the shared agent key or the admin key (default ONRAMP_AGENT_KEY, ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+    .option(
+      '--key <key>',
+      'your agent key (onramp agents create), the shared agent key or the admin key (default ONRAMP_AGENT_KEY, ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)',
+    );

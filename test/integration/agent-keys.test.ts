@@ -28,7 +28,7 @@ describe.each(databaseBackends())('agent keys per person (dev server, HTTP API a
     await slack?.close();
   });
 
-  const createKey = (payload: unknown) => h.app.inject({ method: 'POST', url: '/v1/agent-keys', headers: admin, payload });
+  const createKey = (payload: Record<string, unknown>) => h.app.inject({ method: 'POST', url: '/v1/agent-keys', headers: admin, payload });
   const handoff = async (id: string) => (await h.app.inject({ method: 'GET', url: `/v1/handoffs/${encodeURIComponent(id)}`, headers: shared })).json();
   const act = (caseId: string, body: Record<string, unknown>, headers: Record<string, string>) =>
     h.app.inject({ method: 'POST', url: `/v1/handoffs/${encodeURIComponent(caseId)}/actions`, headers, payload: body });

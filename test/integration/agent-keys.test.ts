@@ -161,49 +161,53 @@ describe.each(databaseBackends())('agent keys per person (dev server, HTTP API a
     expect((await me(asBo)).json()).toEqual({ actor: 'Bo Ruiz', credential: 'agent' });
   });
 
-  it.runIf(backend === databaseBackends()[0])('onramp agents create|list|revoke, and onramp handoffs with a personal key', async () => {
-    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
-    const agents = (args: string[], env: Record<string, string> = { ONRAMP_ADMIN_KEY: ADMIN_KEY }) =>
-      runOnramp(['agents', ...args, '--url', url], { ONRAMP_DATA_DIR: '/nonexistent', ...env });
+  it.runIf(backend === databaseBackends()[0])(
+    'onramp agents create|list|revoke, and onramp handoffs with a personal key',
+    async () => {
+      const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+      const agents = (args: string[], env: Record<string, string> = { ONRAMP_ADMIN_KEY: ADMIN_KEY }) =>
+        runOnramp(['agents', ...args, '--url', url], { ONRAMP_DATA_DIR: '/nonexistent', ...env });
 
-    const created = await agents(['create', 'cy@example.com', '--author', 'lead@example.com', '--reason', 'new hire']);
-    expect(created.code, created.stderr).toBe(0);
-    const key = created.stdout.trim();
-    expect(key).toMatch(/^onr_ak_[0-9a-f]{12}_[\w-]{43}$/);
-    const id = key.split('_').slice(1, 3).join('_');
-    expect(created.stderr).toBe(`created ${id} for cy@example.com; the key (shown once):\n`);
+      const created = await agents(['create', 'cy@example.com', '--author', 'lead@example.com', '--reason', 'new hire']);
+      expect(created.code, created.stderr).toBe(0);
+      const key = created.stdout.trim();
+      expect(key).toMatch(/^onr_ak_[0-9a-f]{12}_[\w-]{43}$/);
+      const id = key.split('_').slice(1, 3).join('_');
+      expect(created.stderr).toBe(`created ${id} for cy@example.com; the key (shown once):\n`);
 
-    const listed = await agents(['list']);
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`^${id}  cy@example.com +created \\S+ by lead@example.com$`, 'm'));
-    expect(listed.stdout).not.toContain(key);
-    const json = JSON.parse((await agents(['list', '--json'])).stdout);
-    expect(json.find((k: { id: string }) => k.id === id)).toMatchObject({ name: 'cy@example.com', revokedAt: null });
+      const listed = await agents(['list']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(new RegExp(`^${id}  cy@example.com +created \\S+ by lead@example.com$`, 'm'));
+      expect(listed.stdout).not.toContain(key);
+      const json = JSON.parse((await agents(['list', '--json'])).stdout);
+      expect(json.find((k: { id: string }) => k.id === id)).toMatchObject({ name: 'cy@example.com', revokedAt: null });
 
-    // The handoffs CLI with the personal key: no --actor, the key's name acts; another --actor is the API's 400.
-    const caseId = await escalated(`${backend}_agentkey_cli`);
-    const handoffs = (args: string[]) => runOnramp(['handoffs', ...args, '--url', url], { ONRAMP_DATA_DIR: '/nonexistent', ONRAMP_AGENT_KEY: key });
-    const claimed = await handoffs(['claim', caseId]);
-    expect(claimed, claimed.stderr).toMatchObject({ code: 0, stdout: `claimed: ${caseId.replace('/', '.')} is claimed (owner cy@example.com)\n` });
-    const other = await handoffs(['note', caseId, 'hi', '--actor', 'dee@example.com']);
-    expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/400 .*"path":"actor".*the name of your agent key/);
-    const sharedWithout = await runOnramp(['handoffs', 'note', caseId, 'hi', '--url', url], { ONRAMP_DATA_DIR: '/nonexistent', ONRAMP_AGENT_KEY: AGENT_KEY });
-    expect(sharedWithout.code).toBe(1);
-    expect(sharedWithout.stderr).toMatch(/400 .*"path":"actor","message":"required with the shared key/);
+      // The handoffs CLI with the personal key: no --actor, the key's name acts; another --actor is the API's 400.
+      const caseId = await escalated(`${backend}_agentkey_cli`);
+      const handoffs = (args: string[]) => runOnramp(['handoffs', ...args, '--url', url], { ONRAMP_DATA_DIR: '/nonexistent', ONRAMP_AGENT_KEY: key });
+      const claimed = await handoffs(['claim', caseId]);
+      expect(claimed, claimed.stderr).toMatchObject({ code: 0, stdout: `claimed: ${caseId.replace('/', '.')} is claimed (owner cy@example.com)\n` });
+      const other = await handoffs(['note', caseId, 'hi', '--actor', 'dee@example.com']);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toMatch(/400 .*"path":"actor".*the name of your agent key/);
+      const sharedWithout = await runOnramp(['handoffs', 'note', caseId, 'hi', '--url', url], { ONRAMP_DATA_DIR: '/nonexistent', ONRAMP_AGENT_KEY: AGENT_KEY });
+      expect(sharedWithout.code).toBe(1);
+      expect(sharedWithout.stderr).toMatch(/400 .*"path":"actor","message":"required with the shared key/);
 
-    const revoked = await agents(['revoke', id, '--author', 'lead@example.com']);
-    expect(revoked.code, revoked.stderr).toBe(0);
-    expect(revoked.stdout).toMatch(new RegExp(`^revoked: ${id}  cy@example.com .* REVOKED \\S+ by lead@example.com\n$`));
-    expect((await agents(['revoke', id, '--json'])).stdout).toContain('"changed": false');
-    expect((await handoffs(['list'])).code).toBe(1);
-    const unknown = await agents(['revoke', 'ak_000000000000']);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('no agent key ak_000000000000');
-    const blank = await agents(['create', ' ']);
-    expect(blank.code).toBe(1);
-    expect(blank.stderr).toContain('name');
-    expect((await agents(['list'], { ONRAMP_AGENT_KEY: AGENT_KEY })).code).toBe(2);
-    expect((await agents(['list'], { ONRAMP_ADMIN_KEY: AGENT_KEY })).code).toBe(1);
-  });
+      const revoked = await agents(['revoke', id, '--author', 'lead@example.com']);
+      expect(revoked.code, revoked.stderr).toBe(0);
+      expect(revoked.stdout).toMatch(new RegExp(`^revoked: ${id}  cy@example.com .* REVOKED \\S+ by lead@example.com\n$`));
+      expect((await agents(['revoke', id, '--json'])).stdout).toContain('"changed": false');
+      expect((await handoffs(['list'])).code).toBe(1);
+      const unknown = await agents(['revoke', 'ak_000000000000']);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('no agent key ak_000000000000');
+      const blank = await agents(['create', ' ']);
+      expect(blank.code).toBe(1);
+      expect(blank.stderr).toContain('name');
+      expect((await agents(['list'], { ONRAMP_AGENT_KEY: AGENT_KEY })).code).toBe(2);
+      expect((await agents(['list'], { ONRAMP_ADMIN_KEY: AGENT_KEY })).code).toBe(1);
+    },
+    180_000,
+  ); // some twenty CLI processes, each starting tsx
 });

@@ -45,9 +45,9 @@ export function keysCommand(program: Command): void {
       }),
     );
 
-  withApi(program.command('audit').description('the audit trail, newest first: rules and policy versions, ingest keys (admin key)'))
+  withApi(program.command('audit').description('the audit trail, newest first: rules and policy versions, ingest and agent keys (admin key)'))
     .option('--action <action>', 'only this action, e.g. ingest_key.revoked')
-    .option('--subject <subject>', 'only this subject, e.g. an ingest key id')
+    .option('--subject <subject>', 'only this subject, e.g. an ingest or agent key id')
     .option('--limit <n>', 'entries (1–500)', '50')
     .option('--json', 'print the raw JSON')
     .action((options) =>

@@ -7,7 +7,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export const REQUIRES_KEY = Symbol('requires a bearer key');
 
 /**
- * Keys an endpoint accepts: fixed ones (from the environment) and, for ingest, keys stored hashed
+ * Keys an endpoint accepts: fixed ones (from the environment) and, for ingest and agents, keys stored hashed
  * in the database (`lookup` answers whether a token's SHA-256 is a live one).
  */
 export interface AcceptedKeys {
@@ -16,8 +16,14 @@ export interface AcceptedKeys {
 }
 
 /** Both sets: a key either accepts is accepted. */
-export function anyOf(a: AcceptedKeys, b: readonly string[]): AcceptedKeys {
-  return { keys: [...a.keys, ...b], ...(a.lookup ? { lookup: a.lookup } : {}) };
+export function anyOf(a: AcceptedKeys, b: readonly string[] | AcceptedKeys): AcceptedKeys {
+  const other: AcceptedKeys = Array.isArray(b) ? { keys: b as readonly string[] } : (b as AcceptedKeys);
+  const lookups = [a.lookup, other.lookup].filter((l) => l !== undefined);
+  const lookup = async (digestHex: string) => {
+    for (const l of lookups) if (await l(digestHex)) return true;
+    return false;
+  };
+  return { keys: [...a.keys, ...other.keys], ...(lookups.length > 0 ? { lookup } : {}) };
 }
 
 /**
@@ -56,6 +62,14 @@ export function presentedKeyIn(keys: readonly string[] | AcceptedKeys) {
   return async (request: FastifyRequest): Promise<boolean> => {
     const token = bearerToken(request);
     return token !== undefined && (await isOneOf(token));
+  };
+}
+
+/** The stored key the request's bearer key is (a personal agent key: its name is who acts); undefined if none. */
+export function presentedStoredKey<T>(find: (digestHex: string) => Promise<T | undefined>) {
+  return async (request: FastifyRequest): Promise<T | undefined> => {
+    const token = bearerToken(request);
+    return token === undefined ? undefined : find(digest(token).toString('hex'));
   };
 }
 

@@ -36,12 +36,13 @@ import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { trackingRoute } from './routes/tracking-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
-import { IngestKeyStore } from '../keys/ingest-key-store.ts';
+import { createAgentKeyStore, createIngestKeyStore } from '../keys/key-kinds.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { anyOf, type AcceptedKeys } from './auth.ts';
 import { auditRoute } from './routes/audit-route.ts';
 import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
 import { ingestKeysRoute } from './routes/ingest-keys-route.ts';
+import { agentKeysRoute } from './routes/agent-keys-route.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
@@ -77,8 +78,8 @@ export interface AppDeps {
   onSignalsQueued?: () => void;
   /** The ingestor the routes store events with; default: one on this app's rules and SDK user agents. */
   ingestor?: EventIngestor;
-  /** How long an API process reuses a stored ingest key's lookup (a revocation takes this long at most). */
-  ingestKeyCacheMs?: number;
+  /** How long an API process reuses a stored ingest or agent key's lookup (a revocation takes this long at most). */
+  keyCacheMs?: number;
   /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
   templatesDir?: string;
   /** Which Segment calls are which Onramp events (ONRAMP_SEGMENT_MAPPING); default: the shipped config/segment.yaml. */
@@ -111,7 +112,7 @@ export async function buildApp({
   sdkUserAgents = [],
   onSignalsQueued,
   ingestor: givenIngestor,
-  ingestKeyCacheMs,
+  keyCacheMs,
   templatesDir = 'templates',
   segmentMapping = readSegmentMapping(),
   clerkSigningSecret,
@@ -168,7 +169,7 @@ export async function buildApp({
   const ingestor = givenIngestor ?? createEventIngestor(db.pool, { rules, sdkUserAgents });
   await app.register(healthRoute, { ingestor, temporal });
   // Ingest keys: the environment's, and those created through /v1/ingest-keys (stored hashed).
-  const ingestKeyStore = new IngestKeyStore(db.pool, ingestKeyCacheMs);
+  const ingestKeyStore = createIngestKeyStore(db.pool, keyCacheMs);
   const ingest: AcceptedKeys = { keys: ingestKeys, lookup: ingestKeyStore.isLive };
   // The admin keys read everything any other key reads (test/integration/admin-reads.test.ts checks every keyed GET).
   const sourceStats = new SourceStats(db.pool, sources);
@@ -199,7 +200,9 @@ export async function buildApp({
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });
   await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
   await app.register(trackingRoute, { pool: db.pool, ingestor, signingSecret, onSignalsQueued });
-  const agents = [...agentKeys, ...adminKeys];
+  // Agent keys: the shared one (ONRAMP_AGENT_KEY), the admin keys, and personal ones created through /v1/agent-keys (stored hashed).
+  const agentKeyStore = createAgentKeyStore(db.pool, keyCacheMs);
+  const agents: AcceptedKeys = { keys: [...agentKeys, ...adminKeys], lookup: agentKeyStore.isLive };
   await app.register(handoffsRoute, {
     prisma,
     pool: db.pool,
@@ -210,6 +213,7 @@ export async function buildApp({
     ...(slack?.publicUrl ? { publicUrl: slack.publicUrl } : {}),
     agentKeys: agents,
     adminKeys,
+    findAgentKey: agentKeyStore.find,
     readKeys: anyOf(ingest, agents),
   });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
@@ -218,6 +222,7 @@ export async function buildApp({
   await app.register(organizationsRoute, { pool: db.pool, prisma, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel, sources: sourceStats });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
+  await app.register(agentKeysRoute, { store: agentKeyStore, adminKeys });
   await app.register(auditRoute, { pool: db.pool, adminKeys });
   await app.register(webhooksRoute, {
     store: new WebhookStore(db.pool),

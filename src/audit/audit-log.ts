@@ -4,7 +4,7 @@ import type { Sql } from '../db/sql.ts';
 /**
  * The audit trail (every change of schema, thresholds and SLAs is recorded:
  * docs/concepts/funnel.md#automation-and-people): one
- * append-only row per change — rules and escalation-policy versions, ingest keys created and
+ * append-only row per change — rules and escalation-policy versions, ingest and agent keys created and
  * revoked — written in the same transaction as the change itself, so neither exists without the
  * other.
  */
@@ -15,6 +15,8 @@ export type AuditAction =
   | 'funnel.applied'
   | 'ingest_key.created'
   | 'ingest_key.revoked'
+  | 'agent_key.created'
+  | 'agent_key.revoked'
   | 'developer.deleted'
   | 'webhook.created'
   | 'webhook.deleted'

@@ -5,8 +5,8 @@ import { adminKeyFile } from './admin-key.ts';
 
 /**
  * What the commands over the HTTP API share: the API they call and its key. The admin commands
- * (`onramp keys`, `audit`, `webhooks`) take the admin key; the agents' (`onramp handoffs`) the
- * agent key, or the admin key, which the handoff endpoints accept too.
+ * (`onramp keys`, `agents`, `audit`, `webhooks`) take the admin key; the agents' (`onramp handoffs`)
+ * an agent key (personal or shared), or the admin key, which the handoff endpoints accept too.
  */
 
 export interface AdminOptions {
@@ -49,4 +49,7 @@ export const withApi = (command: Command) =>
 export const withAgentApi = (command: Command) =>
   command
     .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
-    .option('--key <key>', 'agent or admin key (default ONRAMP_AGENT_KEY, ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+    .option(
+      '--key <key>',
+      'your agent key (onramp agents create), the shared agent key or the admin key (default ONRAMP_AGENT_KEY, ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)',
+    );

@@ -6,6 +6,7 @@ import { importCommand } from './commands/import.ts';
 import { journeyCommand } from './commands/journey.ts';
 import { handoffsCommand } from './commands/handoffs.ts';
 import { keysCommand } from './commands/keys.ts';
+import { agentsCommand } from './commands/agents.ts';
 import { webhooksCommand } from './commands/webhooks.ts';
 import { funnelCommand } from './commands/funnel.ts';
 import { policyCommand } from './commands/policy.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   policyCommand(program);
   simulateCommand(program);
   keysCommand(program);
+  agentsCommand(program);
   webhooksCommand(program);
   handoffsCommand(program);
   importCommand(program);

@@ -4,7 +4,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath } from '../support/chromium.ts';
 import { eventually } from '../support/eventually.ts';
-import { AGENT_KEY, OnrampHarness } from '../support/onramp-harness.ts';
+import { ADMIN_KEY, AGENT_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { signupWithKey } from '../support/signup-events.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -192,6 +192,23 @@ describe('the handoffs inbox in headless Chromium', () => {
     expect(failures).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it("with a personal agent key the page asks no name: it acts as the key's name (GET /v1/agents/me)", async () => {
+    const created = await h.app.inject({ method: 'POST', url: '/v1/agent-keys', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { name: 'cy@example.com' } });
+    expect(created.statusCode, created.body).toBe(201);
+    const caseId = await escalated('inbox_own_key');
+    const page = await browser.newPage();
+    await page.goto(`${url}/dashboard/handoffs?case=${encodeURIComponent(caseId)}`);
+    await page.fill('#key', created.json().key);
+    await page.click('#connect');
+    await page.waitForSelector(`#case[data-case="${caseId}"]`);
+    expect(await page.textContent('#who')).toBe('Signed in as cy@example.com');
+    expect(await page.isHidden('#nameField')).toBe(true);
+    await page.click('#claim');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#caseOwner')?.textContent === 'cy@example.com');
+    expect((await read(caseId)).log.at(-1)).toMatchObject({ step: 'claimed', actor: 'cy@example.com' });
+    await page.close();
+  }, 60_000);
 
   it("Slack's link opens the case in the inbox, and the dashboard's ?developer= opens the journey", async () => {
     const caseId = await escalated('inbox_link');

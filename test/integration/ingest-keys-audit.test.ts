@@ -22,7 +22,7 @@ describe.each(databaseBackends())('ingest keys per source and the audit trail (%
   const dir = mkdtempSync(join(tmpdir(), 'onramp-keys-'));
 
   beforeAll(async () => {
-    testApp = await startTestApp(backend, { keys: { ingest: ENV_INGEST_KEY, admin: ADMIN_KEY }, ingestKeyCacheMs: 0 });
+    testApp = await startTestApp(backend, { keys: { ingest: ENV_INGEST_KEY, admin: ADMIN_KEY }, keyCacheMs: 0 });
     ({ db, app } = testApp);
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });

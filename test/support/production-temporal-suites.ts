@@ -5,6 +5,7 @@
  * that starts an OnrampHarness is either here or below with the reason it is not.
  */
 export const PRODUCTION_TEMPORAL_SUITES = [
+  'test/integration/agent-keys.test.ts',
   'test/integration/custom-funnel-downstream.test.ts',
   'test/integration/deletion-leaves-nothing.test.ts',
   'test/integration/developer-deletion.test.ts',

@@ -13,7 +13,7 @@ export interface TestAppKeys {
   metrics?: string;
 }
 
-/** The keys, and any other dependency of the app the test sets itself (ingestKeyCacheMs, a logger, the funnel (default: the shipped one), …). */
+/** The keys, and any other dependency of the app the test sets itself (keyCacheMs, a logger, the funnel (default: the shipped one), …). */
 export type TestAppOptions = { keys: TestAppKeys } & Partial<Omit<AppDeps, 'db' | 'ingestKeys' | 'adminKeys' | 'agentKeys' | 'metricsKeys'>>;
 
 /**

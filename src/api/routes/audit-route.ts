@@ -14,7 +14,7 @@ const entry = z.object({
   id: z.string(),
   at: z.string(),
   actor: z.string(),
-  action: z.string().describe('rules.applied, escalation_policy.applied, ingest_key.created, ingest_key.revoked'),
+  action: z.string().describe('rules.applied, escalation_policy.applied, ingest_key.created, ingest_key.revoked, agent_key.created, agent_key.revoked, …'),
   subject: z.string().describe('what it acted on: `rules v3`, an ingest key id'),
   reason: z.string().nullable(),
   diff: z.string().nullable().describe('unified diff, for config changes'),

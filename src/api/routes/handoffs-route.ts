@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
@@ -7,7 +8,7 @@ import { actOnHandoff } from '../../temporal/act-on-handoff.ts';
 import { journeyCaseId } from '../../cases/case-id.ts';
 import { duration } from '../../rules/duration-schema.ts';
 import { durationMs } from '../../rules/duration.ts';
-import { bearerAuth, presentedKeyIn, type AcceptedKeys } from '../auth.ts';
+import { bearerAuth, presentedKeyIn, presentedStoredKey, type AcceptedKeys } from '../auth.ts';
 import { gatherCaseSummaries, gatherWholeCase } from '../../cases/gather-case-context.ts';
 import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import {
@@ -36,15 +37,25 @@ export interface HandoffsRouteOptions {
   anyAgentMayAct: () => Promise<boolean>;
   /** Base of the journey link; unset: the address the request came to. */
   publicUrl?: string;
-  /** Agent and admin keys: list cases and act on them. */
-  agentKeys: readonly string[];
+  /** Agent keys (shared, personal) and admin keys: list cases and act on them. */
+  agentKeys: AcceptedKeys;
   /** Among those, the admin keys: they act on anyone's case, logged as `admin (<actor>)`. */
   adminKeys: readonly string[];
+  /** The live personal agent key of a digest, if it is one: its `label` (the person's name) is who acts. */
+  findAgentKey: (digestHex: string) => Promise<{ label: string } | undefined>;
   /** Keys that may read one developer's cases (the journey's readers, and agents). */
   readKeys: readonly string[] | AcceptedKeys;
 }
 
-const actor = z.string().max(200).regex(/\S/, 'must not be blank').trim().describe('who acts (a name, an email, a Slack user id)');
+const actor = z
+  .string()
+  .max(200)
+  .regex(/\S/, 'must not be blank')
+  .trim()
+  .optional()
+  .describe(
+    "who acts (a name, an email, a Slack user id): required with the shared agent key or the admin key; with a personal agent key it is the key's name (leave it out, or give that name)",
+  );
 const MAX_SNOOZE = '7d';
 
 /** One body per action; the field that is wrong is named. */
@@ -95,14 +106,55 @@ function refusedField(code: keyof typeof STATUS_OF_PROBLEM, action: z.infer<type
   }
 }
 
+/** Who a request acts as: a personal agent key names its person; the shared agent key and the admin key let the body name them. */
+type Credential = { credential: 'agent'; actor: string } | { credential: 'shared' | 'admin'; actor: null };
+
+/** The body's `actor` against the credential: the actor to log, or the problem with `actor`. */
+function actingActor(who: Credential, given: string | undefined): { actor: string } | { problem: string } {
+  if (who.credential === 'agent') {
+    if (given !== undefined && given !== who.actor) return { problem: `must be ${JSON.stringify(who.actor)} (the name of your agent key) or left out` };
+    return { actor: who.actor };
+  }
+  if (given === undefined) return { problem: `required with the ${who.credential} key (a personal agent key names who acts: onramp agents create)` };
+  // The log says who acted with the admin key, and that it was the admin key.
+  return { actor: who.credential === 'admin' ? `admin (${given})` : given };
+}
+
 /** Handoff cases without Slack: list (each summarized), read whole (context and log), and act (claim, note, snooze, return, resolve). */
 export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (
   app,
-  { prisma, pool, temporal, funnel, showEmail, anyAgentMayAct, publicUrl, agentKeys, adminKeys, readKeys },
+  { prisma, pool, temporal, funnel, showEmail, anyAgentMayAct, publicUrl, agentKeys, adminKeys, findAgentKey, readKeys },
 ) => {
   const security = [{ bearer: [] }];
   const agentsOnly = bearerAuth(agentKeys);
   const isAdmin = presentedKeyIn(adminKeys);
+  const personalKey = presentedStoredKey(findAgentKey);
+  /** Run after agentsOnly accepted the key: neither admin nor personal is the shared key. */
+  const credentialOf = async (request: FastifyRequest): Promise<Credential> => {
+    if (await isAdmin(request)) return { credential: 'admin', actor: null };
+    const personal = await personalKey(request);
+    return personal ? { credential: 'agent', actor: personal.label } : { credential: 'shared', actor: null };
+  };
+
+  app.get(
+    '/v1/agents/me',
+    {
+      onRequest: agentsOnly,
+      schema: {
+        summary: 'Who the presented key acts as: a personal agent key names its person',
+        description: '`actor` is null for the shared agent key and the admin key: their requests name who acts in `actor`.',
+        security,
+        response: {
+          200: z.object({
+            actor: z.string().nullable().describe("the personal agent key's name"),
+            credential: z.enum(['agent', 'shared', 'admin']).describe('agent: a personal agent key; shared: ONRAMP_AGENT_KEY; admin: ONRAMP_ADMIN_KEY'),
+          }),
+          401: errorResponse,
+        },
+      },
+    },
+    async (request) => credentialOf(request),
+  );
 
   app.get(
     '/v1/handoffs',
@@ -183,7 +235,8 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
         description:
           'An `Idempotency-Key` header makes a retried request apply once. A claim by the current owner changes nothing (`changed: false`). ' +
           'A case someone else claimed is refused (409 naming the owner): a claim needs `takeOver: true`, the other actions the owner, ' +
-          'unless the policy lets any agent act (`agents.anyMayAct`). The admin key acts on any case, logged as `admin (<actor>)`.',
+          'unless the policy lets any agent act (`agents.anyMayAct`). The admin key acts on any case, logged as `admin (<actor>)`. ' +
+          "With a personal agent key the key's name is who acts (`actor` may be left out; another name is a 400).",
         security,
         params: caseIdParam,
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
@@ -200,18 +253,19 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
     },
     async (request, reply) => {
       const body = request.body;
+      const who = await credentialOf(request);
+      const acting = actingActor(who, body.actor);
+      if ('problem' in acting) return reply.code(400).send({ errors: [{ path: 'actor', message: acting.problem }] });
       const caseId = journeyCaseId(request.params.id);
       if (caseId === undefined) return reply.code(404).send(noCase(request.params.id));
-      const asAdmin = await isAdmin(request);
-      const bypassOwner = asAdmin ? 'admin' : (await anyAgentMayAct()) ? 'policy' : undefined;
+      const bypassOwner = who.credential === 'admin' ? 'admin' : (await anyAgentMayAct()) ? 'policy' : undefined;
       const outcome = await actOnHandoff(
         temporal,
         prisma,
         {
           caseId,
           action: body.action,
-          // The log says who acted with the admin key, and that it was the admin key.
-          actor: asAdmin ? `admin (${body.actor})` : body.actor,
+          actor: acting.actor,
           ...(bypassOwner ? { bypassOwner } : {}),
           ...(body.action === 'claim' && body.takeOver ? { takeOver: true } : {}),
           ...('note' in body && body.note ? { note: body.note } : {}),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { IngestKeyStore } from '../../keys/ingest-key-store.ts';
+import type { IngestKeyStore } from '../../keys/key-kinds.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 

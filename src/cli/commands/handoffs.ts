@@ -24,7 +24,9 @@ function act(id: string, options: { json?: boolean; url?: string; key?: string }
 }
 
 const withActor = (command: Command) =>
-  withAgentApi(command).requiredOption('--actor <who>', 'who acts, recorded in the case log (a name, an email)').option('--json', "print the API's JSON answer");
+  withAgentApi(command)
+    .option('--actor <who>', "who acts, recorded in the case log (a name, an email); with a personal agent key, the key's name: leave it out")
+    .option('--json', "print the API's JSON answer");
 
 export function handoffsCommand(program: Command): void {
   const handoffs = program.command('handoffs').description('the cases escalated to a person, without Slack: the queue, a case whole, and acting on it (agent key)');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AuditEntry } from '../../audit/audit-log.ts';
-import type { IngestKeyInfo } from '../../keys/ingest-key-store.ts';
+import type { IngestKeyInfo } from '../../keys/key-kinds.ts';
 import { admin, withApi } from '../admin-command.ts';
 
 /** `onramp keys …` and `onramp audit`: admin operations through the API (admin key). */
@@ -45,9 +45,9 @@ export function keysCommand(program: Command): void {
       }),
     );
 
-  withApi(program.command('audit').description('the audit trail, newest first: rules and policy versions, ingest keys (admin key)'))
+  withApi(program.command('audit').description('the audit trail, newest first: rules and policy versions, ingest and agent keys (admin key)'))
     .option('--action <action>', 'only this action, e.g. ingest_key.revoked')
-    .option('--subject <subject>', 'only this subject, e.g. an ingest key id')
+    .option('--subject <subject>', 'only this subject, e.g. an ingest or agent key id')
     .option('--limit <n>', 'entries (1–500)', '50')
     .option('--json', 'print the raw JSON')
     .action((options) =>

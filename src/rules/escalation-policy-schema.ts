@@ -25,6 +25,23 @@ export const stallCriterion = z.strictObject({
 
 const toggle = z.strictObject({ enabled: z.boolean().default(true) });
 
+/**
+ * A friction agents may record when they resolve a case: what got in the developer's way, as
+ * people who read the metrics group it. An id, or an id with the label the Slack menu and the
+ * dashboard show (the id humanised when it has none).
+ */
+export const frictionId = z
+  .string()
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be an id: lower-case letters, digits, `_` and `-`')
+  .describe('Stable name; resolved cases and the friction metrics record it');
+export const friction = z.union([
+  frictionId,
+  z.strictObject({ id: frictionId, label: z.string().min(1).max(75).describe('How people see it (a Slack menu option: at most 75 characters)') }),
+]);
+
+export const DEFAULT_FRICTIONS = ['authentication_confusion', 'missing_docs', 'rate_limits', { id: 'sdk_gap', label: 'SDK gap' }, 'not_a_fit'];
+
 /** A Slack channel (id like C0123 or a #name) and who to mention there. */
 export const escalationLevel = z.strictObject({
   channel: z
@@ -64,6 +81,11 @@ export const escalationPolicyDocument = z
     resolutionSla: duration.default('2d').describe('Not resolved this long after escalation: marked breached and escalated'),
     outcomes: z.array(id).min(1).default(['unblocked', 'not-a-fit', 'bug-filed', 'no-response']).describe('What "Resolve" may record'),
     stopNudgesOn: z.array(id).default(['not-a-fit']).describe('Outcomes after which no automated nudge is sent again'),
+    frictions: z
+      .array(friction)
+      .max(100)
+      .default(DEFAULT_FRICTIONS)
+      .describe('What "Resolve" may record as the friction behind the case (optional for the agent); the friction metrics count them'),
     privacy: z
       .strictObject({ showEmail: z.boolean().default(false).describe('false: the email is masked in Slack (j***@example.com)') })
       .prefault({})
@@ -87,6 +109,12 @@ export const escalationPolicyDocument = z
     doc.stopNudgesOn.forEach((outcome, index) => {
       if (!doc.outcomes.includes(outcome)) ctx.addIssue({ code: 'custom', path: ['stopNudgesOn', index], message: `"${outcome}" is not one of the outcomes` });
     });
+    const frictions = new Set<string>();
+    doc.frictions.forEach((f, index) => {
+      const fid = typeof f === 'string' ? f : f.id;
+      if (frictions.has(fid)) ctx.addIssue({ code: 'custom', path: ['frictions', index], message: `duplicate friction "${fid}"` });
+      frictions.add(fid);
+    });
     const seen = new Set<string>();
     doc.criteria.stalls.forEach((stall, index) => {
       if (seen.has(stall.id)) ctx.addIssue({ code: 'custom', path: ['criteria', 'stalls', index, 'id'], message: `duplicate stall id "${stall.id}"` });
@@ -98,6 +126,21 @@ export const escalationPolicyDocument = z
 export type EscalationPolicyDocument = z.output<typeof escalationPolicyDocument>;
 export type StallCriterion = z.output<typeof stallCriterion>;
 export type EscalationLevel = z.output<typeof escalationLevel>;
+
+export interface Friction {
+  id: string;
+  label: string;
+}
+
+/** The policy's frictions, each with its label (the id humanised when it has none: `missing_docs` → "Missing docs"). */
+export function frictionsOf(doc: Pick<EscalationPolicyDocument, 'frictions'>): Friction[] {
+  return doc.frictions.map((f) => (typeof f === 'string' ? { id: f, label: humanisedFriction(f) } : f));
+}
+
+export function humanisedFriction(fid: string): string {
+  const words = fid.replaceAll(/[_-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
 
 /** A policy version as the engine sees it. */
 export interface ActivePolicy {

@@ -132,9 +132,18 @@ export interface Friction {
   label: string;
 }
 
-/** The policy's frictions, each with its label (the id humanised when it has none: `missing_docs` → "Missing docs"). */
-export function frictionsOf(doc: Pick<EscalationPolicyDocument, 'frictions'>): Friction[] {
-  return doc.frictions.map((f) => (typeof f === 'string' ? { id: f, label: humanisedFriction(f) } : f));
+/**
+ * The frictions of the policy in force, each with its label (the id humanised when it has none:
+ * `missing_docs` → "Missing docs"). Versions stored before policies had frictions (stored documents
+ * are not parsed again), and no version at all, have the default list.
+ */
+export function frictionsOf(doc: Partial<Pick<EscalationPolicyDocument, 'frictions'>> | undefined): Friction[] {
+  return (doc?.frictions ?? DEFAULT_FRICTIONS).map((f) => (typeof f === 'string' ? { id: f, label: humanisedFriction(f) } : f));
+}
+
+/** Why `friction` is refused: not one of the policy's frictions (undefined: it is one). */
+export function unknownFrictionProblem(frictions: readonly Friction[], friction: string): string | undefined {
+  return frictions.some((f) => f.id === friction) ? undefined : `"${friction}" is not one of the escalation policy's frictions: ${frictions.map((f) => f.id).join(', ')}`;
 }
 
 export function humanisedFriction(fid: string): string {

@@ -137,7 +137,10 @@ export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter):
   });
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
-  return { handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView, r.friction)), nextCursor: rows.length > filter.limit && last ? encodeCursor(last.openedAt, last.id) : null };
+  return {
+    handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView, r.friction)),
+    nextCursor: rows.length > filter.limit && last ? encodeCursor(last.openedAt, last.id) : null,
+  };
 }
 
 async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown; friction: string | null }[]): Promise<HandoffWithLog[]> {

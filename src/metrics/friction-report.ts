@@ -105,7 +105,8 @@ export async function frictionReport(
     if (a === null || b === null) return a === null ? 1 : -1;
     return groupBy === 'cohort' ? a.localeCompare(b) : byKey.get(b)!.cases - byKey.get(a)!.cases || a.localeCompare(b);
   });
-  const labelOf = (k: string | null) => (k === null ? (groupBy === 'channel' ? 'no channel' : groupBy === 'stage' ? 'no stage' : 'no cohort') : groupBy === 'stage' ? stageLabel(document, k) : k);
+  const labelOf = (k: string | null) =>
+    k === null ? (groupBy === 'channel' ? 'no channel' : groupBy === 'stage' ? 'no stage' : 'no cohort') : groupBy === 'stage' ? stageLabel(document, k) : k;
 
   return {
     asOf: filter.asOf.toISOString(),

@@ -289,7 +289,9 @@ function fromViewSubmission(payload: ViewSubmissionPayload): ParsedInteraction {
     const friction = values[f.blockId]?.[f.actionId]?.selected_option?.value;
     const note = values[n.blockId]?.[n.actionId]?.value?.trim();
     if (note && note.length > NOTE_MODAL.maxLength)
-      return fail(`view.state.values.${n.blockId}.${n.actionId}.value`, `at most ${NOTE_MODAL.maxLength} characters`, { [n.blockId]: `At most ${NOTE_MODAL.maxLength} characters, please.` });
+      return fail(`view.state.values.${n.blockId}.${n.actionId}.value`, `at most ${NOTE_MODAL.maxLength} characters`, {
+        [n.blockId]: `At most ${NOTE_MODAL.maxLength} characters, please.`,
+      });
     return { kind: 'action', action: 'resolve', outcome, ...(friction ? { friction } : {}), ...(note ? { note } : {}), ...from };
   }
   const { blockId, actionId, maxLength } = NOTE_MODAL;

@@ -13,12 +13,7 @@ import type { HandoffActionInput } from '../../workflows/journey-messages.ts';
  * (checked against the policy by the caller) never reaches the journey: it is stored once the
  * journey has taken the resolve (src/cases/case-friction.ts).
  */
-export async function actOnHandoff(
-  temporal: Client,
-  prisma: PrismaClient,
-  input: HandoffActionInput & { friction?: string },
-  requestId?: string,
-): Promise<CaseActionOutcome> {
+export async function actOnHandoff(temporal: Client, prisma: PrismaClient, input: HandoffActionInput & { friction?: string }, requestId?: string): Promise<CaseActionOutcome> {
   const row = await prisma.handoff.findUnique({ where: { id: input.caseId }, select: { developerId: true } });
   if (!row) return { ok: false, code: 'not_found', message: `no case ${input.caseId}` };
   const { friction, ...forJourney } = input;

@@ -11,6 +11,7 @@ export const PRODUCTION_TEMPORAL_SUITES = [
   'test/integration/funnel-change-end-to-end.test.ts',
   'test/integration/handoff-context.test.ts',
   'test/integration/handoff-ownership.test.ts',
+  'test/integration/handoff-frictions.test.ts',
   'test/integration/handoffs-api.test.ts',
   'test/integration/hostile-input.test.ts',
   'test/integration/import-api.test.ts',

@@ -138,7 +138,10 @@ export interface ResolveSubmissionInput {
 /** A view_submission payload for the resolve modal: the options picked in its selects, the note typed. */
 export function resolveSubmission({ modal, user, outcome, friction, note }: ResolveSubmissionInput): Record<string, unknown> {
   const { outcome: o, friction: f, note: n } = RESOLVE_MODAL;
-  const picked = (value: string | undefined) => ({ type: 'static_select', selected_option: value === undefined ? null : { text: { type: 'plain_text', text: value, emoji: true }, value } });
+  const picked = (value: string | undefined) => ({
+    type: 'static_select',
+    selected_option: value === undefined ? null : { text: { type: 'plain_text', text: value, emoji: true }, value },
+  });
   return viewSubmission(user, modal, {
     [o.blockId]: { [o.actionId]: picked(outcome) },
     [f.blockId]: { [f.actionId]: picked(friction) },

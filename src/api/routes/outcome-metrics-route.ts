@@ -92,7 +92,12 @@ const frictionsResponse = z.object({
         label: z.string(),
         cases: z.int(),
         firstSessionErrors: z
-          .object(Object.fromEntries(ERROR_CLASSES.map((c) => [c, z.int().describe(DIAGNOSIS[c] ?? 'the API failed (no diagnosis)')])) as Record<(typeof ERROR_CLASSES)[number], z.ZodInt>)
+          .object(
+            Object.fromEntries(ERROR_CLASSES.map((c) => [c, z.int().describe(DIAGNOSIS[c] ?? 'the API failed (no diagnosis)')])) as Record<
+              (typeof ERROR_CLASSES)[number],
+              z.ZodInt
+            >,
+          )
           .describe("of the friction's cases, those whose developer got this error class in their first session (24 h from their first API request)"),
       }),
     )
@@ -185,7 +190,10 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
         security,
         querystring: metricsQuery.extend({
           unit: developerUnitOnly,
-          groupBy: z.enum(FRICTION_GROUPINGS).default('stage').describe('`stage` (the developer’s stage when the case opened), `cohort` (signup week) or `channel` (signup channel)'),
+          groupBy: z
+            .enum(FRICTION_GROUPINGS)
+            .default('stage')
+            .describe('`stage` (the developer’s stage when the case opened), `cohort` (signup week) or `channel` (signup channel)'),
         }),
         response: { 200: frictionsResponse, ...errors },
       },

@@ -53,7 +53,13 @@ describe('Slack interaction payloads', () => {
   });
 
   it('resolve submitted in the modal: the outcome, the friction and the note, the case and where it was opened from', () => {
-    const modal = buildResolveModal({ caseId, outcomes: ['unblocked', 'bug-filed'], chosen: 'unblocked', frictions: [{ id: 'missing_docs', label: 'Missing docs' }], origin: where });
+    const modal = buildResolveModal({
+      caseId,
+      outcomes: ['unblocked', 'bug-filed'],
+      chosen: 'unblocked',
+      frictions: [{ id: 'missing_docs', label: 'Missing docs' }],
+      origin: where,
+    });
     expect(parse(resolveSubmission({ modal, user, outcome: 'bug-filed', friction: 'missing_docs', note: '  Filed SDK-12. ' }))).toEqual({
       kind: 'action',
       caseId,
@@ -65,7 +71,14 @@ describe('Slack interaction payloads', () => {
       ...where,
     });
     // Friction and note are optional; the outcome is not.
-    expect(parse(resolveSubmission({ modal, user, outcome: 'unblocked' }))).toEqual({ kind: 'action', caseId, action: 'resolve', actor: expect.anything(), outcome: 'unblocked', ...where });
+    expect(parse(resolveSubmission({ modal, user, outcome: 'unblocked' }))).toEqual({
+      kind: 'action',
+      caseId,
+      action: 'resolve',
+      actor: expect.anything(),
+      outcome: 'unblocked',
+      ...where,
+    });
     const none = parse(resolveSubmission({ modal, user }));
     expect(none).toMatchObject({ kind: 'error', path: 'view.state.values.outcome.outcome.selected_option', viewErrors: { outcome: 'Pick an outcome.' } });
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { isStorableInstant } from '../events/instant.ts';
 import type { CaseView } from '../cases/case-context.ts';
 import { pathSafeCaseId } from '../cases/case-id.ts';
@@ -54,6 +54,7 @@ const slaState = z.object({
   resolveDueAt: instant.nullable().describe('while open: by when it must be resolved'),
   breaches: z.array(z.enum(['claim', 'resolution'])),
   snoozedUntil: instant.nullable(),
+  dueAt: instant.nullable().describe('the next deadline while open (snooze end, claim SLA, resolution SLA): what the queue sorts by'),
 });
 
 /** What the Slack post shows, from the same builder (gatherWholeCase). */
@@ -75,7 +76,10 @@ export const caseContext = z
     engagement: z.object({ opened: z.int(), clicked: z.int(), segment: z.string() }),
     emailSuppressed: z.string().optional().describe('present when email does not reach them (hard bounce, complaint)'),
     diagnosis: z.array(z.string()).describe('first-session error diagnosis, e.g. "12 × 401 on /v1/charges: credentials used wrongly"'),
-    journeyUrl: z.string(),
+    journeyUrl: z.string().describe('the journey as JSON'),
+    dashboardUrl: z.string().describe('the journey in the dashboard'),
+    inboxUrl: z.string().describe("the agents' inbox page"),
+    caseUrl: z.string().describe('this case in the inbox page'),
     escalation: z.object({
       criterion: z.string(),
       reason: z.string(),
@@ -102,44 +106,81 @@ export const wholeCase = handoffWithContext.extend({
 });
 export const summarizedCase = handoffCase.extend({ summary: caseSummary });
 
+/** The statuses of a case still open: the queue. */
+export const ACTIVE_STATUSES = ['open', 'claimed', 'snoozed'] as const;
+
+export const HANDOFF_ORDERS = ['newest', 'due'] as const;
+
 export interface HandoffFilter {
-  status?: (typeof CASE_STATUSES)[number];
+  /** One status, or `active`: every case still open. */
+  status?: (typeof CASE_STATUSES)[number] | 'active';
   developerId?: string;
+  owner?: string;
+  level?: number;
+  criterion?: string;
+  /** Cases with a breached SLA (true) or without (false). */
+  breached?: boolean;
+  /** `newest` (opened, newest first) or `due` (next deadline first, closed cases last). */
+  order?: (typeof HANDOFF_ORDERS)[number];
   limit: number;
-  /** Opaque: the last case of the previous page. */
+  /** Opaque: the last case of the previous page, in the order asked. */
   cursor?: string;
 }
 
-const encodeCursor = (openedAt: Date, id: string) => Buffer.from(JSON.stringify([openedAt.toISOString(), id])).toString('base64url');
+/** Where a page ended: the order, its sort key (null: no deadline) and the case id. */
+interface Cursor {
+  order: (typeof HANDOFF_ORDERS)[number];
+  at: Date | null;
+  id: string;
+}
 
-export function decodeCursor(cursor: string): { openedAt: Date; id: string } | undefined {
+const encodeCursor = ({ order, at, id }: Cursor) =>
+  Buffer.from(JSON.stringify(order === 'newest' ? [at!.toISOString(), id] : [order, at?.toISOString() ?? null, id])).toString('base64url');
+
+export function decodeCursor(cursor: string): Cursor | undefined {
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const openedAt = new Date(at);
-    // A cursor is client input: its instant must be one the database can compare with (isStorableInstant).
-    return typeof id === 'string' && isStorableInstant(openedAt.getTime()) ? { openedAt, id } : undefined;
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    // Pages by opening time keep their first form ([openedAt, id]): cursors handed out before stay valid.
+    const [order, at, id] = parsed.length === 2 ? ['newest', ...parsed] : parsed;
+    if (typeof id !== 'string' || !HANDOFF_ORDERS.includes(order as Cursor['order'])) return undefined;
+    if (at === null) return order === 'due' ? { order, at: null, id } : undefined;
+    const instant = new Date(at as string);
+    return typeof at === 'string' && isStorableInstant(instant.getTime()) ? { order: order as Cursor['order'], at: instant, id } : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Cases newest first, a page at a time. */
+/** The rows after a cursor, in its order (a cursor of another order starts from the top). */
+function after(cursor: Cursor | undefined, order: Cursor['order']): Prisma.HandoffWhereInput {
+  if (!cursor || cursor.order !== order) return {};
+  if (order === 'newest') return { OR: [{ openedAt: { lt: cursor.at! } }, { openedAt: cursor.at!, id: { lt: cursor.id } }] };
+  // Deadlines first, earliest first; cases without one after them all.
+  if (cursor.at === null) return { dueAt: null, id: { gt: cursor.id } };
+  return { OR: [{ dueAt: { gt: cursor.at } }, { dueAt: cursor.at, id: { gt: cursor.id } }, { dueAt: null }] };
+}
+
+/** Cases a page at a time: newest first, or (the queue) next deadline first. */
 export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter): Promise<{ handoffs: PresentedCase[]; nextCursor: string | null }> {
-  const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+  const order = filter.order ?? 'newest';
   const rows = await prisma.handoff.findMany({
     where: {
-      ...(filter.status ? { status: filter.status } : {}),
+      ...(filter.status === 'active' ? { status: { in: [...ACTIVE_STATUSES] } } : filter.status ? { status: filter.status } : {}),
       ...(filter.developerId ? { developerId: filter.developerId } : {}),
-      ...(after ? { OR: [{ openedAt: { lt: after.openedAt } }, { openedAt: after.openedAt, id: { lt: after.id } }] } : {}),
+      ...(filter.owner ? { owner: filter.owner } : {}),
+      ...(filter.level !== undefined ? { level: filter.level } : {}),
+      ...(filter.criterion ? { criterion: filter.criterion } : {}),
+      ...(filter.breached !== undefined ? { slaBreached: filter.breached } : {}),
+      ...after(filter.cursor ? decodeCursor(filter.cursor) : undefined, order),
     },
-    orderBy: [{ openedAt: 'desc' }, { id: 'desc' }],
+    orderBy: order === 'newest' ? [{ openedAt: 'desc' }, { id: 'desc' }] : [{ dueAt: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
     take: filter.limit + 1,
   });
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
     handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView, r.friction)),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor(last.openedAt, last.id) : null,
+    nextCursor: rows.length > filter.limit && last ? encodeCursor({ order, at: order === 'newest' ? last.openedAt : last.dueAt, id: last.id }) : null,
   };
 }
 

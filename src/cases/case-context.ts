@@ -1,3 +1,4 @@
+import { pathSafeCaseId } from './case-id.ts';
 /**
  * What a person needs to act on a handoff case: gathered by the handoff activities from the
  * journey and the read model, rendered into Slack (Block Kit) and returned by the API.
@@ -74,8 +75,17 @@ export interface CaseContext {
   emailSuppressed?: string;
   /** First-session error diagnosis, e.g. "12 × 401 on /v1/charges: credentials used wrongly". */
   diagnosis: string[];
-  /** Link to the journey (API or dashboard). */
+  /** The journey as JSON (`GET /v1/developers/:id/journey`). */
   journeyUrl: string;
+  /** The journey in the dashboard (`/dashboard?developer=`). */
+  dashboardUrl: string;
+  /** The agents' inbox page (`/dashboard/handoffs`); one case: caseUrlOf. */
+  inboxUrl: string;
+}
+
+/** The inbox page opened at one case: where Slack's "Open case" leads. */
+export function caseUrlOf(context: Pick<CaseContext, 'inboxUrl'>, caseId: string): string {
+  return `${context.inboxUrl}?case=${encodeURIComponent(pathSafeCaseId(caseId))}`;
 }
 
 /** Why the case was opened: what the Slack post's "Why it escalated" line says. */
@@ -96,10 +106,18 @@ export interface SlaState {
   resolveDueAt: string | null;
   breaches: ('claim' | 'resolution')[];
   snoozedUntil: string | null;
+  /**
+   * The next deadline while the case is open, the queue's order: the snooze end while snoozed, the
+   * claim SLA while unclaimed (the resolution SLA past the last level), the resolution SLA once
+   * claimed. (The migration that added `handoffs.due_at` computes the same in SQL.)
+   */
+  dueAt: string | null;
 }
 
 /** The whole case for a person: the developer's context, why it escalated and its SLA state. */
 export interface WholeCaseContext extends CaseContext {
+  /** This case in the inbox page. */
+  caseUrl: string;
   escalation: CaseEscalation;
   sla: SlaState;
 }
@@ -119,11 +137,8 @@ export function escalationOf(view: CaseView): CaseEscalation {
 /** A due time counts only while it can still fall due: claim while unclaimed, resolution while open. */
 export function slaStateOf(view: CaseView): SlaState {
   const open = !CLOSED_STATUSES.includes(view.status);
-  return {
-    level: view.level,
-    claimDueAt: open && view.status === 'open' ? view.claimDueAt : null,
-    resolveDueAt: open ? view.resolveDueAt : null,
-    breaches: view.breaches,
-    snoozedUntil: view.status === 'snoozed' ? view.snoozedUntil : null,
-  };
+  const claimDueAt = open && view.status === 'open' ? view.claimDueAt : null;
+  const resolveDueAt = open ? view.resolveDueAt : null;
+  const snoozedUntil = view.status === 'snoozed' ? view.snoozedUntil : null;
+  return { level: view.level, claimDueAt, resolveDueAt, breaches: view.breaches, snoozedUntil, dueAt: snoozedUntil ?? claimDueAt ?? resolveDueAt };
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { escalationOf, slaStateOf, type CaseContext, type CaseSummary, type CaseView, type TimelineEntry, type WholeCaseContext } from './case-context.ts';
+import { caseUrlOf, escalationOf, slaStateOf, type CaseContext, type CaseSummary, type CaseView, type TimelineEntry, type WholeCaseContext } from './case-context.ts';
 import { describeSuppression, readEmailSuppression } from '../events/email-suppression.ts';
 import { diagnosisOf } from '../events/error-diagnosis.ts';
 import { followedFunnel } from '../funnel/followed-funnel.ts';
@@ -72,6 +72,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
   const clicked = events.rows.filter((r) => r.type === 'email.clicked').length;
   const diagnosis = diagnosisLines(bursts.rows, errors.rows);
   const stageAt = d?.stage_at ?? null;
+  const base = options.publicUrl.replace(/\/$/, '');
   return {
     developer: {
       id: developerId,
@@ -89,7 +90,9 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
     engagement: { opened, clicked, segment: suppression ? 'none' : opened >= 3 && clicked >= 1 ? 'high' : opened >= 1 ? 'medium' : 'new/none' },
     ...(suppression ? { emailSuppressed: describeSuppression(suppression) } : {}),
     diagnosis,
-    journeyUrl: `${options.publicUrl.replace(/\/$/, '')}/v1/developers/${encodeURIComponent(developerId)}/journey`,
+    journeyUrl: `${base}/v1/developers/${encodeURIComponent(developerId)}/journey`,
+    dashboardUrl: `${base}/dashboard?developer=${encodeURIComponent(developerId)}`,
+    inboxUrl: `${base}/dashboard/handoffs`,
   };
 }
 
@@ -135,7 +138,8 @@ function diagnosisLines(bursts: BurstRow[], errors: EndpointErrorsRow[]): string
 
 /** The case as the Slack post shows it and the API returns it: the developer's context, why it escalated, its SLA state. */
 export async function gatherWholeCase(pool: pg.Pool, view: CaseView, options: GatherOptions): Promise<WholeCaseContext> {
-  return { ...(await gatherCaseContext(pool, view.developerId, options)), escalation: escalationOf(view), sla: slaStateOf(view) };
+  const context = await gatherCaseContext(pool, view.developerId, options);
+  return { ...context, caseUrl: caseUrlOf(context, view.id), escalation: escalationOf(view), sla: slaStateOf(view) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/sql.ts';
 import type { HandoffStepEffect, HandoffStepKind } from '../journey/journey-effects.ts';
 import { queueWebhooksSql, type WebhookEventType } from '../webhooks/webhook-events.ts';
+import { slaStateOf } from './case-context.ts';
 
 /** A case's step as the log keeps it: what the journey's effect carries (a deletion closing a case writes one too). */
 export type HandoffStepRow = Omit<HandoffStepEffect, 'type'>;
@@ -38,10 +39,10 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
   );
   for (const { case: c, revision, developerId } of latest.values()) {
     await sql(
-      `INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, sla_breached, revision, view, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, now())
+      `INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, sla_breached, due_at, revision, view, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, now())
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, owner = excluded.owner, level = excluded.level, claimed_at = excluded.claimed_at,
-         closed_at = excluded.closed_at, outcome = excluded.outcome, sla_breached = excluded.sla_breached, revision = excluded.revision,
+         closed_at = excluded.closed_at, outcome = excluded.outcome, sla_breached = excluded.sla_breached, due_at = excluded.due_at, revision = excluded.revision,
          view = excluded.view, updated_at = now()
        WHERE handoffs.revision < excluded.revision`,
       c.id,
@@ -55,6 +56,7 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
       c.closedAt,
       c.outcome,
       c.breaches.length > 0,
+      slaStateOf(c).dueAt,
       revision,
       JSON.stringify(c),
     );

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { JourneyEvent } from '../journey/journey-event.ts';
 import { feedJourney } from '../temporal/journey-client.ts';
+import { forEachConcurrently, PollingLoop } from '../db/polling-loop.ts';
 
 export interface OutboxDispatcherOptions {
   prisma: PrismaClient;
@@ -31,57 +32,33 @@ interface ClaimedSignal {
  * was delivered and backs off what failed. At-least-once: the journey ignores ids it has seen.
  */
 export class OutboxDispatcher {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly loop: PollingLoop;
   private readonly batchSize: number;
   private readonly concurrency: number;
-  private readonly pollIntervalMs: number;
   private readonly leaseSeconds: number;
 
   constructor(private readonly options: OutboxDispatcherOptions) {
     this.batchSize = options.batchSize ?? 1000;
     this.concurrency = options.concurrency ?? 32;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.leaseSeconds = options.leaseSeconds ?? 60;
+    this.loop = new PollingLoop(
+      () => this.deliverOnce(),
+      options.pollIntervalMs ?? 1000,
+      (error) => options.logger.warn({ err: error }, 'outbox round failed; retrying'),
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Stops after the round in flight; undelivered rows stay in the outbox for the next start. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wakeUp?.();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   wake(): void {
-    this.wakeUp?.();
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let delivered = 0;
-      try {
-        delivered = await this.deliverOnce();
-      } catch (error) {
-        this.options.logger.warn({ err: error }, 'outbox round failed; retrying');
-      }
-      if (delivered === 0 && this.running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.pollIntervalMs);
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeUp = undefined;
-      }
-    }
+    this.loop.wake();
   }
 
   /** One round: returns how many signals were delivered. */
@@ -105,23 +82,18 @@ export class OutboxDispatcher {
     }
     const delivered: bigint[] = [];
     const failed: { rows: ClaimedSignal[]; error: string }[] = [];
-    const queue = [...byDeveloper.entries()];
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const [developerId, rows] = next;
-        try {
-          await feedJourney(
-            this.options.temporal,
-            developerId,
-            rows.map((r) => r.payload),
-          );
-          delivered.push(...rows.map((r) => r.id));
-        } catch (error) {
-          failed.push({ rows, error: error instanceof Error ? error.message : String(error) });
-        }
+    await forEachConcurrently([...byDeveloper.entries()], this.concurrency, async ([developerId, rows]) => {
+      try {
+        await feedJourney(
+          this.options.temporal,
+          developerId,
+          rows.map((r) => r.payload),
+        );
+        delivered.push(...rows.map((r) => r.id));
+      } catch (error) {
+        failed.push({ rows, error: error instanceof Error ? error.message : String(error) });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
+    });
     if (delivered.length > 0) {
       await prisma.$executeRawUnsafe(`DELETE FROM outbox_signals WHERE id = ANY($1::bigint[])`, delivered);
     }

@@ -1,5 +1,5 @@
 import type { ActionsBlockElement, Button, KnownBlock, ModalView, PlainTextElement, PlainTextOption, StaticSelect } from '@slack/web-api';
-import { CLOSED_STATUSES, escalationOf, slaStateOf, type CaseContext, type CaseView } from '../cases/case-context.ts';
+import { caseUrlOf, CLOSED_STATUSES, escalationOf, slaStateOf, type CaseContext, type CaseView } from '../cases/case-context.ts';
 import { pathSafeCaseId } from '../cases/case-id.ts';
 import type { Friction } from '../rules/escalation-policy-schema.ts';
 import { ACTION_IDS, actionsBlockId, encodeModalMetadata, NOTE_MODAL, RESOLVE_MODAL, SNOOZE_CHOICES, type ModalOrigin } from './slack-interaction.ts';
@@ -243,13 +243,14 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
       field('Email', dev.email, true),
       field('Stage', stage),
     ],
-    ...(context.journeyUrl
+    // The case in the inbox page: its context, log and actions, for an agent with an agent key.
+    ...(context.inboxUrl
       ? {
           accessory: {
             type: 'button',
             action_id: ACTION_IDS.openJourney,
-            text: plain('Open journey', SLACK_LIMITS.buttonText),
-            url: clip(context.journeyUrl, 3000),
+            text: plain('Open case', SLACK_LIMITS.buttonText),
+            url: clip(caseUrlOf(context, view.id), 3000),
           } satisfies Button,
         }
       : {}),
@@ -322,7 +323,7 @@ export function buildCaseMessage({ view, context, mention = [], outcomes }: Case
       {
         type: 'mrkdwn',
         text: clip(
-          `Case ${code(pathSafeCaseId(view.id))}${context.journeyUrl ? ` · <${escapeMrkdwn(context.journeyUrl).replaceAll('|', '%7C')}|journey>` : ''} · Onramp`,
+          `Case ${code(pathSafeCaseId(view.id))}${context.dashboardUrl ? ` · <${escapeMrkdwn(context.dashboardUrl).replaceAll('|', '%7C')}|journey>` : ''} · Onramp`,
           SLACK_LIMITS.sectionText,
         ),
       },

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { forEachConcurrently, PollingLoop } from '../db/polling-loop.ts';
 import { signWebhook } from './webhook-signing.ts';
 import type { WebhookTransport } from './send-webhook.ts';
 
@@ -48,12 +49,9 @@ interface ClaimedMessage {
  * in the facts' own transactions, so a receiver's outage delays only its own messages.
  */
 export class WebhookDispatcher {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly loop: PollingLoop;
   private readonly batchSize: number;
   private readonly concurrency: number;
-  private readonly pollIntervalMs: number;
   private readonly leaseSeconds: number;
   private readonly retryForMs: number;
   private readonly schedule: readonly number[];
@@ -63,39 +61,35 @@ export class WebhookDispatcher {
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.batchSize = options.batchSize ?? 64;
     this.concurrency = options.concurrency ?? 8;
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.leaseSeconds = options.leaseSeconds ?? 60;
     this.retryForMs = options.retryForMs ?? DEFAULT_RETRY_FOR_MS;
     this.schedule = options.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS;
     this.logRetentionMs = options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS;
+    this.loop = new PollingLoop(
+      () => this.round(),
+      options.pollIntervalMs ?? 250,
+      (error) => options.logger.error({ err: error }, 'webhook dispatch failed; retrying'),
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Stops after the attempts in flight; what is left stays queued for the next start. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wakeUp?.();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Cuts the idle wait short (a redelivery was asked for). */
   wake(): void {
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** One round: claims the due heads of line and attempts them. Returns how many it attempted. */
   async deliverDue(): Promise<number> {
     const claimed = (await this.options.pool.query<ClaimedMessage>(CLAIM, [this.batchSize, this.leaseSeconds])).rows;
-    let next = 0;
-    const worker = async () => {
-      while (next < claimed.length) await this.attempt(claimed[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, claimed.length) }, worker));
+    await forEachConcurrently(claimed, this.concurrency, (message) => this.attempt(message));
     return claimed.length;
   }
 
@@ -113,31 +107,13 @@ export class WebhookDispatcher {
     }
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      let attempted = 0;
-      try {
-        if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
-          this.prunedAt = Date.now();
-          await this.pruneLog();
-        }
-        attempted = await this.deliverDue();
-      } catch (error) {
-        this.options.logger.error({ err: error }, 'webhook dispatch failed; retrying');
-      }
-      if (attempted === 0 && this.running) await this.idle();
+  /** Prunes the log once an hour, then delivers what is due. */
+  private async round(): Promise<number> {
+    if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      await this.pruneLog();
     }
-  }
-
-  private idle(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.pollIntervalMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
+    return this.deliverDue();
   }
 
   private async attempt(message: ClaimedMessage): Promise<void> {

@@ -82,8 +82,10 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     expect(context.timeline.map((e: any) => e.what)).toEqual(expect.arrayContaining(['nudge sent: authentication-help', 'support.ticket_created']));
     expect(context.stage).toMatchObject({ id: 'credential_provisioned' });
     expect(context.escalation).toMatchObject({ criterion: 'support_ticket', policyVersion: 1, reason: whole.reason });
-    expect(context.sla).toEqual({ level: 1, claimDueAt: whole.claimDueAt, resolveDueAt: whole.resolveDueAt, breaches: [], snoozedUntil: null });
+    // Unclaimed: the claim SLA is the next deadline.
+    expect(context.sla).toEqual({ level: 1, claimDueAt: whole.claimDueAt, resolveDueAt: whole.resolveDueAt, breaches: [], snoozedUntil: null, dueAt: whole.claimDueAt });
     expect(context.journeyUrl).toMatch(new RegExp(`/v1/developers/${id}/journey$`));
+    expect(context.caseUrl).toMatch(new RegExp(`/dashboard/handoffs\\?case=${caseId}$`));
 
     // The Slack post is built from the same context: the same diagnosis line, the same masked email.
     const slackContext = await gatherCaseContext(h.db.pool, id, { showEmail: false, publicUrl: 'http://localhost', now: Date.now(), funnelInForce: funnelInForceCache(h.db.pool) });
@@ -145,6 +147,9 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^${caseId} +snoozed +1 +— +Credential provisioned`, 'm'));
     expect(list.stdout).toMatch(/diagnosis: 6 × 401: .*credentials used wrongly/);
+    const queue = await onramp(['list', '--status', 'active', '--order', 'due', '--criterion', 'support_ticket', '--json']);
+    expect(queue.code, queue.stderr).toBe(0);
+    expect(JSON.parse(queue.stdout).handoffs.map((c: { id: string }) => c.id)).toContain(caseId);
 
     const shown = await onramp(['show', caseId]);
     expect(shown.code, shown.stderr).toBe(0);

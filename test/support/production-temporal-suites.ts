@@ -10,6 +10,7 @@ export const PRODUCTION_TEMPORAL_SUITES = [
   'test/integration/developer-deletion.test.ts',
   'test/integration/funnel-change-end-to-end.test.ts',
   'test/integration/handoff-context.test.ts',
+  'test/integration/handoff-inbox.test.ts',
   'test/integration/handoff-ownership.test.ts',
   'test/integration/handoff-frictions.test.ts',
   'test/integration/handoffs-api.test.ts',

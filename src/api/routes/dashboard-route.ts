@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 
 const page = readFileSync(new URL('../../dashboard/dashboard.html', import.meta.url), 'utf8');
+const inbox = readFileSync(new URL('../../dashboard/inbox.html', import.meta.url), 'utf8');
 // Chart.js's browser build, served from the installed package (no CDN: the page works offline).
 // (The package does not export that file: found next to its CommonJS entry.)
 const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');
@@ -15,6 +16,10 @@ const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve
  * API's filters; the developers or organisations behind them, one organisation with its members,
  * and one developer's journey. The page holds no data: it asks for a key and reads the metrics
  * endpoints with it.
+ *
+ * `/dashboard/handoffs`: the agents' inbox — the queue by next deadline, one case whole (what the
+ * Slack post shows), and the actions, all through the handoffs API with an agent key. `?case=`
+ * opens a case (Slack's "Open case" links here), `?developer=` a developer's cases.
  */
 export const dashboardRoute: FastifyPluginAsync = async (app) => {
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard'));
@@ -22,6 +27,11 @@ export const dashboardRoute: FastifyPluginAsync = async (app) => {
     '/dashboard',
     { config: { static: true }, schema: { summary: 'The dashboard (HTML)', response: { 200: { description: 'the page', content: { 'text/html': { schema: z.string() } } } } } },
     async (_request, reply) => reply.type('text/html; charset=utf-8').send(page),
+  );
+  app.get(
+    '/dashboard/handoffs',
+    { config: { static: true }, schema: { summary: "The agents' inbox (HTML)", response: { 200: { description: 'the page', content: { 'text/html': { schema: z.string() } } } } } },
+    async (_request, reply) => reply.type('text/html; charset=utf-8').send(inbox),
   );
   app.get('/dashboard/chart.js', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(chartJs),

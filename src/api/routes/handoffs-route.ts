@@ -13,6 +13,7 @@ import { gatherCaseSummaries, gatherWholeCase } from '../../cases/gather-case-co
 import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import {
   CASE_STATUSES,
+  HANDOFF_ORDERS,
   caseFriction,
   decodeCursor,
   handoffCase,
@@ -113,12 +114,27 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
     {
       onRequest: agentsOnly,
       schema: {
-        summary: 'Handoff cases, newest first',
+        summary: 'Handoff cases, newest first or (the queue) by next deadline',
         description: 'Each with a compact `summary` of its context: stage, stuck for, the first diagnosis line, SLA state.',
         security,
         querystring: z.object({
-          status: z.enum(CASE_STATUSES).optional(),
+          status: z
+            .enum([...CASE_STATUSES, 'active'])
+            .optional()
+            .describe('one status, or `active`: every case still open (open, claimed, snoozed)'),
           developer: z.string().min(1).max(256).optional(),
+          owner: z.string().min(1).max(200).optional().describe('cases this agent owns'),
+          level: z.coerce.number().int().min(1).max(100).optional(),
+          criterion: z.string().min(1).max(200).optional().describe('e.g. `support_ticket`, `stall:first_api_call`'),
+          breached: z
+            .enum(['true', 'false'])
+            .transform((v) => v === 'true')
+            .optional()
+            .describe('true: only cases with a breached SLA; false: only cases without'),
+          order: z
+            .enum(HANDOFF_ORDERS)
+            .default('newest')
+            .describe('`newest` (opened, newest first) or `due` (the queue: next deadline first, `summary.sla.dueAt`; closed cases last)'),
           limit: z.coerce.number().int().min(1).max(200).default(50),
           cursor: z
             .string()
@@ -130,8 +146,8 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
       },
     },
     async (request) => {
-      const { status, developer, limit, cursor } = request.query;
-      const page = await listHandoffs(prisma, { status, developerId: developer, limit, cursor });
+      const { developer, ...filter } = request.query;
+      const page = await listHandoffs(prisma, { ...filter, developerId: developer });
       const summaries = await gatherCaseSummaries(pool, page.handoffs, { now: Date.now(), funnelInForce: funnel });
       return { ...page, handoffs: page.handoffs.map((c, i) => ({ ...c, summary: summaries[i]! })) };
     },

@@ -28,9 +28,14 @@ const withActor = (command: Command) =>
 
 export function handoffsCommand(program: Command): void {
   const handoffs = program.command('handoffs').description('the cases escalated to a person, without Slack: the queue, a case whole, and acting on it (agent key)');
-  withAgentApi(handoffs.command('list').description('cases newest first, each with its stage, stuck time, SLA and first diagnosis line'))
-    .option('--status <status>', 'open, claimed, snoozed, returned or resolved')
+  withAgentApi(handoffs.command('list').description('cases newest first (or by next deadline: --order due), each with its stage, stuck time, SLA and first diagnosis line'))
+    .option('--status <status>', 'open, claimed, snoozed, returned, resolved, or active (every case still open)')
     .option('--developer <id>', "only this developer's cases")
+    .option('--owner <name>', 'only the cases this agent owns')
+    .option('--level <n>', 'only cases at this escalation level')
+    .option('--criterion <criterion>', 'only cases opened by this criterion, e.g. support_ticket')
+    .option('--breached', 'only cases past an SLA')
+    .option('--order <order>', 'newest (opened, newest first) or due (the queue: next deadline first)', 'newest')
     .option('--limit <n>', 'cases (1–200)', '50')
     .option('--cursor <cursor>', 'the next page (printed after a full page)')
     .option('--json', 'print the raw JSON')
@@ -40,6 +45,11 @@ export function handoffsCommand(program: Command): void {
           limit: options.limit,
           ...(options.status ? { status: options.status } : {}),
           ...(options.developer ? { developer: options.developer } : {}),
+          ...(options.owner ? { owner: options.owner } : {}),
+          ...(options.level ? { level: options.level } : {}),
+          ...(options.criterion ? { criterion: options.criterion } : {}),
+          ...(options.breached ? { breached: 'true' } : {}),
+          order: options.order,
           ...(options.cursor ? { cursor: options.cursor } : {}),
         });
         const page = await api.get<{ handoffs: SummarizedCase[]; nextCursor: string | null }>(`/v1/handoffs?${query}`);

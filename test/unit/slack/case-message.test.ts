@@ -29,7 +29,9 @@ const context = (over: Partial<CaseContext> = {}): CaseContext => ({
   ],
   engagement: { opened: 2, clicked: 1, segment: 'medium' },
   diagnosis: ['12 × 401 on /v1/charges: credentials used wrongly', 'test key used against live endpoint'],
-  journeyUrl: 'https://onramp.test/v1/journeys/dev_42?x=1&y=2',
+  journeyUrl: 'https://onramp.test/v1/developers/dev_42/journey',
+  dashboardUrl: 'https://onramp.test/dashboard?developer=dev_42&x=|y',
+  inboxUrl: 'https://onramp.test/dashboard/handoffs',
   ...over,
 });
 
@@ -142,11 +144,11 @@ describe('case message (Block Kit)', () => {
     );
   });
 
-  it('links the journey (button and context link, URL escaped)', () => {
+  it('links the case in the inbox page (button) and the journey in the dashboard (context link, URL escaped)', () => {
     const { blocks } = buildCaseMessage({ view: view(), context: context(), outcomes });
     const fields = blocks.find((b) => b.type === 'section' && 'fields' in b && b.fields) as { accessory: { url: string; action_id: string } };
-    expect(fields.accessory).toMatchObject({ action_id: ACTION_IDS.openJourney, url: 'https://onramp.test/v1/journeys/dev_42?x=1&y=2' });
-    expect(all(blocks)).toContain('<https://onramp.test/v1/journeys/dev_42?x=1&amp;y=2|journey>');
+    expect(fields.accessory).toMatchObject({ action_id: ACTION_IDS.openJourney, url: 'https://onramp.test/dashboard/handoffs?case=dev_42.h1', text: { text: 'Open case' } });
+    expect(all(blocks)).toContain('<https://onramp.test/dashboard?developer=dev_42&amp;x=%7Cy|journey>');
   });
 
   it('escapes what developers and agents wrote, so it cannot mention or link', () => {
@@ -189,6 +191,8 @@ describe('case message (Block Kit)', () => {
         nudges: [],
         diagnosis: [],
         journeyUrl: '',
+        dashboardUrl: '',
+        inboxUrl: '',
       }),
       outcomes: [],
     });

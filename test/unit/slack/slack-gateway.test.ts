@@ -19,7 +19,9 @@ const context: CaseContext = {
   nudges: [],
   engagement: { opened: 0, clicked: 0, segment: 'new' },
   diagnosis: [],
-  journeyUrl: 'http://onramp.test/v1/journeys/dev_1',
+  journeyUrl: 'http://onramp.test/v1/developers/dev_1/journey',
+  dashboardUrl: 'http://onramp.test/dashboard?developer=dev_1',
+  inboxUrl: 'http://onramp.test/dashboard/handoffs',
 };
 const message = (over: Partial<CaseView> = {}): CaseMessage => buildCaseMessage({ view: { ...view, ...over }, context, outcomes: view.outcomes });
 

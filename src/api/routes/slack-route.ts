@@ -79,10 +79,10 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
   };
 
   /** The resolve modal, with the case's outcomes (the one picked chosen) and the policy's frictions. */
-  const openResolveModal = async (interaction: OpenResolveInteraction & { triggerId: string }) => {
+  const openResolveModal = async (slack: SlackGateway, interaction: OpenResolveInteraction & { triggerId: string }) => {
     const row = await prisma.handoff.findUnique({ where: { id: interaction.caseId }, select: { view: true } });
     if (!row) return answer(interaction, ANSWERS.not_found);
-    await gateway!.openResolveModal(interaction.triggerId, {
+    await slack.openResolveModal(interaction.triggerId, {
       caseId: interaction.caseId,
       outcomes: (row.view as unknown as CaseView).outcomes,
       chosen: interaction.outcome,
@@ -100,7 +100,7 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
         if (gateway) await gateway.openNoteModal(picked.triggerId, picked.caseId, { channel: picked.channel, messageTs: picked.messageTs });
         return;
       }
-      if (gateway && picked.triggerId) return openResolveModal({ ...picked, triggerId: picked.triggerId });
+      if (gateway && picked.triggerId) return openResolveModal(gateway, { ...picked, triggerId: picked.triggerId });
     }
     // A pick without a modal to open (no bot token to open one with) resolves with the outcome alone.
     const interaction: ActionInteraction = picked.kind === 'open_resolve' ? { ...picked, kind: 'action', action: 'resolve' } : picked;

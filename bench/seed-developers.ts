@@ -67,18 +67,23 @@ export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void
   await q(`INSERT INTO events (id, type, developer_id, occurred_at, properties)
     SELECT 'seed_open_' || developer_id, 'email.opened', developer_id, decided_at + interval '3 hours', '{}'::jsonb
     FROM nudge_decisions WHERE decision_key LIKE 'seed\\_%/seed1' AND outcome = 'sent' AND seed_u(substr(developer_id, 6)::int, 52) < 0.4`);
-  // A handoff case for one in twenty-five who got a key, some claimed and resolved.
-  await q(`INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, sla_breached, revision, view)
+  // A handoff case for one in twenty-five who got a key, some claimed and resolved (most of those with a friction).
+  await q(`INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, friction, sla_breached, revision, view)
     SELECT developer_id || '/h1', developer_id, st, 'stall:no-first-call', CASE WHEN st <> 'open' THEN 'U0AGENT' END, 1, opened,
       CASE WHEN st <> 'open' THEN opened + seed_u(g, 61) * interval '6 hours' END,
       CASE WHEN st IN ('resolved', 'returned') THEN opened + seed_u(g, 62) * interval '3 days' END,
-      CASE WHEN st = 'resolved' THEN 'unblocked' END, seed_u(g, 63) < 0.2, 3, '{}'::jsonb
+      CASE WHEN st = 'resolved' THEN 'unblocked' END,
+      CASE WHEN st = 'resolved' AND seed_u(g, 65) < 0.85
+           THEN (ARRAY['authentication_confusion', 'authentication_confusion', 'missing_docs', 'rate_limits', 'sdk_gap', 'not_a_fit'])[1 + floor(seed_u(g, 66) * 6)::int] END,
+      seed_u(g, 63) < 0.2, 3, '{}'::jsonb
     FROM (SELECT developer_id, substr(developer_id, 6)::int AS g, reached_at + interval '7 days' AS opened,
             (ARRAY['open', 'claimed', 'resolved', 'resolved', 'returned'])[1 + floor(seed_u(substr(developer_id, 6)::int, 60) * 5)::int] AS st
           FROM journey_stages WHERE stage = 'credential_provisioned' AND developer_id LIKE 'seed\\_%') k
     WHERE seed_u(g, 64) < 0.04 AND opened <= now()`);
   await q(`INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, at, detail, snapshot)
-    SELECT id || '/1', id, developer_id, 'escalated', opened_at, '{}'::jsonb, '{}'::jsonb FROM handoffs WHERE developer_id LIKE 'seed\\_%'`);
+    SELECT id || '/1', id, developer_id, 'escalated', opened_at, '{}'::jsonb,
+      jsonb_build_object('stage', (SELECT js.stage FROM journey_stages js WHERE js.developer_id = h.developer_id AND js.reached_at <= h.opened_at ORDER BY js.reached_at DESC LIMIT 1))
+    FROM handoffs h WHERE developer_id LIKE 'seed\\_%'`);
   await pool.query('DROP FUNCTION seed_u(int, int)');
   await pool.query('ANALYZE');
 }

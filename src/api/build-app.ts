@@ -38,6 +38,7 @@ import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { createAgentKeyStore, createIngestKeyStore } from '../keys/key-kinds.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
+import { frictionsOf } from '../rules/escalation-policy-schema.ts';
 import { anyOf, type AcceptedKeys } from './auth.ts';
 import { auditRoute } from './routes/audit-route.ts';
 import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
@@ -210,6 +211,7 @@ export async function buildApp({
     funnel,
     showEmail: async () => (await escalationPolicy.active())?.document.privacy.showEmail ?? false,
     anyAgentMayAct: async () => (await escalationPolicy.active())?.document.agents.anyMayAct ?? false,
+    frictions: async () => frictionsOf((await escalationPolicy.active())?.document),
     ...(slack?.publicUrl ? { publicUrl: slack.publicUrl } : {}),
     agentKeys: agents,
     adminKeys,

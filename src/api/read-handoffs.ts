@@ -37,6 +37,7 @@ export const handoffCase = z.object({
     .object({ claim: z.string().nullable(), resolution: z.string().nullable() })
     .optional()
     .describe("the time zone whose office hours each due time counts in (null: around the clock); present only when the case's policy has office hours"),
+  friction: z.string().nullable().describe("the friction the agent recorded on resolve (one of the policy's `frictions`), else null"),
 });
 
 export const handoffStep = z.object({
@@ -107,6 +108,10 @@ export const caseSummary = z.object({
 });
 
 export const handoffWithContext = handoffWithLog.extend({ context: caseContext });
+/** One case whole, as `GET /v1/handoffs/{id}` answers: with what a resolve may record as its friction. */
+export const wholeCase = handoffWithContext.extend({
+  frictions: z.array(z.object({ id: z.string(), label: z.string() })).describe("what a resolve may record as `friction`: the escalation policy in force's frictions"),
+});
 export const summarizedCase = handoffCase.extend({ summary: caseSummary });
 
 /** The statuses of a case still open: the queue. */
@@ -164,7 +169,7 @@ function after(cursor: Cursor | undefined, order: Cursor['order']): Prisma.Hando
 }
 
 /** Cases a page at a time: newest first, or (the queue) next deadline first. */
-export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter): Promise<{ handoffs: CaseView[]; nextCursor: string | null }> {
+export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter): Promise<{ handoffs: PresentedCase[]; nextCursor: string | null }> {
   const order = filter.order ?? 'newest';
   const rows = await prisma.handoff.findMany({
     where: {
@@ -182,12 +187,12 @@ export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter):
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
-    handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView)),
+    handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView, r.friction)),
     nextCursor: rows.length > filter.limit && last ? encodeCursor({ order, at: order === 'newest' ? last.openedAt : last.dueAt, id: last.id }) : null,
   };
 }
 
-async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown }[]): Promise<HandoffWithLog[]> {
+async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown; friction: string | null }[]): Promise<HandoffWithLog[]> {
   if (cases.length === 0) return [];
   const found = await prisma.handoffStep.findMany({ where: { handoffId: { in: cases.map((c) => c.id) } } });
   // In the order the case took them: step keys are `<caseId>/<n>` (`…/<n>/slack_failed` after step n).
@@ -198,22 +203,30 @@ async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown
     steps.map((s) => s.detail as Record<string, unknown>),
   );
   return cases.map((c) => ({
-    ...presentedCase(c.view as CaseView),
+    ...presentedCase(c.view as CaseView, c.friction),
     log: steps
       .filter((s) => s.handoffId === c.id)
       .map((s) => ({
         step: s.step,
         actor: s.actor,
         at: s.at.toISOString(),
-        detail: withNoteText(s.step, s.detail as Record<string, unknown>, notes),
+        // The resolve's friction is stored beside the case, not in the step: shown with it.
+        detail: { ...withNoteText(s.step, s.detail as Record<string, unknown>, notes), ...(s.step === 'resolved' && c.friction ? { friction: c.friction } : {}) },
         snapshot: s.snapshot as Record<string, unknown>,
       })),
   }));
 }
 
-/** A case as the API shows it: the read model's view with its path-safe id. */
-export function presentedCase(view: CaseView): CaseView {
-  return { ...view, id: pathSafeCaseId(view.id) };
+export type PresentedCase = CaseView & { friction: string | null };
+
+/** A case as the API shows it: the read model's view with its path-safe id and the friction recorded on resolve. */
+export function presentedCase(view: CaseView, friction: string | null): PresentedCase {
+  return { ...view, id: pathSafeCaseId(view.id), friction };
+}
+
+/** The friction recorded on a case (null: none, or no such case). */
+export async function caseFriction(prisma: PrismaClient, caseId: string): Promise<string | null> {
+  return (await prisma.handoff.findUnique({ where: { id: caseId }, select: { friction: true } }))?.friction ?? null;
 }
 
 /** `id`: the journey's form of the case id (see journeyCaseId). */

@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import type { handoffStep, handoffWithContext, summarizedCase } from '../api/read-handoffs.ts';
+import type { handoffStep, summarizedCase, wholeCase } from '../api/read-handoffs.ts';
 import { humanDuration } from '../slack/case-message.ts';
 
 /** Handoff cases for the terminal: a queue as a table, one case whole with its log. */
 
 export type SummarizedCase = z.infer<typeof summarizedCase>;
-export type WholeCase = z.infer<typeof handoffWithContext>;
+export type WholeCase = z.infer<typeof wholeCase>;
 type Sla = SummarizedCase['summary']['sla'];
 
 const inBusinessHours = (local: string | null | undefined) => (local ? ` (${local}, business hours)` : '');
@@ -56,7 +56,7 @@ export function formatHandoff(c: WholeCase): string {
   const dev = ctx.developer;
   const section = (title: string, lines: string[]) => ['', title, ...(lines.length > 0 ? lines : ['  (none)'])];
   const lines = [
-    `Case ${c.id}   ${c.status}${c.owner ? ` · owner ${c.owner}` : ''} · level ${c.level}${c.outcome ? ` · outcome ${c.outcome}` : ''}`,
+    `Case ${c.id}   ${c.status}${c.owner ? ` · owner ${c.owner}` : ''} · level ${c.level}${c.outcome ? ` · outcome ${c.outcome}` : ''}${c.friction ? ` · friction ${c.friction}` : ''}`,
     `Developer ${dev.id}   ${[dev.email, dev.accountType, dev.orgId && `org ${dev.orgId}`, dev.channel, dev.timezone].filter(Boolean).join(' · ')}`,
     ctx.stage
       ? `Stuck in ${ctx.stage.label}${ctx.stuckForSeconds !== null ? ` for ${humanDuration(ctx.stuckForSeconds)}` : ''}${ctx.stageReachedAt ? ` (reached ${ctx.stageReachedAt})` : ''}`
@@ -80,7 +80,7 @@ export function formatHandoff(c: WholeCase): string {
     ...section('Log', c.log.map(stepLine)),
     '',
     `Journey: ${ctx.journeyUrl}`,
-    ...(c.status === 'resolved' || c.status === 'returned' ? [] : [`Outcomes: ${c.outcomes.join(', ')}`]),
+    ...(c.status === 'resolved' || c.status === 'returned' ? [] : [`Outcomes: ${c.outcomes.join(', ')}`, `Frictions: ${c.frictions.map((f) => f.id).join(', ')}`]),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -68,6 +68,23 @@ export const officeHours = z
   )
   .describe('SLA clocks run only within these hours (absent: around the clock)');
 
+/**
+ * A friction agents may record when they resolve a case: what got in the developer's way, as
+ * people who read the metrics group it. An id, or an id with the label the Slack menu and the
+ * dashboard show (the id humanised when it has none).
+ */
+export const frictionId = z
+  .string()
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be an id: lower-case letters, digits, `_` and `-`')
+  .describe('Stable name; resolved cases and the friction metrics record it');
+export const friction = z.union([
+  frictionId,
+  z.strictObject({ id: frictionId, label: z.string().min(1).max(75).describe('How people see it (a Slack menu option: at most 75 characters)') }),
+]);
+
+export const DEFAULT_FRICTIONS = ['authentication_confusion', 'missing_docs', 'rate_limits', { id: 'sdk_gap', label: 'SDK gap' }, 'not_a_fit'];
+
 /** A Slack channel (id like C0123 or a #name) and who to mention there. */
 export const escalationLevel = z.strictObject({
   channel: z
@@ -109,6 +126,11 @@ export const escalationPolicyDocument = z
     resolutionSla: duration.default('2d').describe('Not resolved this long after escalation: marked breached and escalated'),
     outcomes: z.array(id).min(1).default(['unblocked', 'not-a-fit', 'bug-filed', 'no-response']).describe('What "Resolve" may record'),
     stopNudgesOn: z.array(id).default(['not-a-fit']).describe('Outcomes after which no automated nudge is sent again'),
+    frictions: z
+      .array(friction)
+      .max(100)
+      .default(DEFAULT_FRICTIONS)
+      .describe('What "Resolve" may record as the friction behind the case (optional for the agent); the friction metrics count them'),
     privacy: z
       .strictObject({ showEmail: z.boolean().default(false).describe('false: the email is masked in Slack (j***@example.com)') })
       .prefault({})
@@ -132,6 +154,12 @@ export const escalationPolicyDocument = z
     doc.stopNudgesOn.forEach((outcome, index) => {
       if (!doc.outcomes.includes(outcome)) ctx.addIssue({ code: 'custom', path: ['stopNudgesOn', index], message: `"${outcome}" is not one of the outcomes` });
     });
+    const frictions = new Set<string>();
+    doc.frictions.forEach((f, index) => {
+      const fid = typeof f === 'string' ? f : f.id;
+      if (frictions.has(fid)) ctx.addIssue({ code: 'custom', path: ['frictions', index], message: `duplicate friction "${fid}"` });
+      frictions.add(fid);
+    });
     const seen = new Set<string>();
     doc.criteria.stalls.forEach((stall, index) => {
       if (seen.has(stall.id)) ctx.addIssue({ code: 'custom', path: ['criteria', 'stalls', index, 'id'], message: `duplicate stall id "${stall.id}"` });
@@ -143,6 +171,30 @@ export const escalationPolicyDocument = z
 export type EscalationPolicyDocument = z.output<typeof escalationPolicyDocument>;
 export type StallCriterion = z.output<typeof stallCriterion>;
 export type EscalationLevel = z.output<typeof escalationLevel>;
+
+export interface Friction {
+  id: string;
+  label: string;
+}
+
+/**
+ * The frictions of the policy in force, each with its label (the id humanised when it has none:
+ * `missing_docs` → "Missing docs"). Versions stored before policies had frictions (stored documents
+ * are not parsed again), and no version at all, have the default list.
+ */
+export function frictionsOf(doc: Partial<Pick<EscalationPolicyDocument, 'frictions'>> | undefined): Friction[] {
+  return (doc?.frictions ?? DEFAULT_FRICTIONS).map((f) => (typeof f === 'string' ? { id: f, label: humanisedFriction(f) } : f));
+}
+
+/** Why `friction` is refused: not one of the policy's frictions (undefined: it is one). */
+export function unknownFrictionProblem(frictions: readonly Friction[], friction: string): string | undefined {
+  return frictions.some((f) => f.id === friction) ? undefined : `"${friction}" is not one of the escalation policy's frictions: ${frictions.map((f) => f.id).join(', ')}`;
+}
+
+export function humanisedFriction(fid: string): string {
+  const words = fid.replaceAll(/[_-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
 
 /** A policy version as the engine sees it. */
 export interface ActivePolicy {

@@ -1,10 +1,11 @@
 import type { ActionsBlockElement, Button, KnownBlock, ModalView, PlainTextElement, PlainTextOption, StaticSelect } from '@slack/web-api';
 import { caseUrlOf, CLOSED_STATUSES, escalationOf, slaStateOf, type CaseContext, type CaseView } from '../cases/case-context.ts';
 import { pathSafeCaseId } from '../cases/case-id.ts';
-import { ACTION_IDS, actionsBlockId, encodeNoteMetadata, NOTE_MODAL, SNOOZE_CHOICES, type NoteOrigin } from './slack-interaction.ts';
+import type { Friction } from '../rules/escalation-policy-schema.ts';
+import { ACTION_IDS, actionsBlockId, encodeModalMetadata, NOTE_MODAL, RESOLVE_MODAL, SNOOZE_CHOICES, type ModalOrigin } from './slack-interaction.ts';
 
 /**
- * A handoff case as a Slack message (Block Kit), its thread replies and the note modal.
+ * A handoff case as a Slack message (Block Kit), its thread replies and the note and resolve modals.
  * Everything that came from a developer or an agent is escaped (`&`, `<`, `>`), so it cannot
  * mention `@channel` or forge links; mentions come only from the policy (`mention`).
  */
@@ -204,25 +205,19 @@ function actionsBlock(view: CaseView, outcomes: string[]): KnownBlock {
       deny: plain('Cancel', 30),
     },
   } satisfies Button);
-  const options: PlainTextOption[] = outcomes
+  const options = outcomeOptions(outcomes);
+  if (options.length > 0) {
+    // No confirm dialog: the outcome opens the resolve modal (friction, note), whose submit confirms.
+    elements.push({ type: 'static_select', action_id: ACTION_IDS.resolve, placeholder: plain('Resolve…', SLACK_LIMITS.optionText), options } satisfies StaticSelect);
+  }
+  return { type: 'actions', block_id: actionsBlockId(view.id), elements };
+}
+
+function outcomeOptions(outcomes: readonly string[]): PlainTextOption[] {
+  return outcomes
     .filter((outcome) => outcome.length > 0 && outcome.length <= SLACK_LIMITS.optionValue)
     .slice(0, SLACK_LIMITS.options)
     .map((outcome) => ({ text: plain(outcome.replaceAll('-', ' '), SLACK_LIMITS.optionText), value: outcome }));
-  if (options.length > 0) {
-    elements.push({
-      type: 'static_select',
-      action_id: ACTION_IDS.resolve,
-      placeholder: plain('Resolve…', SLACK_LIMITS.optionText),
-      options,
-      confirm: {
-        title: plain('Resolve this case?', 100),
-        text: plain('Closes the case with the outcome you picked.', 300),
-        confirm: plain('Resolve', 30),
-        deny: plain('Cancel', 30),
-      },
-    } satisfies StaticSelect);
-  }
-  return { type: 'actions', block_id: actionsBlockId(view.id), elements };
 }
 
 /** The case message: posted once per level, updated in place after every step. */
@@ -413,11 +408,11 @@ export function buildStepReply(step: CaseStep): string {
 }
 
 /** The view for `views.open` when Add note is clicked. */
-export function buildNoteModal(caseId: string, origin?: NoteOrigin): ModalView {
+export function buildNoteModal(caseId: string, origin?: ModalOrigin): ModalView {
   return {
     type: 'modal',
     callback_id: NOTE_MODAL.callbackId,
-    private_metadata: encodeNoteMetadata(caseId, origin),
+    private_metadata: encodeModalMetadata(caseId, origin),
     title: plain('Add a note', 24),
     submit: plain('Save note', 24),
     close: plain('Cancel', 24),
@@ -434,6 +429,66 @@ export function buildNoteModal(caseId: string, origin?: NoteOrigin): ModalView {
           min_length: 1,
           max_length: NOTE_MODAL.maxLength,
           placeholder: plain('What you found or did; it goes to the case log and thread.', 150),
+        },
+      },
+    ],
+  };
+}
+
+export interface ResolveModalInput {
+  caseId: string;
+  /** The case's outcomes, and the one picked in the message's menu (chosen already). */
+  outcomes: readonly string[];
+  chosen?: string;
+  /** The policy's frictions: an optional menu. */
+  frictions: readonly Friction[];
+  origin?: ModalOrigin;
+}
+
+/** The view for `views.open` when an outcome is picked in the Resolve menu: outcome, friction (optional), note (optional). */
+export function buildResolveModal({ caseId, outcomes, chosen, frictions, origin }: ResolveModalInput): ModalView {
+  const options = outcomeOptions(outcomes);
+  const initial = options.find((o) => o.value === chosen);
+  const frictionOptions: PlainTextOption[] = frictions.slice(0, SLACK_LIMITS.options).map((f) => ({ text: plain(f.label, SLACK_LIMITS.optionText), value: f.id }));
+  const { outcome, friction, note } = RESOLVE_MODAL;
+  return {
+    type: 'modal',
+    callback_id: RESOLVE_MODAL.callbackId,
+    private_metadata: encodeModalMetadata(caseId, origin),
+    title: plain('Resolve the case', 24),
+    submit: plain('Resolve', 24),
+    close: plain('Cancel', 24),
+    blocks: [
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `Case ${code(pathSafeCaseId(caseId))}` }] },
+      {
+        type: 'input',
+        block_id: outcome.blockId,
+        label: plain('Outcome', 2000),
+        element: { type: 'static_select', action_id: outcome.actionId, options, ...(initial ? { initial_option: initial } : {}), placeholder: plain('Outcome…', 150) },
+      },
+      ...(frictionOptions.length > 0
+        ? [
+            {
+              type: 'input' as const,
+              block_id: friction.blockId,
+              optional: true,
+              label: plain('Friction', 2000),
+              hint: plain("What got in the developer's way; the growth team's friction metrics count it.", 2000),
+              element: { type: 'static_select' as const, action_id: friction.actionId, options: frictionOptions, placeholder: plain('Friction…', 150) },
+            },
+          ]
+        : []),
+      {
+        type: 'input',
+        block_id: note.blockId,
+        optional: true,
+        label: plain('Note', 2000),
+        element: {
+          type: 'plain_text_input',
+          action_id: note.actionId,
+          multiline: true,
+          max_length: NOTE_MODAL.maxLength,
+          placeholder: plain('What was done; it goes to the case log and thread.', 150),
         },
       },
     ],

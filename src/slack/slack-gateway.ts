@@ -1,6 +1,6 @@
 import { ErrorCode, LogLevel, WebClient, type ChatPostMessageArguments, type Logger, type RetryOptions, type WebClientOptions } from '@slack/web-api';
-import { buildNoteModal, type CaseMessage } from './case-message.ts';
-import type { NoteOrigin } from './slack-interaction.ts';
+import { buildNoteModal, buildResolveModal, type CaseMessage, type ResolveModalInput } from './case-message.ts';
+import type { ModalOrigin } from './slack-interaction.ts';
 
 /**
  * The few Slack Web API calls the handoff makes, over the real `WebClient`.
@@ -281,8 +281,13 @@ export class SlackGateway {
   }
 
   /** Opens the note modal; the trigger id is valid for 3 s after the click. */
-  async openNoteModal(triggerId: string, caseId: string, origin?: NoteOrigin): Promise<void> {
+  async openNoteModal(triggerId: string, caseId: string, origin?: ModalOrigin): Promise<void> {
     await this.client.views.open({ trigger_id: triggerId, view: buildNoteModal(caseId, origin) });
+  }
+
+  /** Opens the resolve modal (outcome, friction, note); the trigger id is valid for 3 s after the pick. */
+  async openResolveModal(triggerId: string, input: ResolveModalInput): Promise<void> {
+    await this.client.views.open({ trigger_id: triggerId, view: buildResolveModal(input) });
   }
 
   /** Whether the user is in any of these user groups (members cached for `membershipTtlMs`). */

@@ -7,7 +7,7 @@ import { z } from 'zod';
  *
  * Where the case id travels: each button's `value`; the actions block's `block_id`
  * (`onramp.case:<caseId>`), since a static_select's option values carry the choice (`1h`, an
- * outcome); the note modal's `private_metadata`.
+ * outcome); the note and resolve modals' `private_metadata`.
  */
 
 /** Action ids of the elements in a case message. */
@@ -20,7 +20,7 @@ export const ACTION_IDS = {
   /** A static_select with options `1h`, `1d`. */
   snooze: 'onramp.snooze',
   return: 'onramp.return',
-  /** A static_select whose option values are the policy's outcomes. */
+  /** A static_select whose option values are the case's outcomes: opens the resolve modal with it chosen. */
   resolve: 'onramp.resolve',
   /** The link button to the journey: Slack still sends block_actions for it; ignored. */
   openJourney: 'onramp.open_journey',
@@ -35,6 +35,14 @@ export type SnoozeChoice = keyof typeof SNOOZE_CHOICES;
 /** The note modal (views.open) and its single input. */
 export const NOTE_MODAL = { callbackId: 'onramp.note', blockId: 'note', actionId: 'text', maxLength: 2000 } as const;
 
+/** The resolve modal: the outcome (required), the friction (optional) and a note (optional); each input's block and action id. */
+export const RESOLVE_MODAL = {
+  callbackId: 'onramp.resolve',
+  outcome: { blockId: 'outcome', actionId: 'outcome' },
+  friction: { blockId: 'friction', actionId: 'friction' },
+  note: { blockId: 'note', actionId: 'text' },
+} as const;
+
 const ACTIONS_BLOCK_PREFIX = 'onramp.case:';
 
 /** The `block_id` of a case message's actions block: carries the case id for the selects. */
@@ -42,27 +50,27 @@ export function actionsBlockId(caseId: string): string {
   return `${ACTIONS_BLOCK_PREFIX}${caseId}`;
 }
 
-/** Where the Add note button was clicked, so that the submission can answer there. */
-export interface NoteOrigin {
+/** Where the button or menu that opened a modal was, so that the submission can answer there. */
+export interface ModalOrigin {
   channel?: string;
   messageTs?: string;
 }
 
-const noteMetadata = z.strictObject({ caseId: z.string().min(1).max(255), channel: z.string().min(1).optional(), messageTs: z.string().min(1).optional() });
-export type NoteMetadata = z.infer<typeof noteMetadata>;
+const modalMetadata = z.strictObject({ caseId: z.string().min(1).max(255), channel: z.string().min(1).optional(), messageTs: z.string().min(1).optional() });
+export type ModalMetadata = z.infer<typeof modalMetadata>;
 
-/** The note modal's `private_metadata` (≤ 3000 characters in Slack). */
-export function encodeNoteMetadata(caseId: string, origin: NoteOrigin = {}): string {
-  return JSON.stringify(noteMetadata.parse({ caseId, ...origin }));
+/** A modal's `private_metadata` (≤ 3000 characters in Slack). */
+export function encodeModalMetadata(caseId: string, origin: ModalOrigin = {}): string {
+  return JSON.stringify(modalMetadata.parse({ caseId, ...origin }));
 }
 
 /** Reads `private_metadata`: our JSON, or a bare case id. */
-export function decodeNoteMetadata(privateMetadata: string): NoteMetadata | undefined {
+export function decodeModalMetadata(privateMetadata: string): ModalMetadata | undefined {
   const text = privateMetadata.trim();
   if (!text) return undefined;
   if (!text.startsWith('{')) return text.length <= 255 ? { caseId: text } : undefined;
   try {
-    const parsed = noteMetadata.safeParse(JSON.parse(text));
+    const parsed = modalMetadata.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
@@ -99,7 +107,7 @@ export const blockActionsPayload = z.looseObject({
 });
 export type BlockActionsPayload = z.infer<typeof blockActionsPayload>;
 
-const inputValue = z.looseObject({ type: z.string(), value: z.string().nullish() });
+const inputValue = z.looseObject({ type: z.string(), value: z.string().nullish(), selected_option: z.looseObject({ value: z.string() }).nullish() });
 
 export const viewSubmissionPayload = z.looseObject({
   type: z.literal('view_submission'),
@@ -137,6 +145,8 @@ export interface ActionInteraction {
   snoozeFor?: SnoozeChoice;
   /** `resolve`: the outcome chosen (check it against the policy's outcomes). */
   outcome?: string;
+  /** `resolve`: the friction chosen in the modal, if any (check it against the policy's frictions). */
+  friction?: string;
   /** The channel id and message the click came from (for a note: the message the modal was opened from). */
   channel?: string;
   messageTs?: string;
@@ -149,6 +159,18 @@ export interface OpenNoteInteraction {
   kind: 'open_note';
   caseId: string;
   triggerId: string;
+  actor: InteractionActor;
+  channel?: string;
+  messageTs?: string;
+  responseUrl?: string;
+}
+
+/** An outcome was picked in the Resolve menu: open the resolve modal with it chosen (the trigger is valid for 3 s). */
+export interface OpenResolveInteraction {
+  kind: 'open_resolve';
+  caseId: string;
+  outcome: string;
+  triggerId?: string;
   actor: InteractionActor;
   channel?: string;
   messageTs?: string;
@@ -169,7 +191,7 @@ export interface InteractionError {
   viewErrors?: Record<string, string>;
 }
 
-export type ParsedInteraction = ActionInteraction | OpenNoteInteraction | IgnoredInteraction | InteractionError;
+export type ParsedInteraction = ActionInteraction | OpenNoteInteraction | OpenResolveInteraction | IgnoredInteraction | InteractionError;
 
 const actionById = new Map<string, CaseAction>(
   Object.entries(ACTION_IDS).flatMap(([action, id]) => (action === 'openJourney' ? [] : [[id, action === 'takeOver' ? 'claim' : (action as CaseAction)]])),
@@ -241,7 +263,7 @@ function fromBlockActions(payload: BlockActionsPayload): ParsedInteraction {
     case 'resolve': {
       const outcome = element.selected_option?.value;
       if (!outcome) return fail('actions.0.selected_option.value', 'must name an outcome');
-      return { kind: 'action', caseId, action, actor, outcome, ...where };
+      return { kind: 'open_resolve', caseId, outcome, actor, ...(payload.trigger_id ? { triggerId: payload.trigger_id } : {}), ...where };
     }
     default:
       return { kind: 'action', caseId, action, actor, ...(element.action_id === ACTION_IDS.takeOver ? { takeOver: true as const } : {}), ...where };
@@ -250,21 +272,32 @@ function fromBlockActions(payload: BlockActionsPayload): ParsedInteraction {
 
 function fromViewSubmission(payload: ViewSubmissionPayload): ParsedInteraction {
   const { view } = payload;
-  if (view.callback_id !== NOTE_MODAL.callbackId) return { kind: 'ignored', reason: `view ${view.callback_id}` };
-  const metadata = decodeNoteMetadata(view.private_metadata);
+  if (view.callback_id !== NOTE_MODAL.callbackId && view.callback_id !== RESOLVE_MODAL.callbackId) return { kind: 'ignored', reason: `view ${view.callback_id}` };
+  const metadata = decodeModalMetadata(view.private_metadata);
   if (!metadata) return fail('view.private_metadata', 'must carry the case id');
-  const { blockId, actionId, maxLength } = NOTE_MODAL;
-  const path = `view.state.values.${blockId}.${actionId}.value`;
-  const text = view.state.values[blockId]?.[actionId]?.value?.trim() ?? '';
-  if (!text) return fail(path, 'a note needs text', { [blockId]: 'Write a note first.' });
-  if (text.length > maxLength) return fail(path, `at most ${maxLength} characters`, { [blockId]: `At most ${maxLength} characters, please.` });
-  return {
-    kind: 'action',
+  const from = {
     caseId: metadata.caseId,
-    action: 'note',
     actor: actorOf(payload.user),
-    note: text,
     ...(metadata.channel ? { channel: metadata.channel } : {}),
     ...(metadata.messageTs ? { messageTs: metadata.messageTs } : {}),
   };
+  const values = view.state.values;
+  if (view.callback_id === RESOLVE_MODAL.callbackId) {
+    const { outcome: o, friction: f, note: n } = RESOLVE_MODAL;
+    const outcome = values[o.blockId]?.[o.actionId]?.selected_option?.value;
+    if (!outcome) return fail(`view.state.values.${o.blockId}.${o.actionId}.selected_option`, 'must name an outcome', { [o.blockId]: 'Pick an outcome.' });
+    const friction = values[f.blockId]?.[f.actionId]?.selected_option?.value;
+    const note = values[n.blockId]?.[n.actionId]?.value?.trim();
+    if (note && note.length > NOTE_MODAL.maxLength)
+      return fail(`view.state.values.${n.blockId}.${n.actionId}.value`, `at most ${NOTE_MODAL.maxLength} characters`, {
+        [n.blockId]: `At most ${NOTE_MODAL.maxLength} characters, please.`,
+      });
+    return { kind: 'action', action: 'resolve', outcome, ...(friction ? { friction } : {}), ...(note ? { note } : {}), ...from };
+  }
+  const { blockId, actionId, maxLength } = NOTE_MODAL;
+  const path = `view.state.values.${blockId}.${actionId}.value`;
+  const text = values[blockId]?.[actionId]?.value?.trim() ?? '';
+  if (!text) return fail(path, 'a note needs text', { [blockId]: 'Write a note first.' });
+  if (text.length > maxLength) return fail(path, `at most ${maxLength} characters`, { [blockId]: `At most ${maxLength} characters, please.` });
+  return { kind: 'action', action: 'note', note: text, ...from };
 }

@@ -57,6 +57,41 @@ describe('the dashboard in headless Chromium', () => {
     const automation = await api.ok('/v1/metrics/automation');
     expect(await page.textContent('#automation')).toContain(`${automation.overall.humanEscalated} (${pct(automation.overall.humanShare)})`);
 
+    // Frictions agents recorded: stacked bars by stage, switched to signup week and channel; the table per friction.
+    const frictions = await api.ok('/v1/metrics/frictions');
+    expect(frictions.overall.cases).toBeGreaterThan(0);
+    const frictionBars = () =>
+      page.evaluate(() => {
+        const c = (globalThis as any).Chart.getChart('frictionChart');
+        return { labels: c.data.labels, stacks: c.data.datasets.map((d: any) => [d.label, d.data]) };
+      });
+    const expectedBars = (report: any) => ({
+      labels: report.groups.map((g: any) => g.label),
+      stacks: [
+        ...report.frictions.map((f: any) => [f.label, report.groups.map((g: any) => g.frictions[f.id] ?? 0)]),
+        ['none recorded', report.groups.map((g: any) => g.unrecorded)],
+      ],
+    });
+    expect(await frictionBars()).toEqual(expectedBars(frictions));
+    const frictionRows = await page.$$eval('#frictionTable tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+    expect(frictionRows.slice(0, -1).map((r) => r.slice(0, 3))).toEqual(frictions.frictions.map((f: any) => [f.label, String(f.cases), String(f.firstSessionErrors['401'])]));
+    await (await page.$('#frictions'))!.screenshot({ path: '/tmp/friction-dashboard-stage.png' });
+    for (const [button, groupBy, title] of [
+      ['Signup week', 'cohort', 'signup week'],
+      ['Channel', 'channel', 'signup channel'],
+    ] as const) {
+      const report = await api.ok(`/v1/metrics/frictions?groupBy=${groupBy}`);
+      await page.click(`#frictions button[data-friction-group="${groupBy}"]`);
+      await page.waitForFunction((t) => (globalThis as any).document.querySelector('#frictionGroupName')?.textContent === t, title);
+      await page.waitForFunction((n) => (globalThis as any).Chart.getChart('frictionChart').data.labels.length === n, report.groups.length);
+      expect(await frictionBars(), button).toEqual(expectedBars(report));
+      expect(await page.getAttribute(`#frictions button[data-friction-group="${groupBy}"]`, 'aria-pressed')).toBe('true');
+      expect(new URL(page.url()).searchParams.get('frictions')).toBe(groupBy);
+    }
+    await (await page.$('#frictions'))!.screenshot({ path: '/tmp/friction-dashboard-channel.png' });
+    // The Count switch is not the frictions switch: each keeps its own state.
+    expect(await page.getAttribute('#unitDeveloper', 'aria-pressed')).toBe('true');
+
     // A filter reaches every request.
     await page.selectOption('#accountType', 'organization');
     await page.click('#load');

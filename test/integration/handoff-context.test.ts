@@ -160,6 +160,7 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
       'authentication-help \\(template authentication-help\\) — sent',
       'support.ticket_created',
       'snoozed +ana@example.com',
+      'Frictions: authentication_confusion, missing_docs, rate_limits, sdk_gap, not_a_fit',
     ]) {
       expect(shown.stdout).toMatch(new RegExp(part));
     }
@@ -178,8 +179,11 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     const badOutcome = await onramp(['resolve', caseId, 'shrug', '--actor', 'bo@example.com']);
     expect(badOutcome.code).toBe(1);
     expect(badOutcome.stderr).toContain('outcome must be one of: unblocked');
-    const resolved = await onramp(['resolve', caseId, 'unblocked', '--note', 'rotated the key', '--actor', 'bo@example.com', '--json']);
-    expect(JSON.parse(resolved.stdout)).toMatchObject({ changed: true, case: { status: 'resolved', outcome: 'unblocked' } });
+    const badFriction = await onramp(['resolve', caseId, 'unblocked', '--friction', 'bad_luck', '--actor', 'bo@example.com']);
+    expect(badFriction.code).toBe(1);
+    expect(badFriction.stderr).toContain('400 {"errors":[{"path":"friction","message":"\\"bad_luck\\" is not one of the escalation policy\'s frictions');
+    const resolved = await onramp(['resolve', caseId, 'unblocked', '--friction', 'authentication_confusion', '--note', 'rotated the key', '--actor', 'bo@example.com', '--json']);
+    expect(JSON.parse(resolved.stdout)).toMatchObject({ changed: true, case: { status: 'resolved', outcome: 'unblocked', friction: 'authentication_confusion' } });
     const late = await onramp(['claim', caseId, '--actor', 'bo@example.com']);
     expect(late.code).toBe(1);
     expect(late.stderr).toContain('409');
@@ -189,5 +193,5 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
     const keyless = await onramp(['list'], {});
     expect(keyless.code).toBe(2);
     expect(keyless.stderr).toContain('No agent key');
-  }, 180_000); // a dozen CLI processes, each a Node start-up: slow on a busy machine
+  }, 180_000); // some twenty CLI processes, each a Node start-up: slow on a busy machine
 });

@@ -163,11 +163,20 @@ describe('the handoffs inbox in headless Chromium', () => {
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: `${artifacts}inbox-case.png`, fullPage: true });
     await page.selectOption('#outcome', 'unblocked');
+    expect(await page.$$eval('#friction option', (os) => os.map((o) => (o as any).value))).toEqual([
+      '',
+      'authentication_confusion',
+      'missing_docs',
+      'rate_limits',
+      'sdk_gap',
+      'not_a_fit',
+    ]);
+    await page.selectOption('#friction', 'authentication_confusion');
     await page.fill('#resolveNote', 'rotated the key');
     await page.click('#resolve');
     await page.waitForSelector(`#case[data-status="resolved"]`);
     const resolved = await read(caseId);
-    expect(resolved).toMatchObject({ status: 'resolved', outcome: 'unblocked', owner: 'ana@example.com' });
+    expect(resolved).toMatchObject({ status: 'resolved', outcome: 'unblocked', friction: 'authentication_confusion', owner: 'ana@example.com' });
     expect(resolved.log.map((s: any) => [s.step, s.actor])).toEqual(
       expect.arrayContaining([
         ['claimed', 'ana@example.com'],

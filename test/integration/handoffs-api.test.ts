@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { ModalView } from '@slack/web-api';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pathSafeCaseId } from '../../src/cases/case-id.ts';
@@ -9,7 +10,7 @@ import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { eventually } from '../support/eventually.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { ADMIN_KEY, AGENT_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
-import { blockAction, noteSubmission, signedInteraction } from '../support/slack-requests.ts';
+import { blockAction, noteSubmission, resolveSubmission, signedInteraction } from '../support/slack-requests.ts';
 import { signupWithKey } from '../support/signup-events.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -122,7 +123,13 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     const noted = await eventually(() => handoff(caseId), { until: (c) => c.log.some((s: any) => s.step === 'note'), describe: `a note in the log of ${caseId}` });
     expect(noted.log.find((s: any) => s.step === 'note')).toMatchObject({ actor: 'U0GROUPIE', detail: { text: 'Their key is a live key on the test host' } });
 
+    // Picking an outcome opens the resolve modal; its submission resolves.
     await interact(blockAction({ caseId, actionId: ACTION_IDS.resolve, selected: 'bug-filed', user: 'U0AGENT1', channel }));
+    const resolveModal = await eventually(() => slack.views().find((v) => (v.view as { callback_id?: string }).callback_id === 'onramp.resolve'), {
+      until: (v) => v !== undefined,
+      describe: 'the resolve modal opened',
+    });
+    expect((await interact(resolveSubmission({ modal: resolveModal!.view as unknown as ModalView, user: 'U0AGENT1', outcome: 'bug-filed' }))).statusCode).toBe(200);
     await eventually(() => handoff(caseId), { until: (c) => c.status === 'resolved', describe: `case ${caseId} resolved` });
     await interact(blockAction({ caseId, actionId: ACTION_IDS.return, user: 'U0AGENT1', channel }));
     const closed = await eventually(() => slack.ephemerals().filter((e) => e.user === 'U0AGENT1'), {

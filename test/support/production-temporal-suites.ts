@@ -13,6 +13,7 @@ export const PRODUCTION_TEMPORAL_SUITES = [
   'test/integration/handoff-context.test.ts',
   'test/integration/handoff-inbox.test.ts',
   'test/integration/handoff-ownership.test.ts',
+  'test/integration/handoff-frictions.test.ts',
   'test/integration/handoffs-api.test.ts',
   'test/integration/hostile-input.test.ts',
   'test/integration/import-api.test.ts',

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
+import type { ModalView } from '@slack/web-api';
 import { buildNoteModal } from '../../src/slack/case-message.ts';
-import { ACTION_IDS, actionsBlockId, NOTE_MODAL } from '../../src/slack/slack-interaction.ts';
+import { ACTION_IDS, actionsBlockId, NOTE_MODAL, RESOLVE_MODAL } from '../../src/slack/slack-interaction.ts';
 
 /**
  * Interaction requests as Slack sends them to `POST /slack/interactions`: a form-encoded body
@@ -122,11 +123,38 @@ export interface NoteSubmissionInput {
 /** A view_submission payload for the note modal, built from the modal we open. */
 export function noteSubmission(input: NoteSubmissionInput): Record<string, unknown> {
   const modal = buildNoteModal(input.caseId, { ...(input.channel ? { channel: input.channel } : {}), ...(input.messageTs ? { messageTs: input.messageTs } : {}) });
+  return viewSubmission(input.user, modal, { [NOTE_MODAL.blockId]: { [NOTE_MODAL.actionId]: { type: 'plain_text_input', value: input.text } } });
+}
+
+export interface ResolveSubmissionInput {
+  /** The modal Onramp opened (views.open), as Slack sends it back. */
+  modal: ModalView;
+  user: SlackUserRef;
+  outcome?: string;
+  friction?: string;
+  note?: string;
+}
+
+/** A view_submission payload for the resolve modal: the options picked in its selects, the note typed. */
+export function resolveSubmission({ modal, user, outcome, friction, note }: ResolveSubmissionInput): Record<string, unknown> {
+  const { outcome: o, friction: f, note: n } = RESOLVE_MODAL;
+  const picked = (value: string | undefined) => ({
+    type: 'static_select',
+    selected_option: value === undefined ? null : { text: { type: 'plain_text', text: value, emoji: true }, value },
+  });
+  return viewSubmission(user, modal, {
+    [o.blockId]: { [o.actionId]: picked(outcome) },
+    [f.blockId]: { [f.actionId]: picked(friction) },
+    [n.blockId]: { [n.actionId]: { type: 'plain_text_input', value: note ?? null } },
+  });
+}
+
+function viewSubmission(user: SlackUserRef, modal: ModalView, values: Record<string, Record<string, unknown>>): Record<string, unknown> {
   const viewId = `V0FAKE${String(++sequence).padStart(4, '0')}`;
   return {
     type: 'view_submission',
     team: TEAM,
-    user: slackUser(input.user),
+    user: slackUser(user),
     api_app_id: APP_ID,
     token: VERIFICATION_TOKEN,
     trigger_id: `${Date.now()}.${sequence}.fake-trigger`,
@@ -137,7 +165,7 @@ export function noteSubmission(input: NoteSubmissionInput): Record<string, unkno
       blocks: modal.blocks,
       private_metadata: modal.private_metadata,
       callback_id: modal.callback_id,
-      state: { values: { [NOTE_MODAL.blockId]: { [NOTE_MODAL.actionId]: { type: 'plain_text_input', value: input.text } } } },
+      state: { values },
       hash: `${Math.floor(Date.now() / 1000)}.fakehash`,
       title: modal.title,
       clear_on_close: false,

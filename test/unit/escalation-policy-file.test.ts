@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { escalationPolicyFormat, type EscalationPolicyFileError } from '../../src/rules/escalation-policy-file.ts';
-import { escalationPolicyDocument } from '../../src/rules/escalation-policy-schema.ts';
+import { escalationPolicyDocument, frictionsOf } from '../../src/rules/escalation-policy-schema.ts';
 
 const shipped = readFileSync(new URL('../../config/escalation.yaml', import.meta.url), 'utf8');
 
@@ -105,6 +105,22 @@ describe('escalationPolicyFormat.parse', () => {
       ['officeHours.lunch', 'unknown field "lunch"', 5, 3],
       ['levels[0].officeHours.hours', 'no open hours: give at least one day, e.g. mon-fri: "09:00-17:00"', 8, 42],
     ]);
+  });
+
+  it('takes frictions as ids or ids with labels, and names a bad id, a duplicate and an overlong label', () => {
+    const ok = escalationPolicyFormat.parse('frictions: [missing_docs, { id: sdk-gap, label: SDK gap }]\n');
+    expect(ok.ok && frictionsOf(ok.document)).toEqual([
+      { id: 'missing_docs', label: 'Missing docs' },
+      { id: 'sdk-gap', label: 'SDK gap' },
+    ]);
+    const errors = errorsOf(`frictions:\n  - Missing Docs\n  - rate_limits\n  - { id: rate_limits, label: Rate limits }\n  - { id: x, label: ${'y'.repeat(76)} }\n`);
+    expect(errors.map((e) => [e.path, e.line])).toEqual([
+      ['frictions[0]', 2],
+      ['frictions[2]', 4],
+      ['frictions[3].label', 5],
+    ]);
+    expect(errors[0]!.message).toMatch(/must be an id: lower-case letters, digits, `_` and `-`/);
+    expect(errors[1]!.message).toBe('duplicate friction "rate_limits"');
   });
 
   it('rejects an empty file and a YAML syntax error', () => {

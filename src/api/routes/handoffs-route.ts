@@ -8,21 +8,23 @@ import { actOnHandoff } from '../../temporal/act-on-handoff.ts';
 import { journeyCaseId } from '../../cases/case-id.ts';
 import { duration } from '../../rules/duration-schema.ts';
 import { durationMs } from '../../rules/duration.ts';
+import { frictionId, unknownFrictionProblem, type Friction } from '../../rules/escalation-policy-schema.ts';
 import { bearerAuth, presentedKeyIn, presentedStoredKey, type AcceptedKeys } from '../auth.ts';
 import { gatherCaseSummaries, gatherWholeCase } from '../../cases/gather-case-context.ts';
 import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import {
   CASE_STATUSES,
   HANDOFF_ORDERS,
+  caseFriction,
   decodeCursor,
   handoffCase,
-  handoffWithContext,
   handoffWithLog,
   listHandoffs,
   presentedCase,
   readDeveloperHandoffs,
   readHandoff,
   summarizedCase,
+  wholeCase,
 } from '../read-handoffs.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -35,6 +37,8 @@ export interface HandoffsRouteOptions {
   showEmail: () => Promise<boolean>;
   /** The policy in force lets any agent act on a case someone else claimed (`agents.anyMayAct`). */
   anyAgentMayAct: () => Promise<boolean>;
+  /** The policy in force's frictions: what a resolve may record. */
+  frictions: () => Promise<Friction[]>;
   /** Base of the journey link; unset: the address the request came to. */
   publicUrl?: string;
   /** Agent keys (shared, personal) and admin keys: list cases and act on them. */
@@ -79,6 +83,7 @@ export const actionBody = z.discriminatedUnion('action', [
     action: z.literal('resolve'),
     actor,
     outcome: z.string().min(1).max(100).describe("one of the case's `outcomes`"),
+    friction: frictionId.optional().describe("what got in the developer's way: one of the escalation policy's `frictions` (GET /v1/handoffs/{id} lists them)"),
     note: z.string().max(2000).regex(/\S/, 'must not be blank').trim().optional(),
   }),
 ]);
@@ -123,7 +128,7 @@ function actingActor(who: Credential, given: string | undefined): { actor: strin
 /** Handoff cases without Slack: list (each summarized), read whole (context and log), and act (claim, note, snooze, return, resolve). */
 export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (
   app,
-  { prisma, pool, temporal, funnel, showEmail, anyAgentMayAct, publicUrl, agentKeys, adminKeys, findAgentKey, readKeys },
+  { prisma, pool, temporal, funnel, showEmail, anyAgentMayAct, frictions, publicUrl, agentKeys, adminKeys, findAgentKey, readKeys },
 ) => {
   const security = [{ bearer: [] }];
   const agentsOnly = bearerAuth(agentKeys);
@@ -206,10 +211,11 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
       onRequest: agentsOnly,
       schema: {
         summary: 'One case with its whole context and its log',
-        description: 'The `context` is what the Slack post shows, from the same builder; the email is masked unless the policy in force shows it.',
+        description:
+          'The `context` is what the Slack post shows, from the same builder; the email is masked unless the policy in force shows it. `frictions`: what a resolve may record (the policy in force).',
         security,
         params: caseIdParam,
-        response: { 200: handoffWithContext, 401: errorResponse, 404: errorResponse },
+        response: { 200: wholeCase, 401: errorResponse, 404: errorResponse },
       },
     },
     async (request, reply) => {
@@ -222,7 +228,7 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
         now: Date.now(),
         funnelInForce: funnel,
       });
-      return { ...found, context };
+      return { ...found, context, frictions: await frictions() };
     },
   );
 
@@ -258,6 +264,10 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
       if ('problem' in acting) return reply.code(400).send({ errors: [{ path: 'actor', message: acting.problem }] });
       const caseId = journeyCaseId(request.params.id);
       if (caseId === undefined) return reply.code(404).send(noCase(request.params.id));
+      if (body.action === 'resolve' && body.friction !== undefined) {
+        const unknown = unknownFrictionProblem(await frictions(), body.friction);
+        if (unknown) return reply.code(400).send({ errors: [{ path: 'friction', message: unknown }] });
+      }
       const bypassOwner = who.credential === 'admin' ? 'admin' : (await anyAgentMayAct()) ? 'policy' : undefined;
       const outcome = await actOnHandoff(
         temporal,
@@ -270,11 +280,11 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
           ...(body.action === 'claim' && body.takeOver ? { takeOver: true } : {}),
           ...('note' in body && body.note ? { note: body.note } : {}),
           ...(body.action === 'snooze' ? { snoozeMs: durationMs(body.for) } : {}),
-          ...(body.action === 'resolve' ? { outcome: body.outcome } : {}),
+          ...(body.action === 'resolve' ? { outcome: body.outcome, ...(body.friction ? { friction: body.friction } : {}) } : {}),
         },
         request.headers['idempotency-key'],
       );
-      if (outcome.ok) return { ...outcome.result, case: presentedCase(outcome.result.case) };
+      if (outcome.ok) return { ...outcome.result, case: presentedCase(outcome.result.case, await caseFriction(prisma, caseId)) };
       const path = refusedField(outcome.code, body.action);
       if (outcome.code === 'unavailable') reply.header('retry-after', '5');
       return reply.code(STATUS_OF_PROBLEM[outcome.code]).send({ errors: [{ path, message: outcome.message }] });

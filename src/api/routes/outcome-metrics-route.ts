@@ -6,9 +6,11 @@ import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
+import { FRICTION_GROUPINGS, frictionReport } from '../../metrics/friction-report.ts';
+import { DIAGNOSIS, ERROR_CLASSES } from '../../events/error-diagnosis.ts';
 import { developerFilter, developerUnitOnly, metricsQuery } from '../../metrics/metrics-query.ts';
 import { nudgePolicy } from '../../rules/rules-schema.ts';
-import { escalationPolicyDocument } from '../../rules/escalation-policy-schema.ts';
+import { escalationPolicyDocument, frictionsOf } from '../../rules/escalation-policy-schema.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { bearerAuth } from '../auth.ts';
@@ -73,6 +75,37 @@ const automationResponse = z.object({
     outcomes: z.array(z.object({ outcome: z.string().nullable(), cases: z.int() })),
     slaBreaches: z.object({ claim: z.int(), resolution: z.int() }).describe('cases with at least one breach of that SLA'),
   }),
+});
+
+const frictionCounts = {
+  cases: z.int().describe('resolved cases'),
+  frictions: z.record(z.string(), z.int()).describe('per friction id: the cases resolved with it (ids without cases are left out)'),
+  unrecorded: z.int().describe('resolved without a friction'),
+};
+const frictionsResponse = z.object({
+  asOf,
+  groupBy: z.enum(FRICTION_GROUPINGS),
+  frictions: z
+    .array(
+      z.object({
+        id: z.string(),
+        label: z.string(),
+        cases: z.int(),
+        firstSessionErrors: z
+          .object(
+            Object.fromEntries(ERROR_CLASSES.map((c) => [c, z.int().describe(DIAGNOSIS[c] ?? 'the API failed (no diagnosis)')])) as Record<
+              (typeof ERROR_CLASSES)[number],
+              z.ZodInt
+            >,
+          )
+          .describe("of the friction's cases, those whose developer got this error class in their first session (24 h from their first API request)"),
+      }),
+    )
+    .describe("the escalation policy's frictions in its order, then any other recorded (since removed from the policy)"),
+  groups: z
+    .array(z.object({ key: z.string().nullable().describe('the stage id, ISO week or channel (null: none known)'), label: z.string(), ...frictionCounts }))
+    .describe('stages in funnel order, cohorts oldest first, channels by cases'),
+  overall: z.object(frictionCounts),
 });
 
 const flag = z.enum(['true', 'false']);
@@ -146,6 +179,29 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       },
     },
     async (request) => automationShare(pool, developerFilter(request.query), await funnel()),
+  );
+
+  app.get(
+    '/v1/metrics/frictions',
+    {
+      onRequest,
+      schema: {
+        summary: 'Frictions agents recorded on resolved cases, by the stage the case opened in, by signup cohort or by channel; with first-session errors per friction',
+        security,
+        querystring: metricsQuery.extend({
+          unit: developerUnitOnly,
+          groupBy: z
+            .enum(FRICTION_GROUPINGS)
+            .default('stage')
+            .describe('`stage` (the developer’s stage when the case opened), `cohort` (signup week) or `channel` (signup channel)'),
+        }),
+        response: { 200: frictionsResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const [policy, inForce] = await Promise.all([policies.active(), funnel()]);
+      return frictionReport(pool, developerFilter(request.query), request.query.groupBy, frictionsOf(policy?.document), inForce);
+    },
   );
 
   app.get(

@@ -5,9 +5,10 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import { actOnHandoff } from '../../temporal/act-on-handoff.ts';
 import type { SlackGateway } from '../../slack/slack-gateway.ts';
-import { parseInteraction, SNOOZE_CHOICES, type ActionInteraction, type OpenNoteInteraction } from '../../slack/slack-interaction.ts';
+import { parseInteraction, RESOLVE_MODAL, SNOOZE_CHOICES, type ActionInteraction, type OpenNoteInteraction, type OpenResolveInteraction } from '../../slack/slack-interaction.ts';
 import { verifySlackSignature } from '../../slack/slack-signature.ts';
-import type { ActivePolicy } from '../../rules/escalation-policy-schema.ts';
+import { frictionsOf, unknownFrictionProblem, type ActivePolicy } from '../../rules/escalation-policy-schema.ts';
+import type { CaseView } from '../../cases/case-context.ts';
 import { errorResponse } from './error-response.ts';
 
 export interface SlackRouteOptions {
@@ -43,7 +44,7 @@ const ANSWERS = {
 } as const;
 
 /**
- * `POST /slack/interactions`: Slack's buttons and the note modal. The signature is checked before
+ * `POST /slack/interactions`: Slack's buttons and the note and resolve modals. The signature is checked before
  * anything else (and a replayed signature is refused), Slack gets its 200 at once, and the action
  * then goes to the journey; a refusal (closed case, not an allowed agent) is an ephemeral reply.
  */
@@ -58,7 +59,8 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
     await Promise.allSettled([...inFlight]);
   });
 
-  const answer = async (interaction: ActionInteraction | OpenNoteInteraction, text: string) => {
+  type Answerable = ActionInteraction | OpenNoteInteraction | OpenResolveInteraction;
+  const answer = async (interaction: Answerable, text: string) => {
     if (gateway && interaction.channel) await gateway.ephemeral(interaction.channel, interaction.actor.slackUserId, text);
   };
 
@@ -76,14 +78,32 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
     return row?.owner && row.owner !== userId && (row.status === 'claimed' || row.status === 'snoozed') ? row.owner : undefined;
   };
 
-  const carryOut = async (interaction: ActionInteraction | OpenNoteInteraction) => {
-    if (!(await allowed(interaction.actor.slackUserId))) return answer(interaction, ANSWERS.forbidden);
-    if (interaction.kind === 'open_note') {
-      const owner = await ownedByAnother(interaction.caseId, interaction.actor.slackUserId);
-      if (owner) return answer(interaction, ownedAnswer(owner, 'note'));
-      if (gateway) await gateway.openNoteModal(interaction.triggerId, interaction.caseId, { channel: interaction.channel, messageTs: interaction.messageTs });
-      return;
+  /** The resolve modal, with the case's outcomes (the one picked chosen) and the policy's frictions. */
+  const openResolveModal = async (slack: SlackGateway, interaction: OpenResolveInteraction & { triggerId: string }) => {
+    const row = await prisma.handoff.findUnique({ where: { id: interaction.caseId }, select: { view: true } });
+    if (!row) return answer(interaction, ANSWERS.not_found);
+    await slack.openResolveModal(interaction.triggerId, {
+      caseId: interaction.caseId,
+      outcomes: (row.view as unknown as CaseView).outcomes,
+      chosen: interaction.outcome,
+      frictions: frictionsOf((await currentPolicy())?.document),
+      origin: { channel: interaction.channel, messageTs: interaction.messageTs },
+    });
+  };
+
+  const carryOut = async (picked: Answerable) => {
+    if (!(await allowed(picked.actor.slackUserId))) return answer(picked, ANSWERS.forbidden);
+    if (picked.kind === 'open_note' || picked.kind === 'open_resolve') {
+      const owner = await ownedByAnother(picked.caseId, picked.actor.slackUserId);
+      if (owner) return answer(picked, ownedAnswer(owner, picked.kind === 'open_note' ? 'note' : 'resolve'));
+      if (picked.kind === 'open_note') {
+        if (gateway) await gateway.openNoteModal(picked.triggerId, picked.caseId, { channel: picked.channel, messageTs: picked.messageTs });
+        return;
+      }
+      if (gateway && picked.triggerId) return openResolveModal(gateway, { ...picked, triggerId: picked.triggerId });
     }
+    // A pick without a modal to open (no bot token to open one with) resolves with the outcome alone.
+    const interaction: ActionInteraction = picked.kind === 'open_resolve' ? { ...picked, kind: 'action', action: 'resolve' } : picked;
     const anyMayAct = (await currentPolicy())?.document.agents.anyMayAct ?? false;
     const outcome = await actOnHandoff(temporal, prisma, {
       caseId: interaction.caseId,
@@ -94,6 +114,7 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
       ...(interaction.note ? { note: interaction.note } : {}),
       ...(interaction.snoozeFor ? { snoozeMs: SNOOZE_CHOICES[interaction.snoozeFor] } : {}),
       ...(interaction.outcome ? { outcome: interaction.outcome } : {}),
+      ...(interaction.friction ? { friction: interaction.friction } : {}),
     });
     if (!outcome.ok)
       await answer(
@@ -106,7 +127,7 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
     '/slack/interactions',
     {
       schema: {
-        summary: "Slack's interactivity endpoint (buttons, note modal); signed by Slack",
+        summary: "Slack's interactivity endpoint (buttons, note and resolve modals); signed by Slack",
         response: { 200: z.unknown(), 400: errorResponse, 401: errorResponse, 404: errorResponse },
       },
     },
@@ -129,6 +150,11 @@ export const slackRoute: FastifyPluginAsyncZod<SlackRouteOptions> = async (app, 
       if (interaction.kind === 'error') {
         if (interaction.viewErrors) return reply.code(200).send({ response_action: 'errors', errors: interaction.viewErrors });
         return reply.code(400).send({ errors: [{ path: `payload.${interaction.path}`, message: interaction.message }] });
+      }
+      if (interaction.kind === 'action' && interaction.friction !== undefined) {
+        // Checked before Slack's answer: the modal shows the error, and nothing is stored.
+        const unknown = unknownFrictionProblem(frictionsOf((await currentPolicy())?.document), interaction.friction);
+        if (unknown) return reply.code(200).send({ response_action: 'errors', errors: { [RESOLVE_MODAL.friction.blockId]: unknown } });
       }
       if (interaction.kind !== 'ignored') {
         // Acknowledge now (Slack wants it within 3 s); the journey takes the action after.

@@ -80,7 +80,13 @@ export function handoffsCommand(program: Command): void {
     .action((id: string, options) => act(id, options, { action: 'return', actor: options.actor, ...(options.note ? { note: options.note } : {}) }, 'returned'));
   withActor(handoffs.command('resolve <id> <outcome>').description('close the case with one of its outcomes (`show` lists them)'))
     .option('--note <text>', 'what was done, recorded in the log')
+    .option('--friction <id>', "what got in the developer's way: one of the policy's frictions (`show` lists them)")
     .action((id: string, outcome: string, options) =>
-      act(id, options, { action: 'resolve', actor: options.actor, outcome, ...(options.note ? { note: options.note } : {}) }, 'resolved'),
+      act(
+        id,
+        options,
+        { action: 'resolve', actor: options.actor, outcome, ...(options.friction ? { friction: options.friction } : {}), ...(options.note ? { note: options.note } : {}) },
+        'resolved',
+      ),
     );
 }

@@ -1,9 +1,9 @@
 import type { KnownBlock } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
 import type { CaseContext, CaseView } from '../../../src/cases/case-context.ts';
-import { buildCaseMessage, buildNoteModal, buildStepReply, humanDuration, SLACK_LIMITS } from '../../../src/slack/case-message.ts';
+import { buildCaseMessage, buildNoteModal, buildResolveModal, buildStepReply, humanDuration, SLACK_LIMITS } from '../../../src/slack/case-message.ts';
 import { maskEmail } from '../../../src/cases/gather-case-context.ts';
-import { ACTION_IDS, actionsBlockId, decodeNoteMetadata } from '../../../src/slack/slack-interaction.ts';
+import { ACTION_IDS, actionsBlockId, decodeModalMetadata } from '../../../src/slack/slack-interaction.ts';
 import { caseViewFixture } from '../../support/case-view.ts';
 
 const outcomes = ['unblocked', 'not-a-fit', 'bug-filed', 'no-response'];
@@ -251,6 +251,38 @@ describe('note modal', () => {
     expect(modal.title.text.length).toBeLessThanOrEqual(24);
     const input = modal.blocks.find((b) => b.type === 'input') as { block_id: string; element: { type: string; action_id: string; multiline: boolean; max_length: number } };
     expect(input).toMatchObject({ block_id: 'note', element: { type: 'plain_text_input', action_id: 'text', multiline: true, max_length: 2000 } });
-    expect(decodeNoteMetadata(modal.private_metadata!)).toEqual({ caseId: 'dev_42/h1', channel: 'C0HELP', messageTs: '1.2' });
+    expect(decodeModalMetadata(modal.private_metadata!)).toEqual({ caseId: 'dev_42/h1', channel: 'C0HELP', messageTs: '1.2' });
+  });
+});
+
+describe('resolve modal', () => {
+  const frictions = [
+    { id: 'authentication_confusion', label: 'Authentication confusion' },
+    { id: 'sdk_gap', label: 'SDK gap' },
+  ];
+
+  it('the outcome picked in the menu chosen already, an optional friction select of the policy’s frictions, an optional note', () => {
+    const modal = buildResolveModal({ caseId: 'dev_42/h1', outcomes: ['unblocked', 'not-a-fit'], chosen: 'not-a-fit', frictions, origin: { channel: 'C0HELP', messageTs: '1.2' } });
+    expect(modal).toMatchObject({ type: 'modal', callback_id: 'onramp.resolve', submit: { text: 'Resolve' } });
+    expect(modal.title.text.length).toBeLessThanOrEqual(24);
+    const inputs = modal.blocks.filter((b) => b.type === 'input') as unknown as { block_id: string; optional?: boolean; element: Record<string, any> }[];
+    expect(inputs.map((i) => [i.block_id, i.optional ?? false, i.element.type])).toEqual([
+      ['outcome', false, 'static_select'],
+      ['friction', true, 'static_select'],
+      ['note', true, 'plain_text_input'],
+    ]);
+    expect(inputs[0]!.element.initial_option).toEqual({ text: { type: 'plain_text', text: 'not a fit', emoji: true }, value: 'not-a-fit' });
+    expect(inputs[1]!.element.options.map((o: any) => [o.value, o.text.text])).toEqual([
+      ['authentication_confusion', 'Authentication confusion'],
+      ['sdk_gap', 'SDK gap'],
+    ]);
+    expect(inputs[1]!.element).not.toHaveProperty('initial_option');
+    expect(decodeModalMetadata(modal.private_metadata!)).toEqual({ caseId: 'dev_42/h1', channel: 'C0HELP', messageTs: '1.2' });
+  });
+
+  it('no friction select when the policy lists none; no chosen outcome when the pick is not one of the case’s', () => {
+    const modal = buildResolveModal({ caseId: 'dev_42/h1', outcomes: ['unblocked'], chosen: 'gone', frictions: [] });
+    expect(modal.blocks.map((b) => b.block_id)).not.toContain('friction');
+    expect(JSON.stringify(modal.blocks)).not.toContain('initial_option');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ACTION_IDS, actionsBlockId, decodeNoteMetadata, encodeNoteMetadata, parseInteraction } from '../../../src/slack/slack-interaction.ts';
-import { blockAction, noteSubmission } from '../../support/slack-requests.ts';
+import { ACTION_IDS, actionsBlockId, decodeModalMetadata, encodeModalMetadata, parseInteraction } from '../../../src/slack/slack-interaction.ts';
+import { buildResolveModal } from '../../../src/slack/case-message.ts';
+import { blockAction, noteSubmission, resolveSubmission } from '../../support/slack-requests.ts';
 
 const caseId = 'dev_7f3a/h2';
 const user = { id: 'U0AGENT1', username: 'amy', name: 'Amy McGee' };
@@ -40,14 +41,46 @@ describe('Slack interaction payloads', () => {
     expect(parse(blockAction({ caseId, actionId: ACTION_IDS.snooze, user, selected: '1d' }))).toMatchObject({ snoozeFor: '1d' });
   });
 
-  it('resolve: the outcome chosen', () => {
-    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.resolve, user: 'U0AGENT2', selected: 'unblocked' }))).toMatchObject({
+  it('resolve: the outcome picked in the menu asks for the resolve modal, with the trigger id', () => {
+    expect(parse(blockAction({ caseId, actionId: ACTION_IDS.resolve, user: 'U0AGENT2', selected: 'unblocked', triggerId: '1.2.t', ...where }))).toMatchObject({
+      kind: 'open_resolve',
+      caseId,
+      outcome: 'unblocked',
+      triggerId: '1.2.t',
+      actor: { slackUserId: 'U0AGENT2' },
+      ...where,
+    });
+  });
+
+  it('resolve submitted in the modal: the outcome, the friction and the note, the case and where it was opened from', () => {
+    const modal = buildResolveModal({
+      caseId,
+      outcomes: ['unblocked', 'bug-filed'],
+      chosen: 'unblocked',
+      frictions: [{ id: 'missing_docs', label: 'Missing docs' }],
+      origin: where,
+    });
+    expect(parse(resolveSubmission({ modal, user, outcome: 'bug-filed', friction: 'missing_docs', note: '  Filed SDK-12. ' }))).toEqual({
       kind: 'action',
       caseId,
       action: 'resolve',
-      outcome: 'unblocked',
-      actor: { slackUserId: 'U0AGENT2' },
+      actor: { slackUserId: 'U0AGENT1', name: 'amy' },
+      outcome: 'bug-filed',
+      friction: 'missing_docs',
+      note: 'Filed SDK-12.',
+      ...where,
     });
+    // Friction and note are optional; the outcome is not.
+    expect(parse(resolveSubmission({ modal, user, outcome: 'unblocked' }))).toEqual({
+      kind: 'action',
+      caseId,
+      action: 'resolve',
+      actor: expect.anything(),
+      outcome: 'unblocked',
+      ...where,
+    });
+    const none = parse(resolveSubmission({ modal, user }));
+    expect(none).toMatchObject({ kind: 'error', path: 'view.state.values.outcome.outcome.selected_option', viewErrors: { outcome: 'Pick an outcome.' } });
   });
 
   it('Add note asks for the modal, with the trigger id', () => {
@@ -122,9 +155,9 @@ describe('Slack interaction payloads', () => {
   });
 
   it('note metadata round-trips, and a bare case id is read too', () => {
-    expect(decodeNoteMetadata(encodeNoteMetadata(caseId, where))).toEqual({ caseId, ...where });
-    expect(decodeNoteMetadata(caseId)).toEqual({ caseId });
-    expect(decodeNoteMetadata('{"caseId":')).toBeUndefined();
-    expect(decodeNoteMetadata('{"other":1}')).toBeUndefined();
+    expect(decodeModalMetadata(encodeModalMetadata(caseId, where))).toEqual({ caseId, ...where });
+    expect(decodeModalMetadata(caseId)).toEqual({ caseId });
+    expect(decodeModalMetadata('{"caseId":')).toBeUndefined();
+    expect(decodeModalMetadata('{"other":1}')).toBeUndefined();
   });
 });

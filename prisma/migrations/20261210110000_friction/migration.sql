@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "handoffs" ADD COLUMN     "friction" TEXT;
+

@@ -75,7 +75,8 @@ describe('the dashboard in headless Chromium', () => {
     expect(await frictionBars()).toEqual(expectedBars(frictions));
     const frictionRows = await page.$$eval('#frictionTable tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
     expect(frictionRows.slice(0, -1).map((r) => r.slice(0, 3))).toEqual(frictions.frictions.map((f: any) => [f.label, String(f.cases), String(f.firstSessionErrors['401'])]));
-    await (await page.$('#frictions'))!.screenshot({ path: '/tmp/friction-dashboard-stage.png' });
+    mkdirSync(artifacts, { recursive: true });
+    await (await page.$('#frictions'))!.screenshot({ path: `${artifacts}frictions-by-stage.png` });
     for (const [button, groupBy, title] of [
       ['Signup week', 'cohort', 'signup week'],
       ['Channel', 'channel', 'signup channel'],
@@ -88,7 +89,7 @@ describe('the dashboard in headless Chromium', () => {
       expect(await page.getAttribute(`#frictions button[data-friction-group="${groupBy}"]`, 'aria-pressed')).toBe('true');
       expect(new URL(page.url()).searchParams.get('frictions')).toBe(groupBy);
     }
-    await (await page.$('#frictions'))!.screenshot({ path: '/tmp/friction-dashboard-channel.png' });
+    await (await page.$('#frictions'))!.screenshot({ path: `${artifacts}frictions-by-channel.png` });
     // The Count switch is not the frictions switch: each keeps its own state.
     expect(await page.getAttribute('#unitDeveloper', 'aria-pressed')).toBe('true');
 

@@ -187,12 +187,12 @@ export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter):
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
-    handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView, r.friction)),
+    handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView)),
     nextCursor: rows.length > filter.limit && last ? encodeCursor({ order, at: order === 'newest' ? last.openedAt : last.dueAt, id: last.id }) : null,
   };
 }
 
-async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown; friction: string | null }[]): Promise<HandoffWithLog[]> {
+async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown }[]): Promise<HandoffWithLog[]> {
   if (cases.length === 0) return [];
   const found = await prisma.handoffStep.findMany({ where: { handoffId: { in: cases.map((c) => c.id) } } });
   // In the order the case took them: step keys are `<caseId>/<n>` (`…/<n>/slack_failed` after step n).
@@ -203,15 +203,14 @@ async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown
     steps.map((s) => s.detail as Record<string, unknown>),
   );
   return cases.map((c) => ({
-    ...presentedCase(c.view as CaseView, c.friction),
+    ...presentedCase(c.view as CaseView),
     log: steps
       .filter((s) => s.handoffId === c.id)
       .map((s) => ({
         step: s.step,
         actor: s.actor,
         at: s.at.toISOString(),
-        // The resolve's friction is stored beside the case, not in the step: shown with it.
-        detail: { ...withNoteText(s.step, s.detail as Record<string, unknown>, notes), ...(s.step === 'resolved' && c.friction ? { friction: c.friction } : {}) },
+        detail: withNoteText(s.step, s.detail as Record<string, unknown>, notes),
         snapshot: s.snapshot as Record<string, unknown>,
       })),
   }));
@@ -219,14 +218,9 @@ async function withLogs(prisma: PrismaClient, cases: { id: string; view: unknown
 
 export type PresentedCase = CaseView & { friction: string | null };
 
-/** A case as the API shows it: the read model's view with its path-safe id and the friction recorded on resolve. */
-export function presentedCase(view: CaseView, friction: string | null): PresentedCase {
-  return { ...view, id: pathSafeCaseId(view.id), friction };
-}
-
-/** The friction recorded on a case (null: none, or no such case). */
-export async function caseFriction(prisma: PrismaClient, caseId: string): Promise<string | null> {
-  return (await prisma.handoff.findUnique({ where: { id: caseId }, select: { friction: true } }))?.friction ?? null;
+/** A case as the API shows it: the read model's view with its path-safe id, and `friction` always present (null: none recorded). */
+export function presentedCase(view: CaseView): PresentedCase {
+  return { ...view, id: pathSafeCaseId(view.id), friction: view.friction ?? null };
 }
 
 /** `id`: the journey's form of the case id (see journeyCaseId). */

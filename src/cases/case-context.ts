@@ -36,6 +36,8 @@ export interface CaseView {
   outcome: string | null;
   /** What `resolve` may record (the policy version's outcomes). */
   outcomes: string[];
+  /** Resolved: the friction the agent named (one of the policy's `frictions`); absent or null: none. */
+  friction?: string | null;
   /**
    * The time zone whose office hours each due time counts in (null: around the clock): present
    * only on a case whose policy has office hours.

@@ -39,10 +39,10 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
   );
   for (const { case: c, revision, developerId } of latest.values()) {
     await sql(
-      `INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, sla_breached, due_at, revision, view, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, now())
+      `INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, friction, sla_breached, due_at, revision, view, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, now())
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, owner = excluded.owner, level = excluded.level, claimed_at = excluded.claimed_at,
-         closed_at = excluded.closed_at, outcome = excluded.outcome, sla_breached = excluded.sla_breached, due_at = excluded.due_at, revision = excluded.revision,
+         closed_at = excluded.closed_at, outcome = excluded.outcome, friction = excluded.friction, sla_breached = excluded.sla_breached, due_at = excluded.due_at, revision = excluded.revision,
          view = excluded.view, updated_at = now()
        WHERE handoffs.revision < excluded.revision`,
       c.id,
@@ -55,6 +55,7 @@ export async function storeHandoffSteps(sql: Sql, steps: readonly HandoffStepRow
       c.claimedAt,
       c.closedAt,
       c.outcome,
+      c.friction ?? null,
       c.breaches.length > 0,
       slaStateOf(c).dueAt,
       revision,
@@ -81,5 +82,6 @@ function webhookData({ case: c, developerId, step, actor, at }: HandoffStepRow):
     owner: c.owner,
     openedAt: c.openedAt,
     outcome: c.outcome,
+    ...(c.friction ? { friction: c.friction } : {}),
   };
 }

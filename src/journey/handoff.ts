@@ -94,6 +94,12 @@ export interface HandoffAction {
   note?: string;
   snoozeMs?: number;
   outcome?: string;
+  /**
+   * A resolve's friction (one of the policy's, checked by the edge): kept in the `resolved` step
+   * and the closed case's view. Replay-safe without a patch: updates recorded before frictions
+   * carry none, so their steps are what they were.
+   */
+  friction?: string;
   /** A claim of a case someone else owns: taking it over, explicitly (without it the claim is refused). */
   takeOver?: boolean;
   /**
@@ -166,7 +172,7 @@ function officeHoursView(c: ActiveCase): Pick<CaseView, 'officeHours'> {
   return { officeHours: { claim: c.levels[c.level - 1]?.officeHours?.timeZone ?? null, resolution: c.levels[0]?.officeHours?.timeZone ?? null } };
 }
 
-export function caseView(developerId: string, c: ActiveCase, closed?: { status: 'returned' | 'resolved'; outcome: string | null; at: number }): CaseView {
+export function caseView(developerId: string, c: ActiveCase, closed?: Closing & { at: number }): CaseView {
   return {
     id: c.id,
     developerId,
@@ -186,8 +192,16 @@ export function caseView(developerId: string, c: ActiveCase, closed?: { status: 
     closedAt: closed ? iso(closed.at) : null,
     outcome: closed?.outcome ?? null,
     outcomes: [...c.outcomes],
+    ...(closed?.friction ? { friction: closed.friction } : {}),
     ...officeHoursView(c),
   };
+}
+
+/** How a case closes: returned, or resolved with an outcome (and the friction behind it, if the agent named one). */
+interface Closing {
+  status: 'returned' | 'resolved';
+  outcome: string | null;
+  friction?: string;
 }
 
 interface StepContext {
@@ -203,14 +217,7 @@ class CaseSteps {
     private readonly ctx: StepContext,
   ) {}
 
-  step(
-    c: ActiveCase,
-    step: HandoffStepKind,
-    actor: string | null,
-    at: number,
-    detail: Record<string, unknown>,
-    options: { closed?: { status: 'returned' | 'resolved'; outcome: string | null }; post?: number } = {},
-  ) {
+  step(c: ActiveCase, step: HandoffStepKind, actor: string | null, at: number, detail: Record<string, unknown>, options: { closed?: Closing; post?: number } = {}) {
     c.steps++;
     const view = caseView(this.ctx.developerId, c, options.closed ? { ...options.closed, at } : undefined);
     const stepKey = `${c.id}/${c.steps}`;
@@ -288,8 +295,9 @@ class CaseSteps {
     return true;
   }
 
-  close(c: ActiveCase, status: 'returned' | 'resolved', actor: string, at: number, outcome: string | null, detail: Record<string, unknown>) {
-    this.step(c, status, actor, at, detail, { closed: { status, outcome } });
+  close(c: ActiveCase, closing: Closing, actor: string, at: number, detail: Record<string, unknown>) {
+    const { status, outcome } = closing;
+    this.step(c, status, actor, at, detail, { closed: closing });
     this.state.active = undefined;
     this.state.lastClosed = { id: c.id, status, outcome, closedAt: at };
     this.state.resumedAt = at;
@@ -460,10 +468,14 @@ export function applyHandoffAction(
       steps.step(c, 'snoozed', actor, at, { forMs: action.snoozeMs, until: new Date(c.snoozedUntil).toISOString() });
       break;
     case 'return':
-      steps.close(c, 'returned', actor, at, null, closingNote(action));
+      steps.close(c, { status: 'returned', outcome: null }, actor, at, closingNote(action));
       break;
     case 'resolve':
-      steps.close(c, 'resolved', actor, at, action.outcome!, { outcome: action.outcome, ...closingNote(action) });
+      steps.close(c, { status: 'resolved', outcome: action.outcome!, ...(action.friction ? { friction: action.friction } : {}) }, actor, at, {
+        outcome: action.outcome,
+        ...(action.friction ? { friction: action.friction } : {}),
+        ...closingNote(action),
+      });
       break;
   }
   return { state, effects: steps.effects };

@@ -399,8 +399,9 @@ export function buildStepReply(step: CaseStep): string {
     }
     case 'resolved': {
       const outcome = str(detail.outcome);
+      const friction = str(detail.friction);
       const note = str(detail.note);
-      return `Resolved by ${by}${outcome ? ` — outcome: ${escapeMrkdwn(outcome)}` : ''}${note ? `\n> ${escapeMrkdwn(clip(note, NOTE_MODAL.maxLength)).replaceAll('\n', '\n> ')}` : ''}`;
+      return `Resolved by ${by}${outcome ? ` — outcome: ${escapeMrkdwn(outcome)}` : ''}${friction ? `, friction: ${escapeMrkdwn(friction)}` : ''}${note ? `\n> ${escapeMrkdwn(clip(note, NOTE_MODAL.maxLength)).replaceAll('\n', '\n> ')}` : ''}`;
     }
     default:
       return `${escapeMrkdwn(step.step.replaceAll('_', ' '))}${step.actor ? ` by ${by}` : ''}`;

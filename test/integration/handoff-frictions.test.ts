@@ -144,5 +144,10 @@ describe.each(databaseBackends())('a friction recorded on resolve (dev server, H
     const resolved = await eventually(() => handoff(caseId), { until: (c) => c.status === 'resolved' && c.friction !== null, describe: `${caseId} resolved with a friction` });
     expect(resolved).toMatchObject({ outcome: 'not-a-fit', friction: 'missing_docs' });
     expect(resolved.log.at(-1)).toMatchObject({ step: 'resolved', actor: 'U0AGENT1', detail: { outcome: 'not-a-fit', friction: 'missing_docs', note: 'They wanted GraphQL' } });
+    // The friction travels with the resolve: the thread's reply names it.
+    await eventually(() => slack.messages('#onboarding-help').filter((m) => m.thread_ts && m.text.includes('Resolved by') && m.text.includes('friction: missing_docs')), {
+      until: (replies) => replies.length === 1,
+      describe: 'the resolve reply naming the friction',
+    });
   });
 });

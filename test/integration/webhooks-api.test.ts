@@ -72,7 +72,7 @@ describe('webhooks through the HTTP API (dev server, a local receiver)', () => {
     await eventually(() => api('GET', `/v1/handoffs/${encodeURIComponent(caseId)}`, undefined, agent), { until: (r) => r.json().status === 'open', describe: 'case open' });
     expect((await act({ action: 'claim', actor: 'ana@example.com' })).statusCode).toBeLessThan(300);
     await eventually(() => api('GET', `/v1/handoffs/${encodeURIComponent(caseId)}`, undefined, agent), { until: (r) => r.json().status === 'claimed', describe: 'case claimed' });
-    expect((await act({ action: 'resolve', actor: 'ana@example.com', outcome: 'unblocked' })).statusCode).toBeLessThan(300);
+    expect((await act({ action: 'resolve', actor: 'ana@example.com', outcome: 'unblocked', friction: 'missing_docs' })).statusCode).toBeLessThan(300);
     await eventually(() => api('GET', `/v1/handoffs/${encodeURIComponent(caseId)}`, undefined, agent), { until: (r) => r.json().status === 'resolved', describe: 'case resolved' });
     await h.waitForIdle(id);
     expect((await api('DELETE', `/v1/developers/${id}?author=dpo@example.com`)).statusCode).toBe(200);
@@ -96,7 +96,7 @@ describe('webhooks through the HTTP API (dev server, a local receiver)', () => {
     expect(opened.data).toMatchObject({ developerId: id, caseId, criterion: 'support_ticket', level: 1, status: 'open' });
     expect(opened.data).not.toHaveProperty('reason'); // a ticket's words stay in Onramp
     expect(claimed.data).toMatchObject({ caseId, owner: 'ana@example.com', actor: 'ana@example.com' });
-    expect(resolved.data).toMatchObject({ caseId, status: 'resolved', outcome: 'unblocked' });
+    expect(resolved.data).toMatchObject({ caseId, status: 'resolved', outcome: 'unblocked', friction: 'missing_docs' });
     expect(deleted).toMatchObject({ type: 'developer.deleted', data: { developerId: id, deletedAt: expect.any(String) } });
 
     // The log: every message delivered, the first ones after refusals, each attempt with the answer.

@@ -223,6 +223,18 @@ describe('handoff decisions (pure, through the machine)', () => {
     expect(noted.find((e) => e.type === 'notifySlack')).toMatchObject({ step: { detail: { noteId: 'note_1' } } });
     const resolved = j.act({ action: 'resolve', actor: 'U1', outcome: 'unblocked', noteId: 'note_2', at: openedAt + 2 * HOUR }) as MachineEffect[];
     expect(step(resolved).detail).toEqual({ outcome: 'unblocked', noteId: 'note_2' });
+    expect(step(resolved).case).not.toHaveProperty('friction'); // none named: the case's view as before frictions
+  });
+
+  it("keeps a resolve's friction in the resolved step and the closed case", () => {
+    const j = withKey('dev-fr');
+    const openedAt = t0 + 7 * DAY;
+    j.decide(openedAt);
+    const resolved = j.act({ action: 'resolve', actor: 'U1', outcome: 'unblocked', friction: 'missing_docs', at: openedAt + HOUR }) as MachineEffect[];
+    const step = resolved.find((e): e is HandoffStepEffect => e.type === 'recordHandoffStep')!;
+    expect(step.detail).toEqual({ outcome: 'unblocked', friction: 'missing_docs' });
+    expect(step.case).toMatchObject({ status: 'resolved', outcome: 'unblocked', friction: 'missing_docs' });
+    expect(resolved.find((e) => e.type === 'notifySlack')).toMatchObject({ step: { detail: { friction: 'missing_docs' } } });
   });
 
   it('holds nudges while a person owns the case, recording human_owned once', () => {

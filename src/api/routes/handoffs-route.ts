@@ -15,7 +15,6 @@ import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import {
   CASE_STATUSES,
   HANDOFF_ORDERS,
-  caseFriction,
   decodeCursor,
   handoffCase,
   handoffWithLog,
@@ -284,7 +283,7 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
         },
         request.headers['idempotency-key'],
       );
-      if (outcome.ok) return { ...outcome.result, case: presentedCase(outcome.result.case, await caseFriction(prisma, caseId)) };
+      if (outcome.ok) return { ...outcome.result, case: presentedCase(outcome.result.case) };
       const path = refusedField(outcome.code, body.action);
       if (outcome.code === 'unavailable') reply.header('retry-after', '5');
       return reply.code(STATUS_OF_PROBLEM[outcome.code]).send({ errors: [{ path, message: outcome.message }] });

@@ -234,6 +234,10 @@ describe('thread replies for steps', () => {
     [{ step: 'returned', actor: 'U0AGENT1', at, detail: {} }, 'Returned to automation by <@U0AGENT1>'],
     [{ step: 'resolved', actor: 'U0AGENT1', at, detail: { outcome: 'unblocked' } }, 'Resolved by <@U0AGENT1> — outcome: unblocked'],
     [{ step: 'resolved', actor: 'U0AGENT1', at, detail: { outcome: 'bug-filed', note: 'JIRA-1\nthanks' } }, 'Resolved by <@U0AGENT1> — outcome: bug-filed\n> JIRA-1\n> thanks'],
+    [
+      { step: 'resolved', actor: 'U0AGENT1', at, detail: { outcome: 'unblocked', friction: 'missing_docs' } },
+      'Resolved by <@U0AGENT1> — outcome: unblocked, friction: missing_docs',
+    ],
     [{ step: 'ticket', actor: null, at, detail: { subject: 'Cannot call <API>' } }, 'The developer opened a support ticket: Cannot call &lt;API&gt;'],
     [{ step: 'escalated', actor: null, at, detail: { reason: 'no first API call' } }, 'Escalated: no first API call'],
     [{ step: 'something_new', actor: 'U0AGENT1', at }, 'something new by <@U0AGENT1>'],

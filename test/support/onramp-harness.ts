@@ -84,8 +84,17 @@ export class OnrampHarness {
     await new FunnelStore(this.db.pool).ensureInitialVersion(SHIPPED_FUNNEL_FILE);
     await new RuleStore(this.db.pool).ensureInitialVersion(RULES_FILE);
     await new EscalationPolicyStore(this.db.pool).ensureInitialVersion(ESCALATION_FILE);
-    this.temporalPort = await freePort();
-    await this.startTemporal();
+    // A free port is free only when asked: until the server binds it, an outgoing connection of a
+    // test running beside this one may take it (the same ephemeral range). Then a fresh port.
+    for (let attempt = 1; ; attempt++) {
+      this.temporalPort = await freePort();
+      try {
+        await this.startTemporal();
+        break;
+      } catch (error) {
+        if (attempt === 3 || !/already in use/.test(String(error))) throw error;
+      }
+    }
     // One client for the whole run: its gRPC channel reconnects when the server comes back.
     this.connection = await Connection.connect({ address: this.temporalServer.address });
     this.temporal = new Client({ connection: this.connection });

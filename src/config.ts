@@ -218,6 +218,16 @@ export function publicUrl(config: Config): string {
   return config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
 }
 
+/**
+ * What a production process (`onramp api`, `onramp worker`) says at start-up when ONRAMP_PUBLIC_URL
+ * is unset: the links it hands out would point at localhost, which nobody else reaches. (The
+ * embedded `onramp start` runs on one machine, where localhost is right.)
+ */
+export function publicUrlWarning(config: Config): string | undefined {
+  if (config.ONRAMP_PUBLIC_URL) return undefined;
+  return `ONRAMP_PUBLIC_URL is unset: the links in emails (unsubscribe, tracked clicks) and in Slack (Open case, the journey) point at ${publicUrl(config)}, which developers and agents on other machines cannot reach`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // A blank value (`PORT=` in an env file or compose) means unset: without this, z.coerce turned
   // PORT='' into 0 (a random port) and other variables failed instead of taking their defaults.

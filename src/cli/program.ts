@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { applyMigrations } from '../db/migrate.ts';
@@ -17,7 +18,8 @@ import { workerCommand } from './commands/worker.ts';
 
 /** The `onramp` command with every subcommand, built without parsing argv (the docs check walks it). */
 export function buildProgram(): Command {
-  const program = new Command('onramp').description('Onboarding orchestration for developer platforms');
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const program = new Command('onramp').description('Onboarding orchestration for developer platforms').version(version, '--version', 'print the version and exit');
   program
     .command('start')
     .description('run everything on embedded defaults (Temporal dev server, PGlite) unless TEMPORAL_ADDRESS / DATABASE_URL are set')

@@ -21,6 +21,13 @@ function file(name: string, text: string): string {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+describe('onramp --version', () => {
+  it("prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(await onramp(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+});
+
 describe('onramp rules validate', () => {
   it('exits 0 for the shipped file', async () => {
     const run = await onramp(['rules', 'validate', 'config/rules.yaml']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig, publicUrlWarning } from '../../src/config.ts';
 import { sdkClassifier } from '../../src/events/user-agent.ts';
 
 /** The thrown error, asserted to be a ConfigError (loadConfig must not throw anything else). */
@@ -34,6 +34,13 @@ const UNSET_BY_BOTH = {
   ONRAMP_WEBHOOK_RETRY_FOR: 86_400_000,
   ONRAMP_WEBHOOK_LOG_RETENTION: 2_592_000_000,
 };
+
+describe('publicUrlWarning', () => {
+  it('warns a production process that its links would point at localhost, and says nothing once ONRAMP_PUBLIC_URL is set', () => {
+    expect(publicUrlWarning(loadConfig({ PORT: '8080' }))).toMatch(/^ONRAMP_PUBLIC_URL is unset: .* point at http:\/\/localhost:8080, /);
+    expect(publicUrlWarning(loadConfig({ ONRAMP_PUBLIC_URL: 'https://onramp.example.com' }))).toBeUndefined();
+  });
+});
 
 describe('loadConfig', () => {
   it('applies the documented defaults (docs/reference/configuration.md) to an empty environment', () => {

@@ -1,5 +1,5 @@
 import { configFiles } from '../config-files.ts';
-import type { Config } from '../../config.ts';
+import { publicUrlWarning, type Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { processLogger } from '../../logger.ts';
@@ -17,6 +17,8 @@ export async function apiCommand(config: Config): Promise<void> {
   logger.info({ version: funnel.version, author: funnel.author, reason: funnel.reason }, 'funnel version running');
   logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');
   logger.info({ version: policy.version, author: policy.author, reason: policy.reason }, 'escalation policy version running');
+  const unreachableLinks = publicUrlWarning(config);
+  if (unreachableLinks) logger.warn(unreachableLinks);
   if (!config.ONRAMP_ADMIN_KEY)
     logger.warn('ONRAMP_ADMIN_KEY is unset: the rules, escalation-policy and funnel endpoints (/v1/rules…, /v1/escalation-policy…, /v1/funnel…) answer 401 to everyone');
   const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey!], adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [] });

@@ -1,4 +1,4 @@
-import type { Config } from '../../config.ts';
+import { publicUrlWarning, type Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { processLogger } from '../../logger.ts';
@@ -10,6 +10,8 @@ import { requireProduction } from './require-production.ts';
 export async function workerCommand(config: Config): Promise<void> {
   const { databaseUrl, temporalAddress } = requireProduction(config, { ingestKey: false });
   const logger = processLogger(config);
+  const unreachableLinks = publicUrlWarning(config);
+  if (unreachableLinks) logger.warn(unreachableLinks);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
   const worker = await startWorkerService({ config, db, temporalAddress, logger });

@@ -20,6 +20,8 @@ import { workerCommand } from './commands/worker.ts';
 export function buildProgram(): Command {
   const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('onramp').description('Onboarding orchestration for developer platforms').version(version, '--version', 'print the version and exit');
+  // The program's own options only before a command: `onramp funnel show --version 2` is the funnel's.
+  program.enablePositionalOptions();
   program
     .command('start')
     .description('run everything on embedded defaults (Temporal dev server, PGlite) unless TEMPORAL_ADDRESS / DATABASE_URL are set')

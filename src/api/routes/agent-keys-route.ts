@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AgentKeyStore } from '../../keys/key-kinds.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
+import { keyAuthor, keyReason, storedKeyHistory } from './stored-key-schemas.ts';
 
 export interface AgentKeysRouteOptions {
   store: AgentKeyStore;
@@ -13,13 +14,10 @@ export interface AgentKeysRouteOptions {
 const keyInfo = z.object({
   id: z.string(),
   name: z.string().describe('who acts with it: the case log and ownership use this name'),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  revokedAt: z.string().nullable(),
-  revokedBy: z.string().nullable(),
+  ...storedKeyHistory,
 });
-const author = z.string().max(200).regex(/\S/, 'must name who does this').trim();
-const reason = z.string().max(1000).trim().optional();
+const author = keyAuthor;
+const reason = keyReason;
 
 /** Agent keys per person: create (the key is shown once), list, revoke. Admin key only; every change is audited. */
 export const agentKeysRoute: FastifyPluginAsyncZod<AgentKeysRouteOptions> = async (app, { store, adminKeys }) => {

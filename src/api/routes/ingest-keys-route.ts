@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { IngestKeyStore } from '../../keys/key-kinds.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
+import { keyAuthor, keyReason, storedKeyHistory } from './stored-key-schemas.ts';
 
 export interface IngestKeysRouteOptions {
   store: IngestKeyStore;
@@ -13,13 +14,10 @@ export interface IngestKeysRouteOptions {
 const keyInfo = z.object({
   id: z.string(),
   source: z.string(),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  revokedAt: z.string().nullable(),
-  revokedBy: z.string().nullable(),
+  ...storedKeyHistory,
 });
-const author = z.string().max(200).regex(/\S/, 'must name who does this').trim();
-const reason = z.string().max(1000).trim().optional();
+const author = keyAuthor;
+const reason = keyReason;
 
 /** Ingest keys per source: create (the key is shown once), list, revoke. Admin key only; every change is audited. */
 export const ingestKeysRoute: FastifyPluginAsyncZod<IngestKeysRouteOptions> = async (app, { store, adminKeys }) => {

@@ -63,7 +63,8 @@ const schema = z.object({
     .string()
     .refine((v) => ['smtp:', 'smtps:'].includes(safeProtocol(v)), 'must be an smtp:// or smtps:// URL')
     .optional(),
-  ONRAMP_MAIL_FROM: z.string().min(3).default('Onramp <onboarding@onramp.local>'),
+  /** The sender; unset: the brand's `from` in templates/email.yaml, else `Onramp <onboarding@onramp.local>`. */
+  ONRAMP_MAIL_FROM: z.string().min(3).optional(),
   /** Where links in emails (unsubscribe, docs) point: this API as developers reach it. */
   ONRAMP_PUBLIC_URL: z.url().optional(),
   ONRAMP_TEMPLATES_DIR: z.string().min(1).default('templates'),

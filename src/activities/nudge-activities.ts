@@ -2,11 +2,13 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from '../journey/journey-effects.ts';
-import { EmailTemplates, TemplateNotFound } from '../mail/email-templates.ts';
+import { EmailTemplates, TemplateNotSendable } from '../mail/email-templates.ts';
+import { DEFAULT_SENDER } from '../mail/email-settings.ts';
+import { renderNudgeEmail, type NudgeEmail } from '../mail/nudge-email.ts';
+import { readCategoryOptOut } from '../mail/email-preferences.ts';
 import { isUncertainHandoff, ONRAMP_MESSAGE_ID_HEADER, outgoingEmail, type Mailer } from '../mail/mailer.ts';
 import { describeSuppression, readEmailSuppression } from '../events/email-suppression.ts';
 import { whileHeartbeating } from './heartbeat.ts';
-import { unsubscribeUrl } from '../mail/unsubscribe-token.ts';
 import { trackLinks } from '../mail/tracking/track-links.ts';
 import type { EmailTracking } from '../config.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
@@ -23,7 +25,8 @@ export interface NudgeActivityDeps {
   rulesInForce: ReadRulesInForce;
   /** The worker's cache of the funnel in force (an email names the stage as the version the journey follows labels it). */
   funnelInForce: ReadFunnelInForce;
-  from: string;
+  /** The sender when set (ONRAMP_MAIL_FROM); otherwise the brand's in email.yaml, else DEFAULT_SENDER. */
+  from?: string;
   /** Base of the links in emails (the unsubscribe and tracking endpoints of this API). */
   publicUrl: string;
   signingSecret: string;
@@ -54,7 +57,9 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
       await whileHeartbeating(async () => {
         const { developerId, decision } = effect;
         const emailId = `${developerId}/${decision.nudgeKey}`;
-        const [developer] = (await deps.pool.query<{ email: string | null }>('SELECT email FROM developers WHERE id = $1', [developerId])).rows;
+        const [developer] = (
+          await deps.pool.query<{ email: string | null; name: string | null; locale: string | null }>('SELECT email, name, locale FROM developers WHERE id = $1', [developerId])
+        ).rows;
         if (!developer?.email) {
           await withTransaction(deps.pool, (sql) => insertDecisions(sql, [{ ...decision, outcome: 'skipped', reason: 'no_email_address' }]));
           return;
@@ -73,23 +78,28 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           await withTransaction(deps.pool, (sql) => insertDecisions(sql, [{ ...decision, outcome: 'skipped', reason: `email_suppressed: ${describeSuppression(suppression)}` }]));
           return;
         }
-        const unsubscribe = unsubscribeUrl(deps.publicUrl, deps.signingSecret, developerId);
         const funnel = effect.stage === null ? undefined : await followedFunnel(deps.pool, developerId, deps.funnelInForce);
-        let rendered;
+        let rendered: NudgeEmail;
         try {
-          rendered = deps.templates.render(effect.template, {
-            developer: { id: developerId, accountType: decision.segment.accountType, channel: decision.segment.channel },
-            stage: effect.stage,
-            stageLabel: effect.stage === null ? null : stageLabel(funnel!.document, effect.stage),
-            endpoint: effect.burst?.endpoint ?? null,
-            status: effect.burst?.status ?? null,
-            count: effect.burst?.count ?? null,
-            docsUrl: deps.docsUrl,
-            unsubscribeUrl: unsubscribe,
-          });
+          rendered = await renderNudgeEmail(
+            deps.templates,
+            {
+              recipient: { id: developerId, name: developer.name, locale: developer.locale, accountType: decision.segment.accountType, channel: decision.segment.channel },
+              template: effect.template,
+              stage: effect.stage,
+              stageLabel: effect.stage === null ? null : stageLabel(funnel!.document, effect.stage),
+              burst: effect.burst ? { endpoint: effect.burst.endpoint ?? null, status: effect.burst.status ?? null, count: effect.burst.count ?? null } : null,
+            },
+            deps,
+          );
         } catch (error) {
-          if (error instanceof TemplateNotFound) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
+          if (error instanceof TemplateNotSendable) throw ApplicationFailure.create({ type: 'NudgeNotSendable', message: error.message, nonRetryable: true });
           throw error;
+        }
+        // The preference centre: they turned this template's category off (and not all email, which the journey itself hears).
+        if (await readCategoryOptOut(deps.pool, developerId, rendered.category)) {
+          await withTransaction(deps.pool, (sql) => insertDecisions(sql, [{ ...decision, outcome: 'skipped', reason: `category_opted_out: ${rendered.category}` }]));
+          return;
         }
         // What is tracked is what is sent and stored: the links' targets are stored with it.
         const { text, html, links } = trackLinks(rendered, deps.tracking, {
@@ -97,18 +107,18 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           secret: deps.signingSecret,
           developerId,
           emailId,
-          unsubscribeUrl: unsubscribe,
+          untracked: [rendered.unsubscribeUrl, rendered.preferencesUrl],
         });
         const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
         const email = outgoingEmail({
           to: developer.email,
-          from: deps.from,
+          from: deps.from ?? deps.templates.settings().brand.from ?? DEFAULT_SENDER,
           subject: rendered.subject,
           text,
           html,
           messageId,
           headers: {
-            'List-Unsubscribe': `<${unsubscribe}>`,
+            'List-Unsubscribe': `<${rendered.unsubscribeUrl}>`,
             'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
             'X-Onramp-Nudge': decision.nudgeKey,
             // Relays may replace the Message-ID (Amazon SES does); providers echo this header in their bounce and complaint reports.

@@ -33,6 +33,7 @@ import { slackRoute } from './routes/slack-route.ts';
 import { webhooksRoute } from './routes/webhooks-route.ts';
 import { WebhookStore } from '../webhooks/webhook-store.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
+import { templatesRoute } from './routes/templates-route.ts';
 import { trackingRoute } from './routes/tracking-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
@@ -83,6 +84,8 @@ export interface AppDeps {
   keyCacheMs?: number;
   /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
   templatesDir?: string;
+  /** What the worker's emails link to and are sent from, for template previews (ONRAMP_PUBLIC_URL, ONRAMP_DOCS_URL, ONRAMP_MAIL_FROM). */
+  emails?: { publicUrl: string; docsUrl: string; from?: string | undefined };
   /** Which Segment calls are which Onramp events (ONRAMP_SEGMENT_MAPPING); default: the shipped config/segment.yaml. */
   segmentMapping?: SegmentMapping;
   /** The Clerk webhook endpoint's signing secret (ONRAMP_CLERK_WEBHOOK_SECRET); unset: /v1/sources/clerk refuses every delivery. */
@@ -115,6 +118,7 @@ export async function buildApp({
   ingestor: givenIngestor,
   keyCacheMs,
   templatesDir = 'templates',
+  emails = { publicUrl: 'http://localhost:3000', docsUrl: 'https://docs.example.com' },
   segmentMapping = readSegmentMapping(),
   clerkSigningSecret,
   emailEvents = {},
@@ -161,7 +165,8 @@ export async function buildApp({
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const rules = new RuleStore(db.pool, new EmailTemplates(resolve(templatesDir)));
+  const templates = new EmailTemplates(resolve(templatesDir));
+  const rules = new RuleStore(db.pool, templates);
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const funnelStore = new FunnelStore(db.pool);
   // A funnel change recomputes every developer's stages; one left unfinished (a restart) resumes now.
@@ -199,7 +204,8 @@ export async function buildApp({
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });
-  await app.register(unsubscribeRoute, { ingestor, signingSecret, onSignalsQueued });
+  await app.register(unsubscribeRoute, { ingestor, pool: db.pool, templates, signingSecret, onSignalsQueued });
+  await app.register(templatesRoute, { pool: db.pool, templates, funnel, emails, signingSecret, adminKeys });
   await app.register(trackingRoute, { pool: db.pool, ingestor, signingSecret, onSignalsQueued });
   // Agent keys: the shared one (ONRAMP_AGENT_KEY), the admin keys, and personal ones created through /v1/agent-keys (stored hashed).
   const agentKeyStore = createAgentKeyStore(db.pool, keyCacheMs);

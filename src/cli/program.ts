@@ -12,6 +12,7 @@ import { webhooksCommand } from './commands/webhooks.ts';
 import { funnelCommand } from './commands/funnel.ts';
 import { policyCommand } from './commands/policy.ts';
 import { rulesCommand } from './commands/rules.ts';
+import { templatesCommand } from './commands/templates.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
 
   funnelCommand(program);
   rulesCommand(program);
+  templatesCommand(program);
   policyCommand(program);
   simulateCommand(program);
   keysCommand(program);

@@ -45,6 +45,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
       metricsKeys: config.ONRAMP_METRICS_KEY ? [config.ONRAMP_METRICS_KEY] : [],
       sdkUserAgents: config.ONRAMP_SDK_USER_AGENTS ?? [],
       templatesDir: config.ONRAMP_TEMPLATES_DIR,
+      emails: { publicUrl: publicUrl(config), docsUrl: config.ONRAMP_DOCS_URL, from: config.ONRAMP_MAIL_FROM },
       segmentMapping: readSegmentMapping(config.ONRAMP_SEGMENT_MAPPING),
       clerkSigningSecret: config.ONRAMP_CLERK_WEBHOOK_SECRET,
       emailEvents: {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_TYPE_MESSAGE, EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from './event-type.ts';
 import { isoInstant } from './instant.ts';
+import { EMAIL_CATEGORY_ID, localeTag } from './profile-fields.ts';
 
 /**
  * The ingest contract: the built-in event types (`noun.past_verb`) and their properties, and custom
@@ -47,6 +48,10 @@ export const developerSignedUp = event('developer.signed_up', {
   orgId: id('orgId').optional(),
   acquisitionChannel: z.enum(['organic_search', 'listing_site', 'paid', 'referral', 'direct', 'other']),
   timezone: ianaTimeZone.optional(),
+  /** How emails greet them (`developer.name`, `developer.firstName` in templates). */
+  name: z.string().trim().min(1).max(200).optional(),
+  /** Which translation of a template they get (BCP 47: `fr`, `pt-BR`); canonicalised. */
+  locale: localeTag.optional(),
 });
 
 export const developerEmailVerified = event('developer.email_verified', {}, true);
@@ -94,7 +99,18 @@ const emailDelivery = { messageId: id('messageId').optional(), provider: z.enum(
 export const emailBounced = event('email.bounced', { ...emailDelivery, bounceType: z.enum(['hard', 'soft']), reason: z.string().max(1000).optional() });
 export const emailComplained = event('email.complained', { ...emailDelivery, feedbackType: z.string().max(100).optional() }, true);
 export const supportTicketCreated = event('support.ticket_created', { subject: z.string().max(1000).optional() }, true);
-export const consentUpdated = event('consent.updated', { email: z.enum(['granted', 'revoked']) });
+/**
+ * Email consent: `email` for all onboarding email (the journey stops nudging when revoked), and
+ * optionally `categories`, a choice per category of templates/email.yaml (the preference centre),
+ * merged into the developer's earlier choices.
+ */
+export const consentUpdated = event('consent.updated', {
+  email: z.enum(['granted', 'revoked']),
+  categories: z
+    .record(z.string().regex(EMAIL_CATEGORY_ID, 'category ids are lower_snake_case'), z.enum(['granted', 'revoked']))
+    .refine((c) => Object.keys(c).length <= 50, 'at most 50 categories')
+    .optional(),
+});
 
 const builtInEvent = z.discriminatedUnion('type', [
   docsViewed,

@@ -4,6 +4,7 @@ import type { EscalationPolicyDocument } from '../rules/escalation-policy-schema
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import type { RulesDocument } from '../rules/rules-schema.ts';
+import type { TemplateFolder } from '../rules/rules-file.ts';
 import { withTransaction } from '../db/sql.ts';
 import { CONFIG_TABLES, documentInForce, type ConfigVersion } from '../rules/versioned-config-store.ts';
 import { formatConfigDocumentError, stageReferenceErrors } from './funnel-references.ts';
@@ -24,7 +25,7 @@ export interface ConfigFiles {
   rulesFile: string;
   escalationFile: string;
   /** The nudge templates: rules naming another are refused. */
-  templates: { names(): ReadonlySet<string> };
+  templates: TemplateFolder;
 }
 
 export interface ConfigInForce {

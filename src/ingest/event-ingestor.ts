@@ -5,6 +5,7 @@ import { attributingKey, isApiRequest, isBuiltInEvent, type ApiRequestEvent, typ
 import { toJourneyEvent } from '../events/to-journey-event.ts';
 import { isSdkUserAgent, sdkClassifier } from '../events/user-agent.ts';
 import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
+import { recordEmailPreferences } from './record-email-preferences.ts';
 import { stageProvedSignalId, type JourneyEvent } from '../journey/journey-event.ts';
 import { stageRank } from '../journey/stages.ts';
 import { FUNNEL_VERSION_LOCK, type FunnelVersion } from '../funnel/funnel-in-force.ts';
@@ -193,6 +194,10 @@ export class EventIngestor {
       sql,
       domainEvents.filter((e) => e.type === 'developer.signed_up'),
     );
+    await recordEmailPreferences(
+      sql,
+      domainEvents.filter((e) => e.type === 'consent.updated'),
+    );
 
     const attributed: AttributedRequest[] = [...lateAttributed];
     let unattributed = 0;
@@ -341,9 +346,9 @@ async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'd
   if (rows.length === 0) return;
   await sql(
     `UPDATE developers d SET email = u.email, account_type = u.account_type, org_id = u.org_id,
-       acquisition_channel = u.channel, timezone = u.timezone, signed_up_at = u.at, signup_event_id = u.event_id, updated_at = now()
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
-       AS u(id, email, account_type, org_id, channel, timezone, at, event_id)
+       acquisition_channel = u.channel, timezone = u.timezone, name = u.name, locale = u.locale, signed_up_at = u.at, signup_event_id = u.event_id, updated_at = now()
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
+       AS u(id, email, account_type, org_id, channel, timezone, at, event_id, name, locale)
      WHERE d.id = u.id AND (d.signed_up_at IS NULL OR ${isEarlierSql(['u.at', 'u.event_id'], ['d.signed_up_at', 'd.signup_event_id'])})`,
     rows.map((s) => s.developerId),
     rows.map((s) => s.properties.email),
@@ -353,6 +358,8 @@ async function recordProfiles(sql: Sql, signups: Extract<IngestEvent, { type: 'd
     rows.map((s) => s.properties.timezone ?? null),
     rows.map((s) => s.occurredAt),
     rows.map((s) => s.id),
+    rows.map((s) => s.properties.name ?? null),
+    rows.map((s) => s.properties.locale ?? null),
   );
 }
 

@@ -25,3 +25,11 @@ export function unsubscribeUrl(publicUrl: string, secret: string, developerId: s
   url.searchParams.set('token', unsubscribeToken(secret, developerId));
   return url.toString();
 }
+
+/** The preference centre, signed like the unsubscribe link (whoever may stop all email may choose which). */
+export function preferencesUrl(publicUrl: string, secret: string, developerId: string): string {
+  const url = new URL('/v1/preferences', publicUrl);
+  url.searchParams.set('developer', developerId);
+  url.searchParams.set('token', unsubscribeToken(secret, developerId));
+  return url.toString();
+}

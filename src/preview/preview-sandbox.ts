@@ -28,7 +28,7 @@ export interface SandboxOptions {
   /** The escalation policy (YAML). */
   policySource: string;
   templates: EmailTemplates;
-  mailFrom: string;
+  mailFrom?: string;
   docsUrl: string;
 }
 

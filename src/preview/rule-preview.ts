@@ -34,7 +34,7 @@ export interface PreviewOptions {
   ruleIds: string[];
   policySource: string;
   templatesDir: string;
-  mailFrom: string;
+  mailFrom?: string;
   docsUrl: string;
   cohort: PreviewCohort;
   /** Called as sandbox time advances: the share of the run done, 0 to 1. */

@@ -92,7 +92,10 @@ export async function deleteDeveloper(pool: pg.Pool, temporal: Client, developer
 
 /** Removes the personal data and closes the open cases (idempotent); the counts say what it touched. */
 async function redact(sql: Sql, developerId: string, author: string): Promise<Pick<DeletionResult, 'redacted' | 'closedCases'>> {
-  await sql('UPDATE developers SET email = NULL, timezone = NULL, updated_at = now() WHERE id = $1 AND (email IS NOT NULL OR timezone IS NOT NULL)', developerId);
+  await sql(
+    'UPDATE developers SET email = NULL, timezone = NULL, name = NULL, locale = NULL, updated_at = now() WHERE id = $1 AND (email IS NOT NULL OR timezone IS NOT NULL OR name IS NOT NULL OR locale IS NOT NULL)',
+    developerId,
+  );
   const events = await sql(
     `UPDATE events SET properties = coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(properties)
                                                WHERE key = ANY($2::text[]) OR (type = 'consent.updated' AND key = 'email')), '{}'::jsonb)
@@ -118,6 +121,7 @@ async function redact(sql: Sql, developerId: string, author: string): Promise<Pi
   // The time zone decided quiet hours; the decision keeps the rest of what it was made on.
   const decisions = await sql(`UPDATE nudge_decisions SET inputs = inputs - 'timezone' WHERE developer_id = $1 AND inputs ? 'timezone' RETURNING id`, developerId);
   await sql('DELETE FROM outbox_signals WHERE developer_id = $1', developerId);
+  await sql('DELETE FROM email_preferences WHERE developer_id = $1', developerId);
   const closedCases = await closeOpenCases(sql, developerId, author);
   return { redacted: { events: events.length, emails: emails.length, handoffSteps: steps.length, notes: notes.length, nudgeDecisions: decisions.length }, closedCases };
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { formatConfigDocumentError, stageReferenceErrors, type ConfigDocumentError } from '../funnel/funnel-references.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
-import { rulesFormat, rulesFormatWithTemplates } from './rules-file.ts';
+import { rulesFormat, rulesFormatWithTemplates, type TemplateFolder } from './rules-file.ts';
 import type { RulesDocument, rulesDocument } from './rules-schema.ts';
 import { CONFIG_TABLES, documentInForce, NoConfigVersionError, VersionedConfigStore, type ConfigVersion, type ConfigVersionSummary } from './versioned-config-store.ts';
 
@@ -24,7 +24,7 @@ export class NoRulesError extends NoConfigVersionError {
 
 export class RuleStore extends VersionedConfigStore<typeof rulesDocument, 'rule'> {
   /** With `templates`, a version naming a template they do not have is refused (apply, the initial file). */
-  constructor(pool: pg.Pool, templates?: { names(): ReadonlySet<string> }) {
+  constructor(pool: pg.Pool, templates?: TemplateFolder) {
     const format = templates ? rulesFormatWithTemplates(templates) : rulesFormat;
     super(pool, {
       table: CONFIG_TABLES.rules,

@@ -28,18 +28,32 @@ export const readRulesFile = (file: string): RulesFileResult & { source?: string
 /** One line per error: `rules[2] (first-call-help) when.after: must be … (line 20)`. */
 export const formatRulesError = (error: RulesFileError): string => rulesFormat.formatError(error);
 
-/**
- * The rules format that also refuses a template the folder does not have (`send:` or a variant's):
- * otherwise the typo shows only when the email is due. `names` is read at each parse (templates
- * change without a restart).
- */
-export function rulesFormatWithTemplates(templates: { names(): ReadonlySet<string> }) {
-  return rulesFormat.checkedBy((document) => missingTemplates(document, templates.names()));
+/** The templates folder as the rules' check sees it (src/mail/email-templates.ts). */
+export interface TemplateFolder {
+  names(): ReadonlySet<string>;
+  /** What keeps these templates from being sent (an unknown variable, a missing part…), with file and line. */
+  problems(names: Iterable<string>): { file: string; message: string; line?: number; column?: number }[];
 }
 
-function missingTemplates(document: RulesDocument, names: ReadonlySet<string>): DocumentIssue[] {
+/**
+ * The rules format that also refuses a template the folder does not have, or cannot send (`send:`
+ * or a variant's): otherwise the typo shows only when the email is due. The folder is read at
+ * each parse (templates change without a restart).
+ */
+export function rulesFormatWithTemplates(templates: TemplateFolder) {
+  return rulesFormat.checkedBy((document) => unsendableTemplates(document, templates));
+}
+
+function unsendableTemplates(document: RulesDocument, templates: TemplateFolder): DocumentIssue[] {
+  const names = templates.names();
   const known = [...names].sort().join(', ') || 'none';
-  const missing = (path: DocumentIssue['path'], name: string): DocumentIssue[] => (names.has(name) ? [] : [{ path, message: `no template "${name}" (templates: ${known})` }]);
+  const missing = (path: DocumentIssue['path'], name: string): DocumentIssue[] => {
+    if (!names.has(name)) return [{ path, message: `no template "${name}" (templates: ${known})` }];
+    const problems = templates.problems([name]);
+    if (problems.length === 0) return [];
+    const where = (p: (typeof problems)[number]) => `${p.file}${p.line === undefined ? '' : `:${p.line}${p.column === undefined ? '' : `:${p.column}`}`}`;
+    return [{ path, message: `template "${name}" cannot be sent: ${problems.map((p) => `${where(p)}: ${p.message}`).join('; ')}` }];
+  };
   return document.rules.flatMap((rule, i) => {
     if (!('send' in rule.action)) return [];
     const { send, variants = [] } = rule.action;

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { smtpMailer, type Mailer } from '../../src/mail/mailer.ts';
 import type { EmailTracking } from '../../src/config.ts';
-import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
+import { preferencesUrl, unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
+import { renderNudgeEmail } from '../../src/mail/nudge-email.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
 import { freePort } from '../support/free-port.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
@@ -114,15 +115,16 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
     return response.json().overall.segments as { high: number; medium: number; none: number; new: number };
   }
 
-  it('sends the HTML with a pixel and every link but the unsubscribe link tracked, as stored; the text part untouched', async () => {
+  it('sends the HTML with a pixel and every link but the preference and unsubscribe links tracked, as stored; the text part untouched', async () => {
     const id = `${backend}_tracked`;
     const { mail, stored } = await sendNudge(id);
     expect(mail.html).toBe(stored.html);
     expect(mail.text).toBe(stored.text);
     const links = hrefs(stored.html);
-    expect(links).toHaveLength(2);
+    expect(links).toHaveLength(3);
     expect(links[0]).toMatch(new RegExp(`^${PUBLIC_URL}/v1/t/c/[\\w-]+\\.[\\w-]+$`));
-    expect(links[1]).toBe(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
+    expect(links[1]).toBe(preferencesUrl(PUBLIC_URL, SIGNING_SECRET, id));
+    expect(links[2]).toBe(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
     expect(stored.links).toEqual(['https://docs.example.com/quickstart']);
     expect(pixelOf(stored.html).href).toMatch(new RegExp(`^${PUBLIC_URL}/v1/t/o/`));
     expect(stored.html).toMatch(/<img [^>]+><\/body>/);
@@ -214,16 +216,16 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
 
   it('leaves the HTML as the template rendered it when tracking is off, and tracks the text part only when asked', async () => {
     const off = await sendNudge(`${backend}_untracked`, { html: false, text: false });
-    const rendered = testNudgeDeps(t.db.pool).templates.render('first-call-help', {
-      developer: { id: `${backend}_untracked`, accountType: 'individual', channel: 'organic_search' },
-      stage: null,
-      stageLabel: null,
-      endpoint: null,
-      status: null,
-      count: null,
-      docsUrl: 'https://docs.example.com',
-      unsubscribeUrl: unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, `${backend}_untracked`),
-    });
+    const rendered = await renderNudgeEmail(
+      testNudgeDeps(t.db.pool).templates,
+      {
+        recipient: { id: `${backend}_untracked`, name: null, locale: null, accountType: 'individual', channel: 'organic_search' },
+        template: 'first-call-help',
+        stage: 'credential_provisioned',
+        stageLabel: 'Credential provisioned',
+      },
+      { publicUrl: PUBLIC_URL, signingSecret: SIGNING_SECRET, docsUrl: 'https://docs.example.com' },
+    );
     expect(off.stored.html).toBe(rendered.html);
     expect(off.mail.html).toBe(rendered.html);
     expect(off.stored.links).toEqual([]);

@@ -4,6 +4,8 @@ export interface SignupProfile {
   accountType: 'individual' | 'organization';
   acquisitionChannel: string;
   timezone?: string;
+  name?: string;
+  locale?: string;
 }
 
 /**

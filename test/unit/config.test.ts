@@ -25,7 +25,7 @@ const UNSET_BY_BOTH = {
   ONRAMP_ESCALATION_FILE: 'config/escalation.yaml',
   ONRAMP_FUNNEL_FILE: 'config/funnel.yaml',
   ONRAMP_SEGMENT_MAPPING: 'config/segment.yaml',
-  ONRAMP_MAIL_FROM: 'Onramp <onboarding@onramp.local>',
+  ONRAMP_MAIL_FROM: undefined,
   ONRAMP_TEMPLATES_DIR: 'templates',
   ONRAMP_DOCS_URL: 'https://docs.example.com',
   ONRAMP_EMAIL_TRACKING: { html: true, text: false },

@@ -10,7 +10,7 @@ const context = {
   secret,
   developerId: 'dev_1',
   emailId: 'dev_1/first-call-help#1',
-  unsubscribeUrl: 'https://onramp.example/v1/unsubscribe?developer=dev_1&token=t',
+  untracked: ['https://onramp.example/v1/unsubscribe?developer=dev_1&token=t'],
 };
 const html = `<!doctype html>
 <html><body>
@@ -41,8 +41,8 @@ describe('trackLinks', () => {
   });
 
   it('tracks the text part only when asked, keeping the sentence and the unsubscribe URL', () => {
-    const tracked = trackLinks({ text: `Read https://docs.example.com/b.\nUnsubscribe: ${context.unsubscribeUrl}`, html: '' }, { html: false, text: true }, context);
-    expect(tracked.text).toMatch(new RegExp(`^Read https://onramp\\.example/v1/t/c/[\\w-]+\\.[\\w-]+\\.\\nUnsubscribe: ${context.unsubscribeUrl.replace(/[?.]/g, '\\$&')}$`));
+    const tracked = trackLinks({ text: `Read https://docs.example.com/b.\nUnsubscribe: ${context.untracked[0]!}`, html: '' }, { html: false, text: true }, context);
+    expect(tracked.text).toMatch(new RegExp(`^Read https://onramp\\.example/v1/t/c/[\\w-]+\\.[\\w-]+\\.\\nUnsubscribe: ${context.untracked[0]!.replace(/[?.]/g, '\\$&')}$`));
     expect(tracked.html).toBe('');
     expect(tracked.links).toEqual(['https://docs.example.com/b']);
   });

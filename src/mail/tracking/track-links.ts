@@ -7,8 +7,8 @@ export interface TrackingContext {
   secret: string;
   developerId: string;
   emailId: string;
-  /** Left as it is: it must stay the one-click link of the List-Unsubscribe header, and using it is no engagement. */
-  unsubscribeUrl: string;
+  /** Left as they are: the unsubscribe link must stay the List-Unsubscribe header's, and using these is no engagement. */
+  untracked: readonly string[];
 }
 
 export interface TrackedParts {
@@ -33,7 +33,7 @@ const TEXT_URL = /https?:\/\/[^\s<>"]+?(?=[.,;:!?)\]]*(?:\s|$))/gi;
 export function trackLinks(parts: { text: string; html: string }, tracking: EmailTracking, context: TrackingContext): TrackedParts {
   const links: string[] = [];
   const tracked = (url: string): string => {
-    if (url === context.unsubscribeUrl || !isWebLink(url)) return url;
+    if (context.untracked.includes(url) || !isWebLink(url)) return url;
     let link = links.indexOf(url);
     if (link === -1) link = links.push(url) - 1;
     return clickUrl(context.publicUrl, trackingToken(context.secret, { developerId: context.developerId, emailId: context.emailId, link }));

@@ -6,6 +6,8 @@ import { funnelFormat } from '../../src/funnel/funnel-file.ts';
 import { configJsonSchemaText } from '../../src/rules/config-json-schema.ts';
 import { escalationPolicyFormat } from '../../src/rules/escalation-policy-file.ts';
 import { rulesFormat } from '../../src/rules/rules-file.ts';
+import { emailSettingsFormat } from '../../src/mail/email-settings.ts';
+import { templateMetaFormat } from '../../src/mail/email-templates.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
@@ -14,26 +16,29 @@ function validator(schemaText: string) {
 }
 
 describe.each([
-  { schemaFile: 'rules.schema.json', configFile: 'rules.yaml', format: rulesFormat },
-  { schemaFile: 'escalation-policy.schema.json', configFile: 'escalation.yaml', format: escalationPolicyFormat },
-  { schemaFile: 'funnel.schema.json', configFile: 'funnel.yaml', format: funnelFormat },
+  { schemaFile: 'rules.schema.json', configFile: 'config/rules.yaml', format: rulesFormat },
+  { schemaFile: 'escalation-policy.schema.json', configFile: 'config/escalation.yaml', format: escalationPolicyFormat },
+  { schemaFile: 'funnel.schema.json', configFile: 'config/funnel.yaml', format: funnelFormat },
+  { schemaFile: 'email.schema.json', configFile: 'templates/email.yaml', format: emailSettingsFormat },
+  { schemaFile: 'template.schema.json', configFile: 'templates/first-call-help/template.yaml', format: templateMetaFormat },
 ])('schemas/$schemaFile', ({ schemaFile, configFile, format }) => {
   const checkedIn = read(`schemas/${schemaFile}`);
-  const shipped = read(`config/${configFile}`);
+  const shipped = read(configFile);
 
   it('is what the zod schema produces (run `npm run rules:schema` after changing it)', () => {
     expect(checkedIn).toBe(configJsonSchemaText(format));
   });
 
-  it(`accepts config/${configFile}`, () => {
+  it(`accepts ${configFile}`, () => {
     const validate = validator(checkedIn);
     const valid = validate(parse(shipped));
     expect(validate.errors ?? []).toEqual([]);
     expect(valid).toBe(true);
   });
 
-  it(`points config/${configFile} at itself`, () => {
-    expect(shipped.split('\n')[0]).toBe(`# yaml-language-server: $schema=../schemas/${schemaFile}`);
+  it(`points ${configFile} at itself`, () => {
+    const up = '../'.repeat(configFile.split('/').length - 1);
+    expect(shipped.split('\n')[0]).toBe(`# yaml-language-server: $schema=${up}schemas/${schemaFile}`);
   });
 });
 

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
@@ -166,5 +168,25 @@ describe('the rules format with the templates folder', () => {
     expect(format.formatError(result.errors[1]!)).toMatch(/^rules\[3\] \(go-live-checklist\) action\.send: no template "go-live-checklst" .*\(line \d+, column \d+\)$/);
     // The format without the folder cannot know: the schema alone accepts any well-formed name.
     expect(parseRulesSource(source).ok).toBe(true);
+  });
+
+  it('refuses a rule sending a template that cannot be sent (an unknown variable), naming the file and line in the template', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onramp-templates-'));
+    try {
+      cpSync(fileURLToPath(new URL('../../templates', import.meta.url)), dir, { recursive: true });
+      writeFileSync(join(dir, 'go-live-checklist', 'text.hbs'), 'Hi {{developer.frstName}},\n');
+      const result = rulesFormatWithTemplates(new EmailTemplates(dir)).parse(shipped);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          path: 'rules[3].action.send',
+          rule: 'go-live-checklist',
+          message: expect.stringMatching(/^template "go-live-checklist" cannot be sent: go-live-checklist\/text\.hbs:1:6: unknown variable \{\{developer\.frstName\}\}/),
+        }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

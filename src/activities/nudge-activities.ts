@@ -89,6 +89,7 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
               stage: effect.stage,
               stageLabel: effect.stage === null ? null : stageLabel(funnel!.document, effect.stage),
               burst: effect.burst ? { endpoint: effect.burst.endpoint ?? null, status: effect.burst.status ?? null, count: effect.burst.count ?? null } : null,
+              emailId,
             },
             deps,
           );
@@ -107,7 +108,7 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           secret: deps.signingSecret,
           developerId,
           emailId,
-          untracked: [rendered.unsubscribeUrl, rendered.preferencesUrl],
+          untracked: [rendered.unsubscribeUrl, rendered.preferencesUrl, rendered.feedback.yes, rendered.feedback.no],
         });
         const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
         const email = outgoingEmail({

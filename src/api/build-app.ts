@@ -34,6 +34,7 @@ import { webhooksRoute } from './routes/webhooks-route.ts';
 import { WebhookStore } from '../webhooks/webhook-store.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { templatesRoute } from './routes/templates-route.ts';
+import { feedbackRoute } from './routes/feedback-route.ts';
 import { trackingRoute } from './routes/tracking-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
@@ -205,6 +206,7 @@ export async function buildApp({
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });
   await app.register(unsubscribeRoute, { ingestor, pool: db.pool, templates, signingSecret, onSignalsQueued });
+  await app.register(feedbackRoute, { pool: db.pool, ingestor, templates, signingSecret, onSignalsQueued });
   await app.register(templatesRoute, { pool: db.pool, templates, funnel, emails, signingSecret, adminKeys });
   await app.register(trackingRoute, { pool: db.pool, ingestor, signingSecret, onSignalsQueued });
   // Agent keys: the shared one (ONRAMP_AGENT_KEY), the admin keys, and personal ones created through /v1/agent-keys (stored hashed).

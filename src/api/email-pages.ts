@@ -86,3 +86,22 @@ ${categories}
 </form>`,
   );
 }
+
+export function feedbackThanksPage(settings: EmailSettings, helpful: boolean): string {
+  return brandPage(
+    settings,
+    'Thank you',
+    `<h1>Thank you</h1><p>${helpful ? 'Glad it helped.' : 'Sorry it did not help. Reply to the email and tell us what you needed: a person reads it.'}</p>`,
+  );
+}
+
+/** For a link a scanner may have followed: the question again, answered with a button a person presses. */
+export function feedbackAskPage(settings: EmailSettings, action: string): string {
+  return brandPage(
+    settings,
+    'Was this email helpful?',
+    `<h1>Was this email helpful?</h1>
+<form method="post" action="${escapeHtml(action)}"><div class="actions">
+<button type="submit" name="answer" value="yes">Yes</button><button type="submit" name="answer" value="no" class="secondary">No</button></div></form>`,
+  );
+}

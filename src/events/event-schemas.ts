@@ -90,6 +90,8 @@ export const webhookRegistered = event('webhook.registered', { url: z.url().max(
 const emailEngagement = { messageId: id('messageId').optional(), machine: z.boolean().optional() };
 export const emailOpened = event('email.opened', emailEngagement, true);
 export const emailClicked = event('email.clicked', { ...emailEngagement, link: z.int().min(0).optional() }, true);
+/** The reader's answer to the footer's "Was this email helpful?" (src/api/routes/feedback-route.ts). */
+export const emailFeedback = event('email.feedback', { messageId: id('messageId').optional(), helpful: z.boolean() });
 /**
  * What the email provider reported of an email Onramp sent (src/sources/email-events): a hard
  * bounce (`bounceType: hard`, the address does not exist) or a complaint (the recipient marked it
@@ -122,6 +124,7 @@ const builtInEvent = z.discriminatedUnion('type', [
   webhookRegistered,
   emailOpened,
   emailClicked,
+  emailFeedback,
   emailBounced,
   emailComplained,
   supportTicketCreated,

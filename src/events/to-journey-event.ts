@@ -9,7 +9,10 @@ import type { BuiltInEvent } from './event-schemas.ts';
  */
 const JOURNEY_PROPERTIES = ['mode', 'accountType', 'acquisitionChannel', 'orgId', 'timezone', 'messageId', 'bounceType'] as const;
 
-export function toJourneyEvent(event: Exclude<BuiltInEvent, { type: 'api.request' }>): DomainJourneyEvent {
+/** The built-in events a journey may hear (not the request stream, not a reader's feedback on an email). */
+export type JourneyHeardEvent = Exclude<BuiltInEvent, { type: 'api.request' | 'email.feedback' }>;
+
+export function toJourneyEvent(event: JourneyHeardEvent): DomainJourneyEvent {
   const source = event.properties as Record<string, unknown>;
   const properties: Record<string, string> = {};
   for (const key of JOURNEY_PROPERTIES) {

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import { attributingKey, isApiRequest, isBuiltInEvent, type ApiRequestEvent, type BuiltInEvent, type IngestEvent } from '../events/event-schemas.ts';
-import { toJourneyEvent } from '../events/to-journey-event.ts';
+import { toJourneyEvent, type JourneyHeardEvent } from '../events/to-journey-event.ts';
 import { isSdkUserAgent, sdkClassifier } from '../events/user-agent.ts';
 import { isEarlier, isEarlierSql } from '../journey/evidence-order.ts';
 import { recordEmailPreferences } from './record-email-preferences.ts';
@@ -225,7 +225,7 @@ export class EventIngestor {
     learnt.refused = proposed.filter((c) => !news.has(c));
 
     const journeyEvents = domainEvents
-      .filter((e) => JOURNEY_EVENT_TYPES.has(e.type) && !isMachineEngagement(e) && !isSoftBounce(e))
+      .filter((e): e is JourneyHeardEvent => JOURNEY_EVENT_TYPES.has(e.type) && !isMachineEngagement(e) && !isSoftBounce(e))
       .map((e) => ({ developerId: e.developerId, event: toJourneyEvent(e) }));
     const signals = inEventOrder(
       [
@@ -386,7 +386,7 @@ const JOURNEY_EVENT_TYPES = new Set<string>([
   'email.bounced',
   'email.complained',
   'support.ticket_created',
-] satisfies DomainEvent['type'][]);
+] satisfies JourneyHeardEvent['type'][]);
 
 /** A soft bounce (a full mailbox, a server down for a while) is stored, but no journey hears of it: the next email may arrive. */
 const isSoftBounce = (event: { type: string; properties?: unknown }): boolean =>

@@ -42,3 +42,27 @@ export async function recordEmailEngagement(
   const result = await ingestor.ingest([{ id, type: click ? 'email.clicked' : 'email.opened', developerId: email.developer_id, occurredAt: at.toISOString(), properties }]);
   return { links, signals: result.signals };
 }
+
+/**
+ * Records the reader's answer to "was this helpful?" as `email.feedback` through the ingestor: one
+ * answer per email, the first (a second click, either way, is a duplicate). Null when the email is
+ * gone (deleted) or not this developer's; `recorded: false` for a machine (a link scanner follows
+ * both links: the page then asks with buttons a person presses).
+ */
+export async function recordEmailFeedback(
+  pool: pg.Pool,
+  ingestor: EventIngestor,
+  { target, userAgent, at, helpful, confirmed }: { target: TrackedTarget; userAgent: string | undefined; at: Date; helpful: boolean; confirmed: boolean },
+): Promise<{ recorded: boolean; signals: number } | null> {
+  const email = (await pool.query<SentEmail>('SELECT developer_id, message_id, sent_at, links FROM emails WHERE id = $1', [target.emailId])).rows[0];
+  if (!email || email.developer_id !== target.developerId) return null;
+  const key = createHash('sha256').update(target.emailId).digest('base64url');
+  // A form posted from the page is a person; a followed link may be a scanner.
+  if (!confirmed) {
+    const opened = (await pool.query('SELECT 1 FROM events WHERE id = $1', [`open:${key}`])).rowCount! > 0;
+    if (isMachineEngagement({ kind: 'click', userAgent, at, sentAt: email.sent_at, opened })) return { recorded: false, signals: 0 };
+  }
+  const properties = { ...(email.message_id ? { messageId: email.message_id } : {}), helpful };
+  const result = await ingestor.ingest([{ id: `feedback:${key}`, type: 'email.feedback', developerId: email.developer_id, occurredAt: at.toISOString(), properties }]);
+  return { recorded: true, signals: result.signals };
+}

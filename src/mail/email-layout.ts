@@ -5,7 +5,7 @@ import type { Brand, LayoutStrings } from './email-settings.ts';
 /**
  * The brand's layout around every template's content: MJML (https://mjml.io) compiled to the
  * table-based, responsive HTML the major clients render (Outlook's Word engine included), once per
- * brand, locale and with/without a call to action; then filled per message by Handlebars. The text
+ * brand, locale and with/without a call to action and the feedback question; then filled per message by Handlebars. The text
  * part gets the same footer in plain text.
  */
 
@@ -21,6 +21,8 @@ export interface LayoutSlots {
   strings: LayoutStrings;
   unsubscribeUrl: string;
   preferencesUrl: string;
+  /** The "was this helpful?" links (absent: the question is left out). */
+  feedback: { yes: string; no: string } | null;
 }
 
 const FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif";
@@ -29,13 +31,16 @@ const MUTED = '#6b7280';
 const attribute = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The MJML source: brand values (validated URLs and colours) are fixed, per-message values are Handlebars slots. */
-export function layoutMjml(brand: Brand, locale: string, withCta: boolean): string {
+export function layoutMjml(brand: Brand, locale: string, withCta: boolean, withFeedback: boolean): string {
   const { primary, text, background } = brand.colors;
   const header = brand.logoUrl
     ? `<mj-image src="${attribute(brand.logoUrl)}" alt="{{product}}" width="120px" align="left" padding="0 24px"${brand.websiteUrl ? ` href="${attribute(brand.websiteUrl)}"` : ''} />`
     : `<mj-text font-size="20px" font-weight="700" padding="0 24px">{{product}}</mj-text>`;
   const cta = withCta
     ? `<mj-button href="{{cta.url}}" background-color="${primary}" color="#ffffff" font-weight="600" font-size="16px" border-radius="6px" align="left" inner-padding="12px 24px" padding="8px 24px 16px">{{cta.label}}</mj-button>`
+    : '';
+  const feedback = withFeedback
+    ? `<mj-text font-size="14px" color="${MUTED}" padding="0 24px 8px">{{strings.helpful}} <a href="{{feedback.yes}}">{{strings.yes}}</a> · <a href="{{feedback.no}}">{{strings.no}}</a></mj-text>`
     : '';
   return `<mjml lang="${attribute(locale)}">
   <mj-head>
@@ -57,6 +62,7 @@ export function layoutMjml(brand: Brand, locale: string, withCta: boolean): stri
     </mj-section>
     <mj-section padding="16px 0 32px">
       <mj-column>
+        ${feedback}
         <mj-text font-size="12px" line-height="18px" color="${MUTED}">{{why}}{{#if postalAddress}}<br />{{postalAddress}}{{/if}}<br /><a href="{{preferencesUrl}}" style="color:${MUTED}">{{strings.preferences}}</a> · <a href="{{unsubscribeUrl}}" style="color:${MUTED}">{{strings.unsubscribe}}</a></mj-text>
       </mj-column>
     </mj-section>
@@ -66,8 +72,8 @@ export function layoutMjml(brand: Brand, locale: string, withCta: boolean): stri
 
 const compiledLayouts = new Map<string, HandlebarsTemplateDelegate>();
 
-async function compiledLayout(brand: Brand, locale: string, withCta: boolean): Promise<HandlebarsTemplateDelegate> {
-  const source = layoutMjml(brand, locale, withCta);
+async function compiledLayout(brand: Brand, locale: string, slots: LayoutSlots): Promise<HandlebarsTemplateDelegate> {
+  const source = layoutMjml(brand, locale, slots.cta !== null, slots.feedback !== null);
   const cached = compiledLayouts.get(source);
   if (cached) return cached;
   const { html, errors } = await mjml2html(source, { validationLevel: 'strict', minify: false });
@@ -81,7 +87,7 @@ async function compiledLayout(brand: Brand, locale: string, withCta: boolean): P
 const whyLine = (slots: LayoutSlots) => slots.strings.why.replaceAll('{product}', slots.product);
 
 export async function layoutHtml(brand: Brand, locale: string, slots: LayoutSlots): Promise<string> {
-  const template = await compiledLayout(brand, locale, slots.cta !== null);
+  const template = await compiledLayout(brand, locale, slots);
   return template({ ...slots, why: whyLine(slots) });
 }
 
@@ -89,6 +95,7 @@ export async function layoutHtml(brand: Brand, locale: string, slots: LayoutSlot
 export function layoutText(body: string, slots: LayoutSlots): string {
   const lines = [body.trimEnd(), ''];
   if (slots.cta) lines.push(`${slots.cta.label}: ${slots.cta.url}`, '');
+  if (slots.feedback) lines.push(`${slots.strings.helpful} ${slots.strings.yes}: ${slots.feedback.yes} · ${slots.strings.no}: ${slots.feedback.no}`, '');
   lines.push('--', slots.product);
   if (slots.postalAddress) lines.push(slots.postalAddress);
   lines.push(whyLine(slots), `${slots.strings.preferences}: ${slots.preferencesUrl}`, `${slots.strings.unsubscribe}: ${slots.unsubscribeUrl}`, '');

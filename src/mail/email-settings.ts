@@ -21,6 +21,9 @@ const layoutStrings = z.strictObject({
   preferences: z.string().min(1).max(100).optional().describe('the footer link to the preference centre'),
   unsubscribe: z.string().min(1).max(100).optional().describe('the footer link that stops all onboarding email'),
   why: z.string().min(1).max(300).optional().describe('why the developer gets this email; {product} is the product name'),
+  helpful: z.string().min(1).max(100).optional().describe('the question before the yes/no links'),
+  yes: z.string().min(1).max(30).optional(),
+  no: z.string().min(1).max(30).optional(),
 });
 export type LayoutStrings = Required<z.output<typeof layoutStrings>>;
 
@@ -28,6 +31,9 @@ export const DEFAULT_STRINGS: LayoutStrings = {
   preferences: 'Email preferences',
   unsubscribe: 'Unsubscribe',
   why: 'You get this email because you signed up for {product}.',
+  helpful: 'Was this email helpful?',
+  yes: 'Yes',
+  no: 'No',
 };
 
 const brand = z.strictObject({

@@ -109,7 +109,12 @@ export class EmailTemplates {
    * Renders a template for one developer: the version in their locale (`pt-BR`, else `pt`, else
    * the default), placed in the brand's layout with its call to action and the footer.
    */
-  async render(name: string, context: Record<string, unknown> & { unsubscribeUrl: string; preferencesUrl: string }, locale?: string | null): Promise<RenderedEmail> {
+  async render(
+    name: string,
+    context: Record<string, unknown> & { unsubscribeUrl: string; preferencesUrl: string },
+    locale?: string | null,
+    feedback: { yes: string; no: string } | null = null,
+  ): Promise<RenderedEmail> {
     const settings = this.settings();
     const version = this.version(name, locale, settings.defaultLocale);
     const category = version.meta.category ?? Object.keys(settings.categories)[0]!;
@@ -129,6 +134,7 @@ export class EmailTemplates {
       strings: layoutStringsFor(settings, version.locale),
       unsubscribeUrl: context.unsubscribeUrl,
       preferencesUrl: context.preferencesUrl,
+      feedback,
     };
     return { subject, text: layoutText(text, slots), html: await layoutHtml(settings.brand, version.locale, slots), category, locale: version.locale };
   }

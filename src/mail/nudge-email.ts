@@ -1,4 +1,5 @@
 import type { EmailTemplates, RenderedEmail } from './email-templates.ts';
+import { feedbackUrls } from './tracking/feedback-token.ts';
 import { preferencesUrl, unsubscribeUrl } from './unsubscribe-token.ts';
 
 /** Who a nudge is for, as the developers table has them (no address: a preview needs none). */
@@ -17,6 +18,8 @@ export interface NudgeEmailInput {
   stage: string | null;
   stageLabel: string | null;
   burst?: { endpoint: string | null; status: number | null; count: number | null } | null;
+  /** The email's row id (`<developerId>/<nudgeKey>`): the "was this helpful?" links name it. */
+  emailId: string;
 }
 
 export interface NudgeLinkSettings {
@@ -25,20 +28,22 @@ export interface NudgeLinkSettings {
   docsUrl: string;
 }
 
-export type NudgeEmail = RenderedEmail & { unsubscribeUrl: string; preferencesUrl: string };
+export type NudgeEmail = RenderedEmail & { unsubscribeUrl: string; preferencesUrl: string; feedback: { yes: string; no: string } };
 
 /** The first word of a name, for the greeting ("Ada Lovelace" → "Ada"). */
 export const firstNameOf = (name: string | null): string | null => name?.trim().split(/\s+/)[0] || null;
 
 /**
  * A nudge as the developer gets it: the template's variables (templates/README.md) from their
- * profile, the stage or the burst, and their signed unsubscribe and preference links. The send
+ * profile, the stage or the burst, their signed unsubscribe and preference links, and the
+ * "was this helpful?" links of this email. The send
  * activity and the preview render through here, so a preview is the email that would go out.
  */
 export async function renderNudgeEmail(templates: EmailTemplates, input: NudgeEmailInput, links: NudgeLinkSettings): Promise<NudgeEmail> {
   const { recipient } = input;
   const unsubscribe = unsubscribeUrl(links.publicUrl, links.signingSecret, recipient.id);
   const preferences = preferencesUrl(links.publicUrl, links.signingSecret, recipient.id);
+  const feedback = feedbackUrls(links.publicUrl, links.signingSecret, { developerId: recipient.id, emailId: input.emailId });
   const rendered = await templates.render(
     input.template,
     {
@@ -60,6 +65,7 @@ export async function renderNudgeEmail(templates: EmailTemplates, input: NudgeEm
       preferencesUrl: preferences,
     },
     recipient.locale,
+    feedback,
   );
-  return { ...rendered, unsubscribeUrl: unsubscribe, preferencesUrl: preferences };
+  return { ...rendered, unsubscribeUrl: unsubscribe, preferencesUrl: preferences, feedback };
 }

@@ -195,6 +195,49 @@ describe.each(databaseBackends())('branded emails and the preference centre (%s)
     expect(await consents(id)).toEqual([]);
   });
 
+  it("records one 'was this helpful?' answer per email (a scanner's follow asks again with buttons), reported per template and rule", async () => {
+    const id = `${backend}_feedback`;
+    await signUp(id);
+    const { email } = await send(id, 'explore-the-api');
+    const [yes, no] = attributes(email!.html, 'a', 'href').filter((h) => h.includes('/v1/feedback/'));
+    expect(yes).toMatch(/\?answer=yes$/);
+    expect(no).toMatch(/\?answer=no$/);
+    expect(email!.text).toContain(`Was this email helpful? Yes: ${yes} · No: ${no}`);
+    const feedback = async () =>
+      (await t.db.pool.query<{ properties: Record<string, unknown> }>(`SELECT properties FROM events WHERE developer_id = $1 AND type = 'email.feedback'`, [id])).rows.map(
+        (r) => r.properties,
+      );
+    const follow = (url: string, userAgent: string) => t.app.inject({ method: 'GET', url: pathOf(url), headers: { 'user-agent': userAgent } });
+
+    // A link scanner follows both links: nothing recorded, the page asks with buttons.
+    const scanned = await follow(no!, 'Mozilla/5.0 (compatible; Barracuda Sentinel)');
+    expect(scanned.statusCode).toBe(200);
+    expect(scanned.body).toContain('<button type="submit" name="answer" value="yes">');
+    expect(await feedback()).toEqual([]);
+    // The reader presses Yes on that page: recorded, with the email's Message-ID.
+    const pressed = await t.app.inject({
+      method: 'POST',
+      url: pathOf(yes!).replace(/\?.*/, ''),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'answer=yes',
+    });
+    expect(pressed.statusCode, pressed.body).toBe(200);
+    expect(pressed.body).toContain('Glad it helped.');
+    expect(await feedback()).toEqual([{ messageId: expect.stringMatching(/@onramp>$/), helpful: true }]);
+    // Another click later is a duplicate: one answer per email, the first.
+    await follow(no!, 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0');
+    expect(await feedback()).toHaveLength(1);
+    // A forged token: 400, nothing recorded.
+    expect((await t.app.inject({ method: 'GET', url: '/v1/feedback/abc.def?answer=yes' })).statusCode).toBe(400);
+
+    const report = await t.app.inject({ method: 'GET', url: '/v1/metrics/emails', headers: { authorization: `Bearer ${keys.admin}` } });
+    expect(report.statusCode, report.body).toBe(200);
+    const template = report.json().templates.find((r: { template: string }) => r.template === 'explore-the-api');
+    // (Another test of this file sent explore-the-api too, with no answer.)
+    expect(template).toMatchObject({ sent: 2, helpful: { yes: 1, no: 0, rate: 1 } });
+    expect(report.json().rules).toContainEqual(expect.objectContaining({ ruleId: 'explore-the-api', template: 'explore-the-api', sent: 2, helpful: { yes: 1, no: 0, rate: 1 } }));
+  });
+
   it('answers a browser unsubscribing with a page in the brand, an API client with JSON', async () => {
     const id = `${backend}_unsub_page`;
     await signUp(id);
@@ -217,7 +260,7 @@ describe('rendered emails and pages in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   beforeAll(async () => {
-    t = await startTestApp('postgres', { keys, signingSecret: SIGNING_SECRET });
+    t = await startTestApp(databaseBackends()[0]!, { keys, signingSecret: SIGNING_SECRET });
     browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   }, 60_000);
   afterAll(async () => {
@@ -238,6 +281,7 @@ describe('rendered emails and pages in Chromium', () => {
           stage: 'credential_provisioned',
           stageLabel: 'Credential provisioned',
           burst: { endpoint: '/v1/charges', status: 400, count: 6 },
+          emailId: `dev_1/${name}:1`,
         },
         { publicUrl: PUBLIC_URL, signingSecret: SIGNING_SECRET, docsUrl: 'https://docs.example.com' },
       );

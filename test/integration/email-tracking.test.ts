@@ -7,6 +7,7 @@ import { smtpMailer, type Mailer } from '../../src/mail/mailer.ts';
 import type { EmailTracking } from '../../src/config.ts';
 import { preferencesUrl, unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { renderNudgeEmail } from '../../src/mail/nudge-email.ts';
+import { feedbackUrls } from '../../src/mail/tracking/feedback-token.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
 import { freePort } from '../support/free-port.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
@@ -115,16 +116,17 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
     return response.json().overall.segments as { high: number; medium: number; none: number; new: number };
   }
 
-  it('sends the HTML with a pixel and every link but the preference and unsubscribe links tracked, as stored; the text part untouched', async () => {
+  it('sends the HTML with a pixel and every link but the feedback, preference and unsubscribe links tracked, as stored; the text part untouched', async () => {
     const id = `${backend}_tracked`;
     const { mail, stored } = await sendNudge(id);
     expect(mail.html).toBe(stored.html);
     expect(mail.text).toBe(stored.text);
     const links = hrefs(stored.html);
-    expect(links).toHaveLength(3);
+    expect(links).toHaveLength(5);
     expect(links[0]).toMatch(new RegExp(`^${PUBLIC_URL}/v1/t/c/[\\w-]+\\.[\\w-]+$`));
-    expect(links[1]).toBe(preferencesUrl(PUBLIC_URL, SIGNING_SECRET, id));
-    expect(links[2]).toBe(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
+    expect(links.slice(1, 3)).toEqual(Object.values(feedbackUrls(PUBLIC_URL, SIGNING_SECRET, { developerId: id, emailId: `${id}/first-call-help:1` })));
+    expect(links[3]).toBe(preferencesUrl(PUBLIC_URL, SIGNING_SECRET, id));
+    expect(links[4]).toBe(unsubscribeUrl(PUBLIC_URL, SIGNING_SECRET, id));
     expect(stored.links).toEqual(['https://docs.example.com/quickstart']);
     expect(pixelOf(stored.html).href).toMatch(new RegExp(`^${PUBLIC_URL}/v1/t/o/`));
     expect(stored.html).toMatch(/<img [^>]+><\/body>/);
@@ -223,6 +225,7 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
         template: 'first-call-help',
         stage: 'credential_provisioned',
         stageLabel: 'Credential provisioned',
+        emailId: `${backend}_untracked/first-call-help:1`,
       },
       { publicUrl: PUBLIC_URL, signingSecret: SIGNING_SECRET, docsUrl: 'https://docs.example.com' },
     );

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { emailReport } from '../../metrics/email-report.ts';
 import { unknownStageProblem, type ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
@@ -139,6 +140,24 @@ const developersResponse = z.object({
   nextCursor: z.string().nullable().describe('pass as `cursor` (with the same filters) for the next page; null on the last'),
 });
 
+const emailFigures = {
+  sent: z.number().int(),
+  opened: z.number().int().describe('by a person: machine opens (privacy proxies) left out'),
+  clicked: z.number().int().describe('by a person: link scanners left out'),
+  helpful: z
+    .object({ yes: z.number().int(), no: z.number().int(), rate: z.number().nullable().describe('yes / (yes + no)') })
+    .describe("answers to the footer's 'Was this email helpful?'"),
+  converted: z.number().int().describe('reached a stage after the nudged one within windowDays of the send'),
+  eligible: z.number().int().describe('sent, less those not converted whose window is still open'),
+  conversionRate: z.number().nullable(),
+};
+const emailReportResponse = z.object({
+  asOf: z.string(),
+  windowDays: z.number().int(),
+  templates: z.array(z.object({ template: z.string(), ...emailFigures })),
+  rules: z.array(z.object({ ruleId: z.string(), template: z.string(), ...emailFigures })),
+});
+
 const DEFAULT_NO_ENGAGEMENT = nudgePolicy.parse({}).noEngagementAfterSends;
 const DEFAULT_STALLS = escalationPolicyDocument.parse({}).criteria.stalls;
 
@@ -165,6 +184,20 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       const [active, inForce] = await Promise.all([rules.active(), funnel()]);
       return emailEngagement(pool, developerFilter(request.query), inForce, active?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT);
     },
+  );
+
+  app.get(
+    '/v1/metrics/emails',
+    {
+      onRequest,
+      schema: {
+        summary: "Each template's and rule's emails: sent, opened, clicked, 'was this helpful?' answers, conversion to a later stage",
+        security,
+        querystring: metricsQuery.extend({ unit: developerUnitOnly }),
+        response: { 200: emailReportResponse, ...errors },
+      },
+    },
+    async (request) => emailReport(pool, developerFilter(request.query), await funnel()),
   );
 
   app.get(

@@ -127,6 +127,8 @@ export const templatesRoute: FastifyPluginAsyncZod<TemplatesRouteOptions> = asyn
             stage: recipient.stage,
             stageLabel: stageLabel(followed.document, recipient.stage),
             burst: { endpoint: endpoint ?? '/v1/example', status: status ?? 400, count: count ?? 5 },
+            // No email row has this id: its feedback links lead to a 404, never to a recorded answer.
+            emailId: `${recipient.id}/preview:${name}`,
           },
           { publicUrl: emails.publicUrl, signingSecret, docsUrl: emails.docsUrl },
         );

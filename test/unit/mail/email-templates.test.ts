@@ -17,6 +17,7 @@ const input = (template: string, recipient: Partial<NudgeEmailInput['recipient']
   stage: 'credential_provisioned',
   stageLabel: 'Credential provisioned',
   burst: { endpoint: '/v1/charges', status: 400, count: 6 },
+  emailId: `dev_1/${template}:1`,
 });
 
 /** The links as a mail client's HTML parser reads them. */

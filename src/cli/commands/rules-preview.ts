@@ -21,6 +21,7 @@ import { rulesFormat, rulesFormatWithTemplates } from '../../rules/rules-file.ts
 import { RuleStore } from '../../rules/rule-store.ts';
 import { EmailTemplates } from '../../mail/email-templates.ts';
 import { installTemporalRuntime } from '../../temporal/install-runtime.ts';
+import { CliFailure } from '../cli-failure.ts';
 import { instant, positiveInt } from '../option-parsers.ts';
 
 /**
@@ -56,17 +57,8 @@ interface PreviewCliOptions {
 /** The exit code when a --fail-if threshold holds (CI fails the job on it). */
 export const THRESHOLD_EXIT_CODE = 3;
 
-class PreviewFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-
 function readOrFail(file: string): string {
-  if (!existsSync(file)) throw new PreviewFailure(`${file}: no such file`, 2);
+  if (!existsSync(file)) throw new CliFailure(`${file}: no such file`, 2);
   return readFileSync(file, 'utf8');
 }
 
@@ -75,7 +67,7 @@ function candidateRules(file: string, templatesDir: string) {
   const source = readOrFail(file);
   const parsed = rulesFormatWithTemplates(new EmailTemplates(templatesDir)).parse(source);
   if (!parsed.ok)
-    throw new PreviewFailure(
+    throw new CliFailure(
       [...parsed.errors.map((e) => rulesFormat.formatError(e)), `${file}: ${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}; nothing previewed`].join('\n'),
       1,
     );
@@ -97,7 +89,7 @@ async function documentToPreview<S extends z.ZodType, Named extends string>(
   const fromFile = (file: string) => {
     const source = readOrFail(file);
     const parsed = format.parse(source);
-    if (!parsed.ok) throw new PreviewFailure(parsed.errors.map((e) => `${file}: ${format.formatError(e)}`).join('\n'), 1);
+    if (!parsed.ok) throw new CliFailure(parsed.errors.map((e) => `${file}: ${format.formatError(e)}`).join('\n'), 1);
     return { source, document: parsed.document, from: file };
   };
   if (document.given) return fromFile(document.given);
@@ -115,10 +107,10 @@ async function documentToPreview<S extends z.ZodType, Named extends string>(
 
 function cohortOf(config: Config, options: PreviewCliOptions): PreviewCohort {
   if (!options.history) return { kind: 'synthetic', developers: options.developers, days: options.days, seed: options.seed };
-  if (!config.DATABASE_URL) throw new PreviewFailure('--history reads the developers and events in DATABASE_URL: set it to the database Onramp runs on', 2);
+  if (!config.DATABASE_URL) throw new CliFailure('--history reads the developers and events in DATABASE_URL: set it to the database Onramp runs on', 2);
   const to = options.to ?? new Date();
   const from = options.from ?? new Date(to.getTime() - options.days * DAY);
-  if (from >= to) throw new PreviewFailure('--from must be before --to', 2);
+  if (from >= to) throw new CliFailure('--from must be before --to', 2);
   return { kind: 'history', databaseUrl: config.DATABASE_URL, from, to };
 }
 
@@ -129,7 +121,7 @@ function thresholdsOf(options: PreviewCliOptions): FailIfThreshold[] {
     if (thresholds.length > 0 && !options.compare) throw new FailIfSyntaxError('--fail-if compares with the rules in force: drop --no-compare');
     return thresholds;
   } catch (error) {
-    if (error instanceof FailIfSyntaxError) throw new PreviewFailure(error.message, 2);
+    if (error instanceof FailIfSyntaxError) throw new CliFailure(error.message, 2);
     throw error;
   }
 }
@@ -159,7 +151,7 @@ export async function previewRules(config: Config, file: string, options: Previe
   // The rules and the policy name stages: the funnel's own, in its order, or nothing is previewed.
   const stageErrors = stageReferenceErrors(funnel.document, { rules, policy });
   if (stageErrors.length > 0)
-    throw new PreviewFailure(
+    throw new CliFailure(
       [...stageErrors.map(formatConfigDocumentError), `the funnel from ${funnel.from} does not have these stages (another: --funnel <file>); nothing previewed`].join('\n'),
       1,
     );
@@ -174,7 +166,7 @@ export async function previewRules(config: Config, file: string, options: Previe
   bar?.start(100, 0, { day: 'starting the sandbox' });
   // Ctrl-C stops at the next step and tears the sandbox down: no test server is left running.
   const interrupted = new AbortController();
-  const interrupt = () => interrupted.abort(new PreviewFailure('interrupted: nothing previewed', 130));
+  const interrupt = () => interrupted.abort(new CliFailure('interrupted: nothing previewed', 130));
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   try {
     // Each rules file in its own sandbox on the same cohort: the rules in force first, then the candidate.
@@ -262,7 +254,7 @@ async function rulesInForce(
   const stageErrors = stageReferenceErrors(funnel.document, { rules: inForce });
   if (stageErrors.length === 0) return { source: inForce.source, ruleIds: inForce.document.rules.map((r) => r.id), from: inForce.from };
   const problem = [...stageErrors.map(formatConfigDocumentError), `the rules in force (${inForce.from}) name stages the funnel from ${funnel.from} lacks`].join('\n');
-  if (required) throw new PreviewFailure(`${problem}: nothing to compare --fail-if with (another: --against <file>)`, 1);
+  if (required) throw new CliFailure(`${problem}: nothing to compare --fail-if with (another: --against <file>)`, 1);
   process.stderr.write(`${problem}: the candidate alone is previewed (another: --against <file>)\n`);
   return undefined;
 }
@@ -300,7 +292,7 @@ export function rulesPreviewCommand(rules: Command): void {
         process.exitCode = 0;
         await previewRules(loadConfig(), file, options);
       } catch (error) {
-        if (!(error instanceof PreviewFailure)) throw error;
+        if (!(error instanceof CliFailure)) throw error;
         process.stderr.write(`${error.message}\n`);
         process.exitCode = error.exitCode;
       }

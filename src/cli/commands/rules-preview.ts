@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { loadConfig, type Config } from '../../config.ts';
 import { openDatabase } from '../../db/database.ts';
 import { funnelFormat } from '../../funnel/funnel-file.ts';
+import type { FunnelDocument } from '../../funnel/funnel-schema.ts';
 import { formatConfigDocumentError, stageReferenceErrors } from '../../funnel/funnel-references.ts';
 import { FunnelStore } from '../../funnel/funnel-store.ts';
 import { evaluateFailIf, FailIfSyntaxError, parseFailIf, type FailIfThreshold, type FailIfVerdict } from '../../preview/fail-if.ts';
@@ -242,7 +243,7 @@ export async function previewRules(config: Config, file: string, options: Previe
 async function rulesInForce(
   config: Config,
   options: PreviewCliOptions,
-  funnel: { document: Parameters<typeof stageReferenceErrors>[0]; from: string },
+  funnel: { document: FunnelDocument; from: string },
   required: boolean,
 ): Promise<{ source: string; ruleIds: string[]; from: string } | undefined> {
   const inForce = await documentToPreview(config, options, {

@@ -259,6 +259,14 @@ describe('onramp rules preview (CLI)', () => {
     expect(byRule['first-call-help']).toBeGreaterThan(0);
     expect(report.outcome.emails).toBe(byRule['first-call-help']);
     for (const [rule, sent] of Object.entries(byRule)) if (rule !== 'first-call-help') expect(sent).toBe(0);
+    // Compared with the shipped rules (ONRAMP_RULES_FILE) on the same 40 developers: the other six rules' sends are gone.
+    expect(report.comparison.against).toBe('config/rules.yaml');
+    expect(report.comparison.totals.sends.candidate).toBe(report.outcome.emails);
+    const inForceElsewhere = report.comparison.rules
+      .filter((r: { rule: string }) => r.rule !== 'first-call-help')
+      .reduce((n: number, r: { sends: { baseline: number } }) => n + r.sends.baseline, 0);
+    expect(inForceElsewhere).toBeGreaterThan(0);
+    expect(report.comparison.totals['changed-developers'].candidate).toBe(report.comparison.changedDevelopers.length);
   });
 
   it('under a funnel of your own (--funnel): rules and a policy naming its stages, a cohort going through it, its stages by their labels', async () => {
@@ -275,6 +283,9 @@ describe('onramp rules preview (CLI)', () => {
     const run = await runOnramp(['rules', 'preview', rules, '--policy', policy, '--funnel', funnel, '--developers', '30', '--days', '9', '--seed', '3']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`escalation policy from ${policy}, funnel from ${funnel}`);
+    // The rules in force (the shipped ones) name stages this funnel lacks: the candidate runs alone, and stderr says why.
+    expect(run.stderr).toContain('the candidate alone is previewed (another: --against <file>)');
+    expect(run.stdout).not.toContain('compared with the rules in force');
     // The synthetic developers go through the custom stages: its first rule nudges those who did not call.
     expect(Number(/^first-call-help +(\d+)/m.exec(run.stdout)?.[1])).toBeGreaterThan(0);
     const stages = /^stages reached: (.*)$/m.exec(run.stdout)?.[1];

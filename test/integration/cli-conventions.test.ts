@@ -46,6 +46,7 @@ describe('an API out of reach', () => {
       ['webhooks', 'list'],
       ['handoffs', 'list'],
       ['journey', 'dev_anyone'],
+      ['templates', 'preview', 'first-call-help'],
     ].map((args) => [args.join(' '), args] as const),
   )('onramp %s: one line naming the URL tried, exit 1, no stack trace', async (_, args) => {
     const run = await onramp([...args, '--url', `http://127.0.0.1:${closed}`, '--key', ADMIN_KEY]);

@@ -267,7 +267,7 @@ describe('onramp rules preview (CLI)', () => {
       .reduce((n: number, r: { sends: { baseline: number } }) => n + r.sends.baseline, 0);
     expect(inForceElsewhere).toBeGreaterThan(0);
     expect(report.comparison.totals['changed-developers'].candidate).toBe(report.comparison.changedDevelopers.length);
-  });
+  }, 180_000);
 
   it('under a funnel of your own (--funnel): rules and a policy naming its stages, a cohort going through it, its stages by their labels', async () => {
     const [funnel, rules, policy] = ['funnel', 'rules', 'policy'].map((name) => join(dir, `custom-${name}.yaml`)) as [string, string, string];

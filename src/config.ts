@@ -24,6 +24,8 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   ONRAMP_INGEST_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ONRAMP_DATA_DIR: z.string().min(1).default('.data'),
+  /** Where the CLI's API commands call; unset: the running `onramp start` of ONRAMP_DATA_DIR, else http://localhost:$PORT. */
+  ONRAMP_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Guards the admin endpoints (rules …); never the ingest key. Unset in embedded mode: generated and stored. */
   ONRAMP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** The rules file applied as version 1 when no version exists yet. */

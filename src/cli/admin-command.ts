@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ApiClient, ApiError, resolveKey } from '../client/api-client.ts';
 import { loadConfig } from '../config.ts';
 import { adminKeyFile } from './admin-key.ts';
+import { API_URL_HELP, apiBaseUrl } from './api-url.ts';
 
 /**
  * What the commands over the HTTP API share: the API they call and its key. The admin commands
@@ -24,7 +25,7 @@ function keyedClient(options: AdminOptions, role: Role): ApiClient {
   const variables = role === 'agent' ? 'ONRAMP_AGENT_KEY or ONRAMP_ADMIN_KEY' : 'ONRAMP_ADMIN_KEY';
   if (!key) throw new ApiError(`No ${role} key: pass --key, set ${variables}, or run where ${file} exists (onramp start writes it)`, 2);
   // One attempt: creating a key or a subscription twice after an ambiguous failure would leave a stray one.
-  return new ApiClient(options.url ?? `http://localhost:${config.PORT}`, key, { attempts: 1 });
+  return new ApiClient(apiBaseUrl(config, options.url), key, { attempts: 1 });
 }
 
 /** Runs an admin action: API errors are printed and set the exit code (1; 2 without a key). */
@@ -44,11 +45,11 @@ async function run(options: AdminOptions, role: Role, action: (api: ApiClient) =
 }
 
 export const withApi = (command: Command) =>
-  command.option('--url <url>', 'API base URL (default http://localhost:$PORT)').option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+  command.option('--url <url>', API_URL_HELP).option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
 
 export const withAgentApi = (command: Command) =>
   command
-    .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
+    .option('--url <url>', API_URL_HELP)
     .option(
       '--key <key>',
       'your agent key (onramp agents create), the shared agent key or the admin key (default ONRAMP_AGENT_KEY, ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)',

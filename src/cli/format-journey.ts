@@ -29,14 +29,25 @@ export function formatJourney(journey: JourneyReadModel): string {
     `API requests: ${journey.requests.total} (${journey.requests.ok} 2xx, ${journey.requests.status401} × 401, ${journey.requests.status400} × 400, ${journey.requests.status429} × 429), ` +
       `${journey.requests.distinctEndpoints} endpoints, SDK ${journey.requests.sdk} / raw ${journey.requests.raw}`,
   ];
-  const sent = journey.messages.filter((m) => m.outcome === 'sent' || m.outcome === 'escalated');
-  if (sent.length > 0) {
-    lines.push('', 'Nudges', ...sent.map((m) => `  ${m.decidedAt}  ${m.outcome === 'sent' ? `sent ${m.template}` : `escalated: ${m.reason}`}   [${m.ruleId} v${m.ruleVersion}]`));
-  }
+  // Every decision, the nudges not sent too: why a developer got no email is the question asked most.
+  if (journey.messages.length > 0) lines.push('', 'Nudges', ...journey.messages.map((m) => `  ${m.decidedAt}  ${nudgeLine(m)}   [${m.ruleId} v${m.ruleVersion}]`));
   for (const c of journey.handoffs) {
     lines.push('', `Handoff ${c.id}: ${c.status}${c.owner ? ` (owner ${c.owner})` : ''}${c.outcome ? `, outcome ${c.outcome}` : ''} — ${c.reason}`);
     lines.push(...c.log.map((s) => `  ${s.at}  ${s.step}${s.actor ? ` by ${s.actor}` : ''}${typeof s.detail.text === 'string' ? `: ${s.detail.text}` : ''}`));
   }
   if (journey.pendingSignals > 0) lines.push(`${journey.pendingSignals} event(s) still on their way to the journey`);
   return `${lines.join('\n')}\n`;
+}
+
+function nudgeLine(m: JourneyReadModel['messages'][number]): string {
+  switch (m.outcome) {
+    case 'sent':
+      return `sent ${m.template}`;
+    case 'escalated':
+      return `escalated: ${m.reason}`;
+    case 'scheduled':
+      return `deferred (${m.reason ?? 'no reason recorded'})${m.scheduledFor ? ` until ${m.scheduledFor}` : ''}${m.template ? `: ${m.template}` : ''}`;
+    default:
+      return `${m.outcome} (${m.reason ?? 'no reason recorded'})${m.template ? `: ${m.template}` : ''}`;
+  }
 }

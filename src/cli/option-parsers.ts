@@ -9,6 +9,13 @@ export const positiveInt = (name: string) => (value: string) => {
   return n;
 };
 
+/** An integer from min to max: `--limit` of the list commands, as the API bounds it. */
+export const intInRange = (name: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+  return n;
+};
+
 /** An ISO-8601 date or instant (`2026-11-01`, `2026-11-01T09:00:00Z`). */
 export const instant = (name: string) => (value: string) => {
   const at = new Date(value);

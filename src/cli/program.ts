@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { applyMigrations } from '../db/migrate.ts';
+import { API_URL_HELP } from './api-url.ts';
 import { apiCommand } from './commands/api.ts';
 import { importCommand } from './commands/import.ts';
 import { journeyCommand } from './commands/journey.ts';
@@ -48,7 +49,7 @@ export function buildProgram(): Command {
   program
     .command('journey <developerId>')
     .description("print one developer's journey as a timeline (through the HTTP API)")
-    .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
+    .option('--url <url>', API_URL_HELP)
     .option('--key <key>', 'API key (default ONRAMP_INGEST_KEY or the embedded key in $ONRAMP_DATA_DIR)')
     .option('--json', 'print the raw JSON')
     .action(async (developerId: string, options) => {

@@ -48,9 +48,9 @@ export class ApiClient {
         if (retryAfter > 0) waitMs = retryAfter * 1000;
       } catch (error) {
         if (error instanceof ApiError) throw error;
-        failure = `${method} ${path}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`;
+        failure = unreachableMessage(this.baseUrl, error);
       }
-      if (attempt >= attempts) throw new ApiError(`${failure} (gave up after ${attempts} attempts)`, 0);
+      if (attempt >= attempts) throw new ApiError(attempts === 1 ? failure : `${failure} (gave up after ${attempts} attempts)`, 0);
       await sleep(waitMs);
     }
   }
@@ -64,6 +64,13 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The one message of every command whose API is out of reach: the URL tried, why, and how to point elsewhere. */
+export function unreachableMessage(baseUrl: string, error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const why = cause?.code ?? cause?.message ?? (error as Error).message;
+  return `onramp: cannot reach the Onramp API at ${baseUrl} (${why}). Is onramp start running? Set ONRAMP_API_URL or pass --url to call another.`;
 }
 
 /** A key from the option, else the environment, else the file the embedded default wrote. */

@@ -154,10 +154,10 @@ export function formatPreviewOutcome(
 
 const sumValues = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0);
 
-/** Left-aligned first column, right-aligned numbers; the rest left-aligned. */
-function table(rows: string[][]): string {
+/** Left-aligned first column, right-aligned numbers (and `3 → 5`); the rest left-aligned. */
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = (text: string) => /^\d+$/.test(text);
+  const numeric = (text: string) => /^\d+( → \d+)?$/.test(text);
   return rows
     .map((r) =>
       r

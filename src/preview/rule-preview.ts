@@ -6,6 +6,7 @@ import { reactToNudge } from '../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../simulator/simulation-types.ts';
 import { ArrayFeed, mergeFeeds, type EventFeed } from './event-feed.ts';
 import { HistoryFeed, summariseHistory, type HistorySummary, type HistoryWindow } from './history-feed.ts';
+import { readTreatments, type Treatments } from './preview-comparison.ts';
 import { readPreviewOutcome, type PreviewOutcome } from './preview-report.ts';
 import { startPreviewSandbox, type PreviewSandbox } from './preview-sandbox.ts';
 
@@ -45,6 +46,8 @@ export interface PreviewOptions {
 
 export interface PreviewResult {
   outcome: PreviewOutcome;
+  /** What the rules did to each developer, for the comparison with other rules (preview-comparison.ts). */
+  treatments: Treatments;
   /** Distinct events fed in (history and reactions). */
   events: number;
   /** Sandbox days played. */
@@ -93,6 +96,7 @@ export async function runRulePreview(options: PreviewOptions): Promise<PreviewRe
     const outcome = await readPreviewOutcome(sandbox.db.pool, options.ruleIds, options.funnel.document);
     return {
       outcome,
+      treatments: await readTreatments(sandbox.db.pool),
       events,
       days: (end - start) / DAY,
       notes,

@@ -20,7 +20,8 @@ export interface WebhookSubscription {
   lastDeliveredAt: string | null;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface WebhookDeliveryView {
   id: string;

@@ -296,6 +296,15 @@ describe('onramp start (the main command)', () => {
     expect(cli.stdout()).toMatch(/^v1 {2}\S+ {2}onramp {2}initial rules from config\/rules\.yaml\n$/);
   }, 90_000);
 
+  it('records its API URL and process in the data dir (onramp.json): the CLI finds it there without --url, ONRAMP_API_URL or PORT', async () => {
+    const recorded = JSON.parse(readFileSync(join(dataDir, 'onramp.json'), 'utf8'));
+    expect(recorded).toMatchObject({ apiUrl: first.apiUrl, pid: first.cli.child.pid });
+    const cli = runCli(['rules', 'history', '--json'], { ONRAMP_DATA_DIR: dataDir });
+    const exit = await Promise.race([cli.exited, sleep(60_000, 'timeout' as const)]);
+    expect(exit, cli.stderr()).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(cli.stdout())).toMatchObject([{ version: 1, author: 'onramp' }]);
+  }, 90_000);
+
   it('accepts an event with the key from the data dir and runs the journey', async () => {
     const response = await postEvents(first, [signedUp]);
     expect(response.status).toBe(202);
@@ -316,6 +325,8 @@ describe('onramp start (the main command)', () => {
   it('stops cleanly on SIGTERM (exit 0, no dev server left behind), starts again on the same data dir with the same key, and the journey carries on', async () => {
     const journeyBeforeRestart = await signedUpJourney();
     await stopWithSigterm(first, dataDir, ports);
+    // Stopped: no record of a running instance left for the CLI to find.
+    expect(existsSync(join(dataDir, 'onramp.json'))).toBe(false);
     const second = await start(dataDir, ports);
     try {
       expect(second.ingestKey).toBe(first.ingestKey);

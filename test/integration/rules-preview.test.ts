@@ -170,6 +170,77 @@ describe('rules preview on the real history (mode c)', () => {
   });
 });
 
+describe('onramp rules preview compared with the rules in force, and --fail-if (CLI, on the same history)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-preview-compare-'));
+  // The candidate: the shipped rules with a cap of 1 nudge in 7 days. In force: the shipped rules (ONRAMP_RULES_FILE).
+  const candidate = join(dir, 'cap-1.yaml');
+  const rules = parse(shippedRules);
+  rules.policy.frequencyCap = { max: 1, per: '7d' };
+  writeFileSync(candidate, stringify(rules));
+  const window = ['--history', '--from', new Date(day0 - DAY).toISOString(), '--to', new Date(day0 + DAY).toISOString()];
+  const run = (args: string[]) => runOnramp(['rules', 'preview', candidate, ...window, ...args], { DATABASE_URL: database.url });
+
+  it('compares per figure, rule and template, lists the developers whose treatment changes, and exits 3 when a threshold trips', async () => {
+    const result = await run(['--json', '--fail-if', 'sends < -30%', '--fail-if', 'changed-developers > 2']);
+    expect(result.code, result.stderr).toBe(3);
+    // Counted by hand (see the first test): in force 5 sends; the cap holds back both second nudges (stalled, night): 3.
+    expect(result.stderr).toContain("onramp: --fail-if 'sends < -30%' tripped: sends: 5 → 3 (-2, -40.0%)");
+    expect(result.stderr).not.toContain('changed-developers > 2');
+    const report = JSON.parse(result.stdout); // stdout holds the JSON and nothing else
+    const c = report.comparison;
+    expect(c.against).toBe('config/rules.yaml');
+    expect(c.totals).toMatchObject({
+      sends: { baseline: 5, candidate: 3 },
+      'frequency-cap': { baseline: 0, candidate: 2 },
+      'quiet-hours': { baseline: 2, candidate: 1 },
+      holdout: { baseline: 2, candidate: 2 },
+      escalations: { baseline: 4, candidate: 4 },
+      'changed-developers': { baseline: 0, candidate: 2 },
+    });
+    expect(c.rules.find((r: { rule: string }) => r.rule === 'first-call-second-nudge')).toMatchObject({
+      sends: { baseline: 2, candidate: 0 },
+      frequencyCap: { baseline: 0, candidate: 2 },
+      quietHours: { baseline: 1, candidate: 0 },
+    });
+    expect(c.templates).toContainEqual({ template: 'first-call-second', sends: { baseline: 2, candidate: 0 } });
+    expect(c.changedDevelopers.map((d: { developerId: string }) => d.developerId).sort()).toEqual([dev.night, dev.stalled].sort());
+    const stalled = c.changedDevelopers.find((d: { developerId: string }) => d.developerId === dev.stalled);
+    expect(stalled).toEqual({
+      developerId: dev.stalled,
+      inForceOnly: ['first-call-second-nudge#1 sent → first-call-second'],
+      candidateOnly: ['first-call-second-nudge#1 skipped (frequency_cap) → first-call-second'],
+    });
+    expect(report.failIf).toEqual([
+      { threshold: 'sends < -30%', tripped: true, baseline: 5, candidate: 3 },
+      { threshold: 'changed-developers > 2', tripped: false, baseline: 0, candidate: 2 },
+    ]);
+  }, 180_000);
+
+  it('thresholds that do not hold: exit 0, the comparison and each threshold in the text report', async () => {
+    const result = await run(['--fail-if', 'sends < -50%', '--fail-if', 'escalations > +0']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('compared with the rules in force (config/rules.yaml)');
+    expect(result.stdout).toMatch(/^sends +5 +3 +-2, -40\.0%$/m);
+    expect(result.stdout).toMatch(/^ {2}first-call-second-nudge +2 → 0 +0 +0 → 2 +1 → 0 +1$/m);
+    expect(result.stdout).toContain('developers whose treatment changes: 2');
+    expect(result.stdout).toContain(`    + first-call-second-nudge#1 skipped (frequency_cap) → first-call-second`);
+    expect(result.stdout).toMatch(/^ {2}ok +sends < -50% +sends: 5 → 3 \(-2, -40\.0%\)$/m);
+    expect(result.stdout).toMatch(/^ {2}ok +escalations > \+0 +escalations: 4 → 4 \(no change\)$/m);
+  }, 180_000);
+
+  it('a malformed threshold is a usage error (exit 2) naming the problem, before any sandbox', async () => {
+    const malformed = await run(['--fail-if', 'sends > 20%']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toBe("--fail-if 'sends > 20%': a percentage is a change from the rules in force: write +20% or -20%\n");
+    const unknown = await run(['--fail-if', 'emails > +5']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown figure "emails"; one of sends, escalations');
+    const alone = await run(['--no-compare', '--fail-if', 'sends > +5']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('drop --no-compare');
+  });
+});
+
 describe('onramp rules preview (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-preview-'));
 
@@ -188,7 +259,15 @@ describe('onramp rules preview (CLI)', () => {
     expect(byRule['first-call-help']).toBeGreaterThan(0);
     expect(report.outcome.emails).toBe(byRule['first-call-help']);
     for (const [rule, sent] of Object.entries(byRule)) if (rule !== 'first-call-help') expect(sent).toBe(0);
-  });
+    // Compared with the shipped rules (ONRAMP_RULES_FILE) on the same 40 developers: the other six rules' sends are gone.
+    expect(report.comparison.against).toBe('config/rules.yaml');
+    expect(report.comparison.totals.sends.candidate).toBe(report.outcome.emails);
+    const inForceElsewhere = report.comparison.rules
+      .filter((r: { rule: string }) => r.rule !== 'first-call-help')
+      .reduce((n: number, r: { sends: { baseline: number } }) => n + r.sends.baseline, 0);
+    expect(inForceElsewhere).toBeGreaterThan(0);
+    expect(report.comparison.totals['changed-developers'].candidate).toBe(report.comparison.changedDevelopers.length);
+  }, 180_000);
 
   it('under a funnel of your own (--funnel): rules and a policy naming its stages, a cohort going through it, its stages by their labels', async () => {
     const [funnel, rules, policy] = ['funnel', 'rules', 'policy'].map((name) => join(dir, `custom-${name}.yaml`)) as [string, string, string];
@@ -204,6 +283,9 @@ describe('onramp rules preview (CLI)', () => {
     const run = await runOnramp(['rules', 'preview', rules, '--policy', policy, '--funnel', funnel, '--developers', '30', '--days', '9', '--seed', '3']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`escalation policy from ${policy}, funnel from ${funnel}`);
+    // The rules in force (the shipped ones) name stages this funnel lacks: the candidate runs alone, and stderr says why.
+    expect(run.stderr).toContain('the candidate alone is previewed (another: --against <file>)');
+    expect(run.stdout).not.toContain('compared with the rules in force');
     // The synthetic developers go through the custom stages: its first rule nudges those who did not call.
     expect(Number(/^first-call-help +(\d+)/m.exec(run.stdout)?.[1])).toBeGreaterThan(0);
     const stages = /^stages reached: (.*)$/m.exec(run.stdout)?.[1];

@@ -31,5 +31,6 @@ export const PRODUCTION_TEMPORAL_SUITES = [
 export const HARNESS_SUITES_WITHOUT_TEMPORAL: Record<string, string> = {
   'test/integration/rules-api.test.ts': 'rule and policy versions: HTTP and the database only',
   'test/integration/rules-command.test.ts': 'the rules CLI against the HTTP API: the database only',
+  'test/integration/cli-conventions.test.ts': "the CLI's errors, --json and API discovery against the HTTP API: no journey runs",
   'test/integration/openapi-fuzz.test.ts': 'HTTP validation under schemathesis: answers come before the outbox, whatever the Temporal server',
 };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { durationMs } from '../../rules/duration.ts';
 import { receiverAddressProblem } from '../../webhooks/receiver-address.ts';
 import { WEBHOOK_EVENT_TYPES } from '../../webhooks/webhook-events.ts';
-import type { WebhookStore } from '../../webhooks/webhook-store.ts';
+import { DELIVERY_STATUSES, type WebhookStore } from '../../webhooks/webhook-store.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 
@@ -33,7 +33,7 @@ const delivery = z.object({
   id: z.string().describe('the `webhook-id` header: the same on every attempt'),
   type: eventType,
   developerId: z.string(),
-  status: z.enum(['pending', 'delivered', 'failed']),
+  status: z.enum(DELIVERY_STATUSES),
   attempts: z.int(),
   queuedAt: z.string(),
   nextAttemptAt: z.string().nullable(),
@@ -160,7 +160,7 @@ export const webhooksRoute: FastifyPluginAsyncZod<WebhooksRouteOptions> = async 
         security,
         params,
         querystring: z.object({
-          status: z.enum(['pending', 'delivered', 'failed']).optional(),
+          status: z.enum(DELIVERY_STATUSES).optional(),
           developer: z.string().min(1).max(200).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
           cursor: z

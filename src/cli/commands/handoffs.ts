@@ -1,8 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { HANDOFF_ORDERS } from '../../api/read-handoffs.ts';
 import type { CaseView } from '../../cases/case-context.ts';
 import type { ApiClient } from '../../client/api-client.ts';
+import { CASE_STATUSES } from '../../metrics/automation-share.ts';
 import { agent, withAgentApi } from '../admin-command.ts';
 import { formatHandoff, formatHandoffList, type SummarizedCase, type WholeCase } from '../format-handoff.ts';
+import { intInRange } from '../option-parsers.ts';
 
 /** `onramp handoffs …`: the handoff cases without Slack, through the API (agent or admin key). */
 
@@ -31,24 +34,24 @@ const withActor = (command: Command) =>
 export function handoffsCommand(program: Command): void {
   const handoffs = program.command('handoffs').description('the cases escalated to a person, without Slack: the queue, a case whole, and acting on it (agent key)');
   withAgentApi(handoffs.command('list').description('cases newest first (or by next deadline: --order due), each with its stage, stuck time, SLA and first diagnosis line'))
-    .option('--status <status>', 'open, claimed, snoozed, returned, resolved, or active (every case still open)')
+    .addOption(new Option('--status <status>', 'open, claimed, snoozed, returned, resolved, or active (every case still open)').choices([...CASE_STATUSES, 'active']))
     .option('--developer <id>', "only this developer's cases")
     .option('--owner <name>', 'only the cases this agent owns')
-    .option('--level <n>', 'only cases at this escalation level')
+    .option('--level <n>', 'only cases at this escalation level', intInRange('--level', 1, 100))
     .option('--criterion <criterion>', 'only cases opened by this criterion, e.g. support_ticket')
     .option('--breached', 'only cases past an SLA')
-    .option('--order <order>', 'newest (opened, newest first) or due (the queue: next deadline first)', 'newest')
-    .option('--limit <n>', 'cases (1–200)', '50')
+    .addOption(new Option('--order <order>', 'newest (opened, newest first) or due (the queue: next deadline first)').choices(HANDOFF_ORDERS).default('newest'))
+    .option('--limit <n>', 'cases (1–200)', intInRange('--limit', 1, 200), 50)
     .option('--cursor <cursor>', 'the next page (printed after a full page)')
     .option('--json', 'print the raw JSON')
     .action((options) =>
       agent(options, async (api) => {
         const query = new URLSearchParams({
-          limit: options.limit,
+          limit: String(options.limit),
           ...(options.status ? { status: options.status } : {}),
           ...(options.developer ? { developer: options.developer } : {}),
           ...(options.owner ? { owner: options.owner } : {}),
-          ...(options.level ? { level: options.level } : {}),
+          ...(options.level ? { level: String(options.level) } : {}),
           ...(options.criterion ? { criterion: options.criterion } : {}),
           ...(options.breached ? { breached: 'true' } : {}),
           order: options.order,

@@ -7,6 +7,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config.ts';
 import { ingestEvent, MAX_EVENTS_PER_BATCH, type IngestEvent } from '../../events/event-schemas.ts';
 import { adminKeyFile } from '../admin-key.ts';
+import { API_URL_HELP, apiBaseUrl } from '../api-url.ts';
+import { CliFailure } from '../cli-failure.ts';
 import { ApiClient, ApiError } from '../../client/api-client.ts';
 
 /**
@@ -51,15 +53,6 @@ interface Totals {
   deleted: number;
 }
 
-class ImportFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const err = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -75,7 +68,7 @@ export function importCommand(program: Command): void {
     .description(
       'backfill historical events from an NDJSON file (- for stdin) through POST /v1/import: stages and metrics as if lived, no nudge or escalation for the past; resumable',
     )
-    .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
+    .option('--url <url>', API_URL_HELP)
     .option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY, else $ONRAMP_DATA_DIR/admin-key)')
     .option('--batch <n>', `events per request (1-${MAX_EVENTS_PER_BATCH})`, batchSize, 500)
     .option('--restart', 'ignore the checkpoint of an earlier run of this file')
@@ -83,7 +76,7 @@ export function importCommand(program: Command): void {
       try {
         await runImport(loadConfig(), file, options);
       } catch (error) {
-        if (!(error instanceof ImportFailure)) throw error;
+        if (!(error instanceof CliFailure)) throw error;
         err(error.message);
         process.exitCode = error.exitCode;
       }
@@ -123,10 +116,10 @@ function lineProblems(text: string): string[] {
 }
 
 export async function runImport(config: Config, file: string, options: ImportOptions): Promise<Totals> {
-  const url = options.url ?? `http://localhost:${config.PORT}`;
+  const url = apiBaseUrl(config, options.url);
   const keyFile = adminKeyFile(config.ONRAMP_DATA_DIR);
   const key = options.key ?? config.ONRAMP_ADMIN_KEY ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
-  if (!key) throw new ImportFailure(`No admin key: pass --key, set ONRAMP_ADMIN_KEY, or run where ${keyFile} exists (onramp start writes it)`, 2);
+  if (!key) throw new CliFailure(`No admin key: pass --key, set ONRAMP_ADMIN_KEY, or run where ${keyFile} exists (onramp start writes it)`, 2);
   const client = new ApiClient(url, key);
 
   const fromStdin = file === '-';
@@ -136,7 +129,7 @@ export async function runImport(config: Config, file: string, options: ImportOpt
     try {
       size = statSync(absolute).size;
     } catch (error) {
-      throw new ImportFailure(`cannot read ${file}: ${(error as Error).message}`, 2);
+      throw new CliFailure(`cannot read ${file}: ${(error as Error).message}`, 2);
     }
   }
   const checkpointFile = absolute ? checkpointPath(config.ONRAMP_DATA_DIR, absolute) : undefined;
@@ -167,7 +160,7 @@ export async function runImport(config: Config, file: string, options: ImportOpt
     if (problems.length > 0) {
       bar?.stop();
       for (const problem of problems) err(problem);
-      throw new ImportFailure(
+      throw new CliFailure(
         `${problems.length} invalid line${problems.length === 1 ? '' : 's'} in the batch ending at line ${lineNo}: nothing of it was sent${totals.accepted + totals.duplicates > 0 ? ` (the ${totals.accepted + totals.duplicates} events before it are imported)` : ''}`,
         1,
       );
@@ -189,7 +182,7 @@ export async function runImport(config: Config, file: string, options: ImportOpt
           // the message below says it all
         }
       }
-      throw new ImportFailure(`import stopped at the batch of lines ${batch[0]!.line}-${batch.at(-1)!.line}: ${(error as Error).message}`, 1);
+      throw new CliFailure(`import stopped at the batch of lines ${batch[0]!.line}-${batch.at(-1)!.line}: ${(error as Error).message}`, 1);
     }
     totals.accepted += result.accepted;
     totals.duplicates += result.duplicates;

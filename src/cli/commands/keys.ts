@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { AuditEntry } from '../../audit/audit-log.ts';
 import type { IngestKeyInfo } from '../../keys/key-kinds.ts';
 import { admin, withApi } from '../admin-command.ts';
+import { intInRange } from '../option-parsers.ts';
 
 /** `onramp keys …` and `onramp audit`: admin operations through the API (admin key). */
 
@@ -48,12 +49,12 @@ export function keysCommand(program: Command): void {
   withApi(program.command('audit').description('the audit trail, newest first: rules and policy versions, ingest and agent keys (admin key)'))
     .option('--action <action>', 'only this action, e.g. ingest_key.revoked')
     .option('--subject <subject>', 'only this subject, e.g. an ingest or agent key id')
-    .option('--limit <n>', 'entries (1–500)', '50')
+    .option('--limit <n>', 'entries (1–500)', intInRange('--limit', 1, 500), 50)
     .option('--json', 'print the raw JSON')
     .action((options) =>
       admin(options, async (api) => {
         const query = new URLSearchParams({
-          limit: options.limit,
+          limit: String(options.limit),
           ...(options.action ? { action: options.action } : {}),
           ...(options.subject ? { subject: options.subject } : {}),
         });

@@ -8,25 +8,33 @@ import type { z } from 'zod';
 import { loadConfig, type Config } from '../../config.ts';
 import { openDatabase } from '../../db/database.ts';
 import { funnelFormat } from '../../funnel/funnel-file.ts';
+import type { FunnelDocument } from '../../funnel/funnel-schema.ts';
 import { formatConfigDocumentError, stageReferenceErrors } from '../../funnel/funnel-references.ts';
 import { FunnelStore } from '../../funnel/funnel-store.ts';
+import { evaluateFailIf, FailIfSyntaxError, parseFailIf, type FailIfThreshold, type FailIfVerdict } from '../../preview/fail-if.ts';
+import { comparePreviews, formatComparison, type PreviewComparison } from '../../preview/preview-comparison.ts';
 import { formatPreviewOutcome } from '../../preview/preview-report.ts';
-import { runRulePreview, type PreviewCohort, type PreviewResult } from '../../preview/rule-preview.ts';
+import { runRulePreview, type PreviewCohort, type PreviewOptions, type PreviewResult } from '../../preview/rule-preview.ts';
 import type { ConfigFormat } from '../../rules/config-file.ts';
 import { escalationPolicyFormat } from '../../rules/escalation-policy-file.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { rulesFormat, rulesFormatWithTemplates } from '../../rules/rules-file.ts';
+import { RuleStore } from '../../rules/rule-store.ts';
 import { EmailTemplates } from '../../mail/email-templates.ts';
 import { installTemporalRuntime } from '../../temporal/install-runtime.ts';
+import { CliFailure } from '../cli-failure.ts';
 import { instant, positiveInt } from '../option-parsers.ts';
 
 /**
  * `onramp rules preview <file>`: what a candidate rules file would send and escalate, run in a
  * sandbox against a synthetic cohort (default) or, with --history, against the developers who
  * signed up in a window of the real history (DATABASE_URL, read only), under a funnel (--funnel,
- * else the one in force with --history, else ONRAMP_FUNNEL_FILE). Sends nothing, writes nothing
- * outside the sandbox. Exit codes: 0 done, 1 invalid rules, policy or funnel (or stages they name
- * that it lacks), 2 unreadable file or no DATABASE_URL for --history, 130 interrupted.
+ * else the one in force with --history, else ONRAMP_FUNNEL_FILE), compared with the rules in
+ * force run on the same cohort (--against, else the running rules with --history, else
+ * ONRAMP_RULES_FILE; --no-compare: the candidate alone). Sends nothing, writes nothing outside
+ * the sandbox. Exit codes: 0 done, 1 invalid rules, policy or funnel (or stages they name that it
+ * lacks), 2 unreadable file, no DATABASE_URL for --history or a malformed --fail-if, 3 a --fail-if
+ * threshold holds, 130 interrupted.
  */
 
 const DAY = 86_400_000;
@@ -40,20 +48,18 @@ interface PreviewCliOptions {
   to?: Date;
   policy?: string;
   funnel?: string;
+  against?: string;
+  /** false with --no-compare. */
+  compare: boolean;
+  failIf: string[];
   json?: boolean;
 }
 
-class PreviewFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
+/** The exit code when a --fail-if threshold holds (CI fails the job on it). */
+export const THRESHOLD_EXIT_CODE = 3;
 
 function readOrFail(file: string): string {
-  if (!existsSync(file)) throw new PreviewFailure(`${file}: no such file`, 2);
+  if (!existsSync(file)) throw new CliFailure(`${file}: no such file`, 2);
   return readFileSync(file, 'utf8');
 }
 
@@ -62,7 +68,7 @@ function candidateRules(file: string, templatesDir: string) {
   const source = readOrFail(file);
   const parsed = rulesFormatWithTemplates(new EmailTemplates(templatesDir)).parse(source);
   if (!parsed.ok)
-    throw new PreviewFailure(
+    throw new CliFailure(
       [...parsed.errors.map((e) => rulesFormat.formatError(e)), `${file}: ${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}; nothing previewed`].join('\n'),
       1,
     );
@@ -84,7 +90,7 @@ async function documentToPreview<S extends z.ZodType, Named extends string>(
   const fromFile = (file: string) => {
     const source = readOrFail(file);
     const parsed = format.parse(source);
-    if (!parsed.ok) throw new PreviewFailure(parsed.errors.map((e) => `${file}: ${format.formatError(e)}`).join('\n'), 1);
+    if (!parsed.ok) throw new CliFailure(parsed.errors.map((e) => `${file}: ${format.formatError(e)}`).join('\n'), 1);
     return { source, document: parsed.document, from: file };
   };
   if (document.given) return fromFile(document.given);
@@ -102,14 +108,33 @@ async function documentToPreview<S extends z.ZodType, Named extends string>(
 
 function cohortOf(config: Config, options: PreviewCliOptions): PreviewCohort {
   if (!options.history) return { kind: 'synthetic', developers: options.developers, days: options.days, seed: options.seed };
-  if (!config.DATABASE_URL) throw new PreviewFailure('--history reads the developers and events in DATABASE_URL: set it to the database Onramp runs on', 2);
+  if (!config.DATABASE_URL) throw new CliFailure('--history reads the developers and events in DATABASE_URL: set it to the database Onramp runs on', 2);
   const to = options.to ?? new Date();
   const from = options.from ?? new Date(to.getTime() - options.days * DAY);
-  if (from >= to) throw new PreviewFailure('--from must be before --to', 2);
+  if (from >= to) throw new CliFailure('--from must be before --to', 2);
   return { kind: 'history', databaseUrl: config.DATABASE_URL, from, to };
 }
 
-export async function previewRules(config: Config, file: string, options: PreviewCliOptions): Promise<PreviewResult> {
+/** The thresholds, parsed before anything runs: a malformed one is a usage error. */
+function thresholdsOf(options: PreviewCliOptions): FailIfThreshold[] {
+  try {
+    const thresholds = options.failIf.map(parseFailIf);
+    if (thresholds.length > 0 && !options.compare) throw new FailIfSyntaxError('--fail-if compares with the rules in force: drop --no-compare');
+    return thresholds;
+  } catch (error) {
+    if (error instanceof FailIfSyntaxError) throw new CliFailure(error.message, 2);
+    throw error;
+  }
+}
+
+export interface RulesPreviewReport {
+  candidate: PreviewResult;
+  comparison?: PreviewComparison;
+  failIf: FailIfVerdict[];
+}
+
+export async function previewRules(config: Config, file: string, options: PreviewCliOptions): Promise<RulesPreviewReport> {
+  const thresholds = thresholdsOf(options);
   const rules = candidateRules(file, resolve(config.ONRAMP_TEMPLATES_DIR));
   const cohort = cohortOf(config, options);
   const funnel = await documentToPreview(config, options, {
@@ -127,10 +152,11 @@ export async function previewRules(config: Config, file: string, options: Previe
   // The rules and the policy name stages: the funnel's own, in its order, or nothing is previewed.
   const stageErrors = stageReferenceErrors(funnel.document, { rules, policy });
   if (stageErrors.length > 0)
-    throw new PreviewFailure(
+    throw new CliFailure(
       [...stageErrors.map(formatConfigDocumentError), `the funnel from ${funnel.from} does not have these stages (another: --funnel <file>); nothing previewed`].join('\n'),
       1,
     );
+  const inForce = options.compare ? await rulesInForce(config, options, funnel, thresholds.length > 0) : undefined;
   // Temporal's own logs (worker start and stop, the test server's missing capabilities) would
   // drown the report: errors only, on stderr.
   installTemporalRuntime(pino({ level: 'error' }, pino.destination(2)));
@@ -141,33 +167,52 @@ export async function previewRules(config: Config, file: string, options: Previe
   bar?.start(100, 0, { day: 'starting the sandbox' });
   // Ctrl-C stops at the next step and tears the sandbox down: no test server is left running.
   const interrupted = new AbortController();
-  const interrupt = () => interrupted.abort(new PreviewFailure('interrupted: nothing previewed', 130));
+  const interrupt = () => interrupted.abort(new CliFailure('interrupted: nothing previewed', 130));
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   try {
-    const result = await runRulePreview({
-      funnel,
-      rulesSource: rules.source,
-      ruleIds: rules.ruleIds,
-      policySource: policy.source,
-      templatesDir: resolve(config.ONRAMP_TEMPLATES_DIR),
-      mailFrom: config.ONRAMP_MAIL_FROM,
-      docsUrl: config.ONRAMP_DOCS_URL,
-      cohort,
-      onProgress: (done) => bar?.update(Math.floor(done * 100), { day: `${Math.round(done * 100)}% of the sandbox time played` }),
-      signal: interrupted.signal,
-    });
+    // Each rules file in its own sandbox on the same cohort: the rules in force first, then the candidate.
+    const runs = inForce && inForce.source !== rules.source ? 2 : 1;
+    const run = (source: { source: string; ruleIds: string[] }, index: number, what: string) =>
+      runRulePreview({
+        funnel,
+        rulesSource: source.source,
+        ruleIds: source.ruleIds,
+        policySource: policy.source,
+        templatesDir: resolve(config.ONRAMP_TEMPLATES_DIR),
+        mailFrom: config.ONRAMP_MAIL_FROM,
+        docsUrl: config.ONRAMP_DOCS_URL,
+        cohort,
+        onProgress: (done) => bar?.update(Math.floor(((index + done) / runs) * 100), { day: `${what}: ${Math.round(done * 100)}% of the sandbox time played` }),
+        signal: interrupted.signal,
+      } satisfies PreviewOptions);
+    const baseline = inForce && runs === 2 ? await run(inForce, 0, 'the rules in force') : undefined;
+    const result = await run(rules, runs - 1, 'the candidate');
     bar?.update(100, { day: 'done' });
     bar?.stop();
+    const comparison = inForce ? comparePreviews(inForce.from, baseline ?? result, result) : undefined;
+    const failIf = comparison ? evaluateFailIf(thresholds, comparison.totals) : [];
     const out = (text: string) => process.stdout.write(`${text}\n`);
+    for (const verdict of failIf.filter((v) => v.tripped)) process.stderr.write(`onramp: --fail-if '${verdict.threshold.text}' tripped: ${verdict.detail}\n`);
+    if (failIf.some((v) => v.tripped)) process.exitCode = THRESHOLD_EXIT_CODE;
     if (options.json) {
+      const { treatments: _, ...candidate } = result;
       out(
         JSON.stringify(
-          { file, rules: { total: rules.ruleIds.length, enabled: rules.enabled }, policy: policy.from, funnel: funnel.from, cohort: describeCohort(cohort), ...result },
+          {
+            file,
+            rules: { total: rules.ruleIds.length, enabled: rules.enabled },
+            policy: policy.from,
+            funnel: funnel.from,
+            cohort: describeCohort(cohort),
+            ...candidate,
+            ...(comparison ? { comparison } : {}),
+            failIf: failIf.map((v) => ({ threshold: v.threshold.text, tripped: v.tripped, ...v.figure })),
+          },
           null,
           2,
         ),
       );
-      return result;
+      return { candidate: result, ...(comparison ? { comparison } : {}), failIf };
     }
     out(`${file}: ${rules.ruleIds.length} rules (${rules.enabled} enabled), escalation policy from ${policy.from}, funnel from ${funnel.from}`);
     if (cohort.kind === 'synthetic') {
@@ -181,11 +226,38 @@ export async function previewRules(config: Config, file: string, options: Previe
     }
     out(`sandbox: ${result.days.toFixed(1)} days played under the time-skipping server; nothing was sent, nothing written outside it\n`);
     out(formatPreviewOutcome(result.outcome, funnel.document, result.history?.actual));
-    return result;
+    if (comparison) out(`\n${formatComparison(comparison)}`);
+    if (failIf.length > 0) out(`\nthresholds\n${failIf.map((v) => `  ${v.tripped ? 'TRIPPED' : 'ok     '}  ${v.threshold.text}   ${v.detail}`).join('\n')}`);
+    return { candidate: result, ...(comparison ? { comparison } : {}), failIf };
   } finally {
     process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
     bar?.stop();
   }
+}
+
+/**
+ * The rules the candidate is compared with: --against, else the running ones (--history), else
+ * ONRAMP_RULES_FILE. When they name stages the previewed funnel lacks, the candidate runs alone
+ * (said on stderr), unless a --fail-if needs the comparison.
+ */
+async function rulesInForce(
+  config: Config,
+  options: PreviewCliOptions,
+  funnel: { document: FunnelDocument; from: string },
+  required: boolean,
+): Promise<{ source: string; ruleIds: string[]; from: string } | undefined> {
+  const inForce = await documentToPreview(config, options, {
+    given: options.against,
+    configured: config.ONRAMP_RULES_FILE,
+    format: rulesFormat,
+    running: (pool) => new RuleStore(pool).current(),
+  });
+  const stageErrors = stageReferenceErrors(funnel.document, { rules: inForce });
+  if (stageErrors.length === 0) return { source: inForce.source, ruleIds: inForce.document.rules.map((r) => r.id), from: inForce.from };
+  const problem = [...stageErrors.map(formatConfigDocumentError), `the rules in force (${inForce.from}) name stages the funnel from ${funnel.from} lacks`].join('\n');
+  if (required) throw new CliFailure(`${problem}: nothing to compare --fail-if with (another: --against <file>)`, 1);
+  process.stderr.write(`${problem}: the candidate alone is previewed (another: --against <file>)\n`);
+  return undefined;
 }
 
 function describeCohort(cohort: PreviewCohort) {
@@ -197,7 +269,7 @@ export function rulesPreviewCommand(rules: Command): void {
   rules
     .command('preview <file>')
     .description(
-      'run a candidate rules file against a cohort in a sandbox (time-skipping Temporal, in-memory PostgreSQL) and report what it would send and escalate; sends nothing',
+      'run a candidate rules file and the rules in force against the same cohort in sandboxes (time-skipping Temporal, in-memory PostgreSQL) and report what the candidate would send and escalate, and what changes; sends nothing',
     )
     .option('--developers <n>', 'synthetic developers', positiveInt('--developers'), 200)
     .option('--days <n>', 'days of signups (synthetic), or of history before --to (--history)', positiveInt('--days'), 30)
@@ -207,13 +279,21 @@ export function rulesPreviewCommand(rules: Command): void {
     .option('--to <date>', 'with --history: … until this date (default now)', instant('--to'))
     .option('--policy <file>', 'escalation policy (default: the running one with --history, else ONRAMP_ESCALATION_FILE)')
     .option('--funnel <file>', 'the funnel the journeys follow (default: the one in force with --history, else ONRAMP_FUNNEL_FILE)')
-    .option('--json', 'print the report as JSON')
+    .option('--against <file>', 'the rules to compare with (default: the running ones with --history, else ONRAMP_RULES_FILE)')
+    .option('--no-compare', 'preview the candidate alone, without the run of the rules in force')
+    .option(
+      '--fail-if <threshold>',
+      "exit 3 when this holds of the comparison, e.g. 'sends > +20%', 'escalations > +5', 'changed-developers > 100' (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--json', 'print the report as JSON (stdout holds nothing else)')
     .action(async (file: string, options: PreviewCliOptions) => {
       try {
-        await previewRules(loadConfig(), file, options);
         process.exitCode = 0;
+        await previewRules(loadConfig(), file, options);
       } catch (error) {
-        if (!(error instanceof PreviewFailure)) throw error;
+        if (!(error instanceof CliFailure)) throw error;
         process.stderr.write(`${error.message}\n`);
         process.exitCode = error.exitCode;
       }

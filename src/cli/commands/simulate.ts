@@ -11,6 +11,7 @@ import { feedOverHttp, type FeedReport } from '../../simulator/http-feed.ts';
 import { DEFAULT_ERROR_RATES, type ErrorRates } from '../../simulator/personas.ts';
 import type { SimulatedDeveloper } from '../../simulator/simulation-types.ts';
 import { adminKeyFile } from '../admin-key.ts';
+import { API_URL_HELP, apiBaseUrl } from '../api-url.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { ApiClient, resolveKey } from '../../client/api-client.ts';
 
@@ -180,7 +181,7 @@ export function simulateCommand(program: Command): void {
     .option('--duplicate-share <share>', 'share of events sent twice', share('--duplicate-share'), 0.02)
     .option('--follow-emails <seconds>', 'follow the outbox this long and post opens and clicks (0: no reactions)', seconds('--follow-emails'), 60)
     .option('--truth <file>', 'write the ground truth (profiles and what each developer did) as JSON')
-    .option('--url <url>', 'API base URL (default http://localhost:$PORT)')
+    .option('--url <url>', API_URL_HELP)
     .option('--key <key>', 'ingest key (default ONRAMP_INGEST_KEY or $ONRAMP_DATA_DIR/ingest-key)')
     .option('--admin-key <key>', 'admin key, to read the emails sent (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)')
     .action(async (options) => {
@@ -199,7 +200,7 @@ export function simulateCommand(program: Command): void {
       }
       const adminKey = resolveKey(options.adminKey, config.ONRAMP_ADMIN_KEY, adminKeyFile(config.ONRAMP_DATA_DIR));
       const result = await runSimulation({
-        url: options.url ?? `http://localhost:${config.PORT}`,
+        url: apiBaseUrl(config, options.url),
         ingestKey,
         ...(adminKey ? { adminKey } : {}),
         developers: options.developers,

@@ -8,6 +8,7 @@ import { processLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
 import { ensureConfigInForce } from '../../funnel/config-in-force.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
+import { recordRunningInstance } from '../api-url.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
 import { adminKeyLocation, startBanner } from '../start-banner.ts';
 import { DEFAULT_ERROR_RATES } from '../../simulator/personas.ts';
@@ -17,7 +18,8 @@ import { onShutdownSignal, startApiService, startWorkerService, type Stoppable }
 /**
  * Everything in one process on embedded defaults: the Temporal dev server (SQLite under the data
  * dir) unless TEMPORAL_ADDRESS is set, PGlite unless DATABASE_URL is set, migrations, the worker
- * and the API. Stops in reverse order on Ctrl-C / SIGTERM.
+ * and the API, whose URL it records in the data dir (onramp.json) for the CLI. Stops in reverse
+ * order on Ctrl-C / SIGTERM.
  */
 export async function startCommand(config: Config, options: { demo?: boolean } = {}): Promise<void> {
   const logger = processLogger(config);
@@ -61,6 +63,9 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     started.push(await startWorkerService({ config, db, temporalAddress, logger }));
     const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey], adminKeys: [adminKey] });
     started.push(api);
+    // The CLI's other commands find this API here (its port may be random: PORT=0), not by guessing.
+    const forget = recordRunningInstance(dataDir, api.url);
+    started.push({ stop: async () => forget() });
 
     process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, tty: process.stdout.isTTY === true }));
     if (options.demo) void runDemo(api.url, ingestKey, adminKey, adminKeyLocation(config, dataDir));

@@ -4,7 +4,10 @@ import type { z } from 'zod';
 import { loadConfig, type Config } from '../../config.ts';
 import type { ConfigFileError, ConfigFormat } from '../../rules/config-file.ts';
 import { diffSources } from '../../rules/versioned-config-store.ts';
+import { unreachableMessage } from '../../client/api-client.ts';
 import { adminKeyFile } from '../admin-key.ts';
+import { API_URL_HELP, apiBaseUrl } from '../api-url.ts';
+import { CliFailure } from '../cli-failure.ts';
 import { positiveInt } from '../option-parsers.ts';
 
 /**
@@ -71,17 +74,8 @@ interface AlongBody {
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 
-class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-
 function api(config: Config, options: ApiOptions) {
-  const base = (options.url ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
+  const base = apiBaseUrl(config, options.url);
   const file = adminKeyFile(config.ONRAMP_DATA_DIR);
   const key = options.key ?? config.ONRAMP_ADMIN_KEY ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
   if (!key) throw new CliFailure(`No admin key: pass --key, set ONRAMP_ADMIN_KEY, or run where ${file} exists (onramp start writes it)`, 2);
@@ -94,7 +88,7 @@ function api(config: Config, options: ApiOptions) {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new CliFailure(`cannot reach the API at ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`, 1);
+      throw new CliFailure(unreachableMessage(base, error), 1);
     }
     const text = await response.text();
     let parsed: unknown = text;
@@ -271,8 +265,7 @@ export function versionedConfigCommand<S extends z.ZodType>(program: Command, sp
         process.exitCode = error.exitCode;
       },
     );
-  const withApi = (sub: Command) =>
-    sub.option('--url <url>', 'API base URL (default http://localhost:$PORT)').option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+  const withApi = (sub: Command) => sub.option('--url <url>', API_URL_HELP).option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
 
   command
     .command('validate <file>')

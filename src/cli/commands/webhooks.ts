@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { WEBHOOK_EVENT_TYPES } from '../../webhooks/webhook-events.ts';
-import type { WebhookAttemptView, WebhookDeliveryView, WebhookSubscription } from '../../webhooks/webhook-store.ts';
+import { DELIVERY_STATUSES, type WebhookAttemptView, type WebhookDeliveryView, type WebhookSubscription } from '../../webhooks/webhook-store.ts';
 import { admin, withApi } from '../admin-command.ts';
+import { intInRange } from '../option-parsers.ts';
 
 /** `onramp webhooks …`: outgoing webhook subscriptions and their delivery log, through the API (admin key). */
 
@@ -52,10 +53,10 @@ export function webhooksCommand(program: Command): void {
       }),
     );
   withApi(webhooks.command('deliveries <id>').description('the delivery log, newest first; with --message, one message and each attempt'))
-    .option('--status <status>', 'pending, delivered or failed')
+    .addOption(new Option('--status <status>', 'pending, delivered or failed').choices(DELIVERY_STATUSES))
     .option('--developer <id>', "only this developer's messages")
     .option('--message <messageId>', 'one message (msg_…) with its attempts and what the receiver answered')
-    .option('--limit <n>', 'messages (1–500)', '50')
+    .option('--limit <n>', 'messages (1–500)', intInRange('--limit', 1, 500), 50)
     .option('--json', 'print the raw JSON')
     .action((id: string, options) =>
       admin(options, async (api) => {
@@ -66,7 +67,7 @@ export function webhooksCommand(program: Command): void {
           return;
         }
         const query = new URLSearchParams({
-          limit: options.limit,
+          limit: String(options.limit),
           ...(options.status ? { status: options.status } : {}),
           ...(options.developer ? { developer: options.developer } : {}),
         });

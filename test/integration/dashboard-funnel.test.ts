@@ -149,6 +149,16 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     const stalls = (await rows(page, '#listTable')).map((r) => r[6]);
     expect(stalls).toEqual(dropped.items.map((d: any) => (d.stall ? `${d.stall.id} (> ${d.stall.after})` : '')));
     expect(stalls.some((s) => s.startsWith('no-first-call'))).toBe(true);
+    // "stalled only" narrows the drill-down to them (the policy's per-stage thresholds, as the API applies them).
+    await page.check('#listStalled');
+    await page.click('#listApply');
+    await page.waitForFunction(() => new URL((globalThis as any).location.href).searchParams.get('stalled') === 'true');
+    const stalledOnly = await api.ok('/v1/developers?reached=credential_provisioned&notReached=first_api_call&stalled=true&limit=25');
+    await page.waitForFunction((n) => (globalThis as any).document.body.dataset.listed === String(n), stalledOnly.items.length);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector('#listTable tr:nth-child(2) td a')?.textContent === first, stalledOnly.items[0].id);
+    expect(await listed(page)).toEqual(ids(stalledOnly));
+    expect(stalledOnly.items.every((d: any) => d.stall !== null)).toBe(true);
+    await page.uncheck('#listStalled');
 
     // A cohort cell: that signup week, reached that stage.
     const cohort = conversion.cohorts.at(-2).cohort;

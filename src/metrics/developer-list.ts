@@ -3,6 +3,7 @@ import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-fo
 import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
+import { developerSegmentSql, type Segment } from './email-engagement.ts';
 import { filteredDevelopersSql, furthestStageFirstSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
@@ -17,6 +18,8 @@ export interface DeveloperListFilter {
   stalled?: boolean;
   escalated?: boolean;
   cohort?: string;
+  /** In this email engagement segment as of asOf, `none` after the rules' noEngagementAfterSends sends. */
+  engagement?: { segment: Segment; noEngagementAfterSends: number };
 }
 
 export interface DeveloperItem {
@@ -116,6 +119,7 @@ export async function listDevelopers(
   if (list.reached !== undefined) where.push(`${furthest} >= ${add(ids.indexOf(list.reached) + 1)}`);
   if (list.notReached !== undefined) where.push(`${furthest} < ${add(ids.indexOf(list.notReached) + 1)}`);
   if (list.stalled !== undefined) where.push(list.stalled ? 'x.stall IS NOT NULL' : 'x.stall IS NULL');
+  if (list.engagement !== undefined) where.push(`${developerSegmentSql('x.id', add(list.engagement.noEngagementAfterSends))} = ${add(list.engagement.segment)}`);
   const stall = stallSql(stalls, ids, funnelVersion, ranks, add);
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers})

@@ -125,7 +125,7 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     expect(failures).toEqual([]);
   }, 90_000);
 
-  it('drills down from a bar, its drop-off and a cohort cell to the developers, and opens one journey in one click', async () => {
+  it('drills down from a bar, its drop-off, a cohort cell and a segment to the developers, and opens one journey in one click', async () => {
     const { page, failures } = await open('/dashboard');
     const conversion = await api.ok('/v1/metrics/conversion');
     const firstCall = conversion.reach.findIndex((r: Reach) => r.stage === 'first_api_call');
@@ -177,6 +177,17 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     await page.waitForFunction((id) => (globalThis as any).document.querySelector('#timeline')?.textContent?.startsWith(id), developer);
     expect(new URL(page.url()).searchParams.get('developer')).toBe(developer);
     expect(await page.textContent('#timeline')).toContain('Active integration');
+
+    // A segment: the developers in an email engagement segment.
+    const engagement = await api.ok('/v1/metrics/engagement');
+    const [segment] = Object.entries(engagement.overall.segments).find(([, n]) => (n as number) > 0)!;
+    await page.click(`#engagement a[data-engagement="${segment}"]`);
+    await page.waitForFunction((s) => new URL((globalThis as any).location.href).searchParams.get('engagement') === s, segment);
+    const inSegment = await api.ok(`/v1/developers?engagement=${segment}&limit=25`);
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector('#listTable tr:nth-child(2) td a')?.textContent === first, inSegment.items[0].id);
+    expect(await listed(page)).toEqual(ids(inSegment));
+    expect(await page.textContent('#drillTitle')).toBe(`Developers who are in the “${segment}” email engagement segment:`);
+    expect(new URL(page.url()).searchParams.get('cohort')).toBeNull();
     expect(failures).toEqual([]);
   }, 90_000);
 
@@ -226,8 +237,8 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     // Three developers sign up from a referral (and one from elsewhere, which the filter leaves out); nobody clicks.
     const now = new Date().toISOString();
     await api.insertDevelopers([
-      ...['live_1', 'live_2', 'live_3'].map((id) => ({ id, channel: 'referral', accountType: 'individual', signup: now })),
-      { id: 'live_4', channel: 'paid', accountType: 'individual', signup: now },
+      ...['live_1', 'live_2', 'live_3'].map((id) => ({ id, channel: 'referral', accountType: 'individual' as const, signup: now })),
+      { id: 'live_4', channel: 'paid', accountType: 'individual' as const, signup: now },
     ]);
     await page.waitForFunction((n) => (globalThis as any).Chart.getChart('funnelChart').data.datasets[0].data[1] === n, before + 3, { timeout: 15_000 });
     await page.waitForFunction((n) => Number((globalThis as any).document.body.dataset.refreshes) > n, refreshes);

@@ -301,6 +301,14 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       { cohort: '2027-W10', developers: 3, segments: segments(0, 1, 0, 2) },
     ]);
     expect(body.overall).toEqual({ developers: 11, segments: segments(1, 2, 1, 7) });
+    // The developers behind each segment, as counted above.
+    const behind = async (segment: string, query = '') => ids(await api.ok(`/v1/developers?asOf=${AS_OF}&engagement=${segment}&limit=100${query}`));
+    expect(await behind('high')).toEqual(['e1']);
+    expect(await behind('medium')).toEqual(['e2', 'f1']);
+    expect(await behind('none')).toEqual(['e3']);
+    expect(await behind('new')).toEqual(['e4', 'e5', 'e6', 'e7', 'e8', 'f2', 'f3']);
+    expect(await behind('new', '&cohort=2027-W10')).toEqual(['f2', 'f3']);
+    await api.expectBadParameter('/v1/developers?engagement=hot', 'engagement', /high/);
   });
 
   it('nudge effect per signup cohort, with the same window and interval', async () => {

@@ -124,6 +124,10 @@ const developersQuery = metricsQuery.extend({
       "stalled at asOf by one of the escalation policy's stall criteria in force, each with its own threshold: reached `since`, not `until` (or later in the funnel in force), its `after` (organizationAfter for organizations) elapsed",
     ),
   escalated: flag.optional().describe('has a handoff case opened by asOf'),
+  engagement: z
+    .enum(SEGMENTS)
+    .optional()
+    .describe("in this email engagement segment as of asOf (as GET /v1/metrics/engagement counts them, with the running rules' noEngagementAfterSends)"),
   cohort: cohortParam,
   ...pageParams,
 });
@@ -226,8 +230,8 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       schema: { summary: 'The developers behind a figure, in id order, paginated', security, querystring: developersQuery, response: { 200: developersResponse, ...errors } },
     },
     async (request, reply) => {
-      const { stage, reached, notReached, stalled, escalated, cohort: week, limit, cursor } = request.query;
-      const [inForce, policy] = await Promise.all([funnel(), policies.active()]);
+      const { stage, reached, notReached, stalled, escalated, engagement, cohort: week, limit, cursor } = request.query;
+      const [inForce, policy, running] = await Promise.all([funnel(), policies.active(), engagement ? rules.active() : undefined]);
       for (const [path, id] of Object.entries({ stage, reached, notReached })) {
         const unknown = id === undefined ? undefined : unknownStageProblem(inForce.document, id);
         if (unknown !== undefined) return reply.code(400).send({ errors: [{ path, message: unknown }] });
@@ -244,6 +248,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
           ...(stalled ? { stalled: stalled === 'true' } : {}),
           ...(escalated ? { escalated: escalated === 'true' } : {}),
           ...(week ? { cohort: week } : {}),
+          ...(engagement ? { engagement: { segment: engagement, noEngagementAfterSends: running?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT } } : {}),
         },
         limit,
         cursor === undefined ? undefined : decodeCursor(cursor),

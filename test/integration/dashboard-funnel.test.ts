@@ -191,6 +191,78 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     expect(failures).toEqual([]);
   }, 90_000);
 
+  it('shows a journey as a timeline: stages, nudges with the reason one was skipped, the handoff log, relative times with exact ones on hover', async () => {
+    const pick = async (sql: string) => (await api.db.pool.query<{ id: string }>(sql)).rows[0]!.id;
+    const held = await pick(`SELECT developer_id AS id FROM nudge_decisions WHERE outcome = 'skipped' AND reason = 'holdout' ORDER BY developer_id LIMIT 1`);
+    const handed = await pick(`SELECT developer_id AS id FROM handoffs WHERE status = 'resolved' ORDER BY developer_id LIMIT 1`);
+    // The seed leaves the case's read model empty: give it the one a resolved case has, and its claim and resolve steps.
+    const { rows } = await api.db.pool.query(`SELECT id, opened_at, claimed_at, closed_at FROM handoffs WHERE developer_id = $1`, [handed]);
+    const c = rows[0]!;
+    const view = {
+      id: c.id,
+      developerId: handed,
+      status: 'resolved',
+      criterion: 'stall:no-first-call',
+      reason: 'no first call 7 days after the key',
+      policyVersion: 1,
+      level: 1,
+      owner: 'U0AGENT',
+      openedAt: c.opened_at.toISOString(),
+      claimedAt: c.claimed_at.toISOString(),
+      claimDueAt: null,
+      resolveDueAt: new Date(c.opened_at.getTime() + 3 * 86_400_000).toISOString(),
+      snoozedUntil: null,
+      breaches: [],
+      closedAt: c.closed_at.toISOString(),
+      outcome: 'unblocked',
+      outcomes: ['unblocked'],
+    };
+    await api.db.pool.query(`UPDATE handoffs SET view = $2 WHERE id = $1`, [c.id, JSON.stringify(view)]);
+    for (const [n, step, at] of [
+      [2, 'claimed', c.claimed_at],
+      [3, 'resolved', c.closed_at],
+    ] as const)
+      await api.db.pool.query(
+        `INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, actor, at, detail, snapshot) VALUES ($1, $2, $3, $4, 'U0AGENT', $5, '{}', '{}')`,
+        [`${c.id}/${n}`, c.id, handed, step, at],
+      );
+    const { page, failures } = await open(`/dashboard?developer=${held}`);
+    await page.waitForFunction((id) => (globalThis as any).document.querySelector('#timeline')?.textContent?.startsWith(id), held);
+    const timeline = async (id: string) => {
+      const journey = await api.ok(`/v1/developers/${id}/journey`);
+      const entries = await page.$$eval('#timeline ol.events li', (lis) =>
+        lis.map((li) => ({ kind: li.className, at: li.querySelector('time')!.getAttribute('datetime')!, hover: li.querySelector('time')!.title, text: li.textContent! })),
+      );
+      return { journey, entries };
+    };
+    const { journey, entries } = await timeline(held);
+    const reached = journey.stages.filter((s: any) => s.status === 'reached');
+    // Every reached stage, every nudge decision, the first and latest API requests (when they differ), in time order.
+    const requests = (journey.requests.firstAt ? 1 : 0) + (journey.requests.lastAt && journey.requests.lastAt !== journey.requests.firstAt ? 1 : 0);
+    expect(entries).toHaveLength(reached.length + journey.messages.length + requests);
+    expect(entries.map((e) => Date.parse(e.at))).toEqual(entries.map((e) => Date.parse(e.at)).sort((a, b) => a - b));
+    for (const s of reached) expect(entries.some((e) => e.text.includes(`Reached ${s.label}`))).toBe(true);
+    const skipped = entries.find((e) => e.kind === 'nudge-skipped')!;
+    expect(skipped.text).toMatch(/ago\s*Nudge first-call-help skipped — holdout$/);
+    expect(skipped.hover).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    expect(await page.$$eval('#timeline ol.stages li', (lis) => lis.map((li) => li.textContent))).toEqual(journey.stages.map((s: any) => s.label));
+
+    await page.fill('#developer', handed);
+    await page.click('#open');
+    await page.waitForFunction((id) => (globalThis as any).document.querySelector('#timeline')?.textContent?.startsWith(id), handed);
+    const withCase = await timeline(handed);
+    const [handoff] = withCase.journey.handoffs;
+    const steps = withCase.entries.filter((e) => e.kind === 'handoff');
+    expect(steps.map((e) => e.at)).toEqual(handoff.log.map((step: any) => step.at));
+    expect(steps.map((e) => e.text.replace(/^.*? ago/, ''))).toEqual([
+      `Case ${handoff.id} escalated — no first call 7 days after the key`,
+      `Case ${handoff.id} claimed by U0AGENT`,
+      `Case ${handoff.id} resolved by U0AGENT`,
+    ]);
+    await page.locator('#journey').screenshot({ path: `${artifacts}journey-timeline.png` });
+    expect(failures).toEqual([]);
+  }, 60_000);
+
   it('restores the range, filters, drill-down and developer from a shared address', async () => {
     const cohorts = (await api.ok('/v1/metrics/conversion')).cohorts;
     const from = `${cohorts[1].cohort}`; // an ISO week: the range below is its Monday to the Sunday after next

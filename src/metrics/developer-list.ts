@@ -60,12 +60,12 @@ export function decodeCursor(cursor: string): string | undefined {
 
 /**
  * The 1-based position of the first stall criterion (the escalation policy's, in its order) the
- * developer `x` is stalled by at asOf, as the handoff's stall criteria (src/journey/handoff.ts):
+ * developer `y` is stalled by at asOf, as the handoff's stall criteria (src/journey/handoff.ts):
  * `since` reached by asOf, neither `until` nor any later stage (in the funnel's order) reached by
  * asOf, and the criterion's threshold (organizations' own, if set) elapsed since `since`. Each
- * stage has its own threshold, so a developer two days past signup without a call is not stalled
- * under a 7-day criterion while one 20 days into `active_integration` is under a 14-day one. A
- * criterion whose `until` the funnel does not hold stalls no one.
+ * stage has its own threshold, not one flat delay: in the shipped policy a developer 10 days past
+ * their key without a call is stalled (7 d), one 10 days past their first call without going
+ * active is not yet (14 d). A criterion whose `until` the funnel does not hold stalls no one.
  */
 function stallSql(criteria: readonly StallCriterion[], ids: readonly string[], funnelVersion: number, ranks: string, add: (value: unknown) => string): string {
   if (criteria.length === 0) return 'NULL::int';

@@ -32,10 +32,32 @@ export const REFERENCE_BANDS: readonly BandedTransition[] = [
   { from: 'active_integration', to: 'production_deployment', windowDays: 30, atLeast: { top_quartile: 0.55, median: 0.3, below_median: 0.15 } },
 ];
 
+/**
+ * The fewest eligible a rate needs before it is placed in a band. At n = 100 the 95 % interval of a
+ * rate near 30 % is ±9 points, about the width of a band (the median range spans 10–15 points);
+ * below it a band would claim more than the data knows ("top quartile" on 20 developers).
+ */
+export const MIN_BANDED_ELIGIBLE = 100;
+
+/** The reference row for a transition: only the table's own pair and window. */
+export function benchmarkOf(transition: { from: string; to: string; windowDays: number }): BandedTransition | undefined {
+  return REFERENCE_BANDS.find((b) => b.from === transition.from && b.to === transition.to && b.windowDays === transition.windowDays);
+}
+
+/** Why a transition has a band or not: `banded`, no benchmark for its pair and window, no rate, or too few eligible. */
+export type BandStatus = 'banded' | 'no_benchmark' | 'no_rate' | 'n_too_small';
+export const BAND_STATUSES = ['banded', 'no_benchmark', 'no_rate', 'n_too_small'] as const satisfies readonly BandStatus[];
+
+export function bandStatusOf(transition: { from: string; to: string; windowDays: number }, rate: number | null, eligible: number): BandStatus {
+  if (!benchmarkOf(transition)) return 'no_benchmark';
+  if (rate === null) return 'no_rate';
+  return eligible < MIN_BANDED_ELIGIBLE ? 'n_too_small' : 'banded';
+}
+
 /** The band of a rate for a transition, or null when the table has no benchmark for it (or there is no rate). */
 export function bandOf(transition: { from: Stage; to: Stage; windowDays: number }, rate: number | null): Band | null {
   if (rate === null) return null;
-  const benchmark = REFERENCE_BANDS.find((b) => b.from === transition.from && b.to === transition.to && b.windowDays === transition.windowDays);
+  const benchmark = benchmarkOf(transition);
   if (!benchmark) return null;
   if (rate >= benchmark.atLeast.top_quartile) return 'top_quartile';
   if (rate >= benchmark.atLeast.median) return 'median';

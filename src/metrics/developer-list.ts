@@ -3,16 +3,23 @@ import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-fo
 import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
+import { developerSegmentSql, type Segment } from './email-engagement.ts';
 import { filteredDevelopersSql, furthestStageFirstSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
 
 export interface DeveloperListFilter {
   stage?: string;
-  /** Stalled under these criteria (the escalation policy's), the rule the handoff escalates by. */
-  stalled?: { is: boolean; criteria: readonly StallCriterion[] };
+  /** Reached this stage or a later one (in the funnel's order) by asOf: a funnel bar. */
+  reached?: string;
+  /** Reached neither this stage nor a later one by asOf: with `reached`, a funnel's drop-off. */
+  notReached?: string;
+  /** Stalled (`stall` not null) or not. */
+  stalled?: boolean;
   escalated?: boolean;
   cohort?: string;
+  /** In this email engagement segment as of asOf, `none` after the rules' noEngagementAfterSends sends. */
+  engagement?: { segment: Segment; noEngagementAfterSends: number };
 }
 
 export interface DeveloperItem {
@@ -26,6 +33,8 @@ export interface DeveloperItem {
   channel: string | null;
   escalated: boolean;
   lastHandoffStatus: CaseStatus | null;
+  /** The first of the policy's stall criteria the developer is stalled by at asOf, with the threshold that applied to them; null when none. */
+  stall: { id: string; since: string; until: string; after: string } | null;
 }
 
 export interface DeveloperPage {
@@ -50,22 +59,25 @@ export function decodeCursor(cursor: string): string | undefined {
 }
 
 /**
- * As the handoff's stall criteria (src/journey/handoff.ts): `since` reached by asOf, neither
- * `until` nor any later stage (in the funnel's order) reached by asOf, and the threshold
- * (organizations' own, if set) elapsed since `since`. A criterion whose `until` the funnel does not
- * hold stalls no one.
+ * The 1-based position of the first stall criterion (the escalation policy's, in its order) the
+ * developer `y` is stalled by at asOf, as the handoff's stall criteria (src/journey/handoff.ts):
+ * `since` reached by asOf, neither `until` nor any later stage (in the funnel's order) reached by
+ * asOf, and the criterion's threshold (organizations' own, if set) elapsed since `since`. Each
+ * stage has its own threshold, not one flat delay: in the shipped policy a developer 10 days past
+ * their key without a call is stalled (7 d), one 10 days past their first call without going
+ * active is not yet (14 d). A criterion whose `until` the funnel does not hold stalls no one.
  */
-function stalledSql(criteria: readonly StallCriterion[], ids: readonly string[], funnelVersion: number, ranks: string, add: (value: unknown) => string): string {
-  if (criteria.length === 0) return 'false';
+function stallSql(criteria: readonly StallCriterion[], ids: readonly string[], funnelVersion: number, ranks: string, add: (value: unknown) => string): string {
+  if (criteria.length === 0) return 'NULL::int';
   const seconds = (d: string | undefined) => (d === undefined ? null : durationMs(d) / 1000);
   const since = add(criteria.map((c) => c.since));
   const untilRank = add(criteria.map((c) => ids.indexOf(c.until) + 1));
   const after = add(criteria.map((c) => seconds(c.after)));
   const orgAfter = add(criteria.map((c) => seconds(c.organizationAfter)));
-  return `EXISTS (SELECT 1 FROM unnest(${since}::text[], ${untilRank}::int[], ${after}::float8[], ${orgAfter}::float8[]) AS s(since, until_rank, after_s, org_after_s)
-                    JOIN journey_stages js ON js.developer_id = x.id AND js.stage = s.since AND ${stageRowsSql('js', funnelVersion)}
-                   WHERE coalesce(array_position(${ranks}::text[], x.stage), 0) < s.until_rank
-                     AND js.reached_at + make_interval(secs => CASE WHEN x.account_type = 'organization' THEN coalesce(s.org_after_s, s.after_s) ELSE s.after_s END) <= $1)`;
+  return `(SELECT min(s.ord) FROM unnest(${since}::text[], ${untilRank}::int[], ${after}::float8[], ${orgAfter}::float8[]) WITH ORDINALITY AS s(since, until_rank, after_s, org_after_s, ord)
+                    JOIN journey_stages js ON js.developer_id = y.id AND js.stage = s.since AND ${stageRowsSql('js', funnelVersion)}
+                   WHERE coalesce(array_position(${ranks}::text[], y.stage), 0) < s.until_rank
+                     AND js.reached_at + make_interval(secs => CASE WHEN y.account_type = 'organization' THEN coalesce(s.org_after_s, s.after_s) ELSE s.after_s END) <= $1)`;
 }
 
 interface Row {
@@ -76,13 +88,18 @@ interface Row {
   account_type: string | null;
   acquisition_channel: string | null;
   last_status: CaseStatus | null;
+  stall: number | null;
 }
 
-/** A developer's stage is the latest in the funnel's order they reached by asOf (a stage the funnel does not hold, only without any it does). */
+/**
+ * A developer's stage is the latest in the funnel's order they reached by asOf (a stage the funnel
+ * does not hold, only without any it does). `stalls`: the escalation policy's criteria in force.
+ */
 export async function listDevelopers(
   pool: pg.Pool,
   filter: DeveloperFilter,
   { version: funnelVersion, document }: FunnelVersion,
+  stalls: readonly StallCriterion[],
   list: DeveloperListFilter,
   limit: number,
   after?: string,
@@ -97,13 +114,16 @@ export async function listDevelopers(
   if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
   if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
   if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
-  if (list.stalled !== undefined) {
-    const stalled = stalledSql(list.stalled.criteria, ids, funnelVersion, ranks, add);
-    where.push(list.stalled.is ? stalled : `NOT ${stalled}`);
-  }
+  // A stage's rank (1-based) against the developer's furthest: reached it or later ⇔ the furthest ranks at least as far.
+  const furthest = `coalesce(array_position(${ranks}::text[], x.stage), 0)`;
+  if (list.reached !== undefined) where.push(`${furthest} >= ${add(ids.indexOf(list.reached) + 1)}`);
+  if (list.notReached !== undefined) where.push(`${furthest} < ${add(ids.indexOf(list.notReached) + 1)}`);
+  if (list.stalled !== undefined) where.push(list.stalled ? 'x.stall IS NOT NULL' : 'x.stall IS NULL');
+  if (list.engagement !== undefined) where.push(`${developerSegmentSql('x.id', add(list.engagement.noEngagementAfterSends))} = ${add(list.engagement.segment)}`);
+  const stall = stallSql(stalls, ids, funnelVersion, ranks, add);
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers})
-     SELECT * FROM (
+     SELECT * FROM (SELECT y.*, ${stall} AS stall FROM (
        SELECT devs.id, devs.cohort, d.account_type, d.acquisition_channel, cur.stage, cur.reached_at AS stage_at, last.status AS last_status
          FROM devs
          JOIN developers d ON d.id = devs.id
@@ -111,7 +131,7 @@ export async function listDevelopers(
                              ORDER BY ${furthestStageFirstSql(ranks, 'js.stage')} LIMIT 1) cur ON true
          LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
                              ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
-     ) x
+     ) y) x
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY x.id LIMIT ${add(limit + 1)}`,
     params,
@@ -129,7 +149,15 @@ export async function listDevelopers(
       channel: r.acquisition_channel,
       escalated: r.last_status !== null,
       lastHandoffStatus: r.last_status,
+      stall: stallOf(stalls[(r.stall ?? 0) - 1], r.account_type),
     })),
     nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
   };
+}
+
+/** A criterion as the list shows it: the threshold that applies to the developer's account type. */
+function stallOf(criterion: StallCriterion | undefined, accountType: string | null): DeveloperItem['stall'] {
+  if (criterion === undefined) return null;
+  const after = accountType === 'organization' ? (criterion.organizationAfter ?? criterion.after) : criterion.after;
+  return { id: criterion.id, since: criterion.since, until: criterion.until, after };
 }

@@ -48,6 +48,26 @@ export interface EngagementReport {
 
 const emptyCounts = (): SegmentCounts => ({ high: 0, medium: 0, none: 0, new: 0 });
 
+/** A developer's segment from their counts as of asOf: opens, clicks, sent nudges, and the `none` threshold (SQL expressions). */
+function segmentSql(opened: string, clicked: string, sends: string, threshold: string): string {
+  return `CASE WHEN coalesce(${opened}, 0) >= 3 AND coalesce(${clicked}, 0) >= 1 THEN 'high'
+               WHEN coalesce(${opened}, 0) >= 1 THEN 'medium'
+               WHEN coalesce(${sends}, 0) >= ${threshold} THEN 'none'
+               ELSE 'new' END`;
+}
+
+/** Opens and clicks a person made by asOf ($1): tracking pixels fetched by mail scanners (`machine`) are not theirs. */
+const PERSON_EMAIL_EVENTS = `type IN ('email.opened', 'email.clicked') AND occurred_at <= $1 AND properties->'machine' IS DISTINCT FROM 'true'::jsonb`;
+const OPENED = `count(*) FILTER (WHERE type = 'email.opened')`;
+const CLICKED = `count(*) FILTER (WHERE type = 'email.clicked')`;
+
+/** One developer's segment as of asOf ($1), `developerId` an SQL expression: for the developers behind a segment. */
+export function developerSegmentSql(developerId: string, threshold: string): string {
+  return `(SELECT ${segmentSql('email.opened', 'email.clicked', 'sends.n', threshold)}
+             FROM (SELECT ${OPENED} AS opened, ${CLICKED} AS clicked FROM events WHERE developer_id = ${developerId} AND ${PERSON_EMAIL_EVENTS}) email,
+                  (SELECT count(*) AS n FROM nudge_decisions WHERE developer_id = ${developerId} AND outcome = 'sent' AND decided_at <= $1) sends)`;
+}
+
 /** `p ± z·√(p1(1−p1)/n1 + p2(1−p2)/n2)`: the Wald (normal approximation) interval. */
 export function differenceOfProportions(a: GroupFigures, b: GroupFigures): Pick<StageEffect, 'difference' | 'ci95'> {
   if (a.rate === null || b.rate === null) return { difference: null, ci95: null };
@@ -71,14 +91,10 @@ export async function emailEngagement(
     pool.query<{ cohort: string | null; segment: Segment; developers: string }>(
       `WITH devs AS (${developers}),
           sends AS (SELECT developer_id, count(*) AS n FROM nudge_decisions WHERE outcome = 'sent' AND decided_at <= $1 GROUP BY developer_id),
-          email AS (SELECT developer_id, count(*) FILTER (WHERE type = 'email.opened') AS opened, count(*) FILTER (WHERE type = 'email.clicked') AS clicked
-                      FROM events WHERE type IN ('email.opened', 'email.clicked') AND occurred_at <= $1
-                      AND properties->'machine' IS DISTINCT FROM 'true'::jsonb GROUP BY developer_id),
+          email AS (SELECT developer_id, ${OPENED} AS opened, ${CLICKED} AS clicked
+                      FROM events WHERE ${PERSON_EMAIL_EVENTS} GROUP BY developer_id),
           seg AS (SELECT devs.cohort,
-                         CASE WHEN coalesce(email.opened, 0) >= 3 AND coalesce(email.clicked, 0) >= 1 THEN 'high'
-                              WHEN coalesce(email.opened, 0) >= 1 THEN 'medium'
-                              WHEN coalesce(sends.n, 0) >= ${threshold} THEN 'none'
-                              ELSE 'new' END AS segment
+                         ${segmentSql('email.opened', 'email.clicked', 'sends.n', threshold)} AS segment
                     FROM devs LEFT JOIN sends ON sends.developer_id = devs.id LEFT JOIN email ON email.developer_id = devs.id)
      SELECT cohort, segment, count(*) AS developers FROM seg GROUP BY GROUPING SETS ((cohort, segment), (segment)) ORDER BY cohort NULLS FIRST`,
       params,

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import { stageIds, stageSummaries, unknownStageProblem, type FunnelVersion, type StageRole } from '../funnel/funnel-in-force.ts';
+import { stageIds, stageLabel, stageSummaries, unknownStageProblem, type FunnelVersion, type StageRole } from '../funnel/funnel-in-force.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { stageRank } from '../journey/stages.ts';
-import { BANDS, REFERENCE_BANDS, bandOf, type Band } from './conversion-bands.ts';
+import { BANDS, MIN_BANDED_ELIGIBLE, REFERENCE_BANDS, bandOf, bandStatusOf, type Band, type BandStatus } from './conversion-bands.ts';
 import { countedMembersSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
 
 /** A stage-to-stage conversion to measure: `from` → `to` within `windowDays` of reaching `from`. */
@@ -93,18 +93,40 @@ export interface TransitionFigures extends TransitionSpec {
   rate: number | null;
   /** Reached `from`, not converted, and the window had not elapsed at asOf: left out of the denominator. */
   excluded: number;
+  /** Null unless `bandStatus` is `banded`: no benchmark, no rate, or too few eligible to place it. */
   band: Band | null;
+  bandStatus: BandStatus;
   /** The lowest band of the set (ties: the lowest rate); only banded transitions compete. */
   weakest: boolean;
+}
+
+/** How far the counted units got: the funnel as a whole, stage by stage. */
+export interface StageReach {
+  stage: string;
+  label: string;
+  /** Reached this stage or a later one (in the funnel's order) by asOf: skipping a stage does not drop out of it. */
+  reached: number;
+  /** Reached the previous stage (or later) but not this one: the drop-off into it; 0 for the first stage. */
+  dropped: number;
+  /** reached / the previous stage's reached; null for the first stage or when the previous is 0. */
+  fromPrevious: number | null;
+  /** reached / the units counted; null when none are. */
+  fromTop: number | null;
 }
 
 export interface ConversionReport {
   asOf: string;
   unit: CountingUnit;
+  /** The units counted (signed up within the filters by asOf): the top of the funnel. */
+  counted: number;
+  /** The fewest eligible a transition needs for a band (MIN_BANDED_ELIGIBLE). */
+  bandMinimumEligible: number;
+  /** Every stage of the funnel in force, in order. */
+  reach: StageReach[];
   /** The funnel the transitions were read in: its version and its stages, as people see them. */
   funnel: { version: number; stages: { id: string; label: string; role: StageRole | null }[] };
   overall: TransitionFigures[];
-  cohorts: ({ cohort: string; transitions: TransitionFigures[] } & UnitCount)[];
+  cohorts: ({ cohort: string; transitions: TransitionFigures[]; reach: StageReach[] } & UnitCount)[];
 }
 
 /** Per transition i (1-based): `eligible_i`, `converted_i`, `excluded_i`; counts come back as strings. */
@@ -147,6 +169,14 @@ export async function stageConversion(
       `count(*) FILTER (WHERE ${from} IS NOT NULL AND NOT coalesce(${converted}, false) AND ${window} > $1) AS excluded_${n}`,
     ].join(',\n            ');
   });
+  // Reached a stage or any later one: its column or a later one is set.
+  const perStage = ids.map(
+    (_, rank) =>
+      `count(*) FILTER (WHERE num_nonnulls(${ids
+        .slice(rank)
+        .map((__, i) => `s${rank + i}`)
+        .join(', ')}) > 0) AS reached_s${rank}`,
+  );
   const { rows } = await pool.query<Row>(
     `WITH members AS (${members}),
           per AS (
@@ -157,7 +187,7 @@ export async function stageConversion(
              GROUP BY members.unit, members.cohort
           )
      SELECT cohort, count(*) AS units,
-            ${perTransition.join(',\n            ')}
+            ${[...perStage, ...perTransition].join(',\n            ')}
        FROM per
       GROUP BY GROUPING SETS ((cohort), ())
       ORDER BY cohort NULLS FIRST`,
@@ -171,16 +201,38 @@ export async function stageConversion(
         const eligible = count('eligible');
         const converted = count('converted');
         const rate = eligible === 0 ? null : converted / eligible;
-        return { ...spec, eligible, converted, rate, excluded: count('excluded'), band: bandOf(spec, rate), weakest: false };
+        const bandStatus = bandStatusOf(spec, rate, eligible);
+        return { ...spec, eligible, converted, rate, excluded: count('excluded'), band: bandStatus === 'banded' ? bandOf(spec, rate) : null, bandStatus, weakest: false };
       }),
     );
+  const reach = (row: Row | undefined): StageReach[] => {
+    const units = Number(row?.units ?? 0);
+    const counts = ids.map((_, rank) => Number(row?.[`reached_s${rank}`] ?? 0));
+    return ids.map((id, rank) => {
+      const previous = rank === 0 ? null : counts[rank - 1]!;
+      return {
+        stage: id,
+        label: stageLabel(document, id),
+        reached: counts[rank]!,
+        dropped: previous === null ? 0 : previous - counts[rank]!,
+        fromPrevious: previous === null || previous === 0 ? null : counts[rank]! / previous,
+        fromTop: units === 0 ? null : counts[rank]! / units,
+      };
+    });
+  };
+  const overall = rows.find((r) => r.cohort === null);
 
   return {
     asOf: filter.asOf.toISOString(),
     unit,
     funnel: { version: funnel.version, stages: stageSummaries(document) },
-    overall: build(rows.find((r) => r.cohort === null)),
-    cohorts: rows.filter((r) => r.cohort !== null).map((row) => ({ cohort: row.cohort as string, ...unitCount(unit, Number(row.units)), transitions: build(row) })),
+    counted: Number(overall?.units ?? 0),
+    bandMinimumEligible: MIN_BANDED_ELIGIBLE,
+    reach: reach(overall),
+    overall: build(overall),
+    cohorts: rows
+      .filter((r) => r.cohort !== null)
+      .map((row) => ({ cohort: row.cohort as string, ...unitCount(unit, Number(row.units)), transitions: build(row), reach: reach(row) })),
   };
 }
 

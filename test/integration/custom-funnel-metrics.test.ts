@@ -68,6 +68,7 @@ describe.each(databaseBackends())('the metrics in a custom funnel (%s)', (backen
     excluded,
     rate: eligible === 0 ? null : converted / eligible,
     band: null, // no benchmark names these stages
+    bandStatus: 'no_benchmark',
     weakest: false,
   });
 
@@ -90,6 +91,9 @@ describe.each(databaseBackends())('the metrics in a custom funnel (%s)', (backen
       figures({ from: 'hello_world', to: 'team_invited', windowDays: 30 }, 4, 3, 0),
       figures({ from: 'team_invited', to: 'paying', windowDays: 30 }, 1, 1, 1),
     ]);
+    // The funnel as a whole, in this funnel's stages: p2 skipped team_invited and still counts there (it went further).
+    expect(body.reach.map((r: { stage: string; label: string }) => [r.stage, r.label])).toEqual(body.funnel.stages.map((s: { id: string; label: string }) => [s.id, s.label]));
+    expect(body.reach.slice(0, 3).map((r: { reached: number }) => r.reached)).toEqual([5, 4, 3]);
     expect(body.cohorts.map((c: { cohort: string; developers: number }) => [c.cohort, c.developers])).toEqual([
       ['2027-W01', 4],
       ['2027-W10', 1],

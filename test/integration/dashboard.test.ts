@@ -38,10 +38,12 @@ describe('the dashboard in headless Chromium', () => {
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
 
     const conversion = await api.ok('/v1/metrics/conversion');
-    const funnel = await page.$$eval('#funnel tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
-    expect(funnel.map((r) => [r[1], r[2], r[3], r[4]])).toEqual(conversion.overall.map((t: any) => [String(t.eligible), String(t.converted), pct(t.rate), String(t.excluded)]));
+    const transitions = await page.$$eval('#transitions tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+    expect(transitions.map((r) => [r[1], r[2], r[3], r[4]])).toEqual(
+      conversion.overall.map((t: any) => [String(t.eligible), String(t.converted), pct(t.rate), String(t.excluded)]),
+    );
     const bars = await page.evaluate(() => (globalThis as any).Chart.getChart('funnelChart').data.datasets[0].data);
-    expect(bars).toEqual(conversion.overall.map((t: any) => (t.rate ?? 0) * 100));
+    expect(bars).toEqual(conversion.reach.map((r: any) => r.reached));
 
     const production = await api.ok('/v1/metrics/production');
     const heat = await page.$$eval('#production tr', (rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim())));
@@ -97,7 +99,7 @@ describe('the dashboard in headless Chromium', () => {
     await page.selectOption('#accountType', 'organization');
     await page.click('#load');
     await page.waitForFunction(
-      (expected) => (globalThis as any).document.querySelector('#funnel tr:nth-child(2) td:nth-child(2)')?.textContent === expected,
+      (expected) => (globalThis as any).document.querySelector('#transitions tr:nth-child(2) td:nth-child(2)')?.textContent === expected,
       String((await api.ok('/v1/metrics/conversion?accountType=organization')).overall[0].eligible),
     );
 
@@ -132,7 +134,7 @@ describe('the dashboard in headless Chromium', () => {
 
     const conversion = await api.ok('/v1/metrics/conversion?unit=organization');
     expect(conversion.overall[0].eligible).not.toBe((await api.ok('/v1/metrics/conversion')).overall[0].eligible);
-    expect((await rows('#funnel')).map((r) => [r[1], r[2], r[3], r[4]])).toEqual(
+    expect((await rows('#transitions')).map((r) => [r[1], r[2], r[3], r[4]])).toEqual(
       conversion.overall.map((t: any) => [String(t.eligible), String(t.converted), pct(t.rate), String(t.excluded)]),
     );
     const ttfac = await api.ok('/v1/metrics/ttfac?unit=organization');
@@ -220,11 +222,14 @@ describe('the dashboard in a custom funnel', () => {
     };
     await load();
 
-    const transitions = ['Signed up → Hello world', 'Hello world → Team invited', 'Team invited → Paying customer'];
-    const rows = await page.$$eval('#funnel tr', (trs) => trs.slice(1).map((tr) => tr.querySelector('td')?.textContent?.trim()));
-    expect(rows).toEqual(transitions);
+    // The funnel's stages by their labels; its transitions (each pair of consecutive stages, 30 days: no benchmark applies).
+    const stages = ['Signed up', 'Hello world', 'Team invited', 'Paying customer'];
     const labels = await page.evaluate(() => (globalThis as any).Chart.getChart('funnelChart').data.labels);
-    expect(labels).toEqual(transitions.map((t) => `${t} (30 d)`));
+    expect(labels).toEqual(stages);
+    expect(await page.$$eval('#funnel tr', (trs) => trs.slice(1).map((tr) => tr.querySelector('td')?.textContent?.trim()))).toEqual(stages);
+    const transitions = ['Signed up → Hello world (30 d)', 'Hello world → Team invited (30 d)', 'Team invited → Paying customer (30 d)'];
+    const rows = await page.$$eval('#transitions tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+    expect(rows.map((r) => [r[0], r[5]])).toEqual(transitions.map((t) => [t, 'no benchmark']));
     expect(await page.textContent('#ttfacStage')).toBe('Hello world');
     expect(await page.textContent('#productionStage')).toBe('Paying customer');
     expect(await page.isVisible('#ttfacWarnings')).toBe(false);

@@ -136,10 +136,14 @@ describe.each(databaseBackends())('a funnel change end to end (%s)', (backend) =
       await page.fill('#key', ADMIN_KEY);
       await page.click('#load');
       await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
-      const rows = await page.$$eval('#funnel tr', (trs) => trs.slice(1).map((tr) => tr.querySelector('td')?.textContent?.trim() ?? ''));
+      // One bar per stage of version 2, by its labels; the windowed transitions are its four consecutive pairs.
+      const bars = await page.evaluate(() => (globalThis as any).Chart.getChart('funnelChart').data.labels);
+      expect(bars).toHaveLength(5);
+      expect(bars).toContain('First charge');
+      const rows = await page.$$eval('#transitions tr', (trs) => trs.slice(1).map((tr) => tr.querySelector('td')?.textContent?.trim() ?? ''));
       expect(rows).toHaveLength(4); // five stages, four consecutive pairs
       expect(rows[0]).toMatch(/^Signed up → /);
-      expect(rows[1]).toMatch(/→ First charge$/);
+      expect(rows[1]).toMatch(/→ First charge \(30 d\)$/);
       expect(failures).toEqual([]);
     } finally {
       await browser.close();

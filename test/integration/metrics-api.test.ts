@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REFERENCE_BANDS, bandOf, type Band } from '../../src/metrics/conversion-bands.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type FixtureDeveloper } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -115,15 +116,17 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     await api?.close();
   });
 
-  const figures = (t: object, eligible: number, converted: number, excluded: number, band: string | null, weakest = false) => ({
-    ...t,
-    eligible,
-    converted,
-    excluded,
-    rate: eligible === 0 ? null : converted / eligible,
-    band,
-    weakest,
-  });
+  /**
+   * A transition's figures. These fixtures are far below the band's minimum n, so no band is given
+   * (`n_too_small`) and none is the weakest; `wouldBe` is the band the rate falls in, checked against
+   * the table (a band applies only from MIN_BANDED_ELIGIBLE eligible: test/unit/conversion-bands.test.ts).
+   */
+  const figures = (t: { from: string; to: string; windowDays: number }, eligible: number, converted: number, excluded: number, wouldBe: Band | null) => {
+    const rate = eligible === 0 ? null : converted / eligible;
+    expect(bandOf(t, rate), `${t.from}:${t.to}:${t.windowDays}d at ${rate}`).toBe(wouldBe);
+    const benchmarked = REFERENCE_BANDS.some((b) => b.from === t.from && b.to === t.to && b.windowDays === t.windowDays);
+    return { ...t, eligible, converted, excluded, rate, band: null, bandStatus: !benchmarked ? 'no_benchmark' : rate === null ? 'no_rate' : 'n_too_small', weakest: false };
+  };
 
   it('conversion within the benchmarked windows, overall and per ISO week, with bands and the weakest transition', async () => {
     const body = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}`);
@@ -138,7 +141,27 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     // T3 active → production, 30 d. Reached active: a1 a2 b1 b3 b5 c2 (a5 skipped it: not eligible).
     //   c2: window ends 04-09 > AS_OF → excluded. Converted: b1 (12 h), b5 (5 d); not: a1 (40 d), a2, b3 (48 d).
     //   eligible 5, 2/5 = 0.4: 0.30 ≤ 0.4 < 0.55 → median. Weakest: T2 and T3 both median, T3's rate lower.
-    expect(body.overall).toEqual([figures(T1, 12, 11, 1, 'top_quartile'), figures(T2, 10, 6, 1, 'median'), figures(T3, 5, 2, 1, 'median', true)]);
+    expect(body.overall).toEqual([figures(T1, 12, 11, 1, 'top_quartile'), figures(T2, 10, 6, 1, 'median'), figures(T3, 5, 2, 1, 'median')]);
+
+    // The funnel as a whole: reached a stage or a later one by AS_OF. Everyone signed up (and so is past intent);
+    // a4 and c1 never called; active or beyond: a1 a2 b1 b3 b5 c2, and a5 (skipped it, went live); live by AS_OF:
+    // a1 a5 b1 b3 b5 (b4's production is after AS_OF). Nobody completed the quickstart: it counts those past it.
+    expect(body.counted).toBe(13);
+    expect(body.bandMinimumEligible).toBe(100);
+    const reached = [13, 13, 11, 11, 7, 7, 5];
+    expect(body.reach).toEqual(
+      ['intent', 'account_created', 'credential_provisioned', 'first_api_call', 'first_integration_milestone', 'active_integration', 'production_deployment'].map((stage, i) => ({
+        stage,
+        label: expect.any(String),
+        reached: reached[i],
+        dropped: i === 0 ? 0 : reached[i - 1]! - reached[i]!,
+        fromPrevious: i === 0 ? null : reached[i]! / reached[i - 1]!,
+        fromTop: reached[i]! / 13,
+      })),
+    );
+    expect(body.reach[3].label).toBe('First API call');
+    // W10 (c1 c2 c3): c1 never called; c2 active.
+    expect(body.cohorts[2].reach.map((r: { reached: number }) => r.reached)).toEqual([3, 3, 2, 2, 1, 1, 0]);
 
     expect(body.cohorts.map((c: { cohort: string; developers: number }) => [c.cohort, c.developers])).toEqual([
       ['2026-W49', 5],
@@ -147,12 +170,12 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     ]);
     const [w49, w53, w10] = body.cohorts;
     // W49: T1 4/5 = 0.8 top; T2 a1 a5 of a1 a2 a3 a5 = 2/4 = 0.5 median; T3 0 of a1 a2 = 0 < 0.15 → warning, weakest.
-    expect(w49.transitions).toEqual([figures(T1, 5, 4, 0, 'top_quartile'), figures(T2, 4, 2, 0, 'median'), figures(T3, 2, 0, 0, 'warning', true)]);
+    expect(w49.transitions).toEqual([figures(T1, 5, 4, 0, 'top_quartile'), figures(T2, 4, 2, 0, 'median'), figures(T3, 2, 0, 0, 'warning')]);
     // W53: T1 5/5 top; T2 b1 b3 b5 of five = 0.6 median (weakest); T3 b1 b5 of b1 b3 b5 = 0.667 ≥ 0.55 → top.
-    expect(w53.transitions).toEqual([figures(T1, 5, 5, 0, 'top_quartile'), figures(T2, 5, 3, 0, 'median', true), figures(T3, 3, 2, 0, 'top_quartile')]);
+    expect(w53.transitions).toEqual([figures(T1, 5, 5, 0, 'top_quartile'), figures(T2, 5, 3, 0, 'median'), figures(T3, 3, 2, 0, 'top_quartile')]);
     // W10: T1 c2 c3 converted, c1 excluded; T2 c2 converted, c3 excluded; T3 c2 excluded → no rate, no band.
-    // T1 and T2 tie (top_quartile, 1.0): the first is flagged.
-    expect(w10.transitions).toEqual([figures(T1, 2, 2, 1, 'top_quartile', true), figures(T2, 1, 1, 1, 'top_quartile'), figures(T3, 0, 0, 1, null)]);
+    // (With enough developers, T1 and T2 would tie at top_quartile, 1.0, and the first be flagged weakest.)
+    expect(w10.transitions).toEqual([figures(T1, 2, 2, 1, 'top_quartile'), figures(T2, 1, 1, 1, 'top_quartile'), figures(T3, 0, 0, 1, null)]);
   });
 
   it('custom transitions: skipping a stage converts to it, and a pair without a benchmark has no band', async () => {
@@ -168,7 +191,7 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     // Neither of the last two is in the benchmark table (docs/concepts/funnel.md#benchmark-bands) (pair, or window): no band; the weakest is the only banded one.
     const T60 = { from: 'account_created', to: 'production_deployment', windowDays: 60 };
     const T1d = { from: 'account_created', to: 'first_api_call', windowDays: 1 };
-    expect(body.overall).toEqual([figures(T2, 10, 6, 1, 'median', true), figures(T60, 10, 5, 3, null), figures(T1d, 13, 9, 0, null)]);
+    expect(body.overall).toEqual([figures(T2, 10, 6, 1, 'median'), figures(T60, 10, 5, 3, null), figures(T1d, 13, 9, 0, null)]);
   });
 
   it('filters by channel, account type and org', async () => {
@@ -176,11 +199,11 @@ describe.each(databaseBackends())('the metrics API (%s)', (backend) => {
     // T2: first call a1 a3 b1 b2 c2 c3; c3 excluded; converted a1 b1 c2 → 3/5 = 0.6.
     // T3: active a1 b1 c2; c2 excluded; b1 converted → 1/2 = 0.5 median.
     const organic = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}&channel=organic_search`);
-    expect(organic.overall).toEqual([figures(T1, 6, 6, 1, 'top_quartile'), figures(T2, 5, 3, 1, 'median'), figures(T3, 2, 1, 1, 'median', true)]);
+    expect(organic.overall).toEqual([figures(T1, 6, 6, 1, 'top_quartile'), figures(T2, 5, 3, 1, 'median'), figures(T3, 2, 1, 1, 'median')]);
     // organization: a2 a5 b4. T1 3/3; T2: a5 converted (skip), a2 and b4 not → 1/3 = 0.333: 0.25 ≤ r < 0.40 → below_median;
     // T3: a2 only, not converted → 0/1 warning (weakest).
     const orgs = await api.ok(`/v1/metrics/conversion?asOf=${AS_OF}&accountType=organization`);
-    expect(orgs.overall).toEqual([figures(T1, 3, 3, 0, 'top_quartile'), figures(T2, 3, 1, 0, 'below_median'), figures(T3, 1, 0, 0, 'warning', true)]);
+    expect(orgs.overall).toEqual([figures(T1, 3, 3, 0, 'top_quartile'), figures(T2, 3, 1, 0, 'below_median'), figures(T3, 1, 0, 0, 'warning')]);
     const org1 = await api.ok(`/v1/metrics/production?asOf=${AS_OF}&orgId=org_1`);
     // org_1: a2, a5 (both W49); a5's production 3 d after signup.
     expect(org1.cohorts).toEqual([{ cohort: '2026-W49', developers: 2, d30: { reached: 1, rate: 0.5 }, d60: { reached: 1, rate: 0.5 }, d90: { reached: 1, rate: 0.5 } }]);

@@ -301,6 +301,14 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       { cohort: '2027-W10', developers: 3, segments: segments(0, 1, 0, 2) },
     ]);
     expect(body.overall).toEqual({ developers: 11, segments: segments(1, 2, 1, 7) });
+    // The developers behind each segment, as counted above.
+    const behind = async (segment: string, query = '') => ids(await api.ok(`/v1/developers?asOf=${AS_OF}&engagement=${segment}&limit=100${query}`));
+    expect(await behind('high')).toEqual(['e1']);
+    expect(await behind('medium')).toEqual(['e2', 'f1']);
+    expect(await behind('none')).toEqual(['e3']);
+    expect(await behind('new')).toEqual(['e4', 'e5', 'e6', 'e7', 'e8', 'f2', 'f3']);
+    expect(await behind('new', '&cohort=2027-W10')).toEqual(['f2', 'f3']);
+    await api.expectBadParameter('/v1/developers?engagement=hot', 'engagement', /high/);
   });
 
   it('nudge effect per signup cohort, with the same window and interval', async () => {
@@ -464,6 +472,8 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       channel: 'organic_search',
       escalated: false,
       lastHandoffStatus: null,
+      // Stalled by the policy's criterion for its stage (see the stalled filter below), with that criterion's threshold.
+      stall: { id: 'not-live', since: 'active_integration', until: 'production_deployment', after: '30d' },
     });
     // e3: latest case H7, resolved. f3: latest case H5, claimed as of AS_OF.
     expect(byId.e3).toMatchObject({ stage: 'account_created', stageAt: '2026-12-02T10:00:00.000Z', escalated: true, lastHandoffStatus: 'resolved' });
@@ -477,7 +487,12 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       channel: 'direct',
       escalated: true,
       lastHandoffStatus: 'claimed',
+      // An organization: the criterion's organizationAfter (3 d), not its 7 d, is the threshold that stalled it.
+      stall: { id: 'no-first-call', since: 'credential_provisioned', until: 'first_api_call', after: '3d' },
     });
+    expect(byId.e4.stall).toMatchObject({ id: 'not-active', after: '14d' });
+    expect(byId.f2.stall).toBeNull(); // first call 03-09: its 14 days have not elapsed
+    expect(byId.e3.stall).toBeNull(); // no criterion starts at account_created
     expect(byId.f1.lastHandoffStatus).toBe('snoozed');
     expect(byId.f2.lastHandoffStatus).toBe('open');
 
@@ -500,6 +515,14 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
     expect(await list('cohort=2027-W10&stage=account_created&escalated=true')).toEqual(['f1']);
     expect(await list('cohort=2026-W53&stage=first_api_call&channel=paid')).toEqual(['e4']);
     expect(await list('cohort=2027-W01')).toEqual([]);
+    // A funnel bar: reached a stage or a later one; its drop-off: reached the previous one, not it (nor later).
+    expect(await list('reached=first_api_call')).toEqual(['e1', 'e2', 'e4', 'e5', 'e6', 'f2']);
+    expect(await list('reached=credential_provisioned&notReached=first_api_call')).toEqual(['f3']);
+    expect(await list('reached=account_created&notReached=credential_provisioned')).toEqual(['e3', 'e7', 'e8', 'f1']);
+    expect(await list('reached=production_deployment')).toEqual(['e2']);
+    expect(await list('cohort=2027-W10&reached=first_api_call')).toEqual(['f2']);
+    await api.expectBadParameter('/v1/developers?reached=paying', 'reached', /paying/);
+    await api.expectBadParameter('/v1/developers?notReached=paying', 'notReached', /paying/);
 
     // Later: e1 is in production (03-20) with H6 open (03-16); z1 has signed up.
     const later = await api.ok('/v1/developers?asOf=2027-03-21T00:00:00Z&escalated=true');

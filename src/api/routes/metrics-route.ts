@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BANDS, REFERENCE_BANDS } from '../../metrics/conversion-bands.ts';
+import { BANDS, BAND_STATUSES, MIN_BANDED_ELIGIBLE, REFERENCE_BANDS } from '../../metrics/conversion-bands.ts';
 import { COUNTING_UNITS, developerFilter, metricsQuery, unitParam } from '../../metrics/metrics-query.ts';
 import { HORIZONS, productionRate } from '../../metrics/production-rate.ts';
 import { CONSECUTIVE_WINDOW_DAYS, defaultTransitions, funnelTransitionsProblem, stageConversion, transitionsParam } from '../../metrics/stage-conversion.ts';
@@ -44,10 +44,30 @@ const transitionFigures = z.object({
   converted: z.int().describe('of the eligible: reached `to` or any later stage no later than windowDays after reaching `from`'),
   rate: percent('converted / eligible').nullable().describe('converted / eligible; null when eligible is 0'),
   excluded: z.int().describe('reached `from`, not converted, window not yet elapsed at asOf: left out of the denominator'),
-  band: z.enum(BANDS).nullable().describe("the funnel reference model's benchmark band; null for a pair or window the table has no benchmark for, or without a rate"),
+  band: z
+    .enum(BANDS)
+    .nullable()
+    .describe(
+      `the funnel reference model's benchmark band; null for a pair or window the table has no benchmark for, without a rate, or with fewer than ${MIN_BANDED_ELIGIBLE} eligible (see bandStatus)`,
+    ),
+  bandStatus: z
+    .enum(BAND_STATUSES)
+    .describe(
+      `why band is set or null: \`banded\`; \`no_benchmark\` (the table has no row for this pair and window); \`no_rate\` (no one eligible); \`n_too_small\` (fewer than ${MIN_BANDED_ELIGIBLE} eligible: the rate's 95 % interval is wider than a band)`,
+    ),
   weakest: z.boolean().describe('the lowest band of the set (ties: the lowest rate)'),
 });
 
+const stageReach = z.array(
+  z.object({
+    stage: stageId,
+    label: z.string().describe('how people see it: its label, or its id humanised'),
+    reached: z.int().describe('reached this stage or a later one (in the funnel in force) by asOf'),
+    dropped: z.int().describe("the previous stage's reached less this one's: the drop-off into it (0 for the first stage)"),
+    fromPrevious: percent("reached / the previous stage's reached").nullable().describe('null for the first stage, or when the previous stage has none'),
+    fromTop: percent('reached / counted').nullable().describe('null when nothing is counted'),
+  }),
+);
 const conversionResponse = z.object({
   asOf,
   unit,
@@ -57,8 +77,11 @@ const conversionResponse = z.object({
       stages: z.array(z.object({ id: stageId, label: z.string().describe('how people see it: its label, or its id humanised'), role: z.enum(STAGE_ROLES).nullable() })),
     })
     .describe('the funnel in force the transitions were measured in: its version and its stages in order'),
+  counted: z.int().describe('the units counted (signed up within the filters by asOf): the top of the funnel'),
+  bandMinimumEligible: z.int().describe('the fewest eligible a transition needs before it is placed in a band (bandStatus `n_too_small` below it)'),
+  reach: stageReach.describe('every stage of the funnel in force, in order: how many of the counted units got there'),
   overall: z.array(transitionFigures),
-  cohorts: z.array(z.object({ cohort, ...unitCount('of the cohort'), transitions: z.array(transitionFigures) })),
+  cohorts: z.array(z.object({ cohort, ...unitCount('of the cohort'), transitions: z.array(transitionFigures), reach: stageReach.describe("the cohort's reach per stage") })),
 });
 
 const percentiles = z

@@ -113,12 +113,22 @@ const flag = z.enum(['true', 'false']);
 const developersQuery = metricsQuery.extend({
   unit: developerUnitOnly,
   stage: stageId.optional().describe('current stage as of asOf: the latest in the funnel in force reached by then; a stage of the funnel in force (400 otherwise)'),
+  reached: stageId
+    .optional()
+    .describe('reached this stage or a later one (in the funnel in force) by asOf: the developers behind a funnel bar; a stage of the funnel in force (400 otherwise)'),
+  notReached: stageId
+    .optional()
+    .describe('reached neither this stage nor a later one by asOf; with `reached` (the previous stage): the drop-off into it; a stage of the funnel in force (400 otherwise)'),
   stalled: flag
     .optional()
     .describe(
-      "stalled at asOf by one of the escalation policy's stall criteria in force: reached `since`, not `until` (or later in the funnel in force), its threshold (organizationAfter for organizations) elapsed",
+      "stalled at asOf by one of the escalation policy's stall criteria in force, each with its own threshold: reached `since`, not `until` (or later in the funnel in force), its `after` (organizationAfter for organizations) elapsed",
     ),
   escalated: flag.optional().describe('has a handoff case opened by asOf'),
+  engagement: z
+    .enum(SEGMENTS)
+    .optional()
+    .describe("in this email engagement segment as of asOf (as GET /v1/metrics/engagement counts them, with the running rules' noEngagementAfterSends)"),
   cohort: cohortParam,
   ...pageParams,
 });
@@ -135,6 +145,15 @@ const developersResponse = z.object({
       channel: z.string().nullable(),
       escalated: z.boolean(),
       lastHandoffStatus: z.enum(CASE_STATUSES).nullable().describe("the latest case's status as of asOf"),
+      stall: z
+        .object({
+          id: z.string().describe("the stall criterion's id"),
+          since: stageId,
+          until: stageId,
+          after: z.string().describe("the threshold that applied: the criterion's `after`, or its `organizationAfter` for an organization account"),
+        })
+        .nullable()
+        .describe("the first of the escalation policy's stall criteria in force (in its order) the developer is stalled by at asOf; null when none"),
     }),
   ),
   nextCursor: z.string().nullable().describe('pass as `cursor` (with the same filters) for the next page; null on the last'),
@@ -244,20 +263,25 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       schema: { summary: 'The developers behind a figure, in id order, paginated', security, querystring: developersQuery, response: { 200: developersResponse, ...errors } },
     },
     async (request, reply) => {
-      const { stage, stalled, escalated, cohort: week, limit, cursor } = request.query;
-      const inForce = await funnel();
-      const unknown = stage === undefined ? undefined : unknownStageProblem(inForce.document, stage);
-      if (unknown !== undefined) return reply.code(400).send({ errors: [{ path: 'stage', message: unknown }] });
-      const criteria = stalled ? ((await policies.active())?.document.criteria.stalls ?? DEFAULT_STALLS) : [];
+      const { stage, reached, notReached, stalled, escalated, engagement, cohort: week, limit, cursor } = request.query;
+      const [inForce, policy, running] = await Promise.all([funnel(), policies.active(), engagement ? rules.active() : undefined]);
+      for (const [path, id] of Object.entries({ stage, reached, notReached })) {
+        const unknown = id === undefined ? undefined : unknownStageProblem(inForce.document, id);
+        if (unknown !== undefined) return reply.code(400).send({ errors: [{ path, message: unknown }] });
+      }
       return listDevelopers(
         pool,
         developerFilter(request.query),
         inForce,
+        policy?.document.criteria.stalls ?? DEFAULT_STALLS,
         {
           ...(stage ? { stage } : {}),
-          ...(stalled ? { stalled: { is: stalled === 'true', criteria } } : {}),
+          ...(reached ? { reached } : {}),
+          ...(notReached ? { notReached } : {}),
+          ...(stalled ? { stalled: stalled === 'true' } : {}),
           ...(escalated ? { escalated: escalated === 'true' } : {}),
           ...(week ? { cohort: week } : {}),
+          ...(engagement ? { engagement: { segment: engagement, noEngagementAfterSends: running?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT } } : {}),
         },
         limit,
         cursor === undefined ? undefined : decodeCursor(cursor),

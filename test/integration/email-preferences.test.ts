@@ -308,6 +308,36 @@ describe('rendered emails and pages in Chromium', () => {
     }
   });
 
+  it('previews a template on the emails page, for a developer, at phone width, with the report and no problems', async () => {
+    const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: `Bearer ${keys.ingest}` },
+      payload: { events: signupWithKey('page_chloe', new Date().toISOString(), { accountType: 'individual', acquisitionChannel: 'direct', name: 'Chloé Martin', locale: 'fr' }) },
+    });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await tab.goto(`${url}/dashboard/emails?template=first-call-help&developer=page_chloe`);
+    await tab.fill('#key', keys.admin);
+    await tab.click('#load');
+    await tab.waitForFunction(() => (globalThis as any).document.body.dataset.rendered === 'first-call-help');
+    expect(await tab.textContent('#problems')).toContain('Every template can be sent.');
+    expect(await tab.textContent('#headers')).toContain("Votre premier appel d'API en cinq minutes");
+    expect(await tab.frameLocator('#frame').locator('body').textContent()).toContain('Bonjour Chloé,');
+    expect(await tab.locator('#templates tbody tr').count()).toBe(9);
+    await tab.screenshot({ path: `${artifacts}emails-page.png`, fullPage: true });
+    // Another template from the list, at phone width: the frame is 390 px and the page has the address to share.
+    await tab.selectOption('#width', '390');
+    await tab.click('[data-template="explore-the-api"]');
+    await tab.waitForFunction(() => (globalThis as any).document.body.dataset.rendered === 'explore-the-api');
+    expect(await tab.getAttribute('#frame', 'width')).toBe('390');
+    expect(new URL(tab.url()).searchParams.get('template')).toBe('explore-the-api');
+    await tab.setViewportSize({ width: 390, height: 900 });
+    expect(await tab.evaluate(() => (globalThis as any).document.scrollingElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await tab.screenshot({ path: `${artifacts}emails-page-390.png`, fullPage: true });
+    await tab.close();
+  });
+
   it('shows the preference centre usable on a phone', async () => {
     const id = 'chromium_prefs';
     await t.app.inject({

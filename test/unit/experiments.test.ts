@@ -6,7 +6,7 @@ import { decideNudges, holdoutBucket, initialNudgeState } from '../../src/journe
 import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
 import { parseRulesSource, rulesFormatWithTemplates, type RulesFileError } from '../../src/rules/rules-file.ts';
-import type { ActiveRules } from '../../src/rules/rules-schema.ts';
+import type { ActiveRules, Experiment } from '../../src/rules/rules-schema.ts';
 import { shippedFunnel } from '../support/shipped-funnel.ts';
 
 const HOUR = 3_600_000;
@@ -177,7 +177,8 @@ describe('an experiment in the nudge decisions', () => {
   const decide = (developerId: string, now: number, state = initialNudgeState()) => decideNudges({ developerId, evidence, stages: SHIPPED_STAGES, state, rules, now });
   /** Developers by arm: not held out (bucket ≥ 1000 of 10,000) and drawn into a / b; held out. */
   const ids = Array.from({ length: 200 }, (_, i) => `dev_${i}`);
-  const inVariant = (v: string) => ids.find((id) => holdoutBucket(id) >= 1000 && assignVariant(id, rules.document.rules[0]!.action.experiment as never).id === v)!;
+  const inVariant = (v: string) =>
+    ids.find((id) => holdoutBucket(id) >= 1000 && assignVariant(id, (rules.document.rules[0]!.action as { experiment: Experiment }).experiment).id === v)!;
   const heldOut = ids.find((id) => holdoutBucket(id) < 1000)!;
 
   it("sends variant a's template at the rule's own wait, recording the arm", () => {

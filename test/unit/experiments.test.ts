@@ -5,6 +5,7 @@ import { assignVariant, experimentDraw } from '../../src/journey/experiment-assi
 import { decideNudges, holdoutBucket, initialNudgeState } from '../../src/journey/nudging.ts';
 import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
+import { promoteVariant } from '../../src/rules/promote-variant.ts';
 import { parseRulesSource, rulesFormatWithTemplates, type RulesFileError } from '../../src/rules/rules-file.ts';
 import type { ActiveRules, Experiment } from '../../src/rules/rules-schema.ts';
 import { shippedFunnel } from '../support/shipped-funnel.ts';
@@ -222,5 +223,34 @@ describe('an experiment in the nudge decisions', () => {
     expect(effects).toHaveLength(1);
     expect(effects[0]!.type).toBe('sendNudge');
     expect(JSON.stringify(effects)).not.toContain('experiment');
+  });
+});
+
+describe('promoting a variant (the rules source edited in place)', () => {
+  it("refuses a delayed variant of a signal rule, and moves an absence rule's wait to `absentAfter`", () => {
+    const signal = [
+      'rules:',
+      '  - id: auth',
+      '    when: { signal: unauthorized_burst }',
+      '    action: { experiment: { id: e, goal: first_api_call, window: 3d, send: authentication-help, variants: [{ id: now }, { id: later, after: 2h }] } }',
+    ].join('\n');
+    expect(promoteVariant(signal, 'e', 'later')).toEqual({
+      ok: false,
+      message: 'variant "later" waits 2h after the burst, and a signal rule acts at once: promote it by hand',
+    });
+    expect(promoteVariant(signal, 'e', 'now')).toMatchObject({ ok: true, ruleId: 'auth', template: 'authentication-help' });
+    const absence = [
+      'rules:',
+      '  - id: no-key',
+      '    when: { event: api_key.created, absentAfter: 2d }  # keep me',
+      '    action:',
+      '      experiment:',
+      '        { id: e, goal: first_api_call, window: 3d, send: first-call-help, variants: [{ id: x }, { id: y, after: 4d }] }',
+    ].join('\n');
+    const promoted = promoteVariant(absence, 'e', 'y');
+    expect(promoted).toMatchObject({ ok: true });
+    expect(promoted.ok && promoted.source).toBe(
+      ['rules:', '  - id: no-key', '    when: { event: api_key.created, absentAfter: 4d }  # keep me', '    action: { send: first-call-help }'].join('\n'),
+    );
   });
 });

@@ -37,8 +37,10 @@ export interface DeferredNudge {
   awaiting?: string;
   dueAt: number;
   burst?: BurstDetails;
-  /** An experiment's nudge: when its wait started (the variant's delay counts from here). */
+  /** An experiment's nudge: when its wait started (the variant's delay counts from here)… */
   from?: number;
+  /** …and the variant drawn (kept: a later rules version may weigh the variants otherwise). */
+  variant?: string;
 }
 
 export interface BurstDetails {
@@ -197,6 +199,8 @@ interface Firing {
   burst?: BurstDetails;
   /** When the rule's wait started: the stage reached, the absence's start, the burst. */
   from?: number;
+  /** The variant drawn when a deferred experiment nudge was first decided. */
+  variant?: string;
 }
 
 /** The rule's own wait: `when.after`, `when.absentAfter`, none for a signal. */
@@ -341,12 +345,12 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     }
     const experiment = 'experiment' in rule.action ? rule.action.experiment : undefined;
     // The holdout is the experiment's control: in no variant, sent nothing.
-    const variant = experiment && !state.holdout ? assignVariant(developerId, experiment) : undefined;
+    const variant = experiment && !state.holdout ? (experiment.variants.find((v) => v.id === firing.variant) ?? assignVariant(developerId, experiment)) : undefined;
     if (experiment) arm = { experiment: { id: experiment.id, variant: variant?.id ?? null } };
     // Undefined only for the holdout of an experiment, which stops at the holdout check below.
     const template = experiment ? variant && (variant.send ?? experiment.send)! : templateFor(rule, segment)!;
     // Only an experiment's firings keep their start in a deferral: other rules' state stays as it was.
-    const from = experiment && firing.from !== undefined ? { from: firing.from } : {};
+    const from = experiment && firing.from !== undefined ? { from: firing.from, ...(variant ? { variant: variant.id } : {}) } : {};
     if (state.consent.email === 'revoked') return skip('consent', template);
     if (state.holdout || template === undefined) return skip('holdout', template);
     if (handoff?.stopped) return skip('stopped_by_handoff', template);
@@ -413,6 +417,7 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
       dueAt: deferred.dueAt,
       burst: deferred.burst,
       ...(deferred.from !== undefined ? { from: deferred.from } : {}),
+      ...(deferred.variant !== undefined ? { variant: deferred.variant } : {}),
     };
     if (deferred.awaiting !== undefined && state.seen?.[deferred.awaiting] !== undefined) {
       state.deferred = undefined;

@@ -211,6 +211,18 @@ describe('an experiment in the nudge decisions', () => {
     ]);
   });
 
+  it('keeps the variant drawn while its delay runs, even if a new rules version weighs the variants otherwise', () => {
+    const developer = inVariant('b');
+    const first = decide(developer, t0 + 24 * HOUR);
+    expect(first.state.deferred).toMatchObject({ variant: 'b', from: t0 });
+    // All the weight on a now: a fresh draw would give a, with no delay.
+    const reweighed = parsed(withExperiment(SUBJECT_TEST.map((l) => l.replace('after: 48h, weight: 50', 'after: 48h, weight: 0.001'))));
+    const second = decideNudges({ developerId: developer, evidence, stages: SHIPPED_STAGES, state: first.state, rules: reweighed, now: t0 + 48 * HOUR });
+    expect(second.effects).toEqual([
+      expect.objectContaining({ type: 'sendNudge', template: 'first-call-guided', decision: expect.objectContaining({ experiment: { id: 'subject-test', variant: 'b' } }) }),
+    ]);
+  });
+
   it('keeps the holdout out of every variant: skipped, recorded as the control (variant null), no template', () => {
     const { effects } = decide(heldOut, t0 + 24 * HOUR);
     expect(effects).toEqual([expect.objectContaining({ outcome: 'skipped', reason: 'holdout', experiment: { id: 'subject-test', variant: null } })]);

@@ -3,6 +3,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readMessages } from '../../src/api/read-messages.ts';
 import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
 import { assignVariant } from '../../src/journey/experiment-assignment.ts';
@@ -177,6 +178,11 @@ describe.each(databaseBackends())('nudges under the time-skipping server, delive
       ['sent', null, 'first-call-guided', 'subject-test', 'b', 48],
     ]);
     expect(await arms(held)).toEqual([['skipped', 'holdout', null, 'subject-test', null, 24]]);
+    // The developer's messages show the arm of each decision.
+    expect((await readMessages(db.prisma, b)).map((m) => [m.outcome, m.experiment])).toEqual([
+      ['scheduled', { id: 'subject-test', variant: 'b' }],
+      ['sent', { id: 'subject-test', variant: 'b' }],
+    ]);
   });
 
   it('a stalled developer gets the segment template after 24 h and a different nudge at 72 h, nothing before', async () => {

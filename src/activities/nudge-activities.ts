@@ -169,10 +169,10 @@ async function insertDecisions(sql: Sql, decisions: NudgeDecisionEffect[]): Prom
   if (decisions.length === 0) return;
   await sql(
     `WITH decided AS (
-       INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, inputs, decided_at, scheduled_for)
-       SELECT d, k, n, r, v, o, re, t, s::jsonb, i::jsonb, at, sf
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
-         AS u(d, k, n, r, v, o, re, t, s, i, at, sf)
+       INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, inputs, decided_at, scheduled_for, experiment_id, variant_id)
+       SELECT d, k, n, r, v, o, re, t, s::jsonb, i::jsonb, at, sf, ex, va
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[])
+         AS u(d, k, n, r, v, o, re, t, s, i, at, sf, ex, va)
        ON CONFLICT (decision_key) DO NOTHING
        RETURNING developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, decided_at)
      ${queueWebhooksSql(`
@@ -192,6 +192,8 @@ async function insertDecisions(sql: Sql, decisions: NudgeDecisionEffect[]): Prom
     decisions.map((d) => JSON.stringify(d.inputs)),
     decisions.map((d) => d.decidedAt),
     decisions.map((d) => d.scheduledFor ?? null),
+    decisions.map((d) => d.experiment?.id ?? null),
+    decisions.map((d) => d.experiment?.variant ?? null),
   );
 }
 

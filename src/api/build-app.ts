@@ -23,6 +23,7 @@ import { handoffsRoute } from './routes/handoffs-route.ts';
 import { healthRoute } from './routes/health-route.ts';
 import { journeyRoute } from './routes/journey-route.ts';
 import { messagesRoute } from './routes/messages-route.ts';
+import { experimentMetricsRoute } from './routes/experiment-metrics-route.ts';
 import { metricsRoute } from './routes/metrics-route.ts';
 import { organizationsRoute } from './routes/organizations-route.ts';
 import { outcomeMetricsRoute } from './routes/outcome-metrics-route.ts';
@@ -229,6 +230,7 @@ export async function buildApp({
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(experimentMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(organizationsRoute, { pool: db.pool, prisma, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel, sources: sourceStats });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });

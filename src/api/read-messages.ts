@@ -20,6 +20,10 @@ export const nudgeMessage = z.object({
   inputs: z.record(z.string(), z.unknown()).describe('what the decision was made on'),
   decidedAt: instant,
   scheduledFor: instant.nullable(),
+  experiment: z
+    .object({ id: z.string(), variant: z.string().nullable().describe("null: the holdout, the experiment's control") })
+    .nullable()
+    .describe("the experiment the rule runs and the developer's arm in it; null for a rule without one"),
   email: z.object({ subject: z.string(), transport: z.string(), status: z.string(), sentAt: instant.nullable(), messageId: z.string().nullable() }).nullable(),
 });
 
@@ -47,6 +51,7 @@ export async function readMessages(prisma: PrismaClient, developerId: string): P
       inputs: d.inputs as Record<string, unknown>,
       decidedAt: d.decidedAt.toISOString(),
       scheduledFor: d.scheduledFor?.toISOString() ?? null,
+      experiment: d.experimentId === null ? null : { id: d.experimentId, variant: d.variantId },
       email: email ? { subject: email.subject, transport: email.transport, status: email.status, sentAt: email.sentAt?.toISOString() ?? null, messageId: email.messageId } : null,
     };
   });

@@ -28,15 +28,26 @@ function stageChecker(funnel: FunnelDocument) {
   };
 }
 
-/** Each rule's `when.stage` (or an absent event's `when.since`) that the funnel lacks. */
+/** Each rule's `when.stage` (or an absent event's `when.since`, or an experiment's `goal`) that the funnel lacks. */
 export function rulesStageIssues(funnel: FunnelDocument, rules: RulesDocument): StageReferenceIssue[] {
-  const { missing } = stageChecker(funnel);
+  const { missing, rank } = stageChecker(funnel);
   return rules.rules.flatMap((rule, i) => {
     const { when } = rule;
     const [field, stage] = 'stage' in when ? ['stage', when.stage] : 'since' in when && when.since !== undefined ? ['since', when.since] : [];
     const message = stage === undefined ? undefined : missing(stage);
-    return message ? [{ path: ['rules', i, 'when', field!], rule: rule.id, message }] : [];
+    const goal = 'experiment' in rule.action ? experimentGoalIssue(rule.action.experiment.goal, 'stage' in when ? when.stage : undefined) : undefined;
+    return [
+      ...(message ? [{ path: ['rules', i, 'when', field!], rule: rule.id, message }] : []),
+      ...(goal ? [{ path: ['rules', i, 'action', 'experiment', 'goal'], rule: rule.id, message: goal }] : []),
+    ];
   });
+
+  /** A goal the funnel lacks, or (for a stall rule) one not after the stage the developer is stalled in. */
+  function experimentGoalIssue(goal: string, stalledIn: string | undefined): string | undefined {
+    const absent = missing(goal);
+    if (absent || stalledIn === undefined || rank(stalledIn) < 0 || rank(goal) > rank(stalledIn)) return absent;
+    return `the goal must be a later stage than the rule's \`when.stage\` in the funnel ("${goal}" is not after "${stalledIn}")`;
+  }
 }
 
 /** Each stall's `since` or `until` that the funnel lacks, and each whose `until` is not after its `since` in it. */

@@ -57,6 +57,8 @@ export interface NudgeDecisionEffect {
   inputs: Record<string, unknown>;
   decidedAt: string;
   scheduledFor?: string;
+  /** A rule running an experiment: its id and the developer's variant (null: the holdout, its control). */
+  experiment?: { id: string; variant: string | null };
 }
 
 /** Send a nudge email; the activity records `decision` (outcome sent) once the message is out. */

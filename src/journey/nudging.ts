@@ -1,8 +1,9 @@
 import ms from 'ms';
-import type { ActiveRules, EngagementSegment, ErrorBurst, NudgePolicy, NudgeRule, SegmentFilter } from '../rules/rules-schema.ts';
+import type { ActiveRules, EngagementSegment, ErrorBurst, ExperimentVariant, NudgePolicy, NudgeRule, SegmentFilter } from '../rules/rules-schema.ts';
 import { describeSuppression } from '../events/email-suppression.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
 import type { EscalationRequest } from './handoff.ts';
+import { assignVariant } from './experiment-assignment.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from './journey-effects.ts';
 import type { Stage } from './stages.ts';
 
@@ -36,6 +37,10 @@ export interface DeferredNudge {
   awaiting?: string;
   dueAt: number;
   burst?: BurstDetails;
+  /** An experiment's nudge: when its wait started (the variant's delay counts from here)… */
+  from?: number;
+  /** …and the variant drawn (kept: a later rules version may weigh the variants otherwise). */
+  variant?: string;
 }
 
 export interface BurstDetails {
@@ -192,6 +197,39 @@ interface Firing {
   awaiting?: string;
   dueAt: number;
   burst?: BurstDetails;
+  /** When the rule's wait started: the stage reached, the absence's start, the burst. */
+  from?: number;
+  /** The variant drawn when a deferred experiment nudge was first decided. */
+  variant?: string;
+}
+
+/** The rule's own wait: `when.after`, `when.absentAfter`, none for a signal. */
+function ruleWait(rule: NudgeRule): number {
+  if ('stage' in rule.when) return ms(rule.when.after as ms.StringValue);
+  if ('event' in rule.when) return ms(rule.when.absentAfter as ms.StringValue);
+  return 0;
+}
+
+/** A variant's wait: its `after`, else the rule's. */
+const variantWait = (rule: NudgeRule, variant: ExperimentVariant) => (variant.after === undefined ? ruleWait(rule) : ms(variant.after as ms.StringValue));
+
+/*
+ * Experiments came without a journey version (no `patched()`): a rule without `experiment` fires
+ * at `ruleWait` as before, keeps no `from` in its deferral and records no `experiment` on its
+ * decisions, so every recorded history (none holds an experiment) issues the same commands with
+ * the same arguments. A running journey meets an experiment only through a rules version fetched
+ * after the change: new input, decided by the new code, recorded in its history from then on.
+ */
+
+/**
+ * When the rule fires: an experiment fires at its shortest variant's wait, so every developer is
+ * assigned (and recorded) at the same point whatever their variant; a longer variant then waits
+ * on. Assigning at each variant's own wait would leave out of the longer arms everyone who
+ * converted before it, and flatter the shorter ones.
+ */
+function firstWait(rule: NudgeRule): number {
+  if (!('experiment' in rule.action)) return ruleWait(rule);
+  return Math.min(...rule.action.experiment.variants.map((v) => variantWait(rule, v)));
 }
 
 /** A rule's next firing: its key counts the times it acted. */
@@ -208,7 +246,7 @@ function mayAct(state: NudgeState, rule: NudgeRule): boolean {
 function stageFirings(state: NudgeState, rules: NudgeRule[], stage: Stage | null, stageAt: number): Firing[] {
   return rules.flatMap((rule) =>
     'stage' in rule.when && rule.when.stage === stage && mayAct(state, rule)
-      ? [{ rule, nudgeKey: nextKey(state, rule), stage, dueAt: stageAt + ms(rule.when.after as ms.StringValue) }]
+      ? [{ rule, nudgeKey: nextKey(state, rule), stage, dueAt: stageAt + firstWait(rule), from: stageAt }]
       : [],
   );
 }
@@ -224,7 +262,7 @@ function absenceFirings(state: NudgeState, rules: NudgeRule[], evidence: Evidenc
     const since = rule.when.since === undefined ? firstReached(evidence, stages) : evidence[rule.when.since]?.occurredAt;
     if (since === undefined) return [];
     const from = Math.max(Date.parse(since), resumedAt ?? -Infinity);
-    return [{ rule, nudgeKey: nextKey(state, rule), stage: null, awaiting: rule.when.event, dueAt: from + ms(rule.when.absentAfter as ms.StringValue) }];
+    return [{ rule, nudgeKey: nextKey(state, rule), stage: null, awaiting: rule.when.event, dueAt: from + firstWait(rule), from }];
   });
 }
 
@@ -286,9 +324,11 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     const { rule } = firing;
     const segment = segmentOf(state, policy);
     const consume = () => (state.fired[rule.id] = (state.fired[rule.id] ?? 0) + 1);
+    // An experiment's arm, once the developer is in it (past the segment filter): on every decision.
+    let arm: Pick<NudgeDecisionEffect, 'experiment'> = {};
     const skip = (reason: string, template?: string) => {
       consume();
-      decide(firing, 'skipped', { reason, ...(template ? { template } : {}) });
+      decide(firing, 'skipped', { reason, ...(template ? { template } : {}), ...arm });
     };
     // A nudge is due and email is not reaching them: flag them for another channel (a person).
     if (handoff && segment.engagement === 'none') {
@@ -303,15 +343,35 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
       escalations.push({ key: `rule:${firing.nudgeKey}`, criterion: `rule:${rule.id}`, reason: rule.action.escalate.reason, rule: { id: rule.id, version: rules.version } });
       return decide(firing, 'escalated', { reason: rule.action.escalate.reason });
     }
-    const template = templateFor(rule, segment)!;
+    const experiment = 'experiment' in rule.action ? rule.action.experiment : undefined;
+    // The holdout is the experiment's control: in no variant, sent nothing.
+    const variant = experiment && !state.holdout ? (experiment.variants.find((v) => v.id === firing.variant) ?? assignVariant(developerId, experiment)) : undefined;
+    if (experiment) arm = { experiment: { id: experiment.id, variant: variant?.id ?? null } };
+    // Undefined only for the holdout of an experiment, which stops at the holdout check below.
+    const template = experiment ? variant && (variant.send ?? experiment.send)! : templateFor(rule, segment)!;
+    // Only an experiment's firings keep their start in a deferral: other rules' state stays as it was.
+    const from = experiment && firing.from !== undefined ? { from: firing.from, ...(variant ? { variant: variant.id } : {}) } : {};
     if (state.consent.email === 'revoked') return skip('consent', template);
-    if (state.holdout) return skip('holdout', template);
+    if (state.holdout || template === undefined) return skip('holdout', template);
     if (handoff?.stopped) return skip('stopped_by_handoff', template);
     if (handoff?.owned) {
       if (firing.stage === null && firing.awaiting === undefined) return skip('human_owned', template);
       // A stall (or absence) nudge waits for the case to close, then falls due afresh: recorded, not used up.
       (state.heldBack ??= { resumedAt: handoff.resumedAt, nudgeKeys: [] }).nudgeKeys.push(firing.nudgeKey);
-      return decide(firing, 'skipped', { reason: 'human_owned', template });
+      return decide(firing, 'skipped', { reason: 'human_owned', template, ...arm });
+    }
+    const variantDue = variant && firing.from !== undefined ? firing.from + variantWait(rule, variant) : undefined;
+    if (variantDue !== undefined && variantDue > now) {
+      state.deferred = {
+        nudgeKey: firing.nudgeKey,
+        ruleId: rule.id,
+        stage: firing.stage,
+        dueAt: variantDue,
+        ...from,
+        ...(firing.awaiting ? { awaiting: firing.awaiting } : {}),
+        ...(firing.burst ? { burst: firing.burst } : {}),
+      };
+      return decide(firing, 'scheduled', { reason: 'experiment_delay', template, scheduledFor: new Date(variantDue).toISOString(), ...arm });
     }
     if (segment.engagement === 'none') return skip('no_email_engagement', template);
     const window = ms(policy.frequencyCap.per as ms.StringValue);
@@ -323,15 +383,16 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
         ruleId: rule.id,
         stage: firing.stage,
         dueAt: quietEnd,
+        ...from,
         ...(firing.awaiting ? { awaiting: firing.awaiting } : {}),
         ...(firing.burst ? { burst: firing.burst } : {}),
       };
-      return decide(firing, 'scheduled', { reason: 'quiet_hours', template, scheduledFor: new Date(quietEnd).toISOString() });
+      return decide(firing, 'scheduled', { reason: 'quiet_hours', template, scheduledFor: new Date(quietEnd).toISOString(), ...arm });
     }
     consume();
     state.sends++;
     state.sent.push({ nudgeKey: firing.nudgeKey, ruleId: rule.id, at: now });
-    const decision = decide(firing, 'sent', { template });
+    const decision = decide(firing, 'sent', { template, ...arm });
     effects.pop(); // the send activity records the 'sent' row once the message is out
     effects.push({
       type: 'sendNudge',
@@ -355,6 +416,8 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
       ...(deferred.awaiting ? { awaiting: deferred.awaiting } : {}),
       dueAt: deferred.dueAt,
       burst: deferred.burst,
+      ...(deferred.from !== undefined ? { from: deferred.from } : {}),
+      ...(deferred.variant !== undefined ? { variant: deferred.variant } : {}),
     };
     if (deferred.awaiting !== undefined && state.seen?.[deferred.awaiting] !== undefined) {
       state.deferred = undefined;
@@ -407,7 +470,7 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     for (const rule of rules.document.rules) {
       if (!rule.enabled || !('signal' in rule.when) || rule.when.signal !== burst.kind) continue;
       if ((state.fired[rule.id] ?? 0) >= rule.maxPerDeveloper || state.deferred?.ruleId === rule.id) continue;
-      act({ rule, nudgeKey: `${rule.id}#${(state.fired[rule.id] ?? 0) + 1}`, stage: null, dueAt: now, burst });
+      act({ rule, nudgeKey: `${rule.id}#${(state.fired[rule.id] ?? 0) + 1}`, stage: null, dueAt: now, burst, from: now });
     }
   }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
+import { waldDifference } from './proportion-stats.ts';
 
 /**
  * Email engagement segments over signup cohorts (docs/concepts/funnel.md#email-engagement-segments) and the nudge effect: conversion of
@@ -12,8 +13,6 @@ export type Segment = (typeof SEGMENTS)[number];
 
 /** Days after the decision within which a developer must reach a later stage to count as converted. */
 export const EFFECT_WINDOW_DAYS = 14;
-/** Two-sided 95 % normal quantile. */
-const Z95 = 1.959963984540054;
 
 export type SegmentCounts = Record<Segment, number>;
 
@@ -68,12 +67,10 @@ export function developerSegmentSql(developerId: string, threshold: string): str
                   (SELECT count(*) AS n FROM nudge_decisions WHERE developer_id = ${developerId} AND outcome = 'sent' AND decided_at <= $1) sends)`;
 }
 
-/** `p ± z·√(p1(1−p1)/n1 + p2(1−p2)/n2)`: the Wald (normal approximation) interval. */
+/** The Wald interval of the difference of the two groups' rates (proportion-stats.ts). */
 export function differenceOfProportions(a: GroupFigures, b: GroupFigures): Pick<StageEffect, 'difference' | 'ci95'> {
   if (a.rate === null || b.rate === null) return { difference: null, ci95: null };
-  const difference = a.rate - b.rate;
-  const se = Math.sqrt((a.rate * (1 - a.rate)) / a.eligible + (b.rate * (1 - b.rate)) / b.eligible);
-  return { difference, ci95: { low: difference - Z95 * se, high: difference + Z95 * se } };
+  return waldDifference(a.rate, a.eligible, b.rate, b.eligible);
 }
 
 export async function emailEngagement(

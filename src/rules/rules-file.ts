@@ -36,8 +36,8 @@ export interface TemplateFolder {
 }
 
 /**
- * The rules format that also refuses a template the folder does not have, or cannot send (`send:`
- * or a variant's): otherwise the typo shows only when the email is due. The folder is read at
+ * The rules format that also refuses a template the folder does not have, or cannot send (`send:`,
+ * a variant's or an experiment's): otherwise the typo shows only when the email is due. The folder is read at
  * each parse (templates change without a restart).
  */
 export function rulesFormatWithTemplates(templates: TemplateFolder) {
@@ -55,6 +55,14 @@ function unsendableTemplates(document: RulesDocument, templates: TemplateFolder)
     return [{ path, message: `template "${name}" cannot be sent: ${problems.map((p) => `${where(p)}: ${p.message}`).join('; ')}` }];
   };
   return document.rules.flatMap((rule, i) => {
+    if ('experiment' in rule.action) {
+      const { send, variants } = rule.action.experiment;
+      const at = ['rules', i, 'action', 'experiment'];
+      return [
+        ...(send === undefined ? [] : missing([...at, 'send'], send)),
+        ...variants.flatMap((v, j) => (v.send === undefined ? [] : missing([...at, 'variants', j, 'send'], v.send))),
+      ];
+    }
     if (!('send' in rule.action)) return [];
     const { send, variants = [] } = rule.action;
     return [...missing(['rules', i, 'action', 'send'], send), ...variants.flatMap((v, j) => missing(['rules', i, 'action', 'variants', j, 'send'], v.send))];

@@ -37,7 +37,41 @@ export const segmentFilter = z
 
 const templateName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a template name: lower-case letters, digits and dashes');
 
-/** Send a template (the first variant whose segment matches wins), or escalate to a person. */
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an id: lower-case letters, digits and dashes');
+
+/** One arm of an experiment: a template and/or a delay, drawn with a share of `weight`. */
+export const experimentVariant = z.strictObject({
+  id: slug.describe('Unique within the experiment; decisions and metrics record it'),
+  send: templateName.optional().describe("Template in templates/<name>/ (omitted: the experiment's `send`)"),
+  after: duration.optional().describe("Wait this long instead of the rule's `when.after` (`when.absentAfter`; a signal rule: after the burst) before sending"),
+  weight: z.number().positive('must be positive').default(1).describe('Relative share of the developers drawn (not in the holdout); default 1'),
+});
+
+/**
+ * A randomised test between variants: each developer not in the holdout is assigned one, for good,
+ * by a hash of their id and the experiment id (weights as shares); the metrics compare each
+ * variant's conversion to `goal` within `window` with the holdout's (docs/concepts/nudges.md#experiments).
+ */
+export const experiment = z
+  .strictObject({
+    id: slug.describe('Unique across the rules; stable: renaming it restarts the assignment'),
+    goal: stageId.describe('The stage whose reaching counts as converted, a stage of the funnel in force'),
+    window: duration.describe('How long after assignment reaching `goal` still counts'),
+    send: templateName.optional().describe('Template for the variants that name none'),
+    variants: z.array(experimentVariant).min(2, 'an experiment needs at least two variants').describe('The arms, in order (the first is the baseline when there is no holdout)'),
+  })
+  .superRefine((exp, ctx) => {
+    const seen = new Set<string>();
+    exp.variants.forEach((variant, index) => {
+      if (seen.has(variant.id)) ctx.addIssue({ code: 'custom', path: ['variants', index, 'id'], message: `duplicate variant id "${variant.id}"` });
+      seen.add(variant.id);
+      if (variant.send === undefined && exp.send === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['variants', index, 'send'], message: 'needs a template: give the variant `send`, or the experiment one' });
+      }
+    });
+  });
+
+/** Send a template (the first variant whose segment matches wins), run an experiment, or escalate to a person. */
 const action = z.union([
   z.strictObject({
     send: templateName.describe('Template in templates/<name>/'),
@@ -46,6 +80,7 @@ const action = z.union([
       .optional()
       .describe('Templates for particular segments, first match wins; otherwise `send`'),
   }),
+  z.strictObject({ experiment: experiment.describe('Test variants (templates and/or delays) against each other and the holdout') }),
   z.strictObject({ escalate: z.strictObject({ reason: z.string().min(1) }).describe('Hand the developer to a person (the handoff policy decides where)') }),
 ]);
 
@@ -78,7 +113,7 @@ export const nudgeRule = z.strictObject({
   enabled: z.boolean().default(true).describe('false: the rule is kept but never acts'),
   when: trigger.describe('When the rule fires: a stall in a stage, an error burst, or an event still absent some time after a stage'),
   segments: segmentFilter.optional().describe('Only for these developers (omitted: everyone): every dimension given must contain theirs'),
-  action: action.describe('What to do: send a template (or a segment-specific variant), or escalate'),
+  action: action.describe('What to do: send a template (or a segment-specific variant), run an experiment between templates and/or delays, or escalate'),
   maxPerDeveloper: z.int().min(1).default(1).describe('How many times this rule may act for one developer'),
 });
 
@@ -125,9 +160,15 @@ export const rulesDocument = z
       .describe('The nudge rules; ids must be unique')
       .superRefine((rules, ctx) => {
         const seen = new Set<string>();
+        const experiments = new Set<string>();
         rules.forEach((rule, index) => {
           if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id "${rule.id}"` });
           seen.add(rule.id);
+          if (!('experiment' in rule.action)) return;
+          const { id } = rule.action.experiment;
+          // Assignment hashes the experiment id: two rules sharing one would draw the same arms.
+          if (experiments.has(id)) ctx.addIssue({ code: 'custom', path: [index, 'action', 'experiment', 'id'], message: `duplicate experiment id "${id}"` });
+          experiments.add(id);
         });
       }),
   })
@@ -137,6 +178,8 @@ export type NudgeRule = z.output<typeof nudgeRule>;
 export type NudgePolicy = z.output<typeof nudgePolicy>;
 export type RulesDocument = z.output<typeof rulesDocument>;
 export type SegmentFilter = z.output<typeof segmentFilter>;
+export type Experiment = z.output<typeof experiment>;
+export type ExperimentVariant = z.output<typeof experimentVariant>;
 
 /** A rules version as the engine sees it. */
 export interface ActiveRules {

@@ -211,4 +211,45 @@ describe('onramp rules diff / apply / history (through the API)', () => {
     expect(bad.stderr).toContain('<version> must be a positive integer');
     expect(await harness.count('rule_versions')).toBe(3);
   });
+
+  it("promotes an experiment's winner: the rule sends that variant only (its delay as the rule's wait), applied and audited as a rules version", async () => {
+    const experiment = shipped.replace(
+      /action:\n\s+send: first-call-help\n\s+variants:\n(?:\s+- when: .*\n\s+send: .*\n)+/,
+      `action:
+      experiment:   # which first email gets a first call
+        id: subject-test
+        goal: first_api_call
+        window: 7d
+        variants:
+          - { id: a, send: first-call-help, weight: 50 }
+          - { id: b, send: first-call-guided, after: 48h, weight: 50 }
+`,
+    );
+    expect((await apply('rules', file('experiment.yaml', experiment), 'test the guided email')).code).toBe(0);
+    const unknown = await onramp(['rules', 'promote', 'subject-test', 'c', '--url', url, '--author', 'ada', '--reason', 'x']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('experiment "subject-test" has no variant "c" (variants: a, b): nothing applied, the running version 4 is unchanged\n');
+    const noExperiment = await onramp(['rules', 'promote', 'nope', 'a', '--url', url, '--author', 'ada', '--reason', 'x']);
+    expect(noExperiment.stderr).toMatch(/^no experiment "nope" in the rules in force \(experiments: subject-test\)/);
+    expect(await harness.count('rule_versions')).toBe(4);
+
+    const run = await onramp(['rules', 'promote', 'subject-test', 'b', '--url', url, '--author', 'ada', '--reason', 'b converts better (p = 0.01)']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^applied as version 5 \(ada: promote subject-test\/b: b converts better \(p = 0.01\)\)$/m);
+    const read = async (path: string) => (await harness.app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json();
+    const running = await read('/v1/rules');
+    // Only the promotion changed: the action and the rule's wait; every other line (comments too) as it was.
+    expect(running.source).toBe(
+      experiment
+        .replace(/action:\n\s+experiment:[^]*?weight: 50 }\n(?=\n)/, 'action: { send: first-call-guided }\n')
+        .replace('when: { stage: credential_provisioned, after: 24h }', 'when: { stage: credential_provisioned, after: 48h }'),
+    );
+    expect(running.document.rules[0]).toMatchObject({ id: 'first-call-help', when: { stage: 'credential_provisioned', after: '48h' }, action: { send: 'first-call-guided' } });
+    const audit = await read('/v1/audit?action=rules.applied&limit=1');
+    expect(audit.entries[0]).toMatchObject({ actor: 'ada', subject: 'rules v5', reason: 'promote subject-test/b: b converts better (p = 0.01)' });
+    expect(audit.entries[0].diff).toContain('+    action: { send: first-call-guided }');
+    const again = await onramp(['rules', 'promote', 'subject-test', 'b', '--url', url, '--author', 'ada', '--reason', 'twice']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^no experiment "subject-test" in the rules in force/);
+  });
 });

@@ -3,8 +3,10 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readMessages } from '../../src/api/read-messages.ts';
 import type { Database } from '../../src/db/database.ts';
 import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { assignVariant } from '../../src/journey/experiment-assignment.ts';
 import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
@@ -127,6 +129,60 @@ describe.each(databaseBackends())('nudges under the time-skipping server, delive
   // Each test starts from the shipped rules without quiet hours (a test may store other rules).
   beforeEach(async () => {
     await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'no quiet hours for these tests');
+  });
+
+  it("an experiment: each developer gets their variant's template at their variant's delay, all assigned at the shortest; the holdout none", async () => {
+    const experiment = {
+      id: 'subject-test',
+      goal: 'first_api_call',
+      window: '7d',
+      variants: [
+        { id: 'a', send: 'first-call-help' },
+        { id: 'b', send: 'first-call-guided', after: '48h' },
+      ],
+    };
+    await applyRules({ quietHours: { start: '00:00', end: '00:00' } }, 'test two first emails', (doc) => {
+      doc.rules = [{ id: 'first-call-help', when: { stage: 'credential_provisioned', after: '24h' }, action: { experiment } }];
+    });
+    /** A developer outside the holdout whom the experiment draws into `variant`. */
+    const inVariant = async (variant: string) => {
+      for (;;) {
+        const id = await developer();
+        if (assignVariant(id, { id: experiment.id, variants: experiment.variants.map((v) => ({ ...v, weight: 1 })) }).id === variant) return id;
+      }
+    };
+    let n = 0;
+    while (holdoutBucket(`dev_experiment_holdout_${n}`) >= 1000) n++;
+    const [a, b, held] = [await inVariant('a'), await inVariant('b'), `dev_experiment_holdout_${n}`];
+    await db.pool.query('INSERT INTO developers (id, email) VALUES ($1, $2)', [held, `${held}@example.com`]);
+    const now = await env.currentTimeMs();
+    for (const id of [a, b, held]) await signal(id, [signup(id, now), key(id, now)]);
+    await env.sleep(25 * HOUR);
+    await settle();
+    await mailArrives(a, 1);
+    expect(mailTo(b)).toHaveLength(0);
+    await env.sleep(24 * HOUR);
+    await settle();
+    await mailArrives(b, 1);
+    expect(mailTo(held)).toHaveLength(0);
+    const arms = async (id: string) =>
+      (
+        await db.pool.query<{ outcome: string; reason: string | null; template: string | null; experiment_id: string; variant_id: string | null; decided_at: Date }>(
+          'SELECT outcome, reason, template, experiment_id, variant_id, decided_at FROM nudge_decisions WHERE developer_id = $1 ORDER BY id',
+          [id],
+        )
+      ).rows.map((r) => [r.outcome, r.reason, r.template, r.experiment_id, r.variant_id, Math.round((r.decided_at.getTime() - now) / HOUR)]);
+    expect(await arms(a)).toEqual([['sent', null, 'first-call-help', 'subject-test', 'a', 24]]);
+    expect(await arms(b)).toEqual([
+      ['scheduled', 'experiment_delay', 'first-call-guided', 'subject-test', 'b', 24],
+      ['sent', null, 'first-call-guided', 'subject-test', 'b', 48],
+    ]);
+    expect(await arms(held)).toEqual([['skipped', 'holdout', null, 'subject-test', null, 24]]);
+    // The developer's messages show the arm of each decision.
+    expect((await readMessages(db.prisma, b)).map((m) => [m.outcome, m.experiment])).toEqual([
+      ['scheduled', { id: 'subject-test', variant: 'b' }],
+      ['sent', { id: 'subject-test', variant: 'b' }],
+    ]);
   });
 
   it('a stalled developer gets the segment template after 24 h and a different nudge at 72 h, nothing before', async () => {

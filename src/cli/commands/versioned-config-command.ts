@@ -219,6 +219,38 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
       return 0;
     },
 
+    /**
+     * A change computed from the running version's source (`rules promote`), applied as the next
+     * version with the author and reason given (the revision's own reason first). Exit 1 when the
+     * revision or the API refuses it: nothing applied.
+     */
+    async revise(
+      config: Config,
+      options: ApiOptions & { author: string; reason: string },
+      revision: (source: string) => { ok: true; source: string; reason: string } | { ok: false; message: string },
+    ): Promise<number> {
+      const call = api(config, options);
+      const current = await call('GET', apiPath);
+      if (current.status !== 200) throw failure(current.status, current.body);
+      const running = current.body as VersionBody;
+      const revised = revision(running.source);
+      if (!revised.ok) {
+        err(`${revised.message}: nothing applied, the running version ${running.version} is unchanged`);
+        return 1;
+      }
+      const result = await call('PUT', apiPath, { source: revised.source, author: options.author, reason: `${revised.reason}: ${options.reason}` });
+      if (result.status === 400) {
+        for (const error of (result.body as { errors?: ConfigFileError[] }).errors ?? []) out(formatError(error));
+        err(`rejected: nothing applied, the running version ${running.version} is unchanged`);
+        return 1;
+      }
+      if (result.status !== 200 && result.status !== 201) throw failure(result.status, result.body);
+      const applied = result.body as VersionBody;
+      out(`applied as version ${applied.version} (${applied.author}: ${applied.reason})`);
+      out(applied.diff ?? '');
+      return 0;
+    },
+
     /** `show [--version n]`: the running version (or one), its source after a header line. */
     async show(config: Config, options: ApiOptions & { version?: number; json?: boolean }): Promise<void> {
       const result = await api(config, options)('GET', options.version === undefined ? apiPath : `${apiPath}/versions/${options.version}`);
@@ -249,23 +281,30 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
   };
 }
 
+/** Runs a subcommand's work: its exit code, or an expected failure's message and code. */
+export const runConfigAction = (work: () => Promise<number | void>) =>
+  work().then(
+    (code) => {
+      process.exitCode = code ?? 0;
+    },
+    (error: unknown) => {
+      if (!(error instanceof CliFailure)) throw error;
+      err(error.message);
+      process.exitCode = error.exitCode;
+    },
+  );
+
+/** The options of a subcommand that goes through the HTTP API. */
+export const withApiOptions = (sub: Command) =>
+  sub.option('--url <url>', API_URL_HELP).option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+
 /** Adds `<name> validate|diff|apply|rollback|history` to the program; returns `<name>` for more subcommands. */
 export function versionedConfigCommand<S extends z.ZodType>(program: Command, spec: VersionedConfigCommandSpec<S>): Command {
   const actions = versionedConfigActions(spec);
   const { label } = spec.format;
   const command = program.command(spec.name).description(spec.description);
-  const run = (work: () => Promise<number | void>) =>
-    work().then(
-      (code) => {
-        process.exitCode = code ?? 0;
-      },
-      (error: unknown) => {
-        if (!(error instanceof CliFailure)) throw error;
-        err(error.message);
-        process.exitCode = error.exitCode;
-      },
-    );
-  const withApi = (sub: Command) => sub.option('--url <url>', API_URL_HELP).option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+  const run = runConfigAction;
+  const withApi = withApiOptions;
 
   command
     .command('validate <file>')

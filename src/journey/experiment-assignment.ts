@@ -1,0 +1,37 @@
+import type { Experiment, ExperimentVariant } from '../rules/rules-schema.ts';
+
+/**
+ * Which variant of an experiment a developer gets: drawn once and for good from a hash of the
+ * experiment id and the developer id, so the journey needs no stored draw and every replay draws
+ * the same. Pure (the workflow sandbox runs it): no clock, no crypto module.
+ *
+ * Not `holdoutBucket`: that is FNV-1a of the developer id alone, whose low bits a suffix barely
+ * changes, so an assignment derived from it would correlate with being held out. Here the
+ * experiment id comes first and the result goes through MurmurHash3's finaliser, whose every
+ * output bit depends on every input bit.
+ */
+export function experimentDraw(developerId: string, experimentId: string): number {
+  const key = `${experimentId}\u0000${developerId}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) / 2 ** 32;
+}
+
+/** The variant whose share of the weights the developer's draw falls in. */
+export function assignVariant(developerId: string, experiment: Pick<Experiment, 'id' | 'variants'>): ExperimentVariant {
+  const total = experiment.variants.reduce((sum, v) => sum + v.weight, 0);
+  let point = experimentDraw(developerId, experiment.id) * total;
+  for (const variant of experiment.variants) {
+    if (point < variant.weight) return variant;
+    point -= variant.weight;
+  }
+  return experiment.variants.at(-1)!; // rounding at the very top
+}

@@ -15,6 +15,7 @@ const decision = (over: Partial<JourneyReadModel['messages'][number]>): JourneyR
   inputs: {},
   decidedAt: '2026-11-02T10:00:00.000Z',
   scheduledFor: null,
+  experiment: null,
   email: null,
   ...over,
 });

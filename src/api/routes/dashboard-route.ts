@@ -40,7 +40,10 @@ export const dashboardRoute: FastifyPluginAsync = async (app) => {
   );
   app.get(
     '/dashboard/emails',
-    { config: { static: true }, schema: { summary: 'The email templates page (HTML)', response: { 200: { description: 'the page', content: { 'text/html': { schema: z.string() } } } } } },
+    {
+      config: { static: true },
+      schema: { summary: 'The email templates page (HTML)', response: { 200: { description: 'the page', content: { 'text/html': { schema: z.string() } } } } },
+    },
     async (_request, reply) => reply.type('text/html; charset=utf-8').send(emails),
   );
   app.get('/dashboard/chart.js', { schema: { hide: true } }, async (_request, reply) =>

@@ -295,8 +295,7 @@ export const runConfigAction = (work: () => Promise<number | void>) =>
   );
 
 /** The options of a subcommand that goes through the HTTP API. */
-export const withApiOptions = (sub: Command) =>
-  sub.option('--url <url>', API_URL_HELP).option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
+export const withApiOptions = (sub: Command) => sub.option('--url <url>', API_URL_HELP).option('--key <key>', 'admin key (default ONRAMP_ADMIN_KEY or $ONRAMP_DATA_DIR/admin-key)');
 
 /** Adds `<name> validate|diff|apply|rollback|history` to the program; returns `<name>` for more subcommands. */
 export function versionedConfigCommand<S extends z.ZodType>(program: Command, spec: VersionedConfigCommandSpec<S>): Command {

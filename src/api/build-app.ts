@@ -36,6 +36,7 @@ import { WebhookStore } from '../webhooks/webhook-store.ts';
 import { unsubscribeRoute } from './routes/unsubscribe-route.ts';
 import { templatesRoute } from './routes/templates-route.ts';
 import { feedbackRoute } from './routes/feedback-route.ts';
+import { changesRoute } from './routes/changes-route.ts';
 import { trackingRoute } from './routes/tracking-route.ts';
 import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
@@ -229,6 +230,7 @@ export async function buildApp({
   });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(changesRoute, { pool: db.pool, funnel, adminKeys, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(experimentMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(organizationsRoute, { pool: db.pool, prisma, readKeys: [...metricsKeys, ...adminKeys], funnel });

@@ -20,7 +20,9 @@ export type AuditAction =
   | 'developer.deleted'
   | 'webhook.created'
   | 'webhook.deleted'
-  | 'webhook.secret_rotated';
+  | 'webhook.secret_rotated'
+  | 'annotation.created'
+  | 'annotation.deleted';
 
 export interface AuditRecord {
   actor: string;

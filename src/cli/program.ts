@@ -14,6 +14,7 @@ import { funnelCommand } from './commands/funnel.ts';
 import { policyCommand } from './commands/policy.ts';
 import { rulesCommand } from './commands/rules.ts';
 import { templatesCommand } from './commands/templates.ts';
+import { annotationsCommand } from './commands/annotations.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   funnelCommand(program);
   rulesCommand(program);
   templatesCommand(program);
+  annotationsCommand(program);
   policyCommand(program);
   simulateCommand(program);
   keysCommand(program);

@@ -21,3 +21,23 @@ export const localeTag = z
 
 /** An email preference category's id (templates/email.yaml, `consent.updated`'s `categories`). */
 export const EMAIL_CATEGORY_ID = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** A name as a source reports it, fit for `developer.signed_up`'s `name`: trimmed, at most 200 characters; none when blank. */
+export function profileName(...parts: unknown[]): string | undefined {
+  const name = parts
+    .filter((p): p is string => typeof p === 'string')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .join(' ');
+  return name === '' ? undefined : name.slice(0, 200);
+}
+
+/**
+ * A locale as a source reports it (`en_US`, `fr-ca`), canonicalised for `developer.signed_up`'s
+ * `locale`; none when it is no language tag (a source's odd value must not cost the signup).
+ */
+export function profileLocale(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = localeTag.safeParse(value.trim().replaceAll('_', '-'));
+  return parsed.success ? parsed.data : undefined;
+}

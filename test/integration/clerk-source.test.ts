@@ -32,7 +32,7 @@ describe.each(databaseBackends())('/v1/sources/clerk (%s)', (backend) => {
     });
   };
   const developer = async (id: string) =>
-    (await t.db.pool.query('SELECT email, account_type, acquisition_channel, org_id, timezone, signed_up_at FROM developers WHERE id = $1', [id])).rows[0];
+    (await t.db.pool.query('SELECT email, account_type, acquisition_channel, org_id, timezone, name, locale, signed_up_at FROM developers WHERE id = $1', [id])).rows[0];
   const stored = async (id: string) => (await t.db.pool.query('SELECT type, developer_id FROM events WHERE id = $1', [id])).rows;
 
   beforeAll(async () => {
@@ -55,6 +55,9 @@ describe.each(databaseBackends())('/v1/sources/clerk (%s)', (backend) => {
       acquisition_channel: 'other',
       org_id: null,
       timezone: null,
+      // Clerk's first and last names: emails greet by the first.
+      name: 'Example Example',
+      locale: null,
       signed_up_at: new Date(1654012591514),
     });
     expect(await stored('clerk:msg_2Fz1')).toEqual([{ type: 'developer.signed_up', developer_id: '567772' }]);
@@ -71,10 +74,16 @@ describe.each(databaseBackends())('/v1/sources/clerk (%s)', (backend) => {
       id: 'user_meta',
       external_id: null,
       public_metadata: { accountType: 'organization', orgId: 'org_acme' },
-      unsafe_metadata: { acquisitionChannel: 'listing_site', timezone: 'Europe/Paris', accountType: 'nonsense' },
+      unsafe_metadata: { acquisitionChannel: 'listing_site', timezone: 'Europe/Paris', accountType: 'nonsense', locale: 'fr_FR' },
     };
     expect((await deliver(user, { svixId: 'msg_meta' })).json()).toEqual({ accepted: 1, duplicates: 0 });
-    expect(await developer('user_meta')).toMatchObject({ account_type: 'organization', org_id: 'org_acme', acquisition_channel: 'listing_site', timezone: 'Europe/Paris' });
+    expect(await developer('user_meta')).toMatchObject({
+      account_type: 'organization',
+      org_id: 'org_acme',
+      acquisition_channel: 'listing_site',
+      timezone: 'Europe/Paris',
+      locale: 'fr-FR',
+    });
   });
 
   it('refuses a tampered, stale or unsigned delivery with a 401, and stores nothing', async () => {

@@ -66,6 +66,8 @@ describe.each(databaseBackends())('/v1/sources/segment (%s)', (backend) => {
           userId: 'dev_seg',
           timestamp: at(0),
           traits: { email: 'ada@example.com', accountType: 'organization', company: { id: 'org_seg' }, acquisitionChannel: 'referral', timezone: 'Europe/Berlin', name: 'Ada' },
+          // A library's own locale, written with an underscore: read as a language tag.
+          context: { locale: 'de_DE' },
         }),
       () => analytics.page({ messageId: 'm-page', userId: 'dev_seg', name: 'Quickstart', properties: { path: '/docs/quickstart' }, timestamp: at(1) }),
       () => analytics.track({ messageId: 'm-key', userId: 'dev_seg', event: 'API Key Created', properties: { api_key: 'key_seg', mode: 'test' }, timestamp: at(2) }),
@@ -93,8 +95,16 @@ describe.each(databaseBackends())('/v1/sources/segment (%s)', (backend) => {
     ]);
     expect(events[2]!.properties).toEqual({ apiKey: 'key_seg', mode: 'test' });
     expect(events[1]!.properties).toMatchObject({ path: '/docs/quickstart', name: 'Quickstart' });
-    const [profile] = await rows('SELECT email, account_type, org_id, acquisition_channel, timezone FROM developers WHERE id = $1', 'dev_seg');
-    expect(profile).toEqual({ email: 'ada@example.com', account_type: 'organization', org_id: 'org_seg', acquisition_channel: 'referral', timezone: 'Europe/Berlin' });
+    const [profile] = await rows('SELECT email, account_type, org_id, acquisition_channel, timezone, name, locale FROM developers WHERE id = $1', 'dev_seg');
+    expect(profile).toEqual({
+      email: 'ada@example.com',
+      account_type: 'organization',
+      org_id: 'org_seg',
+      acquisition_channel: 'referral',
+      timezone: 'Europe/Berlin',
+      name: 'Ada',
+      locale: 'de-DE',
+    });
     // The api_key → developer join, and the stages the mapped events prove.
     expect(await rows('SELECT developer_id FROM api_keys WHERE api_key = $1', 'key_seg')).toEqual([{ developer_id: 'dev_seg' }]);
     const stages = await rows(`SELECT stage, event_id FROM stage_evidence WHERE developer_id = $1 ORDER BY stage`, 'dev_seg');

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { profileLocale, profileName } from '../../events/profile-fields.ts';
 import { ACCOUNT_TYPES, ACQUISITION_CHANNELS } from '../../rules/rules-schema.ts';
 
 /**
  * Clerk's `user.created` webhook as a `developer.signed_up`: the developer is the user's
  * `external_id` (your own id, when your sign-up flow sets one) or else Clerk's user id; the email
- * is the primary address; account type, acquisition channel, organisation and time zone come from
+ * is the primary address, the name the user's first and last names; account type, acquisition
+ * channel, organisation, time zone and locale come from
  * the user's public (else unsafe) metadata when they hold valid values — Clerk knows none of them —
  * else the account is `individual` and the channel `other` (unknown).
  */
@@ -17,6 +19,8 @@ export const clerkUserCreated = z.object({
   data: z.object({
     id: z.string().min(1).max(200),
     external_id: z.string().min(1).max(200).nullish(),
+    first_name: z.string().nullish(),
+    last_name: z.string().nullish(),
     created_at: z.number().int().nonnegative(),
     primary_email_address_id: z.string().nullish(),
     email_addresses: z.array(z.object({ id: z.string(), email_address: z.string() })).default([]),
@@ -41,6 +45,8 @@ export function signupFromClerkUser(svixId: string, { data }: ClerkUserCreated):
   };
   const orgId = pick('orgId');
   const timezone = pick('timezone');
+  const name = profileName(data.first_name, data.last_name);
+  const locale = profileLocale(pick('locale'));
   return {
     id: clerkEventId(svixId),
     type: 'developer.signed_up',
@@ -52,6 +58,8 @@ export function signupFromClerkUser(svixId: string, { data }: ClerkUserCreated):
       acquisitionChannel: pick('acquisitionChannel', ACQUISITION_CHANNELS) ?? 'other',
       ...(orgId === undefined ? {} : { orgId }),
       ...(timezone === undefined ? {} : { timezone }),
+      ...(name === undefined ? {} : { name }),
+      ...(locale === undefined ? {} : { locale }),
     },
   };
 }

@@ -39,15 +39,25 @@ const segmentMappingDocument = z.strictObject({
           orgId: trait('company.id'),
           acquisitionChannel: trait('acquisitionChannel'),
           timezone: trait('timezone'),
+          name: trait('name'),
+          locale: trait('locale'),
         })
-        .default({ email: 'email', accountType: 'accountType', orgId: 'company.id', acquisitionChannel: 'acquisitionChannel', timezone: 'timezone' }),
+        .default({
+          email: 'email',
+          accountType: 'accountType',
+          orgId: 'company.id',
+          acquisitionChannel: 'acquisitionChannel',
+          timezone: 'timezone',
+          name: 'name',
+          locale: 'locale',
+        }),
       otherwise: eventType
         .refine((type) => !isBuiltInEventType(type), 'must be a custom type: a built-in one has its own schema')
         .default('developer.identified')
         .describe('the custom type an identify is stored as when it is not the developer’s signup'),
     })
     .default({
-      traits: { email: 'email', accountType: 'accountType', orgId: 'company.id', acquisitionChannel: 'acquisitionChannel', timezone: 'timezone' },
+      traits: { email: 'email', accountType: 'accountType', orgId: 'company.id', acquisitionChannel: 'acquisitionChannel', timezone: 'timezone', name: 'name', locale: 'locale' },
       otherwise: 'developer.identified',
     }),
 });

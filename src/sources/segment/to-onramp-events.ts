@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { FieldError } from '../../api/error-handler.ts';
 import { ingestEvent, type IngestEvent } from '../../events/event-schemas.ts';
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../../events/event-type.ts';
+import { profileLocale, profileName } from '../../events/profile-fields.ts';
 import { formatPath } from '../../rules/config-file.ts';
 import type { SegmentMapping } from './segment-mapping.ts';
 import type { SegmentMessage } from './segment-messages.ts';
@@ -88,12 +89,20 @@ function draftOf(m: SegmentMessage, mapping: SegmentMapping, signups: Set<string
     acquisitionChannel: valueAt(m.traits, traitOf.acquisitionChannel),
     timezone: valueAt(m.traits, traitOf.timezone) ?? m.context?.timezone,
   };
+  // Segment's spec traits: `name`, else `firstName` and `lastName`; the locale from the traits, else the library's context.
+  const name = profileName(valueAt(m.traits, traitOf.name)) ?? profileName(m.traits.firstName, m.traits.lastName);
+  const locale = profileLocale(valueAt(m.traits, traitOf.locale) ?? m.context?.locale);
   const complete = profile.email !== undefined && profile.accountType !== undefined && profile.acquisitionChannel !== undefined;
   const signup = complete && m.userId !== undefined && !signups.has(m.userId);
   if (signup) signups.add(m.userId!);
   const defined = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
   return {
-    event: { ...common(m, receivedAt), type: signup ? 'developer.signed_up' : mapping.identify.otherwise, properties: signup ? { ...m.traits, ...defined } : m.traits },
+    event: {
+      ...common(m, receivedAt),
+      type: signup ? 'developer.signed_up' : mapping.identify.otherwise,
+      // A name or locale the signup cannot take as it is (too long, no language tag) is fitted or left out, never the reason to refuse it.
+      properties: signup ? { ...withoutKeys(m.traits, [traitOf.name, traitOf.locale]), ...defined, ...(name ? { name } : {}), ...(locale ? { locale } : {}) } : m.traits,
+    },
     sourceOf: (path) =>
       path[0] === 'properties' && typeof path[1] === 'string'
         ? ['traits', ...(traitOf[path[1] as keyof typeof traitOf] ?? path[1]).split('.'), ...(path.slice(2) as Path)]
@@ -129,6 +138,11 @@ function sourceOf(renames: Record<string, string>, typeField = 'type') {
 }
 
 /** A value at a dotted path (`company.id`). */
+/** The object without its top-level keys named by these trait paths (a dotted path's value is nested: it cannot collide). */
+function withoutKeys(object: Record<string, unknown>, paths: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([key]) => !paths.includes(key)));
+}
+
 function valueAt(object: Record<string, unknown>, path: string): unknown {
   let value: unknown = object;
   for (const key of path.split('.')) {

@@ -64,9 +64,18 @@ export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void
       jsonb_build_object('stage', 'credential_provisioned', 'holdout', seed_u(g, 50) < 0.1), reached_at + interval '24 hours'
     FROM (SELECT developer_id, reached_at, substr(developer_id, 6)::int AS g FROM journey_stages WHERE stage = 'credential_provisioned' AND developer_id LIKE 'seed\\_%') k
     WHERE seed_u(g, 51) < 0.33 AND reached_at + interval '24 hours' <= now()`);
+  // Each sent decision's email, opened by two in five (by Message-ID), a tenth of those answering "was this helpful?".
+  await q(`INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, transport, status, message_id, sent_at)
+    SELECT developer_id || '/' || nudge_key, developer_id, rule_id, rule_version, template, developer_id || '@example.com', 'Make your first API call', '', '', 'outbox', 'sent',
+      '<' || developer_id || '@seed>', decided_at
+    FROM nudge_decisions WHERE decision_key LIKE 'seed\\_%/seed1' AND outcome = 'sent'`);
   await q(`INSERT INTO events (id, type, developer_id, occurred_at, properties)
-    SELECT 'seed_open_' || developer_id, 'email.opened', developer_id, decided_at + interval '3 hours', '{}'::jsonb
+    SELECT 'seed_open_' || developer_id, 'email.opened', developer_id, decided_at + interval '3 hours', jsonb_build_object('messageId', '<' || developer_id || '@seed>')
     FROM nudge_decisions WHERE decision_key LIKE 'seed\\_%/seed1' AND outcome = 'sent' AND seed_u(substr(developer_id, 6)::int, 52) < 0.4`);
+  await q(`INSERT INTO events (id, type, developer_id, occurred_at, properties)
+    SELECT 'seed_feedback_' || developer_id, 'email.feedback', developer_id, occurred_at + interval '1 minute',
+      jsonb_build_object('messageId', properties->>'messageId', 'helpful', seed_u(substr(developer_id, 6)::int, 53) < 0.7)
+    FROM events WHERE id LIKE 'seed\\_open\\_%' AND seed_u(substr(developer_id, 6)::int, 54) < 0.1`);
   // A handoff case for one in twenty-five who got a key, some claimed and resolved (most of those with a friction).
   await q(`INSERT INTO handoffs (id, developer_id, status, criterion, owner, level, opened_at, claimed_at, closed_at, outcome, friction, sla_breached, revision, view)
     SELECT developer_id || '/h1', developer_id, st, 'stall:no-first-call', CASE WHEN st <> 'open' THEN 'U0AGENT' END, 1, opened,

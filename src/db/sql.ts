@@ -48,3 +48,13 @@ export async function withTransaction<T>(
     client.release();
   }
 }
+
+/**
+ * A read whose plan the estimates make look costly (per-row subqueries) but which runs in a few
+ * hundred milliseconds: PostgreSQL's JIT would first compile it for about a second (measured at
+ * 100,000 developers: GET /v1/metrics/emails 1,952 ms with JIT, 312 ms without). JIT is off for
+ * this statement's read-only transaction only.
+ */
+export function queryWithoutJit<T>(pool: pg.Pool, text: string, params: unknown[]): Promise<T[]> {
+  return withTransaction(pool, (sql) => sql<T>(text, ...params), { begin: 'BEGIN READ ONLY; SET LOCAL jit = off' });
+}

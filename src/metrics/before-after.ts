@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
+import { queryWithoutJit } from '../db/sql.ts';
 import { stageRowsSql } from './metrics-query.ts';
 import { waldDifference, type Interval } from './proportion-stats.ts';
 
@@ -54,7 +55,8 @@ export async function beforeAfter(pool: pg.Pool, { version, document }: FunnelVe
   const day = 86_400_000;
   const beforeFrom = new Date(query.at.getTime() - query.spanDays * day);
   const afterTo = new Date(query.at.getTime() + query.spanDays * day);
-  const { rows } = await pool.query<{ grp: 'before' | 'after'; entered: string; converted: string; pending: string }>(
+  const rows = await queryWithoutJit<{ grp: 'before' | 'after'; entered: string; converted: string; pending: string }>(
+    pool,
     `WITH entered AS (
        SELECT js.developer_id, js.reached_at, CASE WHEN js.reached_at < $2 THEN 'before' ELSE 'after' END AS grp,
               EXISTS (SELECT 1 FROM journey_stages n

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { stageIds, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { EFFECT_WINDOW_DAYS } from './email-engagement.ts';
+import { queryWithoutJit } from '../db/sql.ts';
 import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /**
@@ -52,7 +53,8 @@ export async function emailReport(pool: pg.Pool, filter: DeveloperFilter, { vers
   const engaged = (type: string, extra = '') =>
     `EXISTS (SELECT 1 FROM events e WHERE e.developer_id = em.developer_id AND e.type = '${type}' AND e.properties->>'messageId' = em.message_id
                 AND e.occurred_at <= $1 AND NOT coalesce((e.properties->>'machine')::boolean, false) ${extra})`;
-  const { rows } = await pool.query<Row>(
+  const rows = await queryWithoutJit<Row>(
+    pool,
     `WITH devs AS (${developers}),
           sent AS MATERIALIZED (
             SELECT em.rule_id, em.template, em.sent_at,

@@ -4,6 +4,7 @@ import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
 import { developerSegmentSql, type Segment } from './email-engagement.ts';
+import type { Position } from './stagnation-risk.ts';
 import { filteredDevelopersSql, furthestStageFirstSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
@@ -105,13 +106,13 @@ interface Row {
   stall: number | null;
 }
 
-/** The order of the list: by id, or riskiest first (unavailable last, ties by id), from `risks` (every developer's, by id). */
-export type DeveloperOrder = { by: 'id'; after?: string } | { by: 'risk'; after?: { id: string; risk: number } };
+/** The order of the list: by id, or riskiest first (unavailable last, ties by id) from `risks`, every developer's by id. */
+export type DeveloperOrder = { by: 'id'; after?: string } | { by: 'risk'; risks: ReadonlyMap<string, number | null>; after?: { id: string; risk: number } };
 
 /**
  * A developer's stage is the latest in the funnel's order they reached by asOf (a stage the funnel
  * does not hold, only without any it does). `stalls`: the escalation policy's criteria in force;
- * `risks`: every developer's stagnation risk (absent: none).
+ * `riskOf`: the stagnation risk of a developer at a position (stagnation-risk.ts).
  */
 export async function listDevelopers(
   pool: pg.Pool,
@@ -120,7 +121,7 @@ export async function listDevelopers(
   stalls: readonly StallCriterion[],
   list: DeveloperListFilter,
   limit: number,
-  risks: ReadonlyMap<string, number | null>,
+  riskOf: (position: Position) => number | null,
   order: DeveloperOrder = { by: 'id' },
 ): Promise<DeveloperPage> {
   const params: unknown[] = [];
@@ -137,8 +138,9 @@ export async function listDevelopers(
     const [lastRisk, lastId] = [add(order.after.risk), add(order.after.id)];
     where.push(`(${risk} < ${lastRisk}::float8 OR (${risk} = ${lastRisk}::float8 AND x.id > ${lastId}))`);
   }
-  // Only the sort needs every developer's risk in the query; otherwise the page's are looked up after.
-  const riskJoin = byRisk ? `LEFT JOIN unnest(${add([...risks.keys()])}::text[], ${add([...risks.values()])}::float8[]) AS r(id, risk) ON r.id = x.id` : '';
+  // Only the sort needs every developer's risk in the query; otherwise the page's are computed after.
+  const riskJoin =
+    order.by === 'risk' ? `LEFT JOIN unnest(${add([...order.risks.keys()])}::text[], ${add([...order.risks.values()])}::float8[]) AS r(id, risk) ON r.id = x.id` : '';
   if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
   if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
   if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
@@ -166,7 +168,12 @@ export async function listDevelopers(
     params,
   );
   const page = rows.slice(0, limit);
-  const riskOf = (id: string) => risks.get(id) ?? null;
+  const risks = new Map(
+    page.map((r) => [
+      r.id,
+      riskOf({ stageIndex: r.stage === null ? -1 : ids.indexOf(r.stage), stageAtMs: r.stage_at?.getTime() ?? null, channel: r.acquisition_channel, accountType: r.account_type }),
+    ]),
+  );
   const last = page[page.length - 1];
   return {
     asOf: filter.asOf.toISOString(),
@@ -181,9 +188,9 @@ export async function listDevelopers(
       escalated: r.last_status !== null,
       lastHandoffStatus: r.last_status,
       stall: stallOf(stalls[(r.stall ?? 0) - 1], r.account_type),
-      risk: riskOf(r.id),
+      risk: risks.get(r.id) ?? null,
     })),
-    nextCursor: rows.length > limit && last !== undefined ? (byRisk ? encodeRiskCursor(last.id, riskOf(last.id) ?? -1) : encodeCursor(last.id)) : null,
+    nextCursor: rows.length > limit && last !== undefined ? (byRisk ? encodeRiskCursor(last.id, risks.get(last.id) ?? -1) : encodeCursor(last.id)) : null,
   };
 }
 

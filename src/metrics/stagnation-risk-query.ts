@@ -3,12 +3,12 @@ import { stageIds, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { filteredDevelopersSql, stageRowsSql } from './metrics-query.ts';
-import { DEFAULT_WINDOW_MS, developerRisk, riskModel, type DeveloperHistory, type RiskModel } from './stagnation-risk.ts';
+import { DEFAULT_WINDOW_MS, developerRisk, riskModel, type Position, type RiskModel, type SegmentSpells } from './stagnation-risk.ts';
 
 /**
- * The stagnation risk's data: every developer signed up by asOf (the cohort's history, whatever
- * the list's filters: they narrow who is shown, not what the curves learn from) with when they
- * reached each stage of the funnel in force, read once per request.
+ * The stagnation risk's data, from the stage rows of the funnel in force of every developer signed
+ * up by asOf (the cohort's history, whatever a list's filters: they narrow who is shown, not what
+ * the curves learn from).
  */
 
 /**
@@ -23,51 +23,92 @@ export function stageWindowsMs(ids: readonly string[], stalls: readonly StallCri
   });
 }
 
-interface Row {
-  id: string;
-  channel: string | null;
-  account_type: string | null;
-  ranks: number[];
-  reached: number[];
-}
-
-async function histories(pool: pg.Pool, asOf: Date, funnelVersion: number, ids: readonly string[]): Promise<DeveloperHistory[]> {
-  const params: unknown[] = [];
+/** Each developer's stage rows in the funnel in force, by asOf, with the stage's 1-based rank: a CTE body `(developer_id, rank, reached_at)`. */
+function rankedRowsSql(asOf: Date, funnelVersion: number, ids: readonly string[], params: unknown[]): string {
   const developers = filteredDevelopersSql({ asOf }, params);
   const ranks = `$${params.push(ids)}`;
-  // One aggregate over the stage rows (a hash join), not a lookup per developer and stage; developers with no stage row have no spell to give.
-  const { rows } = await pool.query<Row>(
-    `WITH devs AS (${developers})
-     SELECT d.id, d.acquisition_channel AS channel, d.account_type, r.ranks, r.reached
-       FROM (SELECT js.developer_id, array_agg(array_position(${ranks}::text[], js.stage)) AS ranks,
-                    array_agg((extract(epoch FROM js.reached_at) * 1000)::float8) AS reached
-               FROM journey_stages js
-              WHERE ${stageRowsSql('js', funnelVersion)} AND js.stage = ANY(${ranks}::text[])
-              GROUP BY js.developer_id) r
-       JOIN devs ON devs.id = r.developer_id
-       JOIN developers d ON d.id = r.developer_id`,
+  return `SELECT js.developer_id, array_position(${ranks}::text[], js.stage) AS rank, js.reached_at
+            FROM journey_stages js JOIN (${developers}) devs ON devs.id = js.developer_id
+           WHERE ${stageRowsSql('js', funnelVersion)} AND js.stage = ANY(${ranks}::text[])`;
+}
+
+interface SpellRow {
+  rank: number;
+  channel: string | null;
+  account_type: string | null;
+  durations: string;
+  exits: string;
+}
+
+/**
+ * Every spell, per stage and segment: from reaching the stage to the first later stage reached
+ * (a later stage recorded earlier: left at once), or censored at asOf ($1). Aggregated to one text
+ * per group: 100,000 developers' spells as rows or arrays cost most of a second to parse.
+ */
+async function spellGroups(pool: pg.Pool, asOf: Date, funnelVersion: number, ids: readonly string[]): Promise<SegmentSpells[]> {
+  const params: unknown[] = [];
+  const rows = rankedRowsSql(asOf, funnelVersion, ids, params);
+  const { rows: groups } = await pool.query<SpellRow>(
+    `WITH rows AS (${rows}),
+     spells AS (SELECT r.developer_id, r.rank, r.reached_at,
+                       min(r.reached_at) OVER (PARTITION BY r.developer_id ORDER BY r.rank DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS left_at
+                  FROM rows r)
+     SELECT s.rank, d.acquisition_channel AS channel, d.account_type,
+            string_agg(round(extract(epoch FROM (CASE WHEN s.left_at IS NULL THEN $1 ELSE greatest(s.left_at, s.reached_at) END) - s.reached_at) * 1000)::text, ',') AS durations,
+            string_agg(CASE WHEN s.left_at IS NULL THEN '0' ELSE '1' END, '') AS exits
+       FROM spells s JOIN developers d ON d.id = s.developer_id
+      WHERE s.rank < ${Math.trunc(ids.length)}
+      GROUP BY s.rank, d.acquisition_channel, d.account_type`,
     params,
   );
-  return rows.map((r) => {
-    const reached: (number | null)[] = ids.map(() => null);
-    r.ranks.forEach((rank, i) => (reached[rank - 1] = r.reached[i]!));
-    return { id: r.id, channel: r.channel, accountType: r.account_type, reached };
+  return groups.map((g) => {
+    const durations = g.durations.split(',');
+    return {
+      stageIndex: g.rank - 1,
+      channel: g.channel,
+      accountType: g.account_type,
+      spells: durations.map((d, i) => ({ durationMs: Number(d), exited: g.exits[i] === '1' })),
+    };
   });
 }
 
-/** The curves as of asOf, and the history of every developer they were built from (by id). */
-export async function loadRiskModel(
-  pool: pg.Pool,
-  asOf: Date,
-  { version, document }: FunnelVersion,
-  stalls: readonly StallCriterion[],
-): Promise<{ model: RiskModel; histories: ReadonlyMap<string, DeveloperHistory> }> {
+/** The curves as of asOf, with each stage's window. */
+export async function loadRiskModel(pool: pg.Pool, asOf: Date, { version, document }: FunnelVersion, stalls: readonly StallCriterion[]): Promise<RiskModel> {
   const ids = stageIds(document);
-  const all = await histories(pool, asOf, version, ids);
-  return { model: riskModel(all, stageWindowsMs(ids, stalls), asOf.getTime()), histories: new Map(all.map((h) => [h.id, h])) };
+  return riskModel(await spellGroups(pool, asOf, version, ids), stageWindowsMs(ids, stalls), asOf.getTime());
 }
 
-/** Every developer's risk (null: unavailable, or no stage), for the list's field and its sort. */
-export function risksById(model: RiskModel, histories: ReadonlyMap<string, DeveloperHistory>): Map<string, number | null> {
-  return new Map([...histories].map(([id, history]) => [id, developerRisk(model, history).risk]));
+interface PositionRow {
+  id: string;
+  rank: number | null;
+  stage_at: Date | null;
+  channel: string | null;
+  account_type: string | null;
+}
+
+const positionOf = (r: PositionRow): Position => ({
+  stageIndex: (r.rank ?? 0) - 1,
+  stageAtMs: r.stage_at?.getTime() ?? null,
+  channel: r.channel,
+  accountType: r.account_type,
+});
+
+/** Where the developers signed up by asOf stand (`only`: just that one): the furthest stage of the funnel in force reached, and when. */
+export async function positions(pool: pg.Pool, asOf: Date, { version, document }: FunnelVersion, only?: string): Promise<Map<string, Position>> {
+  const params: unknown[] = [];
+  const rows = rankedRowsSql(asOf, version, stageIds(document), params);
+  const { rows: found } = await pool.query<PositionRow>(
+    `SELECT d.id, f.rank, f.reached_at AS stage_at, d.acquisition_channel AS channel, d.account_type
+       FROM (SELECT DISTINCT ON (r.developer_id) r.developer_id, r.rank, r.reached_at FROM (${rows}) r
+              ${only === undefined ? '' : `WHERE r.developer_id = $${params.push(only)}`}
+              ORDER BY r.developer_id, r.rank DESC) f
+       JOIN developers d ON d.id = f.developer_id`,
+    params,
+  );
+  return new Map(found.map((r) => [r.id, positionOf(r)]));
+}
+
+/** Every developer's risk (null: unavailable), for sorting a list by it. */
+export function risksById(model: RiskModel, all: ReadonlyMap<string, Position>): Map<string, number | null> {
+  return new Map([...all].map(([id, position]) => [id, developerRisk(model, position).risk]));
 }

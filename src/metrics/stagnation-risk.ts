@@ -3,7 +3,7 @@
  * within the stage's window W, given the time t they have already spent in their current stage.
  * Estimated from the cohort's own history with a Kaplan–Meier curve of the time from entering a
  * stage to leaving it forward, per stage and segment (acquisition channel × account type):
- * risk = S(t + W) / S(t). Pure: the SQL that feeds it lives in stagnation-risk-query.ts.
+ * risk = S(t + W) / S(t). Pure: the SQL that measures the spells lives in stagnation-risk-query.ts.
  */
 
 const DAY_MS = 86_400_000;
@@ -91,28 +91,12 @@ export function conditionalRisk(curve: SurvivalCurve, elapsedMs: number, windowM
   return { risk: survivalAt(curve, elapsedMs + windowMs) / before, atRisk };
 }
 
-/** A developer's history in the funnel in force: when they reached each of its stages (ms since epoch, in the funnel's order; null: not reached by asOf). */
-export interface DeveloperHistory {
-  id: string;
+/** The spells of one stage (its index in the funnel's order) and segment. */
+export interface SegmentSpells {
+  stageIndex: number;
   channel: string | null;
   accountType: string | null;
-  reached: readonly (number | null)[];
-}
-
-/** Their time in stage `index`: from reaching it to reaching any later stage, censored at asOf; undefined when they never reached it. */
-export function spellIn(history: DeveloperHistory, index: number, asOfMs: number): Spell | undefined {
-  const entered = history.reached[index];
-  if (entered === null || entered === undefined) return undefined;
-  const later = history.reached.slice(index + 1).filter((at): at is number => at !== null);
-  if (later.length === 0) return { durationMs: asOfMs - entered, exited: false };
-  // A later stage recorded before this one (out-of-order evidence) left it at once.
-  return { durationMs: Math.max(0, Math.min(...later) - entered), exited: true };
-}
-
-/** Where a developer stands: the furthest stage of the funnel they reached (its index), or -1. */
-export function currentStageIndex(history: DeveloperHistory): number {
-  for (let i = history.reached.length - 1; i >= 0; i--) if (history.reached[i] !== null) return i;
-  return -1;
+  spells: readonly Spell[];
 }
 
 const segmentKey = (channel: string | null, accountType: string | null) => JSON.stringify([channel, accountType]);
@@ -124,25 +108,23 @@ export interface RiskModel {
   stages: readonly { overall: SurvivalCurve; segments: ReadonlyMap<string, SurvivalCurve>; windowMs: number }[];
 }
 
-/** `windowsMs[i]`: stage i's window W. */
-export function riskModel(histories: readonly DeveloperHistory[], windowsMs: readonly number[], asOfMs: number): RiskModel {
+/** `windowsMs[i]`: stage i's window W (one per stage of the funnel). */
+export function riskModel(groups: readonly SegmentSpells[], windowsMs: readonly number[], asOfMs: number): RiskModel {
   const stages = windowsMs.slice(0, -1).map((windowMs, index) => {
-    const all: Spell[] = [];
-    const bySegment = new Map<string, Spell[]>();
-    for (const history of histories) {
-      const spell = spellIn(history, index, asOfMs);
-      if (spell === undefined) continue;
-      all.push(spell);
-      const key = segmentKey(history.channel, history.accountType);
-      const spells = bySegment.get(key);
-      if (spells === undefined) bySegment.set(key, [spell]);
-      else spells.push(spell);
-    }
+    const mine = groups.filter((g) => g.stageIndex === index);
     const segments = new Map<string, SurvivalCurve>();
-    for (const [key, spells] of bySegment) if (spells.length >= MIN_SEGMENT_DEVELOPERS) segments.set(key, kaplanMeier(spells));
-    return { overall: kaplanMeier(all), segments, windowMs };
+    for (const g of mine) if (g.spells.length >= MIN_SEGMENT_DEVELOPERS) segments.set(segmentKey(g.channel, g.accountType), kaplanMeier(g.spells));
+    return { overall: kaplanMeier(mine.flatMap((g) => g.spells)), segments, windowMs };
   });
   return { asOfMs, stages };
+}
+
+/** Where a developer stands: the index of the furthest stage of the funnel they reached by asOf (-1: none), and when they reached it. */
+export interface Position {
+  stageIndex: number;
+  stageAtMs: number | null;
+  channel: string | null;
+  accountType: string | null;
 }
 
 export type RiskUnavailable = 'no-stage' | 'final-stage' | 'too-few-at-risk';
@@ -167,16 +149,16 @@ export interface DeveloperRisk {
  * A developer's risk in their current stage: their segment's curve when it has MIN_SEGMENT_DEVELOPERS
  * and enough at risk at t + W, else the stage's overall curve; unavailable when neither has.
  */
-export function developerRisk(model: RiskModel, history: DeveloperHistory): DeveloperRisk {
-  const stageIndex = currentStageIndex(history);
+export function developerRisk(model: RiskModel, position: Position): DeveloperRisk {
+  const { stageIndex, stageAtMs } = position;
   const none = { timeInStageMs: null, windowMs: null, risk: null, atRisk: null, curveDevelopers: null, segment: null };
-  if (stageIndex === -1) return { stageIndex, ...none, unavailable: 'no-stage' };
+  if (stageIndex === -1 || stageAtMs === null) return { stageIndex: -1, ...none, unavailable: 'no-stage' };
   const stage = model.stages[stageIndex];
-  const timeInStageMs = model.asOfMs - history.reached[stageIndex]!;
+  const timeInStageMs = model.asOfMs - stageAtMs;
   if (stage === undefined) return { stageIndex, ...none, timeInStageMs, unavailable: 'final-stage' };
-  const own = stage.segments.get(segmentKey(history.channel, history.accountType));
+  const own = stage.segments.get(segmentKey(position.channel, position.accountType));
   const candidates = [
-    ...(own === undefined ? [] : [{ curve: own, segment: { channel: history.channel, accountType: history.accountType } }]),
+    ...(own === undefined ? [] : [{ curve: own, segment: { channel: position.channel, accountType: position.accountType } }]),
     { curve: stage.overall, segment: 'overall' as const },
   ];
   let last: DeveloperRisk | undefined;

@@ -9,9 +9,9 @@ import {
   developerRisk,
   kaplanMeier,
   riskModel,
-  spellIn,
   survivalAt,
-  type DeveloperHistory,
+  type Position,
+  type SegmentSpells,
   type Spell,
 } from '../../src/metrics/stagnation-risk.ts';
 
@@ -88,38 +88,49 @@ describe('conditionalRisk', () => {
   });
 });
 
-describe('spellIn and developerRisk', () => {
+describe('developerRisk', () => {
   const asOf = Date.parse('2026-12-01T00:00:00Z');
-  const at = (daysAgo: number | null) => (daysAgo === null ? null : asOf - daysAgo * DAY);
-  const dev = (id: string, channel: string, days: (number | null)[]): DeveloperHistory => ({ id, channel, accountType: 'individual', reached: days.map(at) });
-
-  it('ends a spell at the first later stage reached, censors it at asOf otherwise', () => {
-    expect(spellIn(dev('a', 'x', [10, 7, null]), 0, asOf)).toEqual(exit(3));
-    expect(spellIn(dev('b', 'x', [10, null, 4]), 0, asOf)).toEqual(exit(6)); // skipped stage 1: reached a later one
-    expect(spellIn(dev('c', 'x', [10, null, null]), 0, asOf)).toEqual(censored(10));
-    expect(spellIn(dev('d', 'x', [null, 5, null]), 0, asOf)).toBeUndefined();
+  const at = (stageIndex: number, channel: string, daysAgo: number | null): Position => ({
+    stageIndex,
+    stageAtMs: daysAgo === null ? null : asOf - daysAgo * DAY,
+    channel,
+    accountType: 'individual',
   });
+  const group = (stageIndex: number, channel: string, spells: Spell[]): SegmentSpells => ({ stageIndex, channel, accountType: 'individual', spells });
 
-  // Channel "big": MIN_SEGMENT_DEVELOPERS, half leave stage 0 after 1 day, half are still there after 30 (censored); "small": 20 still there after 30.
-  const big = Array.from({ length: MIN_SEGMENT_DEVELOPERS }, (_, i) => dev(`big${i}`, 'big', i % 2 === 0 ? [30, 29, null] : [30, null, null]));
-  const small = Array.from({ length: 20 }, (_, i) => dev(`small${i}`, 'small', [30, null, null]));
-  const model = riskModel([...big, ...small], [14 * DAY, 14 * DAY, 14 * DAY], asOf);
+  // Stage 0, channel "big": MIN_SEGMENT_DEVELOPERS, half leave after 1 day, half still there after 30 (censored); "small": 20 still there after 30.
+  const big = group(
+    0,
+    'big',
+    Array.from({ length: MIN_SEGMENT_DEVELOPERS }, (_, i) => (i % 2 === 0 ? exit(1) : censored(30))),
+  );
+  const small = group(
+    0,
+    'small',
+    Array.from({ length: 20 }, () => censored(30)),
+  );
+  const model = riskModel([big, small], [14 * DAY, 14 * DAY, 14 * DAY], asOf);
 
   it('uses the segment curve when it has enough developers, the overall one otherwise', () => {
     // "big": S(14.5 d) / S(0.5 d) = (25/50) / 1, 25 observed through 14.5 d.
-    const inBig = developerRisk(model, dev('q', 'big', [0.5, null, null]));
+    const inBig = developerRisk(model, at(0, 'big', 0.5));
     expect(inBig).toMatchObject({ stageIndex: 0, segment: { channel: 'big', accountType: 'individual' }, curveDevelopers: 50, atRisk: 25, windowMs: 14 * DAY });
     expect(inBig.risk).toBeCloseTo(1 / 2, 12);
     // "small" has 20 < MIN_SEGMENT_DEVELOPERS: the overall curve, S(14.5 d) / S(0.5 d) = (45/70) / 1.
-    const inSmall = developerRisk(model, dev('r', 'small', [0.5, null, null]));
+    const inSmall = developerRisk(model, at(0, 'small', 0.5));
     expect(inSmall).toMatchObject({ segment: 'overall', curveDevelopers: 70, atRisk: 45 });
     expect(inSmall.risk).toBeCloseTo(45 / 70, 12);
   });
 
+  it("falls back to the overall curve when the segment's has too few at risk at t + W", () => {
+    // "big" at 20 d: no one of the segment observed through 34 d, nor overall → unavailable, on the overall curve.
+    expect(developerRisk(model, at(0, 'big', 20))).toMatchObject({ risk: null, unavailable: 'too-few-at-risk', segment: 'overall', atRisk: 0 });
+  });
+
   it('says why a risk is unavailable', () => {
-    expect(developerRisk(model, dev('s', 'small', [20, null, null]))).toMatchObject({ risk: null, unavailable: 'too-few-at-risk', atRisk: 0 });
-    expect(developerRisk(model, dev('t', 'big', [null, null, 3]))).toMatchObject({ risk: null, unavailable: 'final-stage', stageIndex: 2, timeInStageMs: 3 * DAY });
-    expect(developerRisk(model, dev('u', 'big', [null, null, null]))).toMatchObject({ risk: null, unavailable: 'no-stage' });
+    expect(developerRisk(model, at(0, 'small', 20))).toMatchObject({ risk: null, unavailable: 'too-few-at-risk', atRisk: 0 });
+    expect(developerRisk(model, at(2, 'big', 3))).toMatchObject({ risk: null, unavailable: 'final-stage', stageIndex: 2, timeInStageMs: 3 * DAY });
+    expect(developerRisk(model, at(-1, 'big', null))).toMatchObject({ risk: null, unavailable: 'no-stage' });
   });
 });
 
@@ -142,8 +153,9 @@ describe('calibration on synthetic cohorts', () => {
       const entered = asOf - rng.float() * 180 * DAY;
       const stay = scaleOf(channel) * (-Math.log(1 - rng.float())) ** (1 / 0.7);
       const exitAt = entered + stay;
-      const history: DeveloperHistory = { id: `d${i}`, channel, accountType: 'individual', reached: [entered, exitAt <= asOf ? exitAt : null] };
-      return { history, truthExitAt: exitAt };
+      // As seen at asOf: left the stage, or still there (censored).
+      const spell: Spell = exitAt <= asOf ? { durationMs: stay, exited: true } : { durationMs: asOf - entered, exited: false };
+      return { channel, entered, spell, truthExitAt: exitAt };
     });
   }
 
@@ -156,7 +168,10 @@ describe('calibration on synthetic cohorts', () => {
   function bins(model: ReturnType<typeof riskModel>, heldOut: ReturnType<typeof cohort>) {
     const scored = heldOut
       .filter((d) => d.truthExitAt > asOf)
-      .map((d) => ({ risk: developerRisk(model, d.history).risk, stagnated: d.truthExitAt > asOf + W }))
+      .map((d) => ({
+        risk: developerRisk(model, { stageIndex: 0, stageAtMs: d.entered, channel: d.channel, accountType: 'individual' }).risk,
+        stagnated: d.truthExitAt > asOf + W,
+      }))
       .filter((d): d is { risk: number; stagnated: boolean } => d.risk !== null)
       .sort((a, b) => a.risk - b.risk);
     const size = Math.ceil(scored.length / 5);
@@ -169,12 +184,10 @@ describe('calibration on synthetic cohorts', () => {
     });
   }
 
-  const training = cohort(1, 30_000);
-  const model = riskModel(
-    training.map((d) => d.history),
-    [W, W],
-    asOf,
-  );
+  /** The cohort's spells as the SQL groups them: per channel. */
+  const groups = (developers: ReturnType<typeof cohort>): SegmentSpells[] =>
+    Object.keys(SCALES).map((channel) => ({ stageIndex: 0, channel, accountType: 'individual', spells: developers.filter((d) => d.channel === channel).map((d) => d.spell) }));
+  const model = riskModel(groups(cohort(1, 30_000)), [W, W], asOf);
 
   it('agrees with the observed stagnation of a held-out cohort in every risk quintile', () => {
     const result = bins(model, cohort(2, 30_000));
@@ -184,11 +197,7 @@ describe('calibration on synthetic cohorts', () => {
   });
 
   it('would catch a miscalibrated model: curves from a cohort twice as fast', () => {
-    const fast = riskModel(
-      cohort(3, 30_000, (channel) => SCALES[channel]! / 2).map((d) => d.history),
-      [W, W],
-      asOf,
-    );
+    const fast = riskModel(groups(cohort(3, 30_000, (channel) => SCALES[channel]! / 2)), [W, W], asOf);
     expect(bins(fast, cohort(2, 30_000)).some((b) => !b.within)).toBe(true);
   });
 });

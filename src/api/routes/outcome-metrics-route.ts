@@ -7,7 +7,7 @@ import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, decodeRiskCursor, listDevelopers, type DeveloperOrder } from '../../metrics/developer-list.ts';
 import { MIN_AT_RISK, MIN_SEGMENT_DEVELOPERS, developerRisk } from '../../metrics/stagnation-risk.ts';
-import { loadRiskModel, risksById } from '../../metrics/stagnation-risk-query.ts';
+import { loadRiskModel, positions, risksById } from '../../metrics/stagnation-risk-query.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
 import { FRICTION_GROUPINGS, frictionReport } from '../../metrics/friction-report.ts';
 import { DIAGNOSIS, ERROR_CLASSES } from '../../events/error-diagnosis.ts';
@@ -313,15 +313,17 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
         const unknown = id === undefined ? undefined : unknownStageProblem(inForce.document, id);
         if (unknown !== undefined) return reply.code(400).send({ errors: [{ path, message: unknown }] });
       }
-      let order: DeveloperOrder = { by: 'id', ...(cursor === undefined ? {} : { after: decodeCursor(cursor)! }) };
-      if (sort === 'risk') {
-        const after = cursor === undefined ? undefined : decodeRiskCursor(cursor);
-        if (cursor !== undefined && after === undefined) return reply.code(400).send({ errors: [{ path: 'cursor', message: 'not a cursor from a previous page sorted by risk' }] });
-        order = { by: 'risk', ...(after === undefined ? {} : { after }) };
-      }
+      const riskAfter = sort === 'risk' && cursor !== undefined ? decodeRiskCursor(cursor) : undefined;
+      if (sort === 'risk' && cursor !== undefined && riskAfter === undefined)
+        return reply.code(400).send({ errors: [{ path: 'cursor', message: 'not a cursor from a previous page sorted by risk' }] });
       const filter = developerFilter(request.query);
       const stalls = policy?.document.criteria.stalls ?? DEFAULT_STALLS;
-      const { model, histories } = await loadRiskModel(pool, filter.asOf, inForce, stalls);
+      // The curves once per request; every developer's position only to sort by risk.
+      const [model, all] = await Promise.all([loadRiskModel(pool, filter.asOf, inForce, stalls), sort === 'risk' ? positions(pool, filter.asOf, inForce) : undefined]);
+      const order: DeveloperOrder =
+        all === undefined
+          ? { by: 'id', ...(cursor === undefined ? {} : { after: decodeCursor(cursor)! }) }
+          : { by: 'risk', risks: risksById(model, all), ...(riskAfter === undefined ? {} : { after: riskAfter }) };
       return listDevelopers(
         pool,
         filter,
@@ -337,7 +339,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
           ...(engagement ? { engagement: { segment: engagement, noEngagementAfterSends: running?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT } } : {}),
         },
         limit,
-        risksById(model, histories),
+        (position) => developerRisk(model, position).risk,
         order,
       );
     },
@@ -361,9 +363,12 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       const known = await pool.query('SELECT 1 FROM developers WHERE id = $1 AND signed_up_at <= $2', [id, asOfInstant]);
       if (known.rowCount === 0) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${id} signed up by asOf` }] });
       const [inForce, policy] = await Promise.all([funnel(), policies.active()]);
-      const { model, histories } = await loadRiskModel(pool, asOfInstant, inForce, policy?.document.criteria.stalls ?? DEFAULT_STALLS);
-      const history = histories.get(id) ?? { id, channel: null, accountType: null, reached: [] };
-      const estimate = developerRisk(model, history);
+      const [model, found] = await Promise.all([
+        loadRiskModel(pool, asOfInstant, inForce, policy?.document.criteria.stalls ?? DEFAULT_STALLS),
+        positions(pool, asOfInstant, inForce, id),
+      ]);
+      const position = found.get(id) ?? { stageIndex: -1, stageAtMs: null, channel: null, accountType: null };
+      const estimate = developerRisk(model, position);
       const stage = estimate.stageIndex === -1 ? null : stageIds(inForce.document)[estimate.stageIndex]!;
       const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
       return {
@@ -371,7 +376,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
         id,
         stage,
         stageLabel: stage === null ? null : stageLabel(inForce.document, stage),
-        stageAt: stage === null ? null : new Date(history.reached[estimate.stageIndex]!).toISOString(),
+        stageAt: position.stageAtMs === null ? null : new Date(position.stageAtMs).toISOString(),
         timeInStageSeconds: seconds(estimate.timeInStageMs),
         windowSeconds: seconds(estimate.windowMs),
         risk: estimate.risk,

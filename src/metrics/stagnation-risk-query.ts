@@ -72,10 +72,38 @@ async function spellGroups(pool: pg.Pool, asOf: Date, funnelVersion: number, ids
   });
 }
 
-/** The curves as of asOf, with each stage's window. */
-export async function loadRiskModel(pool: pg.Pool, asOf: Date, { version, document }: FunnelVersion, stalls: readonly StallCriterion[]): Promise<RiskModel> {
-  const ids = stageIds(document);
-  return riskModel(await spellGroups(pool, asOf, version, ids), stageWindowsMs(ids, stalls), asOf.getTime());
+const HOUR_MS = 3_600_000;
+
+/**
+ * The curves for requests as of asOf, with each stage's window. Reading every developer's stage
+ * rows takes about a second at 100,000 developers, too slow for each page of a list, so the curves
+ * are the history up to the start of asOf's UTC hour (the same for the same asOf: reproducible),
+ * built once and kept `ttlMs` (one app's process, a few entries); time in stage still runs to asOf.
+ */
+export class RiskModels {
+  private readonly built = new Map<string, { at: number; model: Promise<RiskModel> }>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly ttlMs = 5 * 60_000,
+    private readonly now = () => Date.now(),
+  ) {}
+
+  async asOf(asOf: Date, { version, document }: FunnelVersion, stalls: readonly StallCriterion[]): Promise<RiskModel> {
+    const ids = stageIds(document);
+    const windows = stageWindowsMs(ids, stalls);
+    const hour = new Date(Math.floor(asOf.getTime() / HOUR_MS) * HOUR_MS);
+    const key = JSON.stringify([hour.getTime(), version, windows]);
+    for (const [k, entry] of this.built) if (this.now() - entry.at > this.ttlMs) this.built.delete(k);
+    let entry = this.built.get(key);
+    if (entry === undefined) {
+      entry = { at: this.now(), model: spellGroups(this.pool, hour, version, ids).then((groups) => riskModel(groups, windows, hour.getTime())) };
+      this.built.set(key, entry);
+      entry.model.catch(() => this.built.delete(key));
+      if (this.built.size > 16) this.built.delete(this.built.keys().next().value!);
+    }
+    return { ...(await entry.model), asOfMs: asOf.getTime() };
+  }
 }
 
 interface PositionRow {

@@ -39,6 +39,8 @@ const FIXTURES: FixtureDeveloper[] = [
   paid('c2', 3),
   paid('q', 1),
   paid('p1', 50, { first_api_call: daysAgo(49), active_integration: daysAgo(45), production_deployment: daysAgo(40) }),
+  // Ten minutes after AS_OF (after every other asOf below but one).
+  paid('x', -10 / 1440),
 ];
 
 describe.each(databaseBackends())('stagnation risk over HTTP (%s)', (backend) => {
@@ -95,6 +97,13 @@ describe.each(databaseBackends())('stagnation risk over HTTP (%s)', (backend) =>
     expect(await api.ok(`/v1/developers/b01/risk?asOf=${earlier}`)).toMatchObject({ timeInStageSeconds: 25 * 86_400, risk: null, curveDevelopers: 25 });
   });
 
+  it("builds the curves from the history to the start of asOf's hour, the time in stage to asOf", async () => {
+    const later = new Date(AS_OF + 30 * 60_000).toISOString();
+    // x (key 10 minutes into the hour) is known and has a risk, but is not in the curve yet: still 28 developers.
+    expect(await api.ok(`/v1/developers/x/risk?asOf=${later}`)).toMatchObject({ timeInStageSeconds: 20 * 60, curveDevelopers: 28 });
+    expect(await api.ok(`/v1/developers/q/risk?asOf=${later}`)).toMatchObject({ timeInStageSeconds: 86_400 + 30 * 60, curveDevelopers: 28, atRisk: 12 });
+  });
+
   it('lists the risk and sorts by it, riskiest first, unavailable last, paging on', async () => {
     const all = await api.ok(`/v1/developers?asOf=${asOf}&limit=100`);
     const risk = Object.fromEntries(all.items.map((i: { id: string; risk: number | null }) => [i.id, i.risk]));
@@ -109,7 +118,7 @@ describe.each(databaseBackends())('stagnation risk over HTTP (%s)', (backend) =>
       cursor = page.nextCursor;
     } while (cursor !== null);
     const unavailable = FIXTURES.map((f) => f.id)
-      .filter((id) => !['c1', 'c2', 'q'].includes(id))
+      .filter((id) => !['c1', 'c2', 'q', 'x'].includes(id))
       .sort();
     expect(seen).toEqual(['c1', 'c2', 'q', ...unavailable]);
     // Filters still apply: those in credential_provisioned, riskiest first.

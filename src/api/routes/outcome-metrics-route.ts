@@ -7,7 +7,7 @@ import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, decodeRiskCursor, listDevelopers, type DeveloperOrder } from '../../metrics/developer-list.ts';
 import { MIN_AT_RISK, MIN_SEGMENT_DEVELOPERS, developerRisk } from '../../metrics/stagnation-risk.ts';
-import { loadRiskModel, positions, risksById } from '../../metrics/stagnation-risk-query.ts';
+import { RiskModels, positions, risksById } from '../../metrics/stagnation-risk-query.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
 import { FRICTION_GROUPINGS, frictionReport } from '../../metrics/friction-report.ts';
 import { DIAGNOSIS, ERROR_CLASSES } from '../../events/error-diagnosis.ts';
@@ -231,6 +231,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
   const errors = { 400: errorResponse, 401: errorResponse };
   const rules = new RuleStore(pool);
   const policies = new EscalationPolicyStore(pool);
+  const riskModels = new RiskModels(pool);
 
   app.get(
     '/v1/metrics/engagement',
@@ -319,7 +320,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       const filter = developerFilter(request.query);
       const stalls = policy?.document.criteria.stalls ?? DEFAULT_STALLS;
       // The curves once per request; every developer's position only to sort by risk.
-      const [model, all] = await Promise.all([loadRiskModel(pool, filter.asOf, inForce, stalls), sort === 'risk' ? positions(pool, filter.asOf, inForce) : undefined]);
+      const [model, all] = await Promise.all([riskModels.asOf(filter.asOf, inForce, stalls), sort === 'risk' ? positions(pool, filter.asOf, inForce) : undefined]);
       const order: DeveloperOrder =
         all === undefined
           ? { by: 'id', ...(cursor === undefined ? {} : { after: decodeCursor(cursor)! }) }
@@ -364,7 +365,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       if (known.rowCount === 0) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${id} signed up by asOf` }] });
       const [inForce, policy] = await Promise.all([funnel(), policies.active()]);
       const [model, found] = await Promise.all([
-        loadRiskModel(pool, asOfInstant, inForce, policy?.document.criteria.stalls ?? DEFAULT_STALLS),
+        riskModels.asOf(asOfInstant, inForce, policy?.document.criteria.stalls ?? DEFAULT_STALLS),
         positions(pool, asOfInstant, inForce, id),
       ]);
       const position = found.get(id) ?? { stageIndex: -1, stageAtMs: null, channel: null, accountType: null };

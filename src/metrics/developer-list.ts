@@ -4,6 +4,7 @@ import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
 import { caseStatusAsOfSql, type CaseStatus } from './automation-share.ts';
 import { developerSegmentSql, type Segment } from './email-engagement.ts';
+import type { Position } from './stagnation-risk.ts';
 import { filteredDevelopersSql, furthestStageFirstSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The developers behind a figure: filtered, as of `asOf`, in id order, a page at a time. */
@@ -35,6 +36,8 @@ export interface DeveloperItem {
   lastHandoffStatus: CaseStatus | null;
   /** The first of the policy's stall criteria the developer is stalled by at asOf, with the threshold that applied to them; null when none. */
   stall: { id: string; since: string; until: string; after: string } | null;
+  /** The stagnation risk in the current stage (stagnation-risk.ts); null when unavailable. */
+  risk: number | null;
 }
 
 export interface DeveloperPage {
@@ -46,6 +49,18 @@ export interface DeveloperPage {
 /** The cursor is opaque to clients: base64url of the last id of the page. */
 export function encodeCursor(lastId: string): string {
   return Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
+}
+
+/** A page's end in risk order (`sort=risk`): the last risk (-1 for unavailable, which sorts last) and id. */
+export function encodeRiskCursor(lastId: string, risk: number): string {
+  return Buffer.from(JSON.stringify({ after: lastId, risk })).toString('base64url');
+}
+
+export function decodeRiskCursor(cursor: string): { id: string; risk: number } | undefined {
+  const id = decodeCursor(cursor);
+  if (id === undefined) return undefined;
+  const risk = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { risk?: unknown }).risk;
+  return typeof risk === 'number' && Number.isFinite(risk) ? { id, risk } : undefined;
 }
 
 export function decodeCursor(cursor: string): string | undefined {
@@ -91,9 +106,13 @@ interface Row {
   stall: number | null;
 }
 
+/** The order of the list: by id, or riskiest first (unavailable last, ties by id) from `risks`, every developer's by id. */
+export type DeveloperOrder = { by: 'id'; after?: string } | { by: 'risk'; risks: ReadonlyMap<string, number | null>; after?: { id: string; risk: number } };
+
 /**
  * A developer's stage is the latest in the funnel's order they reached by asOf (a stage the funnel
- * does not hold, only without any it does). `stalls`: the escalation policy's criteria in force.
+ * does not hold, only without any it does). `stalls`: the escalation policy's criteria in force;
+ * `riskOf`: the stagnation risk of a developer at a position (stagnation-risk.ts).
  */
 export async function listDevelopers(
   pool: pg.Pool,
@@ -102,7 +121,8 @@ export async function listDevelopers(
   stalls: readonly StallCriterion[],
   list: DeveloperListFilter,
   limit: number,
-  after?: string,
+  riskOf: (position: Position) => number | null,
+  order: DeveloperOrder = { by: 'id' },
 ): Promise<DeveloperPage> {
   const params: unknown[] = [];
   const developers = filteredDevelopersSql(filter, params);
@@ -110,7 +130,17 @@ export async function listDevelopers(
   const ids = stageIds(document);
   const ranks = add(ids);
   const where: string[] = [];
-  if (after !== undefined) where.push(`x.id > ${add(after)}`);
+  // Unavailable (null) ranks as -1: after every risk, in id order.
+  const risk = 'coalesce(r.risk, -1)';
+  const byRisk = order.by === 'risk';
+  if (order.by === 'id' && order.after !== undefined) where.push(`x.id > ${add(order.after)}`);
+  if (order.by === 'risk' && order.after !== undefined) {
+    const [lastRisk, lastId] = [add(order.after.risk), add(order.after.id)];
+    where.push(`(${risk} < ${lastRisk}::float8 OR (${risk} = ${lastRisk}::float8 AND x.id > ${lastId}))`);
+  }
+  // Only the sort needs every developer's risk in the query; otherwise the page's are computed after.
+  const riskJoin =
+    order.by === 'risk' ? `LEFT JOIN unnest(${add([...order.risks.keys()])}::text[], ${add([...order.risks.values()])}::float8[]) AS r(id, risk) ON r.id = x.id` : '';
   if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
   if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
   if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
@@ -132,11 +162,19 @@ export async function listDevelopers(
          LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
                              ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
      ) y) x
+     ${riskJoin}
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY x.id LIMIT ${add(limit + 1)}`,
+     ORDER BY ${byRisk ? `${risk} DESC, x.id` : 'x.id'} LIMIT ${add(limit + 1)}`,
     params,
   );
   const page = rows.slice(0, limit);
+  const risks = new Map(
+    page.map((r) => [
+      r.id,
+      riskOf({ stageIndex: r.stage === null ? -1 : ids.indexOf(r.stage), stageAtMs: r.stage_at?.getTime() ?? null, channel: r.acquisition_channel, accountType: r.account_type }),
+    ]),
+  );
+  const last = page[page.length - 1];
   return {
     asOf: filter.asOf.toISOString(),
     items: page.map((r) => ({
@@ -150,8 +188,9 @@ export async function listDevelopers(
       escalated: r.last_status !== null,
       lastHandoffStatus: r.last_status,
       stall: stallOf(stalls[(r.stall ?? 0) - 1], r.account_type),
+      risk: risks.get(r.id) ?? null,
     })),
-    nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
+    nextCursor: rows.length > limit && last !== undefined ? (byRisk ? encodeRiskCursor(last.id, risks.get(last.id) ?? -1) : encodeCursor(last.id)) : null,
   };
 }
 

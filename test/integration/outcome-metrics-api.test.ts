@@ -474,6 +474,8 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       lastHandoffStatus: null,
       // Stalled by the policy's criterion for its stage (see the stalled filter below), with that criterion's threshold.
       stall: { id: 'not-live', since: 'active_integration', until: 'production_deployment', after: '30d' },
+      // Eleven developers: too few observed in a stage for a stagnation risk (test/integration/stagnation-risk-api.test.ts has one).
+      risk: null,
     });
     // e3: latest case H7, resolved. f3: latest case H5, claimed as of AS_OF.
     expect(byId.e3).toMatchObject({ stage: 'account_created', stageAt: '2026-12-02T10:00:00.000Z', escalated: true, lastHandoffStatus: 'resolved' });
@@ -489,6 +491,7 @@ describe.each(databaseBackends())('the outcome metrics API (%s)', (backend) => {
       lastHandoffStatus: 'claimed',
       // An organization: the criterion's organizationAfter (3 d), not its 7 d, is the threshold that stalled it.
       stall: { id: 'no-first-call', since: 'credential_provisioned', until: 'first_api_call', after: '3d' },
+      risk: null,
     });
     expect(byId.e4.stall).toMatchObject({ id: 'not-active', after: '14d' });
     expect(byId.f2.stall).toBeNull(); // first call 03-09: its 14 days have not elapsed

@@ -2,10 +2,12 @@ import type pg from 'pg';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { emailReport } from '../../metrics/email-report.ts';
-import { unknownStageProblem, type ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
+import { stageIds, stageLabel, unknownStageProblem, type ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
-import { decodeCursor, listDevelopers } from '../../metrics/developer-list.ts';
+import { decodeCursor, decodeRiskCursor, listDevelopers, type DeveloperOrder } from '../../metrics/developer-list.ts';
+import { MIN_AT_RISK, MIN_SEGMENT_DEVELOPERS, developerRisk } from '../../metrics/stagnation-risk.ts';
+import { RiskModels, positions, risksById } from '../../metrics/stagnation-risk-query.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
 import { FRICTION_GROUPINGS, frictionReport } from '../../metrics/friction-report.ts';
 import { DIAGNOSIS, ERROR_CLASSES } from '../../events/error-diagnosis.ts';
@@ -130,6 +132,10 @@ const developersQuery = metricsQuery.extend({
     .optional()
     .describe("in this email engagement segment as of asOf (as GET /v1/metrics/engagement counts them, with the running rules' noEngagementAfterSends)"),
   cohort: cohortParam,
+  sort: z
+    .enum(['id', 'risk'])
+    .default('id')
+    .describe("`id` (default), or `risk`: riskiest first (the `risk` field), unavailable risks last, ties in id order; page on with that order's cursor"),
   ...pageParams,
 });
 const developersResponse = z.object({
@@ -154,6 +160,7 @@ const developersResponse = z.object({
         })
         .nullable()
         .describe("the first of the escalation policy's stall criteria in force (in its order) the developer is stalled by at asOf; null when none"),
+      risk: z.number().min(0).max(1).nullable().describe('the stagnation risk in the current stage as of asOf (GET /v1/developers/{id}/risk); null when unavailable'),
     }),
   ),
   nextCursor: z.string().nullable().describe('pass as `cursor` (with the same filters) for the next page; null on the last'),
@@ -177,6 +184,43 @@ const emailReportResponse = z.object({
   rules: z.array(z.object({ ruleId: z.string(), template: z.string(), ...emailFigures })),
 });
 
+const riskResponse = z.object({
+  asOf,
+  id: z.string(),
+  stage: stageId.nullable().describe('the current stage: the latest in the funnel in force reached by asOf; null when none'),
+  stageLabel: z.string().nullable(),
+  stageAt: z.string().nullable().describe('when the developer reached the current stage'),
+  timeInStageSeconds: z.number().nullable().describe('t: asOf − stageAt'),
+  windowSeconds: z
+    .number()
+    .nullable()
+    .describe("W: the `after` of the escalation policy's first stall criterion starting from the stage, 14 days for a stage none starts from; null at the last stage"),
+  risk: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .describe('P(not reaching a later stage within W | still in the stage after t) = S(t + W) / S(t), S the Kaplan–Meier curve; null when unavailable'),
+  unavailable: z
+    .enum(['no-stage', 'final-stage', 'too-few-at-risk'])
+    .nullable()
+    .describe(
+      `why there is no risk: no stage reached, the funnel's last stage (no next stage), or fewer than ${MIN_AT_RISK} developers observed in the stage through t + W (no extrapolation beyond the cohort's follow-up)`,
+    ),
+  atRisk: z.int().nullable().describe('developers the curve used observed in the stage through t + W: what the estimate rests on'),
+  curveDevelopers: z.int().nullable().describe('developers who entered the stage in the curve used'),
+  curve: z
+    .enum(['segment', 'overall'])
+    .nullable()
+    .describe(
+      `the curve used: the developer's segment's (channel and account type; with at least ${MIN_SEGMENT_DEVELOPERS} developers who entered the stage and enough at risk) or the stage's overall one`,
+    ),
+  segment: z
+    .object({ channel: z.string().nullable(), accountType: z.string().nullable() })
+    .nullable()
+    .describe("the segment whose curve was used; null for the stage's overall curve"),
+});
+
 const DEFAULT_NO_ENGAGEMENT = nudgePolicy.parse({}).noEngagementAfterSends;
 const DEFAULT_STALLS = escalationPolicyDocument.parse({}).criteria.stalls;
 
@@ -187,6 +231,7 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
   const errors = { 400: errorResponse, 401: errorResponse };
   const rules = new RuleStore(pool);
   const policies = new EscalationPolicyStore(pool);
+  const riskModels = new RiskModels(pool);
 
   app.get(
     '/v1/metrics/engagement',
@@ -263,17 +308,28 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
       schema: { summary: 'The developers behind a figure, in id order, paginated', security, querystring: developersQuery, response: { 200: developersResponse, ...errors } },
     },
     async (request, reply) => {
-      const { stage, reached, notReached, stalled, escalated, engagement, cohort: week, limit, cursor } = request.query;
+      const { stage, reached, notReached, stalled, escalated, engagement, cohort: week, sort, limit, cursor } = request.query;
       const [inForce, policy, running] = await Promise.all([funnel(), policies.active(), engagement ? rules.active() : undefined]);
       for (const [path, id] of Object.entries({ stage, reached, notReached })) {
         const unknown = id === undefined ? undefined : unknownStageProblem(inForce.document, id);
         if (unknown !== undefined) return reply.code(400).send({ errors: [{ path, message: unknown }] });
       }
+      const riskAfter = sort === 'risk' && cursor !== undefined ? decodeRiskCursor(cursor) : undefined;
+      if (sort === 'risk' && cursor !== undefined && riskAfter === undefined)
+        return reply.code(400).send({ errors: [{ path: 'cursor', message: 'not a cursor from a previous page sorted by risk' }] });
+      const filter = developerFilter(request.query);
+      const stalls = policy?.document.criteria.stalls ?? DEFAULT_STALLS;
+      // The curves once per request; every developer's position only to sort by risk.
+      const [model, all] = await Promise.all([riskModels.asOf(filter.asOf, inForce, stalls), sort === 'risk' ? positions(pool, filter.asOf, inForce) : undefined]);
+      const order: DeveloperOrder =
+        all === undefined
+          ? { by: 'id', ...(cursor === undefined ? {} : { after: decodeCursor(cursor)! }) }
+          : { by: 'risk', risks: risksById(model, all), ...(riskAfter === undefined ? {} : { after: riskAfter }) };
       return listDevelopers(
         pool,
-        developerFilter(request.query),
+        filter,
         inForce,
-        policy?.document.criteria.stalls ?? DEFAULT_STALLS,
+        stalls,
         {
           ...(stage ? { stage } : {}),
           ...(reached ? { reached } : {}),
@@ -284,8 +340,53 @@ export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptio
           ...(engagement ? { engagement: { segment: engagement, noEngagementAfterSends: running?.document.policy.noEngagementAfterSends ?? DEFAULT_NO_ENGAGEMENT } } : {}),
         },
         limit,
-        cursor === undefined ? undefined : decodeCursor(cursor),
+        (position) => developerRisk(model, position).risk,
+        order,
       );
+    },
+  );
+
+  app.get(
+    '/v1/developers/:id/risk',
+    {
+      onRequest,
+      schema: {
+        summary: "A developer's risk of stagnating in their current stage, from the cohort's Kaplan–Meier curve of the stage",
+        security,
+        params: z.object({ id: z.string().min(1).max(256) }),
+        querystring: z.object({ asOf: metricsQuery.shape.asOf }),
+        response: { 200: riskResponse, ...errors, 404: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const asOfInstant = request.query.asOf === undefined ? new Date() : new Date(request.query.asOf);
+      const known = await pool.query('SELECT 1 FROM developers WHERE id = $1 AND signed_up_at <= $2', [id, asOfInstant]);
+      if (known.rowCount === 0) return reply.code(404).send({ errors: [{ path: 'id', message: `no developer ${id} signed up by asOf` }] });
+      const [inForce, policy] = await Promise.all([funnel(), policies.active()]);
+      const [model, found] = await Promise.all([
+        riskModels.asOf(asOfInstant, inForce, policy?.document.criteria.stalls ?? DEFAULT_STALLS),
+        positions(pool, asOfInstant, inForce, id),
+      ]);
+      const position = found.get(id) ?? { stageIndex: -1, stageAtMs: null, channel: null, accountType: null };
+      const estimate = developerRisk(model, position);
+      const stage = estimate.stageIndex === -1 ? null : stageIds(inForce.document)[estimate.stageIndex]!;
+      const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
+      return {
+        asOf: asOfInstant.toISOString(),
+        id,
+        stage,
+        stageLabel: stage === null ? null : stageLabel(inForce.document, stage),
+        stageAt: position.stageAtMs === null ? null : new Date(position.stageAtMs).toISOString(),
+        timeInStageSeconds: seconds(estimate.timeInStageMs),
+        windowSeconds: seconds(estimate.windowMs),
+        risk: estimate.risk,
+        unavailable: estimate.unavailable,
+        atRisk: estimate.atRisk,
+        curveDevelopers: estimate.curveDevelopers,
+        curve: estimate.segment === null ? null : estimate.segment === 'overall' ? ('overall' as const) : ('segment' as const),
+        segment: estimate.segment === null || estimate.segment === 'overall' ? null : estimate.segment,
+      };
     },
   );
 };

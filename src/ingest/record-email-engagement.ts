@@ -24,18 +24,28 @@ interface SentEmail {
  * is stored with `machine: true` under its own id, so a proxy's prefetch never takes the place of
  * the reader's open. Returns the email's stored links, or null when the email is gone (deleted).
  */
+/** The sent email a signed link names, if it is still stored and the developer's; its key names the events it records. */
+async function linkedEmail(pool: pg.Pool, target: TrackedTarget): Promise<{ email: SentEmail; key: string } | null> {
+  const email = (await pool.query<SentEmail>('SELECT developer_id, message_id, sent_at, links FROM emails WHERE id = $1', [target.emailId])).rows[0];
+  if (!email || email.developer_id !== target.developerId) return null;
+  return { email, key: createHash('sha256').update(target.emailId).digest('base64url') };
+}
+
+/** Whether the reader's (not a machine's) open of the email was recorded. */
+const wasOpened = async (pool: pg.Pool, key: string) => (await pool.query('SELECT 1 FROM events WHERE id = $1', [`open:${key}`])).rowCount! > 0;
+
 export async function recordEmailEngagement(
   pool: pg.Pool,
   ingestor: EventIngestor,
   { target, userAgent, at }: EngagementRequest,
 ): Promise<{ links: string[]; signals: number } | null> {
-  const email = (await pool.query<SentEmail>('SELECT developer_id, message_id, sent_at, links FROM emails WHERE id = $1', [target.emailId])).rows[0];
-  if (!email || email.developer_id !== target.developerId) return null;
+  const linked = await linkedEmail(pool, target);
+  if (!linked) return null;
+  const { email, key } = linked;
   const links = email.links ?? [];
-  const key = createHash('sha256').update(target.emailId).digest('base64url');
   const click = target.link !== undefined;
   if (click && target.link! >= links.length) return { links, signals: 0 };
-  const opened = click ? (await pool.query('SELECT 1 FROM events WHERE id = $1', [`open:${key}`])).rowCount! > 0 : undefined;
+  const opened = click ? await wasOpened(pool, key) : undefined;
   const machine = isMachineEngagement({ kind: click ? 'click' : 'open', userAgent, at, sentAt: email.sent_at, opened });
   const id = `${click ? `click:${key}:${target.link}` : `open:${key}`}${machine ? ':machine' : ''}`;
   const properties = { ...(email.message_id ? { messageId: email.message_id } : {}), ...(click ? { link: target.link } : {}), ...(machine ? { machine: true } : {}) };
@@ -54,14 +64,11 @@ export async function recordEmailFeedback(
   ingestor: EventIngestor,
   { target, userAgent, at, helpful, confirmed }: { target: TrackedTarget; userAgent: string | undefined; at: Date; helpful: boolean; confirmed: boolean },
 ): Promise<{ recorded: boolean; signals: number } | null> {
-  const email = (await pool.query<SentEmail>('SELECT developer_id, message_id, sent_at, links FROM emails WHERE id = $1', [target.emailId])).rows[0];
-  if (!email || email.developer_id !== target.developerId) return null;
-  const key = createHash('sha256').update(target.emailId).digest('base64url');
+  const linked = await linkedEmail(pool, target);
+  if (!linked) return null;
+  const { email, key } = linked;
   // A form posted from the page is a person; a followed link may be a scanner.
-  if (!confirmed) {
-    const opened = (await pool.query('SELECT 1 FROM events WHERE id = $1', [`open:${key}`])).rowCount! > 0;
-    if (isMachineEngagement({ kind: 'click', userAgent, at, sentAt: email.sent_at, opened })) return { recorded: false, signals: 0 };
-  }
+  if (!confirmed && isMachineEngagement({ kind: 'click', userAgent, at, sentAt: email.sent_at, opened: await wasOpened(pool, key) })) return { recorded: false, signals: 0 };
   const properties = { ...(email.message_id ? { messageId: email.message_id } : {}), helpful };
   const result = await ingestor.ingest([{ id: `feedback:${key}`, type: 'email.feedback', developerId: email.developer_id, occurredAt: at.toISOString(), properties }]);
   return { recorded: true, signals: result.signals };

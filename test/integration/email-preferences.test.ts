@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'parse5';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { preferencesUrl, unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
 import { chromiumPath } from '../support/chromium.ts';
+import { attributes } from '../support/html-attributes.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { signupWithKey, type SignupProfile } from '../support/signup-events.ts';
@@ -15,17 +15,6 @@ import { databaseBackends } from '../support/test-databases.ts';
 
 const keys = { ingest: 'ingest-key-0123456789abcdef', admin: 'admin-key-0123456789abcdef' };
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-
-/** Every value of an attribute on the elements named so, as a mail client's HTML parser reads them. */
-function attributes(html: string, tag: string, name: string): string[] {
-  const found: string[] = [];
-  const visit = (node: any) => {
-    if (node.tagName === tag) found.push(...node.attrs.filter((a: any) => a.name === name).map((a: any) => a.value));
-    node.childNodes?.forEach(visit);
-  };
-  visit(parse(html));
-  return found;
-}
 
 describe.each(databaseBackends())('branded emails and the preference centre (%s)', (backend) => {
   let t: TestApp;

@@ -1,5 +1,4 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { parse } from 'parse5';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
@@ -10,6 +9,7 @@ import { renderNudgeEmail } from '../../src/mail/nudge-email.ts';
 import { feedbackUrls } from '../../src/mail/tracking/feedback-token.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
 import { freePort } from '../support/free-port.ts';
+import { attributes } from '../support/html-attributes.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { signupWithKey } from '../support/signup-events.ts';
@@ -89,16 +89,6 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
     return { mail, stored: stored!, activities };
   }
 
-  /** An attribute of every element named so, as a mail client's HTML parser reads it. */
-  const attributes = (html: string, tag: string, name: string): string[] => {
-    const found: string[] = [];
-    const visit = (node: any) => {
-      if (node.tagName === tag) found.push(...node.attrs.filter((a: any) => a.name === name).map((a: any) => a.value));
-      node.childNodes?.forEach(visit);
-    };
-    visit(parse(html));
-    return found;
-  };
   const hrefs = (html: string) => attributes(html, 'a', 'href');
   const pixelOf = (html: string) => new URL(attributes(html, 'img', 'src')[0]!);
   const get = (url: URL | string, userAgent = BROWSER) => t.app.inject({ method: 'GET', url: typeof url === 'string' ? url : url.pathname, headers: { 'user-agent': userAgent } });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caniemail } from 'caniemail';
-import { parse } from 'parse5';
+import { attributes } from '../../support/html-attributes.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmailTemplates, TemplateNotSendable } from '../../../src/mail/email-templates.ts';
 import { renderNudgeEmail, type NudgeEmailInput } from '../../../src/mail/nudge-email.ts';
@@ -21,15 +21,7 @@ const input = (template: string, recipient: Partial<NudgeEmailInput['recipient']
 });
 
 /** The links as a mail client's HTML parser reads them. */
-function hrefs(html: string): string[] {
-  const found: string[] = [];
-  const visit = (node: any) => {
-    if (node.tagName === 'a') found.push(...node.attrs.filter((a: any) => a.name === 'href').map((a: any) => a.value));
-    node.childNodes?.forEach(visit);
-  };
-  visit(parse(html));
-  return found;
-}
+const hrefs = (html: string) => attributes(html, 'a', 'href');
 
 const folders: string[] = [];
 /** A copy of the shipped templates to break. */

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { rulesInForceCache } from '../rules/rules-in-force.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { activityFailures } from '../metrics/process-metrics.ts';
+import { withRiskCrossings } from '../metrics/risk-crossings.ts';
 import { assertSearchAttributesRegistered } from '../temporal/search-attributes.ts';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
@@ -38,7 +39,7 @@ export interface JourneyWorkerOptions {
 export async function createJourneyWorker(options: JourneyWorkerOptions): Promise<Worker> {
   // Refuses to start on a namespace its journeys could not run in (their upserts would be refused).
   await assertSearchAttributesRegistered(options.connection.operatorService, options.namespace);
-  const rulesInForce = rulesInForceCache(options.pool, options.rulesTtlMs);
+  const rulesInForce = withRiskCrossings(rulesInForceCache(options.pool, options.rulesTtlMs), options.pool, options.funnelInForce);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

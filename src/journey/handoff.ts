@@ -3,6 +3,7 @@ import type { ActivePolicy, StallCriterion } from '../rules/escalation-policy-sc
 import { durationMs } from '../rules/duration.ts';
 import { addBusinessTime, scheduleOf, type OfficeHours } from './business-time.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
+import { RISK_RECHECK_MS, riskCrossing, type RiskCrossings } from './risk-crossings.ts';
 import type { HandoffEffect, HandoffStepEffect, HandoffStepKind, JourneySnapshotSummary, NotifySlackEffect } from './journey-effects.ts';
 import { stageRank, type Stage } from './stages.ts';
 
@@ -313,6 +314,10 @@ export interface HandoffDecisionInput {
   state: HandoffState;
   policy: ActivePolicy;
   accountType: string | undefined;
+  /** The acquisition channel: with the account type, the segment a risk is measured in. */
+  channel: string | undefined;
+  /** When the risk of each risk criterion crosses (read with the policy); absent: risk criteria wait for `after`. */
+  risk?: RiskCrossings;
   /** Escalations the nudge decisions asked for (a rule's escalate action, email not reaching them). */
   fromNudges: EscalationRequest[];
   snapshot: JourneySnapshotSummary;
@@ -377,13 +382,30 @@ function stallThreshold(stall: StallCriterion, accountType: string | undefined):
   return durationMs(accountType === 'organization' && stall.organizationAfter ? stall.organizationAfter : stall.after);
 }
 
-/** The stall window of one criterion: open while `since` is reached and `until` (or later) is not. */
-function stallDueAt(stall: StallCriterion, evidence: EvidenceByStage, stages: readonly Stage[], accountType: string | undefined): number | undefined {
+/** Who a stall is judged for: their segment, the risk crossings read with the policy, and the clock. */
+export interface StallSubject {
+  accountType: string | undefined;
+  channel: string | undefined;
+  risk?: RiskCrossings;
+  now: number;
+}
+
+/**
+ * When one criterion's stall falls due, while `since` is reached and `until` (or later) is not:
+ * `after` past `since`, or sooner, for a criterion with `risk` while the developer is still in
+ * `since`, when their risk crosses (`recheckAt`: the curves cannot tell yet, look again then).
+ */
+function stallDue(stall: StallCriterion, evidence: EvidenceByStage, stages: readonly Stage[], who: StallSubject): { at: number; byRisk: boolean; recheckAt?: number } | undefined {
   const since = evidence[stall.since];
   if (!since) return undefined;
   const current = currentStage(evidence, stages);
   if (current !== null && stageRank(stages, current) >= stageRank(stages, stall.until)) return undefined;
-  return Date.parse(since.occurredAt) + stallThreshold(stall, accountType);
+  const sinceAt = Date.parse(since.occurredAt);
+  const at = sinceAt + stallThreshold(stall, who.accountType);
+  if (stall.risk === undefined || current !== stall.since) return { at, byRisk: false };
+  const crossing = riskCrossing(who.risk, `stall:${stall.id}`, who.channel, who.accountType);
+  if (crossing === null || sinceAt + crossing >= at) return { at, byRisk: false, ...(crossing === null ? { recheckAt: who.now + RISK_RECHECK_MS } : {}) };
+  return { at: sinceAt + crossing, byRisk: true };
 }
 
 const HOUR = 3_600_000;
@@ -394,28 +416,31 @@ function stallRequests(input: HandoffDecisionInput, state: HandoffState): Escala
   return input.policy.document.criteria.stalls
     .filter((stall) => !state.escalated.includes(`stall:${stall.id}`))
     .flatMap((stall) => {
-      const due = stallDueAt(stall, input.evidence, input.stages, input.accountType);
-      if (due === undefined || due > input.now) return [];
+      const due = stallDue(stall, input.evidence, input.stages, input);
+      if (due === undefined || due.at > input.now) return [];
+      const sinceAt = input.evidence[stall.since]!.occurredAt;
+      const reason = due.byRisk
+        ? `stagnation risk in ${label(stall.since)} above ${Math.round(stall.risk!.above * 100)}% after ${humanDuration(due.at - Date.parse(sinceAt))}`
+        : `no ${label(stall.until)} ${humanDuration(stallThreshold(stall, input.accountType))} after ${label(stall.since)}${input.accountType === 'organization' && stall.organizationAfter ? ' (organization)' : ''}`;
       return [
         {
           ...(input.backfill ? { backfill: true as const } : {}),
           key: `stall:${stall.id}`,
           criterion: `stall:${stall.id}`,
-          reason: `no ${label(stall.until)} ${humanDuration(stallThreshold(stall, input.accountType))} after ${label(stall.since)}${input.accountType === 'organization' && stall.organizationAfter ? ' (organization)' : ''}`,
-          detail: { since: stall.since, until: stall.until, sinceAt: input.evidence[stall.since]!.occurredAt },
+          reason,
+          detail: {
+            since: stall.since,
+            until: stall.until,
+            sinceAt,
+            ...(due.byRisk && input.risk ? { risk: { above: stall.risk!.above, curvesAsOf: input.risk.asOf } } : {}),
+          },
         },
       ];
     });
 }
 
 /** When the handoff next needs a decision: a snooze end, an SLA, a stall threshold. */
-export function nextHandoffWake(
-  state: HandoffState,
-  policy: ActivePolicy,
-  evidence: EvidenceByStage,
-  stages: readonly Stage[],
-  accountType: string | undefined,
-): number | undefined {
+export function nextHandoffWake(state: HandoffState, policy: ActivePolicy, evidence: EvidenceByStage, stages: readonly Stage[], who: StallSubject): number | undefined {
   const times: number[] = [];
   const c = state.active;
   if (c) {
@@ -427,8 +452,8 @@ export function nextHandoffWake(
   }
   for (const stall of policy.document.criteria.stalls) {
     if (state.escalated.includes(`stall:${stall.id}`)) continue;
-    const due = stallDueAt(stall, evidence, stages, accountType);
-    if (due !== undefined) times.push(due);
+    const due = stallDue(stall, evidence, stages, who);
+    if (due !== undefined) times.push(due.recheckAt === undefined ? due.at : Math.min(due.at, due.recheckAt));
   }
   return times.length > 0 ? Math.min(...times) : undefined;
 }

@@ -2,6 +2,7 @@ import { assign, enqueueActions, setup } from 'xstate';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
 import { isEarlier } from './evidence-order.ts';
 import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
+import type { RiskCrossings } from './risk-crossings.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 import {
   applyHandoffAction,
@@ -66,6 +67,8 @@ export interface DecideNudgesEvent {
   rules: ActiveRules;
   /** The escalation policy in force; absent in journeys that predate the handoff. */
   policy?: ActivePolicy;
+  /** When the risk criteria of the rules and policy cross, read with them; absent before risk criteria existed. */
+  risk?: RiskCrossings;
 }
 
 /** Events of the host, not signals: its clock, the rules in force, an effect it gave up on. */
@@ -100,23 +103,24 @@ const journeySetup = setup({
       if (past && !context.backfillPending) enqueue.assign({ backfillPending: true });
     }),
     decideNudges: enqueueActions(({ context, event, enqueue }) => {
-      const { now, rules, policy } = event as DecideNudgesEvent;
+      const { now, rules, policy, risk } = event as DecideNudgesEvent;
       const { developerId, evidence } = context;
       const stages = stagesOf(context);
       const nudgingBefore = context.nudging ?? initialNudgeState();
       const backfill = context.backfillPending === true;
       if (backfill) enqueue.assign({ backfillPending: undefined });
       if (!policy) {
-        const { state, effects } = decideNudges({ developerId, evidence, stages, state: nudgingBefore, rules, now, ...(backfill ? { backfill } : {}) });
+        const { state, effects } = decideNudges({ developerId, evidence, stages, state: nudgingBefore, rules, now, ...(risk ? { risk } : {}), ...(backfill ? { backfill } : {}) });
         enqueue.assign({ nudging: state });
         enqueueEffects(enqueue, effects);
         return;
       }
       // Deadlines and new escalations first, so that a case opened now already holds the nudges;
       // then the nudges, whose escalate actions may open a case in turn.
-      const accountType = nudgingBefore.profile.accountType;
+      const { accountType, channel } = nudgingBefore.profile;
       const snapshot = snapshotOf(context);
-      const handoffInput = { developerId, evidence, stages, policy, accountType, snapshot, now, ...(backfill ? { backfill } : {}) };
+      const who = { accountType, channel, now, ...(risk ? { risk } : {}) };
+      const handoffInput = { developerId, evidence, stages, policy, ...who, snapshot, ...(backfill ? { backfill } : {}) };
       const before = decideHandoff({ ...handoffInput, state: context.handoff ?? initialHandoffState(), fromNudges: [] });
       const nudges = decideNudges({
         developerId,
@@ -125,11 +129,12 @@ const journeySetup = setup({
         state: nudgingBefore,
         rules,
         now,
+        ...(risk ? { risk } : {}),
         handoff: { owned: before.state.active !== undefined, resumedAt: before.state.resumedAt, stopped: before.state.nudgesStopped === true },
         ...(backfill ? { backfill } : {}),
       });
       const after = nudges.escalations.length > 0 ? decideHandoff({ ...handoffInput, state: before.state, fromNudges: nudges.escalations }) : { state: before.state, effects: [] };
-      const handoff = { ...after.state, wakeAt: nextHandoffWake(after.state, policy, evidence, stages, accountType) };
+      const handoff = { ...after.state, wakeAt: nextHandoffWake(after.state, policy, evidence, stages, who) };
       enqueue.assign({ nudging: nudges.state, handoff });
       enqueueEffects(enqueue, [...before.effects, ...nudges.effects, ...after.effects]);
     }),

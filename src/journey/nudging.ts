@@ -5,6 +5,7 @@ import { currentStage, type EvidenceByStage } from './evidence.ts';
 import type { EscalationRequest } from './handoff.ts';
 import { assignVariant } from './experiment-assignment.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from './journey-effects.ts';
+import { RISK_RECHECK_MS, riskCrossing, type RiskCrossings } from './risk-crossings.ts';
 import type { Stage } from './stages.ts';
 
 /**
@@ -110,6 +111,8 @@ export interface DecideInput {
   now: number;
   /** Absent before machine version 3: escalate actions are skipped, nothing is owned. */
   handoff?: NudgeHandoffView;
+  /** When the risk of each risk criterion crosses (read with the rules); absent: risk rules do not act. */
+  risk?: RiskCrossings;
   /**
    * Imported (backfilled) events arrived since the last decision: stall nudges already due at
    * `now` belong to the past and are recorded `skipped` (`backfill`), used up, never sent.
@@ -201,11 +204,15 @@ interface Firing {
   from?: number;
   /** The variant drawn when a deferred experiment nudge was first decided. */
   variant?: string;
+  /** A risk rule's threshold, recorded in its decisions. */
+  riskAbove?: number;
+  /** A risk rule whose crossing the curves cannot tell yet: look again later (no firing). */
+  recheckAt?: number;
 }
 
-/** The rule's own wait: `when.after`, `when.absentAfter`, none for a signal. */
+/** The rule's own wait: `when.after` (a risk rule: none by default), `when.absentAfter`, none for a signal. */
 function ruleWait(rule: NudgeRule): number {
-  if ('stage' in rule.when) return ms(rule.when.after as ms.StringValue);
+  if ('stage' in rule.when) return rule.when.after === undefined ? 0 : ms(rule.when.after as ms.StringValue);
   if ('event' in rule.when) return ms(rule.when.absentAfter as ms.StringValue);
   return 0;
 }
@@ -242,13 +249,33 @@ function mayAct(state: NudgeState, rule: NudgeRule): boolean {
   return key !== state.deferred?.nudgeKey && !(state.heldBack?.nudgeKeys ?? []).includes(key);
 }
 
-/** Stage rules of the current stage, due or not, that may still act. */
-function stageFirings(state: NudgeState, rules: NudgeRule[], stage: Stage | null, stageAt: number): Firing[] {
-  return rules.flatMap((rule) =>
-    'stage' in rule.when && rule.when.stage === stage && mayAct(state, rule)
-      ? [{ rule, nudgeKey: nextKey(state, rule), stage, dueAt: stageAt + firstWait(rule), from: stageAt }]
-      : [],
-  );
+/** Where the developer stands in their current stage, for its rules. */
+interface StagePosition {
+  stage: Stage;
+  /** When they reached it. */
+  reachedAt: number;
+  /** When its clocks started: reachedAt, or the close of a case since. */
+  stageAt: number;
+  now: number;
+  risk?: RiskCrossings;
+}
+
+/**
+ * Stage rules of the current stage, due or not, that may still act. A risk rule falls due when
+ * the risk crosses its threshold for the developer's segment (from reaching the stage), not
+ * before its `after` (from `stageAt`); while the curves cannot tell, it asks to be looked at again.
+ */
+function stageFirings(state: NudgeState, rules: NudgeRule[], { stage, reachedAt, stageAt, now, risk }: StagePosition): Firing[] {
+  return rules.flatMap((rule): Firing[] => {
+    if (!('stage' in rule.when) || rule.when.stage !== stage || !mayAct(state, rule)) return [];
+    const nudgeKey = nextKey(state, rule);
+    if (rule.when.risk === undefined) return [{ rule, nudgeKey, stage, dueAt: stageAt + firstWait(rule), from: stageAt }];
+    const crossing = riskCrossing(risk, `rule:${rule.id}`, state.profile.channel, state.profile.accountType);
+    if (crossing === null) return [{ rule, nudgeKey, stage, dueAt: Infinity, recheckAt: now + RISK_RECHECK_MS }];
+    const dueAt = Math.max(reachedAt + crossing, stageAt + ruleWait(rule));
+    // Experiment variants of a risk rule have no delay of their own (the schema refuses one): they act at dueAt.
+    return [{ rule, nudgeKey, stage, dueAt, from: dueAt - ruleWait(rule), riskAbove: rule.when.risk.above }];
+  });
 }
 
 /**
@@ -273,7 +300,7 @@ function firstReached(evidence: EvidenceByStage, stages: readonly Stage[]): stri
 }
 
 /** Decides what is due at `now`; returns the new state and the effects (decision rows, sends). */
-export function decideNudges({ developerId, evidence, stages, state: before, rules, now, handoff, backfill }: DecideInput): DecideOutput {
+export function decideNudges({ developerId, evidence, stages, state: before, rules, now, handoff, risk, backfill }: DecideInput): DecideOutput {
   const { policy } = rules.document;
   const state: NudgeState = { ...before, sent: before.sent.filter((s) => s.at > now - KEEP_SENT), fired: { ...before.fired }, bursts: [] };
   const held = before.heldBack;
@@ -312,6 +339,7 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
         timezone: state.profile.timezone ?? null,
         ...(firing.burst ? { burst: { ...firing.burst } } : {}),
         ...(firing.awaiting ? { absentEvent: firing.awaiting } : {}),
+        ...(firing.riskAbove !== undefined && risk ? { risk: { above: firing.riskAbove, curvesAsOf: risk.asOf } } : {}),
       },
       decidedAt: new Date(now).toISOString(),
       ...extra,
@@ -475,8 +503,9 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
   }
 
   // 3. Stalls: of the current stage's rules now due, the latest-due acts; earlier ones it supersedes.
-  if (stage !== null && stageAt !== undefined && !state.deferred) {
-    const due = stageFirings(state, rules.document.rules, stage, stageAt)
+  const position: StagePosition | undefined = stage !== null && stageAt !== undefined ? { stage, reachedAt: reachedAt!, stageAt, now, ...(risk ? { risk } : {}) } : undefined;
+  if (position && !state.deferred) {
+    const due = stageFirings(state, rules.document.rules, position)
       .filter((f) => f.dueAt <= now)
       .sort((a, b) => a.dueAt - b.dueAt);
     // A backfill: every nudge already due fell in the imported past; none acts, later ones will.
@@ -501,14 +530,14 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     } else act(firing);
   }
 
-  state.wakeAt = nextWake(state, [...(stage !== null && stageAt !== undefined ? stageFirings(state, rules.document.rules, stage, stageAt) : []), ...absences()], now);
+  state.wakeAt = nextWake(state, [...(position ? stageFirings(state, rules.document.rules, position) : []), ...absences()], now);
   return { state, effects, escalations };
 }
 
 /** When the next decision is due: a deferred nudge, or the next of the rules still to fall due. */
 function nextWake(state: NudgeState, pending: Firing[], now: number): number | undefined {
   if (state.deferred) return state.deferred.dueAt;
-  const next = pending.map((f) => f.dueAt).filter((t) => t > now);
+  const next = pending.map((f) => f.recheckAt ?? f.dueAt).filter((t) => t > now);
   return next.length > 0 ? Math.min(...next) : undefined;
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { stageId } from '../funnel/funnel-schema.ts';
 import { compileOfficeHours, type OfficeHours } from '../journey/business-time.ts';
 import { duration } from './duration-schema.ts';
+import { riskThreshold } from './rules-schema.ts';
 
 /**
  * When automation hands a developer to a person, where the case is posted, and the SLAs that
@@ -22,6 +23,13 @@ export const stallCriterion = z.strictObject({
   until: stageId.describe('…without reaching this one (or a later one in the funnel)…'),
   after: duration.describe('…within this long'),
   organizationAfter: duration.optional().describe('The same for organization accounts (sooner, usually)'),
+  risk: z
+    .strictObject({
+      above: riskThreshold.shape.above,
+      notBefore: duration.optional().describe('Not sooner than this after reaching `since` (default: at once)'),
+    })
+    .optional()
+    .describe("Sooner, while still in `since`: once the developer's stagnation risk in it is above `above` (`after` still applies as the latest)"),
 });
 
 const toggle = z.strictObject({ enabled: z.boolean().default(true) });
@@ -169,6 +177,9 @@ export const escalationPolicyDocument = z
   .describe('Onramp escalation policy');
 
 export type EscalationPolicyDocument = z.output<typeof escalationPolicyDocument>;
+
+/** The stall criteria in force before any policy version: the defaults. */
+export const DEFAULT_STALLS = escalationPolicyDocument.parse({}).criteria.stalls;
 export type StallCriterion = z.output<typeof stallCriterion>;
 export type EscalationLevel = z.output<typeof escalationLevel>;
 

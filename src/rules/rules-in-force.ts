@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { RiskCrossings } from '../journey/risk-crossings.ts';
 import type { ActivePolicy } from './escalation-policy-schema.ts';
 import { EscalationPolicyStore } from './escalation-policy-store.ts';
 import type { ActiveRules } from './rules-schema.ts';
@@ -8,6 +9,8 @@ import { RuleStore } from './rule-store.ts';
 export interface RulesInForce {
   rules: ActiveRules | null;
   policy: ActivePolicy | null;
+  /** When their risk criteria cross, when any has one (the worker measures them: src/metrics/risk-crossings.ts). */
+  risk?: RiskCrossings;
 }
 
 export type ReadRulesInForce = () => Promise<RulesInForce>;

@@ -91,11 +91,19 @@ const absentEventType = z
   .regex(EVENT_TYPE_PATTERN, EVENT_TYPE_MESSAGE)
   .refine((type) => type !== 'api.request', 'api.request cannot be awaited: name a stage whose evidence is the requests instead');
 
+/** A stagnation risk threshold (docs/concepts/funnel.md#stagnation-risk): the probability of not reaching the next stage within the stage's window. */
+export const riskThreshold = z
+  .strictObject({ above: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').describe('Acts once the risk is above this (0–1)') })
+  .describe("The developer's stagnation risk in the stage, from the cohort's own history");
+
 const trigger = z.union([
-  z.strictObject({
-    stage: stageId.describe('The developer is in this stage (their furthest one), a stage of the funnel in force…'),
-    after: duration.describe('…and has made no progress for this long since reaching it'),
-  }),
+  z
+    .strictObject({
+      stage: stageId.describe('The developer is in this stage (their furthest one), a stage of the funnel in force…'),
+      after: duration.optional().describe('…and has made no progress for this long since reaching it (with `risk`: at least this long)'),
+      risk: riskThreshold.optional().describe('…and their stagnation risk in it is above a threshold'),
+    })
+    .refine((when) => when.after !== undefined || when.risk !== undefined, { path: ['after'], message: 'is required, unless the rule gives `risk`' }),
   z.strictObject({ signal: z.enum(ERROR_BURSTS).describe('An error burst detected in the first session') }),
   z.strictObject({
     event: absentEventType.describe('An event (built-in or custom) the developer has not sent…'),
@@ -166,6 +174,17 @@ export const rulesDocument = z
           seen.add(rule.id);
           if (!('experiment' in rule.action)) return;
           const { id } = rule.action.experiment;
+          // A risk rule acts when the risk crosses, for everyone at once: a variant's own delay has nothing to count from.
+          if ('risk' in rule.when && rule.when.risk !== undefined) {
+            rule.action.experiment.variants.forEach((variant, v) => {
+              if (variant.after !== undefined)
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [index, 'action', 'experiment', 'variants', v, 'after'],
+                  message: 'a rule triggered by risk acts when the risk crosses: its variants cannot wait otherwise',
+                });
+            });
+          }
           // Assignment hashes the experiment id: two rules sharing one would draw the same arms.
           if (experiments.has(id)) ctx.addIssue({ code: 'custom', path: [index, 'action', 'experiment', 'id'], message: `duplicate experiment id "${id}"` });
           experiments.add(id);

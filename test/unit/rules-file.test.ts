@@ -74,7 +74,7 @@ describe('parseRulesSource', () => {
     const errors = errorsOf(withRule('  - when: { stage: intent }\n    action: { escalate: { reason: stuck } }'));
     expect(errors.map((e) => [e.path, e.rule, e.message])).toEqual([
       ['rules[1].id', undefined, 'is required'],
-      ['rules[1].when.after', undefined, 'is required'],
+      ['rules[1].when.after', undefined, 'is required, unless the rule gives `risk`'],
     ]);
     expect(formatRulesError(errors[0]!)).toBe('rules[1] id: is required (line 5, column 5)');
   });

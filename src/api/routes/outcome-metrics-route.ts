@@ -13,7 +13,7 @@ import { FRICTION_GROUPINGS, frictionReport } from '../../metrics/friction-repor
 import { DIAGNOSIS, ERROR_CLASSES } from '../../events/error-diagnosis.ts';
 import { developerFilter, developerUnitOnly, metricsQuery } from '../../metrics/metrics-query.ts';
 import { nudgePolicy } from '../../rules/rules-schema.ts';
-import { escalationPolicyDocument, frictionsOf } from '../../rules/escalation-policy-schema.ts';
+import { DEFAULT_STALLS, frictionsOf } from '../../rules/escalation-policy-schema.ts';
 import { EscalationPolicyStore } from '../../rules/escalation-policy-store.ts';
 import { RuleStore } from '../../rules/rule-store.ts';
 import { bearerAuth } from '../auth.ts';
@@ -222,7 +222,6 @@ const riskResponse = z.object({
 });
 
 const DEFAULT_NO_ENGAGEMENT = nudgePolicy.parse({}).noEngagementAfterSends;
-const DEFAULT_STALLS = escalationPolicyDocument.parse({}).criteria.stalls;
 
 /** Nudge and handoff outcomes, and the developers behind any figure. */
 export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptions> = async (app, { pool, readKeys, funnel }) => {

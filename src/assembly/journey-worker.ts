@@ -9,6 +9,7 @@ import { rulesInForceCache } from '../rules/rules-in-force.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { activityFailures } from '../metrics/process-metrics.ts';
 import { withRiskCrossings } from '../metrics/risk-crossings.ts';
+import type { RiskCrossings } from '../journey/risk-crossings.ts';
 import { assertSearchAttributesRegistered } from '../temporal/search-attributes.ts';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 
@@ -25,6 +26,11 @@ export interface JourneyWorkerOptions {
   funnelInForce: ReadFunnelInForce;
   nudges: Omit<NudgeActivityDeps, WorkerProvided>;
   handoffs: Omit<HandoffActivityDeps, WorkerProvided>;
+  /**
+   * Risk crossings to use whatever the history (the rules preview's, measured on the real history
+   * before it starts); default: measured hourly on the worker's own database.
+   */
+  riskCrossings?: RiskCrossings;
   /** How long the worker reuses the rules and policy it read (default 2 s; tests: 0). */
   rulesTtlMs?: number;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
@@ -39,7 +45,9 @@ export interface JourneyWorkerOptions {
 export async function createJourneyWorker(options: JourneyWorkerOptions): Promise<Worker> {
   // Refuses to start on a namespace its journeys could not run in (their upserts would be refused).
   await assertSearchAttributesRegistered(options.connection.operatorService, options.namespace);
-  const rulesInForce = withRiskCrossings(rulesInForceCache(options.pool, options.rulesTtlMs), options.pool, options.funnelInForce);
+  const read = rulesInForceCache(options.pool, options.rulesTtlMs);
+  const fixed = options.riskCrossings;
+  const rulesInForce = fixed ? async () => ({ ...(await read()), risk: fixed }) : withRiskCrossings(read, options.pool, options.funnelInForce);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

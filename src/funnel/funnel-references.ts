@@ -36,8 +36,13 @@ export function rulesStageIssues(funnel: FunnelDocument, rules: RulesDocument): 
     const [field, stage] = 'stage' in when ? ['stage', when.stage] : 'since' in when && when.since !== undefined ? ['since', when.since] : [];
     const message = stage === undefined ? undefined : missing(stage);
     const goal = 'experiment' in rule.action ? experimentGoalIssue(rule.action.experiment.goal, 'stage' in when ? when.stage : undefined) : undefined;
+    // The risk is of not reaching the next stage: the last stage has none.
+    const finalRisk = !message && 'stage' in when && when.risk !== undefined && rank(when.stage) === stageIds(funnel).length - 1;
     return [
       ...(message ? [{ path: ['rules', i, 'when', field!], rule: rule.id, message }] : []),
+      ...(finalRisk
+        ? [{ path: ['rules', i, 'when', 'risk'], rule: rule.id, message: `"${when.stage}" is the funnel's last stage: there is no next stage to be at risk of not reaching` }]
+        : []),
       ...(goal ? [{ path: ['rules', i, 'action', 'experiment', 'goal'], rule: rule.id, message: goal }] : []),
     ];
   });

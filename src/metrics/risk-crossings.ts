@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
+import type { FunnelVersion, ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { stageIds } from '../funnel/funnel-in-force.ts';
 import { riskSegmentKey, type RiskCrossings } from '../journey/risk-crossings.ts';
 import { durationMs } from '../rules/duration.ts';
@@ -75,6 +75,22 @@ export function measureRiskCrossings(model: RiskModel, stages: readonly string[]
   return { asOf: new Date(model.asOfMs).toISOString(), criteria: measured };
 }
 
+/** The crossings of the documents' risk criteria on the curves of `pool`'s history up to `hour` (undefined without risk criteria). */
+export async function crossingsOnHistory(
+  models: RiskModels,
+  funnel: FunnelVersion,
+  documents: { rules: RulesDocument | undefined; policy: EscalationPolicyDocument | undefined },
+  hour: Date,
+): Promise<RiskCrossings | undefined> {
+  const criteria = riskCriteria(documents.rules, documents.policy);
+  if (criteria.length === 0) return undefined;
+  const model = await models.asOf(hour, funnel, documents.policy?.criteria.stalls ?? DEFAULT_STALLS);
+  return measureRiskCrossings(model, stageIds(funnel.document), criteria);
+}
+
+/** The start of the UTC hour of `ms`: the curves' instant. */
+export const hourOf = (ms: number) => new Date(Math.floor(ms / HOUR_MS) * HOUR_MS);
+
 /**
  * The worker's read of the rules in force, with the crossings of their risk criteria beside them:
  * measured on the curves of the start of the current hour (RiskModels), once per hour, rules,
@@ -85,14 +101,13 @@ export function withRiskCrossings(read: ReadRulesInForce, pool: pg.Pool, funnelI
   let kept: { key: string; crossings: Promise<RiskCrossings | undefined> } | undefined;
   return async (): Promise<RulesInForce> => {
     const inForce = await read();
-    const criteria = riskCriteria(inForce.rules?.document, inForce.policy?.document);
-    if (criteria.length === 0) return inForce;
+    const documents = { rules: inForce.rules?.document, policy: inForce.policy?.document };
+    if (riskCriteria(documents.rules, documents.policy).length === 0) return inForce;
     const funnel = await funnelInForce();
-    const hour = Math.floor(now() / HOUR_MS) * HOUR_MS;
-    const key = JSON.stringify([hour, inForce.rules?.version, inForce.policy?.version, funnel.version]);
+    const hour = hourOf(now());
+    const key = JSON.stringify([hour.getTime(), inForce.rules?.version, inForce.policy?.version, funnel.version]);
     if (kept?.key !== key) {
-      const stalls = inForce.policy?.document.criteria.stalls ?? DEFAULT_STALLS;
-      const crossings = models.asOf(new Date(hour), funnel, stalls).then((model) => measureRiskCrossings(model, stageIds(funnel.document), criteria));
+      const crossings = crossingsOnHistory(models, funnel, documents, hour);
       kept = { key, crossings };
       crossings.catch(() => {
         if (kept?.key === key) kept = undefined;

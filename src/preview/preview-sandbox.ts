@@ -11,6 +11,7 @@ import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
 import { startTimeSkippingServer } from '../temporal/time-skipping-server.ts';
 import { assembleOnramp } from '../assembly/assemble-onramp.ts';
+import type { RiskCrossings } from '../journey/risk-crossings.ts';
 
 /**
  * A throwaway copy of Onramp for the rule preview: an in-memory PostgreSQL (PGlite) with the
@@ -30,6 +31,8 @@ export interface SandboxOptions {
   templates: EmailTemplates;
   mailFrom?: string;
   docsUrl: string;
+  /** The risk criteria's crossings, measured on the real history (default: on the sandbox's own). */
+  riskCrossings?: RiskCrossings;
 }
 
 export interface PreviewSandbox {
@@ -89,6 +92,7 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
           docsUrl: options.docsUrl,
         },
         handoffs: { publicUrl: 'http://onramp.preview' },
+        ...(options.riskCrossings ? { riskCrossings: options.riskCrossings } : {}),
       },
     });
     closers.push(() => onramp.stop());

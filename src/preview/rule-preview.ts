@@ -1,6 +1,14 @@
 import type { IngestEvent } from '../events/event-schemas.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { EmailTemplates } from '../mail/email-templates.ts';
+import { openDatabase } from '../db/database.ts';
+import { shippedFunnel } from '../funnel/funnel-file.ts';
+import { FunnelStore } from '../funnel/funnel-store.ts';
+import type { RiskCrossings } from '../journey/risk-crossings.ts';
+import { crossingsOnHistory, hourOf, riskCriteria } from '../metrics/risk-crossings.ts';
+import { RiskModels } from '../metrics/stagnation-risk-query.ts';
+import { escalationPolicyFormat } from '../rules/escalation-policy-file.ts';
+import { rulesFormat } from '../rules/rules-file.ts';
 import { generateFunnelCohort } from '../simulator/funnel-cohort.ts';
 import { reactToNudge } from '../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../simulator/simulation-types.ts';
@@ -58,8 +66,27 @@ export interface PreviewResult {
   history?: HistorySummary;
 }
 
+/**
+ * The candidate's risk criteria act on today's curves of the real history, as they would if the
+ * rules were applied now (the sandbox's own history is only the replayed window).
+ */
+async function crossingsToday(databaseUrl: string, rulesSource: string, policySource: string): Promise<RiskCrossings | undefined> {
+  const rules = rulesFormat.parse(rulesSource);
+  const policy = escalationPolicyFormat.parse(policySource);
+  const documents = { rules: rules.ok ? rules.document : undefined, policy: policy.ok ? policy.document : undefined };
+  if (riskCriteria(documents.rules, documents.policy).length === 0) return undefined;
+  const real = openDatabase(databaseUrl, { max: 1 });
+  try {
+    const funnel = (await new FunnelStore(real.pool).active()) ?? shippedFunnel();
+    return await crossingsOnHistory(new RiskModels(real.pool), funnel, documents, hourOf(Date.now()));
+  } finally {
+    await real.close();
+  }
+}
+
 export async function runRulePreview(options: PreviewOptions): Promise<PreviewResult> {
   const historySummary = options.cohort.kind === 'history' ? await summariseHistory(options.cohort.databaseUrl, options.cohort) : undefined;
+  const riskCrossings = options.cohort.kind === 'history' ? await crossingsToday(options.cohort.databaseUrl, options.rulesSource, options.policySource) : undefined;
   const sandbox = await startPreviewSandbox({
     funnelSource: options.funnel.source,
     rulesSource: options.rulesSource,
@@ -67,6 +94,7 @@ export async function runRulePreview(options: PreviewOptions): Promise<PreviewRe
     templates: new EmailTemplates(options.templatesDir),
     mailFrom: options.mailFrom,
     docsUrl: options.docsUrl,
+    ...(riskCrossings ? { riskCrossings } : {}),
   });
   let feed: EventFeed | undefined;
   try {

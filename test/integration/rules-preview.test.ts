@@ -13,6 +13,7 @@ import { SHIPPED_FUNNEL_FILE, shippedFunnel } from '../../src/funnel/funnel-file
 import { runOnramp } from '../support/onramp-cli.ts';
 import { CUSTOM_FUNNEL, CUSTOM_POLICY, CUSTOM_RULES } from '../support/custom-funnel-documents.ts';
 import { createMigratedTestDatabase } from '../support/migrated-database.ts';
+import { seedRiskCohort } from '../support/risk-cohort.ts';
 import { databaseBackends, type TestDatabase } from '../support/test-databases.ts';
 
 /**
@@ -98,6 +99,8 @@ beforeAll(async () => {
      VALUES ($1, $2, 'first-call-help', 1, 'first-call-help', 'x@example.com', 's', 't', 'h', 'outbox', 'sent', now())`,
     [`${dev.stalled}/first-call-help#1`, dev.stalled],
   );
+  // The curves the risk criteria learn from: a cohort before the window, in the stage rows only.
+  await seedRiskCohort(db.pool, day0 - 20 * DAY);
   // PGlite serves one connection: the preview's own must find it free.
   if (database.maxConnections === 1) await db.close();
 }, 120_000);
@@ -156,6 +159,14 @@ describe('rules preview on the real history (mode c)', () => {
     expect(result.outcome.escalations).toEqual({ 'stall:no-first-call': 3, 'stall:not-active': 1 });
     expect(result.outcome.developersEscalated).toBe(4);
     expect(result.outcome.stages).toEqual({ credential_provisioned: 3, first_api_call: 1 });
+  });
+
+  it("a risk rule acts on today's curves of the real history (the replayed window alone has too few developers for a risk)", async () => {
+    const rules = parse(shippedRules);
+    rules.rules.unshift({ id: 'key-at-risk', when: { stage: 'credential_provisioned', risk: { above: 0.8 } }, action: { send: 'first-call-guided' } });
+    const result = await preview(stringify(rules));
+    // 12 h after the key: stalled (22:30 → deferred to 08:00) and night (10:00); the holdout skipped; the caller had called.
+    expect(line(result, 'key-at-risk')).toMatchObject({ sent: 2, templates: { 'first-call-guided': 2 }, deferred: 1, skipped: { holdout: 1 } });
   });
 
   it('a tighter frequency cap (1 in 7 days): the second nudges are held back by the cap, the others unchanged', async () => {

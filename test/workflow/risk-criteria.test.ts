@@ -6,37 +6,13 @@ import { holdoutBucket } from '../../src/journey/nudging.ts';
 import { EscalationPolicyStore } from '../../src/rules/escalation-policy-store.ts';
 import { eventually } from '../support/eventually.ts';
 import { SHIPPED_POLICY, immediateRules, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
+import { seedRiskCohort } from '../support/risk-cohort.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 import { parse, stringify } from 'yaml';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/*
- * The cohort's history, 40 days back (before the curves' asOf, the start of this hour): 100
- * organic individuals got a key; 60 made their first call 12 h later, 40 never did. With the
- * stage's window of 7 d (the no-first-call stall), a developer still without a call has a risk of
- * 0.4 before 12 h and 1 from 12 h: a threshold of 0.8 is crossed at 12 h in the stage.
- */
-async function seedCohort(db: Database): Promise<void> {
-  const keyAt = Date.now() - 40 * DAY;
-  const ids = Array.from({ length: 100 }, (_, i) => `cohort_${i}`);
-  await db.pool.query(`INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) SELECT unnest($1::text[]), 'individual', 'organic_search', $2`, [
-    ids,
-    iso(keyAt),
-  ]);
-  const rows = ids.flatMap((id, i) => [[id, 'account_created', keyAt], [id, 'credential_provisioned', keyAt], ...(i < 60 ? [[id, 'first_api_call', keyAt + 12 * HOUR]] : [])]) as [
-    string,
-    string,
-    number,
-  ][];
-  await db.pool.query(
-    `INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id, late)
-     SELECT d, s, to_timestamp(t / 1000.0), d || '-' || s, false FROM unnest($1::text[], $2::text[], $3::float8[]) AS r(d, s, t)`,
-    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
-  );
-}
 
 let developers = 0;
 /** A developer outside the holdout, with an email address. */
@@ -65,7 +41,7 @@ describe.each(databaseBackends())('risk criteria under the time-skipping server 
     });
     sandbox = await startJourneySandbox({ backend, taskQueue: 'risk-criteria-test', rules });
     ({ env, db } = sandbox);
-    await seedCohort(db);
+    await seedRiskCohort(db.pool, Date.now() - 40 * DAY); // before the curves' instant, the start of this hour
   }, 120_000);
 
   afterAll(async () => {
@@ -80,7 +56,7 @@ describe.each(databaseBackends())('risk criteria under the time-skipping server 
       )
     ).rows;
 
-  it('sends the risk rule’s nudge when the risk crosses its threshold (12 h in the stage for this cohort), not before', async () => {
+  it('sends the risk rule’s nudge when the risk crosses its threshold (12 h in the stage for the seeded cohort), not before', async () => {
     const id = await developer(db);
     const start = await env.currentTimeMs();
     await sandbox.signal(id, withKey(id, start));

@@ -45,6 +45,19 @@ describe('the stages the rules and the escalation policy name, against a funnel'
     });
   });
 
+  it("refuses a risk rule on the funnel's last stage: no next stage to be at risk of not reaching", () => {
+    const rules = parsed(
+      rulesFormat,
+      `rules:
+  - { id: early, when: { stage: first_api_call, risk: { above: 0.8 } }, action: { send: first-call-help } }
+  - { id: last, when: { stage: paying, risk: { above: 0.8 } }, action: { send: first-call-help } }
+`,
+    ).document;
+    expect(rulesStageIssues(custom, rules)).toEqual([
+      { path: ['rules', 1, 'when', 'risk'], rule: 'last', message: '"paying" is the funnel\'s last stage: there is no next stage to be at risk of not reaching' },
+    ]);
+  });
+
   it('names each stall whose since or until the funnel lacks, and one whose until is not after its since there', () => {
     const policy = parsed(
       escalationPolicyFormat,

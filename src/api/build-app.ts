@@ -42,7 +42,8 @@ import { usageMetricsRoute } from './routes/usage-metrics-route.ts';
 import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { createAgentKeyStore, createIngestKeyStore } from '../keys/key-kinds.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
-import { frictionsOf } from '../rules/escalation-policy-schema.ts';
+import { DEFAULT_STALLS, frictionsOf } from '../rules/escalation-policy-schema.ts';
+import { RiskModels, risksOf } from '../metrics/stagnation-risk-query.ts';
 import { anyOf, type AcceptedKeys } from './auth.ts';
 import { auditRoute } from './routes/audit-route.ts';
 import { developerDeletionRoute } from './routes/developer-deletion-route.ts';
@@ -214,8 +215,11 @@ export async function buildApp({
   // Agent keys: the shared one (ONRAMP_AGENT_KEY), the admin keys, and personal ones created through /v1/agent-keys (stored hashed).
   const agentKeyStore = createAgentKeyStore(db.pool, keyCacheMs);
   const agents: AcceptedKeys = { keys: [...agentKeys, ...adminKeys], lookup: agentKeyStore.isLive };
+  // One cache of the stagnation risk's curves for the developer lists and the agents' queue.
+  const riskModels = new RiskModels(db.pool);
   await app.register(handoffsRoute, {
     prisma,
+    risks: async (ids, asOf) => risksOf(riskModels, db.pool, asOf, await funnel(), (await escalationPolicy.active())?.document.criteria.stalls ?? DEFAULT_STALLS, ids),
     pool: db.pool,
     temporal,
     funnel,
@@ -229,7 +233,7 @@ export async function buildApp({
     readKeys: anyOf(ingest, agents),
   });
   await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
-  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel, riskModels });
   await app.register(changesRoute, { pool: db.pool, funnel, adminKeys, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(experimentMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });

@@ -105,6 +105,7 @@ export const caseSummary = z.object({
   stuckForSeconds: z.int().nullable(),
   diagnosis: z.string().nullable().describe('the first line of the diagnosis'),
   sla: slaState,
+  risk: z.number().nullable().describe("the developer's stagnation risk in their current stage now (0–1; null: unavailable, as `GET /v1/developers/{id}/risk` says why)"),
 });
 
 export const handoffWithContext = handoffWithLog.extend({ context: caseContext });
@@ -117,7 +118,10 @@ export const summarizedCase = handoffCase.extend({ summary: caseSummary });
 /** The statuses of a case still open: the queue. */
 export const ACTIVE_STATUSES = ['open', 'claimed', 'snoozed'] as const;
 
-export const HANDOFF_ORDERS = ['newest', 'due'] as const;
+export const HANDOFF_ORDERS = ['newest', 'due', 'risk'] as const;
+
+/** The statuses `order=risk` sorts: the queue, small enough to read whole. */
+export const RISK_ORDERED_STATUSES = [...ACTIVE_STATUSES, 'active'] as const;
 
 export interface HandoffFilter {
   /** One status, or `active`: every case still open. */
@@ -128,22 +132,26 @@ export interface HandoffFilter {
   criterion?: string;
   /** Cases with a breached SLA (true) or without (false). */
   breached?: boolean;
-  /** `newest` (opened, newest first) or `due` (next deadline first, closed cases last). */
+  /** `newest` (opened, newest first), `due` (next deadline first, closed cases last) or `risk` (the developer's stagnation risk, highest first: active cases only). */
   order?: (typeof HANDOFF_ORDERS)[number];
   limit: number;
   /** Opaque: the last case of the previous page, in the order asked. */
   cursor?: string;
 }
 
-/** Where a page ended: the order, its sort key (null: no deadline) and the case id. */
-interface Cursor {
-  order: (typeof HANDOFF_ORDERS)[number];
-  at: Date | null;
-  id: string;
-}
+/** Where a page ended: the order, its sort key (null: no deadline, or no risk) and the case id. */
+type Cursor = { order: 'newest' | 'due'; at: Date | null; id: string } | { order: 'risk'; risk: number | null; id: string };
 
-const encodeCursor = ({ order, at, id }: Cursor) =>
-  Buffer.from(JSON.stringify(order === 'newest' ? [at!.toISOString(), id] : [order, at?.toISOString() ?? null, id])).toString('base64url');
+const encodeCursor = (cursor: Cursor) =>
+  Buffer.from(
+    JSON.stringify(
+      cursor.order === 'risk'
+        ? ['risk', cursor.risk, cursor.id]
+        : cursor.order === 'newest'
+          ? [cursor.at!.toISOString(), cursor.id]
+          : ['due', cursor.at?.toISOString() ?? null, cursor.id],
+    ),
+  ).toString('base64url');
 
 export function decodeCursor(cursor: string): Cursor | undefined {
   try {
@@ -151,16 +159,17 @@ export function decodeCursor(cursor: string): Cursor | undefined {
     // Pages by opening time keep their first form ([openedAt, id]): cursors handed out before stay valid.
     const [order, at, id] = parsed.length === 2 ? ['newest', ...parsed] : parsed;
     if (typeof id !== 'string' || !HANDOFF_ORDERS.includes(order as Cursor['order'])) return undefined;
+    if (order === 'risk') return at === null || (typeof at === 'number' && at >= 0 && at <= 1) ? { order, risk: at, id } : undefined;
     if (at === null) return order === 'due' ? { order, at: null, id } : undefined;
     const instant = new Date(at as string);
-    return typeof at === 'string' && isStorableInstant(instant.getTime()) ? { order: order as Cursor['order'], at: instant, id } : undefined;
+    return typeof at === 'string' && isStorableInstant(instant.getTime()) ? { order: order as 'newest' | 'due', at: instant, id } : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** The rows after a cursor, in its order (a cursor of another order starts from the top). */
-function after(cursor: Cursor | undefined, order: Cursor['order']): Prisma.HandoffWhereInput {
+function after(cursor: Cursor | undefined, order: 'newest' | 'due'): Prisma.HandoffWhereInput {
   if (!cursor || cursor.order !== order) return {};
   if (order === 'newest') return { OR: [{ openedAt: { lt: cursor.at! } }, { openedAt: cursor.at!, id: { lt: cursor.id } }] };
   // Deadlines first, earliest first; cases without one after them all.
@@ -168,17 +177,30 @@ function after(cursor: Cursor | undefined, order: Cursor['order']): Prisma.Hando
   return { OR: [{ dueAt: { gt: cursor.at } }, { dueAt: cursor.at, id: { gt: cursor.id } }, { dueAt: null }] };
 }
 
-/** Cases a page at a time: newest first, or (the queue) next deadline first. */
-export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter): Promise<{ handoffs: PresentedCase[]; nextCursor: string | null }> {
+/** Each developer's stagnation risk now (null: unavailable). */
+export type ReadRisks = (developerIds: readonly string[], asOf: Date) => Promise<Map<string, number | null>>;
+
+/** Riskiest first, unavailable risks last, ties by case id: the order of `order=risk` and its cursors. */
+function riskOrder(a: { risk: number | null; id: string }, b: { risk: number | null; id: string }): number {
+  if (a.risk !== b.risk) return a.risk === null ? 1 : b.risk === null ? -1 : b.risk - a.risk;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Cases a page at a time: newest first, (the queue) next deadline first, or riskiest developer first. */
+export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter, risks?: ReadRisks): Promise<{ handoffs: PresentedCase[]; nextCursor: string | null }> {
   const order = filter.order ?? 'newest';
+  const where: Prisma.HandoffWhereInput = {
+    ...(filter.status === 'active' ? { status: { in: [...ACTIVE_STATUSES] } } : filter.status ? { status: filter.status } : {}),
+    ...(filter.developerId ? { developerId: filter.developerId } : {}),
+    ...(filter.owner ? { owner: filter.owner } : {}),
+    ...(filter.level !== undefined ? { level: filter.level } : {}),
+    ...(filter.criterion ? { criterion: filter.criterion } : {}),
+    ...(filter.breached !== undefined ? { slaBreached: filter.breached } : {}),
+  };
+  if (order === 'risk') return listByRisk(prisma, where, filter, risks!);
   const rows = await prisma.handoff.findMany({
     where: {
-      ...(filter.status === 'active' ? { status: { in: [...ACTIVE_STATUSES] } } : filter.status ? { status: filter.status } : {}),
-      ...(filter.developerId ? { developerId: filter.developerId } : {}),
-      ...(filter.owner ? { owner: filter.owner } : {}),
-      ...(filter.level !== undefined ? { level: filter.level } : {}),
-      ...(filter.criterion ? { criterion: filter.criterion } : {}),
-      ...(filter.breached !== undefined ? { slaBreached: filter.breached } : {}),
+      ...where,
       ...after(filter.cursor ? decodeCursor(filter.cursor) : undefined, order),
     },
     orderBy: order === 'newest' ? [{ openedAt: 'desc' }, { id: 'desc' }] : [{ dueAt: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
@@ -189,6 +211,27 @@ export async function listHandoffs(prisma: PrismaClient, filter: HandoffFilter):
   return {
     handoffs: page.map((r) => presentedCase(r.view as unknown as CaseView)),
     nextCursor: rows.length > filter.limit && last ? encodeCursor({ order, at: order === 'newest' ? last.openedAt : last.dueAt, id: last.id }) : null,
+  };
+}
+
+/**
+ * The queue by risk: every case of the filter (active ones: a queue people work through) ranked
+ * by its developer's risk now, a page from the cursor's place. Risks move with time, so a page
+ * starts after the cursor's (risk, id) in today's ranking: a case whose risk rose past it since is
+ * on an earlier page.
+ */
+async function listByRisk(prisma: PrismaClient, where: Prisma.HandoffWhereInput, filter: HandoffFilter, risks: ReadRisks) {
+  const rows = await prisma.handoff.findMany({ where, select: { id: true, developerId: true, view: true } });
+  const riskOf = await risks([...new Set(rows.map((r) => r.developerId))], new Date());
+  const ranked = rows.map((r) => ({ id: r.id, risk: riskOf.get(r.developerId) ?? null, view: r.view as unknown as CaseView })).sort(riskOrder);
+  const cursor = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+  const start = cursor?.order === 'risk' ? ranked.findIndex((c) => riskOrder(c, cursor) > 0) : 0;
+  const page = ranked.slice(start === -1 ? ranked.length : start, (start === -1 ? ranked.length : start) + filter.limit + 1);
+  const shown = page.slice(0, filter.limit);
+  const last = shown.at(-1);
+  return {
+    handoffs: shown.map((c) => presentedCase(c.view)),
+    nextCursor: page.length > filter.limit && last ? encodeCursor({ order: 'risk', risk: last.risk, id: last.id }) : null,
   };
 }
 

@@ -22,18 +22,20 @@ function slaText(sla: Sla): string {
 }
 
 const stuck = (seconds: number | null) => (seconds === null ? '—' : humanDuration(seconds));
+/** A stagnation risk as a whole percentage (— when unavailable). */
+const riskText = (risk: number | null) => (risk === null ? '—' : `${Math.round(risk * 100)}%`);
 
 /** One case per line, then its diagnosis's first line and SLA indented below it. */
 export function formatHandoffList(cases: SummarizedCase[]): string {
   if (cases.length === 0) return 'no cases\n';
   const id = Math.max(4, ...cases.map((c) => c.id.length));
   const stage = Math.max(5, ...cases.map((c) => (c.summary.stage ?? '—').length));
-  const header = `${'CASE'.padEnd(id)}  STATUS    LVL  ${'OWNER'.padEnd(20)}  ${'STAGE'.padEnd(stage)}  STUCK FOR\n`;
+  const header = `${'CASE'.padEnd(id)}  STATUS    LVL  ${'OWNER'.padEnd(20)}  ${'STAGE'.padEnd(stage)}  RISK  STUCK FOR\n`;
   return (
     header +
     cases
       .map((c) => {
-        const line = `${c.id.padEnd(id)}  ${c.status.padEnd(8)}  ${String(c.level).padStart(3)}  ${(c.owner ?? '—').slice(0, 20).padEnd(20)}  ${(c.summary.stage ?? '—').padEnd(stage)}  ${stuck(c.summary.stuckForSeconds)}`;
+        const line = `${c.id.padEnd(id)}  ${c.status.padEnd(8)}  ${String(c.level).padStart(3)}  ${(c.owner ?? '—').slice(0, 20).padEnd(20)}  ${(c.summary.stage ?? '—').padEnd(stage)}  ${riskText(c.summary.risk).padStart(4)}  ${stuck(c.summary.stuckForSeconds)}`;
         const detail = [`    ${c.criterion}: ${c.reason}`, `    SLA: ${slaText(c.summary.sla)}`, ...(c.summary.diagnosis ? [`    diagnosis: ${c.summary.diagnosis}`] : [])];
         return [line, ...detail].join('\n');
       })

@@ -121,19 +121,33 @@ const positionOf = (r: PositionRow): Position => ({
   accountType: r.account_type,
 });
 
-/** Where the developers signed up by asOf stand (`only`: just that one): the furthest stage of the funnel in force reached, and when. */
-export async function positions(pool: pg.Pool, asOf: Date, { version, document }: FunnelVersion, only?: string): Promise<Map<string, Position>> {
+/** Where the developers signed up by asOf stand (`only`: just those): the furthest stage of the funnel in force reached, and when. */
+export async function positions(pool: pg.Pool, asOf: Date, { version, document }: FunnelVersion, only?: string | readonly string[]): Promise<Map<string, Position>> {
   const params: unknown[] = [];
   const rows = rankedRowsSql(asOf, version, stageIds(document), params);
   const { rows: found } = await pool.query<PositionRow>(
     `SELECT d.id, f.rank, f.reached_at AS stage_at, d.acquisition_channel AS channel, d.account_type
        FROM (SELECT DISTINCT ON (r.developer_id) r.developer_id, r.rank, r.reached_at FROM (${rows}) r
-              ${only === undefined ? '' : `WHERE r.developer_id = $${params.push(only)}`}
+              ${only === undefined ? '' : `WHERE r.developer_id = ANY($${params.push(typeof only === 'string' ? [only] : only)}::text[])`}
               ORDER BY r.developer_id, r.rank DESC) f
        JOIN developers d ON d.id = f.developer_id`,
     params,
   );
   return new Map(found.map((r) => [r.id, positionOf(r)]));
+}
+
+/** These developers' risks as of asOf (null: unavailable, or not signed up by then). */
+export async function risksOf(
+  models: RiskModels,
+  pool: pg.Pool,
+  asOf: Date,
+  funnel: FunnelVersion,
+  stalls: readonly StallCriterion[],
+  ids: readonly string[],
+): Promise<Map<string, number | null>> {
+  if (ids.length === 0) return new Map();
+  const [model, found] = await Promise.all([models.asOf(asOf, funnel, stalls), positions(pool, asOf, funnel, ids)]);
+  return new Map(ids.map((id) => [id, found.has(id) ? developerRisk(model, found.get(id)!).risk : null]));
 }
 
 /** Every developer's risk (null: unavailable), for sorting a list by it. */

@@ -120,6 +120,16 @@ describe('the handoffs inbox in headless Chromium', () => {
     // The Open tab lists the unclaimed cases in the API's queue order.
     const rows = await page.$$eval('#queue tr[data-case]', (trs) => trs.map((tr) => (tr as any).dataset.case));
     expect(rows).toEqual((await list('status=open&order=due')).handoffs.map((c) => c.id));
+    // Sorted by the developers' stagnation risk instead: the API's order=risk, kept in the address; each row shows its risk.
+    expect(await page.$$eval('#queue th', (ths) => ths.map((th) => th.textContent))).toContain('Risk');
+    await page.selectOption('#sort', 'risk');
+    await page.waitForFunction(() => new URL((globalThis as any).location.href).searchParams.get('sort') === 'risk');
+    const byRisk = (await list('status=open&order=risk')).handoffs;
+    await page.waitForFunction(
+      (ids) => JSON.stringify([...(globalThis as any).document.querySelectorAll('#queue tr[data-case]')].map((tr: any) => tr.dataset.case)) === JSON.stringify(ids),
+      byRisk.map((c) => c.id),
+    );
+    await page.selectOption('#sort', 'due');
 
     // The case, whole: the Slack-equivalent context from the same builder.
     await page.click(`#queue tr[data-case="${caseId}"]`);

@@ -12,6 +12,7 @@ import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { ADMIN_KEY, AGENT_KEY, INGEST_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { blockAction, noteSubmission, resolveSubmission, signedInteraction } from '../support/slack-requests.ts';
 import { signupWithKey } from '../support/signup-events.ts';
+import { seedRiskCohort } from '../support/risk-cohort.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123';
@@ -39,6 +40,8 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
       payload: { source: stringify(policy), author: 'support-lead@example.com', reason: 'only the onboarding team acts' },
     });
     expect(put.statusCode, put.body).toBe(201);
+    // The history the stagnation risk's curves learn from (built at the first list, kept five minutes).
+    await seedRiskCohort(h.db.pool, Date.now() - 40 * 24 * 3_600_000);
   }, 120_000);
   afterAll(async () => {
     await h?.stop();
@@ -183,6 +186,45 @@ describe('handoff through the HTTP API and Slack interactions (dev server, real 
     expect(mine.handoffs[0].log[1].snapshot).toMatchObject({ stage: 'credential_provisioned' });
     const journey = (await h.journey(`${backend}_api`)).body;
     expect(journey.handoffs.map((c: any) => [c.id, c.status])).toEqual([[pathSafeCaseId(caseId), 'resolved']]);
+  });
+
+  it("ranks the queue by the developer's stagnation risk (order=risk), a page at a time, and shows each case's risk", async () => {
+    /** A developer who got their key `hoursAgo` and has just opened a ticket. */
+    const ticketAfter = async (id: string, hoursAgo: number) => {
+      const keyAt = new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
+      const events = [
+        ...signupWithKey(id, keyAt, { email: `${id}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search', timezone: 'UTC' }),
+        { id: `${id}-t`, type: 'support.ticket_created', developerId: id, occurredAt: new Date().toISOString(), properties: { subject: 'stuck' } },
+      ];
+      expect((await h.post({ events })).statusCode).toBe(202);
+      await eventually(() => handoff(`${id}/h1`), { until: (c) => c.status === 'open', describe: `case ${id}/h1 open` });
+    };
+    // In credential_provisioned for 13 h: past the cohort's 12 h, every one still there never called (risk 1); just now: about 0.4.
+    const [late, fresh] = [`${backend}_risk_late`, `${backend}_risk_fresh`];
+    await ticketAfter(fresh, 0);
+    await ticketAfter(late, 13);
+    const byRisk = await h.app.inject({ method: 'GET', url: '/v1/handoffs?status=open&order=risk&limit=200', headers: agent });
+    expect(byRisk.statusCode, byRisk.body).toBe(200);
+    const ranked = byRisk.json().handoffs as { developerId: string; summary: { risk: number | null } }[];
+    const risk = (id: string) => ranked.find((c) => c.developerId === id)!.summary.risk!;
+    expect(risk(late)).toBeGreaterThan(0.9);
+    expect(risk(fresh)).toBeGreaterThan(0.3);
+    expect(risk(fresh)).toBeLessThan(0.5);
+    expect(ranked.findIndex((c) => c.developerId === late)).toBeLessThan(ranked.findIndex((c) => c.developerId === fresh));
+    const risks = ranked.map((c) => c.summary.risk ?? -1);
+    expect(risks).toEqual([...risks].sort((a, b) => b - a)); // riskiest first, unavailable last
+    // A page at a time: the same ranking.
+    const paged: string[] = [];
+    for (let cursor: string | null = null, pages = 0; pages === 0 || cursor; pages++) {
+      const page: any = (await h.app.inject({ method: 'GET', url: `/v1/handoffs?status=open&order=risk&limit=1${cursor ? `&cursor=${cursor}` : ''}`, headers: agent })).json();
+      paged.push(...page.handoffs.map((c: any) => c.developerId));
+      cursor = page.nextCursor;
+    }
+    expect(paged).toEqual(ranked.map((c) => c.developerId));
+    // The queue is what is ranked: closed cases are not.
+    const refused = await h.app.inject({ method: 'GET', url: '/v1/handoffs?status=resolved&order=risk', headers: agent });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors[0]).toMatchObject({ path: 'order', message: expect.stringContaining('open, claimed, snoozed, active') });
   });
 
   it('shows path-safe case ids, usable in a URL as they are, for any developer id; takes the older form percent-encoded', async () => {

@@ -15,6 +15,7 @@ import type { ReadFunnelInForce } from '../../funnel/funnel-in-force.ts';
 import {
   CASE_STATUSES,
   HANDOFF_ORDERS,
+  RISK_ORDERED_STATUSES,
   decodeCursor,
   handoffCase,
   handoffWithLog,
@@ -22,6 +23,7 @@ import {
   presentedCase,
   readDeveloperHandoffs,
   readHandoff,
+  type ReadRisks,
   summarizedCase,
   wholeCase,
 } from '../read-handoffs.ts';
@@ -32,6 +34,8 @@ export interface HandoffsRouteOptions {
   pool: pg.Pool;
   temporal: Client;
   funnel: ReadFunnelInForce;
+  /** Developers' stagnation risk now: each case's `summary.risk`, and `order=risk`. */
+  risks: ReadRisks;
   /** The escalation policy in force: its `privacy.showEmail` unmasks the contact, as in Slack. */
   showEmail: () => Promise<boolean>;
   /** The policy in force lets any agent act on a case someone else claimed (`agents.anyMayAct`). */
@@ -127,7 +131,7 @@ function actingActor(who: Credential, given: string | undefined): { actor: strin
 /** Handoff cases without Slack: list (each summarized), read whole (context and log), and act (claim, note, snooze, return, resolve). */
 export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async (
   app,
-  { prisma, pool, temporal, funnel, showEmail, anyAgentMayAct, frictions, publicUrl, agentKeys, adminKeys, findAgentKey, readKeys },
+  { prisma, pool, temporal, funnel, risks, showEmail, anyAgentMayAct, frictions, publicUrl, agentKeys, adminKeys, findAgentKey, readKeys },
 ) => {
   const security = [{ bearer: [] }];
   const agentsOnly = bearerAuth(agentKeys);
@@ -165,8 +169,8 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
     {
       onRequest: agentsOnly,
       schema: {
-        summary: 'Handoff cases, newest first or (the queue) by next deadline',
-        description: 'Each with a compact `summary` of its context: stage, stuck for, the first diagnosis line, SLA state.',
+        summary: 'Handoff cases, newest first or (the queue) by next deadline or by stagnation risk',
+        description: "Each with a compact `summary` of its context: stage, stuck for, the first diagnosis line, SLA state, the developer's stagnation risk.",
         security,
         querystring: z.object({
           status: z
@@ -185,7 +189,9 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
           order: z
             .enum(HANDOFF_ORDERS)
             .default('newest')
-            .describe('`newest` (opened, newest first) or `due` (the queue: next deadline first, `summary.sla.dueAt`; closed cases last)'),
+            .describe(
+              "`newest` (opened, newest first), `due` (the queue: next deadline first, `summary.sla.dueAt`; closed cases last) or `risk` (the developer's stagnation risk now, highest first, unavailable last; with `status` `active`, `open`, `claimed` or `snoozed`)",
+            ),
           limit: z.coerce.number().int().min(1).max(200).default(50),
           cursor: z
             .string()
@@ -196,11 +202,17 @@ export const handoffsRoute: FastifyPluginAsyncZod<HandoffsRouteOptions> = async 
         response: { 200: z.object({ handoffs: z.array(summarizedCase), nextCursor: z.string().nullable() }), 400: errorResponse, 401: errorResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { developer, ...filter } = request.query;
-      const page = await listHandoffs(prisma, { ...filter, developerId: developer });
-      const summaries = await gatherCaseSummaries(pool, page.handoffs, { now: Date.now(), funnelInForce: funnel });
-      return { ...page, handoffs: page.handoffs.map((c, i) => ({ ...c, summary: summaries[i]! })) };
+      if (filter.order === 'risk' && !(RISK_ORDERED_STATUSES as readonly string[]).includes(filter.status ?? ''))
+        return reply.code(400).send({ errors: [{ path: 'order', message: `order=risk sorts the queue: give status ${RISK_ORDERED_STATUSES.join(', ')}` }] });
+      const page = await listHandoffs(prisma, { ...filter, developerId: developer }, risks);
+      const now = Date.now();
+      const [summaries, riskOf] = await Promise.all([
+        gatherCaseSummaries(pool, page.handoffs, { now, funnelInForce: funnel }),
+        risks([...new Set(page.handoffs.map((c) => c.developerId))], new Date(now)),
+      ]);
+      return { ...page, handoffs: page.handoffs.map((c, i) => ({ ...c, summary: { ...summaries[i]!, risk: riskOf.get(c.developerId) ?? null } })) };
     },
   );
 

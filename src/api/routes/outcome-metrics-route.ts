@@ -7,7 +7,7 @@ import { stageId } from '../../funnel/funnel-schema.ts';
 import { CASE_STATUSES, automationShare } from '../../metrics/automation-share.ts';
 import { decodeCursor, decodeRiskCursor, listDevelopers, type DeveloperOrder } from '../../metrics/developer-list.ts';
 import { MIN_AT_RISK, MIN_SEGMENT_DEVELOPERS, developerRisk } from '../../metrics/stagnation-risk.ts';
-import { RiskModels, positions, risksById } from '../../metrics/stagnation-risk-query.ts';
+import { positions, risksById, type RiskModels } from '../../metrics/stagnation-risk-query.ts';
 import { EFFECT_WINDOW_DAYS, SEGMENTS, emailEngagement } from '../../metrics/email-engagement.ts';
 import { FRICTION_GROUPINGS, frictionReport } from '../../metrics/friction-report.ts';
 import { DIAGNOSIS, ERROR_CLASSES } from '../../events/error-diagnosis.ts';
@@ -26,6 +26,8 @@ export interface OutcomeMetricsRouteOptions {
   readKeys: readonly string[];
   /** The funnel in force: stage order, labels. */
   funnel: ReadFunnelInForce;
+  /** The app's one cache of the stagnation risk's curves. */
+  riskModels: RiskModels;
 }
 
 const cohort = z.string().describe('ISO-8601 signup week in UTC, e.g. 2026-W44');
@@ -224,13 +226,12 @@ const riskResponse = z.object({
 const DEFAULT_NO_ENGAGEMENT = nudgePolicy.parse({}).noEngagementAfterSends;
 
 /** Nudge and handoff outcomes, and the developers behind any figure. */
-export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptions> = async (app, { pool, readKeys, funnel }) => {
+export const outcomeMetricsRoute: FastifyPluginAsyncZod<OutcomeMetricsRouteOptions> = async (app, { pool, readKeys, funnel, riskModels }) => {
   const security = [{ bearer: [] }];
   const onRequest = bearerAuth(readKeys);
   const errors = { 400: errorResponse, 401: errorResponse };
   const rules = new RuleStore(pool);
   const policies = new EscalationPolicyStore(pool);
-  const riskModels = new RiskModels(pool);
 
   app.get(
     '/v1/metrics/engagement',

@@ -33,14 +33,27 @@ const withActor = (command: Command) =>
 
 export function handoffsCommand(program: Command): void {
   const handoffs = program.command('handoffs').description('the cases escalated to a person, without Slack: the queue, a case whole, and acting on it (agent key)');
-  withAgentApi(handoffs.command('list').description('cases newest first (or by next deadline: --order due), each with its stage, stuck time, SLA and first diagnosis line'))
+  withAgentApi(
+    handoffs
+      .command('list')
+      .description(
+        'cases newest first (or by next deadline: --order due; riskiest developer first: --order risk), each with its stage, stagnation risk, stuck time, SLA and first diagnosis line',
+      ),
+  )
     .addOption(new Option('--status <status>', 'open, claimed, snoozed, returned, resolved, or active (every case still open)').choices([...CASE_STATUSES, 'active']))
     .option('--developer <id>', "only this developer's cases")
     .option('--owner <name>', 'only the cases this agent owns')
     .option('--level <n>', 'only cases at this escalation level', intInRange('--level', 1, 100))
     .option('--criterion <criterion>', 'only cases opened by this criterion, e.g. support_ticket')
     .option('--breached', 'only cases past an SLA')
-    .addOption(new Option('--order <order>', 'newest (opened, newest first) or due (the queue: next deadline first)').choices(HANDOFF_ORDERS).default('newest'))
+    .addOption(
+      new Option(
+        '--order <order>',
+        "newest (opened, newest first), due (the queue: next deadline first) or risk (the developer's stagnation risk, highest first; with --status active, open, claimed or snoozed)",
+      )
+        .choices(HANDOFF_ORDERS)
+        .default('newest'),
+    )
     .option('--limit <n>', 'cases (1–200)', intInRange('--limit', 1, 200), 50)
     .option('--cursor <cursor>', 'the next page (printed after a full page)')
     .option('--json', 'print the raw JSON')

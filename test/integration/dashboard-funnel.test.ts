@@ -259,6 +259,13 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
       `Case ${handoff.id} claimed by U0AGENT`,
       `Case ${handoff.id} resolved by U0AGENT`,
     ]);
+    // The stagnation risk in the current stage, as the developer list gives it (one never escalated: the seed leaves cases' read model empty).
+    const [riskiest] = (await api.ok('/v1/developers?sort=risk&escalated=false&limit=1')).items;
+    expect(riskiest.risk).not.toBeNull();
+    await page.fill('#developer', riskiest.id);
+    await page.click('#open');
+    await page.waitForFunction((id) => (globalThis as any).document.querySelector('#timeline')?.textContent?.startsWith(id), riskiest.id);
+    expect(await page.textContent('#journeyRisk')).toContain(`stagnation risk ${Math.round(riskiest.risk * 100)}%`);
     await page.locator('#journey').screenshot({ path: `${artifacts}journey-timeline.png` });
     expect(failures).toEqual([]);
   }, 60_000);

@@ -20,9 +20,26 @@ describe('conversionBelowBand', () => {
   const signupToCall = (eligible: number, converted: number): TransitionFigures => {
     const rate = converted / eligible;
     const band = rate < 0.15 ? 'warning' : rate < 0.25 ? 'below_median' : 'median';
-    return { from: 'account_created', to: 'first_api_call', windowDays: 7, eligible, converted, rate, excluded: 0, band: eligible >= 100 ? band : null, bandStatus: eligible >= 100 ? 'banded' : 'n_too_small', weakest: false };
+    return {
+      from: 'account_created',
+      to: 'first_api_call',
+      windowDays: 7,
+      eligible,
+      converted,
+      rate,
+      excluded: 0,
+      band: eligible >= 100 ? band : null,
+      bandStatus: eligible >= 100 ? 'banded' : 'n_too_small',
+      weakest: false,
+    };
   };
-  const funnel = { version: 1, stages: [{ id: 'account_created', label: 'Account created', role: null }, { id: 'first_api_call', label: 'First API call', role: 'first_call' as const }] };
+  const funnel = {
+    version: 1,
+    stages: [
+      { id: 'account_created', label: 'Account created', role: null },
+      { id: 'first_api_call', label: 'First API call', role: 'first_call' as const },
+    ],
+  };
   const report = (cohorts: [string, TransitionFigures][]) => ({ funnel, cohorts: cohorts.map(([cohort, t]) => ({ cohort, transitions: [t], reach: [], developers: t.eligible })) });
 
   it('fires for each cohort in the warning band with enough eligible, naming the transition and the week, linking to that week', () => {
@@ -52,7 +69,13 @@ describe('conversionBelowBand', () => {
 });
 
 describe('ttfacTail', () => {
-  const week = (cohort: string, p90: number, reached = 50): TtfacCohort => ({ cohort, developers: reached * 2, reached, percentiles: { p25: 60, p50: 600, p75: p90 / 2, p90 }, risingTail: false });
+  const week = (cohort: string, p90: number, reached = 50): TtfacCohort => ({
+    cohort,
+    developers: reached * 2,
+    reached,
+    percentiles: { p25: 60, p50: 600, p75: p90 / 2, p90 },
+    risingTail: false,
+  });
   // Wednesday of 2026-W50: the last complete week is 2026-W49.
   const now = new Date('2026-12-09T12:00:00Z');
   const baseline = [week('2026-W45', 10_000), week('2026-W46', 12_000), week('2026-W47', 14_000), week('2026-W48', 100_000)]; // median 13,000 s

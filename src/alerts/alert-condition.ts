@@ -1,4 +1,4 @@
-import type { AlertKind } from './alerts-schema.ts';
+import type { AlertKind } from '../rules/alerts-schema.ts';
 
 /**
  * What a detector finds: one condition that holds now. `kind`, `subject` and `period` name it (the

@@ -1,5 +1,5 @@
 import type { AlertCondition } from './alert-condition.ts';
-import type { AlertKind } from './alerts-schema.ts';
+import type { AlertKind } from '../rules/alerts-schema.ts';
 
 const TITLES: Record<AlertKind, string> = {
   conversionBelowBand: 'Conversion in the warning band',

@@ -3,7 +3,7 @@ import type { FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { benchmarkOf } from '../metrics/conversion-bands.ts';
 import { defaultTransitions, stageConversion, type ConversionReport } from '../metrics/stage-conversion.ts';
 import { percent, type AlertCondition } from './alert-condition.ts';
-import type { AlertsDocument } from './alerts-schema.ts';
+import type { AlertsDocument } from '../rules/alerts-schema.ts';
 import { isoWeekStart, isoWeekOf, weekDays } from './iso-week.ts';
 
 type Settings = AlertsDocument['conversionBelowBand'];

@@ -1,7 +1,7 @@
 import ms from 'ms';
 import type pg from 'pg';
 import { percent, type AlertCondition } from './alert-condition.ts';
-import type { AlertsDocument } from './alerts-schema.ts';
+import type { AlertsDocument } from '../rules/alerts-schema.ts';
 
 type Settings = AlertsDocument['endpointErrorSpike'];
 

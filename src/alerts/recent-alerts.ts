@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AlertKind } from './alerts-schema.ts';
+import type { AlertKind } from '../rules/alerts-schema.ts';
 
 export interface FiredAlert {
   id: string;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { timeToFirstCall, type TtfacReport } from '../metrics/time-to-first-call.ts';
 import type { AlertCondition } from './alert-condition.ts';
-import type { AlertsDocument } from './alerts-schema.ts';
+import type { AlertsDocument } from '../rules/alerts-schema.ts';
 import { isoWeekStart, isoWeekOf, weekDays } from './iso-week.ts';
 
 type Settings = AlertsDocument['ttfacTail'];

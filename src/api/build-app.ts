@@ -63,7 +63,7 @@ import { firehoseRoute } from '../sources/aws-firehose/firehose-route.ts';
 import { SourceStats, type SourceStatsOptions } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
 import { alertsConfigRoute, firedAlertsRoute } from './routes/alerts-route.ts';
-import { AlertsStore } from '../alerts/alerts-store.ts';
+import { AlertsStore } from '../rules/alerts-store.ts';
 
 export interface AppDeps {
   db: Database;

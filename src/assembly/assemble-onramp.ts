@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { AlertEvaluator, type AlertEvaluatorOptions } from '../alerts/alert-evaluator.ts';
-import { AlertsStore } from '../alerts/alerts-store.ts';
+import { AlertsStore } from '../rules/alerts-store.ts';
 import { buildApp, type AppDeps, type OnrampApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
 import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';

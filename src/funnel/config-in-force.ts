@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import type { AlertsDocument } from '../alerts/alerts-schema.ts';
-import { AlertsStore } from '../alerts/alerts-store.ts';
-import { SHIPPED_ALERTS_FILE } from '../alerts/alerts-file.ts';
+import type { AlertsDocument } from '../rules/alerts-schema.ts';
+import { AlertsStore } from '../rules/alerts-store.ts';
+import { SHIPPED_ALERTS_FILE } from '../rules/alerts-file.ts';
 import type { EscalationPolicyDocument } from '../rules/escalation-policy-schema.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';

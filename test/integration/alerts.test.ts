@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertEvaluator } from '../../src/alerts/alert-evaluator.ts';
-import { AlertsStore } from '../../src/alerts/alerts-store.ts';
+import { AlertsStore } from '../../src/rules/alerts-store.ts';
 import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { WebhookTransport } from '../../src/webhooks/send-webhook.ts';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.ts';

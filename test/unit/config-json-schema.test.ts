@@ -8,7 +8,7 @@ import { escalationPolicyFormat } from '../../src/rules/escalation-policy-file.t
 import { rulesFormat } from '../../src/rules/rules-file.ts';
 import { emailSettingsFormat } from '../../src/mail/email-settings.ts';
 import { templateMetaFormat } from '../../src/mail/email-templates.ts';
-import { alertsFormat } from '../../src/alerts/alerts-file.ts';
+import { alertsFormat } from '../../src/rules/alerts-file.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 

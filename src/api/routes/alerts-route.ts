@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import { z } from 'zod';
-import { ALERT_KINDS } from '../../alerts/alerts-schema.ts';
+import { ALERT_KINDS } from '../../rules/alerts-schema.ts';
 import { recentAlerts } from '../../alerts/recent-alerts.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';

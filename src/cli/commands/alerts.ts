@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { alertsFormat } from '../../alerts/alerts-file.ts';
-import { ALERT_KINDS } from '../../alerts/alerts-schema.ts';
+import { alertsFormat } from '../../rules/alerts-file.ts';
+import { ALERT_KINDS } from '../../rules/alerts-schema.ts';
 import { versionedConfigCommand } from './versioned-config-command.ts';
 
 /** Adds `alerts validate|diff|apply|rollback|history|show` (the alerts document, /v1/alerts) to the program. */

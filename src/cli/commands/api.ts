@@ -21,7 +21,9 @@ export async function apiCommand(config: Config): Promise<void> {
   const unreachableLinks = publicUrlWarning(config);
   if (unreachableLinks) logger.warn(unreachableLinks);
   if (!config.ONRAMP_ADMIN_KEY)
-    logger.warn('ONRAMP_ADMIN_KEY is unset: the rules, escalation-policy, funnel and alerts endpoints (/v1/rules…, /v1/escalation-policy…, /v1/funnel…, /v1/alerts…) answer 401 to everyone');
+    logger.warn(
+      'ONRAMP_ADMIN_KEY is unset: the rules, escalation-policy, funnel and alerts endpoints (/v1/rules…, /v1/escalation-policy…, /v1/funnel…, /v1/alerts…) answer 401 to everyone',
+    );
   const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey!], adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [] });
   logger.info({ url: api.url }, 'api listening');
   onShutdownSignal(async () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alertMessage, dashboardLink } from '../../../src/alerts/alert-message.ts';
-import { alertsFormat } from '../../../src/alerts/alerts-file.ts';
+import { alertsFormat } from '../../../src/rules/alerts-file.ts';
+import { MIN_BANDED_ELIGIBLE } from '../../../src/metrics/conversion-bands.ts';
 import { isoWeekOf, isoWeekStart, weekDays } from '../../../src/alerts/iso-week.ts';
 
 const shipped = readFileSync(new URL('../../../config/alerts.yaml', import.meta.url), 'utf8');
@@ -29,6 +30,7 @@ describe('alertsFormat.parse', () => {
   });
 
   it('refuses a minEligible under the 100 developers bands need', () => {
+    expect(MIN_BANDED_ELIGIBLE).toBe(100);
     const result = alertsFormat.parse('conversionBelowBand: { minEligible: 20 }\n');
     expect(result).toMatchObject({ ok: false, errors: [{ path: 'conversionBelowBand.minEligible', message: 'must be at least 100' }] });
   });

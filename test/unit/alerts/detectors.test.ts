@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conditionKey } from '../../../src/alerts/alert-condition.ts';
-import { alertsFormat } from '../../../src/alerts/alerts-file.ts';
-import type { AlertsDocument } from '../../../src/alerts/alerts-schema.ts';
+import { alertsFormat } from '../../../src/rules/alerts-file.ts';
+import type { AlertKind, AlertsDocument } from '../../../src/rules/alerts-schema.ts';
 import { conversionBelowBand } from '../../../src/alerts/conversion-below-band.ts';
 import { endpointErrorSpike } from '../../../src/alerts/endpoint-error-spike.ts';
 import { sourceSilent } from '../../../src/alerts/source-silent.ts';
@@ -14,7 +14,7 @@ const defaults = (() => {
   if (!parsed.ok) throw new Error('the defaults do not parse');
   return parsed.document;
 })();
-const settings = <K extends keyof AlertsDocument>(kind: K, overrides: Partial<AlertsDocument[K]> = {}): AlertsDocument[K] => ({ ...defaults[kind], ...overrides });
+const settings = <K extends AlertKind>(kind: K, overrides: Partial<AlertsDocument[K]> = {}): AlertsDocument[K] => ({ ...defaults[kind], ...overrides });
 
 describe('conversionBelowBand', () => {
   const signupToCall = (eligible: number, converted: number): TransitionFigures => {

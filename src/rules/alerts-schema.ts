@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../rules/duration-schema.ts';
-import { MIN_BANDED_ELIGIBLE } from '../metrics/conversion-bands.ts';
+import { duration } from './duration-schema.ts';
 
 /**
  * The alerts document (config/alerts.yaml, `PUT /v1/alerts`): where alerts go and when each kind
@@ -15,10 +14,11 @@ export const conversionBelowBand = z
     enabled,
     minEligible: z
       .int()
-      .min(MIN_BANDED_ELIGIBLE)
+      // MIN_BANDED_ELIGIBLE (src/metrics, a layer above; a test holds the two together).
+      .min(100)
       .max(1_000_000)
-      .default(MIN_BANDED_ELIGIBLE)
-      .describe(`the fewest eligible developers a cohort's transition needs (bands start at ${MIN_BANDED_ELIGIBLE})`),
+      .default(100)
+      .describe("the fewest eligible developers a cohort's transition needs (bands start at 100)"),
     weeks: z.int().min(1).max(52).default(8).describe('the signup weeks watched, the current one included'),
   })
   .describe("a signup cohort's benchmarked transition in the warning band");

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { CONFIG_TABLES, VersionedConfigStore } from '../rules/versioned-config-store.ts';
+import { CONFIG_TABLES, VersionedConfigStore } from './versioned-config-store.ts';
 import { alertsFormat } from './alerts-file.ts';
 import type { alertsDocument } from './alerts-schema.ts';
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { configFormat } from '../rules/config-file.ts';
+import { configFormat } from './config-file.ts';
 import { alertsDocument } from './alerts-schema.ts';
 
 /** An alerts file (YAML, config/alerts.yaml) → a validated `AlertsDocument`, or every error in it with its field and line. */

@@ -7,6 +7,7 @@ import type { SlackGateway } from '../slack/slack-gateway.ts';
 import { queueWebhookEvents, type WebhookEvent } from '../webhooks/webhook-events.ts';
 import { conditionKey, type AlertCondition } from './alert-condition.ts';
 import { alertMessage, dashboardLink } from './alert-message.ts';
+import { ALERT_COLUMNS, type AlertRow } from './alert-row.ts';
 import type { AlertsDocument } from '../rules/alerts-schema.ts';
 import type { AlertsStore } from '../rules/alerts-store.ts';
 import { conversionBelowBand, measureConversion } from './conversion-below-band.ts';
@@ -31,17 +32,6 @@ export interface EvaluationResult {
   fired: number;
   cleared: number;
   posted: number;
-}
-
-interface AlertRow {
-  id: string;
-  kind: string;
-  subject: string;
-  period: string;
-  detail: Record<string, unknown>;
-  link: string;
-  fired_at: Date;
-  cleared_at: Date | null;
 }
 
 /** How long a process may take to post one message before another may try (found by its post key, not posted twice). */
@@ -113,7 +103,7 @@ export class AlertEvaluator {
        SELECT kind, subject, period, detail, link, $7, open_key, $8 FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])
            AS c(kind, subject, period, detail, link, open_key)
        ON CONFLICT (open_key) DO NOTHING
-       RETURNING id::text, kind, subject, period, detail, link, fired_at, cleared_at`,
+       RETURNING ${ALERT_COLUMNS}`,
       conditions.map((c) => c.kind),
       conditions.map((c) => c.subject),
       conditions.map((c) => c.period),
@@ -125,7 +115,7 @@ export class AlertEvaluator {
     );
     const cleared = await sql<AlertRow>(
       `UPDATE alerts SET cleared_at = $2, open_key = NULL WHERE open_key IS NOT NULL AND NOT (open_key = ANY($1::text[]))
-       RETURNING id::text, kind, subject, period, detail, link, fired_at, cleared_at`,
+       RETURNING ${ALERT_COLUMNS}`,
       conditions.map(conditionKey),
       now,
     );
@@ -137,16 +127,16 @@ export class AlertEvaluator {
   private async postDue(): Promise<number> {
     const { slack, pool, logger } = this.options;
     if (!slack) return 0;
-    const { rows } = await pool.query<AlertRow & { slack_channel: string }>(
+    const { rows } = await pool.query<AlertRow>(
       `UPDATE alerts SET slack_leased_until = now() + interval '${POST_LEASE}'
         WHERE id IN (SELECT id FROM alerts WHERE slack_channel IS NOT NULL AND slack_ts IS NULL AND cleared_at IS NULL
                         AND (slack_leased_until IS NULL OR slack_leased_until < now()) ORDER BY id FOR UPDATE SKIP LOCKED)
-        RETURNING id::text, kind, subject, period, detail, link, fired_at, cleared_at, slack_channel`,
+        RETURNING ${ALERT_COLUMNS}`,
     );
     let posted = 0;
     for (const alert of rows.sort((a, b) => Number(a.id) - Number(b.id))) {
       try {
-        const message = await slack.postAlertOnce(alert.slack_channel, alertMessage(alert), `alert/${alert.id}`);
+        const message = await slack.postAlertOnce(alert.slack_channel!, alertMessage(alert), `alert/${alert.id}`);
         await pool.query('UPDATE alerts SET slack_ts = $2, slack_leased_until = NULL WHERE id = $1', [alert.id, message.ts]);
         posted++;
       } catch (error) {

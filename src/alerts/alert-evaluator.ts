@@ -53,7 +53,11 @@ export class AlertEvaluator {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Evaluates every `intervalMs` until `stop()`. */
+  /**
+   * Evaluates every `intervalMs` until `stop()`: a loop beside the API, like the webhook dispatcher,
+   * rather than a Temporal Schedule. A round is idempotent and serialised by its lock, so running it
+   * in every API process needs no workflow (nor its replay tests) and no worker for the alerts.
+   */
   start(intervalMs: number): void {
     this.loop ??= new PollingLoop(
       async () => {

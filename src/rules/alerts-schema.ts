@@ -19,9 +19,9 @@ export const conversionBelowBand = z
       .max(1_000_000)
       .default(100)
       .describe("the fewest eligible developers a cohort's transition needs (bands start at 100)"),
-    weeks: z.int().min(1).max(52).default(8).describe('the signup weeks watched, the current one included'),
+    weeks: z.int().min(1).max(52).default(8).describe('how many signup weeks back (the current one included) to look for the newest cohort with minEligible'),
   })
-  .describe("a signup cohort's benchmarked transition in the warning band");
+  .describe("a benchmarked transition in the warning band for the newest signup cohort with enough eligible developers");
 
 export const ttfacTail = z
   .strictObject({

@@ -42,7 +42,7 @@ describe('conversionBelowBand', () => {
   };
   const report = (cohorts: [string, TransitionFigures][]) => ({ funnel, cohorts: cohorts.map(([cohort, t]) => ({ cohort, transitions: [t], reach: [], developers: t.eligible })) });
 
-  it('fires for each cohort in the warning band with enough eligible, naming the transition and the week, linking to that week', () => {
+  it('fires when the newest cohort with enough eligible is in the warning band, naming the transition and the week, linking to that week', () => {
     const found = conversionBelowBand(
       report([
         ['2026-W48', signupToCall(150, 30)], // 20 %: below median, not warning
@@ -61,6 +61,18 @@ describe('conversionBelowBand', () => {
       }),
     ]);
     expect(found[0]!.summary).toBe('Account created → First API call within 7 days: 10.0% for the 2026-W49 signups (15 of 150), in the warning band (under 15.0%)');
+  });
+
+  it('judges only the newest cohort with enough eligible: an older week in the warning band is old news', () => {
+    expect(
+      conversionBelowBand(
+        report([
+          ['2026-W48', signupToCall(150, 15)],
+          ['2026-W49', signupToCall(150, 30)],
+        ]),
+        settings('conversionBelowBand'),
+      ),
+    ).toEqual([]);
   });
 
   it('waits for minEligible', () => {

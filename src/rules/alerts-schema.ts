@@ -21,7 +21,7 @@ export const conversionBelowBand = z
       .describe("the fewest eligible developers a cohort's transition needs (bands start at 100)"),
     weeks: z.int().min(1).max(52).default(8).describe('how many signup weeks back (the current one included) to look for the newest cohort with minEligible'),
   })
-  .describe("a benchmarked transition in the warning band for the newest signup cohort with enough eligible developers");
+  .describe('a benchmarked transition in the warning band for the newest signup cohort with enough eligible developers');
 
 export const ttfacTail = z
   .strictObject({

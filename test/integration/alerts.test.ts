@@ -1,6 +1,8 @@
+import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertEvaluator } from '../../src/alerts/alert-evaluator.ts';
+import { assembleOnramp } from '../../src/assembly/assemble-onramp.ts';
 import { AlertsStore } from '../../src/rules/alerts-store.ts';
 import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { WebhookTransport } from '../../src/webhooks/send-webhook.ts';
@@ -186,6 +188,30 @@ describe.each(databaseBackends())('alerts on %s (a local Slack server, a local w
     expect(delivered()).toHaveLength(6);
     const { rows } = await app.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM alerts WHERE kind = 'endpointErrorSpike'`);
     expect(Number(rows[0]!.n)).toBe(2);
+  });
+
+  it('evaluates on its own beside an assembled API, and stops with it', async () => {
+    await app.db.pool.query(`INSERT INTO source_stats (source, last_received_at, accepted) VALUES ('kong', $1, 1)`, [new Date(clock.getTime() - 7 * HOUR)]);
+    const onramp = await assembleOnramp({
+      db: app.db,
+      temporal: new Client(),
+      dispatcher: { run: false },
+      webhooks: { run: false },
+      api: { ingestKeys: [KEYS.ingest], adminKeys: [KEYS.admin], signingSecret: 's'.repeat(32) },
+      alerts: { everyMs: 50, publicUrl: PUBLIC_URL, slack: new SlackGateway({ token: TOKEN, slackApiUrl: slack.slackApiUrl }), now: () => clock },
+    });
+    try {
+      await eventually(
+        async () => {
+          const { rows } = await app.db.pool.query(`SELECT slack_ts FROM alerts WHERE kind = 'sourceSilent' AND subject = 'kong'`);
+          expect(rows).toEqual([{ slack_ts: expect.any(String) }]);
+        },
+        { describe: 'the silent kong source posted by the running evaluator' },
+      );
+    } finally {
+      await onramp.stop();
+    }
+    expect(alertsPosted().filter((c) => String(c.params.text).includes('kong source'))).toHaveLength(1);
   });
 
   it('refuses a bad alerts document with a 400 naming the field, and stores nothing', async () => {

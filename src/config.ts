@@ -32,6 +32,10 @@ const schema = z.object({
   ONRAMP_RULES_FILE: z.string().min(1).default('config/rules.yaml'),
   /** The escalation policy file applied as version 1 when no version exists yet. */
   ONRAMP_ESCALATION_FILE: z.string().min(1).default('config/escalation.yaml'),
+  /** The alerts file applied as version 1 when no version exists yet. */
+  ONRAMP_ALERTS_FILE: z.string().min(1).default('config/alerts.yaml'),
+  /** How often each API process evaluates the alerts (default 5 minutes), in ms once parsed. */
+  ONRAMP_ALERTS_EVERY: z.string().default('5m').transform(durationOfASecondOrMore),
   /** Which Segment calls (/v1/sources/segment/…) are which Onramp events: docs/guides/sources/segment.md. */
   ONRAMP_SEGMENT_MAPPING: z.string().min(1).default('config/segment.yaml'),
   /** The signing secret of the Clerk webhook endpoint (`whsec_…`): docs/guides/sources/clerk.md. */

@@ -63,13 +63,15 @@ import { kongRoute } from '../sources/kong/kong-route.ts';
 import { firehoseRoute } from '../sources/aws-firehose/firehose-route.ts';
 import { SourceStats, type SourceStatsOptions } from '../sources/source-stats.ts';
 import { sourcesRoute } from './routes/sources-route.ts';
+import { alertsConfigRoute, firedAlertsRoute } from './routes/alerts-route.ts';
+import { AlertsStore } from '../rules/alerts-store.ts';
 
 export interface AppDeps {
   db: Database;
   temporal: Client;
   logger: Logger;
   ingestKeys: readonly string[];
-  /** Keys for the admin endpoints (rules, escalation policy, funnel); empty: they answer 401 to everyone. */
+  /** Keys for the admin endpoints (rules, escalation policy, funnel, alerts); empty: they answer 401 to everyone. */
   adminKeys: readonly string[];
   /** Keys for the handoff endpoints besides the admin keys (ONRAMP_AGENT_KEY). */
   agentKeys?: readonly string[];
@@ -207,6 +209,8 @@ export async function buildApp({
   await app.register(funnelRoute, { pool: db.pool, stores: { funnel: funnelStore, rules, escalationPolicy }, adminKeys, recomputer });
   await app.register(rulesRoute, { store: rules, adminKeys });
   await app.register(escalationPolicyRoute, { store: escalationPolicy, adminKeys });
+  await app.register(alertsConfigRoute, { store: new AlertsStore(db.pool), adminKeys });
+  await app.register(firedAlertsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });
   await app.register(unsubscribeRoute, { ingestor, pool: db.pool, templates, signingSecret, onSignalsQueued });
   await app.register(feedbackRoute, { pool: db.pool, ingestor, templates, signingSecret, onSignalsQueued });

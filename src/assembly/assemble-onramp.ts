@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
+import { AlertEvaluator, type AlertEvaluatorOptions } from '../alerts/alert-evaluator.ts';
+import { AlertsStore } from '../rules/alerts-store.ts';
 import { buildApp, type AppDeps, type OnrampApp } from '../api/build-app.ts';
 import type { Database } from '../db/database.ts';
 import { createEventIngestor, type EventIngestor } from '../ingest/event-ingestor.ts';
@@ -29,6 +31,11 @@ export interface AssemblyOptions {
    * share the queue). `run: false`: not started; the caller delivers rounds itself (`deliverDue`).
    */
   webhooks?: Omit<WebhookDispatcherOptions, 'pool' | 'logger' | 'transport'> & WebhookTransportOptions & { run?: boolean };
+  /**
+   * The alerts, evaluated beside the API every `everyMs` (every API process evaluates; rounds are
+   * serialised and idempotent). `run: false`: not started; the caller evaluates itself (`evaluate`).
+   */
+  alerts?: Pick<AlertEvaluatorOptions, 'slack' | 'publicUrl' | 'now'> & { everyMs: number; run?: boolean };
 }
 
 /**
@@ -37,11 +44,12 @@ export interface AssemblyOptions {
  */
 export type Onramp<O extends AssemblyOptions> = { stop(): Promise<void>; funnelInForce: ReadFunnelInForce } & (O extends { worker: object } ? { worker: Worker } : unknown) &
   (O extends { temporal: Client } ? { ingestor: EventIngestor; dispatcher: OutboxDispatcher } : unknown) &
-  (O extends { api: object } ? { app: OnrampApp; webhooks: WebhookDispatcher } : unknown);
+  (O extends { api: object } ? { app: OnrampApp; webhooks: WebhookDispatcher } : unknown) &
+  (O extends { api: object; alerts: object } ? { alerts: AlertEvaluator } : unknown);
 
 /**
  * Puts Onramp together: the journey worker, the ingestor with the outbox dispatcher that carries
- * what it queues to the journeys, and the HTTP API on both. Every process assembles through here
+ * what it queues to the journeys, and the HTTP API on both (with the alerts beside it). Every process assembles through here
  * (the CLI's api, worker and start, the rule preview, the tests, the bench); each passes the
  * connections it made (a dev server, the production one, the time-skipping test server) and keeps
  * closing them. `stop()` stops in reverse: requests in flight finish, undelivered rows stay in the
@@ -68,6 +76,7 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   let app: OnrampApp | undefined;
   let webhooks: WebhookDispatcher | undefined;
   let transport: WebhookTransport | undefined;
+  let alerts: AlertEvaluator | undefined;
   if (temporal) {
     try {
       const { run = true, ...dispatcherOptions } = options.dispatcher ?? {};
@@ -93,6 +102,11 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
           webhooks: { allowedAddresses, onQueued: () => dispatcher.wake() },
         });
         if (runWebhooks) dispatcher.start();
+        if (options.alerts) {
+          const { everyMs, run: runAlerts = true, ...alertOptions } = options.alerts;
+          alerts = new AlertEvaluator({ ...alertOptions, pool: db.pool, store: new AlertsStore(db.pool), funnel: funnelInForce, logger });
+          if (runAlerts) alerts.start(everyMs);
+        }
       }
       if (run) outbox.start();
     } catch (error) {
@@ -106,7 +120,9 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
     ...(worker ? { worker } : {}),
     ...(ingestor && dispatcher ? { ingestor, dispatcher } : {}),
     ...(app ? { app, webhooks } : {}),
+    ...(alerts ? { alerts } : {}),
     async stop() {
+      await alerts?.stop(); // the round in flight finishes
       await app?.close(); // finishes requests in flight
       await dispatcher?.stop(); // what is left stays in the outbox
       transport?.close(); // ends attempts in flight (each is retried later) rather than waiting out their timeouts

@@ -22,7 +22,8 @@ export type AuditAction =
   | 'webhook.deleted'
   | 'webhook.secret_rotated'
   | 'annotation.created'
-  | 'annotation.deleted';
+  | 'annotation.deleted'
+  | 'alerts.applied';
 
 export interface AuditRecord {
   actor: string;

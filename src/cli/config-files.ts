@@ -9,6 +9,7 @@ export function configFiles(config: Config): ConfigFiles {
     funnelFile: config.ONRAMP_FUNNEL_FILE,
     rulesFile: config.ONRAMP_RULES_FILE,
     escalationFile: config.ONRAMP_ESCALATION_FILE,
+    alertsFile: config.ONRAMP_ALERTS_FILE,
     templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),
   };
 }

@@ -12,6 +12,7 @@ import { agentsCommand } from './commands/agents.ts';
 import { webhooksCommand } from './commands/webhooks.ts';
 import { funnelCommand } from './commands/funnel.ts';
 import { policyCommand } from './commands/policy.ts';
+import { alertsCommand } from './commands/alerts.ts';
 import { rulesCommand } from './commands/rules.ts';
 import { templatesCommand } from './commands/templates.ts';
 import { annotationsCommand } from './commands/annotations.ts';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   templatesCommand(program);
   annotationsCommand(program);
   policyCommand(program);
+  alertsCommand(program);
   simulateCommand(program);
   keysCommand(program);
   agentsCommand(program);

@@ -38,6 +38,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     temporal,
     dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
     webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: config.ONRAMP_WEBHOOK_RETRY_FOR, logRetentionMs: config.ONRAMP_WEBHOOK_LOG_RETENTION },
+    alerts: { slack: gateway, publicUrl: publicUrl(config), everyMs: config.ONRAMP_ALERTS_EVERY },
     api: {
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,

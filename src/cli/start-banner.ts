@@ -11,6 +11,7 @@ export interface StartBannerInput {
   funnel: { version: number; author: string; reason: string };
   rules: { version: number; author: string; reason: string };
   policy: { version: number; author: string; reason: string };
+  alerts: { version: number; author: string; reason: string };
   /** Whether stdout is a terminal: only then is the ingest key itself shown. */
   tty: boolean;
 }
@@ -23,7 +24,7 @@ export const adminKeyLocation = (config: Pick<Config, 'ONRAMP_ADMIN_KEY'>, dataD
  * often a log file others can read: the banner says where the keys are, shows the ingest key only
  * on a terminal, and the admin key never; its commands read the key from where it is.
  */
-export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, tty }: StartBannerInput): string {
+export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, alerts, tty }: StartBannerInput): string {
   const ingestKeyFile = resolve(dataDir, 'ingest-key');
   const ingestKeyAt = config.ONRAMP_INGEST_KEY ? 'from ONRAMP_INGEST_KEY' : `stored in ${ingestKeyFile}`;
   const adminKeyAt = adminKeyLocation(config, dataDir);
@@ -39,6 +40,7 @@ export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporal
     `  Funnel       version ${funnel.version} (${funnel.author}: ${funnel.reason}); onramp funnel history`,
     `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
     `  Escalation   policy version ${policy.version} (${policy.author}: ${policy.reason}); onramp policy history`,
+    `  Alerts       version ${alerts.version} (${alerts.author}: ${alerts.reason}); onramp alerts history${config.SLACK_BOT_TOKEN ? '' : ' (no Slack: recorded and sent to webhooks only)'}`,
     `  Email        ${config.SMTP_URL ? `SMTP (${new URL(config.SMTP_URL).host})` : `local outbox: curl ${apiUrl}/v1/emails -H 'Authorization: Bearer <admin key>'`}`,
     `  Dashboard    ${apiUrl}/dashboard   (asks for the admin key)`,
     `  Handoffs     ${config.SLACK_BOT_TOKEN ? 'posted to Slack, and ' : ''}the inbox ${apiUrl}/dashboard/handoffs; onramp handoffs list${config.SLACK_SIGNING_SECRET ? `; Slack interactivity URL ${apiUrl}/slack/interactions` : ''}`,

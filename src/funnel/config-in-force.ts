@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
+import type { AlertsDocument } from '../rules/alerts-schema.ts';
+import { AlertsStore } from '../rules/alerts-store.ts';
+import { SHIPPED_ALERTS_FILE } from '../rules/alerts-file.ts';
 import type { EscalationPolicyDocument } from '../rules/escalation-policy-schema.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
 import { RuleStore } from '../rules/rule-store.ts';
@@ -16,7 +19,7 @@ import { FunnelStore } from './funnel-store.ts';
 /**
  * Start-up of a process that serves the documents (`onramp start`, `onramp api`): each file is
  * applied as version 1 where no version is stored — the funnel first, so the rules and policy are
- * checked against it — and the versions in force are checked against each other: rules or a policy
+ * checked against it, the alerts last — and the versions in force are checked against each other: rules or a policy
  * naming a stage the funnel lacks (stored before the funnel was versioned) stop start-up.
  */
 
@@ -24,6 +27,8 @@ export interface ConfigFiles {
   funnelFile: string;
   rulesFile: string;
   escalationFile: string;
+  /** Default: the shipped config/alerts.yaml. */
+  alertsFile?: string;
   /** The nudge templates: rules naming another are refused. */
   templates: TemplateFolder;
 }
@@ -32,6 +37,7 @@ export interface ConfigInForce {
   funnel: ConfigVersion<FunnelDocument>;
   rules: ConfigVersion<RulesDocument>;
   policy: ConfigVersion<EscalationPolicyDocument>;
+  alerts: ConfigVersion<AlertsDocument>;
 }
 
 export async function ensureConfigInForce(pool: pg.Pool, files: ConfigFiles): Promise<ConfigInForce> {
@@ -39,6 +45,7 @@ export async function ensureConfigInForce(pool: pg.Pool, files: ConfigFiles): Pr
   const funnel = await ensureInitialFunnel(pool, stores, files.funnelFile);
   const rules = await stores.rules.ensureInitialVersion(files.rulesFile);
   const policy = await stores.escalationPolicy.ensureInitialVersion(files.escalationFile);
+  const alerts = await new AlertsStore(pool).ensureInitialVersion(files.alertsFile ?? SHIPPED_ALERTS_FILE);
   const errors = await withTransaction(pool, async (sql) => {
     const inForce = await documentInForce<FunnelDocument>(sql, CONFIG_TABLES.funnel);
     if (!inForce) return [];
@@ -52,7 +59,7 @@ export async function ensureConfigInForce(pool: pg.Pool, files: ConfigFiles): Pr
       `the rules or escalation policy in force name stages the funnel in force does not have; apply them changed (onramp rules apply, onramp policy apply, or with the funnel: onramp funnel apply --rules/--policy):\n${errors.map((e) => `  ${formatConfigDocumentError(e)}`).join('\n')}`,
     );
   }
-  return { funnel, rules, policy };
+  return { funnel, rules, policy, alerts };
 }
 
 /** The reason version 1 records when it is the shipped funnel that earlier data was recorded under. */

@@ -8,14 +8,14 @@ import type { ConfigFileError, ConfigFileResult, ConfigFormat, NamedConfigFileEr
 
 /**
  * Versions of a config document in a PostgreSQL table (`rule_versions`,
- * `escalation_policy_versions`, `funnel_versions`, with the same columns): every change is a new
+ * `escalation_policy_versions`, `funnel_versions`, `alert_versions`, with the same columns): every change is a new
  * version, numbered one past the last, with who made it, why, and the unified diff of its YAML
  * against the previous version's. The newest version is the running one. Versions are never
  * updated or deleted.
  */
 
 /** The versioned config tables, in the order every change locks them: one order, no deadlock. */
-export const CONFIG_TABLES = { rules: 'rule_versions', escalationPolicy: 'escalation_policy_versions', funnel: 'funnel_versions' } as const;
+export const CONFIG_TABLES = { rules: 'rule_versions', escalationPolicy: 'escalation_policy_versions', funnel: 'funnel_versions', alerts: 'alert_versions' } as const;
 export type ConfigTable = (typeof CONFIG_TABLES)[keyof typeof CONFIG_TABLES];
 
 /**

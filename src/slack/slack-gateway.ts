@@ -3,7 +3,7 @@ import { buildNoteModal, buildResolveModal, type CaseMessage, type ResolveModalI
 import type { ModalOrigin } from './slack-interaction.ts';
 
 /**
- * The few Slack Web API calls the handoff makes, over the real `WebClient`.
+ * The few Slack Web API calls the handoff (and the alerts) make, over the real `WebClient`.
  *
  * Retries and rate limits (verified against @slack/web-api 8.2 and test/support/fake-slack.ts):
  * - The client retries with `retryConfig` (p-retry/node-retry options) on HTTP errors (any status
@@ -58,6 +58,8 @@ export interface PostedMessage {
 /** Message metadata event types: a case post, and a thread reply for a step. */
 export const CASE_EVENT_TYPE = 'onramp_case';
 export const STEP_EVENT_TYPE = 'onramp_case_step';
+/** An alert's message (src/alerts). */
+export const ALERT_EVENT_TYPE = 'onramp_alert';
 
 /** A few quick retries: 0.2 s, 0.4 s, 0.8 s (±randomised). */
 export const DEFAULT_SLACK_RETRY: RetryOptions = { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 2_000, randomize: true };
@@ -224,7 +226,20 @@ export class SlackGateway {
 
   /** A case message posted with this key among the channel's recent messages (newest first, bounded pages). */
   async findPosted(channel: string, postKey: string): Promise<PostedMessage | undefined> {
-    return this.findKeyed(channel, CASE_EVENT_TYPE, postKey, (id, cursor) =>
+    return this.findInHistory(channel, CASE_EVENT_TYPE, postKey);
+  }
+
+  /** Finds the alert message with this post key among the channel's recent messages (a crash after posting), else posts it. */
+  async postAlertOnce(channel: string, text: string, postKey: string): Promise<PostedMessage> {
+    const find = () => this.findInHistory(channel, ALERT_EVENT_TYPE, postKey);
+    return (
+      (await find()) ??
+      (await this.post({ channel, text, unfurl_links: false, unfurl_media: false, metadata: { event_type: ALERT_EVENT_TYPE, event_payload: { post_key: postKey } } }, find))
+    );
+  }
+
+  private findInHistory(channel: string, eventType: string, postKey: string): Promise<PostedMessage | undefined> {
+    return this.findKeyed(channel, eventType, postKey, (id, cursor) =>
       this.client.conversations.history({ channel: id, include_all_metadata: true, limit: HISTORY_LIMIT, ...(cursor ? { cursor } : {}) }),
     );
   }

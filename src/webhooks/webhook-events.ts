@@ -1,12 +1,23 @@
 import type { Sql } from '../db/sql.ts';
 
 /** What a subscription can hear: the facts Onramp records, named as the receiver sees them. */
-export const WEBHOOK_EVENT_TYPES = ['stage.reached', 'nudge.sent', 'nudge.skipped', 'handoff.opened', 'handoff.claimed', 'handoff.resolved', 'developer.deleted'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'stage.reached',
+  'nudge.sent',
+  'nudge.skipped',
+  'handoff.opened',
+  'handoff.claimed',
+  'handoff.resolved',
+  'developer.deleted',
+  'alert.fired',
+  'alert.resolved',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** One fact to tell the subscriptions that hear its type. */
 export interface WebhookEvent {
   type: WebhookEventType;
+  /** The developer it is about; '' for a fact about none (an alert): the queue delivers in order per developer. */
   developerId: string;
   /** Names the fact: one message per fact and subscription however often it is recorded. */
   key: string;

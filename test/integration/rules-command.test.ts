@@ -69,6 +69,21 @@ describe('onramp rules validate', () => {
   });
 });
 
+describe('onramp alerts validate', () => {
+  it('exits 0 for the shipped file, saying what is watched and where it goes', async () => {
+    const run = await onramp(['alerts', 'validate', 'config/alerts.yaml']);
+    expect(run).toMatchObject({
+      code: 0,
+      stdout: 'config/alerts.yaml: valid (4 of 4 kinds watched: conversionBelowBand, ttfacTail, endpointErrorSpike, sourceSilent; Slack #onboarding-alerts, webhooks)\n',
+    });
+  });
+
+  it('exits 1 naming each wrong field and its line', async () => {
+    const run = await onramp(['alerts', 'validate', file('alerts.yaml', 'webhooks: false\nsourceSilent: { enabled: false, after: never }\n')]);
+    expect(run).toMatchObject({ code: 1, stdout: 'sourceSilent.after: must be a positive duration like "90m", "24h" or "3d" (line 2, column 40)\n' });
+  });
+});
+
 describe('onramp policy validate', () => {
   it('exits 0 for the shipped file', async () => {
     const run = await onramp(['policy', 'validate', 'config/escalation.yaml']);

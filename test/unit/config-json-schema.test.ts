@@ -8,6 +8,7 @@ import { escalationPolicyFormat } from '../../src/rules/escalation-policy-file.t
 import { rulesFormat } from '../../src/rules/rules-file.ts';
 import { emailSettingsFormat } from '../../src/mail/email-settings.ts';
 import { templateMetaFormat } from '../../src/mail/email-templates.ts';
+import { alertsFormat } from '../../src/rules/alerts-file.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
@@ -21,6 +22,7 @@ describe.each([
   { schemaFile: 'funnel.schema.json', configFile: 'config/funnel.yaml', format: funnelFormat },
   { schemaFile: 'email.schema.json', configFile: 'templates/email.yaml', format: emailSettingsFormat },
   { schemaFile: 'template.schema.json', configFile: 'templates/first-call-help/template.yaml', format: templateMetaFormat },
+  { schemaFile: 'alerts.schema.json', configFile: 'config/alerts.yaml', format: alertsFormat },
 ])('schemas/$schemaFile', ({ schemaFile, configFile, format }) => {
   const checkedIn = read(`schemas/${schemaFile}`);
   const shipped = read(configFile);

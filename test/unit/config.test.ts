@@ -23,6 +23,8 @@ const UNSET_BY_BOTH = {
   NODE_ENV: undefined,
   ONRAMP_RULES_FILE: 'config/rules.yaml',
   ONRAMP_ESCALATION_FILE: 'config/escalation.yaml',
+  ONRAMP_ALERTS_FILE: 'config/alerts.yaml',
+  ONRAMP_ALERTS_EVERY: 300_000,
   ONRAMP_FUNNEL_FILE: 'config/funnel.yaml',
   ONRAMP_SEGMENT_MAPPING: 'config/segment.yaml',
   ONRAMP_MAIL_FROM: undefined,

@@ -11,6 +11,7 @@ const input = (tty: boolean, config: Partial<StartBannerInput['config']> = {}): 
   funnel: { version: 1, author: 'onramp', reason: 'initial funnel' },
   rules: { version: 1, author: 'onramp', reason: 'initial rules' },
   policy: { version: 1, author: 'onramp', reason: 'initial policy' },
+  alerts: { version: 1, author: 'onramp', reason: 'initial alerts' },
   tty,
 });
 
@@ -37,5 +38,12 @@ describe("onramp start's banner", () => {
     expect(banner).toMatch(new RegExp(`^ {2}Ingest key {3}${INGEST_KEY} \\(stored in /srv/onramp/\\.data/ingest-key\\)$`, 'm'));
     expect(banner).toContain(`-H "Authorization: Bearer ${INGEST_KEY}"`);
     expect(banner).toMatch(/^ {2}Admin key {4}stored in \/srv\/onramp\/\.data\/admin-key$/m);
+  });
+});
+
+describe("onramp start's banner on alerts", () => {
+  it('names the alerts version in force, and says where alerts go without Slack', () => {
+    expect(startBanner(input(false))).toMatch(/^ {2}Alerts {7}version 1 \(onramp: initial alerts\); onramp alerts history \(no Slack: recorded and sent to webhooks only\)$/m);
+    expect(startBanner(input(false, { SLACK_BOT_TOKEN: 'xoxb-1' }))).toMatch(/^ {2}Alerts {7}version 1 \(onramp: initial alerts\); onramp alerts history$/m);
   });
 });

@@ -13,14 +13,17 @@ export async function apiCommand(config: Config): Promise<void> {
   const logger = processLogger(config);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
-  const { funnel, rules, policy } = await ensureConfigInForce(db.pool, configFiles(config));
+  const { funnel, rules, policy, alerts } = await ensureConfigInForce(db.pool, configFiles(config));
   logger.info({ version: funnel.version, author: funnel.author, reason: funnel.reason }, 'funnel version running');
   logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');
   logger.info({ version: policy.version, author: policy.author, reason: policy.reason }, 'escalation policy version running');
+  logger.info({ version: alerts.version, author: alerts.author, reason: alerts.reason }, 'alerts version running');
   const unreachableLinks = publicUrlWarning(config);
   if (unreachableLinks) logger.warn(unreachableLinks);
   if (!config.ONRAMP_ADMIN_KEY)
-    logger.warn('ONRAMP_ADMIN_KEY is unset: the rules, escalation-policy and funnel endpoints (/v1/rules…, /v1/escalation-policy…, /v1/funnel…) answer 401 to everyone');
+    logger.warn(
+      'ONRAMP_ADMIN_KEY is unset: the rules, escalation-policy, funnel and alerts endpoints (/v1/rules…, /v1/escalation-policy…, /v1/funnel…, /v1/alerts…) answer 401 to everyone',
+    );
   const api = await startApiService({ config, db, temporalAddress, logger, ingestKeys: [ingestKey!], adminKeys: config.ONRAMP_ADMIN_KEY ? [config.ONRAMP_ADMIN_KEY] : [] });
   logger.info({ url: api.url }, 'api listening');
   onShutdownSignal(async () => {

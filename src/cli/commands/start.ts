@@ -56,7 +56,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
-    const { funnel, rules, policy } = await ensureConfigInForce(db.pool, configFiles(config));
+    const { funnel, rules, policy, alerts } = await ensureConfigInForce(db.pool, configFiles(config));
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
     const adminKey = config.ONRAMP_ADMIN_KEY ?? embeddedAdminKey(dataDir);
@@ -67,7 +67,9 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     const forget = recordRunningInstance(dataDir, api.url);
     started.push({ stop: async () => forget() });
 
-    process.stdout.write(startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, tty: process.stdout.isTTY === true }));
+    process.stdout.write(
+      startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, alerts, tty: process.stdout.isTTY === true }),
+    );
     if (options.demo) void runDemo(api.url, ingestKey, adminKey, adminKeyLocation(config, dataDir));
   } catch (error) {
     await stopAll().catch(() => undefined);

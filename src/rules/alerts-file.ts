@@ -1,0 +1,15 @@
+import { fileURLToPath } from 'node:url';
+import { configFormat } from './config-file.ts';
+import { alertsDocument } from './alerts-schema.ts';
+
+/** An alerts file (YAML, config/alerts.yaml) → a validated `AlertsDocument`, or every error in it with its field and line. */
+export const alertsFormat = configFormat({
+  label: 'alerts',
+  title: 'Onramp alerts',
+  schema: alertsDocument,
+  namedLists: {},
+  emptyFileMessage: 'the file is empty: write `{}` for every default',
+});
+
+/** The alerts file Onramp ships (config/alerts.yaml). */
+export const SHIPPED_ALERTS_FILE = fileURLToPath(new URL('../../config/alerts.yaml', import.meta.url));

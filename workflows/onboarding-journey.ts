@@ -20,6 +20,7 @@ import { NO_FUNNEL_YET } from '../src/journey/stages.ts';
 import { actionProblem, caseView } from '../src/journey/handoff.ts';
 import type { ActivePolicy } from '../src/rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../src/rules/rules-schema.ts';
+import type { ExperimentAllocations } from '../src/journey/experiment-assignment.ts';
 import type { RiskCrossings } from '../src/journey/risk-crossings.ts';
 import { effectsOfType, isJourneyEffect, type JourneyEffect, type MachineEffect } from '../src/journey/journey-effects.ts';
 import { isDeliveryFailure, type JourneyEvent } from '../src/journey/journey-event.ts';
@@ -134,7 +135,7 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
   // of one recorded read, because a developer's milestones come in bursts and a read per event
   // was a marker per workflow task. A change reaches a journey at its first decision after.
   // (Reading at every decision would change the commands of running journeys: a new version.)
-  let loaded: { rules: ActiveRules | null; policy?: ActivePolicy | null; risk?: RiskCrossings; at: number } | undefined;
+  let loaded: { rules: ActiveRules | null; policy?: ActivePolicy | null; risk?: RiskCrossings; allocations?: ExperimentAllocations; at: number } | undefined;
   const rulesInForce = async () => {
     if (loaded && Date.now() - loaded.at < RULES_REUSE_MS) return loaded;
     const fresh = handoff ? { ...(await currentJourneyPolicies()), at: Date.now() } : { rules: await currentNudgeRules(), at: Date.now() };
@@ -191,11 +192,23 @@ export async function onboardingJourney(input: OnboardingJourneyInput): Promise<
 
   /** Decides on nudges and handoff with the rules and policy in force now; sends run beside the loop. */
   // Risk crossings came without a journey version: every history recorded before holds reads
-  // without them (and rules and policies without risk criteria), decided as before.
-  const decideNudges = async ({ rules, policy, risk }: { rules: ActiveRules | null; policy?: ActivePolicy | null; risk?: RiskCrossings }) => {
+  // without them (and rules and policies without risk criteria), decided as before. Adaptive
+  // allocations likewise: a read recorded before them holds none, and its experiments drew (and
+  // draw again on replay) with the document's weights.
+  const decideNudges = async ({
+    rules,
+    policy,
+    risk,
+    allocations,
+  }: {
+    rules: ActiveRules | null;
+    policy?: ActivePolicy | null;
+    risk?: RiskCrossings;
+    allocations?: ExperimentAllocations;
+  }) => {
     decideSoon = false;
     if (!rules) return;
-    const effects = apply({ type: 'nudge.decide', now: Date.now(), rules, ...(policy ? { policy } : {}), ...(risk ? { risk } : {}) });
+    const effects = apply({ type: 'nudge.decide', now: Date.now(), rules, ...(policy ? { policy } : {}), ...(risk ? { risk } : {}), ...(allocations ? { allocations } : {}) });
     const decisions = effectsOfType(effects, 'recordNudgeDecision');
     if (decisions.length > 0) await recordNudgeDecisions(decisions);
     if (handoff) await carryOutHandoff(effects);

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { rulesInForceCache } from '../rules/rules-in-force.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { activityFailures } from '../metrics/process-metrics.ts';
+import { withExperimentAllocations } from '../metrics/experiment-allocations.ts';
 import { withRiskCrossings } from '../metrics/risk-crossings.ts';
 import type { RiskCrossings } from '../journey/risk-crossings.ts';
 import { assertSearchAttributesRegistered } from '../temporal/search-attributes.ts';
@@ -47,7 +48,8 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
   await assertSearchAttributesRegistered(options.connection.operatorService, options.namespace);
   const read = rulesInForceCache(options.pool, options.rulesTtlMs);
   const fixed = options.riskCrossings;
-  const rulesInForce = fixed ? async () => ({ ...(await read()), risk: fixed }) : withRiskCrossings(read, options.pool, options.funnelInForce);
+  const withRisk = fixed ? async () => ({ ...(await read()), risk: fixed }) : withRiskCrossings(read, options.pool, options.funnelInForce);
+  const rulesInForce = withExperimentAllocations(withRisk, options.pool, options.funnelInForce);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

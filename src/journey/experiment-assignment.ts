@@ -25,13 +25,24 @@ export function experimentDraw(developerId: string, experimentId: string): numbe
   return (hash >>> 0) / 2 ** 32;
 }
 
-/** The variant whose share of the weights the developer's draw falls in. */
-export function assignVariant(developerId: string, experiment: Pick<Experiment, 'id' | 'variants'>): ExperimentVariant {
-  const total = experiment.variants.reduce((sum, v) => sum + v.weight, 0);
+/**
+ * The weights adaptive experiments draw new developers with, by experiment id then variant id
+ * (measured by the worker: src/metrics/experiment-allocations.ts); an experiment absent here
+ * draws with its document's weights.
+ */
+export type ExperimentAllocations = Record<string, Record<string, number>>;
+
+/**
+ * The variant whose share of the weights the developer's draw falls in: the document's weights,
+ * or `allocation`'s when it weighs every variant (the same draw, other cut points).
+ */
+export function assignVariant(developerId: string, experiment: Pick<Experiment, 'id' | 'variants'>, allocation?: Record<string, number>): ExperimentVariant {
+  const weightOf = allocation && experiment.variants.every((v) => allocation[v.id] !== undefined) ? (v: ExperimentVariant) => allocation[v.id]! : (v: ExperimentVariant) => v.weight;
+  const total = experiment.variants.reduce((sum, v) => sum + weightOf(v), 0);
   let point = experimentDraw(developerId, experiment.id) * total;
   for (const variant of experiment.variants) {
-    if (point < variant.weight) return variant;
-    point -= variant.weight;
+    if (point < weightOf(variant)) return variant;
+    point -= weightOf(variant);
   }
   return experiment.variants.at(-1)!; // rounding at the very top
 }

@@ -2,6 +2,7 @@ import { assign, enqueueActions, setup } from 'xstate';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
 import { isEarlier } from './evidence-order.ts';
 import type { ActivePolicy } from '../rules/escalation-policy-schema.ts';
+import type { ExperimentAllocations } from './experiment-assignment.ts';
 import type { RiskCrossings } from './risk-crossings.ts';
 import type { ActiveRules } from '../rules/rules-schema.ts';
 import {
@@ -69,6 +70,8 @@ export interface DecideNudgesEvent {
   policy?: ActivePolicy;
   /** When the risk criteria of the rules and policy cross, read with them; absent before risk criteria existed. */
   risk?: RiskCrossings;
+  /** Adaptive experiments' weights, read with the rules; absent before adaptive experiments existed (the document's weights). */
+  allocations?: ExperimentAllocations;
 }
 
 /** Events of the host, not signals: its clock, the rules in force, an effect it gave up on. */
@@ -103,14 +106,24 @@ const journeySetup = setup({
       if (past && !context.backfillPending) enqueue.assign({ backfillPending: true });
     }),
     decideNudges: enqueueActions(({ context, event, enqueue }) => {
-      const { now, rules, policy, risk } = event as DecideNudgesEvent;
+      const { now, rules, policy, risk, allocations } = event as DecideNudgesEvent;
       const { developerId, evidence } = context;
       const stages = stagesOf(context);
       const nudgingBefore = context.nudging ?? initialNudgeState();
       const backfill = context.backfillPending === true;
       if (backfill) enqueue.assign({ backfillPending: undefined });
       if (!policy) {
-        const { state, effects } = decideNudges({ developerId, evidence, stages, state: nudgingBefore, rules, now, ...(risk ? { risk } : {}), ...(backfill ? { backfill } : {}) });
+        const { state, effects } = decideNudges({
+          developerId,
+          evidence,
+          stages,
+          state: nudgingBefore,
+          rules,
+          now,
+          ...(risk ? { risk } : {}),
+          ...(allocations ? { allocations } : {}),
+          ...(backfill ? { backfill } : {}),
+        });
         enqueue.assign({ nudging: state });
         enqueueEffects(enqueue, effects);
         return;
@@ -130,6 +143,7 @@ const journeySetup = setup({
         rules,
         now,
         ...(risk ? { risk } : {}),
+        ...(allocations ? { allocations } : {}),
         handoff: { owned: before.state.active !== undefined, resumedAt: before.state.resumedAt, stopped: before.state.nudgesStopped === true },
         ...(backfill ? { backfill } : {}),
       });

@@ -3,7 +3,7 @@ import type { ActiveRules, EngagementSegment, ErrorBurst, ExperimentVariant, Nud
 import { describeSuppression } from '../events/email-suppression.ts';
 import { currentStage, type EvidenceByStage } from './evidence.ts';
 import type { EscalationRequest } from './handoff.ts';
-import { assignVariant } from './experiment-assignment.ts';
+import { assignVariant, type ExperimentAllocations } from './experiment-assignment.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from './journey-effects.ts';
 import { RISK_RECHECK_MS, riskCrossing, type RiskCrossings } from './risk-crossings.ts';
 import type { Stage } from './stages.ts';
@@ -113,6 +113,8 @@ export interface DecideInput {
   handoff?: NudgeHandoffView;
   /** When the risk of each risk criterion crosses (read with the rules); absent: risk rules do not act. */
   risk?: RiskCrossings;
+  /** Adaptive experiments' weights (read with the rules); absent: every experiment draws with its document's weights. */
+  allocations?: ExperimentAllocations;
   /**
    * Imported (backfilled) events arrived since the last decision: stall nudges already due at
    * `now` belong to the past and are recorded `skipped` (`backfill`), used up, never sent.
@@ -300,7 +302,7 @@ function firstReached(evidence: EvidenceByStage, stages: readonly Stage[]): stri
 }
 
 /** Decides what is due at `now`; returns the new state and the effects (decision rows, sends). */
-export function decideNudges({ developerId, evidence, stages, state: before, rules, now, handoff, risk, backfill }: DecideInput): DecideOutput {
+export function decideNudges({ developerId, evidence, stages, state: before, rules, now, handoff, risk, allocations, backfill }: DecideInput): DecideOutput {
   const { policy } = rules.document;
   const state: NudgeState = { ...before, sent: before.sent.filter((s) => s.at > now - KEEP_SENT), fired: { ...before.fired }, bursts: [] };
   const held = before.heldBack;
@@ -373,7 +375,7 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     }
     const experiment = 'experiment' in rule.action ? rule.action.experiment : undefined;
     // The holdout is the experiment's control: in no variant, sent nothing.
-    const variant = experiment && !state.holdout ? (experiment.variants.find((v) => v.id === firing.variant) ?? assignVariant(developerId, experiment)) : undefined;
+    const variant = experiment && !state.holdout ? (experiment.variants.find((v) => v.id === firing.variant) ?? assignVariant(developerId, experiment, allocations?.[experiment.id])) : undefined;
     if (experiment) arm = { experiment: { id: experiment.id, variant: variant?.id ?? null } };
     // Undefined only for the holdout of an experiment, which stops at the holdout check below.
     const template = experiment ? variant && (variant.send ?? experiment.send)! : templateFor(rule, segment)!;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ExperimentAllocations } from '../journey/experiment-assignment.ts';
 import type { RiskCrossings } from '../journey/risk-crossings.ts';
 import type { ActivePolicy } from './escalation-policy-schema.ts';
 import { EscalationPolicyStore } from './escalation-policy-store.ts';
@@ -11,6 +12,8 @@ export interface RulesInForce {
   policy: ActivePolicy | null;
   /** When their risk criteria cross, when any has one (the worker measures them: src/metrics/risk-crossings.ts). */
   risk?: RiskCrossings;
+  /** The weights of its adaptive experiments, once their data moves them (the worker measures them: src/metrics/experiment-allocations.ts). */
+  allocations?: ExperimentAllocations;
 }
 
 export type ReadRulesInForce = () => Promise<RulesInForce>;

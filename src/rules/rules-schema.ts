@@ -8,7 +8,9 @@ import { duration } from './duration-schema.ts';
  * validates the file, types the engine and is published as JSON Schema for editors.
  */
 
-export { durationMs } from './duration.ts';
+import { durationMs } from './duration.ts';
+
+export { durationMs };
 
 /** A wall-clock time of day, `HH:MM`, 24-hour. */
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day like "21:00"');
@@ -48,6 +50,20 @@ export const experimentVariant = z.strictObject({
 });
 
 /**
+ * Adaptive allocation (docs/concepts/nudges.md#adaptive-allocation): once every variant has
+ * `minPerVariant` measured developers, each new developer's draw uses weights from each variant's
+ * probability of being the best, never below `floor`, recomputed every `every`.
+ */
+export const adaptiveAllocation = z.strictObject({
+  floor: z.number().gt(0, 'must be above 0').max(0.5, 'must be at most 0.5').describe('The least share of new developers any variant keeps (0–0.5)'),
+  every: duration
+    .refine((value) => !(value !== '' && durationMs(value) < 3_600_000), 'must be at least 1h') // not a duration at all: the duration check says so
+    .default('1d')
+    .describe('How often the allocation is recomputed (default 1d)'),
+  minPerVariant: z.int().min(1).default(50).describe("Measured developers (window closed) every variant needs before the weights move; until then the document's weights stand"),
+});
+
+/**
  * A randomised test between variants: each developer not in the holdout is assigned one, for good,
  * by a hash of their id and the experiment id (weights as shares); the metrics compare each
  * variant's conversion to `goal` within `window` with the holdout's (docs/concepts/nudges.md#experiments).
@@ -59,8 +75,12 @@ export const experiment = z
     window: duration.describe('How long after assignment reaching `goal` still counts'),
     send: templateName.optional().describe('Template for the variants that name none'),
     variants: z.array(experimentVariant).min(2, 'an experiment needs at least two variants').describe('The arms, in order (the first is the baseline when there is no holdout)'),
+    adaptive: adaptiveAllocation.optional().describe('Shift new developers toward the better variant as the data comes in (Thompson sampling); omitted: the weights stand'),
   })
   .superRefine((exp, ctx) => {
+    if (exp.adaptive && exp.adaptive.floor * exp.variants.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['adaptive', 'floor'], message: `a floor of ${exp.adaptive.floor} for each of ${exp.variants.length} variants exceeds the whole` });
+    }
     const seen = new Set<string>();
     exp.variants.forEach((variant, index) => {
       if (seen.has(variant.id)) ctx.addIssue({ code: 'custom', path: ['variants', index, 'id'], message: `duplicate variant id "${variant.id}"` });
@@ -199,6 +219,7 @@ export type RulesDocument = z.output<typeof rulesDocument>;
 export type SegmentFilter = z.output<typeof segmentFilter>;
 export type Experiment = z.output<typeof experiment>;
 export type ExperimentVariant = z.output<typeof experimentVariant>;
+export type AdaptiveAllocation = z.output<typeof adaptiveAllocation>;
 
 /** A rules version as the engine sees it. */
 export interface ActiveRules {

@@ -16,7 +16,6 @@ import { thompsonAllocation, weightsDiffer, type AllocatedArm } from './thompson
  */
 
 export interface AllocationRecord {
-  experimentId: string;
   rulesVersion: number;
   asOf: string;
   weights: Record<string, number>;
@@ -25,10 +24,9 @@ export interface AllocationRecord {
   recordedAt: string;
 }
 
-type AllocationRow = { experiment_id: string; rules_version: number; as_of: Date; weights: Record<string, number>; arms: AllocatedArm[]; reason: string; recorded_at: Date };
+type AllocationRow = { rules_version: number; as_of: Date; weights: Record<string, number>; arms: AllocatedArm[]; reason: string; recorded_at: Date };
 
 const toRecord = (row: AllocationRow): AllocationRecord => ({
-  experimentId: row.experiment_id,
   rulesVersion: row.rules_version,
   asOf: row.as_of.toISOString(),
   weights: row.weights,
@@ -37,9 +35,12 @@ const toRecord = (row: AllocationRow): AllocationRecord => ({
   recordedAt: row.recorded_at.toISOString(),
 });
 
-/** An experiment's recorded allocations, newest first. */
-export async function allocationHistory(pool: pg.Pool, experimentId: string): Promise<AllocationRecord[]> {
-  const { rows } = await pool.query<AllocationRow>('SELECT * FROM experiment_allocations WHERE experiment_id = $1 ORDER BY as_of DESC, id DESC', [experimentId]);
+/** An experiment's allocations recorded by `at`, newest first. */
+export async function allocationHistory(pool: pg.Pool, experimentId: string, at: Date): Promise<AllocationRecord[]> {
+  const { rows } = await pool.query<AllocationRow>('SELECT rules_version, as_of, weights, arms, reason, recorded_at FROM experiment_allocations WHERE experiment_id = $1 AND recorded_at <= $2 ORDER BY as_of DESC, id DESC', [
+    experimentId,
+    at,
+  ]);
   return rows.map(toRecord);
 }
 

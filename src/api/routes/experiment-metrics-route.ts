@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isoInstant } from '../../events/instant.ts';
-import { experimentDefinitions, experimentReport, HOLDOUT_ARM, MIN_EXPECTED_COUNT, MIN_MEASURED_PER_ARM } from '../../metrics/experiment-report.ts';
+import { allocationHistory } from '../../metrics/experiment-allocations.ts';
+import { experimentDefinitions, experimentReport, HOLDOUT_ARM, MIN_EXPECTED_COUNT, MIN_MEASURED_PER_ARM, type ExperimentDefinition } from '../../metrics/experiment-report.ts';
 import { bearerAuth } from '../auth.ts';
 import { errorResponse } from './error-response.ts';
 import type { MetricsRouteOptions } from './metrics-route.ts';
@@ -47,6 +48,22 @@ const experimentResponse = z.object({
   baseline: z.string().describe(`the arm the others are tested against: \`${HOLDOUT_ARM}\` when it has measured developers, else the first variant`),
   arms: z.array(arm),
   warning: z.string().nullable().describe("set while any comparison's sample is too small"),
+  adaptive: z
+    .object({ floor: z.number(), every: z.string(), minPerVariant: z.int() })
+    .nullable()
+    .describe('adaptive allocation as the definition asks for it; null: the weights stand'),
+  allocations: z
+    .array(
+      z.object({
+        rulesVersion: z.int().describe('the rules version whose definition was allocated'),
+        asOf: z.string().describe('the instant the data was read as of (the start of the `every` period)'),
+        weights: z.record(z.string(), z.number()).describe('variant id → share of the new developers drawn'),
+        arms: z.array(z.object({ variant: z.string(), measured: z.int(), converted: z.int(), pBest: z.number().describe('probability of converting best, given the data') })),
+        reason: z.string(),
+        recordedAt: z.string(),
+      }),
+    )
+    .describe('every change of the adaptive allocation, newest first (the first is in force); empty while the weights stand'),
 });
 const asOfQuery = z.object({ asOf: isoInstant.optional().describe('compute every figure as of this instant (default: now)') });
 
@@ -55,13 +72,19 @@ export const experimentMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> 
   const security = [{ bearer: [] }];
   const onRequest = bearerAuth(readKeys);
   const asOf = (query: z.infer<typeof asOfQuery>) => (query.asOf ? new Date(query.asOf) : new Date());
+  /** The report, with the adaptive allocation's history recorded up to `at`. */
+  const report = async (definition: ExperimentDefinition, funnelVersion: number, at: Date) => ({
+    ...(await experimentReport(pool, definition, funnelVersion, at)),
+    adaptive: definition.experiment.adaptive ?? null,
+    allocations: await allocationHistory(pool, definition.experiment.id, at),
+  });
 
   app.get(
     '/v1/metrics/experiments',
     {
       onRequest,
       schema: {
-        summary: 'Every experiment the rules define or defined: per variant and the holdout, conversion to the goal with its interval and test',
+        summary: 'Every experiment the rules define or defined: per variant and the holdout, conversion to the goal with its interval and test, and its adaptive allocations',
         security,
         querystring: asOfQuery,
         response: { 200: z.object({ asOf: z.string(), experiments: z.array(experimentResponse) }), 400: errorResponse, 401: errorResponse },
@@ -72,7 +95,7 @@ export const experimentMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> 
       const { version } = await funnel();
       const definitions = await experimentDefinitions(pool);
       const experiments = [];
-      for (const definition of definitions) experiments.push(await experimentReport(pool, definition, version, at));
+      for (const definition of definitions) experiments.push(await report(definition, version, at));
       return { asOf: at.toISOString(), experiments };
     },
   );
@@ -82,7 +105,7 @@ export const experimentMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> 
     {
       onRequest,
       schema: {
-        summary: 'One experiment: per variant and the holdout, conversion to the goal with its interval and test',
+        summary: 'One experiment: per variant and the holdout, conversion to the goal with its interval and test, and its adaptive allocations',
         security,
         params: z.object({ id: z.string().max(256).describe('the experiment id (`action.experiment.id`)') }),
         querystring: asOfQuery,
@@ -93,7 +116,7 @@ export const experimentMetricsRoute: FastifyPluginAsyncZod<MetricsRouteOptions> 
       const definition = (await experimentDefinitions(pool)).find((d) => d.experiment.id === request.params.id);
       if (!definition) return reply.code(404).send({ errors: [{ path: 'id', message: `no experiment "${request.params.id}" in any rules version` }] });
       const at = asOf(request.query);
-      return { asOf: at.toISOString(), ...(await experimentReport(pool, definition, (await funnel()).version, at)) };
+      return { asOf: at.toISOString(), ...(await report(definition, (await funnel()).version, at)) };
     },
   );
 };

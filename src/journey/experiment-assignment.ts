@@ -37,7 +37,8 @@ export type ExperimentAllocations = Record<string, Record<string, number>>;
  * or `allocation`'s when it weighs every variant (the same draw, other cut points).
  */
 export function assignVariant(developerId: string, experiment: Pick<Experiment, 'id' | 'variants'>, allocation?: Record<string, number>): ExperimentVariant {
-  const weightOf = allocation && experiment.variants.every((v) => allocation[v.id] !== undefined) ? (v: ExperimentVariant) => allocation[v.id]! : (v: ExperimentVariant) => v.weight;
+  const weightOf =
+    allocation && experiment.variants.every((v) => allocation[v.id] !== undefined) ? (v: ExperimentVariant) => allocation[v.id]! : (v: ExperimentVariant) => v.weight;
   const total = experiment.variants.reduce((sum, v) => sum + weightOf(v), 0);
   let point = experimentDraw(developerId, experiment.id) * total;
   for (const variant of experiment.variants) {

@@ -375,7 +375,8 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     }
     const experiment = 'experiment' in rule.action ? rule.action.experiment : undefined;
     // The holdout is the experiment's control: in no variant, sent nothing.
-    const variant = experiment && !state.holdout ? (experiment.variants.find((v) => v.id === firing.variant) ?? assignVariant(developerId, experiment, allocations?.[experiment.id])) : undefined;
+    const variant =
+      experiment && !state.holdout ? (experiment.variants.find((v) => v.id === firing.variant) ?? assignVariant(developerId, experiment, allocations?.[experiment.id])) : undefined;
     if (experiment) arm = { experiment: { id: experiment.id, variant: variant?.id ?? null } };
     // Undefined only for the holdout of an experiment, which stops at the holdout check below.
     const template = experiment ? variant && (variant.send ?? experiment.send)! : templateFor(rule, segment)!;

@@ -37,17 +37,19 @@ const toRecord = (row: AllocationRow): AllocationRecord => ({
 
 /** An experiment's allocations recorded by `at`, newest first. */
 export async function allocationHistory(pool: pg.Pool, experimentId: string, at: Date): Promise<AllocationRecord[]> {
-  const { rows } = await pool.query<AllocationRow>('SELECT rules_version, as_of, weights, arms, reason, recorded_at FROM experiment_allocations WHERE experiment_id = $1 AND recorded_at <= $2 ORDER BY as_of DESC, id DESC', [
-    experimentId,
-    at,
-  ]);
+  const { rows } = await pool.query<AllocationRow>(
+    'SELECT rules_version, as_of, weights, arms, reason, recorded_at FROM experiment_allocations WHERE experiment_id = $1 AND recorded_at <= $2 ORDER BY as_of DESC, id DESC',
+    [experimentId, at],
+  );
   return rows.map(toRecord);
 }
 
 /** The experiments of the rules that ask for adaptive allocation, with their rule. */
 export function adaptiveExperiments(rules: ActiveRules | null): { ruleId: string; experiment: Experiment & { adaptive: NonNullable<Experiment['adaptive']> } }[] {
   return (rules?.document.rules ?? []).flatMap((rule) =>
-    'experiment' in rule.action && rule.action.experiment.adaptive ? [{ ruleId: rule.id, experiment: { ...rule.action.experiment, adaptive: rule.action.experiment.adaptive } }] : [],
+    'experiment' in rule.action && rule.action.experiment.adaptive
+      ? [{ ruleId: rule.id, experiment: { ...rule.action.experiment, adaptive: rule.action.experiment.adaptive } }]
+      : [],
   );
 }
 

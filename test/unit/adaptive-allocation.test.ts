@@ -126,12 +126,26 @@ describe('the journey machine with adaptive allocations', () => {
   const result = parseRulesSource(rulesWith('{ floor: 0.1 }'));
   if (!result.ok) throw new Error('rules');
   const rules: ActiveRules = { version: 4, document: result.document };
-  const experiment = { id: 'subject-test', variants: [{ id: 'a', weight: 1 }, { id: 'b', weight: 1 }] };
+  const experiment = {
+    id: 'subject-test',
+    variants: [
+      { id: 'a', weight: 1 },
+      { id: 'b', weight: 1 },
+    ],
+  };
   const t0 = Date.UTC(2026, 10, 2, 12);
   const evidence = { credential_provisioned: { occurredAt: new Date(t0).toISOString(), eventId: 'k' } };
   const ids = Array.from({ length: 2000 }, (_, i) => `dev_${i}`).filter((id) => holdoutBucket(id) >= 1000);
   const variantOf = (id: string, allocations?: Record<string, Record<string, number>>) => {
-    const { effects } = decideNudges({ developerId: id, evidence, stages: SHIPPED_STAGES, state: initialNudgeState(), rules, now: t0 + 24 * HOUR, ...(allocations ? { allocations } : {}) });
+    const { effects } = decideNudges({
+      developerId: id,
+      evidence,
+      stages: SHIPPED_STAGES,
+      state: initialNudgeState(),
+      rules,
+      now: t0 + 24 * HOUR,
+      ...(allocations ? { allocations } : {}),
+    });
     return (effects[0] as { decision: { experiment: { variant: string } } }).decision.experiment.variant;
   };
 
@@ -156,7 +170,10 @@ describe('the journey machine with adaptive allocations', () => {
 /** ln Γ(x) by Lanczos (g = 7, n = 9): accurate to ~15 digits for the small arguments above. */
 function lnGamma(x: number): number {
   const g = 7;
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+    1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
   x -= 1;
   let a = c[0]!;

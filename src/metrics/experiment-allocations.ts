@@ -5,7 +5,7 @@ import { durationMs } from '../rules/duration.ts';
 import type { ActiveRules, Experiment } from '../rules/rules-schema.ts';
 import type { ReadRulesInForce, RulesInForce } from '../rules/rules-in-force.ts';
 import { experimentReport } from './experiment-report.ts';
-import { thompsonAllocation, weightsDiffer, type AllocatedArm } from './thompson-allocation.ts';
+import { documentAllocation, thompsonAllocation, weightsDiffer, type AllocatedArm } from './thompson-allocation.ts';
 
 /**
  * Adaptive experiments' allocations (docs/concepts/nudges.md#adaptive-allocation), measured by the
@@ -57,10 +57,11 @@ export function adaptiveExperiments(rules: ActiveRules | null): { ruleId: string
 export const periodStart = (ms: number, every: string) => new Date(Math.floor(ms / durationMs(every)) * durationMs(every));
 
 /**
- * The weights of one adaptive experiment as of `asOf`, recording them when they differ from the
- * last recorded (by more than rounding); undefined while the data is too thin (the document's
- * weights stand). Same data, same weights: workers computing the same period concurrently record
- * one row (the unique experiment and instant).
+ * The weights of one adaptive experiment as of `asOf`; undefined while the data is too thin (the
+ * document's weights stand). Recorded when they differ from the last recorded by more than
+ * rounding, including a return to the document's weights (a rules version asking for more data).
+ * Same data, same weights: workers computing the same period concurrently record one row (unique
+ * experiment, rules version and instant).
  */
 export async function allocate(
   pool: pg.Pool,
@@ -75,20 +76,24 @@ export async function allocate(
     const figures = report.arms.find((arm) => arm.arm === variant.id);
     return { variant: variant.id, measured: figures?.measured ?? 0, converted: figures?.converted ?? 0 };
   });
-  const allocation = thompsonAllocation(arms, experiment.adaptive);
-  if (!allocation) return undefined;
+  const moved = thompsonAllocation(arms, experiment.adaptive);
+  const allocation = moved ?? documentAllocation(experiment.variants, arms, experiment.adaptive.minPerVariant);
   const { rows } = await pool.query<{ weights: Record<string, number> }>(
     'SELECT weights FROM experiment_allocations WHERE experiment_id = $1 AND as_of <= $2 ORDER BY as_of DESC, id DESC LIMIT 1',
     [experiment.id, asOf],
   );
   const last = rows[0]?.weights;
-  if (last && !weightsDiffer(last, allocation.weights)) return last;
-  await pool.query(
-    `INSERT INTO experiment_allocations (experiment_id, rules_version, as_of, weights, arms, reason) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (experiment_id, as_of) DO NOTHING`,
-    [experiment.id, rules.version, asOf, JSON.stringify(allocation.weights), JSON.stringify(allocation.arms), allocation.reason],
-  );
-  return allocation.weights;
+  const unchanged = last !== undefined && !weightsDiffer(last, allocation.weights);
+  // Nothing recorded yet and the document's weights standing: nothing changed.
+  if (!unchanged && (last !== undefined || moved)) {
+    await pool.query(
+      `INSERT INTO experiment_allocations (experiment_id, rules_version, as_of, weights, arms, reason) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (experiment_id, rules_version, as_of) DO NOTHING`,
+      [experiment.id, rules.version, asOf, JSON.stringify(allocation.weights), JSON.stringify(allocation.arms), allocation.reason],
+    );
+  }
+  if (!moved) return undefined;
+  return unchanged ? last : allocation.weights;
 }
 
 /**

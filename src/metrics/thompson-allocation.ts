@@ -20,8 +20,8 @@ export interface ArmCounts {
 }
 
 export interface AllocatedArm extends ArmCounts {
-  /** The probability that this variant converts best, given the data. */
-  pBest: number;
+  /** The probability that this variant converts best, given the data; null while the data is too thin to move the weights. */
+  pBest: number | null;
 }
 
 export interface Allocation {
@@ -122,6 +122,20 @@ export function thompsonAllocation(arms: readonly ArmCounts[], { floor, minPerVa
     weights: Object.fromEntries(arms.map((arm, i) => [arm.variant, shares[i]!])),
     arms: allocated,
     reason: `variant ${leader.variant} converts ${percent(leader)} of ${leader.measured} vs ${others.join(', ')}; P(best) ${leader.pBest.toFixed(2)}`,
+  };
+}
+
+/**
+ * The document's weights (as shares), with why they stand: the variant with the fewest measured
+ * developers has fewer than `minPerVariant`. Recorded when an adaptive allocation gives way to them.
+ */
+export function documentAllocation(variants: readonly { id: string; weight: number }[], arms: readonly ArmCounts[], minPerVariant: number): Allocation {
+  const total = variants.reduce((sum, v) => sum + v.weight, 0);
+  const fewest = arms.reduce((least, arm) => (arm.measured < least.measured ? arm : least));
+  return {
+    weights: Object.fromEntries(variants.map((v) => [v.id, v.weight / total])),
+    arms: arms.map((arm) => ({ ...arm, pBest: null })),
+    reason: `the document's weights: variant ${fewest.variant} has ${fewest.measured} measured, fewer than ${minPerVariant}`,
   };
 }
 

@@ -119,14 +119,31 @@ describe.each(databaseBackends())('adaptive allocations: recorded and reported (
     expect((await api.ok('/v1/metrics/experiments/subject-test?asOf=2020-01-01T00:00:00Z')).allocations).toEqual([]);
   });
 
-  it("leaves the document's weights, and records nothing, while a variant has fewer measured than minPerVariant", async () => {
-    const applied = await rules.apply({ source: rulesSource('{ floor: 0.1, minPerVariant: 101 }'), author: 'test', reason: 'more data first' });
-    expect(applied.ok).toBe(true);
-    const before = await rowsOf();
-    const read = withExperimentAllocations(rulesInForceCache(api.db.pool, 0), api.db.pool, shippedFunnelInForce, () => PERIOD + 5 * DAY);
-    const inForce = await read();
-    expect(inForce.rules?.version).toBe(2);
-    expect(inForce).not.toHaveProperty('allocations');
-    expect(await rowsOf()).toEqual(before);
+  it("records a rules version's own allocation in the same period, and the return to the document's weights when a version asks for more data", async () => {
+    const now = PERIOD + 2 * DAY + 3_600_000;
+    const read = withExperimentAllocations(rulesInForceCache(api.db.pool, 0), api.db.pool, shippedFunnelInForce, () => now);
+    // Version 2 raises the floor: the same period's data, other weights, its own row.
+    expect((await rules.apply({ source: rulesSource('{ floor: 0.3, minPerVariant: 100 }'), author: 'test', reason: 'a higher floor' })).ok).toBe(true);
+    const floored = await read();
+    expect(floored.rules?.version).toBe(2);
+    expect(floored.allocations?.['subject-test']?.b).toBeCloseTo(0.3, 12);
+    // Version 3 asks for 101 measured per variant: b has 100, so the document's (even) weights are back.
+    expect((await rules.apply({ source: rulesSource('{ floor: 0.3, minPerVariant: 101 }'), author: 'test', reason: 'more data first' })).ok).toBe(true);
+    const thin = await read();
+    expect(thin.rules?.version).toBe(3);
+    expect(thin).not.toHaveProperty('allocations');
+    const rows = await rowsOf();
+    expect(rows.slice(2)).toEqual([
+      {
+        as_of: new Date(PERIOD + 2 * DAY),
+        rules_version: 2,
+        weights: { a: expect.closeTo(0.7, 12), b: expect.closeTo(0.3, 12) },
+        reason: expect.stringMatching(/^variant a converts 47%/),
+      },
+      { as_of: new Date(PERIOD + 2 * DAY), rules_version: 3, weights: { a: 0.5, b: 0.5 }, reason: "the document's weights: variant b has 100 measured, fewer than 101" },
+    ]);
+    // Read again: nothing more to record.
+    expect(await read()).not.toHaveProperty('allocations');
+    expect(await rowsOf()).toHaveLength(4);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assignVariant } from '../../src/journey/experiment-assignment.ts';
 import { decideNudges, holdoutBucket, initialNudgeState } from '../../src/journey/nudging.ts';
 import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
-import { flooredShares, probabilityOfBest, thompsonAllocation, weightsDiffer } from '../../src/metrics/thompson-allocation.ts';
+import { documentAllocation, flooredShares, probabilityOfBest, thompsonAllocation, weightsDiffer } from '../../src/metrics/thompson-allocation.ts';
 import { parseRulesSource, type RulesFileError } from '../../src/rules/rules-file.ts';
 import type { ActiveRules } from '../../src/rules/rules-schema.ts';
 
@@ -57,12 +57,12 @@ describe('Thompson allocation', () => {
 
   it('gives a clearly better variant nearly all of P(best), and the weight, the other keeping the floor', () => {
     const allocation = thompsonAllocation(clear, { floor: 0.1, minPerVariant: 50 })!;
-    const [a, b] = allocation.arms;
+    const [a, b] = allocation.arms.map((arm) => arm.pBest!);
     // P(b > a) by the normal approximation: (0.24 − 0.15) / √(0.15·0.85/200 + 0.24·0.76/200) ≈ 2.3 sd → 0.99.
-    expect(b!.pBest).toBeGreaterThan(0.97);
-    expect(a!.pBest + b!.pBest).toBeCloseTo(1, 10);
+    expect(b).toBeGreaterThan(0.97);
+    expect(a! + b!).toBeCloseTo(1, 10);
     expect(allocation.weights).toEqual({ a: 0.1, b: 0.9 });
-    expect(allocation.reason).toBe(`variant b converts 24% of 200 vs a 15% of 200; P(best) ${b!.pBest.toFixed(2)}`);
+    expect(allocation.reason).toBe(`variant b converts 24% of 200 vs a 15% of 200; P(best) ${b!.toFixed(2)}`);
   });
 
   it('keeps two equal variants near half each', () => {
@@ -113,6 +113,27 @@ describe('Thompson allocation', () => {
   it('moves nothing until every variant has minPerVariant measured developers', () => {
     expect(thompsonAllocation([clear[0]!, { variant: 'b', measured: 49, converted: 40 }], { floor: 0.1, minPerVariant: 50 })).toBeNull();
     expect(thompsonAllocation([clear[0]!, { variant: 'b', measured: 50, converted: 40 }], { floor: 0.1, minPerVariant: 50 })).not.toBeNull();
+  });
+
+  it("explains the document's weights, as shares, by the variant short of data", () => {
+    const arms = [
+      { variant: 'a', measured: 120, converted: 20 },
+      { variant: 'b', measured: 40, converted: 10 },
+    ];
+    expect(
+      documentAllocation(
+        [
+          { id: 'a', weight: 3 },
+          { id: 'b', weight: 1 },
+        ],
+        arms,
+        50,
+      ),
+    ).toEqual({
+      weights: { a: 0.75, b: 0.25 },
+      arms: arms.map((arm) => ({ ...arm, pBest: null })),
+      reason: "the document's weights: variant b has 40 measured, fewer than 50",
+    });
   });
 
   it('calls weights changed only past rounding to whole percent', () => {

@@ -13,5 +13,5 @@ CREATE TABLE "experiment_allocations" (
 );
 
 -- CreateIndex
-CREATE UNIQUE INDEX "experiment_allocations_experiment_id_as_of_key" ON "experiment_allocations"("experiment_id", "as_of");
+CREATE UNIQUE INDEX "experiment_allocations_experiment_id_rules_version_as_of_key" ON "experiment_allocations"("experiment_id", "rules_version", "as_of");
 

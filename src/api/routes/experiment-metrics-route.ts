@@ -58,12 +58,19 @@ const experimentResponse = z.object({
         rulesVersion: z.int().describe('the rules version whose definition was allocated'),
         asOf: z.string().describe('the instant the data was read as of (the start of the `every` period)'),
         weights: z.record(z.string(), z.number()).describe('variant id → share of the new developers drawn'),
-        arms: z.array(z.object({ variant: z.string(), measured: z.int(), converted: z.int(), pBest: z.number().describe('probability of converting best, given the data') })),
+        arms: z.array(
+          z.object({
+            variant: z.string(),
+            measured: z.int(),
+            converted: z.int(),
+            pBest: z.number().nullable().describe("probability of converting best, given the data; null: the document's weights stand"),
+          }),
+        ),
         reason: z.string(),
         recordedAt: z.string(),
       }),
     )
-    .describe('every change of the adaptive allocation, newest first (the first is in force); empty while the weights stand'),
+    .describe("every change of the adaptive allocation, newest first (the first is in force), including a return to the document's weights; empty while they have always stood"),
 });
 const asOfQuery = z.object({ asOf: isoInstant.optional().describe('compute every figure as of this instant (default: now)') });
 

@@ -85,6 +85,12 @@ export interface NudgeState {
    * closes (a new `resumedAt`) the list starts afresh and they fall due again from then.
    */
   heldBack?: { resumedAt?: number; nudgeKeys: string[] };
+  /**
+   * The variant of each adaptive experiment the developer was drawn into: their later firings keep
+   * it though the weights, and so a fresh draw, may have moved. Only adaptive experiments (none in
+   * a history recorded before they existed), so every recorded firing draws as it did.
+   */
+  adaptiveArms?: Record<string, string>;
 }
 
 /** What the nudges need to know of the handoff (machine version 3 on). */
@@ -375,8 +381,10 @@ export function decideNudges({ developerId, evidence, stages, state: before, rul
     }
     const experiment = 'experiment' in rule.action ? rule.action.experiment : undefined;
     // The holdout is the experiment's control: in no variant, sent nothing.
+    const kept = firing.variant ?? (experiment && state.adaptiveArms?.[experiment.id]);
     const variant =
-      experiment && !state.holdout ? (experiment.variants.find((v) => v.id === firing.variant) ?? assignVariant(developerId, experiment, allocations?.[experiment.id])) : undefined;
+      experiment && !state.holdout ? (experiment.variants.find((v) => v.id === kept) ?? assignVariant(developerId, experiment, allocations?.[experiment.id])) : undefined;
+    if (experiment?.adaptive && variant) state.adaptiveArms = { ...state.adaptiveArms, [experiment.id]: variant.id };
     if (experiment) arm = { experiment: { id: experiment.id, variant: variant?.id ?? null } };
     // Undefined only for the holdout of an experiment, which stops at the holdout check below.
     const template = experiment ? variant && (variant.send ?? experiment.send)! : templateFor(rule, segment)!;

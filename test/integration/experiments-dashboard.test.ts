@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adaptiveExperiments, allocate } from '../../src/metrics/experiment-allocations.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { chromiumPath } from '../support/chromium.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp } from '../support/metrics-app.ts';
@@ -18,7 +19,7 @@ describe("the dashboard's Experiments panel", () => {
     const rules = await new RuleStore(api.db.pool).apply({
       source: shipped.replace(
         'action: { send: explore-the-api }',
-        'action: { experiment: { id: tiny, goal: first_integration_milestone, window: 3d, send: explore-the-api, variants: [{ id: x }, { id: y, after: 5d }] } }',
+        'action: { experiment: { id: tiny, goal: first_integration_milestone, window: 3d, send: explore-the-api, variants: [{ id: x }, { id: y, after: 5d }], adaptive: { floor: 0.2, minPerVariant: 3 } } }',
       ),
       author: 'test',
       reason: 'experiment',
@@ -43,6 +44,9 @@ describe("the dashboard's Experiments panel", () => {
         );
       }
     }
+    // The worker's allocation of tiny as of 2026-02-01 (every window closed): x leads.
+    const inForce = (await new RuleStore(api.db.pool).active())!;
+    await allocate(api.db.pool, inForce, adaptiveExperiments(inForce)[0]!, 1, new Date('2026-02-01T00:00:00Z'));
     url = await api.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   }, 120_000);
@@ -70,6 +74,12 @@ describe("the dashboard's Experiments panel", () => {
     expect((await row('holdout')).slice(0, 2).concat((await row('holdout')).slice(-1))).toEqual(['holdout', 'nothing sent', 'baseline']);
     expect(await page.locator('#experiments p.warning').innerText()).toBe(report.warning);
     expect(await page.locator('#experimentsNone').isHidden()).toBe(true);
+    const [allocation] = report.allocations;
+    const shares = `x ${Math.round(allocation.weights.x * 100)}% · y ${Math.round(allocation.weights.y * 100)}%`;
+    expect(allocation.weights.y).toBeCloseTo(0.2, 12); // y converted none of 3: its floor
+    expect(await page.locator('p[data-allocation="tiny"]').innerText()).toBe(
+      `Adaptive (floor 20% per variant, recomputed every 1d, from 3 measured per variant): drawing new developers ${shares} from 2026-02-01 00:00 UTC (rules v1): ${allocation.reason}`,
+    );
     expect(failures).toEqual([]);
     await page.close();
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assignVariant } from '../../src/journey/experiment-assignment.ts';
-import { decideNudges, holdoutBucket, initialNudgeState } from '../../src/journey/nudging.ts';
+import { assignVariant, experimentDraw, type ExperimentAllocations } from '../../src/journey/experiment-assignment.ts';
+import { decideNudges, holdoutBucket, initialNudgeState, type NudgeState } from '../../src/journey/nudging.ts';
 import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
 import { documentAllocation, flooredShares, probabilityOfBest, thompsonAllocation, weightsDiffer } from '../../src/metrics/thompson-allocation.ts';
 import { parseRulesSource, type RulesFileError } from '../../src/rules/rules-file.ts';
@@ -178,6 +178,33 @@ describe('the journey machine with adaptive allocations', () => {
     // Every developer in a under 10/90 is in a under 50/50 too: the draw did not change, only the cut.
     for (const [i, id] of ids.entries()) if (drawn[i] === 'a') expect(variantOf(id)).toBe('a');
     expect(ids.map((id) => assignVariant(id, experiment, adaptive['subject-test']).id)).toEqual(drawn);
+  });
+
+  it('keeps the variant a developer was drawn into when the rule acts again under other weights', () => {
+    const id = ids.find((d) => experimentDraw(d, 'subject-test') >= 0.5 && experimentDraw(d, 'subject-test') < 0.9)!;
+    const decide = (state: NudgeState, allocations: ExperimentAllocations) =>
+      decideNudges({ developerId: id, evidence, stages: SHIPPED_STAGES, state, rules, now: t0 + 24 * HOUR, allocations });
+    const first = decide(initialNudgeState(), { 'subject-test': { a: 0.9, b: 0.1 } });
+    expect(first.state.adaptiveArms).toEqual({ 'subject-test': 'a' });
+    // The rule acts again (its count reset, as a second firing would find it) after the weights moved to b.
+    const again = (state: NudgeState) => decide({ ...state, fired: {} }, { 'subject-test': { a: 0.1, b: 0.9 } }).effects[0] as { decision: { experiment: unknown } };
+    expect(again(first.state).decision.experiment).toEqual({ id: 'subject-test', variant: 'a' });
+    // Without the remembered arm, the fresh draw would have moved them.
+    expect(again({ ...first.state, adaptiveArms: undefined }).decision.experiment).toEqual({ id: 'subject-test', variant: 'b' });
+  });
+
+  it('remembers no arm for an experiment that is not adaptive (its decisions and state are as they were)', () => {
+    const fixed = parseRulesSource(rulesWith(''));
+    if (!fixed.ok) throw new Error('rules');
+    const { state } = decideNudges({
+      developerId: ids[0]!,
+      evidence,
+      stages: SHIPPED_STAGES,
+      state: initialNudgeState(),
+      rules: { version: 4, document: fixed.document },
+      now: t0 + 24 * HOUR,
+    });
+    expect(state).not.toHaveProperty('adaptiveArms');
   });
 
   it("draws with the document's weights without allocations, or with an allocation that does not weigh every variant", () => {

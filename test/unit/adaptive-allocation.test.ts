@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { assignVariant, experimentDraw, type ExperimentAllocations } from '../../src/journey/experiment-assignment.ts';
+import type { JourneyEvent } from '../../src/journey/journey-event.ts';
+import { applyJourneyEvent, startJourney } from '../../src/journey/journey-runtime.ts';
 import { decideNudges, holdoutBucket, initialNudgeState, type NudgeState } from '../../src/journey/nudging.ts';
 import { SHIPPED_STAGES } from '../../src/journey/stages.ts';
 import { documentAllocation, flooredShares, probabilityOfBest, thompsonAllocation, weightsDiffer } from '../../src/metrics/thompson-allocation.ts';
 import { parseRulesSource, type RulesFileError } from '../../src/rules/rules-file.ts';
+import { escalationPolicyDocument, type ActivePolicy } from '../../src/rules/escalation-policy-schema.ts';
 import type { ActiveRules } from '../../src/rules/rules-schema.ts';
 
 const HOUR = 3_600_000;
@@ -212,6 +215,37 @@ describe('the journey machine with adaptive allocations', () => {
     expect(Math.abs(plain.filter((v) => v === 'b').length / plain.length - 0.5)).toBeLessThan(0.04);
     expect(ids.map((id) => variantOf(id, { 'subject-test': { b: 0.9, c: 0.1 } }))).toEqual(plain);
     expect(ids.map((id) => variantOf(id, { 'other-test': { a: 0.1, b: 0.9 } }))).toEqual(plain);
+  });
+});
+
+describe('the journey machine hands the allocations of the nudge.decide event to the decision', () => {
+  const result = parseRulesSource(rulesWith('{ floor: 0.1 }'));
+  if (!result.ok) throw new Error('rules');
+  const rules: ActiveRules = { version: 4, document: { ...result.document, policy: { ...result.document.policy, holdoutPercent: 0 } } };
+  const policy: ActivePolicy = { version: 2, document: escalationPolicyDocument.parse({ criteria: { stalls: [] } }) };
+  const t0 = Date.UTC(2026, 10, 2, 12);
+  // Draws in [0.1, 0.5): a under the document's even weights, b under 0.1 / 0.9.
+  const id = Array.from({ length: 100 }, (_, i) => `dev_m_${i}`).find((d) => experimentDraw(d, 'subject-test') >= 0.1 && experimentDraw(d, 'subject-test') < 0.5)!;
+  const variantThrough = (withPolicy: boolean, allocations?: ExperimentAllocations) => {
+    let snapshot = startJourney({ developerId: id });
+    const events: JourneyEvent[] = [
+      { id: 's', type: 'developer.signed_up', occurredAt: new Date(t0).toISOString(), properties: { accountType: 'individual', acquisitionChannel: 'paid', timezone: 'UTC' } },
+      { id: 'k', type: 'api_key.created', occurredAt: new Date(t0).toISOString(), properties: { mode: 'test' } },
+    ];
+    for (const event of events) snapshot = applyJourneyEvent(snapshot, event).snapshot;
+    const { effects } = applyJourneyEvent(snapshot, {
+      type: 'nudge.decide',
+      now: t0 + 24 * HOUR,
+      rules,
+      ...(withPolicy ? { policy } : {}),
+      ...(allocations ? { allocations } : {}),
+    });
+    return effects.flatMap((e) => (e.type === 'sendNudge' ? [e.decision.experiment?.variant] : e.type === 'recordNudgeDecision' ? [e.experiment?.variant] : []));
+  };
+
+  it.each([true, false])('with an escalation policy: %s', (withPolicy) => {
+    expect(variantThrough(withPolicy, { 'subject-test': { a: 0.1, b: 0.9 } })).toEqual(['b']);
+    expect(variantThrough(withPolicy)).toEqual(['a']);
   });
 });
 

@@ -1,6 +1,5 @@
 import type { IngestEvent } from '../events/event-schemas.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
-import { EmailTemplates } from '../mail/email-templates.ts';
 import { generateFunnelCohort } from '../simulator/funnel-cohort.ts';
 import { reactToNudge } from '../simulator/synthetic-cohort.ts';
 import type { SimulatedDeveloper } from '../simulator/simulation-types.ts';
@@ -64,7 +63,7 @@ export async function runRulePreview(options: PreviewOptions): Promise<PreviewRe
     funnelSource: options.funnel.source,
     rulesSource: options.rulesSource,
     policySource: options.policySource,
-    templates: new EmailTemplates(options.templatesDir),
+    templatesDir: options.templatesDir,
     mailFrom: options.mailFrom,
     docsUrl: options.docsUrl,
   });

@@ -11,6 +11,8 @@ import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
 import { freePort } from '../support/free-port.ts';
 import { attributes } from '../support/html-attributes.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
+import { EmailTemplates } from '../../src/mail/email-templates.ts';
+import { TemplatesInForceCache } from '../../src/mail/templates-in-force.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { signupWithKey } from '../support/signup-events.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -67,6 +69,7 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
       pool: t.db.pool,
       rulesInForce: rulesInForceCache(t.db.pool, 0),
       funnelInForce: shippedFunnelInForce,
+      templatesInForce: () => new TemplatesInForceCache(t.db.pool, testNudgeDeps(t.db.pool).templatesDir, 0).read(),
     });
     const decidedAt = new Date().toISOString();
     const decision = {
@@ -209,7 +212,7 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
   it('leaves the HTML as the template rendered it when tracking is off, and tracks the text part only when asked', async () => {
     const off = await sendNudge(`${backend}_untracked`, { html: false, text: false });
     const rendered = await renderNudgeEmail(
-      testNudgeDeps(t.db.pool).templates,
+      new EmailTemplates(testNudgeDeps(t.db.pool).templatesDir),
       {
         recipient: { id: `${backend}_untracked`, name: null, locale: null, accountType: 'individual', channel: 'organic_search' },
         template: 'first-call-help',

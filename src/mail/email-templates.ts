@@ -200,8 +200,7 @@ export class EmailTemplates {
     const rootMeta = this.meta(root, name);
     for (const candidate of localeCandidates(locale)) {
       const folder = `${root}/${candidate}`;
-      if (candidate !== defaultLocale && this.hasParts(folder))
-        return this.compile(folder, candidate, { ...rootMeta, ...this.meta(folder, `${name}/${candidate}`) });
+      if (candidate !== defaultLocale && this.hasParts(folder)) return this.compile(folder, candidate, { ...rootMeta, ...this.meta(folder, `${name}/${candidate}`) });
     }
     return this.compile(root, defaultLocale, rootMeta);
   }

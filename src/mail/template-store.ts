@@ -80,7 +80,9 @@ export class TemplateStore {
 
   /** Every version, newest first, without the files. */
   async history(): Promise<TemplateVersionSummary[]> {
-    const { rows } = await this.pool.query<Omit<Row, 'files'>>(`SELECT version, content_hash, author, reason, diff, created_at FROM ${TEMPLATE_VERSIONS_TABLE} ORDER BY version DESC`);
+    const { rows } = await this.pool.query<Omit<Row, 'files'>>(
+      `SELECT version, content_hash, author, reason, diff, created_at FROM ${TEMPLATE_VERSIONS_TABLE} ORDER BY version DESC`,
+    );
     return rows.map((row) => ({ version: row.version, contentHash: row.content_hash, author: row.author, reason: row.reason, diff: row.diff, createdAt: row.created_at }));
   }
 

@@ -3,7 +3,15 @@ import { formatConfigDocumentError, stageReferenceErrors, type ConfigDocumentErr
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { rulesFormat, rulesFormatWithTemplates, type TemplateFolder } from './rules-file.ts';
 import type { RulesDocument, rulesDocument } from './rules-schema.ts';
-import { CONFIG_TABLES, documentInForce, NoConfigVersionError, VersionedConfigStore, type ApplyRequest, type ConfigVersion, type ConfigVersionSummary } from './versioned-config-store.ts';
+import {
+  CONFIG_TABLES,
+  documentInForce,
+  NoConfigVersionError,
+  VersionedConfigStore,
+  type ApplyRequest,
+  type ConfigVersion,
+  type ConfigVersionSummary,
+} from './versioned-config-store.ts';
 
 /**
  * Nudge-rule versions in PostgreSQL (`rule_versions`): every change is a new version with who

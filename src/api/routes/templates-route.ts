@@ -42,10 +42,7 @@ const versionSummary = z.object({
 });
 
 const files = z
-  .record(
-    z.string().regex(TEMPLATE_FILE_PATH, 'must be email.yaml or <template>/[<locale>/]subject.hbs|text.hbs|html.hbs|template.yaml'),
-    z.string().max(256 * 1024),
-  )
+  .record(z.string().regex(TEMPLATE_FILE_PATH, 'must be email.yaml or <template>/[<locale>/]subject.hbs|text.hbs|html.hbs|template.yaml'), z.string().max(256 * 1024))
   .describe('every file of the templates folder by its relative path (what `onramp templates apply` reads from the folder)');
 
 const summaryOf = (v: TemplateVersionSummary) => ({
@@ -57,8 +54,8 @@ const summaryOf = (v: TemplateVersionSummary) => ({
   diff: v.diff,
 });
 
-/** A refused file's error: the body field it is in (`files["first-call-help/html.hbs"]`), and its file and position. */
-const fileError = problem.extend({ path: z.string().describe('the body field: `files["<file>"]`, or `files` for the folder as a whole') });
+/** A refused request's error: the body field (`files["first-call-help/html.hbs"]`), and for a problem in the files, its file and position. */
+const fileError = problem.partial({ file: true }).extend({ path: z.string().describe('the body field: `files["<file>"]`, `files` for the folder as a whole, or another field') });
 
 /** Who a preview without a developer is for: a made-up developer, so a template can be looked at before anyone signs up. */
 const SAMPLE: NudgeRecipient & { stage: string } = {
@@ -234,7 +231,11 @@ export const templatesRoute: FastifyPluginAsyncZod<TemplatesRouteOptions> = asyn
     '/v1/templates/history',
     {
       onRequest,
-      schema: { summary: 'Every templates version, newest first (without the files)', security, response: { 200: z.object({ versions: z.array(versionSummary) }), 401: errorResponse } },
+      schema: {
+        summary: 'Every templates version, newest first (without the files)',
+        security,
+        response: { 200: z.object({ versions: z.array(versionSummary) }), 401: errorResponse },
+      },
     },
     async () => ({ versions: (await store.history()).map(summaryOf) }),
   );

@@ -85,7 +85,8 @@ export function templatesCommand(program: Command): void {
       const problems = folder.problems();
       if (options.json) process.stdout.write(`${JSON.stringify({ templates: [...folder.names()].sort(), problems }, null, 2)}\n`);
       else if (problems.length === 0) process.stdout.write(`ok: ${folder.names().size} templates in ${folder.label}\n`);
-      else process.stderr.write(`${problems.map((p) => `${formatTemplateProblem(p)}\n`).join('')}${problems.length} problem${problems.length === 1 ? '' : 's'} in ${folder.label}\n`);
+      else
+        process.stderr.write(`${problems.map((p) => `${formatTemplateProblem(p)}\n`).join('')}${problems.length} problem${problems.length === 1 ? '' : 's'} in ${folder.label}\n`);
       process.exitCode = problems.length === 0 ? 0 : 1;
     });
 
@@ -124,21 +125,22 @@ export function templatesCommand(program: Command): void {
     }),
   );
 
-  withApiOptions(templates.command('diff [dir]').description('unified diff of the folder (default ONRAMP_TEMPLATES_DIR) against the templates version in force, file by file')).action(
-    (dir: string | undefined, options: ApiOptions) =>
-      runConfigAction(async () => {
-        const config = loadConfig();
-        const folder = folderOf(config, dir);
-        const current = await configApi(config, options)('GET', '/v1/templates');
-        if (current.status !== 200) throw failure(current.status, current.body);
-        const { version } = current.body as { version: number | null };
-        if (version === null) throw new CliFailure('no templates version is stored yet (start-up stores the folder as version 1)', 1);
-        const running = await getVersion(config, options, version);
-        const diff = diffTemplateFiles({ label: `${templatesLabel(version)} (in force)`, files: running.files }, { label: folder, files: readTemplateFolder(folder) });
-        out(diff === '' ? `${folder} is identical to the templates version in force (${version})` : diff);
-        const problems = new EmailTemplates(folder).problems();
-        if (problems.length > 0) err(`note: ${folder} has problems, apply would reject it:\n${problems.map((p) => `  ${formatTemplateProblem(p)}`).join('\n')}`);
-      }),
+  withApiOptions(
+    templates.command('diff [dir]').description('unified diff of the folder (default ONRAMP_TEMPLATES_DIR) against the templates version in force, file by file'),
+  ).action((dir: string | undefined, options: ApiOptions) =>
+    runConfigAction(async () => {
+      const config = loadConfig();
+      const folder = folderOf(config, dir);
+      const current = await configApi(config, options)('GET', '/v1/templates');
+      if (current.status !== 200) throw failure(current.status, current.body);
+      const { version } = current.body as { version: number | null };
+      if (version === null) throw new CliFailure('no templates version is stored yet (start-up stores the folder as version 1)', 1);
+      const running = await getVersion(config, options, version);
+      const diff = diffTemplateFiles({ label: `${templatesLabel(version)} (in force)`, files: running.files }, { label: folder, files: readTemplateFolder(folder) });
+      out(diff === '' ? `${folder} is identical to the templates version in force (${version})` : diff);
+      const problems = new EmailTemplates(folder).problems();
+      if (problems.length > 0) err(`note: ${folder} has problems, apply would reject it:\n${problems.map((p) => `  ${formatTemplateProblem(p)}`).join('\n')}`);
+    }),
   );
 
   withApiOptions(

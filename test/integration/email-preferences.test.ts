@@ -40,7 +40,13 @@ describe.each(databaseBackends())('branded emails and the preference centre (%s)
 
   /** The nudge activity sending `template` to the developer (to the local outbox, the emails table); its email row and decisions. */
   async function send(id: string, template: string, n = 1) {
-    const activities = createNudgeActivities({ ...testNudgeDeps(t.db.pool), pool: t.db.pool, rulesInForce: rulesInForceCache(t.db.pool, 0), funnelInForce: shippedFunnelInForce, templatesInForce: () => new TemplatesInForceCache(t.db.pool, testNudgeDeps(t.db.pool).templatesDir, 0).read() });
+    const activities = createNudgeActivities({
+      ...testNudgeDeps(t.db.pool),
+      pool: t.db.pool,
+      rulesInForce: rulesInForceCache(t.db.pool, 0),
+      funnelInForce: shippedFunnelInForce,
+      templatesInForce: () => new TemplatesInForceCache(t.db.pool, testNudgeDeps(t.db.pool).templatesDir, 0).read(),
+    });
     const decision = {
       type: 'recordNudgeDecision' as const,
       developerId: id,

@@ -6,6 +6,8 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
+import { ensureDocumentsInForce } from '../../src/cli/config-files.ts';
+import { loadConfig } from '../../src/config.ts';
 import { smtpMailer, type Mailer } from '../../src/mail/mailer.ts';
 import { readTemplateFolder, templateFilesHash } from '../../src/mail/template-files.ts';
 import { TemplateStore } from '../../src/mail/template-store.ts';
@@ -13,6 +15,7 @@ import { TemplatesInForceCache } from '../../src/mail/templates-in-force.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
 import { freePort } from '../support/free-port.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 import { testNudgeDeps } from '../support/nudge-deps.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
@@ -69,7 +72,7 @@ describe.each(databaseBackends().slice(0, 1))('templates versions (%s)', (backen
   });
 
   const onramp = (args: string[]) => runOnramp([...args, '--url', url, '--key', keys.admin], { ONRAMP_DATA_DIR: join(root, 'data') });
-  const api = async (method: 'GET' | 'PUT', path: string, payload?: unknown) => {
+  const api = async (method: 'GET' | 'PUT', path: string, payload?: object) => {
     const response = await t.app.inject({ method, url: path, headers: { authorization: `Bearer ${keys.admin}` }, ...(payload === undefined ? {} : { payload }) });
     return { status: response.statusCode, body: response.json() };
   };
@@ -204,5 +207,29 @@ describe.each(databaseBackends().slice(0, 1))('templates versions (%s)', (backen
     const history = await onramp(['templates', 'history']);
     expect(history.stdout.split('\n').map((line) => line.split('  ')[0])).toEqual(['v3', 'v2', 'v1', '']);
     expect((await api('GET', '/v1/templates/versions/9')).status).toBe(404);
+  });
+});
+
+describe.each(databaseBackends().slice(0, 1))('templates at start-up (%s)', (backend) => {
+  let database: MigratedDatabase;
+  const folder = join(root, 'startup-templates');
+
+  beforeAll(async () => {
+    cpSync(SHIPPED, folder, { recursive: true });
+    database = await openMigratedDatabase(backend);
+  }, 60_000);
+  afterAll(() => database?.close());
+
+  it('stores the folder as version 1 before the rules are checked against it; an edited folder is only noted, nothing stored', async () => {
+    const config = loadConfig({ ONRAMP_TEMPLATES_DIR: folder });
+    const first = await ensureDocumentsInForce(database.db.pool, config);
+    expect(first.templates).toMatchObject({ version: 1, author: 'onramp', reason: `initial templates from ${folder}` });
+    expect(first.rules.version).toBe(1);
+    expect(first.templatesFolderDiffers).toBe(false);
+    writeFileSync(join(folder, 'first-call-help', 'subject.hbs'), 'Edited, not applied\n');
+    const second = await ensureDocumentsInForce(database.db.pool, config);
+    expect(second.templates.version).toBe(1);
+    expect(second.templatesFolderDiffers).toBe(true);
+    expect((await database.db.pool.query('SELECT version FROM template_versions')).rowCount).toBe(1);
   });
 });

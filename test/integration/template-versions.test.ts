@@ -202,6 +202,8 @@ describe.each(databaseBackends().slice(0, 1))('templates versions (%s)', (backen
     expect(mail.subject).toBe((await api('GET', '/v1/templates/first-call-help/preview')).body.subject);
     expect(mail.subject).not.toContain('Version');
     expect(row.template_version).toBe(3);
+    const outbox = (await api('GET', `/v1/emails?developerId=${backend}_after_rollback`)).body.emails as { templateVersion: number }[];
+    expect(outbox.map((e) => e.templateVersion)).toEqual([3]);
     const changes = (await api('GET', '/v1/changes')).body.changes as { kind: string; id: string }[];
     expect(changes.filter((c) => c.kind === 'templates').map((c) => c.id)).toEqual(['1', '2', '3']);
     const history = await onramp(['templates', 'history']);

@@ -8,6 +8,7 @@ import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
 import { chromiumPath } from '../support/chromium.ts';
 import { attributes } from '../support/html-attributes.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
+import { sendDecision } from '../support/send-decision.ts';
 import { EmailTemplates } from '../../src/mail/email-templates.ts';
 import { TemplatesInForceCache } from '../../src/mail/templates-in-force.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
@@ -47,19 +48,7 @@ describe.each(databaseBackends())('branded emails and the preference centre (%s)
       funnelInForce: shippedFunnelInForce,
       templatesInForce: () => new TemplatesInForceCache(t.db.pool, testNudgeDeps(t.db.pool).templatesDir, 0).read(),
     });
-    const decision = {
-      type: 'recordNudgeDecision' as const,
-      developerId: id,
-      decisionKey: `${id}:${template}:${n}`,
-      nudgeKey: `${template}:${n}`,
-      ruleId: template,
-      ruleVersion: 1,
-      outcome: 'sent' as const,
-      template,
-      segment: { engagement: 'new', channel: 'organic_search', accountType: 'individual' },
-      inputs: {},
-      decidedAt: new Date().toISOString(),
-    };
+    const decision = sendDecision(id, template, { n });
     const burst = template === 'authentication-help' ? { kind: 'unauthorized_burst', status: 401, count: 6 } : undefined;
     await activities.sendNudge({ type: 'sendNudge', developerId: id, decision, template, stage: burst ? null : 'credential_provisioned', ...(burst ? { burst } : {}) });
     const [email] = (

@@ -2,8 +2,6 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { ensureDocumentsInForce } from '../../src/cli/config-files.ts';
@@ -14,10 +12,11 @@ import { TemplateStore } from '../../src/mail/template-store.ts';
 import { TemplatesInForceCache } from '../../src/mail/templates-in-force.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
-import { freePort } from '../support/free-port.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 import { testNudgeDeps } from '../support/nudge-deps.ts';
 import { runOnramp } from '../support/onramp-cli.ts';
+import { sendDecision } from '../support/send-decision.ts';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { signupWithKey } from '../support/signup-events.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -35,24 +34,14 @@ const root = mkdtempSync(join(tmpdir(), 'onramp-template-versions-'));
 const dir = join(root, 'templates');
 const SUBJECT = join(dir, 'first-call-help', 'subject.hbs');
 
-let smtp: SMTPServer;
-const received: ParsedMail[] = [];
-let smtpPort: number;
+let smtp: SmtpSink;
 
 beforeAll(async () => {
   cpSync(SHIPPED, dir, { recursive: true });
-  smtpPort = await freePort();
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((mail) => (received.push(mail), callback()), callback);
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
+  smtp = await startSmtpSink();
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -64,7 +53,7 @@ describe.each(databaseBackends().slice(0, 1))('templates versions (%s)', (backen
   beforeAll(async () => {
     t = await startTestApp(backend, { keys, templatesDir: dir });
     url = await t.app.listen({ host: '127.0.0.1', port: 0 });
-    mailer = smtpMailer(`smtp://127.0.0.1:${smtpPort}`);
+    mailer = smtpMailer(`smtp://127.0.0.1:${smtp.port}`);
   }, 60_000);
   afterAll(async () => {
     mailer?.close();
@@ -80,13 +69,9 @@ describe.each(databaseBackends().slice(0, 1))('templates versions (%s)', (backen
 
   /** A signed-up developer sent first-call-help by the worker's send activity: the email received and its row. */
   async function send(id: string) {
-    const posted = await t.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { authorization: `Bearer ${keys.ingest}` },
-      payload: { events: signupWithKey(id, new Date().toISOString(), { accountType: 'individual', acquisitionChannel: 'organic_search' }) },
-    });
-    expect(posted.statusCode, posted.body).toBe(202);
+    const signup = { events: signupWithKey(id, new Date().toISOString(), { accountType: 'individual', acquisitionChannel: 'organic_search' }) };
+    const signedUp = await t.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${keys.ingest}` }, payload: signup });
+    expect(signedUp.statusCode, signedUp.body).toBe(202);
     const templates = new TemplatesInForceCache(t.db.pool, dir, 0);
     const activities = createNudgeActivities({
       ...testNudgeDeps(t.db.pool, { mailer }),
@@ -95,21 +80,8 @@ describe.each(databaseBackends().slice(0, 1))('templates versions (%s)', (backen
       funnelInForce: shippedFunnelInForce,
       templatesInForce: () => templates.read(),
     });
-    const decision = {
-      type: 'recordNudgeDecision' as const,
-      developerId: id,
-      decisionKey: `${id}:first-call-help:1`,
-      nudgeKey: 'first-call-help:1',
-      ruleId: 'first-call-help',
-      ruleVersion: 1,
-      outcome: 'sent' as const,
-      template: 'first-call-help',
-      segment: { engagement: 'new', channel: 'organic_search', accountType: 'individual' },
-      inputs: {},
-      decidedAt: new Date().toISOString(),
-    };
-    await activities.sendNudge({ type: 'sendNudge', developerId: id, decision, template: 'first-call-help', stage: null });
-    const mail = received.find((m) => (m.to as { text: string }).text === `${id}@example.com`);
+    await activities.sendNudge({ type: 'sendNudge', developerId: id, decision: sendDecision(id, 'first-call-help'), template: 'first-call-help', stage: null });
+    const mail = smtp.received.find((m) => (m.to as { text: string }).text === `${id}@example.com`);
     const [row] = (await t.db.pool.query<{ subject: string; template_version: number }>('SELECT subject, template_version FROM emails WHERE developer_id = $1', [id])).rows;
     return { mail: mail!, row: row! };
   }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { recordAudit } from '../audit/audit-log.ts';
-import type { Sql, Statement } from '../db/sql.ts';
+import type { Sql } from '../db/sql.ts';
 import { formatPath } from '../rules/config-file.ts';
 import { unsendableTemplates } from '../rules/rules-file.ts';
 import type { RulesDocument } from '../rules/rules-schema.ts';
@@ -86,16 +86,11 @@ export class TemplateStore {
     return rows.map((row) => ({ version: row.version, contentHash: row.content_hash, author: row.author, reason: row.reason, diff: row.diff, createdAt: row.created_at }));
   }
 
-  /** What applying `files` now would answer, storing nothing: every problem, with its file and line. */
-  async validate(files: TemplateFiles): Promise<TemplateProblem[]> {
-    const sql: Sql = async <T>(statement: Statement, ...params: unknown[]) => (await this.pool.query(statement, params)).rows as T[];
-    return refusals(files, sql);
-  }
-
   /**
    * Checks the files (every problem `onramp templates validate` finds, and a template the rules in
    * force send that they lack) and stores them as the next version; refused whole otherwise. Under
-   * the config lock, so a rules change and a templates change never pass each other's check.
+   * the config lock (versioned-config-store.ts): concurrent changes each get their own number and
+   * diff, and the rules checked are those in force until it commits.
    */
   async apply(request: TemplateApplyRequest): Promise<TemplateApplyResult> {
     return withConfigLock(this.pool, async (sql) => {

@@ -6,7 +6,7 @@ import { stageLabel, type ReadFunnelInForce } from '../../funnel/funnel-in-force
 import { DEFAULT_SENDER } from '../../mail/email-settings.ts';
 import { TemplateNotSendable } from '../../mail/email-templates.ts';
 import { TEMPLATE_FILE_PATH } from '../../mail/template-files.ts';
-import type { TemplateStore, TemplateVersion, TemplateVersionSummary } from '../../mail/template-store.ts';
+import type { TemplateStore, TemplateVersionSummary } from '../../mail/template-store.ts';
 import type { TemplatesInForceCache } from '../../mail/templates-in-force.ts';
 import { renderNudgeEmail, type NudgeRecipient } from '../../mail/nudge-email.ts';
 import { localeTag } from '../../events/profile-fields.ts';
@@ -252,7 +252,7 @@ export const templatesRoute: FastifyPluginAsyncZod<TemplatesRouteOptions> = asyn
       },
     },
     async (request, reply) => {
-      const version: TemplateVersion | undefined = await store.get(request.params.version);
+      const version = await store.get(request.params.version);
       if (!version) return reply.code(404).send({ errors: [{ path: 'version', message: `no templates version ${request.params.version}` }] });
       return { ...summaryOf(version), files: version.files };
     },

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDevelopers } from '../../bench/seed-developers.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -36,7 +36,7 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     api = await startMetricsTestApp(databaseBackends()[0]!);
     await seedDevelopers(api.db.pool, 600);
     url = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
     mkdirSync(artifacts, { recursive: true });
   }, 120_000);
   afterAll(async () => {

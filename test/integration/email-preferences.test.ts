@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { preferencesUrl, unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { attributes } from '../support/html-attributes.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
 import { sendDecision } from '../support/send-decision.ts';
@@ -247,7 +247,7 @@ describe('rendered emails and pages in Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
     t = await startTestApp(databaseBackends()[0]!, { keys, signingSecret: SIGNING_SECRET });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

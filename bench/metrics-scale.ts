@@ -8,6 +8,11 @@ import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { buildApp } from '../src/api/build-app.ts';
 import { shippedFunnelInForce } from '../test/support/shipped-funnel.ts';
+import type pg from 'pg';
+import { crossingsOnHistory, hourOf } from '../src/metrics/risk-crossings.ts';
+import { RiskModels } from '../src/metrics/stagnation-risk-query.ts';
+import { escalationPolicyDocument } from '../src/rules/escalation-policy-schema.ts';
+import { rulesDocument } from '../src/rules/rules-schema.ts';
 import { seedDevelopers } from './seed-developers.ts';
 import { benchDatabase, runMain } from './bench-support.ts';
 
@@ -41,6 +46,7 @@ const ENDPOINTS = [
   '/v1/developers?sort=risk&limit=50',
   '/v1/developers?sort=risk&stage=credential_provisioned&limit=50',
   '/v1/developers/seed_42/risk',
+  '/v1/handoffs?status=active&order=risk&limit=50',
   '/v1/organizations?limit=50',
   '/v1/organizations?stage=credential_provisioned&limit=50',
   '/v1/organizations?search=org_7&limit=50',
@@ -86,11 +92,37 @@ async function main() {
       const ms = (t: number) => `${Math.round(t)} ms`;
       process.stdout.write(`| \`GET ${url}\` | ${ms(times[2]!)} | ${ms(times.at(-1)!)} | < 1 s ${times[2]! < 1000 ? 'met' : 'NOT met'} |\n`);
     }
+    await riskCrossingsCost(db.pool);
   } finally {
     await app.close();
     await db.close();
     await database.drop();
   }
+}
+
+/**
+ * What the worker spends, once an hour per rules version, on the crossings of risk criteria: the
+ * curves (the stage rows read whole) and the hourly scan per criterion and segment, timed apart.
+ */
+async function riskCrossingsCost(pool: pg.Pool) {
+  const funnel = await shippedFunnelInForce();
+  const stages = ['credential_provisioned', 'first_api_call', 'active_integration'];
+  const rules = rulesDocument.parse({
+    rules: stages.map((stage) => ({ id: `risk-${stage.replaceAll('_', '-')}`, when: { stage, risk: { above: 0.8 } }, action: { send: 'first-call-help' } })),
+  });
+  const policy = escalationPolicyDocument.parse({});
+  const stalls = policy.criteria.stalls.map((s) => ({ ...s, risk: { above: 0.9 } }));
+  const documents = { rules, policy: { ...policy, criteria: { ...policy.criteria, stalls } } };
+  const models = new RiskModels(pool);
+  const hour = hourOf(Date.now());
+  const curves = performance.now();
+  await models.asOf(hour, funnel, stalls);
+  const built = performance.now();
+  await crossingsOnHistory(models, funnel, documents, hour);
+  const scanned = performance.now();
+  process.stdout.write(
+    `\nrisk crossings (${stages.length + stalls.length} criteria × 21 segments): curves ${Math.round(built - curves)} ms, then the scan ${Math.round(scanned - built)} ms (once an hour per rules version, in the worker)\n`,
+  );
 }
 
 runMain(main);

@@ -89,6 +89,18 @@ export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void
             (ARRAY['open', 'claimed', 'resolved', 'resolved', 'returned'])[1 + floor(seed_u(substr(developer_id, 6)::int, 60) * 5)::int] AS st
           FROM journey_stages WHERE stage = 'credential_provisioned' AND developer_id LIKE 'seed\\_%') k
     WHERE seed_u(g, 64) < 0.04 AND opened <= now()`);
+  // The read model of each case, as the API presents it (the journey writes it at each step).
+  const iso = (column: string) => `to_char((${column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  await q(`UPDATE handoffs SET view = jsonb_build_object(
+      'id', id, 'developerId', developer_id, 'status', status, 'criterion', criterion,
+      'reason', 'no first api call 7 days after credential provisioned', 'policyVersion', 1, 'level', level, 'owner', owner,
+      'openedAt', ${iso('opened_at')}, 'claimedAt', ${iso('claimed_at')},
+      'claimDueAt', CASE WHEN status = 'open' THEN ${iso("opened_at + interval '4 hours'")} END,
+      'resolveDueAt', ${iso("opened_at + interval '3 days'")}, 'snoozedUntil', NULL,
+      'breaches', CASE WHEN sla_breached THEN '["claim"]'::jsonb ELSE '[]'::jsonb END, 'closedAt', ${iso('closed_at')},
+      'outcome', outcome, 'outcomes', '["unblocked", "not-a-fit", "bug-filed", "no-response"]'::jsonb, 'friction', friction),
+    due_at = CASE WHEN status = 'open' THEN opened_at + interval '4 hours' WHEN status = 'claimed' THEN opened_at + interval '3 days' END
+    WHERE developer_id LIKE 'seed\\_%'`);
   await q(`INSERT INTO handoff_steps (step_key, handoff_id, developer_id, step, at, detail, snapshot)
     SELECT id || '/1', id, developer_id, 'escalated', opened_at, '{}'::jsonb,
       jsonb_build_object('stage', (SELECT js.stage FROM journey_stages js WHERE js.developer_id = h.developer_id AND js.reached_at <= h.opened_at ORDER BY js.reached_at DESC LIMIT 1))

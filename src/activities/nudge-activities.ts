@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { NudgeDecisionEffect, SendNudgeEffect } from '../journey/journey-effects.ts';
-import { EmailTemplates, TemplateNotSendable } from '../mail/email-templates.ts';
+import { TemplateNotSendable } from '../mail/email-templates.ts';
+import type { TemplatesInForce } from '../mail/templates-in-force.ts';
 import { DEFAULT_SENDER } from '../mail/email-settings.ts';
 import { renderNudgeEmail, type NudgeEmail } from '../mail/nudge-email.ts';
 import { readCategoryOptOut } from '../mail/email-preferences.ts';
@@ -20,7 +21,8 @@ import { stageLabel, type ReadFunnelInForce } from '../funnel/funnel-in-force.ts
 export interface NudgeActivityDeps {
   pool: pg.Pool;
   mailer: Mailer;
-  templates: EmailTemplates;
+  /** The worker's cache of the templates version in force (templates-in-force.ts): emails are rendered from it, never from the folder. */
+  templatesInForce: () => Promise<TemplatesInForce>;
   /** The worker's cache of the rules in force (rules-in-force.ts). */
   rulesInForce: ReadRulesInForce;
   /** The worker's cache of the funnel in force (an email names the stage as the version the journey follows labels it). */
@@ -79,10 +81,11 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           return;
         }
         const funnel = effect.stage === null ? undefined : await followedFunnel(deps.pool, developerId, deps.funnelInForce);
+        const { version: templateVersion, templates } = await deps.templatesInForce();
         let rendered: NudgeEmail;
         try {
           rendered = await renderNudgeEmail(
-            deps.templates,
+            templates,
             {
               recipient: { id: developerId, name: developer.name, locale: developer.locale, accountType: decision.segment.accountType, channel: decision.segment.channel },
               template: effect.template,
@@ -113,7 +116,7 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
         const messageId = `<${Buffer.from(emailId).toString('base64url')}@onramp>`;
         const email = outgoingEmail({
           to: developer.email,
-          from: deps.from ?? deps.templates.settings().brand.from ?? DEFAULT_SENDER,
+          from: deps.from ?? templates.settings().brand.from ?? DEFAULT_SENDER,
           subject: rendered.subject,
           text,
           html,
@@ -127,15 +130,16 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           },
         });
         await deps.pool.query(
-          `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, to_address, subject, text, html, links, transport, status, message_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'sending', $12)
-           ON CONFLICT (id) DO UPDATE SET status = 'sending', subject = excluded.subject, text = excluded.text, html = excluded.html, links = excluded.links`,
+          `INSERT INTO emails (id, developer_id, rule_id, rule_version, template, template_version, to_address, subject, text, html, links, transport, status, message_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'sending', $13)
+           ON CONFLICT (id) DO UPDATE SET status = 'sending', template_version = excluded.template_version, subject = excluded.subject, text = excluded.text, html = excluded.html, links = excluded.links`,
           [
             emailId,
             developerId,
             decision.ruleId,
             decision.ruleVersion,
             effect.template,
+            templateVersion,
             email.to,
             email.subject,
             email.text,

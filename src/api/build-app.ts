@@ -4,7 +4,8 @@ import { requestSummary } from '../logger.ts';
 import { RequestLog } from './request-log.ts';
 import Fastify from 'fastify';
 import { resolve } from 'node:path';
-import { EmailTemplates } from '../mail/email-templates.ts';
+import { TemplateStore } from '../mail/template-store.ts';
+import { TemplatesInForceCache } from '../mail/templates-in-force.ts';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
@@ -88,7 +89,7 @@ export interface AppDeps {
   ingestor?: EventIngestor;
   /** How long an API process reuses a stored ingest or agent key's lookup (a revocation takes this long at most). */
   keyCacheMs?: number;
-  /** The nudge templates (ONRAMP_TEMPLATES_DIR, default `templates`): rules naming another are refused. */
+  /** The nudge templates' folder (ONRAMP_TEMPLATES_DIR, default `templates`), read until a templates version is stored. */
   templatesDir?: string;
   /** What the worker's emails link to and are sent from, for template previews (ONRAMP_PUBLIC_URL, ONRAMP_DOCS_URL, ONRAMP_MAIL_FROM). */
   emails?: { publicUrl: string; docsUrl: string; from?: string | undefined };
@@ -171,8 +172,9 @@ export async function buildApp({
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const templates = new EmailTemplates(resolve(templatesDir));
-  const rules = new RuleStore(db.pool, templates);
+  // What emails are rendered from, and what the rules are checked against: the templates version in force.
+  const templates = new TemplatesInForceCache(db.pool, resolve(templatesDir));
+  const rules = new RuleStore(db.pool, templates, () => templates.refresh());
   const escalationPolicy = new EscalationPolicyStore(db.pool);
   const funnelStore = new FunnelStore(db.pool);
   // A funnel change recomputes every developer's stages; one left unfinished (a restart) resumes now.
@@ -212,9 +214,10 @@ export async function buildApp({
   await app.register(alertsConfigRoute, { store: new AlertsStore(db.pool), adminKeys });
   await app.register(firedAlertsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys] });
   await app.register(messagesRoute, { prisma, readKeys: anyOf(ingest, adminKeys), adminKeys });
-  await app.register(unsubscribeRoute, { ingestor, pool: db.pool, templates, signingSecret, onSignalsQueued });
-  await app.register(feedbackRoute, { pool: db.pool, ingestor, templates, signingSecret, onSignalsQueued });
-  await app.register(templatesRoute, { pool: db.pool, templates, funnel, emails, signingSecret, adminKeys });
+  const emailSettings = async () => (await templates.read()).templates.settings();
+  await app.register(unsubscribeRoute, { ingestor, pool: db.pool, emailSettings, signingSecret, onSignalsQueued });
+  await app.register(feedbackRoute, { pool: db.pool, ingestor, emailSettings, signingSecret, onSignalsQueued });
+  await app.register(templatesRoute, { pool: db.pool, templates, store: new TemplateStore(db.pool), funnel, emails, signingSecret, adminKeys });
   await app.register(trackingRoute, { pool: db.pool, ingestor, signingSecret, onSignalsQueued });
   // Agent keys: the shared one (ONRAMP_AGENT_KEY), the admin keys, and personal ones created through /v1/agent-keys (stored hashed).
   const agentKeyStore = createAgentKeyStore(db.pool, keyCacheMs);

@@ -6,6 +6,7 @@ import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
 import type pg from 'pg';
 import { rulesInForceCache } from '../rules/rules-in-force.ts';
+import { TemplatesInForceCache } from '../mail/templates-in-force.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
 import { activityFailures } from '../metrics/process-metrics.ts';
 import { withExperimentAllocations } from '../metrics/experiment-allocations.ts';
@@ -17,7 +18,7 @@ import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 /** What the worker gives the activities itself: the pool, and its caches of the documents in force. */
-type WorkerProvided = 'pool' | 'rulesInForce' | 'funnelInForce';
+type WorkerProvided = 'pool' | 'rulesInForce' | 'funnelInForce' | 'templatesInForce';
 
 export interface JourneyWorkerOptions {
   connection: NativeConnection;
@@ -25,14 +26,15 @@ export interface JourneyWorkerOptions {
   pool: pg.Pool;
   /** The process's cache of the funnel in force (the assembly's). */
   funnelInForce: ReadFunnelInForce;
-  nudges: Omit<NudgeActivityDeps, WorkerProvided>;
+  /** `templatesDir`: the folder read before the first templates version is stored (start-up stores it). */
+  nudges: Omit<NudgeActivityDeps, WorkerProvided> & { templatesDir: string };
   handoffs: Omit<HandoffActivityDeps, WorkerProvided>;
   /**
    * Risk crossings to use whatever the history (the rules preview's, measured on the real history
    * before it starts); default: measured hourly on the worker's own database.
    */
   riskCrossings?: RiskCrossings;
-  /** How long the worker reuses the rules and policy it read (default 2 s; tests: 0). */
+  /** How long the worker reuses the rules, policy and templates version it read (default 2 s; tests: 0). */
   rulesTtlMs?: number;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -50,6 +52,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
   const fixed = options.riskCrossings;
   const withRisk = fixed ? async () => ({ ...(await read()), risk: fixed }) : withRiskCrossings(read, options.pool, options.funnelInForce);
   const rulesInForce = withExperimentAllocations(withRisk, options.pool, options.funnelInForce);
+  const templates = new TemplatesInForceCache(options.pool, options.nudges.templatesDir, options.rulesTtlMs);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -57,7 +60,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     workflowBundle: options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: bundlerLogger() })),
     activities: {
       ...createJourneyActivities({ pool: options.pool }),
-      ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce }),
+      ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce, templatesInForce: () => templates.read() }),
       ...createHandoffActivities({ ...options.handoffs, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce }),
     },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,

@@ -4,7 +4,7 @@ import type { Sql } from '../db/sql.ts';
 /**
  * The audit trail (every change of schema, thresholds and SLAs is recorded:
  * docs/concepts/funnel.md#automation-and-people): one
- * append-only row per change — rules and escalation-policy versions, ingest and agent keys created and
+ * append-only row per change — rules, escalation-policy, funnel and templates versions, ingest and agent keys created and
  * revoked — written in the same transaction as the change itself, so neither exists without the
  * other.
  */
@@ -13,6 +13,7 @@ export type AuditAction =
   | 'rules.applied'
   | 'escalation_policy.applied'
   | 'funnel.applied'
+  | 'templates.applied'
   | 'ingest_key.created'
   | 'ingest_key.revoked'
   | 'agent_key.created'

@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { JourneyWorkerOptions } from '../assembly/journey-worker.ts';
 import { publicUrl, type Config } from '../config.ts';
-import { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer, smtpMailer } from '../mail/mailer.ts';
 
 /** The secret that signs the links in emails (unsubscribe, tracking): ONRAMP_SIGNING_SECRET, else one kept in the data dir. */
@@ -22,7 +21,7 @@ export function signingSecret(config: Config): string {
 export function nudgeActivityDeps(config: Config): JourneyWorkerOptions['nudges'] {
   return {
     mailer: config.SMTP_URL ? smtpMailer(config.SMTP_URL) : outboxMailer(),
-    templates: new EmailTemplates(resolve(config.ONRAMP_TEMPLATES_DIR)),
+    templatesDir: resolve(config.ONRAMP_TEMPLATES_DIR),
     from: config.ONRAMP_MAIL_FROM,
     publicUrl: publicUrl(config),
     signingSecret: signingSecret(config),

@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
 import { configFormat } from '../rules/config-file.ts';
 import { layoutHtml, layoutText } from './email-layout.ts';
 import { EMAIL_CATEGORY_ID } from '../events/profile-fields.ts';
 import { DEFAULT_EMAIL_SETTINGS, emailSettingsFormat, layoutStringsFor, type EmailSettings } from './email-settings.ts';
+import { folderSource, type TemplateSource } from './template-files.ts';
 import { templateSourceProblems } from './template-variables.ts';
 
 export interface RenderedEmail {
@@ -70,24 +69,32 @@ interface Version {
  * Nudge templates a growth team edits, in `ONRAMP_TEMPLATES_DIR` (templates/README.md): one folder
  * per template with `subject.hbs`, `text.hbs`, `html.hbs` (Handlebars; HTML-escaped in html.hbs
  * only) and an optional `template.yaml` (category, preheader, call to action); translations in
- * `<locale>/` subfolders; `email.yaml` beside them holds the brand. Files are read on use and
- * recompiled when they change, so an edit takes effect at the next send without a restart.
+ * `<locale>/` subfolders; `email.yaml` beside them holds the brand. Read from the folder (a path:
+ * read on use, so the checks see an edit at once) or from a stored version's files (what is sent,
+ * template-store.ts); compiled once per distinct source.
  */
 export class EmailTemplates {
   private readonly cache = new Map<string, { key: string; value: unknown }>();
+  private readonly source: TemplateSource;
 
-  constructor(readonly dir: string) {}
+  constructor(source: string | TemplateSource) {
+    this.source = typeof source === 'string' ? folderSource(source) : source;
+  }
+
+  /** Where the templates are read from, in messages: the folder, or `templates v3`. */
+  get label(): string {
+    return this.source.label;
+  }
 
   /** The templates there now: each folder with a valid name and all three parts (what `render` can find). */
   names(): Set<string> {
-    return new Set(this.folders().filter((name) => this.hasParts(join(this.dir, name))));
+    return new Set(this.folders().filter((name) => this.hasParts(name)));
   }
 
   /** The email settings in force: `email.yaml`, or the defaults without one. Invalid: throws with every error. */
   settings(): EmailSettings {
-    const file = join(this.dir, 'email.yaml');
-    if (!existsSync(file)) return DEFAULT_EMAIL_SETTINGS;
-    const source = readFileSync(file, 'utf8');
+    const source = this.source.read('email.yaml');
+    if (source === undefined) return DEFAULT_EMAIL_SETTINGS;
     return this.cached(`settings`, source, () => {
       const parsed = emailSettingsFormat.parse(source);
       if (!parsed.ok) throw new TemplateNotSendable(`email.yaml: ${parsed.errors.map(emailSettingsFormat.formatError).join('; ')}`);
@@ -97,12 +104,7 @@ export class EmailTemplates {
 
   /** The locales a template is translated into, besides the default. */
   locales(name: string): string[] {
-    const folder = join(this.dir, name);
-    if (!existsSync(folder)) return [];
-    return readdirSync(folder, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && this.hasParts(join(folder, e.name)))
-      .map((e) => e.name)
-      .sort();
+    return this.source.folders(name).filter((locale) => this.hasParts(`${name}/${locale}`));
   }
 
   /**
@@ -141,42 +143,42 @@ export class EmailTemplates {
 
   /** Everything wrong with the folder's templates (all, or the named ones) and its email.yaml; empty when all can be sent. */
   problems(names?: Iterable<string>): TemplateProblem[] {
-    if (!existsSync(this.dir)) return [{ file: '.', message: `no templates folder at ${this.dir}` }];
+    if (!this.source.exists()) return [{ file: '.', message: `no templates folder at ${this.source.label}` }];
     const problems: TemplateProblem[] = [];
     let settings = DEFAULT_EMAIL_SETTINGS;
-    const settingsFile = join(this.dir, 'email.yaml');
-    if (existsSync(settingsFile)) {
-      const parsed = emailSettingsFormat.read(settingsFile);
+    const settingsSource = this.source.read('email.yaml');
+    if (settingsSource !== undefined) {
+      const parsed = emailSettingsFormat.parse(settingsSource);
       if (parsed.ok) settings = parsed.document;
       else problems.push(...parsed.errors.map((e) => ({ file: 'email.yaml', message: e.path ? `${e.path}: ${e.message}` : e.message, line: e.line, column: e.column })));
     }
     for (const name of names ?? this.folders()) {
-      const folder = join(this.dir, name);
-      if (!TEMPLATE_NAME.test(name) || !existsSync(folder)) {
+      if (!TEMPLATE_NAME.test(name) || !this.folders().includes(name)) {
         problems.push({ file: name, message: 'no such template' });
         continue;
       }
-      for (const locale of [null, ...this.subfolders(folder)]) {
-        const dir = locale === null ? name : join(name, locale);
+      for (const locale of [null, ...this.source.folders(name)]) {
+        const dir = locale === null ? name : `${name}/${locale}`;
         if (locale !== null && !isLocaleTag(locale)) {
           problems.push({ file: dir, message: 'a translation folder must be named by a BCP 47 language tag, e.g. fr or pt-BR' });
           continue;
         }
         for (const part of PARTS) {
-          const file = join(this.dir, dir, `${part}.hbs`);
-          if (!existsSync(file)) problems.push({ file: join(dir, `${part}.hbs`), message: 'missing' });
-          else problems.push(...templateSourceProblems(readFileSync(file, 'utf8')).map((p) => ({ file: join(dir, `${part}.hbs`), ...p })));
+          const file = `${dir}/${part}.hbs`;
+          const text = this.source.read(file);
+          if (text === undefined) problems.push({ file, message: 'missing' });
+          else problems.push(...templateSourceProblems(text).map((p) => ({ file, ...p })));
         }
-        const metaFile = join(this.dir, dir, 'template.yaml');
-        if (!existsSync(metaFile)) continue;
-        const meta = templateMetaFormat.read(metaFile);
+        const metaSource = this.source.read(`${dir}/template.yaml`);
+        if (metaSource === undefined) continue;
+        const meta = templateMetaFormat.parse(metaSource);
         if (!meta.ok) {
-          problems.push(...meta.errors.map((e) => ({ file: join(dir, 'template.yaml'), message: e.path ? `${e.path}: ${e.message}` : e.message, line: e.line, column: e.column })));
+          problems.push(...meta.errors.map((e) => ({ file: `${dir}/template.yaml`, message: e.path ? `${e.path}: ${e.message}` : e.message, line: e.line, column: e.column })));
           continue;
         }
         if (meta.document.category && !(meta.document.category in settings.categories))
           problems.push({
-            file: join(dir, 'template.yaml'),
+            file: `${dir}/template.yaml`,
             message: `category "${meta.document.category}" is not in email.yaml (categories: ${Object.keys(settings.categories).join(', ')})`,
           });
         for (const [field, source] of [
@@ -184,7 +186,7 @@ export class EmailTemplates {
           ['cta.label', meta.document.cta?.label],
           ['cta.url', meta.document.cta?.url],
         ] as const) {
-          if (source) problems.push(...templateSourceProblems(source).map((p) => ({ file: join(dir, 'template.yaml'), message: `${field}: ${p.message}` })));
+          if (source) problems.push(...templateSourceProblems(source).map((p) => ({ file: `${dir}/template.yaml`, message: `${field}: ${p.message}` })));
         }
       }
     }
@@ -193,21 +195,20 @@ export class EmailTemplates {
 
   private version(name: string, locale: string | null | undefined, defaultLocale: string): Version {
     if (!TEMPLATE_NAME.test(name)) throw new TemplateNotSendable(`invalid template name "${name}"`);
-    const root = join(this.dir, name);
-    if (!this.hasParts(root)) throw new TemplateNotSendable(`no template "${name}" in ${this.dir} (it needs ${PARTS.map((p) => `${p}.hbs`).join(', ')})`);
+    const root = name;
+    if (!this.hasParts(root)) throw new TemplateNotSendable(`no template "${name}" in ${this.source.label} (it needs ${PARTS.map((p) => `${p}.hbs`).join(', ')})`);
     const rootMeta = this.meta(root, name);
     for (const candidate of localeCandidates(locale)) {
-      const folder = join(root, candidate);
-      if (candidate !== defaultLocale && existsSync(folder) && this.hasParts(folder))
-        return this.compile(folder, candidate, { ...rootMeta, ...this.meta(folder, `${name}/${candidate}`) });
+      const folder = `${root}/${candidate}`;
+      if (candidate !== defaultLocale && this.hasParts(folder)) return this.compile(folder, candidate, { ...rootMeta, ...this.meta(folder, `${name}/${candidate}`) });
     }
     return this.compile(root, defaultLocale, rootMeta);
   }
 
   private meta(folder: string, label: string): Partial<TemplateMeta> {
-    const file = join(folder, 'template.yaml');
-    if (!existsSync(file)) return {};
-    const source = readFileSync(file, 'utf8');
+    const file = `${folder}/template.yaml`;
+    const source = this.source.read(file);
+    if (source === undefined) return {};
     return this.cached(`meta:${file}`, source, () => {
       const parsed = templateMetaFormat.parse(source);
       if (!parsed.ok) throw new TemplateNotSendable(`${label}/template.yaml: ${parsed.errors.map(templateMetaFormat.formatError).join('; ')}`);
@@ -217,7 +218,7 @@ export class EmailTemplates {
 
   private compile(folder: string, locale: string, partial: Partial<TemplateMeta>): Version {
     const meta = templateMeta.parse(partial);
-    const sources = Object.fromEntries(PARTS.map((part) => [part, readFileSync(join(folder, `${part}.hbs`), 'utf8')])) as Record<Part, string>;
+    const sources = Object.fromEntries(PARTS.map((part) => [part, this.source.read(`${folder}/${part}.hbs`) ?? ''])) as Record<Part, string>;
     return this.cached(`version:${folder}`, JSON.stringify([sources, meta, locale]), () => ({
       locale,
       meta,
@@ -241,20 +242,12 @@ export class EmailTemplates {
   }
 
   private folders(): string[] {
-    return this.subfolders(this.dir).filter((name) => TEMPLATE_NAME.test(name));
+    return this.source.folders('').filter((name) => TEMPLATE_NAME.test(name));
   }
 
-  private subfolders(dir: string): string[] {
-    return existsSync(dir)
-      ? readdirSync(dir, { withFileTypes: true })
-          .filter((e) => e.isDirectory())
-          .map((e) => e.name)
-          .sort()
-      : [];
-  }
-
+  /** `folder` relative to the templates: `first-call-help`, `first-call-help/fr`. */
   private hasParts(folder: string): boolean {
-    return PARTS.every((part) => existsSync(join(folder, `${part}.hbs`)));
+    return PARTS.every((part) => this.source.read(`${folder}/${part}.hbs`) !== undefined);
   }
 }
 

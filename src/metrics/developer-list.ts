@@ -130,17 +130,18 @@ export async function listDevelopers(
   const ids = stageIds(document);
   const ranks = add(ids);
   const where: string[] = [];
-  // Unavailable (null) ranks as -1: after every risk, in id order.
-  const risk = 'coalesce(r.risk, -1)';
   const byRisk = order.by === 'risk';
   if (order.by === 'id' && order.after !== undefined) where.push(`x.id > ${add(order.after)}`);
-  if (order.by === 'risk' && order.after !== undefined) {
-    const [lastRisk, lastId] = [add(order.after.risk), add(order.after.id)];
-    where.push(`(${risk} < ${lastRisk}::float8 OR (${risk} = ${lastRisk}::float8 AND x.id > ${lastId}))`);
+  // Riskiest first: the developers sorted by risk alone (unavailable, null, as -1: last, in id order;
+  // after the cursor's place) drive the query, each one's stage, case and stall looked up in turn
+  // until the page is full, rather than for every developer before sorting.
+  let source = 'devs';
+  if (order.by === 'risk') {
+    const rank = 'coalesce(r.risk, -1)';
+    const after = order.after === undefined ? '' : `WHERE ${rank} < ${add(order.after.risk)}::float8 OR (${rank} = $${params.length}::float8 AND devs.id > ${add(order.after.id)})`;
+    source = `(SELECT devs.*, ${rank} AS risk_rank FROM devs LEFT JOIN unnest(${add([...order.risks.keys()])}::text[], ${add([...order.risks.values()])}::float8[]) AS r(id, risk) ON r.id = devs.id
+                ${after} ORDER BY risk_rank DESC, devs.id OFFSET 0) devs`;
   }
-  // Only the sort needs every developer's risk in the query; otherwise the page's are computed after.
-  const riskJoin =
-    order.by === 'risk' ? `LEFT JOIN unnest(${add([...order.risks.keys()])}::text[], ${add([...order.risks.values()])}::float8[]) AS r(id, risk) ON r.id = x.id` : '';
   if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
   if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
   if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
@@ -154,17 +155,16 @@ export async function listDevelopers(
   const { rows } = await pool.query<Row>(
     `WITH devs AS (${developers})
      SELECT * FROM (SELECT y.*, ${stall} AS stall FROM (
-       SELECT devs.id, devs.cohort, d.account_type, d.acquisition_channel, cur.stage, cur.reached_at AS stage_at, last.status AS last_status
-         FROM devs
+       SELECT devs.id, devs.cohort, ${byRisk ? 'devs.risk_rank, ' : ''}d.account_type, d.acquisition_channel, cur.stage, cur.reached_at AS stage_at, last.status AS last_status
+         FROM ${source}
          JOIN developers d ON d.id = devs.id
          LEFT JOIN LATERAL (SELECT js.stage, js.reached_at FROM journey_stages js WHERE js.developer_id = devs.id AND ${stageRowsSql('js', funnelVersion)}
                              ORDER BY ${furthestStageFirstSql(ranks, 'js.stage')} LIMIT 1) cur ON true
          LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
                              ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
      ) y) x
-     ${riskJoin}
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ${byRisk ? `${risk} DESC, x.id` : 'x.id'} LIMIT ${add(limit + 1)}`,
+     ORDER BY ${byRisk ? 'x.risk_rank DESC, x.id' : 'x.id'} LIMIT ${add(limit + 1)}`,
     params,
   );
   const page = rows.slice(0, limit);

@@ -19,12 +19,12 @@ import { RiskModels } from './stagnation-risk-query.ts';
 
 const HOUR_MS = 3_600_000;
 
-/** A risk criterion: the stage whose risk it watches, its threshold, and how soon it may act per account type. */
+/** A risk criterion: the stage whose risk it watches, its threshold, and how soon (time in the stage) it may act. */
 interface RiskCriterion {
   key: string;
   stage: string;
   above: number;
-  earliestMs: (accountType: string | null) => number;
+  earliestMs: number;
 }
 
 /** The risk criteria of the rules (`when.risk`) and the policy's stalls (`risk`). */
@@ -33,12 +33,12 @@ export function riskCriteria(rules: RulesDocument | undefined, policy: Escalatio
     const when = rule.when;
     if (!('stage' in when) || when.risk === undefined) return [];
     const after = when.after === undefined ? 0 : durationMs(when.after);
-    return [{ key: `rule:${rule.id}`, stage: when.stage, above: when.risk.above, earliestMs: () => after }];
+    return [{ key: `rule:${rule.id}`, stage: when.stage, above: when.risk.above, earliestMs: after }];
   });
   const fromStalls = (policy?.criteria.stalls ?? []).flatMap((stall) => {
     if (stall.risk === undefined) return [];
     const notBefore = stall.risk.notBefore === undefined ? 0 : durationMs(stall.risk.notBefore);
-    return [{ key: `stall:${stall.id}`, stage: stall.since, above: stall.risk.above, earliestMs: () => notBefore }];
+    return [{ key: `stall:${stall.id}`, stage: stall.since, above: stall.risk.above, earliestMs: notBefore }];
   });
   return [...fromRules, ...fromStalls];
 }
@@ -68,7 +68,7 @@ export function measureRiskCrossings(model: RiskModel, stages: readonly string[]
     measured[criterion.key] = Object.fromEntries(
       SEGMENTS.map((segment) => [
         riskSegmentKey(segment.channel, segment.accountType),
-        index === -1 ? null : crossingMs(model, index, segment, criterion.above, criterion.earliestMs(segment.accountType)),
+        index === -1 ? null : crossingMs(model, index, segment, criterion.above, criterion.earliestMs),
       ]),
     );
   }

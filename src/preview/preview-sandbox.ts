@@ -4,7 +4,6 @@ import { openDatabase, type Database } from '../db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { applyMigrations } from '../db/migrate.ts';
 import type { IngestEvent } from '../events/event-schemas.ts';
-import type { EmailTemplates } from '../mail/email-templates.ts';
 import { outboxMailer } from '../mail/mailer.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
 import { EscalationPolicyStore } from '../rules/escalation-policy-store.ts';
@@ -28,7 +27,8 @@ export interface SandboxOptions {
   rulesSource: string;
   /** The escalation policy (YAML). */
   policySource: string;
-  templates: EmailTemplates;
+  /** The templates folder (the sandbox stores no templates version: the folder is read). */
+  templatesDir: string;
   mailFrom?: string;
   docsUrl: string;
   /** The risk criteria's crossings, measured on the real history (default: on the sandbox's own). */
@@ -82,7 +82,7 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
         namespace: env.namespace ?? 'default',
         nudges: {
           mailer: outboxMailer(),
-          templates: options.templates,
+          templatesDir: options.templatesDir,
           from: options.mailFrom,
           publicUrl: 'http://onramp.preview',
           // Links in sandbox emails are never followed: any secret signs them.

@@ -1,6 +1,5 @@
 import type { IngestEvent } from '../events/event-schemas.ts';
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
-import { EmailTemplates } from '../mail/email-templates.ts';
 import { openDatabase } from '../db/database.ts';
 import { shippedFunnel } from '../funnel/funnel-file.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
@@ -91,7 +90,7 @@ export async function runRulePreview(options: PreviewOptions): Promise<PreviewRe
     funnelSource: options.funnel.source,
     rulesSource: options.rulesSource,
     policySource: options.policySource,
-    templates: new EmailTemplates(options.templatesDir),
+    templatesDir: options.templatesDir,
     mailFrom: options.mailFrom,
     docsUrl: options.docsUrl,
     ...(riskCrossings ? { riskCrossings } : {}),

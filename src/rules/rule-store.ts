@@ -3,7 +3,15 @@ import { formatConfigDocumentError, stageReferenceErrors, type ConfigDocumentErr
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { rulesFormat, rulesFormatWithTemplates, type TemplateFolder } from './rules-file.ts';
 import type { RulesDocument, rulesDocument } from './rules-schema.ts';
-import { CONFIG_TABLES, documentInForce, NoConfigVersionError, VersionedConfigStore, type ConfigVersion, type ConfigVersionSummary } from './versioned-config-store.ts';
+import {
+  CONFIG_TABLES,
+  documentInForce,
+  NoConfigVersionError,
+  VersionedConfigStore,
+  type ApplyRequest,
+  type ConfigVersion,
+  type ConfigVersionSummary,
+} from './versioned-config-store.ts';
 
 /**
  * Nudge-rule versions in PostgreSQL (`rule_versions`): every change is a new version with who
@@ -23,8 +31,16 @@ export class NoRulesError extends NoConfigVersionError {
 }
 
 export class RuleStore extends VersionedConfigStore<typeof rulesDocument, 'rule'> {
-  /** With `templates`, a version naming a template they do not have is refused (apply, the initial file). */
-  constructor(pool: pg.Pool, templates?: TemplateFolder) {
+  /**
+   * With `templates`, a version naming a template they do not have is refused (apply, the initial
+   * file); `refreshTemplates` brings them up to date before each apply and validate (the templates
+   * version in force, which another process may have changed).
+   */
+  constructor(
+    pool: pg.Pool,
+    templates?: TemplateFolder,
+    private readonly refreshTemplates?: () => Promise<unknown>,
+  ) {
     const format = templates ? rulesFormatWithTemplates(templates) : rulesFormat;
     super(pool, {
       table: CONFIG_TABLES.rules,
@@ -38,5 +54,15 @@ export class RuleStore extends VersionedConfigStore<typeof rulesDocument, 'rule'
         return funnel ? stageReferenceErrors(funnel.document, { rules }) : [];
       },
     });
+  }
+
+  override async apply(request: ApplyRequest): ReturnType<VersionedConfigStore<typeof rulesDocument, 'rule'>['apply']> {
+    await this.refreshTemplates?.();
+    return super.apply(request);
+  }
+
+  override async validate(source: string): ReturnType<VersionedConfigStore<typeof rulesDocument, 'rule'>['validate']> {
+    await this.refreshTemplates?.();
+    return super.validate(source);
   }
 }

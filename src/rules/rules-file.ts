@@ -44,7 +44,8 @@ export function rulesFormatWithTemplates(templates: TemplateFolder) {
   return rulesFormat.checkedBy((document) => unsendableTemplates(document, templates));
 }
 
-function unsendableTemplates(document: RulesDocument, templates: TemplateFolder): DocumentIssue[] {
+/** Where the rules send a template the folder does not have or cannot send; also what refuses a templates version that would leave the rules in force so. */
+export function unsendableTemplates(document: RulesDocument, templates: TemplateFolder): DocumentIssue[] {
   const names = templates.names();
   const known = [...names].sort().join(', ') || 'none';
   const missing = (path: DocumentIssue['path'], name: string): DocumentIssue[] => {

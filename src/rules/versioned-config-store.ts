@@ -18,6 +18,9 @@ import type { ConfigFileError, ConfigFileResult, ConfigFormat, NamedConfigFileEr
 export const CONFIG_TABLES = { rules: 'rule_versions', escalationPolicy: 'escalation_policy_versions', funnel: 'funnel_versions', alerts: 'alert_versions' } as const;
 export type ConfigTable = (typeof CONFIG_TABLES)[keyof typeof CONFIG_TABLES];
 
+/** The templates' versions (src/mail/template-store.ts): locked with the config tables, since the rules are checked against them and they against the rules. */
+export const TEMPLATE_VERSIONS_TABLE = 'template_versions';
+
 /**
  * A transaction holding the write lock of every config table: changes to the documents are
  * serialised, so a change checked against the others in force (the rules' stages against the
@@ -27,7 +30,7 @@ export function withConfigLock<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>)
   return withTransaction(pool, async (sql) => {
     // One statement locks the tables one by one in the order listed. SHARE ROW EXCLUSIVE conflicts
     // with itself and with writes, not with plain SELECTs.
-    await sql(`LOCK TABLE ${Object.values(CONFIG_TABLES).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+    await sql(`LOCK TABLE ${[...Object.values(CONFIG_TABLES), TEMPLATE_VERSIONS_TABLE].join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
     return work(sql);
   });
 }

@@ -8,6 +8,7 @@ import { SlackGateway } from '../../src/slack/slack-gateway.ts';
 import { WebhookTransport } from '../../src/webhooks/send-webhook.ts';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.ts';
 import { WebhookStore } from '../../src/webhooks/webhook-store.ts';
+import { runOnramp } from '../support/onramp-cli.ts';
 import { eventually } from '../support/eventually.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
@@ -141,6 +142,21 @@ describe.each(databaseBackends())('alerts on %s (a local Slack server, a local w
     expect(alerts).toHaveLength(4);
     expect(alerts.every((a) => a.slack?.ts && a.clearedAt === null)).toBe(true);
     expect(alerts.find((a) => a.kind === 'conversionBelowBand')?.period).toBe('2026-W49');
+
+    // The same from the command line: one line per alert with the view that shows it.
+    const url = await app.app.listen({ host: '127.0.0.1', port: 0 });
+    const cli = await runOnramp(['alerts', 'fired', '--open', '--url', url, '--key', KEYS.admin]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const lines = cli.stdout.split('\n');
+    expect(
+      lines
+        .filter((l) => / OPEN {2}/.test(l))
+        .map((l) => l.split('  ')[2])
+        .sort(),
+    ).toEqual(['conversionBelowBand', 'endpointErrorSpike', 'sourceSilent', 'ttfacTail']);
+    expect(lines.filter((l) => l.startsWith('    http')).length).toBe(4);
+    const both = await runOnramp(['alerts', 'fired', '--open', '--cleared', '--url', url, '--key', KEYS.admin]);
+    expect([both.code, both.stderr.trim()]).toEqual([1, "error: option '--open' cannot be used with option '--cleared'"]);
   });
 
   it('finds a message already posted by its post key instead of posting it again (a crash between the post and its bookkeeping)', async () => {

@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOnramp } from '../support/onramp-cli.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -156,7 +155,7 @@ describe.each(databaseBackends())('changes and before/after (%s)', (backend) => 
     await cohort('dash_before', 40, 10, (i) => at - 27 * DAY + i * 12 * 3_600_000);
     await cohort('dash_after', 40, 30, (i) => at + i * 12 * 3_600_000);
     await t.app.inject({ method: 'POST', url: '/v1/annotations', headers: as(keys.admin), payload: { text: 'Docs redesign', at: iso(at), author: 'growth@example.com' } });
-    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(`${url}/dashboard?from=2025-09-01&to=2026-01-31`);

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDevelopers } from '../../bench/seed-developers.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -36,7 +36,7 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     api = await startMetricsTestApp(databaseBackends()[0]!);
     await seedDevelopers(api.db.pool, 600);
     url = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
     mkdirSync(artifacts, { recursive: true });
   }, 120_000);
   afterAll(async () => {
@@ -195,7 +195,7 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     const pick = async (sql: string) => (await api.db.pool.query<{ id: string }>(sql)).rows[0]!.id;
     const held = await pick(`SELECT developer_id AS id FROM nudge_decisions WHERE outcome = 'skipped' AND reason = 'holdout' ORDER BY developer_id LIMIT 1`);
     const handed = await pick(`SELECT developer_id AS id FROM handoffs WHERE status = 'resolved' ORDER BY developer_id LIMIT 1`);
-    // The seed leaves the case's read model empty: give it the one a resolved case has, and its claim and resolve steps.
+    // A resolved case with a reason of its own, and its claim and resolve steps (the seed writes only the escalation step).
     const { rows } = await api.db.pool.query(`SELECT id, opened_at, claimed_at, closed_at FROM handoffs WHERE developer_id = $1`, [handed]);
     const c = rows[0]!;
     const view = {
@@ -259,8 +259,8 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
       `Case ${handoff.id} claimed by U0AGENT`,
       `Case ${handoff.id} resolved by U0AGENT`,
     ]);
-    // The stagnation risk in the current stage, as the developer list gives it (one never escalated: the seed leaves cases' read model empty).
-    const [riskiest] = (await api.ok('/v1/developers?sort=risk&escalated=false&limit=1')).items;
+    // The stagnation risk in the current stage, as the developer list gives it.
+    const [riskiest] = (await api.ok('/v1/developers?sort=risk&limit=1')).items;
     expect(riskiest.risk).not.toBeNull();
     await page.fill('#developer', riskiest.id);
     await page.click('#open');

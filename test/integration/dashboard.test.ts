@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDevelopers } from '../../bench/seed-developers.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { CUSTOM_AS_OF, CUSTOM_FUNNEL_DEVELOPERS, customFunnel } from '../support/custom-funnel.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -20,7 +20,7 @@ describe('the dashboard in headless Chromium', () => {
     api = await startMetricsTestApp(databaseBackends()[0]!);
     await seedDevelopers(api.db.pool, 600);
     url = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -201,7 +201,7 @@ describe('the dashboard in a custom funnel', () => {
     api = await startMetricsTestApp(databaseBackends()[0]!, { funnel: () => inForce() });
     await api.insertDevelopers(CUSTOM_FUNNEL_DEVELOPERS);
     url = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -288,7 +288,7 @@ describe('the dashboard’s data-quality panel', () => {
     expect(segment.statusCode).toBe(400);
     now = new Date(start + 2 * HOUR);
     url = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

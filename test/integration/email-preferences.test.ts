@@ -1,13 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { preferencesUrl, unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { attributes } from '../support/html-attributes.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
+import { sendDecision } from '../support/send-decision.ts';
+import { EmailTemplates } from '../../src/mail/email-templates.ts';
+import { TemplatesInForceCache } from '../../src/mail/templates-in-force.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { signupWithKey, type SignupProfile } from '../support/signup-events.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -38,20 +41,14 @@ describe.each(databaseBackends())('branded emails and the preference centre (%s)
 
   /** The nudge activity sending `template` to the developer (to the local outbox, the emails table); its email row and decisions. */
   async function send(id: string, template: string, n = 1) {
-    const activities = createNudgeActivities({ ...testNudgeDeps(t.db.pool), pool: t.db.pool, rulesInForce: rulesInForceCache(t.db.pool, 0), funnelInForce: shippedFunnelInForce });
-    const decision = {
-      type: 'recordNudgeDecision' as const,
-      developerId: id,
-      decisionKey: `${id}:${template}:${n}`,
-      nudgeKey: `${template}:${n}`,
-      ruleId: template,
-      ruleVersion: 1,
-      outcome: 'sent' as const,
-      template,
-      segment: { engagement: 'new', channel: 'organic_search', accountType: 'individual' },
-      inputs: {},
-      decidedAt: new Date().toISOString(),
-    };
+    const activities = createNudgeActivities({
+      ...testNudgeDeps(t.db.pool),
+      pool: t.db.pool,
+      rulesInForce: rulesInForceCache(t.db.pool, 0),
+      funnelInForce: shippedFunnelInForce,
+      templatesInForce: () => new TemplatesInForceCache(t.db.pool, testNudgeDeps(t.db.pool).templatesDir, 0).read(),
+    });
+    const decision = sendDecision(id, template, { n });
     const burst = template === 'authentication-help' ? { kind: 'unauthorized_burst', status: 401, count: 6 } : undefined;
     await activities.sendNudge({ type: 'sendNudge', developerId: id, decision, template, stage: burst ? null : 'credential_provisioned', ...(burst ? { burst } : {}) });
     const [email] = (
@@ -250,7 +247,7 @@ describe('rendered emails and pages in Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
     t = await startTestApp(databaseBackends()[0]!, { keys, signingSecret: SIGNING_SECRET });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -259,7 +256,7 @@ describe('rendered emails and pages in Chromium', () => {
 
   it('lays every shipped template out without overflow at desktop and phone widths, the button visible', async () => {
     mkdirSync(artifacts, { recursive: true });
-    const templates = testNudgeDeps(t.db.pool).templates;
+    const templates = new EmailTemplates(testNudgeDeps(t.db.pool).templatesDir);
     const { renderNudgeEmail } = await import('../../src/mail/nudge-email.ts');
     for (const name of [...templates.names()].sort()) {
       const email = await renderNudgeEmail(

@@ -1,5 +1,3 @@
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNudgeActivities } from '../../src/activities/nudge-activities.ts';
 import { smtpMailer, type Mailer } from '../../src/mail/mailer.ts';
@@ -8,10 +6,13 @@ import { preferencesUrl, unsubscribeUrl } from '../../src/mail/unsubscribe-token
 import { renderNudgeEmail } from '../../src/mail/nudge-email.ts';
 import { feedbackUrls } from '../../src/mail/tracking/feedback-token.ts';
 import { rulesInForceCache } from '../../src/rules/rules-in-force.ts';
-import { freePort } from '../support/free-port.ts';
 import { attributes } from '../support/html-attributes.ts';
 import { PUBLIC_URL, SIGNING_SECRET, testNudgeDeps } from '../support/nudge-deps.ts';
+import { EmailTemplates } from '../../src/mail/email-templates.ts';
+import { TemplatesInForceCache } from '../../src/mail/templates-in-force.ts';
 import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
+import { sendDecision } from '../support/send-decision.ts';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { signupWithKey } from '../support/signup-events.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -21,24 +22,12 @@ const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunde
 /** What Apple Mail Privacy Protection's proxies send. */
 const APPLE_PROXY = 'Mozilla/5.0';
 
-let smtp: SMTPServer;
-let smtpPort: number;
-const received: ParsedMail[] = [];
+let smtp: SmtpSink;
 
 beforeAll(async () => {
-  smtpPort = await freePort();
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((mail) => (received.push(mail), callback()), callback);
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
+  smtp = await startSmtpSink();
 });
-afterAll(async () => {
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
-});
+afterAll(() => smtp?.close());
 
 describe.each(databaseBackends())('email open and click tracking (%s)', (backend) => {
   let t: TestApp;
@@ -46,7 +35,7 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
 
   beforeAll(async () => {
     t = await startTestApp(backend, { keys, signingSecret: SIGNING_SECRET });
-    mailer = smtpMailer(`smtp://127.0.0.1:${smtpPort}`);
+    mailer = smtpMailer(`smtp://127.0.0.1:${smtp.port}`);
   }, 60_000);
   afterAll(async () => {
     mailer?.close();
@@ -67,23 +56,10 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
       pool: t.db.pool,
       rulesInForce: rulesInForceCache(t.db.pool, 0),
       funnelInForce: shippedFunnelInForce,
+      templatesInForce: () => new TemplatesInForceCache(t.db.pool, testNudgeDeps(t.db.pool).templatesDir, 0).read(),
     });
-    const decidedAt = new Date().toISOString();
-    const decision = {
-      type: 'recordNudgeDecision' as const,
-      developerId: id,
-      decisionKey: `${id}:first-call-help:1`,
-      nudgeKey: 'first-call-help:1',
-      ruleId: 'first-call-help',
-      ruleVersion: 1,
-      outcome: 'sent' as const,
-      template: 'first-call-help',
-      segment: { engagement: 'new', channel: 'organic_search', accountType: 'individual' },
-      inputs: {},
-      decidedAt,
-    };
-    await activities.sendNudge({ type: 'sendNudge', developerId: id, decision, template: 'first-call-help', stage: null });
-    const mail = received.find((m) => (m.to as { text: string }).text === `${id}@example.com`)!;
+    await activities.sendNudge({ type: 'sendNudge', developerId: id, decision: sendDecision(id, 'first-call-help'), template: 'first-call-help', stage: null });
+    const mail = smtp.received.find((m) => (m.to as { text: string }).text === `${id}@example.com`)!;
     const [stored] = (await t.db.pool.query<{ id: string; html: string; text: string; links: string[] }>('SELECT id, html, text, links FROM emails WHERE developer_id = $1', [id]))
       .rows;
     return { mail, stored: stored!, activities };
@@ -209,7 +185,7 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
   it('leaves the HTML as the template rendered it when tracking is off, and tracks the text part only when asked', async () => {
     const off = await sendNudge(`${backend}_untracked`, { html: false, text: false });
     const rendered = await renderNudgeEmail(
-      testNudgeDeps(t.db.pool).templates,
+      new EmailTemplates(testNudgeDeps(t.db.pool).templatesDir),
       {
         recipient: { id: `${backend}_untracked`, name: null, locale: null, accountType: 'individual', channel: 'organic_search' },
         template: 'first-call-help',
@@ -241,22 +217,10 @@ describe.each(databaseBackends())('email open and click tracking (%s)', (backend
     const posted = await t.app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${keys.ingest}` }, payload: { events: [bounced] } });
     expect(posted.statusCode, posted.body).toBe(202);
     // A journey that has not heard of it (its run predates machine version 5) still asks for a send.
-    const before = received.length;
-    const decision = {
-      type: 'recordNudgeDecision' as const,
-      developerId: id,
-      decisionKey: `${id}:first-call-second:1`,
-      nudgeKey: 'first-call-second:1',
-      ruleId: 'first-call-second-nudge',
-      ruleVersion: 1,
-      outcome: 'sent' as const,
-      template: 'first-call-second',
-      segment: { engagement: 'new', channel: 'organic_search', accountType: 'individual' },
-      inputs: {},
-      decidedAt: new Date().toISOString(),
-    };
+    const before = smtp.received.length;
+    const decision = sendDecision(id, 'first-call-second', { ruleId: 'first-call-second-nudge' });
     await activities.sendNudge({ type: 'sendNudge', developerId: id, decision, template: 'first-call-second', stage: null });
-    expect(received.length).toBe(before);
+    expect(smtp.received.length).toBe(before);
     expect((await t.db.pool.query('SELECT id FROM emails WHERE developer_id = $1', [id])).rows).toHaveLength(1);
     const { rows } = await t.db.pool.query('SELECT outcome, reason FROM nudge_decisions WHERE decision_key = $1', [decision.decisionKey]);
     expect(rows).toEqual([{ outcome: 'skipped', reason: `email_suppressed: email does not reach them: hard bounce on ${bounced.occurredAt.slice(0, 10)}` }]);

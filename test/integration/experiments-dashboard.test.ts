@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adaptiveExperiments, allocate } from '../../src/metrics/experiment-allocations.ts';
 import { RuleStore } from '../../src/rules/rule-store.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { METRICS_TEST_KEYS, startMetricsTestApp } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -48,7 +48,7 @@ describe("the dashboard's Experiments panel", () => {
     const inForce = (await new RuleStore(api.db.pool).active())!;
     await allocate(api.db.pool, inForce, adaptiveExperiments(inForce)[0]!, 1, new Date('2026-02-01T00:00:00Z'));
     url = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

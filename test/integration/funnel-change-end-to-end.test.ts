@@ -1,6 +1,5 @@
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -127,7 +126,7 @@ describe.each(databaseBackends())('a funnel change end to end (%s)', (backend) =
 
     // The dashboard, in Chromium, draws version 2's funnel with its labels.
     const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
-    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
       const failures: string[] = [];

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY, AGENT_KEY, OnrampHarness } from '../support/onramp-harness.ts';
 import { signupWithKey } from '../support/signup-events.ts';
@@ -21,7 +21,7 @@ describe('the handoffs inbox in headless Chromium', () => {
   beforeAll(async () => {
     h = await new OnrampHarness(backend).start();
     url = await h.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

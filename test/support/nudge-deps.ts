@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { JourneyWorkerOptions } from '../../src/assembly/journey-worker.ts';
-import { EmailTemplates } from '../../src/mail/email-templates.ts';
 import { outboxMailer, type Mailer } from '../../src/mail/mailer.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
@@ -12,7 +11,7 @@ export function testNudgeDeps(pool: pg.Pool, overrides: Partial<JourneyWorkerOpt
   const mailer: Mailer = overrides.mailer ?? outboxMailer();
   return {
     mailer,
-    templates: new EmailTemplates(fileURLToPath(new URL('../../templates', import.meta.url))),
+    templatesDir: fileURLToPath(new URL('../../templates', import.meta.url)),
     from: 'Onramp <onboarding@onramp.test>',
     publicUrl: PUBLIC_URL,
     signingSecret: SIGNING_SECRET,

@@ -94,7 +94,7 @@ export const changesRoute: FastifyPluginAsyncZod<ChangesRouteOptions> = async (a
     {
       onRequest: bearerAuth(readKeys),
       schema: {
-        summary: 'Every rules, escalation policy and funnel version and every annotation, oldest first: what the cohort charts mark',
+        summary: 'Every rules, escalation policy, funnel and templates version and every annotation, oldest first: what the cohort charts mark',
         security,
         querystring: range,
         response: {
@@ -102,7 +102,7 @@ export const changesRoute: FastifyPluginAsyncZod<ChangesRouteOptions> = async (a
             changes: z.array(
               z.object({
                 at: z.string(),
-                kind: z.enum(['rules', 'escalation_policy', 'funnel', 'annotation']),
+                kind: z.enum(['rules', 'escalation_policy', 'funnel', 'templates', 'annotation']),
                 id: z.string().describe("the version, or the annotation's id"),
                 text: z.string().describe("the version's reason, or the annotation"),
                 author: z.string(),

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
 import { recordEmailFeedback } from '../../ingest/record-email-engagement.ts';
-import type { EmailTemplates } from '../../mail/email-templates.ts';
+import type { EmailSettings } from '../../mail/email-settings.ts';
 import { readFeedbackToken } from '../../mail/tracking/feedback-token.ts';
 import { feedbackAskPage, feedbackThanksPage } from '../email-pages.ts';
 import { errorResponse } from './error-response.ts';
@@ -12,7 +12,8 @@ import { errorResponse } from './error-response.ts';
 export interface FeedbackRouteOptions {
   pool: pg.Pool;
   ingestor: EventIngestor;
-  templates: EmailTemplates;
+  /** email.yaml of the templates version in force: the brand of the pages. */
+  emailSettings: () => Promise<EmailSettings>;
   signingSecret: string;
   onSignalsQueued?: () => void;
 }
@@ -26,7 +27,7 @@ const page = { description: 'a page in the brand: thanks, or (a link a scanner m
  * per email). A follow that looks like a link scanner's records nothing and shows the question with
  * buttons, whose POST is a person's answer.
  */
-export const feedbackRoute: FastifyPluginAsyncZod<FeedbackRouteOptions> = async (app, { pool, ingestor, templates, signingSecret, onSignalsQueued }) => {
+export const feedbackRoute: FastifyPluginAsyncZod<FeedbackRouteOptions> = async (app, { pool, ingestor, emailSettings, signingSecret, onSignalsQueued }) => {
   await app.register(formbody);
 
   const answerWith = async (token: string, helpful: boolean, userAgent: string | undefined, confirmed: boolean) => {
@@ -35,7 +36,7 @@ export const feedbackRoute: FastifyPluginAsyncZod<FeedbackRouteOptions> = async 
     const result = await recordEmailFeedback(pool, ingestor, { target, userAgent, at: new Date(), helpful, confirmed });
     if (!result) return { status: 404 as const, body: { errors: [{ path: 'token', message: 'this email no longer exists' }] } };
     if (result.signals > 0) onSignalsQueued?.();
-    const settings = templates.settings();
+    const settings = await emailSettings();
     return { status: 200 as const, html: result.recorded ? feedbackThanksPage(settings, helpful) : feedbackAskPage(settings, `/v1/feedback/${encodeURIComponent(token)}`) };
   };
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { EventIngestor } from '../../ingest/event-ingestor.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { EmailTemplates } from '../../mail/email-templates.ts';
+import type { EmailSettings } from '../../mail/email-settings.ts';
 import { readEmailPreferences } from '../../mail/email-preferences.ts';
 import { isValidUnsubscribeToken, unsubscribeEventId } from '../../mail/unsubscribe-token.ts';
 import { preferencesPage, unsubscribeConfirmPage, unsubscribedPage } from '../email-pages.ts';
@@ -13,8 +13,8 @@ import { errorResponse } from './error-response.ts';
 export interface UnsubscribeRouteOptions {
   ingestor: EventIngestor;
   pool: pg.Pool;
-  /** The brand of the pages (email.yaml beside the templates). */
-  templates: EmailTemplates;
+  /** email.yaml of the templates version in force: the brand of the pages. */
+  emailSettings: () => Promise<EmailSettings>;
   signingSecret: string;
   onSignalsQueued?: () => void;
 }
@@ -45,7 +45,7 @@ const linkQuery = (developer: string, token: string) => `developer=${encodeURICo
  * `consent.updated` revocation through the normal ingest path, so the journey hears it like any
  * other event and stops nudging; once per link, however often it is replayed.
  */
-export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = async (app, { ingestor, pool, templates, signingSecret, onSignalsQueued }) => {
+export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = async (app, { ingestor, pool, emailSettings, signingSecret, onSignalsQueued }) => {
   await app.register(formbody);
 
   app.get(
@@ -62,7 +62,7 @@ export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = 
       const { developer, token } = request.query;
       if (!isValidUnsubscribeToken(signingSecret, developer, token)) return reply.code(400).send({ errors: [{ path: 'token', message: 'invalid unsubscribe link' }] });
       const query = linkQuery(developer, token);
-      return reply.type('text/html; charset=utf-8').send(unsubscribeConfirmPage(templates.settings(), `/v1/unsubscribe?${query}`, `/v1/preferences?${query}`) as never);
+      return reply.type('text/html; charset=utf-8').send(unsubscribeConfirmPage(await emailSettings(), `/v1/unsubscribe?${query}`, `/v1/preferences?${query}`) as never);
     },
   );
 
@@ -91,7 +91,7 @@ export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = 
       ]);
       if (result.signals > 0) onSignalsQueued?.();
       if (wantsHtml(request.headers.accept))
-        return reply.type('text/html; charset=utf-8').send(unsubscribedPage(templates.settings(), `/v1/preferences?${linkQuery(developer, token)}`) as never);
+        return reply.type('text/html; charset=utf-8').send(unsubscribedPage(await emailSettings(), `/v1/preferences?${linkQuery(developer, token)}`) as never);
       return { unsubscribed: true as const };
     },
   );
@@ -109,7 +109,7 @@ export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = 
     async (request, reply) => {
       const { developer, token } = request.query;
       if (!isValidUnsubscribeToken(signingSecret, developer, token)) return reply.code(400).send({ errors: [{ path: 'token', message: 'invalid preferences link' }] });
-      const page = preferencesPage(templates.settings(), `/v1/preferences?${linkQuery(developer, token)}`, randomUUID(), await readEmailPreferences(pool, developer), false);
+      const page = preferencesPage(await emailSettings(), `/v1/preferences?${linkQuery(developer, token)}`, randomUUID(), await readEmailPreferences(pool, developer), false);
       return reply.type('text/html; charset=utf-8').send(page as never);
     },
   );
@@ -127,7 +127,7 @@ export const unsubscribeRoute: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = 
     async (request, reply) => {
       const { developer, token } = request.query;
       if (!isValidUnsubscribeToken(signingSecret, developer, token)) return reply.code(400).send({ errors: [{ path: 'token', message: 'invalid preferences link' }] });
-      const settings = templates.settings();
+      const settings = await emailSettings();
       const kept = new Set([request.body.category ?? []].flat());
       const unknown = [...kept].find((c) => !(c in settings.categories));
       if (unknown !== undefined)

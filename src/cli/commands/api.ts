@@ -1,9 +1,8 @@
-import { configFiles } from '../config-files.ts';
+import { ensureDocumentsInForce, templatesFolderWarning } from '../config-files.ts';
 import { publicUrlWarning, type Config } from '../../config.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { processLogger } from '../../logger.ts';
-import { ensureConfigInForce } from '../../funnel/config-in-force.ts';
 import { onShutdownSignal, startApiService } from '../services.ts';
 import { requireProduction } from './require-production.ts';
 
@@ -13,11 +12,13 @@ export async function apiCommand(config: Config): Promise<void> {
   const logger = processLogger(config);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
   const db = openDatabase(databaseUrl);
-  const { funnel, rules, policy, alerts } = await ensureConfigInForce(db.pool, configFiles(config));
+  const { funnel, rules, policy, alerts, templates, templatesFolderDiffers } = await ensureDocumentsInForce(db.pool, config);
   logger.info({ version: funnel.version, author: funnel.author, reason: funnel.reason }, 'funnel version running');
   logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');
   logger.info({ version: policy.version, author: policy.author, reason: policy.reason }, 'escalation policy version running');
   logger.info({ version: alerts.version, author: alerts.author, reason: alerts.reason }, 'alerts version running');
+  logger.info({ version: templates.version, author: templates.author, reason: templates.reason }, 'templates version running');
+  if (templatesFolderDiffers) logger.warn(templatesFolderWarning(config, templates.version));
   const unreachableLinks = publicUrlWarning(config);
   if (unreachableLinks) logger.warn(unreachableLinks);
   if (!config.ONRAMP_ADMIN_KEY)

@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
-import { configFiles } from '../config-files.ts';
+import { ensureDocumentsInForce, templatesFolderWarning } from '../config-files.ts';
 import type { Config } from '../../config.ts';
 import { startEmbeddedPostgres } from '../../db/embedded-postgres.ts';
 import { applyMigrations } from '../../db/migrate.ts';
 import { openDatabase } from '../../db/database.ts';
 import { processLogger } from '../../logger.ts';
 import { startTemporalDevServer } from '../../temporal/dev-server.ts';
-import { ensureConfigInForce } from '../../funnel/config-in-force.ts';
 import { embeddedAdminKey } from '../admin-key.ts';
 import { recordRunningInstance } from '../api-url.ts';
 import { embeddedIngestKey } from '../ingest-key.ts';
@@ -56,7 +55,8 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const db = openDatabase(databaseUrl, { max: maxConnections });
     started.push({ stop: () => db.close() });
-    const { funnel, rules, policy, alerts } = await ensureConfigInForce(db.pool, configFiles(config));
+    const { funnel, rules, policy, alerts, templates, templatesFolderDiffers } = await ensureDocumentsInForce(db.pool, config);
+    if (templatesFolderDiffers) logger.warn(templatesFolderWarning(config, templates.version));
 
     const ingestKey = config.ONRAMP_INGEST_KEY ?? embeddedIngestKey(dataDir);
     const adminKey = config.ONRAMP_ADMIN_KEY ?? embeddedAdminKey(dataDir);

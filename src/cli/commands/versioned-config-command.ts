@@ -49,7 +49,7 @@ export interface AlongDocument {
   label: string;
 }
 
-interface ApiOptions {
+export interface ApiOptions {
   url?: string;
   key?: string;
 }
@@ -74,7 +74,8 @@ interface AlongBody {
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 
-function api(config: Config, options: ApiOptions) {
+/** A caller of the HTTP API with the admin key that answers every status (the commands print a 400's errors themselves). */
+export function configApi(config: Config, options: ApiOptions) {
   const base = apiBaseUrl(config, options.url);
   const file = adminKeyFile(config.ONRAMP_DATA_DIR);
   const key = options.key ?? config.ONRAMP_ADMIN_KEY ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
@@ -142,7 +143,7 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
     /** `diff <file>`: the file against the running version, as a unified diff. */
     async diff(config: Config, file: string, options: ApiOptions): Promise<void> {
       const source = readSource(file);
-      const current = await api(config, options)('GET', apiPath);
+      const current = await configApi(config, options)('GET', apiPath);
       if (current.status !== 200) throw failure(current.status, current.body);
       const running = current.body as VersionBody;
       if (running.source === source) {
@@ -162,7 +163,7 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
       const source = readSource(file);
       const along = (spec.along ?? []).flatMap((a) => (typeof options[a.option] === 'string' ? [{ ...a, file: options[a.option] as string }] : []));
       const body = { source, author: options.author, reason: options.reason, ...Object.fromEntries(along.map((a) => [a.field, { source: readSource(a.file) }])) };
-      const result = await api(config, options)('PUT', apiPath, body);
+      const result = await configApi(config, options)('PUT', apiPath, body);
       if (result.status === 400) {
         const errors = (result.body as { errors?: ConfigFileError[] }).errors ?? [];
         for (const error of errors) out(formatError(error));
@@ -199,7 +200,7 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
      * refused). Its reason says which version it restores.
      */
     async rollback(config: Config, version: number, options: ApiOptions & { author: string; reason: string }): Promise<number> {
-      const call = api(config, options);
+      const call = configApi(config, options);
       const old = await call('GET', `${apiPath}/versions/${version}`);
       if (old.status !== 200) throw failure(old.status, old.body);
       const { source } = old.body as VersionBody;
@@ -229,7 +230,7 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
       options: ApiOptions & { author: string; reason: string },
       revision: (source: string) => { ok: true; source: string; reason: string } | { ok: false; message: string },
     ): Promise<number> {
-      const call = api(config, options);
+      const call = configApi(config, options);
       const current = await call('GET', apiPath);
       if (current.status !== 200) throw failure(current.status, current.body);
       const running = current.body as VersionBody;
@@ -253,7 +254,7 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
 
     /** `show [--version n]`: the running version (or one), its source after a header line. */
     async show(config: Config, options: ApiOptions & { version?: number; json?: boolean }): Promise<void> {
-      const result = await api(config, options)('GET', options.version === undefined ? apiPath : `${apiPath}/versions/${options.version}`);
+      const result = await configApi(config, options)('GET', options.version === undefined ? apiPath : `${apiPath}/versions/${options.version}`);
       if (result.status !== 200) throw failure(result.status, result.body);
       if (options.json) {
         out(JSON.stringify(result.body, null, 2));
@@ -266,19 +267,23 @@ export function versionedConfigActions<S extends z.ZodType>(spec: VersionedConfi
 
     /** `history`: every version, newest first. */
     async history(config: Config, options: ApiOptions & { json?: boolean; diff?: boolean }): Promise<void> {
-      const result = await api(config, options)('GET', `${apiPath}/history`);
+      const result = await configApi(config, options)('GET', `${apiPath}/history`);
       if (result.status !== 200) throw failure(result.status, result.body);
-      const { versions } = result.body as { versions: VersionBody[] };
-      if (options.json) {
-        out(JSON.stringify(versions, null, 2));
-        return;
-      }
-      for (const v of versions) {
-        out(`v${v.version}  ${v.createdAt}  ${v.author}  ${v.reason}`);
-        if (options.diff) out(`${v.diff ?? ''}\n`);
-      }
+      printHistory((result.body as { versions: VersionBody[] }).versions, options);
     },
   };
+}
+
+/** A `history` answer: one line per version (with `diff`, its diff after it), or the raw JSON. */
+export function printHistory(versions: Pick<VersionBody, 'version' | 'createdAt' | 'author' | 'reason' | 'diff'>[], options: { json?: boolean; diff?: boolean }): void {
+  if (options.json) {
+    out(JSON.stringify(versions, null, 2));
+    return;
+  }
+  for (const v of versions) {
+    out(`v${v.version}  ${v.createdAt}  ${v.author}  ${v.reason}`);
+    if (options.diff) out(`${v.diff ?? ''}\n`);
+  }
 }
 
 /** Runs a subcommand's work: its exit code, or an expected failure's message and code. */

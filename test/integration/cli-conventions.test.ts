@@ -106,7 +106,7 @@ describe('expected failures', () => {
   it.each(
     [
       [['handoffs', 'list', '--status', 'bogus'], 'Allowed choices are open, claimed, snoozed, returned, resolved, active.'],
-      [['handoffs', 'list', '--order', 'soonest'], 'Allowed choices are newest, due.'],
+      [['handoffs', 'list', '--order', 'soonest'], 'Allowed choices are newest, due, risk.'],
       [['handoffs', 'list', '--limit', '0'], '--limit must be an integer from 1 to 200'],
       [['handoffs', 'list', '--level', 'high'], '--level must be an integer from 1 to 100'],
       [['webhooks', 'deliveries', 'wh_any', '--status', 'lost'], 'Allowed choices are pending, delivered, failed.'],

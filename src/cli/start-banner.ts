@@ -12,6 +12,7 @@ export interface StartBannerInput {
   rules: { version: number; author: string; reason: string };
   policy: { version: number; author: string; reason: string };
   alerts: { version: number; author: string; reason: string };
+  templates: { version: number; author: string; reason: string };
   /** Whether stdout is a terminal: only then is the ingest key itself shown. */
   tty: boolean;
 }
@@ -24,7 +25,7 @@ export const adminKeyLocation = (config: Pick<Config, 'ONRAMP_ADMIN_KEY'>, dataD
  * often a log file others can read: the banner says where the keys are, shows the ingest key only
  * on a terminal, and the admin key never; its commands read the key from where it is.
  */
-export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, alerts, tty }: StartBannerInput): string {
+export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, alerts, templates, tty }: StartBannerInput): string {
   const ingestKeyFile = resolve(dataDir, 'ingest-key');
   const ingestKeyAt = config.ONRAMP_INGEST_KEY ? 'from ONRAMP_INGEST_KEY' : `stored in ${ingestKeyFile}`;
   const adminKeyAt = adminKeyLocation(config, dataDir);
@@ -40,6 +41,7 @@ export function startBanner({ config, dataDir, apiUrl, temporalAddress, temporal
     `  Funnel       version ${funnel.version} (${funnel.author}: ${funnel.reason}); onramp funnel history`,
     `  Rules        version ${rules.version} (${rules.author}: ${rules.reason}); onramp rules history`,
     `  Escalation   policy version ${policy.version} (${policy.author}: ${policy.reason}); onramp policy history`,
+    `  Templates    version ${templates.version} (${templates.author}: ${templates.reason}); onramp templates history`,
     `  Alerts       version ${alerts.version} (${alerts.author}: ${alerts.reason}); onramp alerts history${config.SLACK_BOT_TOKEN ? '' : ' (no Slack: recorded and sent to webhooks only)'}`,
     `  Email        ${config.SMTP_URL ? `SMTP (${new URL(config.SMTP_URL).host})` : `local outbox: curl ${apiUrl}/v1/emails -H 'Authorization: Bearer <admin key>'`}`,
     `  Dashboard    ${apiUrl}/dashboard   (asks for the admin key)`,

@@ -12,6 +12,7 @@ const input = (tty: boolean, config: Partial<StartBannerInput['config']> = {}): 
   rules: { version: 1, author: 'onramp', reason: 'initial rules' },
   policy: { version: 1, author: 'onramp', reason: 'initial policy' },
   alerts: { version: 1, author: 'onramp', reason: 'initial alerts' },
+  templates: { version: 3, author: 'ada', reason: 'rollback to v1: the old subject converted better' },
   tty,
 });
 
@@ -45,5 +46,11 @@ describe("onramp start's banner on alerts", () => {
   it('names the alerts version in force, and says where alerts go without Slack', () => {
     expect(startBanner(input(false))).toMatch(/^ {2}Alerts {7}version 1 \(onramp: initial alerts\); onramp alerts history \(no Slack: recorded and sent to webhooks only\)$/m);
     expect(startBanner(input(false, { SLACK_BOT_TOKEN: 'xoxb-1' }))).toMatch(/^ {2}Alerts {7}version 1 \(onramp: initial alerts\); onramp alerts history$/m);
+  });
+});
+
+describe("onramp start's banner on templates", () => {
+  it('names the templates version emails are sent from', () => {
+    expect(startBanner(input(false))).toMatch(/^ {2}Templates {4}version 3 \(ada: rollback to v1: the old subject converted better\); onramp templates history$/m);
   });
 });

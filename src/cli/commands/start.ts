@@ -68,7 +68,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     started.push({ stop: async () => forget() });
 
     process.stdout.write(
-      startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, alerts, tty: process.stdout.isTTY === true }),
+      startBanner({ config, dataDir, apiUrl: api.url, temporalAddress, temporalUi, ingestKey, funnel, rules, policy, alerts, templates, tty: process.stdout.isTTY === true }),
     );
     if (options.demo) void runDemo(api.url, ingestKey, adminKey, adminKeyLocation(config, dataDir));
   } catch (error) {

@@ -109,7 +109,13 @@ describe.each(databaseBackends())('a handoff case, whole, through the API (%s)',
 
     const list = await h.app.inject({ method: 'GET', url: `/v1/handoffs?developer=${id}`, headers: agent });
     expect(list.statusCode, list.body).toBe(200);
-    expect(list.json().handoffs[0].summary).toEqual({ stage: context.stage.label, stuckForSeconds: expect.any(Number), diagnosis: context.diagnosis[0], sla: context.sla, risk: null }); // too few developers watched that long for a risk
+    expect(list.json().handoffs[0].summary).toEqual({
+      stage: context.stage.label,
+      stuckForSeconds: expect.any(Number),
+      diagnosis: context.diagnosis[0],
+      sla: context.sla,
+      risk: null,
+    }); // too few developers watched that long for a risk
 
     // The developer's cases, readable with the ingest key, carry no context (no contact).
     const mine = await h.app.inject({ method: 'GET', url: `/v1/developers/${id}/handoffs`, headers: reader });

@@ -77,7 +77,7 @@ export interface WorkerServiceOptions {
 }
 
 /** The journey worker (with the nudge and handoff activities the environment configures). */
-export async function startWorkerService(options: WorkerServiceOptions): Promise<Stoppable> {
+export async function startWorkerService(options: WorkerServiceOptions): Promise<Stoppable & { state(): string }> {
   const nudges = nudgeActivityDeps(options.config);
   installTemporalRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
@@ -95,6 +95,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     },
   });
   return {
+    /** The Temporal worker's state: RUNNING while it polls (the worker's /healthz). */
+    state: () => onramp.worker.getState(),
     async stop() {
       await onramp.stop().catch(() => undefined); // a worker that failed has said so (logged) already
       await connection.close();

@@ -3,11 +3,18 @@ import { processRegistry } from './process-metrics.ts';
 
 /**
  * A worker process's own Prometheus endpoint (`/metrics`): its activity failures and process
- * metrics, which the API's `/metrics` cannot see when the worker runs apart. No key: bind it to a
- * private interface or port that only the scraper reaches.
+ * metrics, which the API's `/metrics` cannot see when the worker runs apart; and its health
+ * (`/healthz`: 200 while the Temporal worker is RUNNING, 503 otherwise, with its state), for a
+ * container's health check. No key: bind it to a private interface or port that only the scraper reaches.
  */
-export async function serveProcessMetrics(host: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
+export async function serveProcessMetrics(host: string, port: number, workerState: () => string): Promise<{ url: string; stop(): Promise<void> }> {
   const server = createServer((request, response) => {
+    if (request.method === 'GET' && request.url === '/healthz') {
+      const state = workerState();
+      const running = state === 'RUNNING';
+      response.writeHead(running ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: running ? 'ok' : 'unavailable', worker: state }));
+      return;
+    }
     if (request.method !== 'GET' || request.url !== '/metrics') {
       response.writeHead(404).end();
       return;

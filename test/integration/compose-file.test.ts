@@ -101,6 +101,10 @@ describe('docker-compose.yml', () => {
     expect(api.environment?.PORT).toBe(3000);
     expect(api.ports).toContain('3000:3000');
     expect(api.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:3000/healthz');
+    // The worker's health is its metrics port's /healthz (the Temporal worker RUNNING).
+    const worker = services['onramp-worker']!;
+    expect(worker.environment?.ONRAMP_WORKER_METRICS_PORT).toBe(9464);
+    expect(worker.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:9464/healthz');
   });
 
   it('builds from a Dockerfile whose image runs the CLI as a non-root user', () => {

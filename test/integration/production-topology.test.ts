@@ -65,6 +65,8 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
   }
 
   it('takes a developer from signup through an API key to the first call, through the HTTP API', async () => {
+    // Each worker process answers its health check (compose's) from its Temporal worker's state.
+    for (const i of [0, 1]) expect(await topology.workerHealth(i)).toEqual({ status: 200, body: { status: 'ok', worker: 'RUNNING' } });
     const id = 'prod_ada';
     const [signup, key, call] = firstCall(id, 1);
     for (const [event, stage] of [

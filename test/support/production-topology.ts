@@ -65,6 +65,8 @@ export class ProductionTopology {
   pool!: pg.Pool;
   readonly dir = mkdtempSync(join(tmpdir(), 'onramp-production-'));
   readonly workers: (OnrampProcess | undefined)[] = [undefined, undefined];
+  /** Each worker's own metrics and health port (ONRAMP_WORKER_METRICS_PORT), as compose gives it one. */
+  readonly workerMetricsPorts: (number | undefined)[] = [undefined, undefined];
   private api: OnrampProcess | undefined;
   private database: TestDatabase | undefined;
   private temporal: ProductionTemporal | undefined;
@@ -167,7 +169,15 @@ export class ProductionTopology {
   /** Starts worker `i` (again), resolving once it polls Temporal. */
   async startWorker(i: number): Promise<void> {
     if (this.workers[i] && !this.workers[i]!.ended) throw new Error(`worker ${i} is running`);
-    this.workers[i] = await this.spawn(`worker${i}`, ['worker'], {}, async (p) => /"msg":"worker running"/.test(readLog(p.log)));
+    const port = await freePort();
+    this.workerMetricsPorts[i] = port;
+    this.workers[i] = await this.spawn(`worker${i}`, ['worker'], { ONRAMP_WORKER_METRICS_PORT: String(port) }, async (p) => /"msg":"worker metrics"/.test(readLog(p.log)));
+  }
+
+  /** Worker `i`'s /healthz: its status code and body. */
+  async workerHealth(i: number): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`http://127.0.0.1:${this.workerMetricsPorts[i]}/healthz`);
+    return { status: response.status, body: await response.json() };
   }
 
   async stopTemporal(): Promise<void> {

@@ -16,7 +16,7 @@ export async function workerCommand(config: Config): Promise<void> {
   const db = openDatabase(databaseUrl);
   const worker = await startWorkerService({ config, db, temporalAddress, logger });
   logger.info({ temporalAddress }, 'worker running');
-  const metrics = config.ONRAMP_WORKER_METRICS_PORT ? await serveProcessMetrics(config.HOST, config.ONRAMP_WORKER_METRICS_PORT) : undefined;
+  const metrics = config.ONRAMP_WORKER_METRICS_PORT ? await serveProcessMetrics(config.HOST, config.ONRAMP_WORKER_METRICS_PORT, () => worker.state()) : undefined;
   if (metrics) logger.info({ url: metrics.url }, 'worker metrics');
   onShutdownSignal(async () => {
     await metrics?.stop();

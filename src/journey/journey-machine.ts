@@ -112,18 +112,20 @@ const journeySetup = setup({
       const nudgingBefore = context.nudging ?? initialNudgeState();
       const backfill = context.backfillPending === true;
       if (backfill) enqueue.assign({ backfillPending: undefined });
+      // What the nudge decisions read, with or without a handoff.
+      const nudgeInput = {
+        developerId,
+        evidence,
+        stages,
+        state: nudgingBefore,
+        rules,
+        now,
+        ...(risk ? { risk } : {}),
+        ...(allocations ? { allocations } : {}),
+        ...(backfill ? { backfill } : {}),
+      };
       if (!policy) {
-        const { state, effects } = decideNudges({
-          developerId,
-          evidence,
-          stages,
-          state: nudgingBefore,
-          rules,
-          now,
-          ...(risk ? { risk } : {}),
-          ...(allocations ? { allocations } : {}),
-          ...(backfill ? { backfill } : {}),
-        });
+        const { state, effects } = decideNudges(nudgeInput);
         enqueue.assign({ nudging: state });
         enqueueEffects(enqueue, effects);
         return;
@@ -136,16 +138,8 @@ const journeySetup = setup({
       const handoffInput = { developerId, evidence, stages, policy, ...who, snapshot, ...(backfill ? { backfill } : {}) };
       const before = decideHandoff({ ...handoffInput, state: context.handoff ?? initialHandoffState(), fromNudges: [] });
       const nudges = decideNudges({
-        developerId,
-        evidence,
-        stages,
-        state: nudgingBefore,
-        rules,
-        now,
-        ...(risk ? { risk } : {}),
-        ...(allocations ? { allocations } : {}),
+        ...nudgeInput,
         handoff: { owned: before.state.active !== undefined, resumedAt: before.state.resumedAt, stopped: before.state.nudgesStopped === true },
-        ...(backfill ? { backfill } : {}),
       });
       const after = nudges.escalations.length > 0 ? decideHandoff({ ...handoffInput, state: before.state, fromNudges: nudges.escalations }) : { state: before.state, effects: [] };
       const handoff = { ...after.state, wakeAt: nextHandoffWake(after.state, policy, evidence, stages, who) };

@@ -13,6 +13,7 @@ import { shippedFunnel } from '../funnel/funnel-file.ts';
 import { FunnelEvidence } from './funnel-evidence.ts';
 import type { AttributedRequest } from './request-aggregates.ts';
 import { storeEvents } from './store-events.ts';
+import { DEFAULT_RAW_REQUEST_WINDOW, type RawRequestWindow } from '../retention/raw-request-window.ts';
 import { countEventTypesSql } from './event-type-stats.ts';
 import { noteFirstEvents } from './first-events.ts';
 import { DEFAULT_BURST_THRESHOLDS, ErrorBurstDetector, newBurstLessons, type BurstLessons, type BurstThresholds } from './error-bursts.ts';
@@ -51,6 +52,8 @@ export interface IngestorOptions {
   evidenceCacheSize?: number;
   /** The error-burst thresholds in force (the rules' policy); the schema's defaults otherwise. */
   burstThresholds?: () => Promise<BurstThresholds>;
+  /** How long requests are stored raw (docs/concepts/storage.md); 90 days after signup, 30 after the final stage by default. */
+  rawRequestWindow?: RawRequestWindow;
 }
 
 export interface IngestOptions {
@@ -73,8 +76,11 @@ interface Learnt {
 }
 
 /** The ingestor as Onramp runs it: the error-burst thresholds of the rules in force, the SDK user agents configured beside the shipped ones. */
-export function createEventIngestor(pool: pg.Pool, { rules, sdkUserAgents = [] }: { rules: RuleStore; sdkUserAgents?: readonly RegExp[] }): EventIngestor {
-  return new EventIngestor(pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents) });
+export function createEventIngestor(
+  pool: pg.Pool,
+  { rules, sdkUserAgents = [], rawRequestWindow }: { rules: RuleStore; sdkUserAgents?: readonly RegExp[]; rawRequestWindow?: RawRequestWindow },
+): EventIngestor {
+  return new EventIngestor(pool, { burstThresholds: burstThresholdsFrom(rules), isSdk: sdkClassifier(sdkUserAgents), ...(rawRequestWindow && { rawRequestWindow }) });
 }
 
 /**
@@ -88,6 +94,7 @@ export class EventIngestor {
   private readonly evidence: EvidenceCache;
   private readonly bursts = new ErrorBurstDetector();
   private readonly burstThresholds: () => Promise<BurstThresholds>;
+  private readonly rawRequestWindow: RawRequestWindow;
   /** The funnel version last in force, compiled (recompiled when another version comes into force). */
   private funnel: FunnelEvidence | undefined;
 
@@ -99,6 +106,7 @@ export class EventIngestor {
     this.keyOwners = new LRUCache({ max: options.keyCacheSize ?? 100_000 });
     this.evidence = new EvidenceCache(options.evidenceCacheSize ?? 100_000);
     this.burstThresholds = options.burstThresholds ?? (async () => DEFAULT_BURST_THRESHOLDS);
+    this.rawRequestWindow = options.rawRequestWindow ?? DEFAULT_RAW_REQUEST_WINDOW;
   }
 
   /**
@@ -140,7 +148,7 @@ export class EventIngestor {
    * a read-only or missing table, an exhausted pool all fail here as they would for a batch).
    */
   async probe(): Promise<void> {
-    await withTransaction(this.pool, (sql) => storeEvents(sql, [], () => undefined, new Map()));
+    await withTransaction(this.pool, (sql) => storeEvents(sql, [], () => undefined, new Map(), { window: this.rawRequestWindow, finalStage: null }));
   }
 
   /** Owners of the keys, from memory or the api_keys table (read ones are added to `found`). */
@@ -180,7 +188,10 @@ export class EventIngestor {
       const key = attributingKey(e);
       return e.developerId ?? (key === undefined ? undefined : keyOwners.get(key));
     };
-    const { skipped, deleted, lateAttributed, lateEvents } = await storeEvents(sql, events, developerOf, sdkOf);
+    const { skipped, deleted, rolledUp, lateAttributed, lateEvents } = await storeEvents(sql, events, developerOf, sdkOf, {
+      window: this.rawRequestWindow,
+      finalStage: funnel.stages.at(-1) ?? null,
+    });
     // A deleted developer stays deleted: nothing more of theirs is stored or reaches a journey.
     if (deleted.size > 0) events = events.filter((e) => !deleted.has(developerOf(e) ?? ''));
     const fresh = events.filter((e) => !skipped.has(e.id));
@@ -206,7 +217,8 @@ export class EventIngestor {
       if (developerId === undefined) unattributed++;
       else if (isApiRequest(e)) attributed.push(toAttributed(e, developerId, sdkOf.get(e.id)!));
     }
-    const burstCandidates = this.bursts.candidates(attributed, thresholds);
+    // Bursts are read from stored rows: a developer past their raw-request window has none (their onboarding is over).
+    const burstCandidates = this.bursts.candidates(rolledUp.size === 0 ? attributed : attributed.filter((r) => !rolledUp.has(r.id)), thresholds);
 
     const candidates = new EvidenceCandidates();
     // Every stored event but requests may be a stage's evidence, or the first of its type: built-in
@@ -284,7 +296,7 @@ async function notStored<E extends IngestEvent>(sql: Sql, events: E[]): Promise<
   const stored = new Set(
     (
       await sql<{ id: string }>(
-        `SELECT id FROM events WHERE id = ANY($1::text[])`,
+        `SELECT id FROM events WHERE kept AND id = ANY($1::text[])`, // a key's creation is kept, with its id's index
         events.map((e) => e.id),
       )
     ).map((r) => r.id),

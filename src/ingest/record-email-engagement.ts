@@ -32,7 +32,7 @@ async function linkedEmail(pool: pg.Pool, target: TrackedTarget): Promise<{ emai
 }
 
 /** Whether the reader's (not a machine's) open of the email was recorded. */
-const wasOpened = async (pool: pg.Pool, key: string) => (await pool.query('SELECT 1 FROM events WHERE id = $1', [`open:${key}`])).rowCount! > 0;
+const wasOpened = async (pool: pg.Pool, key: string) => (await pool.query('SELECT 1 FROM events WHERE kept AND id = $1', [`open:${key}`])).rowCount! > 0;
 
 export async function recordEmailEngagement(
   pool: pg.Pool,

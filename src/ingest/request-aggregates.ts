@@ -35,3 +35,17 @@ export const addToEndpointTotals = (relation: string) => `
     live_requests = t.live_requests + excluded.live_requests,
     first_at = least(t.first_at, excluded.first_at), first_ok_at = least(t.first_ok_at, excluded.first_ok_at),
     last_at = greatest(t.last_at, excluded.last_at)`;
+
+/**
+ * Counts the requests of `relation` (columns developer_id, endpoint, status, sdk, occurred_at)
+ * into the daily rollups (request_rollups): the requests that have no raw row. Sorted like
+ * addToEndpointTotals, for the same reason.
+ */
+export const addToRequestRollups = (relation: string) => `
+  INSERT INTO request_rollups AS t (developer_id, day, endpoint, status_class, sdk, requests, first_at, last_at)
+  SELECT developer_id, (occurred_at AT TIME ZONE 'UTC')::date, endpoint, status / 100, sdk, count(*), min(occurred_at), max(occurred_at)
+  FROM ${relation}
+  GROUP BY 1, 2, 3, 4, 5
+  ORDER BY developer_id COLLATE "C", 2, endpoint COLLATE "C", 4, 5
+  ON CONFLICT (developer_id, day, endpoint, status_class, sdk) DO UPDATE SET
+    requests = t.requests + excluded.requests, first_at = least(t.first_at, excluded.first_at), last_at = greatest(t.last_at, excluded.last_at)`;

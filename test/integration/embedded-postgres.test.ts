@@ -96,8 +96,8 @@ describe('startEmbeddedPostgres', () => {
         const occurredAt = new Date('2026-01-02T03:04:05.678Z');
         await prisma.$transaction([
           prisma.developer.create({ data: { id: 'dev_1', email: 'ada@example.com' } }),
-          prisma.event.create({
-            data: { id: 'evt_1', type: 'developer.signed_up', developerId: 'dev_1', occurredAt, properties: { plan: 'free' } },
+          prisma.developerFirstEvent.create({
+            data: { developerId: 'dev_1', eventType: 'developer.signed_up', occurredAt, eventId: 'evt_1' },
           }),
         ]);
         await prisma.developer.upsert({
@@ -114,12 +114,12 @@ describe('startEmbeddedPostgres', () => {
           stage: 'signed_up',
           stageRank: 0,
         });
-        expect(await prisma.event.findUniqueOrThrow({ where: { id: 'evt_1' } })).toMatchObject({
+        expect(await prisma.developerFirstEvent.findUniqueOrThrow({ where: { developerId_eventType: { developerId: 'dev_1', eventType: 'developer.signed_up' } } })).toMatchObject({
           occurredAt,
-          properties: { plan: 'free' },
+          eventId: 'evt_1',
         });
         expect(typeof outbox.id).toBe('bigint');
-        expect(await prisma.event.count({ where: { developerId: 'dev_1' } })).toBe(1);
+        expect(await prisma.developerFirstEvent.count({ where: { developerId: 'dev_1' } })).toBe(1);
       } finally {
         await db.close();
       }

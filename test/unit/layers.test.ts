@@ -17,8 +17,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['journey', 'funnel', 'rules', 'events', 'cases', 'workflows', 'webhooks'],
   // the outside systems, one room each: mail, Slack, Temporal (the journey's client, the servers), ingest keys, the metrics queries, the HTTP API's client
   ['mail', 'slack', 'temporal', 'keys', 'metrics', 'client'],
-  // what Onramp does with them: ingest and the outbox, the activities, deletion, the simulator, the alerts
-  ['ingest', 'activities', 'privacy', 'simulator', 'alerts'],
+  // what Onramp does with them: ingest and the outbox, the retention of what it stored, the activities, deletion, the simulator, the alerts
+  ['ingest', 'retention', 'activities', 'privacy', 'simulator', 'alerts'],
   // the HTTP API, and the ingest sources that speak other systems' HTTP APIs (Segment) beside it
   ['api', 'sources'],
   // one function that puts the API, the outbox dispatcher and the worker together

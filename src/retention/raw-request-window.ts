@@ -1,0 +1,32 @@
+/**
+ * How long a developer's api.request rows are stored raw (docs/concepts/storage.md): until
+ * `afterSignupMs` after their signup or `afterFinalStageMs` after they reached the funnel's final
+ * stage, whichever comes first. A request that arrives later is counted into the rollups only.
+ */
+export interface RawRequestWindow {
+  afterSignupMs: number;
+  afterFinalStageMs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export const DEFAULT_RAW_REQUEST_WINDOW: RawRequestWindow = { afterSignupMs: 90 * DAY_MS, afterFinalStageMs: 30 * DAY_MS };
+
+/**
+ * Weeks of request ids kept for deduplication, the current one included: a duplicate is refused
+ * when it arrives within 35 days of the first copy at least (5 whole weeks and the current one).
+ */
+export const DEDUP_WEEKS = 6;
+
+/** The week an event arrives in: whole weeks since 1970-01-01 (a Thursday), by the database's clock. */
+export const ARRIVAL_WEEK_SQL = `floor(extract(epoch FROM statement_timestamp()) / 604800)::int`;
+
+/**
+ * When the developer `d` (a developers row) leaves the raw-request window: null while it is not
+ * known (no signup stored yet), which keeps their requests raw. `afterSignup`, `afterFinal` and
+ * `finalStage` are SQL expressions (parameters) for the window and the funnel's final stage.
+ * `stage`/`stage_at` are the journey's own record of where the developer stands.
+ */
+export const rawUntilSql = (d: string, afterSignup: string, afterFinal: string, finalStage: string) =>
+  `least(${d}.signed_up_at + ${afterSignup}::bigint * interval '1 millisecond',
+         CASE WHEN ${d}.stage = ${finalStage} THEN ${d}.stage_at + ${afterFinal}::bigint * interval '1 millisecond' END)`;

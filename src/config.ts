@@ -34,6 +34,12 @@ const schema = z.object({
   ONRAMP_ESCALATION_FILE: z.string().min(1).default('config/escalation.yaml'),
   /** The alerts file applied as version 1 when no version exists yet. */
   ONRAMP_ALERTS_FILE: z.string().min(1).default('config/alerts.yaml'),
+  /** How long a developer's api.request rows are stored raw after their signup (docs/concepts/storage.md), in ms once parsed. */
+  ONRAMP_RAW_REQUESTS_AFTER_SIGNUP: z.string().default('90d').transform(durationOfASecondOrMore),
+  /** …and after they reached the funnel's final stage, whichever ends first; later requests are counted into rollups only. */
+  ONRAMP_RAW_REQUESTS_AFTER_FINAL_STAGE: z.string().default('30d').transform(durationOfASecondOrMore),
+  /** How often the retention Schedule runs its round (default 1 hour), in ms once parsed. */
+  ONRAMP_RETENTION_EVERY: z.string().default('1h').transform(durationOfASecondOrMore),
   /** How often each API process evaluates the alerts (default 5 minutes), in ms once parsed. */
   ONRAMP_ALERTS_EVERY: z.string().default('5m').transform(durationOfASecondOrMore),
   /** Which Segment calls (/v1/sources/segment/…) are which Onramp events: docs/guides/sources/segment.md. */
@@ -223,6 +229,11 @@ export class ConfigError extends Error {}
 /** The base of the links Onramp hands out (emails, Slack): ONRAMP_PUBLIC_URL, else this machine's API. */
 export function publicUrl(config: Config): string {
   return config.ONRAMP_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+}
+
+/** The raw-request window of the environment (the RawRequestWindow the ingest and the retention rounds apply). */
+export function rawRequestWindow(config: Config): { afterSignupMs: number; afterFinalStageMs: number } {
+  return { afterSignupMs: config.ONRAMP_RAW_REQUESTS_AFTER_SIGNUP, afterFinalStageMs: config.ONRAMP_RAW_REQUESTS_AFTER_FINAL_STAGE };
 }
 
 /**

@@ -1,1 +1,2 @@
 export { onboardingJourney } from './onboarding-journey.ts';
+export { requestRetention } from './request-retention.ts';

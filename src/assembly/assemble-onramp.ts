@@ -13,6 +13,8 @@ import { RuleStore } from '../rules/rule-store.ts';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from '../webhooks/webhook-dispatcher.ts';
 import { WebhookTransport, type WebhookTransportOptions } from '../webhooks/send-webhook.ts';
 import { createJourneyWorker, type JourneyWorkerOptions } from './journey-worker.ts';
+import type { RawRequestWindow } from '../retention/raw-request-window.ts';
+import { ensureRetentionSchedule } from '../temporal/retention-schedule.ts';
 
 export interface AssemblyOptions {
   db: Database;
@@ -36,6 +38,12 @@ export interface AssemblyOptions {
    * serialised and idempotent). `run: false`: not started; the caller evaluates itself (`evaluate`).
    */
   alerts?: Pick<AlertEvaluatorOptions, 'slack' | 'publicUrl' | 'now'> & { everyMs: number; run?: boolean };
+  /**
+   * Storage bounded by onboarding (docs/concepts/storage.md): the raw-request window the ingest and
+   * the retention rounds apply (the default's otherwise); with `retentionEveryMs` and `temporal`,
+   * the retention Schedule is ensured at that interval.
+   */
+  storage?: { rawRequestWindow?: RawRequestWindow; retentionEveryMs?: number };
 }
 
 /**
@@ -63,7 +71,8 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   if (options.worker) {
-    worker = await createJourneyWorker({ ...options.worker, pool: db.pool, funnelInForce });
+    const rawRequestWindow = options.storage?.rawRequestWindow;
+    worker = await createJourneyWorker({ ...options.worker, pool: db.pool, funnelInForce, ...(rawRequestWindow && { rawRequestWindow }) });
     running = worker.run();
     running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped'));
   }
@@ -80,10 +89,13 @@ export async function assembleOnramp<O extends AssemblyOptions>(options: O): Pro
   if (temporal) {
     try {
       const { run = true, ...dispatcherOptions } = options.dispatcher ?? {};
+      const { rawRequestWindow, retentionEveryMs } = options.storage ?? {};
       ingestor = createEventIngestor(db.pool, {
         rules: new RuleStore(db.pool),
         ...(options.api?.sdkUserAgents ? { sdkUserAgents: options.api.sdkUserAgents } : {}),
+        ...(rawRequestWindow && { rawRequestWindow }),
       });
+      if (retentionEveryMs !== undefined) await ensureRetentionSchedule(temporal, retentionEveryMs);
       const outbox = new OutboxDispatcher({ ...dispatcherOptions, prisma: db.prisma, temporal, logger });
       dispatcher = outbox;
       if (options.api) {

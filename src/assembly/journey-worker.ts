@@ -4,6 +4,8 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkerOptio
 import { createHandoffActivities, type HandoffActivityDeps } from '../activities/handoff-activities.ts';
 import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
+import { createRetentionActivities } from '../activities/retention-activities.ts';
+import { DEFAULT_RAW_REQUEST_WINDOW, type RawRequestWindow } from '../retention/raw-request-window.ts';
 import type pg from 'pg';
 import { rulesInForceCache } from '../rules/rules-in-force.ts';
 import { TemplatesInForceCache } from '../mail/templates-in-force.ts';
@@ -34,6 +36,8 @@ export interface JourneyWorkerOptions {
    * before it starts); default: measured hourly on the worker's own database.
    */
   riskCrossings?: RiskCrossings;
+  /** The raw-request window the retention rounds apply (docs/concepts/storage.md); the default's otherwise. */
+  rawRequestWindow?: RawRequestWindow;
   /** How long the worker reuses the rules, policy and templates version it read (default 2 s; tests: 0). */
   rulesTtlMs?: number;
   /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
@@ -62,6 +66,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
       ...createJourneyActivities({ pool: options.pool }),
       ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce, templatesInForce: () => templates.read() }),
       ...createHandoffActivities({ ...options.handoffs, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce }),
+      ...createRetentionActivities({ pool: options.pool, funnelInForce: options.funnelInForce, rawRequestWindow: options.rawRequestWindow ?? DEFAULT_RAW_REQUEST_WINDOW }),
     },
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 200,
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),

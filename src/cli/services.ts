@@ -2,7 +2,7 @@ import { readSegmentMapping } from '../sources/segment/segment-mapping.ts';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { publicUrl, type Config } from '../config.ts';
+import { publicUrl, rawRequestWindow, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { assembleOnramp } from '../assembly/assemble-onramp.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
@@ -39,6 +39,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
     webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: config.ONRAMP_WEBHOOK_RETRY_FOR, logRetentionMs: config.ONRAMP_WEBHOOK_LOG_RETENTION },
     alerts: { slack: gateway, publicUrl: publicUrl(config), everyMs: config.ONRAMP_ALERTS_EVERY },
+    storage: { rawRequestWindow: rawRequestWindow(config), retentionEveryMs: config.ONRAMP_RETENTION_EVERY },
     api: {
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,
@@ -84,6 +85,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const onramp = await assembleOnramp({
     db: options.db,
     logger: options.logger,
+    storage: { rawRequestWindow: rawRequestWindow(options.config) },
     worker: {
       connection,
       namespace: options.config.TEMPORAL_NAMESPACE,

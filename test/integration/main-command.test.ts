@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { monthPartition } from '../../src/retention/partitions.ts';
+import type { RetentionSummary } from '../../src/activities/retention-activities.ts';
 import { eventually } from '../support/eventually.ts';
 import { freePort } from '../support/free-port.ts';
 
@@ -313,6 +316,22 @@ describe('onramp start (the main command)', () => {
     const journey = await waitForJourney(first, (j) => j.stage === 'account_created' && j.running === true);
     expect(journey.transitions).toMatchObject([{ from: null, to: 'account_created', causeEventId: signedUp.id }]);
   }, 60_000);
+
+  it('runs the retention Schedule, visible in Temporal: every hour, its first round at once (the partitions ahead)', async () => {
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      const client = new Client({ connection });
+      const schedule = client.schedule.getHandle('onramp-request-retention');
+      const described = await eventually(() => schedule.describe(), { until: (d) => d.info.recentActions.length > 0, describe: 'the Schedule ran once' });
+      expect(described.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
+      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'requestRetention' });
+      const { workflowId, firstExecutionRunId } = described.info.recentActions[0]!.action.workflow;
+      const round: RetentionSummary = await client.workflow.getHandle(workflowId, firstExecutionRunId).result();
+      expect(round.created).toContain(monthPartition(new Date()).name);
+    } finally {
+      await connection.close();
+    }
+  }, 90_000);
 
   it('`onramp journey <id>` prints the journey, with the key from the data dir', async () => {
     await signedUpJourney();

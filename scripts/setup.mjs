@@ -114,6 +114,31 @@ function ensureSchemathesis() {
   if (!installed) console.warn('setup: warning: could not install schemathesis; the OpenAPI fuzz test fails (or skips without Python and pip)');
 }
 
+const KUBERNETES_VALIDATE = '1.37.0';
+
+// test/integration/kubernetes-manifests.test.ts validates deploy/kubernetes against the strict JSON
+// Schemas of named Kubernetes versions that this package carries (its Python code is not used).
+function ensureKubernetesSchemas() {
+  if (existsSync(at('.tools', 'kubernetes-validate', `kubernetes_validate-${KUBERNETES_VALIDATE}.dist-info`))) return;
+  console.log(`setup: pip install kubernetes-validate==${KUBERNETES_VALIDATE} (its schemas) into .tools/kubernetes-validate`);
+  const installed = run(
+    'python3',
+    [
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--upgrade',
+      '--no-deps',
+      '--target',
+      at('.tools', 'kubernetes-validate'),
+      `kubernetes-validate==${KUBERNETES_VALIDATE}`,
+    ],
+    { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
+  );
+  if (!installed) console.warn('setup: warning: could not install kubernetes-validate; the Kubernetes manifests test fails (or skips without Python and pip)');
+}
+
 // The production Temporal server (PostgreSQL persistence), built from the Go module proxy: the
 // topology docker-compose.yml describes, run without Docker by test/support/production-topology.ts
 // (src/temporal/production-server.ts). Keep in step with the temporalio/auto-setup tag there.
@@ -185,6 +210,7 @@ function ensureTestTooling() {
   const script = at('scripts', 'setup-prisma6.mjs');
   if (existsSync(script)) mustRun(process.execPath, [script]);
   ensureSchemathesis();
+  ensureKubernetesSchemas();
   ensureProductionTemporal();
 }
 

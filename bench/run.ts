@@ -5,6 +5,7 @@
  * pragmas is started in a temp dir.
  *
  *   ingest      events/s of api.request batches of 500 via HTTP  vs  raw multi-row INSERT of the same DB
+ *   past window the same, from developers past their raw-request window (counted into rollups, no raw row)
  *   journeys    developers/s driven signup → production (seven milestones each) through HTTP → outbox →
  *               workflow → transition rows  vs  workflows/s of a trivial signal-counting workflow
  *               taking the same seven signals, on the same dev server
@@ -206,7 +207,42 @@ async function main() {
       // CPU milliseconds per 1,000 events (rows): what each side spent, the two competing for the machine's cores.
       cpuMsPerThousand: { ingest: gateway.cpu, rawInsert: rawCpuPerThousand },
     };
-    progress(`ingest: ${Math.round(ingestRate)} events/s; waiting for the outbox to drain`);
+    progress(`ingest: ${Math.round(ingestRate)} events/s; developers past their window`);
+
+    // --- ingest from developers past their raw-request window ---------------------------------
+    // Signed up 200 days before their traffic: every request is counted into the rollups only.
+    const pastStart = Array.from({ length: developers }, (_, d) => [
+      {
+        id: `past_signup_${d}`,
+        type: 'developer.signed_up',
+        developerId: `past_${d}`,
+        occurredAt: iso(t0 - 200 * 86_400_000),
+        properties: { email: `past_${d}@example.com`, accountType: 'individual', acquisitionChannel: 'organic_search' },
+      },
+      { id: `past_k_${d}`, type: 'api_key.created', developerId: `past_${d}`, occurredAt: iso(t0 - 200 * 86_400_000), properties: { apiKey: `past_key_${d}`, mode: 'test' } },
+    ]).flat();
+    for (let i = 0; i < pastStart.length; i += 500) await post({ events: pastStart.slice(i, i + 500) });
+    await waitFor(async () => (await prisma.outboxSignal.count()) === 0, 300_000);
+    const pastBatches = batches.map((events) =>
+      JSON.stringify({
+        events: (events as { id: string; properties: { apiKey: string } }[]).map((e) => ({
+          ...e,
+          id: `past_${e.id}`,
+          properties: { ...e.properties, apiKey: `past_${e.properties.apiKey}` },
+        })),
+      }),
+    );
+    const past = await postFromGateway(`${url}/v1/events`, pastBatches);
+    const pastRate = INGEST_EVENTS / seconds(past.milliseconds);
+    const stored = await db.pool.query<{ raw: number }>(`SELECT count(*)::int AS raw FROM events WHERE developer_id LIKE 'past\\_%' AND type = 'api.request'`);
+    if (stored.rows[0]!.raw !== 0) throw new Error(`${stored.rows[0]!.raw} requests past the window were stored raw`);
+    results.pastWindow = {
+      events: INGEST_EVENTS,
+      eventsPerSecond: Math.round(pastRate),
+      ratio: +(pastRate / rawRate).toFixed(2),
+      cpuMsPerThousand: past.cpu,
+    };
+    progress(`past window: ${Math.round(pastRate)} events/s; waiting for the outbox to drain`);
     await waitFor(async () => (await prisma.outboxSignal.count()) === 0, 300_000);
     progress('trivial workflow baseline');
 
@@ -326,23 +362,29 @@ function cpuPerThousand(since: ReturnType<typeof cpuSeconds>, units: number): Re
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the run's results: a free-form record, written out as JSON
 function report(results: Record<string, any>) {
-  const { ingest, milestones, latency } = results;
+  const { ingest, pastWindow, milestones, latency } = results;
   const rows = [
-    ['ingest (api.request, batches of 500, HTTP)', `${ingest.eventsPerSecond} events/s`, `raw INSERT ${ingest.rawInsertRowsPerSecond} rows/s`, `${ingest.ratio}× (target ≥ 0.5)`],
+    ['ingest (api.request, batches of 500, HTTP)', `${ingest.eventsPerSecond} events/s`, `raw INSERT ${ingest.rawInsertRowsPerSecond} rows/s`, `${ingest.ratio}× (target ≥ 0.7)`],
+    [
+      'ingest from developers past their raw-request window (rollups only)',
+      `${pastWindow.eventsPerSecond} events/s`,
+      `raw INSERT ${ingest.rawInsertRowsPerSecond} rows/s`,
+      `${pastWindow.ratio}× (target ≥ 0.9)`,
+    ],
     [
       'journeys signup → production (7 milestones, HTTP → journey → rows)',
       `${milestones.developersPerSecond} developers/s (${milestones.milestoneEventsPerSecond} events/s)`,
       `trivial workflow ${milestones.trivialWorkflowsPerSecond} workflows/s (${milestones.trivialSignalsPerSecond} signals/s)`,
-      `${milestones.ratio}× (target ≥ 0.7)`,
+      `${milestones.ratio}× (target ≥ 0.8)`,
     ],
-    ['POST → transition row, one at a time', `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`, '', `target p99 < 250 ms`],
+    ['POST → transition row, one at a time', `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`, '', `target p99 < 100 ms`],
   ];
   process.stdout.write(`\nOnramp bench (${results.backend}, ${results.date})\n\n| what | Onramp | baseline, same run | ratio |\n|---|---|---|---|\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
   const cpu = (c: { node: number; postgres: number; temporal: number }) => `${c.node} Node + ${c.postgres} PostgreSQL + ${c.temporal} Temporal`;
   process.stdout.write(
     `\nCPU ms per 1,000 (Node: this process — API, worker, dispatcher, load generator):\n` +
-      `  ingest events ${cpu(ingest.cpuMsPerThousand.ingest)}; raw INSERT rows ${cpu(ingest.cpuMsPerThousand.rawInsert)}\n` +
+      `  ingest events ${cpu(ingest.cpuMsPerThousand.ingest)}; past the window ${cpu(pastWindow.cpuMsPerThousand)}; raw INSERT rows ${cpu(ingest.cpuMsPerThousand.rawInsert)}\n` +
       `  milestone events ${cpu(milestones.cpuMsPerThousand.milestones)}; trivial signals ${cpu(milestones.cpuMsPerThousand.trivialSignals)}\n`,
   );
   const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -54,13 +54,15 @@ interface Row {
  * The latest event (any type, by occurredAt, up to asOf) of the developers in `memberIds` (a
  * text[]). Looked up per member and endpoint (`developer_endpoints` lists a member's endpoints;
  * other events have none) so that each is one step down the events index, however much traffic
- * a member sent.
+ * a member sent; and the requests counted into the rollups (docs/concepts/storage.md), to the last one of a rollup by asOf.
  */
 const lastEventSql = (memberIds: string) => `SELECT max(latest.at) FROM unnest(${memberIds}) AS member(id),
         LATERAL ((SELECT e.occurred_at AS at FROM events e WHERE e.developer_id = member.id AND e.endpoint IS NULL AND e.occurred_at <= $1 ORDER BY e.occurred_at DESC LIMIT 1)
                  UNION ALL
                  SELECT (SELECT e.occurred_at FROM events e WHERE e.developer_id = member.id AND e.endpoint = de.endpoint AND e.occurred_at <= $1 ORDER BY e.occurred_at DESC LIMIT 1)
-                   FROM developer_endpoints de WHERE de.developer_id = member.id) latest`;
+                   FROM developer_endpoints de WHERE de.developer_id = member.id
+                 UNION ALL
+                 SELECT max(r.last_at) FROM request_rollups r WHERE r.developer_id = member.id AND r.last_at <= $1) latest`;
 
 /**
  * Accounts as the metrics count them per organisation (`countedMembersSql`): an organisation's

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,8 +21,8 @@ const run = promisify(execFile);
 
 /**
  * `npm run build` into a tree holding only what the image's runtime stage holds (RUNTIME_FILES,
- * dist/, node_modules): no TypeScript sources, no workflows/, so the compiled CLI can only work
- * from what the build wrote. Its api and worker then run a journey together, as compose runs them.
+ * dist/, node_modules without tsx) and bin/: no TypeScript sources, no workflows/, so the compiled
+ * CLI can only work from what the build wrote. Its api and worker then run a journey together, as compose runs them.
  */
 describe('the compiled build (dist/)', () => {
   const tree = mkdtempSync(join(tmpdir(), 'onramp-compiled-'));
@@ -36,7 +36,12 @@ describe('the compiled build (dist/)', () => {
       mkdirSync(dirname(join(tree, file)), { recursive: true });
       cpSync(packagePath(file), join(tree, file), { recursive: true });
     }
-    symlinkSync(packagePath('node_modules'), join(tree, 'node_modules'));
+    cpSync(packagePath('bin'), join(tree, 'bin'), { recursive: true });
+    // The checkout's packages less tsx, as in a production install: nothing may need it at run time.
+    mkdirSync(join(tree, 'node_modules'));
+    for (const name of readdirSync(packagePath('node_modules'))) {
+      if (name !== 'tsx' && name !== '.bin') symlinkSync(packagePath('node_modules', name), join(tree, 'node_modules', name));
+    }
     await buildOnramp(join(tree, 'dist'));
     database = await createTestDatabase(process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite');
     temporal = await startTemporalDevServer({ dataDir: join(tree, 'temporal'), port: await freePort(), uiPort: await freePort() });
@@ -75,6 +80,13 @@ describe('the compiled build (dist/)', () => {
     expect(help.stdout).toContain('worker');
     const version = await run(process.execPath, [cli, '--version'], { cwd: tmpdir() });
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version);
+  });
+
+  it('is what bin/onramp.mjs runs where tsx is not installed', async () => {
+    const version = await run(process.execPath, [join(tree, 'bin', 'onramp.mjs'), '--version'], { cwd: tmpdir() });
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version);
+    const failure = await run(process.execPath, [join(tree, 'bin', 'onramp.mjs'), 'no-such-command'], { cwd: tmpdir() }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1, stderr: expect.stringContaining("unknown command 'no-such-command'") });
   });
 
   it("runs a journey: `api` serves and stores events, `worker` runs the workflow from the build's bundle", async () => {

@@ -45,7 +45,9 @@ export async function startUntilHealthy(
     if (status === 200) return { ms: performance.now() - started, pid: child.pid!, output: () => output, stop };
     if (exit || performance.now() > deadline) {
       await stop();
-      throw new Error(`${command.join(' ')} ${exit ?? 'not healthy in time'} (${options.healthUrl}: ${status ?? 'no answer'}):\n${output.trimEnd().split('\n').slice(-30).join('\n')}`);
+      throw new Error(
+        `${command.join(' ')} ${exit ?? 'not healthy in time'} (${options.healthUrl}: ${status ?? 'no answer'}):\n${output.trimEnd().split('\n').slice(-30).join('\n')}`,
+      );
     }
     await sleep(20);
   }

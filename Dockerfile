@@ -1,5 +1,6 @@
 # Onramp's image: `api` (the default) or `worker`, per its command.
-# Build stage: every dependency, to generate the Prisma client; then drop the dev ones.
+# Build stage: every dependency, to generate the Prisma client and compile dist/ (`npm run build`);
+# then only what production runs is kept.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false
@@ -8,9 +9,14 @@ COPY package.json package-lock.json ./
 # native engines that nothing here runs, which also fails on an offline build host.
 RUN npm ci --ignore-scripts
 COPY . .
-# `generate` never runs the schema engine, but the CLI downloads one unless given any existing file.
-RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate \
-  && npm prune --omit=dev --ignore-scripts
+RUN npm run build
+# --omit=optional as well: the Prisma CLI and TypeScript are optional peers of @prisma/client, kept
+# by --omit=dev alone; the other optional packages are swc's native builds (webpack's, for
+# bundling workflows, done above), pg-cloudflare and uglify-js, none of which production loads.
+# The Temporal SDK's native bridge ships a build per platform: only this one's is kept.
+RUN npm prune --omit=dev --omit=optional --ignore-scripts \
+  && keep=$(node -p "require('@temporalio/core-bridge/common.js').getPrebuiltTargetName()") \
+  && find node_modules/@temporalio/core-bridge/releases -mindepth 1 -maxdepth 1 ! -name "$keep" -exec rm -rf {} +
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -18,10 +24,17 @@ ENV NODE_ENV=production \
     PORT=3000 \
     ONRAMP_DATA_DIR=/data
 WORKDIR /app
-COPY --from=build /app ./
+# What the compiled CLI reads at run time (scripts/build.ts, RUNTIME_FILES), dist/ and node_modules.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/config ./config
+COPY --from=build /app/templates ./templates
+COPY --from=build /app/prisma/migrations ./prisma/migrations
+COPY --from=build /app/src/dashboard ./src/dashboard
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 # The image's `node` user, by number so that runtimes can verify it is not root.
 USER 1000:1000
 EXPOSE 3000
-ENTRYPOINT ["npx", "tsx", "src/cli/main.ts"]
+ENTRYPOINT ["node", "--enable-source-maps", "/app/dist/onramp.js"]
 CMD ["api"]

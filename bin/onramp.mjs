@@ -1,9 +1,23 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx (the project ships TypeScript, no build step).
+// `onramp`. In a checkout (dev dependencies installed: tsx), the TypeScript sources through tsx, so
+// an edit takes effect at once and a forgotten `npm run build` never runs stale code. In a
+// production install (`npm run build`, then `npm ci --omit=dev`: no tsx), the compiled dist/.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
-const result = spawnSync(process.execPath, [tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const at = (path) => fileURLToPath(new URL(path, import.meta.url));
+const tsx = at('../node_modules/tsx/dist/cli.mjs');
+const compiled = at('../dist/onramp.js');
+
+if (existsSync(tsx)) {
+  const result = spawnSync(process.execPath, [tsx, at('../src/cli/main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
+} else if (existsSync(compiled)) {
+  // Source maps for the files loaded from here on: stack traces name the TypeScript sources.
+  process.setSourceMapsEnabled(true);
+  await import(compiled);
+} else {
+  console.error('onramp: neither tsx (`npm ci`, to run the sources) nor dist/onramp.js (`npm run build`) is installed');
+  process.exit(1);
+}

@@ -17,7 +17,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 const { temporal } = proto;
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv } from '../test/support/time-skipping-env.ts';
-import { WORKFLOWS_PATH } from '../src/assembly/journey-worker.ts';
+import { WORKFLOWS_PATH } from '../src/assembly/workflow-bundle.ts';
 
 const workflowsPath = resolve(process.env.WORKFLOWS ?? WORKFLOWS_PATH);
 const out = resolve(process.env.OUT ?? 'history.binpb');

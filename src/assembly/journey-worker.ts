@@ -1,6 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import type { Logger } from '@temporalio/common';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createHandoffActivities, type HandoffActivityDeps } from '../activities/handoff-activities.ts';
 import { createJourneyActivities } from '../activities/journey-activities.ts';
 import { createNudgeActivities, type NudgeActivityDeps } from '../activities/nudge-activities.ts';
@@ -16,8 +14,7 @@ import { withRiskCrossings } from '../metrics/risk-crossings.ts';
 import type { RiskCrossings } from '../journey/risk-crossings.ts';
 import { assertSearchAttributesRegistered } from '../temporal/search-attributes.ts';
 import { TASK_QUEUE } from '../../workflows/journey-messages.ts';
-
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+import { journeyWorkflowBundle } from './workflow-bundle.ts';
 
 /** What the worker gives the activities itself: the pool, and its caches of the documents in force. */
 type WorkerProvided = 'pool' | 'rulesInForce' | 'funnelInForce' | 'templatesInForce';
@@ -40,7 +37,7 @@ export interface JourneyWorkerOptions {
   rawRequestWindow?: RawRequestWindow;
   /** How long the worker reuses the rules, policy and templates version it read (default 2 s; tests: 0). */
   rulesTtlMs?: number;
-  /** A prebuilt bundle (tests bundle once); otherwise the worker bundles workflows/ at start. */
+  /** A prebuilt bundle (tests bundle once); otherwise the build's (dist/), else workflows/ bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
   maxConcurrentWorkflowTaskExecutions?: number;
@@ -61,7 +58,7 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: bundlerLogger() })),
+    workflowBundle: options.workflowBundle ?? (await journeyWorkflowBundle()),
     activities: {
       ...createJourneyActivities({ pool: options.pool }),
       ...createNudgeActivities({ ...options.nudges, pool: options.pool, rulesInForce, funnelInForce: options.funnelInForce, templatesInForce: () => templates.read() }),
@@ -89,17 +86,4 @@ export async function createJourneyWorker(options: JourneyWorkerOptions): Promis
       ],
     },
   });
-}
-
-/** The runtime's logger with its info lines at debug: webpack's build report is some twenty lines at info otherwise. */
-function bundlerLogger(): Logger {
-  const log = Runtime.instance().logger;
-  return {
-    log: (level, message, meta) => log.log(level === 'INFO' ? 'DEBUG' : level, message, meta),
-    trace: (message, meta) => log.trace(message, meta),
-    debug: (message, meta) => log.debug(message, meta),
-    info: (message, meta) => log.debug(message, meta),
-    warn: (message, meta) => log.warn(message, meta),
-    error: (message, meta) => log.error(message, meta),
-  };
 }

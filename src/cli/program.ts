@@ -19,10 +19,11 @@ import { annotationsCommand } from './commands/annotations.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
 import { workerCommand } from './commands/worker.ts';
+import { packagePath } from '../package-root.ts';
 
 /** The `onramp` command with every subcommand, built without parsing argv (the docs check walks it). */
 export function buildProgram(): Command {
-  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
   const program = new Command('onramp').description('Onboarding orchestration for developer platforms').version(version, '--version', 'print the version and exit');
   // The program's own options only before a command: `onramp funnel show --version 2` is the funnel's.
   program.enablePositionalOptions();

@@ -1,14 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { packagePath } from '../package-root.ts';
 
 // Prisma 7's migrate commands need a native engine these machines cannot download, so the SQL in
 // prisma/migrations is applied here, keeping Prisma's `_prisma_migrations` bookkeeping so that
 // `prisma migrate status|deploy` stay valid wherever the engine is available.
 
-const defaultMigrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+const defaultMigrationsDir = packagePath('prisma', 'migrations');
 
 // Prisma Migrate's own advisory lock key: holding it also keeps a `prisma migrate deploy` out.
 const migrateLockKey = 72707369;

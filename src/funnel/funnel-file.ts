@@ -1,7 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { configFormat } from '../rules/config-file.ts';
 import type { FunnelVersion } from './funnel-in-force.ts';
 import { funnelDocument } from './funnel-schema.ts';
+import { packagePath } from '../package-root.ts';
 
 /**
  * A funnel file (YAML) → a validated `FunnelDocument`, or every error in it, each naming the field
@@ -17,7 +17,7 @@ export const funnelFormat = configFormat({
 });
 
 /** The funnel Onramp ships (config/funnel.yaml): the seven stages of the reference model. */
-export const SHIPPED_FUNNEL_FILE = fileURLToPath(new URL('../../config/funnel.yaml', import.meta.url));
+export const SHIPPED_FUNNEL_FILE = packagePath('config', 'funnel.yaml');
 
 /** The shipped funnel as version 1: what the engine follows where no funnel store is given (tests, tools). */
 export function shippedFunnel(): FunnelVersion {

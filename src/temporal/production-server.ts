@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Connection } from '@temporalio/client';
 import pg from 'pg';
@@ -10,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { findTemporalCli } from './binaries.ts';
 import { registerSearchAttributes } from './search-attributes.ts';
 import { spawnServer, waitUntil as waitUntilServer, type ServerProcess } from './server-process.ts';
+import { packagePath } from '../package-root.ts';
 
 /**
  * The production Temporal server (`go.temporal.io/server` v1.29.1, the version docker-compose.yml's
@@ -53,7 +53,7 @@ export interface ProductionTemporal {
 
 const ENV_NAME = 'onramp-postgres12';
 const READY_TIMEOUT_MS = 60_000;
-const defaultToolsDir = fileURLToPath(new URL('../../.tools/go/', import.meta.url));
+const defaultToolsDir = packagePath('.tools', 'go');
 const run = promisify(execFile);
 
 export async function startProductionTemporal(opts: ProductionTemporalOptions): Promise<ProductionTemporal> {

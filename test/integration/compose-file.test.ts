@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { CLI_FILE, RUNTIME_FILES } from '../../scripts/build.ts';
 import { JOURNEY_SEARCH_ATTRIBUTES } from '../../workflows/journey-search-attributes.ts';
 
 // No Docker engine runs where the tests do, so `docker compose config` cannot check the file:
@@ -107,13 +108,21 @@ describe('docker-compose.yml', () => {
     expect(worker.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:9464/healthz');
   });
 
-  it('builds from a Dockerfile whose image runs the CLI as a non-root user', () => {
-    const finalStage = read('Dockerfile')
-      .split(/^FROM /m)
-      .at(-1)!;
+  const stages = read('Dockerfile').split(/^FROM /m);
+  const finalStage = stages.at(-1)!;
+
+  it('builds from a Dockerfile whose image runs the compiled CLI with plain node, as a non-root user', () => {
     expect(finalStage).toMatch(/^node:20-bookworm-slim/);
     expect(finalStage).toMatch(/^USER (node|1000)(:|$)/m);
-    expect(finalStage).toContain('ENTRYPOINT ["npx", "tsx", "src/cli/main.ts"]');
+    expect(stages.at(-2)).toMatch(/^RUN npm run build$/m);
+    expect(finalStage).toContain(`ENTRYPOINT ["node", "--enable-source-maps", "/app/dist/${CLI_FILE}"]`);
     expect(finalStage).toContain('CMD ["api"]');
+    expect(finalStage).not.toMatch(/\b(tsx|npx)\b/);
+  });
+
+  it("copies into the image only the build's output, the production packages and the files the compiled CLI reads", () => {
+    const copied = [...finalStage.matchAll(/^COPY --from=build \/app\/(\S+) \.\/(\S*)$/gm)].map(([, from, to]) => [from, to || from]);
+    expect(copied.map(([from]) => from).sort()).toEqual([...RUNTIME_FILES, 'dist', 'node_modules'].sort());
+    for (const [from, to] of copied) expect(to, from).toBe(from);
   });
 });

@@ -199,14 +199,17 @@ describe('deploy/kubernetes wiring', () => {
       'Deployment/onramp-worker: worker',
       'Job/onramp-migrate: migrate',
     ]);
-    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
     for (const container of onrampContainers) {
-      expect(container.command, container.owner).toEqual(['node', '--import', 'tsx', 'src/cli/main.ts']);
+      expect(container.command, container.owner).toBeUndefined();
       expect(commands, container.owner).toContain(container.args![0]);
     }
-    expect(existsSync(new URL('src/cli/main.ts', ROOT))).toBe(true);
-    // The image keeps production dependencies only (npm prune --omit=dev): tsx must be one.
-    expect(pkg.dependencies.tsx).toBeDefined();
+    // The image's entrypoint, in exec form (no shell, no npm between): node is PID 1.
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(
+      read('Dockerfile')
+        .split(/^FROM /m)
+        .at(-1)!,
+    )?.[1];
+    expect(JSON.parse(entrypoint ?? '[]')[0]).toBe('node');
   });
 
   it('runs every pod as the image user, non-root, without privilege escalation, with resources', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { WORKFLOWS_PATH } from '../../src/assembly/journey-worker.ts';
+import { WORKFLOWS_PATH } from '../../src/assembly/workflow-bundle.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 

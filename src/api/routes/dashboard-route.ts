@@ -3,10 +3,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { packagePath } from '../../package-root.ts';
 
-const page = readFileSync(new URL('../../dashboard/dashboard.html', import.meta.url), 'utf8');
-const inbox = readFileSync(new URL('../../dashboard/inbox.html', import.meta.url), 'utf8');
-const emails = readFileSync(new URL('../../dashboard/emails.html', import.meta.url), 'utf8');
+const page = readFileSync(packagePath('src', 'dashboard', 'dashboard.html'), 'utf8');
+const inbox = readFileSync(packagePath('src', 'dashboard', 'inbox.html'), 'utf8');
+const emails = readFileSync(packagePath('src', 'dashboard', 'emails.html'), 'utf8');
 // Chart.js's browser build, served from the installed package (no CDN: the page works offline).
 // (The package does not export that file: found next to its CommonJS entry.)
 const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');

@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isBuiltInEventType } from '../../events/event-schemas.ts';
 import { EVENT_TYPE_MESSAGE, EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../../events/event-type.ts';
 import { configFormat } from '../../rules/config-file.ts';
+import { packagePath } from '../../package-root.ts';
 
 /**
  * Which Segment calls are which Onramp events (config/segment.yaml, ONRAMP_SEGMENT_MAPPING): named
@@ -72,7 +72,7 @@ export const segmentMappingFormat = configFormat({
   emptyFileMessage: 'the file is empty: write `{}` for every default',
 });
 
-export const SHIPPED_SEGMENT_MAPPING_FILE = fileURLToPath(new URL('../../../config/segment.yaml', import.meta.url));
+export const SHIPPED_SEGMENT_MAPPING_FILE = packagePath('config', 'segment.yaml');
 
 /** The mapping in a file, or an error naming every problem with its field and line (start-up stops on it). */
 export function readSegmentMapping(file: string = SHIPPED_SEGMENT_MAPPING_FILE): SegmentMapping {

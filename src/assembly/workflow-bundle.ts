@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '@temporalio/common';
+import { bundleWorkflowCode, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
+import { packagePath } from '../package-root.ts';
+
+/** The journey workflows' entry, which webpack bundles for the worker's sandbox. */
+export const WORKFLOWS_PATH = packagePath('workflows', 'index.ts');
+
+/** The file `npm run build` writes the bundle to, beside the compiled CLI (dist/). */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+
+// Compiled, this module is part of dist/onramp.js, so the bundle the build wrote is beside it. As
+// source there is none beside it: a worker run with tsx bundles workflows/ afresh, and an edited
+// workflow is never shadowed by an older build.
+const prebuilt = fileURLToPath(new URL(WORKFLOW_BUNDLE_FILE, import.meta.url));
+
+/** The bundle `npm run build` wrote, else workflows/ bundled now (a webpack build of some seconds). */
+export async function journeyWorkflowBundle(): Promise<WorkflowBundleOption> {
+  if (existsSync(prebuilt)) {
+    Runtime.instance().logger.info('workflow bundle prebuilt', { codePath: prebuilt });
+    return { codePath: prebuilt };
+  }
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: bundlerLogger() });
+}
+
+/** The runtime's logger with its info lines at debug: webpack's build report is some twenty lines at info otherwise. */
+function bundlerLogger(): Logger {
+  const log = Runtime.instance().logger;
+  return {
+    log: (level, message, meta) => log.log(level === 'INFO' ? 'DEBUG' : level, message, meta),
+    trace: (message, meta) => log.trace(message, meta),
+    debug: (message, meta) => log.debug(message, meta),
+    info: (message, meta) => log.debug(message, meta),
+    warn: (message, meta) => log.warn(message, meta),
+    error: (message, meta) => log.error(message, meta),
+  };
+}

@@ -221,17 +221,14 @@ async function main() {
       },
       { id: `past_k_${d}`, type: 'api_key.created', developerId: `past_${d}`, occurredAt: iso(t0 - 200 * 86_400_000), properties: { apiKey: `past_key_${d}`, mode: 'test' } },
     ]).flat();
+    const asPast = (e: { id: string; properties: { apiKey: string } }) => ({ ...e, id: `past_${e.id}`, properties: { ...e.properties, apiKey: `past_${e.properties.apiKey}` } });
     for (let i = 0; i < pastStart.length; i += 500) await post({ events: pastStart.slice(i, i + 500) });
-    await waitFor(async () => (await prisma.outboxSignal.count()) === 0, 300_000);
-    const pastBatches = batches.map((events) =>
-      JSON.stringify({
-        events: (events as { id: string; properties: { apiKey: string } }[]).map((e) => ({
-          ...e,
-          id: `past_${e.id}`,
-          properties: { ...e.properties, apiKey: `past_${e.properties.apiKey}` },
-        })),
-      }),
-    );
+    // Their first call too, not timed, as for the others.
+    const pastWarmUp = warmUp.map(asPast);
+    for (let i = 0; i < pastWarmUp.length; i += 500) await post({ events: pastWarmUp.slice(i, i + 500) });
+    const pastReached = () => prisma.journeyStage.count({ where: { stage: 'first_api_call', developerId: { startsWith: 'past_' } } });
+    await waitFor(async () => (await pastReached()) === developers && (await prisma.outboxSignal.count()) === 0, 300_000);
+    const pastBatches = batches.map((events) => JSON.stringify({ events: (events as { id: string; properties: { apiKey: string } }[]).map(asPast) }));
     const past = await postFromGateway(`${url}/v1/events`, pastBatches);
     const pastRate = INGEST_EVENTS / seconds(past.milliseconds);
     const stored = await db.pool.query<{ raw: number }>(`SELECT count(*)::int AS raw FROM events WHERE developer_id LIKE 'past\\_%' AND type = 'api.request'`);

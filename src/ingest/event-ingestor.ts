@@ -217,8 +217,10 @@ export class EventIngestor {
       if (developerId === undefined) unattributed++;
       else if (isApiRequest(e)) attributed.push(toAttributed(e, developerId, sdkOf.get(e.id)!));
     }
-    // Bursts are read from stored rows: a developer past their raw-request window has none (their onboarding is over).
-    const burstCandidates = this.bursts.candidates(rolledUp.size === 0 ? attributed : attributed.filter((r) => !rolledUp.has(r.id)), thresholds);
+    // Bursts and request thresholds are read from stored rows: a developer past their raw-request
+    // window has none (their onboarding is over), so their requests prove single-request stages only.
+    const stored = rolledUp.size === 0 ? attributed : attributed.filter((r) => !rolledUp.has(r.id));
+    const burstCandidates = this.bursts.candidates(stored, thresholds);
 
     const candidates = new EvidenceCandidates();
     // Every stored event but requests may be a stage's evidence, or the first of its type: built-in
@@ -229,7 +231,7 @@ export class EventIngestor {
     });
     const developersEvents = [...attributedEvents, ...lateEvents];
     for (const c of funnel.ofEvents(developersEvents)) candidates.add(c);
-    for (const c of await this.requestEvidence(sql, funnel, attributed, [...burstCandidates.first, ...burstCandidates.continued])) candidates.add(c);
+    for (const c of await this.requestEvidence(sql, funnel, attributed, stored, [...burstCandidates.first, ...burstCandidates.continued])) candidates.add(c);
     const proposed = candidates.values();
     const lowered = await lowerStageEvidence(sql, funnel.version, proposed);
     const news = new Set(lowered);
@@ -254,17 +256,17 @@ export class EventIngestor {
   }
 
   /**
-   * The stage evidence in the requests (stored and aggregated already), only where it could lower
-   * what is stored: in-order traffic past its milestones costs no read once the developer's
-   * evidence is cached.
+   * The stage evidence in the requests (stored or counted, and aggregated already; `stored`: those
+   * with a raw row, which the thresholds count), only where it could lower what is stored: in-order
+   * traffic past its milestones costs no read once the developer's evidence is cached.
    */
-  private async requestEvidence(sql: Sql, funnel: FunnelEvidence, requests: AttributedRequest[], alsoLock: string[]): Promise<EvidenceCandidate[]> {
+  private async requestEvidence(sql: Sql, funnel: FunnelEvidence, requests: AttributedRequest[], stored: AttributedRequest[], alsoLock: string[]): Promise<EvidenceCandidate[]> {
     if (requests.length === 0) {
       await lockDevelopers(sql, alsoLock);
       return [];
     }
     const known = await this.evidence.known(sql, funnel.version, [...new Set(requests.map((r) => r.developerId))]);
-    const thresholdCandidates = funnel.thresholdCandidates(requests, known);
+    const thresholdCandidates = funnel.thresholdCandidates(stored, known);
     // One sorted lock call for the threshold proofs and the burst counts (see lockDevelopers).
     await lockDevelopers(sql, [...[...thresholdCandidates.values()].flat().map((r) => r.developerId), ...alsoLock]);
     return [...funnel.ofRequests(requests, known), ...(await funnel.ofThresholds(sql, thresholdCandidates))];

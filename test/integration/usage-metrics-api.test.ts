@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIAGNOSIS } from '../../src/events/error-diagnosis.ts';
-import { METRICS_TEST_KEYS, startMetricsTestApp, type MetricsTestApp, type FixtureDeveloper } from '../support/metrics-app.ts';
+import { METRICS_TEST_KEYS, RECOUNT_ENDPOINT_TOTALS, startMetricsTestApp, type MetricsTestApp, type FixtureDeveloper } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /** Every figure below is computed as of this instant (a Monday). */
@@ -162,6 +162,7 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
         ]);
       }
     }
+    await q(RECOUNT_ENDPOINT_TOTALS);
     // Not a request: neither the start of d1's first session nor a raw call.
     await q(`INSERT INTO events (id, type, developer_id, occurred_at) VALUES ('d1-quickstart', 'quickstart.completed', 'd1', '2026-11-30T10:15:00Z')`);
   });
@@ -295,8 +296,9 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
       ('late-3', 'api.request', 'z2', '2027-04-02T01:00:00Z', '/v1/b', 500, true)`,
         `INSERT INTO journey_stages (developer_id, stage, reached_at, cause_event_id) VALUES ('d3', 'first_api_call', '2027-04-01T00:01:00Z', 'late-2')`,
         `INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`,
+        RECOUNT_ENDPOINT_TOTALS,
       ],
-      remove: [`DELETE FROM events WHERE id LIKE 'late-%'`, `DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`, `DELETE FROM developers WHERE id = 'z2'`],
+      remove: [`DELETE FROM events WHERE id LIKE 'late-%'`, `DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`, `DELETE FROM developers WHERE id = 'z2'`, RECOUNT_ENDPOINT_TOTALS],
     });
 
     const now = await api.ok('/v1/metrics/sdk');

@@ -2,10 +2,19 @@ import { pino } from 'pino';
 import { expect } from 'vitest';
 import type { ReadFunnelInForce } from '../../src/funnel/funnel-in-force.ts';
 import type { SourceStatsOptions } from '../../src/sources/source-stats.ts';
+import { addToEndpointTotals } from '../../src/ingest/request-aggregates.ts';
 import { startTestApp } from './test-app.ts';
 import type { DatabaseBackend } from './test-databases.ts';
 
 /** The keys of the metrics API tests' app: the metrics endpoints take the admin and the metrics key. */
+/**
+ * The per-endpoint totals as the ingest keeps them, recomputed from the requests in events: for
+ * fixtures that insert request rows directly (the metrics read both).
+ */
+export const RECOUNT_ENDPOINT_TOTALS = `DELETE FROM developer_endpoints; ${addToEndpointTotals(
+  `(SELECT developer_id, endpoint, status, mode, sdk, occurred_at FROM events WHERE type = 'api.request' AND developer_id IS NOT NULL) AS requests`,
+)}`;
+
 export const METRICS_TEST_KEYS = { ingest: 'metrics-test-ingest-key-0123', admin: 'metrics-test-admin-key-01234', metrics: 'metrics-test-read-key-012345' } as const;
 
 /** A developer the metrics tests seed: its `developers` row and a `journey_stages` row per stage it reached. */

@@ -4,6 +4,7 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { JourneyEvent } from '../journey/journey-event.ts';
 import { feedJourney } from '../temporal/journey-client.ts';
 import { forEachConcurrently, PollingLoop } from '../db/polling-loop.ts';
+import { outboxSignalsDelivered } from '../metrics/process-metrics.ts';
 
 export interface OutboxDispatcherOptions {
   prisma: PrismaClient;
@@ -96,6 +97,7 @@ export class OutboxDispatcher {
     });
     if (delivered.length > 0) {
       await prisma.$executeRawUnsafe(`DELETE FROM outbox_signals WHERE id = ANY($1::bigint[])`, delivered);
+      outboxSignalsDelivered.inc(delivered.length);
     }
     for (const { rows, error } of failed) {
       // Exponential backoff from 1 s to 5 min; the row stays until it is delivered.

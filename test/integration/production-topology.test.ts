@@ -286,6 +286,7 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
     // Each journey heard each event once, as a signal, in the order the developer sent them.
     const histories = await topology.journeyHistories(ids);
     let signals = 0;
+    let heardTotal = 0;
     let redelivered = 0;
     let outOfOrder = 0;
     let timedOut = 0;
@@ -293,6 +294,7 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
       timedOut += history.tasksTimedOut;
       signals += history.signaled.length;
       const heard = history.signaled.flat();
+      heardTotal += heard.length;
       redelivered += heard.length - new Set(heard).size;
       // A signal's id is its cause event's id, with `#<what>` for the stage it proves and the like.
       const causes = [...new Set(heard.map((signalId) => signalId.split('#')[0]))];
@@ -306,8 +308,9 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
         `load sent in ${(sentMs / 1000).toFixed(1)} s, settled in ${(settledMs / 1000).toFixed(1)} s; events heard twice=${redelivered}, journeys hearing events out of order=${outOfOrder}, lost=${lost}, duplicated=${duplicated}`,
     );
     expect({ accepted, duplicates }).toEqual({ accepted: DEVELOPERS * 3, duplicates: duplicatesSent });
-    // Both dispatchers did real work.
+    // Both dispatchers did real work, and what they counted is what the journeys heard: one outbox row, one event in a signal.
     for (const n of deliveredBy) expect(n).toBeGreaterThan(0);
+    expect(deliveredBy[0]! + deliveredBy[1]!).toBe(heardTotal);
     expect(await outboxLeft()).toBe(0);
     expect({ redelivered, outOfOrder }).toEqual({ redelivered: 0, outOfOrder: 0 });
     for (const [id, stages] of byDeveloper) expect(stages, id).toEqual(STAGES);

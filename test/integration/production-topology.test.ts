@@ -249,11 +249,15 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
     let restarted: Promise<void> | undefined;
     let next = 0;
     const victim = 0;
-    // Four chunks in flight at a time; the worker dies when half of them were sent, and comes back 3 s later.
+    // Four chunks in flight at a time; the worker dies when half of them were sent and the workers
+    // run journeys (a quarter of the developers past signup), and comes back 3 s later.
+    const started = async () =>
+      Number((await topology.pool.query<{ n: string }>('SELECT count(DISTINCT developer_id) AS n FROM journey_transitions WHERE developer_id = ANY($1)', [ids])).rows[0]!.n);
     const load = Promise.all(
       Array.from({ length: 4 }, async () => {
         for (let c = next++; c < chunks.length; c = next++) {
-          if (c === chunks.length / 2 && killedAt === 0) {
+          if (c === chunks.length / 2) {
+            await eventually(started, { until: (n) => n >= DEVELOPERS / 4, timeout: 60_000, interval: 100, describe: 'journeys running before the kill' });
             killedAt = Date.now();
             await topology.killWorker(victim, 'SIGKILL');
             restarted = sleep(3_000).then(() => topology.startWorker(victim));

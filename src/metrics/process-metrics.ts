@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 
 /**
  * What one process counts as it goes (Prometheus, prom-client): events it ingested or refused and
- * how late they arrived, the activities that failed in its worker, and node's own process metrics. The database-derived series
+ * how late they arrived, the outbox signals its dispatcher delivered, the activities that failed in its worker, and node's own process metrics. The database-derived series
  * are in database-metrics.ts.
  */
 export const processRegistry = new Registry();
@@ -19,6 +19,12 @@ export const ingestRejected = new Counter({
   name: 'onramp_ingest_rejected_requests_total',
   help: 'POST /v1/events requests refused, by HTTP status (400 invalid, 401 key, 413 too large, 415 type, 503 storage down)',
   labelNames: ['status'] as const,
+  registers: [processRegistry],
+});
+
+export const outboxSignalsDelivered = new Counter({
+  name: 'onramp_outbox_signals_delivered_total',
+  help: "Outbox signals this process's dispatcher delivered to their journeys (each API process runs one)",
   registers: [processRegistry],
 });
 

@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
+import { ADMIN_KEY } from '../support/onramp-harness.ts';
 import { ProductionTopology } from '../support/production-topology.ts';
 
 // docker-compose.yml's topology without Docker: the production Temporal server (built by
-// `node scripts/setup.mjs --test`, PostgreSQL persistence), Onramp's api and two workers as
-// separate processes through the real CLI, all on TEST_DATABASE_URL's PostgreSQL.
+// `node scripts/setup.mjs --test`, PostgreSQL persistence), two Onramp api processes (sharing one
+// outbox) and two workers as separate processes through the real CLI, all on TEST_DATABASE_URL's
+// PostgreSQL.
 const skipReason = process.env.TEST_DATABASE_URL ? undefined : 'needs a real PostgreSQL: set TEST_DATABASE_URL (the production Temporal server persists there)';
 if (skipReason) console.warn(`production-topology: skipped: ${skipReason}`);
 
@@ -32,11 +34,11 @@ function firstCall(id: string, day: number) {
   ];
 }
 
-describe.skipIf(skipReason !== undefined)('the production topology: api and two workers on the production Temporal server and PostgreSQL', () => {
+describe.skipIf(skipReason !== undefined)('the production topology: two apis and two workers on the production Temporal server and PostgreSQL', () => {
   let topology: ProductionTopology;
 
   beforeAll(async () => {
-    topology = await new ProductionTopology().start();
+    topology = await new ProductionTopology({ apis: 2 }).start();
   }, 300_000);
   afterAll(async () => {
     await topology?.stop();
@@ -201,6 +203,123 @@ describe.skipIf(skipReason !== undefined)('the production topology: api and two 
     // The kill hit journeys cached on it: their tasks went to the dead worker first and timed out.
     expect(onKilled.length).toBeGreaterThan(0);
     expect(timedOut).toBeGreaterThan(0);
+    expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  }, 300_000);
+  it('shares one outbox between two api processes under load, with a worker killed (SIGKILL) mid-load: every signal delivered once and in order', async () => {
+    const DEVELOPERS = 200;
+    const CHUNK = 10; // developers per request
+    const ids = Array.from({ length: DEVELOPERS }, (_, i) => `prod_two_${i}`);
+    const chunks = Array.from({ length: DEVELOPERS / CHUNK }, (_, c) => ids.slice(c * CHUNK, (c + 1) * CHUNK));
+    const events = new Map(ids.map((id, i) => [id, firstCall(id, 1 + (i % 28))]));
+    const delivered = async (api: number) => {
+      const response = await topology.request('/metrics', { key: ADMIN_KEY, api });
+      return Number(/^onramp_outbox_signals_delivered_total (\d+)$/m.exec(await response.text())?.[1] ?? Number.NaN);
+    };
+    const deliveredBefore = await Promise.all([0, 1].map(delivered));
+    let accepted = 0;
+    let duplicates = 0;
+    let duplicatesSent = 0;
+    const post = async (batch: unknown[], api: number) => {
+      const response = await topology.postEvents({ events: batch }, api);
+      expect(response.status, JSON.stringify(response.body)).toBe(202);
+      accepted += response.body.accepted;
+      duplicates += response.body.duplicates;
+    };
+    /**
+     * Each chunk's developers go signup → key → first call, one request per step, each step after
+     * the previous one's 202 and on the other api than it: their signals are queued in order
+     * but claimed by either dispatcher. Every fourth chunk's key batch goes to both apis at once,
+     * every fifth chunk's call batch again to the other api after its 202 (duplicates).
+     */
+    const runChunk = async (c: number) => {
+      const step = (s: number) => chunks[c]!.map((id) => events.get(id)![s]!);
+      await post(step(0), c % 2);
+      if (c % 4 === 1) {
+        await Promise.all([post(step(1), 0), post(step(1), 1)]);
+        duplicatesSent += CHUNK;
+      } else await post(step(1), (c + 1) % 2);
+      await post(step(2), c % 2);
+      if (c % 5 === 2) {
+        await post(step(2), (c + 1) % 2);
+        duplicatesSent += CHUNK;
+      }
+    };
+    const startedAt = Date.now();
+    let killedAt = 0;
+    let restarted: Promise<void> | undefined;
+    let next = 0;
+    const victim = 0;
+    // Four chunks in flight at a time; the worker dies when half of them were sent and the workers
+    // run journeys (a quarter of the developers past signup), and comes back 3 s later.
+    const started = async () =>
+      Number((await topology.pool.query<{ n: string }>('SELECT count(DISTINCT developer_id) AS n FROM journey_transitions WHERE developer_id = ANY($1)', [ids])).rows[0]!.n);
+    const load = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let c = next++; c < chunks.length; c = next++) {
+          if (c === chunks.length / 2) {
+            await eventually(started, { until: (n) => n >= DEVELOPERS / 4, timeout: 60_000, interval: 100, describe: 'journeys running before the kill' });
+            killedAt = Date.now();
+            await topology.killWorker(victim, 'SIGKILL');
+            restarted = sleep(3_000).then(() => topology.startWorker(victim));
+          }
+          await runChunk(c);
+        }
+      }),
+    );
+    await load;
+    const sentMs = Date.now() - startedAt;
+    await restarted;
+    // Settled: the outbox is empty and every developer's three stages are recorded (in any order;
+    // the transitions audited below are what an order inversion would change).
+    const outboxLeft = async () => Number((await topology.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox_signals WHERE developer_id = ANY($1)', [ids])).rows[0]!.n);
+    await eventually(
+      async () => ({
+        outbox: await outboxLeft(),
+        stages: Number((await topology.pool.query<{ n: string }>('SELECT count(*) AS n FROM journey_stages WHERE developer_id = ANY($1)', [ids])).rows[0]!.n),
+      }),
+      {
+        until: (seen) => seen.outbox === 0 && seen.stages === ids.length * STAGES.length,
+        timeout: 180_000,
+        interval: 1_000,
+        describe: 'the outbox drained and every stage recorded',
+      },
+    );
+    const settledMs = Date.now() - startedAt;
+    const deliveredBy = (await Promise.all([0, 1].map(delivered))).map((n, i) => n - deliveredBefore[i]!);
+    const { byDeveloper, lost, duplicated } = await audit(ids);
+    // Each journey heard each event once, as a signal, in the order the developer sent them.
+    const histories = await topology.journeyHistories(ids);
+    let signals = 0;
+    let heardTotal = 0;
+    let redelivered = 0;
+    let outOfOrder = 0;
+    let timedOut = 0;
+    for (const [id, history] of histories) {
+      timedOut += history.tasksTimedOut;
+      signals += history.signaled.length;
+      const heard = history.signaled.flat();
+      heardTotal += heard.length;
+      redelivered += heard.length - new Set(heard).size;
+      // A signal's id is its cause event's id, with `#<what>` for the stage it proves and the like.
+      const causes = [...new Set(heard.map((signalId) => signalId.split('#')[0]))];
+      if (JSON.stringify(causes) !== JSON.stringify(events.get(id)!.map((e) => e.id))) outOfOrder++;
+    }
+    const share = deliveredBy.map((n) => `${n} (${Math.round((100 * n) / (deliveredBy[0]! + deliveredBy[1]!))} %)`);
+    console.log(
+      `production-topology: two apis, one outbox: developers=${DEVELOPERS}, events accepted=${accepted}, duplicates sent=${duplicatesSent} (refused as duplicates=${duplicates}), ` +
+        `outbox signals delivered by api0=${share[0]}, api1=${share[1]} in ${signals} Temporal signals, worker SIGKILLed at ${((killedAt - startedAt) / 1000).toFixed(1)} s ` +
+        `(workflow tasks timed out on it and redone elsewhere=${timedOut}), ` +
+        `load sent in ${(sentMs / 1000).toFixed(1)} s, settled in ${(settledMs / 1000).toFixed(1)} s; events heard twice=${redelivered}, journeys hearing events out of order=${outOfOrder}, lost=${lost}, duplicated=${duplicated}`,
+    );
+    expect({ accepted, duplicates }).toEqual({ accepted: DEVELOPERS * 3, duplicates: duplicatesSent });
+    // Both dispatchers did real work, and what they counted is what the journeys heard: one outbox row, one event in a signal.
+    for (const n of deliveredBy) expect(n).toBeGreaterThan(0);
+    expect(deliveredBy[0]! + deliveredBy[1]!).toBe(heardTotal);
+    expect(await outboxLeft()).toBe(0);
+    // The kill hit journeys cached on the killed worker: their tasks went to it first and timed out.
+    expect(timedOut).toBeGreaterThan(0);
+    expect({ redelivered, outOfOrder }).toEqual({ redelivered: 0, outOfOrder: 0 });
+    for (const [id, stages] of byDeveloper) expect(stages, id).toEqual(STAGES);
     expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
   }, 300_000);
 });

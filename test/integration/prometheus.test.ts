@@ -56,6 +56,7 @@ describe('GET /metrics (Prometheus)', () => {
     expect(at('onramp_journey_transitions_total{to_stage="credential_provisioned"}', after)).toBe(1);
     expect(at('onramp_escalations_total{level="1"}', after)).toBe(1);
     expect(at('onramp_handoffs{status="open"}', after)).toBe(1);
+    expect(at('onramp_outbox_signals_delivered_total', after) - at('onramp_outbox_signals_delivered_total')).toBeGreaterThan(0);
     expect(after.has('onramp_outbox_pending_signals')).toBe(true);
     expect(after.has('onramp_outbox_lag_seconds')).toBe(true);
     expect(after.has('onramp_process_cpu_user_seconds_total')).toBe(true);

@@ -28,6 +28,8 @@ export interface JourneyHistory {
   tasksTimedOut: number;
   /** Each regular activity that started: its type, its (last) attempt and the failure before it. */
   activities: { type: string; attempt: number; lastFailure?: string }[];
+  /** The ids of the events each signal brought the journey, in the order the server took them. */
+  signaled: string[][];
 }
 
 interface OnrampProcess {
@@ -41,6 +43,8 @@ interface OnrampProcess {
 export interface ProductionTopologyOptions {
   /** More environment for the api and worker processes (SLACK_BOT_TOKEN, SLACK_API_URL …). */
   env?: Record<string, string>;
+  /** How many `api` processes to run, each on its own port, all on the one database and Temporal (default 1). */
+  apis?: number;
 }
 
 /**
@@ -55,24 +59,24 @@ export type SmtpDataHook = (mail: ParsedMail, session: { remotePort: number; dro
 /**
  * docker-compose.yml's topology as plain processes, for tests: a PostgreSQL database for Onramp
  * (TEST_DATABASE_URL's server), the production Temporal server on two more databases of that
- * server, Onramp's `api` and two `worker`s as separate OS processes run through the real CLI
+ * server, Onramp's `api` (or several, `apis`) and two `worker`s as separate OS processes run through the real CLI
  * (`node --import tsx src/cli/main.ts api|worker`), and a local SMTP server capturing what they send.
  * Each process logs to a file in `dir`; a failure to start reports the tail of its log.
  */
 export class ProductionTopology {
-  apiUrl = '';
+  /** Each api process's base URL, in order (`apiUrl` is the first). */
+  readonly apiUrls: string[] = [];
   /** Onramp's database, for assertions (transition rows …). */
   pool!: pg.Pool;
   readonly dir = mkdtempSync(join(tmpdir(), 'onramp-production-'));
   readonly workers: (OnrampProcess | undefined)[] = [undefined, undefined];
   /** Each worker's own metrics and health port (ONRAMP_WORKER_METRICS_PORT), as compose gives it one. */
   readonly workerMetricsPorts: (number | undefined)[] = [undefined, undefined];
-  private api: OnrampProcess | undefined;
+  private readonly apis: OnrampProcess[] = [];
   private database: TestDatabase | undefined;
   private temporal: ProductionTemporal | undefined;
   private smtp: SMTPServer | undefined;
   private smtpPort = 0;
-  private apiPort = 0;
   private readonly mails: ParsedMail[] = [];
   /** See SmtpDataHook; unset: every message is answered at once. */
   onSmtpData: SmtpDataHook | undefined;
@@ -95,18 +99,26 @@ export class ProductionTopology {
         dir: join(this.dir, 'temporal'),
       });
       await this.startSmtp();
-      this.apiPort = await freePort();
-      this.api = await this.spawn('api', ['api'], { PORT: String(this.apiPort) }, async (p) => {
-        if (!/"msg":"api listening"/.test(readLog(p.log))) return false;
-        return (await fetch(`http://127.0.0.1:${this.apiPort}/healthz`).catch(() => undefined))?.ok === true;
-      });
-      this.apiUrl = `http://127.0.0.1:${this.apiPort}`;
+      for (let i = 0; i < (this.options.apis ?? 1); i++) {
+        const url = `http://127.0.0.1:${await freePort()}`;
+        this.apis.push(
+          await this.spawn(i === 0 ? 'api' : `api${i}`, ['api'], { PORT: new URL(url).port }, async (p) => {
+            if (!/"msg":"api listening"/.test(readLog(p.log))) return false;
+            return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true;
+          }),
+        );
+        this.apiUrls.push(url);
+      }
       for (const i of [0, 1]) await this.startWorker(i);
       return this;
     } catch (error) {
       await this.stop();
       throw error;
     }
+  }
+
+  get apiUrl(): string {
+    return this.apiUrls[0] ?? '';
   }
 
   get temporalAddress(): string {
@@ -222,6 +234,11 @@ export class ProductionTopology {
           // The SDK's identity is `<pid>@<host>`.
           completedBy: events.flatMap((e) => (e.workflowTaskCompletedEventAttributes ? [Number.parseInt(e.workflowTaskCompletedEventAttributes.identity ?? '', 10)] : [])),
           tasksTimedOut: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
+          // journey.events' one argument, an array of events, as the default converter's JSON.
+          signaled: events.flatMap((e) => {
+            const data = e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0]?.data;
+            return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }[]).map((event) => event.id)] : [];
+          }),
         });
       }
       return result;
@@ -235,17 +252,17 @@ export class ProductionTopology {
     return [...this.mails];
   }
 
-  /** `fetch` against the API with the ingest key (or `key`). */
-  request(path: string, init: { method?: string; body?: unknown; key?: string } = {}) {
-    return fetch(`${this.apiUrl}${path}`, {
+  /** `fetch` against the API (the first, or api process `api`) with the ingest key (or `key`). */
+  request(path: string, init: { method?: string; body?: unknown; key?: string; api?: number } = {}) {
+    return fetch(`${this.apiUrls[init.api ?? 0]}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       headers: { authorization: `Bearer ${init.key ?? INGEST_KEY}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
   }
 
-  async postEvents(body: unknown): Promise<{ status: number; body: any }> {
-    const response = await this.request('/v1/events', { body });
+  async postEvents(body: unknown, api = 0): Promise<{ status: number; body: any }> {
+    const response = await this.request('/v1/events', { body, api });
     return { status: response.status, body: await response.json() };
   }
 
@@ -260,7 +277,7 @@ export class ProductionTopology {
     );
   }
 
-  /** A process's log (api, worker0, worker1, temporal), for failure messages. */
+  /** A process's log (api, api1 …, worker0, worker1, temporal), for failure messages. */
   log(name: string): string {
     return readLog(name === 'temporal' ? (this.temporal?.logFile ?? '') : join(this.dir, `${name}.log`));
   }
@@ -268,7 +285,7 @@ export class ProductionTopology {
   /** Stops everything and removes every trace (databases, files); never throws. */
   async stop(): Promise<void> {
     const steps: [string, () => Promise<unknown>][] = [
-      ['api', () => this.terminate(this.api)],
+      ['api', () => Promise.all(this.apis.map((api) => this.terminate(api)))],
       ['worker0', () => this.terminate(this.workers[0])],
       ['worker1', () => this.terminate(this.workers[1])],
       ['smtp', () => new Promise<void>((resolve) => (this.smtp ? this.smtp.close(() => resolve()) : resolve()))],

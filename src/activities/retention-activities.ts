@@ -14,7 +14,7 @@ export interface RetentionActivityDeps {
 export interface RetentionSummary {
   created: string[];
   dropped: { partition: string; rolledUp: number; kept: number }[];
-  droppedIdWeeks: string[];
+  droppedIdDays: string[];
 }
 
 export type RetentionActivities = ReturnType<typeof createRetentionActivities>;

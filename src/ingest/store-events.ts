@@ -1,6 +1,6 @@
 import type { Sql } from '../db/sql.ts';
 import { BUILT_IN_EVENT_TYPES, type IngestEvent } from '../events/event-schemas.ts';
-import { ARRIVAL_WEEK_SQL, DEDUP_WEEKS, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
+import { ARRIVAL_DAY_SQL, DEDUP_DAYS, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
 import type { DevelopersEvent } from './funnel-evidence.ts';
 import { addToEndpointTotals, addToRequestRollups, type AttributedRequest } from './request-aggregates.ts';
 
@@ -25,7 +25,7 @@ export interface RequestRetention {
 
 /**
  * Stores a batch's events in one statement: the events not already stored, except a deleted
- * developer's (a request is new when its id is not among the weeks of ids kept; any other event,
+ * developer's (a request is new when its id is not among the days of ids kept; any other event,
  * when its id is not stored); each new request of a developer past their raw-request window as a
  * count in the rollups instead of a row; the requests and custom events whose key is not mapped yet, to wait for its
  * creation; the waiting events that this batch's key creations attribute; and every newly
@@ -108,13 +108,13 @@ const STORE_EVENTS = `
       WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
     JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
     WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.developer_id = u.developer_id)),
-  -- A request is new when no week of ids kept holds its id: its id joins this week's.
+  -- A request is new when no day of ids kept holds its id: its id joins today's.
   new_requests AS (
-    INSERT INTO event_ids (id, week)
-    SELECT id, ${ARRIVAL_WEEK_SQL} FROM batch b
+    INSERT INTO event_ids (id, day)
+    SELECT id, ${ARRIVAL_DAY_SQL} FROM batch b
     WHERE request AND NOT EXISTS (
-      SELECT 1 FROM event_ids o WHERE o.id = b.id AND o.week >= ${ARRIVAL_WEEK_SQL} - ${DEDUP_WEEKS - 1} AND o.week < ${ARRIVAL_WEEK_SQL})
-    ON CONFLICT (id, week) DO NOTHING
+      SELECT 1 FROM event_ids o WHERE o.id = b.id AND o.day >= ${ARRIVAL_DAY_SQL} - ${DEDUP_DAYS} AND o.day < ${ARRIVAL_DAY_SQL})
+    ON CONFLICT (id, day) DO NOTHING
     RETURNING id),
   windows AS (SELECT d.id, ${rawUntilSql('d', '$7', '$8', '$9::text')} AS raw_until FROM developers d WHERE d.id = ANY($3::text[])),
   fresh AS (

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import { addToRequestRollups } from '../ingest/request-aggregates.ts';
-import { DEDUP_WEEKS, type RawRequestWindow } from './raw-request-window.ts';
-import { ensureRangePartition, ID_WEEKS, monthPartition, rangePartitions, REQUEST_MONTHS, weekOf, weekPartition } from './partitions.ts';
+import { DEDUP_DAYS, type RawRequestWindow } from './raw-request-window.ts';
+import { dayOf, dayPartition, ensureRangePartition, ID_DAYS, monthPartition, rangePartitions, REQUEST_MONTHS } from './partitions.ts';
 
 export interface RetentionOptions {
   window: RawRequestWindow;
@@ -18,27 +18,27 @@ export interface RetentionReport {
   created: string[];
   /** Request months dropped, each with the requests rolled up and the first-session requests kept. */
   dropped: { partition: string; rolledUp: number; kept: number }[];
-  /** Weeks of request ids dropped: their duplicates are no longer refused. */
-  droppedIdWeeks: string[];
+  /** Days of request ids dropped: their duplicates are no longer refused. */
+  droppedIdDays: string[];
 }
 
-/** Months created ahead of the current one, and weeks of ids: a request never waits for its partition. */
+/** Months created ahead of the current one, and days of ids: a request never waits for its partition. */
 const MONTHS_AHEAD = 2;
-const WEEKS_AHEAD = 2;
+const DAYS_AHEAD = 3;
 const FIRST_SESSION = `interval '24 hours'`;
 
 /**
  * One round of the retention policy (docs/concepts/storage.md), idempotent and resumable: each step
  * is one transaction, so a round stopped anywhere left every request either raw or counted,
  * never both or neither, and the next round goes on from there.
- * 1. Creates the month and week partitions ahead.
+ * 1. Creates the month and day partitions ahead.
  * 2. Drops each month of requests that every developer's raw-request window has passed (it ended
  *    `afterSignup` or more ago): its first-session requests move to the kept events, the others
  *    are counted into the rollups. Rows of the default partition that old go the same way.
- * 3. Drops the weeks of request ids older than the deduplication window.
+ * 3. Drops the days of request ids older than the deduplication window.
  */
 export async function applyRetention(pool: pg.Pool, { window, firstCallStage, now = new Date(), progress = () => {} }: RetentionOptions): Promise<RetentionReport> {
-  const report: RetentionReport = { created: [], dropped: [], droppedIdWeeks: [] };
+  const report: RetentionReport = { created: [], dropped: [], droppedIdDays: [] };
   const cutoff = new Date(now.getTime() - window.afterSignupMs);
 
   const months = new Set(await rangePartitions(pool, REQUEST_MONTHS));
@@ -63,19 +63,19 @@ export async function applyRetention(pool: pg.Pool, { window, firstCallStage, no
   const old = await retireRequests(pool, REQUEST_MONTHS.defaultPartition, firstCallStage, { before: cutoff });
   if (old.rolledUp + old.kept > 0) report.dropped.push(old);
 
-  const currentWeek = weekOf(now);
-  const weeks = new Set(await rangePartitions(pool, ID_WEEKS));
-  for (let w = currentWeek; w <= currentWeek + WEEKS_AHEAD; w++) {
-    const week = weekPartition(w);
-    if (await ensureRangePartition(pool, ID_WEEKS, week, weeks)) report.created.push(week.name);
+  const today = dayOf(now);
+  const days = new Set(await rangePartitions(pool, ID_DAYS));
+  for (let d = today; d <= today + DAYS_AHEAD; d++) {
+    const day = dayPartition(d);
+    if (await ensureRangePartition(pool, ID_DAYS, day, days)) report.created.push(day.name);
   }
-  const oldestKept = currentWeek - (DEDUP_WEEKS - 1);
-  for (const name of [...weeks].sort()) {
-    if (Number(name.slice('event_ids_w'.length)) >= oldestKept) continue;
+  const oldestKept = today - DEDUP_DAYS;
+  for (const name of [...days].sort()) {
+    if (Number(name.slice('event_ids_d'.length)) >= oldestKept) continue;
     await pool.query(`DROP TABLE IF EXISTS ${name}`);
-    report.droppedIdWeeks.push(name);
+    report.droppedIdDays.push(name);
   }
-  await pool.query(`DELETE FROM ${ID_WEEKS.defaultPartition} WHERE week < $1`, [oldestKept]);
+  await pool.query(`DELETE FROM ${ID_DAYS.defaultPartition} WHERE day < $1`, [oldestKept]);
   progress('ids');
   return report;
 }

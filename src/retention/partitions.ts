@@ -3,7 +3,7 @@ import { withTransaction } from '../db/sql.ts';
 
 /**
  * The range partitions Onramp keeps (docs/concepts/storage.md): months of api.request rows
- * (events_windowed, by occurred_at) and weeks of request ids (event_ids, by arrival week). Each
+ * (events_windowed, by occurred_at) and days of request ids (event_ids, by arrival day). Each
  * parent has a DEFAULT partition for what no range holds yet; a range is created ahead of time,
  * and one created late takes its rows out of the default in the same transaction.
  */
@@ -22,7 +22,7 @@ export interface PartitionedTable {
 }
 
 export const REQUEST_MONTHS: PartitionedTable = { parent: 'events_windowed', defaultPartition: 'events_windowed_default', key: 'occurred_at' };
-export const ID_WEEKS: PartitionedTable = { parent: 'event_ids', defaultPartition: 'event_ids_default', key: 'week' };
+export const ID_DAYS: PartitionedTable = { parent: 'event_ids', defaultPartition: 'event_ids_default', key: 'day' };
 
 /** The month partition of events_windowed holding `at` (UTC months). */
 export function monthPartition(at: Date): RangePartition & { end: Date } {
@@ -32,12 +32,12 @@ export function monthPartition(at: Date): RangePartition & { end: Date } {
   return { name, from: `'${start.toISOString()}'`, to: `'${end.toISOString()}'`, end };
 }
 
-/** The week partition of event_ids for week number `week` (whole weeks since 1970-01-01). */
-export function weekPartition(week: number): RangePartition & { week: number } {
-  return { name: `event_ids_w${week}`, from: String(week), to: String(week + 1), week };
+/** The day partition of event_ids for day number `day` (whole days since 1970-01-01, UTC). */
+export function dayPartition(day: number): RangePartition {
+  return { name: `event_ids_d${day}`, from: String(day), to: String(day + 1) };
 }
 
-export const weekOf = (at: Date) => Math.floor(at.getTime() / 604_800_000);
+export const dayOf = (at: Date) => Math.floor(at.getTime() / 86_400_000);
 
 /** The partitions of `table` but its default, by name. */
 export async function rangePartitions(pool: pg.Pool, { parent, defaultPartition }: PartitionedTable): Promise<string[]> {

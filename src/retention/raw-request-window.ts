@@ -13,13 +13,15 @@ const DAY_MS = 86_400_000;
 export const DEFAULT_RAW_REQUEST_WINDOW: RawRequestWindow = { afterSignupMs: 90 * DAY_MS, afterFinalStageMs: 30 * DAY_MS };
 
 /**
- * Weeks of request ids kept for deduplication, the current one included: a duplicate is refused
- * when it arrives within 35 days of the first copy at least (5 whole weeks and the current one).
+ * Days of request ids kept for deduplication besides the current one: a duplicate request is
+ * refused when it arrives within 7 days of the first copy at least. Gateways and queues redeliver
+ * within minutes or hours; what the ids cost grows with traffic × this window (about 100 bytes an
+ * id), so it is a week, not a month.
  */
-export const DEDUP_WEEKS = 6;
+export const DEDUP_DAYS = 7;
 
-/** The week an event arrives in: whole weeks since 1970-01-01 (a Thursday), by the database's clock. */
-export const ARRIVAL_WEEK_SQL = `floor(extract(epoch FROM statement_timestamp()) / 604800)::int`;
+/** The day an event arrives on: whole days since 1970-01-01 (UTC), by the database's clock. */
+export const ARRIVAL_DAY_SQL = `floor(extract(epoch FROM statement_timestamp()) / 86400)::int`;
 
 /**
  * When the developer `d` (a developers row) leaves the raw-request window: null while it is not

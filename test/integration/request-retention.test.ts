@@ -4,7 +4,7 @@ import { ingestEvent } from '../../src/events/event-schemas.ts';
 import { EventIngestor } from '../../src/ingest/event-ingestor.ts';
 import { firstSessionErrors } from '../../src/metrics/first-session-errors.ts';
 import { applyRetention } from '../../src/retention/apply-retention.ts';
-import { monthPartition, rangePartitions, REQUEST_MONTHS, weekOf } from '../../src/retention/partitions.ts';
+import { dayOf, monthPartition, rangePartitions, REQUEST_MONTHS } from '../../src/retention/partitions.ts';
 import { DEFAULT_RAW_REQUEST_WINDOW } from '../../src/retention/raw-request-window.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 import { databaseBackends } from '../support/test-databases.ts';
@@ -134,16 +134,16 @@ describe.each(databaseBackends())('storage bounded by onboarding (%s)', (backend
     expect(await query(`SELECT partition, rolled_up, kept FROM retention_runs WHERE rolled_up > 0 OR kept > 0 ORDER BY partition`)).not.toEqual([]);
   });
 
-  it('refuses a duplicate request while its week of ids is kept, and forgets ids older than the window', async () => {
+  it('refuses a duplicate request while its day of ids is kept, and forgets ids older than the window', async () => {
     const carol = developer(`${backend}_carol`);
     await ingest(carol.start);
     const request = carol.request(199, 0);
     expect(await ingest([request])).toMatchObject({ accepted: 1 });
     expect(await ingest([request])).toMatchObject({ accepted: 0, duplicates: 1 });
-    // Six weeks on, the id's week has been dropped: the id would be new again (the documented window).
-    const later = new Date(now.getTime() + 6 * 7 * DAY);
+    // Eight days on, the id's day has been dropped: the id would be new again (the documented window).
+    const later = new Date(now.getTime() + 8 * DAY);
     const report = await applyRetention(db.pool, { window: DEFAULT_RAW_REQUEST_WINDOW, firstCallStage: 'first_api_call', now: later });
-    expect(report.droppedIdWeeks).toContain(`event_ids_w${weekOf(now)}`);
+    expect(report.droppedIdDays).toContain(`event_ids_d${dayOf(now)}`);
     expect(await query(`SELECT id FROM event_ids WHERE id = $1`, [request.id])).toEqual([]);
   });
 });

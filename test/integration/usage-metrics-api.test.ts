@@ -298,7 +298,12 @@ describe.each(databaseBackends())('the usage metrics API (%s)', (backend) => {
         `INSERT INTO developers (id, account_type, acquisition_channel, signed_up_at) VALUES ('z2', 'individual', 'paid', '2027-04-02T00:00:00Z')`,
         RECOUNT_ENDPOINT_TOTALS,
       ],
-      remove: [`DELETE FROM events WHERE id LIKE 'late-%'`, `DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`, `DELETE FROM developers WHERE id = 'z2'`, RECOUNT_ENDPOINT_TOTALS],
+      remove: [
+        `DELETE FROM events WHERE id LIKE 'late-%'`,
+        `DELETE FROM journey_stages WHERE cause_event_id = 'late-2'`,
+        `DELETE FROM developers WHERE id = 'z2'`,
+        RECOUNT_ENDPOINT_TOTALS,
+      ],
     });
 
     const now = await api.ok('/v1/metrics/sdk');

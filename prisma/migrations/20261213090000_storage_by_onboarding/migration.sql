@@ -1,5 +1,5 @@
 -- Storage bounded by onboarding (docs/concepts/storage.md): events split by what is kept forever
--- and what is kept by month; request ids deduplicated in weekly partitions; request rollups.
+-- and what is kept by month; request ids deduplicated in daily partitions; request rollups.
 
 -- events: `kept` rows (every event but api.request, and the requests of first sessions) stay;
 -- api.request rows go to monthly partitions of events_windowed, rolled up and dropped by the
@@ -35,16 +35,16 @@ SELECT "id", "type", "developer_id", "api_key", "occurred_at", "received_at", "e
 FROM "events_unpartitioned";
 DROP TABLE "events_unpartitioned";
 
--- The ids of api.request events, by the week they arrived: duplicates are refused within the
--- weeks kept (at least 35 days), and older weeks are dropped whole.
+-- The ids of api.request events, by the day they arrived: duplicates are refused within the
+-- days kept (at least 7 days), and older days are dropped whole.
 CREATE TABLE "event_ids" (
     "id" TEXT NOT NULL,
-    "week" INTEGER NOT NULL,
-    CONSTRAINT "event_ids_pkey" PRIMARY KEY ("id", "week")
-) PARTITION BY RANGE ("week");
+    "day" INTEGER NOT NULL,
+    CONSTRAINT "event_ids_pkey" PRIMARY KEY ("id", "day")
+) PARTITION BY RANGE ("day");
 CREATE TABLE "event_ids_default" PARTITION OF "event_ids" DEFAULT;
-INSERT INTO "event_ids" ("id", "week")
-SELECT "id", floor(extract(epoch FROM statement_timestamp()) / 604800)::int FROM "events" WHERE NOT "kept" AND "received_at" > statement_timestamp() - interval '42 days';
+INSERT INTO "event_ids" ("id", "day")
+SELECT "id", floor(extract(epoch FROM "received_at") / 86400)::int FROM "events" WHERE NOT "kept" AND "received_at" > statement_timestamp() - interval '8 days';
 
 -- A late attribution finds its windowed row by time (there is no index on the id of requests).
 ALTER TABLE "unattributed_requests" ADD COLUMN "occurred_at" TIMESTAMPTZ(3);

@@ -116,10 +116,11 @@ const STORE_EVENTS = `
       SELECT 1 FROM event_ids o WHERE o.id = b.id AND o.day >= ${ARRIVAL_DAY_SQL} - ${DEDUP_DAYS} AND o.day < ${ARRIVAL_DAY_SQL})
     ON CONFLICT (id, day) DO NOTHING
     RETURNING id),
-  windows AS (SELECT d.id, ${rawUntilSql('d', '$7', '$8', '$9::text')} AS raw_until FROM developers d WHERE d.id = ANY($3::text[])),
+  -- The developer's window, looked up per request by its key: a join here was planned as a scan
+  -- of developers per row (the planner cannot tell how many rows unnest gives).
   fresh AS (
-    SELECT b.*, coalesce(b.request AND b.occurred_at > w.raw_until, false) AS past
-    FROM batch b LEFT JOIN windows w ON w.id = b.developer_id
+    SELECT b.*, coalesce(b.request AND b.occurred_at > (SELECT ${rawUntilSql('d', '$7', '$8', '$9::text')} FROM developers d WHERE d.id = b.developer_id), false) AS past
+    FROM batch b
     WHERE NOT b.request OR b.id IN (SELECT id FROM new_requests)),
   -- Any other event is new when it is not stored (events_kept's unique id).
   inserted AS (

@@ -24,11 +24,14 @@ const FUNNEL = shippedFunnel().document;
 const FINAL = FUNNEL.stages.at(-1)!.id;
 const progress = (message: string) => process.stderr.write(`[bench:storage ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-/** The tables a developer's events live in, in bytes (heap, indexes, TOAST). */
+/** Bytes (heap, indexes, TOAST) of the events, the request ids, the rollups and the per-endpoint totals. */
 const STORAGE_SQL = `SELECT
-  (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c WHERE c.relkind = 'r' AND (c.relname LIKE 'events\\_%' OR c.relname LIKE 'event\\_ids\\_%')) AS raw,
+  (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'events\\_%') AS events,
+  (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'event\\_ids\\_%') AS ids,
   pg_total_relation_size('request_rollups') AS rollups,
   pg_total_relation_size('developer_endpoints') AS totals`;
+
+type Stored = { events: string; ids: string; rollups: string; totals: string };
 
 function* traffic(): Generator<unknown[]> {
   const start = Array.from({ length: DEVELOPERS }, (_, d) => [
@@ -81,7 +84,7 @@ async function store(window: RawRequestWindow, retention: boolean) {
       } else requests += batch.length;
     }
     await db.pool.query('VACUUM ANALYZE');
-    const read = async () => (await db.pool.query<{ raw: string; rollups: string; totals: string }>(STORAGE_SQL)).rows[0]!;
+    const read = async () => (await db.pool.query<Stored>(STORAGE_SQL)).rows[0]!;
     const stored = await read();
     const rawRows = Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE type = 'api.request'`)).rows[0]!.n);
     let after: typeof stored | undefined;
@@ -99,23 +102,31 @@ async function store(window: RawRequestWindow, retention: boolean) {
 }
 
 async function main() {
-  const bytes = (s: { raw: string; rollups: string; totals: string }) => Number(s.raw) + Number(s.rollups) + Number(s.totals);
   progress(`${DEVELOPERS} developers × ${DAYS} days: no window (every request raw)`);
-  const forever = await store({ afterSignupMs: 100 * 365 * DAY, afterFinalStageMs: 100 * 365 * DAY }, false);
+  const forever = await store({ ...DEFAULT_RAW_REQUEST_WINDOW, afterSignupMs: 100 * 365 * DAY, afterFinalStageMs: 100 * 365 * DAY }, false);
   progress('default window');
   const windowed = await store(DEFAULT_RAW_REQUEST_WINDOW, true);
-  const perDeveloper = (n: number) => Math.round(n / DEVELOPERS);
-  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-  const rows = [
-    ['no window: every request raw', forever.rawRows, kib(perDeveloper(bytes(forever.stored))), Math.round(bytes(forever.stored) / forever.requests)],
-    ['window (90 d after signup, 30 d after the final stage), at ingest', windowed.rawRows, kib(perDeveloper(bytes(windowed.stored))), ''],
-    ['window, after the retention round', '', kib(perDeveloper(bytes(windowed.after!))), ''],
-  ];
+  const kib = (bytes: number) => `${(bytes / DEVELOPERS / 1024).toFixed(1)} KiB`;
+  // Every request of the run arrived today, so every id is still kept; in a steady state the ids
+  // kept are those of the last dedupDays + 1 days of traffic.
+  const DEDUP_DAYS = DEFAULT_RAW_REQUEST_WINDOW.dedupDays;
+  const idBytes = Number(forever.stored.ids) / forever.requests;
+  const steadyIds = idBytes * DEVELOPERS * PER_DAY * (DEDUP_DAYS + 1);
+  const row = (what: string, s: Stored, ids: number) => {
+    const total = Number(s.events) + ids + Number(s.rollups) + Number(s.totals);
+    return `| ${what} | ${kib(Number(s.events))} | ${kib(ids)} | ${kib(Number(s.rollups))} | ${kib(Number(s.totals))} | ${kib(total)} |`;
+  };
   process.stdout.write(
-    `\nStorage (${DEVELOPERS} developers, ${forever.requests} requests over ${DAYS} days, ${PER_DAY} a day each)\n\n| storage | raw request rows | bytes per developer | bytes per request |\n|---|---|---|---|\n`,
+    `\nStorage per developer (${DEVELOPERS} developers, ${forever.requests} requests over ${DAYS} days, ${PER_DAY} a day each; ` +
+      `${Math.round(Number(forever.stored.events) / forever.requests)} bytes per raw request, ${Math.round(idBytes)} per id kept)\n\n` +
+      `| storage | events | request ids (${DEDUP_DAYS + 1} days of traffic) | rollups | per-endpoint totals | all |\n|---|---|---|---|---|---|\n` +
+      [
+        row('no window: every request raw', forever.stored, steadyIds),
+        row(`window, at ingest (${windowed.rawRows} of ${windowed.requests} requests raw)`, windowed.stored, steadyIds),
+        row('window, after the retention round', windowed.after!, steadyIds),
+      ].join('\n') +
+      '\n',
   );
-  for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
-  process.stdout.write(`\nafter the round: ${JSON.stringify(windowed.after)}; ratio to no window: ${(bytes(windowed.after!) / bytes(forever.stored)).toFixed(3)}\n`);
 }
 
 runMain(main);

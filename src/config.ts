@@ -38,6 +38,8 @@ const schema = z.object({
   ONRAMP_RAW_REQUESTS_AFTER_SIGNUP: z.string().default('90d').transform(durationOfASecondOrMore),
   /** …and after they reached the funnel's final stage, whichever ends first; later requests are counted into rollups only. */
   ONRAMP_RAW_REQUESTS_AFTER_FINAL_STAGE: z.string().default('30d').transform(durationOfASecondOrMore),
+  /** Days of api.request ids kept to refuse duplicates besides today's (ids cost about 100 bytes a request of that traffic). */
+  ONRAMP_REQUEST_DEDUP_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   /** How often the retention Schedule runs its round (default 1 hour), in ms once parsed. */
   ONRAMP_RETENTION_EVERY: z.string().default('1h').transform(durationOfASecondOrMore),
   /** How often each API process evaluates the alerts (default 5 minutes), in ms once parsed. */
@@ -232,8 +234,12 @@ export function publicUrl(config: Config): string {
 }
 
 /** The raw-request window of the environment (the RawRequestWindow the ingest and the retention rounds apply). */
-export function rawRequestWindow(config: Config): { afterSignupMs: number; afterFinalStageMs: number } {
-  return { afterSignupMs: config.ONRAMP_RAW_REQUESTS_AFTER_SIGNUP, afterFinalStageMs: config.ONRAMP_RAW_REQUESTS_AFTER_FINAL_STAGE };
+export function rawRequestWindow(config: Config): { afterSignupMs: number; afterFinalStageMs: number; dedupDays: number } {
+  return {
+    afterSignupMs: config.ONRAMP_RAW_REQUESTS_AFTER_SIGNUP,
+    afterFinalStageMs: config.ONRAMP_RAW_REQUESTS_AFTER_FINAL_STAGE,
+    dedupDays: config.ONRAMP_REQUEST_DEDUP_DAYS,
+  };
 }
 
 /**

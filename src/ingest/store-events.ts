@@ -1,6 +1,6 @@
 import type { Sql } from '../db/sql.ts';
 import { BUILT_IN_EVENT_TYPES, type IngestEvent } from '../events/event-schemas.ts';
-import { ARRIVAL_DAY_SQL, DEDUP_DAYS, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
+import { ARRIVAL_DAY_SQL, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
 import type { DevelopersEvent } from './funnel-evidence.ts';
 import { addToEndpointTotals, addToRequestRollups, type AttributedRequest } from './request-aggregates.ts';
 
@@ -67,6 +67,7 @@ export async function storeEvents(
     window.afterSignupMs,
     window.afterFinalStageMs,
     finalStage,
+    window.dedupDays,
   );
   const stored: StoredBatch = { skipped: new Set(), deleted: new Set(), rolledUp: new Set(), lateAttributed: [], lateEvents: [] };
   for (const r of rows) {
@@ -98,7 +99,7 @@ const KEYED = `type IN ('api.request', 'api_key.created') OR type NOT IN (${BUIL
  * array, zipped by position with the other columns. The request columns (key, endpoint, status,
  * mode) are read from it in SQL: pg's escaping of a text array element by element was the costliest
  * part of the insert in Node. $7, $8: the raw-request window after signup and after the final
- * stage (ms); $9: the final stage. The tombstones are a small table, probed here.
+ * stage (ms); $9: the final stage; $10: the days of request ids kept. The tombstones are a small table, probed here.
  */
 const STORE_EVENTS = `
   WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
@@ -113,7 +114,7 @@ const STORE_EVENTS = `
     INSERT INTO event_ids (id, day)
     SELECT id, ${ARRIVAL_DAY_SQL} FROM batch b
     WHERE request AND NOT EXISTS (
-      SELECT 1 FROM event_ids o WHERE o.id = b.id AND o.day >= ${ARRIVAL_DAY_SQL} - ${DEDUP_DAYS} AND o.day < ${ARRIVAL_DAY_SQL})
+      SELECT 1 FROM event_ids o WHERE o.id = b.id AND o.day >= ${ARRIVAL_DAY_SQL} - $10::int AND o.day < ${ARRIVAL_DAY_SQL})
     ON CONFLICT (id, day) DO NOTHING
     RETURNING id),
   -- The developer's window, looked up per request by its key: a join here was planned as a scan

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import { addToRequestRollups } from '../ingest/request-aggregates.ts';
-import { DEDUP_DAYS, type RawRequestWindow } from './raw-request-window.ts';
+import type { RawRequestWindow } from './raw-request-window.ts';
 import { dayOf, dayPartition, ensureRangePartition, ID_DAYS, monthPartition, rangePartitions, REQUEST_MONTHS } from './partitions.ts';
 
 export interface RetentionOptions {
@@ -69,7 +69,7 @@ export async function applyRetention(pool: pg.Pool, { window, firstCallStage, no
     const day = dayPartition(d);
     if (await ensureRangePartition(pool, ID_DAYS, day, days)) report.created.push(day.name);
   }
-  const oldestKept = today - DEDUP_DAYS;
+  const oldestKept = today - window.dedupDays;
   for (const name of [...days].sort()) {
     if (Number(name.slice('event_ids_d'.length)) >= oldestKept) continue;
     await pool.query(`DROP TABLE IF EXISTS ${name}`);

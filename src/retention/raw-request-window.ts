@@ -2,23 +2,20 @@
  * How long a developer's api.request rows are stored raw (docs/concepts/storage.md): until
  * `afterSignupMs` after their signup or `afterFinalStageMs` after they reached the funnel's final
  * stage, whichever comes first. A request that arrives later is counted into the rollups only.
+ * `dedupDays`: the days of request ids kept besides the current one, so that a duplicate request
+ * is refused when it arrives within that many days of the first copy at least. Gateways and queues
+ * redeliver within minutes or hours; the ids cost about 100 bytes a request of that window's
+ * traffic, so it is a week by default, not a month.
  */
 export interface RawRequestWindow {
   afterSignupMs: number;
   afterFinalStageMs: number;
+  dedupDays: number;
 }
 
 const DAY_MS = 86_400_000;
 
-export const DEFAULT_RAW_REQUEST_WINDOW: RawRequestWindow = { afterSignupMs: 90 * DAY_MS, afterFinalStageMs: 30 * DAY_MS };
-
-/**
- * Days of request ids kept for deduplication besides the current one: a duplicate request is
- * refused when it arrives within 7 days of the first copy at least. Gateways and queues redeliver
- * within minutes or hours; what the ids cost grows with traffic × this window (about 100 bytes an
- * id), so it is a week, not a month.
- */
-export const DEDUP_DAYS = 7;
+export const DEFAULT_RAW_REQUEST_WINDOW: RawRequestWindow = { afterSignupMs: 90 * DAY_MS, afterFinalStageMs: 30 * DAY_MS, dedupDays: 7 };
 
 /** The day an event arrives on: whole days since 1970-01-01 (UTC), by the database's clock. */
 export const ARRIVAL_DAY_SQL = `floor(extract(epoch FROM statement_timestamp()) / 86400)::int`;

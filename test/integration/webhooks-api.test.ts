@@ -100,7 +100,11 @@ describe('webhooks through the HTTP API (dev server, a local receiver)', () => {
     expect(deleted).toMatchObject({ type: 'developer.deleted', data: { developerId: id, deletedAt: expect.any(String) } });
 
     // The log: every message delivered, the first ones after refusals, each attempt with the answer.
-    const log = (await api('GET', `/v1/webhooks/${hook.id}/deliveries?developer=${id}`)).json();
+    // The dispatcher records a delivery once the receiver's answer is in: the last may still be on its way.
+    const log = await eventually(async () => (await api('GET', `/v1/webhooks/${hook.id}/deliveries?developer=${id}`)).json(), {
+      until: (l) => l.deliveries.every((d: any) => d.status === 'delivered'),
+      describe: 'every delivery recorded as delivered',
+    });
     expect(log.deliveries).toHaveLength(accepted.length);
     expect(log.deliveries.every((d: any) => d.status === 'delivered')).toBe(true);
     const retried = log.deliveries.find((d: any) => d.attempts > 1);

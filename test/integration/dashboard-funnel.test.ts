@@ -314,8 +314,9 @@ describe('the dashboard’s funnel, drill-down, live refresh and phone layout', 
     const refreshes = Number(await page.evaluate(() => (globalThis as any).document.body.dataset.refreshes));
 
     // Three developers sign up from a referral (and one from elsewhere, which the filter leaves out); nobody clicks.
-    // In the latest signup week already shown: a new week would add a row above the list (early in a week, none has one yet).
-    const now = (await api.db.pool.query<{ at: Date }>('SELECT max(signed_up_at) AS at FROM developers')).rows[0]!.at.toISOString();
+    // In the latest signup week the filtered page already shows (the latest referral signup's): a new
+    // week would add a row above the list (early in a week, none has one yet).
+    const now = (await api.db.pool.query<{ at: Date }>(`SELECT max(signed_up_at) AS at FROM developers WHERE acquisition_channel = 'referral'`)).rows[0]!.at.toISOString();
     await api.insertDevelopers([
       ...['live_1', 'live_2', 'live_3'].map((id) => ({ id, channel: 'referral', accountType: 'individual' as const, signup: now })),
       { id: 'live_4', channel: 'paid', accountType: 'individual' as const, signup: now },

@@ -24,7 +24,7 @@ import { RuleStore } from '../src/rules/rule-store.ts';
 import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { assembleOnramp } from '../src/assembly/assemble-onramp.ts';
-import { freePort } from '../test/support/free-port.ts';
+import { freePort } from '../src/temporal/free-port.ts';
 import { testHandoffDeps } from '../test/support/handoff-deps.ts';
 import { SIGNING_SECRET, testNudgeDeps } from '../test/support/nudge-deps.ts';
 import { pingSignal, trivialSignalWorkflow } from './trivial-workflow.ts';

@@ -30,7 +30,7 @@ import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { installTemporalRuntime } from '../src/temporal/install-runtime.ts';
 import { journeyStateQuery, journeyWorkflowId } from '../workflows/journey-messages.ts';
 import { createTestDatabase } from '../test/support/test-databases.ts';
-import { freePort } from '../test/support/free-port.ts';
+import { freePort } from '../src/temporal/free-port.ts';
 import { percentile, runMain, waitFor } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.SCALE_DEVELOPERS ?? 100_000);

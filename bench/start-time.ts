@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { buildOnramp, CLI_FILE } from '../scripts/build.ts';
 import { packagePath } from '../src/package-root.ts';
 import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
-import { freePort } from '../test/support/free-port.ts';
+import { freePort } from '../src/temporal/free-port.ts';
 import { startUntilHealthy } from '../test/support/healthy-process.ts';
 import { benchDatabase, percentile, runMain } from './bench-support.ts';
 

@@ -22,6 +22,8 @@ const schema = z.object({
     .regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** The most connections each process (api, worker, start) opens to DATABASE_URL; size PostgreSQL's max_connections by the sum. */
+  ONRAMP_DATABASE_CONNECTIONS: z.coerce.number().int().min(1).max(1000).default(10),
   ONRAMP_INGEST_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ONRAMP_DATA_DIR: z.string().min(1).default('.data'),
   /** Where the CLI's API commands call; unset: the running `onramp start` of ONRAMP_DATA_DIR, else http://localhost:$PORT. */

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
 import { findTemporalCli } from './binaries.ts';
+import { freePort } from './free-port.ts';
 import { registerSearchAttributes } from './search-attributes.ts';
 import { spawnServer, waitUntil as waitUntilServer, type ServerProcess } from './server-process.ts';
 import { packagePath } from '../package-root.ts';
@@ -112,9 +112,9 @@ export async function startProductionTemporal(opts: ProductionTemporalOptions): 
   for (const service of ['frontend', 'history', 'matching', 'worker']) {
     const rpc = config.services[service].rpc;
     rpc.grpcPort = service === 'frontend' ? port : await freePort();
-    // Temporal stores membership ports as SMALLINT (cluster_membership.rpc_port): ephemeral ports
-    // (32768–60999 on Linux) are out of range and stop the server, so these come from below 32768.
-    rpc.membershipPort = await freePort({ below: 32_768 });
+    // Temporal stores membership ports as SMALLINT (cluster_membership.rpc_port): freePort's are
+    // below 32768, as they must be (an ephemeral port would stop the server).
+    rpc.membershipPort = await freePort();
     if (rpc.httpPort !== undefined) rpc.httpPort = await freePort();
   }
   const address = `127.0.0.1:${port}`;
@@ -186,22 +186,5 @@ async function dropDatabases(postgres: ProductionTemporalOptions['postgres'], da
     for (const database of databases) await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
   } finally {
     await client.end();
-  }
-}
-
-/** A port free now: the kernel's pick, or with `below`, a random free one in [10000, below). */
-async function freePort(opts: { below?: number } = {}): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const wanted = opts.below ? 10_000 + Math.floor(Math.random() * (opts.below - 10_000)) : 0;
-    const port = await new Promise<number | undefined>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(undefined));
-      probe.listen(wanted, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
-    if (port !== undefined) return port;
-    if (attempt >= 100) throw new Error('no free port found');
   }
 }

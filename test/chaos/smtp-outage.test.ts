@@ -9,7 +9,7 @@ import { smtpMailer } from '../../src/mail/mailer.ts';
 import { eventually } from '../support/eventually.ts';
 import { immediateRules, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 import { databaseBackends } from '../support/test-databases.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 
 /**
  * Chaos: the SMTP relay failing for a while — connections refused, 451 (try later), 550 on the

@@ -10,7 +10,7 @@ import { WORKFLOW_BUNDLE_FILE } from '../../src/assembly/workflow-bundle.ts';
 import { packagePath } from '../../src/package-root.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { eventually } from '../support/eventually.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 import { startUntilHealthy, type HealthyProcess } from '../support/healthy-process.ts';
 import { INGEST_KEY } from '../support/onramp-harness.ts';
 import { SIGNING_SECRET } from '../support/nudge-deps.ts';

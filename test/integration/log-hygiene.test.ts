@@ -10,7 +10,7 @@ import { withTransaction } from '../../src/db/sql.ts';
 import { createLogger, logFormat, type LogFormat } from '../../src/logger.ts';
 import { smtpMailer } from '../../src/mail/mailer.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 import { SIGNING_SECRET } from '../support/nudge-deps.ts';
 import { createMigratedTestDatabase } from '../support/migrated-database.ts';
 import type { TestDatabase } from '../support/test-databases.ts';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monthPartition } from '../../src/retention/partitions.ts';
 import type { RetentionSummary } from '../../src/activities/retention-activities.ts';
 import { eventually } from '../support/eventually.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 
 /**
  * The README's main command, as a user runs it: `onramp start` in a child process on embedded

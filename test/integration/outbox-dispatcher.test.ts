@@ -9,7 +9,7 @@ import { openDatabase, type Database } from '../../src/db/database.ts';
 import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 import { createMigratedTestDatabase } from '../support/migrated-database.ts';
 import { databaseBackends, type TestDatabase } from '../support/test-databases.ts';
 

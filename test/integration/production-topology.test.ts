@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
 import { ADMIN_KEY } from '../support/onramp-harness.ts';
-import { ProductionTopology } from '../support/production-topology.ts';
+import { PROCESS_CONNECTIONS, ProductionTopology } from '../support/production-topology.ts';
 
 // docker-compose.yml's topology without Docker: the production Temporal server (built by
 // `node scripts/setup.mjs --test`, PostgreSQL persistence), two Onramp api processes (sharing one
@@ -244,6 +244,13 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
         duplicatesSent += CHUNK;
       }
     };
+    // The connections the four Onramp processes hold to their database, sampled through the load.
+    let peakConnections = 0;
+    const sampling = setInterval(() => {
+      topology.pool
+        .query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        .then(({ rows }) => (peakConnections = Math.max(peakConnections, rows[0]!.n)), () => undefined);
+    }, 250);
     const startedAt = Date.now();
     let killedAt = 0;
     let restarted: Promise<void> | undefined;
@@ -266,7 +273,7 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
         }
       }),
     );
-    await load;
+    await load.finally(() => clearInterval(sampling));
     const sentMs = Date.now() - startedAt;
     await restarted;
     // Settled: the outbox is empty and every developer's three stages are recorded (in any order;
@@ -309,9 +316,13 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
       `production-topology: two apis, one outbox: developers=${DEVELOPERS}, events accepted=${accepted}, duplicates sent=${duplicatesSent} (refused as duplicates=${duplicates}), ` +
         `outbox signals delivered by api0=${share[0]}, api1=${share[1]} in ${signals} Temporal signals, worker SIGKILLed at ${((killedAt - startedAt) / 1000).toFixed(1)} s ` +
         `(workflow tasks timed out on it and redone elsewhere=${timedOut}), ` +
-        `load sent in ${(sentMs / 1000).toFixed(1)} s, settled in ${(settledMs / 1000).toFixed(1)} s; events heard twice=${redelivered}, journeys hearing events out of order=${outOfOrder}, lost=${lost}, duplicated=${duplicated}`,
+        `load sent in ${(sentMs / 1000).toFixed(1)} s (peak connections to PostgreSQL=${peakConnections}), settled in ${(settledMs / 1000).toFixed(1)} s; events heard twice=${redelivered}, journeys hearing events out of order=${outOfOrder}, lost=${lost}, duplicated=${duplicated}`,
     );
     expect({ accepted, duplicates }).toEqual({ accepted: DEVELOPERS * 3, duplicates: duplicatesSent });
+    // Each process kept to ONRAMP_DATABASE_CONNECTIONS (the restarted worker, one more while it checked
+    // the migrations), besides the test's own pool of two; the loaded pools did open connections.
+    expect(peakConnections).toBeGreaterThan(4);
+    expect(peakConnections).toBeLessThanOrEqual(4 * PROCESS_CONNECTIONS + 1 + 1);
     // Both dispatchers did real work, and what they counted is what the journeys heard: one outbox row, one event in a signal.
     for (const n of deliveredBy) expect(n).toBeGreaterThan(0);
     expect(deliveredBy[0]! + deliveredBy[1]!).toBe(heardTotal);

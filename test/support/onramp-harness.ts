@@ -17,7 +17,7 @@ import { startTemporalDevServer } from '../../src/temporal/dev-server.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { assembleOnramp, type AssemblyOptions } from '../../src/assembly/assemble-onramp.ts';
 import { eventually } from './eventually.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 import { createMigratedTestDatabase } from './migrated-database.ts';
 import type { DatabaseBackend, TestDatabase } from './test-databases.ts';
 import type { SlackGateway } from '../../src/slack/slack-gateway.ts';

@@ -11,7 +11,7 @@ import { SMTPServer } from 'smtp-server';
 import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
 import { startProductionTemporal, type ProductionTemporal } from '../../src/temporal/production-server.ts';
 import { eventually } from './eventually.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 import { ADMIN_KEY, INGEST_KEY } from './onramp-harness.ts';
 import { SIGNING_SECRET } from './nudge-deps.ts';
 import { createTestDatabase, type TestDatabase } from './test-databases.ts';
@@ -19,6 +19,13 @@ import { createTestDatabase, type TestDatabase } from './test-databases.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SETPRIV = '/usr/bin/setpriv';
 const READY_TIMEOUT_MS = 90_000;
+/**
+ * Connections to PostgreSQL (100 by default, shared by three test files at a time): each Onramp
+ * process's pool (ONRAMP_DATABASE_CONNECTIONS) and each pool of Temporal's default store. Left at
+ * their defaults (10 and 20), one topology alone held 87 and CI's runs met "too many clients".
+ */
+export const PROCESS_CONNECTIONS = 4;
+const TEMPORAL_CONNECTIONS = 6;
 
 /** What a journey's Temporal history says about who ran it and what was retried. */
 export interface JourneyHistory {
@@ -97,6 +104,7 @@ export class ProductionTopology {
         postgres: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
         databasePrefix: new URL(this.database.url).pathname.slice(1),
         dir: join(this.dir, 'temporal'),
+        maxConnections: TEMPORAL_CONNECTIONS,
       });
       await this.startSmtp();
       for (let i = 0; i < (this.options.apis ?? 1); i++) {
@@ -342,6 +350,7 @@ export class ProductionTopology {
       SMTP_URL: `smtp://127.0.0.1:${this.smtpPort}`,
       ONRAMP_DATA_DIR: join(this.dir, 'data'),
       LOG_LEVEL: 'info',
+      ONRAMP_DATABASE_CONNECTIONS: String(PROCESS_CONNECTIONS),
       ...this.options.env,
       ...extra,
     };

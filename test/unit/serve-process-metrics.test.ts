@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { activityFailures } from '../../src/metrics/process-metrics.ts';
 import { serveProcessMetrics } from '../../src/metrics/serve-process-metrics.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 
 describe("a worker's own Prometheus endpoint", () => {
   it("serves this process's counters at /metrics and nothing else", async () => {

@@ -13,7 +13,7 @@ import { RuleStore } from '../../src/rules/rule-store.ts';
 import { eventually } from '../support/eventually.ts';
 import { SHIPPED_RULES, startJourneySandbox, type JourneySandbox } from '../support/journey-sandbox.ts';
 import { databaseBackends } from '../support/test-databases.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePort } from '../../src/temporal/free-port.ts';
 
 const HOUR = 3_600_000;
 const taskQueue = 'nudges-test';

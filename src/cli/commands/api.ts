@@ -11,7 +11,7 @@ export async function apiCommand(config: Config): Promise<void> {
   const { databaseUrl, temporalAddress, ingestKey } = requireProduction(config, { ingestKey: true });
   const logger = processLogger(config);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
-  const db = openDatabase(databaseUrl);
+  const db = openDatabase(databaseUrl, { max: config.ONRAMP_DATABASE_CONNECTIONS });
   const { funnel, rules, policy, alerts, templates, templatesFolderDiffers } = await ensureDocumentsInForce(db.pool, config);
   logger.info({ version: funnel.version, author: funnel.author, reason: funnel.reason }, 'funnel version running');
   logger.info({ version: rules.version, author: rules.author, reason: rules.reason }, 'rules version running');

@@ -44,7 +44,7 @@ export async function startCommand(config: Config, options: { demo?: boolean } =
     }
 
     let databaseUrl = config.DATABASE_URL;
-    let maxConnections = 10;
+    let maxConnections = config.ONRAMP_DATABASE_CONNECTIONS;
     if (!databaseUrl) {
       const postgres = await startEmbeddedPostgres({ dataDir: resolve(dataDir, 'pglite') });
       started.push(postgres);

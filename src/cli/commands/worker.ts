@@ -13,7 +13,7 @@ export async function workerCommand(config: Config): Promise<void> {
   const unreachableLinks = publicUrlWarning(config);
   if (unreachableLinks) logger.warn(unreachableLinks);
   await applyMigrations(databaseUrl, { log: (msg) => logger.info(msg) });
-  const db = openDatabase(databaseUrl);
+  const db = openDatabase(databaseUrl, { max: config.ONRAMP_DATABASE_CONNECTIONS });
   const worker = await startWorkerService({ config, db, temporalAddress, logger });
   logger.info({ temporalAddress }, 'worker running');
   const metrics = config.ONRAMP_WORKER_METRICS_PORT ? await serveProcessMetrics(config.HOST, config.ONRAMP_WORKER_METRICS_PORT, () => worker.state()) : undefined;

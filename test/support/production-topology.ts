@@ -24,8 +24,8 @@ const READY_TIMEOUT_MS = 90_000;
  * process's pool (ONRAMP_DATABASE_CONNECTIONS) and each pool of Temporal's default store. Left at
  * their defaults (10 and 20), one topology alone held 87 and CI's runs met "too many clients".
  */
-export const PROCESS_CONNECTIONS = 4;
-const TEMPORAL_CONNECTIONS = 6;
+export const PROCESS_CONNECTIONS = 3;
+const TEMPORAL_CONNECTIONS = 3;
 
 /** What a journey's Temporal history says about who ran it and what was retried. */
 export interface JourneyHistory {

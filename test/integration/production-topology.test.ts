@@ -249,7 +249,10 @@ describe.skipIf(skipReason !== undefined)('the production topology: two apis and
     const sampling = setInterval(() => {
       topology.pool
         .query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
-        .then(({ rows }) => (peakConnections = Math.max(peakConnections, rows[0]!.n)), () => undefined);
+        .then(
+          ({ rows }) => (peakConnections = Math.max(peakConnections, rows[0]!.n)),
+          () => undefined,
+        );
     }, 250);
     const startedAt = Date.now();
     let killedAt = 0;

@@ -69,6 +69,12 @@ import { AlertsStore } from '../rules/alerts-store.ts';
 
 export interface AppDeps {
   db: Database;
+  /**
+   * Where the metrics endpoints (/v1/metrics/…, /v1/developers, /v1/organizations…) and the
+   * stagnation-risk curves read: a read replica (ONRAMP_METRICS_DATABASE_URL), so that their scans
+   * leave the primary to the ingest and the journeys; default `db`. They never write.
+   */
+  metricsDb?: Database;
   temporal: Client;
   logger: Logger;
   ingestKeys: readonly string[];
@@ -112,6 +118,7 @@ export const BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp({
   db,
+  metricsDb = db,
   temporal,
   logger,
   ingestKeys,
@@ -223,10 +230,10 @@ export async function buildApp({
   const agentKeyStore = createAgentKeyStore(db.pool, keyCacheMs);
   const agents: AcceptedKeys = { keys: [...agentKeys, ...adminKeys], lookup: agentKeyStore.isLive };
   // One cache of the stagnation risk's curves for the developer lists and the agents' queue.
-  const riskModels = new RiskModels(db.pool);
+  const riskModels = new RiskModels(metricsDb.pool);
   await app.register(handoffsRoute, {
     prisma,
-    risks: async (ids, asOf) => risksOf(riskModels, db.pool, asOf, await funnel(), (await escalationPolicy.active())?.document.criteria.stalls ?? DEFAULT_STALLS, ids),
+    risks: async (ids, asOf) => risksOf(riskModels, metricsDb.pool, asOf, await funnel(), (await escalationPolicy.active())?.document.criteria.stalls ?? DEFAULT_STALLS, ids),
     pool: db.pool,
     temporal,
     funnel,
@@ -239,12 +246,12 @@ export async function buildApp({
     findAgentKey: agentKeyStore.find,
     readKeys: anyOf(ingest, agents),
   });
-  await app.register(metricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
-  await app.register(outcomeMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel, riskModels });
+  await app.register(metricsRoute, { pool: metricsDb.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(outcomeMetricsRoute, { pool: metricsDb.pool, readKeys: [...metricsKeys, ...adminKeys], funnel, riskModels });
   await app.register(changesRoute, { pool: db.pool, funnel, adminKeys, readKeys: [...metricsKeys, ...adminKeys] });
-  await app.register(usageMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
-  await app.register(experimentMetricsRoute, { pool: db.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
-  await app.register(organizationsRoute, { pool: db.pool, prisma, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(usageMetricsRoute, { pool: metricsDb.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(experimentMetricsRoute, { pool: metricsDb.pool, readKeys: [...metricsKeys, ...adminKeys], funnel });
+  await app.register(organizationsRoute, { pool: metricsDb.pool, prisma: metricsDb.prisma, readKeys: [...metricsKeys, ...adminKeys], funnel });
   await app.register(prometheusRoute, { pool: db.pool, keys: [...metricsKeys, ...adminKeys], funnel, sources: sourceStats });
   await app.register(ingestKeysRoute, { store: ingestKeyStore, adminKeys });
   await app.register(agentKeysRoute, { store: agentKeyStore, adminKeys });

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { publicUrl, rawRequestWindow, type Config } from '../config.ts';
-import type { Database } from '../db/database.ts';
+import { openDatabase, type Database } from '../db/database.ts';
 import { assembleOnramp } from '../assembly/assemble-onramp.ts';
 import { installTemporalRuntime } from '../temporal/install-runtime.ts';
 import { handoffActivityDeps, slackGateway } from './handoff-deps.ts';
@@ -32,6 +32,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
   const connection = await Connection.connect({ address: options.temporalAddress });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const gateway = slackGateway(config, options.logger);
+  const metricsDb = config.ONRAMP_METRICS_DATABASE_URL ? openDatabase(config.ONRAMP_METRICS_DATABASE_URL, { max: config.ONRAMP_DATABASE_CONNECTIONS }) : undefined;
   const onramp = await assembleOnramp({
     db: options.db,
     logger: options.logger,
@@ -41,6 +42,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     alerts: { slack: gateway, publicUrl: publicUrl(config), everyMs: config.ONRAMP_ALERTS_EVERY },
     storage: { rawRequestWindow: rawRequestWindow(config), retentionEveryMs: config.ONRAMP_RETENTION_EVERY },
     api: {
+      ...(metricsDb && { metricsDb }),
       ingestKeys: options.ingestKeys,
       adminKeys: options.adminKeys,
       agentKeys: config.ONRAMP_AGENT_KEY ? [config.ONRAMP_AGENT_KEY] : [],
@@ -65,6 +67,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     url: address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost'),
     async stop() {
       await onramp.stop();
+      await metricsDb?.close();
       await connection.close();
     },
   };

@@ -30,29 +30,31 @@ export function postgresBinDir(): string | undefined {
   return versions[0] && join(root, versions[0], 'bin');
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+/** Runs PostgreSQL's tools as the server's user (`postgres` when we are root: it refuses to run as root). */
+async function toolRunner(dir: string) {
   const bin = postgresBinDir();
   if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
-  const dir = mkdtempSync(join(tmpdir(), 'onramp-pg-'));
-  const data = join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
-  const exec = async (tool: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
-    return run(file, argv, { timeout: 60_000 });
-  };
   if (asRoot) {
     const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
     const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
     chownSync(dir, uid, gid);
   }
-  await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'onramp', '-E', 'UTF8', '--no-sync']);
+  return async (tool: string, args: string[]) => {
+    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+    return run(file, argv, { timeout: 60_000 });
+  };
+}
+
+/** Starts the server of `data` on a free port; `start` starts it again after a stop. */
+async function serve(dir: string, data: string, exec: Awaited<ReturnType<typeof toolRunner>>): Promise<PrivatePostgres & { port: number }> {
   const port = await freePort();
   const start = async () => {
     await exec('pg_ctl', [
       '-D',
       data,
       '-l',
-      join(dir, 'server.log'),
+      join(dir, `server-${port}.log`),
       '-w',
       '-t',
       '60',
@@ -63,6 +65,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   };
   await start();
   return {
+    port,
     url: `postgresql://onramp@127.0.0.1:${port}/postgres`,
     async stop(mode = 'fast') {
       await exec('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
@@ -70,7 +73,30 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     start,
     async destroy() {
       await exec('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+export async function startPrivatePostgres(): Promise<PrivatePostgres & { port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-pg-'));
+  const exec = await toolRunner(dir);
+  const data = join(dir, 'data');
+  // initdb's pg_hba.conf trusts replication connections from 127.0.0.1 too, and wal_level is `replica`.
+  await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'onramp', '-E', 'UTF8', '--no-sync']);
+  const server = await serve(dir, data, exec);
+  return { ...server, destroy: async () => (await server.destroy(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+/**
+ * A hot standby of `primary`, streaming its WAL (pg_basebackup -R): a read replica as a managed
+ * PostgreSQL offers one, which refuses every write.
+ */
+export async function startStandby(primary: { port: number }): Promise<PrivatePostgres & { port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-pg-standby-'));
+  const exec = await toolRunner(dir);
+  const data = join(dir, 'data');
+  await exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'onramp', '-D', data, '-R', '-X', 'stream', '--no-sync']);
+  const server = await serve(dir, data, exec);
+  return { ...server, destroy: async () => (await server.destroy(), rmSync(dir, { recursive: true, force: true })) };
 }

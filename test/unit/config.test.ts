@@ -29,6 +29,7 @@ const UNSET_BY_BOTH = {
   ONRAMP_RAW_REQUESTS_AFTER_FINAL_STAGE: 30 * 86_400_000,
   ONRAMP_REQUEST_DEDUP_DAYS: 7,
   ONRAMP_DATABASE_CONNECTIONS: 10,
+  ONRAMP_METRICS_DATABASE_URL: undefined,
   ONRAMP_RETENTION_EVERY: 3_600_000,
   ONRAMP_FUNNEL_FILE: 'config/funnel.yaml',
   ONRAMP_SEGMENT_MAPPING: 'config/segment.yaml',
@@ -141,6 +142,9 @@ describe('loadConfig', () => {
     ['PORT', '3.5'],
     ['DATABASE_URL', 'mysql://localhost/onramp'],
     ['DATABASE_URL', 'not a url'],
+    ['ONRAMP_METRICS_DATABASE_URL', 'mysql://replica/onramp'],
+    ['ONRAMP_METRICS_DATABASE_URL', 'postgresql://replica/onramp'], // without DATABASE_URL, of which it is a replica
+    ['ONRAMP_DATABASE_CONNECTIONS', '0'],
     ['TEMPORAL_ADDRESS', 'localhost'],
     ['TEMPORAL_ADDRESS', 'http://localhost:7233'],
     ['ONRAMP_INGEST_KEY', 'k'.repeat(15)],

@@ -26,8 +26,8 @@ export interface OutboxDispatcherOptions {
  * one backing off. Without that, a developer's later signal claimed here could reach the journey
  * before earlier ones another API process is still delivering, and the journey, which advances
  * its stage in the order it hears proofs, would record the earlier stages as late instead of as
- * transitions. The rows stay pending until the older ones are delivered (deleted). `held` scans
- * the outbox (no index on developer_id): small but for a backlog (~0.1 s a round at 100k rows).
+ * transitions. The rows stay pending until the older ones are delivered (deleted). `held` looks
+ * each candidate's developer up in the (developer_id, id) index, not a scan of a backlog.
  */
 const CLAIM = `
 WITH candidates AS MATERIALIZED (

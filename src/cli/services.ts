@@ -110,12 +110,17 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   };
 }
 
-/** Runs `stop` once on SIGINT/SIGTERM; a second signal exits at once. */
+/** Runs `stop` once on SIGINT/SIGTERM; a second signal, a second or more after the first, exits at once. */
 export function onShutdownSignal(stop: () => Promise<void>): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(130);
-    stopping = true;
+    if (stoppingSince !== undefined) {
+      // The same stop delivered twice (a supervisor signalling the process group, and bin/onramp.mjs
+      // relaying it too) is one; a signal a second or more later is an impatient second Ctrl-C.
+      if (Date.now() - stoppingSince < 1_000) return;
+      process.exit(130);
+    }
+    stoppingSince = Date.now();
     process.stderr.write(`\n${signal}: shutting down…\n`);
     stop().then(
       () => process.exit(0),

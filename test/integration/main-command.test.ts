@@ -65,9 +65,13 @@ interface Cli {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `node --import tsx src/cli/main.ts …`: node itself is the child, so SIGTERM reaches it directly. */
-function runCli(args: string[], env: Record<string, string>): Cli {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+/**
+ * `node --import tsx src/cli/main.ts …`: node itself is the child, so SIGTERM reaches it directly.
+ * `viaBin`: the package's `onramp` executable (bin/onramp.mjs), which runs the sources in a child
+ * of its own, as `npx onramp` does: a signal reaches the wrapper only, which must relay it.
+ */
+function runCli(args: string[], env: Record<string, string>, { viaBin = false } = {}): Cli {
+  const child = spawn(process.execPath, [...(viaBin ? ['bin/onramp.mjs'] : ['--import', 'tsx', 'src/cli/main.ts']), ...args], {
     cwd: repoRoot,
     env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,8 +128,8 @@ interface Running {
 }
 
 /** Starts `onramp start` and waits for its banner (the last thing it prints, once all is up). */
-async function start(dataDir: string, ports: Ports): Promise<Running> {
-  const cli = runCli(['start'], startEnv(dataDir, ports));
+async function start(dataDir: string, ports: Ports, options: { viaBin?: boolean } = {}): Promise<Running> {
+  const cli = runCli(['start'], startEnv(dataDir, ports), options);
   const exited = () => cli.child.exitCode !== null || cli.child.signalCode !== null;
   const banner = () => /^\s*Ingest key\s+\S+/m.test(cli.stdout());
   // First start: PGlite creation + workflow bundling, on 2 busy cores.
@@ -142,8 +146,8 @@ async function start(dataDir: string, ports: Ports): Promise<Running> {
   expect(out).not.toContain(readFileSync(join(dataDir, 'admin-key'), 'utf8').trim());
   expect(apiUrl, out).toBeDefined();
   expect(uiUrl, out).toBeDefined();
-  const devServers = processesMentioning(dataDir).filter((p) => p.ppid === cli.child.pid && p.cmdline.includes('start-dev'));
-  expect(devServers, 'one dev server, a child of onramp start').toHaveLength(1);
+  const devServers = processesMentioning(dataDir).filter((p) => descendsFrom(p, cli.child.pid!) && p.cmdline.includes('start-dev'));
+  expect(devServers, 'one dev server, started by onramp start').toHaveLength(1);
   return { cli, apiUrl: apiUrl!, uiUrl: uiUrl!, ingestKey, devServerPid: devServers[0]!.pid };
 }
 
@@ -187,6 +191,12 @@ function readProcess(pid: number): ProcessInfo | undefined {
 function isRunning(pid: number): boolean {
   const info = readProcess(pid);
   return info !== undefined && info.state !== 'Z';
+}
+
+/** Whether `info`'s process was started by `ancestor`, directly or through its children. */
+function descendsFrom(info: ProcessInfo, ancestor: number): boolean {
+  for (let pid = info.ppid; pid > 1; pid = readProcess(pid)?.ppid ?? 0) if (pid === ancestor) return true;
+  return false;
 }
 
 /** Live processes whose command line names `path`: the dev server passes its SQLite file there. */
@@ -341,12 +351,13 @@ describe('onramp start (the main command)', () => {
     expect(stdout).toMatch(/stage: Account created   /);
   }, 90_000);
 
-  it('stops cleanly on SIGTERM (exit 0, no dev server left behind), starts again on the same data dir with the same key, and the journey carries on', async () => {
+  it('stops cleanly on SIGTERM (exit 0, no dev server left behind), starts again (through the onramp executable) on the same data dir with the same key, the journey carries on, and a SIGTERM to the executable stops it as cleanly', async () => {
     const journeyBeforeRestart = await signedUpJourney();
     await stopWithSigterm(first, dataDir, ports);
     // Stopped: no record of a running instance left for the CLI to find.
     expect(existsSync(join(dataDir, 'onramp.json'))).toBe(false);
-    const second = await start(dataDir, ports);
+    // The second time through the `onramp` executable, whose SIGTERM must stop what it started.
+    const second = await start(dataDir, ports, { viaBin: true });
     try {
       expect(second.ingestKey).toBe(first.ingestKey);
       await waitForHealthy(second.apiUrl);

@@ -5,14 +5,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const at = (path) => fileURLToPath(new URL(path, import.meta.url));
-const tsx = at('../node_modules/tsx/dist/cli.mjs');
+const tsx = at('../node_modules/tsx/dist/loader.mjs');
 const compiled = at('../dist/onramp.js');
 
 if (existsSync(tsx)) {
-  const child = spawn(process.execPath, [tsx, at('../src/cli/main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Node with tsx's loader, not the tsx CLI: the CLI's own signal relay gives up on a child that
+  // does not answer within 30 ms (a busy machine) and exits by the signal, mid-shutdown.
+  const child = spawn(process.execPath, ['--import', pathToFileURL(tsx).href, at('../src/cli/main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
   // A supervisor (systemd, a container runtime, `kill`) signals this process only: pass the signal
   // on, so that `onramp start` stops its servers instead of being orphaned with them.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));

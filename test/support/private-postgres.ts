@@ -46,7 +46,7 @@ async function toolRunner(dir: string) {
   };
 }
 
-/** Starts the server of `data` on a free port; `start` starts it again after a stop. */
+/** Starts the server of `data` (in `dir`) on a free port; `start` starts it again after a stop, `destroy` removes `dir`. */
 async function serve(dir: string, data: string, exec: Awaited<ReturnType<typeof toolRunner>>): Promise<PrivatePostgres & { port: number }> {
   const port = await freePort();
   const start = async () => {
@@ -73,7 +73,7 @@ async function serve(dir: string, data: string, exec: Awaited<ReturnType<typeof 
     start,
     async destroy() {
       await exec('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
-      rmSync(data, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -84,8 +84,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres & { port: 
   const data = join(dir, 'data');
   // initdb's pg_hba.conf trusts replication connections from 127.0.0.1 too, and wal_level is `replica`.
   await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'onramp', '-E', 'UTF8', '--no-sync']);
-  const server = await serve(dir, data, exec);
-  return { ...server, destroy: async () => (await server.destroy(), rmSync(dir, { recursive: true, force: true })) };
+  return serve(dir, data, exec);
 }
 
 /**
@@ -97,6 +96,5 @@ export async function startStandby(primary: { port: number }): Promise<PrivatePo
   const exec = await toolRunner(dir);
   const data = join(dir, 'data');
   await exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'onramp', '-D', data, '-R', '-X', 'stream', '--no-sync']);
-  const server = await serve(dir, data, exec);
-  return { ...server, destroy: async () => (await server.destroy(), rmSync(dir, { recursive: true, force: true })) };
+  return serve(dir, data, exec);
 }

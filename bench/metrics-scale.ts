@@ -1,6 +1,6 @@
 /**
  * `npm run bench:metrics`: every metrics endpoint against 100,000 seeded developers (METRICS_DEVELOPERS
- * to change it) on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL; PGlite otherwise), each timed
+ * to change it) and 50 api.request events a developer (METRICS_REQUESTS in all), on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL; PGlite otherwise), each timed
  * through the HTTP app in-process: five requests, the median and the slowest. Target: < 1 s each.
  */
 import { performance } from 'node:perf_hooks';
@@ -17,6 +17,7 @@ import { seedDevelopers } from './seed-developers.ts';
 import { benchDatabase, runMain } from './bench-support.ts';
 
 const DEVELOPERS = Number(process.env.METRICS_DEVELOPERS ?? 100_000);
+const REQUESTS = Number(process.env.METRICS_REQUESTS ?? DEVELOPERS * 50);
 const KEY = 'bench-metrics-key-0123456789';
 const ENDPOINTS = [
   '/v1/metrics/conversion',
@@ -70,11 +71,17 @@ async function main() {
   });
   try {
     const seeding = performance.now();
-    await seedDevelopers(db.pool, DEVELOPERS);
+    await seedDevelopers(db.pool, DEVELOPERS, REQUESTS);
     const counts = (
-      await db.pool.query<{ stages: number; requests: number }>(`SELECT (SELECT count(*) FROM journey_stages)::int AS stages, (SELECT count(*) FROM events)::int AS requests`)
+      await db.pool.query<{ stages: number; raw: number; rolled: number; events: number }>(
+        `SELECT (SELECT count(*) FROM journey_stages)::int AS stages, (SELECT count(*) FROM events WHERE type = 'api.request')::int AS raw,
+                (SELECT coalesce(sum(requests), 0) FROM request_rollups)::int AS rolled, (SELECT count(*) FROM events)::int AS events`,
+      )
     ).rows[0]!;
-    process.stdout.write(`seeded ${DEVELOPERS} developers (${counts.stages} stage rows, ${counts.requests} events) in ${((performance.now() - seeding) / 1000).toFixed(1)} s\n\n`);
+    const n = (x: number) => x.toLocaleString('en');
+    process.stdout.write(
+      `seeded ${n(DEVELOPERS)} developers (${n(counts.stages)} stage rows; ${n(counts.raw + counts.rolled)} api.request events: ${n(counts.raw)} raw, ${n(counts.rolled)} in rollups; ${n(counts.events)} events stored) in ${((performance.now() - seeding) / 1000).toFixed(1)} s\n\n`,
+    );
     process.stdout.write(`| endpoint (${DEVELOPERS.toLocaleString('en')} developers, ${backend}) | median | slowest | target |\n|---|---|---|---|\n`);
     for (const url of ENDPOINTS) {
       const times: number[] = [];

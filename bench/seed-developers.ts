@@ -5,14 +5,18 @@ import type pg from 'pg';
  * signup spread over the last 120 days, stages reached with drop-off like the funnel reference model's (docs/concepts/funnel.md) at plausible
  * delays, first-session API requests (SDK or raw, some 401/400/429), nudge decisions (sent, holdout)
  * and handoff cases for some. A third belong to organisations, one for every 50 developers
- * (about 17 members each). Deterministic (hash of the developer number), set-based SQL: 100,000
+ * (about 17 members each). `requests` api.request events in all (default: none past the first
+ * sessions): the rest of them come from the developers in active integration, from reaching it
+ * until now, stored as Onramp stores them (docs/concepts/storage.md): raw while the developer is
+ * within the raw-request window (90 days after signup, or 30 after production), counted into the
+ * daily rollups after it. Deterministic (hash of the developer number), set-based SQL: 100,000
  * developers take well under a minute. For measuring the metrics endpoints at scale, not a test.
  */
-export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void> {
+export async function seedDevelopers(pool: pg.Pool, count: number, requests = 0): Promise<void> {
   const q = (text: string) => pool.query(text, text.includes('$1') ? [count] : []);
   // seed_u(g, k): a stable pseudo-random number in [0, 1) for developer g and purpose k (dropped at the end).
   await q(`CREATE OR REPLACE FUNCTION seed_u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE AS
-    $$ SELECT ((hashint8(g::int8 * 1000 + k) & 2147483647)::float8 / 2147483648) $$`);
+    $$ SELECT ((hashint8(g::int8 * 100000 + k) & 2147483647)::float8 / 2147483648) $$`);
   await q(`INSERT INTO developers (id, email, account_type, org_id, acquisition_channel, timezone, signed_up_at, signup_event_id)
     SELECT 'seed_' || g, 'seed' || g || '@example.com',
       CASE WHEN seed_u(g, 1) < 0.35 THEN 'organization' ELSE 'individual' END,
@@ -51,11 +55,39 @@ export async function seedDevelopers(pool: pg.Pool, count: number): Promise<void
       CASE WHEN seed_u(g, 30 + n) < 0.06 THEN 401 WHEN seed_u(g, 30 + n) < 0.10 THEN 400 WHEN seed_u(g, 30 + n) < 0.12 THEN 429 WHEN seed_u(g, 30 + n) < 0.13 THEN 500 ELSE 200 END,
       'test', seed_u(g, 40) < 0.6, '{}'::jsonb
     FROM generate_series(1, $1) g JOIN journey_stages s ON s.developer_id = 'seed_' || g AND s.stage = 'first_api_call', generate_series(0, 5) n`);
+  // The active integrations' traffic past the first sessions: each active developer gets a share
+  // (0.2–1.8× the mean) spread evenly from reaching the stage until now, on their endpoints.
+  const traffic = (text: string) => pool.query(text, [requests]);
+  await traffic(`CREATE UNLOGGED TABLE seed_traffic AS
+    SELECT t.*, floor(greatest($1::bigint - fs.n, 0)::float8 / count(*) OVER () * (0.2 + 1.6 * seed_u(t.g, 70)))::int AS n
+    FROM (SELECT substr(a.developer_id, 6)::int AS g, a.developer_id, a.reached_at AS active_at,
+            least(d.signed_up_at + interval '90 days', p.reached_at + interval '30 days') AS raw_until,
+            1 + floor(seed_u(substr(a.developer_id, 6)::int, 19) * 4)::int AS endpoints, seed_u(substr(a.developer_id, 6)::int, 40) < 0.6 AS sdk
+          FROM journey_stages a JOIN developers d ON d.id = a.developer_id
+          LEFT JOIN journey_stages p ON p.developer_id = a.developer_id AND p.stage = 'production_deployment'
+          WHERE a.stage = 'active_integration' AND a.developer_id LIKE 'seed\\_%') t,
+         (SELECT count(*) AS n FROM events WHERE type = 'api.request') fs`);
+  const requestsOf = `SELECT g, developer_id, k, at, raw_until, sdk, '/v1/resource' || floor(seed_u(g, 2000 + k) * endpoints)::int AS endpoint,
+      CASE WHEN seed_u(g, 3000 + k) < 0.02 THEN 401 WHEN seed_u(g, 3000 + k) < 0.04 THEN 400 WHEN seed_u(g, 3000 + k) < 0.05 THEN 429 WHEN seed_u(g, 3000 + k) < 0.052 THEN 500 ELSE 200 END AS status
+    FROM (SELECT t.*, k, t.active_at + (now() - t.active_at) * seed_u(t.g, 1000 + k) AS at FROM seed_traffic t, generate_series(1, t.n) k) r`;
+  await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk, properties, kept)
+    SELECT 'seed_t_' || g || '_' || k, 'api.request', developer_id, at, endpoint, status, 'test', sdk, '{}'::jsonb, false
+    FROM (${requestsOf}) r WHERE raw_until IS NULL OR at < raw_until`);
+  await q(`INSERT INTO request_rollups (developer_id, day, endpoint, status_class, sdk, requests, first_at, last_at)
+    SELECT developer_id, (at AT TIME ZONE 'UTC')::date, endpoint, status / 100, sdk, count(*), min(at), max(at)
+    FROM (${requestsOf}) r WHERE at >= raw_until GROUP BY 1, 2, 3, 4, 5`);
+  await q(`DROP TABLE seed_traffic`);
+  // Each developer's per-endpoint totals: their raw requests and their rollups.
   await q(`INSERT INTO developer_endpoints (developer_id, endpoint, requests, ok_requests, status_400, status_401, status_429, status_4xx, status_5xx, sdk_requests, first_at, first_ok_at, last_at)
-    SELECT developer_id, endpoint, count(*), count(*) FILTER (WHERE status < 300), count(*) FILTER (WHERE status = 400), count(*) FILTER (WHERE status = 401),
-      count(*) FILTER (WHERE status = 429), count(*) FILTER (WHERE status BETWEEN 400 AND 499), count(*) FILTER (WHERE status >= 500), count(*) FILTER (WHERE sdk),
-      min(occurred_at), min(occurred_at) FILTER (WHERE status < 300), max(occurred_at)
-    FROM events WHERE id LIKE 'seed\\_req\\_%' GROUP BY developer_id, endpoint`);
+    SELECT developer_id, endpoint, sum(n), coalesce(sum(n) FILTER (WHERE status < 300), 0), coalesce(sum(n) FILTER (WHERE status = 400), 0), coalesce(sum(n) FILTER (WHERE status = 401), 0),
+      coalesce(sum(n) FILTER (WHERE status = 429), 0), coalesce(sum(n) FILTER (WHERE status BETWEEN 400 AND 499), 0), coalesce(sum(n) FILTER (WHERE status >= 500), 0),
+      coalesce(sum(n) FILTER (WHERE sdk), 0), min(first_at), min(first_at) FILTER (WHERE status < 300), max(last_at)
+    FROM (SELECT developer_id, endpoint, status, sdk, count(*) AS n, min(occurred_at) AS first_at, max(occurred_at) AS last_at
+            FROM events WHERE type = 'api.request' AND developer_id LIKE 'seed\\_%' GROUP BY 1, 2, 3, 4
+          UNION ALL
+          -- A rollup keeps the status class: its requests count as that class's first status (200, 400, 500).
+          SELECT developer_id, endpoint, status_class * 100, sdk, requests, first_at, last_at FROM request_rollups WHERE developer_id LIKE 'seed\\_%') x
+    GROUP BY developer_id, endpoint`);
   // A nudge for a third of those who got a key and stopped there a day; a tenth of them held out.
   await q(`INSERT INTO nudge_decisions (developer_id, decision_key, nudge_key, rule_id, rule_version, outcome, reason, template, segment, inputs, decided_at)
     SELECT developer_id, developer_id || '/seed1', 'first-call-help#1', 'first-call-help', 1,

@@ -45,7 +45,7 @@ export async function gatherCaseContext(pool: pg.Pool, developerId: string, opti
       [developerId],
     ),
     pool.query<{ type: string; occurred_at: Date }>(
-      `SELECT type, occurred_at FROM events WHERE developer_id = $1
+      `SELECT type, occurred_at FROM events WHERE kept AND developer_id = $1
        AND type IN ('email.opened', 'email.clicked', 'email.bounced', 'email.complained', 'support.ticket_created', 'quickstart.completed', 'webhook.registered', 'consent.updated')
        AND properties->'machine' IS DISTINCT FROM 'true'::jsonb
        ORDER BY occurred_at DESC LIMIT 50`,

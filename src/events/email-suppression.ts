@@ -19,10 +19,11 @@ interface Queryable {
 }
 
 export async function readEmailSuppression(db: Queryable, developerId: string): Promise<EmailSuppression | null> {
-  // `endpoint IS NULL`: the (developer_id, endpoint, occurred_at) index then skips the developer's API requests.
+  // `kept` and `endpoint IS NULL`: only the kept partition holds other events than API requests, and its
+  // (developer_id, endpoint, occurred_at) index then skips the developer's first-session requests.
   const { rows } = await db.query<{ id: string; type: string; occurred_at: Date; provider: string | null }>(
     `SELECT id, type, occurred_at, properties->>'provider' AS provider FROM events
-     WHERE developer_id = $1 AND endpoint IS NULL AND (type = 'email.complained' OR (type = 'email.bounced' AND properties->>'bounceType' = 'hard'))
+     WHERE kept AND developer_id = $1 AND endpoint IS NULL AND (type = 'email.complained' OR (type = 'email.bounced' AND properties->>'bounceType' = 'hard'))
      ORDER BY occurred_at, id LIMIT 1`,
     [developerId],
   );

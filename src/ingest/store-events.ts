@@ -1,6 +1,6 @@
 import type { Sql } from '../db/sql.ts';
 import { BUILT_IN_EVENT_TYPES, type IngestEvent } from '../events/event-schemas.ts';
-import { ARRIVAL_DAY_SQL, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
+import { ARRIVAL_DAY_SQL, FIRST_SESSION_SQL, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
 import type { DevelopersEvent } from './funnel-evidence.ts';
 import { addToEndpointTotals, addToRequestRollups, type AttributedRequest } from './request-aggregates.ts';
 
@@ -104,7 +104,8 @@ const KEYED = `type IN ('api.request', 'api_key.created') OR type NOT IN (${BUIL
 const STORE_EVENTS = `
   WITH deleted AS (SELECT developer_id FROM developer_deletions WHERE developer_id = ANY($3::text[])),
   batch AS (
-    SELECT u.id, u.type, u.developer_id, u.occurred_at, u.sdk, p.properties, u.type = 'api.request' AS request
+    SELECT u.id, u.type, u.developer_id, u.occurred_at, u.sdk, p.properties, u.type = 'api.request' AS request,
+      min(u.occurred_at) FILTER (WHERE u.type = 'api.request') OVER (PARTITION BY u.developer_id) AS batch_first
     FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[])
       WITH ORDINALITY AS u(id, type, developer_id, occurred_at, sdk, n)
     JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(properties, n) USING (n)
@@ -119,8 +120,12 @@ const STORE_EVENTS = `
     RETURNING id),
   -- The developer's window, looked up per request by its key: a join here was planned as a scan
   -- of developers per row (the planner cannot tell how many rows unnest gives).
+  -- A request within 24 h of the developer's first one known (stored or in this batch) is kept: the
+  -- first session's rows stay out of the months of traffic (docs/concepts/storage.md).
   fresh AS (
-    SELECT b.*, coalesce(b.request AND b.occurred_at > (SELECT ${rawUntilSql('d', '$7', '$8', '$9::text')} FROM developers d WHERE d.id = b.developer_id), false) AS past
+    SELECT b.*, coalesce(b.request AND b.occurred_at > (SELECT ${rawUntilSql('d', '$7', '$8', '$9::text')} FROM developers d WHERE d.id = b.developer_id), false) AS past,
+      coalesce(b.request AND b.developer_id IS NOT NULL
+        AND b.occurred_at <= least(b.batch_first, (SELECT min(de.first_at) FROM developer_endpoints de WHERE de.developer_id = b.developer_id)) + ${FIRST_SESSION_SQL}, false) AS first_session
     FROM batch b
     WHERE NOT b.request OR b.id IN (SELECT id FROM new_requests)),
   -- Any other event is new when it is not stored (events_kept's unique id).
@@ -131,7 +136,7 @@ const STORE_EVENTS = `
       occurred_at,
       CASE WHEN request THEN properties->>'endpoint' END,
       CASE WHEN request THEN (properties->>'status')::int END,
-      properties->>'mode', sdk, properties, NOT request
+      properties->>'mode', sdk, properties, NOT request OR first_session
     FROM fresh WHERE NOT past
     ON CONFLICT DO NOTHING
     RETURNING id, type, developer_id, api_key, endpoint, status, mode, sdk, occurred_at),
@@ -149,9 +154,15 @@ const STORE_EVENTS = `
     DELETE FROM unattributed_requests w USING api_keys k
     WHERE k.api_key IN (SELECT api_key FROM inserted WHERE type = 'api_key.created') AND w.api_key = k.api_key
     RETURNING w.event_id, w.occurred_at, k.developer_id),
-  -- By time as well as id: a windowed request is found in its month, where no index has its id.
+  -- By time as well as id: a windowed request is found in its month, where no index has its id. A
+  -- request of the developer's first session moves to the kept events, as it would have been stored.
   late AS (
-    UPDATE events e SET developer_id = a.developer_id FROM attributed a
+    UPDATE events e SET developer_id = a.developer_id,
+      kept = e.kept OR e.occurred_at <= least(
+        (SELECT min(de.first_at) FROM developer_endpoints de WHERE de.developer_id = a.developer_id),
+        (SELECT min(r.occurred_at) FROM attributed r JOIN events q ON q.id = r.event_id AND q.occurred_at = r.occurred_at AND q.type = 'api.request'
+          WHERE r.developer_id = a.developer_id)) + ${FIRST_SESSION_SQL}
+    FROM attributed a
     WHERE e.id = a.event_id AND e.occurred_at = a.occurred_at AND e.developer_id IS NULL
     RETURNING e.id, e.type, e.developer_id, e.endpoint, e.status, e.mode, e.properties->>'method' AS method, e.sdk, e.occurred_at, e.properties),
   totals AS (${addToEndpointTotals(`(

@@ -55,8 +55,12 @@ function segmentSql(opened: string, clicked: string, sends: string, threshold: s
                ELSE 'new' END`;
 }
 
-/** Opens and clicks a person made by asOf ($1): tracking pixels fetched by mail scanners (`machine`) are not theirs. */
-const PERSON_EMAIL_EVENTS = `type IN ('email.opened', 'email.clicked') AND occurred_at <= $1 AND properties->'machine' IS DISTINCT FROM 'true'::jsonb`;
+/**
+ * Opens and clicks a person made by asOf ($1): tracking pixels fetched by mail scanners (`machine`)
+ * are not theirs. `kept`: events other than api.request are all in the kept partition, so the
+ * requests' months are never read.
+ */
+const PERSON_EMAIL_EVENTS = `kept AND type IN ('email.opened', 'email.clicked') AND occurred_at <= $1 AND properties->'machine' IS DISTINCT FROM 'true'::jsonb`;
 const OPENED = `count(*) FILTER (WHERE type = 'email.opened')`;
 const CLICKED = `count(*) FILTER (WHERE type = 'email.clicked')`;
 

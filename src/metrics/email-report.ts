@@ -51,7 +51,7 @@ export async function emailReport(pool: pg.Pool, filter: DeveloperFilter, { vers
   const ranks = `$${params.length}::text[]`;
   // An engagement event names the email by its Message-ID (`properties.messageId`), as the provider or the tracking link reported it.
   const engaged = (type: string, extra = '') =>
-    `EXISTS (SELECT 1 FROM events e WHERE e.developer_id = em.developer_id AND e.type = '${type}' AND e.properties->>'messageId' = em.message_id
+    `EXISTS (SELECT 1 FROM events e WHERE e.kept AND e.developer_id = em.developer_id AND e.type = '${type}' AND e.properties->>'messageId' = em.message_id
                 AND e.occurred_at <= $1 AND NOT coalesce((e.properties->>'machine')::boolean, false) ${extra})`;
   const rows = await queryWithoutJit<Row>(
     pool,

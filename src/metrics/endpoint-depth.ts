@@ -42,8 +42,8 @@ interface Row {
 /**
  * First-session API depth (funnel metric 4, docs/concepts/funnel.md), per ISO signup week and overall: the distinct
  * endpoints a developer called successfully (2xx `api.request`) from reaching the `first_call`
- * stage to 24 h after it (both ends included, as the active-integration proof counts them), and
- * the rate of reaching the `production` stage by bucket (1, 2, 3+). Developers whose 24 h had not
+ * stage to 24 h after it (both ends included, as the active-integration proof counts them; requests
+ * counted into the rollups too), and the rate of reaching the `production` stage by bucket (1, 2, 3+). Developers whose 24 h had not
  * elapsed at asOf are `excluded`.
  */
 export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter, { version: funnelVersion, document }: FunnelVersion): Promise<DepthReport> {
@@ -63,14 +63,18 @@ export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter, { ve
               JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
               LEFT JOIN journey_stages p ON p.developer_id = devs.id AND p.stage = ${production} AND ${stageRowsSql('p', funnelVersion)}
           ),
-          called AS (
-            SELECT DISTINCT f.id, e.endpoint
+          -- An endpoint's first 2xx ever (the per-endpoint totals) within the 24 h is one of them; one
+          -- whose first 2xx came before the stage counts if it answered 2xx again in them (the raw
+          -- rows, rare). No request stream is scanned, however much traffic followed.
+          depths AS (
+            SELECT f.id, count(*)::int AS endpoints
               FROM firsts f
-              JOIN events e ON e.developer_id = f.id AND e.type = 'api.request' AND e.status BETWEEN 200 AND 299
-                           AND e.occurred_at >= f.first_at AND e.occurred_at <= f.first_at + interval '24 hours'
+              JOIN developer_endpoints de ON de.developer_id = f.id AND de.first_ok_at <= f.first_at + interval '24 hours'
              WHERE NOT f.open
-          ),
-          depths AS (SELECT id, count(*)::int AS endpoints FROM called GROUP BY id),
+               AND (de.first_ok_at >= f.first_at
+                    OR EXISTS (SELECT 1 FROM events e WHERE e.developer_id = f.id AND e.endpoint = de.endpoint AND e.type = 'api.request'
+                                 AND e.status BETWEEN 200 AND 299 AND e.occurred_at BETWEEN f.first_at AND f.first_at + interval '24 hours'))
+             GROUP BY f.id),
           counted AS (
             SELECT f.cohort, CASE WHEN f.open THEN NULL ELSE coalesce(d.endpoints, 0) END AS endpoints, f.open, f.production
               FROM firsts f LEFT JOIN depths d ON d.id = f.id

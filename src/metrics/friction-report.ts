@@ -58,11 +58,12 @@ export async function frictionReport(
           cases AS (SELECT h.developer_id, h.friction, ${key} AS key
                       FROM handoffs h JOIN devs ON devs.id = h.developer_id JOIN developers d ON d.id = h.developer_id
                      WHERE h.status = 'resolved' AND h.closed_at <= $1),
+          -- The kept requests hold every first session (docs/concepts/storage.md).
           firsts AS (SELECT e.developer_id, min(e.occurred_at) AS first_at FROM events e
-                      WHERE e.type = 'api.request' AND e.occurred_at <= $1 AND e.developer_id IN (SELECT developer_id FROM cases)
+                      WHERE e.kept AND e.type = 'api.request' AND e.occurred_at <= $1 AND e.developer_id IN (SELECT developer_id FROM cases)
                       GROUP BY e.developer_id),
           sessions AS (SELECT f.developer_id, ${ERROR_CLASSES.map((c, i) => `bool_or(e.${CLASS_SQL[c]}) AS e${i}`).join(', ')}
-                         FROM firsts f JOIN events e ON e.developer_id = f.developer_id AND e.type = 'api.request'
+                         FROM firsts f JOIN events e ON e.kept AND e.developer_id = f.developer_id AND e.type = 'api.request'
                                               AND e.occurred_at BETWEEN f.first_at AND least($1, f.first_at + interval '24 hours')
                         GROUP BY f.developer_id)
      SELECT c.key, c.friction, count(*) AS cases, ${classes}

@@ -57,7 +57,7 @@ interface Row {
  * a member sent; and the requests counted into the rollups (docs/concepts/storage.md), to the last one of a rollup by asOf.
  */
 const lastEventSql = (memberIds: string) => `SELECT max(latest.at) FROM unnest(${memberIds}) AS member(id),
-        LATERAL ((SELECT e.occurred_at AS at FROM events e WHERE e.developer_id = member.id AND e.endpoint IS NULL AND e.occurred_at <= $1 ORDER BY e.occurred_at DESC LIMIT 1)
+        LATERAL ((SELECT e.occurred_at AS at FROM events e WHERE e.kept AND e.developer_id = member.id AND e.endpoint IS NULL AND e.occurred_at <= $1 ORDER BY e.occurred_at DESC LIMIT 1)
                  UNION ALL
                  SELECT (SELECT e.occurred_at FROM events e WHERE e.developer_id = member.id AND e.endpoint = de.endpoint AND e.occurred_at <= $1 ORDER BY e.occurred_at DESC LIMIT 1)
                    FROM developer_endpoints de WHERE de.developer_id = member.id

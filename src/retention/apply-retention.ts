@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import { addToRequestRollups } from '../ingest/request-aggregates.ts';
-import type { RawRequestWindow } from './raw-request-window.ts';
+import { FIRST_SESSION_SQL, type RawRequestWindow } from './raw-request-window.ts';
 import { dayOf, dayPartition, ensureRangePartition, ID_DAYS, monthPartition, rangePartitions, REQUEST_MONTHS } from './partitions.ts';
 
 export interface RetentionOptions {
@@ -25,7 +25,6 @@ export interface RetentionReport {
 /** Months created ahead of the current one, and days of ids: a request never waits for its partition. */
 const MONTHS_AHEAD = 2;
 const DAYS_AHEAD = 3;
-const FIRST_SESSION = `interval '24 hours'`;
 
 /**
  * One round of the retention policy (docs/concepts/storage.md), idempotent and resumable: each step
@@ -141,7 +140,7 @@ const firstSessionsOf = (rows: string) => `
     FROM devs)`;
 
 /** Never null (a developer without a first-call stage has no such session), so that every row is either kept or counted. */
-const IN_FIRST_SESSION = `coalesce(r.occurred_at <= s.first_request_at + ${FIRST_SESSION}, false) OR coalesce(r.occurred_at BETWEEN s.first_call_at AND s.first_call_at + ${FIRST_SESSION}, false)`;
+const IN_FIRST_SESSION = `coalesce(r.occurred_at <= s.first_request_at + ${FIRST_SESSION_SQL}, false) OR coalesce(r.occurred_at BETWEEN s.first_call_at AND s.first_call_at + ${FIRST_SESSION_SQL}, false)`;
 
 async function keepFirstSessions(sql: Sql, rows: string, params: unknown[]): Promise<number> {
   const [result] = await sql<{ n: number }>(

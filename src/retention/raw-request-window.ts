@@ -17,6 +17,9 @@ const DAY_MS = 86_400_000;
 
 export const DEFAULT_RAW_REQUEST_WINDOW: RawRequestWindow = { afterSignupMs: 90 * DAY_MS, afterFinalStageMs: 30 * DAY_MS, dedupDays: 7 };
 
+/** A first session: the 24 hours from a developer's first request (or from reaching the first-call stage), whose requests stay raw for good. */
+export const FIRST_SESSION_SQL = `interval '24 hours'`;
+
 /** The day an event arrives on: whole days since 1970-01-01 (UTC), by the database's clock. */
 export const ARRIVAL_DAY_SQL = `floor(extract(epoch FROM statement_timestamp()) / 86400)::int`;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunnelVersion } from '../../src/funnel/funnel-in-force.ts';
 import { CUSTOM_AS_OF as AS_OF, CUSTOM_FUNNEL_DEVELOPERS, customFunnel } from '../support/custom-funnel.ts';
-import { startMetricsTestApp, type MetricsTestApp } from '../support/metrics-app.ts';
+import { startMetricsTestApp, type MetricsTestApp, RECOUNT_ENDPOINT_TOTALS } from '../support/metrics-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /** The metrics follow the funnel in force: its stage ids, order, labels and roles (fixtures: test/support/custom-funnel.ts). */
@@ -38,6 +38,7 @@ describe.each(databaseBackends())('the metrics in a custom funnel (%s)', (backen
         );
       }
     }
+    await api.db.pool.query(RECOUNT_ENDPOINT_TOTALS);
     // Nudge decisions, by the stage they acted in: p1 and p3 nudged at hello_world, p4 held out at
     // signed_up, p2 nudged at account_created (a stage this funnel does not hold).
     const decisions: [developer: string, stage: string, kind: 'sent' | 'holdout', at: string][] = [

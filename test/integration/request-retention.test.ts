@@ -98,6 +98,34 @@ describe.each(databaseBackends())('storage bounded by onboarding (%s)', (backend
     expect(await totals(ada.id)).toBe(8);
   });
 
+  it("stores a first session's requests kept at ingest, whatever order they arrive in, and the later ones by month", async () => {
+    const dora = developer(`${backend}_dora`);
+    await ingest(dora.start);
+    const kept = async () =>
+      (await query<{ id: string; kept: boolean }>(`SELECT id, kept FROM events WHERE developer_id = $1 AND type = 'api.request' ORDER BY occurred_at`, [dora.id])).map(
+        (r) => `${r.id.slice(dora.id.length + 1)}:${r.kept ? 'kept' : 'month'}`,
+      );
+    // Day 1 arrives first: it is the first request known, so its day is a first session.
+    const [day1, day3] = [dora.request(1, 0), dora.request(3, 0)];
+    await ingest([day1, day3]);
+    expect(await kept()).toEqual(['r0:kept', 'r1:month']);
+    // The true first request arrives late: its 24 hours are kept; day 3 stays in its month.
+    const [first, sameSession] = [dora.request(0, 5, 401), dora.request(0, 23)];
+    await ingest([first, sameSession]);
+    expect(await kept()).toEqual(['r2:kept', 'r3:kept', 'r0:kept', 'r1:month']);
+
+    // A request made with a key whose creation has not arrived waits unattributed, by month; the
+    // creation attributes it, and a first-session one moves to the kept events.
+    const erin = developer(`${backend}_erin`);
+    await ingest([erin.start[0]!, erin.request(0, 3), erin.request(4, 0)]);
+    expect(await query(`SELECT kept FROM events WHERE id LIKE $1 ORDER BY occurred_at`, [`${erin.id}-r%`])).toEqual([{ kept: false }, { kept: false }]);
+    await ingest([erin.start[1]!]);
+    expect(await query(`SELECT developer_id, kept FROM events WHERE id LIKE $1 ORDER BY occurred_at`, [`${erin.id}-r%`])).toEqual([
+      { developer_id: erin.id, kept: true },
+      { developer_id: erin.id, kept: false },
+    ]);
+  });
+
   it('rolls up and drops the months every window has passed, keeping first sessions raw, idempotently', async () => {
     const asOf = new Date(now.getTime() + DAY);
     const errorsBefore = await firstSessionErrors(db.pool, { asOf });

@@ -65,15 +65,15 @@ export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter, { ve
           ),
           -- An endpoint's first 2xx ever (the per-endpoint totals) within the 24 h is one of them; one
           -- whose first 2xx came before the stage counts if it answered 2xx again in them (the raw
-          -- rows, rare). No request stream is scanned, however much traffic followed.
+          -- rows, rare). No request stream is scanned, however much traffic followed. The raw check
+          -- sits in the count, not the join, so that its cost does not make the join a nested loop.
           depths AS (
-            SELECT f.id, count(*)::int AS endpoints
+            SELECT f.id, count(*) FILTER (WHERE de.first_ok_at >= f.first_at
+                                 OR EXISTS (SELECT 1 FROM events e WHERE e.developer_id = f.id AND e.endpoint = de.endpoint AND e.type = 'api.request'
+                                              AND e.status BETWEEN 200 AND 299 AND e.occurred_at BETWEEN f.first_at AND f.first_at + interval '24 hours'))::int AS endpoints
               FROM firsts f
               JOIN developer_endpoints de ON de.developer_id = f.id AND de.first_ok_at <= f.first_at + interval '24 hours'
              WHERE NOT f.open
-               AND (de.first_ok_at >= f.first_at
-                    OR EXISTS (SELECT 1 FROM events e WHERE e.developer_id = f.id AND e.endpoint = de.endpoint AND e.type = 'api.request'
-                                 AND e.status BETWEEN 200 AND 299 AND e.occurred_at BETWEEN f.first_at AND f.first_at + interval '24 hours'))
              GROUP BY f.id),
           counted AS (
             SELECT f.cohort, CASE WHEN f.open THEN NULL ELSE coalesce(d.endpoints, 0) END AS endpoints, f.open, f.production

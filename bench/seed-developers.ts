@@ -14,9 +14,12 @@ import type pg from 'pg';
  */
 export async function seedDevelopers(pool: pg.Pool, count: number, requests = 0): Promise<void> {
   const q = (text: string) => pool.query(text, text.includes('$1') ? [count] : []);
-  // seed_u(g, k): a stable pseudo-random number in [0, 1) for developer g and purpose k (dropped at the end).
+  // seed_u(g, k): a stable pseudo-random number in [0, 1) for developer g and purpose k (< 1000; dropped at the end).
   await q(`CREATE OR REPLACE FUNCTION seed_u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE AS
-    $$ SELECT ((hashint8(g::int8 * 100000 + k) & 2147483647)::float8 / 2147483648) $$`);
+    $$ SELECT ((hashint8(g::int8 * 1000 + k) & 2147483647)::float8 / 2147483648) $$`);
+  // seed_r(g, k): the same for developer g's k-th request (negative keys: apart from seed_u's, however many requests).
+  await q(`CREATE OR REPLACE FUNCTION seed_r(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE AS
+    $$ SELECT ((hashint8(-(g::int8 * 1000000 + k)) & 2147483647)::float8 / 2147483648) $$`);
   await q(`INSERT INTO developers (id, email, account_type, org_id, acquisition_channel, timezone, signed_up_at, signup_event_id)
     SELECT 'seed_' || g, 'seed' || g || '@example.com',
       CASE WHEN seed_u(g, 1) < 0.35 THEN 'organization' ELSE 'individual' END,
@@ -67,9 +70,9 @@ export async function seedDevelopers(pool: pg.Pool, count: number, requests = 0)
           LEFT JOIN journey_stages p ON p.developer_id = a.developer_id AND p.stage = 'production_deployment'
           WHERE a.stage = 'active_integration' AND a.developer_id LIKE 'seed\\_%') t,
          (SELECT count(*) AS n FROM events WHERE type = 'api.request') fs`);
-  const requestsOf = `SELECT g, developer_id, k, at, raw_until, sdk, '/v1/resource' || floor(seed_u(g, 2000 + k) * endpoints)::int AS endpoint,
-      CASE WHEN seed_u(g, 3000 + k) < 0.02 THEN 401 WHEN seed_u(g, 3000 + k) < 0.04 THEN 400 WHEN seed_u(g, 3000 + k) < 0.05 THEN 429 WHEN seed_u(g, 3000 + k) < 0.052 THEN 500 ELSE 200 END AS status
-    FROM (SELECT t.*, k, t.active_at + (now() - t.active_at) * seed_u(t.g, 1000 + k) AS at FROM seed_traffic t, generate_series(1, t.n) k) r`;
+  const requestsOf = `SELECT g, developer_id, k, at, raw_until, sdk, '/v1/resource' || floor(seed_r(g, 200000 + k) * endpoints)::int AS endpoint,
+      CASE WHEN seed_r(g, 400000 + k) < 0.02 THEN 401 WHEN seed_r(g, 400000 + k) < 0.04 THEN 400 WHEN seed_r(g, 400000 + k) < 0.05 THEN 429 WHEN seed_r(g, 400000 + k) < 0.052 THEN 500 ELSE 200 END AS status
+    FROM (SELECT t.*, k, t.active_at + (now() - t.active_at) * seed_r(t.g, k) AS at FROM seed_traffic t, generate_series(1, t.n) k) r`;
   await q(`INSERT INTO events (id, type, developer_id, occurred_at, endpoint, status, mode, sdk, properties, kept)
     SELECT 'seed_t_' || g || '_' || k, 'api.request', developer_id, at, endpoint, status, 'test', sdk, '{}'::jsonb, false
     FROM (${requestsOf}) r WHERE raw_until IS NULL OR at < raw_until`);
@@ -137,6 +140,6 @@ export async function seedDevelopers(pool: pg.Pool, count: number, requests = 0)
     SELECT id || '/1', id, developer_id, 'escalated', opened_at, '{}'::jsonb,
       jsonb_build_object('stage', (SELECT js.stage FROM journey_stages js WHERE js.developer_id = h.developer_id AND js.reached_at <= h.opened_at ORDER BY js.reached_at DESC LIMIT 1))
     FROM handoffs h WHERE developer_id LIKE 'seed\\_%'`);
-  await pool.query('DROP FUNCTION seed_u(int, int)');
+  await pool.query('DROP FUNCTION seed_u(int, int), seed_r(int, int)');
   await pool.query('ANALYZE');
 }

@@ -29,6 +29,12 @@ export interface OutboxDispatcherOptions {
 
 /** How long a dispatcher that found the task queue full waits before it asks again. */
 const FULL_BACKOFF_MS = 500;
+/**
+ * Journeys signalled in one round from which the next round asks the task queue first. Live
+ * traffic delivers a few at a time and never asks (no round trip added to an event's way to its
+ * journey); a backlog delivers hundreds a round and asks every round.
+ */
+const ASK_AFTER_JOURNEYS = 50;
 
 /**
  * Claims up to $1 pending rows for $2 seconds, skipping those of a developer after its first row
@@ -74,6 +80,7 @@ interface ClaimedSignal {
  * backlog start). So a round claims nothing while the task queue holds `maxTaskBacklog` workflow
  * tasks or more (the server's approximate count): the outbox, not Temporal, holds the backlog, and
  * journeys start as fast as the workers run them. When the server cannot say, the round goes on.
+ * It asks only after a round that signalled ASK_AFTER_JOURNEYS journeys or more (or while full).
  */
 export class OutboxDispatcher {
   private readonly loop: PollingLoop;
@@ -82,6 +89,8 @@ export class OutboxDispatcher {
   private readonly leaseSeconds: number;
   private readonly maxTaskBacklog: number;
   private fullUntil = 0;
+  /** Whether the next round asks the task queue first: the first round, after a large round, or while it was full. */
+  private askFirst = true;
   /** Rounds that claimed nothing because the task queue was full. */
   pausedRounds = 0;
 
@@ -113,7 +122,7 @@ export class OutboxDispatcher {
   /** One round: returns how many signals were delivered. */
   async deliverOnce(): Promise<number> {
     const { prisma } = this.options;
-    if (await this.taskQueueFull()) return 0;
+    if (this.askFirst && (await this.taskQueueFull())) return 0;
     const claimed = await prisma.$queryRawUnsafe<ClaimedSignal[]>(CLAIM, this.batchSize, this.leaseSeconds);
     if (claimed.length === 0) return 0;
     // RETURNING has no order: restore arrival order, so each journey hears its events as sent.
@@ -124,6 +133,7 @@ export class OutboxDispatcher {
       rows.push(row);
       byDeveloper.set(row.developer_id, rows);
     }
+    this.askFirst = byDeveloper.size >= ASK_AFTER_JOURNEYS;
     const delivered: bigint[] = [];
     const failed: { rows: ClaimedSignal[]; error: string }[] = [];
     await forEachConcurrently([...byDeveloper.entries()], this.concurrency, async ([developerId, rows]) => {
@@ -172,6 +182,7 @@ export class OutboxDispatcher {
       return false; // Temporal unreachable: the round finds out and backs its rows off
     }
     if (backlog === undefined || backlog < this.maxTaskBacklog) return false;
+    this.askFirst = true;
     this.fullUntil = Date.now() + FULL_BACKOFF_MS;
     this.pausedRounds++;
     return true;

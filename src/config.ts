@@ -134,6 +134,10 @@ const variables = z.object({
   /** `json` (one object a line) or `pretty` (for a person); unset, pretty when stdout is a terminal, else JSON. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   ONRAMP_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  // Workflow tasks waiting in the journeys' task queue at which the dispatcher claims no more
+  // outbox rows until the workers catch up (0: no limit): a backlog stays in the outbox, and the
+  // Temporal server's time goes to running journeys rather than to starting ever more of them.
+  ONRAMP_DISPATCH_MAX_BACKLOG: z.coerce.number().int().min(0).max(1_000_000).default(200),
   /** Private or loopback addresses and CIDRs a webhook receiver may have (comma-separated); every other non-public address is refused (SSRF). */
   ONRAMP_WEBHOOK_ALLOWED_ADDRESSES: z
     .string()

@@ -37,7 +37,7 @@ export async function startApiService(options: ApiServiceOptions): Promise<Stopp
     db: options.db,
     logger: options.logger,
     temporal,
-    dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY },
+    dispatcher: { concurrency: config.ONRAMP_DISPATCH_CONCURRENCY, maxTaskBacklog: config.ONRAMP_DISPATCH_MAX_BACKLOG },
     webhooks: { allowedAddresses: config.ONRAMP_WEBHOOK_ALLOWED_ADDRESSES, retryForMs: config.ONRAMP_WEBHOOK_RETRY_FOR, logRetentionMs: config.ONRAMP_WEBHOOK_LOG_RETENTION },
     alerts: { slack: gateway, publicUrl: publicUrl(config), everyMs: config.ONRAMP_ALERTS_EVERY },
     storage: { rawRequestWindow: rawRequestWindow(config), retentionEveryMs: config.ONRAMP_RETENTION_EVERY },

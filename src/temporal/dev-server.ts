@@ -14,6 +14,8 @@ export interface DevServerOptions {
   uiPort?: number;
   namespace?: string;
   logFile?: string;
+  /** Serves the server's Prometheus metrics at http://host:metricsPort/metrics (default: a random port the CLI picks). */
+  metricsPort?: number;
 }
 
 export interface DevServer {
@@ -42,7 +44,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     throw new Error('Temporal CLI not found: run `node scripts/setup.mjs`, put `temporal` on PATH or set TEMPORAL_CLI_PATH');
   }
   // A server already listening there would answer our readiness probe and pass for ours.
-  for (const p of [port, uiPort]) await assertPortFree(host, p);
+  for (const p of [port, uiPort, ...(opts.metricsPort !== undefined ? [opts.metricsPort] : [])]) await assertPortFree(host, p);
   mkdirSync(opts.dataDir, { recursive: true });
 
   const args = [
@@ -64,6 +66,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     namespace,
     '--log-level',
     'warn',
+    ...(opts.metricsPort !== undefined ? ['--metrics-port', String(opts.metricsPort)] : []),
     ...devServerSearchAttributeArgs(),
   ];
   const server = spawnServer(cli, args, logFile);

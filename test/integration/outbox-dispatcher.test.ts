@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { OutboxDispatcher } from '../../src/ingest/outbox-dispatcher.ts';
 import { startTemporalDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
-import { journeyWorkflowId } from '../../workflows/journey-messages.ts';
+import { journeyWorkflowId, TASK_QUEUE } from '../../workflows/journey-messages.ts';
+import { workflowTaskBacklog } from '../../src/temporal/task-queue-backlog.ts';
+import { eventually } from '../support/eventually.ts';
 import { freePort } from '../../src/temporal/free-port.ts';
 import { createMigratedTestDatabase } from '../support/migrated-database.ts';
 import { databaseBackends, type TestDatabase } from '../support/test-databases.ts';
@@ -107,5 +109,27 @@ describe.each(databaseBackends())('the outbox dispatchers of several api process
     }
     expect(await dispatcher.deliverOnce()).toBe(3);
     expect(await signaled(developer)).toEqual([[`${developer}-signup`, `${developer}-key#credential_provisioned`, `${developer}-call#first_api_call`]]);
+  });
+
+  it("claims nothing while the journeys' task queue holds its limit of workflow tasks, and leaves the rows pending", async () => {
+    const temporal = new Client({ connection });
+    const started = await queue();
+    // Two new journeys, each with its first workflow task waiting: no worker runs here.
+    expect(await new OutboxDispatcher({ prisma: db.prisma, temporal, logger: pino({ level: 'silent' }), maxTaskBacklog: 0 }).deliverOnce()).toBe(4);
+    await eventually(() => workflowTaskBacklog(temporal, TASK_QUEUE), { describe: 'the server counts the two workflow tasks waiting', until: (backlog) => (backlog ?? 0) >= 2 });
+    const paced = new OutboxDispatcher({ prisma: db.prisma, temporal, logger: pino({ level: 'silent' }), maxTaskBacklog: 2 });
+    const { developer, bystander } = await queue();
+    expect(await paced.deliverOnce()).toBe(0);
+    expect(await paced.deliverOnce()).toBe(0); // asked again only after FULL_BACKOFF_MS: still full
+    expect(paced.pausedRounds).toBe(2);
+    // Not claimed: no attempt counted, nothing leased.
+    expect((await pending(developer)).map((r) => r.attempts)).toEqual([0, 0, 0]);
+    expect((await pending(bystander)).map((r) => r.attempts)).toEqual([0]);
+    // A limit above the backlog delivers them.
+    const roomy = new OutboxDispatcher({ prisma: db.prisma, temporal, logger: pino({ level: 'silent' }), maxTaskBacklog: 1_000 });
+    expect(await roomy.deliverOnce()).toBe(4);
+    expect(roomy.pausedRounds).toBe(0);
+    expect(await signaled(developer)).toEqual([[`${developer}-signup`, `${developer}-key#credential_provisioned`, `${developer}-call#first_api_call`]]);
+    expect(await pending(started.developer)).toEqual([]);
   });
 });

@@ -89,7 +89,7 @@ export class OutboxDispatcher {
   private readonly leaseSeconds: number;
   private readonly maxTaskBacklog: number;
   private fullUntil = 0;
-  /** Whether the next round asks the task queue first: the first round, after a large round, or while it was full. */
+  /** Whether the next round asks the task queue first: the first round, after a large round, or while it was full (not after an empty one). */
   private askFirst = true;
   /** Rounds that claimed nothing because the task queue was full. */
   pausedRounds = 0;
@@ -124,7 +124,12 @@ export class OutboxDispatcher {
     const { prisma } = this.options;
     if (this.askFirst && (await this.taskQueueFull())) return 0;
     const claimed = await prisma.$queryRawUnsafe<ClaimedSignal[]>(CLAIM, this.batchSize, this.leaseSeconds);
-    if (claimed.length === 0) return 0;
+    // An idle outbox asks nothing next round: a dispatcher polls every second, and the task queue's
+    // count is a round trip to Temporal for each poll otherwise.
+    if (claimed.length === 0) {
+      this.askFirst = false;
+      return 0;
+    }
     // RETURNING has no order: restore arrival order, so each journey hears its events as sent.
     claimed.sort((a, b) => (a.id < b.id ? -1 : 1));
     const byDeveloper = new Map<string, ClaimedSignal[]>();

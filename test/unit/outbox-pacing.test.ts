@@ -66,6 +66,12 @@ describe("the outbox dispatcher's pacing", () => {
     expect([state.asked, state.claims, state.signalled]).toEqual([3, 2, 120]);
   });
 
+  it('asks nothing more while the outbox is empty (a poll a second costs no round trip to Temporal)', async () => {
+    const { state, dispatcher } = stubs(0);
+    for (let i = 0; i < 5; i++) expect(await dispatcher.deliverOnce()).toBe(0);
+    expect([state.asked, state.claims]).toEqual([1, 5]);
+  });
+
   it('goes on when the server reports no stats or cannot be asked', async () => {
     const { state, dispatcher } = stubs(60);
     (dispatcher as unknown as { options: { temporal: { workflowService: { describeTaskQueue(): Promise<unknown> } } } }).options.temporal.workflowService.describeTaskQueue =

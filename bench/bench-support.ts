@@ -33,6 +33,23 @@ export async function waitFor(done: () => Promise<boolean>, timeoutMs: number, i
   }
 }
 
+/** A process's name and its /proc stat fields after the name (field 3 on is index 0); undefined once it is gone. */
+function procStat(pid: number | string | undefined): { name: string; fields: string[] } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+export function processCpuSeconds(pid: number | undefined): number {
+  const fields = procStat(pid)?.fields;
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : 0; // USER_HZ: 100 on Linux
+}
+
 /**
  * CPU seconds used so far by this process (all its threads: the API, the worker, the load
  * generator's thread), by every PostgreSQL server process and by every Temporal server process on
@@ -46,18 +63,11 @@ export function cpuSeconds(): { node: number; postgres: number; temporal: number
   try {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const close = stat.lastIndexOf(')');
-        const name = stat.slice(stat.indexOf('(') + 1, close);
-        const server = name.startsWith('postgres') ? 'postgres' : name.startsWith('temporal') ? 'temporal' : undefined;
-        if (!server) continue;
-        const fields = stat.slice(close + 2).split(' ');
-        // utime, stime, and cutime, cstime: the server's exited backends, reaped by the postmaster
-        ticks[server] += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-      } catch {
-        // the process ended between the listing and the read
-      }
+      const stat = procStat(pid);
+      const server = stat?.name.startsWith('postgres') ? 'postgres' : stat?.name.startsWith('temporal') ? 'temporal' : undefined;
+      if (!stat || !server) continue;
+      // utime, stime, and cutime, cstime: the server's exited backends, reaped by the postmaster
+      ticks[server] += Number(stat.fields[11]) + Number(stat.fields[12]) + Number(stat.fields[13]) + Number(stat.fields[14]);
     }
   } catch {
     // no /proc

@@ -37,9 +37,9 @@ import { workflowTaskBacklog } from '../src/temporal/task-queue-backlog.ts';
 import { createTestDatabase } from '../test/support/test-databases.ts';
 import { freePort } from '../src/temporal/free-port.ts';
 import { loadConfig } from '../src/config.ts';
-import { cpuSeconds, percentile, runMain, waitFor } from './bench-support.ts';
+import { cpuSeconds, percentile, processCpuSeconds, runMain, waitFor } from './bench-support.ts';
 import { trivialBacklogStart, type BacklogTimelinePoint } from './scale-baseline.ts';
-import { historyShape, processCpuSeconds, scrapeTemporalMetrics, temporalMetricsDelta } from './temporal-metrics.ts';
+import { historyShape, scrapeTemporalMetrics, temporalMetricsDelta } from './temporal-metrics.ts';
 
 const DEVELOPERS = Number(process.env.SCALE_DEVELOPERS ?? 100_000);
 const HISTORY_DEVELOPERS = Number(process.env.SCALE_HISTORY_DEVELOPERS ?? 2_000);

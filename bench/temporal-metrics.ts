@@ -3,7 +3,6 @@
  * (requests by operation, persistence calls, workflow tasks matched from a poller waiting or from
  * the backlog, history events per workflow).
  */
-import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 
@@ -67,17 +66,6 @@ export function temporalMetricsDelta(before: TemporalMetrics, after: TemporalMet
     if (moved !== 0) delta.push([key, +moved.toFixed(3)]);
   }
   return Object.fromEntries(delta.sort((a, b) => b[1] - a[1]));
-}
-
-/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
-export function processCpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ: 100 on Linux
-  } catch {
-    return 0;
-  }
 }
 
 export interface HistoryShape {

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/sql.ts';
 import { BUILT_IN_EVENT_TYPES, type IngestEvent } from '../events/event-schemas.ts';
-import { ARRIVAL_DAY_SQL, FIRST_SESSION_SQL, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
+import { ARRIVAL_DAY_SQL, FIRST_SESSION_SQL, firstRequestSql, rawUntilSql, type RawRequestWindow } from '../retention/raw-request-window.ts';
 import type { DevelopersEvent } from './funnel-evidence.ts';
 import { addToEndpointTotals, addToRequestRollups, type AttributedRequest } from './request-aggregates.ts';
 
@@ -125,7 +125,7 @@ const STORE_EVENTS = `
   fresh AS (
     SELECT b.*, coalesce(b.request AND b.occurred_at > (SELECT ${rawUntilSql('d', '$7', '$8', '$9::text')} FROM developers d WHERE d.id = b.developer_id), false) AS past,
       coalesce(b.request AND b.developer_id IS NOT NULL
-        AND b.occurred_at <= least(b.batch_first, (SELECT min(de.first_at) FROM developer_endpoints de WHERE de.developer_id = b.developer_id)) + ${FIRST_SESSION_SQL}, false) AS first_session
+        AND b.occurred_at <= least(b.batch_first, ${firstRequestSql('b.developer_id')}) + ${FIRST_SESSION_SQL}, false) AS first_session
     FROM batch b
     WHERE NOT b.request OR b.id IN (SELECT id FROM new_requests)),
   -- Any other event is new when it is not stored (events_kept's unique id).
@@ -159,7 +159,7 @@ const STORE_EVENTS = `
   late AS (
     UPDATE events e SET developer_id = a.developer_id,
       kept = e.kept OR e.occurred_at <= least(
-        (SELECT min(de.first_at) FROM developer_endpoints de WHERE de.developer_id = a.developer_id),
+        ${firstRequestSql('a.developer_id')},
         (SELECT min(r.occurred_at) FROM attributed r JOIN events q ON q.id = r.event_id AND q.occurred_at = r.occurred_at AND q.type = 'api.request'
           WHERE r.developer_id = a.developer_id)) + ${FIRST_SESSION_SQL}
     FROM attributed a

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import { addToRequestRollups } from '../ingest/request-aggregates.ts';
-import { FIRST_SESSION_SQL, type RawRequestWindow } from './raw-request-window.ts';
+import { FIRST_SESSION_SQL, firstRequestSql, type RawRequestWindow } from './raw-request-window.ts';
 import { dayOf, dayPartition, ensureRangePartition, ID_DAYS, monthPartition, rangePartitions, REQUEST_MONTHS } from './partitions.ts';
 
 export interface RetentionOptions {
@@ -135,7 +135,7 @@ const firstSessionsOf = (rows: string) => `
   WITH devs AS (SELECT DISTINCT developer_id FROM ${rows} r WHERE developer_id IS NOT NULL),
   sessions AS (
     SELECT devs.developer_id,
-      (SELECT min(first_at) FROM developer_endpoints de WHERE de.developer_id = devs.developer_id) AS first_request_at,
+      ${firstRequestSql('devs.developer_id')} AS first_request_at,
       (SELECT min(reached_at) FROM journey_stages s WHERE s.developer_id = devs.developer_id AND s.stage = $1::text) AS first_call_at
     FROM devs)`;
 

@@ -20,6 +20,9 @@ export const DEFAULT_RAW_REQUEST_WINDOW: RawRequestWindow = { afterSignupMs: 90 
 /** A first session: the 24 hours from a developer's first request (or from reaching the first-call stage), whose requests stay raw for good. */
 export const FIRST_SESSION_SQL = `interval '24 hours'`;
 
+/** A developer's first request known (their per-endpoint totals' earliest), `developerId` an SQL expression; null before any. */
+export const firstRequestSql = (developerId: string) => `(SELECT min(de.first_at) FROM developer_endpoints de WHERE de.developer_id = ${developerId})`;
+
 /** The day an event arrives on: whole days since 1970-01-01 (UTC), by the database's clock. */
 export const ARRIVAL_DAY_SQL = `floor(extract(epoch FROM statement_timestamp()) / 86400)::int`;
 

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { whileHeartbeating } from './heartbeat.ts';
 import { withTransaction } from '../db/sql.ts';
@@ -6,7 +7,7 @@ import { noteTexts, withNoteText } from '../cases/case-notes.ts';
 import { storeHandoffSteps } from '../cases/handoff-log.ts';
 import { refreshCaseMessages } from '../slack/refresh-case-messages.ts';
 import { gatherCaseContext } from '../cases/gather-case-context.ts';
-import type { SlackGateway } from '../slack/slack-gateway.ts';
+import { permanentSlackErrorCode, type SlackGateway } from '../slack/slack-gateway.ts';
 import type { HandoffStepEffect, NotifySlackEffect } from '../journey/journey-effects.ts';
 import type { ReadRulesInForce, RulesInForce } from '../rules/rules-in-force.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
@@ -65,42 +66,59 @@ export function createHandoffActivities(deps: HandoffActivityDeps) {
       if (steps.length > 0) await withTransaction(deps.pool, (sql) => storeHandoffSteps(sql, steps));
     },
 
+    /**
+     * A refusal for good (a bad channel, token or payload: `permanentSlackErrorCode`) fails without
+     * a retry, so the journey logs `slack_failed` at once rather than after a day of attempts.
+     */
     async notifySlack(effect: NotifySlackEffect): Promise<void> {
-      await whileHeartbeating(async () => {
-        const slack = deps.slack;
-        if (!slack) return;
-        const { policy } = await deps.rulesInForce();
-        const context = await gatherCaseContext(deps.pool, effect.developerId, {
-          showEmail: policy?.document.privacy.showEmail ?? false,
-          publicUrl: deps.publicUrl,
-          now: Date.now(),
-          funnelInForce: deps.funnelInForce,
-        });
-        const view = effect.case;
-        if (effect.post) {
-          const { level, channel, mention } = effect.post;
-          const postKey = `${view.id}/L${level}`;
-          await postOnce(
-            { postKey, handoffId: view.id, kind: 'case', level, channel, mention },
-            () => slack.findPosted(channel, postKey),
-            () => slack.postCase(channel, buildCaseMessage({ view, context, mention, outcomes: view.outcomes }), postKey),
-          );
-        }
-        // Every posted message of the case shows its current owner, status and SLA.
-        const thread = await refreshCaseMessages(deps.pool, slack, view, context);
-        if (effect.step && thread && !POSTED_STEPS.has(effect.step.step)) {
-          const { stepKey } = effect.step;
-          const { step } = effect;
-          const text = buildStepReply({ ...step, detail: withNoteText(step.step, step.detail, await noteTexts(deps.pool, [step.detail])) });
-          await postOnce(
-            { postKey: stepKey, handoffId: view.id, kind: 'reply', channel: thread.channel },
-            () => slack.findReply(thread.channel, thread.ts, stepKey),
-            () => slack.reply(thread.channel, thread.ts, text, stepKey),
-          );
-        }
-      });
+      await refusalsNotRetried(() =>
+        whileHeartbeating(async () => {
+          const slack = deps.slack;
+          if (!slack) return;
+          const { policy } = await deps.rulesInForce();
+          const context = await gatherCaseContext(deps.pool, effect.developerId, {
+            showEmail: policy?.document.privacy.showEmail ?? false,
+            publicUrl: deps.publicUrl,
+            now: Date.now(),
+            funnelInForce: deps.funnelInForce,
+          });
+          const view = effect.case;
+          if (effect.post) {
+            const { level, channel, mention } = effect.post;
+            const postKey = `${view.id}/L${level}`;
+            await postOnce(
+              { postKey, handoffId: view.id, kind: 'case', level, channel, mention },
+              () => slack.findPosted(channel, postKey),
+              () => slack.postCase(channel, buildCaseMessage({ view, context, mention, outcomes: view.outcomes }), postKey),
+            );
+          }
+          // Every posted message of the case shows its current owner, status and SLA.
+          const thread = await refreshCaseMessages(deps.pool, slack, view, context);
+          if (effect.step && thread && !POSTED_STEPS.has(effect.step.step)) {
+            const { stepKey } = effect.step;
+            const { step } = effect;
+            const text = buildStepReply({ ...step, detail: withNoteText(step.step, step.detail, await noteTexts(deps.pool, [step.detail])) });
+            await postOnce(
+              { postKey: stepKey, handoffId: view.id, kind: 'reply', channel: thread.channel },
+              () => slack.findReply(thread.channel, thread.ts, stepKey),
+              () => slack.reply(thread.channel, thread.ts, text, stepKey),
+            );
+          }
+        }),
+      );
     },
   };
+}
+
+/** Runs `call`; Slack's refusal for good becomes a non-retryable failure that names its code. */
+async function refusalsNotRetried(call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    const code = permanentSlackErrorCode(error);
+    if (code === undefined) throw error;
+    throw ApplicationFailure.create({ type: 'SlackRefused', message: `Slack refused it for good (${code})`, nonRetryable: true, cause: error as Error });
+  }
 }
 
 export type HandoffActivities = ReturnType<typeof createHandoffActivities>;

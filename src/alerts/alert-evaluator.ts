@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { PollingLoop } from '../db/polling-loop.ts';
 import { withTransaction, type Sql } from '../db/sql.ts';
 import type { ReadFunnelInForce } from '../funnel/funnel-in-force.ts';
-import type { SlackGateway } from '../slack/slack-gateway.ts';
+import { permanentSlackErrorCode, type SlackGateway } from '../slack/slack-gateway.ts';
 import { queueWebhookEvents, type WebhookEvent } from '../webhooks/webhook-events.ts';
 import { conditionKey, type AlertCondition } from './alert-condition.ts';
 import { alertMessage, dashboardLink } from './alert-message.ts';
@@ -127,13 +127,13 @@ export class AlertEvaluator {
     return { fired: fired.length, cleared: cleared.length };
   }
 
-  /** Posts the open alerts not posted yet, each under a lease; a failure is retried next round. */
+  /** Posts the open alerts not posted yet, each under a lease; a failure is retried next round, unless Slack refused the message for good. */
   private async postDue(): Promise<number> {
     const { slack, pool, logger } = this.options;
     if (!slack) return 0;
     const { rows } = await pool.query<AlertRow>(
       `UPDATE alerts SET slack_leased_until = now() + interval '${POST_LEASE}'
-        WHERE id IN (SELECT id FROM alerts WHERE slack_channel IS NOT NULL AND slack_ts IS NULL AND cleared_at IS NULL
+        WHERE id IN (SELECT id FROM alerts WHERE slack_channel IS NOT NULL AND slack_ts IS NULL AND slack_error IS NULL AND cleared_at IS NULL
                         AND (slack_leased_until IS NULL OR slack_leased_until < now()) ORDER BY id FOR UPDATE SKIP LOCKED)
         RETURNING ${ALERT_COLUMNS}`,
     );
@@ -144,7 +144,14 @@ export class AlertEvaluator {
         await pool.query('UPDATE alerts SET slack_ts = $2, slack_leased_until = NULL WHERE id = $1', [alert.id, message.ts]);
         posted++;
       } catch (error) {
-        logger.warn({ err: error, alert: alert.id, channel: alert.slack_channel }, 'alert not posted to Slack; tried again next round');
+        const refused = permanentSlackErrorCode(error);
+        if (refused === undefined) {
+          logger.warn({ err: error, alert: alert.id, channel: alert.slack_channel }, 'alert not posted to Slack; tried again next round');
+          continue;
+        }
+        // Retrying a bad channel or token every round would only repeat this: the row says why, once.
+        await pool.query('UPDATE alerts SET slack_error = $2, slack_leased_until = NULL WHERE id = $1', [alert.id, refused]);
+        logger.error({ err: error, alert: alert.id, channel: alert.slack_channel }, `Slack refused the alert's message (${refused}); it is not posted again`);
       }
     }
     return posted;

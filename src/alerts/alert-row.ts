@@ -13,7 +13,9 @@ export interface AlertRow {
   cleared_at: Date | null;
   slack_channel: string | null;
   slack_ts: string | null;
+  /** Slack refused the message for good: its error code; the message is not posted again. */
+  slack_error: string | null;
 }
 
 /** The columns of an AlertRow, for SELECT and RETURNING. */
-export const ALERT_COLUMNS = 'id::text, kind, subject, period, detail, link, fired_at, cleared_at, slack_channel, slack_ts';
+export const ALERT_COLUMNS = 'id::text, kind, subject, period, detail, link, fired_at, cleared_at, slack_channel, slack_ts, slack_error';

@@ -12,7 +12,7 @@ export interface FiredAlert {
   link: string;
   firedAt: string;
   clearedAt: string | null;
-  slack: { channel: string; ts: string | null } | null;
+  slack: { channel: string; ts: string | null; error: string | null } | null;
 }
 
 /** The alerts fired, newest first: open or cleared ones only when `open` says so, of one kind when `kind` does. */
@@ -33,6 +33,6 @@ export async function recentAlerts(pool: pg.Pool, { open, kind, limit }: { open?
     link: r.link,
     firedAt: r.fired_at.toISOString(),
     clearedAt: r.cleared_at?.toISOString() ?? null,
-    slack: r.slack_channel === null ? null : { channel: r.slack_channel, ts: r.slack_ts },
+    slack: r.slack_channel === null ? null : { channel: r.slack_channel, ts: r.slack_ts, error: r.slack_error },
   }));
 }

@@ -113,11 +113,13 @@ const PERMANENT = new Set([
   'no_such_subteam',
 ]);
 
-/** Slack said no for good (bad channel, token or payload): retrying will not help. */
-export function isPermanentSlackError(error: unknown): boolean {
+/** The error code when Slack said no for good (bad channel, token or payload): retrying will not help. */
+export function permanentSlackErrorCode(error: unknown): string | undefined {
   const code = slackErrorCode(error);
-  return code !== undefined && PERMANENT.has(code);
+  return code !== undefined && PERMANENT.has(code) ? code : undefined;
 }
+
+export const isPermanentSlackError = (error: unknown): boolean => permanentSlackErrorCode(error) !== undefined;
 
 /**
  * The client's "retry me" after waiting out a 429: it throws `Error('A rate limit was exceeded …')`

@@ -168,6 +168,23 @@ describe.each(databaseBackends())('alerts on %s (a local Slack server, a local w
     expect(rows[0].slack_ts).toEqual(expect.any(String));
   });
 
+  it('stops posting an alert Slack refuses for good (its channel deleted): the row and the API say why, and Slack is not asked again', async () => {
+    const { rows: before } = await app.db.pool.query<{ slack_ts: string; slack_channel: string }>(`SELECT slack_ts, slack_channel FROM alerts WHERE kind = 'sourceSilent'`);
+    await app.db.pool.query(`UPDATE alerts SET slack_ts = NULL WHERE kind = 'sourceSilent'`);
+    slack.failNext('conversations.history', 1, { error: 'channel_not_found' });
+    expect(await evaluator.evaluate()).toEqual({ fired: 0, cleared: 0, posted: 0 });
+    const calls = slack.calls().length;
+    expect(await evaluator.evaluate()).toEqual({ fired: 0, cleared: 0, posted: 0 });
+    expect(slack.calls()).toHaveLength(calls);
+    const fired = await app.app.inject({ method: 'GET', url: '/v1/alerts/fired?open=true&kind=sourceSilent', headers: { authorization: `Bearer ${KEYS.metrics}` } });
+    expect(fired.json<{ alerts: { slack: unknown }[] }>().alerts.map((a) => a.slack)).toEqual([{ channel: before[0]!.slack_channel, ts: null, error: 'channel_not_found' }]);
+    const { address, port } = app.app.addresses()[0]!;
+    const cli = await runOnramp(['alerts', 'fired', '--open', '--kind', 'sourceSilent', '--url', `http://${address}:${port}`, '--key', KEYS.admin]);
+    expect(cli.stdout.trim().split('\n').at(-1)).toBe('    not posted: Slack refused it (channel_not_found)');
+    // As it was, for the cases below.
+    await app.db.pool.query(`UPDATE alerts SET slack_ts = $1, slack_error = NULL WHERE kind = 'sourceSilent'`, [before[0]!.slack_ts]);
+  });
+
   it('clears what no longer holds (alert.resolved), and a cleared condition fires again later as a new alert', async () => {
     const posted = alertsPosted().length;
     // Seven hours on: the error spike is out of its window, and segment (quiet 14 h) is the same silence.

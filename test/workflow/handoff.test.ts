@@ -233,6 +233,27 @@ describe.each(databaseBackends())('handoff to a person (time-skipping server, re
     expect(await failed()).toBeGreaterThan(failedBefore);
   });
 
+  it('gives up at once when Slack refuses the post for good (channel_not_found): one attempt, the log says so', async () => {
+    const id = await developer();
+    const attempts = () => slack.calls('chat.postMessage').filter((c) => JSON.stringify(c.params).includes(`${id}/`)).length;
+    slack.failNext('chat.postMessage', 1, { error: 'channel_not_found' });
+    await start(id);
+    await signal(id, [{ id: `${id}-ticket`, type: 'support.ticket_created', occurredAt: iso(await env.currentTimeMs()) }]);
+    await env.sleep('1 minute');
+    const failed = await eventually(
+      async () =>
+        (await db.pool.query<{ step: string; detail: Record<string, unknown> }>(`SELECT step, detail FROM handoff_steps WHERE developer_id = $1 AND step = 'slack_failed'`, [id]))
+          .rows,
+      { describe: `a slack_failed step in ${id}'s case log`, until: (rows) => rows.length > 0 },
+    );
+    expect(failed).toEqual([{ step: 'slack_failed', detail: { error: 'Slack refused it for good (channel_not_found)', level: 1, channel: '#onboarding-help' } }]);
+    // Not retried: an hour on (the retry policy's backoff would have tried a dozen times), still one attempt.
+    await env.sleep('1 hour');
+    expect(attempts()).toBe(1);
+    const { rows: cases } = await db.pool.query<{ status: string }>('SELECT status FROM handoffs WHERE id = $1', [`${id}/h1`]);
+    expect(cases).toEqual([{ status: 'open' }]);
+  });
+
   // Last in the file: Slack fails every post from here on.
   it('gives up on Slack after a day of failures: the log says so, and the case stays open for the API', async () => {
     const id = await developer();

@@ -36,7 +36,11 @@ const firedAlert = z.object({
   firedAt: z.string().describe('ISO-8601 instant'),
   clearedAt: z.string().nullable().describe('when a later evaluation no longer saw it; null: still open'),
   slack: z
-    .object({ channel: z.string(), ts: z.string().nullable().describe('null until posted') })
+    .object({
+      channel: z.string(),
+      ts: z.string().nullable().describe('null until posted'),
+      error: z.string().nullable().describe('Slack refused the message for good (its error code: `channel_not_found`, `invalid_auth` …): it is not posted again; null otherwise'),
+    })
     .nullable()
     .describe('null: no message (no channel or no Slack)'),
 });

@@ -8,7 +8,9 @@ import { intInRange } from '../option-parsers.ts';
 import { versionedConfigCommand } from './versioned-config-command.ts';
 
 /** One alert per line: when, open or cleared, what, and the dashboard view that shows it. */
-const alertLine = (a: FiredAlert) => `${a.firedAt}  ${a.clearedAt ? `cleared ${a.clearedAt}` : 'OPEN'}  ${a.kind}  ${a.summary}\n    ${a.link}`;
+const alertLine = (a: FiredAlert) =>
+  `${a.firedAt}  ${a.clearedAt ? `cleared ${a.clearedAt}` : 'OPEN'}  ${a.kind}  ${a.summary}\n    ${a.link}` +
+  (a.slack?.error ? `\n    not posted: Slack refused it (${a.slack.error})` : '');
 
 /** Adds `alerts validate|diff|apply|rollback|history|show` (the alerts document, /v1/alerts) and `alerts fired` to the program. */
 export function alertsCommand(program: Command): void {

@@ -7,7 +7,7 @@ import type { TemplatesInForce } from '../mail/templates-in-force.ts';
 import { DEFAULT_SENDER } from '../mail/email-settings.ts';
 import { renderNudgeEmail, type NudgeEmail } from '../mail/nudge-email.ts';
 import { readCategoryOptOut } from '../mail/email-preferences.ts';
-import { isUncertainHandoff, ONRAMP_MESSAGE_ID_HEADER, outgoingEmail, type Mailer } from '../mail/mailer.ts';
+import { isPermanentRejection, isUncertainHandoff, ONRAMP_MESSAGE_ID_HEADER, outgoingEmail, type Mailer } from '../mail/mailer.ts';
 import { describeSuppression, readEmailSuppression } from '../events/email-suppression.ts';
 import { whileHeartbeating } from './heartbeat.ts';
 import { trackLinks } from '../mail/tracking/track-links.ts';
@@ -156,6 +156,8 @@ export function createNudgeActivities(deps: NudgeActivityDeps) {
           // Lost after it (no answer to DATA): the row stays 'sending', and the retry records the
           // send as unconfirmed instead of sending a second copy.
           if (!isUncertainHandoff(error)) await deps.pool.query(`UPDATE emails SET status = 'failed' WHERE id = $1`, [emailId]);
+          // The relay refused this recipient or message for good: the decision says so now, not after a day of refusals.
+          if (isPermanentRejection(error)) throw ApplicationFailure.create({ type: 'NudgeRefused', message: (error as Error).message, nonRetryable: true, cause: error as Error });
           throw error;
         }
         await deps.afterHandoff?.(emailId);

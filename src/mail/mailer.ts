@@ -98,6 +98,16 @@ export function isUncertainHandoff(error: unknown): boolean {
   return (error as { uncertain?: boolean } | undefined)?.uncertain === true;
 }
 
+/**
+ * True for a send the relay refused for good: a 5xx answer (RFC 5321: permanent) to the recipient
+ * or to the message itself. Sending it again would be refused again. A 5xx elsewhere (a bad login,
+ * the relay refusing the sender) is the deployment's to fix, and is retried meanwhile.
+ */
+export function isPermanentRejection(error: unknown): boolean {
+  const { code, responseCode } = (error ?? {}) as { code?: string; responseCode?: number };
+  return responseCode !== undefined && responseCode >= 500 && responseCode < 600 && (code === 'EENVELOPE' || code === 'EMESSAGE');
+}
+
 /** The embedded default: the message is stored (that is the send) and listed by the API. */
 export function outboxMailer(): Mailer {
   return { transport: 'outbox', send: async (email) => ({ messageId: email.messageId }), close() {} };

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,7 +179,7 @@ describe.each(databaseBackends())('alerts on %s (a local Slack server, a local w
     expect(slack.calls()).toHaveLength(calls);
     const fired = await app.app.inject({ method: 'GET', url: '/v1/alerts/fired?open=true&kind=sourceSilent', headers: { authorization: `Bearer ${KEYS.metrics}` } });
     expect(fired.json<{ alerts: { slack: unknown }[] }>().alerts.map((a) => a.slack)).toEqual([{ channel: before[0]!.slack_channel, ts: null, error: 'channel_not_found' }]);
-    const { address, port } = app.app.addresses()[0]!;
+    const { address, port } = app.app.server.address() as AddressInfo;
     const cli = await runOnramp(['alerts', 'fired', '--open', '--kind', 'sourceSilent', '--url', `http://${address}:${port}`, '--key', KEYS.admin]);
     expect(cli.stdout.trim().split('\n').at(-1)).toBe('    not posted: Slack refused it (channel_not_found)');
     // As it was, for the cases below.

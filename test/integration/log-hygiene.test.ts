@@ -8,7 +8,7 @@ import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { withTransaction } from '../../src/db/sql.ts';
 import { createLogger, logFormat, type LogFormat } from '../../src/logger.ts';
-import { smtpMailer } from '../../src/mail/mailer.ts';
+import { isPermanentRejection, smtpMailer } from '../../src/mail/mailer.ts';
 import { unsubscribeUrl } from '../../src/mail/unsubscribe-token.ts';
 import { freePort } from '../../src/temporal/free-port.ts';
 import { SIGNING_SECRET } from '../support/nudge-deps.ts';
@@ -198,6 +198,9 @@ describe('logs: no personal data in errors', () => {
       mailer.close();
       expect(error).toBeInstanceOf(Error);
       expect(error).toMatchObject({ name: 'SmtpSendError', responseCode: 550, code: 'EENVELOPE' });
+      // Refused for good: the nudge activity does not retry it.
+      expect(isPermanentRejection(error)).toBe(true);
+      expect(isPermanentRejection(Object.assign(new Error('try later'), { code: 'EENVELOPE', responseCode: 450 }))).toBe(false);
       expect(error.message).toContain('[address]');
       // As the worker's logger would write it (pino's error serializer: every own property).
       const logged = JSON.stringify(pino.stdSerializers.err(error));

@@ -25,6 +25,8 @@ let store: RuleStore;
 let smtp: SMTPServer;
 const received: ParsedMail[] = [];
 const failAfterHandoff = new Set<string>();
+/** Recipients the SMTP server refuses (550, as for an unknown mailbox), and how often each was tried. */
+const refusedRecipients = new Map<string, number>();
 
 let smtpPort: number;
 
@@ -33,6 +35,12 @@ beforeAll(async () => {
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    onRcptTo(address, _session, callback) {
+      const tries = refusedRecipients.get(address.address);
+      if (tries === undefined) return callback();
+      refusedRecipients.set(address.address, tries + 1);
+      callback(Object.assign(new Error('5.1.1 Recipient address rejected: User unknown'), { responseCode: 550 }));
+    },
     onData(stream, _session, callback) {
       simpleParser(stream).then((mail) => (received.push(mail), callback()), callback);
     },
@@ -336,6 +344,23 @@ describe.each(databaseBackends())('nudges under the time-skipping server, delive
     const rows = await eventually(() => decisions(id), { until: (d) => d.some((r) => r.outcome === 'sent'), describe: `the retried nudge to ${id} recorded as sent` });
     expect(rows.filter((r) => r.outcome === 'sent')).toHaveLength(1);
     expect(mailTo(id)).toHaveLength(1);
+  });
+
+  it('does not retry a send the mail server refused for good (550 at RCPT): one attempt, the decision says why', async () => {
+    const id = await developer();
+    refusedRecipients.set(`${id}@example.com`, 0);
+    const now = await env.currentTimeMs();
+    await signal(id, [signup(id, now), key(id, now)]);
+    await env.sleep(25 * HOUR);
+    await settle();
+    const rows = await eventually(() => decisions(id), { until: (d) => d.some((r) => r.outcome === 'skipped'), describe: `the refused nudge to ${id} recorded` });
+    expect(rows.find((r) => r.outcome === 'skipped')).toMatchObject({ reason: expect.stringMatching(/^send_failed: .*550/) });
+    // An hour on, the retry policy (5 s doubling up to 10 min) would have tried about ten times.
+    await env.sleep('1 hour');
+    await settle();
+    expect(refusedRecipients.get(`${id}@example.com`)).toBe(1);
+    const { rows: emails } = await db.pool.query<{ status: string }>('SELECT status FROM emails WHERE developer_id = $1', [id]);
+    expect(emails).toEqual([{ status: 'failed' }]);
   });
 
   it('records a send given up on as its own skipped decision, and the journey goes on', async () => {

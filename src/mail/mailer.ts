@@ -99,13 +99,14 @@ export function isUncertainHandoff(error: unknown): boolean {
 }
 
 /**
- * True for a send the relay refused for good: a 5xx answer (RFC 5321: permanent) to the recipient
- * or to the message itself. Sending it again would be refused again. A 5xx elsewhere (a bad login,
- * the relay refusing the sender) is the deployment's to fix, and is retried meanwhile.
+ * True for a recipient the relay refused for good: a 5xx to RCPT TO whose enhanced status code
+ * (RFC 3463) is an addressing one, `5.1.x` (no such mailbox, a bad address). Sending it again
+ * would be refused again. Any other refusal, a bare `550` included, may be the relay's own trouble
+ * or configuration (relaying denied, a sender not verified): retried meanwhile.
  */
 export function isPermanentRejection(error: unknown): boolean {
-  const { code, responseCode } = (error ?? {}) as { code?: string; responseCode?: number };
-  return responseCode !== undefined && responseCode >= 500 && responseCode < 600 && (code === 'EENVELOPE' || code === 'EMESSAGE');
+  const { code, responseCode, enhancedStatus } = (error ?? {}) as { code?: string; responseCode?: number; enhancedStatus?: string };
+  return code === 'EENVELOPE' && responseCode !== undefined && responseCode >= 500 && responseCode < 600 && enhancedStatus?.startsWith('5.1.') === true;
 }
 
 /** The embedded default: the message is stored (that is the send) and listed by the API. */
@@ -118,13 +119,15 @@ const ADDRESS = /[^\s<>"'():;,@]+@[^\s<>"'():;,@]+/g;
 /**
  * A failed send as it may be logged and kept in the workflow's history: nodemailer's error names
  * the recipients (`rejected`, and the server's answer often quotes the address); this keeps the
- * code, the SMTP status and the command, and blanks every address in the message.
+ * code, the SMTP status (and its enhanced code) and the command, and blanks every address in the message.
  */
 function smtpFailure(error: unknown, messageHandedOver: boolean): Error {
-  const e = error as { message?: string; code?: string; responseCode?: number; command?: string };
+  const e = error as { message?: string; code?: string; responseCode?: number; command?: string; response?: string };
   const failure = new Error(String(e?.message ?? error).replace(ADDRESS, '[address]'));
   failure.name = 'SmtpSendError';
   // An SMTP answer (4xx/5xx, to DATA too) says it was refused; no answer after the message says nothing.
   const uncertain = messageHandedOver && e?.responseCode === undefined;
-  return Object.assign(failure, { code: e?.code, responseCode: e?.responseCode, command: e?.command, uncertain });
+  // `550 5.1.1 …`: the enhanced status code (RFC 3463), without the rest of the answer (which may quote the address).
+  const enhancedStatus = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(e?.response ?? '')?.[1];
+  return Object.assign(failure, { code: e?.code, responseCode: e?.responseCode, enhancedStatus, command: e?.command, uncertain });
 }

@@ -197,10 +197,11 @@ describe('logs: no personal data in errors', () => {
       );
       mailer.close();
       expect(error).toBeInstanceOf(Error);
-      expect(error).toMatchObject({ name: 'SmtpSendError', responseCode: 550, code: 'EENVELOPE' });
-      // Refused for good: the nudge activity does not retry it.
+      expect(error).toMatchObject({ name: 'SmtpSendError', responseCode: 550, enhancedStatus: '5.1.1', code: 'EENVELOPE' });
+      // No such mailbox (5.1.1): refused for good, the nudge activity does not retry it; a bare 550 or a 4xx it does.
       expect(isPermanentRejection(error)).toBe(true);
-      expect(isPermanentRejection(Object.assign(new Error('try later'), { code: 'EENVELOPE', responseCode: 450 }))).toBe(false);
+      expect(isPermanentRejection({ ...error, enhancedStatus: undefined })).toBe(false);
+      expect(isPermanentRejection({ ...error, responseCode: 450, enhancedStatus: '4.1.1' })).toBe(false);
       expect(error.message).toContain('[address]');
       // As the worker's logger would write it (pino's error serializer: every own property).
       const logged = JSON.stringify(pino.stdSerializers.err(error));

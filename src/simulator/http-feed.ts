@@ -21,7 +21,10 @@ export interface FeedOptions {
   seed: number;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
-  /** Follow the outbox this long at most, and stop earlier after `quietMs` without a new email. */
+  /**
+   * Follow the outbox this long at most, and stop earlier once emails have come and `quietMs` passed
+   * without a new one (not before the first: a busy system takes a while to send its first nudge).
+   */
   followEmails?: { forMs: number; quietMs: number; pollMs?: number };
   onProgress?: (progress: { phase: 'events' | 'emails'; done: number; total: number }) => void;
 }
@@ -74,9 +77,9 @@ export async function feedOverHttp(options: FeedOptions): Promise<FeedReport> {
     const seen = new Set<string>();
     const { forMs, quietMs, pollMs = 1000 } = options.followEmails;
     const followStart = Date.now();
-    let lastNew = Date.now();
+    let lastNew: number | undefined;
     let since = new Date(followStart - 60_000).toISOString();
-    while (Date.now() - followStart < forMs && Date.now() - lastNew < quietMs) {
+    while (Date.now() - followStart < forMs && (lastNew === undefined || Date.now() - lastNew < quietMs)) {
       const { emails } = await options.admin.get<{ emails: OutboxEmail[] }>(`/v1/emails?limit=500&since=${encodeURIComponent(since)}`);
       const fresh = emails.filter((e) => !seen.has(e.id));
       const reactions: IngestEvent[] = [];

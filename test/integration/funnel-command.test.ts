@@ -110,5 +110,5 @@ describe('onramp funnel show / history / apply (through the API)', () => {
     const missing = await onramp(['funnel', 'show', '--url', url, '--version', '9']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^404: version: no funnel version 9/);
-  });
+  }, 180_000); // seven `onramp` processes, each compiling the CLI with tsx: over a minute when the suite loads both cores
 });

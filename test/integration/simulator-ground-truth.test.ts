@@ -42,7 +42,7 @@ describe.each(databaseBackends())('a simulated cohort through the real system (%
       errorRates: DEFAULT_ERROR_RATES,
       lateShare: 0.1,
       duplicateShare: 0.05,
-      followEmails: 45, // stops after 20 s without a new email
+      followEmails: 45, // stops once emails have come and 20 s passed without a new one
       truthFile: join(dir, 'truth.json'),
       quiet: true,
     });

@@ -119,8 +119,6 @@ export function permanentSlackErrorCode(error: unknown): string | undefined {
   return code !== undefined && PERMANENT.has(code) ? code : undefined;
 }
 
-export const isPermanentSlackError = (error: unknown): boolean => permanentSlackErrorCode(error) !== undefined;
-
 /**
  * The client's "retry me" after waiting out a 429: it throws `Error('A rate limit was exceeded …')`
  * inside its request wrapper, which re-wraps it as a WebAPIRequestError; the message is the only

@@ -2,7 +2,15 @@ import { LogLevel, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CaseContext, CaseView } from '../../../src/cases/case-context.ts';
 import { buildCaseMessage, type CaseMessage } from '../../../src/slack/case-message.ts';
-import { CASE_EVENT_TYPE, isPermanentSlackError, SlackGateway, slackErrorCode, slackLogger, STEP_EVENT_TYPE, type SlackGatewayOptions } from '../../../src/slack/slack-gateway.ts';
+import {
+  CASE_EVENT_TYPE,
+  permanentSlackErrorCode,
+  SlackGateway,
+  slackErrorCode,
+  slackLogger,
+  STEP_EVENT_TYPE,
+  type SlackGatewayOptions,
+} from '../../../src/slack/slack-gateway.ts';
 import { caseViewFixture } from '../../support/case-view.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 
@@ -142,9 +150,9 @@ describe('SlackGateway against a local Slack', () => {
       .updateCase('C0FAKE0002', '1.000001', message())
       .catch((e: unknown) => e);
     expect(slackErrorCode(error)).toBe('channel_not_found');
-    expect(isPermanentSlackError(error)).toBe(true);
+    expect(permanentSlackErrorCode(error)).toBe('channel_not_found');
     expect(slack.calls('chat.update')).toHaveLength(1);
-    expect(isPermanentSlackError(new Error('socket hang up'))).toBe(false);
+    expect(permanentSlackErrorCode(new Error('socket hang up'))).toBeUndefined();
 
     const auth: unknown = await new SlackGateway({ token: 'xoxb-wrong', slackApiUrl: slack.slackApiUrl, retryConfig: quick, logLevel: LogLevel.ERROR })
       .postCase('#general', message(), 'k')

@@ -105,8 +105,9 @@ export function isUncertainHandoff(error: unknown): boolean {
  * or configuration (relaying denied, a sender not verified): retried meanwhile.
  */
 export function isPermanentRejection(error: unknown): boolean {
-  const { code, responseCode, enhancedStatus } = (error ?? {}) as { code?: string; responseCode?: number; enhancedStatus?: string };
-  return code === 'EENVELOPE' && responseCode !== undefined && responseCode >= 500 && responseCode < 600 && enhancedStatus?.startsWith('5.1.') === true;
+  // The command, not nodemailer's EENVELOPE code, which a refused MAIL FROM (the sender: the deployment's) shares.
+  const { command, responseCode, enhancedStatus } = (error ?? {}) as { command?: string; responseCode?: number; enhancedStatus?: string };
+  return command === 'RCPT TO' && responseCode !== undefined && responseCode >= 500 && responseCode < 600 && enhancedStatus?.startsWith('5.1.') === true;
 }
 
 /** The embedded default: the message is stored (that is the send) and listed by the API. */

@@ -3,7 +3,7 @@ import { shippedFunnelInForce } from '../support/shipped-funnel.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type OnrampApp } from '../../src/api/build-app.ts';
 import { OnrampHarness } from '../support/onramp-harness.ts';
-import { FUZZ_KEY, schemathesis, skipReason } from '../support/schemathesis.ts';
+import { FUZZ_KEY, SCHEMATHESIS_TIMEOUT, schemathesis, skipReason } from '../support/schemathesis.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
 /**
@@ -44,10 +44,16 @@ describe.skipIf(skipReason !== undefined)('the HTTP API under bad input', () => 
     await h?.stop();
   });
 
-  it('schemathesis finds nothing: no 5xx, every status and body documented, 405 for undeclared methods', async () => {
-    const { code, output } = await schemathesis(url, backend === 'postgres' ? '2' : '1');
-    expect(code, output.slice(-4000)).toBe(0);
-  }, 400_000);
+  // On PGlite, openapi-fuzz-main-command.test.ts runs this same fuzz against `onramp start` itself
+  // (the embedded default, in every `npm test`): a second PGlite run here would only double 210 s.
+  it.skipIf(backend === 'pglite')(
+    'schemathesis finds nothing: no 5xx, every status and body documented, 405 for undeclared methods',
+    async () => {
+      const { code, output } = await schemathesis(url, '2');
+      expect(code, output.slice(-4000)).toBe(0);
+    },
+    SCHEMATHESIS_TIMEOUT,
+  );
 
   describe('hostile bodies on POST /v1/events: a precise 4xx, nothing stored', () => {
     const post = (body: string | Buffer, contentType = 'application/json') =>

@@ -14,8 +14,13 @@ const TOOLS = `${ROOT}.tools/schemathesis`;
 const ST = `${TOOLS}/bin/st`;
 /** One key that is every kind of key, so that every operation can be reached. */
 export const FUZZ_KEY = 'fuzz-key-0123456789abcdefghij';
-/** Bounded: a minute or two on a loaded 2-core machine (every operation, every phase). */
+/** Every operation, every phase: about 9,700 cases, 210 s alone on 2 cores (schemathesis's own CPU bounds it). */
 const MAX_EXAMPLES = '30';
+/**
+ * A run's time-out: schemathesis is CPU-bound (Hypothesis generating), so beside two other test
+ * files on 2 cores it takes twice its 210 s alone, or more. A guard against a hang, not a speed test.
+ */
+export const SCHEMATHESIS_TIMEOUT = 900_000;
 const SEED = '20261124';
 
 const hasPip = () => spawnSync('python3', ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0;

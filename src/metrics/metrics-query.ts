@@ -45,6 +45,10 @@ export interface DeveloperFilter {
   orgId?: string;
 }
 
+/** Whether the filter picks developers by more than asOf: then a metric reads only their rows, not every developer's. */
+export const narrowsDevelopers = (filter: DeveloperFilter): boolean =>
+  filter.from !== undefined || filter.toBefore !== undefined || filter.channel !== undefined || filter.accountType !== undefined || filter.orgId !== undefined;
+
 export function developerFilter(query: MetricsQuery, now: () => Date = () => new Date()): DeveloperFilter {
   const start = (v: string) => (DAY.test(v) ? new Date(`${v}T00:00:00Z`) : new Date(v));
   // A day is inclusive (up to its end); an instant is inclusive too (1 ms past it: timestamps are ms precision).
@@ -60,7 +64,16 @@ export function developerFilter(query: MetricsQuery, now: () => Date = () => new
 }
 
 /** A signup instant's cohort: its ISO-8601 week in UTC (`IYYY`: the ISO week-year, so 2027-01-01 is `2026-W53`). */
-export const signupCohortSql = (signedUpAt: string) => `to_char(${signedUpAt} AT TIME ZONE 'UTC', 'IYYY-"W"IW')`;
+export const signupCohortSql = (signedUpAt: string) => cohortOfWeekSql(signupWeekSql(signedUpAt));
+
+/**
+ * The Monday (00:00 UTC, a `timestamp` without zone) of a signup instant's ISO week: a cheap group
+ * key. Grouping by it and naming the few groups with `cohortOfWeekSql` spares formatting every row.
+ */
+export const signupWeekSql = (signedUpAt: string) => `date_trunc('week', ${signedUpAt} AT TIME ZONE 'UTC')`;
+
+/** The cohort (`2026-W49`) of a `signupWeekSql` value, or of any UTC `timestamp` in that week. */
+export const cohortOfWeekSql = (week: string) => `to_char(${week}, 'IYYY-"W"IW')`;
 
 /** The filter's conditions on `developers d`, their parameters appended to `params` ($1 is always asOf); `signupWindow`: from/to on the developer's own signup. */
 function developerConditions(filter: DeveloperFilter, params: unknown[], { signupWindow }: { signupWindow: boolean }): string[] {
@@ -133,21 +146,37 @@ const accountKeySql = (developer: string) => `coalesce('org:' || ${developer}.or
  * reaches a stage when its first member does.
  */
 export function countedMembersSql(filter: DeveloperFilter, unit: CountingUnit, params: unknown[]): string {
+  return countedMembers(filter, unit, params).sql;
+}
+
+/**
+ * `countedMembersSql`'s CTE body, and `developers`: the conditions on `developers d` that every
+ * member meets (the counted developers, or a superset: an account's window is on its first
+ * signup), to narrow another table's rows by `EXISTS` with the planner's statistics on
+ * `developers`, which a reference to the CTE would not have.
+ */
+export function countedMembers(filter: DeveloperFilter, unit: CountingUnit, params: unknown[]): { sql: string; developers: string } {
   if (unit === 'developer') {
-    const where = developerConditions(filter, params, { signupWindow: true });
-    return `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort
-              FROM developers d WHERE ${where.join(' AND ')}`;
+    const where = developerConditions(filter, params, { signupWindow: true }).join(' AND ');
+    return {
+      sql: `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort
+              FROM developers d WHERE ${where}`,
+      developers: where,
+    };
   }
   const where = developerConditions(filter, params, { signupWindow: false }).join(' AND ');
   const window = signupWindowConditions(filter, 'm.unit_signup', params);
   // An organisation's first signup by aggregate and hash join: a window over the account key sorts every developer by it (1.7× slower at 100,000).
-  return `SELECT m.unit, m.id, m.org_id, m.unit_signup, ${signupCohortSql('m.unit_signup')} AS cohort
+  return {
+    sql: `SELECT m.unit, m.id, m.org_id, m.unit_signup, ${signupCohortSql('m.unit_signup')} AS cohort
             FROM (SELECT ${accountKeySql('d')} AS unit, d.id, d.org_id, coalesce(o.first_signup, d.signed_up_at) AS unit_signup
                     FROM developers d
                     LEFT JOIN (SELECT d.org_id, min(d.signed_up_at) AS first_signup FROM developers d WHERE ${where} AND d.org_id IS NOT NULL GROUP BY d.org_id) o
                       ON o.org_id = d.org_id
                    WHERE ${where}) m
-           ${window.length > 0 ? `WHERE ${window.join(' AND ')}` : ''}`;
+           ${window.length > 0 ? `WHERE ${window.join(' AND ')}` : ''}`,
+    developers: where,
+  };
 }
 
 /**

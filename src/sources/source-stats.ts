@@ -83,6 +83,8 @@ export class SourceStats {
   private pendingLateness = new Map<string, PendingLateness>();
   private prunedBefore = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The flush writing now (settled when none is): the next waits for it, so a read after a flush sees every count noted before it. */
+  private inFlight: Promise<void> = Promise.resolve();
   private readonly now: () => Date;
   private readonly silentAfter: SilentAfter;
 
@@ -166,10 +168,18 @@ export class SourceStats {
   }
 
   /**
-   * Adds the counts noted since the last flush, one upsert per source. Upserts of two processes may
-   * commit in either order: the stored last error is the latest by time, whichever comes second.
+   * Adds the counts noted since the last flush, one upsert per source, after the flush already
+   * writing (the timer's, say) is done: otherwise a read would find its counts half written.
+   * Upserts of two processes may commit in either order: the stored last error is the latest by
+   * time, whichever comes second.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    const run = this.inFlight.then(() => this.write());
+    this.inFlight = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const flushing = this.pending;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SourceStats } from '../../src/sources/source-stats.ts';
+import { SourceStats, type SourceName, type SourceStat } from '../../src/sources/source-stats.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -154,6 +155,36 @@ describe.each(databaseBackends())('data quality (%s)', (backend) => {
     text = await prometheus();
     expect(sample(text, 'onramp_unattributed_backlog')).toBe(0);
     expect(sample(text, 'onramp_unattributed_oldest_age_seconds')).toBe(0);
+  });
+
+  it('reads, after a flush already writing, every count noted before the read (a flush half done, the timer’s say, is waited for)', async () => {
+    // The real pool, its first source_stats upsert held until the read has started.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = true;
+    const pool = {
+      query: async (text: string, params?: unknown[]) => {
+        if (holding && text.includes('INSERT INTO source_stats')) {
+          holding = false;
+          await held;
+        }
+        return t.db.pool.query(text, params);
+      },
+    };
+    const stats = new SourceStats(pool as never, { now: () => now });
+    const count = (list: SourceStat[], source: SourceName) => list.find((s) => s.source === source)!;
+    const before = await stats.list();
+    stats.record('segment', { accepted: 3, duplicates: 1, rejected: 0 });
+    stats.record('clerk', { accepted: 2, duplicates: 0, rejected: 0 });
+    const writing = stats.flush(); // the timer's flush, say: its first upsert held
+    const listed = stats.list();
+    // Long enough for a read that did not wait to have read.
+    await sleep(200);
+    release();
+    await writing;
+    const after = await listed;
+    expect(count(after, 'segment')).toMatchObject({ accepted: count(before, 'segment').accepted + 3, duplicates: count(before, 'segment').duplicates + 1 });
+    expect(count(after, 'clerk').accepted).toBe(count(before, 'clerk').accepted + 2);
   });
 });
 

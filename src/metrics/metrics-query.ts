@@ -138,7 +138,7 @@ const accountKeySql = (developer: string) => `coalesce('org:' || ${developer}.or
 
 /**
  * The developers a metric counts, each with the unit it counts them in, as a CTE body
- * `(unit, id, org_id, unit_signup, cohort, week)` (`week`: `signupWeekSql`, the cheaper group key); parameters as `filteredDevelopersSql`'s. Per
+ * `(unit, id, org_id, unit_signup, cohort)`; parameters as `filteredDevelopersSql`'s. Per
  * developer, the unit is the developer; per organisation, their account (`accountKeySql`), whose
  * signup is its members' first (the cohort is that signup's). The filter picks the members;
  * from/to bound the unit's signup, so an organisation stays in its own cohort under a date window.
@@ -159,7 +159,7 @@ export function countedMembers(filter: DeveloperFilter, unit: CountingUnit, para
   if (unit === 'developer') {
     const where = developerConditions(filter, params, { signupWindow: true }).join(' AND ');
     return {
-      sql: `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort, ${signupWeekSql('d.signed_up_at')} AS week
+      sql: `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort
               FROM developers d WHERE ${where}`,
       developers: where,
     };
@@ -168,7 +168,7 @@ export function countedMembers(filter: DeveloperFilter, unit: CountingUnit, para
   const window = signupWindowConditions(filter, 'm.unit_signup', params);
   // An organisation's first signup by aggregate and hash join: a window over the account key sorts every developer by it (1.7× slower at 100,000).
   return {
-    sql: `SELECT m.unit, m.id, m.org_id, m.unit_signup, ${signupCohortSql('m.unit_signup')} AS cohort, ${signupWeekSql('m.unit_signup')} AS week
+    sql: `SELECT m.unit, m.id, m.org_id, m.unit_signup, ${signupCohortSql('m.unit_signup')} AS cohort
             FROM (SELECT ${accountKeySql('d')} AS unit, d.id, d.org_id, coalesce(o.first_signup, d.signed_up_at) AS unit_signup
                     FROM developers d
                     LEFT JOIN (SELECT d.org_id, min(d.signed_up_at) AS first_signup FROM developers d WHERE ${where} AND d.org_id IS NOT NULL GROUP BY d.org_id) o
@@ -195,7 +195,7 @@ export const stageRowsSql = (alias: string, funnelVersion: number) => `${alias}.
 export function perUnitSql(unit: CountingUnit): { earliest: (column: string) => string; groupBy: string } {
   return unit === 'developer'
     ? { earliest: (column) => column, groupBy: '' }
-    : { earliest: (column) => `min(${column})`, groupBy: 'GROUP BY members.unit, members.unit_signup, members.week' };
+    : { earliest: (column) => `min(${column})`, groupBy: 'GROUP BY members.unit, members.unit_signup, members.cohort' };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
-import { cohortOfWeekSql, countedMembersSql, perUnitSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
+import { countedMembersSql, perUnitSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
 
 /** Days after signup at which the funnel reference model reads the production deployment rate (docs/concepts/funnel.md). */
 export const HORIZONS = [30, 60, 90] as const;
@@ -52,15 +52,15 @@ export async function productionRate(pool: pg.Pool, filter: DeveloperFilter, uni
   const { rows } = await pool.query<Row>(
     `WITH members AS (${members}),
           per AS (
-            SELECT members.week, members.unit_signup, ${perUnit.earliest('p.reached_at')} AS production_at
+            SELECT members.cohort, members.unit_signup, ${perUnit.earliest('p.reached_at')} AS production_at
               FROM members
               LEFT JOIN journey_stages p ON p.developer_id = members.id AND p.stage = ${production} AND ${stageRowsSql('p', funnelVersion)}
              ${perUnit.groupBy}
           )
-     SELECT ${cohortOfWeekSql('week')} AS cohort, count(*) AS units, max(unit_signup) AS last_signup, ${HORIZONS.map(within).join(', ')}
+     SELECT cohort, count(*) AS units, max(unit_signup) AS last_signup, ${HORIZONS.map(within).join(', ')}
        FROM per
-      GROUP BY week
-      ORDER BY week`,
+      GROUP BY cohort
+      ORDER BY cohort`,
     params,
   );
   const asOf = filter.asOf.getTime();

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
-import { cohortOfWeekSql, countedMembersSql, perUnitSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
+import { countedMembersSql, perUnitSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
 
 /** A cohort's tail rose when p75 or p90 grew by more than this fraction over the previous cohort … */
 export const TAIL_RISE = 0.2;
@@ -61,17 +61,17 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, un
   const { rows } = await pool.query<Row>(
     `WITH members AS (${members}),
           per AS (
-            SELECT members.week,
+            SELECT members.cohort,
                    extract(epoch FROM ${perUnit.earliest('f.reached_at')} - members.unit_signup)::float8 AS seconds
               FROM members
               LEFT JOIN journey_stages f ON f.developer_id = members.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
              ${perUnit.groupBy}
           )
-     SELECT ${cohortOfWeekSql('week')} AS cohort, count(*) AS units, count(seconds) AS reached,
+     SELECT cohort, count(*) AS units, count(seconds) AS reached,
             percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]::float8[]) WITHIN GROUP (ORDER BY seconds) AS p
        FROM per
-      GROUP BY GROUPING SETS ((week), ())
-      ORDER BY week NULLS FIRST`,
+      GROUP BY GROUPING SETS ((cohort), ())
+      ORDER BY cohort NULLS FIRST`,
     params,
   );
 

@@ -45,7 +45,7 @@ export interface DeveloperFilter {
   orgId?: string;
 }
 
-/** Whether the filter picks developers by more than asOf: then a metric reads only their rows, not every developer's. */
+/** Whether the filter picks developers by more than asOf (a metric may then read only their rows, rather than every developer's). */
 export const narrowsDevelopers = (filter: DeveloperFilter): boolean =>
   filter.from !== undefined || filter.toBefore !== undefined || filter.channel !== undefined || filter.accountType !== undefined || filter.orgId !== undefined;
 
@@ -146,37 +146,21 @@ const accountKeySql = (developer: string) => `coalesce('org:' || ${developer}.or
  * reaches a stage when its first member does.
  */
 export function countedMembersSql(filter: DeveloperFilter, unit: CountingUnit, params: unknown[]): string {
-  return countedMembers(filter, unit, params).sql;
-}
-
-/**
- * `countedMembersSql`'s CTE body, and `developers`: the conditions on `developers d` that every
- * member meets (the counted developers, or a superset: an account's window is on its first
- * signup), to narrow another table's rows by `EXISTS` with the planner's statistics on
- * `developers`, which a reference to the CTE would not have.
- */
-export function countedMembers(filter: DeveloperFilter, unit: CountingUnit, params: unknown[]): { sql: string; developers: string } {
   if (unit === 'developer') {
-    const where = developerConditions(filter, params, { signupWindow: true }).join(' AND ');
-    return {
-      sql: `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort
-              FROM developers d WHERE ${where}`,
-      developers: where,
-    };
+    const where = developerConditions(filter, params, { signupWindow: true });
+    return `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort
+              FROM developers d WHERE ${where.join(' AND ')}`;
   }
   const where = developerConditions(filter, params, { signupWindow: false }).join(' AND ');
   const window = signupWindowConditions(filter, 'm.unit_signup', params);
   // An organisation's first signup by aggregate and hash join: a window over the account key sorts every developer by it (1.7× slower at 100,000).
-  return {
-    sql: `SELECT m.unit, m.id, m.org_id, m.unit_signup, ${signupCohortSql('m.unit_signup')} AS cohort
+  return `SELECT m.unit, m.id, m.org_id, m.unit_signup, ${signupCohortSql('m.unit_signup')} AS cohort
             FROM (SELECT ${accountKeySql('d')} AS unit, d.id, d.org_id, coalesce(o.first_signup, d.signed_up_at) AS unit_signup
                     FROM developers d
                     LEFT JOIN (SELECT d.org_id, min(d.signed_up_at) AS first_signup FROM developers d WHERE ${where} AND d.org_id IS NOT NULL GROUP BY d.org_id) o
                       ON o.org_id = d.org_id
                    WHERE ${where}) m
-           ${window.length > 0 ? `WHERE ${window.join(' AND ')}` : ''}`,
-    developers: where,
-  };
+           ${window.length > 0 ? `WHERE ${window.join(' AND ')}` : ''}`;
 }
 
 /**

@@ -182,8 +182,8 @@ export async function stageConversion(
   const { document } = funnel;
   const params: unknown[] = [];
   const members = countedMembersSql(filter, unit, params);
-  // Stage ids are parameters; the SQL names columns by rank and inlines windows (integers), which
-  // keeps the plan one pass over the stage rows, one hash join and one aggregate.
+  // Stage ids are parameters; the SQL names columns by rank and inlines windows (integers), so
+  // that each unit's row is a few expressions over plain columns.
   const ids = stageIds(document);
   const stageColumns = ids.map((id, rank) => `min(s.reached_at) FILTER (WHERE s.stage = $${params.push(id)}) AS s${rank}`);
   const furthest = `CASE ${ids.map((_, rank) => `WHEN s${ids.length - 1 - rank} IS NOT NULL THEN ${ids.length - 1 - rank}`).join(' ')} ELSE -1 END`;

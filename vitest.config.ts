@@ -34,6 +34,10 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: productionTemporal ? PRODUCTION_TEMPORAL_SUITES : ['test/integration/**/*.test.ts'],
+          // A guard against hangs, not a speed limit: a test here may spawn the CLI a few times (each
+          // `node --import tsx` costs 6–8 s of CPU on a busy core) or start a preview's sandbox
+          // (20–30 s alone), and beside two other files on 2 cores 60 s was not always enough.
+          testTimeout: 180_000,
           globalSetup: [runArtifacts],
           setupFiles: [temporalLog],
           maxWorkers: 3,

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
-import { applyMigrations } from '../db/migrate.ts';
 import { API_URL_HELP } from './api-url.ts';
-import { apiCommand } from './commands/api.ts';
 import { importCommand } from './commands/import.ts';
 import { journeyCommand } from './commands/journey.ts';
 import { handoffsCommand } from './commands/handoffs.ts';
@@ -17,9 +15,11 @@ import { rulesCommand } from './commands/rules.ts';
 import { templatesCommand } from './commands/templates.ts';
 import { annotationsCommand } from './commands/annotations.ts';
 import { simulateCommand } from './commands/simulate.ts';
-import { startCommand } from './commands/start.ts';
-import { workerCommand } from './commands/worker.ts';
 import { packagePath } from '../package-root.ts';
+
+// The servers (start, api, worker) and the migrations are imported when their command runs: they load
+// Temporal, the database drivers and the web server, seconds of start-up that `onramp handoffs …`,
+// `--help` and every other client command would otherwise pay on each run.
 
 /** The `onramp` command with every subcommand, built without parsing argv (the docs check walks it). */
 export function buildProgram(): Command {
@@ -31,21 +31,22 @@ export function buildProgram(): Command {
     .command('start')
     .description('run everything on embedded defaults (Temporal dev server, PGlite) unless TEMPORAL_ADDRESS / DATABASE_URL are set')
     .option('--demo', 'then feed it a synthetic cohort (the last 45 days of 400 developers) so the dashboard fills within a minute')
-    .action((options: { demo?: boolean }) => startCommand(loadConfig(), options));
+    .action(async (options: { demo?: boolean }) => (await import('./commands/start.ts')).startCommand(loadConfig(), options));
   program
     .command('api')
     .description('run the HTTP API and outbox dispatcher (needs DATABASE_URL, TEMPORAL_ADDRESS, ONRAMP_INGEST_KEY)')
-    .action(() => apiCommand(loadConfig()));
+    .action(async () => (await import('./commands/api.ts')).apiCommand(loadConfig()));
   program
     .command('worker')
     .description('run the journey worker (needs DATABASE_URL, TEMPORAL_ADDRESS)')
-    .action(() => workerCommand(loadConfig()));
+    .action(async () => (await import('./commands/worker.ts')).workerCommand(loadConfig()));
   program
     .command('migrate')
     .description('apply pending database migrations to DATABASE_URL')
     .action(async () => {
       const config = loadConfig();
       if (!config.DATABASE_URL) throw new ConfigError('Missing environment: DATABASE_URL');
+      const { applyMigrations } = await import('../db/migrate.ts');
       const { applied } = await applyMigrations(config.DATABASE_URL);
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n');
     });

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config.ts';
-import { openDatabase } from '../../db/database.ts';
 import { funnelFormat } from '../../funnel/funnel-file.ts';
 import { formatConfigDocumentError, type ConfigDocumentError } from '../../funnel/funnel-references.ts';
-import { previewFunnel, type FunnelPreview } from '../../preview/funnel-preview.ts';
+import type { FunnelPreview } from '../../preview/funnel-preview.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { versionedConfigCommand } from './versioned-config-command.ts';
 
@@ -57,6 +56,8 @@ async function funnelPreviewCommand(config: Config, file: string, options: { sam
     process.stderr.write('funnel preview reads the events in DATABASE_URL: set it to the database Onramp runs on\n');
     return 2;
   }
+  // Imported here: the database drivers load only when a preview runs, not on every `onramp` command.
+  const [{ openDatabase }, { previewFunnel }] = await Promise.all([import('../../db/database.ts'), import('../../preview/funnel-preview.ts')]);
   // One connection: the reads take turns anyway, and the embedded database serves one connection at a time.
   const db = openDatabase(config.DATABASE_URL, { max: 1 });
   try {

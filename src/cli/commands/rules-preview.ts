@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
 import type pg from 'pg';
 import { pino } from 'pino';
 import type { z } from 'zod';
-import { loadConfig, type Config } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { openDatabase } from '../../db/database.ts';
 import { funnelFormat } from '../../funnel/funnel-file.ts';
 import type { FunnelDocument } from '../../funnel/funnel-schema.ts';
@@ -23,7 +22,7 @@ import { RuleStore } from '../../rules/rule-store.ts';
 import { EmailTemplates } from '../../mail/email-templates.ts';
 import { installTemporalRuntime } from '../../temporal/install-runtime.ts';
 import { CliFailure } from '../cli-failure.ts';
-import { instant, positiveInt } from '../option-parsers.ts';
+import type { PreviewCliOptions } from './rules-preview-command.ts';
 
 /**
  * `onramp rules preview <file>`: what a candidate rules file would send and escalate, run in a
@@ -38,22 +37,6 @@ import { instant, positiveInt } from '../option-parsers.ts';
  */
 
 const DAY = 86_400_000;
-
-interface PreviewCliOptions {
-  developers: number;
-  days: number;
-  seed: number;
-  history?: boolean;
-  from?: Date;
-  to?: Date;
-  policy?: string;
-  funnel?: string;
-  against?: string;
-  /** false with --no-compare. */
-  compare: boolean;
-  failIf: string[];
-  json?: boolean;
-}
 
 /** The exit code when a --fail-if threshold holds (CI fails the job on it). */
 export const THRESHOLD_EXIT_CODE = 3;
@@ -262,40 +245,4 @@ async function rulesInForce(
 
 function describeCohort(cohort: PreviewCohort) {
   return cohort.kind === 'synthetic' ? cohort : { kind: cohort.kind, from: cohort.from.toISOString(), to: cohort.to.toISOString() };
-}
-
-/** Adds `preview <file>` to `onramp rules`. */
-export function rulesPreviewCommand(rules: Command): void {
-  rules
-    .command('preview <file>')
-    .description(
-      'run a candidate rules file and the rules in force against the same cohort in sandboxes (time-skipping Temporal, in-memory PostgreSQL) and report what the candidate would send and escalate, and what changes; sends nothing',
-    )
-    .option('--developers <n>', 'synthetic developers', positiveInt('--developers'), 200)
-    .option('--days <n>', 'days of signups (synthetic), or of history before --to (--history)', positiveInt('--days'), 30)
-    .option('--seed <n>', 'random seed of the synthetic cohort', positiveInt('--seed'), 1)
-    .option('--history', 'replay the real history in DATABASE_URL (read only) instead of a synthetic cohort')
-    .option('--from <date>', 'with --history: developers who signed up from this date (default --to minus --days)', instant('--from'))
-    .option('--to <date>', 'with --history: … until this date (default now)', instant('--to'))
-    .option('--policy <file>', 'escalation policy (default: the running one with --history, else ONRAMP_ESCALATION_FILE)')
-    .option('--funnel <file>', 'the funnel the journeys follow (default: the one in force with --history, else ONRAMP_FUNNEL_FILE)')
-    .option('--against <file>', 'the rules to compare with (default: the running ones with --history, else ONRAMP_RULES_FILE)')
-    .option('--no-compare', 'preview the candidate alone, without the run of the rules in force')
-    .option(
-      '--fail-if <threshold>',
-      "exit 3 when this holds of the comparison, e.g. 'sends > +20%', 'escalations > +5', 'changed-developers > 100' (repeatable)",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option('--json', 'print the report as JSON (stdout holds nothing else)')
-    .action(async (file: string, options: PreviewCliOptions) => {
-      try {
-        process.exitCode = 0;
-        await previewRules(loadConfig(), file, options);
-      } catch (error) {
-        if (!(error instanceof CliFailure)) throw error;
-        process.stderr.write(`${error.message}\n`);
-        process.exitCode = error.exitCode;
-      }
-    });
 }

@@ -4,7 +4,7 @@ import { EmailTemplates } from '../../mail/email-templates.ts';
 import { loadConfig } from '../../config.ts';
 import { promoteVariant } from '../../rules/promote-variant.ts';
 import { rulesFormat, rulesFormatWithTemplates } from '../../rules/rules-file.ts';
-import { rulesPreviewCommand } from './rules-preview.ts';
+import { rulesPreviewCommand } from './rules-preview-command.ts';
 import { runConfigAction, versionedConfigActions, versionedConfigCommand, withApiOptions, type VersionedConfigCommandSpec } from './versioned-config-command.ts';
 
 /** Adds `rules validate|diff|apply|rollback|history|preview|promote` (the nudge rules, /v1/rules) to the program. */

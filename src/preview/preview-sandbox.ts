@@ -3,6 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openDatabase, type Database } from '../db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { applyMigrations } from '../db/migrate.ts';
+import { migratedCluster } from '../db/migrated-cluster.ts';
 import type { IngestEvent } from '../events/event-schemas.ts';
 import { outboxMailer } from '../mail/mailer.ts';
 import { FunnelStore } from '../funnel/funnel-store.ts';
@@ -55,7 +56,8 @@ export async function startPreviewSandbox(options: SandboxOptions): Promise<Prev
     for (const closeOne of closers.reverse()) await closeOne().catch(() => {});
   };
   try {
-    const postgres: EmbeddedPostgres = await startEmbeddedPostgres();
+    // In memory, from the migrated cluster: the migrations then find nothing to do.
+    const postgres: EmbeddedPostgres = await startEmbeddedPostgres({ loadDataDir: await migratedCluster() });
     closers.push(() => postgres.stop());
     await applyMigrations(postgres.url);
     const db = openDatabase(postgres.url, { max: 1 });

@@ -1,12 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { WORKFLOWS_PATH } from '../../src/assembly/workflow-bundle.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
+import { sourcesBundle } from '../../src/assembly/workflow-bundle.ts';
+import { keptBuild } from '../../src/build-cache.ts';
+import { migratedCluster } from '../../src/db/migrated-cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -32,27 +30,18 @@ interface SharedArtifacts {
 const key = Symbol.for('onramp.test.runArtifacts');
 const shared = globalThis as typeof globalThis & { [key]?: SharedArtifacts };
 
+// Both are kept between runs and with the processes the tests start (src/build-cache.ts): a run on
+// unchanged sources reads them rather than building them.
 async function buildWorkflowBundle(dir: string): Promise<string> {
   const silent = { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} };
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent });
   const path = join(dir, 'workflows.js');
-  writeFileSync(path, code);
+  writeFileSync(path, await keptBuild(sourcesBundle(silent)));
   return path;
 }
 
 async function buildMigratedPglite(dir: string): Promise<string> {
-  const dataDir = join(dir, 'pglite');
-  const server = await startEmbeddedPostgres({ dataDir });
-  try {
-    await applyMigrations(server.url);
-  } finally {
-    await server.stop();
-  }
-  const db = await PGlite.create({ dataDir });
-  const dump = await db.dumpDataDir('none');
-  await db.close();
   const path = join(dir, 'pglite-migrated.tar');
-  writeFileSync(path, Buffer.from(await dump.arrayBuffer()));
+  writeFileSync(path, Buffer.from(await (await migratedCluster()).arrayBuffer()));
   return path;
 }
 

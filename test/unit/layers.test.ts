@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
  * room), or workflows/.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  // foundation: configuration, logging, the package's own files, the database and its audit log
-  ['config.ts', 'logger.ts', 'package-root.ts', 'generated', 'db', 'audit'],
+  // foundation: configuration, logging, the package's own files and what is built from them, the database and its audit log
+  ['config.ts', 'logger.ts', 'package-root.ts', 'build-cache.ts', 'generated', 'db', 'audit'],
   // the model: the journey (machine, stages, events), the funnel document, rules, cases, the workflow that hosts the journey, and the
   // webhooks that tell of its facts (queued by the statements that record them, so below everything that records)
   ['journey', 'funnel', 'rules', 'events', 'cases', 'workflows', 'webhooks'],

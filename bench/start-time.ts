@@ -3,7 +3,8 @@
  * first /healthz 200 (what compose's health checks wait for), and `onramp --version` to exit (the
  * code's loading alone): compiled (`npm run build`, run as the image runs it) against the
  * TypeScript sources through tsx (the image's entrypoint before the build step: `npx tsx
- * src/cli/main.ts`, the worker bundling workflows/ with webpack at start). The variants take
+ * src/cli/main.ts`, the worker reading the workflow bundle an earlier process on the same sources
+ * kept, or bundling workflows/ with webpack when there is none: src/build-cache.ts). The variants take
  * turns, ROUNDS times, on one database (migrated first, so no start applies a migration) and one
  * Temporal dev server. START_BENCH_TREE: run the compiled CLI from that tree (e.g. a copy of the
  * image's file tree) instead of this checkout's dist/, built first.

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // This module sits one folder below the package root both as source (src/package-root.ts) and
-// compiled (bundled into dist/onramp.js), so one relative step finds the root from either: a
+// compiled (bundled into dist/onramp.js or a chunk beside it), so one relative step finds the root from either: a
 // per-file `new URL('../../x', import.meta.url)` would break once every file is one bundle.
 const root = fileURLToPath(new URL('..', import.meta.url));
 

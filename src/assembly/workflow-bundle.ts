@@ -11,7 +11,7 @@ export const WORKFLOWS_PATH = packagePath('workflows', 'index.ts');
 /** The file `npm run build` writes the bundle to, beside the compiled CLI (dist/). */
 export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
 
-// Compiled, this module is part of dist/onramp.js, so the bundle the build wrote is beside it. As
+// Compiled, this module is part of dist/ (onramp.js or a chunk beside it), so the bundle the build wrote is beside it. As
 // source there is none beside it: a worker run with tsx bundles workflows/ from the sources it runs.
 const prebuilt = fileURLToPath(new URL(WORKFLOW_BUNDLE_FILE, import.meta.url));
 

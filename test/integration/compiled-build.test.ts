@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import { freePort } from '../../src/temporal/free-port.ts';
 import { startUntilHealthy, type HealthyProcess } from '../support/healthy-process.ts';
 import { INGEST_KEY } from '../support/onramp-harness.ts';
 import { SIGNING_SECRET } from '../support/nudge-deps.ts';
+import { LOADED_MODULES_PROBE, loadedModules, packagesOf, SERVER_PACKAGES } from '../support/server-packages.ts';
 import { signupWithKey } from '../support/signup-events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-databases.ts';
 
@@ -80,6 +81,16 @@ describe('the compiled build (dist/)', () => {
     expect(help.stdout).toContain('worker');
     const version = await run(process.execPath, [cli, '--version'], { cwd: tmpdir() });
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version);
+  });
+
+  it("loads no server's packages for a client command: each command's code is a chunk imported when it runs", async () => {
+    const probe = join(tree, 'probe.cjs');
+    writeFileSync(probe, LOADED_MODULES_PROBE);
+    const help = await run(process.execPath, ['--require', probe, cli, 'handoffs', '--help'], { cwd: tmpdir() });
+    expect(help.stdout).toMatch(/^Usage: onramp handoffs/);
+    const loaded = packagesOf(loadedModules(help.stderr));
+    expect(loaded).toContain('commander');
+    expect(loaded.filter((name) => SERVER_PACKAGES.includes(name))).toEqual([]);
   });
 
   it('is what bin/onramp.mjs runs where tsx is not installed', async () => {

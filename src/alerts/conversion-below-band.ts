@@ -4,7 +4,7 @@ import { benchmarkOf } from '../metrics/conversion-bands.ts';
 import { defaultTransitions, stageConversion, type ConversionReport, type TransitionFigures } from '../metrics/stage-conversion.ts';
 import { percent, type AlertCondition } from './alert-condition.ts';
 import type { AlertsDocument } from '../rules/alerts-schema.ts';
-import { isoWeekStart, isoWeekOf, weekDays } from './iso-week.ts';
+import { isoWeekStart, isoWeekOf, weekDays } from '../metrics/iso-week.ts';
 
 type Settings = AlertsDocument['conversionBelowBand'];
 

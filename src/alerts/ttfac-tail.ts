@@ -3,7 +3,7 @@ import type { FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { timeToFirstCall, type TtfacReport } from '../metrics/time-to-first-call.ts';
 import type { AlertCondition } from './alert-condition.ts';
 import type { AlertsDocument } from '../rules/alerts-schema.ts';
-import { isoWeekStart, isoWeekOf, weekDays } from './iso-week.ts';
+import { isoWeekStart, isoWeekOf, weekDays } from '../metrics/iso-week.ts';
 
 type Settings = AlertsDocument['ttfacTail'];
 

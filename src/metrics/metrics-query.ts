@@ -45,10 +45,6 @@ export interface DeveloperFilter {
   orgId?: string;
 }
 
-/** Whether the filter picks developers by more than asOf (a metric may then read only their rows, rather than every developer's). */
-export const narrowsDevelopers = (filter: DeveloperFilter): boolean =>
-  filter.from !== undefined || filter.toBefore !== undefined || filter.channel !== undefined || filter.accountType !== undefined || filter.orgId !== undefined;
-
 export function developerFilter(query: MetricsQuery, now: () => Date = () => new Date()): DeveloperFilter {
   const start = (v: string) => (DAY.test(v) ? new Date(`${v}T00:00:00Z`) : new Date(v));
   // A day is inclusive (up to its end); an instant is inclusive too (1 ms past it: timestamps are ms precision).
@@ -64,16 +60,7 @@ export function developerFilter(query: MetricsQuery, now: () => Date = () => new
 }
 
 /** A signup instant's cohort: its ISO-8601 week in UTC (`IYYY`: the ISO week-year, so 2027-01-01 is `2026-W53`). */
-export const signupCohortSql = (signedUpAt: string) => cohortOfWeekSql(signupWeekSql(signedUpAt));
-
-/**
- * The Monday (00:00 UTC, a `timestamp` without zone) of a signup instant's ISO week: a cheap group
- * key. Grouping by it and naming the few groups with `cohortOfWeekSql` spares formatting every row.
- */
-export const signupWeekSql = (signedUpAt: string) => `date_trunc('week', ${signedUpAt} AT TIME ZONE 'UTC')`;
-
-/** The cohort (`2026-W49`) of a `signupWeekSql` value, or of any UTC `timestamp` in that week. */
-export const cohortOfWeekSql = (week: string) => `to_char(${week}, 'IYYY-"W"IW')`;
+export const signupCohortSql = (signedUpAt: string) => `to_char(date_trunc('week', ${signedUpAt} AT TIME ZONE 'UTC'), 'IYYY-"W"IW')`;
 
 /** The filter's conditions on `developers d`, their parameters appended to `params` ($1 is always asOf); `signupWindow`: from/to on the developer's own signup. */
 function developerConditions(filter: DeveloperFilter, params: unknown[], { signupWindow }: { signupWindow: boolean }): string[] {
@@ -137,20 +124,14 @@ export const unitCount = (unit: CountingUnit, n: number): UnitCount => (unit ===
 const accountKeySql = (developer: string) => `coalesce('org:' || ${developer}.org_id, 'developer:' || ${developer}.id)`;
 
 /**
- * The developers a metric counts, each with the unit it counts them in, as a CTE body
- * `(unit, id, org_id, unit_signup, cohort)`; parameters as `filteredDevelopersSql`'s. Per
- * developer, the unit is the developer; per organisation, their account (`accountKeySql`), whose
- * signup is its members' first (the cohort is that signup's). The filter picks the members;
- * from/to bound the unit's signup, so an organisation stays in its own cohort under a date window.
- * A metric takes a stage's earliest `reached_at` among a unit's members (`perUnitSql`): the unit
- * reaches a stage when its first member does.
+ * The developers an organisation count reads (GET /v1/organizations), each with their account
+ * (`accountKeySql`), as a CTE body `(unit, id, org_id, unit_signup, cohort)`; parameters as
+ * `filteredDevelopersSql`'s. An account's signup is its members' first (the cohort is that
+ * signup's). The filter picks the members; from/to bound the account's signup, so an organisation
+ * stays in its own cohort under a date window. The stage metrics count accounts the same way
+ * (progress-query.ts).
  */
-export function countedMembersSql(filter: DeveloperFilter, unit: CountingUnit, params: unknown[]): string {
-  if (unit === 'developer') {
-    const where = developerConditions(filter, params, { signupWindow: true });
-    return `SELECT d.id AS unit, d.id, d.org_id, d.signed_up_at AS unit_signup, ${signupCohortSql('d.signed_up_at')} AS cohort
-              FROM developers d WHERE ${where.join(' AND ')}`;
-  }
+export function accountMembersSql(filter: DeveloperFilter, params: unknown[]): string {
   const where = developerConditions(filter, params, { signupWindow: false }).join(' AND ');
   const window = signupWindowConditions(filter, 'm.unit_signup', params);
   // An organisation's first signup by aggregate and hash join: a window over the account key sorts every developer by it (1.7× slower at 100,000).
@@ -169,18 +150,6 @@ export function countedMembersSql(filter: DeveloperFilter, unit: CountingUnit, p
  * funnel version, say) is a change here.
  */
 export const stageRowsSql = (alias: string, funnelVersion: number) => `${alias}.reached_at <= $1 AND ${alias}.funnel_version = ${Math.trunc(funnelVersion)}`;
-
-/**
- * One row per unit from `members` joined to one stage's rows: `earliest(column)`, the unit's first
- * time there, and the `groupBy` that goes with it. A developer has at most one row per stage (the
- * key), so their own row needs no grouping, which would cost a third of a query at 100,000; an
- * account takes its members' earliest.
- */
-export function perUnitSql(unit: CountingUnit): { earliest: (column: string) => string; groupBy: string } {
-  return unit === 'developer'
-    ? { earliest: (column) => column, groupBy: '' }
-    : { earliest: (column) => `min(${column})`, groupBy: 'GROUP BY members.unit, members.unit_signup, members.cohort' };
-}
 
 /**
  * Orders stage rows furthest first in the funnel (`ranks`: its stage ids as a text[] parameter):

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { encodeCursor } from './developer-list.ts';
-import { countedMembersSql, furthestStageFirstSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
+import { accountMembersSql, furthestStageFirstSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
 
 /** The organisations behind a figure counted per organisation: filtered, as of `asOf`, in account order, a page at a time. */
 
@@ -65,7 +65,7 @@ const lastEventSql = (memberIds: string) => `SELECT max(latest.at) FROM unnest($
                  SELECT max(r.last_at) FROM request_rollups r WHERE r.developer_id = member.id AND r.last_at <= $1) latest`;
 
 /**
- * Accounts as the metrics count them per organisation (`countedMembersSql`): an organisation's
+ * Accounts as the metrics count them per organisation (`accountMembersSql`): an organisation's
  * stage is the furthest in the funnel's order any member reached by asOf, reached when its first
  * member did.
  */
@@ -78,7 +78,7 @@ export async function listOrganizations(
   after?: string,
 ): Promise<OrganizationPage> {
   const params: unknown[] = [];
-  const members = countedMembersSql(filter, 'organization', params);
+  const members = accountMembersSql(filter, params);
   const add = (value: unknown) => `$${params.push(value)}`;
   const ranks = add(stageIds(document));
   const picked = [list.individuals ? 'true' : 'members.org_id IS NOT NULL'];

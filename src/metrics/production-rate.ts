@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
-import { countedMembersSql, perUnitSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
+import { unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
+import { cohortOfWeek, countedUnitsSql, daysMs, readStageSlots, signupWeekOfMsSql } from './progress-query.ts';
 
 /** Days after signup at which the funnel reference model reads the production deployment rate (docs/concepts/funnel.md). */
 export const HORIZONS = [30, 60, 90] as const;
@@ -30,9 +31,10 @@ export interface ProductionReport {
 }
 
 interface Row {
-  cohort: string;
+  week: number;
   units: string;
-  last_signup: Date;
+  /** ms since the epoch (a bigint, as text). */
+  last_signup: string;
   d30: string;
   d60: string;
   d90: string;
@@ -45,22 +47,14 @@ interface Row {
 export async function productionRate(pool: pg.Pool, filter: DeveloperFilter, unit: CountingUnit, { version: funnelVersion, document }: FunnelVersion): Promise<ProductionReport> {
   const stage = roleStage(document, 'production');
   const params: unknown[] = [];
-  const members = countedMembersSql(filter, unit, params);
-  const production = `$${params.push(stage?.id ?? null)}::text`;
-  const perUnit = perUnitSql(unit);
-  const within = (days: number) => `count(*) FILTER (WHERE production_at <= unit_signup + interval '${days} days') AS d${days}`;
+  const units = countedUnitsSql(filter, unit, funnelVersion, await readStageSlots(pool, funnelVersion), { production_at: stage?.id ?? null }, params);
+  const within = (days: number) => `count(*) FILTER (WHERE production_at <= signup + ${daysMs(days)}) AS d${days}`;
   const { rows } = await pool.query<Row>(
-    `WITH members AS (${members}),
-          per AS (
-            SELECT members.cohort, members.unit_signup, ${perUnit.earliest('p.reached_at')} AS production_at
-              FROM members
-              LEFT JOIN journey_stages p ON p.developer_id = members.id AND p.stage = ${production} AND ${stageRowsSql('p', funnelVersion)}
-             ${perUnit.groupBy}
-          )
-     SELECT cohort, count(*) AS units, max(unit_signup) AS last_signup, ${HORIZONS.map(within).join(', ')}
-       FROM per
-      GROUP BY cohort
-      ORDER BY cohort`,
+    `WITH units AS (${units})
+     SELECT ${signupWeekOfMsSql('signup')} AS week, count(*) AS units, max(signup) AS last_signup, ${HORIZONS.map(within).join(', ')}
+       FROM units
+      GROUP BY week
+      ORDER BY week`,
     params,
   );
   const asOf = filter.asOf.getTime();
@@ -72,11 +66,11 @@ export async function productionRate(pool: pg.Pool, filter: DeveloperFilter, uni
     cohorts: rows.map((row) => {
       const total = Number(row.units);
       const horizon = (days: 30 | 60 | 90): HorizonFigures | null => {
-        if (!stage || row.last_signup.getTime() + days * 86_400_000 > asOf) return null;
+        if (!stage || Number(row.last_signup) + daysMs(days) > asOf) return null;
         const reached = Number(row[`d${days}`]);
         return { reached, rate: reached / total };
       };
-      return { cohort: row.cohort, ...unitCount(unit, total), d30: horizon(30), d60: horizon(60), d90: horizon(90) };
+      return { cohort: cohortOfWeek(row.week), ...unitCount(unit, total), d30: horizon(30), d60: horizon(60), d90: horizon(90) };
     }),
   };
 }

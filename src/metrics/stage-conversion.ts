@@ -4,17 +4,8 @@ import { stageIds, stageLabel, stageSummaries, unknownStageProblem, type FunnelV
 import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { stageRank } from '../journey/stages.ts';
 import { BANDS, MIN_BANDED_ELIGIBLE, REFERENCE_BANDS, bandOf, bandStatusOf, type Band, type BandStatus } from './conversion-bands.ts';
-import {
-  cohortOfWeekSql,
-  countedMembersSql,
-  narrowsDevelopers,
-  signupWeekSql,
-  stageRowsSql,
-  unitCount,
-  type CountingUnit,
-  type DeveloperFilter,
-  type UnitCount,
-} from './metrics-query.ts';
+import { unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
+import { cohortOfWeek, countedUnitsSql, daysMs, readStageSlots, signupWeekOfMsSql } from './progress-query.ts';
 
 /** A stage-to-stage conversion to measure: `from` → `to` within `windowDays` of reaching `from`. */
 export interface TransitionSpec {
@@ -148,7 +139,7 @@ const WINDOW_OPEN = 3;
 const CLASS_BITS = 2;
 
 /** One group of units alike: the same cohort, the furthest stage reached (its rank; -1 for none) and every transition's class. */
-type GroupRow = { cohort: string; furthest: number; classes: number; units: string };
+type GroupRow = { week: number; furthest: number; classes: number; units: string };
 
 /** The counts of one set of units (the whole, or a cohort), summed from its groups. */
 interface Tally {
@@ -160,16 +151,15 @@ interface Tally {
 }
 
 /**
- * Conversion per transition, overall and per signup cohort, in one pass: each unit's stage times
- * as of asOf (a developer's, or an account's: its members' earliest) become one row (`s0`, `s1`, …
- * by rank in the funnel), which is classified once: the furthest stage reached, and per
- * transition whether the unit converted. A unit converts when the first moment they stood at `to` or beyond
- * (the earliest `reached_at` among `to` and the later stages, so skipping `to` still counts) is no
- * more than the window after `from`'s `reached_at`. A later stage reached before `from` (a
- * late-filled `from`) converts too: the developer was already past it. PostgreSQL counts the units
- * alike (a few hundred groups) and the sums are made here: classifying each row once, rather than
- * three counts per transition and one per stage over every row, with the sort below spared, made
- * it 1.6–1.7× faster for every developer at 1,000,000 (bench/RESULTS.md).
+ * Conversion per transition, overall and per signup cohort, in one pass over the counted units
+ * (progress-query.ts: each unit's stage instants as of asOf, a developer's or an account's
+ * members' earliest, as columns `r0`, `r1`, … by rank in the funnel), each row classified once:
+ * the furthest stage reached, and per transition whether the unit converted. A unit converts when
+ * the first moment they stood at `to` or beyond (the earliest instant among `to` and the later
+ * stages, so skipping `to` still counts) is no more than the window after reaching `from`. A later
+ * stage reached before `from` (a late-filled `from`) converts too: the developer was already past
+ * it. PostgreSQL counts the units alike (a few hundred groups) and the sums are made here, rather
+ * than three counts per transition and one per stage over every row (bench/RESULTS.md).
  * The transitions must be the funnel's (`funnelTransitionsProblem`).
  */
 export async function stageConversion(
@@ -180,44 +170,25 @@ export async function stageConversion(
   transitions: readonly TransitionSpec[],
 ): Promise<ConversionReport> {
   const { document } = funnel;
-  const params: unknown[] = [];
-  const members = countedMembersSql(filter, unit, params);
-  // Stage ids are parameters; the SQL names columns by rank and inlines windows (integers), so
-  // that each unit's row is a few expressions over plain columns.
   const ids = stageIds(document);
-  const stageColumns = ids.map((id, rank) => `min(s.reached_at) FILTER (WHERE s.stage = $${params.push(id)}) AS s${rank}`);
-  const furthest = `CASE ${ids.map((_, rank) => `WHEN s${ids.length - 1 - rank} IS NOT NULL THEN ${ids.length - 1 - rank}`).join(' ')} ELSE -1 END`;
+  const params: unknown[] = [];
+  // Each unit's stage instants as columns by rank (r0, r1, …), so that its row is classified by a few integer expressions.
+  const units = countedUnitsSql(filter, unit, funnel.version, await readStageSlots(pool, funnel.version), Object.fromEntries(ids.map((id, rank) => [`r${rank}`, id])), params);
+  const furthest = `CASE ${ids.map((_, rank) => `WHEN r${ids.length - 1 - rank} IS NOT NULL THEN ${ids.length - 1 - rank}`).join(' ')} ELSE -1 END`;
   const classOf = (t: TransitionSpec) => {
-    const from = `s${stageRank(ids, t.from)}`;
-    const window = `${from} + interval '${Math.trunc(t.windowDays)} days'`;
+    const from = `r${stageRank(ids, t.from)}`;
+    const window = `${from} + ${daysMs(t.windowDays)}`;
     const toRank = stageRank(ids, t.to);
-    const later = ids.slice(toRank).map((_, i) => `s${toRank + i}`);
+    const later = ids.slice(toRank).map((_, i) => `r${toRank + i}`);
     const toAt = later.length === 1 ? later[0]! : `LEAST(${later.join(', ')})`;
     return `CASE WHEN ${from} IS NULL THEN ${NOT_AT_FROM} WHEN ${toAt} <= ${window} THEN ${CONVERTED} WHEN ${window} <= $1 THEN ${NOT_CONVERTED} ELSE ${WINDOW_OPEN} END`;
   };
   // Parenthesised whole: PostgreSQL gives << and | the same precedence, left to right.
   const classes = transitions.map((t, i) => `((${classOf(t)}) << ${CLASS_BITS * i})`).join(' | ') || '0';
-  // Every developer: their stage rows grouped on their own (in key order, no sort), then joined;
-  // grouping the join by developer sorted every developer (1.6× slower at 1,000,000). Under a
-  // filter, or per account, the join grouped by unit: it reads only the members' rows, where
-  // grouping every developer's first reads them all (and each parallel worker built the whole).
-  const per =
-    unit === 'developer' && !narrowsDevelopers(filter)
-      ? `SELECT ${signupWeekSql('members.unit_signup')} AS week, ${ids.map((_, rank) => `stages.s${rank}`).join(', ')}
-           FROM members
-           LEFT JOIN (SELECT s.developer_id, ${stageColumns.join(', ')}
-                        FROM journey_stages s
-                       WHERE ${stageRowsSql('s', funnel.version)}
-                       GROUP BY s.developer_id) stages ON stages.developer_id = members.id`
-      : `SELECT ${signupWeekSql('members.unit_signup')} AS week, ${stageColumns.join(', ')}
-           FROM members
-           LEFT JOIN journey_stages s ON s.developer_id = members.id AND ${stageRowsSql('s', funnel.version)}
-          GROUP BY members.unit, members.unit_signup`;
   const { rows } = await pool.query<GroupRow>(
-    `WITH members AS (${members}),
-          per AS (${per}),
-          classified AS (SELECT week, ${furthest} AS furthest, ${classes} AS classes FROM per)
-     SELECT ${cohortOfWeekSql('week')} AS cohort, furthest, classes, count(*) AS units
+    `WITH units AS (${units}),
+          classified AS (SELECT ${signupWeekOfMsSql('signup')} AS week, ${furthest} AS furthest, ${classes} AS classes FROM units)
+     SELECT week, furthest, classes, count(*) AS units
        FROM classified
       GROUP BY week, furthest, classes`,
     params,
@@ -228,8 +199,9 @@ export async function stageConversion(
   const byCohort = new Map<string, Tally>();
   for (const row of rows) {
     const units = Number(row.units);
-    if (!byCohort.has(row.cohort)) byCohort.set(row.cohort, tally());
-    for (const t of [overall, byCohort.get(row.cohort)!]) {
+    const cohort = cohortOfWeek(row.week);
+    if (!byCohort.has(cohort)) byCohort.set(cohort, tally());
+    for (const t of [overall, byCohort.get(cohort)!]) {
       t.units += units;
       for (let rank = 0; rank <= row.furthest; rank++) t.reached[rank]! += units;
       transitions.forEach((_, i) => (t.classes[i]![(row.classes >> (CLASS_BITS * i)) & 3]! += units));

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
-import { countedMembersSql, perUnitSql, stageRowsSql, unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
+import { unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
+import { cohortOfWeek, countedUnitsSql, readStageSlots, signupWeekOfMsSql } from './progress-query.ts';
 
 /** A cohort's tail rose when p75 or p90 grew by more than this fraction over the previous cohort … */
 export const TAIL_RISE = 0.2;
@@ -39,7 +40,8 @@ export interface TtfacReport {
 }
 
 interface Row {
-  cohort: string | null;
+  /** null: the overall row. */
+  week: number | null;
   units: string;
   reached: string;
   p: number[] | null;
@@ -54,24 +56,16 @@ interface Row {
 export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, unit: CountingUnit, { version: funnelVersion, document }: FunnelVersion): Promise<TtfacReport> {
   const stage = roleStage(document, 'first_call');
   const params: unknown[] = [];
-  const members = countedMembersSql(filter, unit, params);
-  // Without the stage (null) the join finds no row: every unit counts, none reached.
-  const firstCall = `$${params.push(stage?.id ?? null)}::text`;
-  const perUnit = perUnitSql(unit);
+  // Without the stage, no unit has an instant for it: every unit counts, none reached.
+  const units = countedUnitsSql(filter, unit, funnelVersion, await readStageSlots(pool, funnelVersion), { first_call: stage?.id ?? null }, params);
   const { rows } = await pool.query<Row>(
-    `WITH members AS (${members}),
-          per AS (
-            SELECT members.cohort,
-                   extract(epoch FROM ${perUnit.earliest('f.reached_at')} - members.unit_signup)::float8 AS seconds
-              FROM members
-              LEFT JOIN journey_stages f ON f.developer_id = members.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
-             ${perUnit.groupBy}
-          )
-     SELECT cohort, count(*) AS units, count(seconds) AS reached,
+    `WITH units AS (${units}),
+          per AS (SELECT ${signupWeekOfMsSql('signup')} AS week, (first_call - signup)::float8 / 1000 AS seconds FROM units)
+     SELECT week, count(*) AS units, count(seconds) AS reached,
             percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]::float8[]) WITHIN GROUP (ORDER BY seconds) AS p
        FROM per
-      GROUP BY GROUPING SETS ((cohort), ())
-      ORDER BY cohort NULLS FIRST`,
+      GROUP BY GROUPING SETS ((week), ())
+      ORDER BY week NULLS FIRST`,
     params,
   );
 
@@ -87,9 +81,10 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, un
 
   const cohorts: TtfacCohort[] = [];
   let previous: Percentiles | null = null;
-  for (const row of rows.filter((r) => r.cohort !== null)) {
+  for (const row of rows) {
+    if (row.week === null) continue;
     const own = figures(row);
-    cohorts.push({ cohort: row.cohort as string, ...own, risingTail: risingTail(previous, own.percentiles) });
+    cohorts.push({ cohort: cohortOfWeek(row.week), ...own, risingTail: risingTail(previous, own.percentiles) });
     if (own.percentiles) previous = own.percentiles;
   }
   return {
@@ -97,7 +92,7 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, un
     unit,
     stage,
     warnings: stage ? [] : [missingRoleWarning('first_call')],
-    overall: figures(rows.find((r) => r.cohort === null)),
+    overall: figures(rows.find((r) => r.week === null)),
     cohorts,
   };
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { alertMessage, dashboardLink } from '../../../src/alerts/alert-message.ts';
 import { alertsFormat } from '../../../src/rules/alerts-file.ts';
 import { MIN_BANDED_ELIGIBLE } from '../../../src/metrics/conversion-bands.ts';
-import { isoWeekOf, isoWeekStart, weekDays } from '../../../src/alerts/iso-week.ts';
+import { isoWeekOf, isoWeekStart, weekDays } from '../../../src/metrics/iso-week.ts';
 
 const shipped = readFileSync(new URL('../../../config/alerts.yaml', import.meta.url), 'utf8');
 

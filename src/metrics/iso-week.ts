@@ -1,4 +1,4 @@
-/** ISO-8601 weeks in UTC, as the signup cohorts name them (`2026-W49`: metrics-query.ts's signupCohortSql). */
+/** ISO-8601 weeks in UTC, as the signup cohorts name them (`2026-W49`: metrics-query.ts's signupCohortSql, progress-query.ts's cohortOfWeek). */
 
 const DAY_MS = 86_400_000;
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
-import { cohortOfWeek, countedUnitsSql, daysMs, readStageSlots, signupWeekOfMsSql } from './progress-query.ts';
+import { cohortOfWeek, daysMs, queryCountedUnits } from './progress-query.ts';
 
 /** Days after signup at which the funnel reference model reads the production deployment rate (docs/concepts/funnel.md). */
 export const HORIZONS = [30, 60, 90] as const;
@@ -46,16 +46,18 @@ interface Row {
  */
 export async function productionRate(pool: pg.Pool, filter: DeveloperFilter, unit: CountingUnit, { version: funnelVersion, document }: FunnelVersion): Promise<ProductionReport> {
   const stage = roleStage(document, 'production');
-  const params: unknown[] = [];
-  const units = countedUnitsSql(filter, unit, funnelVersion, await readStageSlots(pool, funnelVersion), { production_at: stage?.id ?? null }, params);
   const within = (days: number) => `count(*) FILTER (WHERE production_at <= signup + ${daysMs(days)}) AS d${days}`;
-  const { rows } = await pool.query<Row>(
-    `WITH units AS (${units})
-     SELECT ${signupWeekOfMsSql('signup')} AS week, count(*) AS units, max(signup) AS last_signup, ${HORIZONS.map(within).join(', ')}
-       FROM units
-      GROUP BY week
-      ORDER BY week`,
-    params,
+  const rows = await queryCountedUnits<Row>(
+    pool,
+    filter,
+    unit,
+    funnelVersion,
+    { production_at: stage?.id ?? null },
+    (units) => `WITH units AS (${units})
+                SELECT week, count(*) AS units, max(signup) AS last_signup, ${HORIZONS.map(within).join(', ')}
+                  FROM units
+                 GROUP BY week
+                 ORDER BY week`,
   );
   const asOf = filter.asOf.getTime();
   return {

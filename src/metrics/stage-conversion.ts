@@ -5,7 +5,7 @@ import type { FunnelDocument } from '../funnel/funnel-schema.ts';
 import { stageRank } from '../journey/stages.ts';
 import { BANDS, MIN_BANDED_ELIGIBLE, REFERENCE_BANDS, bandOf, bandStatusOf, type Band, type BandStatus } from './conversion-bands.ts';
 import { unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
-import { cohortOfWeek, countedUnitsSql, daysMs, readStageSlots, signupWeekOfMsSql } from './progress-query.ts';
+import { cohortOfWeek, daysMs, queryCountedUnits } from './progress-query.ts';
 
 /** A stage-to-stage conversion to measure: `from` → `to` within `windowDays` of reaching `from`. */
 export interface TransitionSpec {
@@ -171,9 +171,8 @@ export async function stageConversion(
 ): Promise<ConversionReport> {
   const { document } = funnel;
   const ids = stageIds(document);
-  const params: unknown[] = [];
   // Each unit's stage instants as columns by rank (r0, r1, …), so that its row is classified by a few integer expressions.
-  const units = countedUnitsSql(filter, unit, funnel.version, await readStageSlots(pool, funnel.version), Object.fromEntries(ids.map((id, rank) => [`r${rank}`, id])), params);
+  const stages = Object.fromEntries(ids.map((id, rank) => [`r${rank}`, id]));
   const furthest = `CASE ${ids.map((_, rank) => `WHEN r${ids.length - 1 - rank} IS NOT NULL THEN ${ids.length - 1 - rank}`).join(' ')} ELSE -1 END`;
   const classOf = (t: TransitionSpec) => {
     const from = `r${stageRank(ids, t.from)}`;
@@ -185,13 +184,17 @@ export async function stageConversion(
   };
   // Parenthesised whole: PostgreSQL gives << and | the same precedence, left to right.
   const classes = transitions.map((t, i) => `((${classOf(t)}) << ${CLASS_BITS * i})`).join(' | ') || '0';
-  const { rows } = await pool.query<GroupRow>(
-    `WITH units AS (${units}),
-          classified AS (SELECT ${signupWeekOfMsSql('signup')} AS week, ${furthest} AS furthest, ${classes} AS classes FROM units)
-     SELECT week, furthest, classes, count(*) AS units
-       FROM classified
-      GROUP BY week, furthest, classes`,
-    params,
+  const rows = await queryCountedUnits<GroupRow>(
+    pool,
+    filter,
+    unit,
+    funnel.version,
+    stages,
+    (units) => `WITH units AS (${units}),
+                     classified AS (SELECT week, ${furthest} AS furthest, ${classes} AS classes FROM units)
+                SELECT week, furthest, classes, count(*) AS units
+                  FROM classified
+                 GROUP BY week, furthest, classes`,
   );
 
   const tally = (): Tally => ({ units: 0, reached: ids.map(() => 0), classes: transitions.map(() => [0, 0, 0, 0]) });

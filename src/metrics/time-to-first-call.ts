@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { missingRoleWarning, roleStage, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { unitCount, type CountingUnit, type DeveloperFilter, type UnitCount } from './metrics-query.ts';
-import { cohortOfWeek, countedUnitsSql, readStageSlots, signupWeekOfMsSql } from './progress-query.ts';
+import { cohortOfWeek, queryCountedUnits } from './progress-query.ts';
 
 /** A cohort's tail rose when p75 or p90 grew by more than this fraction over the previous cohort … */
 export const TAIL_RISE = 0.2;
@@ -42,8 +42,9 @@ export interface TtfacReport {
 interface Row {
   /** null: the overall row. */
   week: number | null;
-  units: string;
-  reached: string;
+  /** Null on the percentiles' rows. */
+  units: string | null;
+  reached: string | null;
   p: number[] | null;
 }
 
@@ -55,19 +56,28 @@ interface Row {
  */
 export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, unit: CountingUnit, { version: funnelVersion, document }: FunnelVersion): Promise<TtfacReport> {
   const stage = roleStage(document, 'first_call');
-  const params: unknown[] = [];
-  // Without the stage, no unit has an instant for it: every unit counts, none reached.
-  const units = countedUnitsSql(filter, unit, funnelVersion, await readStageSlots(pool, funnelVersion), { first_call: stage?.id ?? null }, params);
-  const { rows } = await pool.query<Row>(
-    `WITH units AS (${units}),
-          per AS (SELECT ${signupWeekOfMsSql('signup')} AS week, (first_call - signup)::float8 / 1000 AS seconds FROM units)
-     SELECT week, count(*) AS units, count(seconds) AS reached,
-            percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]::float8[]) WITHIN GROUP (ORDER BY seconds) AS p
-       FROM per
-      GROUP BY GROUPING SETS ((week), ())
-      ORDER BY week NULLS FIRST`,
-    params,
+  // Without the stage, no unit has an instant for it: every unit counts, none reached. The counts
+  // are hashed by week over every unit, the percentiles sort only those who reached the stage.
+  const rows = await queryCountedUnits<Row>(
+    pool,
+    filter,
+    unit,
+    funnelVersion,
+    { first_call: stage?.id ?? null },
+    (units) => `WITH units AS NOT MATERIALIZED (${units}),
+                     per AS NOT MATERIALIZED (SELECT week, (first_call - signup)::float8 / 1000 AS seconds FROM units)
+                SELECT week, count(*) AS units, count(seconds) AS reached, NULL::float8[] AS p FROM per GROUP BY GROUPING SETS ((week), ())
+                UNION ALL
+                SELECT week, NULL, NULL, percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]::float8[]) WITHIN GROUP (ORDER BY seconds)
+                  FROM per WHERE seconds IS NOT NULL GROUP BY GROUPING SETS ((week), ())`,
   );
+  // One row per week (null: overall) from the counts and the percentiles' rows.
+  const byWeek = new Map<number | null, Row>();
+  for (const row of rows) {
+    const known = byWeek.get(row.week);
+    byWeek.set(row.week, known ? { week: row.week, units: known.units ?? row.units, reached: known.reached ?? row.reached, p: known.p ?? row.p } : row);
+  }
+  const weeks = [...byWeek.keys()].filter((w): w is number => w !== null).sort((a, b) => a - b);
 
   const figures = (row: Row | undefined): TtfacFigures => {
     const reached = Number(row?.reached ?? 0);
@@ -81,10 +91,9 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, un
 
   const cohorts: TtfacCohort[] = [];
   let previous: Percentiles | null = null;
-  for (const row of rows) {
-    if (row.week === null) continue;
-    const own = figures(row);
-    cohorts.push({ cohort: cohortOfWeek(row.week), ...own, risingTail: risingTail(previous, own.percentiles) });
+  for (const week of weeks) {
+    const own = figures(byWeek.get(week));
+    cohorts.push({ cohort: cohortOfWeek(week), ...own, risingTail: risingTail(previous, own.percentiles) });
     if (own.percentiles) previous = own.percentiles;
   }
   return {
@@ -92,7 +101,7 @@ export async function timeToFirstCall(pool: pg.Pool, filter: DeveloperFilter, un
     unit,
     stage,
     warnings: stage ? [] : [missingRoleWarning('first_call')],
-    overall: figures(rows.find((r) => r.week === null)),
+    overall: figures(byWeek.get(null)),
     cohorts,
   };
 }

@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJourneyActivities } from '../../src/activities/journey-activities.ts';
 import type { Database } from '../../src/db/database.ts';
 import type { JourneyEffect } from '../../src/journey/journey-effects.ts';
+import { isoWeekOf } from '../../src/metrics/iso-week.ts';
+import { cohortOfWeek } from '../../src/metrics/progress-query.ts';
+import { defaultTransitions, stageConversion } from '../../src/metrics/stage-conversion.ts';
+import { shippedFunnel } from '../support/shipped-funnel.ts';
 import { openMigratedDatabase, type MigratedDatabase } from '../support/migrated-database.ts';
 import { databaseBackends } from '../support/test-databases.ts';
 
@@ -56,6 +60,8 @@ describe.each(databaseBackends())('developer_progress on %s', (backend) => {
     // A slot without a stage of the version would hold something no reader can name.
     const named = new Set(slots.map((s) => `s${s.slot}`));
     for (let slot = 0; slot < 20; slot++) if (!named.has(`s${slot}`)) expect(row[`s${slot}`], `s${slot}`).toBeNull();
+    // The week the metrics group the signup by names the signup's ISO week.
+    expect(row.signup_week === null ? null : cohortOfWeek(row.signup_week)).toBe(row.signed_up_ms === null ? null : isoWeekOf(new Date(Number(row.signed_up_ms))));
     return {
       signedUpMs: row.signed_up_ms === null ? null : Number(row.signed_up_ms),
       channel: row.acquisition_channel,
@@ -134,6 +140,25 @@ describe.each(databaseBackends())('developer_progress on %s', (backend) => {
     expect(await db.pool.query(`SELECT count(*)::int AS n FROM journey_stages WHERE developer_id = 'p5'`)).toMatchObject({ rows: [{ n: 21 }] });
     const held = (await progress('p5'))!.stages;
     expect(Object.keys(held).sort()).toEqual(stages.slice(0, 20));
+  });
+
+  it('counts a developer still under an older funnel version as having reached none of the newer one’s stages', async () => {
+    await db.pool.query(
+      `INSERT INTO developers (id, signed_up_at, acquisition_channel) VALUES ('v-new', '2026-11-16T00:00:00Z', 'versions'), ('v-old', '2026-11-16T00:00:00Z', 'versions')`,
+    );
+    await record([reached('v-new', 'account_created', '2026-11-16T00:00:00.000Z', 12), reached('v-new', 'first_api_call', '2026-11-16T01:00:00.000Z', 12)]);
+    // Its stage takes slot 0 of version 11, the column account_created has under version 12.
+    await record([reached('v-old', 'some_old_stage', '2026-11-16T00:00:00.000Z', 11)]);
+    const report = await stageConversion(
+      db.pool,
+      { asOf: new Date('2026-12-01T00:00:00Z'), channel: 'versions' },
+      'developer',
+      { version: 12, document: shippedFunnel },
+      defaultTransitions(shippedFunnel),
+    );
+    expect(report.counted).toBe(2);
+    expect(report.reach.find((r) => r.stage === 'account_created')!.reached).toBe(1);
+    expect(report.reach.find((r) => r.stage === 'first_api_call')!.reached).toBe(1);
   });
 
   it.runIf(backend === 'postgres')('loses neither of two transactions writing the same developer’s stages at once', async () => {

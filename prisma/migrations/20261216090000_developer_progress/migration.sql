@@ -7,6 +7,7 @@
 CREATE TABLE "developer_progress" (
   "developer_id" TEXT NOT NULL,
   "signed_up_ms" BIGINT,
+  "signup_week" INTEGER,
   "acquisition_channel" TEXT,
   "account_type" TEXT,
   "org_id" TEXT,
@@ -33,6 +34,9 @@ CREATE TABLE "developer_progress" (
   "s19" BIGINT,
   CONSTRAINT "developer_progress_pkey" PRIMARY KEY ("developer_id")
 );
+-- Whether any developer stands under another funnel version than the one in force (a metric then
+-- checks each row's version): changes only when a developer's version does.
+CREATE INDEX "developer_progress_funnel_version_idx" ON "developer_progress"("funnel_version");
 
 -- Which column (slot) holds each stage of a funnel version, given when a stage is first recorded
 -- under it; at most 20 (a funnel's most stages). A version's slots never change.
@@ -59,46 +63,35 @@ BEGIN
    WHERE n.slot < 20;
 END $$;
 
--- Rewrites these developers' stage columns from their stage rows (the newest version's). Their
--- progress rows are locked first, in id order: a transaction changing the same developer's stages
--- waits, then reads them committed (each statement here takes a new snapshot), so no row is lost.
+-- Milliseconds since the epoch, and the ISO week (Monday 00:00 UTC on) of an instant as weeks since
+-- Monday 1970-01-05: the metrics group signups by it (progress-query.ts names it, 2026-W49).
+CREATE FUNCTION onramp_epoch_ms(at TIMESTAMPTZ) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS $$ SELECT (extract(epoch FROM at) * 1000)::bigint $$;
+CREATE FUNCTION onramp_week(at TIMESTAMPTZ) RETURNS INTEGER LANGUAGE sql IMMUTABLE AS $$ SELECT floor((onramp_epoch_ms(at) - 345600000) / 604800000.0)::int $$;
+
+-- A developer's stage columns: the newest funnel version they have stage rows for, and when they
+-- reached each of its stages, in the column of its slot.
+CREATE FUNCTION onramp_stage_columns(developer TEXT) RETURNS TABLE (funnel_version INTEGER, s0 BIGINT, s1 BIGINT, s2 BIGINT, s3 BIGINT, s4 BIGINT, s5 BIGINT, s6 BIGINT, s7 BIGINT, s8 BIGINT, s9 BIGINT, s10 BIGINT, s11 BIGINT, s12 BIGINT, s13 BIGINT, s14 BIGINT, s15 BIGINT, s16 BIGINT, s17 BIGINT, s18 BIGINT, s19 BIGINT) LANGUAGE sql STABLE AS $$
+  SELECT v.version,
+         min(epoch_ms) FILTER (WHERE f.slot = 0), min(epoch_ms) FILTER (WHERE f.slot = 1), min(epoch_ms) FILTER (WHERE f.slot = 2), min(epoch_ms) FILTER (WHERE f.slot = 3),
+         min(epoch_ms) FILTER (WHERE f.slot = 4), min(epoch_ms) FILTER (WHERE f.slot = 5), min(epoch_ms) FILTER (WHERE f.slot = 6), min(epoch_ms) FILTER (WHERE f.slot = 7),
+         min(epoch_ms) FILTER (WHERE f.slot = 8), min(epoch_ms) FILTER (WHERE f.slot = 9), min(epoch_ms) FILTER (WHERE f.slot = 10), min(epoch_ms) FILTER (WHERE f.slot = 11),
+         min(epoch_ms) FILTER (WHERE f.slot = 12), min(epoch_ms) FILTER (WHERE f.slot = 13), min(epoch_ms) FILTER (WHERE f.slot = 14), min(epoch_ms) FILTER (WHERE f.slot = 15),
+         min(epoch_ms) FILTER (WHERE f.slot = 16), min(epoch_ms) FILTER (WHERE f.slot = 17), min(epoch_ms) FILTER (WHERE f.slot = 18), min(epoch_ms) FILTER (WHERE f.slot = 19)
+    FROM (SELECT max(s.funnel_version) AS version FROM journey_stages s WHERE s.developer_id = developer) v
+    LEFT JOIN (SELECT s.funnel_version, s.stage, onramp_epoch_ms(s.reached_at) AS epoch_ms FROM journey_stages s WHERE s.developer_id = developer) s ON s.funnel_version = v.version
+    LEFT JOIN funnel_stage_slots f ON f.funnel_version = s.funnel_version AND f.stage = s.stage
+   GROUP BY v.version
+$$;
+
+-- Rewrites these developers' stage columns. Their progress rows are locked first, in id order: a
+-- transaction changing the same developer's stages waits, then reads them committed (each
+-- statement here takes a new snapshot), so no row is lost.
 CREATE FUNCTION onramp_refresh_progress(ids TEXT[]) RETURNS VOID LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO developer_progress (developer_id) SELECT id FROM unnest(ids) AS id ORDER BY id ON CONFLICT (developer_id) DO NOTHING;
   PERFORM 1 FROM developer_progress WHERE developer_id = ANY(ids) ORDER BY developer_id FOR UPDATE;
-  UPDATE developer_progress p
-    SET funnel_version = r.funnel_version,
-        s0 = r.s0, s1 = r.s1, s2 = r.s2, s3 = r.s3, s4 = r.s4, s5 = r.s5, s6 = r.s6,
-        s7 = r.s7, s8 = r.s8, s9 = r.s9, s10 = r.s10, s11 = r.s11, s12 = r.s12, s13 = r.s13,
-        s14 = r.s14, s15 = r.s15, s16 = r.s16, s17 = r.s17, s18 = r.s18, s19 = r.s19
-    FROM (SELECT i.id, v.funnel_version, st.*
-            FROM unnest(ids) AS i(id)
-            LEFT JOIN LATERAL (SELECT max(s.funnel_version) AS funnel_version FROM journey_stages s WHERE s.developer_id = i.id) v ON true
-            LEFT JOIN LATERAL (
-              SELECT min(st.ms) FILTER (WHERE st.slot = 0) AS s0,
-                     min(st.ms) FILTER (WHERE st.slot = 1) AS s1,
-                     min(st.ms) FILTER (WHERE st.slot = 2) AS s2,
-                     min(st.ms) FILTER (WHERE st.slot = 3) AS s3,
-                     min(st.ms) FILTER (WHERE st.slot = 4) AS s4,
-                     min(st.ms) FILTER (WHERE st.slot = 5) AS s5,
-                     min(st.ms) FILTER (WHERE st.slot = 6) AS s6,
-                     min(st.ms) FILTER (WHERE st.slot = 7) AS s7,
-                     min(st.ms) FILTER (WHERE st.slot = 8) AS s8,
-                     min(st.ms) FILTER (WHERE st.slot = 9) AS s9,
-                     min(st.ms) FILTER (WHERE st.slot = 10) AS s10,
-                     min(st.ms) FILTER (WHERE st.slot = 11) AS s11,
-                     min(st.ms) FILTER (WHERE st.slot = 12) AS s12,
-                     min(st.ms) FILTER (WHERE st.slot = 13) AS s13,
-                     min(st.ms) FILTER (WHERE st.slot = 14) AS s14,
-                     min(st.ms) FILTER (WHERE st.slot = 15) AS s15,
-                     min(st.ms) FILTER (WHERE st.slot = 16) AS s16,
-                     min(st.ms) FILTER (WHERE st.slot = 17) AS s17,
-                     min(st.ms) FILTER (WHERE st.slot = 18) AS s18,
-                     min(st.ms) FILTER (WHERE st.slot = 19) AS s19
-                FROM (SELECT f.slot, (extract(epoch FROM s.reached_at) * 1000)::bigint AS ms
-                        FROM journey_stages s JOIN funnel_stage_slots f ON f.funnel_version = s.funnel_version AND f.stage = s.stage
-                       WHERE s.developer_id = i.id AND s.funnel_version = v.funnel_version) st) st ON true) r
-   WHERE p.developer_id = r.id;
+  UPDATE developer_progress p SET (funnel_version, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19) = (SELECT * FROM onramp_stage_columns(p.developer_id))
+   WHERE p.developer_id = ANY(ids);
 END $$;
 
 -- A statement on journey_stages, its rows as `changed` (the new ones; the old on DELETE).
@@ -126,29 +119,31 @@ BEGIN
   IF TG_OP = 'DELETE' THEN
     DELETE FROM developer_progress p USING before b WHERE p.developer_id = b.id;
   ELSIF TG_OP = 'INSERT' THEN
-    INSERT INTO developer_progress (developer_id, signed_up_ms, acquisition_channel, account_type, org_id)
-    SELECT c.id, (extract(epoch FROM c.signed_up_at) * 1000)::bigint, c.acquisition_channel, c.account_type, c.org_id
+    INSERT INTO developer_progress (developer_id, signed_up_ms, signup_week, acquisition_channel, account_type, org_id)
+    SELECT c.id, onramp_epoch_ms(c.signed_up_at), onramp_week(c.signed_up_at), c.acquisition_channel, c.account_type, c.org_id
       FROM changed c ORDER BY c.id
     ON CONFLICT (developer_id) DO UPDATE
-      SET signed_up_ms = excluded.signed_up_ms, acquisition_channel = excluded.acquisition_channel, account_type = excluded.account_type, org_id = excluded.org_id;
+      SET signed_up_ms = excluded.signed_up_ms, signup_week = excluded.signup_week, acquisition_channel = excluded.acquisition_channel, account_type = excluded.account_type, org_id = excluded.org_id;
   ELSE
-    INSERT INTO developer_progress (developer_id, signed_up_ms, acquisition_channel, account_type, org_id)
-    SELECT c.id, (extract(epoch FROM c.signed_up_at) * 1000)::bigint, c.acquisition_channel, c.account_type, c.org_id
+    INSERT INTO developer_progress (developer_id, signed_up_ms, signup_week, acquisition_channel, account_type, org_id)
+    SELECT c.id, onramp_epoch_ms(c.signed_up_at), onramp_week(c.signed_up_at), c.acquisition_channel, c.account_type, c.org_id
       FROM changed c JOIN before b ON b.id = c.id
      WHERE (b.signed_up_at, b.acquisition_channel, b.account_type, b.org_id) IS DISTINCT FROM (c.signed_up_at, c.acquisition_channel, c.account_type, c.org_id)
      ORDER BY c.id
     ON CONFLICT (developer_id) DO UPDATE
-      SET signed_up_ms = excluded.signed_up_ms, acquisition_channel = excluded.acquisition_channel, account_type = excluded.account_type, org_id = excluded.org_id;
+      SET signed_up_ms = excluded.signed_up_ms, signup_week = excluded.signup_week, acquisition_channel = excluded.acquisition_channel, account_type = excluded.account_type, org_id = excluded.org_id;
   END IF;
   RETURN NULL;
 END $$;
 
--- What is stored already.
-INSERT INTO developer_progress (developer_id, signed_up_ms, acquisition_channel, account_type, org_id)
-SELECT id, (extract(epoch FROM signed_up_at) * 1000)::bigint, acquisition_channel, account_type, org_id FROM developers;
+-- What is stored already: every developer with a row or stage rows, each written once.
 SELECT onramp_assign_stage_slots(jsonb_agg(jsonb_build_object('funnel_version', funnel_version, 'stage', stage)))
   FROM (SELECT DISTINCT funnel_version, stage FROM journey_stages) pairs HAVING count(*) > 0;
-SELECT onramp_refresh_progress(ARRAY(SELECT DISTINCT developer_id FROM journey_stages));
+INSERT INTO developer_progress (developer_id, signed_up_ms, signup_week, acquisition_channel, account_type, org_id, funnel_version, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19)
+SELECT ids.id, onramp_epoch_ms(d.signed_up_at), onramp_week(d.signed_up_at), d.acquisition_channel, d.account_type, d.org_id, c.*
+  FROM (SELECT id FROM developers UNION SELECT developer_id FROM journey_stages) ids
+  LEFT JOIN developers d ON d.id = ids.id
+  CROSS JOIN LATERAL onramp_stage_columns(ids.id) c;
 
 -- Transition tables allow one event per trigger: three on each table.
 CREATE TRIGGER journey_stages_progress_insert AFTER INSERT ON journey_stages

@@ -145,9 +145,9 @@ export function accountMembersSql(filter: DeveloperFilter, params: unknown[]): s
 }
 
 /**
- * The condition every metric puts on the `journey_stages` rows it reads (`alias`): reached by asOf
- * ($1). The one place that says which stage rows count, so narrowing them (to the rows of one
- * funnel version, say) is a change here.
+ * The condition every metric that reads `journey_stages` puts on its rows (`alias`): reached by
+ * asOf ($1), under the funnel version. The stage metrics read the row per developer instead
+ * (progress-query.ts), which applies the same two conditions to its columns.
  */
 export const stageRowsSql = (alias: string, funnelVersion: number) => `${alias}.reached_at <= $1 AND ${alias}.funnel_version = ${Math.trunc(funnelVersion)}`;
 

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import { stageIds, stageLabel, type FunnelVersion } from '../funnel/funnel-in-force.ts';
-import { queryWithoutJit } from '../db/sql.ts';
-import { stageRowsSql } from './metrics-query.ts';
+import { daysMs, queryCountedUnits } from './progress-query.ts';
 import { waldDifference, type Interval } from './proportion-stats.ts';
 
 /**
@@ -52,23 +51,27 @@ export interface BeforeAfterQuery {
 export async function beforeAfter(pool: pg.Pool, { version, document }: FunnelVersion, query: BeforeAfterQuery): Promise<BeforeAfterReport> {
   const ids = stageIds(document);
   const next = query.next ?? ids[ids.indexOf(query.stage) + 1]!;
-  const day = 86_400_000;
-  const beforeFrom = new Date(query.at.getTime() - query.spanDays * day);
-  const afterTo = new Date(query.at.getTime() + query.spanDays * day);
-  const rows = await queryWithoutJit<{ grp: 'before' | 'after'; entered: string; converted: string; pending: string }>(
+  const beforeFrom = new Date(query.at.getTime() - daysMs(query.spanDays));
+  const afterTo = new Date(query.at.getTime() + daysMs(query.spanDays));
+  // From the row per developer (progress-query.ts): the instant of entering `stage` and of each
+  // stage from `next` on (integers, ms); converted when the earliest of those (`least` skips the
+  // unreached) falls within the window. Every developer with stage rows counts, signed up or not.
+  const later = ids.slice(ids.indexOf(next));
+  const stages = Object.fromEntries([['entered', query.stage], ...later.map((id, i) => [`n${i}`, id])]);
+  const window = daysMs(query.windowDays);
+  const converted = `coalesce(least(${later.map((_, i) => `n${i}`).join(', ')}) <= entered + ${window}, false)`;
+  const rows = await queryCountedUnits<{ grp: 'before' | 'after'; entered: string; converted: string; pending: string }>(
     pool,
-    `WITH entered AS (
-       SELECT js.developer_id, js.reached_at, CASE WHEN js.reached_at < $2 THEN 'before' ELSE 'after' END AS grp,
-              EXISTS (SELECT 1 FROM journey_stages n
-                       WHERE n.developer_id = js.developer_id AND ${stageRowsSql('n', version)}
-                         AND array_position($5::text[], n.stage) >= array_position($5::text[], $6)
-                         AND n.reached_at <= js.reached_at + make_interval(days => $7)) AS converted
-         FROM journey_stages js
-        WHERE ${stageRowsSql('js', version)} AND js.stage = $4 AND js.reached_at >= $3 AND js.reached_at < $8)
-     SELECT grp, count(*) AS entered, count(*) FILTER (WHERE converted) AS converted,
-            count(*) FILTER (WHERE NOT converted AND reached_at + make_interval(days => $7) > $1) AS pending
-       FROM entered GROUP BY grp`,
-    [query.asOf, query.at, beforeFrom, query.stage, ids, next, query.windowDays, afterTo],
+    { asOf: query.asOf, everyDeveloper: true },
+    'developer',
+    version,
+    stages,
+    (units) => `SELECT CASE WHEN entered < ${query.at.getTime()} THEN 'before' ELSE 'after' END AS grp, count(*) AS entered,
+                       count(*) FILTER (WHERE ${converted}) AS converted,
+                       count(*) FILTER (WHERE NOT ${converted} AND entered + ${window} > $1) AS pending
+                  FROM (${units}) u
+                 WHERE entered >= ${beforeFrom.getTime()} AND entered < ${afterTo.getTime()}
+                 GROUP BY 1`,
   );
   const group = (grp: 'before' | 'after'): BeforeAfterGroup => {
     const row = rows.find((r) => r.grp === grp);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { missingRoleWarning, stageWithRole, type FunnelVersion } from '../funnel/funnel-in-force.ts';
-import { filteredDevelopersSql, stageRowsSql, type DeveloperFilter } from './metrics-query.ts';
+import type { DeveloperFilter } from './metrics-query.ts';
+import { cohortOfWeek, daysMs, queryCountedUnits } from './progress-query.ts';
 
 /** The funnel reference model's depth buckets (docs/concepts/funnel.md): the quickstart endpoint only, one more, exploring on their own. */
 export const DEPTH_BUCKETS = ['1', '2', '3+'] as const;
@@ -32,7 +33,7 @@ export interface DepthReport {
 }
 
 interface Row {
-  cohort: string | null;
+  week: number | null;
   endpoints: number | null;
   developers: string;
   production: string;
@@ -49,19 +50,18 @@ interface Row {
 export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter, { version: funnelVersion, document }: FunnelVersion): Promise<DepthReport> {
   const firstCallStage = stageWithRole(document, 'first_call');
   const productionStage = stageWithRole(document, 'production');
-  const params: unknown[] = [];
-  const developers = filteredDevelopersSql(filter, params);
-  // A role the funnel gives no stage is null: its join finds no row.
-  const firstCall = `$${params.push(firstCallStage ?? null)}::text`;
-  const production = `$${params.push(productionStage ?? null)}::text`;
-  const { rows } = await pool.query<Row>(
-    `WITH devs AS (${developers}),
-          firsts AS (
-            SELECT devs.id, devs.cohort, f.reached_at AS first_at, f.reached_at + interval '24 hours' > $1 AS open,
-                   p.developer_id IS NOT NULL AS production
-              FROM devs
-              JOIN journey_stages f ON f.developer_id = devs.id AND f.stage = ${firstCall} AND ${stageRowsSql('f', funnelVersion)}
-              LEFT JOIN journey_stages p ON p.developer_id = devs.id AND p.stage = ${production} AND ${stageRowsSql('p', funnelVersion)}
+  // The first-call instant and production from the row per developer (progress-query.ts); the
+  // instant as a timestamp once per developer, for the per-endpoint totals' own.
+  const rows = await queryCountedUnits<Row>(
+    pool,
+    filter,
+    'developer',
+    funnelVersion,
+    { first_ms: firstCallStage ?? null, production_ms: productionStage ?? null },
+    (units) => `WITH firsts AS (
+            SELECT u.id, u.week, timestamptz 'epoch' + u.first_ms * interval '1 millisecond' AS first_at, u.first_ms + ${daysMs(1)} > $1 AS open,
+                   u.production_ms IS NOT NULL AS production
+              FROM (${units}) u WHERE u.first_ms IS NOT NULL
           ),
           -- An endpoint's first 2xx ever (the per-endpoint totals) within the 24 h is one of them; one
           -- whose first 2xx came before the stage counts if it answered 2xx again in them (the raw
@@ -76,17 +76,16 @@ export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter, { ve
              WHERE NOT f.open
              GROUP BY f.id),
           counted AS (
-            SELECT f.cohort, CASE WHEN f.open THEN NULL ELSE coalesce(d.endpoints, 0) END AS endpoints, f.open, f.production
+            SELECT f.week, CASE WHEN f.open THEN NULL ELSE coalesce(d.endpoints, 0) END AS endpoints, f.open, f.production
               FROM firsts f LEFT JOIN depths d ON d.id = f.id
           )
-     SELECT cohort, endpoints,
+     SELECT week, endpoints,
             count(*) FILTER (WHERE NOT open) AS developers,
             count(*) FILTER (WHERE NOT open AND production) AS production,
             count(*) FILTER (WHERE open) AS excluded
        FROM counted
-      GROUP BY GROUPING SETS ((cohort, endpoints), (endpoints))
-      ORDER BY cohort NULLS FIRST, endpoints NULLS FIRST`,
-    params,
+      GROUP BY GROUPING SETS ((week, endpoints), (endpoints))
+      ORDER BY week NULLS FIRST, endpoints NULLS FIRST`,
   );
 
   const figures = (group: Row[]): DepthFigures => {
@@ -106,11 +105,11 @@ export async function endpointDepth(pool: pg.Pool, filter: DeveloperFilter, { ve
     };
   };
 
-  const cohorts = [...new Set(rows.filter((r) => r.cohort !== null).map((r) => r.cohort as string))];
+  const weeks = [...new Set(rows.filter((r) => r.week !== null).map((r) => r.week!))];
   return {
     asOf: filter.asOf.toISOString(),
     warnings: [...(firstCallStage ? [] : [missingRoleWarning('first_call')]), ...(productionStage ? [] : [missingRoleWarning('production')])],
-    overall: figures(rows.filter((r) => r.cohort === null)),
-    cohorts: cohorts.map((cohort) => ({ cohort, ...figures(rows.filter((r) => r.cohort === cohort)) })),
+    overall: figures(rows.filter((r) => r.week === null)),
+    cohorts: weeks.map((week) => ({ cohort: cohortOfWeek(week), ...figures(rows.filter((r) => r.week === week)) })),
   };
 }

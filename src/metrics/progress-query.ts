@@ -23,6 +23,12 @@ export const daysMs = (days: number) => Math.trunc(days) * DAY_MS;
 /** The cohort (`2026-W49`) of a `week` (the migration's `onramp_week`: ISO weeks since Monday 1970-01-05). */
 export const cohortOfWeek = (week: number): string => isoWeekOf(new Date(FIRST_MONDAY_MS + week * WEEK_MS));
 
+/**
+ * Whose rows a metric reads: the filtered developers (signed up by asOf), or every developer with
+ * a row, signed up or not (before and after a change: the developers who entered a stage).
+ */
+export type ProgressFilter = DeveloperFilter | { asOf: Date; everyDeveloper: true };
+
 /** What a metric must check of each row: where each stage is, and whether a row may hold what asOf excludes. */
 interface StageColumns {
   /** Stage id → its slot (`s<slot>`), and whether some developer reached it after asOf. */
@@ -41,7 +47,7 @@ interface StageColumns {
  */
 export function queryCountedUnits<T>(
   pool: pg.Pool,
-  filter: DeveloperFilter,
+  filter: ProgressFilter,
   unit: CountingUnit,
   funnelVersion: number,
   stages: Readonly<Record<string, string | null>>,
@@ -69,14 +75,14 @@ export function queryCountedUnits<T>(
 
 /**
  * The units a metric counts, as a CTE body: one row per unit with `signup` (ms: the developer's,
- * or an account's first member's), its `week` (`cohortOfWeek` names it) and, per entry of `stages` (column alias → stage id), the
+ * or an account's first member's; counting developers, their `id` too), its `week` (`cohortOfWeek` names it) and, per entry of `stages` (column alias → stage id), the
  * unit's first instant at that stage as of asOf (ms; null when not reached, or when the funnel
  * version has no slot for it: no one reached it). Per account (an organisation, or a developer
  * without one), a stage's instant is its members' earliest. The filter picks the members; from/to
  * bound the unit's signup. Parameters are appended to `params`, which must be empty: $1 is asOf in ms.
  */
 function countedUnitsSql(
-  filter: DeveloperFilter,
+  filter: ProgressFilter,
   unit: CountingUnit,
   funnelVersion: number,
   columns: StageColumns,
@@ -86,14 +92,17 @@ function countedUnitsSql(
   if (params.length !== 0) throw new Error('the counted units must add the first parameters');
   params.push(filter.asOf.getTime());
   const add = (value: unknown) => `$${params.push(value)}`;
-  const members = ['p.signed_up_ms <= $1'];
-  if (filter.channel) members.push(`p.acquisition_channel = ${add(filter.channel)}`);
-  if (filter.accountType) members.push(`p.account_type = ${add(filter.accountType)}`);
-  if (filter.orgId) members.push(`p.org_id = ${add(filter.orgId)}`);
-  const window = (signup: string) => [
-    ...(filter.from ? [`${signup} >= ${add(filter.from.getTime())}`] : []),
-    ...(filter.toBefore ? [`${signup} < ${add(filter.toBefore.getTime())}`] : []),
-  ];
+  const members: string[] = [];
+  const window = (signup: string) =>
+    'everyDeveloper' in filter
+      ? []
+      : [...(filter.from ? [`${signup} >= ${add(filter.from.getTime())}`] : []), ...(filter.toBefore ? [`${signup} < ${add(filter.toBefore.getTime())}`] : [])];
+  if (!('everyDeveloper' in filter)) {
+    members.push('p.signed_up_ms <= $1');
+    if (filter.channel) members.push(`p.acquisition_channel = ${add(filter.channel)}`);
+    if (filter.accountType) members.push(`p.account_type = ${add(filter.accountType)}`);
+    if (filter.orgId) members.push(`p.org_id = ${add(filter.orgId)}`);
+  }
   // A row's stage columns are of the newest version the developer has stage rows for: of another
   // version than this one, the developer has reached none of this one's stages yet. Each check is
   // written only when some row needs it: most queries are as of now, under the version in force.
@@ -108,8 +117,8 @@ function countedUnitsSql(
   const aliases = Object.entries(stages);
   if (unit === 'developer') {
     const where = [...members, ...window('p.signed_up_ms')];
-    return `SELECT p.signed_up_ms AS signup, p.signup_week AS week${aliases.map(([alias, id]) => `, ${stageAt(id)} AS ${alias}`).join('')}
-              FROM developer_progress p WHERE ${where.join(' AND ')}`;
+    return `SELECT p.developer_id AS id, p.signed_up_ms AS signup, p.signup_week AS week${aliases.map(([alias, id]) => `, ${stageAt(id)} AS ${alias}`).join('')}
+              FROM developer_progress p ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`;
   }
   // A developer without an organisation is an account of their own: only organisations' members
   // are grouped (hashing every developer by an account key took 1.6× as long at 1,000,000).

@@ -39,7 +39,8 @@ interface StageColumns {
 
 /**
  * Runs a stage metric: `query` gets the counted units' CTE body (`countedUnitsSql`) and returns
- * the statement; its parameters are the units' ($1 is asOf in ms). One read-only snapshot for the
+ * the statement; its parameters are the units' ($1 is asOf in ms) and those it appends with `add`
+ * (which returns the placeholder). One read-only snapshot for the
  * columns' checks and the metric, so nothing written between them slips past asOf. `work_mem`
  * 64 MB for this transaction: PostgreSQL cannot tell that a metric groups a million units into a
  * few hundred groups, and with the default 4 MB it sorts them all on disk rather than hashing
@@ -51,7 +52,7 @@ export function queryCountedUnits<T>(
   unit: CountingUnit,
   funnelVersion: number,
   stages: Readonly<Record<string, string | null>>,
-  query: (units: string) => string,
+  query: (units: string, add: (value: unknown) => string) => string,
 ): Promise<T[]> {
   return withTransaction(
     pool,
@@ -67,7 +68,10 @@ export function queryCountedUnits<T>(
       const columns: StageColumns = { slots: new Map(slots.map((r) => [r.stage, { slot: r.slot, afterAsOf: r.after_as_of }])), otherVersions: other!.exists };
       const params: unknown[] = [];
       const units = countedUnitsSql(filter, unit, funnelVersion, columns, stages, params);
-      return sql<T>(query(units), ...params);
+      return sql<T>(
+        query(units, (value) => `$${params.push(value)}`),
+        ...params,
+      );
     },
     { begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '64MB'" },
   );
@@ -75,7 +79,7 @@ export function queryCountedUnits<T>(
 
 /**
  * The units a metric counts, as a CTE body: one row per unit with `signup` (ms: the developer's,
- * or an account's first member's; counting developers, their `id` too), its `week` (`cohortOfWeek` names it) and, per entry of `stages` (column alias → stage id), the
+ * or an account's first member's; counting developers, their `id`, `channel` and `account_type` too), its `week` (`cohortOfWeek` names it) and, per entry of `stages` (column alias → stage id), the
  * unit's first instant at that stage as of asOf (ms; null when not reached, or when the funnel
  * version has no slot for it: no one reached it). Per account (an organisation, or a developer
  * without one), a stage's instant is its members' earliest. The filter picks the members; from/to
@@ -117,7 +121,7 @@ function countedUnitsSql(
   const aliases = Object.entries(stages);
   if (unit === 'developer') {
     const where = [...members, ...window('p.signed_up_ms')];
-    return `SELECT p.developer_id AS id, p.signed_up_ms AS signup, p.signup_week AS week${aliases.map(([alias, id]) => `, ${stageAt(id)} AS ${alias}`).join('')}
+    return `SELECT p.developer_id AS id, p.signed_up_ms AS signup, p.signup_week AS week, p.acquisition_channel AS channel, p.account_type${aliases.map(([alias, id]) => `, ${stageAt(id)} AS ${alias}`).join('')}
               FROM developer_progress p ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`;
   }
   // A developer without an organisation is an account of their own: only organisations' members

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { stageIds, type FunnelVersion } from '../funnel/funnel-in-force.ts';
 import { durationMs } from '../rules/rules-schema.ts';
 import type { StallCriterion } from '../rules/escalation-policy-schema.ts';
-import { filteredDevelopersSql, stageRowsSql } from './metrics-query.ts';
+import { queryCountedUnits } from './progress-query.ts';
 import { DEFAULT_WINDOW_MS, developerRisk, riskModel, type Position, type RiskModel, type SegmentSpells } from './stagnation-risk.ts';
 
 /**
@@ -23,53 +23,44 @@ export function stageWindowsMs(ids: readonly string[], stalls: readonly StallCri
   });
 }
 
-/** Each developer's stage rows in the funnel in force, by asOf, with the stage's 1-based rank: a CTE body `(developer_id, rank, reached_at)`. */
-function rankedRowsSql(asOf: Date, funnelVersion: number, ids: readonly string[], params: unknown[]): string {
-  const developers = filteredDevelopersSql({ asOf }, params);
-  const ranks = `$${params.push(ids)}`;
-  return `SELECT js.developer_id, array_position(${ranks}::text[], js.stage) AS rank, js.reached_at
-            FROM journey_stages js JOIN (${developers}) devs ON devs.id = js.developer_id
-           WHERE ${stageRowsSql('js', funnelVersion)} AND js.stage = ANY(${ranks}::text[])`;
-}
+/** The funnel's stages as the row per developer's columns `c0`… in its order (progress-query.ts). */
+const stageColumns = (ids: readonly string[]) => Object.fromEntries(ids.map((id, i) => [`c${i}`, id]));
 
 interface SpellRow {
-  rank: number;
+  index: number;
   channel: string | null;
   account_type: string | null;
-  durations: string;
-  exits: string;
+  packed: string;
 }
 
 /**
- * Every spell, per stage and segment: from reaching the stage to the first later stage reached
- * (a later stage recorded earlier: left at once), or censored at asOf ($1). Aggregated to one text
- * per group: 100,000 developers' spells as rows or arrays cost most of a second to parse.
+ * Every spell, per stage and segment, from the row per developer of everyone signed up by asOf:
+ * from reaching the stage to the first later stage reached (`least` skips the unreached; a later
+ * stage recorded earlier: left at once), or censored at asOf ($1, ms). Packed (`packSpells`) and
+ * aggregated to one text per group: a million developers' spells as rows cost seconds to parse.
  */
 async function spellGroups(pool: pg.Pool, asOf: Date, funnelVersion: number, ids: readonly string[]): Promise<SegmentSpells[]> {
-  const params: unknown[] = [];
-  const rows = rankedRowsSql(asOf, funnelVersion, ids, params);
-  const { rows: groups } = await pool.query<SpellRow>(
-    `WITH rows AS (${rows}),
-     spells AS (SELECT r.developer_id, r.rank, r.reached_at,
-                       min(r.reached_at) OVER (PARTITION BY r.developer_id ORDER BY r.rank DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS left_at
-                  FROM rows r)
-     SELECT s.rank, d.acquisition_channel AS channel, d.account_type,
-            string_agg(round(extract(epoch FROM (CASE WHEN s.left_at IS NULL THEN $1 ELSE greatest(s.left_at, s.reached_at) END) - s.reached_at) * 1000)::text, ',') AS durations,
-            string_agg(CASE WHEN s.left_at IS NULL THEN '0' ELSE '1' END, '') AS exits
-       FROM spells s JOIN developers d ON d.id = s.developer_id
-      WHERE s.rank < ${Math.trunc(ids.length)}
-      GROUP BY s.rank, d.acquisition_channel, d.account_type`,
-    params,
+  const spells = ids.slice(0, -1).map(
+    (_, i) =>
+      `(${i}, u.c${i}, least(${ids
+        .slice(i + 1)
+        .map((_, j) => `u.c${i + 1 + j}`)
+        .join(', ')}))`,
   );
-  return groups.map((g) => {
-    const durations = g.durations.split(',');
-    return {
-      stageIndex: g.rank - 1,
-      channel: g.channel,
-      accountType: g.account_type,
-      spells: durations.map((d, i) => ({ durationMs: Number(d), exited: g.exits[i] === '1' })),
-    };
-  });
+  if (spells.length === 0) return [];
+  const groups = await queryCountedUnits<SpellRow>(
+    pool,
+    { asOf },
+    'developer',
+    funnelVersion,
+    stageColumns(ids),
+    (units) => `SELECT s.index, u.channel, u.account_type,
+                       string_agg(((CASE WHEN s.left_ms IS NULL THEN $1 ELSE greatest(s.left_ms, s.entered_ms) END - s.entered_ms) * 2 + (s.left_ms IS NOT NULL)::int)::text, ',') AS packed
+                  FROM (${units}) u CROSS JOIN LATERAL (VALUES ${spells.join(', ')}) s(index, entered_ms, left_ms)
+                 WHERE s.entered_ms IS NOT NULL
+                 GROUP BY s.index, u.channel, u.account_type`,
+  );
+  return groups.map((g) => ({ stageIndex: g.index, channel: g.channel, accountType: g.account_type, spells: Float64Array.from(g.packed.split(','), Number) }));
 }
 
 const HOUR_MS = 3_600_000;
@@ -108,32 +99,24 @@ export class RiskModels {
 
 interface PositionRow {
   id: string;
-  rank: number | null;
-  stage_at: Date | null;
+  index: number;
+  /** ms since the epoch (a bigint, as text). */
+  stage_ms: string;
   channel: string | null;
   account_type: string | null;
 }
 
-const positionOf = (r: PositionRow): Position => ({
-  stageIndex: (r.rank ?? 0) - 1,
-  stageAtMs: r.stage_at?.getTime() ?? null,
-  channel: r.channel,
-  accountType: r.account_type,
-});
-
-/** Where the developers signed up by asOf stand (`only`: just those): the furthest stage of the funnel in force reached, and when. */
+/** Where the developers signed up by asOf stand (`only`: just those): the furthest stage of the funnel in force reached, and when, from the row per developer. */
 export async function positions(pool: pg.Pool, asOf: Date, { version, document }: FunnelVersion, only?: string | readonly string[]): Promise<Map<string, Position>> {
-  const params: unknown[] = [];
-  const rows = rankedRowsSql(asOf, version, stageIds(document), params);
-  const { rows: found } = await pool.query<PositionRow>(
-    `SELECT d.id, f.rank, f.reached_at AS stage_at, d.acquisition_channel AS channel, d.account_type
-       FROM (SELECT DISTINCT ON (r.developer_id) r.developer_id, r.rank, r.reached_at FROM (${rows}) r
-              ${only === undefined ? '' : `WHERE r.developer_id = ANY($${params.push(typeof only === 'string' ? [only] : only)}::text[])`}
-              ORDER BY r.developer_id, r.rank DESC) f
-       JOIN developers d ON d.id = f.developer_id`,
-    params,
-  );
-  return new Map(found.map((r) => [r.id, positionOf(r)]));
+  const ids = stageIds(document);
+  const furthestFirst = ids.map((_, i) => i).reverse();
+  const found = await queryCountedUnits<PositionRow>(pool, { asOf }, 'developer', version, stageColumns(ids), (units, add) => {
+    const index = `CASE ${furthestFirst.map((i) => `WHEN u.c${i} IS NOT NULL THEN ${i}`).join(' ')} END`;
+    return `SELECT u.id, ${index} AS index, coalesce(${furthestFirst.map((i) => `u.c${i}`).join(', ')}) AS stage_ms, u.channel, u.account_type
+              FROM (${units}) u
+             WHERE ${index} IS NOT NULL ${only === undefined ? '' : `AND u.id = ANY(${add(typeof only === 'string' ? [only] : only)}::text[])`}`;
+  });
+  return new Map(found.map((r) => [r.id, { stageIndex: r.index, stageAtMs: Number(r.stage_ms), channel: r.channel, accountType: r.account_type }]));
 }
 
 /** These developers' risks as of asOf (null: unavailable, or not signed up by then). */

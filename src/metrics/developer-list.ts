@@ -124,49 +124,9 @@ export async function listDevelopers(
   riskOf: (position: Position) => number | null,
   order: DeveloperOrder = { by: 'id' },
 ): Promise<DeveloperPage> {
-  const params: unknown[] = [];
-  const developers = filteredDevelopersSql(filter, params);
-  const add = (value: unknown) => `$${params.push(value)}`;
   const ids = stageIds(document);
-  const ranks = add(ids);
-  const where: string[] = [];
-  const byRisk = order.by === 'risk';
-  if (order.by === 'id' && order.after !== undefined) where.push(`x.id > ${add(order.after)}`);
-  // Riskiest first: the developers sorted by risk alone (unavailable, null, as -1: last, in id order;
-  // after the cursor's place) drive the query, each one's stage, case and stall looked up in turn
-  // until the page is full, rather than for every developer before sorting.
-  let source = 'devs';
-  if (order.by === 'risk') {
-    const rank = 'coalesce(r.risk, -1)';
-    const after = order.after === undefined ? '' : `WHERE ${rank} < ${add(order.after.risk)}::float8 OR (${rank} = $${params.length}::float8 AND devs.id > ${add(order.after.id)})`;
-    source = `(SELECT devs.*, ${rank} AS risk_rank FROM devs LEFT JOIN unnest(${add([...order.risks.keys()])}::text[], ${add([...order.risks.values()])}::float8[]) AS r(id, risk) ON r.id = devs.id
-                ${after} ORDER BY risk_rank DESC, devs.id OFFSET 0) devs`;
-  }
-  if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
-  if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
-  if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
-  // A stage's rank (1-based) against the developer's furthest: reached it or later ⇔ the furthest ranks at least as far.
-  const furthest = `coalesce(array_position(${ranks}::text[], x.stage), 0)`;
-  if (list.reached !== undefined) where.push(`${furthest} >= ${add(ids.indexOf(list.reached) + 1)}`);
-  if (list.notReached !== undefined) where.push(`${furthest} < ${add(ids.indexOf(list.notReached) + 1)}`);
-  if (list.stalled !== undefined) where.push(list.stalled ? 'x.stall IS NOT NULL' : 'x.stall IS NULL');
-  if (list.engagement !== undefined) where.push(`${developerSegmentSql('x.id', add(list.engagement.noEngagementAfterSends))} = ${add(list.engagement.segment)}`);
-  const stall = stallSql(stalls, ids, funnelVersion, ranks, add);
-  const { rows } = await pool.query<Row>(
-    `WITH devs AS (${developers})
-     SELECT * FROM (SELECT y.*, ${stall} AS stall FROM (
-       SELECT devs.id, devs.cohort, ${byRisk ? 'devs.risk_rank, ' : ''}d.account_type, d.acquisition_channel, cur.stage, cur.reached_at AS stage_at, last.status AS last_status
-         FROM ${source}
-         JOIN developers d ON d.id = devs.id
-         LEFT JOIN LATERAL (SELECT js.stage, js.reached_at FROM journey_stages js WHERE js.developer_id = devs.id AND ${stageRowsSql('js', funnelVersion)}
-                             ORDER BY ${furthestStageFirstSql(ranks, 'js.stage')} LIMIT 1) cur ON true
-         LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
-                             ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
-     ) y) x
-     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ${byRisk ? 'x.risk_rank DESC, x.id' : 'x.id'} LIMIT ${add(limit + 1)}`,
-    params,
-  );
+  const query = (candidates: Candidates, take: number) => pageRows(pool, filter, funnelVersion, ids, stalls, list, candidates, take);
+  const rows = order.by === 'id' ? await query({ after: order.after }, limit + 1) : await riskiestFirst(order, limit + 1, query);
   const page = rows.slice(0, limit);
   const risks = new Map(
     page.map((r) => [
@@ -190,10 +150,90 @@ export async function listDevelopers(
       stall: stallOf(stalls[(r.stall ?? 0) - 1], r.account_type),
       risk: risks.get(r.id) ?? null,
     })),
-    nextCursor: rows.length > limit && last !== undefined ? (byRisk ? encodeRiskCursor(last.id, risks.get(last.id) ?? -1) : encodeCursor(last.id)) : null,
+    nextCursor: rows.length > limit && last !== undefined ? (order.by === 'risk' ? encodeRiskCursor(last.id, risks.get(last.id) ?? -1) : encodeCursor(last.id)) : null,
   };
 }
 
+/** Which developers a query of the list may return: these, in this order; or any, in id order (after `after`, but for `excluding`). */
+type Candidates = { ids: readonly string[] } | { after?: string | undefined; excluding?: readonly string[] };
+
+/**
+ * Riskiest first: the developers with a risk, sorted here (by risk, then id, after the cursor's
+ * place), are asked of the database a slice at a time, each slice growing, until the page is full;
+ * then those without one (unavailable: last, in id order), leaving out those with one. So the
+ * database sorts and joins no more risks than a page needs, until the list's last pages.
+ */
+async function riskiestFirst(order: Extract<DeveloperOrder, { by: 'risk' }>, take: number, query: (candidates: Candidates, take: number) => Promise<Row[]>): Promise<Row[]> {
+  const after = order.after;
+  const ranked = [...order.risks].filter((entry): entry is [string, number] => entry[1] !== null).sort(([a, ra], [b, rb]) => rb - ra || (a < b ? -1 : a > b ? 1 : 0));
+  let next = after === undefined ? 0 : ranked.findIndex(([id, risk]) => risk < after.risk || (risk === after.risk && id > after.id));
+  if (next === -1) next = ranked.length;
+  const rows: Row[] = [];
+  for (let slice = take; rows.length < take && next < ranked.length; slice = Math.min(slice * 4, 50_000)) {
+    rows.push(...(await query({ ids: ranked.slice(next, next + slice).map(([id]) => id) }, take - rows.length)));
+    next += slice;
+  }
+  if (rows.length < take) {
+    const tailAfter = after !== undefined && after.risk < 0 ? after.id : undefined;
+    rows.push(...(await query({ after: tailAfter, excluding: ranked.map(([id]) => id) }, take - rows.length)));
+  }
+  return rows;
+}
+
+/** A page's rows: the candidates that pass the list's filters, at most `take`, each with its stage, last case and stall as of asOf. */
+async function pageRows(
+  pool: pg.Pool,
+  filter: DeveloperFilter,
+  funnelVersion: number,
+  ids: readonly string[],
+  stalls: readonly StallCriterion[],
+  list: DeveloperListFilter,
+  candidates: Candidates,
+  take: number,
+): Promise<Row[]> {
+  const params: unknown[] = [];
+  const developers = filteredDevelopersSql(filter, params);
+  const add = (value: unknown) => `$${params.push(value)}`;
+  const ranks = add(ids);
+  const where: string[] = [];
+  // Each candidate's stage, case and stall are looked up in turn until the page is full, in the
+  // candidates' order, rather than for every developer first.
+  let source = 'devs';
+  let order = 'x.id';
+  if ('ids' in candidates) {
+    source = `(SELECT devs.*, c.ord FROM devs JOIN unnest(${add(candidates.ids)}::text[]) WITH ORDINALITY AS c(id, ord) ON c.id = devs.id ORDER BY c.ord OFFSET 0) devs`;
+    order = 'x.ord';
+  } else {
+    if (candidates.excluding !== undefined && candidates.excluding.length > 0) source = `(SELECT devs.* FROM devs WHERE devs.id <> ALL(${add(candidates.excluding)}::text[])) devs`;
+    if (candidates.after !== undefined) where.push(`x.id > ${add(candidates.after)}`);
+  }
+  if (list.cohort !== undefined) where.push(`x.cohort = ${add(list.cohort)}`);
+  if (list.stage !== undefined) where.push(`x.stage = ${add(list.stage)}`);
+  if (list.escalated !== undefined) where.push(list.escalated ? 'x.last_status IS NOT NULL' : 'x.last_status IS NULL');
+  // A stage's rank (1-based) against the developer's furthest: reached it or later ⇔ the furthest ranks at least as far.
+  const furthest = `coalesce(array_position(${ranks}::text[], x.stage), 0)`;
+  if (list.reached !== undefined) where.push(`${furthest} >= ${add(ids.indexOf(list.reached) + 1)}`);
+  if (list.notReached !== undefined) where.push(`${furthest} < ${add(ids.indexOf(list.notReached) + 1)}`);
+  if (list.stalled !== undefined) where.push(list.stalled ? 'x.stall IS NOT NULL' : 'x.stall IS NULL');
+  if (list.engagement !== undefined) where.push(`${developerSegmentSql('x.id', add(list.engagement.noEngagementAfterSends))} = ${add(list.engagement.segment)}`);
+  const stall = stallSql(stalls, ids, funnelVersion, ranks, add);
+  const { rows } = await pool.query<Row>(
+    `WITH devs AS (${developers})
+     SELECT * FROM (SELECT y.*, ${stall} AS stall FROM (
+       SELECT devs.id, devs.cohort, ${'ids' in candidates ? 'devs.ord, ' : ''}d.account_type, d.acquisition_channel, cur.stage, cur.reached_at AS stage_at, last.status AS last_status
+         FROM ${source}
+         JOIN developers d ON d.id = devs.id
+         LEFT JOIN LATERAL (SELECT js.stage, js.reached_at FROM journey_stages js WHERE js.developer_id = devs.id AND ${stageRowsSql('js', funnelVersion)}
+                             ORDER BY ${furthestStageFirstSql(ranks, 'js.stage')} LIMIT 1) cur ON true
+         LEFT JOIN LATERAL (SELECT ${caseStatusAsOfSql('h')} AS status FROM handoffs h WHERE h.developer_id = devs.id AND h.opened_at <= $1
+                             ORDER BY h.opened_at DESC, h.id DESC LIMIT 1) last ON true
+     ) y) x
+     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ${order} LIMIT ${add(take)}`,
+    params,
+  );
+  return rows;
+}
 /** A criterion as the list shows it: the threshold that applies to the developer's account type. */
 function stallOf(criterion: StallCriterion | undefined, accountType: string | null): DeveloperItem['stall'] {
   if (criterion === undefined) return null;

@@ -40,8 +40,7 @@ interface StageColumns {
 /**
  * Runs a stage metric: `query` gets the counted units' CTE body (`countedUnitsSql`) and returns
  * the statement; its parameters are the units' ($1 is asOf in ms) and those it appends with `add`
- * (which returns the placeholder). One read-only snapshot for the
- * columns' checks and the metric, so nothing written between them slips past asOf. `work_mem`
+ * (which returns the placeholder). One read-only snapshot for the columns' checks and the metric, so nothing written between them slips past asOf. `work_mem`
  * 64 MB for this transaction: PostgreSQL cannot tell that a metric groups a million units into a
  * few hundred groups, and with the default 4 MB it sorts them all on disk rather than hashing
  * them (2× slower at 1,000,000 developers, bench/RESULTS.md).
@@ -79,7 +78,8 @@ export function queryCountedUnits<T>(
 
 /**
  * The units a metric counts, as a CTE body: one row per unit with `signup` (ms: the developer's,
- * or an account's first member's; counting developers, their `id`, `channel` and `account_type` too), its `week` (`cohortOfWeek` names it) and, per entry of `stages` (column alias → stage id), the
+ * or an account's first member's), its `week` (`cohortOfWeek` names it), counting developers their
+ * `id`, `channel` and `account_type` too, and, per entry of `stages` (column alias → stage id), the
  * unit's first instant at that stage as of asOf (ms; null when not reached, or when the funnel
  * version has no slot for it: no one reached it). Per account (an organisation, or a developer
  * without one), a stage's instant is its members' earliest. The filter picks the members; from/to
@@ -96,17 +96,19 @@ function countedUnitsSql(
   if (params.length !== 0) throw new Error('the counted units must add the first parameters');
   params.push(filter.asOf.getTime());
   const add = (value: unknown) => `$${params.push(value)}`;
-  const members: string[] = [];
+  const members =
+    'everyDeveloper' in filter
+      ? []
+      : [
+          'p.signed_up_ms <= $1',
+          ...(filter.channel ? [`p.acquisition_channel = ${add(filter.channel)}`] : []),
+          ...(filter.accountType ? [`p.account_type = ${add(filter.accountType)}`] : []),
+          ...(filter.orgId ? [`p.org_id = ${add(filter.orgId)}`] : []),
+        ];
   const window = (signup: string) =>
     'everyDeveloper' in filter
       ? []
       : [...(filter.from ? [`${signup} >= ${add(filter.from.getTime())}`] : []), ...(filter.toBefore ? [`${signup} < ${add(filter.toBefore.getTime())}`] : [])];
-  if (!('everyDeveloper' in filter)) {
-    members.push('p.signed_up_ms <= $1');
-    if (filter.channel) members.push(`p.acquisition_channel = ${add(filter.channel)}`);
-    if (filter.accountType) members.push(`p.account_type = ${add(filter.accountType)}`);
-    if (filter.orgId) members.push(`p.org_id = ${add(filter.orgId)}`);
-  }
   // A row's stage columns are of the newest version the developer has stage rows for: of another
   // version than this one, the developer has reached none of this one's stages yet. Each check is
   // written only when some row needs it: most queries are as of now, under the version in force.

@@ -6,9 +6,9 @@ import { queryCountedUnits } from './progress-query.ts';
 import { DEFAULT_WINDOW_MS, developerRisk, riskModel, type Position, type RiskModel, type SegmentSpells } from './stagnation-risk.ts';
 
 /**
- * The stagnation risk's data, from the stage rows of the funnel in force of every developer signed
- * up by asOf (the cohort's history, whatever a list's filters: they narrow who is shown, not what
- * the curves learn from).
+ * The stagnation risk's data, from the row per developer (progress-query.ts) of every developer
+ * signed up by asOf, the stages of the funnel in force (the cohort's history, whatever a list's
+ * filters: they narrow who is shown, not what the curves learn from).
  */
 
 /**
@@ -66,8 +66,8 @@ async function spellGroups(pool: pg.Pool, asOf: Date, funnelVersion: number, ids
 const HOUR_MS = 3_600_000;
 
 /**
- * The curves for requests as of asOf, with each stage's window. Reading every developer's stage
- * rows takes about a second at 100,000 developers, too slow for each page of a list, so the curves
+ * The curves for requests as of asOf, with each stage's window. Reading every developer's spells
+ * takes about 9 s at 1,000,000 developers, too slow for each page of a list, so the curves
  * are the history up to the start of asOf's UTC hour (the same for the same asOf: reproducible),
  * built once and kept `ttlMs` (one app's process, a few entries); time in stage still runs to asOf.
  */

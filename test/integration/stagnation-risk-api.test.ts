@@ -124,6 +124,10 @@ describe.each(databaseBackends())('stagnation risk over HTTP (%s)', (backend) =>
     // Filters still apply: those in credential_provisioned, riskiest first.
     const keyed = await api.ok(`/v1/developers?asOf=${asOf}&sort=risk&stage=credential_provisioned&limit=4`);
     expect(keyed.items.map((i: { id: string }) => i.id)).toEqual(['c1', 'c2', 'q', 'b01']);
+    // Only the stalled: none of those with a risk (asked for a slice at a time: two here), then the unavailable ones in id order.
+    const stalled = await api.ok(`/v1/developers?asOf=${asOf}&sort=risk&stalled=true&limit=1`);
+    expect(stalled.items.map((i: { id: string }) => i.id)).toEqual(['a01']);
+    expect(stalled.nextCursor).not.toBeNull();
   });
 
   it('refuses an id-order cursor under sort=risk, naming the cursor', async () => {

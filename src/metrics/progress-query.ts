@@ -4,7 +4,8 @@ import { isoWeekOf } from './iso-week.ts';
 import type { CountingUnit, DeveloperFilter } from './metrics-query.ts';
 
 /**
- * The counted units of the stage metrics (conversion, time to first call, production), read from
+ * The counted units of the metrics that read stage instants (conversion, time to first call,
+ * production, depth, before/after a change, the stagnation risk's curves and positions), read from
  * `developer_progress`: one narrow row per developer holding the filters and the instants of the
  * stages reached (ms since the epoch), kept by the database's triggers from `developers` and
  * `journey_stages` (docs/concepts/storage.md#a-row-per-developer-for-the-metrics). A metric scans
@@ -38,12 +39,13 @@ interface StageColumns {
 }
 
 /**
- * Runs a stage metric: `query` gets the counted units' CTE body (`countedUnitsSql`) and returns
- * the statement; its parameters are the units' ($1 is asOf in ms) and those it appends with `add`
- * (which returns the placeholder). One read-only snapshot for the columns' checks and the metric, so nothing written between them slips past asOf. `work_mem`
- * 64 MB for this transaction: PostgreSQL cannot tell that a metric groups a million units into a
- * few hundred groups, and with the default 4 MB it sorts them all on disk rather than hashing
- * them (2× slower at 1,000,000 developers, bench/RESULTS.md).
+ * Runs a metric over the counted units: `query` gets their CTE body (`countedUnitsSql`) and
+ * returns the statement; its parameters are the units' ($1 is asOf in ms) and those it appends
+ * with `add` (which returns the placeholder). One read-only snapshot for the columns' checks and
+ * the metric, so nothing written between them slips past asOf. `work_mem` 64 MB for this
+ * transaction: PostgreSQL cannot tell that a metric groups a million units into a few hundred
+ * groups, and with the default 4 MB it sorts them all on disk rather than hashing them (2× slower
+ * at 1,000,000 developers, bench/RESULTS.md).
  */
 export function queryCountedUnits<T>(
   pool: pg.Pool,

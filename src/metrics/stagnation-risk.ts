@@ -26,12 +26,13 @@ export interface Spell {
 
 /**
  * Spells packed one number each, `durationMs × 2 + 1` when exited (`+ 0` when censored): a million
- * developers' spells sort natively, with no object per spell (objects and a comparator took most of
- * the 20 s a model took at 1,000,000 developers, bench/RESULTS.md). Durations are whole ms.
+ * developers' spells sort natively, with no object per spell (objects and a comparator took 8.5 s of
+ * CPU a model at 1,000,000 developers, 1.2 s packed: bench/RESULTS.md). Durations are whole ms.
  */
 export type PackedSpells = Float64Array;
 
-export const packSpells = (spells: readonly Spell[]): PackedSpells => Float64Array.from(spells, (s) => Math.round(s.durationMs) * 2 + (s.exited ? 1 : 0));
+export const packSpells = (spells: readonly Spell[] | PackedSpells): PackedSpells =>
+  spells instanceof Float64Array ? spells : Float64Array.from(spells, (s) => Math.round(s.durationMs) * 2 + (s.exited ? 1 : 0));
 
 /** A Kaplan–Meier curve: at each distinct exit time, those at risk just before it and S just after it. */
 export interface SurvivalCurve {
@@ -52,7 +53,7 @@ export interface SurvivalCurve {
  */
 export function kaplanMeier(spells: readonly Spell[] | PackedSpells): SurvivalCurve {
   // Sorted by the packed number is sorted by duration; a duration's spells are 2d and 2d + 1.
-  const sorted = (spells instanceof Float64Array ? spells.slice() : packSpells(spells)).sort();
+  const sorted = Float64Array.from(packSpells(spells)).sort();
   const durations = sorted.map((x) => Math.floor(x / 2));
   const times: number[] = [];
   const survival: number[] = [];
@@ -125,7 +126,7 @@ export function riskModel(groups: readonly SegmentSpells[], windowsMs: readonly 
     const mine = groups.filter((g) => g.stageIndex === index);
     const segments = new Map<string, SurvivalCurve>();
     for (const g of mine) if (g.spells.length >= MIN_SEGMENT_DEVELOPERS) segments.set(segmentKey(g.channel, g.accountType), kaplanMeier(g.spells));
-    return { overall: kaplanMeier(concatenated(mine.map((g) => (g.spells instanceof Float64Array ? g.spells : packSpells(g.spells))))), segments, windowMs };
+    return { overall: kaplanMeier(concatenated(mine.map((g) => packSpells(g.spells)))), segments, windowMs };
   });
   return { asOfMs, stages };
 }
